@@ -1,0 +1,123 @@
+// Package bus is the only way eddy reaches a broker. It names places with
+// addresses (kafka:orders, kafka:/orders\..*/, amqp:orders.dlq, file:capture.jsonl),
+// defines the Source and Sink contracts that every transport adapter implements
+// (bus/kafka, bus/amqp, bus/file), and the errors that callers map to exit codes.
+//
+// The conformance suite in bus/bustest runs against every adapter, so the
+// contracts below are tested, not just written down.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/eddy-sh/eddy/event"
+)
+
+// Source is a stream of events read from one or more places of one transport.
+//
+// Contract, for every implementation:
+//   - Next blocks until at least one event is available and returns a batch the
+//     caller owns. Events of one Kafka partition, and of one queue, come in order.
+//   - When ReadOptions.Until is set, Next returns io.EOF once every partition or
+//     queue it reads has reached it, and io.EOF on every call after that.
+//   - Next returns ctx.Err() promptly once ctx is done.
+//   - Reading never changes the system: no consumer group is joined, no offset is
+//     committed and no message is removed unless the source was opened in a
+//     consume mode that names one (ReadOptions.Group).
+//   - Next is not safe for concurrent use; Close may be called from another
+//     goroutine and makes a blocked Next return.
+type Source interface {
+	Next(ctx context.Context) ([]event.Event, error)
+	Close() error
+}
+
+// Sink writes events to one destination.
+//
+// Contract, for every implementation:
+//   - Write returns nil only once the broker has confirmed every event in evs
+//     (Kafka: acks from all in-sync replicas; AMQP: publisher confirms; file:
+//     written and flushed). Events are written in order.
+//   - On error some prefix of evs may have landed; a *WriteError says how many.
+//   - Write is not safe for concurrent use.
+type Sink interface {
+	Write(ctx context.Context, evs []event.Event) error
+	Close() error
+}
+
+// ReadOptions say where a Source starts and stops.
+type ReadOptions struct {
+	// From is where reading starts; the zero value means the end (live traffic).
+	From Position
+	// Until, when set, is where reading stops (io.EOF); the zero value follows
+	// forever.
+	Until Position
+	// Partitions limits a Kafka source to these partitions (nil: all).
+	Partitions []int32
+	// Backlog makes an AMQP source also read the messages already in the queue
+	// (see bus/amqp for what that does to a classic queue).
+	Backlog bool
+	// Group, when set, makes a Kafka source consume as this consumer group and
+	// commit its progress. Empty means read without a group.
+	Group string
+	// Force allows Group to name a group that has active members.
+	Force bool
+	// SkipBad makes a file source skip malformed lines instead of failing;
+	// Skipped reports how many.
+	SkipBad bool
+}
+
+// Errors callers map to exit codes (see cmd/eddy). Adapters wrap them.
+var (
+	// ErrConnect: a broker could not be reached, or refused the credentials.
+	ErrConnect = errors.New("cannot connect")
+	// ErrNotFound: a named topic, queue or file does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// ConnectError says which broker could not be reached. Addr never contains a
+// password.
+type ConnectError struct {
+	Transport string
+	Addr      string
+	Err       error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("%s: cannot connect to %s: %v", e.Transport, e.Addr, e.Err)
+}
+
+// Unwrap returns both ErrConnect and the cause, so errors.Is works with either.
+func (e *ConnectError) Unwrap() []error { return []error{ErrConnect, e.Err} }
+
+// NotFoundError names the missing topic, queue or file.
+type NotFoundError struct {
+	Transport string // "kafka", "amqp", "file"
+	Kind      string // "topic", "queue", "file", "exchange"
+	Name      string
+	Hint      string // optional: what might help
+}
+
+func (e *NotFoundError) Error() string {
+	s := fmt.Sprintf("%s: %s %q not found", e.Transport, e.Kind, e.Name)
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// Unwrap makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// WriteError is a Sink failure after Written events of the batch had landed.
+type WriteError struct {
+	Written int
+	Err     error
+}
+
+func (e *WriteError) Error() string {
+	return fmt.Sprintf("write failed after %d events: %v", e.Written, e.Err)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }

@@ -1,0 +1,42 @@
+package event
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDefaultSchema(t *testing.T) {
+	s := DefaultSchema()
+	tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	cases := []struct {
+		name string
+		e    Event
+		want Fields
+	}{
+		{"cloudevents binary", Event{Headers: []Header{{Key: "ce_id", Value: []byte("e1")}, {Key: "ce_type", Value: []byte("OrderPlaced")}, {Key: "ce_time", Value: []byte("2026-11-23T10:00:00Z")}, {Key: "traceparent", Value: []byte(tp)}},
+			Value: []byte(`{"event_id":"ignored","correlation_id":"o-1","causation_id":"e0"}`)},
+			Fields{ID: "e1", Type: "OrderPlaced", Correlation: "o-1", Causation: "e0", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", OccurredAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}},
+		{"cloudevents structured", Event{Value: []byte(`{"specversion":"1.0","id":"e2","type":"PaymentFailed","time":"2026-11-23T10:00:01Z","traceparent":"` + tp + `"}`)},
+			Fields{ID: "e2", Type: "PaymentFailed", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", OccurredAt: time.Date(2026, 11, 23, 10, 0, 1, 0, time.UTC)}},
+		{"amqp properties", Event{Transport: AMQP, Properties: &Properties{MessageID: "m1", CorrelationID: "c1", Type: "T"}},
+			Fields{ID: "m1", Type: "T", Correlation: "c1"}},
+		{"camelCase json", Event{Value: []byte(`{"eventId":"x","eventType":"Y","correlationId":"z","causationId":"w"}`)},
+			Fields{ID: "x", Type: "Y", Correlation: "z", Causation: "w"}},
+		{"not json", Event{Value: []byte("\x00\x01")}, Fields{}},
+		{"bad traceparent", Event{Headers: []Header{{Key: "traceparent", Value: []byte("00-00000000000000000000000000000000-00f067aa0ba902b7-01")}}}, Fields{}},
+	}
+	for _, tc := range cases {
+		if got := s.Extract(&tc.e); got != tc.want {
+			t.Errorf("%s: got %+v\nwant %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSchemaCompileErrors(t *testing.T) {
+	for _, bad := range []string{"nope", "header:", "property:nope", "xml:a"} {
+		s := &Schema{ID: []string{bad}}
+		if err := s.Compile(); err == nil {
+			t.Errorf("Compile(%q) = nil, want an error", bad)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# brokers.sh up|down|env — real brokers on loopback for eddy's integration tests.
+#
+#   up    install what is missing, start RabbitMQ (Debian's rabbitmq-server, with the
+#         management plugin) and a single-node Apache Kafka in KRaft mode (jars from
+#         Maven Central, cached outside the repo), wait until both answer, and print
+#         the environment the tests read:
+#             export EDDY_TEST_KAFKA=127.0.0.1:39092
+#             export EDDY_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672/
+#             export EDDY_TEST_AMQP_MGMT=http://127.0.0.1:15672
+#         Use it as:  eval "$(scripts/brokers.sh up)"
+#   down  stop what `up` started (by the PIDs it recorded) and remove its data.
+#   env   print the exports without starting anything.
+#
+# Everything it logs goes to stderr, so stdout is only the exports.
+set -euo pipefail
+
+KAFKA_VERSION=${EDDY_KAFKA_VERSION:-4.3.1}
+KAFKA_PORT=${EDDY_KAFKA_PORT:-39092}
+KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
+AMQP_PORT=${EDDY_AMQP_PORT:-5672}
+MGMT_PORT=${EDDY_AMQP_MGMT_PORT:-15672}
+CACHE=${EDDY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eddy-brokers}
+RUN=${EDDY_BROKERS_RUN:-/tmp/eddy-brokers}
+# Bump the suffix when the dependency list below changes, so caches refresh.
+LIBS="$CACHE/kafka-$KAFKA_VERSION-2/libs"
+
+log() { printf 'brokers: %s\n' "$*" >&2; }
+die() { printf 'brokers: error: %s\n' "$*" >&2; exit 1; }
+
+# wait_for DESC SECONDS CMD...: poll a condition with a deadline; no fixed sleeps
+# stand in for readiness.
+wait_for() {
+	local desc=$1 secs=$2; shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.5
+	done
+	log "$desc is ready"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+print_env() {
+	echo "export EDDY_TEST_KAFKA=127.0.0.1:$KAFKA_PORT"
+	echo "export EDDY_TEST_AMQP=amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
+	echo "export EDDY_TEST_AMQP_MGMT=http://127.0.0.1:$MGMT_PORT"
+}
+
+apt_install() {
+	local missing=()
+	for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+	((${#missing[@]} == 0)) && return 0
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	# The package's postinst tries to start the service through init scripts; where
+	# there is no init system that fails harmlessly and we start it ourselves below.
+	apt-get install -y -qq "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+}
+
+rabbit_up() {
+	apt_install rabbitmq-server
+	if rabbitmqctl -q status >/dev/null 2>&1; then
+		log "rabbitmq already running"
+	else
+		log "starting rabbitmq-server"
+		# -detached forks; the node keeps running after this script exits.
+		RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached >&2 2>&1 || true
+		wait_for "rabbitmq node" 120 rabbitmqctl -q await_startup || die "rabbitmq did not start (see /var/log/rabbitmq)"
+	fi
+	rabbitmq-plugins -q enable rabbitmq_management >&2 || die "could not enable rabbitmq_management"
+	wait_for "rabbitmq amqp port" 60 port_open "$AMQP_PORT" || die "rabbitmq is not listening on 127.0.0.1:$AMQP_PORT"
+	wait_for "rabbitmq management api" 60 curl -fsS -u guest:guest "http://127.0.0.1:$MGMT_PORT/api/overview" || die "rabbitmq management API did not answer on :$MGMT_PORT"
+}
+
+kafka_fetch() {
+	[ -f "$LIBS/.complete" ] && return 0
+	command -v mvn >/dev/null || die "mvn is needed to fetch Apache Kafka's jars from Maven Central"
+	command -v java >/dev/null || die "java is needed to run Apache Kafka"
+	log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
+	local work; work=$(mktemp -d)
+	cat >"$work/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>sh.eddy</groupId><artifactId>kafka-broker</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.17</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
+  </dependencies>
+</project>
+POM
+	mkdir -p "$LIBS"
+	(cd "$work" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$LIBS" -DincludeScope=runtime >&2) || die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
+	rm -rf "$work"
+	touch "$LIBS/.complete"
+}
+
+kafka_up() {
+	if port_open "$KAFKA_PORT"; then
+		log "something already listens on 127.0.0.1:$KAFKA_PORT; assuming it is our Kafka"
+		return 0
+	fi
+	kafka_fetch
+	local dir="$RUN/kafka"
+	rm -rf "$dir"; mkdir -p "$dir/data"
+	cat >"$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+delete.topic.enable=true
+PROPS
+	cat >"$dir/log4j2.yaml" <<'L4J'
+Configuration:
+  Appenders:
+    Console: {name: STDOUT, PatternLayout: {pattern: "[%d] %p %m (%c)%n"}}
+  Loggers:
+    Root: {level: WARN, AppenderRef: [{ref: STDOUT}]}
+    Logger: [{name: kafka.server.KafkaServer, level: INFO}, {name: kafka.server.KafkaRaftServer, level: INFO}]
+L4J
+	local java_opts=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.yaml")
+	log "formatting KRaft storage"
+	java "${java_opts[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format -t "$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)" -c "$dir/server.properties" >&2 \
+		|| die "kafka storage format failed"
+	log "starting Apache Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT"
+	nohup java "${java_opts[@]}" -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" >"$dir/kafka.log" 2>&1 &
+	echo $! >"$RUN/kafka.pid"
+	wait_for "kafka" 120 port_open "$KAFKA_PORT" || { tail -n 40 "$dir/kafka.log" >&2; die "kafka did not start"; }
+}
+
+case "${1:-}" in
+up)
+	mkdir -p "$RUN"
+	rabbit_up
+	kafka_up
+	print_env
+	;;
+down)
+	if [ -f "$RUN/kafka.pid" ]; then
+		pid=$(cat "$RUN/kafka.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		kill -9 "$pid" 2>/dev/null || true
+		rm -f "$RUN/kafka.pid"
+	fi
+	rabbitmqctl -q stop >/dev/null 2>&1 || true
+	rm -rf "$RUN"
+	;;
+env) print_env ;;
+*) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+esac
