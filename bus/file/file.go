@@ -77,6 +77,9 @@ func Open(path string, stdin io.Reader, opts bus.ReadOptions) (*Source, error) {
 	return s, nil
 }
 
+// Name is the path read, or "stdin".
+func (s *Source) Name() string { return s.name }
+
 // Skipped returns how many malformed lines were skipped (with SkipBad).
 func (s *Source) Skipped() int {
 	s.mu.Lock()
