@@ -9,7 +9,8 @@
 #             export EDDY_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672/
 #             export EDDY_TEST_AMQP_MGMT=http://127.0.0.1:15672
 #         Use it as:  eval "$(scripts/brokers.sh up)"
-#   down  stop what `up` started (by the PIDs it recorded) and remove its data.
+#   down  stop what `up` started (by the PIDs it recorded) and remove its data;
+#         brokers that were already running when `up` ran are left alone.
 #   env   print the exports without starting anything.
 #
 # Everything it logs goes to stderr, so stdout is only the exports.
@@ -69,6 +70,8 @@ rabbit_up() {
 		# -detached forks; the node keeps running after this script exits.
 		RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached >&2 2>&1 || true
 		wait_for "rabbitmq node" 120 rabbitmqctl -q await_startup || die "rabbitmq did not start (see /var/log/rabbitmq)"
+		# Remember that we started it: `down` stops only what `up` started.
+		touch "$RUN/rabbitmq.started"
 	fi
 	rabbitmq-plugins -q enable rabbitmq_management >&2 || die "could not enable rabbitmq_management"
 	wait_for "rabbitmq amqp port" 60 port_open "$AMQP_PORT" || die "rabbitmq is not listening on 127.0.0.1:$AMQP_PORT"
@@ -163,7 +166,9 @@ down)
 		kill -9 "$pid" 2>/dev/null || true
 		rm -f "$RUN/kafka.pid"
 	fi
-	rabbitmqctl -q stop >/dev/null 2>&1 || true
+	if [ -f "$RUN/rabbitmq.started" ]; then
+		rabbitmqctl -q stop >/dev/null 2>&1 || true
+	fi
 	rm -rf "$RUN"
 	;;
 env) print_env ;;

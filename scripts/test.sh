@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test command (README: "Run the tests"): bring up a real RabbitMQ and a real
+# Apache Kafka on loopback, then run every test, race detector on, against them
+# as well as against the in-process kfake cluster.
+#
+# Extra arguments go to `go test` (e.g. scripts/test.sh -run Tail ./cmd/...).
+# EDDY_KEEP_BROKERS=1 leaves the brokers running afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
+if ((${#need_apt[@]})); then
+	echo "test: installing ${need_apt[*]} (interop tests)" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+
+env_file=$(mktemp)
+scripts/brokers.sh up >"$env_file"
+# shellcheck disable=SC1090
+. "$env_file"
+rm -f "$env_file"
+if [ -z "${EDDY_KEEP_BROKERS:-}" ]; then
+	trap 'scripts/brokers.sh down' EXIT
+fi
+# Tests that need a broker fail (not skip) without one when this is set.
+export EDDY_REQUIRE_BROKERS=1
+
+args=("$@")
+((${#args[@]})) || args=(./...)
+go test -race -count=1 -timeout 20m "${args[@]}"
