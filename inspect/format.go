@@ -1,0 +1,229 @@
+package inspect
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/eddy-sh/eddy/event"
+)
+
+// Format is an output format of eddy tail (-o).
+type Format int
+
+// The output formats.
+const (
+	// Pretty is one line per event for a person: time, origin, key, type, id and
+	// the payload, terminal-safe, optionally coloured and clipped to the width.
+	Pretty Format = iota
+	// JSONL is the envelope (see package event), one event per line: lossless,
+	// stable, and terminal-safe because the envelope escapes what JSON allows raw.
+	JSONL
+	// Raw is the value bytes followed by a newline, unmodified. It is for pipes
+	// and is NOT terminal-safe by design: see SafeForTerminal.
+	Raw
+	// Template is a Go text/template over a view of the event; see NewPrinter.
+	Template
+)
+
+// String returns the name ParseFormat accepts for f.
+func (f Format) String() string {
+	switch f {
+	case Pretty:
+		return "pretty"
+	case JSONL:
+		return "jsonl"
+	case Raw:
+		return "raw"
+	case Template:
+		return "template"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// SafeForTerminal reports whether output in f may be written to a terminal
+// regardless of what the events contain. Only Raw is not: it writes payload bytes
+// exactly as produced, escape sequences included, so that pipes get them whole.
+// A command should refuse raw output to a TTY (or ask for an explicit override)
+// rather than let a producer drive the user's terminal.
+func (f Format) SafeForTerminal() bool { return f != Raw }
+
+// ParseFormat parses an -o value: "pretty", "jsonl" (or its alias "json"), "raw",
+// "template=TEXT", or "template" alone, in which case the template text comes
+// from elsewhere (a separate flag) and the returned text is empty. Names are
+// case-insensitive; the template text is returned as written.
+func ParseFormat(s string) (Format, string, error) {
+	name, text, hasText := strings.Cut(s, "=")
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "pretty":
+		if !hasText {
+			return Pretty, "", nil
+		}
+	case "jsonl", "json":
+		if !hasText {
+			return JSONL, "", nil
+		}
+	case "raw":
+		if !hasText {
+			return Raw, "", nil
+		}
+	case "template", "go-template":
+		return Template, text, nil
+	}
+	return 0, "", fmt.Errorf("unknown output format %q (valid: pretty, jsonl, json, raw, template=TEXT)", SafeString(s))
+}
+
+// PrinterOptions configure NewPrinter.
+type PrinterOptions struct {
+	Format Format
+	// Template is the text/template source for Format Template.
+	Template string
+	// Color turns on SGR colours in pretty output. The caller decides (a TTY,
+	// NO_COLOR unset, TERM not dumb); the printer never looks at the environment.
+	Color bool
+	// Width clips each pretty line to this many terminal cells; 0 means no limit.
+	Width int
+	// Schema derives type, id, correlation, causation and trace ids for pretty
+	// and template output; nil means event.DefaultSchema().
+	Schema *event.Schema
+	// MaxValue is how many payload bytes pretty output shows before it cuts the
+	// payload and says how much was left out; 0 means 2048, negative no limit.
+	MaxValue int
+	// Local is the time zone pretty output shows times in; nil means time.Local.
+	Local *time.Location
+}
+
+// DefaultMaxValue is the PrinterOptions.MaxValue used when it is 0.
+const DefaultMaxValue = 2048
+
+// Printer writes events in one output format. Output is buffered: it reaches
+// the writer when the buffer fills and on Flush, which the tail loop calls after
+// every batch. A Printer is not safe for concurrent use.
+type Printer interface {
+	// Print writes one event. Errors come from the writer (a closed pipe) or
+	// from executing a template.
+	Print(e *event.Event) error
+	// Flush writes out what is buffered.
+	Flush() error
+}
+
+// bufSize is the output buffer of every printer. Large, because tail -o raw and
+// -o jsonl are measured against kcat over a million records, and every write
+// system call saved is throughput; 256 KiB is past the point of diminishing
+// returns for a pipe and small enough not to matter for memory.
+const bufSize = 256 << 10
+
+// NewPrinter returns a Printer writing to w in o.Format.
+//
+// A template that does not parse, or that names a field the view does not have,
+// is a usage error and returned as a *TemplateError.
+func NewPrinter(w io.Writer, o PrinterOptions) (Printer, error) {
+	bw := bufio.NewWriterSize(w, bufSize)
+	switch o.Format {
+	case Raw:
+		return &rawPrinter{w: bw}, nil
+	case JSONL:
+		return &jsonlPrinter{w: bw, buf: make([]byte, 0, 4096)}, nil
+	case Pretty:
+		r, err := NewRenderer(o)
+		if err != nil {
+			return nil, err
+		}
+		return &prettyPrinter{w: bw, r: r, buf: make([]byte, 0, 4096)}, nil
+	case Template:
+		return newTemplatePrinter(bw, o)
+	}
+	return nil, fmt.Errorf("inspect: unknown format %v", o.Format)
+}
+
+// rawPrinter writes the value and a newline. bufio copies small values into its
+// buffer and writes large ones straight through, so nothing is allocated.
+type rawPrinter struct {
+	w *bufio.Writer
+}
+
+func (p *rawPrinter) Print(e *event.Event) error {
+	if _, err := p.w.Write(e.Value); err != nil {
+		return err
+	}
+	return p.w.WriteByte('\n')
+}
+
+func (p *rawPrinter) Flush() error { return p.w.Flush() }
+
+// jsonlPrinter encodes into one reused buffer, so steady state allocates nothing.
+type jsonlPrinter struct {
+	w   *bufio.Writer
+	buf []byte
+}
+
+func (p *jsonlPrinter) Print(e *event.Event) error {
+	p.buf = appendEnvelope(p.buf[:0], e)
+	p.buf = append(p.buf, '\n')
+	_, err := p.w.Write(p.buf)
+	if cap(p.buf) > 1<<20 {
+		p.buf = make([]byte, 0, 4096) // one huge message must not pin its buffer forever
+	}
+	return err
+}
+
+func (p *jsonlPrinter) Flush() error { return p.w.Flush() }
+
+// appendEnvelope is event.AppendEnvelope with one repair. The envelope writes
+// byte fields (key, value, header values) as base64 when they are not UTF-8,
+// but names (topic, queue, exchange, routing key, header keys, AMQP properties
+// and table keys) verbatim, so a name with invalid UTF-8 (a raw 0x9b, the 8-bit
+// CSI) would reach the terminal and make the line invalid JSON. Such bytes are
+// rewritten as \ufffd, which is what encoding/json does too. The names are
+// checked first, which costs nanoseconds; the line is scanned only when one of
+// them is suspect.
+func appendEnvelope(dst []byte, e *event.Event) []byte {
+	start := len(dst)
+	dst = event.AppendEnvelope(dst, e)
+	if namesValid(e) || utf8.Valid(dst[start:]) {
+		return dst
+	}
+	line := string(dst[start:])
+	dst = dst[:start]
+	for i := 0; i < len(line); {
+		r, size := utf8.DecodeRuneInString(line[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, `\ufffd`...)
+		} else {
+			dst = append(dst, line[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}
+
+// namesValid reports whether every string the envelope writes verbatim is
+// valid UTF-8. AMQP tables and arrays in headers are not walked: false sends
+// such events to the full scan.
+func namesValid(e *event.Event) bool {
+	if !utf8.ValidString(e.Topic) || !utf8.ValidString(e.Queue) || !utf8.ValidString(e.Exchange) ||
+		!utf8.ValidString(e.RoutingKey) || !utf8.ValidString(string(e.Transport)) {
+		return false
+	}
+	for i := range e.Headers {
+		if !utf8.ValidString(e.Headers[i].Key) {
+			return false
+		}
+		switch e.Headers[i].Typed.(type) {
+		case map[string]any, []any:
+			return false
+		}
+	}
+	if p := e.Properties; p != nil {
+		for _, s := range [...]string{p.ContentType, p.ContentEncoding, p.CorrelationID, p.ReplyTo,
+			p.Expiration, p.MessageID, p.Type, p.UserID, p.AppID} {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,301 @@
+package inspect
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// TopicRow is one Kafka topic in eddy ls.
+type TopicRow struct {
+	Name       string
+	Partitions int
+	Replicas   int
+	// Messages is the sum over partitions of end minus start offset: what is
+	// still retained (compaction and transaction markers make it an upper bound).
+	Messages int64
+	// StartOffsets and EndOffsets are per partition, indexed by partition.
+	StartOffsets, EndOffsets []int64
+	Internal                 bool
+}
+
+// QueueRow is one RabbitMQ queue in eddy ls.
+type QueueRow struct {
+	Name, Vhost, Type         string
+	Ready, Unacked, Consumers int64
+	PublishRate, DeliverRate  *float64 // messages/s; nil when unknown (no management API)
+	Via                       string   // how the numbers were obtained: "management" or "declare"
+	DeadLetterExchange        string
+}
+
+// ListOptions configure WriteList.
+type ListOptions struct {
+	// Format is "table" (aligned columns for a person; the default), "tsv"
+	// (for scripts: a header line, then tab-separated rows) or "json".
+	Format string
+	// Color makes the table's header bold and internal topics dim.
+	Color bool
+	// Width clips table lines to this many cells; 0 means no limit.
+	Width int
+}
+
+// maxTableOffsets is how many partitions' end offsets the table shows before
+// it elides the rest; tsv and json always have them all.
+const maxTableOffsets = 8
+
+// WriteList writes the result of eddy ls: topics, then queues; a kind with no
+// rows is left out (json keeps it as an empty list). Every name is rendered
+// terminal-safe.
+//
+// tsv has one section per kind, each a header line and one line per row,
+// separated by an empty line. Fields never contain a tab or newline (escaped as
+// \t, \n); lists are comma-separated; an unknown rate is an empty field.
+//
+//	topic	partitions	replicas	messages	start_offsets	end_offsets	internal
+//	queue	vhost	type	ready	unacked	consumers	publish_rate	deliver_rate	dead_letter_exchange	via
+//
+// json is one object on one line, version 1 of this schema (fields are only
+// ever added):
+//
+//	{"v":1,
+//	 "topics":[{"name":"orders","partitions":3,"replicas":1,"messages":1234,
+//	            "start_offsets":[0,0,0],"end_offsets":[400,410,424],"internal":false}],
+//	 "queues":[{"queue":"orders.q","vhost":"/","type":"classic","ready":5,"unacked":0,
+//	            "consumers":1,"publish_rate":1.5,"deliver_rate":null,
+//	            "dead_letter_exchange":"dlx","via":"management"}]}
+//
+// Lists are never null; a rate is null when unknown; strings are JSON-escaped
+// and also terminal-safe (C1 and bidirectional controls as \u escapes).
+func WriteList(w io.Writer, topics []TopicRow, queues []QueueRow, o ListOptions) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	switch o.Format {
+	case "", "table":
+		writeTables(bw, topics, queues, o)
+	case "tsv":
+		writeTSV(bw, topics, queues)
+	case "json":
+		bw.Write(appendListJSON(nil, topics, queues))
+	default:
+		return fmt.Errorf("unknown list format %q (valid: table, tsv, json)", SafeString(o.Format))
+	}
+	return bw.Flush()
+}
+
+// table is a grid of already terminal-safe cells.
+type table struct {
+	head  []string
+	right []bool // right-aligned columns (numbers)
+	rows  [][]string
+	dim   []bool // rows shown dim (internal topics)
+}
+
+func (t *table) write(w *bufio.Writer, o ListOptions) {
+	widths := make([]int, len(t.head))
+	for i, h := range t.head {
+		widths[i] = CellWidth(h)
+	}
+	for _, r := range t.rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], CellWidth(c))
+		}
+	}
+	var line []byte
+	emit := func(cells []string, sgr string) {
+		line = line[:0]
+		if o.Color && sgr != "" {
+			line = append(line, sgr...)
+		}
+		for i, c := range cells {
+			pad := widths[i] - CellWidth(c)
+			if i > 0 {
+				line = append(line, "  "...)
+			}
+			if t.right[i] {
+				line = append(line, strings.Repeat(" ", pad)...)
+			}
+			line = append(line, c...)
+			if !t.right[i] && i < len(cells)-1 {
+				line = append(line, strings.Repeat(" ", pad)...)
+			}
+		}
+		line = bytes.TrimRight(line, " ") // an empty last column leaves no trailing blanks
+		if o.Color && sgr != "" {
+			line = append(line, sgrReset...)
+		}
+		w.Write(appendClipped(nil, b2s(line), o.Width, o.Color))
+		w.WriteByte('\n')
+	}
+	emit(t.head, sgrBold)
+	for i, r := range t.rows {
+		sgr := ""
+		if t.dim != nil && t.dim[i] {
+			sgr = sgrDim
+		}
+		emit(r, sgr)
+	}
+}
+
+func writeTables(w *bufio.Writer, topics []TopicRow, queues []QueueRow, o ListOptions) {
+	if len(topics) > 0 {
+		t := &table{
+			head:  []string{"TOPIC", "PARTITIONS", "REPLICAS", "MESSAGES", "END OFFSETS"},
+			right: []bool{false, true, true, true, false},
+			dim:   make([]bool, len(topics)),
+		}
+		for i, r := range topics {
+			name := SafeString(r.Name)
+			if r.Internal {
+				name += " (internal)"
+			}
+			t.rows = append(t.rows, []string{name, strconv.Itoa(r.Partitions), strconv.Itoa(r.Replicas),
+				strconv.FormatInt(r.Messages, 10), offsetList(r.EndOffsets, maxTableOffsets)})
+			t.dim[i] = r.Internal
+		}
+		t.write(w, o)
+	}
+	if len(queues) > 0 {
+		if len(topics) > 0 {
+			w.WriteByte('\n')
+		}
+		t := &table{
+			head:  []string{"QUEUE", "VHOST", "TYPE", "READY", "UNACKED", "CONSUMERS", "IN/S", "OUT/S", "DEAD-LETTER EXCHANGE"},
+			right: []bool{false, false, false, true, true, true, true, true, false},
+		}
+		for _, r := range queues {
+			t.rows = append(t.rows, []string{SafeString(r.Name), SafeString(r.Vhost), SafeString(r.Type),
+				strconv.FormatInt(r.Ready, 10), strconv.FormatInt(r.Unacked, 10), strconv.FormatInt(r.Consumers, 10),
+				tableRate(r.PublishRate), tableRate(r.DeliverRate), SafeString(r.DeadLetterExchange)})
+		}
+		t.write(w, o)
+	}
+}
+
+func tableRate(r *float64) string {
+	if r == nil || math.IsNaN(*r) || math.IsInf(*r, 0) {
+		return "-"
+	}
+	return strconv.FormatFloat(*r, 'f', 1, 64)
+}
+
+// offsetList joins offsets with commas; limit > 0 elides past that many.
+func offsetList(offs []int64, limit int) string {
+	var b []byte
+	for i, o := range offs {
+		if limit > 0 && i == limit {
+			b = append(b, fmt.Sprintf(",… (%d more)", len(offs)-limit)...)
+			break
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, o, 10)
+	}
+	return string(b)
+}
+
+func writeTSV(w *bufio.Writer, topics []TopicRow, queues []QueueRow) {
+	row := func(cells ...string) {
+		w.WriteString(strings.Join(cells, "\t"))
+		w.WriteByte('\n')
+	}
+	if len(topics) > 0 {
+		row("topic", "partitions", "replicas", "messages", "start_offsets", "end_offsets", "internal")
+		for _, r := range topics {
+			row(SafeString(r.Name), strconv.Itoa(r.Partitions), strconv.Itoa(r.Replicas),
+				strconv.FormatInt(r.Messages, 10), offsetList(r.StartOffsets, 0), offsetList(r.EndOffsets, 0),
+				strconv.FormatBool(r.Internal))
+		}
+	}
+	if len(queues) > 0 {
+		if len(topics) > 0 {
+			w.WriteByte('\n')
+		}
+		row("queue", "vhost", "type", "ready", "unacked", "consumers", "publish_rate", "deliver_rate", "dead_letter_exchange", "via")
+		for _, r := range queues {
+			row(SafeString(r.Name), SafeString(r.Vhost), SafeString(r.Type),
+				strconv.FormatInt(r.Ready, 10), strconv.FormatInt(r.Unacked, 10), strconv.FormatInt(r.Consumers, 10),
+				tsvRate(r.PublishRate), tsvRate(r.DeliverRate), SafeString(r.DeadLetterExchange), SafeString(r.Via))
+		}
+	}
+}
+
+func tsvRate(r *float64) string {
+	if r == nil || math.IsNaN(*r) || math.IsInf(*r, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(*r, 'f', -1, 64)
+}
+
+func appendListJSON(b []byte, topics []TopicRow, queues []QueueRow) []byte {
+	b = append(b, `{"v":1,"topics":[`...)
+	for i, r := range topics {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, r.Name)
+		b = append(b, `,"partitions":`...)
+		b = strconv.AppendInt(b, int64(r.Partitions), 10)
+		b = append(b, `,"replicas":`...)
+		b = strconv.AppendInt(b, int64(r.Replicas), 10)
+		b = append(b, `,"messages":`...)
+		b = strconv.AppendInt(b, r.Messages, 10)
+		b = append(b, `,"start_offsets":`...)
+		b = appendInts(b, r.StartOffsets)
+		b = append(b, `,"end_offsets":`...)
+		b = appendInts(b, r.EndOffsets)
+		b = append(b, `,"internal":`...)
+		b = strconv.AppendBool(b, r.Internal)
+		b = append(b, '}')
+	}
+	b = append(b, `],"queues":[`...)
+	for i, r := range queues {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"queue":`...)
+		b = appendJSONString(b, r.Name)
+		b = append(b, `,"vhost":`...)
+		b = appendJSONString(b, r.Vhost)
+		b = append(b, `,"type":`...)
+		b = appendJSONString(b, r.Type)
+		b = append(b, `,"ready":`...)
+		b = strconv.AppendInt(b, r.Ready, 10)
+		b = append(b, `,"unacked":`...)
+		b = strconv.AppendInt(b, r.Unacked, 10)
+		b = append(b, `,"consumers":`...)
+		b = strconv.AppendInt(b, r.Consumers, 10)
+		b = append(b, `,"publish_rate":`...)
+		b = appendRate(b, r.PublishRate)
+		b = append(b, `,"deliver_rate":`...)
+		b = appendRate(b, r.DeliverRate)
+		b = append(b, `,"dead_letter_exchange":`...)
+		b = appendJSONString(b, r.DeadLetterExchange)
+		b = append(b, `,"via":`...)
+		b = appendJSONString(b, r.Via)
+		b = append(b, '}')
+	}
+	return append(b, "]}\n"...)
+}
+
+func appendInts(b []byte, v []int64) []byte {
+	b = append(b, '[')
+	for i, n := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, n, 10)
+	}
+	return append(b, ']')
+}
+
+func appendRate(b []byte, r *float64) []byte {
+	if r == nil || math.IsNaN(*r) || math.IsInf(*r, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, *r, 'f', -1, 64)
+}
