@@ -175,3 +175,34 @@ func BenchmarkAppendEnvelope(b *testing.B) {
 		buf = AppendEnvelope(buf[:0], e)
 	}
 }
+
+// Names (topic, header keys) are strings that may hold invalid UTF-8; they must
+// still make valid, terminal-safe JSON.
+func TestEnvelopeInvalidUTF8Names(t *testing.T) {
+	e := &Event{Transport: Kafka, Topic: "t\x9b31m", Headers: []Header{{Key: "k\xff\x9d", Value: []byte("v")}}}
+	line := AppendEnvelope(nil, e)
+	if !json.Valid(line) || bytes.IndexByte(line, 0x9b) >= 0 || bytes.IndexByte(line, 0x9d) >= 0 || bytes.IndexByte(line, 0xff) >= 0 {
+		t.Fatalf("unsafe or invalid: %q", line)
+	}
+	got, err := DecodeEnvelope(line)
+	if err != nil || got.Topic != "t\uFFFD31m" {
+		t.Fatalf("decode: %v %q", err, got.Topic)
+	}
+}
+
+func TestFormatTimeMatchesLayout(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 23, 10, 0, 0, 123e6, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.FixedZone("x", 3600)),
+		time.UnixMilli(1700000000007),
+	} {
+		want := tm.UTC().Format(timeLayoutMilli)
+		if got := FormatTime(tm); got != want {
+			t.Errorf("FormatTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+	if got := FormatTime(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)); got != "2026-01-02T03:04:05.000000006Z" {
+		t.Errorf("sub-millisecond time = %s", got)
+	}
+}

@@ -71,6 +71,10 @@ const (
 type compiledSchema struct {
 	fields [6][]loc
 	paths  []string
+	// topLevel maps each path to its index when every path is a plain top-level
+	// key (true of the defaults): then one pass over the object finds them all,
+	// instead of one scan of the payload per path.
+	topLevel map[string]int
 }
 
 var propNames = map[string]bool{"content_type": true, "content_encoding": true, "delivery_mode": true, "priority": true,
@@ -112,6 +116,13 @@ func (s *Schema) Compile() error {
 			}
 		}
 	}
+	c.topLevel = pathIdx
+	for _, p := range c.paths {
+		if strings.ContainsAny(p, ".*?#|@\\!=<>%[]{}()") {
+			c.topLevel = nil
+			break
+		}
+	}
 	s.compiled = c
 	return nil
 }
@@ -127,7 +138,24 @@ func (s *Schema) Extract(e *Event) Fields {
 	c := s.compiled
 	var js []gjson.Result
 	if len(c.paths) > 0 && looksLikeJSONObject(e.Value) {
-		js = gjson.GetManyBytes(e.Value, c.paths...)
+		if c.topLevel != nil {
+			var buf [16]gjson.Result
+			if len(c.paths) <= len(buf) {
+				js = buf[:len(c.paths)]
+			} else {
+				js = make([]gjson.Result, len(c.paths))
+			}
+			found := 0
+			gjson.ParseBytes(e.Value).ForEach(func(k, v gjson.Result) bool {
+				if i, ok := c.topLevel[k.Str]; ok && !js[i].Exists() {
+					js[i] = v
+					found++
+				}
+				return found < len(js)
+			})
+		} else {
+			js = gjson.GetManyBytes(e.Value, c.paths...)
+		}
 	}
 	get := func(field int) string {
 		for _, l := range c.fields[field] {

@@ -40,3 +40,21 @@ func TestSchemaCompileErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSchemaNestedPaths(t *testing.T) {
+	s := &Schema{ID: []string{"json:meta.id"}, Correlation: []string{"json:meta.corr", "json:corr"}}
+	e := Event{Value: []byte(`{"meta":{"id":"x1"},"corr":"c2"}`)}
+	if f := s.Extract(&e); f.ID != "x1" || f.Correlation != "c2" {
+		t.Fatalf("got %+v", f)
+	}
+}
+
+func BenchmarkExtractDefault(b *testing.B) {
+	s := DefaultSchema()
+	e := Event{Headers: []Header{{Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")}},
+		Value: []byte(`{"event_id":"evt-00001","type":"OrderPlaced","occurred_at":"2026-11-23T10:00:00.714Z","correlation_id":"o-0001","data":{"order_id":"o-0001","total":12.5,"items":[1,2,3]}}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Extract(&e)
+	}
+}
