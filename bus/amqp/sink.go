@@ -1,0 +1,351 @@
+package amqp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// Sink publishes events to an exchange or a queue with publisher confirms and
+// the mandatory flag. It implements bus.Sink.
+//
+// Each event becomes one message:
+//   - Body is the event's Value (a nil value is an empty body: AMQP has no null).
+//   - Headers: a header with a Typed value is written with that AMQP type; a
+//     plain header as a long string (binary-safe, so Kafka headers survive);
+//     a plain header with a nil value as void. A key repeated in the event
+//     keeps its last value, as AMQP tables cannot repeat keys.
+//   - Properties are copied from the event, except a user_id other than the
+//     connection's user, which RabbitMQ would refuse (it is dropped). An event
+//     without properties (from Kafka) is published persistent (delivery mode 2),
+//     so a replay survives a broker restart, and with the event's timestamp as
+//     the timestamp property (AMQP keeps seconds).
+//   - The key is not carried: AMQP messages have none.
+//
+// Write returns nil only once the broker confirmed every message and returned
+// none. Mandatory publishing makes an unroutable message (no queue bound to
+// match it) an error instead of a silent drop: it is a *bus.WriteError
+// wrapping a *PublishError that lists every returned or nacked event, for
+// redrive to leave its source unacked.
+type Sink struct {
+	c        *Client
+	dest     string
+	exchange string
+	key      string // fixed routing key; "" means the event's RoutingKey
+	queue    string // set for amqp:QUEUE
+
+	conn    *amqp091.Connection
+	ch      *amqp091.Channel
+	returns chan amqp091.Return
+	closes  chan *amqp091.Error
+	checked bool
+
+	blockMu   sync.Mutex
+	blocked   string        // the broker's reason while it blocks publishers; "" when not
+	unblocked chan struct{} // closed when it lifts the block
+}
+
+// Sink returns a sink for addr: amqp:exchange/EX/KEY publishes to exchange EX
+// with routing key KEY, or with each event's RoutingKey when KEY is empty;
+// amqp:QUEUE publishes to QUEUE through the default exchange. It connects on
+// the first Write, which fails with a *bus.NotFoundError if the exchange or
+// queue does not exist (checked passively).
+func (c *Client) Sink(addr bus.Address) (bus.Sink, error) {
+	if addr.Transport != "amqp" {
+		return nil, fmt.Errorf("amqp: cannot write to %s: not an amqp: address", addr)
+	}
+	s := &Sink{c: c, dest: addr.String()}
+	if addr.Name != "" {
+		s.queue, s.key = addr.Name, addr.Name
+	} else {
+		s.exchange, s.key = addr.Exchange, addr.RoutingKey
+	}
+	return s, nil
+}
+
+func (s *Sink) open(ctx context.Context) error {
+	if s.ch != nil && !s.ch.IsClosed() {
+		return nil
+	}
+	s.ch = nil
+	if s.conn == nil || s.conn.IsClosed() {
+		conn, err := s.c.dial(ctx, "sink "+s.dest)
+		if err != nil {
+			return err
+		}
+		s.conn = conn
+		go s.watchBlocked(conn.NotifyBlocked(make(chan amqp091.Blocking, 1)))
+	}
+	if !s.checked {
+		if err := s.check(); err != nil {
+			return err
+		}
+		s.checked = true
+	}
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return s.c.amqpError("exchange", s.exchange, err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		ch.Close()
+		return s.c.amqpError("exchange", s.exchange, err)
+	}
+	// Twice the window: returns come before the confirms of their messages, and
+	// Write drains them while it waits, so this never fills (a full listener
+	// would make the library drop a return after 5 s).
+	s.returns = ch.NotifyReturn(make(chan amqp091.Return, 2*s.c.cfg.publishWindow+1))
+	s.closes = ch.NotifyClose(make(chan *amqp091.Error, 1))
+	s.ch = ch
+	return nil
+}
+
+// watchBlocked follows connection.blocked/unblocked, which RabbitMQ sends
+// while a memory or disk alarm stops it reading from publishers. It runs until
+// the connection closes (the library then closes bl).
+func (s *Sink) watchBlocked(bl <-chan amqp091.Blocking) {
+	for b := range bl {
+		s.blockMu.Lock()
+		switch {
+		case b.Active && s.blocked == "":
+			s.unblocked = make(chan struct{})
+			s.blocked = b.Reason
+			s.c.logf("sink %s: the broker blocks publishing: %s", s.dest, b.Reason)
+		case !b.Active && s.blocked != "":
+			close(s.unblocked)
+			s.blocked = ""
+			s.c.logf("sink %s: the broker unblocked publishing", s.dest)
+		}
+		s.blockMu.Unlock()
+	}
+}
+
+// waitUnblocked returns once publishing is not blocked, or with an error that
+// says why nothing moves when ctx ends first.
+func (s *Sink) waitUnblocked(ctx context.Context) error {
+	s.blockMu.Lock()
+	reason, unblocked := s.blocked, s.unblocked
+	s.blockMu.Unlock()
+	if reason == "" {
+		return nil
+	}
+	select {
+	case <-unblocked:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("amqp: publishing to %s: the broker blocks publishers (%s: a memory or disk alarm): %w", s.dest, reason, ctx.Err())
+	}
+}
+
+// check makes a missing destination a NotFoundError up front, instead of a
+// channel closed by the broker mid-batch (exchange) or every message returned
+// (queue).
+func (s *Sink) check() error {
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return s.c.amqpError("exchange", s.exchange, err)
+	}
+	defer ch.Close()
+	switch {
+	case s.queue != "":
+		if _, err := ch.QueueDeclarePassive(s.queue, false, false, false, false, nil); err != nil {
+			var ae *amqp091.Error
+			if errors.As(err, &ae) && ae.Code == amqp091.ResourceLocked {
+				return nil // exclusive to another connection: it exists
+			}
+			return s.c.amqpError("queue", s.queue, err)
+		}
+	case s.exchange != "":
+		if err := ch.ExchangeDeclarePassive(s.exchange, "", false, false, false, false, nil); err != nil {
+			return s.c.amqpError("exchange", s.exchange, err)
+		}
+	}
+	return nil
+}
+
+type inflight struct {
+	idx int
+	dc  *amqp091.DeferredConfirmation
+	key string
+}
+
+// Write publishes evs in order and waits for the broker's confirms. Up to a
+// window of messages is in flight at once. See Sink for the mapping and errors.
+func (s *Sink) Write(ctx context.Context, evs []event.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := s.open(ctx); err != nil {
+		return &bus.WriteError{Written: 0, Err: err}
+	}
+	user := s.c.uri.Username
+	ok := make([]bool, len(evs))
+	reason := make([]string, len(evs))
+	returned := make([]bool, len(evs))
+	var rets []amqp091.Return
+	var pending []inflight
+	var fail error
+	returns := s.returns // nil once closed, so a select does not spin on it
+
+	drain := func() {
+		for returns != nil {
+			select {
+			case r, ok := <-returns:
+				if !ok {
+					returns = nil
+					return
+				}
+				rets = append(rets, r)
+			default:
+				return
+			}
+		}
+	}
+	// wait settles the oldest in-flight message.
+	wait := func() error {
+		f := pending[0]
+		for {
+			select {
+			case <-f.dc.Done():
+				pending = pending[1:]
+				if s.ch.IsClosed() && !f.dc.Acked() {
+					return s.closedErr()
+				}
+				ok[f.idx] = f.dc.Acked()
+				if !ok[f.idx] {
+					reason[f.idx] = "basic.nack"
+				}
+				return nil
+			case r, open := <-returns:
+				if !open {
+					returns = nil
+					continue
+				}
+				rets = append(rets, r)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+
+	for i := range evs {
+		if err := ctx.Err(); err != nil {
+			fail = err
+			break
+		}
+		drain()
+		if fail = s.waitUnblocked(ctx); fail != nil {
+			break
+		}
+		if len(pending) >= s.c.cfg.publishWindow {
+			if fail = wait(); fail != nil {
+				break
+			}
+		}
+		key := s.key
+		if key == "" {
+			key = evs[i].RoutingKey
+		}
+		dc, err := s.ch.PublishWithDeferredConfirm(s.exchange, key, true, false, publishing(&evs[i], user))
+		if err != nil {
+			fail = s.closedErr()
+			if !s.ch.IsClosed() {
+				fail = fmt.Errorf("amqp: publishing to %s: %s", s.dest, scrub(err.Error(), s.c.secrets))
+			}
+			break
+		}
+		pending = append(pending, inflight{idx: i, dc: dc, key: key})
+	}
+	for fail == nil && len(pending) > 0 {
+		fail = wait()
+	}
+	// A return precedes its message's confirm on the wire, and the library
+	// delivers it before it processes that confirm: every return of this
+	// batch is in hand now.
+	drain()
+	s.match(evs, rets, returned, reason)
+
+	written := 0
+	for written < len(evs) && ok[written] && !returned[written] {
+		written++
+	}
+	if fail != nil {
+		// Confirms or returns of this batch may still arrive; a fresh channel
+		// keeps them from being taken for the next batch's.
+		if s.ch != nil {
+			s.ch.Close()
+			s.ch = nil
+		}
+		return &bus.WriteError{Written: written, Err: fail}
+	}
+	pe := &PublishError{Exchange: s.exchange, Total: len(evs)}
+	for i := range evs {
+		if returned[i] || !ok[i] {
+			pe.Failed = append(pe.Failed, Failure{Index: i, Unroutable: returned[i], Reason: reason[i]})
+		}
+	}
+	if len(pe.Failed) > 0 {
+		return &bus.WriteError{Written: written, Err: pe}
+	}
+	return nil
+}
+
+// match assigns each return to the first not yet returned event that it is a
+// copy of. Returns carry no delivery tag; two events identical in exchange,
+// key, id and body route identically, so which of them is blamed is moot.
+func (s *Sink) match(evs []event.Event, rets []amqp091.Return, returned []bool, reason []string) {
+	for _, r := range rets {
+		for i := range evs {
+			if returned[i] {
+				continue
+			}
+			key := s.key
+			if key == "" {
+				key = evs[i].RoutingKey
+			}
+			var id string
+			if evs[i].Properties != nil {
+				id = evs[i].Properties.MessageID
+			}
+			if r.Exchange == s.exchange && r.RoutingKey == key && r.MessageId == id && bytes.Equal(r.Body, evs[i].Value) {
+				returned[i] = true
+				reason[i] = fmt.Sprintf("%s: no queue bound to exchange %q matches routing key %q", r.ReplyText, r.Exchange, r.RoutingKey)
+				break
+			}
+		}
+	}
+}
+
+func (s *Sink) closedErr() error {
+	select {
+	case e, ok := <-s.closes:
+		if ok && e != nil {
+			if e.Code == amqp091.NotFound {
+				return &bus.NotFoundError{Transport: "amqp", Kind: "exchange", Name: s.exchange, Hint: scrub(e.Reason, s.c.secrets)}
+			}
+			return fmt.Errorf("amqp: publishing to %s: the broker closed the channel: %s (%d); the outcome of unconfirmed messages is unknown",
+				s.dest, scrub(e.Reason, s.c.secrets), e.Code)
+		}
+	default:
+	}
+	return fmt.Errorf("amqp: publishing to %s: the connection was closed; the outcome of unconfirmed messages is unknown", s.dest)
+}
+
+// Close closes the sink's connection.
+func (s *Sink) Close() error {
+	if s.conn == nil {
+		return nil
+	}
+	conn := s.conn
+	s.conn, s.ch = nil, nil
+	if err := conn.Close(); err != nil && !errors.Is(err, amqp091.ErrClosed) {
+		return fmt.Errorf("amqp: closing the sink: %s", scrub(err.Error(), s.c.secrets))
+	}
+	return nil
+}
