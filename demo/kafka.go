@@ -1,0 +1,437 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+type kafkaShop struct {
+	d       *Demo
+	cluster *kfake.Cluster
+	addr    string
+	wg      sync.WaitGroup
+}
+
+// How long the demo's topics keep records.
+const (
+	retentionEvents      = 30 * time.Minute
+	retentionDeadLetters = 24 * time.Hour
+)
+
+// portSearch is how many ports above the asked one are tried before giving up.
+const portSearch = 100
+
+func startKafka(ctx context.Context, d *Demo) (*kafkaShop, error) {
+	c := d.cfg
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1), kfake.ClusterID("eddy-demo"), kfake.DefaultNumPartitions(c.Partitions),
+		// Apply the topics' retention every minute rather than every hour, so
+		// a demo left running keeps a bounded amount of data in memory.
+		kfake.BrokerConfigs(map[string]string{"log.cleaner.backoff.ms": "60000"}),
+	}
+	if c.Port != 0 {
+		opts = append(opts, kfake.Ports(c.Port), kfake.ListenFn(listenFrom))
+	}
+	if c.DataDir != "" {
+		opts = append(opts, kfake.DataDir(c.DataDir))
+	}
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("demo: start Kafka: %w", err)
+	}
+	k := &kafkaShop{d: d, cluster: cluster, addr: cluster.ListenAddrs()[0]}
+	if err := k.createTopics(ctx); err != nil {
+		cluster.Close()
+		return nil, err
+	}
+	for i, svc := range shopServices {
+		for r := range c.Replicas {
+			cl, err := k.newClient(fmt.Sprintf("%s-%d", svc.name, r), svc)
+			if err != nil {
+				d.cancel()
+				k.stop()
+				return nil, err
+			}
+			rng := newRand(c.Seed, uint64(100+i*32+r))
+			k.wg.Go(func() { k.runService(ctx, cl, svc, r, rng) })
+		}
+	}
+	cl, err := k.newClient("orders", nil)
+	if err != nil {
+		d.cancel()
+		k.stop()
+		return nil, err
+	}
+	k.wg.Go(func() { k.runOrders(ctx, cl) })
+	return k, nil
+}
+
+// stop runs after the demo's context ended: every client goroutine returns and
+// closes its client (leaving its group), then the cluster goes.
+func (k *kafkaShop) stop() {
+	k.wg.Wait()
+	k.cluster.Close()
+}
+
+// listenFrom listens on the asked port, or the next free one above it: a second
+// demo, or a local Kafka on 9092, should not stop `eddy demo` from starting.
+func listenFrom(network, address string) (net.Listener, error) {
+	host, p, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return nil, err
+	}
+	var first error
+	for q := port; q <= port+portSearch && q <= 65535; q++ {
+		ln, err := net.Listen(network, net.JoinHostPort(host, strconv.Itoa(q)))
+		if err == nil {
+			return ln, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, fmt.Errorf("no free port from %d to %d: %w", port, min(port+portSearch, 65535), first)
+}
+
+func (k *kafkaShop) createTopics(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.addr))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	parts := int32(k.d.cfg.Partitions)
+	// Spring's recoverer writes to the failed record's partition, so its DLT
+	// needs as many partitions as the source; Connect creates its DLQ with one.
+	want := map[string]int32{
+		TopicOrders: parts, TopicPayments: parts, TopicInventory: parts, TopicShipping: parts,
+		TopicNotifications: parts, TopicPaymentsDLT: parts, TopicInventoryDLQ: 1,
+	}
+	for topic, n := range want {
+		// Half an hour of events (about 100 MB at the default rate) is plenty
+		// to explore; dead letters are few and wait a day for a redrive.
+		retention := retentionEvents
+		if topic == TopicPaymentsDLT || topic == TopicInventoryDLQ {
+			retention = retentionDeadLetters
+		}
+		resp, err := adm.CreateTopic(ctx, n, 1, map[string]*string{"retention.ms": ptr(strconv.FormatInt(retention.Milliseconds(), 10))}, topic)
+		if err == nil {
+			err = resp.Err
+		}
+		// A kept data directory already has them.
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("demo: create topic %s: %w", topic, err)
+		}
+	}
+	return nil
+}
+
+// dltPartitioner honours Record.Partition for the dead-letter topic (Spring sets
+// it explicitly) and otherwise hashes keys with murmur2, as Java producers do,
+// so an order keeps its partition number across topics.
+type dltPartitioner struct{ manual, keyed kgo.Partitioner }
+
+func (p dltPartitioner) ForTopic(t string) kgo.TopicPartitioner {
+	if t == TopicPaymentsDLT {
+		return p.manual.ForTopic(t)
+	}
+	return p.keyed.ForTopic(t)
+}
+
+// newClient makes one service instance's client: a group consumer when svc is
+// set, and always a producer.
+func (k *kafkaShop) newClient(id string, svc *service) (*kgo.Client, error) {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(k.addr),
+		kgo.ClientID("shop-" + id),
+		kgo.RecordPartitioner(dltPartitioner{manual: kgo.ManualPartitioner(), keyed: kgo.StickyKeyPartitioner(nil)}),
+		kgo.ProducerLinger(2 * time.Millisecond),
+	}
+	if svc != nil {
+		opts = append(opts,
+			kgo.ConsumerGroup(svc.group),
+			kgo.ConsumeTopics(svc.input...),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			// Commit only after what a batch produced was acknowledged
+			// (at least once), and never across a rebalance.
+			kgo.DisableAutoCommit(),
+			kgo.BlockRebalanceOnPoll(),
+			kgo.SessionTimeout(10*time.Second),
+			kgo.HeartbeatInterval(500*time.Millisecond),
+			kgo.FetchMaxWait(250*time.Millisecond),
+		)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("demo: kafka client %s: %w", id, err)
+	}
+	return cl, nil
+}
+
+// runService is one instance of a consuming service: poll, handle each
+// partition's records in order (partitions in parallel), wait until everything
+// produced is acknowledged, commit, repeat.
+func (k *kafkaShop) runService(ctx context.Context, cl *kgo.Client, svc *service, replica int, rng *lockedRand) {
+	defer cl.CloseAllowingRebalance()
+	ctl := k.d.controls[svc.name]
+	for ctl.waitRunnable(ctx) {
+		slow := ctl.isSlow()
+		max := 500
+		if slow {
+			max = 5
+		}
+		fs := cl.PollRecords(ctx, max)
+		if ctx.Err() != nil {
+			return
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			k.d.cfg.Logf("demo: %s: fetch %s[%d]: %v", svc.name, t, p, err)
+		})
+		var recs []*kgo.Record
+		if slow {
+			// One at a time, at a pace that cannot keep up.
+			recs = fs.Records()
+			for _, r := range recs {
+				if !sleep(ctx, k.slowDelay()) {
+					return
+				}
+				k.handle(ctx, cl, svc, replica, rng, r)
+			}
+		} else {
+			var wg sync.WaitGroup
+			fs.EachPartition(func(p kgo.FetchTopicPartition) {
+				recs = append(recs, p.Records...)
+				wg.Go(func() {
+					for _, r := range p.Records {
+						k.handle(ctx, cl, svc, replica, rng, r)
+					}
+				})
+			})
+			wg.Wait()
+		}
+		if len(recs) > 0 {
+			if err := cl.Flush(ctx); err != nil {
+				cl.AllowRebalance()
+				continue
+			}
+			// A Stall that arrived mid-batch wins: the batch is done but not
+			// committed, as in a consumer that hangs before its commit.
+			if ctl.waitRunnable(ctx) {
+				if err := cl.CommitRecords(ctx, recs...); err != nil && ctx.Err() == nil {
+					k.d.cfg.Logf("demo: %s: commit: %v", svc.name, err)
+				}
+			}
+		}
+		cl.AllowRebalance()
+	}
+}
+
+// slowDelay paces a slowed service instance so that all its instances together
+// handle about 30% of the configured order rate.
+func (k *kafkaShop) slowDelay() time.Duration {
+	return time.Duration(float64(k.d.cfg.Replicas) / (0.3 * k.d.cfg.Rate) * float64(time.Second))
+}
+
+// handle is one service handling one record: decode (dead-lettering what cannot
+// be read), skip types it does not handle, take its processing time, then emit
+// its events or dead-letter the record.
+func (k *kafkaShop) handle(ctx context.Context, cl *kgo.Client, svc *service, replica int, rng *lockedRand, rec *kgo.Record) {
+	d := k.d
+	in, p, fail := decode(rec.Value)
+	if fail == nil && !svc.accepts[in.Type] {
+		return
+	}
+	lat, ok := d.cfg.Latency[svc.name]
+	if !ok {
+		lat = DefaultLatency(svc.name)
+	}
+	if !sleep(ctx, lat.sample(rng)) {
+		return
+	}
+	ctx, span := d.startProcess(ctx, kafkaCarrier{&rec.Headers}, svc, "kafka", rec.Topic)
+	if fail == nil {
+		var outs []*outEvent
+		outs, fail = svc.handle(rng, d.cfg.FailRate, in, p)
+		for _, o := range outs {
+			k.produce(ctx, cl, svc.name, svc.output, in, o, rng)
+		}
+	}
+	if fail != nil {
+		k.deadLetter(ctx, cl, svc, replica, rec, fail)
+	}
+	endSpan(span, errIf(fail))
+}
+
+func errIf(f *failure) error {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+// produce writes one event, with its CloudEvents headers and the traceparent
+// of the span in ctx.
+func (k *kafkaShop) produce(ctx context.Context, cl *kgo.Client, source, topic string, cause *body, o *outEvent, rng *lockedRand) {
+	now := k.d.cfg.Now()
+	b, v := newEvent(rng, now, o.typ, o.p.OrderID, cause, o.p)
+	rec := &kgo.Record{Topic: topic, Key: []byte(b.CorrelationID), Value: v, Timestamp: now, Headers: ceHeaders(b, source)}
+	propagator.Inject(ctx, kafkaCarrier{&rec.Headers})
+	cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+		if err != nil {
+			if ctx.Err() == nil {
+				k.d.cfg.Logf("demo: %s: produce %s: %v", source, topic, err)
+			}
+			return
+		}
+		k.d.stats.event(o.typ)
+	})
+}
+
+// ceHeaders are the CloudEvents Kafka protocol binding's binary-mode headers.
+func ceHeaders(b *body, source string) []kgo.RecordHeader {
+	return []kgo.RecordHeader{
+		{Key: "ce_specversion", Value: []byte("1.0")},
+		{Key: "ce_id", Value: []byte(b.EventID)},
+		{Key: "ce_source", Value: []byte("/shop/" + source)},
+		{Key: "ce_type", Value: []byte(b.Type)},
+		{Key: "ce_time", Value: []byte(b.OccurredAt)},
+		{Key: "content-type", Value: []byte("application/json")},
+	}
+}
+
+func (k *kafkaShop) deadLetter(ctx context.Context, cl *kgo.Client, svc *service, replica int, rec *kgo.Record, f *failure) {
+	var dl *kgo.Record
+	switch svc.name {
+	case "payments":
+		dl = springDeadLetter(rec, TopicPaymentsDLT, svc.group, f, k.d.cfg.Now())
+	case "inventory":
+		dl = connectDeadLetter(rec, TopicInventoryDLQ, strings.TrimPrefix(svc.group, "connect-"), replica, f)
+	default:
+		// Services without a dead-letter topic log and skip, as a listener
+		// with a logging error handler does.
+		k.d.cfg.Logf("demo: %s: skipped %s[%d]@%d: %v", svc.name, rec.Topic, rec.Partition, rec.Offset, f)
+		return
+	}
+	cl.Produce(ctx, dl, func(r *kgo.Record, err error) {
+		if err != nil {
+			if ctx.Err() == nil {
+				k.d.cfg.Logf("demo: %s: dead-letter to %s: %v", svc.name, r.Topic, err)
+			}
+			return
+		}
+		k.d.stats.deadLetter(r.Topic)
+	})
+}
+
+// runOrders places orders at the configured rate, with bursts, and now and then
+// lets a legacy importer write a poison message.
+func (k *kafkaShop) runOrders(ctx context.Context, cl *kgo.Client) {
+	defer cl.Close()
+	d := k.d
+	rng := newRand(d.cfg.Seed, 1)
+	pace(ctx, d.cfg, rng, func(n int64) {
+		if d.cfg.PoisonEvery > 0 && n%int64(d.cfg.PoisonEvery) == int64(d.cfg.PoisonEvery)/10 {
+			k.poison(ctx, cl, rng, (n/int64(d.cfg.PoisonEvery))%poisonKinds)
+			return
+		}
+		k.placeOrder(ctx, cl, rng, false)
+	})
+}
+
+func (k *kafkaShop) placeOrder(ctx context.Context, cl *kgo.Client, rng *lockedRand, evil bool) {
+	id := "ord-" + rng.Hex(10)
+	ctx, span := k.d.startOrder(ctx, "kafka", TopicOrders)
+	k.produce(ctx, cl, "orders", TopicOrders, nil, &outEvent{typ: OrderPlaced, p: newOrder(rng, id, evil)}, rng)
+	span.End()
+}
+
+func (k *kafkaShop) poison(ctx context.Context, cl *kgo.Client, rng *lockedRand, kind int64) {
+	if kind == poisonEscapes {
+		k.placeOrder(ctx, cl, rng, true)
+		k.d.stats.poisoned()
+		return
+	}
+	pm := newPoison(rng, k.d.cfg.Now(), kind)
+	topic := TopicOrders
+	if pm.typ == PaymentAuthorized {
+		topic = TopicPayments
+	}
+	rec := &kgo.Record{Topic: topic, Key: []byte(pm.b.CorrelationID), Value: pm.value, Timestamp: pm.now, Headers: ceHeaders(pm.b, "legacy-importer")}
+	rec.Headers[len(rec.Headers)-1].Value = []byte(pm.contentType)
+	ctx, span := k.d.startOrder(ctx, "kafka", topic)
+	propagator.Inject(ctx, kafkaCarrier{&rec.Headers})
+	span.End()
+	cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+		if err == nil {
+			k.d.stats.poisoned()
+		}
+	})
+}
+
+// burstLength and burstFactor shape a burst: five times the rate for three
+// seconds, like a flash sale or a batch import.
+const (
+	burstLength = 3 * time.Second
+	burstFactor = 5
+)
+
+// pace calls place at cfg.Rate per second (times burstFactor during bursts),
+// with n counting from 0, until ctx ends. Ticks are at least 5 ms apart, so a
+// high rate places several orders per tick rather than spinning.
+func pace(ctx context.Context, cfg Config, rng *lockedRand, place func(n int64)) {
+	interval := max(time.Duration(float64(time.Second)/cfg.Rate), 5*time.Millisecond)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	last := time.Now()
+	var due float64
+	var n int64
+	nextBurst := func(from time.Time) time.Time {
+		if cfg.BurstEvery <= 0 {
+			return time.Time{}
+		}
+		return from.Add(time.Duration(rng.ExpFloat64() * float64(cfg.BurstEvery)))
+	}
+	burstAt := nextBurst(last)
+	// The first order goes out at once, so a newcomer sees traffic immediately.
+	due = 1
+	for {
+		now := time.Now()
+		rate := cfg.Rate
+		if !burstAt.IsZero() && !now.Before(burstAt) {
+			if now.Before(burstAt.Add(burstLength)) {
+				rate *= burstFactor
+			} else {
+				burstAt = nextBurst(now)
+			}
+		}
+		due += rate * now.Sub(last).Seconds()
+		last = now
+		for ; due >= 1; due-- {
+			if ctx.Err() != nil {
+				return
+			}
+			place(n)
+			n++
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
