@@ -156,7 +156,10 @@ func (s *Source) read(r *bufio.Reader) {
 					size += len(line)
 				}
 			}
-			if len(evs) >= batchEvents || size >= batchBytes {
+			// Hand over what we have when the batch is full, or when the next
+			// read could block (a live pipe): a tail of stdin must show each
+			// line as it comes, not when 512 have piled up.
+			if len(evs) >= batchEvents || size >= batchBytes || (len(evs) > 0 && r.Buffered() == 0) {
 				if !send(batch{evs: evs}) {
 					return
 				}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/bustest"
@@ -93,5 +94,20 @@ func TestStdinCancel(t *testing.T) {
 	cancel()
 	if _, err := src.Next(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Next on a blocked stdin with a cancelled context = %v", err)
+	}
+}
+
+// A pipe that stays open still delivers each line as it arrives.
+func TestStdinDeliversBeforeEOF(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	src, _ := file.Open("-", r, bus.ReadOptions{})
+	defer src.Close()
+	go w.Write(append(event.AppendEnvelope(nil, &event.Event{Transport: event.Kafka, Topic: "t", Value: []byte("x")}), '\n'))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	evs, err := src.Next(ctx)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("Next = %d events, %v; want the one line written, before EOF", len(evs), err)
 	}
 }

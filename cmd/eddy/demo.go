@@ -82,7 +82,7 @@ so dead letters carry real x-death headers. Nothing else on the broker is touche
   eddy demo --amqp amqp://guest:guest@localhost:5672/`,
 		Args: cobra.NoArgs,
 		// Ctrl-C is how a demo ends: it is success, not an interruption.
-		Annotations: map[string]string{"eddy.interrupt-is-success": "true"},
+		Annotations: map[string]string{annotationInterruptOK: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root := cmd.Root()
 			o.hasCommand = func(name string) bool {

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// Config is $XDG_CONFIG_HOME/eddy/config.yaml: named contexts, like kubectl's.
+type Config struct {
+	CurrentContext string              `yaml:"current-context,omitempty"`
+	Contexts       map[string]*Context `yaml:"contexts,omitempty"`
+
+	path string
+}
+
+// Context is one named environment: where its brokers are and how to log in.
+type Context struct {
+	Kafka  *KafkaConfig  `yaml:"kafka,omitempty"`
+	AMQP   *AMQPConfig   `yaml:"amqp,omitempty"`
+	Schema *event.Schema `yaml:"schema,omitempty"`
+}
+
+// KafkaConfig is a context's Kafka connection.
+type KafkaConfig struct {
+	Brokers []string    `yaml:"brokers,omitempty"`
+	TLS     *TLSConfig  `yaml:"tls,omitempty"`
+	SASL    *SASLConfig `yaml:"sasl,omitempty"`
+}
+
+// TLSConfig enables TLS; files are PEM.
+type TLSConfig struct {
+	Enabled    bool   `yaml:"enabled,omitempty"`
+	CA         string `yaml:"ca,omitempty"`
+	Cert       string `yaml:"cert,omitempty"`
+	Key        string `yaml:"key,omitempty"`
+	ServerName string `yaml:"server-name,omitempty"`
+	Insecure   bool   `yaml:"insecure,omitempty"`
+}
+
+// SASLConfig holds credentials. The password may be given inline, or better by
+// the name of an environment variable or a file that holds it.
+type SASLConfig struct {
+	Mechanism    string `yaml:"mechanism,omitempty"`
+	Username     string `yaml:"username,omitempty"`
+	Password     string `yaml:"password,omitempty"`
+	PasswordEnv  string `yaml:"password-env,omitempty"`
+	PasswordFile string `yaml:"password-file,omitempty"`
+}
+
+// AMQPConfig is a context's RabbitMQ connection. The URL may carry a password.
+type AMQPConfig struct {
+	URL           string     `yaml:"url,omitempty"`
+	ManagementURL string     `yaml:"management-url,omitempty"`
+	TLS           *TLSConfig `yaml:"tls,omitempty"`
+}
+
+// configPath follows the XDG base directory spec; EDDY_CONFIG overrides it.
+func configPath(getenv func(string) string) (string, error) {
+	if p := getenv("EDDY_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir := getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home := getenv("HOME")
+		if home == "" {
+			h, err := os.UserHomeDir()
+			if err != nil {
+				return "", fmt.Errorf("config: no $XDG_CONFIG_HOME or $HOME")
+			}
+			home = h
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "eddy", "config.yaml"), nil
+}
+
+// loadConfig reads the config file; a missing file is an empty config.
+func loadConfig(path string) (*Config, error) {
+	c := &Config{path: path, Contexts: map[string]*Context{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &usageError{fmt.Errorf("config %s: %v", path, err)}
+	}
+	if c.Contexts == nil {
+		c.Contexts = map[string]*Context{}
+	}
+	for name, ctx := range c.Contexts {
+		if ctx == nil {
+			c.Contexts[name] = &Context{}
+			continue
+		}
+		if ctx.Schema != nil {
+			if err := ctx.Schema.Compile(); err != nil {
+				return nil, &usageError{fmt.Errorf("config %s: context %q: %v", path, name, err)}
+			}
+		}
+	}
+	return c, nil
+}
+
+// save writes the config atomically (temp file + rename), mode 0600 because it
+// may hold credentials.
+func (c *Config) save() error {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(c.path), ".config-*.yaml")
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.path); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// names returns the context names, sorted.
+func (c *Config) names() []string {
+	names := make([]string, 0, len(c.Contexts))
+	for n := range c.Contexts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+const masked = "****"
+
+// masked returns a copy of the context with every secret replaced, for display.
+func (ctx *Context) masked() *Context {
+	out := &Context{Schema: ctx.Schema}
+	if ctx.Kafka != nil {
+		k := *ctx.Kafka
+		if k.SASL != nil {
+			s := *k.SASL
+			if s.Password != "" {
+				s.Password = masked
+			}
+			k.SASL = &s
+		}
+		out.Kafka = &k
+	}
+	if ctx.AMQP != nil {
+		a := *ctx.AMQP
+		a.URL = amqp.Redact(a.URL)
+		a.ManagementURL = amqp.Redact(a.ManagementURL)
+		out.AMQP = &a
+	}
+	return out
+}

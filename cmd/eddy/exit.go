@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/eddy-sh/eddy/bus"
+)
+
+// Exit codes. They are a contract with scripts: documented in `eddy help
+// exit-codes`, in every command's help and in the README. Never renumber.
+const (
+	ExitOK          = 0   // success
+	ExitError       = 1   // an error: missing topic or queue, bad capture, broker error
+	ExitUsage       = 2   // bad flags, arguments, expressions or configuration
+	ExitPartial     = 3   // partial success, or an expectation or threshold failed
+	ExitConnect     = 4   // a broker could not be reached or refused the credentials
+	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
+)
+
+const exitCodesHelp = `EXIT STATUS
+  0    success
+  1    error (missing topic or queue, malformed capture, broker error)
+  2    usage error (bad flag, argument, address, position, filter or template)
+  3    partial success, or an expectation or threshold failed
+  4    cannot connect to a broker, or authentication failed
+  130  interrupted (Ctrl-C or SIGTERM)`
+
+// usageError marks an error as the user's input being wrong (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+func asUsage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &usageError{err}
+}
+
+// exitError carries an explicit exit code (for partial results and thresholds).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// silentError exits with a code after the command already reported everything.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// exitCode maps an error to the documented exit codes, in one place.
+func exitCode(err error) int {
+	var ue *usageError
+	var ee *exitError
+	var se *silentError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &se):
+		return se.code
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, context.Canceled), errors.Is(err, errInterrupted):
+		return ExitInterrupted
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, bus.ErrConnect):
+		return ExitConnect
+	}
+	return ExitError
+}
+
+var errInterrupted = errors.New("interrupted")

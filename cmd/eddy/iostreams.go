@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/term"
+)
+
+// IOStreams is what a command reads and writes. Commands never touch os.Stdout
+// directly, so tests drive them with buffers, once as a terminal and once as a
+// pipe (gh's iostreams habit).
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	// OutTTY says stdout is a terminal: pretty output and colour by default.
+	OutTTY bool
+	// ErrTTY says stderr is a terminal: progress may be drawn there.
+	ErrTTY bool
+	// Width of the terminal in cells, 0 when unknown or not a terminal.
+	Width int
+	// NoColor is set by NO_COLOR (https://no-color.org) or TERM=dumb.
+	NoColor bool
+}
+
+// Color reports whether stdout output may use colour.
+func (s *IOStreams) Color() bool { return s.OutTTY && !s.NoColor }
+
+// SystemStreams returns the process's streams, with stderr passed through the
+// secret redactor.
+func SystemStreams(redact *Redactor) *IOStreams {
+	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: redact.Writer(os.Stderr)}
+	s.OutTTY = term.IsTerminal(int(os.Stdout.Fd()))
+	s.ErrTTY = term.IsTerminal(int(os.Stderr.Fd()))
+	if s.OutTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			s.Width = w
+		}
+	} else if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil {
+		s.Width = c
+	}
+	_, noColor := os.LookupEnv("NO_COLOR")
+	s.NoColor = noColor || os.Getenv("TERM") == "dumb"
+	return s
+}
+
+// TestStreams returns streams over buffers, for tests.
+func TestStreams(tty bool) (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	s := &IOStreams{In: in, Out: &syncWriter{w: out}, ErrOut: &syncWriter{w: errOut}, OutTTY: tty, ErrTTY: tty}
+	if tty {
+		s.Width = 120
+	}
+	return s, in, out, errOut
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}
+
+// Redactor replaces known secrets with **** in everything written through it.
+// Adapters already keep passwords out of their errors; this is the second line
+// of defence for whatever a dependency might print (--debug logs above all).
+type Redactor struct {
+	mu      sync.RWMutex
+	secrets []string
+}
+
+// Add registers a secret. Short values are ignored: masking "a" everywhere would
+// mangle output without protecting anything.
+func (r *Redactor) Add(secret string) {
+	if len(secret) < 3 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = append(r.secrets, secret)
+}
+
+// Redact returns s with every registered secret masked.
+func (r *Redactor) Redact(s string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, sec := range r.secrets {
+		s = strings.ReplaceAll(s, sec, "****")
+	}
+	return s
+}
+
+// Writer wraps w so that everything written is redacted.
+func (r *Redactor) Writer(w io.Writer) io.Writer { return &redactWriter{r: r, w: w} }
+
+type redactWriter struct {
+	r *Redactor
+	w io.Writer
+}
+
+func (rw *redactWriter) Write(p []byte) (int, error) {
+	rw.r.mu.RLock()
+	n := len(rw.r.secrets)
+	rw.r.mu.RUnlock()
+	if n == 0 {
+		return rw.w.Write(p)
+	}
+	if _, err := io.WriteString(rw.w, rw.r.Redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

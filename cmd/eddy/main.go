@@ -1,0 +1,127 @@
+// Command eddy tails Kafka topics and RabbitMQ queues, follows events across
+// them, measures lag, and redrives dead letters. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/inspect"
+)
+
+func main() { os.Exit(Main()) }
+
+// Main runs eddy with the process's arguments and streams and returns the exit
+// code; it is also what the CLI tests run in process.
+func Main() int {
+	r := &Redactor{}
+	return run(context.Background(), os.Args[1:], SystemStreams(r), os.Getenv, r)
+}
+
+// annotationInterruptOK marks a command for which Ctrl-C is the normal way to
+// stop, so it exits 0.
+const annotationInterruptOK = "eddy.interrupt-is-success"
+
+// interruptGrace is how long a command may take to wind down after Ctrl-C
+// before eddy exits anyway: the contract is "exits within 2 s".
+const interruptGrace = 1500 * time.Millisecond
+
+func run(parent context.Context, args []string, io *IOStreams, getenv func(string) string, r *Redactor) int {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	f := newFactory(io, getenv, r)
+	if u := getenv("EDDY_AMQP_URL"); u != "" {
+		registerURLSecret(r, u)
+	}
+	if p := getenv("EDDY_SASL_PASSWORD"); p != "" {
+		r.Add(p)
+	}
+	root := newRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+
+	type result struct {
+		cmd *cobra.Command
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		cmd, err := root.ExecuteContextC(ctx)
+		done <- result{cmd, err}
+	}()
+
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		// A second signal ends eddy at once; otherwise give the command a
+		// moment to flush and report, then go regardless.
+		stop()
+		select {
+		case res = <-done:
+		case <-time.After(interruptGrace):
+			fmt.Fprintln(io.ErrOut, "eddy: interrupted")
+			return ExitInterrupted
+		}
+	}
+	err := res.err
+	if ctx.Err() != nil && parent.Err() == nil && (err == nil || errors.Is(err, context.Canceled)) {
+		// Commands whose normal end is Ctrl-C (eddy demo) say so; for the
+		// others an interrupt is exit 130, as shells expect.
+		if res.cmd != nil && res.cmd.Annotations[annotationInterruptOK] == "true" {
+			return ExitOK
+		}
+		fmt.Fprintln(io.ErrOut, "eddy: interrupted")
+		return ExitInterrupted
+	}
+	if err == nil {
+		return ExitOK
+	}
+	reportError(io, err)
+	return exitCode(err)
+}
+
+// reportError prints one line for err (plus a pointer for usage errors), unless
+// the command already reported.
+func reportError(io *IOStreams, err error) {
+	var se *silentError
+	if errors.As(err, &se) {
+		return
+	}
+	fmt.Fprintf(io.ErrOut, "eddy: %s\n", inspect.SafeString(err.Error()))
+	var fe *inspect.FilterError
+	if errors.As(err, &fe) {
+		for _, line := range strings.Split(fe.Snippet(), "\n") {
+			fmt.Fprintln(io.ErrOut, inspect.SafeString(line))
+		}
+	}
+}
+
+// registerURLSecret makes the redactor mask the password in a URL.
+func registerURLSecret(r *Redactor, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return
+	}
+	if p, ok := u.User.Password(); ok {
+		r.Add(p)
+		if esc := url.QueryEscape(p); esc != p {
+			r.Add(esc)
+		}
+		if esc := url.PathEscape(p); esc != p {
+			r.Add(esc)
+		}
+	}
+}

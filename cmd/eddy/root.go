@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// version, commit and date are set by the release build's -ldflags.
+var (
+	version = "dev"
+	commit  = "none"
+	date    = "unknown"
+)
+
+func newRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "eddy",
+		Short: "Tail, trace and redrive events on Kafka and RabbitMQ",
+		Long: `eddy tails Kafka topics and RabbitMQ queues without disturbing them, follows
+events across topics, measures lag, and puts dead letters back where they belong.
+
+Places are named by addresses:
+  kafka:TOPIC          a Kafka topic            kafka:/REGEX/   every matching topic
+  amqp:QUEUE           a RabbitMQ queue         file:PATH       a capture (file:- is stdin)
+
+Connections come from flags, then EDDY_BROKERS / EDDY_AMQP_URL, then the current
+context of the config file (eddy config), then 127.0.0.1 defaults.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// The command tree is the whole interface; a bare `eddy` shows help.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for eddy (eddy --help lists them)", args[0])
+			}
+			return cmd.Help()
+		},
+		Args: cobra.ArbitraryArgs,
+	}
+	root.SetVersionTemplate("eddy {{.Version}}\n")
+	f.Global.bind(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usagef("%v (see 'eddy %s --help')", err, strings.TrimPrefix(cmd.CommandPath(), "eddy "))
+	})
+
+	root.AddGroup(&cobra.Group{ID: "read", Title: "Reading events:"}, &cobra.Group{ID: "setup", Title: "Setting up:"})
+	for _, c := range []*cobra.Command{newCmdTail(f, nil), newCmdLs(f, nil), newCmdDemo(f, nil)} {
+		c.GroupID = "read"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newCmdConfig(f), newCmdVersion(f)} {
+		c.GroupID = "setup"
+		root.AddCommand(c)
+	}
+	root.AddCommand(&cobra.Command{
+		Use:   "exit-codes",
+		Short: "The exit codes every eddy command uses",
+		Long:  "Every eddy command exits with one of these codes, so scripts can tell failures apart.\n\n" + exitCodesHelp,
+	})
+	addExitStatus(root)
+	return root
+}
+
+// addExitStatus ends every runnable command's help with the EXIT STATUS section
+// (restic's habit), so no one needs to hunt for it.
+func addExitStatus(c *cobra.Command) {
+	if c.Runnable() && !strings.Contains(c.Long, "EXIT STATUS") {
+		long := c.Long
+		if long == "" {
+			long = c.Short
+		}
+		c.Long = long + "\n\n" + exitCodesHelp
+	}
+	for _, sub := range c.Commands() {
+		addExitStatus(sub)
+	}
+}
+
+func newCmdVersion(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print eddy's version, commit and build date",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(f.IO.Out, "eddy %s (commit %s, built %s)\n", version, commit, date)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/inspect"
+)
+
+// TailOptions are `eddy tail`'s flags and arguments.
+type TailOptions struct {
+	Sources    []string
+	From       string
+	Until      string
+	Limit      int
+	Partitions []int
+	Output     string
+	Filter     string
+	Group      string
+	Force      bool
+	Backlog    bool
+	Firehose   bool
+	SkipBad    bool
+}
+
+func newCmdTail(f *Factory, runF func(context.Context, *TailOptions) error) *cobra.Command {
+	o := &TailOptions{}
+	cmd := &cobra.Command{
+		Use:   "tail SOURCE...",
+		Short: "Print events from topics, queues and captures as they arrive",
+		Long: `Print events from Kafka topics, RabbitMQ queues and captures as they arrive.
+
+SOURCES
+  kafka:TOPIC, kafka:/REGEX/   Kafka topics (several at once in one client)
+  amqp:QUEUE                   a RabbitMQ queue (see below: it is not consumed)
+  file:PATH, file:-            a capture in eddy's envelope format (- is stdin)
+
+READING CHANGES NOTHING
+  Kafka: eddy joins no consumer group and commits nothing, unless you name one
+  with --group (a group that has active members is refused without --force).
+  RabbitMQ: live messages are seen through a temporary tap queue that eddy binds
+  to the same exchanges and routing keys as the watched queue. The tap is
+  server-named, exclusive, auto-delete, expires and is length-capped, so nothing
+  is left behind even if eddy is killed. The watched queue's messages are not
+  touched. A queue fed only through the default exchange cannot be tapped: use
+  --backlog, or --firehose after an operator ran 'rabbitmqctl trace_on'.
+  --backlog also shows messages already in the queue. For a stream queue they are
+  read by offset and nothing changes. For classic and quorum queues they are
+  fetched without acknowledging, held while eddy reads them, and then requeued:
+  the broker marks them redelivered, other consumers cannot get them for that
+  moment, and their order relative to new arrivals may change.
+
+POSITIONS (Kafka; times also filter captures)
+  --from   beginning | end | OFFSET | -N (N before each partition's end) |
+           RFC3339 time | -DURATION (e.g. -15m)                  default: end
+  --until  end (the end as of starting: read everything so far, then exit) |
+           OFFSET | RFC3339 time | -DURATION                     default: follow
+
+OUTPUT
+  -o pretty    one line per event (default on a terminal); payloads are shown
+               terminal-safe: control and escape sequences are escaped
+  -o jsonl     the envelope, one JSON object per line (default in a pipe)
+  -o raw       the value bytes and a newline (escaped when stdout is a terminal)
+  -o template='{{.Topic}} {{.Key}} {{.Value}}'  a Go template per event
+
+FILTER
+  --filter is an expression (expr-lang.org) over the event: topic, queue,
+  partition, offset, timestamp, key, value (the decoded JSON payload), raw,
+  headers["name"], type, id, correlation_id, causation_id, trace_id.`,
+		Example: `  # follow new orders
+  eddy tail kafka:orders
+  # everything so far in two topics, as JSON lines, then exit
+  eddy tail kafka:orders kafka:payments --from beginning --until end -o jsonl > capture.jsonl
+  # the last hour of big orders from acme
+  eddy tail kafka:/orders.*/ --from -1h --filter 'value.total > 100 && headers["tenant"] == "acme"'
+  # watch a RabbitMQ queue without consuming it, backlog included
+  eddy tail amqp:orders.dlq --backlog
+  # read a capture
+  eddy tail file:capture.jsonl --filter 'type == "PaymentFailed"'`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("tail needs at least one SOURCE, e.g. kafka:orders (see 'eddy tail --help')")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Sources = args
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return tailRun(cmd.Context(), f, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.From, "from", "", "where to start: beginning, end, OFFSET, -N, RFC3339 time or -DURATION (default end)")
+	fl.StringVar(&o.Until, "until", "", "where to stop: end, OFFSET, RFC3339 time or -DURATION (default: follow)")
+	fl.IntVarP(&o.Limit, "limit", "n", 0, "stop after printing N events")
+	fl.IntSliceVarP(&o.Partitions, "partitions", "p", nil, "only these Kafka partitions, e.g. 0,2")
+	fl.StringVarP(&o.Output, "output", "o", "", "pretty, jsonl, raw or template=TEXT (default: pretty on a terminal, jsonl in a pipe)")
+	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression")
+	fl.StringVar(&o.Group, "group", "", "consume as this Kafka consumer group and commit (default: no group, nothing committed)")
+	fl.BoolVar(&o.Force, "force", false, "with --group: allow a group that has active members")
+	fl.BoolVar(&o.Backlog, "backlog", false, "RabbitMQ: also show messages already in the queue (see above for what that does)")
+	fl.BoolVar(&o.Firehose, "firehose", false, "RabbitMQ: see a default-exchange queue's traffic through the firehose tracer (needs 'rabbitmqctl trace_on')")
+	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
+	return cmd
+}
+
+// tailPlan is everything tail validated before touching a broker, so that a
+// usage error never costs a connection attempt.
+type tailPlan struct {
+	kafka, amqp, files []bus.Address
+	read               bus.ReadOptions
+	printer            inspect.Printer
+	filter             *inspect.Filter
+}
+
+func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
+	p := &tailPlan{}
+	for _, s := range o.Sources {
+		a, err := bus.ParseAddress(s)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		switch a.Transport {
+		case "kafka":
+			p.kafka = append(p.kafka, a)
+		case "amqp":
+			if a.Name == "" {
+				return nil, usagef("address %q: tail reads queues (amqp:QUEUE), not exchanges", s)
+			}
+			p.amqp = append(p.amqp, a)
+		case "file":
+			p.files = append(p.files, a)
+		}
+	}
+	stdin := 0
+	for _, a := range p.files {
+		if a.Name == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return nil, usagef("file:- (stdin) can be read only once")
+	}
+	now := f.Now()
+	var err error
+	if p.read.From, err = bus.ParseFrom(o.From, now); err != nil {
+		return nil, asUsage(err)
+	}
+	if p.read.Until, err = bus.ParseUntil(o.Until, now); err != nil {
+		return nil, asUsage(err)
+	}
+	if o.Limit < 0 {
+		return nil, usagef("--limit %d: want a number of events >= 0", o.Limit)
+	}
+	for _, n := range o.Partitions {
+		if n < 0 || n > math.MaxInt32 {
+			return nil, usagef("--partitions: %d is not a partition number", n)
+		}
+		p.read.Partitions = append(p.read.Partitions, int32(n))
+	}
+	if len(o.Partitions) > 0 && len(p.kafka) == 0 {
+		return nil, usagef("--partitions applies to Kafka sources only")
+	}
+	if o.Force && o.Group == "" {
+		return nil, usagef("--force goes with --group")
+	}
+	p.read.Group, p.read.Force, p.read.SkipBad = o.Group, o.Force, o.SkipBad
+	p.read.Backlog = o.Backlog || p.read.From.Kind == bus.PosBeginning && len(p.amqp) > 0
+
+	schema, err := f.Schema()
+	if err != nil {
+		return nil, err
+	}
+	out := o.Output
+	if out == "" {
+		out = "jsonl"
+		if f.IO.OutTTY {
+			out = "pretty"
+		}
+	}
+	format, tmpl, err := inspect.ParseFormat(out)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	if !format.SafeForTerminal() && f.IO.OutTTY {
+		// Raw bytes straight to a terminal would let a payload drive it; on a
+		// terminal raw shows the same bytes escaped.
+		format, tmpl = inspect.Template, "{{.Value}}"
+	}
+	if o.Filter != "" {
+		if p.filter, err = inspect.CompileFilter(o.Filter, schema); err != nil {
+			return nil, asUsage(err)
+		}
+	}
+	p.printer, err = inspect.NewPrinter(f.IO.Out, inspect.PrinterOptions{
+		Format: format, Template: tmpl, Color: f.IO.Color(), Width: f.IO.Width, Schema: schema,
+	})
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	return p, nil
+}
+
+func tailRun(ctx context.Context, f *Factory, o *TailOptions) error {
+	p, err := planTail(f, o)
+	if err != nil {
+		return err
+	}
+	var srcs []bus.Source
+	defer func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}()
+	var skipped []*file.Source
+	for _, a := range p.files {
+		s, err := file.Open(a.Name, f.IO.In, p.read)
+		if err != nil {
+			return err
+		}
+		srcs = append(srcs, s)
+		skipped = append(skipped, s)
+	}
+	if len(p.kafka) > 0 {
+		c, err := f.Kafka()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		s, err := c.Source(ctx, p.kafka, p.read)
+		if err != nil {
+			return err
+		}
+		srcs = append(srcs, s)
+	}
+	if len(p.amqp) > 0 {
+		var opts []amqp.Option
+		if o.Firehose {
+			opts = append(opts, amqp.WithFirehose())
+		}
+		c, err := f.AMQP(opts...)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		s, err := c.Source(ctx, p.amqp, p.read)
+		if err != nil {
+			return err
+		}
+		srcs = append(srcs, s)
+		if as, ok := s.(*amqp.Source); ok {
+			defer func() {
+				for _, n := range as.Notes() {
+					fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(n))
+				}
+			}()
+		}
+	}
+	src := bus.Merge(srcs...)
+	st, err := inspect.Tail(ctx, src, inspect.TailOptions{Filter: p.filter, Limit: o.Limit, Printer: p.printer})
+	if st.FilterErrors > 0 {
+		// Not fatal: one odd event should not end a live tail, but it must not
+		// pass silently either.
+		fmt.Fprintf(f.IO.ErrOut, "eddy: --filter failed on %d event(s), which were not printed; first: %s\n",
+			st.FilterErrors, inspect.SafeString(st.FirstFilterError.Error()))
+	}
+	for _, s := range skipped {
+		if n := s.Skipped(); n > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "eddy: skipped %d malformed line(s) in %s\n", n, s.Name())
+		}
+	}
+	return err
+}
