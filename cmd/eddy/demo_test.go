@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/eddy-sh/eddy/event"
+)
+
+func TestDemoFlags(t *testing.T) {
+	f, _, _ := testFactory(false)
+	var got *DemoOptions
+	cmd := newCmdDemo(f, func(_ context.Context, o *DemoOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--port", "0", "--rate", "50", "--fail-rate", "0.1", "--slow", "payments", "--stall", "shipping,notifications", "--data-dir", "/tmp/x"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Port != 0 || got.Rate != 50 || got.FailRate != 0.1 || strings.Join(got.Slow, ",") != "payments" ||
+		strings.Join(got.Stall, ",") != "shipping,notifications" || got.DataDir != "/tmp/x" {
+		t.Fatalf("parsed %+v", *got)
+	}
+	for _, bad := range [][]string{{"--rate", "0"}, {"--fail-rate", "2"}, {"--port", "70000"}, {"--slow", "billing"}, {"--amqp", "http://x"}} {
+		code, _, errOut := runEddy(t, nil, append([]string{"demo"}, bad...)...)
+		if code != ExitUsage || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("eddy demo %v: exit %d, stderr %q; want 2 and one line", bad, code, errOut)
+		}
+	}
+}
+
+// TestDemoEndToEnd is the newcomer's path: eddy demo writes the demo context,
+// eddy tail --context demo shows the shop's events, Ctrl-C stops the demo with
+// exit 0.
+func TestDemoEndToEnd(t *testing.T) {
+	bin := eddyBinary(t)
+	cfgDir := t.TempDir()
+	env := append(os.Environ(), "XDG_CONFIG_HOME="+cfgDir, "EDDY_CONFIG=")
+	demoCmd := exec.Command(bin, "demo", "--port", "0", "--rate", "200")
+	demoCmd.Env = env
+	stderr, _ := demoCmd.StderrPipe()
+	if err := demoCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer demoCmd.Process.Kill()
+	ready := make(chan struct{})
+	var banner strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			banner.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "Ctrl-C stops the demo") {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("eddy demo did not start within 30s")
+	}
+
+	tail := exec.Command(bin, "tail", "kafka:/.*/", "--context", "demo", "--from", "beginning", "-n", "50", "-o", "jsonl")
+	tail.Env = env
+	out, err := tail.Output()
+	if err != nil {
+		t.Fatalf("eddy tail --context demo: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 50 {
+		t.Fatalf("tail printed %d lines, want 50", len(lines))
+	}
+	schema := event.DefaultSchema()
+	typed := 0
+	for _, l := range lines {
+		e, err := event.DecodeEnvelope([]byte(l))
+		if err != nil {
+			t.Fatalf("bad envelope %q: %v", l, err)
+		}
+		if f := schema.Extract(e); f.Type != "" && f.Correlation != "" && f.TraceID != "" {
+			typed++
+		}
+	}
+	if typed < 40 {
+		t.Fatalf("only %d of 50 demo events carry type, correlation and trace ids", typed)
+	}
+	if b, err := os.ReadFile(filepath.Join(cfgDir, "eddy", "config.yaml")); err != nil || !strings.Contains(string(b), "demo:") {
+		t.Fatalf("demo context not written: %v %s", err, b)
+	}
+
+	if err := demoCmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- demoCmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("eddy demo exited %d after Ctrl-C, want 0\n%s", ee.ExitCode(), banner.String())
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("eddy demo did not stop within 5s of Ctrl-C")
+	}
+}
