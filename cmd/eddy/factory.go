@@ -204,7 +204,7 @@ func (f *Factory) tlsConfig(ctxTLS *TLSConfig, force bool) (*tls.Config, error) 
 }
 
 // Kafka connects a Kafka client for the current settings.
-func (f *Factory) Kafka() (*kafka.Client, error) {
+func (f *Factory) Kafka(extra ...kafka.Option) (*kafka.Client, error) {
 	seeds, kc, _, err := f.kafkaSettings()
 	if err != nil {
 		return nil, err
@@ -242,7 +242,7 @@ func (f *Factory) Kafka() (*kafka.Client, error) {
 	if w := f.debugWriter(); w != nil {
 		opts = append(opts, kafka.WithLogger(w))
 	}
-	c, err := kafka.New(seeds, opts...)
+	c, err := kafka.New(seeds, append(opts, extra...)...)
 	if err != nil {
 		return nil, asUsage(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/inspect"
 )
 
@@ -27,6 +28,8 @@ type TailOptions struct {
 	Backlog    bool
 	Firehose   bool
 	SkipBad    bool
+	// ReadUncommitted shows records of open and aborted transactions.
+	ReadUncommitted bool
 }
 
 func newCmdTail(f *Factory, runF func(context.Context, *TailOptions) error) *cobra.Command {
@@ -55,6 +58,11 @@ READING CHANGES NOTHING
   fetched without acknowledging, held while eddy reads them, and then requeued:
   the broker marks them redelivered, other consumers cannot get them for that
   moment, and their order relative to new arrivals may change.
+
+TRANSACTIONS
+  Kafka topics are read read_committed, like kcat: records of aborted
+  transactions never show, and --until end stops at the last stable offset.
+  --read-uncommitted shows everything.
 
 POSITIONS (Kafka; times also filter captures)
   --from   beginning | end | OFFSET | -N (N before each partition's end) |
@@ -108,6 +116,7 @@ FILTER
 	fl.BoolVar(&o.Force, "force", false, "with --group: allow a group that has active members")
 	fl.BoolVar(&o.Backlog, "backlog", false, "RabbitMQ: also show messages already in the queue (see above for what that does)")
 	fl.BoolVar(&o.Firehose, "firehose", false, "RabbitMQ: see a default-exchange queue's traffic through the firehose tracer (needs 'rabbitmqctl trace_on')")
+	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: also show records of open and aborted transactions (default: read_committed, like kcat)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
 	return cmd
 }
@@ -230,7 +239,11 @@ func tailRun(ctx context.Context, f *Factory, o *TailOptions) error {
 		skipped = append(skipped, s)
 	}
 	if len(p.kafka) > 0 {
-		c, err := f.Kafka()
+		var opts []kafka.Option
+		if o.ReadUncommitted {
+			opts = append(opts, kafka.WithReadUncommitted())
+		}
+		c, err := f.Kafka(opts...)
 		if err != nil {
 			return err
 		}
