@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -592,13 +593,20 @@ func TestSlowAndStall(t *testing.T) {
 		return l["payments"] >= first["payments"]+200, fmt.Sprint(l)
 	})
 	last := samples[len(samples)-1]
-	// The others keep up: what is behind them is at most what a poll batch
-	// holds at this pace, while payments' lag kept growing.
-	for _, l := range samples {
-		for _, g := range groups[1:] {
-			if l[g] > 40 {
-				t.Fatalf("%s lags %d while only payments is slow; samples %v", g, l[g], samples)
+	// The others keep up: typically only what one poll batch holds is behind
+	// them, and never as much as payments. (A busy machine can delay one of
+	// their polls, so a single sample may spike; the median may not.)
+	for _, g := range groups[1:] {
+		var ls []int64
+		for _, l := range samples {
+			if l[g] >= l["payments"] {
+				t.Fatalf("%s lags %d, as much as the slowed payments (%d); samples %v", g, l[g], l["payments"], samples)
 			}
+			ls = append(ls, l[g])
+		}
+		slices.Sort(ls)
+		if med := ls[len(ls)/2]; med > 20 {
+			t.Fatalf("%s median lag %d while only payments is slow; samples %v", g, med, samples)
 		}
 	}
 	t.Logf("payments lag %d -> %d over %d samples; last sample %v", first["payments"], last["payments"], len(samples), last)

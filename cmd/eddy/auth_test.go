@@ -26,7 +26,7 @@ import (
 // runEddy runs eddy in process with test streams and the given environment.
 func runEddy(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	io, _, out, errOut := TestStreams(false)
+	io, _, _, _ := TestStreams(false)
 	getenv := func(k string) string {
 		if k == "XDG_CONFIG_HOME" {
 			return t.TempDir()
@@ -34,7 +34,7 @@ func runEddy(t *testing.T, env map[string]string, args ...string) (code int, std
 		return env[k]
 	}
 	code = run(context.Background(), args, io, getenv, &Redactor{})
-	return code, out.String(), errOut.String()
+	return code, io.Out.(*syncWriter).String(), io.ErrOut.(*syncWriter).String()
 }
 
 // testCA makes a CA and a server certificate for 127.0.0.1, and writes the CA

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -63,6 +64,14 @@ func TestStreams(tty bool) (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buf
 type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+}
+
+// String returns what was written so far; for tests, whose buffers a client's
+// background goroutine (a debug logger) may still be writing to.
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.(fmt.Stringer).String()
 }
 
 func (w *syncWriter) Write(p []byte) (int, error) {
