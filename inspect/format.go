@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/eddy-sh/eddy/event"
 )
@@ -94,6 +93,10 @@ type PrinterOptions struct {
 	MaxValue int
 	// Local is the time zone pretty output shows times in; nil means time.Local.
 	Local *time.Location
+	// Headers makes pretty output show each header on an indented line under
+	// its event, with the binary headers of known conventions decoded (Spring
+	// Kafka's kafka_dlt-original-partition is a 4-byte big-endian int, …).
+	Headers bool
 }
 
 // DefaultMaxValue is the PrinterOptions.MaxValue used when it is 0.
@@ -161,7 +164,7 @@ type jsonlPrinter struct {
 }
 
 func (p *jsonlPrinter) Print(e *event.Event) error {
-	p.buf = appendEnvelope(p.buf[:0], e)
+	p.buf = event.AppendEnvelope(p.buf[:0], e)
 	p.buf = append(p.buf, '\n')
 	_, err := p.w.Write(p.buf)
 	if cap(p.buf) > 1<<20 {
@@ -171,59 +174,3 @@ func (p *jsonlPrinter) Print(e *event.Event) error {
 }
 
 func (p *jsonlPrinter) Flush() error { return p.w.Flush() }
-
-// appendEnvelope is event.AppendEnvelope with one repair. The envelope writes
-// byte fields (key, value, header values) as base64 when they are not UTF-8,
-// but names (topic, queue, exchange, routing key, header keys, AMQP properties
-// and table keys) verbatim, so a name with invalid UTF-8 (a raw 0x9b, the 8-bit
-// CSI) would reach the terminal and make the line invalid JSON. Such bytes are
-// rewritten as \ufffd, which is what encoding/json does too. The names are
-// checked first, which costs nanoseconds; the line is scanned only when one of
-// them is suspect.
-func appendEnvelope(dst []byte, e *event.Event) []byte {
-	start := len(dst)
-	dst = event.AppendEnvelope(dst, e)
-	if namesValid(e) || utf8.Valid(dst[start:]) {
-		return dst
-	}
-	line := string(dst[start:])
-	dst = dst[:start]
-	for i := 0; i < len(line); {
-		r, size := utf8.DecodeRuneInString(line[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, line[i:i+size]...)
-		}
-		i += size
-	}
-	return dst
-}
-
-// namesValid reports whether every string the envelope writes verbatim is
-// valid UTF-8. AMQP tables and arrays in headers are not walked: false sends
-// such events to the full scan.
-func namesValid(e *event.Event) bool {
-	if !utf8.ValidString(e.Topic) || !utf8.ValidString(e.Queue) || !utf8.ValidString(e.Exchange) ||
-		!utf8.ValidString(e.RoutingKey) || !utf8.ValidString(string(e.Transport)) {
-		return false
-	}
-	for i := range e.Headers {
-		if !utf8.ValidString(e.Headers[i].Key) {
-			return false
-		}
-		switch e.Headers[i].Typed.(type) {
-		case map[string]any, []any:
-			return false
-		}
-	}
-	if p := e.Properties; p != nil {
-		for _, s := range [...]string{p.ContentType, p.ContentEncoding, p.CorrelationID, p.ReplyTo,
-			p.Expiration, p.MessageID, p.Type, p.UserID, p.AppID} {
-			if !utf8.ValidString(s) {
-				return false
-			}
-		}
-	}
-	return true
-}

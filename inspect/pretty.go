@@ -2,7 +2,9 @@ package inspect
 
 import (
 	"bufio"
+	"encoding/binary"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -45,19 +47,20 @@ var sgrSequences = []string{sgrReset, sgrBold, sgrDim, sgrRed, sgrGreen, sgrYell
 // Renderer for its tail view so both show the same thing. A Renderer is not
 // safe for concurrent use.
 type Renderer struct {
-	color  bool
-	width  int
-	max    int
-	loc    *time.Location
-	schema *event.Schema
-	now    func() time.Time // for tests: what "today" is
-	line   []byte
+	color   bool
+	headers bool
+	width   int
+	max     int
+	loc     *time.Location
+	schema  *event.Schema
+	now     func() time.Time // for tests: what "today" is
+	line    []byte
 }
 
 // NewRenderer returns a Renderer for o (Format and Template are ignored). It
 // fails only when o.Schema has an invalid location.
 func NewRenderer(o PrinterOptions) (*Renderer, error) {
-	r := &Renderer{color: o.Color, width: o.Width, max: o.MaxValue, loc: o.Local, schema: o.Schema, now: time.Now}
+	r := &Renderer{color: o.Color, headers: o.Headers, width: o.Width, max: o.MaxValue, loc: o.Local, schema: o.Schema, now: time.Now}
 	if r.max == 0 {
 		r.max = DefaultMaxValue
 	}
@@ -352,6 +355,9 @@ type prettyPrinter struct {
 func (p *prettyPrinter) Print(e *event.Event) error {
 	p.buf = p.r.AppendLine(p.buf[:0], e)
 	p.buf = append(p.buf, '\n')
+	if p.r.headers {
+		p.buf = p.r.AppendHeaders(p.buf, e)
+	}
 	_, err := p.w.Write(p.buf)
 	if cap(p.buf) > 1<<20 {
 		p.buf = make([]byte, 0, 4096)
@@ -360,3 +366,84 @@ func (p *prettyPrinter) Print(e *event.Event) error {
 }
 
 func (p *prettyPrinter) Flush() error { return p.w.Flush() }
+
+// AppendHeaders appends one indented line per header of e ("    key: value\n"),
+// values terminal-safe and cut like payloads, and the binary headers of known
+// conventions decoded: a dead letter's origin is then readable at a glance.
+func (r *Renderer) AppendHeaders(dst []byte, e *event.Event) []byte {
+	for i := range e.Headers {
+		h := &e.Headers[i]
+		dst = append(dst, "    "...)
+		dst = r.style(dst, sgrCyan)
+		dst = appendCapped(dst, h.Key)
+		dst = r.style(dst, sgrReset)
+		dst = append(dst, ": "...)
+		switch {
+		case h.Value == nil && h.Typed == nil:
+			dst = r.style(dst, sgrDim)
+			dst = append(dst, "<null>"...)
+			dst = r.style(dst, sgrReset)
+		default:
+			if text, ok := DecodeKnownHeader(h.Key, h.Value); ok {
+				dst = append(dst, text...)
+				dst = r.style(dst, sgrDim)
+				dst = append(dst, " (decoded)"...)
+				dst = r.style(dst, sgrReset)
+			} else {
+				line := AppendSafe(nil, h.Value)
+				dst = appendClipped(dst, b2s(line), max(40, r.widthOr(1<<30)-len(h.Key)-6), r.color)
+			}
+			if h.Typed != nil {
+				dst = r.style(dst, sgrDim)
+				dst = append(dst, " ("...)
+				dst = append(dst, event.TypeName(h.Typed)...)
+				dst = append(dst, ')')
+				dst = r.style(dst, sgrReset)
+			}
+		}
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+func (r *Renderer) widthOr(def int) int {
+	if r.width > 0 {
+		return r.width
+	}
+	return def
+}
+
+// knownBinaryHeaders are headers whose frameworks write numbers as big-endian
+// binary: Spring Kafka's DeadLetterPublishingRecoverer (kafka_dlt-original-*)
+// and its older and retry-topic spellings.
+var knownBinaryHeaders = map[string]int{
+	"kafka_dlt-original-partition":  4,
+	"kafka_dlt-original-offset":     8,
+	"kafka_dlt-original-timestamp":  8,
+	"kafka_original-partition":      4,
+	"kafka_original-offset":         8,
+	"kafka_original-timestamp":      8,
+	"retry_topic-attempts":          4,
+	"retry_topic-backoff-timestamp": 8,
+}
+
+// DecodeKnownHeader renders a header that a known convention writes as binary:
+// 4- or 8-byte big-endian integers, and timestamps (milliseconds) with their
+// time. ok is false for every other header, and for a value of the wrong size.
+func DecodeKnownHeader(key string, v []byte) (string, bool) {
+	size, known := knownBinaryHeaders[key]
+	if !known || len(v) != size {
+		return "", false
+	}
+	var n int64
+	if size == 4 {
+		n = int64(int32(binary.BigEndian.Uint32(v)))
+	} else {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	s := strconv.FormatInt(n, 10)
+	if strings.HasSuffix(key, "timestamp") {
+		s += " = " + event.FormatTime(time.UnixMilli(n))
+	}
+	return s, true
+}

@@ -281,3 +281,33 @@ func TestTemplateErrors(t *testing.T) {
 		t.Errorf("Print = %v", err)
 	}
 }
+
+func TestPrettyHeadersDecodesSpring(t *testing.T) {
+	var b strings.Builder
+	p, err := NewPrinter(&b, PrinterOptions{Format: Pretty, Headers: true, Local: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &event.Event{Transport: event.Kafka, Topic: "payments.DLT", Value: []byte("{}"), Headers: []event.Header{
+		{Key: "kafka_dlt-original-topic", Value: []byte("orders")},
+		{Key: "kafka_dlt-original-partition", Value: []byte{0, 0, 0, 3}},
+		{Key: "kafka_dlt-original-offset", Value: []byte{0, 0, 0, 0, 0, 0, 0x01, 0x00}},
+		{Key: "kafka_dlt-original-timestamp", Value: []byte{0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00}},
+		{Key: "evil", Value: []byte("\x1b]0;x\x07")},
+		{Key: "nil"},
+	}}
+	if err := p.Print(e); err != nil {
+		t.Fatal(err)
+	}
+	p.Flush()
+	out := b.String()
+	for _, want := range []string{"    kafka_dlt-original-topic: orders\n", "kafka_dlt-original-partition: 3 (decoded)", "kafka_dlt-original-offset: 256 (decoded)",
+		"kafka_dlt-original-timestamp: 1700000000000 = 2023-11-14T22:13:20.000Z (decoded)", "    nil: <null>\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Fatalf("raw escape in header output: %q", out)
+	}
+}

@@ -113,7 +113,7 @@ func (v *TemplateView) Envelope() string {
 	if v.e == nil {
 		return ""
 	}
-	return string(appendEnvelope(nil, v.e))
+	return string(event.AppendEnvelope(nil, v.e))
 }
 
 // NewTemplateView builds the view of e that templates see.

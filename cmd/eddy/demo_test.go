@@ -42,7 +42,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	bin := eddyBinary(t)
 	cfgDir := t.TempDir()
 	env := append(os.Environ(), "XDG_CONFIG_HOME="+cfgDir, "EDDY_CONFIG=")
-	demoCmd := exec.Command(bin, "demo", "--port", "0", "--rate", "200")
+	demoCmd := exec.Command(bin, "demo", "--port", "0", "--rate", "200", "--fail-rate", "0.3")
 	demoCmd.Env = env
 	stderr, _ := demoCmd.StderrPipe()
 	if err := demoCmd.Start(); err != nil {
@@ -92,6 +92,22 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(cfgDir, "eddy", "config.yaml")); err != nil || !strings.Contains(string(b), "demo:") {
 		t.Fatalf("demo context not written: %v %s", err, b)
+	}
+
+	// Dead letters print readably: Spring's binary headers decoded.
+	dlt := exec.Command(bin, "tail", "kafka:payments.DLT", "--context", "demo", "--from", "beginning", "-n", "1", "-o", "pretty", "--headers")
+	dlt.Env = env
+	out, err = dlt.Output()
+	if err != nil {
+		t.Fatalf("eddy tail kafka:payments.DLT: %v\n%s", err, out)
+	}
+	for _, want := range []string{"kafka_dlt-original-topic: orders", "kafka_dlt-original-partition: ", "kafka_dlt-original-offset: ", "(decoded)", "kafka_dlt-exception-fqcn: "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("DLT pretty output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "\x1b") || strings.Contains(string(out), "\x00\x00") {
+		t.Errorf("DLT pretty output has raw control bytes: %q", out)
 	}
 
 	if err := demoCmd.Process.Signal(syscall.SIGINT); err != nil {

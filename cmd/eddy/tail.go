@@ -30,6 +30,8 @@ type TailOptions struct {
 	SkipBad    bool
 	// ReadUncommitted shows records of open and aborted transactions.
 	ReadUncommitted bool
+	// Headers shows headers under each pretty line.
+	Headers bool
 }
 
 func newCmdTail(f *Factory, runF func(context.Context, *TailOptions) error) *cobra.Command {
@@ -72,7 +74,8 @@ POSITIONS (Kafka; times also filter captures)
 
 OUTPUT
   -o pretty    one line per event (default on a terminal); payloads are shown
-               terminal-safe: control and escape sequences are escaped
+               terminal-safe: control and escape sequences are escaped;
+               --headers adds the headers, binary Spring DLT headers decoded
   -o jsonl     the envelope, one JSON object per line (default in a pipe)
   -o raw       the value bytes and a newline (escaped when stdout is a terminal)
   -o template='{{.Topic}} {{.Key}} {{.Value}}'  a Go template per event
@@ -116,6 +119,7 @@ FILTER
 	fl.BoolVar(&o.Force, "force", false, "with --group: allow a group that has active members")
 	fl.BoolVar(&o.Backlog, "backlog", false, "RabbitMQ: also show messages already in the queue (see above for what that does)")
 	fl.BoolVar(&o.Firehose, "firehose", false, "RabbitMQ: see a default-exchange queue's traffic through the firehose tracer (needs 'rabbitmqctl trace_on')")
+	fl.BoolVar(&o.Headers, "headers", false, "pretty: show each event's headers under it, known binary ones decoded (Spring's kafka_dlt-*)")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: also show records of open and aborted transactions (default: read_committed, like kcat)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
 	return cmd
@@ -210,7 +214,7 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 		}
 	}
 	p.printer, err = inspect.NewPrinter(f.IO.Out, inspect.PrinterOptions{
-		Format: format, Template: tmpl, Color: f.IO.Color(), Width: f.IO.Width, Schema: schema,
+		Format: format, Template: tmpl, Color: f.IO.Color(), Width: f.IO.Width, Schema: schema, Headers: o.Headers,
 	})
 	if err != nil {
 		return nil, asUsage(err)
