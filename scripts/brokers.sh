@@ -8,6 +8,7 @@
 #             export EDDY_TEST_KAFKA=127.0.0.1:39092
 #             export EDDY_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672/
 #             export EDDY_TEST_AMQP_MGMT=http://127.0.0.1:15672
+#             export EDDY_TEST_KAFKA_LIBS=~/.cache/eddy-brokers/kafka-VERSION/libs
 #         Use it as:  eval "$(scripts/brokers.sh up)"
 #   down  stop what `up` started (by the PIDs it recorded) and remove its data;
 #         brokers that were already running when `up` ran are left alone.
@@ -47,6 +48,9 @@ print_env() {
 	echo "export EDDY_TEST_KAFKA=127.0.0.1:$KAFKA_PORT"
 	echo "export EDDY_TEST_AMQP=amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
 	echo "export EDDY_TEST_AMQP_MGMT=http://127.0.0.1:$MGMT_PORT"
+	# Kafka's own jars, for tests that compare with its tools (kafka-consumer-groups):
+	#   java -cp "$EDDY_TEST_KAFKA_LIBS/*" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ...
+	echo "export EDDY_TEST_KAFKA_LIBS=$LIBS"
 }
 
 apt_install() {

@@ -46,7 +46,14 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 	})
 
 	root.AddGroup(&cobra.Group{ID: "read", Title: "Reading events:"}, &cobra.Group{ID: "setup", Title: "Setting up:"})
-	for _, c := range []*cobra.Command{newCmdTail(f, nil), newCmdLs(f, nil), newCmdDemo(f, nil)} {
+	readCmds := []*cobra.Command{
+		newCmdTail(f, nil),
+		newCmdLs(f, nil),
+		newCmdDemo(f, nil),
+		// trace, expect (issue 4)
+		// lag (issue 5)
+	}
+	for _, c := range readCmds {
 		c.GroupID = "read"
 		root.AddCommand(c)
 	}
