@@ -314,6 +314,12 @@ func appendProperties(dst []byte, p *Properties) []byte {
 	return append(dst, '}')
 }
 
+// AppendJSONString appends s as a JSON string that is also terminal-safe, the
+// way the envelope writes every string: invalid UTF-8 becomes U+FFFD, and C1,
+// bidirectional controls and separators are \u escapes. Everything eddy writes
+// as JSON for scripts uses it, so all of it is safe to print.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 func appendString(dst []byte, s string) []byte {
 	return appendStringBytes(dst, []byte(s))
 }

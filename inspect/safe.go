@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"github.com/eddy-sh/eddy/event"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -159,51 +160,10 @@ func b2s(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-// appendJSONString appends s as a JSON string that is also terminal-safe: the
-// escapes JSON requires, plus DEL, C1, bidirectional controls and separators as
-// \u escapes (encoding/json lets those through). Invalid UTF-8 becomes U+FFFD,
-// as JSON text must be UTF-8.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if asciiSafe[c] && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			default:
-				dst = appendEscapedASCII(dst, c, modeJSON)
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if unsafeRune(r) {
-			dst = append(dst, s[start:i]...)
-			dst = appendU4(dst, r)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendJSONString appends s as a terminal-safe JSON string, exactly as the
+// envelope writes strings (one implementation, so lists and templates agree
+// with jsonl byte for byte).
+func appendJSONString(dst []byte, s string) []byte { return event.AppendJSONString(dst, s) }
 
 // Display width.
 //
