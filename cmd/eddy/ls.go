@@ -110,10 +110,13 @@ func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
 	var topicRows []inspect.TopicRow
 	var queueRows []inspect.QueueRow
 	var failures []error
+	succeeded := false
 	if wantKafka {
 		rows, err := listTopics(ctx, f, o.Internal, topicFilters)
 		if err != nil {
 			failures = append(failures, err)
+		} else {
+			succeeded = true
 		}
 		topicRows = rows
 	}
@@ -121,14 +124,17 @@ func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
 		rows, err := listQueues(ctx, f, queues)
 		if err != nil {
 			failures = append(failures, err)
+		} else {
+			succeeded = true
 		}
 		queueRows = rows
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	succeeded := (wantKafka && topicRows != nil) || (wantAMQP && queueRows != nil)
-	if len(failures) > 0 && (!succeeded || len(failures) == 2) {
+	// Partial output only makes sense when one transport answered in full;
+	// otherwise the error (the worst one decides the exit code) is the answer.
+	if len(failures) > 0 && !succeeded {
 		return errors.Join(failures...)
 	}
 	if err := inspect.WriteList(f.IO.Out, topicRows, queueRows, inspect.ListOptions{Format: format, Color: f.IO.Color(), Width: f.IO.Width}); err != nil {
