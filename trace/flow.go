@@ -1,0 +1,260 @@
+package trace
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// KeyKind says which identity a flow is keyed by.
+type KeyKind string
+
+// The identities a flow can be keyed by, in the order they are preferred.
+const (
+	ByCorrelation KeyKind = "correlation_id"
+	ByTrace       KeyKind = "trace_id"
+	ByEvent       KeyKind = "event_id"
+	ByOrigin      KeyKind = "origin" // an event with no id at all
+)
+
+// HopBasis says how a hop's cause was found.
+type HopBasis string
+
+// How a hop's cause is found, in order of preference.
+const (
+	// FromCausation: the event's causation id names the cause.
+	FromCausation HopBasis = "causation"
+	// FromSpan: the event carries the span context of an earlier event
+	// unchanged (its traceparent's parent span is that event's).
+	FromSpan HopBasis = "span"
+	// FromDeadLetter: a dead-letter copy, from the original event.
+	FromDeadLetter HopBasis = "dead_letter"
+	// FromPrevious: no cause is known; the hop is from the previous event in
+	// time order.
+	FromPrevious HopBasis = "previous"
+)
+
+// Hop is the step from one event of a flow to the next it caused.
+type Hop struct {
+	// From and To index Flow.Steps.
+	From, To int
+	// Latency is To's event time minus From's. It is negative when the
+	// producers' clocks disagree (Skew).
+	Latency time.Duration
+	Skew    bool
+	Basis   HopBasis
+}
+
+// Flow is a finalised (or, from Correlator.Open, a still open) set of
+// correlated events.
+type Flow struct {
+	Key     string
+	KeyKind KeyKind
+	// Steps are in event-time order (arrival order among equal times).
+	Steps []Step
+	// Hops has one entry per step that has a cause or a previous step, in
+	// the order of Steps (the hop into that step).
+	Hops []Hop
+	// Open is set for a flow reported before it was idle for the timeout.
+	Open bool
+}
+
+// Start is the event time of the first step.
+func (f *Flow) Start() time.Time { return f.Steps[0].At }
+
+// End is the latest event time of any step.
+func (f *Flow) End() time.Time {
+	var t time.Time
+	for i := range f.Steps {
+		if f.Steps[i].At.After(t) {
+			t = f.Steps[i].At
+		}
+	}
+	return t
+}
+
+// DeadLettered reports whether any step is a dead-letter copy.
+func (f *Flow) DeadLettered() bool {
+	for i := range f.Steps {
+		if f.Steps[i].DeadLetter != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// LastStep returns the last step reached: the latest step in time order that
+// is not a dead-letter copy; nil when there is none.
+func (f *Flow) LastStep() *Step {
+	for i := len(f.Steps) - 1; i >= 0; i-- {
+		if f.Steps[i].DeadLetter == nil {
+			return &f.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Has reports whether the flow has a step of this type that is not a dead
+// letter.
+func (f *Flow) Has(typ string) bool { return f.first(typ) >= 0 }
+
+func (f *Flow) first(typ string) int {
+	for i := range f.Steps {
+		if f.Steps[i].Type == typ && f.Steps[i].DeadLetter == nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// Definition is a known flow: the event types a flow passes through, in
+// order, e.g. OrderPlaced -> PaymentAuthorized -> StockReserved.
+type Definition struct {
+	Steps []string
+}
+
+func (d Definition) String() string { return strings.Join(d.Steps, " -> ") }
+
+// ParseDefinition parses "A -> B -> C" (at least two types; "→" works too).
+func ParseDefinition(s string) (Definition, error) {
+	s = strings.ReplaceAll(s, "→", "->")
+	var d Definition
+	for _, p := range strings.Split(s, "->") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			return Definition{}, fmt.Errorf("flow %q: an empty step (want TYPE -> TYPE -> ...)", s)
+		}
+		if strings.ContainsAny(p, " \t") {
+			return Definition{}, fmt.Errorf("flow %q: step %q has a space; separate steps with ->", s, p)
+		}
+		d.Steps = append(d.Steps, p)
+	}
+	if len(d.Steps) < 2 {
+		return Definition{}, fmt.Errorf("flow %q: want at least two steps, e.g. OrderPlaced -> PaymentAuthorized", s)
+	}
+	return d, nil
+}
+
+// Match returns the first definition whose first step the flow has, or nil.
+func Match(f *Flow, defs []Definition) *Definition {
+	for i := range defs {
+		if f.Has(defs[i].Steps[0]) {
+			return &defs[i]
+		}
+	}
+	return nil
+}
+
+// Missing returns the first step of d the flow has not reached, or "".
+func (f *Flow) Missing(d *Definition) string {
+	if d == nil {
+		return ""
+	}
+	for _, t := range d.Steps {
+		if !f.Has(t) {
+			return t
+		}
+	}
+	return ""
+}
+
+// Complete reports whether the flow passed through every step of a definition
+// whose first step it has.
+func (f *Flow) Complete(defs []Definition) bool {
+	for i := range defs {
+		if f.Has(defs[i].Steps[0]) && f.Missing(&defs[i]) == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Matches reports whether id names this flow: its key, or the id, trace id or
+// causation id of one of its steps.
+func (f *Flow) Matches(id string) bool {
+	if f.Key == id {
+		return true
+	}
+	for i := range f.Steps {
+		s := &f.Steps[i]
+		if s.ID == id || s.TraceID == id || s.Causation == id {
+			return true
+		}
+	}
+	return false
+}
+
+// buildHops orders steps by event time and finds each step's cause.
+func buildFlow(key string, kind KeyKind, steps []Step) *Flow {
+	slices.SortStableFunc(steps, func(a, b Step) int { return a.At.Compare(b.At) })
+	f := &Flow{Key: key, KeyKind: kind, Steps: steps}
+	var byID, bySpan map[string]int
+	if len(steps) > 1 {
+		byID = make(map[string]int, len(steps))
+		bySpan = make(map[string]int, len(steps))
+		for i := range steps {
+			s := &steps[i]
+			if s.DeadLetter != nil {
+				continue
+			}
+			if s.ID != "" {
+				if _, dup := byID[s.ID]; !dup {
+					byID[s.ID] = i
+				}
+			}
+			if s.SpanID != "" {
+				if _, dup := bySpan[s.SpanID]; !dup {
+					bySpan[s.SpanID] = i
+				}
+			}
+		}
+	}
+	from := make([]int, len(steps))
+	basis := make([]HopBasis, len(steps))
+	for i := range steps {
+		s := &steps[i]
+		from[i] = -1
+		if j, ok := byID[s.ID]; ok && s.DeadLetter != nil && s.ID != "" {
+			from[i], basis[i] = j, FromDeadLetter
+		} else if j, ok := byID[s.Causation]; ok && s.Causation != "" && j != i {
+			from[i], basis[i] = j, FromCausation
+		} else if j, ok := bySpan[s.SpanID]; ok && s.SpanID != "" && j < i {
+			from[i], basis[i] = j, FromSpan
+		}
+	}
+	// A step with no known cause hops from the previous step, unless that
+	// step was caused by this one (clock skew put the effect first): the
+	// hop would then run backwards along a causal one.
+	for i := range steps {
+		if from[i] >= 0 {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if !causedBy(from, j, i) {
+				from[i], basis[i] = j, FromPrevious
+				break
+			}
+		}
+	}
+	for i := range steps {
+		if from[i] < 0 {
+			continue
+		}
+		lat := steps[i].At.Sub(steps[from[i]].At)
+		f.Hops = append(f.Hops, Hop{From: from[i], To: i, Latency: lat, Skew: lat < 0, Basis: basis[i]})
+	}
+	return f
+}
+
+// causedBy reports whether step j descends from step i through the causal
+// hops found so far.
+func causedBy(from []int, j, i int) bool {
+	for n := 0; j >= 0 && n < len(from); n++ {
+		if from[j] == i {
+			return true
+		}
+		j = from[j]
+	}
+	return false
+}

@@ -1,0 +1,233 @@
+package trace
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram range and precision: 1 µs to 1 day, 3 significant digits.
+const (
+	histMin    = 1
+	histMax    = int64(24 * time.Hour / time.Microsecond)
+	histDigits = 3
+)
+
+// Stats aggregates finalised flows: counts and per-edge hop latency
+// histograms. It is not safe for concurrent use.
+type Stats struct {
+	// Definitions decide which flows are complete; without any, a flow is
+	// complete when its last step is of a terminal type (one that never
+	// caused another type in the data seen).
+	Definitions []Definition
+
+	flows, deadLettered, complete int64
+	lastTypes                     map[string]int64 // flows by last step type (no definitions)
+	types                         map[string]int64
+	edges, sourceEdges            map[edgeKey]*edge
+	events, duplicates            int64
+}
+
+type edgeKey struct{ from, to string }
+
+type edge struct {
+	h    *hdr.Histogram
+	skew int64
+	// minSkew is the most negative hop seen.
+	minSkew time.Duration
+}
+
+// NewStats returns empty statistics.
+func NewStats(defs []Definition) *Stats {
+	return &Stats{Definitions: defs, lastTypes: map[string]int64{}, types: map[string]int64{},
+		edges: map[edgeKey]*edge{}, sourceEdges: map[edgeKey]*edge{}}
+}
+
+// Add records a finalised flow.
+func (s *Stats) Add(f *Flow) {
+	s.flows++
+	if f.DeadLettered() {
+		s.deadLettered++
+	}
+	if len(s.Definitions) > 0 {
+		if f.Complete(s.Definitions) {
+			s.complete++
+		}
+	} else if l := f.LastStep(); l != nil && !f.DeadLettered() {
+		s.lastTypes[l.Type]++
+	}
+	for i := range f.Steps {
+		st := &f.Steps[i]
+		s.events += 1 + int64(st.Duplicates)
+		s.duplicates += int64(st.Duplicates)
+		if st.DeadLetter == nil {
+			s.types[st.Type]++
+		}
+	}
+	for _, h := range f.Hops {
+		a, b := &f.Steps[h.From], &f.Steps[h.To]
+		to := b.Type
+		if b.DeadLetter != nil {
+			to = b.Type + " (dead letter)"
+		}
+		record(s.edges, edgeKey{a.Type, to}, h)
+		record(s.sourceEdges, edgeKey{a.Source, b.Source}, h)
+	}
+}
+
+func record(m map[edgeKey]*edge, k edgeKey, h Hop) {
+	e := m[k]
+	if e == nil {
+		e = &edge{h: hdr.New(histMin, histMax, histDigits)}
+		m[k] = e
+	}
+	if h.Skew {
+		e.skew++
+		e.minSkew = min(e.minSkew, h.Latency)
+		return
+	}
+	us := int64(h.Latency / time.Microsecond)
+	// A hop shorter than the histogram's resolution is recorded as its lowest
+	// value rather than dropped.
+	_ = e.h.RecordValue(min(max(us, 0), histMax))
+}
+
+// Report is the statistics as `eddy trace flows -o json` writes them
+// (schema version 1).
+type Report struct {
+	V      int         `json:"v"`
+	Flows  FlowCounts  `json:"flows"`
+	Events EventCounts `json:"events"`
+	// Types counts the (deduplicated) steps per event type.
+	Types map[string]int64 `json:"types"`
+	// Edges are hops between event types, SourceEdges between topics or
+	// queues; both sorted by count, descending.
+	Edges       []EdgeReport `json:"edges"`
+	SourceEdges []EdgeReport `json:"source_edges"`
+}
+
+// FlowCounts counts flows. Complete + Incomplete = Total; DeadLettered counts
+// the flows with a dead-letter hop (which are incomplete unless a definition
+// says otherwise). Open counts flows not yet idle for the timeout (included in
+// the others, judged as they are now).
+type FlowCounts struct {
+	Total        int64 `json:"total"`
+	Complete     int64 `json:"complete"`
+	Incomplete   int64 `json:"incomplete"`
+	DeadLettered int64 `json:"dead_lettered"`
+	Open         int64 `json:"open"`
+}
+
+// EventCounts counts events read, and the duplicates among them (the same
+// event id again on the same source).
+type EventCounts struct {
+	Total      int64 `json:"total"`
+	Duplicates int64 `json:"duplicates"`
+}
+
+// EdgeReport is the latency of one kind of hop. Percentiles are in
+// milliseconds, to HdrHistogram's 3 significant digits, over the hops with a
+// non-negative latency; Skew counts the hops whose effect was stamped before
+// its cause (producer clock skew), with MinSkewMS the most negative.
+type EdgeReport struct {
+	From      string  `json:"from"`
+	To        string  `json:"to"`
+	Count     int64   `json:"count"`
+	P50MS     float64 `json:"p50_ms"`
+	P90MS     float64 `json:"p90_ms"`
+	P99MS     float64 `json:"p99_ms"`
+	MaxMS     float64 `json:"max_ms"`
+	Skew      int64   `json:"skew"`
+	MinSkewMS float64 `json:"min_skew_ms,omitempty"`
+}
+
+// Report returns the statistics of every flow added plus the open ones given
+// (each judged as it is now).
+func (s *Stats) Report(open []*Flow) Report {
+	all := s
+	if len(open) > 0 {
+		all = s.clone()
+		for _, f := range open {
+			all.Add(f)
+		}
+	}
+	r := Report{V: 1, Types: all.types, Edges: edgeReports(all.edges), SourceEdges: edgeReports(all.sourceEdges)}
+	r.Flows = FlowCounts{Total: all.flows, DeadLettered: all.deadLettered, Open: int64(len(open))}
+	if len(s.Definitions) > 0 {
+		r.Flows.Complete = all.complete
+	} else {
+		causes := map[string]bool{}
+		for k := range all.edges {
+			if k.from != k.to {
+				causes[k.from] = true
+			}
+		}
+		for t, n := range all.lastTypes {
+			if !causes[t] {
+				r.Flows.Complete += n
+			}
+		}
+	}
+	r.Flows.Incomplete = r.Flows.Total - r.Flows.Complete
+	r.Events = EventCounts{Total: all.events, Duplicates: all.duplicates}
+	return r
+}
+
+func (s *Stats) clone() *Stats {
+	c := NewStats(s.Definitions)
+	c.flows, c.deadLettered, c.complete, c.events, c.duplicates = s.flows, s.deadLettered, s.complete, s.events, s.duplicates
+	for k, v := range s.lastTypes {
+		c.lastTypes[k] = v
+	}
+	for k, v := range s.types {
+		c.types[k] = v
+	}
+	for _, p := range [][2]map[edgeKey]*edge{{s.edges, c.edges}, {s.sourceEdges, c.sourceEdges}} {
+		for k, e := range p[0] {
+			p[1][k] = &edge{h: e.h.Clone(), skew: e.skew, minSkew: e.minSkew}
+		}
+	}
+	return c
+}
+
+func edgeReports(m map[edgeKey]*edge) []EdgeReport {
+	out := make([]EdgeReport, 0, len(m))
+	for k, e := range m {
+		r := EdgeReport{From: k.from, To: k.to, Count: e.h.TotalCount(), Skew: e.skew}
+		if r.Count > 0 {
+			r.P50MS = ms(e.h.ValueAtQuantile(50))
+			r.P90MS = ms(e.h.ValueAtQuantile(90))
+			r.P99MS = ms(e.h.ValueAtQuantile(99))
+			r.MaxMS = ms(e.h.Max())
+		}
+		if e.skew > 0 {
+			r.MinSkewMS = float64(e.minSkew/time.Microsecond) / 1000
+		}
+		r.Count += e.skew
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		if out[i].From != out[j].From {
+			return out[i].From < out[j].From
+		}
+		return out[i].To < out[j].To
+	})
+	return out
+}
+
+// ms converts a histogram value in microseconds to milliseconds rounded to
+// the histogram's 3 significant digits: the value HdrHistogram reports is the
+// top of its bucket, which would otherwise show as 50.031 for a 50 ms hop.
+func ms(us int64) float64 {
+	if us <= 0 {
+		return 0
+	}
+	v := float64(us) / 1000
+	mag := math.Pow(10, float64(histDigits)-math.Ceil(math.Log10(v)))
+	return math.Round(v*mag) / mag
+}

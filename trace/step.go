@@ -1,0 +1,231 @@
+package trace
+
+import (
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/eddy-sh/eddy/event"
+)
+
+// DeadLetter says why an event was dead-lettered, as the framework that did it
+// recorded it.
+type DeadLetter struct {
+	// Convention is "spring" (kafka_dlt-* headers), "connect"
+	// (__connect.errors.* headers), "x-death" (RabbitMQ dead-lettering) or
+	// "name" (only the topic or queue name says DLQ).
+	Convention string `json:"convention"`
+	// Error is the exception message or x-death reason; Class the exception
+	// class when recorded.
+	Error string `json:"error,omitempty"`
+	Class string `json:"class,omitempty"`
+	// Origin is the topic or queue the event was dead-lettered from, when
+	// recorded.
+	Origin string `json:"origin,omitempty"`
+}
+
+// Header names of the dead-letter conventions eddy reads.
+const (
+	springMessage  = "kafka_dlt-exception-message"
+	springFQCN     = "kafka_dlt-exception-fqcn"
+	springCause    = "kafka_dlt-exception-cause-fqcn"
+	springOrigin   = "kafka_dlt-original-topic"
+	connectMessage = "__connect.errors.exception.message"
+	connectClass   = "__connect.errors.exception.class.name"
+	connectOrigin  = "__connect.errors.topic"
+	xDeath         = "x-death"
+)
+
+// IsDeadLetterName reports whether a topic or queue name follows a
+// dead-letter naming convention: a .DLT, -dlt, .dlq, -dlq, _dlq (any case)
+// suffix, or a .dlx/.dlq segment.
+func IsDeadLetterName(name string) bool {
+	n := strings.ToLower(name)
+	for _, suf := range []string{".dlt", "-dlt", "_dlt", ".dlq", "-dlq", "_dlq", ".deadletter", "-deadletter"} {
+		if strings.HasSuffix(n, suf) {
+			return true
+		}
+	}
+	return strings.HasPrefix(n, "dlq.") || strings.HasPrefix(n, "dlq-")
+}
+
+// DeadLetterOf returns the dead-letter information an event carries, or nil
+// when it is not a dead letter by its headers or its source's name.
+func DeadLetterOf(e *event.Event) *DeadLetter {
+	if msg, ok := e.Header(springMessage); ok {
+		d := &DeadLetter{Convention: "spring", Error: string(msg)}
+		if c, ok := e.Header(springCause); ok && len(c) > 0 {
+			d.Class = string(c)
+		} else if c, ok := e.Header(springFQCN); ok {
+			d.Class = string(c)
+		}
+		if o, ok := e.Header(springOrigin); ok {
+			d.Origin = string(o)
+		}
+		return d
+	}
+	if c, ok := e.Header(springFQCN); ok {
+		return &DeadLetter{Convention: "spring", Class: string(c)}
+	}
+	if msg, ok := e.Header(connectMessage); ok {
+		d := &DeadLetter{Convention: "connect", Error: string(msg)}
+		if c, ok := e.Header(connectClass); ok {
+			d.Class = string(c)
+		}
+		if o, ok := e.Header(connectOrigin); ok {
+			d.Origin = string(o)
+		}
+		return d
+	}
+	if c, ok := e.Header(connectClass); ok {
+		return &DeadLetter{Convention: "connect", Class: string(c)}
+	}
+	for i := len(e.Headers) - 1; i >= 0; i-- {
+		h := &e.Headers[i]
+		if h.Key != xDeath {
+			continue
+		}
+		d := &DeadLetter{Convention: "x-death"}
+		// x-death is an array of tables, most recent first.
+		if arr, ok := h.Typed.([]any); ok && len(arr) > 0 {
+			if t, ok := arr[0].(map[string]any); ok {
+				d.Error = typedString(t["reason"])
+				d.Origin = typedString(t["queue"])
+			}
+		}
+		if d.Error == "" {
+			d.Error = string(h.Value)
+		}
+		return d
+	}
+	if IsDeadLetterName(e.Source()) {
+		return &DeadLetter{Convention: "name"}
+	}
+	return nil
+}
+
+func typedString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return ""
+}
+
+// Step is one event of a flow.
+type Step struct {
+	// ID is the event id; empty when the schema found none (the step is then
+	// known by its origin).
+	ID        string
+	Type      string
+	Causation string
+	// TraceID and SpanID come from the event's traceparent (hex), empty when
+	// it has none.
+	TraceID string
+	SpanID  string
+
+	Transport event.Transport
+	Source    string
+	Partition int32
+	// Offset is the Kafka offset or AMQP stream offset; -1 when unknown.
+	Offset int64
+	Key    []byte
+	// At is the event time used for ordering and latency: the occurred-at
+	// time, else the broker timestamp.
+	At time.Time
+	// Timestamp is the broker (record) timestamp.
+	Timestamp time.Time
+	// Duplicates counts further copies of this event id on the same source.
+	Duplicates int
+	// DeadLetter is set when this step is a dead-letter copy.
+	DeadLetter *DeadLetter
+}
+
+// Origin names where the step was read: topic[partition]@offset for Kafka, the
+// queue (and @offset for streams) for AMQP.
+func (s *Step) Origin() string {
+	var b strings.Builder
+	b.WriteString(s.Source)
+	if s.Transport == event.Kafka {
+		b.WriteByte('[')
+		b.WriteString(itoa(int64(s.Partition)))
+		b.WriteByte(']')
+	}
+	if s.Offset >= 0 {
+		b.WriteByte('@')
+		b.WriteString(itoa(s.Offset))
+	}
+	return b.String()
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var buf [20]byte
+	i := len(buf)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		buf[i] = '-'
+	}
+	return string(buf[i:])
+}
+
+// step is the compact form a Correlator keeps: interned type and source, ids
+// copied out of the payload (gjson's results alias the payload, which must
+// not stay alive), times as nanoseconds, trace context as bytes.
+type step struct {
+	id, cause string
+	typ, src  uint32 // intern indices
+	at, ts    int64
+	offset    int64
+	partition int32
+	dups      uint16
+	transport uint8 // 0 kafka, 1 amqp
+	hasTrace  bool
+	trace     [16]byte
+	span      [8]byte
+	dlq       *DeadLetter
+	key       []byte // kept only with Config.KeepKeys
+}
+
+func parseHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	_, err := hex.Decode(dst, []byte(s))
+	return err == nil
+}
+
+// interner gives each distinct type and source name a small number.
+type interner struct {
+	idx   map[string]uint32
+	names []string
+}
+
+func (in *interner) id(s string) uint32 {
+	if i, ok := in.idx[s]; ok {
+		return i
+	}
+	if in.idx == nil {
+		in.idx = map[string]uint32{}
+	}
+	i := uint32(len(in.names))
+	s = strings.Clone(s)
+	in.idx[s] = i
+	in.names = append(in.names, s)
+	return i
+}
+
+func (in *interner) name(i uint32) string { return in.names[i] }
