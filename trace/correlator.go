@@ -102,7 +102,9 @@ func (c *Correlator) Add(e *event.Event) {
 		s.transport = 1
 	}
 	s.at = s.ts
-	if !f.OccurredAt.IsZero() {
+	// A dead-letter copy carries the original payload, so its occurred-at
+	// is the original's; when it was dead-lettered is its broker timestamp.
+	if !f.OccurredAt.IsZero() && (s.dlq == nil || s.ts == 0) {
 		s.at = f.OccurredAt.UnixNano()
 	}
 	if f.TraceID != "" && parseHex(s.trace[:], f.TraceID) && parseHex(s.span[:], f.SpanID) {

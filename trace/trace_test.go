@@ -141,7 +141,7 @@ func TestDuplicatesAndDeadLetters(t *testing.T) {
 	if d == nil || d.Convention != "spring" || d.Error != "Listener failed; acme-pay: timeout" || d.Class != "com.example.PaymentGatewayException" || d.Origin != "orders" {
 		t.Fatalf("dead letter %+v", d)
 	}
-	if f.Hops[0].Basis != FromDeadLetter || f.Hops[0].From != 0 || f.Hops[0].To != 1 {
+	if f.Hops[0].Basis != FromDeadLetter || f.Hops[0].From != 0 || f.Hops[0].To != 1 || f.Hops[0].Latency != 2*time.Second {
 		t.Errorf("DLQ hop %+v", f.Hops[0])
 	}
 	if h := f.Hops[1]; h.Basis != FromCausation || h.From != 0 || h.Latency != 3*time.Second {

@@ -50,7 +50,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		newCmdTail(f, nil),
 		newCmdLs(f, nil),
 		newCmdDemo(f, nil),
-		// trace, expect (issue 4)
+		newCmdTrace(f, nil), newCmdExpect(f, nil),
 		// lag (issue 5)
 	}
 	for _, c := range readCmds {

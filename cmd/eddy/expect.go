@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/trace"
+)
+
+// ExpectOptions are `eddy expect`'s flags and arguments.
+type ExpectOptions struct {
+	Expectations []string
+	File         string
+	Sources      []string
+	Since        string
+	SinceSet     bool
+	Until        string
+	Strict       bool
+	Output       string
+	FlowTimeout  time.Duration
+	SkipBad      bool
+}
+
+const expectJSONHelp = `JSON (-o json, schema version 1; fields are only ever added)
+  {"v":1,"ok":true,"strict":false,
+   "results":[{"expectation":"A -> B within 5s","flows":N,"passed":N,
+     "failed":N,"pending":N,
+     "violations":[{"flow":"o-0042","kind":"missing_step|too_slow|out_of_order|dead_lettered",
+        "pending":false,"step":"B","detail":"…","start":RFC3339}]}]}
+  violations lists at most 1000 flows per expectation; the counts are exact.`
+
+func newCmdExpect(f *Factory, runF func(context.Context, *ExpectOptions) error) *cobra.Command {
+	o := &ExpectOptions{}
+	cmd := &cobra.Command{
+		Use:   "expect 'A -> B -> C [within DURATION]'... SOURCE...",
+		Short: "Assert that business flows happen, in order and in time (for CI)",
+		Long: `Check every flow that started (has the expectation's first step) in the
+window against one or more expectations: its steps, in event-time order, all
+within DURATION of the first. Arguments containing "->" are expectations, the
+others SOURCEs; --file reads expectations one per line (# comments).
+
+A flow fails an expectation when
+  missing_step   a step never came (after the deadline, or the flow went idle
+                 for --flow-timeout)
+  too_slow       the last step came later than DURATION after the first
+  out_of_order   a step's event time is before the previous step's
+  dead_lettered  one of its events went to a dead-letter topic or queue
+A flow still within its deadline when the input ends (or, with no DURATION,
+not yet idle) is pending, not failed, unless --strict.
+
+Kafka is read from --since ago (default 1h, the broker's time index) to the
+end as of starting; captures are read whole unless --since is given. Flows are
+correlated as by eddy trace (see eddy trace --help).
+
+Exit 0 when no flow failed; 3 with a report of each failing flow otherwise.
+
+` + expectJSONHelp,
+		Example: `  # in CI, after the end-to-end tests ran
+  eddy expect 'OrderPlaced -> PaymentAuthorized -> OrderShipped within 5s' kafka:/.*/
+  # several, over a capture, strict
+  eddy expect 'OrderPlaced -> PaymentAuthorized within 1s' 'OrderShipped -> EmailSent within 2s' file:run.jsonl --strict
+  # from a file
+  eddy expect --file flows.expect kafka:orders kafka:payments -o json`,
+		Args: func(cmd *cobra.Command, args []string) error { return nil },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Expectations, o.Sources = nil, nil
+			for _, a := range args {
+				if strings.Contains(a, "->") || strings.Contains(a, "→") {
+					o.Expectations = append(o.Expectations, a)
+				} else {
+					o.Sources = append(o.Sources, a)
+				}
+			}
+			if len(o.Expectations) == 0 && o.File == "" {
+				return usagef("expect needs an expectation, e.g. 'OrderPlaced -> PaymentAuthorized within 5s', or --file")
+			}
+			if len(o.Sources) == 0 {
+				return usagef("expect needs at least one SOURCE, e.g. kafka:/.*/ or file:capture.jsonl")
+			}
+			o.SinceSet = cmd.Flags().Changed("since")
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return expectRun(cmd.Context(), f, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.File, "file", "", "read expectations from this file, one per line")
+	fl.StringVar(&o.Since, "since", "1h", "how far back to look: a duration (1h) or an RFC3339 time")
+	fl.StringVar(&o.Until, "until", "end", "where to stop: end (as of starting), an RFC3339 time or -DURATION")
+	fl.BoolVar(&o.Strict, "strict", false, "flows still pending at the end of input fail")
+	fl.StringVarP(&o.Output, "output", "o", "", "text or json (default text)")
+	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "a flow with no event for this long is finished (its missing steps fail)")
+	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
+	return cmd
+}
+
+// ExpectReport is `eddy expect -o json`.
+type ExpectReport struct {
+	V       int            `json:"v"`
+	OK      bool           `json:"ok"`
+	Strict  bool           `json:"strict"`
+	Results []trace.Result `json:"results"`
+}
+
+func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
+	var exps []trace.Expectation
+	for _, s := range o.Expectations {
+		e, err := trace.ParseExpectation(s)
+		if err != nil {
+			return asUsage(err)
+		}
+		exps = append(exps, e)
+	}
+	if o.File != "" {
+		r, err := os.Open(o.File)
+		if err != nil {
+			return usagef("--file: %v", err)
+		}
+		more, err := trace.ParseExpectations(r, o.File)
+		r.Close()
+		if err != nil {
+			return asUsage(err)
+		}
+		exps = append(exps, more...)
+	}
+	p, err := planTraceCommon(f, &TraceOptions{Output: o.Output, FlowTimeout: o.FlowTimeout})
+	if err != nil {
+		return err
+	}
+	now := f.Now()
+	since, err := parseSince(o.Since, now)
+	if err != nil {
+		return err
+	}
+	until, err := bus.ParseUntil(o.Until, now)
+	if err != nil {
+		return asUsage(err)
+	}
+	read := bus.ReadOptions{From: since, Until: until, SkipBad: o.SkipBad}
+	fileRead := bus.ReadOptions{SkipBad: o.SkipBad}
+	if o.SinceSet {
+		fileRead.From = since
+	}
+	if until.Kind == bus.PosTime {
+		fileRead.Until = until
+	}
+	set, err := openTraceSources(ctx, f, o.Sources, read, fileRead)
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	chk := trace.NewChecker(exps, o.Strict)
+	var idle []*trace.Flow
+	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, OnFlow: func(fl *trace.Flow) { idle = append(idle, fl) }})
+	latest, err := correlate(ctx, set.src, c, 0, nil)
+	if err != nil {
+		return err
+	}
+	set.reportSkipped(f.IO.ErrOut)
+	// Flows that went idle are finished; what is still open when the input
+	// ends is judged against the latest time in the input.
+	for _, fl := range idle {
+		chk.Check(fl, false, latest)
+	}
+	for _, fl := range c.Open() {
+		chk.Check(fl, true, latest)
+	}
+	rep := ExpectReport{V: 1, OK: !chk.Failed(), Strict: o.Strict, Results: chk.Results}
+	if p.json {
+		if err := writeJSON(f.IO.Out, rep); err != nil {
+			return err
+		}
+	} else {
+		w := &timelineWriter{color: f.IO.Color()}
+		for _, r := range rep.Results {
+			mark := "✓"
+			if r.Failed > 0 {
+				mark = "✗"
+			}
+			w.str(mark + " ")
+			w.safe(r.Expectation)
+			w.str(fmt.Sprintf(": %d flow(s), %d passed, %d failed, %d pending\n", r.Flows, r.Passed, r.Failed, r.Pending))
+			for _, v := range r.Violations {
+				status := "failed "
+				if v.Pending {
+					status = "pending"
+				}
+				w.str("  " + status + " ")
+				w.pad(v.Flow, 14)
+				w.str(" ")
+				w.pad(string(v.Kind), 14)
+				w.str(" ")
+				w.safe(cut(v.Detail, 400))
+				w.str("\n")
+			}
+		}
+		if _, err := f.IO.Out.Write(w.b); err != nil {
+			return err
+		}
+	}
+	if !rep.OK {
+		fmt.Fprintln(f.IO.ErrOut, "eddy: expect: "+inspect.SafeString(failedSummary(rep)))
+		return &silentError{code: ExitPartial}
+	}
+	return nil
+}
+
+func failedSummary(r ExpectReport) string {
+	var parts []string
+	for _, x := range r.Results {
+		if x.Failed > 0 {
+			parts = append(parts, fmt.Sprintf("%q: %d of %d flow(s) failed", x.Expectation, x.Failed, x.Flows))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
