@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
@@ -27,6 +28,7 @@ import (
 // messaging attributes and a link to each message's creation context.
 type Exporter struct {
 	tp     *sdktrace.TracerProvider
+	rec    *recordingExporter
 	tracer oteltrace.Tracer
 }
 
@@ -42,10 +44,14 @@ func NewExporter(ctx context.Context, endpoint string) (*Exporter, error) {
 	}
 	switch scheme {
 	case "http", "https":
-		if _, perr := url.Parse(endpoint); perr != nil {
-			return nil, fmt.Errorf("--otlp %q: %v", endpoint, perr)
+		u, perr := url.Parse(endpoint)
+		if perr != nil || u.Host == "" {
+			return nil, fmt.Errorf("--otlp %q: not a URL like http://HOST:4318", endpoint)
 		}
-		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v1/traces"
+		}
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(u.String()))
 	case "grpc":
 		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(rest), otlptracegrpc.WithInsecure())
 	case "grpcs":
@@ -57,13 +63,45 @@ func NewExporter(ctx context.Context, endpoint string) (*Exporter, error) {
 		return nil, fmt.Errorf("--otlp %q: %v", endpoint, err)
 	}
 	res := resource.NewSchemaless(semconv.ServiceName("eddy"))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
+	rec := &recordingExporter{SpanExporter: exp}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(rec), sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.AlwaysSample()))
-	return &Exporter{tp: tp, tracer: tp.Tracer("github.com/eddy-sh/eddy/trace")}, nil
+	return &Exporter{tp: tp, rec: rec, tracer: tp.Tracer("github.com/eddy-sh/eddy/trace")}, nil
 }
 
-// Close sends what is buffered and closes the connection.
-func (x *Exporter) Close(ctx context.Context) error { return x.tp.Shutdown(ctx) }
+// recordingExporter keeps the first export error, which the batching span
+// processor would otherwise only log.
+type recordingExporter struct {
+	sdktrace.SpanExporter
+	mu    sync.Mutex
+	err   error
+	fails int
+}
+
+func (r *recordingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := r.SpanExporter.ExportSpans(ctx, spans)
+	if err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = err
+		}
+		r.fails += len(spans)
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// Close sends what is buffered and closes the connection. It reports the
+// first export failure, if any, with how many spans were lost.
+func (x *Exporter) Close(ctx context.Context) error {
+	err := x.tp.Shutdown(ctx)
+	x.rec.mu.Lock()
+	defer x.rec.mu.Unlock()
+	if x.rec.err != nil {
+		return fmt.Errorf("%d span(s) not exported: %v", x.rec.fails, x.rec.err)
+	}
+	return err
+}
 
 // Export sends one flow (asynchronously; Close flushes).
 func (x *Exporter) Export(f *Flow) {

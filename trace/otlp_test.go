@@ -1,0 +1,165 @@
+package trace
+
+import (
+	"context"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/eddy-sh/eddy/event"
+)
+
+// otlpServer is a test-local OTLP/HTTP receiver that decodes what it gets.
+type otlpServer struct {
+	mu    sync.Mutex
+	spans []*tracepb.Span
+}
+
+func (s *otlpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
+		http.Error(w, "unexpected request", http.StatusBadRequest)
+		return
+	}
+	b, _ := io.ReadAll(r.Body)
+	var req coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(b, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			s.spans = append(s.spans, ss.Spans...)
+		}
+	}
+	s.mu.Unlock()
+	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.Write(out)
+}
+
+func attrs(kvs []*commonpb.KeyValue) map[string]string {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		switch v := kv.Value.Value.(type) {
+		case *commonpb.AnyValue_StringValue:
+			m[kv.Key] = v.StringValue
+		case *commonpb.AnyValue_IntValue:
+			m[kv.Key] = itoa(v.IntValue)
+		case *commonpb.AnyValue_BoolValue:
+			m[kv.Key] = map[bool]string{true: "true", false: "false"}[v.BoolValue]
+		case *commonpb.AnyValue_DoubleValue:
+			m[kv.Key] = "double"
+		}
+	}
+	return m
+}
+
+// TestOTLPExport: each flow becomes a trace with a span per event and per hop,
+// messaging attributes, the producers' trace id and links to each message's
+// creation context; a flow without traceparent gets a root span of its own.
+func TestOTLPExport(t *testing.T) {
+	srv := &otlpServer{}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	x, err := NewExporter(context.Background(), hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tid = "4bf92f3577b34da6a3ce929d0e0e4736"
+	withTP := func(e event.Event, span string) event.Event {
+		e.Headers = append(e.Headers, event.Header{Key: "traceparent", Value: []byte("00-" + tid + "-" + span + "-01")})
+		return e
+	}
+	flows := correlateWith(Config{KeepKeys: true}, []event.Event{
+		withTP(ev("orders", 1, 42, "e1", "OrderPlaced", "o-1", "", 0), "00f067aa0ba902b7"),
+		withTP(ev("payments", 0, 7, "e2", "PaymentAuthorized", "o-1", "e1", 80*time.Millisecond), "1111111111111111"),
+		ev("orders", 0, 3, "n1", "OrderPlaced", "o-2", "", time.Second),
+	})
+	for _, f := range flows {
+		x.Export(f)
+	}
+	if err := x.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string][]*tracepb.Span{}
+	for _, s := range srv.spans {
+		byName[s.Name] = append(byName[s.Name], s)
+	}
+	if len(srv.spans) != 5 || len(byName["receive orders"]) != 2 || len(byName["receive payments"]) != 1 ||
+		len(byName["hop OrderPlaced -> PaymentAuthorized"]) != 1 || len(byName["flow o-2"]) != 1 {
+		names := []string{}
+		for _, s := range srv.spans {
+			names = append(names, s.Name)
+		}
+		t.Fatalf("spans %q", names)
+	}
+	pay := byName["receive payments"][0]
+	if got := hex.EncodeToString(pay.TraceId); got != tid {
+		t.Errorf("payments span trace id %s, want the producer's %s", got, tid)
+	}
+	if got := hex.EncodeToString(pay.ParentSpanId); got != "1111111111111111" {
+		t.Errorf("payments span parent %s, want the producer span", got)
+	}
+	if len(pay.Links) != 1 || hex.EncodeToString(pay.Links[0].TraceId) != tid || hex.EncodeToString(pay.Links[0].SpanId) != "1111111111111111" {
+		t.Errorf("payments span links %v, want the creation context", pay.Links)
+	}
+	a := attrs(pay.Attributes)
+	for k, want := range map[string]string{
+		"messaging.system": "kafka", "messaging.destination.name": "payments", "messaging.kafka.offset": "7",
+		"messaging.kafka.message.key": "o-1", "messaging.message.id": "e2", "messaging.destination.partition.id": "0",
+		"messaging.message.conversation_id": "o-1", "eddy.event.type": "PaymentAuthorized",
+	} {
+		if a[k] != want {
+			t.Errorf("attribute %s = %q, want %q", k, a[k], want)
+		}
+	}
+	if pay.Kind != tracepb.Span_SPAN_KIND_CONSUMER {
+		t.Errorf("kind %v", pay.Kind)
+	}
+	hop := byName["hop OrderPlaced -> PaymentAuthorized"][0]
+	if hex.EncodeToString(hop.TraceId) != tid || string(hop.ParentSpanId) != string(pay.SpanId) ||
+		hop.EndTimeUnixNano-hop.StartTimeUnixNano != uint64(80*time.Millisecond) {
+		t.Errorf("hop span %v", hop)
+	}
+	if ha := attrs(hop.Attributes); ha["eddy.hop.basis"] != "causation" || ha["eddy.hop.skew"] != "false" {
+		t.Errorf("hop attributes %v", ha)
+	}
+	root := byName["flow o-2"][0]
+	var orphan *tracepb.Span
+	for _, s := range byName["receive orders"] {
+		if attrs(s.Attributes)["messaging.message.id"] == "n1" {
+			orphan = s
+		}
+	}
+	if orphan == nil || string(orphan.TraceId) != string(root.TraceId) || string(orphan.ParentSpanId) != string(root.SpanId) || len(orphan.Links) != 0 {
+		t.Errorf("flow without traceparent: root %v, event %v", root, orphan)
+	}
+}
+
+func TestExporterEndpoints(t *testing.T) {
+	for _, bad := range []string{"ftp://x", "http://[::1"} {
+		if _, err := NewExporter(context.Background(), bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, good := range []string{"localhost:4317", "grpc://localhost:4317"} {
+		x, err := NewExporter(context.Background(), good)
+		if err != nil {
+			t.Errorf("%q: %v", good, err)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		x.Close(ctx)
+		cancel()
+	}
+}
