@@ -1,0 +1,268 @@
+package inspect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/kafka"
+)
+
+// LagSnapshot is one sample of eddy lag: every consumer group and queue asked
+// for, with its status judged over the window of samples so far.
+type LagSnapshot struct {
+	Time time.Time
+	// Isolation is the Kafka isolation level the ends are for:
+	// "read_committed" (last stable offset) or "read_uncommitted" (high
+	// watermark).
+	Isolation string
+	// Samples is how many samples the status window holds (this one
+	// included), Window its size.
+	Samples, Window int
+	Groups          []GroupLag
+	Queues          []QueueLag
+	// Errors are the failures of a transport when another one answered
+	// (eddy lag then exits 3).
+	Errors []string
+}
+
+// GroupLag is one Kafka consumer group.
+type GroupLag struct {
+	Group string
+	// Type is "classic" or "consumer" (KIP-848); State the broker's state.
+	Type, State string
+	// Status is Burrow's group status: OK, WARN or ERR (or Unknown while the
+	// window is too short to tell); Worst is the worst partition status,
+	// which says why (STOP, STALL, REWIND are ERR for the group).
+	Status, Worst Status
+	Members       []MemberLag
+	// Lag and OffsetLag sum the partitions whose lag is known; TimeLag is
+	// the largest partition time lag, -1 when none is known.
+	Lag, OffsetLag int64
+	TimeLag        time.Duration
+	Topics         []TopicLag
+	Partitions     []PartitionLag
+	Err            string
+}
+
+// MemberLag is a member of a group and how many partitions it holds.
+type MemberLag struct {
+	ID, InstanceID, ClientID, Host string
+	Assigned                       map[string][]int32
+}
+
+// TopicLag totals one topic of a group.
+type TopicLag struct {
+	Topic          string
+	Partitions     int
+	Lag, OffsetLag int64
+	TimeLag        time.Duration // -1 when unknown
+}
+
+// PartitionLag is one partition of a group. Offsets and lags are -1 when
+// unknown.
+type PartitionLag struct {
+	Topic                    string
+	Partition                int32
+	Committed, LogStart, End int64
+	Lag, OffsetLag           int64
+	TimeLag                  time.Duration // -1 when unknown
+	HeadOffset               int64         // first unread data record, -1 when none or unknown
+	HeadTime                 time.Time     // its timestamp, zero when none
+	Member, ClientID, Host   string
+	Status                   Status
+	Note                     string
+}
+
+// QueueLag is one RabbitMQ queue.
+type QueueLag struct {
+	Queue, Vhost, Type        string
+	Ready, Unacked, Consumers int64
+	// Rates are messages per second from the management API, nil when
+	// unknown.
+	PublishRate, DeliverRate, AckRate *float64
+	// HeadAge is how long the oldest ready message has waited, from its
+	// timestamp property as the management API reports it (classic queues);
+	// -1 when unknown, 0 for an empty queue.
+	HeadAge  time.Duration
+	HeadTime time.Time
+	Via      string
+	Note     string
+}
+
+// LagMonitor samples Kafka groups and RabbitMQ queues and judges each group's
+// status over a sliding window of samples (see [Evaluator]). Sample is not
+// safe for concurrent use; one goroutine samples, others may read snapshots.
+type LagMonitor struct {
+	// Kafka reads groups; nil leaves Kafka out.
+	Kafka *kafka.LagReader
+	// Groups are the groups to read, nil for every group.
+	Groups []string
+	// Isolation is reported in snapshots ("read_committed" by default).
+	Isolation string
+	// AMQP lists queues; nil leaves RabbitMQ out.
+	AMQP *amqp.Client
+	// Queues are the queues to list, nil for every queue of the vhost.
+	Queues []string
+	// Window is how many samples the status rules look at (default 10).
+	Window int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+
+	eval *Evaluator
+}
+
+// Sample reads every transport once. If every transport asked fails, it
+// returns the first error; if some answer, the others' failures are in
+// LagSnapshot.Errors.
+func (m *LagMonitor) Sample(ctx context.Context) (*LagSnapshot, error) {
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	if m.eval == nil {
+		m.eval = NewEvaluator(m.Window)
+	}
+	s := &LagSnapshot{Isolation: m.Isolation, Window: m.eval.Window}
+	if s.Isolation == "" {
+		s.Isolation = "read_committed"
+	}
+	var errs []error
+	asked := 0
+	if m.Kafka != nil {
+		asked++
+		gs, err := m.Kafka.Read(ctx, m.Groups)
+		s.Time = m.Now()
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			s.Groups = buildGroups(gs, s.Time)
+		}
+	}
+	if m.AMQP != nil {
+		asked++
+		qs, err := m.queues(ctx)
+		if s.Time.IsZero() {
+			s.Time = m.Now()
+		}
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			s.Queues = qs
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if len(errs) == asked && asked > 0 {
+		return nil, errors.Join(errs...)
+	}
+	for _, err := range errs {
+		s.Errors = append(s.Errors, err.Error())
+	}
+	s.Samples = m.eval.Observe(s.Time, s.Groups)
+	return s, nil
+}
+
+func (m *LagMonitor) queues(ctx context.Context) ([]QueueLag, error) {
+	qs, err := m.AMQP.Queues(ctx, m.Queues)
+	if err != nil {
+		return nil, err
+	}
+	now := m.Now()
+	var heads map[string]time.Time
+	headsErr := errors.New("no management API")
+	for _, q := range qs {
+		if q.Via == "management" {
+			heads, headsErr = m.AMQP.QueueHeads(ctx, m.Queues)
+			break
+		}
+	}
+	out := make([]QueueLag, 0, len(qs))
+	for _, q := range qs {
+		ql := QueueLag{Queue: q.Name, Vhost: q.Vhost, Type: q.Type, Ready: q.Ready, Unacked: q.Unacked, Consumers: q.Consumers,
+			PublishRate: q.PublishRate, DeliverRate: q.DeliverRate, AckRate: q.AckRate, HeadAge: -1, Via: q.Via}
+		switch {
+		case q.Ready == 0 && q.Via == "management":
+			ql.HeadAge = 0
+		case headsErr != nil:
+			ql.Note = "head age unknown: needs the management API"
+		case !heads[q.Name].IsZero():
+			ql.HeadTime = heads[q.Name]
+			ql.HeadAge = max(now.Sub(ql.HeadTime), 0)
+		case q.Type != "classic":
+			ql.Note = "head age unknown: RabbitMQ reports it for classic queues only"
+		default:
+			ql.Note = "head age unknown: the head message has no timestamp property"
+		}
+		if q.Via != "management" {
+			ql.Note = "unacked and rates unknown: management API unreachable (passive declare)"
+		}
+		out = append(out, ql)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
+	return out, nil
+}
+
+func buildGroups(gs []kafka.GroupOffsets, now time.Time) []GroupLag {
+	out := make([]GroupLag, 0, len(gs))
+	for _, g := range gs {
+		gl := GroupLag{Group: g.Group, Type: g.Type, State: g.State, TimeLag: -1}
+		if g.Err != nil {
+			gl.Err = g.Err.Error()
+		}
+		clients := map[string]*MemberLag{}
+		for _, m := range g.Members {
+			ml := MemberLag{ID: m.ID, InstanceID: m.InstanceID, ClientID: m.ClientID, Host: m.Host, Assigned: m.Assigned}
+			gl.Members = append(gl.Members, ml)
+			clients[m.ID] = &gl.Members[len(gl.Members)-1]
+		}
+		var topic *TopicLag
+		for _, p := range g.Partitions {
+			pl := PartitionLag{Topic: p.Topic, Partition: p.Partition, Committed: p.Committed, LogStart: p.LogStart, End: p.End,
+				Lag: p.Lag, OffsetLag: p.OffsetLag, TimeLag: -1, HeadOffset: -1, Member: p.Owner}
+			if c := clients[p.Owner]; c != nil {
+				pl.ClientID, pl.Host = c.ClientID, c.Host
+			}
+			switch {
+			case p.Err != nil && errors.Is(p.Err, kerr.UnknownTopicOrPartition):
+				pl.Note = "topic deleted"
+			case p.Err != nil:
+				pl.Note = p.Err.Error()
+			case p.Committed < 0:
+				pl.Note = "no committed offset"
+			case p.Committed < p.LogStart:
+				pl.Note = fmt.Sprintf("committed offset below the log start %d: %d records were deleted before being read", p.LogStart, p.LogStart-p.Committed)
+			}
+			switch {
+			case p.Lag == 0:
+				pl.TimeLag = 0
+			case p.Head != nil:
+				pl.HeadOffset, pl.HeadTime = p.Head.Offset, p.Head.Timestamp
+				pl.TimeLag = max(now.Sub(p.Head.Timestamp), 0)
+			}
+			if topic == nil || topic.Topic != p.Topic {
+				gl.Topics = append(gl.Topics, TopicLag{Topic: p.Topic, TimeLag: -1})
+				topic = &gl.Topics[len(gl.Topics)-1]
+			}
+			topic.Partitions++
+			if pl.Lag > 0 {
+				topic.Lag += pl.Lag
+				gl.Lag += pl.Lag
+			}
+			if pl.OffsetLag > 0 {
+				topic.OffsetLag += pl.OffsetLag
+				gl.OffsetLag += pl.OffsetLag
+			}
+			topic.TimeLag = max(topic.TimeLag, pl.TimeLag)
+			gl.TimeLag = max(gl.TimeLag, pl.TimeLag)
+			gl.Partitions = append(gl.Partitions, pl)
+		}
+		out = append(out, gl)
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package inspect
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// LagCheck is one --fail-on threshold: [TARGET:]METRIC OP VALUE.
+//
+//	lag        records still to read (groups); ready messages (queues)
+//	offset_lag end minus committed offset, as kafka-consumer-groups counts (groups)
+//	time_lag   a duration (30s, 5m, or seconds): the group's oldest unread
+//	           record; the queue's head message age
+//	status     OK, WARN, ERR, STOP, STALL, REWIND, in Burrow's order (groups);
+//	           status>=ERR also matches STOP, STALL and REWIND
+//
+// OP is one of > >= < <= == !=. TARGET is a group or queue name, or a glob
+// (orders-*); without it the check applies to every group and queue. A value
+// eddy does not know (a time lag without a readable head, a status not judged
+// yet) never violates a check.
+type LagCheck struct {
+	Text   string
+	Target string // "" for all
+	Metric string
+	Op     string
+	n      int64
+	d      time.Duration
+	st     Status
+}
+
+var lagCheckRE = regexp.MustCompile(`^(?:(.+):)?\s*(lag|offset_lag|time_lag|status)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$`)
+
+// ParseLagCheck parses a --fail-on expression.
+func ParseLagCheck(s string) (LagCheck, error) {
+	m := lagCheckRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return LagCheck{}, fmt.Errorf("--fail-on %q: want [GROUP:]METRIC OP VALUE, METRIC one of lag, offset_lag, time_lag, status (e.g. 'lag>1000', 'orders-svc:time_lag>30s', 'status>=WARN')", s)
+	}
+	c := LagCheck{Text: strings.TrimSpace(s), Target: m[1], Metric: m[2], Op: m[3]}
+	if c.Target != "" {
+		if _, err := path.Match(c.Target, ""); err != nil {
+			return LagCheck{}, fmt.Errorf("--fail-on %q: bad pattern %q: %v", s, c.Target, err)
+		}
+	}
+	v := m[4]
+	var err error
+	switch c.Metric {
+	case "lag", "offset_lag":
+		c.n, err = strconv.ParseInt(v, 10, 64)
+		if err != nil || c.n < 0 {
+			return LagCheck{}, fmt.Errorf("--fail-on %q: %s wants a number of records, not %q", s, c.Metric, v)
+		}
+	case "time_lag":
+		if secs, perr := strconv.ParseFloat(v, 64); perr == nil && secs >= 0 {
+			c.d = time.Duration(secs * float64(time.Second))
+		} else if c.d, err = time.ParseDuration(v); err != nil || c.d < 0 {
+			return LagCheck{}, fmt.Errorf("--fail-on %q: time_lag wants a duration like 30s or 5m, not %q", s, v)
+		}
+	case "status":
+		if c.st, err = ParseStatus(v); err != nil || c.st == StatusUnknown {
+			return LagCheck{}, fmt.Errorf("--fail-on %q: status wants OK, WARN, ERR, STOP, STALL or REWIND, not %q", s, v)
+		}
+	}
+	return c, nil
+}
+
+// LagViolation is a check that failed, on one group or queue.
+type LagViolation struct {
+	Check  string // the expression
+	Kind   string // "group" or "queue"
+	Target string // its name
+	Value  string // what eddy saw
+}
+
+func (v LagViolation) String() string {
+	if v.Kind == "" {
+		return fmt.Sprintf("%s: %s", v.Check, v.Value)
+	}
+	return fmt.Sprintf("%s: %s %s has %s", v.Check, v.Kind, SafeString(v.Target), v.Value)
+}
+
+func (c LagCheck) matches(name string) bool {
+	if c.Target == "" {
+		return true
+	}
+	ok, _ := path.Match(c.Target, name)
+	return ok || c.Target == name
+}
+
+func compare[T int64 | time.Duration | Status](a T, op string, b T) bool {
+	switch op {
+	case ">":
+		return a > b
+	case ">=":
+		return a >= b
+	case "<":
+		return a < b
+	case "<=":
+		return a <= b
+	case "==":
+		return a == b
+	}
+	return a != b
+}
+
+// CheckLag returns the violations of checks in s. A check naming a group or
+// queue (not a pattern) that s does not hold is a violation too: a gate must
+// not pass because its subject vanished.
+func CheckLag(s *LagSnapshot, checks []LagCheck) []LagViolation {
+	var out []LagViolation
+	for _, c := range checks {
+		found := false
+		for _, g := range s.Groups {
+			if !c.matches(g.Group) {
+				continue
+			}
+			found = true
+			var bad bool
+			var val string
+			switch c.Metric {
+			case "lag":
+				bad, val = compare(g.Lag, c.Op, c.n), fmt.Sprintf("lag %d", g.Lag)
+			case "offset_lag":
+				bad, val = compare(g.OffsetLag, c.Op, c.n), fmt.Sprintf("offset lag %d", g.OffsetLag)
+			case "time_lag":
+				bad, val = g.TimeLag >= 0 && compare(g.TimeLag, c.Op, c.d), "time lag "+FormatLagDuration(g.TimeLag)
+			case "status":
+				bad, val = g.Worst != StatusUnknown && compare(g.Worst, c.Op, c.st), "status "+statusText(g)
+			}
+			if bad {
+				out = append(out, LagViolation{Check: c.Text, Kind: "group", Target: g.Group, Value: val})
+			}
+		}
+		for _, q := range s.Queues {
+			if !c.matches(q.Queue) {
+				continue
+			}
+			found = true
+			var bad bool
+			var val string
+			switch c.Metric {
+			case "lag", "offset_lag":
+				bad, val = compare(q.Ready, c.Op, c.n), fmt.Sprintf("%d ready messages", q.Ready)
+			case "time_lag":
+				bad, val = q.HeadAge >= 0 && compare(q.HeadAge, c.Op, c.d), "head message age "+FormatLagDuration(q.HeadAge)
+			}
+			if bad {
+				out = append(out, LagViolation{Check: c.Text, Kind: "queue", Target: q.Queue, Value: val})
+			}
+		}
+		if !found && c.Target != "" && !strings.ContainsAny(c.Target, `*?[\`) {
+			out = append(out, LagViolation{Check: c.Text, Value: "no group or queue " + SafeString(c.Target)})
+		}
+	}
+	return out
+}
+
+// statusText is a group's status with its reason: "ERR (STALL)".
+func statusText(g GroupLag) string {
+	if g.Worst > StatusErr {
+		return g.Status.String() + " (" + g.Worst.String() + ")"
+	}
+	return g.Status.String()
+}
+
+// FormatLagDuration is a time lag for people: 0s, 850ms, 12.3s, 4m05s,
+// 2h03m, 3d04h; "-" when unknown (negative).
+func FormatLagDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-"
+	case d == 0:
+		return "0s"
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}

@@ -1,0 +1,212 @@
+package inspect
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+)
+
+// LagMetricNames documents the metrics of eddy lag serve, for its help and the
+// README: name, labels, meaning. Unknown values are not exported (no sample
+// rather than a made-up number).
+const LagMetricNames = `  eddy_kafka_consumergroup_lag{group}                        records still to read, sum of partitions
+  eddy_kafka_consumergroup_offset_lag{group}                 end minus committed offsets (kafka-consumer-groups' LAG)
+  eddy_kafka_consumergroup_time_lag_seconds{group}           age of the oldest unread record
+  eddy_kafka_consumergroup_status{group}                     0 unknown, 1 OK, 2 WARN, 3 ERR
+  eddy_kafka_consumergroup_members{group}                    members in the group
+  eddy_kafka_consumergroup_partition_lag{group,topic,partition}            records still to read
+  eddy_kafka_consumergroup_partition_offset_lag{group,topic,partition}     end minus committed offset
+  eddy_kafka_consumergroup_partition_time_lag_seconds{group,topic,partition}
+  eddy_kafka_consumergroup_partition_committed_offset{group,topic,partition}
+  eddy_kafka_consumergroup_partition_end_offset{group,topic,partition}
+  eddy_kafka_consumergroup_partition_status{group,topic,partition}         1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND (0 unknown)
+  eddy_rabbitmq_queue_messages_ready{vhost,queue}
+  eddy_rabbitmq_queue_messages_unacked{vhost,queue}
+  eddy_rabbitmq_queue_consumers{vhost,queue}
+  eddy_rabbitmq_queue_head_age_seconds{vhost,queue}          age of the oldest ready message
+  eddy_rabbitmq_queue_publish_rate{vhost,queue}              messages/s (also deliver_rate, ack_rate)
+  eddy_lag_sample_timestamp_seconds                          when the figures were sampled (Unix time)
+  eddy_lag_sample_duration_seconds                           how long the sample took
+  eddy_lag_sample_errors                                     transports that failed in the last sample`
+
+// LagMetricsOptions configure NewLagMetrics.
+type LagMetricsOptions struct {
+	// OTLPEndpoint, when set, also pushes the metrics with OTLP over HTTP to
+	// this endpoint (host:port or a URL; OTEL_EXPORTER_OTLP_* variables
+	// apply too) every PushInterval (default 15s).
+	OTLPEndpoint string
+	PushInterval time.Duration
+}
+
+// LagMetrics exposes the latest LagSnapshot as OpenTelemetry gauges, read by
+// a Prometheus scrape (Handler) and optionally pushed with OTLP. Update and
+// the readers are safe for concurrent use.
+type LagMetrics struct {
+	mu   sync.Mutex
+	snap *LagSnapshot
+	took time.Duration
+
+	reg      *prometheus.Registry
+	provider *sdkmetric.MeterProvider
+}
+
+// NewLagMetrics sets up the meter provider and its readers.
+func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error) {
+	m := &LagMetrics{reg: prometheus.NewRegistry()}
+	exp, err := otelprom.New(otelprom.WithRegisterer(m.reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo(), otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithoutSuffixes))
+	if err != nil {
+		return nil, err
+	}
+	opts := []sdkmetric.Option{sdkmetric.WithReader(exp)}
+	if o.OTLPEndpoint != "" {
+		var eo []otlpmetrichttp.Option
+		if isURL(o.OTLPEndpoint) {
+			eo = append(eo, otlpmetrichttp.WithEndpointURL(o.OTLPEndpoint))
+		} else {
+			eo = append(eo, otlpmetrichttp.WithEndpoint(o.OTLPEndpoint), otlpmetrichttp.WithInsecure())
+		}
+		oe, err := otlpmetrichttp.New(ctx, eo...)
+		if err != nil {
+			return nil, err
+		}
+		iv := o.PushInterval
+		if iv <= 0 {
+			iv = 15 * time.Second
+		}
+		opts = append(opts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(oe, sdkmetric.WithInterval(iv))))
+	}
+	m.provider = sdkmetric.NewMeterProvider(opts...)
+	if err := m.register(m.provider.Meter("github.com/eddy-sh/eddy/inspect")); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func isURL(s string) bool {
+	return len(s) > 7 && (s[:7] == "http://" || len(s) > 8 && s[:8] == "https://")
+}
+
+// Update makes s the figures the metrics report; took is how long sampling
+// it took.
+func (m *LagMetrics) Update(s *LagSnapshot, took time.Duration) {
+	m.mu.Lock()
+	m.snap, m.took = s, took
+	m.mu.Unlock()
+}
+
+// Handler serves the Prometheus text format.
+func (m *LagMetrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Shutdown pushes a last time (OTLP) and stops the readers.
+func (m *LagMetrics) Shutdown(ctx context.Context) error { return m.provider.Shutdown(ctx) }
+
+func (m *LagMetrics) register(meter metric.Meter) error {
+	names := []struct{ name, desc string }{
+		{"eddy_kafka_consumergroup_lag", "Records the group still has to read (sum over partitions)."},
+		{"eddy_kafka_consumergroup_offset_lag", "End offset minus committed offset, summed (kafka-consumer-groups' LAG)."},
+		{"eddy_kafka_consumergroup_time_lag_seconds", "Age of the oldest record the group has not read."},
+		{"eddy_kafka_consumergroup_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 3 ERR."},
+		{"eddy_kafka_consumergroup_members", "Members of the group."},
+		{"eddy_kafka_consumergroup_partition_lag", "Records still to read in the partition."},
+		{"eddy_kafka_consumergroup_partition_offset_lag", "End offset minus committed offset."},
+		{"eddy_kafka_consumergroup_partition_time_lag_seconds", "Age of the first unread record of the partition."},
+		{"eddy_kafka_consumergroup_partition_committed_offset", "The group's committed offset."},
+		{"eddy_kafka_consumergroup_partition_end_offset", "The partition's end offset (last stable offset when read_committed)."},
+		{"eddy_kafka_consumergroup_partition_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND."},
+		{"eddy_rabbitmq_queue_messages_ready", "Messages ready for delivery."},
+		{"eddy_rabbitmq_queue_messages_unacked", "Messages delivered and not yet acknowledged."},
+		{"eddy_rabbitmq_queue_consumers", "Consumers of the queue."},
+		{"eddy_rabbitmq_queue_head_age_seconds", "Age of the oldest ready message (its timestamp property)."},
+		{"eddy_rabbitmq_queue_publish_rate", "Messages published per second."},
+		{"eddy_rabbitmq_queue_deliver_rate", "Messages delivered per second."},
+		{"eddy_rabbitmq_queue_ack_rate", "Messages acknowledged per second."},
+		{"eddy_lag_sample_timestamp_seconds", "When the figures were sampled, Unix time."},
+		{"eddy_lag_sample_duration_seconds", "How long the last sample took."},
+		{"eddy_lag_sample_errors", "Transports that failed in the last sample."},
+	}
+	gs := map[string]metric.Float64ObservableGauge{}
+	var obs []metric.Observable
+	for _, n := range names {
+		g, err := meter.Float64ObservableGauge(n.name, metric.WithDescription(n.desc))
+		if err != nil {
+			return err
+		}
+		gs[n.name] = g
+		obs = append(obs, g)
+	}
+	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		m.mu.Lock()
+		s, took := m.snap, m.took
+		m.mu.Unlock()
+		if s == nil {
+			return nil
+		}
+		o.ObserveFloat64(gs["eddy_lag_sample_timestamp_seconds"], float64(s.Time.UnixNano())/1e9)
+		o.ObserveFloat64(gs["eddy_lag_sample_duration_seconds"], took.Seconds())
+		o.ObserveFloat64(gs["eddy_lag_sample_errors"], float64(len(s.Errors)))
+		for _, g := range s.Groups {
+			ga := metric.WithAttributes(attribute.String("group", g.Group))
+			o.ObserveFloat64(gs["eddy_kafka_consumergroup_status"], float64(g.Status), ga)
+			o.ObserveFloat64(gs["eddy_kafka_consumergroup_members"], float64(len(g.Members)), ga)
+			if g.Err != "" {
+				continue
+			}
+			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag"], float64(g.Lag), ga)
+			o.ObserveFloat64(gs["eddy_kafka_consumergroup_offset_lag"], float64(g.OffsetLag), ga)
+			if g.TimeLag >= 0 {
+				o.ObserveFloat64(gs["eddy_kafka_consumergroup_time_lag_seconds"], g.TimeLag.Seconds(), ga)
+			}
+			for _, p := range g.Partitions {
+				pa := metric.WithAttributes(attribute.String("group", g.Group), attribute.String("topic", p.Topic),
+					attribute.String("partition", strconv.Itoa(int(p.Partition))))
+				obsInt := func(name string, v int64) {
+					if v >= 0 {
+						o.ObserveFloat64(gs[name], float64(v), pa)
+					}
+				}
+				obsInt("eddy_kafka_consumergroup_partition_lag", p.Lag)
+				obsInt("eddy_kafka_consumergroup_partition_offset_lag", p.OffsetLag)
+				obsInt("eddy_kafka_consumergroup_partition_committed_offset", p.Committed)
+				obsInt("eddy_kafka_consumergroup_partition_end_offset", p.End)
+				if p.TimeLag >= 0 {
+					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_time_lag_seconds"], p.TimeLag.Seconds(), pa)
+				}
+				if p.Committed >= 0 && p.Lag >= 0 {
+					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_status"], float64(p.Status), pa)
+				}
+			}
+		}
+		for _, q := range s.Queues {
+			qa := metric.WithAttributes(attribute.String("vhost", q.Vhost), attribute.String("queue", q.Queue))
+			o.ObserveFloat64(gs["eddy_rabbitmq_queue_messages_ready"], float64(q.Ready), qa)
+			o.ObserveFloat64(gs["eddy_rabbitmq_queue_consumers"], float64(q.Consumers), qa)
+			if q.Via == "management" {
+				o.ObserveFloat64(gs["eddy_rabbitmq_queue_messages_unacked"], float64(q.Unacked), qa)
+			}
+			if q.HeadAge >= 0 {
+				o.ObserveFloat64(gs["eddy_rabbitmq_queue_head_age_seconds"], q.HeadAge.Seconds(), qa)
+			}
+			for name, r := range map[string]*float64{"eddy_rabbitmq_queue_publish_rate": q.PublishRate,
+				"eddy_rabbitmq_queue_deliver_rate": q.DeliverRate, "eddy_rabbitmq_queue_ack_rate": q.AckRate} {
+				if r := optRate(r); r != nil {
+					o.ObserveFloat64(gs[name], *r, qa)
+				}
+			}
+		}
+		return nil
+	}, obs...)
+	return err
+}
