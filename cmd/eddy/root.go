@@ -51,7 +51,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		newCmdLs(f, nil),
 		newCmdDemo(f, nil),
 		newCmdTrace(f, nil), newCmdExpect(f, nil),
-		// lag (issue 5)
+		newCmdLag(f, nil),
 	}
 	for _, c := range readCmds {
 		c.GroupID = "read"
