@@ -33,8 +33,10 @@ type Correlator struct {
 	cfg    Config
 	schema *event.Schema
 	flows  map[string]*flowState
-	// alias maps event ids to their flow, so that an event with neither
-	// correlation nor trace id joins the flow of its cause.
+	// alias maps the event ids of flows keyed by event id to their flow, so
+	// that an event with neither correlation nor trace id joins the flow of
+	// its cause. Flows keyed by correlation or trace need no alias (their
+	// events carry the key), which saves a map entry per event.
 	alias map[string]*flowState
 	types interner
 	srcs  interner
@@ -111,7 +113,7 @@ func (c *Correlator) Add(e *event.Event) {
 		s.hasTrace = true
 	}
 	if c.cfg.KeepKeys && e.Key != nil {
-		s.key = append([]byte{}, e.Key...)
+		s.key, s.hasKey = string(e.Key), true
 	}
 
 	var fs *flowState
@@ -171,7 +173,7 @@ func (c *Correlator) Add(e *event.Event) {
 			}
 		}
 	}
-	if s.id != "" {
+	if s.id != "" && fs.kind == ByEvent {
 		if _, ok := c.alias[s.id]; !ok {
 			c.alias[s.id] = fs
 		}
@@ -280,7 +282,10 @@ func (c *Correlator) build(fs *flowState, open bool) *Flow {
 			ID: s.id, Type: c.types.name(s.typ), Causation: s.cause,
 			Source: c.srcs.name(s.src), Partition: s.partition, Offset: s.offset,
 			At: fromNano(s.at), Timestamp: fromNano(s.ts),
-			Duplicates: int(s.dups), DeadLetter: s.dlq, Key: s.key, Transport: event.Kafka,
+			Duplicates: int(s.dups), DeadLetter: s.dlq, Transport: event.Kafka,
+		}
+		if s.hasKey {
+			st.Key = []byte(s.key)
 		}
 		if s.transport == 1 {
 			st.Transport = event.AMQP

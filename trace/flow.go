@@ -189,8 +189,10 @@ func (f *Flow) Matches(id string) bool {
 func buildFlow(key string, kind KeyKind, steps []Step) *Flow {
 	slices.SortStableFunc(steps, func(a, b Step) int { return a.At.Compare(b.At) })
 	f := &Flow{Key: key, KeyKind: kind, Steps: steps}
+	// Flows are small: a scan finds a cause faster than building maps, which
+	// only pay off for long flows.
 	var byID, bySpan map[string]int
-	if len(steps) > 1 {
+	if len(steps) > 16 {
 		byID = make(map[string]int, len(steps))
 		bySpan = make(map[string]int, len(steps))
 		for i := range steps {
@@ -210,16 +212,34 @@ func buildFlow(key string, kind KeyKind, steps []Step) *Flow {
 			}
 		}
 	}
+	lookup := func(m map[string]int, v string, span bool) (int, bool) {
+		if v == "" {
+			return 0, false
+		}
+		if m != nil {
+			j, ok := m[v]
+			return j, ok
+		}
+		for j := range steps {
+			if steps[j].DeadLetter != nil {
+				continue
+			}
+			if !span && steps[j].ID == v || span && steps[j].SpanID == v {
+				return j, true
+			}
+		}
+		return 0, false
+	}
 	from := make([]int, len(steps))
 	basis := make([]HopBasis, len(steps))
 	for i := range steps {
 		s := &steps[i]
 		from[i] = -1
-		if j, ok := byID[s.ID]; ok && s.DeadLetter != nil && s.ID != "" {
+		if j, ok := lookup(byID, s.ID, false); ok && s.DeadLetter != nil {
 			from[i], basis[i] = j, FromDeadLetter
-		} else if j, ok := byID[s.Causation]; ok && s.Causation != "" && j != i {
+		} else if j, ok := lookup(byID, s.Causation, false); ok && j != i {
 			from[i], basis[i] = j, FromCausation
-		} else if j, ok := bySpan[s.SpanID]; ok && s.SpanID != "" && j < i {
+		} else if j, ok := lookup(bySpan, s.SpanID, true); ok && j < i {
 			from[i], basis[i] = j, FromSpan
 		}
 	}

@@ -194,10 +194,11 @@ type step struct {
 	dups      uint16
 	transport uint8 // 0 kafka, 1 amqp
 	hasTrace  bool
+	hasKey    bool
 	trace     [16]byte
 	span      [8]byte
 	dlq       *DeadLetter
-	key       []byte // kept only with Config.KeepKeys
+	key       string // kept only with Config.KeepKeys (hasKey: not null)
 }
 
 func parseHex(dst []byte, s string) bool {

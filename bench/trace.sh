@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/trace.sh — eddy trace flows against jq on the same capture.
+#
+# Generates a capture of N (default 1,000,000) events, five per flow
+# (bench/gencapture: eddy's envelope, CloudEvents headers, a traceparent, a
+# JSON payload of ~330 B with correlation_id at its top level), then times
+#
+#   eddy trace flows file:CAPTURE --until end -o json
+#
+# against what a user reaches for today, over the same data:
+#
+#   jq -s 'group_by(.value|fromjson|.correlation_id)|length'  CAPTURE    (the capture itself)
+#   jq -s 'group_by(.correlation_id)|length'                  FLAT       (the payloads alone,
+#                                                                         correlation_id top level)
+#
+# eddy's best of RUNS (default 3) against jq's single run (jq on a million
+# events takes long), printing the seconds and the ratio jq/eddy (the goal is
+# >= 20). eddy's flow count is checked against jq's, so a fast wrong answer
+# cannot win. Then the Go benchmarks report allocations per event and the
+# bytes a Correlator retains per open event (the goal is <= 250; payloads are
+# not retained at all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-1000000}
+RUNS=${RUNS:-3}
+command -v jq >/dev/null || { echo "bench: jq is needed (apt-get install jq)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/eddy" ./cmd/eddy
+go run ./bench/gencapture -n "$N" -o "$work/capture.jsonl" -flat "$work/flat.jsonl"
+echo "capture: $N events, $(du -m "$work/capture.jsonl" | cut -f1) MB (payloads alone: $(du -m "$work/flat.jsonl" | cut -f1) MB)"
+
+secs() { # run a command, print its wall seconds; its stdout goes to $work/out
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >"$work/out"
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc -l
+}
+
+best=
+for _ in $(seq "$RUNS"); do
+	s=$(secs "$work/eddy" trace flows "file:$work/capture.jsonl" --until end -o json)
+	if [ -z "$best" ] || [ "$(echo "$s < $best" | bc -l)" = 1 ]; then best=$s; fi
+done
+eddy_flows=$(jq .flows.total "$work/out")
+printf 'eddy trace flows       %8.2f s  (best of %d)  flows=%s\n' "$best" "$RUNS" "$eddy_flows"
+
+jq_cap=$(secs jq -s 'group_by(.value|fromjson|.correlation_id)|length' "$work/capture.jsonl")
+jq_cap_flows=$(cat "$work/out")
+printf 'jq over the capture    %8.2f s  flows=%s  ratio jq/eddy %.1fx\n' "$jq_cap" "$jq_cap_flows" "$(echo "$jq_cap / $best" | bc -l)"
+
+jq_flat=$(secs jq -s 'group_by(.correlation_id)|length' "$work/flat.jsonl")
+jq_flat_flows=$(cat "$work/out")
+printf 'jq over the payloads   %8.2f s  flows=%s  ratio jq/eddy %.1fx\n' "$jq_flat" "$jq_flat_flows" "$(echo "$jq_flat / $best" | bc -l)"
+
+if [ "$eddy_flows" != "$jq_cap_flows" ] || [ "$eddy_flows" != "$jq_flat_flows" ]; then
+	echo "bench: flow counts disagree: eddy $eddy_flows, jq $jq_cap_flows / $jq_flat_flows" >&2
+	exit 1
+fi
+
+go test ./trace -run '^$' -bench 'Correlate' -benchtime 1000000x | grep -E '^Benchmark'
+go test ./trace -run '^$' -bench 'Retained' -benchtime 1x | grep -E '^Benchmark'

@@ -1,0 +1,111 @@
+package trace
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/eddy-sh/eddy/event"
+)
+
+// benchEvents builds n shop-like events (five per flow, flows interleaved in
+// groups of 16, CloudEvents type header and a traceparent), ~330 B of payload.
+func benchEvents(n int) []event.Event {
+	types := []string{"OrderPlaced", "PaymentAuthorized", "StockReserved", "OrderShipped", "EmailSent"}
+	topics := []string{"orders", "payments", "inventory", "shipping", "notifications"}
+	evs := make([]event.Event, 0, n)
+	for base := 0; len(evs) < n; base += 16 {
+		for step := 0; step < 5 && len(evs) < n; step++ {
+			for k := 0; k < 16 && len(evs) < n; k++ {
+				flow := base + k
+				corr := fmt.Sprintf("o-%07d", flow)
+				at := t0.Add(time.Duration(flow)*2*time.Millisecond + time.Duration(step*37)*time.Millisecond)
+				v := fmt.Sprintf(`{"event_id":"evt-%d-%d","type":%q,"occurred_at":%q,"correlation_id":%q`, flow, step, types[step], at.Format(time.RFC3339Nano), corr)
+				if step > 0 {
+					v += fmt.Sprintf(`,"causation_id":"evt-%d-%d"`, flow, step-1)
+				}
+				v += `,"payload":{"order_id":"` + corr + `","customer":{"id":"c-1234","name":"Customer 1234"},"amount":123.45,"currency":"EUR"}}`
+				evs = append(evs, event.Event{Transport: event.Kafka, Topic: topics[step], Partition: int32(flow % 6), Offset: int64(flow),
+					Timestamp: at, Key: []byte(corr), Value: []byte(v), Headers: []event.Header{
+						{Key: "ce_type", Value: []byte(types[step])},
+						{Key: "traceparent", Value: []byte(fmt.Sprintf("00-%032x-%016x-01", flow+1, flow*5+step+1))},
+					}})
+			}
+		}
+	}
+	return evs
+}
+
+// BenchmarkCorrelate: the cost of correlating one event (ns/op and allocs/op
+// are per event), flows finalised into Stats at the end of each pass.
+func BenchmarkCorrelate(b *testing.B) {
+	evs := benchEvents(100_000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var c *Correlator
+	var st *Stats
+	for i := 0; i < b.N; i++ {
+		if i%len(evs) == 0 {
+			if c != nil {
+				c.Flush()
+			}
+			st = NewStats(nil)
+			s := st
+			c = NewCorrelator(Config{OnFlow: s.Add})
+		}
+		c.Add(&evs[i%len(evs)])
+	}
+	c.Flush()
+}
+
+// BenchmarkRetained measures the memory a Correlator keeps per open event
+// beyond the event itself (the payloads are not retained): heap in use after
+// correlating 200,000 events, minus before, divided by the events. Run it
+// with -benchtime 1x: each iteration is the whole measurement.
+func BenchmarkRetained(b *testing.B) {
+	const n = 200_000
+	evs := benchEvents(n)
+	var perEvent float64
+	for i := 0; i < b.N; i++ {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		c := NewCorrelator(Config{})
+		for j := range evs {
+			c.Add(&evs[j])
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		perEvent = float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / n
+		runtime.KeepAlive(c)
+	}
+	runtime.KeepAlive(evs)
+	b.ReportMetric(perEvent, "retained-B/event")
+}
+
+// TestRetainedBound keeps the memory per open event within the budget (250 B
+// beyond the payload, which is not retained at all).
+func TestRetainedBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 100k events")
+	}
+	const n = 100_000
+	evs := benchEvents(n)
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	c := NewCorrelator(Config{})
+	for j := range evs {
+		c.Add(&evs[j])
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	per := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / n
+	runtime.KeepAlive(c)
+	runtime.KeepAlive(evs)
+	t.Logf("%.0f bytes retained per open event", per)
+	if per > 250 {
+		t.Errorf("%.0f bytes retained per event, budget 250", per)
+	}
+}
