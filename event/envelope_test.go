@@ -206,3 +206,48 @@ func TestFormatTimeMatchesLayout(t *testing.T) {
 		t.Errorf("sub-millisecond time = %s", got)
 	}
 }
+
+// The fast decoder and the encoding/json one agree on every line the fast one
+// accepts.
+func TestDecodeFastAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 1000 {
+		e := &Event{Transport: Kafka, Topic: "t", Partition: int32(i % 3), Offset: int64(i), Timestamp: time.UnixMilli(int64(i) * 7919).UTC(),
+			Key: randBytes(r, r.IntN(10)), Value: randBytes(r, r.IntN(100)), Headers: []Header{{Key: "h", Value: randBytes(r, 5)}, {Key: "n"}}}
+		if i%7 == 0 {
+			e.Key, e.Value = nil, nil
+		}
+		line := AppendEnvelope(nil, e)
+		fast, ok := decodeFast(line)
+		if !ok {
+			t.Fatalf("fast path refused %s", line)
+		}
+		slow, err := decodeEnvelopeJSON(line)
+		if err != nil || !Equal(fast, slow) {
+			t.Fatalf("fast %+v\nslow %+v (%v)", fast, slow, err)
+		}
+	}
+}
+
+func BenchmarkDecodeEnvelope(b *testing.B) {
+	e := &Event{Transport: Kafka, Topic: "orders", Partition: 3, Offset: 123456, Timestamp: time.Now(), Key: []byte("order-123"),
+		Headers: []Header{{Key: "ce_id", Value: []byte("evt-1")}, {Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")}},
+		Value: []byte(`{"event_id":"evt-00001","type":"OrderPlaced","occurred_at":"2026-11-23T10:00:00.714Z","correlation_id":"o-0001","data":{"order_id":"o-0001","total":12.5}}`)}
+	line := AppendEnvelope(nil, e)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeEnvelope(line); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeEnvelopeJSON(line); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
