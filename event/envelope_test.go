@@ -232,7 +232,7 @@ func TestDecodeFastAgrees(t *testing.T) {
 func BenchmarkDecodeEnvelope(b *testing.B) {
 	e := &Event{Transport: Kafka, Topic: "orders", Partition: 3, Offset: 123456, Timestamp: time.Now(), Key: []byte("order-123"),
 		Headers: []Header{{Key: "ce_id", Value: []byte("evt-1")}, {Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")}},
-		Value: []byte(`{"event_id":"evt-00001","type":"OrderPlaced","occurred_at":"2026-11-23T10:00:00.714Z","correlation_id":"o-0001","data":{"order_id":"o-0001","total":12.5}}`)}
+		Value:   []byte(`{"event_id":"evt-00001","type":"OrderPlaced","occurred_at":"2026-11-23T10:00:00.714Z","correlation_id":"o-0001","data":{"order_id":"o-0001","total":12.5}}`)}
 	line := AppendEnvelope(nil, e)
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()
