@@ -424,3 +424,41 @@ func TestLagCachesHeads(t *testing.T) {
 		t.Fatalf("partition 2 lag %d; want 2", p.Lag)
 	}
 }
+
+// TestLagGroupsShareFetch: groups at different offsets of one partition are
+// served by one fetch from the lowest, each with its own exact head.
+func TestLagGroupsShareFetch(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	var recs []*kgo.Record
+	for i := range 30 {
+		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte("v"), Timestamp: base.Add(time.Duration(i) * time.Second)})
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	var groups []string
+	for _, at := range []int64{3, 11, 29} {
+		g := kafkatest.UniqueName(t)
+		commit(t, seeds, g, topic, map[int32]int64{0: at})
+		groups = append(groups, g)
+	}
+	fetches := make(chan struct{}, 10)
+	c.ControlKey(1, func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		fetches <- struct{}{}
+		return nil, nil, false
+	})
+	now := base.Add(time.Hour)
+	m, _ := monitor(t, seeds, func() time.Time { return now }, groups...)
+	s := sample(t, m)
+	if len(fetches) != 1 {
+		t.Errorf("%d fetch requests; want 1", len(fetches))
+	}
+	for i, at := range []int64{3, 11, 29} {
+		p := part(t, group(t, s, groups[i]), topic, 0)
+		if p.Lag != 30-at || p.HeadOffset != at || p.TimeLag != now.Sub(base.Add(time.Duration(at)*time.Second)) {
+			t.Errorf("group at %d: %+v", at, p)
+		}
+	}
+}

@@ -140,7 +140,7 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 	if err != nil {
 		return nil, err
 	}
-	names := groups
+	names := slices.Clone(groups) // sorted below; the caller keeps its order
 	if len(names) == 0 {
 		for g, lg := range listed {
 			if lg.GroupType == "share" || lg.GroupType == "streams" {
@@ -421,12 +421,15 @@ type headWant struct {
 	end  int64
 	pos  []*PartitionOffsets
 	head *Head
+	at   int64 // where its head is still to be looked for; -1: given up
 }
 
 // readHeads fills Head and Lag of each partition in need, from the cache where
-// it still holds, else with fetch requests: one per leader and round, a round
-// holding each partition at most once (a request cannot name a partition
-// twice, and groups at different offsets of one partition need one each).
+// it still holds, else with fetch requests: one per leader, each partition in
+// it once, from the lowest offset any group needs there. Groups at different
+// offsets of one partition are usually served by that one answer (the rest of
+// a partition that is not far behind fits in it); those past what it covered
+// are asked again from their own offset.
 func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need []*PartitionOffsets) error {
 	wants := map[headKey]*headWant{}
 	r.mu.Lock()
@@ -440,7 +443,7 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 		}
 		w := wants[k]
 		if w == nil {
-			w = &headWant{key: k, end: po.End}
+			w = &headWant{key: k, end: po.End, at: k.from}
 			wants[k] = w
 		}
 		w.pos = append(w.pos, po)
@@ -450,24 +453,17 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 		return nil
 	}
 
-	type tp struct {
-		topic     string
-		partition int32
-	}
-	var rounds []map[int32][]*headWant // per round, per leader
-	seen := map[tp]int{}
+	byLeader := map[int32]map[headTP][]*headWant{}
 	for _, w := range wants {
 		pd, ok := meta[w.key.topic].Partitions[w.key.partition]
 		if !ok || pd.Leader < 0 {
 			continue
 		}
-		k := tp{w.key.topic, w.key.partition}
-		i := seen[k]
-		seen[k] = i + 1
-		if i == len(rounds) {
-			rounds = append(rounds, map[int32][]*headWant{})
+		if byLeader[pd.Leader] == nil {
+			byLeader[pd.Leader] = map[headTP][]*headWant{}
 		}
-		rounds[i][pd.Leader] = append(rounds[i][pd.Leader], w)
+		k := headTP{w.key.topic, w.key.partition}
+		byLeader[pd.Leader][k] = append(byLeader[pd.Leader][k], w)
 	}
 	iso := kgo.ReadCommitted()
 	if r.c.cfg.uncommitted {
@@ -479,18 +475,16 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 		errMu    sync.Mutex
 		firstErr error
 	)
-	for _, round := range rounds {
-		for leader, ws := range round {
-			wg.Go(func() {
-				if err := r.fetchHeads(ctx, meta, leader, ws, iso, dec); err != nil {
-					errMu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					errMu.Unlock()
+	for leader, parts := range byLeader {
+		wg.Go(func() {
+			if err := r.fetchHeads(ctx, meta, leader, parts, iso, dec); err != nil {
+				errMu.Lock()
+				if firstErr == nil {
+					firstErr = err
 				}
-			})
-		}
+				errMu.Unlock()
+			}
+		})
 	}
 	wg.Wait()
 	if firstErr != nil {
@@ -521,6 +515,11 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 	return nil
 }
 
+type headTP struct {
+	topic     string
+	partition int32
+}
+
 // setHead derives Lag from the head read against po's end.
 func setHead(po *PartitionOffsets, h *Head) {
 	switch {
@@ -536,28 +535,21 @@ func setHead(po *PartitionOffsets, h *Head) {
 	}
 }
 
-// maxHeadFetches bounds the fetches spent on one partition whose rest starts
-// with records that are not data (a long aborted transaction): past it the
-// head and lag are left unknown rather than read at any cost.
+// maxHeadFetches bounds the fetch requests spent on one leader: a partition
+// whose rest starts with many records that are not data (a long aborted
+// transaction), or groups far apart on one partition, are left with heads
+// unknown past it rather than read at any cost (their lag is then counted in
+// offsets).
 const maxHeadFetches = 4
 
-// fetchHeads reads the heads of ws from their leader, fetching again (from
-// where the last answer stopped) for partitions whose answer held no data
-// record and did not reach the end.
-func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, leader int32, ws []*headWant, iso kgo.IsolationLevel, dec kgo.Decompressor) error {
-	at := make(map[*headWant]int64, len(ws)) // where to fetch next
-	partial := make(map[*headWant]*Head, len(ws))
-	for _, w := range ws {
-		at[w] = w.key.from
-		partial[w] = &Head{From: w.key.from, Offset: -1, end: w.end}
-	}
-	todo := ws
-	for attempt := 0; len(todo) > 0 && attempt < maxHeadFetches; attempt++ {
+// fetchHeads reads the heads of the wanted offsets of parts from their leader.
+func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, leader int32, parts map[headTP][]*headWant, iso kgo.IsolationLevel, dec kgo.Decompressor) error {
+	for attempt := 0; attempt < maxHeadFetches; attempt++ {
 		req := kmsg.NewPtrFetchRequest()
 		req.ReplicaID = -1
 		req.MaxWaitMillis = 0
 		req.MinBytes = 1
-		req.MaxBytes = 64 << 20
+		req.MaxBytes = 256 << 20
 		req.IsolationLevel = 1
 		if r.c.cfg.uncommitted {
 			req.IsolationLevel = 0
@@ -565,25 +557,40 @@ func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, lead
 		req.SessionEpoch = -1 // no fetch session
 		byTopic := map[string]int{}
 		byID := map[[16]byte]string{}
-		for _, w := range todo {
-			i, ok := byTopic[w.key.topic]
+		asked := map[headTP]int64{}
+		for k, ws := range parts {
+			from := int64(-1)
+			for _, w := range ws {
+				if w.head == nil && (from < 0 || w.at < from) {
+					from = w.at
+				}
+			}
+			if from < 0 {
+				continue
+			}
+			asked[k] = from
+			i, ok := byTopic[k.topic]
 			if !ok {
 				rt := kmsg.NewFetchRequestTopic()
-				rt.Topic = w.key.topic
-				rt.TopicID = meta[w.key.topic].ID
-				byID[rt.TopicID] = w.key.topic
+				rt.Topic = k.topic
+				rt.TopicID = meta[k.topic].ID
+				byID[rt.TopicID] = k.topic
 				req.Topics = append(req.Topics, rt)
 				i = len(req.Topics) - 1
-				byTopic[w.key.topic] = i
+				byTopic[k.topic] = i
 			}
 			rp := kmsg.NewFetchRequestTopicPartition()
-			rp.Partition = w.key.partition
-			rp.FetchOffset = at[w]
+			rp.Partition = k.partition
+			rp.FetchOffset = from
 			rp.CurrentLeaderEpoch = -1
 			rp.LastFetchedEpoch = -1
 			rp.LogStartOffset = -1
-			rp.PartitionMaxBytes = headFetchBytes
+			// Room for the rest of every group on this partition.
+			rp.PartitionMaxBytes = int32(headFetchBytes * min(len(ws), 32))
 			req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		}
+		if len(asked) == 0 {
+			return nil
 		}
 		kresp, err := r.c.cl.Broker(int(leader)).Request(ctx, req)
 		if err != nil {
@@ -596,11 +603,6 @@ func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, lead
 		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
 			return fmt.Errorf("kafka: fetching the first unread records from broker %d: %w", leader, err)
 		}
-		byTP := make(map[headKey]*headWant, len(todo)) // from 0: a request names a partition once
-		for _, w := range todo {
-			byTP[headKey{w.key.topic, w.key.partition, 0}] = w
-		}
-		var again []*headWant
 		for i := range resp.Topics {
 			rt := &resp.Topics[i]
 			topic := rt.Topic
@@ -609,55 +611,92 @@ func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, lead
 			}
 			for j := range rt.Partitions {
 				rp := &rt.Partitions[j]
-				w := byTP[headKey{topic, rp.Partition, 0}]
-				if w == nil {
+				k := headTP{topic, rp.Partition}
+				from, ok := asked[k]
+				if !ok {
 					continue
 				}
-				h := partial[w]
-				if kerr.ErrorForCode(rp.ErrorCode) == kerr.OffsetOutOfRange && rp.LogStartOffset > at[w] {
+				ws := parts[k]
+				if kerr.ErrorForCode(rp.ErrorCode) == kerr.OffsetOutOfRange && rp.LogStartOffset > from {
 					// Deleted under us (retention, DeleteRecords): the
-					// first record left is at the new log start.
-					at[w], h.From = rp.LogStartOffset, rp.LogStartOffset
-					again = append(again, w)
+					// first records left are at the new log start.
+					for _, w := range ws {
+						w.at = max(w.at, rp.LogStartOffset)
+					}
 					continue
 				}
 				if rp.ErrorCode != 0 {
-					continue // head unknown; lag stays an offset count
+					for _, w := range ws {
+						w.at = -1 // head unknown; lag stays an offset count
+					}
+					continue
 				}
 				fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
 					KeepControlRecords: true,
-					Offset:             at[w],
+					Offset:             from,
 					IsolationLevel:     iso,
 					Topic:              topic,
 					Partition:          rp.Partition,
 				}, rp, dec, nil)
-				for _, rec := range fp.Records {
-					if rec.Offset >= w.end {
-						break
-					}
-					if rec.Attrs.IsControl() {
-						continue
-					}
-					if h.Offset < 0 {
-						h.Offset, h.Timestamp = rec.Offset, rec.Timestamp
-					}
-					h.Records++
-				}
-				switch {
-				case next >= w.end:
-					h.Exact = true
-					w.head = h
-				case h.Offset >= 0:
-					w.head = h // the head is known; the rest is counted by offsets
-				case next > at[w]:
-					at[w] = next
-					again = append(again, w)
-				}
+				resolve(ws, fp.Records, from, next)
 			}
 		}
-		todo = again
+		// Wants whose leader gave no answer, or that are done or unknown,
+		// leave the loop.
+		for k, ws := range parts {
+			open := false
+			for _, w := range ws {
+				if w.head == nil && w.at >= 0 && w.at < w.end {
+					open = true
+				}
+			}
+			if !open {
+				delete(parts, k)
+			}
+		}
+		if len(parts) == 0 {
+			return nil
+		}
 	}
 	return nil
+}
+
+// resolve finds, for each want of one partition not yet resolved, the first
+// data record at or after its offset among recs (fetched from `from`, up to
+// next), counting the data records before the end when next reaches it.
+func resolve(ws []*headWant, recs []*kgo.Record, from, next int64) {
+	for _, w := range ws {
+		if w.head != nil || w.at < from || w.at < 0 {
+			continue
+		}
+		if w.at >= next && next < w.end {
+			continue // past what this answer covered: asked again from w.at
+		}
+		h := &Head{From: w.key.from, Offset: -1, end: w.end}
+		for _, rec := range recs {
+			if rec.Offset < w.at || rec.Attrs.IsControl() {
+				continue
+			}
+			if rec.Offset >= w.end {
+				break
+			}
+			if h.Offset < 0 {
+				h.Offset, h.Timestamp = rec.Offset, rec.Timestamp
+			}
+			h.Records++
+		}
+		switch {
+		case next >= w.end:
+			h.Exact = true
+			w.head = h
+		case h.Offset >= 0:
+			w.head = h // the head is known; the rest is counted by offsets
+		case next > w.at:
+			w.at = next // nothing but markers or aborted records so far
+		default:
+			w.at = -1 // no progress: leave it unknown
+		}
+	}
 }
 
 // consumerGroup is a KIP-848 group as ConsumerGroupDescribe tells it.
