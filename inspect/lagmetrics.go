@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -72,7 +73,14 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 	if o.OTLPEndpoint != "" {
 		var eo []otlpmetrichttp.Option
 		if isURL(o.OTLPEndpoint) {
-			eo = append(eo, otlpmetrichttp.WithEndpointURL(o.OTLPEndpoint))
+			u := o.OTLPEndpoint
+			// A collector's base URL (http://collector:4318) means its standard
+			// metrics path; the exporter would otherwise post to "/".
+			if pu, err := url.Parse(u); err == nil && (pu.Path == "" || pu.Path == "/") {
+				pu.Path = "/v1/metrics"
+				u = pu.String()
+			}
+			eo = append(eo, otlpmetrichttp.WithEndpointURL(u))
 		} else {
 			eo = append(eo, otlpmetrichttp.WithEndpoint(o.OTLPEndpoint), otlpmetrichttp.WithInsecure())
 		}

@@ -358,7 +358,9 @@ func lagServeRun(ctx context.Context, f *Factory, o *LagServeOptions) error {
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = metrics.Shutdown(sctx)
+		if err := metrics.Shutdown(sctx); err != nil && o.OTLP != "" {
+			fmt.Fprintf(f.IO.ErrOut, "eddy: the last OTLP push failed: %s\n", inspect.SafeString(err.Error()))
+		}
 	}()
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", metrics.Handler())
