@@ -1,0 +1,87 @@
+package replay
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/eddy-sh/eddy/event"
+)
+
+// Plan is what a dry run would have written.
+type Plan struct {
+	// Targets counts events per target, in the order targets were first seen.
+	Targets []TargetCount
+	// FirstIDs are the ids (or, without one, the redrive ids) of the first
+	// events, up to the DryRun's limit.
+	FirstIDs []string
+	// Total is the number of events that would have been written.
+	Total int64
+}
+
+// TargetCount is the number of events for one target.
+type TargetCount struct {
+	Target string
+	Count  int64
+}
+
+// DryRun is a bus.Sink that writes nothing: it records a Plan of what it was
+// given and confirms every write. Run with a DryRun sink and a ReadOnly ledger
+// is a dry run of the same job.
+type DryRun struct {
+	target func(*event.Event) string
+	id     func(*event.Event) string
+	first  int
+
+	mu   sync.Mutex
+	plan Plan
+	idx  map[string]int
+}
+
+// NewDryRun returns a dry-run sink. target names where an event would go
+// (e.g. "kafka:orders"); id names an event for the plan's FirstIDs (nil: its
+// eddy-redrive-id); first is how many ids to keep.
+func NewDryRun(target, id func(*event.Event) string, first int) *DryRun {
+	if id == nil {
+		id = func(e *event.Event) string {
+			v, _ := e.Header(HeaderRedriveID)
+			return string(v)
+		}
+	}
+	return &DryRun{target: target, id: id, first: first, idx: map[string]int{}}
+}
+
+// Write records evs in the plan and returns nil.
+func (d *DryRun) Write(_ context.Context, evs []event.Event) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range evs {
+		e := &evs[i]
+		t := d.target(e)
+		j, ok := d.idx[t]
+		if !ok {
+			j = len(d.plan.Targets)
+			d.idx[t] = j
+			d.plan.Targets = append(d.plan.Targets, TargetCount{Target: t})
+		}
+		d.plan.Targets[j].Count++
+		d.plan.Total++
+		if len(d.plan.FirstIDs) < d.first {
+			d.plan.FirstIDs = append(d.plan.FirstIDs, d.id(e))
+		}
+	}
+	return nil
+}
+
+// Plan returns the plan so far.
+func (d *DryRun) Plan() Plan {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.plan
+	p.Targets = slices.Clone(p.Targets)
+	p.FirstIDs = slices.Clone(p.FirstIDs)
+	return p
+}
+
+// Close does nothing.
+func (d *DryRun) Close() error { return nil }

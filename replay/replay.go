@@ -1,0 +1,329 @@
+// Package replay moves events from a bus.Source to a bus.Sink: selectively (a
+// filter), at a bounded rate, as a dry run, with progress, and rerun-safe.
+//
+// # Losing nothing, duplicating nothing
+//
+// Where no transaction spans source and target, a Ledger keyed by the identity
+// of each source record (DefaultIdentity) makes a run safe to repeat. For each
+// chunk of events Run
+//
+//  1. records every identity not yet Completed as InProgress (write-ahead),
+//  2. writes the events to the sink, which returns once the broker confirmed
+//     them (bus.Sink's contract),
+//  3. records the confirmed ones as Completed,
+//  4. and only then acknowledges them at the source: sources implementing
+//     Acker are acked; a Kafka group source commits a batch once Next is
+//     called again, which Run does only after step 3.
+//
+// A rerun skips Completed identities. A crash between steps 2 and 3 leaves
+// identities InProgress: the rerun moves them again and they may land twice —
+// the only duplicates possible, and detectable, because every moved event
+// carries an eddy-redrive-id header (RedriveID) that is the same for every
+// attempt.
+//
+// # Dry run
+//
+// A dry run is the same Run with a DryRun sink (which records a Plan instead
+// of writing) and a ReadOnly ledger (which reports what would be skipped
+// without recording anything).
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// Matcher selects events; *inspect.Filter is one. A match error is counted
+// and the event is not moved.
+type Matcher interface {
+	Match(e *event.Event) (bool, error)
+}
+
+// Acker is implemented by sources whose messages are removed or committed
+// explicitly. Run calls Ack with the events that landed and are Completed in
+// the ledger (or were skipped as already Completed), never with others.
+type Acker interface {
+	Ack(ctx context.Context, evs []event.Event) error
+}
+
+// Options configure Run. The zero value moves every event as fast as the
+// sink takes them, without a ledger.
+type Options struct {
+	// Job names the job in the ledger and in each event's eddy-redrive-id:
+	// rerunning the same job skips what it moved. Required with a Ledger.
+	Job string
+	// Ledger, when set, makes the run rerun-safe (see the package doc).
+	Ledger Ledger
+	// Identity names each source record; nil is DefaultIdentity.
+	Identity IdentityFunc
+	// Filter, when set, moves only the events it matches.
+	Filter Matcher
+	// Rate, when positive, limits the run to that many events per second.
+	Rate float64
+	// Limit, when positive, stops after that many events were moved.
+	Limit int64
+	// Progress, when set, is called after every chunk with the counts so far.
+	Progress func(Summary)
+	// StopGrace bounds how long a write in flight may still take once ctx is
+	// done, so that a stop leaves it confirmed or failed rather than unknown.
+	// The default is 1.5s.
+	StopGrace time.Duration
+}
+
+// Summary counts what a run did.
+type Summary struct {
+	Read      int64 // events read from the source
+	Filtered  int64 // events the filter did not match (or failed on)
+	Skipped   int64 // events already Completed in the ledger (or repeated in one batch)
+	Retried   int64 // events found InProgress: moved again, possibly a duplicate
+	Moved     int64 // events the sink confirmed
+	Failed    int64 // events a failed write left unconfirmed (InProgress in the ledger)
+	FilterErr int64 // events on which the filter failed
+	Elapsed   time.Duration
+	// Stopped is set when the run ended because ctx was done.
+	Stopped bool
+	// Done is set when the source was read to its end.
+	Done bool
+}
+
+// Run moves events from src to dst until src ends (io.EOF), ctx is done,
+// Limit is reached or a write fails. It returns the summary in every case;
+// the error is nil at the end of the source and at the Limit, ctx.Err() when
+// stopped, and the failure otherwise. Run closes neither src nor dst.
+func Run(ctx context.Context, src bus.Source, dst bus.Sink, opts Options) (Summary, error) {
+	if opts.Ledger != nil && opts.Job == "" {
+		return Summary{}, errors.New("replay: a ledger needs a job name")
+	}
+	if opts.Identity == nil {
+		opts.Identity = DefaultIdentity
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 1500 * time.Millisecond
+	}
+	r := &runner{opts: opts, src: src, dst: dst, start: time.Now()}
+	if opts.Rate > 0 {
+		// Chunks of a tenth of a second keep the rate smooth.
+		burst := max(1, int(math.Ceil(opts.Rate/10)))
+		r.lim = rate.NewLimiter(rate.Limit(opts.Rate), burst)
+	}
+	err := r.run(ctx)
+	r.sum.Elapsed = time.Since(r.start)
+	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ctx.Err())) {
+		r.sum.Stopped = true
+		return r.sum, ctx.Err()
+	}
+	return r.sum, err
+}
+
+type runner struct {
+	opts  Options
+	src   bus.Source
+	dst   bus.Sink
+	lim   *rate.Limiter
+	sum   Summary
+	start time.Time
+	ids   []string
+}
+
+var errLimit = errors.New("limit reached")
+
+func (r *runner) run(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		evs, err := r.src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			r.sum.Done = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		r.sum.Read += int64(len(evs))
+		if err := r.batch(ctx, evs); err != nil {
+			if errors.Is(err, errLimit) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// batch moves one batch from the source, in chunks of at most the rate
+// limiter's burst.
+func (r *runner) batch(ctx context.Context, evs []event.Event) error {
+	keep := evs[:0:0]
+	for i := range evs {
+		ok, err := match(r.opts.Filter, &evs[i])
+		if err != nil {
+			r.sum.FilterErr++
+		}
+		if !ok {
+			r.sum.Filtered++
+			continue
+		}
+		keep = append(keep, evs[i])
+	}
+	var acked []event.Event
+	for len(keep) > 0 {
+		if err := ctx.Err(); err != nil {
+			return r.ack(ctx, acked, err)
+		}
+		n := len(keep)
+		if r.lim != nil {
+			n = min(n, r.lim.Burst())
+		}
+		if r.opts.Limit > 0 {
+			n = int(min(int64(n), r.opts.Limit-r.sum.Moved))
+		}
+		chunk := keep[:n]
+		keep = keep[n:]
+		if r.lim != nil {
+			if err := r.lim.WaitN(ctx, n); err != nil {
+				if ctx.Err() != nil {
+					err = ctx.Err()
+				}
+				return r.ack(ctx, acked, err)
+			}
+		}
+		done, err := r.chunk(ctx, chunk)
+		acked = append(acked, done...)
+		if r.opts.Progress != nil {
+			r.opts.Progress(r.snapshot())
+		}
+		if err != nil {
+			return r.ack(ctx, acked, err)
+		}
+		if r.opts.Limit > 0 && r.sum.Moved >= r.opts.Limit {
+			return r.ack(ctx, acked, errLimit)
+		}
+	}
+	return r.ack(ctx, acked, nil)
+}
+
+func (r *runner) snapshot() Summary {
+	s := r.sum
+	s.Elapsed = time.Since(r.start)
+	return s
+}
+
+// ack acknowledges evs at the source when it can be acked, and returns cause
+// (or the ack's failure when there is no cause).
+func (r *runner) ack(ctx context.Context, evs []event.Event, cause error) error {
+	a, ok := r.src.(Acker)
+	if !ok || len(evs) == 0 {
+		return cause
+	}
+	if err := a.Ack(context.WithoutCancel(ctx), evs); err != nil && cause == nil {
+		return fmt.Errorf("replay: acknowledging at the source: %w", err)
+	}
+	return cause
+}
+
+// chunk moves evs through the ledger and the sink, and returns the events
+// that may be acked at the source.
+func (r *runner) chunk(ctx context.Context, evs []event.Event) ([]event.Event, error) {
+	r.ids = r.ids[:0]
+	for i := range evs {
+		r.ids = append(r.ids, r.opts.Identity(&evs[i]))
+	}
+	var states []State
+	if r.opts.Ledger != nil {
+		var err error
+		if states, err = r.opts.Ledger.Begin(r.opts.Job, r.ids); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]event.Event, 0, len(evs))
+	outIDs := make([]string, 0, len(evs))
+	orig := make([]int, 0, len(evs)) // out[j] is evs[orig[j]]
+	var acks []event.Event           // skipped: Completed before, safe to ack
+	seen := make(map[string]bool, len(evs))
+	for i := range evs {
+		id := r.ids[i]
+		if seen[id] || (states != nil && states[i] == Completed) {
+			r.sum.Skipped++
+			acks = append(acks, evs[i])
+			continue
+		}
+		seen[id] = true
+		if states != nil && states[i] == InProgress {
+			r.sum.Retried++
+		}
+		e := evs[i]
+		e.Headers = withHeader(e.Headers, HeaderRedriveID, RedriveID(r.opts.Job, id))
+		out = append(out, e)
+		outIDs = append(outIDs, id)
+		orig = append(orig, i)
+	}
+	if len(out) == 0 {
+		return acks, nil
+	}
+
+	// A stop should not cut a write in half: give it StopGrace to finish.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(r.opts.StopGrace, cancel)
+		context.AfterFunc(wctx, func() { t.Stop() })
+	})
+	err := r.dst.Write(wctx, out)
+	stop()
+	cancel()
+
+	written := len(out)
+	if err != nil {
+		written = 0
+		var we *bus.WriteError
+		if errors.As(err, &we) {
+			written = min(max(we.Written, 0), len(out))
+		}
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			err = ctx.Err()
+		}
+	}
+	if written > 0 && r.opts.Ledger != nil {
+		if cerr := r.opts.Ledger.Complete(r.opts.Job, outIDs[:written]); cerr != nil {
+			// Landed but not recorded: they stay InProgress and none of
+			// them may be acked away.
+			r.sum.Failed += int64(len(out))
+			return acks, cerr
+		}
+	}
+	r.sum.Moved += int64(written)
+	r.sum.Failed += int64(len(out) - written)
+	for _, i := range orig[:written] {
+		acks = append(acks, evs[i])
+	}
+	return acks, err
+}
+
+// withHeader returns hs with key set to value: an existing header of that
+// name is replaced, else one is appended. hs itself is never modified (it may
+// alias the source's buffers).
+func withHeader(hs []event.Header, key, value string) []event.Header {
+	out := make([]event.Header, 0, len(hs)+1)
+	for _, h := range hs {
+		if h.Key != key {
+			out = append(out, h)
+		}
+	}
+	return append(out, event.Header{Key: key, Value: []byte(value)})
+}
+
+// match reports whether m matches e; a nil m matches every event.
+func match(m Matcher, e *event.Event) (bool, error) {
+	if m == nil {
+		return true, nil
+	}
+	return m.Match(e)
+}
