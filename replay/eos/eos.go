@@ -1,0 +1,417 @@
+// Package eos moves records from Kafka topics to a Kafka topic of the same
+// cluster exactly once: each batch is produced in one transaction that also
+// commits the source offsets of a consumer group dedicated to the job
+// (franz-go's GroupTransactSession, KIP-447), and sources are read
+// read_committed. A crash or a failed commit at any point aborts the
+// transaction, so neither the records nor the offsets of the batch become
+// visible to read_committed readers, and the next run (or the session itself,
+// after an abort) resumes from the last committed offsets: nothing is lost,
+// nothing is duplicated, and no ledger is needed.
+//
+// Across clusters, or to and from anything that is not Kafka, use package
+// replay with a Ledger instead.
+package eos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/time/rate"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/replay"
+)
+
+// Options configure Run.
+type Options struct {
+	// Seeds are the cluster's brokers; Conn are the kgo options that connect
+	// to it (TLS, SASL, client id, dial timeout). Both source and target are
+	// on this cluster.
+	Seeds []string
+	Conn  []kgo.Opt
+	// Job names the job: its consumer group and transactional id are
+	// "eddy-replay-" + Job, and its eddy-redrive-id headers derive from it.
+	// Rerunning a job resumes from the group's committed offsets.
+	Job string
+	// Topics are read from; Target is written to ("" writes each record to
+	// its own topic, which is only useful with a filter on another topic).
+	Topics []string
+	Target string
+	// From is where a partition without a committed offset starts (default
+	// beginning). The run ends once every partition reached its end as of
+	// the start of the run (the last stable offset).
+	From bus.Position
+	// KeepPartition writes each record to its source partition number;
+	// NewTimestamps stamps records with the time of the write.
+	KeepPartition bool
+	NewTimestamps bool
+	// Filter, when set, moves only the records it matches; the others are
+	// passed over (their offsets are committed with the batch).
+	Filter replay.Matcher
+	// Rate, when positive, limits the run to that many records per second.
+	Rate float64
+	// Progress, when set, is called after every transaction.
+	Progress func(replay.Summary)
+	// OnEnd, when set, is called after every transaction with whether it
+	// committed (tests use it to look at the group's offsets).
+	OnEnd func(committed bool)
+	// MaxRecords bounds one transaction (default 10000).
+	MaxRecords int
+}
+
+// GroupName is the consumer group (and transactional id) of a job.
+func GroupName(job string) string { return "eddy-replay-" + job }
+
+// Run moves the records. It returns the summary in every case; the error is
+// nil once every partition reached its end, ctx.Err() when stopped (the
+// transaction in flight is committed first when it can be within a second),
+// and otherwise the failure — after which the group's committed offsets
+// still say exactly what landed, so the same job can be run again.
+func Run(ctx context.Context, o Options) (replay.Summary, error) {
+	start := time.Now()
+	var sum replay.Summary
+	if o.Job == "" || len(o.Topics) == 0 {
+		return sum, errors.New("eos: a job and at least one topic are needed")
+	}
+	if o.MaxRecords <= 0 {
+		o.MaxRecords = 10000
+	}
+	if !o.From.IsSet() {
+		o.From = bus.Position{Kind: bus.PosBeginning}
+	}
+	group := GroupName(o.Job)
+
+	admCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(o.Seeds...)}, o.Conn...)...)
+	if err != nil {
+		return sum, fmt.Errorf("eos: %w", err)
+	}
+	defer admCl.Close()
+	adm := kadm.NewClient(admCl)
+	remaining, err := plan(ctx, adm, group, o)
+	if err != nil {
+		return sum, err
+	}
+	if len(remaining) == 0 {
+		sum.Done = true
+		return sum, nil
+	}
+
+	kopts := append([]kgo.Opt{kgo.SeedBrokers(o.Seeds...)}, o.Conn...)
+	kopts = append(kopts,
+		kgo.TransactionalID(group),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(o.Topics...),
+		kgo.ConsumeResetOffset(resetOffset(o.From)),
+		// Markers tell the run it passed the end of a transactional source.
+		kgo.KeepControlRecords(),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+		kgo.DisableAutoCommit(),
+	)
+	if o.KeepPartition {
+		kopts = append(kopts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	}
+	sess, err := kgo.NewGroupTransactSession(kopts...)
+	if err != nil {
+		return sum, fmt.Errorf("eos: %w", err)
+	}
+	defer sess.Close()
+
+	var lim *rate.Limiter
+	if o.Rate > 0 {
+		lim = rate.NewLimiter(rate.Limit(o.Rate), max(1, int(math.Ceil(o.Rate/10))))
+	}
+	progress := func() {
+		if o.Progress != nil {
+			s := sum
+			s.Elapsed = time.Since(start)
+			o.Progress(s)
+		}
+	}
+	finish := func(err error) (replay.Summary, error) {
+		sum.Elapsed = time.Since(start)
+		if err != nil && ctx.Err() != nil {
+			sum.Stopped = true
+			return sum, ctx.Err()
+		}
+		return sum, err
+	}
+
+	for len(remaining) > 0 {
+		if ctx.Err() != nil {
+			return finish(ctx.Err())
+		}
+		n := o.MaxRecords
+		if lim != nil {
+			n = lim.Burst()
+		}
+		// Markers make every partition reach its end; a partition whose last
+		// offsets hold no record at all (compaction) never would, so a
+		// poll that finds nothing for idle ends the run.
+		pctx, cancel := context.WithTimeout(ctx, idle)
+		fs := sess.PollRecords(pctx, n)
+		timedOut := pctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if fs.IsClientClosed() {
+			return finish(errors.New("eos: client closed"))
+		}
+		var fetchErr error
+		fs.EachError(func(t string, p int32, err error) {
+			if fetchErr == nil && !errors.Is(err, context.Canceled) {
+				fetchErr = fmt.Errorf("eos: fetching %s/%d: %w", t, p, err)
+			}
+		})
+		if fetchErr != nil {
+			return finish(fetchErr)
+		}
+		if ctx.Err() != nil {
+			return finish(ctx.Err())
+		}
+		recs := fs.Records()
+		if len(recs) == 0 {
+			if timedOut {
+				break
+			}
+			continue
+		}
+		if lim != nil {
+			if err := lim.WaitN(ctx, min(len(recs), lim.Burst())); err != nil {
+				return finish(err)
+			}
+		}
+
+		if err := sess.Begin(); err != nil {
+			return finish(fmt.Errorf("eos: beginning a transaction: %w", err))
+		}
+		var read, filtered, filterErr, moved int64
+		seen := map[tp]int64{}
+		var prodErr error
+		done := make(chan error, len(recs))
+		wctx, wcancel := graceful(ctx)
+		for _, r := range recs {
+			k := tp{r.Topic, r.Partition}
+			seen[k] = max(seen[k], r.Offset+1)
+			if r.Attrs.IsControl() {
+				continue
+			}
+			read++
+			e := toEvent(r)
+			ok, err := match(o.Filter, &e)
+			if err != nil {
+				filterErr++
+			}
+			if !ok {
+				filtered++
+				continue
+			}
+			moved++
+			sess.Produce(wctx, o.record(r, &e), func(_ *kgo.Record, err error) { done <- err })
+		}
+		for range moved {
+			if err := <-done; err != nil && prodErr == nil {
+				prodErr = err
+			}
+		}
+		committed, err := sess.End(wctx, kgo.TransactionEndTry(prodErr == nil))
+		wcancel()
+		if o.OnEnd != nil {
+			o.OnEnd(committed)
+		}
+		if err != nil {
+			return finish(fmt.Errorf("eos: ending the transaction: %w", err))
+		}
+		if !committed {
+			// Aborted: the session rewinds to the committed offsets and
+			// the records come again.
+			sum.Failed += moved
+			if prodErr != nil {
+				return finish(fmt.Errorf("eos: producing: %w", prodErr))
+			}
+			progress()
+			continue
+		}
+		sum.Read += read
+		sum.Filtered += filtered
+		sum.FilterErr += filterErr
+		sum.Moved += moved
+		for k, next := range seen {
+			if end, ok := remaining[k]; ok && next >= end {
+				delete(remaining, k)
+			}
+		}
+		progress()
+	}
+	sum.Done = true
+	return finish(nil)
+}
+
+// idle is how long a poll may find nothing before the run ends.
+const idle = 5 * time.Second
+
+// graceful returns a context for finishing a transaction: not ended by ctx,
+// but by a second after ctx is done (a stop commits what it produced when it
+// can), or after a minute.
+func graceful(ctx context.Context) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(time.Second, cancel)
+		context.AfterFunc(wctx, func() { t.Stop() })
+	})
+	return wctx, func() { stop(); cancel() }
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// plan returns the partitions that still have records to move, and where
+// they end (the last stable offset now).
+func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[tp]int64, error) {
+	ends, err := adm.ListEndOffsets(ctx, o.Topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eos: listing end offsets: %w", err)
+	}
+	// ListEndOffsets is read_uncommitted; the last stable offset is what a
+	// read_committed reader reaches.
+	lso, err := adm.ListCommittedOffsets(ctx, o.Topics...)
+	if err == nil {
+		err = lso.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eos: listing last stable offsets: %w", err)
+	}
+	starts, err := startOffsets(ctx, adm, o)
+	if err != nil {
+		return nil, err
+	}
+	committed, err := adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		committed, err = nil, nil // a new job
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eos: fetching the offsets of group %s: %w", group, err)
+	}
+	out := map[tp]int64{}
+	lso.Each(func(l kadm.ListedOffset) {
+		from := l.Offset // nothing to do unless a start says otherwise
+		if c, ok := committed.Lookup(l.Topic, l.Partition); ok && c.Err == nil && c.At >= 0 {
+			from = c.At
+		} else if s, ok := starts.Lookup(l.Topic, l.Partition); ok {
+			from = s.Offset
+		}
+		if from < l.Offset {
+			out[tp{l.Topic, l.Partition}] = l.Offset
+		}
+	})
+	return out, nil
+}
+
+// startOffsets are where partitions without a committed offset start.
+func startOffsets(ctx context.Context, adm *kadm.Client, o Options) (kadm.ListedOffsets, error) {
+	var (
+		l   kadm.ListedOffsets
+		err error
+	)
+	switch o.From.Kind {
+	case bus.PosBeginning:
+		l, err = adm.ListStartOffsets(ctx, o.Topics...)
+	case bus.PosTime:
+		l, err = adm.ListOffsetsAfterMilli(ctx, o.From.Time.UnixMilli(), o.Topics...)
+	case bus.PosOffset, bus.PosRelative:
+		var st, en kadm.ListedOffsets
+		if st, err = adm.ListStartOffsets(ctx, o.Topics...); err == nil {
+			en, err = adm.ListCommittedOffsets(ctx, o.Topics...)
+		}
+		if err == nil {
+			l = st
+			for t, ps := range l {
+				for p, s := range ps {
+					e := en[t][p].Offset
+					want := o.From.Offset
+					if o.From.Kind == bus.PosRelative {
+						want = e - o.From.Offset
+					}
+					s.Offset = min(max(want, s.Offset), e)
+					l[t][p] = s
+				}
+			}
+		}
+	default: // end: only records written from now on, of which there are none to move
+		l, err = adm.ListCommittedOffsets(ctx, o.Topics...)
+	}
+	if err == nil {
+		err = l.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eos: listing start offsets: %w", err)
+	}
+	return l, nil
+}
+
+func resetOffset(p bus.Position) kgo.Offset {
+	switch p.Kind {
+	case bus.PosBeginning:
+		return kgo.NewOffset().AtStart()
+	case bus.PosOffset:
+		return kgo.NewOffset().At(p.Offset)
+	case bus.PosRelative:
+		return kgo.NewOffset().AtEnd().Relative(-p.Offset)
+	case bus.PosTime:
+		return kgo.NewOffset().AfterMilli(p.Time.UnixMilli())
+	}
+	return kgo.NewOffset().AtEnd()
+}
+
+// record is what r becomes in the target.
+func (o *Options) record(r *kgo.Record, e *event.Event) *kgo.Record {
+	out := &kgo.Record{Topic: o.Target, Key: r.Key, Value: r.Value}
+	if out.Topic == "" {
+		out.Topic = r.Topic
+	}
+	if o.KeepPartition {
+		out.Partition = r.Partition
+	}
+	if !o.NewTimestamps {
+		out.Timestamp = r.Timestamp
+	}
+	rid := replay.RedriveID(o.Job, replay.DefaultIdentity(e))
+	out.Headers = make([]kgo.RecordHeader, 0, len(r.Headers)+1)
+	for _, h := range r.Headers {
+		if h.Key != replay.HeaderRedriveID {
+			out.Headers = append(out.Headers, h)
+		}
+	}
+	out.Headers = append(out.Headers, kgo.RecordHeader{Key: replay.HeaderRedriveID, Value: []byte(rid)})
+	return out
+}
+
+func toEvent(r *kgo.Record) event.Event {
+	e := event.Event{Transport: event.Kafka, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		Timestamp: r.Timestamp, Key: r.Key, Value: r.Value}
+	if len(r.Headers) > 0 {
+		e.Headers = make([]event.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			e.Headers[i] = event.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return e
+}
+
+func match(m replay.Matcher, e *event.Event) (bool, error) {
+	if m == nil {
+		return true, nil
+	}
+	return m.Match(e)
+}

@@ -1,0 +1,249 @@
+package eos_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/replay/eos"
+)
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func fixture(t *testing.T, seeds []string, n int) string {
+	t.Helper()
+	topic := kafkatest.NewTopic(t, seeds, 3)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Partition: int32(i % 3), Key: []byte("k" + strconv.Itoa(i)),
+			Value:   []byte("v" + strconv.Itoa(i)),
+			Headers: []kgo.RecordHeader{{Key: "h", Value: []byte(strconv.Itoa(i))}}}
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	return topic
+}
+
+func options(seeds []string, job, from, to string) eos.Options {
+	return eos.Options{Seeds: seeds, Job: job, Topics: []string{from}, Target: to, MaxRecords: 40}
+}
+
+func checkOnce(t *testing.T, seeds []string, to string, n int) {
+	t.Helper()
+	got := countCommitted(t, seeds, to)
+	if len(got) != n {
+		t.Fatalf("a read_committed reader sees %d distinct records, want %d", len(got), n)
+	}
+	for v, c := range got {
+		if c != 1 {
+			t.Fatalf("record %s landed %d times", v, c)
+		}
+	}
+}
+
+// countCommitted counts each value a read_committed reader sees in topic,
+// reading until a consumer that keeps markers reaches the last stable offset
+// of every partition.
+func countCommitted(t *testing.T, seeds []string, topic string) map[string]int {
+	t.Helper()
+	return count(t, seeds, topic, true)
+}
+
+func count(t *testing.T, seeds []string, topic string, committed bool) map[string]int {
+	t.Helper()
+	iso := kgo.ReadUncommitted()
+	if committed {
+		iso = kgo.ReadCommitted()
+	}
+	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(iso), kgo.KeepControlRecords())
+	adm := kadm.NewClient(cl)
+	var ends kadm.ListedOffsets
+	var err error
+	if committed {
+		ends, err = adm.ListCommittedOffsets(ctxT(t), topic)
+	} else {
+		ends, err = adm.ListEndOffsets(ctxT(t), topic)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	pos := map[int32]int64{}
+	got := map[string]int{}
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctxT(t))
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			pos[r.Partition] = r.Offset + 1
+			if !r.Attrs.IsControl() {
+				got[string(r.Value)]++
+			}
+		})
+		for p, e := range want {
+			if pos[p] >= e {
+				delete(want, p)
+			}
+		}
+	}
+	return got
+}
+
+func TestExactlyOnceAndRerunMovesNothing(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	from := fixture(t, seeds, 300)
+	to := kafkatest.NewTopic(t, seeds, 3)
+	o := options(seeds, kafkatest.UniqueName(t), from, to)
+
+	sum, err := eos.Run(ctxT(t), o)
+	if err != nil || sum.Moved != 300 || !sum.Done {
+		t.Fatalf("run: %+v, %v", sum, err)
+	}
+	checkOnce(t, seeds, to, 300)
+
+	sum, err = eos.Run(ctxT(t), o)
+	if err != nil || sum.Moved != 0 || !sum.Done {
+		t.Fatalf("rerun: %+v, %v; want 0 moved", sum, err)
+	}
+	checkOnce(t, seeds, to, 300)
+}
+
+func TestStopThenResumeIsExactlyOnce(t *testing.T) {
+	t.Run("kfake", func(t *testing.T) { testStopThenResume(t, kafkatest.Cluster(t)) })
+	t.Run("real", func(t *testing.T) { testStopThenResume(t, kafkatest.Real(t)) })
+}
+
+func testStopThenResume(t *testing.T, seeds []string) {
+	from := fixture(t, seeds, 300)
+	to := kafkatest.NewTopic(t, seeds, 3)
+	o := options(seeds, kafkatest.UniqueName(t), from, to)
+
+	ctx, cancel := context.WithCancel(ctxT(t))
+	o.Progress = func(s replay.Summary) {
+		if s.Moved >= 80 {
+			cancel()
+		}
+	}
+	sum, err := eos.Run(ctx, o)
+	if !errors.Is(err, context.Canceled) || !sum.Stopped || sum.Moved < 80 || sum.Moved >= 300 {
+		t.Fatalf("stopped run: %+v, %v", sum, err)
+	}
+	first := sum.Moved
+	o.Progress = nil
+	sum, err = eos.Run(ctxT(t), o)
+	if err != nil || first+sum.Moved != 300 {
+		t.Fatalf("resumed run: %+v, %v; want %d moved", sum, err, 300-first)
+	}
+	checkOnce(t, seeds, to, 300)
+}
+
+// groupOffsets returns the committed offsets of the job's group, summed.
+func groupOffsets(t *testing.T, seeds []string, job string) int64 {
+	t.Helper()
+	os, err := kafkatest.Admin(t, seeds).FetchOffsets(context.Background(), eos.GroupName(job))
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	os.Each(func(o kadm.OffsetResponse) { sum += o.At })
+	return sum
+}
+
+func TestFailedEndTxnAdvancesNoOffsetsAndResumesWithoutGaps(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	from := fixture(t, seeds, 300)
+	to := kafkatest.NewTopic(t, seeds, 3)
+	o := options(seeds, kafkatest.UniqueName(t), from, to)
+
+	// The third commit fails as an ambiguous server error.
+	var commits atomic.Int32
+	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		r := req.(*kmsg.EndTxnRequest)
+		if !r.Commit || commits.Add(1) != 3 {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.UnknownServerError.Code
+		return resp, nil, true
+	})
+	var before, aborted int64 = 0, 0
+	var checked bool
+	o.OnEnd = func(committed bool) {
+		now := groupOffsets(t, seeds, o.Job)
+		if !committed {
+			aborted++
+			if now != before {
+				t.Errorf("offsets moved on a failed commit: %d -> %d", before, now)
+			}
+			checked = true
+		}
+		before = now
+	}
+	sum, err := eos.Run(ctxT(t), o)
+	if err != nil {
+		t.Fatalf("run: %+v, %v", sum, err)
+	}
+	if !checked || aborted != 1 || sum.Moved != 300 {
+		t.Fatalf("aborted %d transactions (%+v), want 1 and 300 moved", aborted, sum)
+	}
+	checkOnce(t, seeds, to, 300)
+	// The aborted batch was written: a read_uncommitted reader sees it twice.
+	total := 0
+	for _, n := range count(t, seeds, to, false) {
+		total += n
+	}
+	if total != 300+40 {
+		t.Fatalf("a read_uncommitted reader sees %d records, want 340 (300 and the aborted 40)", total)
+	}
+}
+
+func TestFailedInitProducerIDMovesNothingAndRerunMovesAll(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	from := fixture(t, seeds, 120)
+	to := kafkatest.NewTopic(t, seeds, 3)
+	o := options(seeds, kafkatest.UniqueName(t), from, to)
+
+	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil, true
+	})
+	sum, err := eos.Run(ctxT(t), o)
+	if err == nil || sum.Moved != 0 {
+		t.Fatalf("run with a failing InitProducerID: %+v, %v; want an error and nothing moved", sum, err)
+	}
+	if n := groupOffsets(t, seeds, o.Job); n != 0 {
+		t.Fatalf("the failed run committed offsets (sum %d)", n)
+	}
+	sum, err = eos.Run(ctxT(t), o)
+	if err != nil || sum.Moved != 120 {
+		t.Fatalf("rerun: %+v, %v", sum, err)
+	}
+	checkOnce(t, seeds, to, 120)
+}
