@@ -52,6 +52,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		newCmdDemo(f, nil),
 		newCmdTrace(f, nil), newCmdExpect(f, nil),
 		newCmdLag(f, nil),
+		newCmdReplay(f, nil),
 	}
 	for _, c := range readCmds {
 		c.GroupID = "read"

@@ -94,6 +94,9 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	}
 	defer admCl.Close()
 	adm := kadm.NewClient(admCl)
+	if err := exist(ctx, adm, o); err != nil {
+		return sum, err
+	}
 	remaining, err := plan(ctx, adm, group, o)
 	if err != nil {
 		return sum, err
@@ -271,6 +274,27 @@ func graceful(ctx context.Context) (context.Context, context.CancelFunc) {
 type tp struct {
 	topic     string
 	partition int32
+}
+
+// exist checks that the source topics and the target exist: a
+// *bus.NotFoundError names the first missing one.
+func exist(ctx context.Context, adm *kadm.Client, o Options) error {
+	names := append([]string{}, o.Topics...)
+	if o.Target != "" {
+		names = append(names, o.Target)
+	}
+	tds, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("eos: listing topics: %w", err)
+	}
+	for _, n := range names {
+		if td, ok := tds[n]; !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+			return &bus.NotFoundError{Transport: "kafka", Kind: "topic", Name: n}
+		} else if td.Err != nil {
+			return fmt.Errorf("eos: topic %s: %w", n, td.Err)
+		}
+	}
+	return nil
 }
 
 // plan returns the partitions that still have records to move, and where

@@ -1,0 +1,532 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/replay/eos"
+)
+
+// ReplayOptions are `eddy replay`'s flags and arguments.
+type ReplayOptions struct {
+	Sources       []string
+	To            string
+	From          string
+	Until         string
+	Filter        string
+	Rate          float64
+	Limit         int64
+	DryRun        bool
+	KeepPartition bool
+	NewTimestamps bool
+	Job           string
+	Ledger        string
+	Output        string
+}
+
+func newCmdReplay(f *Factory, runF func(context.Context, *ReplayOptions) error) *cobra.Command {
+	o := &ReplayOptions{}
+	cmd := &cobra.Command{
+		Use:   "replay SOURCE... --to TARGET",
+		Short: "Copy events from topics or captures to a topic, exactly once and resumable",
+		Long: `Copy events from Kafka topics or captures to a Kafka topic (or a capture),
+keeping key, headers and timestamp, selectively and at a bounded rate. Every
+copy carries an eddy-redrive-id header, the same for every attempt at one
+source record.
+
+SOURCES
+  kafka:TOPIC, kafka:/REGEX/   a range of Kafka topics: --from (default
+                               beginning) to --until (default end), as in tail
+  file:PATH, file:-            a capture in eddy's envelope format
+
+TARGETS
+  kafka:TOPIC                  a Kafka topic of the same cluster
+  file:PATH                    a capture (appended to)
+
+EXACTLY ONCE, AND RERUNS
+  Kafka to Kafka with --until end: one transaction per batch that also commits
+  the source offsets of a consumer group dedicated to the job
+  (eddy-replay-JOB); sources are read read_committed. A crash or Ctrl-C at any
+  point loses nothing and duplicates nothing for read_committed readers, and
+  running the same command again resumes where it stopped.
+  Every other combination: a ledger (a bbolt file, default
+  $XDG_STATE_HOME/eddy/ledger.db) records each source record of the job as
+  in progress before it is written and completed once the target confirmed it.
+  A rerun skips completed records. Only a record in progress when eddy died can
+  land twice, and both copies then carry the same eddy-redrive-id.
+  The job is named after the sources and the target unless --job names it.
+
+DRY RUN
+  --dry-run reads the same events through the same filter and ledger and prints
+  the plan (how many events per target, the first ids) without writing
+  anything, to the target or the ledger.
+
+PROGRESS
+  On a terminal a progress line is drawn on stderr. At the end, or on Ctrl-C,
+  a summary is printed on stderr (-o json: on stdout, as JSON).`,
+		Example: `  # copy yesterday's orders to a test topic
+  eddy replay kafka:orders --from -24h --to kafka:orders.test
+  # put the failed payments of a capture back, 50 per second
+  eddy replay file:dlt.jsonl --filter 'type == "PaymentFailed"' --rate 50 --to kafka:payments
+  # what would be copied?
+  eddy replay kafka:orders.DLT --to kafka:orders --dry-run`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("replay needs at least one SOURCE, e.g. kafka:orders.DLT (see 'eddy replay --help')")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Sources = args
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return replayRun(cmd.Context(), f, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.To, "to", "", "where to write: kafka:TOPIC or file:PATH (required)")
+	fl.StringVar(&o.From, "from", "beginning", "Kafka: where to start: beginning, end, OFFSET, -N, RFC3339 time or -DURATION")
+	fl.StringVar(&o.Until, "until", "end", "Kafka: where to stop: end, OFFSET, RFC3339 time or -DURATION")
+	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression (as in tail)")
+	fl.Float64Var(&o.Rate, "rate", 0, "at most this many events per second (default: no limit)")
+	fl.Int64VarP(&o.Limit, "limit", "n", 0, "stop after writing N events (not with the Kafka to Kafka transactional path)")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be written; write nothing")
+	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "Kafka target: write each event to the partition number it came from")
+	fl.BoolVar(&o.NewTimestamps, "new-timestamps", false, "Kafka target: stamp events with the time of writing instead of keeping theirs")
+	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group (default: derived from sources and target)")
+	fl.StringVar(&o.Ledger, "ledger", "", "the ledger file (default $XDG_STATE_HOME/eddy/ledger.db)")
+	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
+	return cmd
+}
+
+// replayPlan is everything replay validated before touching a broker.
+type replayPlan struct {
+	kafka, files []bus.Address
+	to           bus.Address
+	read         bus.ReadOptions
+	filter       *inspect.Filter
+	schema       *event.Schema
+	job          string
+	eos          bool
+}
+
+func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
+	p := &replayPlan{}
+	var names []string
+	for _, s := range o.Sources {
+		a, err := bus.ParseAddress(s)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		switch a.Transport {
+		case "kafka":
+			p.kafka = append(p.kafka, a)
+		case "file":
+			p.files = append(p.files, a)
+		default:
+			return nil, usagef("replay reads Kafka topics and captures, not %s", s)
+		}
+		names = append(names, a.String())
+	}
+	if len(p.kafka) > 0 && len(p.files) > 0 {
+		return nil, usagef("replay reads either Kafka topics or captures, not both at once")
+	}
+	if len(p.files) > 1 {
+		return nil, usagef("replay reads one capture at a time")
+	}
+	if o.To == "" {
+		return nil, usagef("replay needs --to TARGET, e.g. --to kafka:orders")
+	}
+	to, err := bus.ParseAddress(o.To)
+	if err != nil {
+		return nil, asUsage(fmt.Errorf("--to: %w", err))
+	}
+	switch {
+	case to.Transport == "kafka" && to.Name != "":
+	case to.Transport == "file" && to.Name != "-":
+	default:
+		return nil, usagef("--to %s: replay writes to a Kafka topic (kafka:TOPIC) or a capture (file:PATH)", o.To)
+	}
+	p.to = to
+	now := f.Now()
+	if p.read.From, err = bus.ParseFrom(o.From, now); err != nil {
+		return nil, asUsage(err)
+	}
+	if p.read.Until, err = bus.ParseUntil(o.Until, now); err != nil {
+		return nil, asUsage(err)
+	}
+	if len(p.kafka) > 0 && !p.read.Until.IsSet() {
+		return nil, usagef("--until: a replay stops somewhere (end, an offset or a time)")
+	}
+	if o.Rate < 0 || o.Limit < 0 {
+		return nil, usagef("--rate and --limit want numbers >= 0")
+	}
+	switch o.Output {
+	case "text", "json":
+	default:
+		return nil, usagef("-o %s: want text or json", o.Output)
+	}
+	if (o.KeepPartition || o.NewTimestamps) && to.Transport != "kafka" {
+		return nil, usagef("--keep-partition and --new-timestamps apply to Kafka targets")
+	}
+	if p.schema, err = f.Schema(); err != nil {
+		return nil, err
+	}
+	if o.Filter != "" {
+		if p.filter, err = inspect.CompileFilter(o.Filter, p.schema); err != nil {
+			return nil, asUsage(err)
+		}
+	}
+	p.job = o.Job
+	if p.job == "" {
+		h := sha256.Sum256([]byte(strings.Join(names, " ") + " -> " + to.String()))
+		p.job = "r-" + hex.EncodeToString(h[:6])
+	}
+	p.eos = len(p.kafka) > 0 && to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd && !o.DryRun
+	if p.eos && o.Limit > 0 {
+		return nil, usagef("--limit does not combine with the transactional Kafka to Kafka path; use --until OFFSET or a time")
+	}
+	for _, a := range p.kafka {
+		if a.Regex != nil && p.eos {
+			return nil, usagef("%s: the transactional path reads named topics; name them, or use --until with an offset or a time", a)
+		}
+	}
+	return p, nil
+}
+
+// replayReport is the summary, as -o json prints it (version 1).
+type replayReport struct {
+	V        int      `json:"v"`
+	Job      string   `json:"job"`
+	Mode     string   `json:"mode"` // "transactional", "ledger", "dry-run"
+	Read     int64    `json:"read"`
+	Filtered int64    `json:"filtered"`
+	Skipped  int64    `json:"skipped"`
+	Retried  int64    `json:"retried"`
+	Moved    int64    `json:"moved"`
+	Failed   int64    `json:"failed"`
+	Seconds  float64  `json:"seconds"`
+	Stopped  bool     `json:"stopped"`
+	Plan     *planOut `json:"plan,omitempty"`
+	Error    *string  `json:"error"`
+}
+
+type planOut struct {
+	Targets  []replay.TargetCount `json:"targets"`
+	FirstIDs []string             `json:"first_ids"`
+	Total    int64                `json:"total"`
+}
+
+func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
+	p, err := planReplay(f, o)
+	if err != nil {
+		return err
+	}
+	prog := newProgress(f)
+	rep := replayReport{V: 1, Job: p.job}
+	var sum replay.Summary
+	var runErr error
+	if p.eos {
+		rep.Mode = "transactional"
+		seeds, conn, err := f.kafkaConn()
+		if err != nil {
+			return err
+		}
+		topics := make([]string, len(p.kafka))
+		for i, a := range p.kafka {
+			topics[i] = a.Name
+		}
+		// An unreachable broker is exit 4, as for every command.
+		kc, err := f.Kafka()
+		if err != nil {
+			return err
+		}
+		err = kc.Ping(ctx)
+		kc.Close()
+		if err != nil {
+			return err
+		}
+		sum, runErr = eos.Run(ctx, eos.Options{
+			Seeds: seeds, Conn: conn, Job: p.job, Topics: topics, Target: p.to.Name, From: p.read.From,
+			KeepPartition: o.KeepPartition, NewTimestamps: o.NewTimestamps,
+			Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.update,
+		})
+	} else {
+		src, closeSrc, err := openReplaySource(ctx, f, p)
+		if err != nil {
+			return err
+		}
+		defer closeSrc()
+		path := o.Ledger
+		if path == "" {
+			if path, err = replay.DefaultLedgerPath(); err != nil {
+				return err
+			}
+		}
+		l, err := replay.OpenLedger(path)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		var led replay.Ledger = l
+		var dst bus.Sink
+		var dry *replay.DryRun
+		if o.DryRun {
+			rep.Mode = "dry-run"
+			target := p.to.String()
+			schema := p.schema
+			dry = replay.NewDryRun(func(*event.Event) string { return target }, func(e *event.Event) string {
+				if id := schema.Extract(e).ID; id != "" {
+					return id
+				}
+				v, _ := e.Header(replay.HeaderRedriveID)
+				return string(v)
+			}, 10)
+			dst, led = dry, replay.ReadOnly(l)
+		} else {
+			rep.Mode = "ledger"
+			dst, err = openReplaySink(f, p, o)
+			if err != nil {
+				return err
+			}
+		}
+		defer dst.Close()
+		sum, runErr = replay.Run(ctx, src, dst, replay.Options{
+			Job: p.job, Ledger: led, Filter: matcher(p.filter), Rate: o.Rate, Limit: o.Limit, Progress: prog.update,
+		})
+		if dry != nil {
+			pl := dry.Plan()
+			rep.Plan = &planOut{Targets: pl.Targets, FirstIDs: pl.FirstIDs, Total: pl.Total}
+			if rep.Plan.Targets == nil {
+				rep.Plan.Targets = []replay.TargetCount{}
+			}
+			if rep.Plan.FirstIDs == nil {
+				rep.Plan.FirstIDs = []string{}
+			}
+		}
+	}
+	prog.done()
+	rep.Read, rep.Filtered, rep.Skipped, rep.Retried, rep.Moved, rep.Failed =
+		sum.Read, sum.Filtered, sum.Skipped, sum.Retried, sum.Moved, sum.Failed
+	rep.Seconds, rep.Stopped = sum.Elapsed.Seconds(), sum.Stopped
+	if runErr != nil && !sum.Stopped {
+		s := runErr.Error()
+		rep.Error = &s
+	}
+	if err := printReplay(f, o, &rep); err != nil {
+		return err
+	}
+	if sum.FilterErr > 0 {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: --filter failed on %d event(s), which were not replayed\n", sum.FilterErr)
+	}
+	if sum.Stopped {
+		fmt.Fprintln(f.IO.ErrOut, "eddy: replay stopped; run the same command to resume")
+		return &silentError{code: ExitInterrupted}
+	}
+	return runErr
+}
+
+func matcher(f *inspect.Filter) replay.Matcher {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
+	if o.Output == "json" {
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(f.IO.Out, "%s\n", b)
+		return err
+	}
+	if rep.Plan != nil {
+		w := f.IO.Out
+		fmt.Fprintf(w, "dry run: would write %d event(s)\n", rep.Plan.Total)
+		for _, t := range rep.Plan.Targets {
+			fmt.Fprintf(w, "  %-40s %d\n", inspect.SafeString(t.Target), t.Count)
+		}
+		if len(rep.Plan.FirstIDs) > 0 {
+			ids := make([]string, len(rep.Plan.FirstIDs))
+			for i, id := range rep.Plan.FirstIDs {
+				ids[i] = inspect.SafeString(id)
+			}
+			fmt.Fprintf(w, "first ids: %s\n", strings.Join(ids, " "))
+		}
+	}
+	verb := "moved"
+	if rep.Mode == "dry-run" {
+		verb = "would move"
+	}
+	fmt.Fprintf(f.IO.ErrOut, "eddy: replay %s: read %d, %s %d, skipped %d (already done), filtered out %d",
+		rep.Job, rep.Read, verb, rep.Moved, rep.Skipped, rep.Filtered)
+	if rep.Retried > 0 {
+		fmt.Fprintf(f.IO.ErrOut, ", retried %d (possible duplicates, same %s)", rep.Retried, replay.HeaderRedriveID)
+	}
+	if rep.Failed > 0 {
+		fmt.Fprintf(f.IO.ErrOut, ", not confirmed %d", rep.Failed)
+	}
+	fmt.Fprintf(f.IO.ErrOut, " in %.1fs (%s)\n", rep.Seconds, rep.Mode)
+	return nil
+}
+
+func openReplaySource(ctx context.Context, f *Factory, p *replayPlan) (bus.Source, func(), error) {
+	if len(p.files) > 0 {
+		s, err := file.Open(p.files[0].Name, f.IO.In, p.read)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+	c, err := f.Kafka()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := c.Source(ctx, p.kafka, p.read)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return s, func() { s.Close(); c.Close() }, nil
+}
+
+func openReplaySink(f *Factory, p *replayPlan, o *ReplayOptions) (bus.Sink, error) {
+	if p.to.Transport == "file" {
+		return file.Create(p.to.Name, f.IO.Out)
+	}
+	c, err := f.Kafka()
+	if err != nil {
+		return nil, err
+	}
+	var opts []kafka.SinkOption
+	if o.KeepPartition {
+		opts = append(opts, kafka.WithKeepPartition())
+	}
+	if o.NewTimestamps {
+		opts = append(opts, kafka.WithNewTimestamps())
+	}
+	s, err := c.Sink(p.to.Name, opts...)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &closeBoth{Sink: s, c: c}, nil
+}
+
+type closeBoth struct {
+	bus.Sink
+	c *kafka.Client
+}
+
+func (s *closeBoth) Close() error {
+	err := s.Sink.Close()
+	s.c.Close()
+	return err
+}
+
+// kafkaConn is what Factory.Kafka resolves, as kgo options, for the
+// transactional path, which drives franz-go directly.
+func (f *Factory) kafkaConn() ([]string, []kgo.Opt, error) {
+	seeds, kc, _, err := f.kafkaSettings()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []kgo.Opt{kgo.ClientID("eddy"), kgo.DialTimeout(f.Global.Timeout)}
+	tc, err := f.tlsConfig(kc.TLS, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tc != nil {
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	mech, user := f.Global.SASLMech, f.Global.SASLUser
+	var s SASLConfig
+	if kc.SASL != nil {
+		s = *kc.SASL
+	}
+	if mech == "" {
+		mech = s.Mechanism
+	}
+	if user == "" {
+		user = s.Username
+	}
+	if mech != "" || user != "" {
+		pass, err := f.saslPassword(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		f.Redactor.Add(pass)
+		switch strings.ToUpper(mech) {
+		case "", "PLAIN":
+			opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
+		case "SCRAM-SHA-256":
+			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
+		case "SCRAM-SHA-512":
+			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
+		default:
+			return nil, nil, usagef("SASL mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", mech)
+		}
+	}
+	var list []string
+	for _, s := range seeds {
+		list = append(list, splitList(s)...)
+	}
+	return list, opts, nil
+}
+
+// progress draws one line on stderr when it is a terminal, at most ten
+// times a second.
+type progress struct {
+	f    *Factory
+	mu   sync.Mutex
+	last time.Time
+	drew bool
+}
+
+func newProgress(f *Factory) *progress { return &progress{f: f} }
+
+func (p *progress) update(s replay.Summary) {
+	if !p.f.IO.ErrTTY {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	rate := 0.0
+	if s.Elapsed > 0 {
+		rate = float64(s.Moved) / s.Elapsed.Seconds()
+	}
+	fmt.Fprintf(p.f.IO.ErrOut, "\r\x1b[Kreplay: %d moved, %d skipped, %d filtered out, %.0f/s", s.Moved, s.Skipped, s.Filtered, rate)
+	p.drew = true
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drew {
+		fmt.Fprint(p.f.IO.ErrOut, "\r\x1b[K")
+	}
+}

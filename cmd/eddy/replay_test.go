@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+)
+
+// TestReplayFlags checks flag parsing alone, through runF.
+func TestReplayFlags(t *testing.T) {
+	f, _, _ := testFactory(false)
+	var got *ReplayOptions
+	cmd := newCmdReplay(f, func(_ context.Context, o *ReplayOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"kafka:a", "kafka:b", "--to", "kafka:c", "--rate", "50", "--dry-run", "--keep-partition", "--filter", "x == 1", "--job", "j"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.Sources, ",") != "kafka:a,kafka:b" || got.To != "kafka:c" || got.Rate != 50 || !got.DryRun ||
+		!got.KeepPartition || got.Filter != "x == 1" || got.Job != "j" || got.From != "beginning" || got.Until != "end" {
+		t.Fatalf("options: %+v", got)
+	}
+}
+
+// readCommitted counts each value a read_committed reader sees in topic, up
+// to its last stable offsets.
+func readCommitted(t *testing.T, seeds []string, topic string) map[string]int {
+	t.Helper()
+	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	got := map[string]int{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset+1 >= want[r.Partition] {
+				delete(want, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				got[string(r.Value)]++
+			}
+		})
+	}
+	return got
+}
+
+// TestReplayInterruptAndResume: Ctrl-C stops a transactional replay with a
+// summary and exit 130; the same command resumes, and a read_committed reader
+// sees every record exactly once.
+func TestReplayInterruptAndResume(t *testing.T) {
+	for _, mode := range []string{"kfake", "real"} {
+		t.Run(mode, func(t *testing.T) {
+			var seeds []string
+			if mode == "real" {
+				seeds = kafkatest.Real(t)
+			} else {
+				seeds = kafkatest.Cluster(t)
+			}
+			src := kafkatest.NewTopic(t, seeds, 2)
+			dst := kafkatest.NewTopic(t, seeds, 2)
+			recs := make([]*kgo.Record, 200)
+			for i := range recs {
+				recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 2), Value: []byte("v" + strconv.Itoa(i))}
+			}
+			kafkatest.Produce(t, seeds, recs...)
+
+			run := func(ctx context.Context) (string, error) {
+				f, _, errOut := testFactory(false)
+				f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+				err := replayRun(ctx, f, &ReplayOptions{Sources: []string{"kafka:" + src}, To: "kafka:" + dst,
+					From: "beginning", Until: "end", Rate: 200, Output: "text"})
+				return errOut.String(), err
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			var err error
+			var stderr string
+			go func() {
+				defer close(done)
+				stderr, err = run(ctx)
+			}()
+			// Interrupt once some records landed (a condition, not a sleep).
+			kafkatest.WaitFor(t, 30*time.Second, "records in the target", func() bool {
+				select {
+				case <-done:
+					t.Fatalf("replay ended before the interrupt: %v, %s", err, stderr)
+				default:
+				}
+				return len(readCommitted(t, seeds, dst)) >= 40
+			})
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("replay did not stop within 5s of the interrupt")
+			}
+			if exitCode(err) != ExitInterrupted || !strings.Contains(stderr, "replay stopped; run the same command to resume") {
+				t.Fatalf("interrupted: exit %d (%v), stderr %q", exitCode(err), err, stderr)
+			}
+			if n := len(readCommitted(t, seeds, dst)); n >= 200 {
+				t.Fatalf("the interrupted run moved everything (%d): nothing was tested", n)
+			}
+
+			stderr, err = run(context.Background())
+			if err != nil {
+				t.Fatalf("resumed: %v, %s", err, stderr)
+			}
+			got := readCommitted(t, seeds, dst)
+			if len(got) != 200 {
+				t.Fatalf("a read_committed reader sees %d distinct records, want 200", len(got))
+			}
+			for v, n := range got {
+				if n != 1 {
+					t.Fatalf("%s landed %d times", v, n)
+				}
+			}
+		})
+	}
+}
+
+// TestReplayCaptureTTYAndPipe: a progress line on a terminal's stderr, none in
+// a pipe; the summary either way; -o json on stdout.
+func TestReplayCaptureTTYAndPipe(t *testing.T) {
+	in := writeCapture(t)
+	for _, tty := range []bool{true, false} {
+		f, out, errOut := testFactory(tty)
+		f.IO.ErrTTY = tty
+		dir := t.TempDir()
+		o := &ReplayOptions{Sources: []string{"file:" + in}, To: "file:" + dir + "/out.jsonl", Output: "text",
+			From: "beginning", Until: "end", Ledger: dir + "/ledger.db"}
+		if err := replayRun(context.Background(), f, o); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(errOut.String(), "\r\x1b[Kreplay: "); got != tty {
+			t.Fatalf("tty %v: progress drawn %v: %q", tty, got, errOut.String())
+		}
+		if !strings.Contains(errOut.String(), ", moved ") || out.Len() != 0 {
+			t.Fatalf("tty %v: stdout %q, stderr %q", tty, out.String(), errOut.String())
+		}
+		f, out, _ = testFactory(tty)
+		o.Output = "json"
+		if err := replayRun(context.Background(), f, o); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), `"mode":"ledger"`) || !strings.Contains(out.String(), `"moved":0`) {
+			t.Fatalf("json rerun: %s", out.String())
+		}
+	}
+}
