@@ -1,0 +1,59 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// KafkaDLQs returns the names of the cluster's topics that naming calls
+// dead-letter topics, sorted.
+func KafkaDLQs(ctx context.Context, c *kafka.Client, naming Naming) ([]string, error) {
+	ts, err := c.Topics(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range ts {
+		if naming.Is(t.Name) {
+			out = append(out, t.Name)
+		}
+	}
+	return out, nil
+}
+
+// SummarizeKafka reads topic from its beginning to its end (read_committed,
+// joining no group) and summarizes it.
+func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming Naming, id func(*event.Event) string, keep int) (Summary, error) {
+	src, err := c.Source(ctx, []bus.Address{{Transport: "kafka", Name: topic}},
+		bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+	if err != nil {
+		return Summary{}, err
+	}
+	defer src.Close()
+	s := NewSummarizer(topic, naming, id, keep)
+	if err := Scan(ctx, src, s); err != nil {
+		return Summary{}, err
+	}
+	return s.Summary(), nil
+}
+
+// Scan adds every event of src to s, until src ends.
+func Scan(ctx context.Context, src bus.Source, s *Summarizer) error {
+	for {
+		evs, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for i := range evs {
+			s.Add(&evs[i])
+		}
+	}
+}

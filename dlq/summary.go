@@ -1,0 +1,147 @@
+package dlq
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/eddy-sh/eddy/event"
+)
+
+// Summary describes the messages of one DLQ: how many, how old, why they
+// failed and where they came from.
+type Summary struct {
+	Name     string    `json:"name"`
+	Count    int64     `json:"count"`
+	Oldest   time.Time `json:"oldest,omitzero"`
+	Newest   time.Time `json:"newest,omitzero"`
+	Errors   []Count   `json:"errors"`
+	Origins  []Count   `json:"origins"`
+	Groups   []Group   `json:"groups,omitempty"`
+	Unparsed int64     `json:"unparsed"` // messages without dead-letter headers
+}
+
+// Count is how many messages share one value (an error or an origin).
+type Count struct {
+	Value string `json:"value"`
+	Count int64  `json:"count"`
+}
+
+// Group is the messages that share an error, a class and an origin.
+type Group struct {
+	Error  string    `json:"error"`
+	Class  string    `json:"class,omitempty"`
+	Origin string    `json:"origin"`
+	Count  int64     `json:"count"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+	// IDs are the first few message ids (or positions) of the group.
+	IDs []string `json:"ids"`
+}
+
+type groupKey struct{ err, class, origin string }
+
+// Summarizer builds a Summary from a DLQ's messages, added in any order.
+type Summarizer struct {
+	name   string
+	naming Naming
+	id     func(*event.Event) string
+	keep   int
+	sum    Summary
+	errs   map[string]int64
+	orig   map[string]int64
+	groups map[groupKey]*Group
+}
+
+// NewSummarizer summarizes the DLQ called name. id names a message in a
+// group's IDs (keep of them per group); nil uses its position.
+func NewSummarizer(name string, naming Naming, id func(*event.Event) string, keep int) *Summarizer {
+	return &Summarizer{name: name, naming: naming, id: id, keep: keep,
+		sum: Summary{Name: name}, errs: map[string]int64{}, orig: map[string]int64{}, groups: map[groupKey]*Group{}}
+}
+
+// Add counts e.
+func (s *Summarizer) Add(e *event.Event) {
+	s.sum.Count++
+	ts := e.Timestamp
+	if s.sum.Oldest.IsZero() || ts.Before(s.sum.Oldest) {
+		s.sum.Oldest = ts
+	}
+	if ts.After(s.sum.Newest) {
+		s.sum.Newest = ts
+	}
+	l, ok := Read(e)
+	if !ok {
+		s.sum.Unparsed++
+	}
+	errText := l.Error
+	if errText == "" {
+		errText = l.Class
+	}
+	if errText == "" {
+		errText = "(unknown)"
+	}
+	origin := l.Origin
+	if origin == "" {
+		if o, _ := s.naming.Origin(s.name); o != "" {
+			origin = o
+		} else {
+			origin = "(unknown)"
+		}
+	}
+	s.errs[errText]++
+	s.orig[origin]++
+	k := groupKey{errText, l.Class, origin}
+	g := s.groups[k]
+	if g == nil {
+		g = &Group{Error: errText, Class: l.Class, Origin: origin, First: ts, Last: ts}
+		s.groups[k] = g
+	}
+	g.Count++
+	if ts.Before(g.First) {
+		g.First = ts
+	}
+	if ts.After(g.Last) {
+		g.Last = ts
+	}
+	if len(g.IDs) < s.keep {
+		g.IDs = append(g.IDs, s.idOf(e))
+	}
+}
+
+func (s *Summarizer) idOf(e *event.Event) string {
+	if s.id != nil {
+		if id := s.id(e); id != "" {
+			return id
+		}
+	}
+	if e.Transport == event.AMQP {
+		return e.Queue + "#" + e.Timestamp.UTC().Format(time.RFC3339Nano)
+	}
+	return e.Topic + "/" + strconv.FormatInt(int64(e.Partition), 10) + "@" + strconv.FormatInt(e.Offset, 10)
+}
+
+// Summary returns the summary: errors and origins by count (most first, then
+// by name), groups likewise.
+func (s *Summarizer) Summary() Summary {
+	out := s.sum
+	out.Errors, out.Origins = counts(s.errs), counts(s.orig)
+	out.Groups = make([]Group, 0, len(s.groups))
+	for _, g := range s.groups {
+		out.Groups = append(out.Groups, *g)
+	}
+	slices.SortFunc(out.Groups, func(a, b Group) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Error, b.Error), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Class, b.Class))
+	})
+	return out
+}
+
+func counts(m map[string]int64) []Count {
+	out := make([]Count, 0, len(m))
+	for v, n := range m {
+		out = append(out, Count{v, n})
+	}
+	slices.SortFunc(out, func(a, b Count) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value)) })
+	return out
+}
