@@ -53,6 +53,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		newCmdTrace(f, nil), newCmdExpect(f, nil),
 		newCmdLag(f, nil),
 		newCmdReplay(f, nil),
+		newCmdDLQ(f, nil),
 	}
 	for _, c := range readCmds {
 		c.GroupID = "read"

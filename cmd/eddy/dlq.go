@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
+)
+
+// DLQOptions are the flags of `eddy dlq ls` and `eddy dlq show`.
+type DLQOptions struct {
+	// DLQ is show's argument: kafka:TOPIC, TOPIC or file:PATH.
+	DLQ    string
+	Output string
+	// Suffixes and Contains replace the default naming convention.
+	Suffixes []string
+	Contains []string
+	// IDs is how many message ids show lists per group.
+	IDs int
+}
+
+func newCmdDLQ(f *Factory, runF func(context.Context, string, *DLQOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dlq",
+		Short: "Find dead-letter topics and see why their messages failed",
+		Long: `Find dead-letter topics and see why their messages failed.
+
+A topic is a dead-letter topic by its name: it ends in .DLT, -dlt, _dlt, .dlq,
+-dlq or _dlq, or contains dead-letter, deadletter or dead_letter (any case;
+--suffix and --contains replace these). Why a message failed and where it came
+from are read from the headers the framework that dead-lettered it wrote:
+
+  Spring Kafka      kafka_dlt-exception-message, -fqcn, -cause-fqcn,
+                    kafka_dlt-original-topic, -partition, -offset, -timestamp
+                    (binary, as Spring writes them), -consumer-group
+  Kafka Connect     __connect.errors.topic, .partition, .offset,
+                    .connector.name, .exception.class.name, .exception.message
+  RabbitMQ          x-death (reason, queue, exchange, routing-keys, count,
+                    time) and x-first-death-* (in captures of queues)
+
+Reading changes nothing: topics are read read_committed from beginning to end
+without a consumer group.`,
+	}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List dead-letter topics: count, age, top errors, origins",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			o := dlqFlags(c)
+			if runF != nil {
+				return runF(c.Context(), "ls", o)
+			}
+			return dlqLsRun(c.Context(), f, o)
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show DLQ",
+		Short: "Show a dead-letter topic's messages grouped by error and origin",
+		Long: `Show a dead-letter topic's (or a capture's) messages grouped by error, exception
+class and origin, with the first message ids of each group.
+
+DLQ is kafka:TOPIC, a bare topic name, or file:PATH (a capture).`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("dlq show needs one DLQ, e.g. kafka:payments.DLT (see 'eddy dlq show --help')")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			o := dlqFlags(c)
+			o.DLQ = args[0]
+			if runF != nil {
+				return runF(c.Context(), "show", o)
+			}
+			return dlqShowRun(c.Context(), f, o)
+		},
+	}
+	for _, c := range []*cobra.Command{ls, show} {
+		fl := c.Flags()
+		fl.StringP("output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
+		fl.StringSlice("suffix", nil, "name suffixes that mark a DLQ (replaces the default list)")
+		fl.StringSlice("contains", nil, "name parts that mark a DLQ (replaces the default list)")
+	}
+	show.Flags().Int("ids", 5, "message ids to list per group")
+	cmd.AddCommand(ls, show)
+	return cmd
+}
+
+func dlqFlags(c *cobra.Command) *DLQOptions {
+	o := &DLQOptions{}
+	o.Output, _ = c.Flags().GetString("output")
+	o.Suffixes, _ = c.Flags().GetStringSlice("suffix")
+	o.Contains, _ = c.Flags().GetStringSlice("contains")
+	o.IDs = 5
+	if c.Flags().Lookup("ids") != nil {
+		o.IDs, _ = c.Flags().GetInt("ids")
+	}
+	return o
+}
+
+func (o *DLQOptions) naming() dlq.Naming {
+	n := dlq.DefaultNaming()
+	if len(o.Suffixes) > 0 || len(o.Contains) > 0 {
+		n = dlq.Naming{Suffixes: o.Suffixes, Contains: o.Contains}
+	}
+	return n
+}
+
+func (o *DLQOptions) format(f *Factory) (string, error) {
+	switch o.Output {
+	case "":
+		if f.IO.OutTTY {
+			return "table", nil
+		}
+		return "tsv", nil
+	case "table", "tsv", "json":
+		return o.Output, nil
+	}
+	return "", usagef("-o %s: want table, tsv or json", o.Output)
+}
+
+// dlqJSON is -o json, version 1.
+type dlqJSON struct {
+	V    int           `json:"v"`
+	DLQs []dlq.Summary `json:"dlqs"`
+}
+
+func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
+	format, err := o.format(f)
+	if err != nil {
+		return err
+	}
+	if o.IDs < 0 {
+		return usagef("--ids wants a number >= 0")
+	}
+	c, err := f.Kafka()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	names, err := dlq.KafkaDLQs(ctx, c, o.naming())
+	if err != nil {
+		return err
+	}
+	out := dlqJSON{V: 1, DLQs: []dlq.Summary{}}
+	for _, n := range names {
+		s, err := dlq.SummarizeKafka(ctx, c, n, o.naming(), nil, 0)
+		if err != nil {
+			return err
+		}
+		s.Groups = nil
+		out.DLQs = append(out.DLQs, s)
+	}
+	if format == "json" {
+		return writeJSON(f.IO.Out, out)
+	}
+	tw := newTable(f.IO.Out, format)
+	if format == "table" {
+		fmt.Fprintln(tw, "DLQ\tCOUNT\tOLDEST\tNEWEST\tTOP ERROR\tORIGINS")
+	}
+	now := f.Now()
+	for _, s := range out.DLQs {
+		top := "-"
+		if len(s.Errors) > 0 {
+			top = fmt.Sprintf("%s (%d)", s.Errors[0].Value, s.Errors[0].Count)
+		}
+		var origins []string
+		for _, c := range s.Origins {
+			origins = append(origins, c.Value)
+		}
+		row := []string{"kafka:" + s.Name, strconv.FormatInt(s.Count, 10), when(s.Oldest, now, format), when(s.Newest, now, format),
+			top, strings.Join(origins, ",")}
+		writeRow(tw, row, format)
+	}
+	return tw.Flush()
+}
+
+func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
+	format, err := o.format(f)
+	if err != nil {
+		return err
+	}
+	name := o.DLQ
+	if !strings.Contains(name, ":") {
+		name = "kafka:" + name
+	}
+	a, err := bus.ParseAddress(name)
+	if err != nil {
+		return asUsage(err)
+	}
+	if (a.Transport != "kafka" && a.Transport != "file") || a.Name == "" {
+		return usagef("dlq show reads a Kafka topic (kafka:TOPIC) or a capture (file:PATH), not %s", o.DLQ)
+	}
+	schema, err := f.Schema()
+	if err != nil {
+		return err
+	}
+	id := func(e *event.Event) string { return schema.Extract(e).ID }
+	var s dlq.Summary
+	if a.Transport == "file" {
+		src, err := file.Open(a.Name, f.IO.In, bus.ReadOptions{})
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		sum := dlq.NewSummarizer(a.Name, o.naming(), id, o.IDs)
+		if err := dlq.Scan(ctx, src, sum); err != nil {
+			return err
+		}
+		s = sum.Summary()
+	} else {
+		c, err := f.Kafka()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if s, err = dlq.SummarizeKafka(ctx, c, a.Name, o.naming(), id, o.IDs); err != nil {
+			return err
+		}
+	}
+	if format == "json" {
+		return writeJSON(f.IO.Out, dlqJSON{V: 1, DLQs: []dlq.Summary{s}})
+	}
+	now := f.Now()
+	tw := newTable(f.IO.Out, format)
+	if format == "table" {
+		fmt.Fprintf(f.IO.Out, "%s: %d message(s), oldest %s, newest %s\n\n", inspect.SafeString(a.String()), s.Count,
+			when(s.Oldest, now, format), when(s.Newest, now, format))
+		fmt.Fprintln(tw, "COUNT\tERROR\tCLASS\tORIGIN\tFIRST\tLAST\tIDS")
+	}
+	for _, g := range s.Groups {
+		class := g.Class
+		if class == "" {
+			class = "-"
+		}
+		writeRow(tw, []string{strconv.FormatInt(g.Count, 10), g.Error, class, g.Origin,
+			when(g.First, now, format), when(g.Last, now, format), strings.Join(g.IDs, " ")}, format)
+	}
+	return tw.Flush()
+}
+
+// table is a tabwriter for -o table, and w itself for tsv.
+type table struct {
+	io.Writer
+	tw *tabwriter.Writer
+}
+
+func newTable(w io.Writer, format string) *table {
+	if format == "table" {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		return &table{Writer: tw, tw: tw}
+	}
+	return &table{Writer: w}
+}
+
+// Flush writes a table's aligned rows.
+func (t *table) Flush() error {
+	if t.tw != nil {
+		return t.tw.Flush()
+	}
+	return nil
+}
+
+// writeRow writes cells terminal-safe: a table's cells are also cut to fit
+// a line; tsv's keep their text with tabs and newlines escaped.
+func writeRow(w io.Writer, cells []string, format string) {
+	for i, c := range cells {
+		c = inspect.SafeString(c)
+		c = strings.NewReplacer("\t", `\t`, "\n", `\n`).Replace(c)
+		if r := []rune(c); format == "table" && len(r) > 60 {
+			c = string(r[:59]) + "…"
+		}
+		if i > 0 {
+			io.WriteString(w, "\t")
+		}
+		io.WriteString(w, c)
+	}
+	io.WriteString(w, "\n")
+}
+
+// when is a time for a person (an age) on a terminal, RFC 3339 otherwise.
+func when(t, now time.Time, format string) string {
+	if t.IsZero() {
+		return "-"
+	}
+	if format != "table" {
+		return event.FormatTime(t)
+	}
+	d := now.Sub(t).Round(time.Second)
+	switch {
+	case d < 0:
+		return event.FormatTime(t)
+	case d < time.Minute:
+		return d.String() + " ago"
+	case d < 48*time.Hour:
+		return d.Truncate(time.Minute).String() + " ago"
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}

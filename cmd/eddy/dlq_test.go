@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/dlq"
+)
+
+// TestDLQLsAndShow: a Spring dead-letter topic is found by its name, counted
+// and grouped by error and origin; hostile error text is shown escaped; JSON
+// decodes. On kfake and on the real Kafka.
+func TestDLQLsAndShow(t *testing.T) {
+	for _, mode := range []string{"kfake", "real"} {
+		t.Run(mode, func(t *testing.T) {
+			var seeds []string
+			if mode == "real" {
+				seeds = kafkatest.Real(t)
+			} else {
+				seeds = kafkatest.Cluster(t)
+			}
+			origin := kafkatest.NewTopic(t, seeds, 1)
+			dlt := origin + ".DLT"
+			adm := kafkatest.Admin(t, seeds)
+			if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, dlt); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { adm.DeleteTopics(context.Background(), dlt) })
+			kafkatest.WaitFor(t, 30*time.Second, "the DLT", func() bool {
+				m, err := adm.Metadata(context.Background(), dlt)
+				return err == nil && m.Topics[dlt].Err == nil && len(m.Topics[dlt].Partitions) == 1
+			})
+			at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+			var recs []*kgo.Record
+			for i := range 5 {
+				msg := "card declined"
+				if i >= 3 {
+					msg = "evil \x1b[31mred"
+				}
+				recs = append(recs, &kgo.Record{Topic: dlt, Value: []byte(`{"event_id":"e` + string(rune('0'+i)) + `"}`), Timestamp: at,
+					Headers: []kgo.RecordHeader{
+						{Key: dlq.SpringExceptionFQCN, Value: []byte("java.lang.IllegalStateException")},
+						{Key: dlq.SpringExceptionMessage, Value: []byte(msg)},
+						{Key: dlq.SpringOriginalTopic, Value: []byte(origin)},
+						{Key: dlq.SpringOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, 0)},
+						{Key: dlq.SpringOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(i))},
+					}})
+			}
+			kafkatest.Produce(t, seeds, recs...)
+
+			f, out, _ := testFactory(false)
+			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+			if err := dlqLsRun(context.Background(), f, &DLQOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			want := "kafka:" + dlt + "\t5\t2026-11-23T10:00:00.000Z\t2026-11-23T10:00:00.000Z\tcard declined (3)\t" + origin + "\n"
+			if !strings.Contains(out.String(), want) {
+				t.Fatalf("dlq ls (tsv) lacks\n%q\nin\n%s", want, out.String())
+			}
+			if strings.Contains(out.String(), "kafka:"+origin+"\t") {
+				t.Fatalf("dlq ls lists the origin topic:\n%s", out.String())
+			}
+
+			f, out, _ = testFactory(true)
+			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+			if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: "kafka:" + dlt, IDs: 2}); err != nil {
+				t.Fatal(err)
+			}
+			s := out.String()
+			if strings.Contains(s, "\x1b") || !strings.Contains(s, `evil \x1b[31mred`) {
+				t.Fatalf("show on a terminal must escape the error text:\n%q", s)
+			}
+			if !strings.Contains(s, "5 message(s)") || !regexpLine(s, `^3 +card declined +java.lang.IllegalStateException +`+origin+` .* e0 e1$`) {
+				t.Fatalf("dlq show (table):\n%s", s)
+			}
+
+			f, out, _ = testFactory(false)
+			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+			if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: dlt, Output: "json", IDs: 5}); err != nil {
+				t.Fatal(err)
+			}
+			var got dlqJSON
+			if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got.DLQs) != 1 || got.DLQs[0].Count != 5 || len(got.DLQs[0].Groups) != 2 || got.DLQs[0].Groups[1].Error != "evil \x1b[31mred" {
+				t.Fatalf("json: %+v", got)
+			}
+		})
+	}
+}
+
+func regexpLine(s, re string) bool {
+	for _, l := range strings.Split(s, "\n") {
+		if ok, _ := regexpMatch(re, l); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func regexpMatch(re, s string) (bool, error) { return regexp.MatchString(re, s) }
