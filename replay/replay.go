@@ -34,11 +34,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -117,6 +119,9 @@ func Run(ctx context.Context, src bus.Source, dst bus.Sink, opts Options) (Summa
 	}
 	err := r.run(ctx)
 	r.sum.Elapsed = time.Since(r.start)
+	if err == nil && len(r.rejected) > 0 {
+		err = &RejectedError{Rejected: r.rejected}
+	}
 	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ctx.Err())) {
 		r.sum.Stopped = true
 		return r.sum, ctx.Err()
@@ -132,6 +137,40 @@ type runner struct {
 	sum   Summary
 	start time.Time
 	ids   []string
+
+	rejected []Rejection
+}
+
+// Rejection is one event the target refused.
+type Rejection struct {
+	ID         string // its identity (see IdentityFunc)
+	Unroutable bool   // returned: no queue matched; else nacked
+	Reason     string
+}
+
+// RejectedError ends a run that moved what it could but whose target refused
+// some events (RabbitMQ: returned as unroutable, or nacked). Those were not
+// acknowledged at the source, and stay in progress in the ledger, so a rerun
+// tries them again.
+type RejectedError struct {
+	Rejected []Rejection
+}
+
+func (e *RejectedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "replay: the target refused %d event(s):", len(e.Rejected))
+	for i, r := range e.Rejected {
+		if i == 10 {
+			fmt.Fprintf(&b, " and %d more", len(e.Rejected)-10)
+			break
+		}
+		what := "nacked"
+		if r.Unroutable {
+			what = "unroutable"
+		}
+		fmt.Fprintf(&b, " %s (%s)", r.ID, what)
+	}
+	return b.String()
 }
 
 var errLimit = errors.New("limit reached")
@@ -280,29 +319,66 @@ func (r *runner) chunk(ctx context.Context, evs []event.Event) ([]event.Event, e
 	stop()
 	cancel()
 
-	written := len(out)
-	if err != nil {
-		written = 0
+	// confirmed[j]: out[j] landed. A *bus.WriteError says how many
+	// leading events did; an AMQP *PublishError names exactly which did
+	// not (returned as unroutable, or nacked).
+	confirmed := make([]bool, len(out))
+	var rejected []amqp.Failure
+	var pe *amqp.PublishError
+	switch {
+	case err == nil:
+		for j := range confirmed {
+			confirmed[j] = true
+		}
+	case errors.As(err, &pe):
+		for j := range confirmed {
+			confirmed[j] = true
+		}
+		for _, f := range pe.Failed {
+			if f.Index >= 0 && f.Index < len(out) {
+				confirmed[f.Index] = false
+				rejected = append(rejected, f)
+			}
+		}
+	default:
 		var we *bus.WriteError
 		if errors.As(err, &we) {
-			written = min(max(we.Written, 0), len(out))
+			for j := range min(max(we.Written, 0), len(out)) {
+				confirmed[j] = true
+			}
 		}
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			err = ctx.Err()
 		}
 	}
-	if written > 0 && r.opts.Ledger != nil {
-		if cerr := r.opts.Ledger.Complete(r.opts.Job, outIDs[:written]); cerr != nil {
+	var done []string
+	for j, ok := range confirmed {
+		if ok {
+			done = append(done, outIDs[j])
+		}
+	}
+	if len(done) > 0 && r.opts.Ledger != nil {
+		if cerr := r.opts.Ledger.Complete(r.opts.Job, done); cerr != nil {
 			// Landed but not recorded: they stay InProgress and none of
 			// them may be acked away.
 			r.sum.Failed += int64(len(out))
 			return acks, cerr
 		}
 	}
-	r.sum.Moved += int64(written)
-	r.sum.Failed += int64(len(out) - written)
-	for _, i := range orig[:written] {
-		acks = append(acks, evs[i])
+	r.sum.Moved += int64(len(done))
+	r.sum.Failed += int64(len(out) - len(done))
+	for j, ok := range confirmed {
+		if ok {
+			acks = append(acks, evs[orig[j]])
+		}
+	}
+	if len(rejected) > 0 && len(rejected) == len(out)-len(done) {
+		// Refused one by one, not lost in flight: the run goes on, the
+		// refused stay unacked, and Run ends with a *RejectedError.
+		for _, f := range rejected {
+			r.rejected = append(r.rejected, Rejection{ID: outIDs[f.Index], Unroutable: f.Unroutable, Reason: f.Reason})
+		}
+		return acks, nil
 	}
 	return acks, err
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -58,7 +59,15 @@ SOURCES
 
 TARGETS
   kafka:TOPIC                  a Kafka topic of the same cluster
+  amqp:exchange/EX/KEY         a RabbitMQ exchange, with routing key KEY (each
+                               event's own routing key when KEY is empty)
+  amqp:QUEUE                   a RabbitMQ queue (through the default exchange)
   file:PATH                    a capture (appended to)
+
+  RabbitMQ targets are published persistent, with publisher confirms and the
+  mandatory flag: a message no queue is bound for is returned, which is not a
+  success. The run moves everything else, then exits 3 listing the refused
+  events; they stay in progress in the ledger, and a rerun tries them again.
 
 EXACTLY ONCE, AND RERUNS
   Kafka to Kafka with --until end: one transaction per batch that also commits
@@ -162,8 +171,9 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	switch {
 	case to.Transport == "kafka" && to.Name != "":
 	case to.Transport == "file" && to.Name != "-":
+	case to.Transport == "amqp" && (to.Name != "" || to.Exchange != ""):
 	default:
-		return nil, usagef("--to %s: replay writes to a Kafka topic (kafka:TOPIC) or a capture (file:PATH)", o.To)
+		return nil, usagef("--to %s: replay writes to a Kafka topic (kafka:TOPIC), a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE) or a capture (file:PATH)", o.To)
 	}
 	p.to = to
 	now := f.Now()
@@ -341,6 +351,10 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 		fmt.Fprintln(f.IO.ErrOut, "eddy: replay stopped; run the same command to resume")
 		return &silentError{code: ExitInterrupted}
 	}
+	var rejected *replay.RejectedError
+	if errors.As(runErr, &rejected) {
+		return &exitError{code: ExitPartial, err: errors.New(inspect.SafeString(runErr.Error()))}
+	}
 	return runErr
 }
 
@@ -411,8 +425,20 @@ func openReplaySource(ctx context.Context, f *Factory, p *replayPlan) (bus.Sourc
 }
 
 func openReplaySink(f *Factory, p *replayPlan, o *ReplayOptions) (bus.Sink, error) {
-	if p.to.Transport == "file" {
+	switch p.to.Transport {
+	case "file":
 		return file.Create(p.to.Name, f.IO.Out)
+	case "amqp":
+		c, err := f.AMQP()
+		if err != nil {
+			return nil, err
+		}
+		s, err := c.Sink(p.to)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		return &closeBoth{Sink: s, close: func() { c.Close() }}, nil
 	}
 	c, err := f.Kafka()
 	if err != nil {
@@ -430,17 +456,18 @@ func openReplaySink(f *Factory, p *replayPlan, o *ReplayOptions) (bus.Sink, erro
 		c.Close()
 		return nil, err
 	}
-	return &closeBoth{Sink: s, c: c}, nil
+	return &closeBoth{Sink: s, close: c.Close}, nil
 }
 
+// closeBoth is a sink that also closes the client it came from.
 type closeBoth struct {
 	bus.Sink
-	c *kafka.Client
+	close func()
 }
 
 func (s *closeBoth) Close() error {
 	err := s.Sink.Close()
-	s.c.Close()
+	s.close()
 	return err
 }
 
