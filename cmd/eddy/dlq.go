@@ -70,7 +70,9 @@ without a consumer group.`,
 		Long: `Show a dead-letter topic's (or a capture's) messages grouped by error, exception
 class and origin, with the first message ids of each group.
 
-DLQ is kafka:TOPIC, a bare topic name, or file:PATH (a capture).`,
+DLQ is kafka:TOPIC, a bare topic name, amqp:QUEUE, or file:PATH (a capture).
+A RabbitMQ queue is peeked like 'eddy tail amqp:QUEUE --backlog': its messages
+are fetched and requeued, not consumed (the broker marks them redelivered).`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("dlq show needs one DLQ, e.g. kafka:payments.DLT (see 'eddy dlq show --help')")
@@ -199,8 +201,8 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	if (a.Transport != "kafka" && a.Transport != "file") || a.Name == "" {
-		return usagef("dlq show reads a Kafka topic (kafka:TOPIC) or a capture (file:PATH), not %s", o.DLQ)
+	if a.Name == "" {
+		return usagef("dlq show reads a Kafka topic (kafka:TOPIC), a RabbitMQ queue (amqp:QUEUE) or a capture (file:PATH), not %s", o.DLQ)
 	}
 	schema, err := f.Schema()
 	if err != nil {
@@ -208,7 +210,27 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	}
 	id := func(e *event.Event) string { return schema.Extract(e).ID }
 	var s dlq.Summary
-	if a.Transport == "file" {
+	switch a.Transport {
+	case "amqp":
+		c, err := f.AMQP()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		// A peek: the queue's messages are fetched and requeued (see
+		// 'eddy tail --help' for what that does to a classic queue).
+		src, err := c.Source(ctx, []bus.Address{a}, bus.ReadOptions{Backlog: true,
+			From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		sum := dlq.NewSummarizer(a.Name, o.naming(), id, o.IDs)
+		if err := dlq.Scan(ctx, src, sum); err != nil {
+			return err
+		}
+		s = sum.Summary()
+	case "file":
 		src, err := file.Open(a.Name, f.IO.In, bus.ReadOptions{})
 		if err != nil {
 			return err
@@ -219,7 +241,7 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 			return err
 		}
 		s = sum.Summary()
-	} else {
+	default:
 		c, err := f.Kafka()
 		if err != nil {
 			return err

@@ -5,12 +5,15 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/dlq"
 )
@@ -108,3 +111,40 @@ func regexpLine(s, re string) bool {
 }
 
 func regexpMatch(re, s string) (bool, error) { return regexp.MatchString(re, s) }
+
+// TestDLQShowRabbitMQ: messages the broker dead-lettered (rejected without
+// requeue) are grouped by their x-death reason and origin queue, and the DLQ
+// still holds them afterwards (a peek).
+func TestDLQShowRabbitMQ(t *testing.T) {
+	url := amqptest.URL(t)
+	tp := amqptest.Topology(t, url, amqptest.DeadLetter())
+	for i := range 3 {
+		tp.Publish(t, amqp091.Publishing{MessageId: "m" + strconv.Itoa(i), Body: []byte("x")})
+	}
+	ch, err := amqptest.Dial(t, url).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		d, ok, err := ch.Get(tp.Queue, false)
+		if err != nil || !ok {
+			t.Fatalf("get: %v %v", ok, err)
+		}
+		if err := d.Nack(false, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	amqptest.Eventually(t, 10*time.Second, "3 dead letters", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 3 })
+
+	f, out, _ := testFactory(false)
+	f.Global.AMQPURL, f.Global.Timeout = url, 10*time.Second
+	if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: "amqp:" + tp.DLQ, IDs: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if !regexpLine(out.String(), `^3\trejected\t-\t`+regexp.QuoteMeta(tp.Queue)+`\t.*\tm0 m1 m2$`) {
+		t.Fatalf("dlq show amqp:\n%s", out.String())
+	}
+	if n := amqptest.Depth(t, url, tp.DLQ); n != 3 {
+		t.Fatalf("the DLQ holds %d after show, want 3", n)
+	}
+}
