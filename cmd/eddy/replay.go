@@ -344,6 +344,10 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 	if err := printReplay(f, o, &rep); err != nil {
 		return err
 	}
+	if o.DryRun && len(p.kafka) > 0 && p.to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: note: the real run is transactional and moves only what group %s has not committed yet; this plan covers the whole range\n",
+			eos.GroupName(p.job))
+	}
 	if sum.FilterErr > 0 {
 		fmt.Fprintf(f.IO.ErrOut, "eddy: --filter failed on %d event(s), which were not replayed\n", sum.FilterErr)
 	}
