@@ -39,7 +39,9 @@ func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming N
 	if err := Scan(ctx, src, s); err != nil {
 		return Summary{}, err
 	}
-	return s.Summary(), nil
+	sum := s.Summary()
+	sum.Transport = "kafka"
+	return sum, nil
 }
 
 // Scan adds every event of src to s, until src ends.

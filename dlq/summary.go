@@ -12,14 +12,16 @@ import (
 // Summary describes the messages of one DLQ: how many, how old, why they
 // failed and where they came from.
 type Summary struct {
-	Name     string    `json:"name"`
-	Count    int64     `json:"count"`
-	Oldest   time.Time `json:"oldest,omitzero"`
-	Newest   time.Time `json:"newest,omitzero"`
-	Errors   []Count   `json:"errors"`
-	Origins  []Count   `json:"origins"`
-	Groups   []Group   `json:"groups,omitempty"`
-	Unparsed int64     `json:"unparsed"` // messages without dead-letter headers
+	// Transport is "kafka", "amqp" or "file" (a capture).
+	Transport string    `json:"transport"`
+	Name      string    `json:"name"`
+	Count     int64     `json:"count"`
+	Oldest    time.Time `json:"oldest,omitzero"`
+	Newest    time.Time `json:"newest,omitzero"`
+	Errors    []Count   `json:"errors"`
+	Origins   []Count   `json:"origins"`
+	Groups    []Group   `json:"groups,omitempty"`
+	Unparsed  int64     `json:"unparsed"` // messages without dead-letter headers
 }
 
 // Count is how many messages share one value (an error or an origin).

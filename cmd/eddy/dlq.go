@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -28,6 +29,9 @@ type DLQOptions struct {
 	Contains []string
 	// IDs is how many message ids show lists per group.
 	IDs int
+	// Transports are ls's arguments: "kafka:", "amqp:"; none means Kafka,
+	// and RabbitMQ when it is configured.
+	Transports []string
 }
 
 func newCmdDLQ(f *Factory, runF func(context.Context, string, *DLQOptions) error) *cobra.Command {
@@ -53,11 +57,24 @@ Reading changes nothing: topics are read read_committed from beginning to end
 without a consumer group.`,
 	}
 	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List dead-letter topics: count, age, top errors, origins",
-		Args:  cobra.NoArgs,
+		Use:   "ls [kafka:] [amqp:]",
+		Short: "List dead-letter topics and queues: count, age, top errors, origins",
+		Long: `List dead-letter topics and queues: count, oldest and newest, the top error and
+the origins. Without arguments: Kafka, and RabbitMQ when a RabbitMQ URL is
+configured (--amqp-url, EDDY_AMQP_URL or the context). RabbitMQ queues are
+found by name through the management API and peeked like 'eddy tail
+amqp:QUEUE --backlog' (fetched and requeued: marked redelivered, not consumed).`,
+		Args: func(c *cobra.Command, args []string) error {
+			for _, a := range args {
+				if a != "kafka:" && a != "amqp:" {
+					return usagef("dlq ls takes kafka: and/or amqp:, not %q", a)
+				}
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			o := dlqFlags(c)
+			o.Transports = args
 			if runF != nil {
 				return runF(c.Context(), "ls", o)
 			}
@@ -146,23 +163,64 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if o.IDs < 0 {
 		return usagef("--ids wants a number >= 0")
 	}
-	c, err := f.Kafka()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	names, err := dlq.KafkaDLQs(ctx, c, o.naming())
-	if err != nil {
-		return err
-	}
-	out := dlqJSON{V: 1, DLQs: []dlq.Summary{}}
-	for _, n := range names {
-		s, err := dlq.SummarizeKafka(ctx, c, n, o.naming(), nil, 0)
+	useKafka, useAMQP := len(o.Transports) == 0, false
+	if useKafka {
+		_, _, explicit, err := f.amqpSettings()
 		if err != nil {
 			return err
 		}
-		s.Groups = nil
-		out.DLQs = append(out.DLQs, s)
+		useAMQP = explicit
+	}
+	for _, t := range o.Transports {
+		useKafka, useAMQP = useKafka || t == "kafka:", useAMQP || t == "amqp:"
+	}
+	out := dlqJSON{V: 1, DLQs: []dlq.Summary{}}
+	var names []string // per summary: its address
+	if useKafka {
+		c, err := f.Kafka()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		topics, err := dlq.KafkaDLQs(ctx, c, o.naming())
+		if err != nil {
+			return err
+		}
+		for _, n := range topics {
+			s, err := dlq.SummarizeKafka(ctx, c, n, o.naming(), nil, 0)
+			if errors.Is(err, bus.ErrNotFound) {
+				continue // deleted since it was listed
+			}
+			if err != nil {
+				return err
+			}
+			s.Groups = nil
+			out.DLQs = append(out.DLQs, s)
+			names = append(names, "kafka:"+n)
+		}
+	}
+	if useAMQP {
+		c, err := f.AMQP()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		queues, err := dlq.AMQPDLQs(ctx, c, o.naming())
+		if err != nil {
+			return err
+		}
+		for _, n := range queues {
+			s, err := dlq.SummarizeAMQP(ctx, c, n, o.naming(), nil, 0)
+			if errors.Is(err, bus.ErrNotFound) {
+				continue // deleted since it was listed
+			}
+			if err != nil {
+				return err
+			}
+			s.Groups = nil
+			out.DLQs = append(out.DLQs, s)
+			names = append(names, "amqp:"+n)
+		}
 	}
 	if format == "json" {
 		return writeJSON(f.IO.Out, out)
@@ -172,7 +230,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 		fmt.Fprintln(tw, "DLQ\tCOUNT\tOLDEST\tNEWEST\tTOP ERROR\tORIGINS")
 	}
 	now := f.Now()
-	for _, s := range out.DLQs {
+	for i, s := range out.DLQs {
 		top := "-"
 		if len(s.Errors) > 0 {
 			top = fmt.Sprintf("%s (%d)", s.Errors[0].Value, s.Errors[0].Count)
@@ -181,7 +239,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 		for _, c := range s.Origins {
 			origins = append(origins, c.Value)
 		}
-		row := []string{"kafka:" + s.Name, strconv.FormatInt(s.Count, 10), when(s.Oldest, now, format), when(s.Newest, now, format),
+		row := []string{names[i], strconv.FormatInt(s.Count, 10), when(s.Oldest, now, format), when(s.Newest, now, format),
 			top, strings.Join(origins, ",")}
 		writeRow(tw, row, format)
 	}
@@ -217,19 +275,9 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 			return err
 		}
 		defer c.Close()
-		// A peek: the queue's messages are fetched and requeued (see
-		// 'eddy tail --help' for what that does to a classic queue).
-		src, err := c.Source(ctx, []bus.Address{a}, bus.ReadOptions{Backlog: true,
-			From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
-		if err != nil {
+		if s, err = dlq.SummarizeAMQP(ctx, c, a.Name, o.naming(), id, o.IDs); err != nil {
 			return err
 		}
-		defer src.Close()
-		sum := dlq.NewSummarizer(a.Name, o.naming(), id, o.IDs)
-		if err := dlq.Scan(ctx, src, sum); err != nil {
-			return err
-		}
-		s = sum.Summary()
 	case "file":
 		src, err := file.Open(a.Name, f.IO.In, bus.ReadOptions{})
 		if err != nil {
@@ -241,6 +289,7 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 			return err
 		}
 		s = sum.Summary()
+		s.Transport = "file"
 	default:
 		c, err := f.Kafka()
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -146,5 +147,18 @@ func TestDLQShowRabbitMQ(t *testing.T) {
 	}
 	if n := amqptest.Depth(t, url, tp.DLQ); n != 3 {
 		t.Fatalf("the DLQ holds %d after show, want 3", n)
+	}
+
+	f, out, _ = testFactory(false)
+	f.Global.AMQPURL, f.Global.AMQPMgmtURL, f.Global.Timeout = url, os.Getenv("EDDY_TEST_AMQP_MGMT"), 10*time.Second
+	if err := dlqLsRun(context.Background(), f, &DLQOptions{Transports: []string{"amqp:"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "amqp:" + tp.DLQ + "\t3\t"
+	if !strings.Contains(out.String(), want) || !regexpLine(out.String(), `^amqp:`+regexp.QuoteMeta(tp.DLQ)+`\t3\t.*\trejected \(3\)\t`+regexp.QuoteMeta(tp.Queue)+`$`) {
+		t.Fatalf("dlq ls amqp: lacks %s:\n%s", tp.DLQ, out.String())
+	}
+	if n := amqptest.Depth(t, url, tp.DLQ); n != 3 {
+		t.Fatalf("the DLQ holds %d after ls, want 3", n)
 	}
 }

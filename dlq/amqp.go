@@ -1,0 +1,45 @@
+package dlq
+
+import (
+	"context"
+	"sort"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// AMQPDLQs returns the names of the vhost's queues that naming calls
+// dead-letter queues, sorted. It needs the management API.
+func AMQPDLQs(ctx context.Context, c *amqp.Client, naming Naming) ([]string, error) {
+	qs, err := c.Queues(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, q := range qs {
+		if naming.Is(q.Name) {
+			out = append(out, q.Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// SummarizeAMQP peeks at every message of queue (fetched and requeued, see
+// bus/amqp: they are marked redelivered, not consumed) and summarizes them.
+func SummarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming Naming, id func(*event.Event) string, keep int) (Summary, error) {
+	src, err := c.Source(ctx, []bus.Address{{Transport: "amqp", Name: queue}}, bus.ReadOptions{Backlog: true,
+		From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+	if err != nil {
+		return Summary{}, err
+	}
+	defer src.Close()
+	s := NewSummarizer(queue, naming, id, keep)
+	if err := Scan(ctx, src, s); err != nil {
+		return Summary{}, err
+	}
+	sum := s.Summary()
+	sum.Transport = "amqp"
+	return sum, nil
+}
