@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -97,6 +98,22 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	if err := exist(ctx, adm, o); err != nil {
 		return sum, err
 	}
+	batchMax := int32(1 << 20) // kgo's default, and Kafka's default max.message.bytes
+	if o.Target != "" {
+		// A record may be as large as the target accepts (a 10 MB
+		// dead letter where the topic allows it).
+		if rcs, err := adm.DescribeTopicConfigs(ctx, o.Target); err == nil {
+			for _, rc := range rcs {
+				for _, kv := range rc.Configs {
+					if kv.Key == "max.message.bytes" && kv.Value != nil {
+						if n, err := strconv.ParseInt(*kv.Value, 10, 32); err == nil && n > int64(batchMax) {
+							batchMax = int32(n)
+						}
+					}
+				}
+			}
+		}
+	}
 	remaining, err := plan(ctx, adm, group, o)
 	if err != nil {
 		return sum, err
@@ -117,6 +134,7 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		kgo.KeepControlRecords(),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
+		kgo.ProducerBatchMaxBytes(batchMax),
 		kgo.DisableAutoCommit(),
 	)
 	if o.KeepPartition {

@@ -2,6 +2,7 @@ package eos_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strconv"
 	"sync/atomic"
@@ -246,4 +247,49 @@ func TestFailedInitProducerIDMovesNothingAndRerunMovesAll(t *testing.T) {
 		t.Fatalf("rerun: %+v, %v", sum, err)
 	}
 	checkOnce(t, seeds, to, 120)
+}
+
+// TestBinaryAndLargeRecordsByteExact: a 10 MB record and binary key, value
+// and header bytes arrive exactly (sha256 compared).
+func TestBinaryAndLargeRecordsByteExact(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	big := map[string]string{"max.message.bytes": "16777216"}
+	from := kafkatest.NewTopicWith(t, seeds, 1, big)
+	to := kafkatest.NewTopicWith(t, seeds, 1, big)
+	large := make([]byte, 10<<20)
+	binary := make([]byte, 256)
+	for i := range binary {
+		binary[i] = byte(i)
+	}
+	for i := range large {
+		large[i] = byte(i*7 + i>>8)
+	}
+	cl := kafkatest.Client(t, seeds, kgo.ProducerBatchMaxBytes(16<<20), kgo.DefaultProduceTopic(from))
+	if err := cl.ProduceSync(ctxT(t),
+		&kgo.Record{Key: binary, Value: binary, Headers: []kgo.RecordHeader{{Key: "b", Value: binary}}},
+		&kgo.Record{Value: large},
+	).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := eos.Run(ctxT(t), options(seeds, kafkatest.UniqueName(t), from, to))
+	if err != nil || sum.Moved != 2 {
+		t.Fatalf("run: %+v, %v", sum, err)
+	}
+	rd := kafkatest.Client(t, seeds, kgo.ConsumeTopics(to), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	var got []*kgo.Record
+	for len(got) < 2 {
+		fs := rd.PollFetches(ctxT(t))
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fs.Records()...)
+	}
+	if sha256.Sum256(got[0].Key) != sha256.Sum256(binary) || sha256.Sum256(got[0].Value) != sha256.Sum256(binary) ||
+		got[0].Headers[0].Key != "b" || sha256.Sum256(got[0].Headers[0].Value) != sha256.Sum256(binary) {
+		t.Fatalf("binary record changed: %+v", got[0])
+	}
+	if got[1].Key != nil || sha256.Sum256(got[1].Value) != sha256.Sum256(large) {
+		t.Fatalf("10 MB record changed (%d bytes)", len(got[1].Value))
+	}
 }
