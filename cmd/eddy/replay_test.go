@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -165,5 +168,69 @@ func TestReplayCaptureTTYAndPipe(t *testing.T) {
 		if !strings.Contains(out.String(), `"mode":"ledger"`) || !strings.Contains(out.String(), `"moved":0`) {
 			t.Fatalf("json rerun: %s", out.String())
 		}
+	}
+}
+
+// TestReplayKillAndRerun: a transactional replay SIGKILLed at about 20%, 40%
+// and 60%, rerun each time and then to the end: a read_committed reader of
+// the target sees every source record exactly once.
+func TestReplayKillAndRerun(t *testing.T) {
+	bin := eddyBinary(t)
+	for _, mode := range []string{"kfake", "real"} {
+		t.Run(mode, func(t *testing.T) {
+			var seeds []string
+			if mode == "real" {
+				seeds = kafkatest.Real(t)
+			} else {
+				seeds = kafkatest.Cluster(t)
+			}
+			const n = 20000
+			src := kafkatest.NewTopic(t, seeds, 3)
+			dst := kafkatest.NewTopic(t, seeds, 3)
+			recs := make([]*kgo.Record, n)
+			for i := range recs {
+				recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 3), Value: []byte("v" + strconv.Itoa(i))}
+			}
+			kafkatest.Produce(t, seeds, recs...)
+			adm := kafkatest.Admin(t, seeds)
+			landed := func() int64 {
+				l, err := adm.ListCommittedOffsets(context.Background(), dst)
+				if err != nil {
+					return 0
+				}
+				var sum int64
+				l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
+				return sum
+			}
+			home := t.TempDir()
+			run := func(args ...string) *exec.Cmd {
+				cmd := exec.Command(bin, append([]string{"replay", "kafka:" + src, "--to", "kafka:" + dst,
+					"--brokers", strings.Join(seeds, ",")}, args...)...)
+				cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
+				return cmd
+			}
+			for _, pct := range []int64{20, 40, 60} {
+				cmd := run("--rate", "4000")
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				kafkatest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d%% landed", pct), func() bool { return landed() >= n*pct/100 })
+				cmd.Process.Kill() // SIGKILL: no chance to finish a transaction
+				cmd.Wait()
+				t.Logf("killed at %d%%: last stable offsets sum %d", pct, landed())
+			}
+			if out, err := run().CombinedOutput(); err != nil {
+				t.Fatalf("final run: %v\n%s", err, out)
+			}
+			got := readCommitted(t, seeds, dst)
+			if len(got) != n {
+				t.Fatalf("a read_committed reader sees %d distinct records, want %d", len(got), n)
+			}
+			for v, c := range got {
+				if c != 1 {
+					t.Fatalf("%s landed %d times", v, c)
+				}
+			}
+		})
 	}
 }

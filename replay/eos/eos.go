@@ -128,6 +128,14 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		kgo.TransactionalID(group),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumerGroup(group),
+		// A job is one member. A rerun after a crash (SIGKILL, power loss)
+		// would otherwise wait for the dead member's session to expire
+		// before the group rebalances: the static instance id makes the
+		// rerun take its place at once, and the short session bounds the
+		// wait where static membership is not supported.
+		kgo.InstanceID(group),
+		kgo.SessionTimeout(6*time.Second),
+		kgo.HeartbeatInterval(time.Second),
 		kgo.ConsumeTopics(o.Topics...),
 		kgo.ConsumeResetOffset(resetOffset(o.From)),
 		// Markers tell the run it passed the end of a transactional source.
