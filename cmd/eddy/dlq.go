@@ -37,10 +37,10 @@ type DLQOptions struct {
 func newCmdDLQ(f *Factory, runF func(context.Context, string, *DLQOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dlq",
-		Short: "Find dead-letter topics and see why their messages failed",
-		Long: `Find dead-letter topics and see why their messages failed.
+		Short: "Find dead-letter topics and queues and see why their messages failed",
+		Long: `Find dead-letter topics and queues and see why their messages failed.
 
-A topic is a dead-letter topic by its name: it ends in .DLT, -dlt, _dlt, .dlq,
+A topic or queue is a dead letter queue by its name: it ends in .DLT, -dlt, _dlt, .dlq,
 -dlq or _dlq, or contains dead-letter, deadletter or dead_letter (any case;
 --suffix and --contains replace these). Why a message failed and where it came
 from are read from the headers the framework that dead-lettered it wrote:
@@ -53,8 +53,10 @@ from are read from the headers the framework that dead-lettered it wrote:
   RabbitMQ          x-death (reason, queue, exchange, routing-keys, count,
                     time) and x-first-death-* (in captures of queues)
 
-Reading changes nothing: topics are read read_committed from beginning to end
-without a consumer group.`,
+Reading changes nothing: Kafka topics are read read_committed from beginning to
+end without a consumer group. RabbitMQ queues are peeked like 'eddy tail
+amqp:QUEUE --backlog': messages are fetched and requeued, not consumed (the
+broker marks them redelivered).`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls [kafka:] [amqp:]",
