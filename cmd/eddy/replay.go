@@ -341,6 +341,11 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 		s := runErr.Error()
 		rep.Error = &s
 	}
+	if runErr != nil && !sum.Stopped && sum.Read == 0 && sum.Moved == 0 {
+		// Nothing happened (a missing topic, a refused connection): the
+		// error alone says it.
+		return runErr
+	}
 	if err := printReplay(f, o, &rep); err != nil {
 		return err
 	}

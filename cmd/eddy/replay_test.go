@@ -82,7 +82,9 @@ func TestReplayInterruptAndResume(t *testing.T) {
 			}
 			src := kafkatest.NewTopic(t, seeds, 2)
 			dst := kafkatest.NewTopic(t, seeds, 2)
-			recs := make([]*kgo.Record, 200)
+			// 1000 records at 200/s: the interrupt comes long before the end
+			// even when checking the target is slow (-race).
+			recs := make([]*kgo.Record, 1000)
 			for i := range recs {
 				recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 2), Value: []byte("v" + strconv.Itoa(i))}
 			}
@@ -121,7 +123,7 @@ func TestReplayInterruptAndResume(t *testing.T) {
 			if exitCode(err) != ExitInterrupted || !strings.Contains(stderr, "replay stopped; run the same command to resume") {
 				t.Fatalf("interrupted: exit %d (%v), stderr %q", exitCode(err), err, stderr)
 			}
-			if n := len(readCommitted(t, seeds, dst)); n >= 200 {
+			if n := len(readCommitted(t, seeds, dst)); n >= 1000 {
 				t.Fatalf("the interrupted run moved everything (%d): nothing was tested", n)
 			}
 
@@ -130,8 +132,8 @@ func TestReplayInterruptAndResume(t *testing.T) {
 				t.Fatalf("resumed: %v, %s", err, stderr)
 			}
 			got := readCommitted(t, seeds, dst)
-			if len(got) != 200 {
-				t.Fatalf("a read_committed reader sees %d distinct records, want 200", len(got))
+			if len(got) != 1000 {
+				t.Fatalf("a read_committed reader sees %d distinct records, want 1000", len(got))
 			}
 			for v, n := range got {
 				if n != 1 {
