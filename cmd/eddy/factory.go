@@ -210,34 +210,15 @@ func (f *Factory) Kafka(extra ...kafka.Option) (*kafka.Client, error) {
 		return nil, err
 	}
 	opts := []kafka.Option{kafka.WithDialTimeout(f.Global.Timeout)}
-	tc, err := f.tlsConfig(kc.TLS, false)
+	auth, err := f.kafkaAuth(kc)
 	if err != nil {
 		return nil, err
 	}
-	if tc != nil {
-		opts = append(opts, kafka.WithTLS(tc))
+	if auth.tls != nil {
+		opts = append(opts, kafka.WithTLS(auth.tls))
 	}
-	mech, user := f.Global.SASLMech, f.Global.SASLUser
-	var s SASLConfig
-	if kc.SASL != nil {
-		s = *kc.SASL
-	}
-	if mech == "" {
-		mech = s.Mechanism
-	}
-	if user == "" {
-		user = s.Username
-	}
-	if mech != "" || user != "" {
-		pass, err := f.saslPassword(s)
-		if err != nil {
-			return nil, err
-		}
-		f.Redactor.Add(pass)
-		if mech == "" {
-			mech = "PLAIN"
-		}
-		opts = append(opts, kafka.WithSASL(mech, user, pass))
+	if auth.mech != "" {
+		opts = append(opts, kafka.WithSASL(auth.mech, auth.user, auth.pass))
 	}
 	if w := f.debugWriter(); w != nil {
 		opts = append(opts, kafka.WithLogger(w))
@@ -245,6 +226,46 @@ func (f *Factory) Kafka(extra ...kafka.Option) (*kafka.Client, error) {
 	c, err := kafka.New(seeds, append(opts, extra...)...)
 	if err != nil {
 		return nil, asUsage(err)
+	}
+	return c, nil
+}
+
+// kafkaCreds is how to log in to Kafka: TLS and SASL as flags, environment and
+// context resolve them. mech is empty when SASL is off.
+type kafkaCreds struct {
+	tls              *tls.Config
+	mech, user, pass string
+}
+
+// kafkaAuth resolves TLS and SASL for Kafka once, for every client eddy
+// builds (bus/kafka's, and the raw kgo client of transactional replay); the
+// password is registered with the redactor.
+func (f *Factory) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
+	var c kafkaCreds
+	var err error
+	if c.tls, err = f.tlsConfig(kc.TLS, false); err != nil {
+		return c, err
+	}
+	c.mech, c.user = f.Global.SASLMech, f.Global.SASLUser
+	var s SASLConfig
+	if kc.SASL != nil {
+		s = *kc.SASL
+	}
+	if c.mech == "" {
+		c.mech = s.Mechanism
+	}
+	if c.user == "" {
+		c.user = s.Username
+	}
+	if c.mech == "" && c.user == "" {
+		return c, nil
+	}
+	if c.pass, err = f.saslPassword(s); err != nil {
+		return c, err
+	}
+	f.Redactor.Add(c.pass)
+	if c.mech == "" {
+		c.mech = "PLAIN"
 	}
 	return c, nil
 }

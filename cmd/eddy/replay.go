@@ -488,32 +488,16 @@ func (f *Factory) kafkaConn() ([]string, []kgo.Opt, error) {
 		return nil, nil, err
 	}
 	opts := []kgo.Opt{kgo.ClientID("eddy"), kgo.DialTimeout(f.Global.Timeout)}
-	tc, err := f.tlsConfig(kc.TLS, false)
+	auth, err := f.kafkaAuth(kc)
 	if err != nil {
 		return nil, nil, err
 	}
-	if tc != nil {
-		opts = append(opts, kgo.DialTLSConfig(tc))
+	if auth.tls != nil {
+		opts = append(opts, kgo.DialTLSConfig(auth.tls))
 	}
-	mech, user := f.Global.SASLMech, f.Global.SASLUser
-	var s SASLConfig
-	if kc.SASL != nil {
-		s = *kc.SASL
-	}
-	if mech == "" {
-		mech = s.Mechanism
-	}
-	if user == "" {
-		user = s.Username
-	}
-	if mech != "" || user != "" {
-		pass, err := f.saslPassword(s)
-		if err != nil {
-			return nil, nil, err
-		}
-		f.Redactor.Add(pass)
+	if mech, user, pass := auth.mech, auth.user, auth.pass; mech != "" {
 		switch strings.ToUpper(mech) {
-		case "", "PLAIN":
+		case "PLAIN":
 			opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
 		case "SCRAM-SHA-256":
 			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
