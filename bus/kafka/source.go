@@ -318,7 +318,7 @@ func (s *source) positions(ctx context.Context, tps map[string][]int32) error {
 	fromTime, untilTime := -1, -1
 	if from.Kind == bus.PosTime {
 		fromTime = len(lookups)
-		lookups = append(lookups, offsetLookup{ts: ceilMilli(from.Time), isolation: iso})
+		lookups = append(lookups, offsetLookup{ts: CeilMilli(from.Time), isolation: iso})
 	}
 	if until.Kind == bus.PosTime {
 		// The first record stamped after the time: at or after its next
@@ -397,7 +397,10 @@ func (s *source) finish(ps *part) {
 	s.finished = append(s.finished, ps)
 }
 
-func ceilMilli(t time.Time) int64 {
+// CeilMilli is t in Unix milliseconds, rounded up: Kafka indexes time by the
+// millisecond, and "the first record at or after t" must not include one
+// stamped in t's millisecond but before t.
+func CeilMilli(t time.Time) int64 {
 	ns := t.UnixNano()
 	ms := ns / 1e6
 	if ns%1e6 > 0 {
@@ -496,7 +499,7 @@ func (s *source) start() error {
 		opts = append(opts,
 			kgo.ConsumerGroup(s.opts.Group),
 			kgo.ConsumeTopics(topics...),
-			kgo.ConsumeResetOffset(resetOffset(s.opts.From)),
+			kgo.ConsumeResetOffset(ResetOffset(s.opts.From)),
 			kgo.AutoCommitMarks(),
 		)
 		if s.serverAssigned {
@@ -537,9 +540,12 @@ func (s *source) start() error {
 	return nil
 }
 
-// resetOffset is where a group member starts a partition the group has no
-// committed offset for.
-func resetOffset(p bus.Position) kgo.Offset {
+// ResetOffset is where a group member starts a partition the group has no
+// committed offset for: p as a kgo offset, for code that runs its own group
+// client (replay/eos) and must start exactly where a Source would. A time
+// rounds up to the next millisecond, so "at or after" never includes an
+// earlier record.
+func ResetOffset(p bus.Position) kgo.Offset {
 	switch p.Kind {
 	case bus.PosBeginning:
 		return kgo.NewOffset().AtStart()
@@ -548,7 +554,7 @@ func resetOffset(p bus.Position) kgo.Offset {
 	case bus.PosRelative:
 		return kgo.NewOffset().AtEnd().Relative(-p.Offset)
 	case bus.PosTime:
-		return kgo.NewOffset().AfterMilli(ceilMilli(p.Time))
+		return kgo.NewOffset().AfterMilli(CeilMilli(p.Time))
 	}
 	return kgo.NewOffset().AtEnd()
 }

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/replay"
 )
@@ -137,7 +138,7 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		kgo.SessionTimeout(6*time.Second),
 		kgo.HeartbeatInterval(time.Second),
 		kgo.ConsumeTopics(o.Topics...),
-		kgo.ConsumeResetOffset(resetOffset(o.From)),
+		kgo.ConsumeResetOffset(kafka.ResetOffset(o.From)),
 		// Markers tell the run it passed the end of a transactional source.
 		kgo.KeepControlRecords(),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -378,7 +379,7 @@ func startOffsets(ctx context.Context, adm *kadm.Client, o Options) (kadm.Listed
 	case bus.PosBeginning:
 		l, err = adm.ListStartOffsets(ctx, o.Topics...)
 	case bus.PosTime:
-		l, err = adm.ListOffsetsAfterMilli(ctx, o.From.Time.UnixMilli(), o.Topics...)
+		l, err = adm.ListOffsetsAfterMilli(ctx, kafka.CeilMilli(o.From.Time), o.Topics...)
 	case bus.PosOffset, bus.PosRelative:
 		var st, en kadm.ListedOffsets
 		if st, err = adm.ListStartOffsets(ctx, o.Topics...); err == nil {
@@ -408,20 +409,6 @@ func startOffsets(ctx context.Context, adm *kadm.Client, o Options) (kadm.Listed
 		return nil, fmt.Errorf("eos: listing start offsets: %w", err)
 	}
 	return l, nil
-}
-
-func resetOffset(p bus.Position) kgo.Offset {
-	switch p.Kind {
-	case bus.PosBeginning:
-		return kgo.NewOffset().AtStart()
-	case bus.PosOffset:
-		return kgo.NewOffset().At(p.Offset)
-	case bus.PosRelative:
-		return kgo.NewOffset().AtEnd().Relative(-p.Offset)
-	case bus.PosTime:
-		return kgo.NewOffset().AfterMilli(p.Time.UnixMilli())
-	}
-	return kgo.NewOffset().AtEnd()
 }
 
 // record is what r becomes in the target.
