@@ -19,10 +19,16 @@ type State uint8
 // → Completed (after the sink confirmed). Only Completed identities are
 // skipped by a rerun; an InProgress one is moved again, and may then land
 // twice — each copy carrying the same eddy-redrive-id header.
+//
+// Held is never stored: Begin returns it for an identity that another live
+// run (another process sharing a Redis ledger) holds InProgress. The caller
+// must neither move nor acknowledge it; it is the other run's to finish, and a
+// later run (once the other one is gone) picks it up as InProgress.
 const (
 	Absent State = iota
 	InProgress
 	Completed
+	Held
 )
 
 func (s State) String() string {
@@ -31,6 +37,8 @@ func (s State) String() string {
 		return "INPROGRESS"
 	case Completed:
 		return "COMPLETED"
+	case Held:
+		return "HELD"
 	}
 	return "ABSENT"
 }
@@ -41,10 +49,16 @@ func (s State) String() string {
 // Contract, for every implementation:
 //   - Begin durably records each identity not yet Completed as InProgress
 //     before it returns, and returns the state each identity had before: a
-//     crash after Begin never forgets that a write may have happened.
+//     crash after Begin never forgets that a write may have happened. An
+//     identity another live run holds InProgress is returned as Held and left
+//     as it is, so two runs never both take one identity; an identity held by
+//     a run that is gone (crashed, or closed its ledger) is taken over and
+//     returned as InProgress.
 //   - Complete durably records the identities as Completed before it returns.
 //   - Both are atomic per call: after a crash, all or none of a call's
 //     identities have the new state.
+//   - An entry older than the ledger's TTL (counted from when its state was
+//     last set) is Absent, as if it had never been written.
 //   - Implementations are safe for concurrent use.
 type Ledger interface {
 	Begin(job string, ids []string) ([]State, error)
@@ -52,6 +66,95 @@ type Ledger interface {
 	Get(job, id string) (State, error)
 	Close() error
 }
+
+// Store is a Ledger that can also be listed and pruned — what `eddy dlq
+// ledger` works on. BoltLedger and RedisLedger are Stores.
+type Store interface {
+	Ledger
+	// Counts returns how many identities of job are in each state.
+	Counts(job string) (map[State]int, error)
+	// Jobs lists every job with entries, sorted by name.
+	Jobs() ([]JobInfo, error)
+	// Entries returns up to limit (0: all) entries of job in state, sorted
+	// by identity.
+	Entries(job string, state State, limit int) ([]Entry, error)
+	// Prune deletes the entries p selects and returns how many it deleted.
+	Prune(p Prune) (int, error)
+}
+
+// JobInfo summarises one job of a ledger.
+type JobInfo struct {
+	Job    string
+	Counts map[State]int
+	// Oldest and Newest are the times of the job's oldest and newest entries.
+	Oldest, Newest time.Time
+}
+
+// Entry is one identity of a job.
+type Entry struct {
+	ID    string
+	State State
+	// At is when the state was set.
+	At time.Time
+}
+
+// Prune selects entries to delete.
+type Prune struct {
+	// Job limits the pruning to one job; empty means every job.
+	Job string
+	// Before, when set, selects only entries whose state was set before it.
+	Before time.Time
+	// CompletedOnly keeps InProgress entries: they are the only record that
+	// a write may have happened, so deleting them lets a rerun duplicate.
+	CompletedOnly bool
+}
+
+func (p Prune) selects(s State, at time.Time) bool {
+	if p.CompletedOnly && s != Completed {
+		return false
+	}
+	return p.Before.IsZero() || at.Before(p.Before)
+}
+
+// DefaultLedgerTTL is how long a ledger keeps an entry when nothing says
+// otherwise: long enough for any rerun of a job, short enough that a ledger
+// used every day does not grow without bound.
+const DefaultLedgerTTL = 30 * 24 * time.Hour
+
+// A LedgerOption configures OpenLedger and OpenRedisLedger.
+type LedgerOption func(*ledgerConfig)
+
+type ledgerConfig struct {
+	ttl   time.Duration
+	now   func() time.Time
+	lease time.Duration
+}
+
+func newLedgerConfig(opts []LedgerOption) ledgerConfig {
+	c := ledgerConfig{ttl: DefaultLedgerTTL, now: time.Now, lease: 10 * time.Second}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// cutoff is the time before which entries are expired (zero: none are).
+func (c *ledgerConfig) cutoff() time.Time {
+	if c.ttl <= 0 {
+		return time.Time{}
+	}
+	return c.now().Add(-c.ttl)
+}
+
+// WithTTL overrides DefaultLedgerTTL: entries whose state was set longer ago
+// than ttl are Absent, and are deleted (bbolt: when the ledger is opened;
+// Redis: by the server, each key carrying the TTL). Zero or less keeps
+// entries forever.
+func WithTTL(ttl time.Duration) LedgerOption { return func(c *ledgerConfig) { c.ttl = ttl } }
+
+// WithClock overrides time.Now as the clock entries are stamped and expired
+// with (for tests).
+func WithClock(now func() time.Time) LedgerOption { return func(c *ledgerConfig) { c.now = now } }
 
 // ErrLedgerBusy is returned by OpenLedger when another process has the ledger
 // open.
@@ -73,15 +176,18 @@ func DefaultLedgerPath() (string, error) {
 
 // BoltLedger is the embedded ledger: a bbolt file with one bucket per job.
 // Every Begin and Complete is one fsynced transaction, so a state the ledger
-// returned survives a crash of eddy or of the machine.
+// returned survives a crash of eddy or of the machine. One process at a time
+// has the file open, so it never returns Held: an InProgress entry it finds
+// was left by a run that has ended.
 type BoltLedger struct {
-	db *bolt.DB
+	db  *bolt.DB
+	cfg ledgerConfig
 }
 
 // OpenLedger opens (creating it and its directory when needed) the bbolt
-// ledger at path. A ledger another process has open is ErrLedgerBusy after
-// waiting a second.
-func OpenLedger(path string) (*BoltLedger, error) {
+// ledger at path, and deletes the entries older than its TTL. A ledger
+// another process has open is ErrLedgerBusy after waiting a second.
+func OpenLedger(path string, opts ...LedgerOption) (*BoltLedger, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -92,7 +198,14 @@ func OpenLedger(path string) (*BoltLedger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	return &BoltLedger{db: db}, nil
+	l := &BoltLedger{db: db, cfg: newLedgerConfig(opts)}
+	if cut := l.cfg.cutoff(); !cut.IsZero() {
+		if _, err := l.Prune(Prune{Before: cut}); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("ledger %s: expiring entries: %w", path, err)
+		}
+	}
+	return l, nil
 }
 
 // An entry is the state byte and the time (Unix nanoseconds) it was set.
@@ -103,8 +216,16 @@ func entry(s State, now time.Time) []byte {
 	return b
 }
 
-func stateOf(v []byte) State {
-	if len(v) == 0 {
+func entryTime(v []byte) time.Time {
+	if len(v) < 9 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(v[1:])))
+}
+
+// state is v's state, Absent when v is missing or older than cut.
+func state(v []byte, cut time.Time) State {
+	if len(v) == 0 || (!cut.IsZero() && entryTime(v).Before(cut)) {
 		return Absent
 	}
 	return State(v[0])
@@ -118,9 +239,10 @@ func (l *BoltLedger) Begin(job string, ids []string) ([]State, error) {
 		if err != nil {
 			return err
 		}
-		v := entry(InProgress, time.Now())
+		cut := l.cfg.cutoff()
+		v := entry(InProgress, l.cfg.now())
 		for i, id := range ids {
-			states[i] = stateOf(b.Get([]byte(id)))
+			states[i] = state(b.Get([]byte(id)), cut)
 			if states[i] == Completed {
 				continue
 			}
@@ -143,7 +265,7 @@ func (l *BoltLedger) Complete(job string, ids []string) error {
 		if err != nil {
 			return err
 		}
-		v := entry(Completed, time.Now())
+		v := entry(Completed, l.cfg.now())
 		for _, id := range ids {
 			if err := b.Put([]byte(id), v); err != nil {
 				return err
@@ -162,14 +284,14 @@ func (l *BoltLedger) Get(job, id string) (State, error) {
 	var s State
 	err := l.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket([]byte(job)); b != nil {
-			s = stateOf(b.Get([]byte(id)))
+			s = state(b.Get([]byte(id)), l.cfg.cutoff())
 		}
 		return nil
 	})
 	return s, err
 }
 
-// Counts returns how many identities of job are in each state.
+// Counts implements Store.
 func (l *BoltLedger) Counts(job string) (map[State]int, error) {
 	out := map[State]int{}
 	err := l.db.View(func(tx *bolt.Tx) error {
@@ -177,12 +299,116 @@ func (l *BoltLedger) Counts(job string) (map[State]int, error) {
 		if b == nil {
 			return nil
 		}
+		cut := l.cfg.cutoff()
 		return b.ForEach(func(_, v []byte) error {
-			out[stateOf(v)]++
+			if s := state(v, cut); s != Absent {
+				out[s]++
+			}
 			return nil
 		})
 	})
 	return out, err
+}
+
+// Jobs implements Store.
+func (l *BoltLedger) Jobs() ([]JobInfo, error) {
+	var out []JobInfo
+	err := l.db.View(func(tx *bolt.Tx) error {
+		cut := l.cfg.cutoff()
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			j := JobInfo{Job: string(name), Counts: map[State]int{}}
+			err := b.ForEach(func(_, v []byte) error {
+				s := state(v, cut)
+				if s == Absent {
+					return nil
+				}
+				j.Counts[s]++
+				j.widen(entryTime(v))
+				return nil
+			})
+			if err == nil && len(j.Counts) > 0 {
+				out = append(out, j)
+			}
+			return err
+		})
+	})
+	return out, err
+}
+
+func (j *JobInfo) widen(at time.Time) {
+	if j.Oldest.IsZero() || at.Before(j.Oldest) {
+		j.Oldest = at
+	}
+	if at.After(j.Newest) {
+		j.Newest = at
+	}
+}
+
+// Entries implements Store.
+func (l *BoltLedger) Entries(job string, s State, limit int) ([]Entry, error) {
+	var out []Entry
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(job))
+		if b == nil {
+			return nil
+		}
+		cut := l.cfg.cutoff()
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			if state(v, cut) == s {
+				out = append(out, Entry{ID: string(k), State: s, At: entryTime(v)})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Prune implements Store. A job left without entries is removed.
+func (l *BoltLedger) Prune(p Prune) (int, error) {
+	n := 0
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		var jobs [][]byte
+		if p.Job != "" {
+			jobs = [][]byte{[]byte(p.Job)}
+		} else if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			jobs = append(jobs, append([]byte(nil), name...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, job := range jobs {
+			b := tx.Bucket(job)
+			if b == nil {
+				continue
+			}
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; {
+				if len(v) > 0 && p.selects(State(v[0]), entryTime(v)) {
+					key := append([]byte(nil), k...)
+					if err := c.Delete(); err != nil {
+						return err
+					}
+					n++
+					// After Delete, Next may skip an item; Seek finds
+					// the one that followed the deleted key.
+					k, v = c.Seek(key)
+					continue
+				}
+				k, v = c.Next()
+			}
+			if k, _ := b.Cursor().First(); k == nil {
+				if err := tx.DeleteBucket(job); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("ledger: %w", err)
+	}
+	return n, nil
 }
 
 // Close closes the file, releasing it for other processes.

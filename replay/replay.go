@@ -87,6 +87,7 @@ type Summary struct {
 	Filtered  int64 // events the filter did not match (or failed on)
 	Skipped   int64 // events already Completed in the ledger (or repeated in one batch)
 	Retried   int64 // events found InProgress: moved again, possibly a duplicate
+	Held      int64 // events another live run holds InProgress: left to it, not acked
 	Moved     int64 // events the sink confirmed
 	Failed    int64 // events a failed write left unconfirmed (InProgress in the ledger)
 	FilterErr int64 // events on which the filter failed
@@ -141,15 +142,17 @@ type runner struct {
 	rejected []Rejection
 }
 
-// Rejection is one event the target refused.
+// Rejection is one event the target refused, or another run held.
 type Rejection struct {
 	ID         string // its identity (see IdentityFunc)
 	Unroutable bool   // returned: no queue matched; else nacked
+	Held       bool   // not tried: another live run holds it (State Held)
 	Reason     string
 }
 
 // RejectedError ends a run that moved what it could but whose target refused
-// some events (RabbitMQ: returned as unroutable, or nacked). Those were not
+// some events (RabbitMQ: returned as unroutable, or nacked), or some of whose
+// events another run sharing the ledger was moving (Held). Those were not
 // acknowledged at the source, and stay in progress in the ledger, so a rerun
 // tries them again.
 type RejectedError struct {
@@ -158,14 +161,30 @@ type RejectedError struct {
 
 func (e *RejectedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "replay: the target refused %d event(s):", len(e.Rejected))
+	held := 0
+	for _, r := range e.Rejected {
+		if r.Held {
+			held++
+		}
+	}
+	switch held {
+	case 0:
+		fmt.Fprintf(&b, "replay: the target refused %d event(s):", len(e.Rejected))
+	case len(e.Rejected):
+		fmt.Fprintf(&b, "replay: %d event(s) were in progress in another run sharing the ledger, and were left to it:", held)
+	default:
+		fmt.Fprintf(&b, "replay: %d event(s) not moved (refused by the target, or in progress in another run):", len(e.Rejected))
+	}
 	for i, r := range e.Rejected {
 		if i == 10 {
 			fmt.Fprintf(&b, " and %d more", len(e.Rejected)-10)
 			break
 		}
 		what := "nacked"
-		if r.Unroutable {
+		switch {
+		case r.Held:
+			what = "held by another run"
+		case r.Unroutable:
 			what = "unroutable"
 		}
 		fmt.Fprintf(&b, " %s (%s)", r.ID, what)
@@ -293,6 +312,12 @@ func (r *runner) chunk(ctx context.Context, evs []event.Event) ([]event.Event, e
 		if seen[id] || (states != nil && states[i] == Completed) {
 			r.sum.Skipped++
 			acks = append(acks, evs[i])
+			continue
+		}
+		if states != nil && states[i] == Held {
+			// Another run is moving it: neither move nor ack it here.
+			r.sum.Held++
+			r.rejected = append(r.rejected, Rejection{ID: id, Held: true, Reason: "in progress in another run"})
 			continue
 		}
 		seen[id] = true

@@ -2,13 +2,15 @@
 # brokers.sh up|down|env — real brokers on loopback for eddy's integration tests.
 #
 #   up    install what is missing, start RabbitMQ (Debian's rabbitmq-server, with the
-#         management plugin) and a single-node Apache Kafka in KRaft mode (jars from
-#         Maven Central, cached outside the repo), wait until both answer, and print
-#         the environment the tests read:
+#         management plugin), a single-node Apache Kafka in KRaft mode (jars from
+#         Maven Central, cached outside the repo) and Redis (Debian's redis-server, for
+#         the shared replay ledger), wait until all answer, and print the environment
+#         the tests read:
 #             export EDDY_TEST_KAFKA=127.0.0.1:39092
 #             export EDDY_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672/
 #             export EDDY_TEST_AMQP_MGMT=http://127.0.0.1:15672
 #             export EDDY_TEST_KAFKA_LIBS=~/.cache/eddy-brokers/kafka-VERSION/libs
+#             export EDDY_TEST_REDIS=redis://127.0.0.1:36379/0
 #         Use it as:  eval "$(scripts/brokers.sh up)"
 #   down  stop what `up` started (by the PIDs it recorded) and remove its data;
 #         brokers that were already running when `up` ran are left alone.
@@ -22,6 +24,8 @@ KAFKA_PORT=${EDDY_KAFKA_PORT:-39092}
 KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
 AMQP_PORT=${EDDY_AMQP_PORT:-5672}
 MGMT_PORT=${EDDY_AMQP_MGMT_PORT:-15672}
+# Not Redis's 6379, which a system redis-server may already hold.
+REDIS_PORT=${EDDY_REDIS_PORT:-36379}
 CACHE=${EDDY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eddy-brokers}
 RUN=${EDDY_BROKERS_RUN:-/tmp/eddy-brokers}
 # Bump the suffix when the dependency list below changes, so caches refresh.
@@ -51,6 +55,7 @@ print_env() {
 	# Kafka's own jars, for tests that compare with its tools (kafka-consumer-groups):
 	#   java -cp "$EDDY_TEST_KAFKA_LIBS/*" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ...
 	echo "export EDDY_TEST_KAFKA_LIBS=$LIBS"
+	echo "export EDDY_TEST_REDIS=redis://127.0.0.1:$REDIS_PORT/0"
 }
 
 apt_install() {
@@ -155,11 +160,30 @@ L4J
 	wait_for "kafka" 120 port_open "$KAFKA_PORT" || { tail -n 40 "$dir/kafka.log" >&2; die "kafka did not start"; }
 }
 
+redis_up() {
+	apt_install redis-server
+	if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+		log "redis already running on 127.0.0.1:$REDIS_PORT"
+		return 0
+	fi
+	local dir="$RUN/redis"
+	rm -rf "$dir"; mkdir -p "$dir"
+	log "starting redis-server on 127.0.0.1:$REDIS_PORT"
+	# Throwaway test data: no snapshots, no append-only file. --daemonize writes
+	# the pidfile `down` reads.
+	redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$dir" --save "" --appendonly no \
+		--daemonize yes --pidfile "$RUN/redis.pid" --logfile "$dir/redis.log" >&2 || die "redis-server did not start"
+	wait_for "redis" 60 redis_ping || { tail -n 20 "$dir/redis.log" >&2; die "redis did not answer on 127.0.0.1:$REDIS_PORT"; }
+}
+
+redis_ping() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG; }
+
 case "${1:-}" in
 up)
 	mkdir -p "$RUN"
 	rabbit_up
 	kafka_up
+	redis_up
 	print_env
 	;;
 down)
@@ -169,6 +193,12 @@ down)
 		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
 		kill -9 "$pid" 2>/dev/null || true
 		rm -f "$RUN/kafka.pid"
+	fi
+	if [ -f "$RUN/redis.pid" ]; then
+		pid=$(cat "$RUN/redis.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		rm -f "$RUN/redis.pid"
 	fi
 	if [ -f "$RUN/rabbitmq.started" ]; then
 		rabbitmqctl -q stop >/dev/null 2>&1 || true

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README: "Run the tests"): bring up a real RabbitMQ and a real
+# The test command (README: "Run the tests"): bring up a real RabbitMQ, Redis and a real
 # Apache Kafka on loopback, then run every test, race detector on, against them
 # as well as against the in-process kfake cluster.
 #

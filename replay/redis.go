@@ -1,0 +1,458 @@
+package replay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/eddy-sh/eddy/bus"
+)
+
+// RedisLedger is the shared ledger: several eddy processes, on one machine or
+// many, redriving the same DLQ share what was moved. It needs one Redis
+// server (or a Sentinel-managed primary); Redis Cluster is not supported,
+// because Begin's script reads the owner keys of other runs, which may live
+// in other slots.
+//
+// # Layout
+//
+// Each entry is one string key, eddy:ledger:e:{JOB}:ID, whose value is
+// "STATE:UNIXNANO" (Completed) or "STATE:UNIXNANO:OWNER" (InProgress) and
+// whose Redis TTL is the ledger's TTL, renewed on every write. The set
+// eddy:ledger:jobs names the jobs. Every open RedisLedger is a run with a
+// random owner token, alive while the key eddy:ledger:o:TOKEN exists: it
+// is set with a lease of 10s and renewed every few seconds, and deleted by
+// Close.
+//
+// # Two runs, one identity
+//
+// Begin is one Lua script per call, so it is atomic against every other
+// run's Begin. An identity InProgress under another run whose owner key is
+// alive is returned as Held and left alone: only one run moves it. An
+// identity InProgress under a run whose owner key is gone — a run that
+// crashed (its lease ran out) or stopped (Close) — is taken over and returned
+// as InProgress: moved again, maybe a duplicate, flagged by eddy-redrive-id
+// as with the embedded ledger. A run that stalls for longer than the lease
+// (a frozen VM) can therefore race the one that took over; that is the one
+// way two runs both move an identity.
+//
+// # Durability
+//
+// A state is as durable as the server makes it: with the default RDB
+// snapshots a crash of Redis can forget the last writes. Run the server with
+// appendonly yes (and appendfsync always for the strict guarantee of the
+// embedded ledger).
+type RedisLedger struct {
+	c      *redis.Client
+	cfg    ledgerConfig
+	owner  string
+	where  string // the URL without its password, for errors
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+const (
+	redisPrefix = "eddy:ledger:"
+	redisJobs   = redisPrefix + "jobs"
+)
+
+func redisOwnerKey(owner string) string { return redisPrefix + "o:" + owner }
+
+// redisJobPrefix is the prefix of the job's keys. The braces make the job a
+// hash tag, so all of a job's keys share one slot.
+func redisJobPrefix(job string) string { return redisPrefix + "e:{" + job + "}:" }
+
+// RedactURL returns raw with its password masked, for messages.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "redis://(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// OpenRedisLedger connects to the Redis at rawURL (redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]
+// or rediss:// for TLS) and starts this run's owner lease. An unreachable
+// server is a bus.ConnectError. Errors never contain the password.
+func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (*RedisLedger, error) {
+	where := RedactURL(rawURL)
+	ro, err := redis.ParseURL(rawURL)
+	if err != nil {
+		// go-redis's message may quote the URL; say only what is wrong.
+		return nil, fmt.Errorf("ledger %s: not a Redis URL like redis://HOST:6379/0", where)
+	}
+	quietRedis.Do(func() { redis.SetLogger(nopLogger{}) })
+	c := redis.NewClient(ro)
+	var tok [12]byte
+	if _, err := rand.Read(tok[:]); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	l := &RedisLedger{c: c, cfg: newLedgerConfig(opts), owner: hex.EncodeToString(tok[:]), where: where}
+	if err := c.Set(ctx, redisOwnerKey(l.owner), "1", l.cfg.lease).Err(); err != nil {
+		c.Close()
+		return nil, &bus.ConnectError{Transport: "ledger", Addr: where, Err: err}
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	l.cancel = cancel
+	l.wg.Add(1)
+	go l.heartbeat(hctx)
+	return l, nil
+}
+
+// go-redis logs dial failures on its own to stderr; eddy reports the errors
+// it returns, once, in its own words.
+var quietRedis sync.Once
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(context.Context, string, ...any) {}
+
+// heartbeat renews the owner lease, so other runs keep seeing this one alive
+// during long writes.
+func (l *RedisLedger) heartbeat(ctx context.Context) {
+	defer l.wg.Done()
+	t := time.NewTicker(l.cfg.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// A failure is retried at the next tick; Begin renews the
+			// lease too, and fails loudly if Redis is gone.
+			l.c.Set(ctx, redisOwnerKey(l.owner), "1", l.cfg.lease)
+		}
+	}
+}
+
+func (l *RedisLedger) err(err error) error {
+	return fmt.Errorf("ledger %s: %w", l.where, err)
+}
+
+func ms(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return max(1, d.Milliseconds())
+}
+
+func nanos(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return strconv.FormatInt(t.UnixNano(), 10)
+}
+
+// beginScript: KEYS are the entry keys; ARGV: the job's set member, the new
+// InProgress value, the expiry cutoff (ns, "0": none), the TTL (ms, "0":
+// none), this run's owner token, the owner key prefix and the lease (ms).
+// It returns each key's state as Begin does. Times are compared as Lua
+// numbers (doubles): a precision of a few hundred nanoseconds is plenty.
+var beginScript = redis.NewScript(`
+local cutoff = tonumber(ARGV[3])
+redis.call('SET', ARGV[6] .. ARGV[5], '1', 'PX', ARGV[7])
+redis.call('SADD', '` + redisJobs + `', ARGV[1])
+local out = {}
+for i, k in ipairs(KEYS) do
+  local st = 0
+  local v = redis.call('GET', k)
+  if v then
+    local s, t, o = string.match(v, '^(%d):(%d+):?(.*)$')
+    st = tonumber(s) or 0
+    if cutoff > 0 and (tonumber(t) or 0) < cutoff then st = 0 end
+    if st == 1 and o ~= '' and o ~= ARGV[5] and redis.call('EXISTS', ARGV[6] .. o) == 1 then st = 3 end
+  end
+  out[i] = st
+  if st ~= 2 and st ~= 3 then
+    if ARGV[4] ~= '0' then
+      redis.call('SET', k, ARGV[2], 'PX', ARGV[4])
+    else
+      redis.call('SET', k, ARGV[2])
+    end
+  end
+end
+return out
+`)
+
+func (l *RedisLedger) keys(job string, ids []string) []string {
+	p := redisJobPrefix(job)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = p + id
+	}
+	return keys
+}
+
+// Begin implements Ledger.
+func (l *RedisLedger) Begin(job string, ids []string) ([]State, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ctx := context.Background()
+	now := l.cfg.now()
+	v := "1:" + nanos(now) + ":" + l.owner
+	res, err := beginScript.Run(ctx, l.c, l.keys(job, ids), job, v, nanos(l.cfg.cutoff()),
+		ms(l.cfg.ttl), l.owner, redisPrefix+"o:", ms(l.cfg.lease)).Int64Slice()
+	if err != nil {
+		return nil, l.err(err)
+	}
+	if len(res) != len(ids) {
+		return nil, l.err(fmt.Errorf("begin returned %d states for %d ids", len(res), len(ids)))
+	}
+	states := make([]State, len(ids))
+	for i, s := range res {
+		states[i] = State(s)
+	}
+	return states, nil
+}
+
+// Complete implements Ledger: one MULTI/EXEC, so all or none of ids are
+// Completed.
+func (l *RedisLedger) Complete(job string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ctx := context.Background()
+	v := "2:" + nanos(l.cfg.now())
+	_, err := l.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, redisJobs, job)
+		for _, k := range l.keys(job, ids) {
+			p.Set(ctx, k, v, l.cfg.ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return l.err(err)
+	}
+	return nil
+}
+
+// parse reads an entry's value: its state (Absent when expired), when it was
+// set and its owner.
+func (l *RedisLedger) parse(v string, cut time.Time) (State, time.Time, string) {
+	s, rest, _ := strings.Cut(v, ":")
+	t, owner, _ := strings.Cut(rest, ":")
+	n, err1 := strconv.Atoi(s)
+	ns, err2 := strconv.ParseInt(t, 10, 64)
+	if err1 != nil || err2 != nil {
+		return Absent, time.Time{}, ""
+	}
+	at := time.Unix(0, ns)
+	if !cut.IsZero() && at.Before(cut) {
+		return Absent, at, owner
+	}
+	return State(n), at, owner
+}
+
+// Get implements Ledger. It reports InProgress whoever holds the identity.
+func (l *RedisLedger) Get(job, id string) (State, error) {
+	v, err := l.c.Get(context.Background(), redisJobPrefix(job)+id).Result()
+	if errors.Is(err, redis.Nil) {
+		return Absent, nil
+	}
+	if err != nil {
+		return Absent, l.err(err)
+	}
+	s, _, _ := l.parse(v, l.cfg.cutoff())
+	return s, nil
+}
+
+// globEscape escapes what SCAN's MATCH would read as a pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// scan calls fn with each batch of the job's keys and their values.
+func (l *RedisLedger) scan(job string, fn func(keys, vals []string) error) error {
+	ctx := context.Background()
+	match := globEscape(redisJobPrefix(job)) + "*"
+	var cursor uint64
+	for {
+		keys, next, err := l.c.Scan(ctx, cursor, match, 1000).Result()
+		if err != nil {
+			return l.err(err)
+		}
+		if len(keys) > 0 {
+			raw, err := l.c.MGet(ctx, keys...).Result()
+			if err != nil {
+				return l.err(err)
+			}
+			vals := make([]string, len(raw))
+			for i, r := range raw {
+				vals[i], _ = r.(string) // nil: gone since SCAN
+			}
+			if err := fn(keys, vals); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// Counts implements Store.
+func (l *RedisLedger) Counts(job string) (map[State]int, error) {
+	j, err := l.job(job)
+	return j.Counts, err
+}
+
+func (l *RedisLedger) job(job string) (JobInfo, error) {
+	j := JobInfo{Job: job, Counts: map[State]int{}}
+	cut := l.cfg.cutoff()
+	err := l.scan(job, func(_, vals []string) error {
+		for _, v := range vals {
+			if s, at, _ := l.parse(v, cut); s != Absent {
+				j.Counts[s]++
+				j.widen(at)
+			}
+		}
+		return nil
+	})
+	return j, err
+}
+
+// Jobs implements Store. A job whose entries all expired is dropped from the
+// set of jobs.
+func (l *RedisLedger) Jobs() ([]JobInfo, error) {
+	ctx := context.Background()
+	names, err := l.c.SMembers(ctx, redisJobs).Result()
+	if err != nil {
+		return nil, l.err(err)
+	}
+	sort.Strings(names)
+	var out []JobInfo
+	for _, name := range names {
+		j, err := l.job(name)
+		if err != nil {
+			return nil, err
+		}
+		if len(j.Counts) == 0 {
+			l.forgetIfEmpty(ctx, name)
+			continue
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// forgetJobScript removes a job from the set of jobs when it has no key
+// left. ARGV: the job, and the MATCH pattern of its keys.
+var forgetJobScript = redis.NewScript(`
+local r = redis.call('SCAN', '0', 'MATCH', ARGV[2], 'COUNT', 1000)
+if r[1] == '0' and #r[2] == 0 then redis.call('SREM', '` + redisJobs + `', ARGV[1]) end
+return 0
+`)
+
+// forgetIfEmpty is best effort: a job left in the set costs one empty scan.
+func (l *RedisLedger) forgetIfEmpty(ctx context.Context, job string) {
+	forgetJobScript.Run(ctx, l.c, nil, job, globEscape(redisJobPrefix(job))+"*")
+}
+
+// Entries implements Store.
+func (l *RedisLedger) Entries(job string, s State, limit int) ([]Entry, error) {
+	var out []Entry
+	p := redisJobPrefix(job)
+	cut := l.cfg.cutoff()
+	err := l.scan(job, func(keys, vals []string) error {
+		for i, v := range vals {
+			if st, at, _ := l.parse(v, cut); st == s {
+				out = append(out, Entry{ID: strings.TrimPrefix(keys[i], p), State: s, At: at})
+			}
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, err
+}
+
+// pruneScript deletes each key whose value is still what the scan read (so
+// an entry rewritten meanwhile is kept). KEYS: the keys; ARGV: their values.
+var pruneScript = redis.NewScript(`
+local n = 0
+for i, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[i] then
+    redis.call('DEL', k)
+    n = n + 1
+  end
+end
+return n
+`)
+
+// Prune implements Store.
+func (l *RedisLedger) Prune(p Prune) (int, error) {
+	ctx := context.Background()
+	jobs := []string{p.Job}
+	if p.Job == "" {
+		var err error
+		if jobs, err = l.c.SMembers(ctx, redisJobs).Result(); err != nil {
+			return 0, l.err(err)
+		}
+	}
+	n := 0
+	for _, job := range jobs {
+		err := l.scan(job, func(keys, vals []string) error {
+			var ks []string
+			var vs []any
+			for i, v := range vals {
+				if v == "" {
+					continue
+				}
+				if s, at, _ := l.parse(v, time.Time{}); p.selects(s, at) {
+					ks = append(ks, keys[i])
+					vs = append(vs, v)
+				}
+			}
+			if len(ks) == 0 {
+				return nil
+			}
+			d, err := pruneScript.Run(ctx, l.c, ks, vs...).Int()
+			n += d
+			if err != nil {
+				return l.err(err)
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		l.forgetIfEmpty(ctx, job)
+	}
+	return n, nil
+}
+
+// Close ends this run: its owner key is deleted, so its InProgress entries
+// are taken over by the next run at once, and the connection is closed.
+func (l *RedisLedger) Close() error {
+	l.cancel()
+	l.wg.Wait()
+	err := l.c.Del(context.Background(), redisOwnerKey(l.owner)).Err()
+	if cerr := l.c.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return l.err(err)
+	}
+	return nil
+}
