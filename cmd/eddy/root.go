@@ -45,7 +45,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		return usagef("%v (see 'eddy %s --help')", err, strings.TrimPrefix(cmd.CommandPath(), "eddy "))
 	})
 
-	root.AddGroup(&cobra.Group{ID: "read", Title: "Reading events:"}, &cobra.Group{ID: "setup", Title: "Setting up:"})
+	root.AddGroup(helpGroups...) // help.go: commandGroups moves commands between them
 	readCmds := []*cobra.Command{
 		newCmdTail(f, nil),
 		newCmdLs(f, nil),
@@ -68,7 +68,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		Short: "The exit codes every eddy command uses",
 		Long:  "Every eddy command exits with one of these codes, so scripts can tell failures apart.\n\n" + exitCodesHelp,
 	})
-	addExitStatus(root)
+	finishTree(root, f) // help.go: examples, EXIT STATUS, completion
 	return root
 }
 

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Command groups of `eddy --help`, kubectl-style: what a person wants to do,
+// not how eddy is built.
+var helpGroups = []*cobra.Group{
+	{ID: "read", Title: "Reading events:"},
+	{ID: "health", Title: "Checking health:"},
+	{ID: "move", Title: "Moving events:"},
+	{ID: "setup", Title: "Setting up:"},
+}
+
+// commandGroups moves top-level commands out of the group root.go registered
+// them in. A command missing here keeps the group it was given.
+var commandGroups = map[string]string{
+	"lag":        "health",
+	"expect":     "health",
+	"replay":     "move",
+	"dlq":        "move",
+	"demo":       "setup",
+	"config":     "setup",
+	"version":    "setup",
+	"completion": "setup",
+}
+
+// helpExamples are the examples of commands that do not carry their own
+// (Example set in the command wins), keyed by command path. Every line that
+// starts with "eddy" must parse (TestHelpExamplesParse), and the commands run
+// against `eddy demo` unless the comment above them says otherwise.
+var helpExamples = map[string]string{
+	"eddy": `  # try everything on the embedded demo (another terminal for the rest)
+  eddy demo
+  eddy ls --context demo
+  eddy tail 'kafka:/.*/' --context demo
+  eddy trace o-0001 --context demo --flow shop
+  eddy lag --context demo
+  eddy dlq ls --context demo`,
+	"eddy version": `  eddy version
+  eddy --version`,
+	"eddy config": `  eddy config set local --brokers 127.0.0.1:9092 --use
+  eddy config list
+  eddy config show`,
+	"eddy config list": `  eddy config list`,
+	"eddy config use": `  eddy config use demo
+  # one command in another context, without switching
+  eddy ls --context staging`,
+	"eddy config show": `  # the current context, secrets masked
+  eddy config show
+  eddy config show demo`,
+	"eddy dlq": `  eddy dlq ls --context demo
+  eddy dlq show kafka:payments.DLT --context demo`,
+	"eddy dlq ls": `  # dead-letter topics of the demo: count, age, top error, origins
+  eddy dlq ls --context demo
+  # RabbitMQ's dead-letter queues too, as JSON
+  eddy dlq ls kafka: amqp: -o json
+  # names of your own convention
+  eddy dlq ls --suffix .failed --contains parking-lot`,
+	"eddy dlq show": `  # why did payments fail?
+  eddy dlq show kafka:payments.DLT --context demo
+  eddy dlq show amqp:orders.dlq -o json --ids 20
+  eddy dlq show file:dlt.jsonl`,
+	"eddy completion": `  # bash, this shell only
+  source <(eddy completion bash)
+  # zsh, every new shell
+  eddy completion zsh > "${fpath[1]}/_eddy"`,
+	"eddy completion bash": `  source <(eddy completion bash)
+  eddy completion bash > /etc/bash_completion.d/eddy`,
+	"eddy completion zsh": `  source <(eddy completion zsh)
+  eddy completion zsh > "${fpath[1]}/_eddy"`,
+	"eddy completion fish": `  eddy completion fish | source
+  eddy completion fish > ~/.config/fish/completions/eddy.fish`,
+	"eddy completion powershell": `  eddy completion powershell | Out-String | Invoke-Expression`,
+}
+
+// finishTree is applied once to the whole command tree after every command is
+// registered: groups, examples, EXIT STATUS sections, the completion command
+// and dynamic completion. Doing it over the tree keeps command files free of
+// it, and a new command gets it all by being registered.
+func finishTree(root *cobra.Command, f *Factory) {
+	for _, g := range helpGroups {
+		if !root.ContainsGroup(g.ID) {
+			root.AddGroup(g)
+		}
+	}
+	// cobra's completion command binds its output stream when it is made.
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetCompletionCommandGroupID("setup")
+	root.SetHelpCommandGroupID("setup")
+	root.InitDefaultCompletionCmd()
+	root.InitDefaultVersionFlag() // now, not at Execute: docs and tests see it
+	for _, c := range root.Commands() {
+		if g, ok := commandGroups[c.Name()]; ok {
+			c.GroupID = g
+		}
+	}
+	addExamples(root)
+	addExitStatus(root)
+	addCompletions(root, f)
+}
+
+func addExamples(c *cobra.Command) {
+	if c.Example == "" {
+		c.Example = helpExamples[c.CommandPath()]
+	}
+	for _, sub := range c.Commands() {
+		addExamples(sub)
+	}
+}
+
+// exampleCommands returns the eddy command lines of an Example block: comment
+// lines dropped, and each line cut at the first unquoted shell operator.
+func exampleCommands(example string) [][]string {
+	var out [][]string
+	for _, line := range strings.Split(example, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "source <(") {
+			line = strings.TrimSuffix(strings.TrimPrefix(line, "source <("), ")")
+		}
+		if !strings.HasPrefix(line, "eddy ") && line != "eddy" {
+			continue
+		}
+		out = append(out, shellWords(line))
+	}
+	return out
+}
+
+// shellWords splits a command line as a POSIX shell would for the simple
+// cases examples use (quotes, no expansions), stopping at |, >, <, ; or &.
+func shellWords(line string) []string {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case strings.ContainsRune("|><;&", r):
+			if inWord {
+				words = append(words, cur.String())
+			}
+			return words
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
