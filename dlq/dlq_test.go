@@ -130,7 +130,7 @@ func TestSummarizeKafkaGroupsByErrorAndOrigin(t *testing.T) {
 	if err != nil || !slices.Contains(names, dlt) || slices.Contains(names, topic) {
 		t.Fatalf("discovered %v, %v; want %s and not %s", names, err, dlt, topic)
 	}
-	s, err := dlq.SummarizeKafka(context.Background(), c, dlt, dlq.DefaultNaming(), nil, 2)
+	s, err := dlq.SummarizeKafka(context.Background(), c, dlt, dlq.DefaultNaming(), nil, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

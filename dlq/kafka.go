@@ -27,8 +27,9 @@ func KafkaDLQs(ctx context.Context, c *kafka.Client, naming Naming) ([]string, e
 }
 
 // SummarizeKafka reads topic from its beginning to its end (read_committed,
-// joining no group) and summarizes it.
-func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming Naming, id func(*event.Event) string, keep int) (Summary, error) {
+// joining no group) and summarizes it; records that jobs removed (see
+// LoadJobs) count as Redriven.
+func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming Naming, id func(*event.Event) string, keep int, jobs Jobs) (Summary, error) {
 	src, err := c.Source(ctx, []bus.Address{{Transport: "kafka", Name: topic}},
 		bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
 	if err != nil {
@@ -36,6 +37,7 @@ func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming N
 	}
 	defer src.Close()
 	s := NewSummarizer(topic, naming, id, keep)
+	s.Redriven(jobs)
 	if err := Scan(ctx, src, s); err != nil {
 		return Summary{}, err
 	}

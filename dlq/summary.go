@@ -3,7 +3,6 @@ package dlq
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/eddy-sh/eddy/event"
@@ -22,6 +21,10 @@ type Summary struct {
 	Origins   []Count   `json:"origins"`
 	Groups    []Group   `json:"groups,omitempty"`
 	Unparsed  int64     `json:"unparsed"` // messages without dead-letter headers
+	// Redriven counts the records (Kafka) that redrive jobs moved or
+	// parked: still in the topic, but no longer in the DLQ, and not in
+	// Count or anything else above.
+	Redriven int64 `json:"redriven,omitempty"`
 }
 
 // Count is how many messages share one value (an error or an origin).
@@ -54,6 +57,7 @@ type Summarizer struct {
 	errs   map[string]int64
 	orig   map[string]int64
 	groups map[groupKey]*Group
+	jobs   Jobs
 }
 
 // NewSummarizer summarizes the DLQ called name. id names a message in a
@@ -63,8 +67,16 @@ func NewSummarizer(name string, naming Naming, id func(*event.Event) string, kee
 		sum: Summary{Name: name}, errs: map[string]int64{}, orig: map[string]int64{}, groups: map[groupKey]*Group{}}
 }
 
+// Redriven makes s count the Kafka records that jobs removed as Redriven
+// instead of as messages of the DLQ.
+func (s *Summarizer) Redriven(jobs Jobs) { s.jobs = jobs }
+
 // Add counts e.
 func (s *Summarizer) Add(e *event.Event) {
+	if e.Transport != event.AMQP && s.jobs.Removed(e.Partition, e.Offset) {
+		s.sum.Redriven++
+		return
+	}
 	s.sum.Count++
 	ts := e.Timestamp
 	if s.sum.Oldest.IsZero() || ts.Before(s.sum.Oldest) {
@@ -118,10 +130,7 @@ func (s *Summarizer) idOf(e *event.Event) string {
 			return id
 		}
 	}
-	if e.Transport == event.AMQP {
-		return e.Queue + "#" + e.Timestamp.UTC().Format(time.RFC3339Nano)
-	}
-	return e.Topic + "/" + strconv.FormatInt(int64(e.Partition), 10) + "@" + strconv.FormatInt(e.Offset, 10)
+	return Position(e)
 }
 
 // Summary returns the summary: errors and origins by count (most first, then

@@ -5,18 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay"
 )
 
 // DLQOptions are the flags of `eddy dlq ls` and `eddy dlq show`.
@@ -32,6 +36,8 @@ type DLQOptions struct {
 	// Transports are ls's arguments: "kafka:", "amqp:"; none means Kafka,
 	// and RabbitMQ when it is configured.
 	Transports []string
+	// Ledger locates the redrive job logs (see dlq.JobLogDir).
+	Ledger string
 }
 
 func newCmdDLQ(f *Factory, runF func(context.Context, string, *DLQOptions) error) *cobra.Command {
@@ -112,9 +118,10 @@ are fetched and requeued, not consumed (the broker marks them redelivered).`,
 		fl.StringP("output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
 		fl.StringSlice("suffix", nil, "name suffixes that mark a DLQ (replaces the default list)")
 		fl.StringSlice("contains", nil, "name parts that mark a DLQ (replaces the default list)")
+		fl.String("ledger", "", "the ledger file, next to which redrive job logs live (default $XDG_STATE_HOME/eddy/ledger.db)")
 	}
 	show.Flags().Int("ids", 5, "message ids to list per group")
-	cmd.AddCommand(ls, show)
+	cmd.AddCommand(ls, show, newCmdRedrive(f, nil))
 	return cmd
 }
 
@@ -123,6 +130,7 @@ func dlqFlags(c *cobra.Command) *DLQOptions {
 	o.Output, _ = c.Flags().GetString("output")
 	o.Suffixes, _ = c.Flags().GetStringSlice("suffix")
 	o.Contains, _ = c.Flags().GetStringSlice("contains")
+	o.Ledger, _ = c.Flags().GetString("ledger")
 	o.IDs = 5
 	if c.Flags().Lookup("ids") != nil {
 		o.IDs, _ = c.Flags().GetInt("ids")
@@ -178,41 +186,53 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	}
 	out := dlqJSON{V: 1, DLQs: []dlq.Summary{}}
 	var names []string // per summary: its address
+	// One pass per transport: how it lists its DLQs and summarizes one.
+	type lister struct {
+		transport string
+		list      func() ([]string, error)
+		summarize func(name string) (dlq.Summary, error)
+		close     func()
+	}
+	var listers []func() (lister, error)
 	if useKafka {
-		c, err := f.Kafka()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		topics, err := dlq.KafkaDLQs(ctx, c, o.naming())
-		if err != nil {
-			return err
-		}
-		for _, n := range topics {
-			s, err := dlq.SummarizeKafka(ctx, c, n, o.naming(), nil, 0)
-			if errors.Is(err, bus.ErrNotFound) {
-				continue // deleted since it was listed
-			}
+		listers = append(listers, func() (lister, error) {
+			c, err := f.Kafka()
 			if err != nil {
-				return err
+				return lister{}, err
 			}
-			s.Groups = nil
-			out.DLQs = append(out.DLQs, s)
-			names = append(names, "kafka:"+n)
-		}
+			return lister{"kafka", func() ([]string, error) { return dlq.KafkaDLQs(ctx, c, o.naming()) },
+				func(n string) (dlq.Summary, error) {
+					jobs, err := redriveJobs(ctx, f, o.Ledger, n)
+					if err != nil {
+						return dlq.Summary{}, err
+					}
+					return dlq.SummarizeKafka(ctx, c, n, o.naming(), nil, 0, jobs)
+				}, c.Close}, nil
+		})
 	}
 	if useAMQP {
-		c, err := f.AMQP()
+		listers = append(listers, func() (lister, error) {
+			c, err := f.AMQP()
+			if err != nil {
+				return lister{}, err
+			}
+			return lister{"amqp", func() ([]string, error) { return dlq.AMQPDLQs(ctx, c, o.naming()) },
+				func(n string) (dlq.Summary, error) { return dlq.SummarizeAMQP(ctx, c, n, o.naming(), nil, 0) },
+				func() { c.Close() }}, nil
+		})
+	}
+	for _, open := range listers {
+		l, err := open()
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		queues, err := dlq.AMQPDLQs(ctx, c, o.naming())
+		defer l.close()
+		dlqs, err := l.list()
 		if err != nil {
 			return err
 		}
-		for _, n := range queues {
-			s, err := dlq.SummarizeAMQP(ctx, c, n, o.naming(), nil, 0)
+		for _, n := range dlqs {
+			s, err := l.summarize(n)
 			if errors.Is(err, bus.ErrNotFound) {
 				continue // deleted since it was listed
 			}
@@ -221,7 +241,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 			}
 			s.Groups = nil
 			out.DLQs = append(out.DLQs, s)
-			names = append(names, "amqp:"+n)
+			names = append(names, l.transport+":"+n)
 		}
 	}
 	if format == "json" {
@@ -298,7 +318,11 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 			return err
 		}
 		defer c.Close()
-		if s, err = dlq.SummarizeKafka(ctx, c, a.Name, o.naming(), id, o.IDs); err != nil {
+		jobs, err := redriveJobs(ctx, f, o.Ledger, a.Name)
+		if err != nil {
+			return err
+		}
+		if s, err = dlq.SummarizeKafka(ctx, c, a.Name, o.naming(), id, o.IDs, jobs); err != nil {
 			return err
 		}
 	}
@@ -380,4 +404,29 @@ func when(t, now time.Time, format string) string {
 		return d.Truncate(time.Minute).String() + " ago"
 	}
 	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+// redriveJobs is what the local redrive job logs and their groups say about
+// the Kafka DLQ topic (nil when no job ran here).
+func redriveJobs(ctx context.Context, f *Factory, ledger, topic string) (dlq.Jobs, error) {
+	if ledger == "" {
+		var err error
+		if ledger, err = replay.DefaultLedgerPath(); err != nil {
+			return nil, nil // no state directory: no jobs known
+		}
+	}
+	dir := dlq.JobLogDir(ledger)
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) == 0 {
+		return nil, nil
+	}
+	seeds, conn, err := f.kafkaConn()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, conn...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	return dlq.LoadJobs(ctx, kadm.NewClient(cl), dir, topic)
 }

@@ -66,6 +66,24 @@ type Options struct {
 	OnEnd func(committed bool)
 	// MaxRecords bounds one transaction (default 10000).
 	MaxRecords int
+
+	// Group, when set, replaces GroupName(Job) as the job's consumer group
+	// and transactional id (a redrive names its own).
+	Group string
+	// Route, when set, routes each record on its own (a redrive): it
+	// returns what to write — Topic, Key, Value, Headers and Timestamp of
+	// the returned event, and its Partition when >= 0 (else the partition
+	// of its key, as the Java client's, or round robin without a key) — or
+	// false to pass the record over (its offset is committed with the
+	// transaction all the same). Target, KeepPartition and Filter are then
+	// unused; every topic a record is routed to must exist.
+	// An error aborts the transaction and ends the run.
+	Route func(e *event.Event) (event.Event, bool, error)
+	// Prepare, when set, is called once every record of a transaction was
+	// produced and before it commits; an error aborts the transaction and
+	// ends the run. A redrive records there what it passed over, so that
+	// nothing it passed is ever committed without being recorded.
+	Prepare func() error
 }
 
 // GroupName is the consumer group (and transactional id) of a job.
@@ -88,7 +106,10 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	if !o.From.IsSet() {
 		o.From = bus.Position{Kind: bus.PosBeginning}
 	}
-	group := GroupName(o.Job)
+	group := o.Group
+	if group == "" {
+		group = GroupName(o.Job)
+	}
 
 	admCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(o.Seeds...)}, o.Conn...)...)
 	if err != nil {
@@ -100,7 +121,7 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		return sum, err
 	}
 	batchMax := int32(1 << 20) // kgo's default, and Kafka's default max.message.bytes
-	if o.Target != "" {
+	if o.Target != "" && o.Route == nil {
 		// A record may be as large as the target accepts (a 10 MB
 		// dead letter where the topic allows it).
 		if rcs, err := adm.DescribeTopicConfigs(ctx, o.Target); err == nil {
@@ -143,11 +164,19 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		kgo.KeepControlRecords(),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
-		kgo.ProducerBatchMaxBytes(batchMax),
 		kgo.DisableAutoCommit(),
 	)
-	if o.KeepPartition {
-		kopts = append(kopts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var rt *routes
+	switch {
+	case o.Route != nil:
+		// Each record's topic has its own limit, and its partition is
+		// chosen here: kept, or by key.
+		rt = newRoutes(adm)
+		kopts = append(kopts, kgo.ProducerBatchMaxBytesFn(rt.maxBytes), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	case o.KeepPartition:
+		kopts = append(kopts, kgo.ProducerBatchMaxBytes(batchMax), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	default:
+		kopts = append(kopts, kgo.ProducerBatchMaxBytes(batchMax))
 	}
 	sess, err := kgo.NewGroupTransactSession(kopts...)
 	if err != nil {
@@ -234,20 +263,43 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 			}
 			read++
 			e := toEvent(r)
-			ok, err := match(o.Filter, &e)
-			if err != nil {
-				filterErr++
-			}
-			if !ok {
-				filtered++
-				continue
+			var out *kgo.Record
+			if rt != nil {
+				routed, ok, err := o.Route(&e)
+				if err != nil {
+					prodErr = err
+					break
+				}
+				if !ok {
+					filtered++
+					continue
+				}
+				if out, err = rt.record(ctx, o, &e, &routed); err != nil {
+					prodErr = err
+					break
+				}
+			} else {
+				ok, err := match(o.Filter, &e)
+				if err != nil {
+					filterErr++
+				}
+				if !ok {
+					filtered++
+					continue
+				}
+				out = o.record(r, &e)
 			}
 			moved++
-			sess.Produce(wctx, o.record(r, &e), func(_ *kgo.Record, err error) { done <- err })
+			sess.Produce(wctx, out, func(_ *kgo.Record, err error) { done <- err })
 		}
 		for range moved {
 			if err := <-done; err != nil && prodErr == nil {
-				prodErr = err
+				prodErr = fmt.Errorf("producing: %w", err)
+			}
+		}
+		if prodErr == nil && o.Prepare != nil {
+			if err := o.Prepare(); err != nil {
+				prodErr = fmt.Errorf("preparing the commit: %w", err)
 			}
 		}
 		committed, err := sess.End(wctx, kgo.TransactionEndTry(prodErr == nil))
@@ -263,7 +315,7 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 			// the records come again.
 			sum.Failed += moved
 			if prodErr != nil {
-				return finish(fmt.Errorf("eos: producing: %w", prodErr))
+				return finish(fmt.Errorf("eos: %w", prodErr))
 			}
 			progress()
 			continue

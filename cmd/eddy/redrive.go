@@ -1,0 +1,378 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay"
+)
+
+// RedriveOptions are `eddy dlq redrive`'s flags and argument.
+type RedriveOptions struct {
+	DLQ           string
+	To            string
+	Filter        string
+	IDs           []string
+	Error         string
+	DryRun        bool
+	Rate          float64
+	MaxRedrives   int
+	Park          string
+	KeepPartition bool
+	Job           string
+	Ledger        string
+	Output        string
+	Suffixes      []string
+	Contains      []string
+}
+
+func newCmdRedrive(f *Factory, runF func(context.Context, *RedriveOptions) error) *cobra.Command {
+	o := &RedriveOptions{}
+	cmd := &cobra.Command{
+		Use:   "redrive DLQ",
+		Short: "Put dead letters back where they failed, exactly once, selectively",
+		Long: `Put each message of a dead-letter topic back to its own origin — the topic
+Spring Kafka (kafka_dlt-original-topic) or Kafka Connect
+(__connect.errors.topic) recorded, or, failing those headers, the topic the
+DLQ's name is for (orders.DLT → orders) — or to --to TARGET.
+
+SELECTION
+  --filter EXPR    only messages matching the expression (as in tail)
+  --ids ID,...     only these messages: event ids or positions TOPIC/P@OFFSET
+                   as 'eddy dlq show' lists them; --ids @FILE reads one a line
+  --error REGEX    only messages whose recorded error message or exception
+                   class matches
+  Messages not selected stay in the DLQ.
+
+LOOP GUARD AND PARKING
+  Each redriven message carries eddy-redrive-count, one more than it had. A
+  message whose count is --max-redrives (default 3) or more is not redriven
+  again: it is moved to the parking topic (--park, default DLQ.parked, created
+  with the broker's defaults when missing) with an eddy-park-reason header.
+
+UNKNOWN ORIGIN
+  A message whose origin is not recorded, or whose origin topic does not
+  exist, is left in the DLQ and listed; the command then exits 3.
+
+EXACTLY ONCE, RERUNS AND WHAT IS LEFT
+  Kafka to Kafka is transactional: every batch's records are written in one
+  transaction that also commits the position of a consumer group dedicated to
+  the job (eddy-redrive-JOB); the DLQ is read read_committed. A crash or Ctrl-C
+  at any point loses nothing and duplicates nothing for read_committed readers;
+  the same command resumes, and once done it moves 0 until new dead letters
+  arrive. The job is named after the DLQ and the selection (--job overrides),
+  so the same command is the same job.
+  A Kafka record cannot be deleted: a record counts as removed from the DLQ
+  once a job's committed position passed it and it was redriven or parked. The
+  records a job passed over (not selected, unknown origin) are recorded in the
+  job's log (next to the ledger, default $XDG_STATE_HOME/eddy/redrive/) before
+  the transaction that passes them commits: 'eddy dlq ls' and 'show' count them
+  as still in the DLQ, and another job (another selection, or --to) redrives
+  them while passing over what earlier jobs removed.
+
+DRY RUN
+  --dry-run reads the same records through the same decisions and prints the
+  plan — how many per target, parking included, how many left for an unknown
+  origin, the first positions — and changes nothing.`,
+		Example: `  # every dead letter back to its origin
+  eddy dlq redrive kafka:orders.DLT
+  # only the timeouts, 100 per second, after looking at the plan
+  eddy dlq redrive orders.DLT --error 'Timeout' --dry-run
+  eddy dlq redrive orders.DLT --error 'Timeout' --rate 100
+  # two messages, to a test topic
+  eddy dlq redrive orders.DLT --ids orders.DLT/0@17,orders.DLT/0@18 --to kafka:orders.test`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("dlq redrive needs one DLQ, e.g. kafka:orders.DLT (see 'eddy dlq redrive --help')")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			o.DLQ = args[0]
+			if runF != nil {
+				return runF(c.Context(), o)
+			}
+			return redriveRun(c.Context(), f, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.To, "to", "", "send every selected message here (kafka:TOPIC) instead of its origin")
+	fl.StringVar(&o.Filter, "filter", "", "only messages matching this expression (as in tail)")
+	fl.StringSliceVar(&o.IDs, "ids", nil, "only these messages: ids or positions TOPIC/P@OFFSET, or @FILE (one a line)")
+	fl.StringVar(&o.Error, "error", "", "only messages whose recorded error or exception class matches this regular expression")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan; change nothing")
+	fl.Float64Var(&o.Rate, "rate", 0, "at most this many messages per second (default: no limit)")
+	fl.IntVar(&o.MaxRedrives, "max-redrives", dlq.DefaultMaxRedrives, "park a message redriven this many times already instead of redriving it")
+	fl.StringVar(&o.Park, "park", "", "the parking topic (default: the DLQ's name + "+dlq.ParkSuffix+")")
+	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "write each message to its original partition (as recorded by Spring or Connect)")
+	fl.StringVar(&o.Job, "job", "", "the job's name: its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
+	fl.StringVar(&o.Ledger, "ledger", "", "the ledger file; job logs live next to it (default $XDG_STATE_HOME/eddy/ledger.db)")
+	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
+	fl.StringSliceVar(&o.Suffixes, "suffix", nil, "name suffixes that mark a DLQ (names its origin: orders.DLT → orders)")
+	fl.StringSliceVar(&o.Contains, "contains", nil, "name parts that mark a DLQ (replaces the default list)")
+	return cmd
+}
+
+// redriveReport is the summary, as -o json prints it (version 1).
+type redriveReport struct {
+	V          int                  `json:"v"`
+	Job        string               `json:"job"`
+	Group      string               `json:"group,omitempty"`
+	Mode       string               `json:"mode"` // "transactional", "dry-run"
+	Read       int64                `json:"read"`
+	Redriven   int64                `json:"redriven"`
+	Parked     int64                `json:"parked"`
+	Unknown    int64                `json:"unknown_origin"`
+	Unselected int64                `json:"not_selected"`
+	Already    int64                `json:"already_removed"`
+	Targets    []replay.TargetCount `json:"targets"`
+	Left       []dlq.LeftRecord     `json:"left"`
+	FirstIDs   []string             `json:"first_ids,omitempty"`
+	Seconds    float64              `json:"seconds"`
+	Stopped    bool                 `json:"stopped"`
+	Error      *string              `json:"error"`
+}
+
+// redrivePlan is what redrive validated before touching a broker.
+type redrivePlan struct {
+	dlq    bus.Address
+	route  dlq.RouterOptions
+	job    string
+	ledger string
+}
+
+func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
+	name := o.DLQ
+	if !strings.Contains(name, ":") {
+		name = "kafka:" + name
+	}
+	a, err := bus.ParseAddress(name)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	if a.Transport != "kafka" || a.Name == "" {
+		return nil, usagef("dlq redrive reads a Kafka topic (kafka:TOPIC), not %s", o.DLQ)
+	}
+	p := &redrivePlan{dlq: a}
+	naming := (&DLQOptions{Suffixes: o.Suffixes, Contains: o.Contains}).naming()
+	p.route = dlq.RouterOptions{DLQ: a, Naming: naming, KeepPartition: o.KeepPartition, MaxRedrives: o.MaxRedrives}
+	if o.MaxRedrives < 1 {
+		return nil, usagef("--max-redrives wants a number >= 1")
+	}
+	if o.To != "" {
+		to, err := bus.ParseAddress(o.To)
+		if err != nil {
+			return nil, asUsage(fmt.Errorf("--to: %w", err))
+		}
+		if to.Transport != "kafka" || to.Name == "" {
+			return nil, usagef("--to %s: a Kafka DLQ is redriven to a Kafka topic of the same cluster (kafka:TOPIC)", o.To)
+		}
+		p.route.To = &to
+	}
+	if o.Park != "" {
+		pk := o.Park
+		if !strings.Contains(pk, ":") {
+			pk = "kafka:" + pk
+		}
+		park, err := bus.ParseAddress(pk)
+		if err != nil {
+			return nil, asUsage(fmt.Errorf("--park: %w", err))
+		}
+		if park.Transport != "kafka" || park.Name == "" {
+			return nil, usagef("--park %s: want a Kafka topic (kafka:TOPIC)", o.Park)
+		}
+		p.route.Park = &park
+	}
+	if o.Rate < 0 {
+		return nil, usagef("--rate wants a number >= 0")
+	}
+	switch o.Output {
+	case "text", "json":
+	default:
+		return nil, usagef("-o %s: want text or json", o.Output)
+	}
+	schema, err := f.Schema()
+	if err != nil {
+		return nil, err
+	}
+	sel := &p.route.Select
+	sel.ID = func(e *event.Event) string { return schema.Extract(e).ID }
+	if o.Filter != "" {
+		flt, err := inspect.CompileFilter(o.Filter, schema)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		sel.Filter = flt
+	}
+	if o.Error != "" {
+		if sel.Error, err = regexp.Compile(o.Error); err != nil {
+			return nil, usagef("--error %q: bad regular expression: %v", o.Error, err)
+		}
+	}
+	ids, err := readIDs(o.IDs)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) > 0 {
+		sel.IDs = map[string]bool{}
+		for _, id := range ids {
+			sel.IDs[id] = true
+		}
+	}
+	p.job = o.Job
+	if p.job == "" {
+		// The same DLQ and selection are the same job (a rerun resumes);
+		// another selection is another job.
+		parts := []string{a.String(), "to=" + o.To, "filter=" + o.Filter, "error=" + o.Error, "ids=" + strings.Join(ids, ","),
+			fmt.Sprintf("max=%d", o.MaxRedrives), "park=" + o.Park, fmt.Sprintf("keep=%v", o.KeepPartition)}
+		h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+		p.job = a.Name + "-" + hex.EncodeToString(h[:4])
+	}
+	p.ledger = o.Ledger
+	if p.ledger == "" {
+		if p.ledger, err = replay.DefaultLedgerPath(); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// readIDs expands --ids: @FILE reads ids one a line (blank lines and # comments
+// skipped).
+func readIDs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if path, ok := strings.CutPrefix(a, "@"); ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return nil, usagef("--ids @%s: %v", path, err)
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				line = strings.TrimSpace(line)
+				if line != "" && !strings.HasPrefix(line, "#") {
+					out = append(out, line)
+				}
+			}
+			continue
+		}
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
+	p, err := planRedrive(f, o)
+	if err != nil {
+		return err
+	}
+	kc, err := f.Kafka()
+	if err != nil {
+		return err
+	}
+	defer kc.Close()
+	// An unreachable broker is exit 4, as for every command.
+	if err := kc.Ping(ctx); err != nil {
+		return err
+	}
+	seeds, conn, err := f.kafkaConn()
+	if err != nil {
+		return err
+	}
+	prog := newProgress(f)
+	mode := "transactional"
+	if o.DryRun {
+		mode = "dry-run"
+	}
+	rep, runErr := dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
+		Seeds: seeds, Conn: conn, Job: p.job, LogDir: dlq.JobLogDir(p.ledger), Route: p.route,
+		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Client: kc,
+	})
+	prog.done()
+	out := redriveReport{V: 1, Job: p.job, Group: dlq.RedriveGroup(p.job), Mode: mode,
+		Read: rep.Read, Redriven: rep.Redriven, Parked: rep.Parked, Unknown: rep.Unknown, Unselected: rep.Unselected,
+		Already: rep.Already, Targets: rep.Targets, Left: rep.Left, FirstIDs: rep.First,
+		Seconds: rep.Elapsed.Seconds(), Stopped: rep.Stopped}
+	if out.Targets == nil {
+		out.Targets = []replay.TargetCount{}
+	}
+	if out.Left == nil {
+		out.Left = []dlq.LeftRecord{}
+	}
+	if runErr != nil && !rep.Stopped {
+		if rep.Read == 0 && rep.Moved == 0 {
+			return runErr // nothing happened: the error alone says it
+		}
+		s := runErr.Error()
+		out.Error = &s
+	}
+	if err := printRedrive(f, o, &out); err != nil {
+		return err
+	}
+	if rep.FilterErr > 0 {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: --filter failed on %d message(s), which were not redriven\n", rep.FilterErr)
+	}
+	if rep.Stopped {
+		fmt.Fprintln(f.IO.ErrOut, "eddy: redrive stopped; run the same command to resume")
+		return &silentError{code: ExitInterrupted}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if rep.Unknown > 0 {
+		return &exitError{code: ExitPartial, err: fmt.Errorf("%d message(s) left in %s: origin unknown or not writable (listed above)", rep.Unknown, p.dlq)}
+	}
+	return nil
+}
+
+func printRedrive(f *Factory, o *RedriveOptions, r *redriveReport) error {
+	if o.Output == "json" {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(f.IO.Out, "%s\n", b)
+		return err
+	}
+	w := f.IO.Out
+	verb := "redriven"
+	if r.Mode == "dry-run" {
+		verb = "would redrive"
+		fmt.Fprintf(w, "dry run: would write %d message(s)\n", r.Redriven+r.Parked)
+	}
+	for _, t := range r.Targets {
+		fmt.Fprintf(w, "  %-40s %d\n", inspect.SafeString(t.Target), t.Count)
+	}
+	if r.Unknown > 0 {
+		fmt.Fprintf(w, "  %-40s %d\n", "(left: unknown origin)", r.Unknown)
+	}
+	if len(r.FirstIDs) > 0 {
+		ids := make([]string, len(r.FirstIDs))
+		for i, id := range r.FirstIDs {
+			ids[i] = inspect.SafeString(id)
+		}
+		fmt.Fprintf(w, "first: %s\n", strings.Join(ids, " "))
+	}
+	for _, l := range r.Left {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: left %s: %s\n", inspect.SafeString(l.ID), inspect.SafeString(l.Reason))
+	}
+	if int64(len(r.Left)) < r.Unknown {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: ... and %d more left ('eddy dlq show' lists them)\n", r.Unknown-int64(len(r.Left)))
+	}
+	fmt.Fprintf(f.IO.ErrOut, "eddy: redrive %s: read %d, %s %d, parked %d, left %d (unknown origin), not selected %d, already removed %d in %.1fs (%s)\n",
+		r.Job, r.Read, verb, r.Redriven, r.Parked, r.Unknown, r.Unselected, r.Already, r.Seconds, r.Mode)
+	return nil
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/dlq"
+)
+
+// eachKafka runs fn on kfake and on the real Kafka.
+func eachKafka(t *testing.T, fn func(t *testing.T, seeds []string)) {
+	for _, mode := range []string{"kfake", "real"} {
+		t.Run(mode, func(t *testing.T) {
+			var seeds []string
+			if mode == "real" {
+				seeds = kafkatest.Real(t)
+			} else {
+				seeds = kafkatest.Cluster(t)
+			}
+			fn(t, seeds)
+		})
+	}
+}
+
+// namedTopic creates topic (deleted when the test ends) and waits for it.
+func namedTopic(t *testing.T, seeds []string, topic string, partitions int32) string {
+	t.Helper()
+	adm := kafkatest.Admin(t, seeds)
+	if _, err := adm.CreateTopic(context.Background(), partitions, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { adm.DeleteTopics(context.Background(), topic) })
+	kafkatest.WaitFor(t, 30*time.Second, "topic "+topic, func() bool {
+		m, err := adm.Metadata(context.Background(), topic)
+		return err == nil && m.Topics[topic].Err == nil && len(m.Topics[topic].Partitions) == int(partitions)
+	})
+	return topic
+}
+
+// springLetter is a record as Spring's DeadLetterPublishingRecoverer writes it.
+func springLetter(dlt, origin string, partition int32, offset int64, msg, value string, extra ...kgo.RecordHeader) *kgo.Record {
+	hs := append([]kgo.RecordHeader{
+		{Key: dlq.SpringExceptionFQCN, Value: []byte("java.lang.IllegalStateException")},
+		{Key: dlq.SpringExceptionMessage, Value: []byte(msg)},
+		{Key: dlq.SpringOriginalTopic, Value: []byte(origin)},
+		{Key: dlq.SpringOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, uint32(partition))},
+		{Key: dlq.SpringOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(offset))},
+	}, extra...)
+	return &kgo.Record{Topic: dlt, Key: []byte("k-" + value), Value: []byte(value), Headers: hs}
+}
+
+// redriveOut runs redrive in process and returns its JSON report and stderr.
+func redriveOut(t *testing.T, seeds []string, ledger string, o RedriveOptions) (redriveReport, string, error) {
+	t.Helper()
+	f, out, errOut := testFactory(false)
+	f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+	o.Ledger, o.Output = ledger, "json"
+	if o.MaxRedrives == 0 {
+		o.MaxRedrives = dlq.DefaultMaxRedrives
+	}
+	err := redriveRun(context.Background(), f, &o)
+	var rep redriveReport
+	if out.Len() > 0 {
+		if jerr := json.Unmarshal([]byte(out.String()), &rep); jerr != nil {
+			t.Fatalf("redrive -o json: %v: %s", jerr, out.String())
+		}
+	}
+	return rep, errOut.String(), err
+}
+
+// records reads every record a read_committed reader sees in topic.
+func records(t *testing.T, seeds []string, topic string) []*kgo.Record {
+	t.Helper()
+	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	var got []*kgo.Record
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset+1 >= want[r.Partition] {
+				delete(want, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				got = append(got, r)
+			}
+		})
+	}
+	return got
+}
+
+// waitRecords waits until a read_committed reader sees n records in topic
+// (transaction markers land after the commit returns) and returns them.
+func waitRecords(t *testing.T, seeds []string, topic string, n int) []*kgo.Record {
+	t.Helper()
+	var got []*kgo.Record
+	kafkatest.WaitFor(t, 30*time.Second, strconv.Itoa(n)+" records in "+topic, func() bool {
+		got = records(t, seeds, topic)
+		return len(got) >= n
+	})
+	if len(got) != n {
+		t.Fatalf("%s holds %d records, want %d", topic, len(got), n)
+	}
+	return got
+}
+
+func header(r *kgo.Record, key string) (string, bool) {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value), true
+		}
+	}
+	return "", false
+}
+
+// dlqCount is what `eddy dlq show` counts in topic: left, and redriven.
+func dlqCount(t *testing.T, seeds []string, ledger, topic string) (left, redriven int64) {
+	t.Helper()
+	f, out, _ := testFactory(false)
+	f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+	if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: "kafka:" + topic, Output: "json", Ledger: ledger}); err != nil {
+		t.Fatal(err)
+	}
+	var got dlqJSON
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil || len(got.DLQs) != 1 {
+		t.Fatalf("dlq show -o json: %v: %s", err, out.String())
+	}
+	return got.DLQs[0].Count, got.DLQs[0].Redriven
+}
+
+// TestRedriveSpringToOrigins: a Spring DLT holding letters of two origins and
+// one whose origin topic does not exist. The dry run changes nothing; the run
+// sends each letter to its origin with eddy-redrive-count 1, leaves the
+// unknown one (listed, exit 3); dlq show counts 1 left; a rerun moves 0.
+func TestRedriveSpringToOrigins(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		a := kafkatest.NewTopic(t, seeds, 2)
+		b := kafkatest.NewTopic(t, seeds, 1)
+		dlt := namedTopic(t, seeds, a+".DLT", 2)
+		var recs []*kgo.Record
+		for i := range 10 {
+			origin := a
+			if i%2 == 1 {
+				origin = b
+			}
+			r := springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))
+			r.Partition = int32(i % 2)
+			recs = append(recs, r)
+		}
+		lost := springLetter(dlt, a+"-gone", 0, 99, "boom", "lost")
+		recs = append(recs, lost)
+		kafkatest.Produce(t, seeds, recs...)
+		ledger := t.TempDir() + "/ledger.db"
+
+		rep, stderr, err := redriveOut(t, seeds, ledger, RedriveOptions{DLQ: "kafka:" + dlt, DryRun: true})
+		if exitCode(err) != ExitPartial || rep.Mode != "dry-run" || rep.Redriven != 10 || rep.Unknown != 1 || len(rep.FirstIDs) == 0 {
+			t.Fatalf("dry run: exit %d (%v), %+v, %s", exitCode(err), err, rep, stderr)
+		}
+		if n := len(records(t, seeds, a)) + len(records(t, seeds, b)); n != 0 {
+			t.Fatalf("the dry run wrote %d records", n)
+		}
+		if left, _ := dlqCount(t, seeds, ledger, dlt); left != 11 {
+			t.Fatalf("after the dry run dlq show counts %d, want 11", left)
+		}
+
+		rep, stderr, err = redriveOut(t, seeds, ledger, RedriveOptions{DLQ: "kafka:" + dlt})
+		if exitCode(err) != ExitPartial || rep.Redriven != 10 || rep.Unknown != 1 || len(rep.Left) != 1 ||
+			!strings.HasPrefix(rep.Left[0].ID, dlt+"/") {
+			t.Fatalf("redrive: exit %d (%v), %+v, %s", exitCode(err), err, rep, stderr)
+		}
+		if !strings.Contains(rep.Left[0].Reason, a+"-gone does not exist") {
+			t.Fatalf("left reason: %+v", rep.Left)
+		}
+		for _, tc := range []struct {
+			topic string
+			odd   int
+		}{{a, 0}, {b, 1}} {
+			got := waitRecords(t, seeds, tc.topic, 5)
+			for _, r := range got {
+				n, _ := strconv.Atoi(strings.TrimPrefix(string(r.Value), "v"))
+				c, _ := header(r, dlq.HeaderRedriveCount)
+				rid, _ := header(r, "eddy-redrive-id")
+				if n%2 != tc.odd || c != "1" || rid == "" || string(r.Key) != "k-"+string(r.Value) {
+					t.Fatalf("%s: %s key %s count %q rid %q", tc.topic, r.Value, r.Key, c, rid)
+				}
+			}
+		}
+		if left, redriven := dlqCount(t, seeds, ledger, dlt); left != 1 || redriven != 10 {
+			t.Fatalf("after the redrive dlq show counts %d left, %d redriven; want 1, 10", left, redriven)
+		}
+
+		rep, stderr, err = redriveOut(t, seeds, ledger, RedriveOptions{DLQ: "kafka:" + dlt})
+		if err != nil || rep.Redriven != 0 || rep.Read != 0 {
+			t.Fatalf("rerun: %v, %+v, %s", err, rep, stderr)
+		}
+		if n := len(records(t, seeds, a)) + len(records(t, seeds, b)); n != 10 {
+			t.Fatalf("after the rerun the origins hold %d records, want 10", n)
+		}
+	})
+}

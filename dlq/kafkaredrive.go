@@ -1,0 +1,324 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/replay/eos"
+)
+
+// RedriveGroup is the consumer group (and transactional id) of a Kafka
+// redrive job.
+func RedriveGroup(job string) string { return "eddy-redrive-" + job }
+
+// Report says what a redrive did (or, dry, would do).
+type Report struct {
+	replay.Summary
+	// Targets counts the messages written per target, the parking target
+	// included.
+	Targets []replay.TargetCount
+	// Parked, Unknown and Unselected count messages by outcome; Already
+	// those other jobs had removed.
+	Redriven, Parked, Unknown, Unselected, Already int64
+	// Left is the first messages left in the DLQ for an unknown or
+	// unwritable origin, with the reason.
+	Left []LeftRecord
+	// First is a dry run's first message positions.
+	First []string
+}
+
+// maxLeft bounds Report.Left.
+const maxLeft = 100
+
+// tally counts the outcomes of one transaction, and adds them to the report
+// once it committed.
+type tally struct {
+	mu      sync.Mutex
+	pending Report
+	total   Report
+}
+
+func (t *tally) add(d Decision, target string, left *LeftRecord) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := &t.pending
+	switch d.Outcome {
+	case Redrive:
+		p.Redriven++
+	case Park:
+		p.Parked++
+	case Unknown:
+		p.Unknown++
+	case Unselected:
+		p.Unselected++
+	}
+	if target != "" {
+		t.count(p, target, 1)
+	}
+	if left != nil && len(p.Left)+len(t.total.Left) < maxLeft {
+		p.Left = append(p.Left, *left)
+	}
+}
+
+func (t *tally) already() {
+	t.mu.Lock()
+	t.pending.Already++
+	t.mu.Unlock()
+}
+
+func (t *tally) count(r *Report, target string, n int64) {
+	for i := range r.Targets {
+		if r.Targets[i].Target == target {
+			r.Targets[i].Count += n
+			return
+		}
+	}
+	r.Targets = append(r.Targets, replay.TargetCount{Target: target, Count: n})
+}
+
+// end adds the transaction's counts when it committed, and drops them else.
+func (t *tally) end(committed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if committed {
+		p, r := &t.pending, &t.total
+		r.Redriven += p.Redriven
+		r.Parked += p.Parked
+		r.Unknown += p.Unknown
+		r.Unselected += p.Unselected
+		r.Already += p.Already
+		r.Left = append(r.Left, p.Left...)
+		for _, c := range p.Targets {
+			t.count(r, c.Target, c.Count)
+		}
+	}
+	t.pending = Report{}
+}
+
+func (t *tally) report() Report {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.total
+}
+
+// KafkaRedrive configures RedriveKafka.
+type KafkaRedrive struct {
+	// Seeds and Conn connect to the cluster of the DLQ and the targets.
+	Seeds []string
+	Conn  []kgo.Opt
+	// Job names the job: its group is RedriveGroup(Job). The same DLQ and
+	// selection should give the same job, so that a rerun resumes.
+	Job string
+	// LogDir holds the job logs (see JobLogDir).
+	LogDir string
+	Route  RouterOptions
+	// NewTimestamps stamps redriven records with the time of writing.
+	NewTimestamps bool
+	Rate          float64
+	Progress      func(replay.Summary)
+	// DryRun reads and decides the same, and writes nothing: not to the
+	// targets, not to the group, not to the log. Its Report counts what a
+	// real run would do now.
+	DryRun bool
+	// OnEnd, when set, is called after every transaction (tests).
+	OnEnd func(committed bool)
+	// Client reads the DLQ for a dry run.
+	Client *kafka.Client
+}
+
+// RedriveKafka redrives the Kafka DLQ k.Route.DLQ exactly once: each
+// transaction writes the routed records and commits the job group's offsets
+// past every record it read (see JobLog for those it leaves). Records other
+// jobs removed are passed over without being written.
+func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
+	topic := k.Route.DLQ.Name
+	group := RedriveGroup(k.Job)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.Seeds...)}, k.Conn...)...)
+	if err != nil {
+		return Report{}, fmt.Errorf("redrive: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	jobs, err := LoadJobs(ctx, adm, k.LogDir, topic)
+	if err != nil {
+		return Report{}, err
+	}
+	others := jobs.Without(group)
+	var self *Job
+	for i := range jobs {
+		if jobs[i].Group == group {
+			self = &jobs[i]
+		}
+	}
+
+	ro := k.Route
+	ro.Writable = func(t string) (bool, error) { return topicExists(ctx, adm, t) }
+	router := NewRouter(ro)
+	park := router.ParkTarget()
+	var parkReady bool
+	t := &tally{}
+
+	decide := func(e *event.Event) (Decision, bool, error) {
+		if others.Removed(e.Partition, e.Offset) {
+			t.already()
+			return Decision{}, false, nil
+		}
+		d, err := router.Decide(e)
+		if err != nil {
+			return d, false, err
+		}
+		if d.Outcome == Park && !parkReady && park.Transport == "kafka" && !k.DryRun {
+			if err := ensureTopic(ctx, adm, park.Name); err != nil {
+				return d, false, err
+			}
+			parkReady = true
+		}
+		return d, true, nil
+	}
+	leftOf := func(e *event.Event, d Decision) *LeftRecord {
+		if d.Outcome != Unknown {
+			return nil
+		}
+		return &LeftRecord{Partition: e.Partition, Offset: e.Offset, Outcome: d.Outcome, ID: Position(e), Reason: d.Reason}
+	}
+
+	if k.DryRun {
+		return dryRunKafka(ctx, k, self, decide, leftOf, t)
+	}
+
+	log, err := OpenJobLog(k.LogDir, group, topic)
+	if err != nil {
+		return Report{}, err
+	}
+	defer log.Close()
+	sum, err := eos.Run(ctx, eos.Options{
+		Seeds: k.Seeds, Conn: k.Conn, Job: k.Job, Group: group, Topics: []string{topic},
+		From: bus.Position{Kind: bus.PosBeginning}, NewTimestamps: k.NewTimestamps, Rate: k.Rate,
+		Progress: k.Progress,
+		Route: func(e *event.Event) (event.Event, bool, error) {
+			d, ok, err := decide(e)
+			if err != nil || !ok {
+				return event.Event{}, false, err
+			}
+			switch d.Outcome {
+			case Redrive, Park:
+				t.add(d, d.Target.String(), nil)
+				return Rewrite(e, d), true, nil
+			}
+			l := leftOf(e, d)
+			if l == nil {
+				l = &LeftRecord{Partition: e.Partition, Offset: e.Offset, Outcome: d.Outcome}
+				t.add(d, "", nil)
+			} else {
+				t.add(d, "", l)
+			}
+			log.Add(*l)
+			return event.Event{}, false, nil
+		},
+		Prepare: log.Flush,
+		OnEnd: func(committed bool) {
+			if !committed {
+				log.Drop()
+			}
+			t.end(committed)
+			if k.OnEnd != nil {
+				k.OnEnd(committed)
+			}
+		},
+	})
+	rep := t.report()
+	rep.Summary = sum
+	return rep, err
+}
+
+// dryRunKafka is the run through replay.Run with a DryRun sink: the records
+// the job has not committed yet, decided by the same router.
+func dryRunKafka(ctx context.Context, k KafkaRedrive, self *Job, decide func(*event.Event) (Decision, bool, error),
+	leftOf func(*event.Event, Decision) *LeftRecord, t *tally) (Report, error) {
+	if k.Client == nil {
+		return Report{}, errors.New("redrive: a dry run needs a client")
+	}
+	src, err := k.Client.Source(ctx, []bus.Address{k.Route.DLQ},
+		bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+	if err != nil {
+		return Report{}, err
+	}
+	defer src.Close()
+	var mu sync.Mutex
+	decided := map[string]Decision{}
+	filter := matchFunc(func(e *event.Event) (bool, error) {
+		if self != nil {
+			if pos, ok := self.Position[e.Partition]; ok && e.Offset < pos {
+				return false, nil // this job did it already
+			}
+		}
+		d, ok, err := decide(e)
+		if err != nil || !ok {
+			return false, err
+		}
+		switch d.Outcome {
+		case Redrive, Park:
+			mu.Lock()
+			decided[Position(e)] = d
+			mu.Unlock()
+			return true, nil
+		}
+		t.add(d, "", leftOf(e, d))
+		return false, nil
+	})
+	target := func(e *event.Event) string {
+		mu.Lock()
+		defer mu.Unlock()
+		d := decided[Position(e)]
+		t.add(d, "", nil)
+		return d.Target.String()
+	}
+	dry := replay.NewDryRun(target, Position, 10)
+	sum, err := replay.Run(ctx, src, dry, replay.Options{Filter: filter, Progress: k.Progress})
+	t.end(true)
+	rep := t.report()
+	rep.Summary = sum
+	pl := dry.Plan()
+	rep.Targets, rep.First = pl.Targets, pl.FirstIDs
+	return rep, err
+}
+
+type matchFunc func(e *event.Event) (bool, error)
+
+func (f matchFunc) Match(e *event.Event) (bool, error) { return f(e) }
+
+func topicExists(ctx context.Context, adm *kadm.Client, topic string) (bool, error) {
+	tds, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		return false, fmt.Errorf("listing topic %s: %w", topic, err)
+	}
+	td, ok := tds[topic]
+	if !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+		return false, nil
+	}
+	return td.Err == nil, td.Err
+}
+
+// ensureTopic creates the parking topic with the broker's defaults when it is
+// missing.
+func ensureTopic(ctx context.Context, adm *kadm.Client, topic string) error {
+	ok, err := topicExists(ctx, adm, topic)
+	if err != nil || ok {
+		return err
+	}
+	_, err = adm.CreateTopic(ctx, -1, -1, nil, topic)
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("creating the parking topic %s: %w", topic, err)
+	}
+	return nil
+}
