@@ -337,3 +337,38 @@ func Escape(s string) string { return strings.ReplaceAll(url.PathEscape(s), "/",
 
 // Name returns a unique name for something a test creates itself.
 func Name(t testing.TB, what string) string { return fmt.Sprintf("%s.%s", uniqueName(t), what) }
+
+// CloseConnections force-closes, through the management API, every client
+// connection whose client-provided name contains match (eddy names its
+// connections "eddy PURPOSE #N", e.g. "eddy consume QUEUE #3"), as a broker
+// restart or a network cut would, without touching the shared broker's other
+// connections. It returns how many it closed.
+func CloseConnections(t testing.TB, amqpURL, match string) int {
+	t.Helper()
+	var conns []struct {
+		Name  string `json:"name"`
+		Props struct {
+			Name string `json:"connection_name"`
+		} `json:"client_properties"`
+	}
+	Get(t, amqpURL, "/api/connections?columns=name,client_properties", &conns)
+	n := 0
+	for _, c := range conns {
+		if strings.Contains(c.Props.Name, match) {
+			req, _ := http.NewRequest(http.MethodDelete, ManagementURL(t, amqpURL)+"/api/connections/"+Escape(c.Name), nil)
+			u, _ := url.Parse(amqpURL)
+			pw, _ := u.User.Password()
+			req.SetBasicAuth(u.User.Username(), pw)
+			req.Header.Set("X-Reason", "eddy test: simulated outage")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("amqptest: closing connection: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				n++
+			}
+		}
+	}
+	return n
+}
