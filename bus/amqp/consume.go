@@ -728,7 +728,9 @@ func (k *Consumer) Held() int {
 }
 
 // String names the consumer for messages.
-func (k *Consumer) String() string { return "amqp:" + k.queue + " (consuming, prefetch " + strconv.Itoa(k.opts.Prefetch) + ")" }
+func (k *Consumer) String() string {
+	return "amqp:" + k.queue + " (consuming, prefetch " + strconv.Itoa(k.opts.Prefetch) + ")"
+}
 
 // Close gives back every delivery still held (nack, requeue), closes the
 // consumer's connection and makes a blocked Next return.
