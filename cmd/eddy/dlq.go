@@ -122,6 +122,7 @@ are fetched and requeued, not consumed (the broker marks them redelivered).`,
 	}
 	show.Flags().Int("ids", 5, "message ids to list per group")
 	cmd.AddCommand(ls, show, newCmdRedrive(f, nil))
+	cmd.AddCommand(newCmdLedger(f, nil))
 	return cmd
 }
 

@@ -39,6 +39,7 @@ type ReplayOptions struct {
 	NewTimestamps bool
 	Job           string
 	Ledger        string
+	LedgerTTL     time.Duration
 	Output        string
 }
 
@@ -76,7 +77,8 @@ EXACTLY ONCE, AND RERUNS
   point loses nothing and duplicates nothing for read_committed readers, and
   running the same command again resumes where it stopped.
   Every other combination: a ledger (a bbolt file, default
-  $XDG_STATE_HOME/eddy/ledger.db) records each source record of the job as
+  $XDG_STATE_HOME/eddy/ledger.db, or a Redis shared by several operators with
+  --ledger redis://HOST:PORT/DB) records each source record of the job as
   in progress before it is written and completed once the target confirmed it.
   A rerun skips completed records. Only a record in progress when eddy died can
   land twice, and both copies then carry the same eddy-redrive-id.
@@ -121,7 +123,7 @@ PROGRESS
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "Kafka target: write each event to the partition number it came from")
 	fl.BoolVar(&o.NewTimestamps, "new-timestamps", false, "Kafka target: stamp events with the time of writing instead of keeping theirs")
 	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group (default: derived from sources and target)")
-	fl.StringVar(&o.Ledger, "ledger", "", "the ledger file (default $XDG_STATE_HOME/eddy/ledger.db)")
+	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
 	return cmd
 }
@@ -285,13 +287,7 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			return err
 		}
 		defer closeSrc()
-		path := o.Ledger
-		if path == "" {
-			if path, err = replay.DefaultLedgerPath(); err != nil {
-				return err
-			}
-		}
-		l, err := replay.OpenLedger(path)
+		l, err := f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/eddy-sh/eddy/replay"
+)
+
+// ledgerFlagHelp is --ledger's help, the same for every command that has it.
+const ledgerFlagHelp = "the ledger: a bbolt file (default $XDG_STATE_HOME/eddy/ledger.db) or a shared redis://[:PASSWORD@]HOST:PORT/DB (env EDDY_LEDGER)"
+
+// bindLedgerFlags defines --ledger and --ledger-ttl on a command that opens
+// the ledger (replay, dlq redrive, dlq ledger).
+func bindLedgerFlags(fs *pflag.FlagSet, spec *string, ttl *time.Duration) {
+	fs.StringVar(spec, "ledger", "", ledgerFlagHelp)
+	*ttl = replay.DefaultLedgerTTL
+	fs.Var((*days)(ttl), "ledger-ttl", "forget ledger entries this long after they were last written (e.g. 30d, 12h; 0: never)")
+}
+
+// days is a duration flag that also takes whole days ("30d"), which is how
+// ledger ages are thought of.
+type days time.Duration
+
+func (d *days) String() string { return formatDays(time.Duration(*d)) }
+func (d *days) Type() string   { return "duration" }
+func (d *days) Set(s string) error {
+	v, err := parseDays(s)
+	if err != nil {
+		return err
+	}
+	*d = days(v)
+	return nil
+}
+
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
+			return time.Duration(v) * 24 * time.Hour, nil
+		}
+	} else if v, err := time.ParseDuration(s); err == nil && v >= 0 {
+		return v, nil
+	}
+	return 0, fmt.Errorf("%q is not a duration like 30d, 12h or 90m", s)
+}
+
+func formatDays(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+// isRedisLedger reports whether spec names a Redis ledger rather than a file.
+func isRedisLedger(spec string) bool {
+	return strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://")
+}
+
+// LedgerSpec resolves which ledger a command uses: --ledger, else
+// EDDY_LEDGER, else the default bbolt file.
+func (f *Factory) LedgerSpec(flag string) (string, error) {
+	spec := flag
+	if spec == "" {
+		spec = f.Getenv("EDDY_LEDGER")
+	}
+	if spec == "" {
+		return replay.DefaultLedgerPath()
+	}
+	return spec, nil
+}
+
+// OpenLedger opens the ledger that flag (the --ledger value) and the
+// environment name: the one place `eddy replay`, `eddy dlq redrive` and
+// `eddy dlq ledger` resolve it. A Redis URL's password is registered with the
+// redactor before anything could print it.
+func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration) (replay.Store, error) {
+	spec, err := f.LedgerSpec(flag)
+	if err != nil {
+		return nil, err
+	}
+	opts := []replay.LedgerOption{replay.WithTTL(ttl)}
+	if isRedisLedger(spec) {
+		registerURLSecret(f.Redactor, spec)
+		l, err := replay.OpenRedisLedger(ctx, spec, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	if strings.Contains(spec, "://") {
+		return nil, usagef("--ledger %s: want a file path or redis://HOST:PORT/DB", replay.RedactURL(spec))
+	}
+	l, err := replay.OpenLedger(spec, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// LedgerOptions are `eddy dlq ledger`'s flags and arguments.
+type LedgerOptions struct {
+	Ledger string
+	TTL    time.Duration
+	Output string
+	// Job is show's argument.
+	Job string
+	// Limit bounds how many outcome-unknown ids show lists (0: all).
+	Limit int
+	// Prune's selection.
+	OlderThan     time.Duration
+	PruneJob      string
+	CompletedOnly bool
+	All           bool
+}
+
+func newCmdLedger(f *Factory, runF func(context.Context, string, *LedgerOptions) error) *cobra.Command {
+	o := &LedgerOptions{}
+	run := func(verb string, fn func(context.Context, *Factory, *LedgerOptions) error) func(*cobra.Command, []string) error {
+		return func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				o.Job = args[0]
+			}
+			if runF != nil {
+				return runF(c.Context(), verb, o)
+			}
+			return fn(c.Context(), f, o)
+		}
+	}
+	cmd := &cobra.Command{
+		Use:   "ledger",
+		Short: "List, inspect and prune the replay and redrive ledger",
+		Long: `List, inspect and prune the ledger that makes replays and redrives rerun-safe.
+
+For each job the ledger holds every source record it moved (COMPLETED: a rerun
+skips it) or was moving (INPROGRESS: the target may or may not have it — the
+outcome is unknown; a rerun moves it again, and a duplicate then carries the
+same eddy-redrive-id header). Entries are forgotten --ledger-ttl after they
+were last written (default 30d).
+
+The ledger is the bbolt file $XDG_STATE_HOME/eddy/ledger.db unless --ledger
+(or EDDY_LEDGER) names another file or a shared Redis, redis://HOST:PORT/DB.
+
+  eddy dlq ledger [ls]      jobs, with counts per state, oldest and newest
+  eddy dlq ledger show JOB  one job's counts and its INPROGRESS ids
+  eddy dlq ledger prune     delete entries: --older-than, --job, --completed-only
+                            (or --all)
+
+` + exitCodesHelp,
+		Args: cobra.NoArgs,
+		RunE: run("ls", ledgerLsRun),
+	}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List the ledger's jobs: counts per state, oldest and newest entry",
+		Args:  cobra.NoArgs,
+		RunE:  run("ls", ledgerLsRun),
+	}
+	show := &cobra.Command{
+		Use:   "show JOB",
+		Short: "Show one job's counts and its in-progress (outcome-unknown) ids",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("dlq ledger show needs one JOB (eddy dlq ledger ls lists them)")
+			}
+			return nil
+		},
+		RunE: run("show", ledgerShowRun),
+	}
+	show.Flags().IntVar(&o.Limit, "limit", 100, "list at most this many in-progress ids (0: all)")
+	prune := &cobra.Command{
+		Use:   "prune",
+		Short: "Delete ledger entries by age, job and state",
+		Long: `Delete ledger entries: those older than --older-than, of --job, and only
+COMPLETED ones with --completed-only; the selectors combine. --all deletes
+everything. Deleting an INPROGRESS entry forgets that its record may already be
+in the target: a rerun would move it again.`,
+		Args: cobra.NoArgs,
+		RunE: run("prune", ledgerPruneRun),
+	}
+	pf := prune.Flags()
+	pf.Var((*days)(&o.OlderThan), "older-than", "only entries last written longer ago than this (e.g. 7d, 12h)")
+	pf.StringVar(&o.PruneJob, "job", "", "only this job's entries")
+	pf.BoolVar(&o.CompletedOnly, "completed-only", false, "only COMPLETED entries: keep every outcome-unknown one")
+	pf.BoolVar(&o.All, "all", false, "every entry (when no other selector is given)")
+	for _, c := range []*cobra.Command{cmd, ls, show, prune} {
+		fl := c.Flags()
+		bindLedgerFlags(fl, &o.Ledger, &o.TTL)
+		if c != prune {
+			fl.StringVarP(&o.Output, "output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
+		}
+	}
+	cmd.AddCommand(ls, show, prune)
+	return cmd
+}
+
+func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, string, error) {
+	format, err := (&DLQOptions{Output: o.Output}).format(f)
+	if err != nil {
+		return nil, "", err
+	}
+	l, err := f.OpenLedger(ctx, o.Ledger, o.TTL)
+	return l, format, err
+}
+
+// ledgerJobJSON is one job in -o json (version 1).
+type ledgerJobJSON struct {
+	Job        string     `json:"job"`
+	Completed  int        `json:"completed"`
+	InProgress int        `json:"in_progress"`
+	Oldest     *time.Time `json:"oldest"`
+	Newest     *time.Time `json:"newest"`
+}
+
+func jobJSON(j replay.JobInfo) ledgerJobJSON {
+	out := ledgerJobJSON{Job: j.Job, Completed: j.Counts[replay.Completed], InProgress: j.Counts[replay.InProgress]}
+	if !j.Oldest.IsZero() {
+		o, n := j.Oldest.UTC(), j.Newest.UTC()
+		out.Oldest, out.Newest = &o, &n
+	}
+	return out
+}
+
+func ledgerLsRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
+	l, format, err := o.open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	jobs, err := l.Jobs()
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		out := struct {
+			V    int             `json:"v"`
+			Jobs []ledgerJobJSON `json:"jobs"`
+		}{V: 1, Jobs: []ledgerJobJSON{}}
+		for _, j := range jobs {
+			out.Jobs = append(out.Jobs, jobJSON(j))
+		}
+		return writeJSON(f.IO.Out, out)
+	}
+	tw := newTable(f.IO.Out, format)
+	if format == "table" {
+		fmt.Fprintln(tw, "JOB\tCOMPLETED\tINPROGRESS\tOLDEST\tNEWEST")
+	}
+	now := f.Now()
+	for _, j := range jobs {
+		writeRow(tw, []string{j.Job, strconv.Itoa(j.Counts[replay.Completed]), strconv.Itoa(j.Counts[replay.InProgress]),
+			when(j.Oldest, now, format), when(j.Newest, now, format)}, format)
+	}
+	return tw.Flush()
+}
+
+func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
+	if o.Limit < 0 {
+		return usagef("--limit wants a number >= 0")
+	}
+	l, format, err := o.open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	jobs, err := l.Jobs()
+	if err != nil {
+		return err
+	}
+	var job *replay.JobInfo
+	for i := range jobs {
+		if jobs[i].Job == o.Job {
+			job = &jobs[i]
+		}
+	}
+	if job == nil {
+		return fmt.Errorf("dlq ledger: no job %s in the ledger (eddy dlq ledger ls lists them)", strconv.Quote(o.Job))
+	}
+	ents, err := l.Entries(o.Job, replay.InProgress, o.Limit)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		type idJSON struct {
+			ID string    `json:"id"`
+			At time.Time `json:"at"`
+		}
+		out := struct {
+			V int `json:"v"`
+			ledgerJobJSON
+			InProgressIDs []idJSON `json:"in_progress_ids"`
+		}{V: 1, ledgerJobJSON: jobJSON(*job), InProgressIDs: []idJSON{}}
+		for _, e := range ents {
+			out.InProgressIDs = append(out.InProgressIDs, idJSON{ID: e.ID, At: e.At.UTC()})
+		}
+		return writeJSON(f.IO.Out, out)
+	}
+	now := f.Now()
+	tw := newTable(f.IO.Out, format)
+	if format == "table" {
+		fmt.Fprintf(f.IO.Out, "job %s: %d completed, %d in progress (outcome unknown), oldest %s, newest %s\n",
+			strconv.Quote(job.Job), job.Counts[replay.Completed], job.Counts[replay.InProgress],
+			when(job.Oldest, now, format), when(job.Newest, now, format))
+		if len(ents) > 0 {
+			fmt.Fprintln(tw, "IN PROGRESS ID\tSINCE")
+		}
+	}
+	for _, e := range ents {
+		writeRow(tw, []string{e.ID, when(e.At, now, format)}, format)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if n := job.Counts[replay.InProgress]; format == "table" && len(ents) < n {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: %d more in progress (--limit 0 lists all)\n", n-len(ents))
+	}
+	return nil
+}
+
+func ledgerPruneRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
+	if o.OlderThan == 0 && o.PruneJob == "" && !o.CompletedOnly && !o.All {
+		return usagef("dlq ledger prune needs --older-than, --job or --completed-only (or --all to delete everything)")
+	}
+	p := replay.Prune{Job: o.PruneJob, CompletedOnly: o.CompletedOnly}
+	if o.OlderThan > 0 {
+		p.Before = f.Now().Add(-o.OlderThan)
+	}
+	l, err := f.OpenLedger(ctx, o.Ledger, o.TTL)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	n, err := l.Prune(p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "pruned %d entr%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
+	return nil
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/replay/redistest"
+)
+
+func ledgerJob(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// TestDLQLedger: `eddy dlq ledger` lists jobs with their counts, shows one
+// job's outcome-unknown ids and prunes — on the bbolt file and on Redis.
+func TestDLQLedger(t *testing.T) {
+	for _, backend := range []string{"bolt", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			var spec string
+			if backend == "redis" {
+				spec = redistest.URL(t)
+			} else {
+				spec = filepath.Join(t.TempDir(), "ledger.db")
+			}
+			job := ledgerJob("cli") + "\x1b[31m" // hostile bytes in a job name are shown escaped
+			f, _, _ := testFactory(false)
+			l, err := f.OpenLedger(context.Background(), spec, replay.DefaultLedgerTTL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Begin(job, []string{"kafka:t/0@1", "kafka:t/0@2", "kafka:t/0@3"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Complete(job, []string{"kafka:t/0@1"}); err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
+			t.Cleanup(func() { runEddy(t, nil, "dlq", "ledger", "prune", "--ledger", spec, "--job", job) })
+
+			code, out, errOut := runEddy(t, nil, "dlq", "ledger", "--ledger", spec, "-o", "json")
+			var ls struct {
+				V    int             `json:"v"`
+				Jobs []ledgerJobJSON `json:"jobs"`
+			}
+			if code != 0 || json.Unmarshal([]byte(out), &ls) != nil || ls.V != 1 {
+				t.Fatalf("ls: %d %q %q", code, out, errOut)
+			}
+			var mine *ledgerJobJSON
+			for i := range ls.Jobs {
+				if ls.Jobs[i].Job == job {
+					mine = &ls.Jobs[i]
+				}
+			}
+			if mine == nil || mine.Completed != 1 || mine.InProgress != 2 || mine.Oldest == nil || time.Since(*mine.Newest) > time.Hour {
+				t.Fatalf("ls: job %+v in %s", mine, out)
+			}
+
+			code, out, _ = runEddy(t, nil, "dlq", "ledger", "ls", "--ledger", spec, "-o", "tsv")
+			if code != 0 || strings.Contains(out, "\x1b") || !strings.Contains(out, `\x1b[31m`+"\t1\t2\t") {
+				t.Fatalf("ls tsv: %d %q", code, out)
+			}
+
+			code, out, errOut = runEddy(t, nil, "dlq", "ledger", "show", job, "--ledger", spec, "-o", "json")
+			var show struct {
+				Job           string `json:"job"`
+				InProgress    int    `json:"in_progress"`
+				InProgressIDs []struct {
+					ID string `json:"id"`
+				} `json:"in_progress_ids"`
+			}
+			if code != 0 || json.Unmarshal([]byte(out), &show) != nil || show.InProgress != 2 || len(show.InProgressIDs) != 2 ||
+				show.InProgressIDs[0].ID != "kafka:t/0@2" || show.InProgressIDs[1].ID != "kafka:t/0@3" {
+				t.Fatalf("show: %d %q %q", code, out, errOut)
+			}
+			if code, _, errOut = runEddy(t, nil, "dlq", "ledger", "show", job+"-none", "--ledger", spec); code != ExitError || !strings.Contains(errOut, "no job") {
+				t.Fatalf("show of a missing job: %d %q", code, errOut)
+			}
+
+			if code, _, errOut = runEddy(t, nil, "dlq", "ledger", "prune", "--ledger", spec); code != ExitUsage {
+				t.Fatalf("prune without a selector: %d %q", code, errOut)
+			}
+			// Nothing is older than a day; then the completed entry goes.
+			code, out, _ = runEddy(t, nil, "dlq", "ledger", "prune", "--ledger", spec, "--job", job, "--older-than", "1d")
+			if code != 0 || out != "pruned 0 entries\n" {
+				t.Fatalf("prune --older-than 1d: %d %q", code, out)
+			}
+			code, out, _ = runEddy(t, nil, "dlq", "ledger", "prune", "--ledger", spec, "--job", job, "--completed-only")
+			if code != 0 || out != "pruned 1 entry\n" {
+				t.Fatalf("prune --completed-only: %d %q", code, out)
+			}
+			code, out, _ = runEddy(t, nil, "dlq", "ledger", "show", job, "--ledger", spec, "-o", "json")
+			if code != 0 || !strings.Contains(out, `"completed":0,"in_progress":2`) {
+				t.Fatalf("show after pruning: %d %q", code, out)
+			}
+		})
+	}
+}
+
+// TestLedgerFlagErrors: a bad --ledger or --ledger-ttl is one line and exit
+// 2; an unreachable Redis is exit 4; the password is never printed.
+func TestLedgerFlagErrors(t *testing.T) {
+	code, _, errOut := runEddy(t, nil, "dlq", "ledger", "--ledger", "redis://:s3cret-pw@127.0.0.1:1/0")
+	if code != ExitConnect || strings.Contains(errOut, "s3cret") || !strings.Contains(errOut, "redis://:xxxxx@127.0.0.1:1/0") ||
+		strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("unreachable Redis: %d %q", code, errOut)
+	}
+	code, _, errOut = runEddy(t, nil, "dlq", "ledger", "--ledger", "http://u:s3cret-pw@x/")
+	if code != ExitUsage || strings.Contains(errOut, "s3cret") {
+		t.Fatalf("a URL that is not Redis: %d %q", code, errOut)
+	}
+	code, _, errOut = runEddy(t, nil, "replay", "file:x", "--to", "file:y", "--ledger-ttl", "soon")
+	if code != ExitUsage || !strings.Contains(errOut, "soon") {
+		t.Fatalf("bad --ledger-ttl: %d %q", code, errOut)
+	}
+	// EDDY_LEDGER names the ledger when --ledger does not.
+	code, _, errOut = runEddy(t, map[string]string{"EDDY_LEDGER": "redis://:s3cret-pw@127.0.0.1:1/0"}, "dlq", "ledger")
+	if code != ExitConnect || strings.Contains(errOut, "s3cret") {
+		t.Fatalf("EDDY_LEDGER: %d %q", code, errOut)
+	}
+}
+
+// TestReplayWithRedisLedger: `eddy replay --ledger redis://…` is rerun-safe
+// like the embedded ledger: a rerun moves nothing.
+func TestReplayWithRedisLedger(t *testing.T) {
+	url := redistest.URL(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	w, err := file.Create(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []event.Event
+	for i := range 20 {
+		evs = append(evs, event.Event{Transport: event.Kafka, Topic: "orders", Offset: int64(i), Value: []byte{byte(i)}})
+	}
+	if err := w.Write(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	job := ledgerJob("replay-redis")
+	t.Cleanup(func() { runEddy(t, nil, "dlq", "ledger", "prune", "--ledger", url, "--job", job) })
+	args := []string{"replay", "file:" + in, "--to", "file:" + filepath.Join(dir, "out.jsonl"), "--ledger", url, "--job", job, "-o", "json"}
+	for i, want := range []string{`"moved":20`, `"moved":0`} {
+		code, out, errOut := runEddy(t, nil, args...)
+		if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, `"mode":"ledger"`) {
+			t.Fatalf("run %d: %d %q %q", i, code, out, errOut)
+		}
+	}
+}
