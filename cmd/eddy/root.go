@@ -54,6 +54,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		newCmdLag(f, nil),
 		newCmdReplay(f, nil),
 		newCmdDLQ(f, nil),
+		newCmdTUI(f, nil),
 	}
 	for _, c := range readCmds {
 		c.GroupID = "read"

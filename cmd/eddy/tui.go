@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/demo"
+	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/tui"
+)
+
+// TUIOptions are `eddy tui`'s flags and arguments.
+type TUIOptions struct {
+	// Sources, when given, open the Tail view on them at once.
+	Sources []string
+	// Demo starts the embedded demo and opens the TUI on it.
+	Demo bool
+	// Buffer is how many events the tail keeps.
+	Buffer int
+}
+
+func newCmdTUI(f *Factory, runF func(context.Context, *TUIOptions) error) *cobra.Command {
+	o := &TUIOptions{}
+	cmd := &cobra.Command{
+		Use:   "tui [SOURCE...]",
+		Short: "Browse, tail, trace, lag and dead letters in an interactive terminal UI",
+		Long: `Open eddy's terminal UI on the current context: its topics and queues, a live
+tail, one event's envelope, its trace across topics, consumer lag and the
+dead-letter queues. It reads exactly as the commands do (tail joins no group
+and commits nothing; RabbitMQ queues are tapped, not consumed) and shows every
+payload terminal-safe.
+
+VIEWS (the number keys switch; ? lists every key)
+  1 Sources   topics and queues, partitions, messages, rate; DLQs marked;
+              / filters, space selects several, enter tails them
+  2 Tail      live events: p pause, f edit the --filter expression, / search,
+              @ jump to a time or position, enter opens an event, t traces it
+  .. Event    the whole envelope, headers, the JSON payload folded and
+              unfolded (enter, ←/→, z/Z); y copies it (OSC 52), w writes a file
+  .. Trace    the event's flow: a timeline across topics, hop latencies as bars,
+              the dead-lettered or stuck step marked, latency per edge
+  3 Lag       groups and queues, status, lag history; enter: partitions
+  4 DLQ       dead-letter topics and queues, counts, errors; enter: groups
+  5 Contexts  the configured contexts; enter switches
+
+SOURCES, when given (kafka:TOPIC, kafka:/REGEX/, amqp:QUEUE), open the tail at
+once. --demo starts the embedded demo shop (as eddy demo does, writing the
+"demo" context) and opens the TUI on it.
+
+The UI draws on the terminal's alternate screen through stderr, so stdout
+stays clean. q quits (exit 0), ctrl+c interrupts (exit 130). NO_COLOR turns
+colour off.`,
+		Example: `  # try it on the embedded demo
+  eddy tui --demo
+  # the current context, tailing two topics at once
+  eddy tui kafka:orders kafka:payments`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Sources = args
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return tuiRun(cmd.Context(), f, o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.Demo, "demo", false, "start the embedded demo shop and open the TUI on it")
+	cmd.Flags().IntVar(&o.Buffer, "buffer", 10000, "events the tail keeps in memory; older ones are dropped and counted")
+	return cmd
+}
+
+// planTUI checks the arguments before anything connects.
+func planTUI(o *TUIOptions) ([]bus.Address, error) {
+	if o.Buffer < 100 {
+		return nil, usagef("--buffer %d: want at least 100 events", o.Buffer)
+	}
+	var addrs []bus.Address
+	for _, s := range o.Sources {
+		a, err := bus.ParseAddress(s)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		if a.Transport == "file" || a.Transport == "amqp" && a.Name == "" {
+			return nil, usagef("tui %q: want kafka:TOPIC, kafka:/REGEX/ or amqp:QUEUE", s)
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
+}
+
+func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
+	addrs, err := planTUI(o)
+	if err != nil {
+		return err
+	}
+	if !f.IO.ErrTTY {
+		return usagef("eddy tui needs a terminal on stderr (it draws there so stdout stays clean)")
+	}
+	if o.Demo {
+		stop, err := startTUIDemo(ctx, f)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	be, err := tuiBackend(f)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if be.Close != nil {
+			be.Close()
+		}
+	}()
+	m := tui.New(ctx, tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer})
+	defer m.Close()
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithOutput(os.Stderr))
+	final, err := p.Run()
+	if fm, ok := final.(*tui.Model); ok && fm != nil {
+		m = fm
+	}
+	switch {
+	case errors.Is(err, tea.ErrInterrupted):
+		return &silentError{code: ExitInterrupted}
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return fmt.Errorf("tui: %w", err)
+	}
+	if m.ExitCode() == tui.ExitInterrupted {
+		return &silentError{code: ExitInterrupted}
+	}
+	return nil
+}
+
+// startTUIDemo starts the demo as eddy demo does and points the factory at
+// it; stop ends it.
+func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
+	o := &DemoOptions{Port: demo.DefaultPort, Rate: 20, FailRate: 0.02}
+	cfg, err := demoConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	d, err := demo.Start(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Other terminals reach it with --context demo, as after eddy demo; a
+	// config that cannot be written only loses that convenience.
+	if writeDemoContext(conf, d, "") == nil {
+		f.Global.Context = demoContext
+	}
+	f.Global.Brokers = []string{d.Addr()}
+	return func() { d.Close() }, nil
+}
+
+// tuiBackend connects the clients the commands would use for the current
+// context: Kafka and RabbitMQ when the context (or a flag or the
+// environment) names them; with nothing named, Kafka on the local default.
+func tuiBackend(f *Factory) (*tui.Backend, error) {
+	_, _, kExplicit, err := f.kafkaSettings()
+	if err != nil {
+		return nil, err
+	}
+	_, _, aExplicit, err := f.amqpSettings()
+	if err != nil {
+		return nil, err
+	}
+	schema, err := f.Schema()
+	if err != nil {
+		return nil, err
+	}
+	_, name, err := f.CurrentContext()
+	if err != nil {
+		return nil, err
+	}
+	be := &tui.Backend{Context: name, Schema: schema}
+	be.Jobs = func(ctx context.Context, topic string) (dlq.Jobs, error) { return redriveJobs(ctx, f, "", topic) }
+	var closers []func()
+	be.Close = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	if kExplicit || !aExplicit {
+		c, err := f.Kafka()
+		if err != nil {
+			return nil, err
+		}
+		be.Kafka = c
+		closers = append(closers, c.Close)
+	}
+	if aExplicit {
+		c, err := f.AMQP()
+		if err != nil {
+			be.Close()
+			return nil, err
+		}
+		be.AMQP = c
+		closers = append(closers, func() { c.Close() })
+	}
+	if conf, err := f.Config(); err == nil {
+		be.Contexts = conf.names()
+	}
+	be.Switch = func(name string) (*tui.Backend, error) {
+		// A context names its own brokers: the flags that named others
+		// for the first one no longer apply.
+		prev := f.Global
+		f.Global.Context, f.Global.Brokers, f.Global.AMQPURL, f.Global.AMQPMgmtURL = name, nil, "", ""
+		nb, err := tuiBackend(f)
+		if err != nil {
+			f.Global = prev
+			return nil, err
+		}
+		return nb, nil
+	}
+	return be, nil
+}

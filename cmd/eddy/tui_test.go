@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestTUIFlags(t *testing.T) {
+	f, _, _ := testFactory(true)
+	var got *TUIOptions
+	cmd := newCmdTUI(f, func(_ context.Context, o *TUIOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"kafka:orders", "amqp:q", "--demo", "--buffer", "500"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Demo || got.Buffer != 500 || strings.Join(got.Sources, ",") != "kafka:orders,amqp:q" {
+		t.Fatalf("parsed %+v", *got)
+	}
+}
+
+// TestTUIUsageErrors: bad arguments are one line and exit 2, before any
+// connection; without a terminal the TUI refuses rather than drawing into a
+// pipe.
+func TestTUIUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		tty  bool
+		want string
+	}{
+		{[]string{"file:x.jsonl"}, true, `tui "file:x.jsonl": want kafka:TOPIC`},
+		{[]string{"amqp:"}, true, `amqp:`},
+		{[]string{"bogus"}, true, "bogus"},
+		{[]string{"--buffer", "5"}, true, "--buffer 5: want at least 100"},
+		{nil, false, "eddy tui needs a terminal on stderr"},
+	} {
+		f, out, _ := testFactory(c.tty)
+		err := tuiRun(context.Background(), f, &TUIOptions{Sources: c.args, Buffer: 10000})
+		if c.args != nil && c.args[0] == "--buffer" {
+			err = tuiRun(context.Background(), f, &TUIOptions{Buffer: 5})
+		}
+		if err == nil || exitCode(err) != ExitUsage || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v (exit %d), want %q", c.args, err, exitCode(err), c.want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%v: stdout %q", c.args, out.String())
+		}
+	}
+}

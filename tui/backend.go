@@ -1,0 +1,290 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/trace"
+)
+
+// Backend is how the TUI reaches the brokers: the clients the commands use
+// (cmd/eddy builds them from the same flags, environment and context), read
+// through the packages the commands use. The TUI never closes them; whoever
+// built the Backend does.
+type Backend struct {
+	// Context names the context in force, for the top bar ("" for none).
+	Context string
+	// Kafka and AMQP are the clients; nil leaves that transport out.
+	Kafka *kafka.Client
+	AMQP  *amqp.Client
+	// Schema derives ids and types, as in eddy tail; nil is the default.
+	Schema *event.Schema
+	// Naming says which topics and queues are dead-letter ones.
+	Naming dlq.Naming
+	// Jobs, when set, says what redrive jobs already took from a Kafka DLQ,
+	// so counts are what is left (eddy dlq ls's job logs).
+	Jobs func(ctx context.Context, topic string) (dlq.Jobs, error)
+	// Contexts names the configured contexts, Switch connects to one; with
+	// Switch nil the Contexts view only lists them.
+	Contexts []string
+	Switch   func(name string) (*Backend, error)
+	// Close, when set, is called when the TUI switches away from this
+	// Backend (the TUI's caller closes the last one).
+	Close func()
+}
+
+func (b *Backend) schema() *event.Schema {
+	if b.Schema == nil {
+		b.Schema = event.DefaultSchema()
+	}
+	return b.Schema
+}
+
+// sourceRow is one topic or queue of the Sources view.
+type sourceRow struct {
+	addr       bus.Address
+	partitions int   // Kafka
+	messages   int64 // Kafka: retained offsets; RabbitMQ: ready
+	consumers  int64 // RabbitMQ
+	dlq        bool
+	rate       float64 // messages/s, -1 unknown
+}
+
+// sourcesMsg is one listing of the sources, as eddy ls makes it.
+type sourcesMsg struct {
+	at   time.Time
+	rows []sourceRow
+	errs []error
+}
+
+// listSources lists Kafka topics (non-internal) and RabbitMQ queues, as eddy
+// ls does; a transport that fails is reported, the other still listed.
+func (b *Backend) listSources(ctx context.Context) sourcesMsg {
+	m := sourcesMsg{at: time.Now()}
+	if b.Kafka != nil {
+		ts, err := b.Kafka.Topics(ctx, false)
+		if err != nil {
+			m.errs = append(m.errs, err)
+		}
+		for _, t := range ts {
+			m.rows = append(m.rows, sourceRow{addr: bus.Address{Transport: "kafka", Name: t.Name}, partitions: len(t.Partitions),
+				messages: t.Messages, dlq: b.Naming.Is(t.Name), rate: -1})
+		}
+	}
+	if b.AMQP != nil {
+		qs, err := b.AMQP.Queues(ctx, nil)
+		if err != nil {
+			m.errs = append(m.errs, err)
+		}
+		for _, q := range qs {
+			r := sourceRow{addr: bus.Address{Transport: "amqp", Name: q.Name}, messages: q.Ready, consumers: q.Consumers,
+				dlq: b.Naming.Is(q.Name), rate: -1}
+			if q.PublishRate != nil {
+				r.rate = *q.PublishRate
+			}
+			m.rows = append(m.rows, r)
+		}
+	}
+	return m
+}
+
+// openTail opens the addresses as eddy tail does: Kafka without a group
+// (nothing committed), RabbitMQ through a tap queue (nothing consumed), all
+// merged into one source.
+func (b *Backend) openTail(ctx context.Context, addrs []bus.Address, read bus.ReadOptions) (bus.Source, error) {
+	var ka, qa []bus.Address
+	for _, a := range addrs {
+		switch a.Transport {
+		case "kafka":
+			ka = append(ka, a)
+		case "amqp":
+			qa = append(qa, a)
+		default:
+			return nil, fmt.Errorf("tui: %s: only Kafka topics and RabbitMQ queues can be tailed here", a)
+		}
+	}
+	var srcs []bus.Source
+	fail := func(err error) (bus.Source, error) {
+		for _, s := range srcs {
+			s.Close()
+		}
+		return nil, err
+	}
+	if len(ka) > 0 {
+		if b.Kafka == nil {
+			return fail(errors.New("tui: no Kafka in this context"))
+		}
+		s, err := b.Kafka.Source(ctx, ka, read)
+		if err != nil {
+			return fail(err)
+		}
+		srcs = append(srcs, s)
+	}
+	if len(qa) > 0 {
+		if b.AMQP == nil {
+			return fail(errors.New("tui: no RabbitMQ in this context"))
+		}
+		s, err := b.AMQP.Source(ctx, qa, read)
+		if err != nil {
+			return fail(err)
+		}
+		srcs = append(srcs, s)
+	}
+	return bus.Merge(srcs...), nil
+}
+
+// traceMsg is the flow of one event, found as eddy trace ID finds it, and
+// the per-edge latency of every flow seen while looking.
+type traceMsg struct {
+	query  string
+	flows  []*trace.Flow
+	report trace.Report
+	err    error
+}
+
+// traceQuery is what eddy trace would be asked for e: its correlation id,
+// else its trace id, else its event id.
+func traceQuery(schema *event.Schema, e *event.Event) string {
+	f := schema.Extract(e)
+	switch {
+	case f.Correlation != "":
+		return f.Correlation
+	case f.TraceID != "":
+		return f.TraceID
+	}
+	return f.ID
+}
+
+// findFlows reads every non-internal Kafka topic from since to the end, as
+// eddy trace does, and returns the flows that match id, with the statistics
+// of all the flows read.
+func (b *Backend) findFlows(ctx context.Context, id string, since time.Time) traceMsg {
+	m := traceMsg{query: id}
+	if b.Kafka == nil {
+		m.err = errors.New("trace: needs Kafka (no Kafka in this context)")
+		return m
+	}
+	topics, err := b.Kafka.Topics(ctx, false)
+	if err != nil {
+		m.err = err
+		return m
+	}
+	var addrs []bus.Address
+	for _, t := range topics {
+		addrs = append(addrs, bus.Address{Transport: "kafka", Name: t.Name})
+	}
+	if len(addrs) == 0 {
+		m.err = errors.New("trace: no topics to read")
+		return m
+	}
+	src, err := b.Kafka.Source(ctx, addrs, bus.ReadOptions{From: bus.Position{Kind: bus.PosTime, Time: since}, Until: bus.Position{Kind: bus.PosEnd}})
+	if err != nil {
+		m.err = err
+		return m
+	}
+	defer src.Close()
+	stats := trace.NewStats(nil)
+	c := trace.NewCorrelator(trace.Config{Schema: b.schema(), OnFlow: func(f *trace.Flow) {
+		stats.Add(f)
+		if f.Matches(id) {
+			m.flows = append(m.flows, f)
+		}
+	}})
+	for {
+		evs, err := src.Next(ctx)
+		for i := range evs {
+			c.Add(&evs[i])
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			m.err = err
+			return m
+		}
+	}
+	open := c.Open()
+	for _, f := range open {
+		if f.Matches(id) {
+			m.flows = append(m.flows, f)
+		}
+	}
+	m.report = stats.Report(open)
+	return m
+}
+
+// lagMsg is one lag sample.
+type lagMsg struct {
+	snap *inspect.LagSnapshot
+	err  error
+}
+
+// newLagMonitor samples every group and queue, as eddy lag does.
+func (b *Backend) newLagMonitor() *inspect.LagMonitor {
+	m := &inspect.LagMonitor{AMQP: b.AMQP}
+	if b.Kafka != nil {
+		m.Kafka = b.Kafka.LagReader()
+	}
+	return m
+}
+
+// dlqMsg is the summaries of every dead-letter topic and queue, as eddy dlq
+// ls makes them.
+type dlqMsg struct {
+	sums []dlq.Summary
+	errs []error
+}
+
+// dlqKeep is how many message ids a summary keeps per error group.
+const dlqKeep = 5
+
+func (b *Backend) summarizeDLQs(ctx context.Context) dlqMsg {
+	var m dlqMsg
+	id := func(e *event.Event) string { return b.schema().Extract(e).ID }
+	if b.Kafka != nil {
+		names, err := dlq.KafkaDLQs(ctx, b.Kafka, b.Naming)
+		if err != nil {
+			m.errs = append(m.errs, err)
+		}
+		for _, n := range names {
+			var jobs dlq.Jobs
+			if b.Jobs != nil {
+				if jobs, err = b.Jobs(ctx, n); err != nil {
+					m.errs = append(m.errs, err)
+				}
+			}
+			s, err := dlq.SummarizeKafka(ctx, b.Kafka, n, b.Naming, id, dlqKeep, jobs)
+			if err != nil {
+				m.errs = append(m.errs, err)
+				continue
+			}
+			m.sums = append(m.sums, s)
+		}
+	}
+	if b.AMQP != nil {
+		names, err := dlq.AMQPDLQs(ctx, b.AMQP, b.Naming)
+		if err != nil {
+			m.errs = append(m.errs, err)
+		}
+		for _, n := range names {
+			s, err := dlq.SummarizeAMQP(ctx, b.AMQP, n, b.Naming, id, dlqKeep)
+			if err != nil {
+				m.errs = append(m.errs, err)
+				continue
+			}
+			m.sums = append(m.sums, s)
+		}
+	}
+	slices.SortFunc(m.sums, func(a, b dlq.Summary) int { return int(b.Count - a.Count) })
+	return m
+}

@@ -1,0 +1,81 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// contextsView lists the configured contexts (eddy config list's) and
+// switches to one.
+type contextsView struct {
+	c   *Common
+	be  *Backend
+	cur cursor
+}
+
+func newContextsView(c *Common, be *Backend) *contextsView {
+	v := &contextsView{c: c, be: be}
+	for i, n := range be.Contexts {
+		if n == be.Context {
+			v.cur.pos = i
+		}
+	}
+	return v
+}
+
+func (v *contextsView) title() string { return "Contexts" }
+
+func (v *contextsView) editing() bool { return false }
+
+func (v *contextsView) help() []key.Binding {
+	return append(v.c.Keys.moveHelp(), v.c.Keys.Open)
+}
+
+func (v *contextsView) status() string {
+	if len(v.be.Contexts) == 0 {
+		return "no contexts configured (eddy config set-context NAME …)"
+	}
+	if v.be.Switch == nil {
+		return "switching is not available here"
+	}
+	return shortHelp(v.c.Keys.Open) + " switches"
+}
+
+func (v *contextsView) update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil
+	}
+	k := v.c.Keys
+	if v.cur.move(k, km, len(v.be.Contexts), v.c.bodyHeight()) {
+		return nil
+	}
+	if key.Matches(km, k.Open) && v.be.Switch != nil && v.cur.pos < len(v.be.Contexts) {
+		name, sw := v.be.Contexts[v.cur.pos], v.be.Switch
+		return func() tea.Msg {
+			be, err := sw(name)
+			return backendMsg{be, err}
+		}
+	}
+	return nil
+}
+
+func (v *contextsView) view() string {
+	c, st := v.c, v.c.Styles
+	var lines []string
+	for i, n := range v.be.Contexts {
+		mark := "  "
+		if n == v.be.Context {
+			mark = "● "
+		}
+		line := "  " + mark + safe(n)
+		if i == v.cur.pos {
+			line = cursorRow(st, line, c.Width)
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "  no contexts: eddy config set-context NAME --brokers HOST:PORT")
+	}
+	return body(lines, c.Width, c.bodyHeight())
+}

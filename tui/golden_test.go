@@ -1,0 +1,182 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/trace"
+)
+
+func cellWidth(s string) int { return ansi.StringWidth(s) }
+
+// requireScreen checks a no-colour screen against its golden file: no
+// escape byte at all may reach it (untrusted ones are shown escaped), and
+// it is exactly the terminal's size.
+func requireScreen(t *testing.T, m *Model) {
+	t.Helper()
+	out := m.render()
+	if !utf8.ValidString(out) {
+		t.Fatalf("invalid UTF-8 reached the screen:\n%q", out)
+	}
+	for _, r := range out {
+		if r < 0x20 && r != '\n' || r >= 0x7f && r < 0xa0 {
+			t.Fatalf("control character %U reached the screen:\n%q", r, out)
+		}
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) != m.c.Height {
+		t.Fatalf("%d lines, want %d", len(lines), m.c.Height)
+	}
+	for i, l := range lines {
+		if w := cellWidth(l); w > m.c.Width {
+			t.Fatalf("line %d is %d cells wide (> %d): %q", i, w, m.c.Width, l)
+		}
+	}
+	golden.RequireEqual(t, []byte(out))
+}
+
+func TestGoldenSources80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	m.Update(testSources())
+	press(m, "j", "j", "space")
+	requireScreen(t, m)
+}
+
+func TestGoldenTailHostile80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	evs := []event.Event{orderEvent(1, "orders", "OrderPlaced"), orderEvent(2, "orders", "PaymentFailed")}
+	evs = append(evs, hostileEvents()...)
+	openTestTail(t, m, evs)
+	press(m, "/")
+	typeText(m, "evil")
+	press(m, "enter")
+	requireScreen(t, m)
+}
+
+func TestGoldenTailResized120x30(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	var evs []event.Event
+	for i := range 40 {
+		evs = append(evs, orderEvent(i, "orders", "OrderPlaced"))
+	}
+	openTestTail(t, m, evs)
+	press(m, "f")
+	typeText(m, `value.payload.total > 30`)
+	press(m, "enter")
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	requireScreen(t, m)
+}
+
+func TestGoldenEventHostile80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	e := hostileEvents()[1]
+	m.Update(openEventMsg{&e})
+	requireScreen(t, m)
+}
+
+func TestGoldenEventBinary80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	e := hostileEvents()[0]
+	m.Update(openEventMsg{&e})
+	requireScreen(t, m)
+}
+
+func TestGoldenEventFolded80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	e := orderEvent(5, "orders", "OrderPlaced")
+	m.Update(openEventMsg{&e})
+	press(m, "z")
+	requireScreen(t, m)
+}
+
+// testFlow correlates a demo-like order whose payment failed and was
+// dead-lettered (Spring's headers), with the edge statistics of it and a
+// complete one.
+func testFlow() traceMsg {
+	mk := func(topic, typ, id, cause string, at time.Duration, hs ...event.Header) event.Event {
+		v := `{"event_id":"` + id + `","type":"` + typ + `","correlation_id":"ord-1","causation_id":"` + cause + `","occurred_at":"` + t0.Add(at).Format(time.RFC3339Nano) + `"}`
+		return event.Event{Transport: event.Kafka, Topic: topic, Offset: 1, Timestamp: t0.Add(at), Value: []byte(v), Headers: hs}
+	}
+	evs := []event.Event{
+		mk("orders", "OrderPlaced", "e1", "", 0),
+		mk("payments", "PaymentAuthorized", "e2", "e1", 80*time.Millisecond),
+		mk("inventory", "StockReserved", "e3", "e2", 110*time.Millisecond),
+		mk("inventory-dlq", "StockReserved", "e3", "e2", 400*time.Millisecond,
+			event.Header{Key: "__connect.errors.exception.message", Value: []byte("cannot reserve sku-1\x1b[31m")},
+			event.Header{Key: "__connect.errors.exception.class.name", Value: []byte("org.example.DataException")},
+			event.Header{Key: "__connect.errors.topic", Value: []byte("payments")}),
+	}
+	var flows []*trace.Flow
+	stats := trace.NewStats(nil)
+	c := trace.NewCorrelator(trace.Config{OnFlow: func(f *trace.Flow) { flows = append(flows, f); stats.Add(f) }})
+	for i := range evs {
+		c.Add(&evs[i])
+	}
+	c.Flush()
+	return traceMsg{query: "ord-1", flows: flows, report: stats.Report(nil)}
+}
+
+func TestGoldenTrace100x30(t *testing.T) {
+	m := newTestModel(t, 100, 30)
+	e := orderEvent(1, "orders", "OrderPlaced")
+	m.Update(openTraceMsg{&e})
+	m.Update(traceResult{m.trace.gen, testFlow()})
+	requireScreen(t, m)
+}
+
+func testLag() *inspect.LagSnapshot {
+	return &inspect.LagSnapshot{Time: t0, Samples: 3, Window: 10, Groups: []inspect.GroupLag{
+		{Group: "payments", Status: inspect.StatusErr, Worst: inspect.StatusStall, Lag: 5400, OffsetLag: 5410, TimeLag: 95 * time.Second,
+			Partitions: []inspect.PartitionLag{
+				{Topic: "orders", Partition: 0, Committed: 100, End: 2800, Lag: 2700, TimeLag: 95 * time.Second, Status: inspect.StatusStall, ClientID: "shop-payments-0"},
+				{Topic: "orders", Partition: 1, Committed: 90, End: 2790, Lag: 2700, TimeLag: 90 * time.Second, Status: inspect.StatusStall, ClientID: "shop-payments-1"},
+			}},
+		{Group: "shipping", Status: inspect.StatusOK, Lag: 2, OffsetLag: 2, TimeLag: 40 * time.Millisecond},
+		{Group: "new\x1b[5mgroup", Status: inspect.StatusUnknown, Lag: -1, OffsetLag: -1, TimeLag: -1},
+	}, Queues: []inspect.QueueLag{{Queue: "shop.payments.inbox", Ready: 12, Unacked: 3, Consumers: 2, HeadAge: 2 * time.Second}}}
+}
+
+func TestGoldenLag80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	press(m, "3")
+	for i, lag := range []int64{100, 900, 5400} {
+		s := testLag()
+		s.Groups[0].Lag = lag
+		s.Samples = i + 1
+		m.Update(lagResult{m.lag.gen, lagMsg{snap: s}})
+	}
+	requireScreen(t, m)
+	press(m, "enter")
+	if m.lag.drill != "payments" {
+		t.Fatalf("enter: drill %q", m.lag.drill)
+	}
+	t.Run("partitions", func(t *testing.T) { requireScreen(t, m) })
+	press(m, "esc")
+	if m.lag.drill != "" || m.current() != viewLag {
+		t.Fatal("esc did not leave the partitions")
+	}
+	press(m, "esc")
+	if m.current() != viewSources {
+		t.Fatal("esc did not go back")
+	}
+}
+
+func TestGoldenHelp80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	press(m, "2", "?")
+	requireScreen(t, m)
+}
+
+func TestGoldenContexts80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	press(m, "5")
+	requireScreen(t, m)
+}

@@ -1,0 +1,273 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/eddy-sh/eddy/inspect"
+)
+
+// lagTick asks for the next sample; gen drops ticks of an earlier
+// activation.
+type lagTick struct{ gen int }
+
+// lagResult carries a sample to the activation that asked for it.
+type lagResult struct {
+	gen int
+	lagMsg
+}
+
+// lagView samples consumer groups and queues with inspect's LagMonitor (eddy
+// lag's), while it is open, and keeps each one's lag history for a
+// sparkline. enter drills into a group's partitions.
+type lagView struct {
+	c       *Common
+	ctx     context.Context
+	be      *Backend
+	refresh time.Duration
+
+	mon     *inspect.LagMonitor
+	snap    *inspect.LagSnapshot
+	err     error
+	history map[string][]float64
+	gen     int
+	active  bool
+	cur     cursor
+	drill   string // the group whose partitions are shown, "" for the list
+	pcur    cursor
+}
+
+func newLagView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *lagView {
+	return &lagView{c: c, ctx: ctx, be: be, refresh: refresh, history: map[string][]float64{}}
+}
+
+func (v *lagView) title() string {
+	if v.drill != "" {
+		return "Lag " + safe(v.drill)
+	}
+	return "Lag"
+}
+
+func (v *lagView) editing() bool { return false }
+
+func (v *lagView) help() []key.Binding {
+	k := v.c.Keys
+	return append(k.moveHelp(), k.Open, k.Refresh)
+}
+
+func (v *lagView) activate() tea.Cmd {
+	v.active = true
+	v.gen++
+	if v.mon == nil {
+		v.mon = v.be.newLagMonitor()
+	}
+	return v.sample()
+}
+
+func (v *lagView) deactivate() { v.active = false }
+
+func (v *lagView) sample() tea.Cmd {
+	gen, mon, ctx := v.gen, v.mon, v.ctx
+	return func() tea.Msg {
+		s, err := mon.Sample(ctx)
+		return lagResult{gen, lagMsg{s, err}}
+	}
+}
+
+// esc leaves a drill-down before the root goes back.
+func (v *lagView) esc() bool {
+	if v.drill != "" {
+		v.drill = ""
+		return true
+	}
+	return false
+}
+
+func (v *lagView) status() string {
+	switch {
+	case v.err != nil:
+		return v.c.Styles.Error.Render(safe(v.err.Error()))
+	case v.snap == nil:
+		return "sampling lag…"
+	}
+	s := fmt.Sprintf("%d groups · %d queues · sample %d/%d · every %s", len(v.snap.Groups), len(v.snap.Queues), v.snap.Samples, v.snap.Window, v.refresh)
+	for _, e := range v.snap.Errors {
+		s += " · " + v.c.Styles.Error.Render(safe(e))
+	}
+	return s
+}
+
+func (v *lagView) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case lagResult:
+		if msg.gen != v.gen {
+			return nil
+		}
+		v.snap, v.err = msg.snap, msg.err
+		if v.snap != nil {
+			v.record(v.snap)
+		}
+		if !v.active {
+			return nil
+		}
+		gen := v.gen
+		return tea.Tick(v.refresh, func(time.Time) tea.Msg { return lagTick{gen} })
+	case lagTick:
+		if v.active && msg.gen == v.gen {
+			return v.sample()
+		}
+	case tea.KeyPressMsg:
+		return v.key(msg)
+	}
+	return nil
+}
+
+func (v *lagView) record(s *inspect.LagSnapshot) {
+	push := func(name string, x float64) {
+		h := append(v.history[name], x)
+		if len(h) > sparkLen {
+			h = h[len(h)-sparkLen:]
+		}
+		v.history[name] = h
+	}
+	for _, g := range s.Groups {
+		push("g:"+g.Group, float64(g.Lag))
+	}
+	for _, q := range s.Queues {
+		push("q:"+q.Queue, float64(q.Ready))
+	}
+}
+
+func (v *lagView) rows() int {
+	if v.snap == nil {
+		return 0
+	}
+	return len(v.snap.Groups) + len(v.snap.Queues)
+}
+
+func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.c.Keys
+	h := v.c.bodyHeight() - 1
+	if v.drill != "" {
+		if g := v.group(v.drill); g != nil {
+			v.pcur.move(k, msg, len(g.Partitions), h)
+		}
+		return nil
+	}
+	if v.cur.move(k, msg, v.rows(), h) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Refresh):
+		return v.sample()
+	case key.Matches(msg, k.Open):
+		if v.snap != nil && v.cur.pos < len(v.snap.Groups) {
+			v.drill = v.snap.Groups[v.cur.pos].Group
+			v.pcur = cursor{}
+		}
+	}
+	return nil
+}
+
+func (v *lagView) group(name string) *inspect.GroupLag {
+	if v.snap == nil {
+		return nil
+	}
+	for i := range v.snap.Groups {
+		if v.snap.Groups[i].Group == name {
+			return &v.snap.Groups[i]
+		}
+	}
+	return nil
+}
+
+func (v *lagView) statusStyle(s inspect.Status) lipgloss.Style {
+	st := v.c.Styles
+	switch {
+	case s == inspect.StatusOK:
+		return st.OK
+	case s == inspect.StatusWarn:
+		return st.Warn
+	case s >= inspect.StatusErr:
+		return st.Err
+	}
+	return st.Dim
+}
+
+func statusLabel(g *inspect.GroupLag) string {
+	if g.Worst > inspect.StatusErr {
+		return g.Status.String() + "(" + g.Worst.String() + ")"
+	}
+	return g.Status.String()
+}
+
+func (v *lagView) view() string {
+	c, st := v.c, v.c.Styles
+	h := c.bodyHeight()
+	if v.snap == nil {
+		msg := "  sampling…"
+		if v.err != nil {
+			msg = "  " + st.Error.Render(safe(v.err.Error()))
+		}
+		return body([]string{msg}, c.Width, h)
+	}
+	if v.drill != "" {
+		return v.partitions(h)
+	}
+	nameW := max(12, min(32, c.Width-58))
+	lines := []string{st.Header.Render(fmt.Sprintf("  %-*s %-13s %9s %10s %8s  %s", nameW, "GROUP / QUEUE", "STATUS", "LAG", "OFFSETLAG", "TIMELAG", "HISTORY"))}
+	v.cur.clamp(v.rows(), h-1)
+	for i := v.cur.top; i < v.rows() && len(lines) < h; i++ {
+		var line string
+		if i < len(v.snap.Groups) {
+			g := &v.snap.Groups[i]
+			status := pad(statusLabel(g), 13)
+			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fit(safe(g.Group), nameW), v.statusStyle(g.Status).Render(status),
+				dash(g.Lag), dash(g.OffsetLag), inspect.FormatLagDuration(g.TimeLag), sparkline(v.history["g:"+g.Group], sparkLen))
+		} else {
+			q := &v.snap.Queues[i-len(v.snap.Groups)]
+			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fit("amqp:"+safe(q.Queue), nameW), "ready",
+				q.Ready, fmt.Sprintf("unack %d", q.Unacked), inspect.FormatLagDuration(q.HeadAge), sparkline(v.history["q:"+q.Queue], sparkLen))
+		}
+		if i == v.cur.pos {
+			line = cursorRow(st, line, c.Width)
+		}
+		lines = append(lines, line)
+	}
+	return body(lines, c.Width, h)
+}
+
+func (v *lagView) partitions(h int) string {
+	c, st := v.c, v.c.Styles
+	g := v.group(v.drill)
+	if g == nil {
+		return body([]string{"  group " + safe(v.drill) + " is gone (esc goes back)"}, c.Width, h)
+	}
+	lines := []string{st.Header.Render(fmt.Sprintf("  %-22s %-7s %10s %10s %8s %8s  %s", "TOPIC[PARTITION]", "STATUS", "COMMITTED", "END", "LAG", "TIMELAG", "MEMBER"))}
+	v.pcur.clamp(len(g.Partitions), h-1)
+	for i := v.pcur.top; i < len(g.Partitions) && len(lines) < h; i++ {
+		p := &g.Partitions[i]
+		tp := fmt.Sprintf("%s[%d]", safe(p.Topic), p.Partition)
+		line := fmt.Sprintf("  %-22s %s %10s %10s %8s %8s  %s", fit(tp, 22), v.statusStyle(p.Status).Render(pad(p.Status.String(), 7)),
+			dash(p.Committed), dash(p.End), dash(p.Lag), inspect.FormatLagDuration(p.TimeLag), safe(p.ClientID))
+		if i == v.pcur.pos {
+			line = cursorRow(st, line, c.Width)
+		}
+		lines = append(lines, line)
+	}
+	return body(lines, c.Width, h)
+}
+
+// dash is n, or "-" when unknown (-1), as eddy lag's tables show it.
+func dash(n int64) string {
+	if n < 0 {
+		return "-"
+	}
+	return strconv.FormatInt(n, 10)
+}

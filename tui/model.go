@@ -1,0 +1,472 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// Exit codes the TUI ends with (cmd/eddy's contract): q is success, ctrl+c
+// an interruption.
+const (
+	ExitQuit        = 0
+	ExitInterrupted = 130
+)
+
+// Options configure the TUI. The zero value of every field but Backend has a
+// working default.
+type Options struct {
+	Backend *Backend
+	// Color turns colour on (the caller checks NO_COLOR and TERM=dumb).
+	Color bool
+	// Tail, when set, opens the Tail view on these at once.
+	Tail []bus.Address
+	// BatchMax and Flush batch a stream into messages: up to BatchMax
+	// events, or what came within Flush (default 1/60 s), per message.
+	BatchMax int
+	Flush    time.Duration
+	// Buffer is how many events the tail keeps (default 10,000); older ones
+	// are dropped and counted.
+	Buffer int
+	// TraceWindow is how far before an event the Trace view reads to find
+	// its flow (default 5 minutes).
+	TraceWindow time.Duration
+	// Refresh is how often the Sources and Lag views sample (default 2 s).
+	Refresh time.Duration
+	// SaveDir is where w writes an event as JSON (default: the current
+	// directory).
+	SaveDir string
+	// Local is the time zone times are shown in (default time.Local).
+	Local *time.Location
+	// Clock is the time source for rates and relative times (default
+	// time.Now); tests fix it.
+	Clock func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.Buffer <= 0 {
+		o.Buffer = 10000
+	}
+	if o.TraceWindow <= 0 {
+		o.TraceWindow = 5 * time.Minute
+	}
+	if o.Refresh <= 0 {
+		o.Refresh = 2 * time.Second
+	}
+	if o.Flush <= 0 {
+		o.Flush = DefaultFlush
+	}
+	if o.BatchMax <= 0 {
+		o.BatchMax = DefaultBatchMax
+	}
+	if o.Local == nil {
+		o.Local = time.Local
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.SaveDir == "" {
+		o.SaveDir = "."
+	}
+}
+
+type viewID int
+
+const (
+	viewSources viewID = iota
+	viewTail
+	viewEvent
+	viewTrace
+	viewLag
+	viewDLQ
+	viewContexts
+)
+
+// Messages views send to the root to navigate.
+type (
+	openTailMsg  struct{ addrs []bus.Address }
+	openEventMsg struct{ e *event.Event }
+	openTraceMsg struct{ e *event.Event }
+	flashMsg     struct {
+		text string
+		err  bool
+	}
+	backendMsg struct {
+		be  *Backend
+		err error
+	}
+)
+
+func flash(text string, isErr bool) tea.Cmd {
+	return func() tea.Msg { return flashMsg{text, isErr} }
+}
+
+// activator is implemented by views that start work (sampling) when shown
+// and stop it when left.
+type activator interface {
+	activate() tea.Cmd
+	deactivate()
+}
+
+// Model is the TUI: the one tea.Model, holding the views and the navigation
+// between them.
+type Model struct {
+	c      *Common
+	o      Options
+	be     *Backend
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	sources  *sourcesView
+	tail     *tailView
+	event    *eventView
+	trace    *traceView
+	lag      *lagView
+	dlq      *dlqView
+	contexts *contextsView
+
+	stack    []viewID
+	showHelp bool
+	flash    string
+	flashErr bool
+	code     int
+	quitting bool
+}
+
+// New returns the TUI's model. ctx bounds every read it starts.
+func New(ctx context.Context, o Options) *Model {
+	o.defaults()
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	c := &Common{Width: 80, Height: 24, Styles: NewStyles(o.Color), Keys: DefaultKeyMap()}
+	m := &Model{c: c, o: o, be: o.Backend, parent: parent, ctx: ctx, cancel: cancel, stack: []viewID{viewSources}}
+	if m.be.Naming.Suffixes == nil && m.be.Naming.Contains == nil {
+		m.be.Naming = defaultNaming()
+	}
+	m.be.schema().Compile()
+	m.build()
+	return m
+}
+
+// build makes the views for the current backend.
+func (m *Model) build() {
+	m.sources = newSourcesView(m.c, m.ctx, m.be, m.o.Refresh)
+	m.tail = newTailView(m.c, m.ctx, m.be, m.o)
+	m.event = newEventView(m.c, m.be, m.o)
+	m.trace = newTraceView(m.c, m.ctx, m.be, m.o)
+	m.lag = newLagView(m.c, m.ctx, m.be, m.o.Refresh)
+	m.dlq = newDLQView(m.c, m.ctx, m.be)
+	m.contexts = newContextsView(m.c, m.be)
+}
+
+// ExitCode is what eddy exits with once the program ended: 0 after q, 130
+// after ctrl+c.
+func (m *Model) ExitCode() int { return m.code }
+
+// Close stops every stream the TUI started.
+func (m *Model) Close() {
+	m.tail.stop()
+	m.cancel()
+}
+
+func (m *Model) current() viewID { return m.stack[len(m.stack)-1] }
+
+func (m *Model) comp(id viewID) component {
+	switch id {
+	case viewTail:
+		return m.tail
+	case viewEvent:
+		return m.event
+	case viewTrace:
+		return m.trace
+	case viewLag:
+		return m.lag
+	case viewDLQ:
+		return m.dlq
+	case viewContexts:
+		return m.contexts
+	}
+	return m.sources
+}
+
+// Init starts the first listing (and the tail when Options.Tail is set).
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.sources.activate()}
+	if len(m.o.Tail) > 0 {
+		cmds = append(cmds, m.push(viewTail), m.tail.open(m.o.Tail))
+	}
+	return tea.Batch(cmds...)
+}
+
+// push shows a view on top of the current one (the same view again is
+// not stacked twice).
+func (m *Model) push(id viewID) tea.Cmd {
+	cur := m.current()
+	if cur == id {
+		return nil
+	}
+	if a, ok := m.comp(cur).(activator); ok {
+		a.deactivate()
+	}
+	// A view already in the stack is brought back rather than stacked twice.
+	for i, v := range m.stack {
+		if v == id {
+			m.stack = m.stack[:i+1]
+			return m.activate(id)
+		}
+	}
+	m.stack = append(m.stack, id)
+	return m.activate(id)
+}
+
+// jump shows a top-level view: the stack becomes Sources and that view.
+func (m *Model) jump(id viewID) tea.Cmd {
+	if a, ok := m.comp(m.current()).(activator); ok && m.current() != id {
+		a.deactivate()
+	}
+	if id == viewSources {
+		m.stack = []viewID{viewSources}
+	} else {
+		m.stack = []viewID{viewSources, id}
+	}
+	return m.activate(id)
+}
+
+func (m *Model) back() tea.Cmd {
+	if len(m.stack) == 1 {
+		return nil
+	}
+	if a, ok := m.comp(m.current()).(activator); ok {
+		a.deactivate()
+	}
+	m.stack = m.stack[:len(m.stack)-1]
+	return m.activate(m.current())
+}
+
+func (m *Model) activate(id viewID) tea.Cmd {
+	if a, ok := m.comp(id).(activator); ok {
+		return a.activate()
+	}
+	return nil
+}
+
+// Update is bubbletea's: it routes keys to the view on top and data to the
+// view it is for.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = max(20, msg.Width), max(5, msg.Height)
+		return m, nil
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	case tea.PasteMsg:
+		return m, m.comp(m.current()).update(msg)
+	case flashMsg:
+		m.flash, m.flashErr = msg.text, msg.err
+		return m, nil
+	case openTailMsg:
+		return m, tea.Batch(m.push(viewTail), m.tail.open(msg.addrs))
+	case openEventMsg:
+		m.event.show(msg.e)
+		return m, m.push(viewEvent)
+	case openTraceMsg:
+		return m, tea.Batch(m.push(viewTrace), m.trace.open(msg.e))
+	case backendMsg:
+		if msg.err != nil {
+			m.flash, m.flashErr = safe(msg.err.Error()), true
+			return m, nil
+		}
+		m.Close()
+		if m.be.Close != nil {
+			m.be.Close()
+		}
+		m.ctx, m.cancel = context.WithCancel(m.parent)
+		m.be = msg.be
+		if m.be.Naming.Suffixes == nil && m.be.Naming.Contains == nil {
+			m.be.Naming = defaultNaming()
+		}
+		m.build()
+		m.stack = []viewID{viewSources}
+		m.flash, m.flashErr = "switched to context "+safe(m.be.Context), false
+		return m, m.sources.activate()
+	}
+	// Data and ticks: every view ignores what is not its own.
+	var cmds []tea.Cmd
+	for _, v := range []component{m.sources, m.tail, m.event, m.trace, m.lag, m.dlq, m.contexts} {
+		cmds = append(cmds, v.update(msg))
+	}
+	return m, tea.Batch(cmds...)
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.c.Keys
+	if key.Matches(msg, k.Interrupt) {
+		m.code, m.quitting = ExitInterrupted, true
+		return tea.Quit
+	}
+	if m.showHelp {
+		// Any key closes the help; q still quits.
+		m.showHelp = false
+		if key.Matches(msg, k.Quit) {
+			m.code, m.quitting = ExitQuit, true
+			return tea.Quit
+		}
+		return nil
+	}
+	v := m.comp(m.current())
+	if v.editing() {
+		return v.update(msg)
+	}
+	m.flash = ""
+	switch {
+	case key.Matches(msg, k.Quit):
+		m.code, m.quitting = ExitQuit, true
+		return tea.Quit
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+		return nil
+	case key.Matches(msg, k.GoSources):
+		return m.jump(viewSources)
+	case key.Matches(msg, k.GoTail):
+		return m.jump(viewTail)
+	case key.Matches(msg, k.GoLag):
+		return m.jump(viewLag)
+	case key.Matches(msg, k.GoDLQ):
+		return m.jump(viewDLQ)
+	case key.Matches(msg, k.GoContexts):
+		return m.jump(viewContexts)
+	}
+	// The view may use esc itself (leave a drill-down); otherwise it goes
+	// back.
+	if cmd, handled := m.viewKey(v, msg); handled {
+		return cmd
+	}
+	if key.Matches(msg, k.Back) {
+		return m.back()
+	}
+	return nil
+}
+
+// escHandler is implemented by views with a level of their own to leave on
+// esc before the root goes back.
+type escHandler interface{ esc() bool }
+
+func (m *Model) viewKey(v component, msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	if key.Matches(msg, m.c.Keys.Back) {
+		if h, ok := v.(escHandler); ok && h.esc() {
+			return nil, true
+		}
+		return nil, false
+	}
+	return v.update(msg), true
+}
+
+// View draws the top bar, the view on top (or the help) and the status bar.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "eddy tui"
+	return v
+}
+
+func (m *Model) render() string {
+	if m.quitting {
+		return ""
+	}
+	c := m.c
+	st := c.Styles
+	cur := m.comp(m.current())
+	ctxName := "no context"
+	if m.be.Context != "" {
+		ctxName = "context " + safe(m.be.Context)
+	}
+	top := st.TitleView.Render(" eddy ") + st.Title.Render("│ "+cur.title()+" │ "+ctxName+" ")
+	var b strings.Builder
+	b.WriteString(pad(top, c.Width))
+	b.WriteByte('\n')
+	if m.showHelp {
+		b.WriteString(m.helpView())
+	} else {
+		b.WriteString(cur.view())
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.statusBar(cur))
+	return b.String()
+}
+
+func (m *Model) statusBar(cur component) string {
+	st := m.c.Styles
+	var left string
+	switch {
+	case m.flash != "" && m.flashErr:
+		left = st.Error.Render(m.flash)
+	case m.flash != "":
+		left = m.flash
+	default:
+		left = cur.status()
+	}
+	right := "? help  q quit"
+	w := m.c.Width
+	lw := w - len(right) - 1
+	if lw < 10 {
+		return pad(st.Status.Render(fit(left, w)), w)
+	}
+	return st.Status.Render(pad(fit(left, lw), lw) + " " + right)
+}
+
+// helpView lists every key: the global ones, then the view's.
+func (m *Model) helpView() string {
+	st := m.c.Styles
+	cur := m.comp(m.current())
+	sections := []helpSection{m.c.Keys.globalHelp(), {cur.title(), cur.help()}}
+	var lines []string
+	for _, s := range sections {
+		lines = append(lines, st.Header.Render(s.title))
+		for _, b := range s.keys {
+			h := b.Help()
+			lines = append(lines, "  "+st.Key.Render(pad(h.Key, 14))+st.Desc.Render(h.Desc))
+		}
+		lines = append(lines, "")
+	}
+	lines = append(lines, st.Dim.Render("any key closes this help"))
+	return m.columns(lines)
+}
+
+// columns lays lines out in as many columns as the height needs.
+func (m *Model) columns(lines []string) string {
+	h := m.c.bodyHeight()
+	if len(lines) <= h {
+		return body(lines, m.c.Width, h)
+	}
+	colW := m.c.Width / 2
+	out := make([]string, h)
+	for i, l := range lines {
+		col, row := i/h, i%h
+		if col > 1 {
+			break
+		}
+		if col == 0 {
+			out[row] = pad(l, colW)
+		} else {
+			out[row] += l
+		}
+	}
+	return body(out, m.c.Width, h)
+}
+
+// shortHelp renders a few bindings for a status line.
+func shortHelp(bs ...key.Binding) string {
+	parts := make([]string, 0, len(bs))
+	for _, b := range bs {
+		h := b.Help()
+		parts = append(parts, h.Key+" "+h.Desc)
+	}
+	return strings.Join(parts, " · ")
+}

@@ -1,0 +1,442 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// t0 is a fixed time far from today, so every rendered time carries its
+// date and goldens do not depend on the day they run.
+var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newTestModel(t *testing.T, w, h int) *Model {
+	t.Helper()
+	m := New(context.Background(), Options{Backend: &Backend{Context: "test", Contexts: []string{"prod", "test"}},
+		Local: time.UTC, Clock: func() time.Time { return t0 }, SaveDir: t.TempDir(), Buffer: 100})
+	t.Cleanup(m.Close)
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	return m
+}
+
+// press sends one key, as bubbletea decodes it, and runs the command it
+// returns (one level: navigation messages come back to Update).
+func press(m *Model, keys ...string) {
+	for _, k := range keys {
+		_, cmd := m.Update(keyMsg(k))
+		run(m, cmd)
+	}
+}
+
+// run executes cmd and feeds its message back, as the program would; ticks
+// and reads that would block are not run (the tests send those messages).
+func run(m *Model, cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	msg := cmd()
+	switch msg := msg.(type) {
+	case tea.BatchMsg:
+		for _, c := range msg {
+			run(m, c)
+		}
+	case openTailMsg, openEventMsg, openTraceMsg, flashMsg, backendMsg:
+		_, next := m.Update(msg)
+		// Opening a tail or a trace starts reads: not run here.
+		_ = next
+	}
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "left":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
+	case "end":
+		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "ctrl+u":
+		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)
+	if len(r) != 1 {
+		panic("keyMsg: unknown key " + k)
+	}
+	return tea.KeyPressMsg{Code: r[0], Text: k}
+}
+
+// typeText types s into whatever has the keyboard.
+func typeText(m *Model, s string) {
+	for _, r := range s {
+		if r == ' ' {
+			press(m, "space")
+			continue
+		}
+		press(m, string(r))
+	}
+}
+
+func testSources() sourcesMsg {
+	return sourcesMsg{at: t0, rows: []sourceRow{
+		{addr: bus.Address{Transport: "kafka", Name: "orders"}, partitions: 6, messages: 1200, rate: -1},
+		{addr: bus.Address{Transport: "kafka", Name: "payments"}, partitions: 6, messages: 1100, rate: -1},
+		{addr: bus.Address{Transport: "kafka", Name: "payments.DLT"}, partitions: 1, messages: 37, dlq: true, rate: -1},
+		{addr: bus.Address{Transport: "amqp", Name: "shop.payments.dlq"}, messages: 4, consumers: 0, dlq: true, rate: 0.5},
+		{addr: bus.Address{Transport: "kafka", Name: "evil\x1b[2Jtopic"}, partitions: 1, messages: 1, rate: -1},
+	}}
+}
+
+// orderEvent is a demo-like event: JSON with CloudEvents headers.
+func orderEvent(i int, topic, typ string) event.Event {
+	id := fmt.Sprintf("evt-%04d", i)
+	v := fmt.Sprintf(`{"event_id":%q,"type":%q,"correlation_id":"ord-%d","payload":{"total":%d.5,"items":[{"sku":"sku-1","qty":2}],"note":"fine"}}`, id, typ, i%7, i)
+	return event.Event{Transport: event.Kafka, Topic: topic, Partition: int32(i % 3), Offset: int64(i), Timestamp: t0.Add(time.Duration(i) * time.Second),
+		Key: []byte(fmt.Sprintf("ord-%d", i%7)), Value: []byte(v),
+		Headers: []event.Header{{Key: "ce_type", Value: []byte(typ)}, {Key: "ce_id", Value: []byte(id)}}}
+}
+
+// hostileEvents carry what a producer could use to drive a terminal:
+// colour and clear-screen sequences, an OSC 52 clipboard write, a raw C1
+// CSI byte, a bidi override, a bell, and line breaks.
+func hostileEvents() []event.Event {
+	return []event.Event{
+		{Transport: event.Kafka, Topic: "orders", Partition: 0, Offset: 100, Timestamp: t0, Key: []byte("k\x1b[31mred"),
+			Value: []byte("plain \x1b[2J\x1b[Hcleared? \x1b]52;c;ZXZpbA==\x07 \x9b31m c1 \u202egnp.exe\nsecond line\x07")},
+		{Transport: event.Kafka, Topic: "orders", Partition: 1, Offset: 101, Timestamp: t0.Add(time.Second),
+			Value:   []byte(`{"type":"Evil\u001b[31m","customer":{"name":"Robert\u001b]0;pwned\u0007"},"note":"tab\there"}`),
+			Headers: []event.Header{{Key: "x-evil\x1b[1m", Value: []byte("v\x1b]8;;http://x\x1b\\link")}}},
+		{Transport: event.AMQP, Queue: "shop.payments.dlq", Exchange: "shop.dlx", RoutingKey: "rk\x1b[0m", Offset: -1, Timestamp: t0.Add(2 * time.Second),
+			Value: []byte{0x00, 0x01, 0xff, 0xfe, 'a', 0x1b, '[', 'm'}},
+	}
+}
+
+func TestQuitAndInterruptExitCodes(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd == nil || m.ExitCode() != ExitQuit || !m.quitting {
+		t.Fatalf("q: code %d quitting %v", m.ExitCode(), m.quitting)
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("q did not quit")
+	}
+	m = newTestModel(t, 80, 24)
+	_, cmd = m.Update(keyMsg("ctrl+c"))
+	if m.ExitCode() != ExitInterrupted {
+		t.Fatalf("ctrl+c: code %d, want 130", m.ExitCode())
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("ctrl+c did not quit")
+	}
+}
+
+func TestGlobalNavigationKeys(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	for _, c := range []struct {
+		key  string
+		want viewID
+	}{{"2", viewTail}, {"3", viewLag}, {"4", viewDLQ}, {"5", viewContexts}, {"1", viewSources}} {
+		press(m, c.key)
+		if m.current() != c.want {
+			t.Fatalf("key %s: view %d, want %d", c.key, m.current(), c.want)
+		}
+	}
+	press(m, "3", "esc")
+	if m.current() != viewSources {
+		t.Fatalf("esc from Lag: view %d, want Sources", m.current())
+	}
+	press(m, "?")
+	if !m.showHelp || !strings.Contains(m.render(), "interrupt (exit 130)") {
+		t.Fatal("? did not show the keys")
+	}
+	press(m, "j")
+	if m.showHelp {
+		t.Fatal("a key did not close the help")
+	}
+}
+
+func TestSourcesKeys(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	m.Update(testSources())
+	v := m.sources
+	if len(v.shown) != 5 {
+		t.Fatalf("shown %d, want 5", len(v.shown))
+	}
+	// / filters the list; q typed into the filter does not quit.
+	press(m, "/")
+	typeText(m, "payq")
+	if m.quitting {
+		t.Fatal("q in the filter quit")
+	}
+	press(m, "backspace")
+	if got := len(v.shown); got != 3 {
+		t.Fatalf("filter pay: %d shown, want 3", got)
+	}
+	press(m, "enter")
+	if v.filter.active || v.filter.value != "pay" {
+		t.Fatalf("enter: filter %+v", v.filter)
+	}
+	// space selects and moves on; enter tails the selection.
+	press(m, "space", "space")
+	if len(v.selected) != 2 || !v.selected["kafka:payments"] || !v.selected["kafka:payments.DLT"] {
+		t.Fatalf("selected %v", v.selected)
+	}
+	press(m, "esc") // clears the filter first
+	if v.filter.value != "" || len(v.shown) != 5 || m.current() != viewSources {
+		t.Fatalf("esc: filter %q, %d shown, view %d", v.filter.value, len(v.shown), m.current())
+	}
+	_, cmd := m.Update(keyMsg("enter"))
+	msg, ok := cmd().(openTailMsg)
+	if !ok || len(msg.addrs) != 2 || msg.addrs[0].Name != "payments" || msg.addrs[1].Name != "payments.DLT" {
+		t.Fatalf("enter: %#v", cmd())
+	}
+	m.Update(msg)
+	if m.current() != viewTail || m.tail.title() != "Tail kafka:payments kafka:payments.DLT" {
+		t.Fatalf("tail not opened: view %d %q", m.current(), m.tail.title())
+	}
+	// a selects all shown; a rate history makes a sparkline.
+	press(m, "1", "a")
+	if len(v.selected) != 5 {
+		t.Fatalf("a: %d selected", len(v.selected))
+	}
+	second := testSources()
+	second.at = t0.Add(2 * time.Second)
+	second.rows[0].messages = 1240
+	m.Update(second)
+	if r := v.rows[0]; r.rate != 20 {
+		t.Fatalf("rate %v, want 20/s", r.rate)
+	}
+}
+
+func openTestTail(t *testing.T, m *Model, evs []event.Event) {
+	t.Helper()
+	m.Update(openTailMsg{addrs: []bus.Address{{Transport: "kafka", Name: "orders"}}})
+	m.tail.opening = false
+	m.tail.ingest(evs, t0)
+}
+
+func TestTailKeys(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	var evs []event.Event
+	for i := range 40 {
+		evs = append(evs, orderEvent(i, "orders", []string{"OrderPlaced", "PaymentFailed"}[i%2]))
+	}
+	openTestTail(t, m, evs)
+	v := m.tail
+	if !v.follow || v.cur.pos != 39 {
+		t.Fatalf("follow %v pos %d", v.follow, v.cur.pos)
+	}
+	press(m, "k", "k")
+	if v.follow || v.cur.pos != 37 {
+		t.Fatalf("k k: follow %v pos %d", v.follow, v.cur.pos)
+	}
+	press(m, "F")
+	if !v.follow || v.cur.pos != 39 {
+		t.Fatal("F did not follow")
+	}
+	// The filter is edited in place; a bad one shows its error inline and
+	// stays in the editor.
+	press(m, "f")
+	typeText(m, `type == "PaymentFailed" &&`)
+	press(m, "enter")
+	if !v.filterIn.active || v.filterErr == "" {
+		t.Fatalf("bad filter accepted: err %q", v.filterErr)
+	}
+	if !strings.Contains(m.render(), v.filterErr[:20]) {
+		t.Fatal("filter error not shown")
+	}
+	press(m, "backspace", "backspace", "backspace")
+	press(m, "enter")
+	if v.filterIn.active || v.filter == nil || v.shown.len() != 20 {
+		t.Fatalf("filter: active %v shown %d err %q", v.filterIn.active, v.shown.len(), v.filterErr)
+	}
+	press(m, "f", "ctrl+u", "enter")
+	if v.filter != nil || v.shown.len() != 40 {
+		t.Fatal("an empty filter did not show everything")
+	}
+	// Search moves to matches.
+	press(m, "/")
+	typeText(m, "evt-0007")
+	press(m, "enter")
+	if v.cur.pos != 7 || v.follow {
+		t.Fatalf("search: pos %d", v.cur.pos)
+	}
+	press(m, "/", "ctrl+u")
+	typeText(m, "ord-3")
+	press(m, "enter", "n")
+	if e := v.selected(); e == nil || string(e.Key) != "ord-3" || v.cur.pos <= 7 {
+		t.Fatalf("n: pos %d", v.cur.pos)
+	}
+	p := v.cur.pos
+	press(m, "N")
+	if v.cur.pos >= p {
+		t.Fatalf("N: pos %d after %d", v.cur.pos, p)
+	}
+	// Jump to a time inside the buffer.
+	press(m, "@")
+	typeText(m, t0.Add(30*time.Second).Format(time.RFC3339))
+	press(m, "enter")
+	if v.cur.pos != 30 {
+		t.Fatalf("@: pos %d, want 30", v.cur.pos)
+	}
+	press(m, "@")
+	typeText(m, "yesterday")
+	press(m, "enter")
+	if !v.jumpIn.active || !strings.Contains(v.filterErr, "yesterday") {
+		t.Fatalf("bad jump: %q", v.filterErr)
+	}
+	press(m, "esc")
+	// Pause: no new read is asked for while paused; resume asks again.
+	press(m, "p")
+	if !v.paused || !strings.Contains(v.status(), "PAUSED") {
+		t.Fatal("p did not pause")
+	}
+	press(m, "p")
+	if v.paused {
+		t.Fatal("p did not resume")
+	}
+	// enter opens the event, t its trace.
+	press(m, "enter")
+	if m.current() != viewEvent || m.event.e == nil || m.event.e.Offset != 30 {
+		t.Fatalf("enter: view %d", m.current())
+	}
+	press(m, "esc", "c")
+	if v.shown.len() != 0 {
+		t.Fatal("c did not clear")
+	}
+}
+
+func TestTailRingDropsAreCounted(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	var evs []event.Event
+	for i := range 250 {
+		evs = append(evs, orderEvent(i, "orders", "OrderPlaced"))
+	}
+	openTestTail(t, m, evs[:50])
+	press(m, "g") // scroll back: the cursor stays on its event
+	first := m.tail.selected().Offset
+	m.tail.ingest(evs[50:], t0)
+	v := m.tail
+	if v.ring.len() != 100 || v.ring.dropped != 150 || v.shown.len() != 100 {
+		t.Fatalf("ring %d dropped %d shown %d", v.ring.len(), v.ring.dropped, v.shown.len())
+	}
+	if first != 0 || v.selected().Offset != 150 {
+		t.Fatalf("cursor on %d after drops", v.selected().Offset)
+	}
+	if !strings.Contains(v.status(), "dropped 150") {
+		t.Fatalf("status %q", v.status())
+	}
+}
+
+func TestEventViewKeys(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	e := orderEvent(3, "orders", "OrderPlaced")
+	m.Update(openEventMsg{&e})
+	v := m.event
+	n := len(v.lines)
+	// Down to the "payload" object line, fold it, unfold it.
+	idx := -1
+	for i, l := range v.lines {
+		if l.node != nil && strings.Contains(l.text, `"payload"`) {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		t.Fatal("no payload object line")
+	}
+	for v.cur.pos < idx {
+		press(m, "j")
+	}
+	press(m, "left")
+	if !v.lines[idx].node.folded || len(v.lines) >= n {
+		t.Fatal("left did not fold")
+	}
+	press(m, "right")
+	if len(v.lines) != n {
+		t.Fatal("right did not unfold")
+	}
+	press(m, "enter")
+	if !v.lines[idx].node.folded {
+		t.Fatal("enter did not toggle")
+	}
+	press(m, "Z")
+	if len(v.lines) != n {
+		t.Fatal("Z did not unfold all")
+	}
+	press(m, "z")
+	if len(v.lines) >= n-5 {
+		t.Fatalf("z: %d lines of %d", len(v.lines), n)
+	}
+	// w writes the envelope, which decodes back to the event.
+	press(m, "w")
+	if m.flashErr || !strings.HasPrefix(m.flash, "wrote ") {
+		t.Fatalf("w: %q", m.flash)
+	}
+	b, err := os.ReadFile(strings.TrimPrefix(m.flash, "wrote "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := event.DecodeEnvelope(b)
+	if err != nil || !event.Equal(got, &e) {
+		t.Fatalf("saved envelope: %v", err)
+	}
+	if filepath.Dir(strings.TrimPrefix(m.flash, "wrote ")) != m.o.SaveDir {
+		t.Fatalf("saved in %q", m.flash)
+	}
+	// y sets the clipboard with OSC 52.
+	_, cmd := m.Update(keyMsg("y"))
+	found := false
+	for _, c := range cmd().(tea.BatchMsg) {
+		if fmt.Sprintf("%T", c()) == "tea.setClipboardMsg" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("y did not set the clipboard")
+	}
+	// t asks for the trace.
+	_, cmd = m.Update(keyMsg("t"))
+	if _, ok := cmd().(openTraceMsg); !ok {
+		t.Fatal("t did not open the trace")
+	}
+}
+
+func TestResizeRelaysOut(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	openTestTail(t, m, []event.Event{orderEvent(1, "orders", "OrderPlaced")})
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {60, 10}} {
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		out := m.render()
+		lines := strings.Split(out, "\n")
+		if len(lines) != size[1] {
+			t.Fatalf("%dx%d: %d lines", size[0], size[1], len(lines))
+		}
+		for i, l := range lines {
+			if w := cellWidth(l); w > size[0] {
+				t.Fatalf("%dx%d: line %d is %d cells: %q", size[0], size[1], i, w, l)
+			}
+		}
+	}
+}

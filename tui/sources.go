@@ -1,0 +1,303 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/dlq"
+)
+
+func defaultNaming() dlq.Naming { return dlq.DefaultNaming() }
+
+// sparkLen is how many samples a sparkline keeps.
+const sparkLen = 20
+
+// sourcesTick asks for the next listing; gen drops ticks of an earlier
+// activation.
+type sourcesTick struct{ gen int }
+
+// sourcesView lists the context's topics and queues.
+type sourcesView struct {
+	c       *Common
+	ctx     context.Context
+	be      *Backend
+	refresh time.Duration
+
+	rows     []sourceRow
+	shown    []int // indexes into rows that the list filter keeps
+	selected map[string]bool
+	history  map[string][]float64 // rate samples per source, for sparklines
+	prev     map[string]int64     // previous message count (Kafka rates)
+	prevAt   time.Time
+	errs     []error
+	loaded   bool
+	cur      cursor
+	filter   input
+	gen      int
+	active   bool
+}
+
+func newSourcesView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *sourcesView {
+	return &sourcesView{c: c, ctx: ctx, be: be, refresh: refresh, selected: map[string]bool{},
+		history: map[string][]float64{}, prev: map[string]int64{}}
+}
+
+func (v *sourcesView) title() string { return "Sources" }
+
+func (v *sourcesView) editing() bool { return v.filter.active }
+
+func (v *sourcesView) help() []key.Binding {
+	k := v.c.Keys
+	return append(k.moveHelp(), k.ListFilter, k.Select, k.SelectAll, k.Open, k.Refresh)
+}
+
+func (v *sourcesView) activate() tea.Cmd {
+	v.active = true
+	v.gen++
+	return v.load()
+}
+
+func (v *sourcesView) deactivate() { v.active = false }
+
+func (v *sourcesView) load() tea.Cmd {
+	be, ctx := v.be, v.ctx
+	return func() tea.Msg { return be.listSources(ctx) }
+}
+
+func (v *sourcesView) status() string {
+	if !v.loaded {
+		return "listing topics and queues…"
+	}
+	s := fmt.Sprintf("%d sources", len(v.rows))
+	if len(v.shown) != len(v.rows) {
+		s = fmt.Sprintf("%d of %d sources", len(v.shown), len(v.rows))
+	}
+	if n := len(v.selected); n > 0 {
+		s += fmt.Sprintf(" · %d selected", n)
+	}
+	if len(v.errs) > 0 {
+		s += " · " + v.c.Styles.Error.Render(safe(v.errs[0].Error()))
+	}
+	return s + " · " + shortHelp(v.c.Keys.Open, v.c.Keys.Select, v.c.Keys.ListFilter)
+}
+
+func (v *sourcesView) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case sourcesMsg:
+		v.apply(msg)
+		if !v.active {
+			return nil
+		}
+		gen := v.gen
+		return tea.Tick(v.refresh, func(time.Time) tea.Msg { return sourcesTick{gen} })
+	case sourcesTick:
+		if v.active && msg.gen == v.gen {
+			return v.load()
+		}
+	case tea.PasteMsg:
+		if v.filter.active {
+			v.filter.paste(msg.Content)
+			v.refilter()
+		}
+	case tea.KeyPressMsg:
+		return v.key(msg)
+	}
+	return nil
+}
+
+func (v *sourcesView) apply(m sourcesMsg) {
+	dt := m.at.Sub(v.prevAt).Seconds()
+	for i := range m.rows {
+		r := &m.rows[i]
+		name := r.addr.String()
+		if r.addr.Transport == "kafka" {
+			if p, ok := v.prev[name]; ok && dt > 0 && r.messages >= p {
+				r.rate = float64(r.messages-p) / dt
+			}
+			v.prev[name] = r.messages
+		}
+		if r.rate >= 0 {
+			h := append(v.history[name], r.rate)
+			if len(h) > sparkLen {
+				h = h[len(h)-sparkLen:]
+			}
+			v.history[name] = h
+		}
+	}
+	v.prevAt = m.at
+	v.rows, v.errs, v.loaded = m.rows, m.errs, true
+	v.refilter()
+}
+
+func (v *sourcesView) refilter() {
+	v.shown = v.shown[:0]
+	q := strings.ToLower(v.filter.value)
+	for i, r := range v.rows {
+		if q == "" || strings.Contains(strings.ToLower(r.addr.String()), q) {
+			v.shown = append(v.shown, i)
+		}
+	}
+	v.cur.clamp(len(v.shown), v.listHeight())
+}
+
+func (v *sourcesView) listHeight() int { return v.c.bodyHeight() - 1 }
+
+func (v *sourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.c.Keys
+	if v.filter.active {
+		switch {
+		case key.Matches(msg, k.Accept):
+			v.filter.active = false
+		case key.Matches(msg, k.Cancel):
+			v.filter.active, v.filter.value = false, ""
+		default:
+			v.filter.edit(msg)
+		}
+		v.refilter()
+		return nil
+	}
+	if v.cur.move(k, msg, len(v.shown), v.listHeight()) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.ListFilter):
+		v.filter.start("filter: ", v.filter.value)
+	case key.Matches(msg, k.Select):
+		if r := v.at(v.cur.pos); r != nil {
+			name := r.addr.String()
+			if v.selected[name] {
+				delete(v.selected, name)
+			} else {
+				v.selected[name] = true
+			}
+			v.cur.pos++
+			v.cur.clamp(len(v.shown), v.listHeight())
+		}
+	case key.Matches(msg, k.SelectAll):
+		for _, i := range v.shown {
+			v.selected[v.rows[i].addr.String()] = true
+		}
+	case key.Matches(msg, k.Refresh):
+		return v.load()
+	case key.Matches(msg, k.Open):
+		addrs := v.selection()
+		if len(addrs) == 0 {
+			return nil
+		}
+		return func() tea.Msg { return openTailMsg{addrs} }
+	}
+	return nil
+}
+
+// esc clears the list filter before it goes back.
+func (v *sourcesView) esc() bool {
+	if v.filter.value != "" {
+		v.filter.value = ""
+		v.refilter()
+		return true
+	}
+	return false
+}
+
+func (v *sourcesView) at(i int) *sourceRow {
+	if i < 0 || i >= len(v.shown) {
+		return nil
+	}
+	return &v.rows[v.shown[i]]
+}
+
+// selection is the selected sources, or the one under the cursor.
+func (v *sourcesView) selection() []bus.Address {
+	var out []bus.Address
+	for _, r := range v.rows {
+		if v.selected[r.addr.String()] {
+			out = append(out, r.addr)
+		}
+	}
+	if len(out) == 0 {
+		if r := v.at(v.cur.pos); r != nil {
+			out = append(out, r.addr)
+		}
+	}
+	return out
+}
+
+func (v *sourcesView) view() string {
+	c, st := v.c, v.c.Styles
+	h := c.bodyHeight()
+	var lines []string
+	if v.filter.active || v.filter.value != "" {
+		lines = append(lines, v.filter.render(st, c.Width))
+		h--
+	}
+	nameW := max(12, min(40, c.Width-50))
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", "RATE")))
+	if !v.loaded {
+		lines = append(lines, "  listing…")
+	} else if len(v.shown) == 0 {
+		lines = append(lines, st.Dim.Render("  no topics or queues"+map[bool]string{true: " match the filter", false: ""}[v.filter.value != ""]))
+	}
+	v.cur.clamp(len(v.shown), h-1)
+	for i := v.cur.top; i < len(v.shown) && len(lines) < h+1; i++ {
+		r := &v.rows[v.shown[i]]
+		name := r.addr.String()
+		mark := " "
+		if v.selected[name] {
+			mark = st.Selected.Render("*")
+		}
+		parts := "-"
+		if r.addr.Transport == "kafka" {
+			parts = strconv.Itoa(r.partitions)
+		}
+		rate := "-"
+		if r.rate >= 0 {
+			rate = strconv.FormatFloat(r.rate, 'f', 1, 64)
+		}
+		label := pad(safe(name), nameW)
+		if r.dlq {
+			label = st.DLQ.Render(label)
+		}
+		line := fmt.Sprintf("%s %s %5s %10d %9s  %s", mark, label, parts, r.messages, rate, sparkline(v.history[name], sparkLen))
+		if r.dlq {
+			line += st.DLQ.Render(fmt.Sprintf(" DLQ %d", r.messages))
+		}
+		if i == v.cur.pos {
+			line = cursorRow(st, line, c.Width)
+		}
+		lines = append(lines, line)
+	}
+	return body(lines, c.Width, c.bodyHeight())
+}
+
+// sparkline draws values as block characters scaled to their maximum, the
+// newest on the right, in n cells.
+func sparkline(vals []float64, n int) string {
+	const blocks = "▁▂▃▄▅▆▇█"
+	if len(vals) == 0 {
+		return ""
+	}
+	if len(vals) > n {
+		vals = vals[len(vals)-n:]
+	}
+	hi := 0.0
+	for _, x := range vals {
+		hi = max(hi, x)
+	}
+	r := []rune(blocks)
+	var b strings.Builder
+	for _, x := range vals {
+		i := 0
+		if hi > 0 {
+			i = int(x / hi * float64(len(r)-1))
+		}
+		b.WriteRune(r[max(0, min(i, len(r)-1))])
+	}
+	return b.String()
+}

@@ -1,0 +1,559 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
+)
+
+// tailOpenedMsg says a tail's source is open (or why it is not).
+type tailOpenedMsg struct {
+	id  int
+	src bus.Source
+	err error
+}
+
+// tailView is the live tail: the same sources, filter language and
+// terminal-safe line as eddy tail, over a bounded ring buffer.
+type tailView struct {
+	c   *Common
+	ctx context.Context
+	be  *Backend
+	o   Options
+
+	addrs   []bus.Address
+	from    bus.Position
+	ring    *ring
+	shown   seqList
+	stream  *stream
+	nextID  int
+	waiting bool // a next() command is outstanding
+	opening bool
+	endErr  error
+
+	filter    *inspect.Filter
+	filterIn  input
+	filterErr string
+	search    string
+	searchIn  input
+	jumpIn    input
+
+	paused bool
+	follow bool
+	cur    cursor
+
+	total        uint64
+	filterFails  uint64
+	firstFailure string
+	rate         rateMeter
+
+	render      *inspect.Renderer
+	renderWidth int
+	line        []byte
+}
+
+func newTailView(c *Common, ctx context.Context, be *Backend, o Options) *tailView {
+	return &tailView{c: c, ctx: ctx, be: be, o: o, ring: newRing(o.Buffer), follow: true}
+}
+
+func (v *tailView) title() string {
+	if len(v.addrs) == 0 {
+		return "Tail"
+	}
+	names := make([]string, len(v.addrs))
+	for i, a := range v.addrs {
+		names[i] = safe(a.String())
+	}
+	return "Tail " + strings.Join(names, " ")
+}
+
+func (v *tailView) editing() bool { return v.filterIn.active || v.searchIn.active || v.jumpIn.active }
+
+func (v *tailView) help() []key.Binding {
+	k := v.c.Keys
+	return append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search, k.NextMatch, k.PrevMatch, k.JumpTime, k.Clear)
+}
+
+// open starts tailing addrs from the end (live), as eddy tail does.
+func (v *tailView) open(addrs []bus.Address) tea.Cmd {
+	return v.openAt(addrs, bus.Position{})
+}
+
+func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
+	v.stop()
+	v.addrs, v.from = addrs, from
+	v.ring = newRing(v.o.Buffer)
+	v.shown.clear()
+	v.total, v.filterFails, v.firstFailure = 0, 0, ""
+	v.rate = rateMeter{}
+	v.endErr, v.follow, v.paused, v.opening = nil, true, false, true
+	v.cur = cursor{}
+	v.nextID++
+	id, be, ctx := v.nextID, v.be, v.ctx
+	read := bus.ReadOptions{From: from}
+	return func() tea.Msg {
+		src, err := be.openTail(ctx, addrs, read)
+		return tailOpenedMsg{id: id, src: src, err: err}
+	}
+}
+
+func (v *tailView) stop() {
+	if v.stream != nil {
+		v.stream.stop()
+		v.stream = nil
+	}
+	v.waiting = false
+}
+
+func (v *tailView) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tailOpenedMsg:
+		if msg.id != v.nextID {
+			if msg.src != nil {
+				msg.src.Close()
+			}
+			return nil
+		}
+		v.opening = false
+		if msg.err != nil {
+			v.endErr = msg.err
+			return nil
+		}
+		v.stream = startStream(v.ctx, msg.id, msg.src, v.o.BatchMax, v.o.Flush)
+		v.waiting = true
+		return v.stream.next()
+	case eventsMsg:
+		if v.stream == nil || msg.stream != v.stream.id {
+			return nil
+		}
+		v.waiting = false
+		v.ingest(msg.evs, v.o.Clock())
+		if msg.err != nil {
+			if !ended(msg.err) || v.endErr == nil {
+				v.endErr = msg.err
+			}
+			v.stream.finished = true
+			return nil
+		}
+		if v.paused {
+			return nil
+		}
+		v.waiting = true
+		return v.stream.next()
+	case tea.PasteMsg:
+		for _, in := range []*input{&v.filterIn, &v.searchIn, &v.jumpIn} {
+			if in.active {
+				in.paste(msg.Content)
+			}
+		}
+	case tea.KeyPressMsg:
+		return v.key(msg)
+	}
+	return nil
+}
+
+// ingest adds a batch to the ring and to the shown list.
+func (v *tailView) ingest(evs []event.Event, now time.Time) {
+	for i := range evs {
+		seq := v.ring.push(evs[i])
+		v.total++
+		if v.match(v.ring.get(seq)) {
+			v.shown.add(seq)
+		}
+	}
+	v.rate.add(now, len(evs))
+	gone := v.shown.trim(v.ring.oldest())
+	if !v.follow {
+		// Keep the cursor on the same event while older ones fall off.
+		v.cur.pos -= gone
+		v.cur.top -= gone
+	}
+	v.settle()
+}
+
+func (v *tailView) match(e *event.Event) bool {
+	if v.filter == nil {
+		return true
+	}
+	ok, err := v.filter.Match(e)
+	if err != nil {
+		v.filterFails++
+		if v.firstFailure == "" {
+			v.firstFailure = err.Error()
+		}
+		return false
+	}
+	return ok
+}
+
+// refilter rebuilds the shown list from the ring under the current filter.
+func (v *tailView) refilter() {
+	v.shown.clear()
+	v.filterFails, v.firstFailure = 0, ""
+	for seq := v.ring.oldest(); seq < v.ring.next; seq++ {
+		if v.match(v.ring.get(seq)) {
+			v.shown.add(seq)
+		}
+	}
+	v.settle()
+}
+
+func (v *tailView) listHeight() int {
+	h := v.c.bodyHeight() - 1 // the filter line
+	if v.filterErr != "" {
+		h--
+	}
+	if v.searchIn.active || v.jumpIn.active {
+		h--
+	}
+	return max(1, h)
+}
+
+// settle puts the cursor at the end when following, and in range.
+func (v *tailView) settle() {
+	n := v.shown.len()
+	if v.follow {
+		v.cur.pos = n - 1
+	}
+	v.cur.clamp(n, v.listHeight())
+}
+
+func (v *tailView) selected() *event.Event {
+	if v.cur.pos < 0 || v.cur.pos >= v.shown.len() {
+		return nil
+	}
+	return v.ring.get(v.shown.at(v.cur.pos))
+}
+
+func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.c.Keys
+	switch {
+	case v.filterIn.active:
+		return v.editFilter(msg)
+	case v.searchIn.active:
+		switch {
+		case key.Matches(msg, k.Accept):
+			v.searchIn.active = false
+			v.search = v.searchIn.value
+			v.findMatch(true, true)
+		case key.Matches(msg, k.Cancel):
+			v.searchIn.active = false
+		default:
+			v.searchIn.edit(msg)
+		}
+		return nil
+	case v.jumpIn.active:
+		switch {
+		case key.Matches(msg, k.Accept):
+			return v.jump()
+		case key.Matches(msg, k.Cancel):
+			v.jumpIn.active = false
+			v.filterErr = ""
+		default:
+			v.jumpIn.edit(msg)
+		}
+		return nil
+	}
+	n := v.shown.len()
+	if v.cur.move(k, msg, n, v.listHeight()) {
+		v.follow = v.cur.pos >= n-1
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Pause):
+		v.paused = !v.paused
+		if !v.paused && v.stream != nil && !v.waiting && !v.stream.finished {
+			v.waiting = true
+			return v.stream.next()
+		}
+	case key.Matches(msg, k.Follow):
+		v.follow = true
+		v.settle()
+	case key.Matches(msg, k.EditFilter):
+		src := ""
+		if v.filter != nil {
+			src = v.filter.String()
+		}
+		v.filterIn.start("filter> ", src)
+	case key.Matches(msg, k.Search):
+		v.searchIn.start("search> ", v.search)
+	case key.Matches(msg, k.NextMatch):
+		v.findMatch(true, false)
+	case key.Matches(msg, k.PrevMatch):
+		v.findMatch(false, false)
+	case key.Matches(msg, k.JumpTime):
+		v.jumpIn.start("jump to (time, -15m, beginning, -N, offset)> ", "")
+	case key.Matches(msg, k.Clear):
+		v.ring = newRing(v.o.Buffer)
+		v.shown.clear()
+		v.settle()
+	case key.Matches(msg, k.Open):
+		if e := v.selected(); e != nil {
+			cp := *e
+			return func() tea.Msg { return openEventMsg{&cp} }
+		}
+	case key.Matches(msg, k.Trace):
+		if e := v.selected(); e != nil {
+			cp := *e
+			return func() tea.Msg { return openTraceMsg{&cp} }
+		}
+	}
+	return nil
+}
+
+// editFilter edits the filter in place; a filter that does not compile
+// stays in the editor with its error shown under it, as eddy tail --filter
+// would word it.
+func (v *tailView) editFilter(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.c.Keys
+	switch {
+	case key.Matches(msg, k.Accept):
+		src := strings.TrimSpace(v.filterIn.value)
+		if src == "" {
+			v.filter, v.filterErr, v.filterIn.active = nil, "", false
+			v.refilter()
+			return nil
+		}
+		f, err := inspect.CompileFilter(src, v.be.schema())
+		if err != nil {
+			v.filterErr = safe(err.Error())
+			return nil
+		}
+		v.filter, v.filterErr, v.filterIn.active = f, "", false
+		v.refilter()
+	case key.Matches(msg, k.Cancel):
+		v.filterIn.active, v.filterErr = false, ""
+	default:
+		v.filterIn.edit(msg)
+	}
+	return nil
+}
+
+// jump reopens the tail at a --from position, or moves within the buffer
+// when it holds that time.
+func (v *tailView) jump() tea.Cmd {
+	pos, err := bus.ParseFrom(strings.TrimSpace(v.jumpIn.value), v.o.Clock())
+	if err != nil {
+		v.filterErr = safe(err.Error())
+		return nil
+	}
+	v.jumpIn.active, v.filterErr = false, ""
+	if pos.Kind == bus.PosTime && v.shown.len() > 0 {
+		first := v.ring.get(v.shown.at(0))
+		if first != nil && !pos.Time.Before(first.Timestamp) {
+			for i, seq := range v.shown.items() {
+				if e := v.ring.get(seq); e != nil && !e.Timestamp.Before(pos.Time) {
+					v.follow = false
+					v.cur.pos = i
+					v.cur.top = i
+					v.cur.clamp(v.shown.len(), v.listHeight())
+					return nil
+				}
+			}
+		}
+	}
+	return v.openAt(v.addrs, pos)
+}
+
+// findMatch moves the cursor to the next (or previous) event whose line
+// contains the search text; from the cursor itself when here is set.
+func (v *tailView) findMatch(forward, here bool) {
+	if v.search == "" {
+		return
+	}
+	n := v.shown.len()
+	step := 1
+	if !forward {
+		step = -1
+	}
+	start := v.cur.pos + step
+	if here {
+		start = v.cur.pos
+	}
+	for i, c := start, 0; c < n; i, c = i+step, c+1 {
+		i = (i%n + n) % n
+		if e := v.ring.get(v.shown.at(i)); e != nil && v.lineMatches(e) {
+			v.follow = false
+			v.cur.pos = i
+			v.cur.clamp(n, v.listHeight())
+			return
+		}
+	}
+}
+
+func (v *tailView) lineMatches(e *event.Event) bool {
+	v.line = v.renderer().AppendLine(v.line[:0], e)
+	return containsFold(string(v.line), v.search)
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// renderer is inspect's pretty line renderer at the current width, without
+// colour: the view adds its own styles around the safe text.
+func (v *tailView) renderer() *inspect.Renderer {
+	w := max(10, v.c.Width-2)
+	if v.render == nil || v.renderWidth != w {
+		r, err := inspect.NewRenderer(inspect.PrinterOptions{Width: w, Schema: v.be.schema(), Local: v.o.Local})
+		if err != nil {
+			// Only a schema with a bad time location fails; the default
+			// schema then renders the line.
+			r, _ = inspect.NewRenderer(inspect.PrinterOptions{Width: w, Local: v.o.Local})
+		}
+		v.render, v.renderWidth = r, w
+	}
+	return v.render
+}
+
+func (v *tailView) status() string {
+	st := v.c.Styles
+	if len(v.addrs) == 0 {
+		return "no source: pick topics or queues in Sources (1), enter opens them here"
+	}
+	var parts []string
+	switch {
+	case v.opening:
+		parts = append(parts, "opening…")
+	case v.paused:
+		parts = append(parts, st.StatusWarn.Render("PAUSED"))
+	case v.follow:
+		parts = append(parts, "FOLLOW")
+	default:
+		parts = append(parts, "SCROLL")
+	}
+	parts = append(parts, fmt.Sprintf("%d events", v.total), fmt.Sprintf("%.0f/s", v.rate.perSecond(v.o.Clock())))
+	if v.filter != nil {
+		parts = append(parts, fmt.Sprintf("%d shown", v.shown.len()))
+	}
+	drop := fmt.Sprintf("dropped %d", v.ring.dropped)
+	if v.ring.dropped > 0 {
+		drop = st.StatusWarn.Render(drop)
+	}
+	parts = append(parts, drop)
+	if v.filterFails > 0 {
+		parts = append(parts, st.Error.Render(fmt.Sprintf("filter failed on %d: %s", v.filterFails, safe(v.firstFailure))))
+	}
+	if v.endErr != nil {
+		if ended(v.endErr) {
+			parts = append(parts, "ended")
+		} else {
+			parts = append(parts, st.Error.Render(safe(v.endErr.Error())))
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+func (v *tailView) view() string {
+	c, st := v.c, v.c.Styles
+	var lines []string
+	switch {
+	case v.filterIn.active:
+		lines = append(lines, v.filterIn.render(st, c.Width))
+	case v.filter != nil:
+		lines = append(lines, st.Dim.Render("filter: ")+safe(v.filter.String()))
+	default:
+		lines = append(lines, st.Dim.Render("filter: none (f edits; the language of eddy tail --filter)"))
+	}
+	if v.filterErr != "" {
+		lines = append(lines, st.Error.Render(v.filterErr))
+	}
+	if v.searchIn.active {
+		lines = append(lines, v.searchIn.render(st, c.Width))
+	}
+	if v.jumpIn.active {
+		lines = append(lines, v.jumpIn.render(st, c.Width))
+	}
+	h := v.listHeight()
+	if len(v.addrs) == 0 {
+		lines = append(lines, "", "  Nothing tailed yet: choose sources in the Sources view (1) and press enter.")
+	} else if v.shown.len() == 0 && !v.opening {
+		lines = append(lines, st.Dim.Render("  waiting for events…"))
+	}
+	r := v.renderer()
+	n := v.shown.len()
+	v.cur.clamp(n, h)
+	for i := v.cur.top; i < n && i < v.cur.top+h; i++ {
+		e := v.ring.get(v.shown.at(i))
+		if e == nil {
+			continue
+		}
+		v.line = r.AppendLine(v.line[:0], e)
+		text := string(v.line)
+		gutter := "  "
+		matched := v.search != "" && containsFold(text, v.search)
+		if matched {
+			gutter = "• "
+			text = highlight(text, v.search, st)
+		}
+		if i == v.cur.pos {
+			lines = append(lines, cursorRow(st, "  "+string(v.line), c.Width))
+		} else {
+			lines = append(lines, gutter+text)
+		}
+	}
+	return body(lines, c.Width, c.bodyHeight())
+}
+
+// highlight styles every case-insensitive occurrence of sub in s (s is
+// already terminal-safe text).
+func highlight(s, sub string, st Styles) string {
+	if sub == "" || !st.Color {
+		return s
+	}
+	low, lsub := strings.ToLower(s), strings.ToLower(sub)
+	if len(low) != len(s) {
+		return s // case mapping changed lengths: leave it unmarked
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(low, lsub)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(st.Match.Render(s[i : i+len(sub)]))
+		s, low = s[i+len(sub):], low[i+len(sub):]
+	}
+}
+
+// rateMeter measures events per second over the last two seconds.
+type rateMeter struct {
+	marks []rateMark
+}
+
+type rateMark struct {
+	at time.Time
+	n  int
+}
+
+func (r *rateMeter) add(now time.Time, n int) {
+	r.marks = append(r.marks, rateMark{now, n})
+	r.expire(now)
+}
+
+func (r *rateMeter) expire(now time.Time) {
+	i := 0
+	for i < len(r.marks) && now.Sub(r.marks[i].at) > 2*time.Second {
+		i++
+	}
+	r.marks = r.marks[i:]
+}
+
+func (r *rateMeter) perSecond(now time.Time) float64 {
+	r.expire(now)
+	n := 0
+	for _, m := range r.marks {
+		n += m.n
+	}
+	return float64(n) / 2
+}

@@ -1,0 +1,242 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/trace"
+)
+
+// traceView shows the flow of one event as eddy trace ID finds it: a
+// timeline across topics with each hop's latency drawn to scale, the
+// dead-lettered step marked, and the latency per edge of every flow read.
+type traceView struct {
+	c   *Common
+	ctx context.Context
+	be  *Backend
+	o   Options
+
+	query   string
+	loading bool
+	gen     int
+	res     traceMsg
+	cur     cursor
+}
+
+// traceResult carries a traceMsg to the request it answers.
+type traceResult struct {
+	gen int
+	traceMsg
+}
+
+func newTraceView(c *Common, ctx context.Context, be *Backend, o Options) *traceView {
+	return &traceView{c: c, ctx: ctx, be: be, o: o}
+}
+
+func (v *traceView) title() string {
+	if v.query == "" {
+		return "Trace"
+	}
+	return "Trace " + safe(v.query)
+}
+
+func (v *traceView) editing() bool { return false }
+
+func (v *traceView) help() []key.Binding {
+	k := v.c.Keys
+	return append(k.moveHelp(), k.Refresh)
+}
+
+// open looks for the flow of e: every topic from TraceWindow before it to
+// the end.
+func (v *traceView) open(e *event.Event) tea.Cmd {
+	v.query = traceQuery(v.be.schema(), e)
+	v.gen++
+	v.loading, v.res, v.cur = true, traceMsg{}, cursor{}
+	if v.query == "" {
+		v.loading = false
+		v.res.err = fmt.Errorf("trace: the event has no correlation, trace or event id (see the schema in eddy config)")
+		return nil
+	}
+	since := e.Timestamp.Add(-v.o.TraceWindow)
+	return v.load(since)
+}
+
+func (v *traceView) load(since time.Time) tea.Cmd {
+	gen, be, ctx, q := v.gen, v.be, v.ctx, v.query
+	return func() tea.Msg { return traceResult{gen, be.findFlows(ctx, q, since)} }
+}
+
+func (v *traceView) status() string {
+	switch {
+	case v.query == "":
+		return "no trace: press t on an event (Tail or Event view)"
+	case v.loading:
+		return "reading every topic for " + safe(v.query) + "…"
+	case v.res.err != nil:
+		return v.c.Styles.Error.Render(safe(v.res.err.Error()))
+	}
+	r := v.res.report
+	return fmt.Sprintf("%d flow(s) match · %d flows read (%d dead-lettered) · %d events", len(v.res.flows), r.Flows.Total, r.Flows.DeadLettered, r.Events.Total)
+}
+
+func (v *traceView) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case traceResult:
+		if msg.gen == v.gen {
+			v.loading, v.res = false, msg.traceMsg
+		}
+	case tea.KeyPressMsg:
+		// The cursor scrolls the page: the timeline has no per-row action.
+		n, h := len(v.lines()), v.c.bodyHeight()
+		if v.cur.move(v.c.Keys, msg, n, h) {
+			v.cur.top = max(0, min(v.cur.pos, n-h))
+		}
+	}
+	return nil
+}
+
+// barWidth is the cells of the longest hop's bar.
+func (v *traceView) barWidth() int { return max(6, min(30, v.c.Width-80)) }
+
+// lines renders the timelines, then the edge table.
+func (v *traceView) lines() []string {
+	st := v.c.Styles
+	var out []string
+	if v.loading {
+		return []string{"  reading…"}
+	}
+	if v.res.err != nil {
+		return []string{"  " + st.Error.Render(safe(v.res.err.Error()))}
+	}
+	if len(v.res.flows) == 0 {
+		out = append(out, "  no flow matches "+safe(v.query)+" in what was read")
+	}
+	bw := v.barWidth()
+	for _, f := range v.res.flows {
+		var longest time.Duration
+		for _, h := range f.Hops {
+			longest = max(longest, h.Latency)
+		}
+		state := "complete"
+		if f.Open {
+			state = "open"
+		}
+		if f.DeadLettered() {
+			state = st.DLQ.Render("DEAD-LETTERED")
+		}
+		out = append(out, st.Header.Render(fmt.Sprintf("flow %s (%s) · %d steps · %s · %s", safe(f.Key), f.KeyKind, len(f.Steps),
+			inspect.FormatLagDuration(f.End().Sub(f.Start())), "")+state))
+		hopInto := map[int]trace.Hop{}
+		for _, h := range f.Hops {
+			hopInto[h.To] = h
+		}
+		last := f.LastStep()
+		for i := range f.Steps {
+			s := &f.Steps[i]
+			off := s.At.Sub(f.Start())
+			lat, bar := "", ""
+			if h, ok := hopInto[i]; ok {
+				lat = fmtLatency(h.Latency)
+				if h.Skew {
+					lat += " skew"
+				}
+				if longest > 0 && h.Latency > 0 {
+					bar = strings.Repeat("█", max(1, int(float64(bw)*float64(h.Latency)/float64(longest))))
+				}
+			}
+			typ := s.Type
+			if typ == "" {
+				typ = "?"
+			}
+			line := fmt.Sprintf("  +%-8s %-22s %-18s %9s %s", fmtLatency(off), fit(safe(s.Origin()), 22), fit(safe(typ), 18), lat, st.Bar.Render(pad(bar, bw)))
+			switch {
+			case s.DeadLetter != nil:
+				line = st.DLQ.Render(fmt.Sprintf("✗ +%-8s %-22s %-18s %9s ", fmtLatency(off), fit(safe(s.Origin()), 22), fit(safe(typ), 18), lat)) + st.Bar.Render(pad(bar, bw))
+				out = append(out, line, st.DLQ.Render("    dead-lettered: "+safe(deadLetterText(s.DeadLetter))))
+				continue
+			case last == s && f.DeadLettered():
+				line += st.Warn.Render(" ← stuck here")
+			case last == s:
+				line += st.Dim.Render(" ← last step")
+			}
+			out = append(out, line)
+		}
+		out = append(out, "")
+	}
+	if len(v.res.report.Edges) > 0 {
+		out = append(out, st.Header.Render(fmt.Sprintf("edges of the %d flows read (hop latency)", v.res.report.Flows.Total)))
+		out = append(out, st.Dim.Render(fmt.Sprintf("  %-40s %6s %8s %8s %8s  %s", "FROM -> TO", "COUNT", "P50", "P99", "MAX", "█ p50 ░ p99")))
+		var hi float64
+		for _, e := range v.res.report.Edges {
+			hi = max(hi, e.P99MS)
+		}
+		for _, e := range v.res.report.Edges {
+			name := fit(safe(e.From)+" -> "+safe(e.To), 40)
+			out = append(out, fmt.Sprintf("  %-40s %6d %8s %8s %8s  %s", name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS), histBar(e.P50MS, e.P99MS, hi, bw)))
+		}
+	}
+	return out
+}
+
+// histBar draws p50 as solid and p50..p99 as light, scaled to hi.
+func histBar(p50, p99, hi float64, w int) string {
+	if hi <= 0 {
+		return ""
+	}
+	a := int(p50 / hi * float64(w))
+	b := int(p99 / hi * float64(w))
+	return strings.Repeat("█", a) + strings.Repeat("░", max(0, b-a))
+}
+
+func deadLetterText(d *trace.DeadLetter) string {
+	s := d.Convention
+	if d.Class != "" {
+		s += " " + d.Class
+	}
+	if d.Error != "" {
+		s += ": " + d.Error
+	}
+	if d.Origin != "" {
+		s += " (from " + d.Origin + ")"
+	}
+	return s
+}
+
+func fmtLatency(d time.Duration) string {
+	neg := d < 0
+	if neg {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Millisecond:
+		s = fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		s = fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		s = fmt.Sprintf("%.2fs", d.Seconds())
+	default:
+		s = inspect.FormatLagDuration(d)
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+func fmtMS(ms float64) string { return fmtLatency(time.Duration(ms * float64(time.Millisecond))) }
+
+func (v *traceView) view() string {
+	lines := v.lines()
+	h := v.c.bodyHeight()
+	top := max(0, min(v.cur.top, len(lines)-h))
+	return body(lines[top:], v.c.Width, h)
+}
