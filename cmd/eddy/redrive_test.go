@@ -221,3 +221,149 @@ func TestRedriveSpringToOrigins(t *testing.T) {
 		}
 	})
 }
+
+// TestRedriveSelection: jobs with --error, --ids (a position and an event id)
+// and --filter each move what they select and leave the rest; dlq show counts
+// what is left after each; a last job without selection moves only the rest
+// and passes over what the earlier jobs removed. The origin holds every
+// letter once.
+func TestRedriveSelection(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		origin := kafkatest.NewTopic(t, seeds, 1)
+		dlt := namedTopic(t, seeds, origin+".DLT", 1)
+		errs := []string{"Timeout after 30s", "Timeout after 30s", "card declined", "card declined", "bad json", "bad json", "bad json"}
+		var recs []*kgo.Record
+		for i, msg := range errs {
+			r := springLetter(dlt, origin, 0, int64(i), msg, `{"id":"e`+strconv.Itoa(i)+`","n":`+strconv.Itoa(i)+`}`)
+			recs = append(recs, r)
+		}
+		kafkatest.Produce(t, seeds, recs...)
+		ledger := t.TempDir() + "/ledger.db"
+		for _, step := range []struct {
+			o          RedriveOptions
+			moved      int64
+			left       int64
+			unselected int64
+		}{
+			{RedriveOptions{Error: "^Timeout"}, 2, 5, 5},
+			{RedriveOptions{IDs: []string{dlt + "/0@2", "e3"}}, 2, 3, 3},
+			{RedriveOptions{Filter: "value.n == 5"}, 1, 2, 2},
+			{RedriveOptions{}, 2, 0, 0},
+		} {
+			step.o.DLQ = "kafka:" + dlt
+			rep, stderr, err := redriveOut(t, seeds, ledger, step.o)
+			if err != nil || rep.Redriven != step.moved || rep.Unselected != step.unselected {
+				t.Fatalf("%+v: %v, %+v, %s", step.o, err, rep, stderr)
+			}
+			if left, _ := dlqCount(t, seeds, ledger, dlt); left != step.left {
+				t.Fatalf("%+v: dlq show counts %d left, want %d", step.o, left, step.left)
+			}
+			if step.o.Error == "" && step.o.Filter == "" && len(step.o.IDs) == 0 && rep.Already != 5 {
+				t.Fatalf("the last job passed over %d removed letters, want 5", rep.Already)
+			}
+		}
+		got := waitRecords(t, seeds, origin, len(errs))
+		seen := map[string]bool{}
+		for _, r := range got {
+			if seen[string(r.Value)] {
+				t.Fatalf("%s landed twice", r.Value)
+			}
+			seen[string(r.Value)] = true
+		}
+	})
+}
+
+// TestRedriveConnectKeepPartition: Kafka Connect's dead letters go to
+// __connect.errors.topic, and with --keep-partition to the partition it
+// recorded.
+func TestRedriveConnectKeepPartition(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		origin := kafkatest.NewTopic(t, seeds, 3)
+		dlq1 := namedTopic(t, seeds, "dlq-"+origin, 1) // the name says nothing: the headers do
+		var recs []*kgo.Record
+		for i := range 9 {
+			recs = append(recs, &kgo.Record{Topic: dlq1, Value: []byte("c" + strconv.Itoa(i)), Headers: []kgo.RecordHeader{
+				{Key: dlq.ConnectTopic, Value: []byte(origin)},
+				{Key: dlq.ConnectPartition, Value: []byte(strconv.Itoa(i % 3))},
+				{Key: dlq.ConnectOffset, Value: []byte(strconv.Itoa(i))},
+				{Key: dlq.ConnectExceptionClass, Value: []byte("org.apache.kafka.connect.errors.DataException")},
+			}})
+		}
+		kafkatest.Produce(t, seeds, recs...)
+		rep, stderr, err := redriveOut(t, seeds, t.TempDir()+"/l.db", RedriveOptions{DLQ: "kafka:" + dlq1, KeepPartition: true})
+		if err != nil || rep.Redriven != 9 {
+			t.Fatalf("%v, %+v, %s", err, rep, stderr)
+		}
+		for _, r := range waitRecords(t, seeds, origin, 9) {
+			n, _ := strconv.Atoi(strings.TrimPrefix(string(r.Value), "c"))
+			if r.Partition != int32(n%3) {
+				t.Fatalf("%s landed on partition %d, want %d", r.Value, r.Partition, n%3)
+			}
+		}
+	})
+}
+
+// failAgain is the consumer of origin failing again on every record from
+// offset from on: Spring dead-letters each to dlt, copying its headers
+// (eddy-redrive-count among them) and writing new kafka_dlt-* ones.
+func failAgain(t *testing.T, seeds []string, origin, dlt string, from int) int {
+	t.Helper()
+	got := records(t, seeds, origin)
+	for _, r := range got[from:] {
+		var hs []kgo.RecordHeader
+		for _, h := range r.Headers {
+			if !strings.HasPrefix(h.Key, "kafka_dlt-") {
+				hs = append(hs, h)
+			}
+		}
+		l := springLetter(dlt, origin, r.Partition, r.Offset, "still broken", string(r.Value), hs...)
+		l.Key = r.Key
+		kafkatest.Produce(t, seeds, l)
+	}
+	return len(got)
+}
+
+// TestRedriveLoopGuardParks: a letter that fails again after every redrive
+// is redriven --max-redrives times (eddy-redrive-count 1, 2, 3) and then
+// parked in DLQ.parked with eddy-park-reason, not redriven a fourth time.
+func TestRedriveLoopGuardParks(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		origin := kafkatest.NewTopic(t, seeds, 1)
+		dlt := namedTopic(t, seeds, origin+".DLT", 1)
+		t.Cleanup(func() { kafkatest.Admin(t, seeds).DeleteTopics(context.Background(), dlq.ParkingName(dlt)) })
+		kafkatest.Produce(t, seeds, springLetter(dlt, origin, 0, 0, "boom", "poison"))
+		ledger := t.TempDir() + "/l.db"
+		seen := 0
+		for round := 1; round <= 4; round++ {
+			rep, stderr, err := redriveOut(t, seeds, ledger, RedriveOptions{DLQ: "kafka:" + dlt})
+			if err != nil {
+				t.Fatalf("round %d: %v, %s", round, err, stderr)
+			}
+			if round <= 3 {
+				if rep.Redriven != 1 || rep.Parked != 0 {
+					t.Fatalf("round %d: %+v", round, rep)
+				}
+				got := waitRecords(t, seeds, origin, round)
+				if c, _ := header(got[round-1], dlq.HeaderRedriveCount); c != strconv.Itoa(round) {
+					t.Fatalf("round %d: eddy-redrive-count %q", round, c)
+				}
+				seen = failAgain(t, seeds, origin, dlt, seen)
+				continue
+			}
+			if rep.Redriven != 0 || rep.Parked != 1 {
+				t.Fatalf("round 4: %+v, %s", rep, stderr)
+			}
+		}
+		parked := waitRecords(t, seeds, dlq.ParkingName(dlt), 1)
+		reason, _ := header(parked[0], dlq.HeaderParkReason)
+		if string(parked[0].Value) != "poison" || !strings.Contains(reason, "redriven 3 time(s), max 3") || !strings.Contains(reason, "still broken") {
+			t.Fatalf("parked %s with reason %q", parked[0].Value, reason)
+		}
+		if n := len(records(t, seeds, origin)); n != 3 {
+			t.Fatalf("the origin got %d redrives, want 3", n)
+		}
+		if left, _ := dlqCount(t, seeds, ledger, dlt); left != 0 {
+			t.Fatalf("dlq show counts %d left after parking", left)
+		}
+	})
+}
