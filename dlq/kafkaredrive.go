@@ -134,6 +134,8 @@ type KafkaRedrive struct {
 	OnEnd func(committed bool)
 	// Client reads the DLQ for a dry run.
 	Client *kafka.Client
+	// MaxRecords bounds one transaction (eos's default when 0).
+	MaxRecords int
 }
 
 // RedriveKafka redrives the Kafka DLQ k.Route.DLQ exactly once: each
@@ -204,7 +206,7 @@ func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 	sum, err := eos.Run(ctx, eos.Options{
 		Seeds: k.Seeds, Conn: k.Conn, Job: k.Job, Group: group, Topics: []string{topic},
 		From: bus.Position{Kind: bus.PosBeginning}, NewTimestamps: k.NewTimestamps, Rate: k.Rate,
-		Progress: k.Progress,
+		Progress: k.Progress, MaxRecords: k.MaxRecords,
 		Route: func(e *event.Event) (event.Event, bool, error) {
 			d, ok, err := decide(e)
 			if err != nil || !ok {

@@ -1,0 +1,199 @@
+package dlq_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/dlq"
+)
+
+// letters fills a Spring DLT with n letters: every tenth of an origin topic
+// that does not exist, the others alternately of a and b.
+func letters(t *testing.T, seeds []string, n int) (dlt, a, b string) {
+	a = kafkatest.NewTopic(t, seeds, 2)
+	b = kafkatest.NewTopic(t, seeds, 1)
+	dlt = kafkatest.NewTopic(t, seeds, 3)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		origin := a
+		switch {
+		case i%10 == 9:
+			origin = a + "-gone"
+		case i%2 == 1:
+			origin = b
+		}
+		recs[i] = &kgo.Record{Topic: dlt, Partition: int32(i % 3), Value: []byte("v" + strconv.Itoa(i)), Headers: []kgo.RecordHeader{
+			{Key: dlq.SpringExceptionMessage, Value: []byte("boom")},
+			{Key: dlq.SpringOriginalTopic, Value: []byte(origin)},
+		}}
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	return dlt, a, b
+}
+
+func redrive(seeds []string, dlt, job, dir string) dlq.KafkaRedrive {
+	return dlq.KafkaRedrive{Seeds: seeds, Job: job, LogDir: dir, MaxRecords: 40,
+		Route: dlq.RouterOptions{DLQ: bus.Address{Transport: "kafka", Name: dlt}, Naming: dlq.DefaultNaming()}}
+}
+
+// committed counts each value a read_committed reader sees in topic.
+func committed(t *testing.T, seeds []string, topic string) map[string]int {
+	t.Helper()
+	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	got := map[string]int{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset+1 >= want[r.Partition] {
+				delete(want, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				got[string(r.Value)]++
+			}
+		})
+	}
+	return got
+}
+
+func groupSum(t *testing.T, seeds []string, group string) int64 {
+	t.Helper()
+	os, err := kafkatest.Admin(t, seeds).FetchOffsets(context.Background(), group)
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	os.Each(func(o kadm.OffsetResponse) { sum += o.At })
+	return sum
+}
+
+// checkLanded: a and b hold their letters once each, and the DLQ still counts
+// exactly the letters of the missing origin.
+func checkLanded(t *testing.T, seeds []string, dir, dlt, a, b string, n int) {
+	t.Helper()
+	got := committed(t, seeds, a)
+	for v, c := range committed(t, seeds, b) {
+		got[v] += c
+	}
+	for i := range n {
+		want := 1
+		if i%10 == 9 {
+			want = 0
+		}
+		if c := got["v"+strconv.Itoa(i)]; c != want {
+			t.Fatalf("v%d landed %d times, want %d", i, c, want)
+		}
+	}
+	jobs, err := dlq.LoadJobs(context.Background(), kafkatest.Admin(t, seeds), dir, dlt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kafka.New(seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := dlq.SummarizeKafka(context.Background(), c, dlt, dlq.DefaultNaming(), nil, 0, jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Count != int64(n/10) || s.Redriven != int64(n-n/10) {
+		t.Fatalf("the DLQ counts %d left and %d redriven; want %d and %d", s.Count, s.Redriven, n/10, n-n/10)
+	}
+}
+
+// TestRedriveFailedEndTxn: a commit that fails ambiguously moves no offsets
+// and records nothing for good; the session goes on, and every letter lands
+// once, the unknown ones left.
+func TestRedriveFailedEndTxn(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	dlt, a, b := letters(t, seeds, 300)
+	var commits atomic.Int32
+	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		r := req.(*kmsg.EndTxnRequest)
+		if !r.Commit || commits.Add(1) != 3 {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.UnknownServerError.Code
+		return resp, nil, true
+	})
+	dir := t.TempDir()
+	k := redrive(seeds, dlt, kafkatest.UniqueName(t), dir)
+	var before int64
+	var aborted int
+	k.OnEnd = func(ok bool) {
+		now := groupSum(t, seeds, dlq.RedriveGroup(k.Job))
+		if !ok {
+			aborted++
+			if now != before {
+				t.Errorf("offsets moved on a failed commit: %d -> %d", before, now)
+			}
+		}
+		before = now
+	}
+	rep, err := dlq.RedriveKafka(context.Background(), k)
+	if err != nil || aborted != 1 || rep.Redriven != 270 || rep.Unknown != 30 {
+		t.Fatalf("run: %v, aborted %d, %+v", err, aborted, rep)
+	}
+	checkLanded(t, seeds, dir, dlt, a, b, 300)
+	rep, err = dlq.RedriveKafka(context.Background(), k)
+	if err != nil || rep.Read != 0 || rep.Redriven != 0 {
+		t.Fatalf("rerun: %v, %+v", err, rep)
+	}
+}
+
+// TestRedriveFailedInitProducerID: a run that cannot start its transactions
+// moves nothing and commits nothing; the rerun moves everything.
+func TestRedriveFailedInitProducerID(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	dlt, a, b := letters(t, seeds, 120)
+	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil, true
+	})
+	dir := t.TempDir()
+	k := redrive(seeds, dlt, kafkatest.UniqueName(t), dir)
+	rep, err := dlq.RedriveKafka(context.Background(), k)
+	if err == nil || rep.Redriven != 0 || rep.Moved != 0 {
+		t.Fatalf("run with a failing InitProducerID: %v, %+v; want an error and nothing moved", err, rep)
+	}
+	if n := groupSum(t, seeds, dlq.RedriveGroup(k.Job)); n != 0 {
+		t.Fatalf("the failed run committed offsets (sum %d)", n)
+	}
+	rep, err = dlq.RedriveKafka(context.Background(), k)
+	if err != nil || rep.Redriven != 108 || rep.Unknown != 12 {
+		t.Fatalf("rerun: %v, %+v", err, rep)
+	}
+	checkLanded(t, seeds, dir, dlt, a, b, 120)
+}
