@@ -479,15 +479,17 @@ func (k *Consumer) releaseExpired() {
 	}
 }
 
-// prune drops delivery numbers no longer held from the front of order.
+// prune drops delivery numbers no longer held from order: from its front at
+// once, and from anywhere once they outnumber the held ones (deliveries left
+// unacknowledged at the front would otherwise make order grow for ever).
 func (k *Consumer) prune() {
 	i := 0
 	for i < len(k.order) && k.held[k.order[i]] == nil {
 		i++
 	}
 	k.order = k.order[i:]
-	if cap(k.order) > 4*len(k.order)+1024 {
-		k.order = slices.Clone(k.order)
+	if len(k.order) > 2*len(k.held)+1024 {
+		k.order = slices.DeleteFunc(slices.Clone(k.order), func(seq int64) bool { return k.held[seq] == nil })
 	}
 }
 
@@ -696,6 +698,34 @@ func (k *Consumer) recordUnknown(evs []event.Event) {
 	k.c.logf("consume %q: %d ack(s) not sent: their deliveries are void or released (they come back)", k.queue, len(evs))
 }
 
+// Requeue gives back (nack, requeue) every delivery that Next handed out and
+// that was not acknowledged, so that they are delivered again: after a failed
+// write, to try them again in the same run. It returns how many it gave back.
+func (k *Consumer) Requeue() (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.ch == nil {
+		return 0, nil // lost: the broker requeued them already
+	}
+	n := 0
+	for _, seq := range k.order {
+		h := k.held[seq]
+		if h == nil || !h.handed || h.gen != k.gen {
+			continue
+		}
+		if err := k.ch.Nack(h.tag, false, true); err != nil {
+			return n, nil // the channel is going; the broker requeues the rest
+		}
+		delete(k.held, seq)
+		n++
+	}
+	k.prune()
+	if n > 0 {
+		k.c.logf("consume %q: requeued %d deliveries handed out and not acknowledged", k.queue, n)
+	}
+	return n, nil
+}
+
 // Stats returns the consumer's counts so far.
 func (k *Consumer) Stats() ConsumeStats {
 	k.mu.Lock()
@@ -771,11 +801,19 @@ func (k *Consumer) giveBack(ch *amqp091.Channel, held int) {
 	if err != nil || ch.Nack(0, true, true) != nil {
 		return
 	}
+	waitReady(ch, k.queue, before.Messages+held)
+}
+
+// waitReady waits (up to 2 s) until queue has at least want ready messages,
+// after a requeue: for a classic queue a round trip on the requeueing
+// channel suffices, a quorum queue applies the requeue through its log a
+// moment later. Other consumers may take messages meanwhile, hence the bound.
+func waitReady(ch *amqp091.Channel, queue string, want int) error {
 	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		q, err := ch.QueueDeclarePassive(k.queue, false, false, false, false, nil)
-		if err != nil || q.Messages >= before.Messages+held {
-			return
+	for {
+		q, err := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
+		if err != nil || q.Messages >= want || time.Now().After(deadline) {
+			return err
 		}
 		time.Sleep(20 * time.Millisecond) // polling the broker: nothing to wait on
 	}

@@ -30,6 +30,11 @@ var (
 	ErrUnroutable = errors.New("unroutable")
 	// ErrNacked: the broker refused a published message (basic.nack).
 	ErrNacked = errors.New("nacked by the broker")
+	// ErrConnectionLost: the connection to the broker was lost (closed by the
+	// broker or an operator, or cut) while a sink was publishing; the outcome
+	// of its unconfirmed messages is unknown. Trying again on a new
+	// connection may succeed.
+	ErrConnectionLost = errors.New("connection lost")
 )
 
 // Failure is one event of a Sink.Write batch that did not land.

@@ -329,12 +329,18 @@ func (s *Sink) closedErr() error {
 			if e.Code == amqp091.NotFound {
 				return &bus.NotFoundError{Transport: "amqp", Kind: "exchange", Name: s.exchange, Hint: scrub(e.Reason, s.c.secrets)}
 			}
-			return fmt.Errorf("amqp: publishing to %s: the broker closed the channel: %s (%d); the outcome of unconfirmed messages is unknown",
+			err := fmt.Errorf("amqp: publishing to %s: the broker closed the channel: %s (%d); the outcome of unconfirmed messages is unknown",
 				s.dest, scrub(e.Reason, s.c.secrets), e.Code)
+			if e.Code == amqp091.ConnectionForced || e.Code == amqp091.InternalError || e.Code == amqp091.FrameError {
+				// Shut down, closed by an operator, or cut: worth a retry.
+				err = &tipError{msg: err.Error(), err: ErrConnectionLost}
+			}
+			return err
 		}
 	default:
 	}
-	return fmt.Errorf("amqp: publishing to %s: the connection was closed; the outcome of unconfirmed messages is unknown", s.dest)
+	return &tipError{err: ErrConnectionLost,
+		msg: fmt.Sprintf("amqp: publishing to %s: the connection was closed; the outcome of unconfirmed messages is unknown", s.dest)}
 }
 
 // Close closes the sink's connection.

@@ -600,18 +600,24 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 	var evs []event.Event
 	var size int64
 	var last uint64
+	got := int64(0) // messages held
 	start := time.Now()
 	release := func() error {
 		if last == 0 {
 			return nil
 		}
+		before, err := ch.QueueDeclarePassive(p.name, false, false, false, false, nil)
+		if err != nil {
+			return s.c.amqpError("queue", p.name, err)
+		}
 		if err := ch.Nack(last, true, true); err != nil {
 			return s.c.amqpError("queue", p.name, err)
 		}
-		// A round trip on the same channel: when it returns the broker has
-		// requeued them, so the queue's depth is whole again before Next
-		// hands out the first event.
-		if _, err := ch.QueueDeclarePassive(p.name, false, false, false, false, nil); err != nil {
+		// The queue's depth is whole again before Next hands out the first
+		// event: a classic queue has requeued them when a round trip on
+		// the same channel returns, a quorum queue once its log applied
+		// the requeue.
+		if err := waitReady(ch, p.name, before.Messages+int(got)); err != nil {
 			return s.c.amqpError("queue", p.name, err)
 		}
 		return nil
@@ -630,7 +636,6 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 			return nil, release()
 		}
 	}
-	got := int64(0)
 	for got < p.depth {
 		if s.ctx.Err() != nil {
 			break

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/event"
@@ -41,6 +42,7 @@ type ReplayOptions struct {
 	Ledger        string
 	LedgerTTL     time.Duration
 	Output        string
+	Prefetch      int
 }
 
 func newCmdReplay(f *Factory, runF func(context.Context, *ReplayOptions) error) *cobra.Command {
@@ -56,6 +58,10 @@ source record.
 SOURCES
   kafka:TOPIC, kafka:/REGEX/   a range of Kafka topics: --from (default
                                beginning) to --until (default end), as in tail
+  amqp:QUEUE                   a RabbitMQ classic or quorum queue, consumed
+                               until it is drained: each message is
+                               acknowledged (removed) only after the target
+                               confirmed it and the ledger recorded it
   file:PATH, file:-            a capture in eddy's envelope format
 
 TARGETS
@@ -125,12 +131,14 @@ PROGRESS
 	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group (default: derived from sources and target)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
+	fl.IntVar(&o.Prefetch, "prefetch", 0, "RabbitMQ source: deliveries held unacknowledged at once (default 1000)")
 	return cmd
 }
 
 // replayPlan is everything replay validated before touching a broker.
 type replayPlan struct {
 	kafka, files []bus.Address
+	queues       []bus.Address // RabbitMQ queues, consumed (see replay_amqp.go)
 	to           bus.Address
 	read         bus.ReadOptions
 	filter       *inspect.Filter
@@ -152,13 +160,30 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 			p.kafka = append(p.kafka, a)
 		case "file":
 			p.files = append(p.files, a)
+		case "amqp":
+			if a.Name == "" {
+				return nil, usagef("%s: replay consumes a RabbitMQ queue (amqp:QUEUE), not an exchange", s)
+			}
+			p.queues = append(p.queues, a)
 		default:
-			return nil, usagef("replay reads Kafka topics and captures, not %s", s)
+			return nil, usagef("replay reads Kafka topics, RabbitMQ queues and captures, not %s", s)
 		}
 		names = append(names, a.String())
 	}
-	if len(p.kafka) > 0 && len(p.files) > 0 {
-		return nil, usagef("replay reads either Kafka topics or captures, not both at once")
+	kinds := 0
+	for _, n := range []int{len(p.kafka), len(p.files), len(p.queues)} {
+		if n > 0 {
+			kinds++
+		}
+	}
+	if kinds > 1 {
+		return nil, usagef("replay reads Kafka topics, a RabbitMQ queue or a capture, one kind at a time")
+	}
+	if len(p.queues) > 1 {
+		return nil, usagef("replay consumes one RabbitMQ queue at a time")
+	}
+	if len(p.queues) > 0 && (o.From != "beginning" || o.Until != "end") {
+		return nil, usagef("--from and --until are for Kafka: a RabbitMQ queue is consumed until it is drained")
 	}
 	if len(p.files) > 1 {
 		return nil, usagef("replay reads one capture at a time")
@@ -238,7 +263,11 @@ type replayReport struct {
 	Seconds  float64  `json:"seconds"`
 	Stopped  bool     `json:"stopped"`
 	Plan     *planOut `json:"plan,omitempty"`
-	Error    *string  `json:"error"`
+	// Unknown lists the identities whose write was in flight when the
+	// target's connection was lost for good: in progress in the ledger, a
+	// rerun moves them again (a duplicate carries the same eddy-redrive-id).
+	Unknown []string `json:"outcome_unknown,omitempty"`
+	Error   *string  `json:"error"`
 }
 
 type planOut struct {
@@ -282,7 +311,7 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.update,
 		})
 	} else {
-		src, closeSrc, err := openReplaySource(ctx, f, p)
+		src, closeSrc, err := openReplaySource(ctx, f, p, o)
 		if err != nil {
 			return err
 		}
@@ -315,9 +344,14 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			}
 		}
 		defer dst.Close()
-		sum, runErr = replay.Run(ctx, src, dst, replay.Options{
+		ropts := replay.Options{
 			Job: p.job, Ledger: led, Filter: matcher(p.filter), Rate: o.Rate, Limit: o.Limit, Progress: prog.update,
-		})
+		}
+		if k, ok := src.(*amqp.Consumer); ok {
+			sum, runErr = runConsuming(ctx, f, k, dst, ropts, &rep)
+		} else {
+			sum, runErr = replay.Run(ctx, src, dst, ropts)
+		}
 		if dry != nil {
 			pl := dry.Plan()
 			rep.Plan = &planOut{Targets: pl.Targets, FirstIDs: pl.FirstIDs, Total: pl.Total}
@@ -406,10 +440,21 @@ func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
 		fmt.Fprintf(f.IO.ErrOut, ", not confirmed %d", rep.Failed)
 	}
 	fmt.Fprintf(f.IO.ErrOut, " in %.1fs (%s)\n", rep.Seconds, rep.Mode)
+	if len(rep.Unknown) > 0 {
+		ids := make([]string, len(rep.Unknown))
+		for i, id := range rep.Unknown {
+			ids[i] = inspect.SafeString(id)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "eddy: outcome unknown for %d event(s) (in progress in the ledger; the same command moves them again, a duplicate carrying the same %s): %s\n",
+			len(ids), replay.HeaderRedriveID, strings.Join(ids, " "))
+	}
 	return nil
 }
 
-func openReplaySource(ctx context.Context, f *Factory, p *replayPlan) (bus.Source, func(), error) {
+func openReplaySource(ctx context.Context, f *Factory, p *replayPlan, o *ReplayOptions) (bus.Source, func(), error) {
+	if len(p.queues) > 0 {
+		return openConsumer(ctx, f, p.queues[0].Name, o.DryRun, o.Prefetch)
+	}
 	if len(p.files) > 0 {
 		s, err := file.Open(p.files[0].Name, f.IO.In, p.read)
 		if err != nil {
