@@ -15,7 +15,7 @@ import (
 
 // captureSource is a real bus source: a capture in eddy's envelope format,
 // read by bus/file.
-func captureSource(t *testing.T, n int) bus.Source {
+func captureSource(t testing.TB, n int) bus.Source {
 	t.Helper()
 	var b []byte
 	for i := range n {

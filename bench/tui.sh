@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# bench/tui.sh — frame time of `eddy tui`'s Tail view fed 50,000 events/s.
+#
+# One frame = the Tail view's Update on a batch of 834 events (50,000/s at
+# 60 frames/s: filter, ring buffer, counters) plus View() of the whole screen
+# at 100x30. Runs BenchmarkTailFrame (tui/bench_test.go) FRAMES times (default
+# 5000) for each case — plain, colour, with a --filter expression, with a
+# search highlight — and prints p50 / p99 / max frame time in ms. Goal: p99 <=
+# 16 ms (one frame at 60 frames/s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FRAMES=${FRAMES:-5000}
+echo "eddy tui frame time at 50,000 events/s (834 events/frame, 100x30), $FRAMES frames per case"
+echo "machine: $(nproc) cores, $(go version | cut -d' ' -f3), load $(cut -d' ' -f1-3 /proc/loadavg)"
+go test -run '^$' -bench 'BenchmarkTailFrame' -benchtime "${FRAMES}x" ./tui/ |
+	awk '/^BenchmarkTailFrame/ {
+		name=$1; sub(/^BenchmarkTailFrame\//, "", name); sub(/-[0-9]+$/, "", name)
+		for (i = 2; i < NF; i++) { if ($(i+1) == "p50-ms") p50=$i; if ($(i+1) == "p99-ms") p99=$i; if ($(i+1) == "max-ms") mx=$i }
+		printf "%-8s p50 %7.3f ms   p99 %7.3f ms   max %7.3f ms   %s\n", name, p50, p99, mx, (p99 <= 16 ? "ok (<= 16 ms)" : "OVER 16 ms")
+	}'
