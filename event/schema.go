@@ -129,7 +129,14 @@ func (s *Schema) Compile() error {
 
 // Extract derives e's Fields. It never fails: a field whose locations are all
 // absent, or an unparsable time, is left empty.
-func (s *Schema) Extract(e *Event) Fields {
+func (s *Schema) Extract(e *Event) Fields { return s.extract(e, false) }
+
+// ExtractAliased is Extract without copying: the strings of the Fields alias
+// e's header values and payload, and are valid only while those bytes are
+// unchanged. For hot loops that copy what they keep (the trace correlator).
+func (s *Schema) ExtractAliased(e *Event) Fields { return s.extract(e, true) }
+
+func (s *Schema) extract(e *Event, alias bool) Fields {
 	if s.compiled == nil {
 		if err := s.Compile(); err != nil {
 			return Fields{}
@@ -146,7 +153,13 @@ func (s *Schema) Extract(e *Event) Fields {
 				js = make([]gjson.Result, len(c.paths))
 			}
 			found := 0
-			gjson.ParseBytes(e.Value).ForEach(func(k, v gjson.Result) bool {
+			var root gjson.Result
+			if alias {
+				root = gjson.Parse(unsafeString(e.Value))
+			} else {
+				root = gjson.ParseBytes(e.Value)
+			}
+			root.ForEach(func(k, v gjson.Result) bool {
 				if i, ok := c.topLevel[k.Str]; ok && !js[i].Exists() {
 					js[i] = v
 					found++
@@ -154,7 +167,11 @@ func (s *Schema) Extract(e *Event) Fields {
 				return found < len(js)
 			})
 		} else {
-			js = gjson.GetManyBytes(e.Value, c.paths...)
+			if alias {
+				js = gjson.GetMany(unsafeString(e.Value), c.paths...)
+			} else {
+				js = gjson.GetManyBytes(e.Value, c.paths...)
+			}
 		}
 	}
 	get := func(field int) string {
@@ -163,7 +180,11 @@ func (s *Schema) Extract(e *Event) Fields {
 			switch l.kind {
 			case locHeader:
 				if b, ok := e.Header(l.name); ok {
-					v = string(b)
+					if alias {
+						v = unsafeString(b)
+					} else {
+						v = string(b)
+					}
 				}
 			case locProp:
 				v = propValue(e.Properties, l.name)
@@ -182,7 +203,7 @@ func (s *Schema) Extract(e *Event) Fields {
 	}
 	f := Fields{ID: get(0), Type: get(1), Correlation: get(2), Causation: get(3)}
 	if t := get(4); t != "" {
-		if ts, err := time.Parse(time.RFC3339Nano, t); err == nil {
+		if ts, err := ParseTime(t); err == nil {
 			f.OccurredAt = ts
 		}
 	}
@@ -258,10 +279,16 @@ func ParseTraceparent(tp string) (traceID, spanID string, ok bool) {
 
 func isLowerHex(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+		if !lowerHex[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()

@@ -2,8 +2,8 @@ package trace
 
 import (
 	"encoding/hex"
-	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/eddy-sh/eddy/event"
 )
@@ -47,12 +47,18 @@ type Correlator struct {
 }
 
 type flowState struct {
-	key        string
-	kind       KeyKind
-	steps      []step
-	lastSeen   int64 // Clock, unix nanos
-	prev, next *flowState
-	index      map[stepKey]int32 // id+source -> step, for large flows only
+	key   string // aliases arena
+	kind  KeyKind
+	steps []step
+	// arena holds the flow key and the steps' ids, causes and keys. It is
+	// only ever appended to, so the strings that alias it (key, and the
+	// Steps of flows built from it) never change.
+	arena    []byte
+	dlqs     []*DeadLetter
+	lastSeen int64 // Clock, unix nanos
+	prev     *flowState
+	next     *flowState
+	index    map[stepKey]int32 // id+source -> step, for large flows only
 }
 
 type stepKey struct {
@@ -86,34 +92,64 @@ func (c *Correlator) Duplicates() int64 { return c.duplicates }
 // Len returns the number of open flows.
 func (c *Correlator) Len() int { return len(c.flows) }
 
-// Add correlates one event. The Correlator keeps nothing that aliases e.
-func (c *Correlator) Add(e *event.Event) {
-	c.events++
-	f := c.schema.Extract(e)
-	s := step{
-		id:        strings.Clone(f.ID),
-		cause:     strings.Clone(f.Causation),
-		typ:       c.types.id(f.Type),
-		src:       c.srcs.id(e.Source()),
-		ts:        unixNano(e.Timestamp),
-		offset:    e.Offset,
-		partition: e.Partition,
-		dlq:       DeadLetterOf(e),
-	}
-	if e.Transport == event.AMQP {
-		s.transport = 1
-	}
-	s.at = s.ts
+// input is an event reduced to what a Correlator needs. Its strings and key
+// may alias the event's bytes: add copies what it keeps.
+type input struct {
+	f         event.Fields
+	amqp      bool
+	source    string
+	partition int32
+	offset    int64
+	ts        int64 // broker timestamp, unix nanos; 0 when unset
+	at        int64 // event time, unix nanos
+	key       []byte
+	dlq       *DeadLetter
+	hasTrace  bool
+	trace     [16]byte
+	span      [8]byte
+}
+
+// makeInput reduces e, whose fields the schema extracted into f.
+// It does all that needs no Correlator state, so that capture workers do it
+// in parallel.
+func makeInput(e *event.Event, f event.Fields) input {
+	in := input{f: f, amqp: e.Transport == event.AMQP, source: e.Source(), partition: e.Partition,
+		offset: e.Offset, ts: unixNano(e.Timestamp), key: e.Key, dlq: DeadLetterOf(e)}
+	in.at = in.ts
 	// A dead-letter copy carries the original payload, so its occurred-at
 	// is the original's; when it was dead-lettered is its broker timestamp.
-	if !f.OccurredAt.IsZero() && (s.dlq == nil || s.ts == 0) {
-		s.at = f.OccurredAt.UnixNano()
+	if !f.OccurredAt.IsZero() && (in.dlq == nil || in.ts == 0) {
+		in.at = f.OccurredAt.UnixNano()
 	}
-	if f.TraceID != "" && parseHex(s.trace[:], f.TraceID) && parseHex(s.span[:], f.SpanID) {
-		s.hasTrace = true
+	if f.TraceID != "" && parseHex(in.trace[:], f.TraceID) && parseHex(in.span[:], f.SpanID) {
+		in.hasTrace = true
 	}
-	if c.cfg.KeepKeys && e.Key != nil {
-		s.key, s.hasKey = string(e.Key), true
+	return in
+}
+
+// Add correlates one event. The Correlator keeps nothing that aliases e.
+func (c *Correlator) Add(e *event.Event) {
+	r := makeInput(e, c.schema.ExtractAliased(e))
+	c.add(&r, c.cfg.Clock().UnixNano())
+}
+
+// add correlates one input at Clock time now.
+func (c *Correlator) add(r *input, now int64) {
+	c.events++
+	f := &r.f
+	s := step{
+		typ:       c.types.id(f.Type),
+		src:       c.srcs.id(r.source),
+		ts:        r.ts,
+		at:        r.at,
+		offset:    r.offset,
+		partition: r.partition,
+		hasTrace:  r.hasTrace,
+		trace:     r.trace,
+		span:      r.span,
+	}
+	if r.amqp {
+		s.transport = 1
 	}
 
 	var fs *flowState
@@ -133,20 +169,19 @@ func (c *Correlator) Add(e *event.Event) {
 		}
 		key, kind = f.ID, ByEvent
 		if key == "" {
-			key, kind = e.Source()+"["+itoa(int64(e.Partition))+"]@"+itoa(e.Offset), ByOrigin
+			key, kind = r.source+"["+itoa(int64(r.partition))+"]@"+itoa(r.offset), ByOrigin
 		}
 	}
-	now := c.cfg.Clock().UnixNano()
 	if fs == nil {
 		fs = c.flows[key]
 	}
 	if fs == nil {
-		key = strings.Clone(key)
-		fs = &flowState{key: key, kind: kind, steps: make([]step, 0, 6)}
-		c.flows[key] = fs
+		fs = &flowState{kind: kind, steps: make([]step, 0, 6), arena: make([]byte, 0, arenaSize(len(key), f, r, c.cfg.KeepKeys))}
+		fs.key = fs.str(fs.put(key))
+		c.flows[fs.key] = fs
 	} else {
 		c.unlink(fs)
-		if dup := fs.find(s.id, s.src); dup >= 0 {
+		if dup := fs.find(f.ID, s.src); dup >= 0 {
 			d := &fs.steps[dup]
 			if d.dups < ^uint16(0) {
 				d.dups++
@@ -162,24 +197,70 @@ func (c *Correlator) Add(e *event.Event) {
 			return
 		}
 	}
+	s.id = fs.put(f.ID)
+	s.cause = fs.put(f.Causation)
+	if c.cfg.KeepKeys && r.key != nil {
+		s.key, s.hasKey = fs.put(unsafeString(r.key)), true
+	}
+	if r.dlq != nil {
+		fs.dlqs = append(fs.dlqs, r.dlq)
+		s.dlq = uint32(len(fs.dlqs))
+	}
 	fs.steps = append(fs.steps, s)
 	if fs.index != nil {
-		fs.index[stepKey{s.id, s.src}] = int32(len(fs.steps) - 1)
+		fs.index[stepKey{fs.str(s.id), s.src}] = int32(len(fs.steps) - 1)
 	} else if len(fs.steps) > indexAbove {
 		fs.index = make(map[stepKey]int32, 2*len(fs.steps))
 		for i := range fs.steps {
-			if fs.steps[i].id != "" {
-				fs.index[stepKey{fs.steps[i].id, fs.steps[i].src}] = int32(i)
+			if fs.steps[i].id.n > 0 {
+				fs.index[stepKey{fs.str(fs.steps[i].id), fs.steps[i].src}] = int32(i)
 			}
 		}
 	}
-	if s.id != "" && fs.kind == ByEvent {
-		if _, ok := c.alias[s.id]; !ok {
-			c.alias[s.id] = fs
+	if s.id.n > 0 && fs.kind == ByEvent {
+		id := fs.str(s.id)
+		if _, ok := c.alias[id]; !ok {
+			c.alias[id] = fs
 		}
 	}
 	fs.lastSeen = now
 	c.pushBack(fs)
+}
+
+// arenaSize is the first arena of a flow: room for its key and about six
+// steps like the first.
+func arenaSize(key int, f *event.Fields, r *input, keys bool) int {
+	per := len(f.ID) + len(f.Causation)
+	if keys {
+		per += len(r.key)
+	}
+	return key + 6*per
+}
+
+// put appends s to the arena.
+func (fs *flowState) put(s string) ref {
+	if s == "" {
+		return ref{}
+	}
+	r := ref{off: uint32(len(fs.arena)), n: uint32(len(s))}
+	fs.arena = append(fs.arena, s...)
+	return r
+}
+
+// str returns the string r refers to, without copying: the arena's bytes
+// never change once written.
+func (fs *flowState) str(r ref) string {
+	if r.n == 0 {
+		return ""
+	}
+	return unsafe.String(&fs.arena[r.off], int(r.n))
+}
+
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func (fs *flowState) find(id string, src uint32) int {
@@ -193,7 +274,8 @@ func (fs *flowState) find(id string, src uint32) int {
 		return -1
 	}
 	for i := range fs.steps {
-		if fs.steps[i].id == id && fs.steps[i].src == src {
+		st := &fs.steps[i]
+		if st.src == src && int(st.id.n) == len(id) && fs.str(st.id) == id {
 			return i
 		}
 	}
@@ -246,9 +328,11 @@ func (c *Correlator) Flush() {
 func (c *Correlator) finalise(fs *flowState) {
 	c.unlink(fs)
 	delete(c.flows, fs.key)
-	for i := range fs.steps {
-		if id := fs.steps[i].id; id != "" && c.alias[id] == fs {
-			delete(c.alias, id)
+	if fs.kind == ByEvent || len(c.alias) > 0 {
+		for i := range fs.steps {
+			if id := fs.str(fs.steps[i].id); id != "" && c.alias[id] == fs {
+				delete(c.alias, id)
+			}
 		}
 	}
 	if c.cfg.OnFlow != nil {
@@ -276,22 +360,46 @@ func (c *Correlator) Find(key string) *Flow {
 
 func (c *Correlator) build(fs *flowState, open bool) *Flow {
 	steps := make([]Step, len(fs.steps))
+	// The hex of every trace and span id of the flow in one allocation; the
+	// steps of a flow mostly share their trace id, which is written once.
+	ntrace := 0
+	for i := range fs.steps {
+		if fs.steps[i].hasTrace {
+			ntrace++
+		}
+	}
+	var hexes []byte
+	if ntrace > 0 {
+		hexes = make([]byte, 0, 48*ntrace)
+	}
+	var lastTrace [16]byte
+	var lastTraceHex string
 	for i := range fs.steps {
 		s := &fs.steps[i]
 		st := Step{
-			ID: s.id, Type: c.types.name(s.typ), Causation: s.cause,
+			ID: fs.str(s.id), Type: c.types.name(s.typ), Causation: fs.str(s.cause),
 			Source: c.srcs.name(s.src), Partition: s.partition, Offset: s.offset,
 			At: fromNano(s.at), Timestamp: fromNano(s.ts),
-			Duplicates: int(s.dups), DeadLetter: s.dlq, Transport: event.Kafka,
+			Duplicates: int(s.dups), Transport: event.Kafka,
+		}
+		if s.dlq > 0 {
+			st.DeadLetter = fs.dlqs[s.dlq-1]
 		}
 		if s.hasKey {
-			st.Key = []byte(s.key)
+			st.Key = []byte(fs.str(s.key))
 		}
 		if s.transport == 1 {
 			st.Transport = event.AMQP
 		}
 		if s.hasTrace {
-			st.TraceID, st.SpanID = hex.EncodeToString(s.trace[:]), hex.EncodeToString(s.span[:])
+			if lastTraceHex == "" || s.trace != lastTrace {
+				n := len(hexes)
+				hexes = hex.AppendEncode(hexes, s.trace[:])
+				lastTrace, lastTraceHex = s.trace, unsafeString(hexes[n:])
+			}
+			n := len(hexes)
+			hexes = hex.AppendEncode(hexes, s.span[:])
+			st.TraceID, st.SpanID = lastTraceHex, unsafeString(hexes[n:])
 		}
 		steps[i] = st
 	}

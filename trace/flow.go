@@ -188,7 +188,7 @@ func (f *Flow) Matches(id string) bool {
 // buildHops orders steps by event time and finds each step's cause.
 func buildFlow(key string, kind KeyKind, steps []Step) *Flow {
 	slices.SortStableFunc(steps, func(a, b Step) int { return a.At.Compare(b.At) })
-	f := &Flow{Key: key, KeyKind: kind, Steps: steps}
+	f := &Flow{Key: key, KeyKind: kind, Steps: steps, Hops: make([]Hop, 0, len(steps))}
 	// Flows are small: a scan finds a cause faster than building maps, which
 	// only pay off for long flows.
 	var byID, bySpan map[string]int

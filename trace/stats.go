@@ -24,10 +24,13 @@ type Stats struct {
 	Definitions []Definition
 
 	flows, deadLettered, complete int64
-	lastTypes                     map[string]int64 // flows by last step type (no definitions)
-	types                         map[string]int64
+	lastTypes                     counter // flows by last step type (no definitions)
+	types                         counter
 	edges, sourceEdges            map[edgeKey]*edge
-	events, duplicates            int64
+	// hot holds the first edges of edges and sourceEdges, found by
+	// comparing their (interned) names before hashing them.
+	hot                [2][]hotEdge
+	events, duplicates int64
 }
 
 type edgeKey struct{ from, to string }
@@ -41,8 +44,7 @@ type edge struct {
 
 // NewStats returns empty statistics.
 func NewStats(defs []Definition) *Stats {
-	return &Stats{Definitions: defs, lastTypes: map[string]int64{}, types: map[string]int64{},
-		edges: map[edgeKey]*edge{}, sourceEdges: map[edgeKey]*edge{}}
+	return &Stats{Definitions: defs, edges: map[edgeKey]*edge{}, sourceEdges: map[edgeKey]*edge{}}
 }
 
 // Add records a finalised flow.
@@ -56,14 +58,14 @@ func (s *Stats) Add(f *Flow) {
 			s.complete++
 		}
 	} else if l := f.LastStep(); l != nil && !f.DeadLettered() {
-		s.lastTypes[l.Type]++
+		s.lastTypes.add(l.Type, 1)
 	}
 	for i := range f.Steps {
 		st := &f.Steps[i]
 		s.events += 1 + int64(st.Duplicates)
 		s.duplicates += int64(st.Duplicates)
 		if st.DeadLetter == nil {
-			s.types[st.Type]++
+			s.types.add(st.Type, 1)
 		}
 	}
 	for _, h := range f.Hops {
@@ -72,17 +74,76 @@ func (s *Stats) Add(f *Flow) {
 		if b.DeadLetter != nil {
 			to = b.Type + " (dead letter)"
 		}
-		record(s.edges, edgeKey{a.Type, to}, h)
-		record(s.sourceEdges, edgeKey{a.Source, b.Source}, h)
+		s.edge(0, edgeKey{a.Type, to}).record(h)
+		s.edge(1, edgeKey{a.Source, b.Source}).record(h)
 	}
 }
 
-func record(m map[edgeKey]*edge, k edgeKey, h Hop) {
+type hotEdge struct {
+	k edgeKey
+	e *edge
+}
+
+// edge returns the edge k of edges (which 0) or sourceEdges (1), created
+// when new.
+func (s *Stats) edge(which int, k edgeKey) *edge {
+	for _, h := range s.hot[which] {
+		if h.k == k {
+			return h.e
+		}
+	}
+	m := s.edges
+	if which == 1 {
+		m = s.sourceEdges
+	}
 	e := m[k]
 	if e == nil {
 		e = &edge{h: hdr.New(histMin, histMax, histDigits)}
 		m[k] = e
 	}
+	if len(s.hot[which]) < internScan {
+		s.hot[which] = append(s.hot[which], hotEdge{k, e})
+	}
+	return e
+}
+
+// counter counts by name, the first names found by comparing them.
+type counter struct {
+	names  []string
+	counts []int64
+	idx    map[string]int
+}
+
+func (c *counter) add(name string, n int64) {
+	if len(c.names) <= internScan {
+		for i := range c.names {
+			if c.names[i] == name {
+				c.counts[i] += n
+				return
+			}
+		}
+	} else if i, ok := c.idx[name]; ok {
+		c.counts[i] += n
+		return
+	}
+	if c.idx == nil {
+		c.idx = map[string]int{}
+	}
+	c.idx[name] = len(c.names)
+	c.names = append(c.names, name)
+	c.counts = append(c.counts, n)
+}
+
+// m returns the counts as a map.
+func (c *counter) m() map[string]int64 {
+	out := make(map[string]int64, len(c.names))
+	for i, n := range c.names {
+		out[n] = c.counts[i]
+	}
+	return out
+}
+
+func (e *edge) record(h Hop) {
 	if h.Skew {
 		e.skew++
 		e.minSkew = min(e.minSkew, h.Latency)
@@ -153,7 +214,7 @@ func (s *Stats) Report(open []*Flow) Report {
 			all.Add(f)
 		}
 	}
-	r := Report{V: 1, Types: all.types, Edges: edgeReports(all.edges), SourceEdges: edgeReports(all.sourceEdges)}
+	r := Report{V: 1, Types: all.types.m(), Edges: edgeReports(all.edges), SourceEdges: edgeReports(all.sourceEdges)}
 	r.Flows = FlowCounts{Total: all.flows, DeadLettered: all.deadLettered, Open: int64(len(open))}
 	if len(s.Definitions) > 0 {
 		r.Flows.Complete = all.complete
@@ -164,9 +225,9 @@ func (s *Stats) Report(open []*Flow) Report {
 				causes[k.from] = true
 			}
 		}
-		for t, n := range all.lastTypes {
+		for i, t := range all.lastTypes.names {
 			if !causes[t] {
-				r.Flows.Complete += n
+				r.Flows.Complete += all.lastTypes.counts[i]
 			}
 		}
 	}
@@ -178,11 +239,11 @@ func (s *Stats) Report(open []*Flow) Report {
 func (s *Stats) clone() *Stats {
 	c := NewStats(s.Definitions)
 	c.flows, c.deadLettered, c.complete, c.events, c.duplicates = s.flows, s.deadLettered, s.complete, s.events, s.duplicates
-	for k, v := range s.lastTypes {
-		c.lastTypes[k] = v
+	for i, n := range s.lastTypes.names {
+		c.lastTypes.add(n, s.lastTypes.counts[i])
 	}
-	for k, v := range s.types {
-		c.types[k] = v
+	for i, n := range s.types.names {
+		c.types.add(n, s.types.counts[i])
 	}
 	for _, p := range [][2]map[edgeKey]*edge{{s.edges, c.edges}, {s.sourceEdges, c.sourceEdges}} {
 		for k, e := range p[0] {

@@ -182,14 +182,18 @@ func itoa(n int64) string {
 	return string(buf[i:])
 }
 
-// step is the compact form a Correlator keeps: interned type and source, ids
-// copied out of the payload (gjson's results alias the payload, which must
-// not stay alive), times as nanoseconds, trace context as bytes.
+// step is the compact form a Correlator keeps, free of pointers so that the
+// garbage collector never scans the millions of them a large capture holds:
+// type and source interned, ids (and the key) as references into the flow's
+// arena, times as nanoseconds, trace context as bytes, the dead-letter
+// information as an index into the flow's list.
 type step struct {
-	id, cause string
-	typ, src  uint32 // intern indices
 	at, ts    int64
 	offset    int64
+	id, cause ref
+	key       ref    // kept only with Config.KeepKeys (hasKey: not null)
+	typ, src  uint32 // intern indices
+	dlq       uint32 // 1 + index into flowState.dlqs; 0: not a dead letter
 	partition int32
 	dups      uint16
 	transport uint8 // 0 kafka, 1 amqp
@@ -197,9 +201,10 @@ type step struct {
 	hasKey    bool
 	trace     [16]byte
 	span      [8]byte
-	dlq       *DeadLetter
-	key       string // kept only with Config.KeepKeys (hasKey: not null)
 }
+
+// ref locates a string in a flow's arena.
+type ref struct{ off, n uint32 }
 
 func parseHex(dst []byte, s string) bool {
 	if len(s) != 2*len(dst) {
@@ -215,8 +220,19 @@ type interner struct {
 	names []string
 }
 
+// internScan is how many names are found by comparing rather than hashing:
+// a handful of types and sources is the common case, and comparing an
+// interned name is a pointer check.
+const internScan = 16
+
 func (in *interner) id(s string) uint32 {
-	if i, ok := in.idx[s]; ok {
+	if len(in.names) <= internScan {
+		for i, n := range in.names {
+			if n == s {
+				return uint32(i)
+			}
+		}
+	} else if i, ok := in.idx[s]; ok {
 		return i
 	}
 	if in.idx == nil {

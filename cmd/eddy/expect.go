@@ -152,19 +152,18 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	if until.Kind == bus.PosTime {
 		fileRead.Until = until
 	}
-	set, err := openTraceSources(ctx, f, o.Sources, read, fileRead)
+	in, err := openTraceInput(ctx, f, o.Sources, read, fileRead)
 	if err != nil {
 		return err
 	}
-	defer set.Close()
+	defer in.Close()
 	chk := trace.NewChecker(exps, o.Strict)
 	var idle []*trace.Flow
 	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, OnFlow: func(fl *trace.Flow) { idle = append(idle, fl) }})
-	latest, err := correlate(ctx, set.src, c, 0, nil)
+	latest, err := in.correlate(ctx, f, c, 0, nil)
 	if err != nil {
 		return err
 	}
-	set.reportSkipped(f.IO.ErrOut)
 	// Flows that went idle are finished; what is still open when the input
 	// ends is judged against the latest time in the input.
 	for _, fl := range idle {

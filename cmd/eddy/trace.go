@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -363,6 +365,129 @@ func (s *sourceSet) reportSkipped(w io.Writer) {
 	}
 }
 
+// traceInput is what trace, trace flows and expect read, opened: captures
+// alone (regular files, the way a large capture is traced) go through the
+// Correlator's parallel capture reader, anything else through the sources,
+// merged.
+type traceInput struct {
+	set   *sourceSet
+	files []*os.File
+	opts  bus.ReadOptions // the captures'
+}
+
+func openTraceInput(ctx context.Context, f *Factory, addrs []string, read, fileRead bus.ReadOptions) (*traceInput, error) {
+	paths, ok := capturePaths(addrs)
+	if !ok {
+		set, err := openTraceSources(ctx, f, addrs, read, fileRead)
+		if err != nil {
+			return nil, err
+		}
+		return &traceInput{set: set}, nil
+	}
+	in := &traceInput{opts: fileRead}
+	for _, p := range paths {
+		r, err := os.Open(p)
+		if err != nil {
+			in.Close()
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, &bus.NotFoundError{Transport: "file", Kind: "file", Name: p}
+			}
+			return nil, fmt.Errorf("file: %w", err)
+		}
+		in.files = append(in.files, r)
+	}
+	return in, nil
+}
+
+func (in *traceInput) Close() {
+	if in.set != nil {
+		in.set.Close()
+	}
+	for _, r := range in.files {
+		r.Close()
+	}
+}
+
+// capturePaths returns the files addrs name when every one is a capture in a
+// regular file (not stdin, not a pipe, which must be read line by line as
+// they come).
+func capturePaths(addrs []string) ([]string, bool) {
+	var paths []string
+	for _, s := range addrs {
+		a, err := bus.ParseAddress(s)
+		if err != nil || a.Transport != "file" || a.Name == "-" {
+			return nil, false
+		}
+		if st, err := os.Stat(a.Name); err != nil || !st.Mode().IsRegular() {
+			return nil, false
+		}
+		paths = append(paths, a.Name)
+	}
+	return paths, len(paths) > 0
+}
+
+// correlate feeds the input into the correlator until its end or ctx,
+// calling tick every interval (when > 0) and expiring idle flows, and reports
+// skipped malformed lines. It returns the latest broker timestamp seen.
+func (in *traceInput) correlate(ctx context.Context, f *Factory, c *trace.Correlator, every time.Duration, tick func()) (time.Time, error) {
+	if in.set != nil {
+		latest, err := correlate(ctx, in.set.src, c, every, tick)
+		if err == nil {
+			in.set.reportSkipped(f.IO.ErrOut)
+		}
+		return latest, err
+	}
+	var latest time.Time
+	for _, r := range in.files {
+		res, err := c.ReadCapture(ctx, r, trace.CaptureOptions{Name: r.Name(), Keep: keepFunc(in.opts), SkipBad: in.opts.SkipBad, Every: every, Tick: tick})
+		if res.Latest.After(latest) {
+			latest = res.Latest
+		}
+		if err != nil {
+			return latest, err
+		}
+		if res.Skipped > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "eddy: skipped %d malformed line(s) in %s\n", res.Skipped, r.Name())
+		}
+	}
+	return latest, nil
+}
+
+// keepFunc is the filter a capture's ReadOptions make, as bus/file applies
+// them: time positions by event timestamp, offsets by offset, partitions;
+// nil when it keeps everything.
+func keepFunc(o bus.ReadOptions) func(*event.Event) bool {
+	if o.From.Kind != bus.PosTime && o.From.Kind != bus.PosOffset && o.Until.Kind != bus.PosTime && o.Until.Kind != bus.PosOffset && len(o.Partitions) == 0 {
+		return nil
+	}
+	return func(e *event.Event) bool {
+		switch o.From.Kind {
+		case bus.PosTime:
+			if e.Timestamp.Before(o.From.Time) {
+				return false
+			}
+		case bus.PosOffset:
+			if e.Offset < o.From.Offset {
+				return false
+			}
+		}
+		switch o.Until.Kind {
+		case bus.PosTime:
+			if e.Timestamp.After(o.Until.Time) {
+				return false
+			}
+		case bus.PosOffset:
+			if e.Offset >= o.Until.Offset {
+				return false
+			}
+		}
+		if len(o.Partitions) > 0 && e.Transport == event.Kafka {
+			return slices.Contains(o.Partitions, e.Partition)
+		}
+		return true
+	}
+}
+
 // correlate feeds the source into the correlator until the end of input or
 // ctx, calling tick every interval (when > 0) and expiring idle flows. It
 // returns the latest broker timestamp seen.
@@ -462,20 +587,19 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := openTraceSources(ctx, f, o.Sources, read, fileRead)
+	in, err := openTraceInput(ctx, f, o.Sources, read, fileRead)
 	if err != nil {
 		closeOTLP()
 		return err
 	}
-	defer set.Close()
+	defer in.Close()
 	var found []*trace.Flow
 	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, KeepKeys: x != nil, OnFlow: func(fl *trace.Flow) {
 		if fl.Matches(o.ID) {
 			found = append(found, fl)
 		}
 	}})
-	_, err = correlate(ctx, set.src, c, 0, nil)
-	if err != nil {
+	if _, err = in.correlate(ctx, f, c, 0, nil); err != nil {
 		closeOTLP()
 		return err
 	}
@@ -490,7 +614,6 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 		}
 	}
 	closeOTLP()
-	set.reportSkipped(f.IO.ErrOut)
 	if p.json {
 		tl := trace.Timeline{V: 1, Query: o.ID, Flows: []trace.FlowJSON{}}
 		for _, fl := range found {
@@ -672,11 +795,11 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 		return err
 	}
 	defer closeOTLP()
-	set, err := openTraceSources(ctx, f, o.Sources, read, read)
+	in, err := openTraceInput(ctx, f, o.Sources, read, read)
 	if err != nil {
 		return err
 	}
-	defer set.Close()
+	defer in.Close()
 	stats := trace.NewStats(p.defs)
 	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, KeepKeys: x != nil, OnFlow: func(fl *trace.Flow) {
 		stats.Add(fl)
@@ -689,14 +812,13 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	if live {
 		every = o.Refresh
 	}
-	_, rerr := correlate(ctx, set.src, c, every, func() {
+	_, rerr := in.correlate(ctx, f, c, every, func() {
 		var b []byte
 		b = append(b, "\x1b[H\x1b[2J"...)
 		b = appendFlowsReport(b, stats.Report(c.Open()), p.defs, true)
 		f.IO.Out.Write(b)
 	})
 	c.Flush()
-	set.reportSkipped(f.IO.ErrOut)
 	r := stats.Report(nil)
 	if p.json {
 		if err := writeJSON(f.IO.Out, r); err != nil {

@@ -1,0 +1,618 @@
+package event
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"math/bits"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Decoder decodes envelope lines as DecodeEnvelope does, without allocating
+// for the lines eddy itself writes: a specialised scanner reads the fields of
+// envelope version 1 in one pass, and anything it is not sure of (an unknown
+// or repeated key, whitespace, a number it would have to interpret, invalid
+// UTF-8, an escape it does not reproduce exactly, AMQP typed headers or
+// properties) goes to DecodeEnvelope, so it is never less correct.
+//
+// The Event it returns is the Decoder's own: the struct and its Headers are
+// overwritten by the next Decode, and its strings and byte slices alias the
+// line and the Decoder's buffer, which Reset recycles. Copy what must outlive
+// them. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	ev   Event
+	hdrs []Header
+	// buf holds unescaped strings and decoded base64. It only grows until
+	// Reset, so that what earlier lines alias stays intact.
+	buf []byte
+}
+
+// Reset recycles the Decoder's buffer: every Event decoded before, and what
+// it aliases, must no longer be used.
+func (d *Decoder) Reset() { d.buf = d.buf[:0] }
+
+// Decode decodes one envelope line (without its newline).
+func (d *Decoder) Decode(line []byte) (*Event, error) {
+	if d.scan(line) {
+		return &d.ev, nil
+	}
+	return DecodeEnvelope(line)
+}
+
+// Bits of the envelope's keys, to refuse a repeated key (encoding/json would
+// keep the last; the careful path decides).
+const (
+	kV = 1 << iota
+	kTransport
+	kTopic
+	kPartition
+	kOffset
+	kTimestamp
+	kKey
+	kKeyB64
+	kValue
+	kValueB64
+	kHeaders
+	kQueue
+	kExchange
+	kRoutingKey
+	kRedelivered
+)
+
+// scan is the fast path; false means "not sure", never "invalid".
+func (d *Decoder) scan(line []byte) bool {
+	n := len(line)
+	if n < 2 || line[0] != '{' || line[n-1] != '}' {
+		return false
+	}
+	e := &d.ev
+	*e = Event{Offset: -1}
+	d.hdrs = d.hdrs[:0]
+	mark := len(d.buf)
+	var seen uint32
+	var key, keyB64, value, valueB64 span
+	i := 1
+	for {
+		// "name":
+		if i >= n || line[i] != '"' {
+			return d.fail(mark)
+		}
+		ks, ke, ok := plainKey(line, i)
+		if !ok || ke+1 >= n || line[ke+1] != ':' {
+			return d.fail(mark)
+		}
+		name := line[ks:ke]
+		i = ke + 2
+		if i >= n {
+			return d.fail(mark)
+		}
+		var bit uint32
+		switch string(name) {
+		case "v":
+			bit = kV
+			v, j, ok := scanInt(line, i, 64)
+			if !ok || v != EnvelopeVersion {
+				return d.fail(mark)
+			}
+			i = j
+		case "transport":
+			bit = kTransport
+			s, j, ok := d.str(line, i)
+			if !ok {
+				return d.fail(mark)
+			}
+			switch string(s) {
+			case "kafka":
+				e.Transport = Kafka
+			case "amqp":
+				e.Transport = AMQP
+			default:
+				return d.fail(mark)
+			}
+			i = j
+		case "topic", "queue", "exchange", "routing_key":
+			s, j, ok := d.str(line, i)
+			if !ok {
+				return d.fail(mark)
+			}
+			switch name[0] {
+			case 't':
+				bit, e.Topic = kTopic, unsafeString(s)
+			case 'q':
+				bit, e.Queue = kQueue, unsafeString(s)
+			case 'e':
+				bit, e.Exchange = kExchange, unsafeString(s)
+			default:
+				bit, e.RoutingKey = kRoutingKey, unsafeString(s)
+			}
+			i = j
+		case "partition":
+			bit = kPartition
+			v, j, ok := scanInt(line, i, 32)
+			if !ok {
+				return d.fail(mark)
+			}
+			e.Partition, i = int32(v), j
+		case "offset":
+			bit = kOffset
+			v, j, ok := scanInt(line, i, 64)
+			if !ok {
+				return d.fail(mark)
+			}
+			e.Offset, i = v, j
+		case "timestamp":
+			bit = kTimestamp
+			s, j, ok := d.str(line, i)
+			if !ok {
+				return d.fail(mark)
+			}
+			if len(s) > 0 {
+				t, err := ParseTime(unsafeString(s))
+				if err != nil {
+					return d.fail(mark)
+				}
+				e.Timestamp = t
+			}
+			i = j
+		case "redelivered":
+			bit = kRedelivered
+			switch {
+			case hasPrefixAt(line, i, "true"):
+				e.Redelivered, i = true, i+4
+			case hasPrefixAt(line, i, "false"):
+				i += 5
+			default:
+				return d.fail(mark)
+			}
+		case "key", "value", "key_b64", "value_b64":
+			var sp span
+			var j int
+			var ok bool
+			if hasPrefixAt(line, i, "null") {
+				// A null _b64 twin: the careful path.
+				sp, j, ok = span{null: true}, i+4, string(name) == "key" || string(name) == "value"
+			} else {
+				var s []byte
+				s, j, ok = d.str(line, i)
+				sp = span{b: s}
+			}
+			if !ok {
+				return d.fail(mark)
+			}
+			switch string(name) {
+			case "key":
+				bit, key = kKey, sp
+			case "value":
+				bit, value = kValue, sp
+			case "key_b64":
+				bit, keyB64 = kKeyB64, sp
+			default:
+				bit, valueB64 = kValueB64, sp
+			}
+			i = j
+		case "headers":
+			bit = kHeaders
+			j, ok := d.headers(line, i)
+			if !ok {
+				return d.fail(mark)
+			}
+			i = j
+		default:
+			// properties, typed headers' tables, or a key eddy does not
+			// write: the careful path.
+			return d.fail(mark)
+		}
+		if seen&bit != 0 {
+			return d.fail(mark)
+		}
+		seen |= bit
+		if i >= n {
+			return d.fail(mark)
+		}
+		if line[i] == '}' {
+			if i != n-1 {
+				return d.fail(mark)
+			}
+			break
+		}
+		if line[i] != ',' {
+			return d.fail(mark)
+		}
+		i++
+	}
+	if seen&kV == 0 || seen&kTransport == 0 {
+		return d.fail(mark)
+	}
+	var ok bool
+	if e.Key, ok = d.bytesField(key, keyB64, seen&kKey != 0, seen&kKeyB64 != 0); !ok {
+		return d.fail(mark)
+	}
+	if e.Value, ok = d.bytesField(value, valueB64, seen&kValue != 0, seen&kValueB64 != 0); !ok {
+		return d.fail(mark)
+	}
+	if len(d.hdrs) > 0 {
+		e.Headers = d.hdrs
+	}
+	return true
+}
+
+// tail returns what was appended to d.buf since start, never nil (decoded
+// base64 is empty, not absent).
+func (d *Decoder) tail(start int) []byte {
+	if len(d.buf) == start {
+		return []byte{}
+	}
+	return d.buf[start:len(d.buf):len(d.buf)]
+}
+
+func (d *Decoder) fail(mark int) bool {
+	d.buf = d.buf[:mark]
+	return false
+}
+
+// span is a byte field's raw value: decoded string bytes, or JSON null.
+type span struct {
+	b    []byte
+	null bool
+}
+
+// bytesField mirrors bytesField of the careful path: a string, null or
+// absent, or its _b64 twin (refused when both are set).
+func (d *Decoder) bytesField(plain, b64 span, hasPlain, hasB64 bool) ([]byte, bool) {
+	if hasB64 {
+		if hasPlain && !plain.null {
+			return nil, false
+		}
+		start := len(d.buf)
+		var err error
+		d.buf, err = base64.StdEncoding.AppendDecode(d.buf, b64.b)
+		if err != nil {
+			return nil, false
+		}
+		return d.tail(start), true
+	}
+	if !hasPlain || plain.null {
+		return nil, true
+	}
+	if plain.b == nil {
+		return []byte{}, true
+	}
+	return plain.b, true
+}
+
+// headers reads [{"key":…,"value":…},…] from line[i]; typed (AMQP) headers
+// are for the careful path.
+func (d *Decoder) headers(line []byte, i int) (int, bool) {
+	n := len(line)
+	if i >= n || line[i] != '[' {
+		return 0, false
+	}
+	i++
+	if i < n && line[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		if !hasPrefixAt(line, i, `{"key":`) {
+			return 0, false
+		}
+		k, j, ok := d.str(line, i+7)
+		if !ok {
+			return 0, false
+		}
+		i = j
+		h := Header{Key: unsafeString(k)}
+		switch {
+		case hasPrefixAt(line, i, `,"value":null}`):
+			i += 14
+		case hasPrefixAt(line, i, `,"value":"`):
+			v, j, ok := d.str(line, i+9)
+			if !ok || j >= n || line[j] != '}' {
+				return 0, false
+			}
+			if v == nil {
+				v = []byte{}
+			}
+			h.Value, i = v, j+1
+		case hasPrefixAt(line, i, `,"value_b64":"`):
+			v, j, ok := d.str(line, i+13)
+			if !ok || j >= n || line[j] != '}' {
+				return 0, false
+			}
+			start := len(d.buf)
+			var err error
+			if d.buf, err = base64.StdEncoding.AppendDecode(d.buf, v); err != nil {
+				return 0, false
+			}
+			h.Value, i = d.tail(start), j+1
+		case hasPrefixAt(line, i, `}`):
+			i++ // no value at all: nil, as the careful path has it
+		default:
+			return 0, false
+		}
+		d.hdrs = append(d.hdrs, h)
+		if i >= n {
+			return 0, false
+		}
+		switch line[i] {
+		case ']':
+			return i + 1, true
+		case ',':
+			i++
+		default:
+			return 0, false
+		}
+	}
+}
+
+// plainKey finds an object key at line[i] (the opening quote) that has no
+// escapes and is ASCII: every key of the envelope is. It returns the bounds of
+// the key's bytes.
+func plainKey(line []byte, i int) (start, end int, ok bool) {
+	for j := i + 1; j < len(line) && j < i+16; j++ {
+		c := line[j]
+		if c == '"' {
+			return i + 1, j, true
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			return 0, 0, false
+		}
+	}
+	return 0, 0, false
+}
+
+// str reads the JSON string at line[i] (which must be its opening quote) and
+// returns its bytes (nil for ""), and the index after its closing quote. The
+// bytes alias line when the string has no escapes, else d.buf. ok is false for
+// anything encoding/json might decode differently: control characters,
+// invalid UTF-8 (which it replaces with U+FFFD) and surrogate escapes.
+func (d *Decoder) str(line []byte, i int) (s []byte, next int, ok bool) {
+	n := len(line)
+	if i >= n || line[i] != '"' {
+		return nil, 0, false
+	}
+	start := i + 1
+	ascii := true
+	for j := nextSpecial(line, start); j < n; j = nextSpecial(line, j+1) {
+		c := line[j]
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(line[start:j]) {
+				return nil, 0, false
+			}
+			if j == start {
+				return nil, j + 1, true
+			}
+			return line[start:j:j], j + 1, true
+		case c == '\\':
+			return d.unescape(line, start, j, ascii)
+		case c < 0x20:
+			return nil, 0, false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return nil, 0, false
+}
+
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// nextSpecial returns the index of the first byte from i that is a quote, a
+// backslash, a control character or not ASCII, or len(b); eight bytes at a
+// time.
+func nextSpecial(b []byte, i int) int {
+	n := len(b)
+	for i+8 <= n {
+		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	for i < n {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return i
+		}
+		i++
+	}
+	return n
+}
+
+// special returns a mask with the high bit set in each byte of w that is a
+// quote, a backslash, a control character or not ASCII (and possibly in
+// bytes after the first such byte, which do not matter).
+func special(w uint64) uint64 {
+	quote := w ^ (lo8 * '"')
+	bslash := w ^ (lo8 * '\\')
+	zero := func(v uint64) uint64 { return (v - lo8) &^ v & hi8 }
+	return zero(quote) | zero(bslash) | ((w - lo8*0x20) &^ w & hi8) | (w & hi8)
+}
+
+// unescape decodes a string with escapes from line[start:], the first escape
+// at esc, into d.buf.
+func (d *Decoder) unescape(line []byte, start, esc int, ascii bool) ([]byte, int, bool) {
+	n := len(line)
+	b0 := len(d.buf)
+	from := start
+	for j := esc; j < n; {
+		c := line[j]
+		switch {
+		case c == '"':
+			d.buf = append(d.buf, line[from:j]...)
+			if !ascii && !utf8.Valid(d.buf[b0:]) {
+				return nil, 0, false
+			}
+			out := d.buf[b0:len(d.buf):len(d.buf)]
+			if len(out) == 0 {
+				out = nil
+			}
+			return out, j + 1, true
+		case c == '\\':
+			d.buf = append(d.buf, line[from:j]...)
+			if j+1 >= n {
+				return nil, 0, false
+			}
+			switch line[j+1] {
+			case '"', '\\', '/':
+				d.buf = append(d.buf, line[j+1])
+			case 'b':
+				d.buf = append(d.buf, '\b')
+			case 'f':
+				d.buf = append(d.buf, '\f')
+			case 'n':
+				d.buf = append(d.buf, '\n')
+			case 'r':
+				d.buf = append(d.buf, '\r')
+			case 't':
+				d.buf = append(d.buf, '\t')
+			case 'u':
+				if j+6 > n {
+					return nil, 0, false
+				}
+				r, ok := hex4(line[j+2 : j+6])
+				if !ok || utf16.IsSurrogate(r) {
+					return nil, 0, false
+				}
+				d.buf = utf8.AppendRune(d.buf, r)
+				j += 4
+			default:
+				return nil, 0, false
+			}
+			j += 2
+			from = j
+			j = nextSpecial(line, j)
+		case c < 0x20:
+			return nil, 0, false
+		default: // not ASCII
+			ascii = false
+			j = nextSpecial(line, j+1)
+		}
+	}
+	return nil, 0, false
+}
+
+func hex4(b []byte) (rune, bool) {
+	var r rune
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// scanInt reads a JSON integer (no fraction, exponent or leading zero) that
+// fits in bitSize bits, as encoding/json would decode it into an int of
+// that size.
+func scanInt(line []byte, i, bitSize int) (int64, int, bool) {
+	n := len(line)
+	neg := false
+	if i < n && line[i] == '-' {
+		neg = true
+		i++
+	}
+	start := i
+	var v uint64
+	for ; i < n && line[i] >= '0' && line[i] <= '9'; i++ {
+		if i-start >= 18 {
+			return 0, 0, false // long numbers: the careful path
+		}
+		v = v*10 + uint64(line[i]-'0')
+	}
+	if i == start || (line[start] == '0' && i-start > 1) {
+		return 0, 0, false
+	}
+	if i < n && (line[i] == '.' || line[i] == 'e' || line[i] == 'E') {
+		return 0, 0, false
+	}
+	x := int64(v)
+	if neg {
+		x = -x
+	}
+	if bitSize == 32 && (x < -1<<31 || x > 1<<31-1) {
+		return 0, 0, false
+	}
+	return x, i, true
+}
+
+func hasPrefixAt(b []byte, i int, p string) bool {
+	return i+len(p) <= len(b) && string(b[i:i+len(p)]) == p
+}
+
+// unsafeString views b as a string without copying; b must not change while
+// the string is in use (the Decoder's contract).
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// ParseTime parses an RFC 3339 time as time.Parse(time.RFC3339Nano, s) does,
+// and returns the same value; the form eddy writes (UTC, "Z", up to nine
+// fraction digits) is parsed by hand, which is several times faster, and
+// anything else by time.Parse.
+func ParseTime(s string) (time.Time, error) {
+	if t, ok := parseTimeUTC(s); ok {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+func parseTimeUTC(s string) (time.Time, bool) {
+	// 2006-01-02T15:04:05[.fraction]Z
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		v := 0
+		for k := a; k < b; k++ {
+			c := s[k]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	dd, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return time.Time{}, false
+	}
+	// Days past the 28th: time.Parse knows each month's length.
+	if mo < 1 || mo > 12 || dd < 1 || dd > 28 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	ns := 0
+	switch rest := s[19 : len(s)-1]; {
+	case rest == "":
+	case rest[0] == '.' && len(rest) >= 2 && len(rest) <= 10:
+		f, ok := num(20, len(s)-1)
+		if !ok {
+			return time.Time{}, false
+		}
+		for k := len(rest) - 1; k < 9; k++ {
+			f *= 10
+		}
+		ns = f
+	default:
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), dd, h, mi, sec, ns, time.UTC), true
+}

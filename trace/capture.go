@@ -1,0 +1,254 @@
+package trace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// CaptureOptions configure Correlator.ReadCapture.
+type CaptureOptions struct {
+	// Name is the capture's name in errors (its path).
+	Name string
+	// Keep, when set, drops the events it returns false for (the --from and
+	// --until of a capture). It is called from several goroutines.
+	Keep func(*event.Event) bool
+	// SkipBad skips malformed lines (counted in CaptureResult.Skipped)
+	// instead of stopping at the first.
+	SkipBad bool
+	// Every, when positive, calls Tick about that often (wall time).
+	Every time.Duration
+	Tick  func()
+	// Workers decode in parallel; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// CaptureResult is what ReadCapture saw.
+type CaptureResult struct {
+	// Latest is the latest broker timestamp of the events kept.
+	Latest  time.Time
+	Skipped int
+}
+
+// chunkSize (a variable for tests) is how much of a capture one worker decodes at a time: large
+// enough that handing chunks around costs nothing per event, small enough
+// that the chunks in flight stay a few MB.
+var chunkSize = 1 << 21
+
+// chunk is a run of whole lines of a capture and what a worker made of them.
+// Its inputs alias data and dec's buffer, so a chunk is recycled only after
+// the Correlator consumed them (and copied what it keeps).
+type chunk struct {
+	data []byte
+	dec  event.Decoder
+	ins  []input
+	// lines is the number of lines in data; errLine, when err is set, the
+	// line (1-based, within the chunk) that failed, ins holding the events
+	// before it.
+	lines   int
+	skipped int
+	err     error
+	errLine int
+	done    chan struct{}
+}
+
+// ReadCapture correlates every event of a capture (eddy's envelope, one
+// event per line) read from r until its end. It is the fast way through a
+// large file: the capture is read in line-aligned chunks, decoded on parallel
+// workers (event.Decoder, and the schema's fields extracted without copying),
+// and the chunks are fed to the Correlator in file order, so the result is
+// what Add on each event in turn would give. A malformed line stops it with a
+// *file.LineError (the events before it are correlated), unless SkipBad.
+func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOptions) (CaptureResult, error) {
+	var res CaptureResult
+	if err := c.schema.Compile(); err != nil {
+		return res, err
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	inFlight := 2*workers + 2
+	ctx, cancel := context.WithCancel(ctx)
+
+	free := make(chan *chunk, inFlight)
+	for range inFlight {
+		free <- &chunk{data: make([]byte, 0, chunkSize)}
+	}
+	work := make(chan *chunk, inFlight)
+	ordered := make(chan *chunk, inFlight)
+	var readErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(work)
+		defer close(ordered)
+		readErr = readChunks(ctx, r, free, func(ch *chunk) bool {
+			ch.done = make(chan struct{})
+			select {
+			case work <- ch:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case ordered <- ch:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ch := range work {
+				c.decodeChunk(ch, o)
+				close(ch.done)
+			}
+		}()
+	}
+	// Whatever the way out, stop the reader and the workers first.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+
+	line := 0
+	lastExpire := time.Now()
+	lastTick := lastExpire
+	var latest int64
+	for ch := range ordered {
+		select {
+		case <-ch.done:
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+		nowNano := c.cfg.Clock().UnixNano()
+		for i := range ch.ins {
+			in := &ch.ins[i]
+			c.add(in, nowNano)
+			if in.ts > latest {
+				latest = in.ts
+			}
+		}
+		res.Skipped += ch.skipped
+		if ch.err != nil {
+			res.Latest = fromNano(latest)
+			return res, &file.LineError{Path: o.Name, Line: line + ch.errLine, Err: ch.err}
+		}
+		line += ch.lines
+		ch.ins, ch.err, ch.skipped = ch.ins[:0], nil, 0
+		ch.dec.Reset()
+		free <- ch
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		t := time.Now()
+		if t.Sub(lastExpire) > time.Second {
+			c.Expire()
+			lastExpire = t
+		}
+		if o.Every > 0 && o.Tick != nil && t.Sub(lastTick) >= o.Every {
+			c.Expire()
+			o.Tick()
+			lastTick = t
+		}
+	}
+	res.Latest = fromNano(latest)
+	wg.Wait() // the reader is done: readErr is final
+	if readErr != nil {
+		return res, fmt.Errorf("file: reading %s: %w", o.Name, readErr)
+	}
+	return res, ctx.Err()
+}
+
+// readChunks fills chunks from free with whole lines of r (the last one may
+// lack its newline) and hands them to send, in order.
+func readChunks(ctx context.Context, r io.Reader, free chan *chunk, send func(*chunk) bool) error {
+	var carry []byte
+	for {
+		var ch *chunk
+		select {
+		case ch = <-free:
+		case <-ctx.Done():
+			return nil
+		}
+		buf := append(ch.data[:0], carry...)
+		carry = carry[:0]
+		eof := false
+		for {
+			if len(buf) == cap(buf) {
+				if bytes.IndexByte(buf, '\n') >= 0 {
+					break
+				}
+				// A line longer than the chunk: grow it.
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if errors.Is(err, io.EOF) {
+				eof = true
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if !eof {
+			last := bytes.LastIndexByte(buf, '\n')
+			carry = append(carry, buf[last+1:]...)
+			buf = buf[:last+1]
+		}
+		ch.data = buf
+		if len(buf) > 0 && !send(ch) {
+			return nil
+		}
+		if eof {
+			return nil
+		}
+	}
+}
+
+// decodeChunk decodes the lines of ch into inputs; it runs on a worker.
+func (c *Correlator) decodeChunk(ch *chunk, o CaptureOptions) {
+	data := ch.data
+	lines := 0
+	for len(data) > 0 {
+		var line []byte
+		if nl := bytes.IndexByte(data, '\n'); nl >= 0 {
+			line, data = data[:nl], data[nl+1:]
+		} else {
+			line, data = data, nil
+		}
+		lines++
+		// As bus/file reads a capture: CR LF and blank lines are fine.
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 || line[0] != '{' && len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		e, err := ch.dec.Decode(line)
+		if err != nil {
+			if o.SkipBad {
+				ch.skipped++
+				continue
+			}
+			ch.err, ch.errLine = err, lines
+			break
+		}
+		if o.Keep != nil && !o.Keep(e) {
+			continue
+		}
+		ch.ins = append(ch.ins, makeInput(e, c.schema.ExtractAliased(e)))
+	}
+	ch.lines = lines
+}
