@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -9,16 +10,22 @@ import (
 	"github.com/eddy-sh/eddy/event"
 )
 
-// AMQPDLQs returns the names of the vhost's queues that naming calls
-// dead-letter queues, sorted. It needs the management API.
+// AMQPDLQs returns the names of the vhost's dead-letter queues, sorted: the
+// queues naming calls dead-letter queues, and the queues the topology makes
+// ones (bound to an exchange that a queue uses as its x-dead-letter-exchange;
+// see amqp.Client.DeadLetterQueues). It needs the management API.
 func AMQPDLQs(ctx context.Context, c *amqp.Client, naming Naming) ([]string, error) {
 	qs, err := c.Queues(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
+	topo, err := c.DeadLetterQueues(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	for _, q := range qs {
-		if naming.Is(q.Name) {
+		if _, dlx := topo[q.Name]; dlx || naming.Is(q.Name) {
 			out = append(out, q.Name)
 		}
 	}
@@ -41,5 +48,15 @@ func SummarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming Nam
 	}
 	sum := s.Summary()
 	sum.Transport = "amqp"
+	// Queues that dead-letter here are origins even while none of their
+	// messages is in the DLQ (count 0). Without the management API the
+	// messages' x-death still names theirs.
+	if topo, err := c.DeadLetterQueues(ctx); err == nil {
+		for _, o := range topo[queue] {
+			if !slices.ContainsFunc(sum.Origins, func(c Count) bool { return c.Value == o }) {
+				sum.Origins = append(sum.Origins, Count{Value: o})
+			}
+		}
+	}
 	return sum, nil
 }

@@ -2,8 +2,10 @@ package amqp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 
 	"github.com/eddy-sh/eddy/bus"
 )
@@ -94,4 +96,81 @@ func (c *Client) passiveInfos(ctx context.Context, names []string) ([]QueueInfo,
 		out = append(out, QueueInfo{Name: name, Vhost: c.uri.Vhost, Ready: int64(q.Messages), Consumers: int64(q.Consumers), Via: "passive"})
 	}
 	return out, nil
+}
+
+// DeadLetterQueues finds the vhost's dead-letter queues by topology, through
+// the management API: every queue bound (directly, or through
+// exchange-to-exchange bindings) to an exchange that some queue names as its
+// dead-letter exchange (x-dead-letter-exchange, or a policy's
+// dead-letter-exchange), whatever the binding's key; and for a queue that
+// dead-letters through the default exchange, the queue its dead-letter
+// routing key names. The result maps each dead-letter queue to the queues
+// that dead-letter into it, sorted.
+func (c *Client) DeadLetterQueues(ctx context.Context) (map[string][]string, error) {
+	qs, err := c.mgmt.queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var bs []mgmtBinding
+	if err := c.mgmt.get(ctx, c.mgmt.path("bindings", c.mgmt.vhost()), &bs); err != nil {
+		if errors.Is(err, errMgmtNotFound) {
+			return nil, &bus.NotFoundError{Transport: "amqp", Kind: "vhost", Name: c.mgmt.vhost()}
+		}
+		return nil, err
+	}
+	exists := make(map[string]bool, len(qs))
+	for _, q := range qs {
+		exists[q.Name] = true
+	}
+	out := map[string]map[string]bool{}
+	add := func(dlq, origin string) {
+		if dlq == origin || !exists[dlq] {
+			return
+		}
+		if out[dlq] == nil {
+			out[dlq] = map[string]bool{}
+		}
+		out[dlq][origin] = true
+	}
+	for _, q := range qs {
+		v, ok := q.setting("x-dead-letter-exchange", "dead-letter-exchange")
+		if !ok {
+			continue
+		}
+		dlx, _ := v.(string)
+		if dlx == "" {
+			// The default exchange routes by queue name.
+			if k, ok := q.setting("x-dead-letter-routing-key", "dead-letter-routing-key"); ok {
+				if key, _ := k.(string); key != "" {
+					add(key, q.Name)
+				}
+			}
+			continue
+		}
+		seen := map[string]bool{dlx: true}
+		for todo := []string{dlx}; len(todo) > 0; todo = todo[1:] {
+			for _, b := range bs {
+				if b.Source != todo[0] {
+					continue
+				}
+				switch b.DestinationType {
+				case "queue":
+					add(b.Destination, q.Name)
+				case "exchange":
+					if !seen[b.Destination] {
+						seen[b.Destination] = true
+						todo = append(todo, b.Destination)
+					}
+				}
+			}
+		}
+	}
+	res := make(map[string][]string, len(out))
+	for dlq, origins := range out {
+		for o := range origins {
+			res[dlq] = append(res[dlq], o)
+		}
+		slices.Sort(res[dlq])
+	}
+	return res, nil
 }
