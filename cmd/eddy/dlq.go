@@ -20,7 +20,6 @@ import (
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
-	"github.com/eddy-sh/eddy/replay"
 )
 
 // DLQOptions are the flags of `eddy dlq ls` and `eddy dlq show`.
@@ -410,13 +409,10 @@ func when(t, now time.Time, format string) string {
 // redriveJobs is what the local redrive job logs and their groups say about
 // the Kafka DLQ topic (nil when no job ran here).
 func redriveJobs(ctx context.Context, f *Factory, ledger, topic string) (dlq.Jobs, error) {
-	if ledger == "" {
-		var err error
-		if ledger, err = replay.DefaultLedgerPath(); err != nil {
-			return nil, nil // no state directory: no jobs known
-		}
+	dir, err := redriveLogDir(f, ledger)
+	if err != nil {
+		return nil, nil // no state directory: no jobs known
 	}
-	dir := dlq.JobLogDir(ledger)
 	if ents, err := os.ReadDir(dir); err != nil || len(ents) == 0 {
 		return nil, nil
 	}

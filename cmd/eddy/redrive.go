@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,7 @@ type RedriveOptions struct {
 	KeepPartition bool
 	Job           string
 	Ledger        string
+	LedgerTTL     time.Duration
 	Output        string
 	Suffixes      []string
 	Contains      []string
@@ -43,10 +45,11 @@ func newCmdRedrive(f *Factory, runF func(context.Context, *RedriveOptions) error
 	cmd := &cobra.Command{
 		Use:   "redrive DLQ",
 		Short: "Put dead letters back where they failed, exactly once, selectively",
-		Long: `Put each message of a dead-letter topic back to its own origin — the topic
-Spring Kafka (kafka_dlt-original-topic) or Kafka Connect
+		Long: `Put each message of a dead-letter topic or queue back to its own origin — the
+topic Spring Kafka (kafka_dlt-original-topic) or Kafka Connect
 (__connect.errors.topic) recorded, or, failing those headers, the topic the
-DLQ's name is for (orders.DLT → orders) — or to --to TARGET.
+DLQ's name is for (orders.DLT → orders); for a RabbitMQ queue (amqp:QUEUE) the
+exchange and first routing key its latest x-death records — or to --to TARGET.
 
 SELECTION
   --filter EXPR    only messages matching the expression (as in tail)
@@ -59,8 +62,9 @@ SELECTION
 LOOP GUARD AND PARKING
   Each redriven message carries eddy-redrive-count, one more than it had. A
   message whose count is --max-redrives (default 3) or more is not redriven
-  again: it is moved to the parking topic (--park, default DLQ.parked, created
-  with the broker's defaults when missing) with an eddy-park-reason header.
+  again: it is moved to the parking topic or queue (--park, default
+  DLQ.parked; a Kafka topic is created with the broker's defaults when missing,
+  a RabbitMQ queue must exist) with an eddy-park-reason header.
 
 UNKNOWN ORIGIN
   A message whose origin is not recorded, or whose origin topic does not
@@ -81,6 +85,11 @@ EXACTLY ONCE, RERUNS AND WHAT IS LEFT
   the transaction that passes them commits: 'eddy dlq ls' and 'show' count them
   as still in the DLQ, and another job (another selection, or --to) redrives
   them while passing over what earlier jobs removed.
+  RabbitMQ: messages are consumed (never held past the consumer timeout),
+  published persistent with publisher confirms and the mandatory flag, and
+  acked only once confirmed and recorded in the ledger (--ledger, as for
+  replay). A returned (unroutable) or nacked message, one not selected and one
+  of unknown origin are not acked: they stay in the DLQ; exit 3 lists them.
 
 DRY RUN
   --dry-run reads the same records through the same decisions and prints the
@@ -92,7 +101,9 @@ DRY RUN
   eddy dlq redrive orders.DLT --error 'Timeout' --dry-run
   eddy dlq redrive orders.DLT --error 'Timeout' --rate 100
   # two messages, to a test topic
-  eddy dlq redrive orders.DLT --ids orders.DLT/0@17,orders.DLT/0@18 --to kafka:orders.test`,
+  eddy dlq redrive orders.DLT --ids orders.DLT/0@17,orders.DLT/0@18 --to kafka:orders.test
+  # a RabbitMQ dead-letter queue, back to the exchanges its x-death records
+  eddy dlq redrive amqp:orders.dlq`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("dlq redrive needs one DLQ, e.g. kafka:orders.DLT (see 'eddy dlq redrive --help')")
@@ -108,17 +119,17 @@ DRY RUN
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.To, "to", "", "send every selected message here (kafka:TOPIC) instead of its origin")
+	fl.StringVar(&o.To, "to", "", "send every selected message here (kafka:TOPIC; amqp:exchange/EX/KEY or amqp:QUEUE) instead of its origin")
 	fl.StringVar(&o.Filter, "filter", "", "only messages matching this expression (as in tail)")
 	fl.StringSliceVar(&o.IDs, "ids", nil, "only these messages: ids or positions TOPIC/P@OFFSET, or @FILE (one a line)")
 	fl.StringVar(&o.Error, "error", "", "only messages whose recorded error or exception class matches this regular expression")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan; change nothing")
 	fl.Float64Var(&o.Rate, "rate", 0, "at most this many messages per second (default: no limit)")
 	fl.IntVar(&o.MaxRedrives, "max-redrives", dlq.DefaultMaxRedrives, "park a message redriven this many times already instead of redriving it")
-	fl.StringVar(&o.Park, "park", "", "the parking topic (default: the DLQ's name + "+dlq.ParkSuffix+")")
+	fl.StringVar(&o.Park, "park", "", "the parking topic or queue (default: the DLQ's name + "+dlq.ParkSuffix+")")
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "write each message to its original partition (as recorded by Spring or Connect)")
 	fl.StringVar(&o.Job, "job", "", "the job's name: its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
-	fl.StringVar(&o.Ledger, "ledger", "", "the ledger file; job logs live next to it (default $XDG_STATE_HOME/eddy/ledger.db)")
+	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
 	fl.StringSliceVar(&o.Suffixes, "suffix", nil, "name suffixes that mark a DLQ (names its origin: orders.DLT → orders)")
 	fl.StringSliceVar(&o.Contains, "contains", nil, "name parts that mark a DLQ (replaces the default list)")
@@ -150,7 +161,22 @@ type redrivePlan struct {
 	dlq    bus.Address
 	route  dlq.RouterOptions
 	job    string
-	ledger string
+	logDir string
+}
+
+// redriveLogDir is where Kafka redrive job logs live: next to the bbolt
+// ledger, or in the default state directory when the ledger is a Redis.
+func redriveLogDir(f *Factory, flag string) (string, error) {
+	spec, err := f.LedgerSpec(flag)
+	if err != nil {
+		return "", err
+	}
+	if isRedisLedger(spec) {
+		if spec, err = replay.DefaultLedgerPath(); err != nil {
+			return "", err
+		}
+	}
+	return dlq.JobLogDir(spec), nil
 }
 
 func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
@@ -162,8 +188,11 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	if err != nil {
 		return nil, asUsage(err)
 	}
-	if a.Transport != "kafka" || a.Name == "" {
-		return nil, usagef("dlq redrive reads a Kafka topic (kafka:TOPIC), not %s", o.DLQ)
+	if (a.Transport != "kafka" && a.Transport != "amqp") || a.Name == "" {
+		return nil, usagef("dlq redrive reads a Kafka topic (kafka:TOPIC) or a RabbitMQ queue (amqp:QUEUE), not %s", o.DLQ)
+	}
+	if a.Transport == "amqp" && o.KeepPartition {
+		return nil, usagef("--keep-partition applies to Kafka DLQs")
 	}
 	p := &redrivePlan{dlq: a}
 	naming := (&DLQOptions{Suffixes: o.Suffixes, Contains: o.Contains}).naming()
@@ -176,22 +205,25 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		if err != nil {
 			return nil, asUsage(fmt.Errorf("--to: %w", err))
 		}
-		if to.Transport != "kafka" || to.Name == "" {
+		switch {
+		case a.Transport == "kafka" && (to.Transport != "kafka" || to.Name == ""):
 			return nil, usagef("--to %s: a Kafka DLQ is redriven to a Kafka topic of the same cluster (kafka:TOPIC)", o.To)
+		case a.Transport == "amqp" && (to.Transport != "amqp" || (to.Name == "" && to.Exchange == "")):
+			return nil, usagef("--to %s: a RabbitMQ DLQ is redriven to a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE)", o.To)
 		}
 		p.route.To = &to
 	}
 	if o.Park != "" {
 		pk := o.Park
 		if !strings.Contains(pk, ":") {
-			pk = "kafka:" + pk
+			pk = a.Transport + ":" + pk
 		}
 		park, err := bus.ParseAddress(pk)
 		if err != nil {
 			return nil, asUsage(fmt.Errorf("--park: %w", err))
 		}
-		if park.Transport != "kafka" || park.Name == "" {
-			return nil, usagef("--park %s: want a Kafka topic (kafka:TOPIC)", o.Park)
+		if park.Transport != a.Transport || park.Name == "" || park.Regex != nil {
+			return nil, usagef("--park %s: want a %s like the DLQ's", o.Park, map[string]string{"kafka": "Kafka topic (kafka:TOPIC)", "amqp": "RabbitMQ queue (amqp:QUEUE)"}[a.Transport])
 		}
 		p.route.Park = &park
 	}
@@ -240,11 +272,8 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 		p.job = a.Name + "-" + hex.EncodeToString(h[:4])
 	}
-	p.ledger = o.Ledger
-	if p.ledger == "" {
-		if p.ledger, err = replay.DefaultLedgerPath(); err != nil {
-			return nil, err
-		}
+	if p.logDir, err = redriveLogDir(f, o.Ledger); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -279,6 +308,9 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	if err != nil {
 		return err
 	}
+	if p.dlq.Transport == "amqp" {
+		return redriveAMQP(ctx, f, o, p)
+	}
 	kc, err := f.Kafka()
 	if err != nil {
 		return err
@@ -298,14 +330,49 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 		mode = "dry-run"
 	}
 	rep, runErr := dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
-		Seeds: seeds, Conn: conn, Job: p.job, LogDir: dlq.JobLogDir(p.ledger), Route: p.route,
+		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
 		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Client: kc,
 	})
 	prog.done()
-	out := redriveReport{V: 1, Job: p.job, Group: dlq.RedriveGroup(p.job), Mode: mode,
+	return redriveEnd(f, o, p, mode, rep, runErr)
+}
+
+// redriveAMQP is the RabbitMQ branch: consumed, routed by x-death, through
+// the ledger.
+func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redrivePlan) error {
+	c, err := f.AMQP()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Ping(ctx); err != nil {
+		return err
+	}
+	led, err := f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+	if err != nil {
+		return err
+	}
+	defer led.Close()
+	prog := newProgress(f)
+	mode := "ledger"
+	if o.DryRun {
+		mode = "dry-run"
+	}
+	rep, runErr := dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: c, Job: p.job, Ledger: led, Route: p.route,
+		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun})
+	prog.done()
+	return redriveEnd(f, o, p, mode, rep, runErr)
+}
+
+// redriveEnd reports a run and maps it to an exit code.
+func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep dlq.Report, runErr error) error {
+	out := redriveReport{V: 1, Job: p.job, Mode: mode,
 		Read: rep.Read, Redriven: rep.Redriven, Parked: rep.Parked, Unknown: rep.Unknown, Unselected: rep.Unselected,
 		Already: rep.Already, Targets: rep.Targets, Left: rep.Left, FirstIDs: rep.First,
 		Seconds: rep.Elapsed.Seconds(), Stopped: rep.Stopped}
+	if p.dlq.Transport == "kafka" {
+		out.Group = dlq.RedriveGroup(p.job)
+	}
 	if out.Targets == nil {
 		out.Targets = []replay.TargetCount{}
 	}
@@ -333,7 +400,7 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 		return runErr
 	}
 	if rep.Unknown > 0 {
-		return &exitError{code: ExitPartial, err: fmt.Errorf("%d message(s) left in %s: origin unknown or not writable (listed above)", rep.Unknown, p.dlq)}
+		return &exitError{code: ExitPartial, err: fmt.Errorf("%d message(s) left in %s: origin unknown, not writable or unroutable (listed above)", rep.Unknown, p.dlq)}
 	}
 	return nil
 }

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
+	"github.com/eddy-sh/eddy/dlq"
+)
+
+// redriveAMQPOut runs redrive on a RabbitMQ DLQ in process (JSON report).
+func redriveAMQPOut(t *testing.T, url, ledger string, o RedriveOptions) (redriveReport, string, error) {
+	t.Helper()
+	f, out, errOut := testFactory(false)
+	f.Global.AMQPURL, f.Global.AMQPMgmtURL, f.Global.Timeout = url, os.Getenv("EDDY_TEST_AMQP_MGMT"), 10*time.Second
+	o.Ledger, o.Output = ledger, "json"
+	if o.MaxRedrives == 0 {
+		o.MaxRedrives = dlq.DefaultMaxRedrives
+	}
+	err := redriveRun(context.Background(), f, &o)
+	var rep redriveReport
+	if out.Len() > 0 {
+		if jerr := json.Unmarshal([]byte(out.String()), &rep); jerr != nil {
+			t.Fatalf("redrive -o json: %v: %s", jerr, out.String())
+		}
+	}
+	return rep, errOut.String(), err
+}
+
+// drain takes every message of queue (acked) and returns their message ids
+// and eddy-redrive-count headers.
+func drain(t *testing.T, url, queue string) map[string]string {
+	t.Helper()
+	ch, err := amqptest.Dial(t, url).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for {
+		d, ok, err := ch.Get(queue, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return got
+		}
+		c, _ := d.Headers[dlq.HeaderRedriveCount].(string)
+		got[d.MessageId] = c
+	}
+}
+
+// rejectAll makes the broker dead-letter n messages of queue.
+func rejectAll(t *testing.T, url, queue string, n int) {
+	t.Helper()
+	ch, err := amqptest.Dial(t, url).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		d, ok, err := ch.Get(queue, false)
+		if err != nil || !ok {
+			t.Fatalf("get %s: %v %v", queue, ok, err)
+		}
+		if err := d.Nack(false, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRedriveRabbitMQ: a DLQ holding messages the broker dead-lettered from
+// two queues fed by two exchanges, and one message without x-death. The
+// redrive publishes each back to the exchange and routing key its x-death
+// records (so each origin queue gets exactly its own), acks them, leaves the
+// unknown one in the DLQ and exits 3 listing it. An unroutable --to refuses
+// everything: nothing is acked away, exit 3.
+func TestRedriveRabbitMQ(t *testing.T) {
+	url := amqptest.URL(t)
+	one := amqptest.Topology(t, url, amqptest.DeadLetter())
+	two := amqptest.Topology(t, url, amqptest.QueueArg("x-dead-letter-exchange", one.DLX))
+	const n = 20
+	for i := range n {
+		one.Publish(t, amqp091.Publishing{MessageId: "a" + strconv.Itoa(i), Body: []byte("a"), DeliveryMode: amqp091.Persistent})
+		two.Publish(t, amqp091.Publishing{MessageId: "b" + strconv.Itoa(i), Body: []byte("b"), DeliveryMode: amqp091.Persistent})
+	}
+	rejectAll(t, url, one.Queue, n)
+	rejectAll(t, url, two.Queue, n)
+	amqptest.PublishTo(t, url, "", one.DLQ, amqp091.Publishing{MessageId: "stray", Body: []byte("?")})
+	amqptest.Eventually(t, 10*time.Second, "41 dead letters", func() bool { return amqptest.Depth(t, url, one.DLQ) == 2*n+1 })
+	ledger := t.TempDir() + "/l.db"
+
+	rep, stderr, err := redriveAMQPOut(t, url, ledger, RedriveOptions{DLQ: "amqp:" + one.DLQ, DryRun: true})
+	if exitCode(err) != ExitPartial || rep.Mode != "dry-run" || rep.Redriven != 2*n || rep.Unknown != 1 || len(rep.Targets) != 2 {
+		t.Fatalf("dry run: exit %d (%v), %+v, %s", exitCode(err), err, rep, stderr)
+	}
+	if d := amqptest.Depth(t, url, one.DLQ); d != 2*n+1 || amqptest.Depth(t, url, one.Queue)+amqptest.Depth(t, url, two.Queue) != 0 {
+		t.Fatalf("the dry run changed the queues: DLQ %d", d)
+	}
+
+	rep, stderr, err = redriveAMQPOut(t, url, ledger, RedriveOptions{DLQ: "amqp:" + one.DLQ, To: "amqp:exchange/" + one.Exchange + "/nobody-binds-this"})
+	if exitCode(err) != ExitPartial || rep.Unknown != 2*n+1 || rep.Redriven != 0 {
+		t.Fatalf("unroutable: exit %d (%v), %+v, %s", exitCode(err), err, rep, stderr)
+	}
+	if d := amqptest.Depth(t, url, one.DLQ); d != 2*n+1 {
+		t.Fatalf("after an unroutable redrive the DLQ holds %d, want %d", d, 2*n+1)
+	}
+
+	rep, stderr, err = redriveAMQPOut(t, url, ledger, RedriveOptions{DLQ: "amqp:" + one.DLQ})
+	if exitCode(err) != ExitPartial || rep.Redriven != 2*n || rep.Unknown != 1 || len(rep.Left) != 1 || rep.Mode != "ledger" {
+		t.Fatalf("redrive: exit %d (%v), %+v, %s", exitCode(err), err, rep, stderr)
+	}
+	for _, tc := range []struct{ queue, prefix string }{{one.Queue, "a"}, {two.Queue, "b"}} {
+		amqptest.Eventually(t, 10*time.Second, tc.queue, func() bool { return amqptest.Depth(t, url, tc.queue) == n })
+		got := drain(t, url, tc.queue)
+		for i := range n {
+			if c, ok := got[tc.prefix+strconv.Itoa(i)]; !ok || c != "1" {
+				t.Fatalf("%s: %s%d arrived %v with eddy-redrive-count %q; got %v", tc.queue, tc.prefix, i, ok, c, got)
+			}
+		}
+		if len(got) != n {
+			t.Fatalf("%s holds %d messages, want %d", tc.queue, len(got), n)
+		}
+	}
+	amqptest.Eventually(t, 10*time.Second, "the stray letter back in the DLQ", func() bool { return amqptest.Depth(t, url, one.DLQ) == 1 })
+}

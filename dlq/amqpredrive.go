@@ -1,0 +1,151 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/replay"
+)
+
+// AMQPRedrive configures RedriveAMQP.
+type AMQPRedrive struct {
+	Client *amqp.Client
+	// Job names the job in the ledger and in eddy-redrive-id.
+	Job    string
+	Ledger replay.Ledger
+	Route  RouterOptions
+	Rate   float64
+	// Progress, when set, is called after every chunk.
+	Progress func(replay.Summary)
+	// DryRun peeks at the queue (fetched and requeued) instead of consuming
+	// it, writes nothing and records nothing in the ledger.
+	DryRun bool
+	// Consume tunes the consumer (tests shorten its waits).
+	Consume amqp.ConsumeOptions
+}
+
+// RedriveAMQP redrives the RabbitMQ DLQ r.Route.DLQ: each message consumed
+// goes to the exchange and routing key its x-death records (or --to, or the
+// parking queue), published persistent with confirms and the mandatory flag,
+// through the ledger: InProgress before publishing, Completed once
+// confirmed, and only then acked. A returned (unroutable) or nacked message
+// is not acked; messages not selected or of unknown origin are not acked
+// either, and the broker gives them back to the queue when the consumer
+// closes. Report.Left lists the unknown ones.
+func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
+	router := NewRouter(r.Route)
+	t := &tally{}
+	decide := func(e *event.Event) (Decision, error) {
+		d, err := router.Decide(e)
+		if err != nil {
+			return d, err
+		}
+		return d, nil
+	}
+	filter := matchFunc(func(e *event.Event) (bool, error) {
+		d, err := decide(e)
+		if err != nil {
+			return false, err
+		}
+		switch d.Outcome {
+		case Redrive, Park:
+			return true, nil
+		case Unknown:
+			t.add(d, "", &LeftRecord{Partition: -1, Offset: -1, Outcome: d.Outcome, ID: Position(e), Reason: d.Reason})
+		default:
+			t.add(d, "", nil)
+		}
+		t.end(true)
+		return false, nil
+	})
+	var src bus.Source
+	var err error
+	if r.DryRun {
+		src, err = r.Client.Source(ctx, []bus.Address{r.Route.DLQ}, bus.ReadOptions{Backlog: true,
+			From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+	} else {
+		src, err = r.Client.Consume(ctx, r.Route.DLQ.Name, r.Consume)
+	}
+	if err != nil {
+		return Report{}, err
+	}
+	defer src.Close()
+
+	var sink bus.Sink
+	var dry *replay.DryRun
+	var routes *replay.Router
+	route := func(e *event.Event) (string, event.Event, error) {
+		d, err := decide(e)
+		if err != nil {
+			return "", event.Event{}, err
+		}
+		if d.Outcome != Redrive && d.Outcome != Park {
+			// Decided otherwise by the filter a moment ago: it cannot
+			// change (same headers), so this is a bug, not a message.
+			return "", event.Event{}, errors.New("redrive: a message changed its outcome")
+		}
+		return d.Target.String(), Rewrite(e, d), nil
+	}
+	if r.DryRun {
+		dry = replay.NewDryRun(func(e *event.Event) string {
+			d, _ := decide(e)
+			return d.Target.String()
+		}, Position, 10)
+		sink = dry
+	} else {
+		routes = replay.NewRouter(route, func(target string) (bus.Sink, error) {
+			a, err := bus.ParseAddress(target)
+			if err != nil {
+				return nil, err
+			}
+			return r.Client.Sink(a)
+		})
+		sink = routes
+	}
+	defer sink.Close()
+	led := r.Ledger
+	if r.DryRun && led != nil {
+		led = replay.ReadOnly(led)
+	}
+	sum, runErr := replay.Run(ctx, src, sink, replay.Options{Job: r.Job, Ledger: led, Filter: filter, Rate: r.Rate, Progress: r.Progress})
+	rep := t.report()
+	rep.Summary = sum
+	if dry != nil {
+		pl := dry.Plan()
+		rep.Targets, rep.First = pl.Targets, pl.FirstIDs
+	} else {
+		rep.Targets = routes.Counts()
+	}
+	park := router.ParkTarget().String()
+	for _, c := range rep.Targets {
+		if c.Target == park {
+			rep.Parked += c.Count
+		} else {
+			rep.Redriven += c.Count
+		}
+	}
+	var rej *replay.RejectedError
+	if errors.As(runErr, &rej) {
+		for _, x := range rej.Rejected {
+			if len(rep.Left) < maxLeft {
+				why := "nacked"
+				if x.Unroutable {
+					why = "unroutable: no queue bound for it"
+				}
+				rep.Left = append(rep.Left, LeftRecord{Partition: -1, Offset: -1, Outcome: Unknown, ID: x.ID, Reason: why})
+			}
+			rep.Unknown++
+		}
+		runErr = nil
+	}
+	if c, ok := src.(*amqp.Consumer); ok && runErr != nil {
+		if n := len(c.OutcomeUnknown()); n > 0 {
+			runErr = fmt.Errorf("%w (%d message(s) of unknown outcome: the ledger recognises them on the rerun)", runErr, n)
+		}
+	}
+	return rep, runErr
+}
