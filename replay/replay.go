@@ -344,37 +344,9 @@ func (r *runner) chunk(ctx context.Context, evs []event.Event) ([]event.Event, e
 	stop()
 	cancel()
 
-	// confirmed[j]: out[j] landed. A *bus.WriteError says how many
-	// leading events did; an AMQP *PublishError names exactly which did
-	// not (returned as unroutable, or nacked).
-	confirmed := make([]bool, len(out))
-	var rejected []amqp.Failure
-	var pe *amqp.PublishError
-	switch {
-	case err == nil:
-		for j := range confirmed {
-			confirmed[j] = true
-		}
-	case errors.As(err, &pe):
-		for j := range confirmed {
-			confirmed[j] = true
-		}
-		for _, f := range pe.Failed {
-			if f.Index >= 0 && f.Index < len(out) {
-				confirmed[f.Index] = false
-				rejected = append(rejected, f)
-			}
-		}
-	default:
-		var we *bus.WriteError
-		if errors.As(err, &we) {
-			for j := range min(max(we.Written, 0), len(out)) {
-				confirmed[j] = true
-			}
-		}
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			err = ctx.Err()
-		}
+	confirmed, rejected := confirmations(err, len(out))
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = ctx.Err()
 	}
 	var done []string
 	for j, ok := range confirmed {
@@ -406,6 +378,37 @@ func (r *runner) chunk(ctx context.Context, evs []event.Event) ([]event.Event, e
 		return acks, nil
 	}
 	return acks, err
+}
+
+// confirmations says which of the n events of a Write landed, from its
+// error: all when it is nil; a *bus.WriteError says how many leading events
+// did; an AMQP *PublishError names exactly which did not (returned as
+// unroutable, or nacked), and those are returned as rejected.
+func confirmations(err error, n int) (confirmed []bool, rejected []amqp.Failure) {
+	confirmed = make([]bool, n)
+	var pe *amqp.PublishError
+	var we *bus.WriteError
+	switch {
+	case err == nil:
+		for j := range confirmed {
+			confirmed[j] = true
+		}
+	case errors.As(err, &pe):
+		for j := range confirmed {
+			confirmed[j] = true
+		}
+		for _, f := range pe.Failed {
+			if f.Index >= 0 && f.Index < n {
+				confirmed[f.Index] = false
+				rejected = append(rejected, f)
+			}
+		}
+	case errors.As(err, &we):
+		for j := range min(max(we.Written, 0), n) {
+			confirmed[j] = true
+		}
+	}
+	return confirmed, rejected
 }
 
 // withHeader returns hs with key set to value: an existing header of that

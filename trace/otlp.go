@@ -217,3 +217,7 @@ func stepAttrs(f *Flow, s *Step) []attribute.KeyValue {
 	}
 	return attrs
 }
+
+// Tracer returns a tracer that exports through x, for other commands' spans
+// (eddy replay's and dlq redrive's); Close flushes them too.
+func (x *Exporter) Tracer(name string) oteltrace.Tracer { return x.tp.Tracer(name) }

@@ -3,75 +3,21 @@ package trace
 import (
 	"context"
 	"encoding/hex"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/trace/otlptest"
 )
-
-// otlpServer is a test-local OTLP/HTTP receiver that decodes what it gets.
-type otlpServer struct {
-	mu    sync.Mutex
-	spans []*tracepb.Span
-}
-
-func (s *otlpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "unexpected request", http.StatusBadRequest)
-		return
-	}
-	b, _ := io.ReadAll(r.Body)
-	var req coltracepb.ExportTraceServiceRequest
-	if err := proto.Unmarshal(b, &req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	for _, rs := range req.ResourceSpans {
-		for _, ss := range rs.ScopeSpans {
-			s.spans = append(s.spans, ss.Spans...)
-		}
-	}
-	s.mu.Unlock()
-	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Write(out)
-}
-
-func attrs(kvs []*commonpb.KeyValue) map[string]string {
-	m := map[string]string{}
-	for _, kv := range kvs {
-		switch v := kv.Value.Value.(type) {
-		case *commonpb.AnyValue_StringValue:
-			m[kv.Key] = v.StringValue
-		case *commonpb.AnyValue_IntValue:
-			m[kv.Key] = itoa(v.IntValue)
-		case *commonpb.AnyValue_BoolValue:
-			m[kv.Key] = map[bool]string{true: "true", false: "false"}[v.BoolValue]
-		case *commonpb.AnyValue_DoubleValue:
-			m[kv.Key] = "double"
-		}
-	}
-	return m
-}
 
 // TestOTLPExport: each flow becomes a trace with a span per event and per hop,
 // messaging attributes, the producers' trace id and links to each message's
 // creation context; a flow without traceparent gets a root span of its own.
 func TestOTLPExport(t *testing.T) {
-	srv := &otlpServer{}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	x, err := NewExporter(context.Background(), hs.URL)
+	srv, url := otlptest.Start(t)
+	x, err := NewExporter(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +38,13 @@ func TestOTLPExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	byName := map[string][]*tracepb.Span{}
-	for _, s := range srv.spans {
+	for _, s := range srv.Spans() {
 		byName[s.Name] = append(byName[s.Name], s)
 	}
-	if len(srv.spans) != 5 || len(byName["receive orders"]) != 2 || len(byName["receive payments"]) != 1 ||
+	if len(srv.Spans()) != 5 || len(byName["receive orders"]) != 2 || len(byName["receive payments"]) != 1 ||
 		len(byName["hop OrderPlaced -> PaymentAuthorized"]) != 1 || len(byName["flow o-2"]) != 1 {
 		names := []string{}
-		for _, s := range srv.spans {
+		for _, s := range srv.Spans() {
 			names = append(names, s.Name)
 		}
 		t.Fatalf("spans %q", names)
@@ -113,7 +59,7 @@ func TestOTLPExport(t *testing.T) {
 	if len(pay.Links) != 1 || hex.EncodeToString(pay.Links[0].TraceId) != tid || hex.EncodeToString(pay.Links[0].SpanId) != "1111111111111111" {
 		t.Errorf("payments span links %v, want the creation context", pay.Links)
 	}
-	a := attrs(pay.Attributes)
+	a := otlptest.Attrs(pay.Attributes)
 	for k, want := range map[string]string{
 		"messaging.system": "kafka", "messaging.destination.name": "payments", "messaging.kafka.offset": "7",
 		"messaging.kafka.message.key": "o-1", "messaging.message.id": "e2", "messaging.destination.partition.id": "0",
@@ -131,13 +77,13 @@ func TestOTLPExport(t *testing.T) {
 		hop.EndTimeUnixNano-hop.StartTimeUnixNano != uint64(80*time.Millisecond) {
 		t.Errorf("hop span %v", hop)
 	}
-	if ha := attrs(hop.Attributes); ha["eddy.hop.basis"] != "causation" || ha["eddy.hop.skew"] != "false" {
+	if ha := otlptest.Attrs(hop.Attributes); ha["eddy.hop.basis"] != "causation" || ha["eddy.hop.skew"] != "false" {
 		t.Errorf("hop attributes %v", ha)
 	}
 	root := byName["flow o-2"][0]
 	var orphan *tracepb.Span
 	for _, s := range byName["receive orders"] {
-		if attrs(s.Attributes)["messaging.message.id"] == "n1" {
+		if otlptest.Attrs(s.Attributes)["messaging.message.id"] == "n1" {
 			orphan = s
 		}
 	}

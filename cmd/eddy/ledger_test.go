@@ -14,6 +14,7 @@ import (
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/redistest"
+	"github.com/eddy-sh/eddy/trace/otlptest"
 )
 
 func ledgerJob(prefix string) string {
@@ -130,24 +131,71 @@ func TestLedgerFlagErrors(t *testing.T) {
 	}
 }
 
+func writeEvents(t *testing.T, path string, n int, traceparent string) {
+	t.Helper()
+	w, err := file.Create(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []event.Event
+	for i := range n {
+		e := event.Event{Transport: event.Kafka, Topic: "orders", Offset: int64(i), Value: []byte{byte(i)}}
+		if traceparent != "" {
+			e.Headers = []event.Header{{Key: "traceparent", Value: []byte(traceparent)}}
+		}
+		evs = append(evs, e)
+	}
+	if err := w.Write(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReplayOTLP: eddy replay --otlp exports the run span and a span per
+// moved event in the events' own trace; a bad endpoint is a usage error.
+func TestReplayOTLP(t *testing.T) {
+	rcv, url := otlptest.Start(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	const tid = "4bf92f3577b34da6a3ce929d0e0e4736"
+	writeEvents(t, in, 5, "00-"+tid+"-00f067aa0ba902b7-01")
+	code, out, errOut := runEddy(t, nil, "replay", "file:"+in, "--to", "file:"+filepath.Join(dir, "out.jsonl"),
+		"--ledger", filepath.Join(dir, "ledger.db"), "--otlp", url, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"moved":5`) {
+		t.Fatalf("replay: %d %q %q", code, out, errOut)
+	}
+	runs, sends := 0, 0
+	for _, s := range rcv.Spans() {
+		switch {
+		case s.Name == "eddy replay":
+			runs++
+			if a := otlptest.Attrs(s.Attributes); a["eddy.replay.moved"] != "5" {
+				t.Errorf("run span attributes %v", a)
+			}
+		case strings.HasPrefix(s.Name, "send file:"):
+			sends++
+			if hex.EncodeToString(s.TraceId) != tid {
+				t.Errorf("event span in trace %x, want %s", s.TraceId, tid)
+			}
+		}
+	}
+	if runs != 1 || sends != 5 {
+		t.Fatalf("%d run spans and %d event spans, want 1 and 5", runs, sends)
+	}
+	if code, _, errOut = runEddy(t, nil, "replay", "file:"+in, "--to", "file:"+filepath.Join(dir, "o2.jsonl"), "--otlp", "ftp://x"); code != ExitUsage {
+		t.Fatalf("bad --otlp: %d %q", code, errOut)
+	}
+}
+
 // TestReplayWithRedisLedger: `eddy replay --ledger redis://…` is rerun-safe
 // like the embedded ledger: a rerun moves nothing.
 func TestReplayWithRedisLedger(t *testing.T) {
 	url := redistest.URL(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl")
-	w, err := file.Create(in, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []event.Event
-	for i := range 20 {
-		evs = append(evs, event.Event{Transport: event.Kafka, Topic: "orders", Offset: int64(i), Value: []byte{byte(i)}})
-	}
-	if err := w.Write(context.Background(), evs); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	writeEvents(t, in, 20, "")
 	job := ledgerJob("replay-redis")
 	t.Cleanup(func() { runEddy(t, nil, "dlq", "ledger", "prune", "--ledger", url, "--job", job) })
 	args := []string{"replay", "file:" + in, "--to", "file:" + filepath.Join(dir, "out.jsonl"), "--ledger", url, "--job", job, "-o", "json"}

@@ -41,6 +41,7 @@ type ReplayOptions struct {
 	Job           string
 	Ledger        string
 	LedgerTTL     time.Duration
+	OTLP          string
 	Output        string
 	Prefetch      int
 }
@@ -95,6 +96,12 @@ DRY RUN
   the plan (how many events per target, the first ids) without writing
   anything, to the target or the ledger.
 
+OPENTELEMETRY
+  --otlp ENDPOINT (as in eddy trace) traces the run as a span, and each moved
+  event as a span of its own: a child of the event's traceparent header when it
+  has one, so the replay appears inside the event's original trace. The copy
+  written carries that span as its traceparent.
+
 PROGRESS
   On a terminal a progress line is drawn on stderr. At the end, or on Ctrl-C,
   a summary is printed on stderr (-o json: on stdout, as JSON).`,
@@ -130,6 +137,7 @@ PROGRESS
 	fl.BoolVar(&o.NewTimestamps, "new-timestamps", false, "Kafka target: stamp events with the time of writing instead of keeping theirs")
 	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group (default: derived from sources and target)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
+	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each moved event to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
 	fl.IntVar(&o.Prefetch, "prefetch", 0, "RabbitMQ source: deliveries held unacknowledged at once (default 1000)")
 	return cmd
@@ -281,10 +289,22 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 	if err != nil {
 		return err
 	}
+	tr, err := startRunTracing(ctx, f, o.OTLP)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	ctx, endSpan := tr.run(ctx, "replay", p.job, p.to)
 	prog := newProgress(f)
 	rep := replayReport{V: 1, Job: p.job}
 	var sum replay.Summary
 	var runErr error
+	spanEnded := false
+	defer func() {
+		if !spanEnded { // an early return: the run never started
+			endSpan(sum, errors.New("replay did not start"))
+		}
+	}()
 	if p.eos {
 		rep.Mode = "transactional"
 		seeds, conn, err := f.kafkaConn()
@@ -342,6 +362,7 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			if err != nil {
 				return err
 			}
+			dst = tr.sink(dst, p.to)
 		}
 		defer dst.Close()
 		ropts := replay.Options{
@@ -363,6 +384,8 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			}
 		}
 	}
+	endSpan(sum, runErr)
+	spanEnded = true
 	prog.done()
 	rep.Read, rep.Filtered, rep.Skipped, rep.Retried, rep.Moved, rep.Failed =
 		sum.Read, sum.Filtered, sum.Skipped, sum.Retried, sum.Moved, sum.Failed

@@ -1,0 +1,208 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/event"
+)
+
+// OpenTelemetry for replays and redrives: a run is one span (StartRun), and
+// each moved event one more (Traced), so that a redriven event shows up in
+// its own trace, right after the failure that dead-lettered it.
+
+// w3c reads and writes the W3C traceparent and tracestate headers.
+var w3c = propagation.TraceContext{}
+
+// headerCarrier adapts event headers to OpenTelemetry's propagators. Set
+// replaces (writing a fresh slice: the caller's may alias the source's).
+type headerCarrier struct{ hs *[]event.Header }
+
+func (c headerCarrier) Get(key string) string {
+	for _, h := range *c.hs {
+		if strings.EqualFold(h.Key, key) {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func (c headerCarrier) Set(key, value string) { *c.hs = withHeader(*c.hs, key, value) }
+
+func (c headerCarrier) Keys() []string {
+	keys := make([]string, len(*c.hs))
+	for i, h := range *c.hs {
+		keys[i] = h.Key
+	}
+	return keys
+}
+
+// Origin returns the span context e's traceparent header names (the producer
+// span of the original event), if it has a valid one.
+func Origin(e *event.Event) (oteltrace.SpanContext, bool) {
+	hs := e.Headers
+	sc := oteltrace.SpanContextFromContext(w3c.Extract(context.Background(), headerCarrier{&hs}))
+	return sc, sc.IsValid()
+}
+
+// StartRun starts the span of a whole run (name is "replay" or "redrive")
+// and returns the context to run in — Traced sinks given that context link
+// their event spans to it — and the function that ends the span with the
+// run's summary as attributes and its error as status.
+func StartRun(ctx context.Context, tracer oteltrace.Tracer, name, job string, target bus.Address) (context.Context, func(Summary, error)) {
+	system, dest := messagingTarget(target)
+	attrs := []attribute.KeyValue{attribute.String("eddy.job", job), attribute.String("messaging.destination.name", dest)}
+	if system != "" {
+		attrs = append(attrs, attribute.String("messaging.system", system))
+	}
+	ctx, span := tracer.Start(ctx, "eddy "+name, oteltrace.WithSpanKind(oteltrace.SpanKindInternal), oteltrace.WithAttributes(attrs...))
+	return ctx, func(s Summary, err error) {
+		span.SetAttributes(
+			attribute.Int64("eddy.replay.read", s.Read),
+			attribute.Int64("eddy.replay.moved", s.Moved),
+			attribute.Int64("eddy.replay.skipped", s.Skipped),
+			attribute.Int64("eddy.replay.retried", s.Retried),
+			attribute.Int64("eddy.replay.held", s.Held),
+			attribute.Int64("eddy.replay.filtered", s.Filtered),
+			attribute.Int64("eddy.replay.failed", s.Failed),
+			attribute.Bool("eddy.replay.stopped", s.Stopped),
+			attribute.Int64("messaging.batch.message_count", s.Moved),
+		)
+		if err != nil && !s.Stopped {
+			span.SetStatus(codes.Error, err.Error())
+			span.SetAttributes(attribute.String("error.type", errorType(err)))
+		}
+		span.End()
+	}
+}
+
+// errorType is a low-cardinality name for err, as error.type wants.
+func errorType(err error) string {
+	var rej *RejectedError
+	var ce *bus.ConnectError
+	switch {
+	case errors.As(err, &rej):
+		return "rejected"
+	case errors.As(err, &ce):
+		return "connect"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "_OTHER"
+}
+
+// messagingTarget is the messaging.system and messaging.destination.name of
+// a target address.
+func messagingTarget(a bus.Address) (system, dest string) {
+	switch a.Transport {
+	case "kafka":
+		return "kafka", a.Name
+	case "amqp":
+		if a.Exchange != "" {
+			return "rabbitmq", a.Exchange
+		}
+		return "rabbitmq", a.Name
+	}
+	return "", a.String()
+}
+
+// Traced wraps sink so that every event written through it gets a producer
+// span "send TARGET":
+//
+//   - a child of the event's original traceparent when it has one (and
+//     linked to it), so the moved event continues the trace it was dead-
+//     lettered in; else a child of the run span in the Write's context;
+//   - linked to the run span in the Write's context (see StartRun);
+//   - injected into the written copy as its traceparent (and tracestate), so
+//     the consumer that receives it again joins that trace as well;
+//   - ended once the sink returned: with an error status when the sink did
+//     not confirm the event (a *bus.WriteError, an AMQP *PublishError).
+func Traced(sink bus.Sink, tracer oteltrace.Tracer, target bus.Address) bus.Sink {
+	system, dest := messagingTarget(target)
+	op := "send"
+	if system == "rabbitmq" {
+		op = "publish"
+	}
+	base := []attribute.KeyValue{
+		attribute.String("messaging.operation.type", "send"),
+		attribute.String("messaging.operation.name", op),
+		attribute.String("messaging.destination.name", dest),
+	}
+	if system != "" {
+		base = append(base, attribute.String("messaging.system", system))
+	}
+	return &traced{sink: sink, tracer: tracer, name: op + " " + dest, base: base}
+}
+
+type traced struct {
+	sink   bus.Sink
+	tracer oteltrace.Tracer
+	name   string
+	base   []attribute.KeyValue
+}
+
+func (t *traced) Write(ctx context.Context, evs []event.Event) error {
+	run := oteltrace.SpanContextFromContext(ctx)
+	spans := make([]oteltrace.Span, len(evs))
+	out := make([]event.Event, len(evs))
+	for i := range evs {
+		e := evs[i]
+		parent := ctx
+		var links []oteltrace.Link
+		if orig, ok := Origin(&e); ok {
+			parent = oteltrace.ContextWithRemoteSpanContext(ctx, orig)
+			links = append(links, oteltrace.Link{SpanContext: orig, Attributes: []attribute.KeyValue{attribute.String("eddy.link", "origin")}})
+		}
+		if run.IsValid() && len(links) > 0 {
+			links = append(links, oteltrace.Link{SpanContext: run, Attributes: []attribute.KeyValue{attribute.String("eddy.link", "run")}})
+		}
+		attrs := append(eventAttrs(&e), t.base...)
+		sctx, span := t.tracer.Start(parent, t.name, oteltrace.WithSpanKind(oteltrace.SpanKindProducer),
+			oteltrace.WithLinks(links...), oteltrace.WithAttributes(attrs...))
+		spans[i] = span
+		// e.Headers may alias the caller's: the carrier writes a new slice.
+		w3c.Inject(sctx, headerCarrier{&e.Headers})
+		out[i] = e
+	}
+	err := t.sink.Write(ctx, out)
+	confirmed, rejected := confirmations(err, len(out))
+	reasons := make(map[int]string, len(rejected))
+	for _, f := range rejected {
+		reasons[f.Index] = f.Reason
+	}
+	for i, span := range spans {
+		if !confirmed[i] {
+			msg := "not confirmed by the target"
+			if r, ok := reasons[i]; ok {
+				msg = r
+			} else if err != nil {
+				msg = err.Error()
+			}
+			span.SetStatus(codes.Error, msg)
+			span.SetAttributes(attribute.String("error.type", "unconfirmed"))
+		}
+		span.End()
+	}
+	return err
+}
+
+func (t *traced) Close() error { return t.sink.Close() }
+
+func eventAttrs(e *event.Event) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{attribute.Int("messaging.message.body.size", len(e.Value)),
+		attribute.String("eddy.source", e.Source())}
+	if v, ok := e.Header(HeaderRedriveID); ok {
+		attrs = append(attrs, attribute.String("eddy.redrive_id", string(v)))
+	}
+	if e.Properties != nil && e.Properties.MessageID != "" {
+		attrs = append(attrs, attribute.String("messaging.message.id", e.Properties.MessageID))
+	}
+	return attrs
+}
