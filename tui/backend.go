@@ -14,6 +14,7 @@ import (
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/trace"
 )
 
@@ -34,6 +35,9 @@ type Backend struct {
 	// Jobs, when set, says what redrive jobs already took from a Kafka DLQ,
 	// so counts are what is left (eddy dlq ls's job logs).
 	Jobs func(ctx context.Context, topic string) (dlq.Jobs, error)
+	// Redrive runs eddy dlq redrive (dry or not) on a Kafka DLQ; nil leaves
+	// redrive out of the DLQ view. progress receives the counts as it goes.
+	Redrive func(ctx context.Context, req RedriveRequest, progress func(replay.Summary)) (dlq.Report, error)
 	// Contexts names the configured contexts, Switch connects to one; with
 	// Switch nil the Contexts view only lists them.
 	Contexts []string
@@ -243,6 +247,18 @@ func (b *Backend) newLagMonitor() *inspect.LagMonitor {
 type dlqMsg struct {
 	sums []dlq.Summary
 	errs []error
+}
+
+// RedriveRequest is what the DLQ view asks eddy dlq redrive for: the same
+// selection flags.
+type RedriveRequest struct {
+	// DLQ is the Kafka dead-letter topic.
+	DLQ string
+	// Error is --error: a regular expression the recorded error message or
+	// class must match; "" selects every message.
+	Error string
+	// DryRun is --dry-run: decide and count, write nothing.
+	DryRun bool
 }
 
 // dlqKeep is how many message ids a summary keeps per error group.

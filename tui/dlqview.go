@@ -3,11 +3,14 @@ package tui
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/replay"
 )
 
 // dlqResult carries summaries to the activation that asked for them.
@@ -16,9 +19,35 @@ type dlqResult struct {
 	dlqMsg
 }
 
+// Messages of a redrive in progress.
+type (
+	redriveProgressMsg struct {
+		gen int
+		sum replay.Summary
+	}
+	redriveDoneMsg struct {
+		gen int
+		rep dlq.Report
+		err error
+	}
+)
+
+// redrive stages of the DLQ view.
+type dlqStage int
+
+const (
+	stageList    dlqStage = iota // the DLQs
+	stageGroups                  // one DLQ's error groups
+	stagePlan                    // the dry run of the selection, waiting for Y
+	stageRunning                 // the redrive, with progress
+	stageResult                  // what it did
+)
+
 // dlqView lists the dead-letter topics and queues with their counts and
 // errors, as eddy dlq ls and eddy dlq show summarize them; enter shows a
-// DLQ's messages grouped by error, class and origin.
+// DLQ's messages grouped by error, class and origin. On a Kafka DLQ, P plans
+// a redrive of the selected groups (or of the whole DLQ) — the dry run of
+// eddy dlq redrive --error — and Y, explicitly, runs it.
 type dlqView struct {
 	c   *Common
 	ctx context.Context
@@ -28,12 +57,24 @@ type dlqView struct {
 	loading bool
 	gen     int
 	cur     cursor
-	open    int // the DLQ whose groups are shown, -1 for the list
+	open    int // the DLQ whose groups are shown
 	gcur    cursor
+	picked  map[int]bool // selected groups of the open DLQ
+	stage   dlqStage
+
+	req      RedriveRequest
+	plan     dlq.Report
+	planErr  error
+	progress replay.Summary
+	result   dlq.Report
+	runErr   error
+	runGen   int
+	prog     chan replay.Summary
+	done     chan redriveDoneMsg
 }
 
 func newDLQView(c *Common, ctx context.Context, be *Backend) *dlqView {
-	return &dlqView{c: c, ctx: ctx, be: be, open: -1}
+	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[int]bool{}}
 }
 
 func (v *dlqView) title() string {
@@ -47,7 +88,7 @@ func (v *dlqView) editing() bool { return false }
 
 func (v *dlqView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Refresh)
+	return append(k.moveHelp(), k.Open, k.Select, k.Plan, k.Confirm, k.Refresh)
 }
 
 func (v *dlqView) activate() tea.Cmd {
@@ -67,26 +108,58 @@ func (v *dlqView) load() tea.Cmd {
 }
 
 func (v *dlqView) opened() *dlq.Summary {
-	if v.res == nil || v.open < 0 || v.open >= len(v.res.sums) {
+	if v.res == nil || v.stage == stageList || v.open < 0 || v.open >= len(v.res.sums) {
 		return nil
 	}
 	return &v.res.sums[v.open]
 }
 
+// esc goes one stage back; a running redrive is not left (ctrl+c stops it).
 func (v *dlqView) esc() bool {
-	if v.open >= 0 {
-		v.open = -1
-		return true
+	switch v.stage {
+	case stageList:
+		return false
+	case stageGroups:
+		v.stage, v.picked = stageList, map[int]bool{}
+	case stagePlan:
+		v.stage = stageGroups
+	case stageRunning:
+	case stageResult:
+		v.stage = stageList
 	}
-	return false
+	return true
 }
 
 func (v *dlqView) status() string {
+	st := v.c.Styles
 	switch {
 	case v.loading:
 		return "reading dead-letter topics and queues…"
 	case v.res == nil:
 		return ""
+	}
+	switch v.stage {
+	case stageGroups:
+		s := fmt.Sprintf("%d groups · %d selected", len(v.opened().Groups), len(v.picked))
+		if v.canRedrive() {
+			return s + " · " + shortHelp(v.c.Keys.Select, v.c.Keys.Plan)
+		}
+		return s
+	case stagePlan:
+		if v.planErr != nil {
+			return st.Error.Render(safe(v.planErr.Error()))
+		}
+		if v.plan.Read == 0 && v.plan.Redriven == 0 {
+			return "planning (dry run)…"
+		}
+		return "Y redrives as planned · esc cancels"
+	case stageRunning:
+		return fmt.Sprintf("redriving… read %d · moved %d", v.progress.Read, v.progress.Moved)
+	case stageResult:
+		if v.runErr != nil {
+			return st.Error.Render(safe(v.runErr.Error()))
+		}
+		return "done · enter: back to the DLQs, counts re-read"
 	}
 	var total int64
 	for _, s := range v.res.sums {
@@ -94,9 +167,15 @@ func (v *dlqView) status() string {
 	}
 	s := fmt.Sprintf("%d DLQs · %d messages", len(v.res.sums), total)
 	if len(v.res.errs) > 0 {
-		s += " · " + v.c.Styles.Error.Render(safe(v.res.errs[0].Error()))
+		s += " · " + st.Error.Render(safe(v.res.errs[0].Error()))
 	}
-	return s + " · redrive: eddy dlq redrive (not yet in the TUI)"
+	return s
+}
+
+// canRedrive: redrive is Kafka's (eddy dlq redrive reads Kafka topics).
+func (v *dlqView) canRedrive() bool {
+	s := v.opened()
+	return s != nil && s.Transport == "kafka" && v.be.Redrive != nil
 }
 
 func (v *dlqView) update(msg tea.Msg) tea.Cmd {
@@ -106,30 +185,150 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 			v.loading = false
 			v.res = &msg.dlqMsg
 		}
+	case redrivePlanMsg:
+		if msg.gen == v.runGen && v.stage == stagePlan {
+			v.plan, v.planErr = msg.rep, msg.err
+		}
+	case redriveProgressMsg:
+		if msg.gen == v.runGen && v.stage == stageRunning {
+			v.progress = msg.sum
+			return v.wait()
+		}
+	case redriveDoneMsg:
+		if msg.gen == v.runGen {
+			v.stage, v.result, v.runErr = stageResult, msg.rep, msg.err
+		}
 	case tea.KeyPressMsg:
-		k := v.c.Keys
-		h := v.c.bodyHeight() - 1
-		if s := v.opened(); s != nil {
-			v.gcur.move(k, msg, len(s.Groups), h)
-			return nil
-		}
-		n := 0
-		if v.res != nil {
-			n = len(v.res.sums)
-		}
-		if v.cur.move(k, msg, n, h) {
+		return v.key(msg)
+	}
+	return nil
+}
+
+// redrivePlanMsg is the dry run's report.
+type redrivePlanMsg struct {
+	gen int
+	rep dlq.Report
+	err error
+}
+
+func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.c.Keys
+	h := v.c.bodyHeight() - 1
+	switch v.stage {
+	case stageGroups:
+		s := v.opened()
+		if v.gcur.move(k, msg, len(s.Groups), h) {
 			return nil
 		}
 		switch {
-		case key.Matches(msg, k.Refresh):
-			return v.load()
-		case key.Matches(msg, k.Open):
-			if v.cur.pos < n {
-				v.open, v.gcur = v.cur.pos, cursor{}
+		case key.Matches(msg, k.Select):
+			if v.gcur.pos < len(s.Groups) {
+				if v.picked[v.gcur.pos] {
+					delete(v.picked, v.gcur.pos)
+				} else {
+					v.picked[v.gcur.pos] = true
+				}
+				v.gcur.pos++
+				v.gcur.clamp(len(s.Groups), h)
 			}
+		case key.Matches(msg, k.Plan):
+			if v.canRedrive() {
+				return v.planRedrive(s)
+			}
+			return flash("redrive from the TUI is for Kafka DLQs (eddy dlq redrive)", true)
+		}
+		return nil
+	case stagePlan:
+		if key.Matches(msg, k.Confirm) && v.planErr == nil && v.plan.Redriven+v.plan.Parked > 0 {
+			return v.run()
+		}
+		return nil
+	case stageRunning:
+		return nil
+	case stageResult:
+		if key.Matches(msg, k.Open) {
+			v.esc()
+			return v.load()
+		}
+		return nil
+	}
+	n := 0
+	if v.res != nil {
+		n = len(v.res.sums)
+	}
+	if v.cur.move(k, msg, n, h) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Refresh):
+		return v.load()
+	case key.Matches(msg, k.Open):
+		if v.cur.pos < n {
+			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[int]bool{}, stageGroups
 		}
 	}
 	return nil
+}
+
+// selectionRegexp is --error for the picked groups: their error texts,
+// exactly; "" (everything) when none is picked.
+func (v *dlqView) selectionRegexp(s *dlq.Summary) string {
+	var alts []string
+	for i := range s.Groups {
+		if v.picked[i] {
+			alts = append(alts, regexp.QuoteMeta(s.Groups[i].Error))
+		}
+	}
+	if len(alts) == 0 {
+		return ""
+	}
+	return "^(?:" + strings.Join(alts, "|") + ")$"
+}
+
+func (v *dlqView) planRedrive(s *dlq.Summary) tea.Cmd {
+	v.runGen++
+	v.stage, v.plan, v.planErr = stagePlan, dlq.Report{}, nil
+	v.req = RedriveRequest{DLQ: s.Name, Error: v.selectionRegexp(s), DryRun: true}
+	gen, req, ctx, be := v.runGen, v.req, v.ctx, v.be
+	return func() tea.Msg {
+		rep, err := be.Redrive(ctx, req, nil)
+		return redrivePlanMsg{gen, rep, err}
+	}
+}
+
+// run starts the redrive that was planned; progress arrives as messages.
+func (v *dlqView) run() tea.Cmd {
+	v.runGen++
+	v.stage, v.progress = stageRunning, replay.Summary{}
+	req := v.req
+	req.DryRun = false
+	gen, ctx, be := v.runGen, v.ctx, v.be
+	v.prog, v.done = make(chan replay.Summary, 1), make(chan redriveDoneMsg, 1)
+	prog, done := v.prog, v.done
+	go func() {
+		rep, err := be.Redrive(ctx, req, func(s replay.Summary) {
+			// The latest counts win: a slow screen never holds up the run.
+			select {
+			case <-prog:
+			default:
+			}
+			prog <- s
+		})
+		done <- redriveDoneMsg{gen, rep, err}
+	}()
+	return v.wait()
+}
+
+func (v *dlqView) wait() tea.Cmd {
+	gen, prog, done := v.runGen, v.prog, v.done
+	return func() tea.Msg {
+		select {
+		case s := <-prog:
+			return redriveProgressMsg{gen, s}
+		case d := <-done:
+			return d
+		}
+	}
 }
 
 func (v *dlqView) view() string {
@@ -138,18 +337,11 @@ func (v *dlqView) view() string {
 	if v.res == nil {
 		return body([]string{"  reading…"}, c.Width, h)
 	}
-	if s := v.opened(); s != nil {
-		lines := []string{st.Header.Render(fmt.Sprintf("  %6s  %-30s %-20s %s", "COUNT", "ERROR", "ORIGIN", "CLASS"))}
-		v.gcur.clamp(len(s.Groups), h-1)
-		for i := v.gcur.top; i < len(s.Groups) && len(lines) < h; i++ {
-			g := &s.Groups[i]
-			line := fmt.Sprintf("  %6d  %-30s %-20s %s", g.Count, fit(safe(g.Error), 30), fit(safe(g.Origin), 20), safe(g.Class))
-			if i == v.gcur.pos {
-				line = cursorRow(st, line, c.Width)
-			}
-			lines = append(lines, line)
-		}
-		return body(lines, c.Width, h)
+	switch v.stage {
+	case stageGroups:
+		return v.groupsView(h)
+	case stagePlan, stageRunning, stageResult:
+		return body(v.redriveLines(), c.Width, h)
 	}
 	lines := []string{st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", "DLQ", "COUNT", "OLDEST", "TOP ERROR"))}
 	if len(v.res.sums) == 0 {
@@ -173,4 +365,77 @@ func (v *dlqView) view() string {
 		lines = append(lines, line)
 	}
 	return body(lines, c.Width, h)
+}
+
+func (v *dlqView) groupsView(h int) string {
+	c, st := v.c, v.c.Styles
+	s := v.opened()
+	lines := []string{st.Header.Render(fmt.Sprintf("  %6s  %-30s %-20s %s", "COUNT", "ERROR", "ORIGIN", "CLASS"))}
+	v.gcur.clamp(len(s.Groups), h-1)
+	for i := v.gcur.top; i < len(s.Groups) && len(lines) < h; i++ {
+		g := &s.Groups[i]
+		mark := " "
+		if v.picked[i] {
+			mark = st.Selected.Render("*")
+		}
+		line := fmt.Sprintf("%s %6d  %-30s %-20s %s", mark, g.Count, fit(safe(g.Error), 30), fit(safe(g.Origin), 20), safe(g.Class))
+		if i == v.gcur.pos {
+			line = cursorRow(st, line, c.Width)
+		}
+		lines = append(lines, line)
+	}
+	return body(lines, c.Width, h)
+}
+
+// redriveLines draws the plan, the progress or the result.
+func (v *dlqView) redriveLines() []string {
+	st := v.c.Styles
+	sel := "every message"
+	if v.req.Error != "" {
+		sel = "messages whose error matches " + safe(v.req.Error)
+	}
+	lines := []string{st.Header.Render("redrive kafka:" + safe(v.req.DLQ)), "  selection: " + sel, ""}
+	switch v.stage {
+	case stagePlan:
+		if v.planErr != nil {
+			return append(lines, "  "+st.Error.Render(safe(v.planErr.Error())))
+		}
+		if v.plan.Read == 0 && v.plan.Redriven == 0 && v.plan.Unselected == 0 {
+			return append(lines, "  planning (the dry run of eddy dlq redrive --dry-run)…")
+		}
+		lines = append(lines, st.Header.Render("plan (dry run: nothing was written)"))
+		lines = append(lines, v.counts(v.plan)...)
+		if v.plan.Redriven+v.plan.Parked == 0 {
+			return append(lines, "", "  nothing to redrive (esc goes back)")
+		}
+		return append(lines, "", st.Warn.Render("  Y redrives exactly this, once (a Kafka transaction per batch); esc cancels"))
+	case stageRunning:
+		total := max(v.plan.Read, 1)
+		w := max(10, v.c.Width-30)
+		done := int(float64(w) * float64(min(v.progress.Read, total)) / float64(total))
+		return append(lines, st.Header.Render("redriving"),
+			fmt.Sprintf("  [%s%s] %d/%d read · %d moved", st.Bar.Render(strings.Repeat("█", done)), strings.Repeat("░", w-done), v.progress.Read, v.plan.Read, v.progress.Moved))
+	}
+	lines = append(lines, st.Header.Render("result"))
+	lines = append(lines, v.counts(v.result)...)
+	if v.runErr != nil {
+		lines = append(lines, "  "+st.Error.Render(safe(v.runErr.Error())))
+	}
+	return append(lines, "", "  enter or esc: back to the DLQs, counts re-read")
+}
+
+func (v *dlqView) counts(r dlq.Report) []string {
+	out := []string{
+		fmt.Sprintf("  read            %8d", r.Read),
+		fmt.Sprintf("  redriven        %8d", r.Redriven),
+		fmt.Sprintf("  skipped (ledger)%8d", r.Already+r.Skipped),
+		fmt.Sprintf("  parked          %8d", r.Parked),
+		fmt.Sprintf("  unknown origin  %8d  (left in the DLQ)", r.Unknown),
+		fmt.Sprintf("  not selected    %8d", r.Unselected),
+		fmt.Sprintf("  failed          %8d", r.Failed),
+	}
+	for _, t := range r.Targets {
+		out = append(out, fmt.Sprintf("    → %-30s %8d", safe(t.Target), t.Count))
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/replay"
 )
 
 // t0 is a fixed time far from today, so every rendered time carries its
@@ -438,5 +441,82 @@ func TestResizeRelaysOut(t *testing.T) {
 				t.Fatalf("%dx%d: line %d is %d cells: %q", size[0], size[1], i, w, l)
 			}
 		}
+	}
+}
+
+func testDLQs() dlqMsg {
+	return dlqMsg{sums: []dlq.Summary{
+		{Transport: "kafka", Name: "payments.DLT", Count: 37, Oldest: t0, Errors: []dlq.Count{{Value: "card declined", Count: 30}},
+			Groups: []dlq.Group{
+				{Error: "card declined", Class: "com.example.CardDeclined", Origin: "orders", Count: 30},
+				{Error: "timeout \x1b[31mcalling bank", Class: "java.net.SocketTimeoutException", Origin: "orders", Count: 7},
+			}},
+		{Transport: "amqp", Name: "shop.payments.dlq", Count: 4, Errors: []dlq.Count{{Value: "rejected", Count: 4}},
+			Groups: []dlq.Group{{Error: "rejected", Origin: "shop.payments.inbox", Count: 4}}},
+	}}
+}
+
+// TestDLQKeys walks the DLQ view's stages: list, groups (space selects),
+// P plans (a dry run of the selection), Y runs, the result, back.
+func TestDLQKeys(t *testing.T) {
+	m := newTestModel(t, 100, 30)
+	var reqs []RedriveRequest
+	m.be.Redrive = func(_ context.Context, req RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
+		reqs = append(reqs, req)
+		return dlq.Report{}, nil
+	}
+	press(m, "4")
+	v := m.dlq
+	m.Update(dlqResult{v.gen, testDLQs()})
+	press(m, "enter")
+	if v.stage != stageGroups || v.opened().Name != "payments.DLT" {
+		t.Fatalf("enter: stage %d", v.stage)
+	}
+	press(m, "j", "space")
+	if !v.picked[1] || len(v.picked) != 1 {
+		t.Fatalf("space: %v", v.picked)
+	}
+	_, cmd := m.Update(keyMsg("P"))
+	if v.stage != stagePlan {
+		t.Fatalf("P: stage %d", v.stage)
+	}
+	cmd()
+	if len(reqs) != 1 || !reqs[0].DryRun || reqs[0].DLQ != "payments.DLT" || !regexp.MustCompile(reqs[0].Error).MatchString("timeout \x1b[31mcalling bank") ||
+		regexp.MustCompile(reqs[0].Error).MatchString("card declined") {
+		t.Fatalf("plan request %+v", reqs)
+	}
+	// Y does nothing until there is a plan with something to move.
+	press(m, "Y")
+	if v.stage != stagePlan {
+		t.Fatal("Y ran without a plan")
+	}
+	plan := dlq.Report{Summary: replay.Summary{Read: 37}, Redriven: 7, Unselected: 30, Targets: []replay.TargetCount{{Target: "kafka:orders", Count: 7}}}
+	m.Update(redrivePlanMsg{v.runGen, plan, nil})
+	t.Run("plan", func(t *testing.T) { requireScreen(t, m) })
+	_, cmd = m.Update(keyMsg("Y"))
+	if v.stage != stageRunning {
+		t.Fatalf("Y: stage %d", v.stage)
+	}
+	done := cmd().(redriveDoneMsg)
+	if len(reqs) != 2 || reqs[1].DryRun || reqs[1].Error != reqs[0].Error {
+		t.Fatalf("run request %+v", reqs)
+	}
+	m.Update(redriveProgressMsg{v.runGen, replay.Summary{Read: 20, Moved: 4}})
+	t.Run("progress", func(t *testing.T) { requireScreen(t, m) })
+	done.rep = dlq.Report{Summary: replay.Summary{Read: 37, Moved: 7}, Redriven: 6, Parked: 1, Already: 0, Unselected: 30,
+		Targets: []replay.TargetCount{{Target: "kafka:orders", Count: 6}, {Target: "kafka:payments.DLT.parked", Count: 1}}}
+	m.Update(done)
+	if v.stage != stageResult {
+		t.Fatalf("done: stage %d", v.stage)
+	}
+	t.Run("result", func(t *testing.T) { requireScreen(t, m) })
+	press(m, "esc")
+	if v.stage != stageList || m.current() != viewDLQ {
+		t.Fatal("esc from the result")
+	}
+	// An AMQP DLQ is listed and grouped, not redriven from here.
+	press(m, "j", "enter", "P")
+	if v.stage != stageGroups || !m.flashErr {
+		t.Fatalf("P on amqp: stage %d flash %q", v.stage, m.flash)
 	}
 }

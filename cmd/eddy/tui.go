@@ -10,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/tui"
 )
 
@@ -184,6 +186,9 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 	}
 	be := &tui.Backend{Context: name, Schema: schema}
 	be.Jobs = func(ctx context.Context, topic string) (dlq.Jobs, error) { return redriveJobs(ctx, f, "", topic) }
+	be.Redrive = func(ctx context.Context, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
+		return tuiRedrive(ctx, f, be.Kafka, req, progress)
+	}
 	var closers []func()
 	be.Close = func() {
 		for _, c := range closers {
@@ -223,4 +228,26 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 		return nb, nil
 	}
 	return be, nil
+}
+
+// tuiRedrive is eddy dlq redrive DLQ [--error RE] [--dry-run] for the DLQ
+// view: the same plan (job name, ledger, routing, loop guard) and the same
+// dlq.RedriveKafka run.
+func tuiRedrive(ctx context.Context, f *Factory, kc *kafka.Client, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
+	if kc == nil {
+		return dlq.Report{}, fmt.Errorf("redrive: no Kafka in this context")
+	}
+	o := &RedriveOptions{DLQ: req.DLQ, Error: req.Error, DryRun: req.DryRun, MaxRedrives: dlq.DefaultMaxRedrives, Output: "text"}
+	p, err := planRedrive(f, o)
+	if err != nil {
+		return dlq.Report{}, err
+	}
+	seeds, conn, err := f.kafkaConn()
+	if err != nil {
+		return dlq.Report{}, err
+	}
+	return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
+		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
+		Progress: progress, DryRun: req.DryRun, Client: kc,
+	})
 }
