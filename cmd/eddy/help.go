@@ -87,6 +87,7 @@ func finishTree(root *cobra.Command, f *Factory) {
 			root.AddGroup(g)
 		}
 	}
+	root.AddCommand(newCmdGenDocs(f))
 	// cobra's completion command binds its output stream when it is made.
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
