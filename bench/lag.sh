@@ -75,3 +75,7 @@ printf '%-58s %10s\n' "eddy lag -o json, kfake" "$eddy_kfake"
 printf '%-58s %10s\n' "eddy lag -o json, real Kafka 4.3" "$eddy_real"
 printf '%-58s %10s\n' "kafka-consumer-groups --describe --all-groups, real Kafka" "$java_real"
 awk -v a="$java_real" -v b="$eddy_real" 'BEGIN{printf "%-58s %9.1fx\n", "ratio kafka-consumer-groups / eddy (goal >= 10)", a/b}'
+
+# One line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio.
+printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "lag -o json, 1,000 partitions, 50 groups" "$eddy_real" "kafka-consumer-groups --describe --all-groups" "$java_real" "ms" "$(awk -v a="$java_real" -v b="$eddy_real" 'BEGIN{printf "%.1fx", a/b}')"
+printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "lag -o json, same, on kfake" "$eddy_kfake" "the 1 s goal" "1000" "ms" "$(awk -v b="$eddy_kfake" 'BEGIN{printf "%.1fx", 1000/b}')"

@@ -68,3 +68,10 @@ row "tail -o raw vs kcat -f %s" "$eddy_raw" "$kcat_raw"
 row "tail -o raw vs kcat -f %s, tuned" "$eddy_raw" "$kcat_raw_t"
 row "tail -o jsonl vs kcat -J" "$eddy_json" "$kcat_json"
 row "tail -o jsonl vs kcat -J, tuned" "$eddy_json" "$kcat_json_t"
+
+# One line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio.
+bench() { printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$(rate "$2")" "$4" "$(rate "$3")" "msg/s" "$(awk -v a="$3" -v b="$2" 'BEGIN{printf "%.2fx", a/b}')"; }
+bench "tail -o raw ($N x ~${SIZE} B)" "$eddy_raw" "$kcat_raw" "kcat -f '%s\n'"
+bench "tail -o raw ($N x ~${SIZE} B)" "$eddy_raw" "$kcat_raw_t" "kcat -f '%s\n', tuned"
+bench "tail -o jsonl ($N x ~${SIZE} B)" "$eddy_json" "$kcat_json" "kcat -J"
+bench "tail -o jsonl ($N x ~${SIZE} B)" "$eddy_json" "$kcat_json_t" "kcat -J, tuned"

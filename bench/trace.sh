@@ -62,4 +62,11 @@ if [ "$eddy_flows" != "$jq_cap_flows" ] || [ "$eddy_flows" != "$jq_flat_flows" ]
 fi
 
 go test ./trace -run '^$' -bench 'Correlate' -benchtime 1000000x | grep -E '^Benchmark'
-go test ./trace -run '^$' -bench 'Retained' -benchtime 1x | grep -E '^Benchmark'
+retained=$(go test ./trace -run '^$' -bench 'Retained' -benchtime 1x | grep -E '^Benchmark')
+echo "$retained"
+
+# One line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio.
+printf 'BENCH\t%s\t%.2f\t%s\t%.2f\t%s\t%.1fx\n' "trace flows ($N events)" "$best" "jq -s group_by over the capture" "$jq_cap" "s" "$(echo "$jq_cap / $best" | bc -l)"
+printf 'BENCH\t%s\t%.2f\t%s\t%.2f\t%s\t%.1fx\n' "trace flows ($N events)" "$best" "jq -s group_by over the payloads" "$jq_flat" "s" "$(echo "$jq_flat / $best" | bc -l)"
+retained_b=$(echo "$retained" | awk '{for (i = 1; i < NF; i++) if ($(i+1) == "retained-B/event") print $i}')
+[ -z "$retained_b" ] || printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%.2fx\n' "trace memory retained per open event" "$retained_b" "the goal" "250" "B" "$(echo "250 / $retained_b" | bc -l)"
