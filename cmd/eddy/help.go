@@ -64,6 +64,18 @@ var helpExamples = map[string]string{
   eddy dlq show kafka:payments.DLT --context demo
   eddy dlq show amqp:orders.dlq -o json --ids 20
   eddy dlq show file:dlt.jsonl`,
+	"eddy dlq ledger": `  # the jobs that replays and redrives recorded
+  eddy dlq ledger
+  # a shared ledger on Redis, as JSON
+  eddy dlq ledger ls --ledger redis://127.0.0.1:6379/0 -o json`,
+	"eddy dlq ledger ls": `  eddy dlq ledger ls
+  eddy dlq ledger ls -o json`,
+	"eddy dlq ledger show": `  # one job's counts and the ids whose outcome is unknown
+  eddy dlq ledger show r-1f2e3d4c --limit 20`,
+	"eddy dlq ledger prune": `  # forget completed entries older than a week
+  eddy dlq ledger prune --older-than 7d --completed-only
+  # everything of one job
+  eddy dlq ledger prune --job r-1f2e3d4c`,
 	"eddy completion": `  # bash, this shell only
   source <(eddy completion bash)
   # zsh, every new shell
