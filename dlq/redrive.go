@@ -61,6 +61,20 @@ func (o Outcome) String() string {
 	return "unselected"
 }
 
+// MarshalText writes the outcome by name (job logs, JSON reports).
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText reads an outcome by name.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	for _, x := range []Outcome{Redrive, Park, Unknown, Unselected} {
+		if x.String() == string(b) {
+			*o = x
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown redrive outcome %q", b)
+}
+
 // Decision is where one message goes.
 type Decision struct {
 	Outcome Outcome
