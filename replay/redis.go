@@ -217,22 +217,28 @@ func (l *RedisLedger) Begin(job string, ids []string) ([]State, error) {
 	return states, nil
 }
 
-// Complete implements Ledger: one MULTI/EXEC, so all or none of ids are
-// Completed.
+// completeScript: KEYS are the entry keys; ARGV: the job's set member, the
+// Completed value and the TTL (ms, "0": none).
+var completeScript = redis.NewScript(`
+redis.call('SADD', '` + redisJobs + `', ARGV[1])
+for _, k in ipairs(KEYS) do
+  if ARGV[3] ~= '0' then
+    redis.call('SET', k, ARGV[2], 'PX', ARGV[3])
+  else
+    redis.call('SET', k, ARGV[2])
+  end
+end
+return 0
+`)
+
+// Complete implements Ledger: one script, so all or none of ids are
+// Completed (a script is applied, replicated and persisted as a unit).
 func (l *RedisLedger) Complete(job string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	ctx := context.Background()
 	v := "2:" + nanos(l.cfg.now())
-	_, err := l.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, redisJobs, job)
-		for _, k := range l.keys(job, ids) {
-			p.Set(ctx, k, v, l.cfg.ttl)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := completeScript.Run(context.Background(), l.c, l.keys(job, ids), job, v, ms(l.cfg.ttl)).Err(); err != nil {
 		return l.err(err)
 	}
 	return nil
