@@ -325,6 +325,7 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 		return err
 	}
 	prog := newProgress(f)
+	prog.label = "redrive"
 	mode := "transactional"
 	if o.DryRun {
 		mode = "dry-run"
@@ -354,6 +355,7 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 	}
 	defer led.Close()
 	prog := newProgress(f)
+	prog.label = "redrive"
 	mode := "ledger"
 	if o.DryRun {
 		mode = "dry-run"

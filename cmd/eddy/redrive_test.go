@@ -367,3 +367,72 @@ func TestRedriveLoopGuardParks(t *testing.T) {
 		}
 	})
 }
+
+// TestRedriveInterruptAndResume: Ctrl-C stops a redrive with a summary and
+// exit 130, a progress line was drawn on the terminal; the same command
+// resumes, and the origin holds every letter once.
+func TestRedriveInterruptAndResume(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		origin := kafkatest.NewTopic(t, seeds, 2)
+		dlt := namedTopic(t, seeds, origin+".DLT", 2)
+		const n = 1000
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			recs[i] = springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))
+			recs[i].Partition = int32(i % 2)
+		}
+		kafkatest.Produce(t, seeds, recs...)
+		ledger := t.TempDir() + "/l.db"
+		run := func(ctx context.Context, rate float64) (string, error) {
+			f, _, errOut := testFactory(true)
+			f.IO.ErrTTY = true
+			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+			err := redriveRun(ctx, f, &RedriveOptions{DLQ: "kafka:" + dlt, Rate: rate, Ledger: ledger, Output: "text", MaxRedrives: 3})
+			return errOut.String(), err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		var err error
+		var stderr string
+		go func() {
+			defer close(done)
+			stderr, err = run(ctx, 50) // 20 s for all: the interrupt comes first
+		}()
+		kafkatest.WaitFor(t, 30*time.Second, "letters in the origin", func() bool {
+			select {
+			case <-done:
+				t.Fatalf("redrive ended before the interrupt: %v, %s", err, stderr)
+			default:
+			}
+			return len(records(t, seeds, origin)) >= 40
+		})
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("redrive did not stop within 5s of the interrupt")
+		}
+		if exitCode(err) != ExitInterrupted || !strings.Contains(stderr, "redrive stopped; run the same command to resume") ||
+			!strings.Contains(stderr, "\r\x1b[Kredrive: ") {
+			t.Fatalf("interrupted: exit %d (%v), stderr %q", exitCode(err), err, stderr)
+		}
+		if left, _ := dlqCount(t, seeds, ledger, dlt); left == 0 || left == n {
+			t.Fatalf("after the interrupt dlq show counts %d left: nothing was tested", left)
+		}
+		if stderr, err = run(context.Background(), 0); err != nil {
+			t.Fatalf("resumed: %v, %s", err, stderr)
+		}
+		got := readCommitted(t, seeds, origin)
+		if len(got) != n {
+			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
+		}
+		for v, c := range got {
+			if c != 1 {
+				t.Fatalf("%s landed %d times", v, c)
+			}
+		}
+		if left, redriven := dlqCount(t, seeds, ledger, dlt); left != 0 || redriven != n {
+			t.Fatalf("after the resume dlq show counts %d left, %d redriven", left, redriven)
+		}
+	})
+}

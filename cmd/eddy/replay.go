@@ -581,10 +581,11 @@ func (f *Factory) kafkaConn() ([]string, []kgo.Opt, error) {
 // progress draws one line on stderr when it is a terminal, at most ten
 // times a second.
 type progress struct {
-	f    *Factory
-	mu   sync.Mutex
-	last time.Time
-	drew bool
+	f     *Factory
+	label string // the command, "replay" when empty
+	mu    sync.Mutex
+	last  time.Time
+	drew  bool
 }
 
 func newProgress(f *Factory) *progress { return &progress{f: f} }
@@ -603,7 +604,11 @@ func (p *progress) update(s replay.Summary) {
 	if s.Elapsed > 0 {
 		rate = float64(s.Moved) / s.Elapsed.Seconds()
 	}
-	fmt.Fprintf(p.f.IO.ErrOut, "\r\x1b[Kreplay: %d moved, %d skipped, %d filtered out, %.0f/s", s.Moved, s.Skipped, s.Filtered, rate)
+	label := p.label
+	if label == "" {
+		label = "replay"
+	}
+	fmt.Fprintf(p.f.IO.ErrOut, "\r\x1b[K%s: %d moved, %d skipped, %d filtered out, %.0f/s", label, s.Moved, s.Skipped, s.Filtered, rate)
 	p.drew = true
 }
 
