@@ -71,6 +71,9 @@ type Ledger interface {
 // ledger` works on. BoltLedger and RedisLedger are Stores.
 type Store interface {
 	Ledger
+	// Lookup is Get for many identities at once (one transaction, or one
+	// round trip): what a dry run asks for every chunk.
+	Lookup(job string, ids []string) ([]State, error)
 	// Counts returns how many identities of job are in each state.
 	Counts(job string) (map[State]int, error)
 	// Jobs lists every job with entries, sorted by name.
@@ -291,6 +294,23 @@ func (l *BoltLedger) Get(job, id string) (State, error) {
 	return s, err
 }
 
+// Lookup implements Store.
+func (l *BoltLedger) Lookup(job string, ids []string) ([]State, error) {
+	out := make([]State, len(ids))
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(job))
+		if b == nil {
+			return nil
+		}
+		cut := l.cfg.cutoff()
+		for i, id := range ids {
+			out[i] = state(b.Get([]byte(id)), cut)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Counts implements Store.
 func (l *BoltLedger) Counts(job string) (map[State]int, error) {
 	out := map[State]int{}
@@ -422,6 +442,9 @@ func ReadOnly(l Ledger) Ledger { return readOnly{l} }
 type readOnly struct{ l Ledger }
 
 func (r readOnly) Begin(job string, ids []string) ([]State, error) {
+	if s, ok := r.l.(Store); ok {
+		return s.Lookup(job, ids)
+	}
 	states := make([]State, len(ids))
 	for i, id := range ids {
 		s, err := r.l.Get(job, id)

@@ -138,6 +138,16 @@ func testLedger(t *testing.T, open opener) {
 		if got := states(t, l, job, "a", "b", "c", "d"); !slices.Equal(got, []replay.State{C, C, I, I}) {
 			t.Fatalf("after second Begin %v", got)
 		}
+		if got, err := l.Lookup(job, []string{"a", "b", "c", "d", "e"}); err != nil || !slices.Equal(got, []replay.State{C, C, I, I, A}) {
+			t.Fatalf("Lookup %v %v", got, err)
+		}
+		// A read-only view (a dry run's) reports the same, and records nothing.
+		if got, err := replay.ReadOnly(l).Begin(job, []string{"a", "c", "e"}); err != nil || !slices.Equal(got, []replay.State{C, I, A}) {
+			t.Fatalf("read-only Begin %v %v", got, err)
+		}
+		if got := states(t, l, job, "e"); got[0] != A {
+			t.Fatalf("read-only Begin recorded e: %v", got)
+		}
 		if got := begin(t, l, job); len(got) != 0 {
 			t.Fatalf("empty Begin %v", got)
 		}

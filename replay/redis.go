@@ -274,6 +274,25 @@ func (l *RedisLedger) Get(job, id string) (State, error) {
 	return s, nil
 }
 
+// Lookup implements Store: one MGET.
+func (l *RedisLedger) Lookup(job string, ids []string) ([]State, error) {
+	out := make([]State, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	raw, err := l.c.MGet(context.Background(), l.keys(job, ids)...).Result()
+	if err != nil {
+		return nil, l.err(err)
+	}
+	cut := l.cfg.cutoff()
+	for i, r := range raw {
+		if v, ok := r.(string); ok {
+			out[i], _, _ = l.parse(v, cut)
+		}
+	}
+	return out, nil
+}
+
 // globEscape escapes what SCAN's MATCH would read as a pattern.
 func globEscape(s string) string {
 	var b strings.Builder
