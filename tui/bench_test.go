@@ -24,7 +24,11 @@ func BenchmarkTailFrame(b *testing.B) {
 	}{
 		{"plain", "", false},
 		{"colour", "", true},
+		// The reader goroutine matches the filter (stream.go); the frame
+		// takes its flags.
 		{"filter", `value.payload.total > 10 && type == "OrderPlaced"`, false},
+		// A batch the UI matches itself (the filter changed mid-batch).
+		{"filter-on-ui", `value.payload.total > 10 && type == "OrderPlaced"`, false},
 		{"search", "", true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
@@ -57,14 +61,25 @@ func BenchmarkTailFrame(b *testing.B) {
 			for i := range pool {
 				pool[i] = orderEvent(i, "orders", []string{"OrderPlaced", "PaymentAuthorized", "StockReserved"}[i%3])
 			}
+			var match []bool
+			if c.name == "filter" {
+				match = make([]bool, len(pool))
+				for i := range pool {
+					match[i], _ = v.filter.Match(&pool[i])
+				}
+			}
 			frames := make([]time.Duration, 0, b.N)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				off := (i * batch) % (len(pool) - batch)
 				evs := pool[off : off+batch : off+batch]
+				msg := eventsMsg{stream: 1, evs: evs}
+				if match != nil {
+					msg.match, msg.flt = match[off:off+batch], v.filter
+				}
 				start := time.Now()
-				m.Update(eventsMsg{stream: 1, evs: evs})
+				m.Update(msg)
 				_ = m.View()
 				frames = append(frames, time.Since(start))
 			}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
 )
 
 // Defaults for batching a stream into messages.
@@ -28,11 +30,33 @@ type eventsMsg struct {
 	stream int
 	evs    []event.Event
 	err    error
+	// match[i] says whether evs[i] matched flt, as the reader evaluated it
+	// off the UI goroutine; nil when it did not (no filter, or the filter
+	// changed within the message).
+	match []bool
+	flt   *inspect.Filter
+	fails matchFailures
+}
+
+// matchFailures counts events a filter failed on, and keeps the first error.
+type matchFailures struct {
+	n     uint64
+	first string
+}
+
+func (f *matchFailures) add(o matchFailures) {
+	if f.first == "" {
+		f.first = o.first
+	}
+	f.n += o.n
 }
 
 type sourceBatch struct {
-	evs []event.Event
-	err error
+	evs   []event.Event
+	err   error
+	match []bool
+	flt   *inspect.Filter
+	fails matchFailures
 }
 
 // stream reads a bus.Source on its own goroutine into a small channel. The
@@ -47,9 +71,15 @@ type stream struct {
 	max      int
 	flush    time.Duration
 	finished bool
+	// filter is evaluated by the reader, so a filtered tail at a high rate
+	// costs the UI goroutine nothing per event (Filter.Match is safe for
+	// concurrent use).
+	filter atomic.Pointer[inspect.Filter]
 }
 
-func startStream(ctx context.Context, id int, src bus.Source, batchMax int, flush time.Duration) *stream {
+// startStream starts reading src; flt, when set, is matched by the reader
+// (setFilter changes it later).
+func startStream(ctx context.Context, id int, src bus.Source, batchMax int, flush time.Duration, flt *inspect.Filter) *stream {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &stream{id: id, ch: make(chan sourceBatch, 8), cancel: cancel, src: src, max: batchMax, flush: flush}
 	if s.max <= 0 {
@@ -58,6 +88,7 @@ func startStream(ctx context.Context, id int, src bus.Source, batchMax int, flus
 	if s.flush <= 0 {
 		s.flush = DefaultFlush
 	}
+	s.filter.Store(flt)
 	go func() {
 		defer close(s.ch)
 		for {
@@ -65,8 +96,19 @@ func startStream(ctx context.Context, id int, src bus.Source, batchMax int, flus
 			if ctx.Err() != nil {
 				return
 			}
+			b := sourceBatch{evs: evs, err: err}
+			if f := s.filter.Load(); f != nil && len(evs) > 0 {
+				b.flt, b.match = f, make([]bool, len(evs))
+				for i := range evs {
+					ok, ferr := f.Match(&evs[i])
+					if ferr != nil {
+						b.fails.add(matchFailures{1, ferr.Error()})
+					}
+					b.match[i] = ok
+				}
+			}
 			select {
-			case s.ch <- sourceBatch{evs, err}:
+			case s.ch <- b:
 			case <-ctx.Done():
 				return
 			}
@@ -91,28 +133,47 @@ func (s *stream) next() tea.Cmd {
 		if !ok {
 			return eventsMsg{stream: s.id, err: context.Canceled}
 		}
-		evs, err := b.evs, b.err
-		if err != nil {
-			return eventsMsg{stream: s.id, evs: evs, err: err}
+		m := eventsMsg{stream: s.id, evs: b.evs, err: b.err, match: b.match, flt: b.flt, fails: b.fails}
+		if b.err != nil {
+			return m
 		}
 		t := time.NewTimer(s.flush)
 		defer t.Stop()
-		for len(evs) < s.max {
+		for len(m.evs) < s.max {
 			select {
 			case b, ok := <-s.ch:
 				if !ok {
-					return eventsMsg{stream: s.id, evs: evs, err: context.Canceled}
+					m.err = context.Canceled
+					return m
 				}
-				evs = append(evs, b.evs...)
+				m.merge(b)
 				if b.err != nil {
-					return eventsMsg{stream: s.id, evs: evs, err: b.err}
+					m.err = b.err
+					return m
 				}
 			case <-t.C:
-				return eventsMsg{stream: s.id, evs: evs}
+				return m
 			}
 		}
-		return eventsMsg{stream: s.id, evs: evs}
+		return m
 	}
+}
+
+// merge appends a batch; match flags survive only while every batch was
+// evaluated with the same filter.
+func (m *eventsMsg) merge(b sourceBatch) {
+	n := len(m.evs)
+	m.evs = append(m.evs, b.evs...)
+	switch {
+	case len(b.evs) == 0:
+	case n == 0:
+		m.match, m.flt = b.match, b.flt
+	case m.match != nil && b.match != nil && m.flt == b.flt:
+		m.match = append(m.match, b.match...)
+	default:
+		m.match, m.flt = nil, nil
+	}
+	m.fails.add(b.fails)
 }
 
 // ended reports whether err ends a stream normally (its --until reached, or

@@ -33,7 +33,7 @@ func captureSource(t testing.TB, n int) bus.Source {
 // TestStreamBatches: a message carries at most BatchMax events, the stream
 // ends with io.EOF, and every event arrives once, in order.
 func TestStreamBatches(t *testing.T) {
-	s := startStream(context.Background(), 7, captureSource(t, 2500), 1000, time.Hour)
+	s := startStream(context.Background(), 7, captureSource(t, 2500), 1000, time.Hour, nil)
 	defer s.stop()
 	var got []event.Event
 	for {
@@ -84,5 +84,38 @@ func TestTailFromStream(t *testing.T) {
 	}
 	if _, next := m.Update(cmd()); next != nil || v.waiting {
 		t.Fatal("a paused tail asked for more")
+	}
+}
+
+// TestStreamMatchesOffTheUI: with a filter set, the reader evaluates it and
+// the messages carry the flags; the Tail view uses them and shows the same
+// events as matching on the UI goroutine would.
+func TestStreamMatchesOffTheUI(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	m.Update(openTailMsg{addrs: []bus.Address{{Transport: "kafka", Name: "orders"}}})
+	v := m.tail
+	press(m, "f")
+	typeText(m, "offset % 3 == 0")
+	press(m, "enter")
+	if v.filter == nil {
+		t.Fatal(v.filterErr)
+	}
+	src := captureSource(t, 90)
+	// Open the stream with the filter in place before the reader starts.
+	v.stream = startStream(context.Background(), v.nextID, src, 1000, time.Hour, v.filter)
+	v.opening = false
+	flagged := 0
+	for cmd := v.stream.next(); cmd != nil; {
+		msg := cmd().(eventsMsg)
+		if msg.match != nil && msg.flt == v.filter {
+			flagged += len(msg.evs)
+		}
+		_, cmd = m.Update(msg)
+	}
+	if v.total != 90 || v.shown.len() != 30 {
+		t.Fatalf("total %d shown %d", v.total, v.shown.len())
+	}
+	if flagged != 90 {
+		t.Fatalf("%d of 90 events were matched by the reader", flagged)
 	}
 }

@@ -127,7 +127,7 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 			v.endErr = msg.err
 			return nil
 		}
-		v.stream = startStream(v.ctx, msg.id, msg.src, v.o.BatchMax, v.o.Flush)
+		v.stream = startStream(v.ctx, msg.id, msg.src, v.o.BatchMax, v.o.Flush, v.filter)
 		v.waiting = true
 		return v.stream.next()
 	case eventsMsg:
@@ -135,7 +135,11 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.waiting = false
-		v.ingest(msg.evs, v.o.Clock())
+		if msg.match != nil && msg.flt == v.filter {
+			v.ingestMatched(msg.evs, msg.match, msg.fails, v.o.Clock())
+		} else {
+			v.ingest(msg.evs, v.o.Clock())
+		}
 		if msg.err != nil {
 			if !ended(msg.err) || v.endErr == nil {
 				v.endErr = msg.err
@@ -160,7 +164,8 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// ingest adds a batch to the ring and to the shown list.
+// ingest adds a batch to the ring and to the shown list, matching each
+// event against the filter here.
 func (v *tailView) ingest(evs []event.Event, now time.Time) {
 	for i := range evs {
 		seq := v.ring.push(evs[i])
@@ -169,7 +174,29 @@ func (v *tailView) ingest(evs []event.Event, now time.Time) {
 			v.shown.add(seq)
 		}
 	}
-	v.rate.add(now, len(evs))
+	v.after(len(evs), now)
+}
+
+// ingestMatched adds a batch whose events the reader already matched
+// against the current filter.
+func (v *tailView) ingestMatched(evs []event.Event, match []bool, fails matchFailures, now time.Time) {
+	for i := range evs {
+		seq := v.ring.push(evs[i])
+		v.total++
+		if match[i] {
+			v.shown.add(seq)
+		}
+	}
+	v.filterFails += fails.n
+	if v.firstFailure == "" {
+		v.firstFailure = fails.first
+	}
+	v.after(len(evs), now)
+}
+
+// after keeps the shown list and the cursor in step with the ring.
+func (v *tailView) after(n int, now time.Time) {
+	v.rate.add(now, n)
 	gone := v.shown.trim(v.ring.oldest())
 	if !v.follow {
 		// Keep the cursor on the same event while older ones fall off.
@@ -177,6 +204,13 @@ func (v *tailView) ingest(evs []event.Event, now time.Time) {
 		v.cur.top -= gone
 	}
 	v.settle()
+}
+
+// setStreamFilter hands the current filter to the reader.
+func (v *tailView) setStreamFilter() {
+	if v.stream != nil {
+		v.stream.filter.Store(v.filter)
+	}
 }
 
 func (v *tailView) match(e *event.Event) bool {
@@ -319,6 +353,7 @@ func (v *tailView) editFilter(msg tea.KeyPressMsg) tea.Cmd {
 		src := strings.TrimSpace(v.filterIn.value)
 		if src == "" {
 			v.filter, v.filterErr, v.filterIn.active = nil, "", false
+			v.setStreamFilter()
 			v.refilter()
 			return nil
 		}
@@ -328,6 +363,7 @@ func (v *tailView) editFilter(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		v.filter, v.filterErr, v.filterIn.active = f, "", false
+		v.setStreamFilter()
 		v.refilter()
 	case key.Matches(msg, k.Cancel):
 		v.filterIn.active, v.filterErr = false, ""
