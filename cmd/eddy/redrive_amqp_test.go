@@ -128,3 +128,43 @@ func TestRedriveRabbitMQ(t *testing.T) {
 	}
 	amqptest.Eventually(t, 10*time.Second, "the stray letter back in the DLQ", func() bool { return amqptest.Depth(t, url, one.DLQ) == 1 })
 }
+
+// TestRedriveRabbitMQParks: a dead letter that was redriven --max-redrives
+// times already is published to the parking queue with eddy-park-reason and
+// acked; the DLQ ends empty.
+func TestRedriveRabbitMQParks(t *testing.T) {
+	url := amqptest.URL(t)
+	tp := amqptest.Topology(t, url, amqptest.DeadLetter())
+	park := dlq.ParkingName(tp.DLQ)
+	ch, err := amqptest.Dial(t, url).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(park, false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if ch, err := amqptest.Dial(t, url).Channel(); err == nil {
+			ch.QueueDelete(park, false, false, false)
+		}
+	})
+	tp.Publish(t, amqp091.Publishing{MessageId: "tired", Body: []byte("x"), Headers: amqp091.Table{dlq.HeaderRedriveCount: "3"}})
+	rejectAll(t, url, tp.Queue, 1)
+	amqptest.Eventually(t, 10*time.Second, "the dead letter", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 1 })
+
+	rep, stderr, err := redriveAMQPOut(t, url, t.TempDir()+"/l.db", RedriveOptions{DLQ: "amqp:" + tp.DLQ})
+	if err != nil || rep.Parked != 1 || rep.Redriven != 0 {
+		t.Fatalf("%v, %+v, %s", err, rep, stderr)
+	}
+	amqptest.Eventually(t, 10*time.Second, "the parked letter", func() bool { return amqptest.Depth(t, url, park) == 1 })
+	d, ok, err := ch.Get(park, true)
+	if err != nil || !ok {
+		t.Fatalf("get: %v %v", ok, err)
+	}
+	if reason, _ := d.Headers[dlq.HeaderParkReason].(string); d.MessageId != "tired" || reason == "" {
+		t.Fatalf("parked %q with headers %v", d.MessageId, d.Headers)
+	}
+	if n := amqptest.Depth(t, url, tp.DLQ) + amqptest.Depth(t, url, tp.Queue); n != 0 {
+		t.Fatalf("%d message(s) left in the DLQ and the origin", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,6 +211,19 @@ func TestRedriveSpringToOrigins(t *testing.T) {
 		}
 		if left, redriven := dlqCount(t, seeds, ledger, dlt); left != 1 || redriven != 10 {
 			t.Fatalf("after the redrive dlq show counts %d left, %d redriven; want 1, 10", left, redriven)
+		}
+		if strings.Join(seeds, ",") != os.Getenv("EDDY_TEST_KAFKA") {
+			// dlq ls (on kfake only: on the shared broker it would read
+			// every other test's DLQs) counts the same.
+			f, out, _ := testFactory(false)
+			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+			if err := dlqLsRun(context.Background(), f, &DLQOptions{Output: "json", Ledger: ledger, Transports: []string{"kafka:"}}); err != nil {
+				t.Fatal(err)
+			}
+			var got dlqJSON
+			if err := json.Unmarshal([]byte(out.String()), &got); err != nil || len(got.DLQs) != 1 || got.DLQs[0].Count != 1 || got.DLQs[0].Redriven != 10 {
+				t.Fatalf("dlq ls -o json: %v: %s", err, out.String())
+			}
 		}
 
 		rep, stderr, err = redriveOut(t, seeds, ledger, RedriveOptions{DLQ: "kafka:" + dlt})
