@@ -207,12 +207,16 @@ func testLedger(t *testing.T, open opener) {
 	})
 
 	t.Run("JobsEntriesPrune", func(t *testing.T) {
-		job, other := uniqueJob("conf"), uniqueJob("conf")
+		// A job name with the key layout's separator in it, and one that
+		// is a prefix of it, are still told apart.
+		other := uniqueJob("conf")
+		job := other + "}:x"
 		cleanJob(t, open, job)
 		cleanJob(t, open, other)
 		t0 := time.Now().Truncate(time.Millisecond)
 		clk := &clock{t: t0}
 		l := open(t, replay.WithClock(clk.now))
+		begin(t, l, other, "o")
 		begin(t, l, job, "i1", "c1", "c2")
 		if err := l.Complete(job, []string{"c1", "c2"}); err != nil {
 			t.Fatal(err)
@@ -235,6 +239,15 @@ func testLedger(t *testing.T, open opener) {
 		if ji == nil || ji.Counts[C] != 3 || ji.Counts[I] != 2 || !ji.Oldest.Equal(t0) || !ji.Newest.Equal(t0.Add(time.Hour)) {
 			t.Fatalf("Jobs: %+v", ji)
 		}
+		var oi *replay.JobInfo
+		for i := range jobs {
+			if jobs[i].Job == other {
+				oi = &jobs[i]
+			}
+		}
+		if oi == nil || oi.Counts[I] != 1 || len(oi.Counts) != 1 {
+			t.Fatalf("Jobs: the other job %+v", oi)
+		}
 		ents, err := l.Entries(job, replay.InProgress, 0)
 		if err != nil || len(ents) != 2 || ents[0].ID != "i1" || ents[1].ID != "i2" || !ents[0].At.Equal(t0) {
 			t.Fatalf("Entries %+v %v", ents, err)
@@ -250,7 +263,6 @@ func testLedger(t *testing.T, open opener) {
 			t.Fatalf("after pruning %v", got)
 		}
 		// Another job is not touched by a pruning of this one.
-		begin(t, l, other, "o")
 		if n, err := l.Prune(replay.Prune{Job: job}); err != nil || n != 3 {
 			t.Fatalf("prune the job: %d %v", n, err)
 		}
@@ -396,7 +408,7 @@ func TestRedisLedgerHeldAndTakeOver(t *testing.T) {
 func TestRedisLedgerKeysExpire(t *testing.T) {
 	url := redistest.URL(t)
 	open := redisOpener(t)
-	job := uniqueJob("ttl")
+	job := uniqueJob("ttl") + "}"
 	cleanJob(t, open, job)
 	l := open(t, replay.WithTTL(time.Hour))
 	begin(t, l, job, "i", "c")
@@ -410,7 +422,7 @@ func TestRedisLedgerKeysExpire(t *testing.T) {
 	c := redis.NewClient(opts)
 	defer c.Close()
 	for _, id := range []string{"i", "c"} {
-		ttl, err := c.PTTL(context.Background(), "eddy:ledger:e:{"+job+"}:"+id).Result()
+		ttl, err := c.PTTL(context.Background(), "eddy:ledger:e:{"+strings.ReplaceAll(job, "}", "%7D")+"}:"+id).Result()
 		if err != nil || ttl <= 59*time.Minute || ttl > time.Hour {
 			t.Errorf("PTTL of %s: %v %v, want about an hour", id, ttl, err)
 		}

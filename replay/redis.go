@@ -26,7 +26,8 @@ import (
 //
 // # Layout
 //
-// Each entry is one string key, eddy:ledger:e:{JOB}:ID, whose value is
+// Each entry is one string key, eddy:ledger:e:{JOB}:ID (a "}" in JOB written
+// %7D), whose value is
 // "STATE:UNIXNANO" (Completed) or "STATE:UNIXNANO:OWNER" (InProgress) and
 // whose Redis TTL is the ledger's TTL, renewed on every write. The set
 // eddy:ledger:jobs names the jobs. Every open RedisLedger is a run with a
@@ -69,8 +70,14 @@ const (
 func redisOwnerKey(owner string) string { return redisPrefix + "o:" + owner }
 
 // redisJobPrefix is the prefix of the job's keys. The braces make the job a
-// hash tag, so all of a job's keys share one slot.
-func redisJobPrefix(job string) string { return redisPrefix + "e:{" + job + "}:" }
+// hash tag, so all of a job's keys share one slot; a "}" in the job's name is
+// escaped (as %7D, and "%" as %25), so the first "}:" ends the job.
+func redisJobPrefix(job string) string { return redisPrefix + "e:{" + jobEscaper.Replace(job) + "}:" }
+
+var (
+	jobEscaper   = strings.NewReplacer("%", "%25", "}", "%7D")
+	jobUnescaper = strings.NewReplacer("%25", "%", "%7D", "}")
+)
 
 // RedactURL returns raw with its password masked, for messages.
 func RedactURL(raw string) string {
@@ -307,8 +314,13 @@ func globEscape(s string) string {
 
 // scan calls fn with each batch of the job's keys and their values.
 func (l *RedisLedger) scan(job string, fn func(keys, vals []string) error) error {
+	return l.scanMatch(globEscape(redisJobPrefix(job))+"*", fn)
+}
+
+// scanMatch calls fn with each batch of keys matching the SCAN pattern match,
+// and their values.
+func (l *RedisLedger) scanMatch(match string, fn func(keys, vals []string) error) error {
 	ctx := context.Background()
-	match := globEscape(redisJobPrefix(job)) + "*"
 	var cursor uint64
 	for {
 		keys, next, err := l.c.Scan(ctx, cursor, match, 1000).Result()
@@ -340,6 +352,7 @@ func (l *RedisLedger) Counts(job string) (map[State]int, error) {
 	return j.Counts, err
 }
 
+// job summarises one job in one pass over its keys.
 func (l *RedisLedger) job(job string) (JobInfo, error) {
 	j := JobInfo{Job: job, Counts: map[State]int{}}
 	cut := l.cfg.cutoff()
@@ -355,26 +368,45 @@ func (l *RedisLedger) job(job string) (JobInfo, error) {
 	return j, err
 }
 
-// Jobs implements Store. A job whose entries all expired is dropped from the
-// set of jobs.
+// Jobs implements Store, in one pass over the ledger's keys (not one per
+// job). A job whose entries all expired is dropped from the set of jobs.
 func (l *RedisLedger) Jobs() ([]JobInfo, error) {
 	ctx := context.Background()
 	names, err := l.c.SMembers(ctx, redisJobs).Result()
 	if err != nil {
 		return nil, l.err(err)
 	}
+	jobs := make(map[string]*JobInfo, len(names))
+	for _, n := range names {
+		jobs[n] = &JobInfo{Job: n, Counts: map[State]int{}}
+	}
+	prefix := redisPrefix + "e:{"
+	cut := l.cfg.cutoff()
+	err = l.scanMatch(globEscape(prefix)+"*", func(keys, vals []string) error {
+		for i, k := range keys {
+			esc, _, _ := strings.Cut(strings.TrimPrefix(k, prefix), "}:")
+			j := jobs[jobUnescaper.Replace(esc)]
+			if j == nil {
+				continue // a job no longer in the set: listed again at its next write
+			}
+			if s, at, _ := l.parse(vals[i], cut); s != Absent {
+				j.Counts[s]++
+				j.widen(at)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	sort.Strings(names)
 	var out []JobInfo
-	for _, name := range names {
-		j, err := l.job(name)
-		if err != nil {
-			return nil, err
-		}
-		if len(j.Counts) == 0 {
-			l.forgetIfEmpty(ctx, name)
+	for _, n := range names {
+		if len(jobs[n].Counts) == 0 {
+			l.forgetIfEmpty(ctx, n)
 			continue
 		}
-		out = append(out, j)
+		out = append(out, *jobs[n])
 	}
 	return out, nil
 }
