@@ -20,7 +20,11 @@ import (
 // ConsumeOptions configure Consume. The zero value takes every default.
 type ConsumeOptions struct {
 	// Prefetch bounds how many deliveries the broker sends before they are
-	// acknowledged (basic.qos). Default: 1000.
+	// acknowledged (basic.qos). Next hands out at most half of it at once, so
+	// the broker delivers the next batch while the caller handles one: a
+	// large window makes the pause between batches (ledger writes, the last
+	// confirms) a small part of the run. Memory holds up to Prefetch
+	// messages; lower it for large ones. Default: 10000.
 	Prefetch int
 	// Hold is the longest a delivery is held unacknowledged. Past it the
 	// delivery is released (nack, requeue) and counted in Stats.Released, so
@@ -163,7 +167,7 @@ func (c *Client) Consume(ctx context.Context, queue string, opts ConsumeOptions)
 		return nil, errors.New("amqp: no queue to consume")
 	}
 	if opts.Prefetch <= 0 {
-		opts.Prefetch = 1000
+		opts.Prefetch = 10000
 	}
 	if opts.Quiet <= 0 {
 		opts.Quiet = 300 * time.Millisecond
@@ -531,7 +535,7 @@ func (k *Consumer) Next(ctx context.Context) ([]event.Event, error) {
 		}
 	}
 drain:
-	for len(evs) < batchEvents {
+	for len(evs) < max(1, k.opts.Prefetch/2) {
 		select {
 		case it := <-k.out:
 			if it.err != nil {

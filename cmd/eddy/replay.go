@@ -139,7 +139,7 @@ PROGRESS
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each moved event to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
-	fl.IntVar(&o.Prefetch, "prefetch", 0, "RabbitMQ source: deliveries held unacknowledged at once (default 1000)")
+	fl.IntVar(&o.Prefetch, "prefetch", 0, "RabbitMQ source: deliveries held unacknowledged at once; memory holds that many messages (default 10000)")
 	return cmd
 }
 

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# bench/redrive_amqp.sh — RabbitMQ DLQ → origin: eddy against the broker's own
+# dynamic shovel, on the same broker.
+#
+# N (default 100,000) persistent messages of SIZE (200) bytes, each with a
+# message id and an x-death entry, wait in a durable classic DLQ. Each run
+# moves them to a direct exchange that routes them to a durable queue:
+#   shovel  a dynamic shovel (rabbitmq_shovel) with ack-mode on-confirm and
+#           src-delete-after queue-length: from its creation until the origin
+#           queue holds all N;
+#   eddy    `eddy replay amqp:DLQ --to amqp:exchange/X/KEY` with publisher
+#           confirms, mandatory, the bbolt ledger (INPROGRESS, COMPLETED,
+#           fsynced) and acks after COMPLETED: the whole process, start to exit.
+# Best of RUNS (default 3) for each; prints msgs/s and the ratio eddy/shovel.
+# Needs the rabbitmq_shovel plugin (enabled here if rabbitmq-plugins can) and
+# the management API. AMQP_URL, MGMT_URL default to the local broker, guest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-100000}
+SIZE=${SIZE:-200}
+RUNS=${RUNS:-3}
+PREFETCH=${PREFETCH:-}
+AMQP_URL=${AMQP_URL:-${EDDY_TEST_AMQP:-amqp://guest:guest@127.0.0.1:5672/}}
+MGMT_URL=${MGMT_URL:-${EDDY_TEST_AMQP_MGMT:-http://127.0.0.1:15672}}
+export AMQP_URL
+creds=$(echo "$AMQP_URL" | sed -E 's#^amqps?://([^@]*)@.*#\1#')
+user=${creds%%:*}
+pass=${creds#*:}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/eddy" ./cmd/eddy
+go build -o "$tmp/amqpbench" ./bench/amqpbench
+B="$tmp/amqpbench"
+DLQ=bench.redrive.dlq X=bench.redrive.origin KEY=orders ORIGIN=bench.redrive.orders
+
+if ! curl -fsS -u "$user:$pass" "$MGMT_URL/api/shovels" >/dev/null 2>&1; then
+	rabbitmq-plugins enable rabbitmq_shovel rabbitmq_shovel_management >/dev/null
+fi
+curl -fsS -u "$user:$pass" "$MGMT_URL/api/shovels" >/dev/null
+$B setup -dlq $DLQ -exchange $X -key $KEY -origin $ORIGIN
+trap '$B delete -dlq $DLQ -exchange $X -origin $ORIGIN; rm -rf "$tmp"' EXIT
+
+now() { date +%s.%N; }
+rate() { awk -v n="$N" -v t="$1" 'BEGIN { printf "%.0f", n / t }'; }
+
+# shovel_run URI: a dynamic shovel from the DLQ to the origin exchange, both
+# ends at URI: "amqp://" is the broker's direct (in-VM) client, the shovel's
+# default; amqp://USER:PASS@HOST:PORT goes through TCP and AMQP framing as
+# eddy does.
+shovel_run() {
+	$B purge -queue $ORIGIN
+	$B fill -dlq $DLQ -n "$N" -size "$SIZE"
+	local name=bench-redrive-$RANDOM body
+	body=$(printf '{"value":{"src-protocol":"amqp091","src-uri":"%s","src-queue":"%s","src-delete-after":"queue-length","dest-protocol":"amqp091","dest-uri":"%s","dest-exchange":"%s","dest-exchange-key":"%s","ack-mode":"on-confirm"}}' "$1" $DLQ "$1" $X $KEY)
+	local t0 t1
+	t0=$(now)
+	curl -fsS -u "$user:$pass" -X PUT -H 'content-type: application/json' -d "$body" "$MGMT_URL/api/parameters/shovel/%2F/$name" >/dev/null
+	$B wait -queue $ORIGIN -n "$N"
+	t1=$(now)
+	curl -sS -u "$user:$pass" -X DELETE "$MGMT_URL/api/parameters/shovel/%2F/$name" >/dev/null || true
+	[ "$($B depth -queue $DLQ)" = 0 ] || { echo "shovel left messages in the DLQ" >&2; exit 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+
+eddy_run() {
+	$B purge -queue $ORIGIN
+	$B fill -dlq $DLQ -n "$N" -size "$SIZE"
+	local t0 t1 extra=()
+	[ -n "$PREFETCH" ] && extra=(--prefetch "$PREFETCH")
+	rm -f "$tmp/ledger.db"
+	t0=$(now)
+	EDDY_AMQP_URL=$AMQP_URL EDDY_AMQP_MGMT_URL=$MGMT_URL "$tmp/eddy" replay amqp:$DLQ --to amqp:exchange/$X/$KEY \
+		--ledger "$tmp/ledger.db" "${extra[@]}" 2>"$tmp/eddy.err" || { cat "$tmp/eddy.err" >&2; exit 1; }
+	t1=$(now)
+	[ "$($B depth -queue $ORIGIN)" = "$N" ] || { echo "eddy: the origin holds $($B depth -queue $ORIGIN), want $N" >&2; exit 1; }
+	[ "$($B depth -queue $DLQ)" = 0 ] || { echo "eddy left messages in the DLQ" >&2; exit 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+
+echo "RabbitMQ DLQ -> origin, $N persistent messages of $SIZE B, best of $RUNS"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), RabbitMQ $(curl -fsS -u "$user:$pass" "$MGMT_URL/api/overview" | sed -E 's/.*"rabbitmq_version":"([^"]*)".*/\1/')"
+tcp_uri=$(echo "$AMQP_URL" | sed -E 's#/+$##')/%2F
+best_s=999999 best_t=999999 best_e=999999
+least() { awk -v a="$1" -v b="$2" 'BEGIN { print (b < a ? b : a) }'; }
+for i in $(seq "$RUNS"); do
+	s=$(shovel_run "amqp://")
+	st=$(shovel_run "$tcp_uri")
+	e=$(eddy_run)
+	echo "run $i: shovel ${s}s ($(rate "$s") msgs/s)   shovel over TCP ${st}s ($(rate "$st") msgs/s)   eddy ${e}s ($(rate "$e") msgs/s)   load $(cut -d' ' -f1 /proc/loadavg)"
+	best_s=$(least "$best_s" "$s")
+	best_t=$(least "$best_t" "$st")
+	best_e=$(least "$best_e" "$e")
+done
+printf '%-52s %10s\n' "benchmark (best of $RUNS)" "msgs/s"
+printf '%-52s %10s\n' "shovel, direct client (on-confirm, src-delete-after)" "$(rate "$best_s")"
+printf '%-52s %10s\n' "shovel over TCP (same, amqp://HOST URIs)" "$(rate "$best_t")"
+printf '%-52s %10s\n' "eddy replay (confirms, mandatory, ledger, acks)" "$(rate "$best_e")"
+awk -v s="$best_s" -v e="$best_e" 'BEGIN { printf "ratio eddy/shovel: %.2fx (goal >= 1.0x)\n", s / e }'
+awk -v s="$best_t" -v e="$best_e" 'BEGIN { printf "ratio eddy/shovel over TCP: %.2fx\n", s / e }'
