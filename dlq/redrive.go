@@ -152,9 +152,10 @@ type RouterOptions struct {
 // Router decides, message by message, where a redrive sends each message of
 // a DLQ, and rewrites it for there. It is safe for concurrent use.
 type Router struct {
-	o    RouterOptions
-	mu   sync.Mutex
-	seen map[string]bool
+	o     RouterOptions
+	named string // the origin the DLQ's name says, "" when it says none
+	mu    sync.Mutex
+	seen  map[string]bool
 }
 
 // NewRouter returns a router.
@@ -166,7 +167,8 @@ func NewRouter(o RouterOptions) *Router {
 		p := bus.Address{Transport: o.DLQ.Transport, Name: ParkingName(o.DLQ.Name)}
 		o.Park = &p
 	}
-	return &Router{o: o, seen: map[string]bool{}}
+	named, _ := o.Naming.Origin(o.DLQ.Name)
+	return &Router{o: o, named: named, seen: map[string]bool{}}
 }
 
 // ParkTarget is where parked messages go.
@@ -243,8 +245,8 @@ func (r *Router) origin(e *event.Event, l Letter, d Decision) (Decision, error) 
 		return d, nil
 	}
 	topic := l.Origin
-	if topic == "" && l.Convention == "" {
-		topic, _ = r.o.Naming.Origin(r.o.DLQ.Name)
+	if topic == "" {
+		topic = r.named
 	}
 	if topic == "" {
 		d.Reason = "no origin topic recorded"

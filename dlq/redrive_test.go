@@ -2,6 +2,8 @@ package dlq_test
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/event"
 )
 
 // letters fills a Spring DLT with n letters: every tenth of an origin topic
@@ -196,4 +199,75 @@ func TestRedriveFailedInitProducerID(t *testing.T) {
 		t.Fatalf("rerun: %v, %+v", err, rep)
 	}
 	checkLanded(t, seeds, dir, dlt, a, b, 120)
+}
+
+// TestRouterDecide: origins per convention, the name's origin as a fallback,
+// selection, the loop guard and --to, in one table.
+func TestRouterDecide(t *testing.T) {
+	spring := func(hs ...event.Header) event.Event {
+		return event.Event{Transport: event.Kafka, Topic: "payments.DLT", Partition: 1, Offset: 7, Headers: append(springHeaders("card declined", 2, 4711), hs...)}
+	}
+	connect := event.Event{Transport: event.Kafka, Topic: "inventory-dlq", Headers: []event.Header{
+		{Key: dlq.ConnectTopic, Value: []byte("inventory")}, {Key: dlq.ConnectPartition, Value: []byte("1")},
+		{Key: dlq.ConnectExceptionClass, Value: []byte("DataException")}}}
+	xdeath := func(exchange, key string) event.Event {
+		return event.Event{Transport: event.AMQP, Queue: "orders.dlq", Headers: []event.Header{{Key: "x-death", Typed: []any{
+			map[string]any{"count": int64(1), "exchange": exchange, "queue": "orders", "reason": "rejected", "routing-keys": []any{key}}}}}}
+	}
+	bare := event.Event{Transport: event.Kafka, Topic: "orders.DLT"}
+	to := bus.Address{Transport: "kafka", Name: "elsewhere"}
+	kafkaDLQ := func(name string) bus.Address { return bus.Address{Transport: "kafka", Name: name} }
+	for _, tc := range []struct {
+		name string
+		o    dlq.RouterOptions
+		e    event.Event
+		want string // outcome target partition
+	}{
+		{"spring", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT")}, spring(), "redrive kafka:payments -1"},
+		{"spring keep partition", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), KeepPartition: true}, spring(), "redrive kafka:payments 2"},
+		{"connect", dlq.RouterOptions{DLQ: kafkaDLQ("inventory-dlq"), KeepPartition: true}, connect, "redrive kafka:inventory 1"},
+		{"by name", dlq.RouterOptions{DLQ: kafkaDLQ("orders.DLT"), Naming: dlq.DefaultNaming()}, bare, "redrive kafka:orders -1"},
+		{"name says nothing", dlq.RouterOptions{DLQ: kafkaDLQ("dead-letters"), Naming: dlq.DefaultNaming()}, bare, "unknown-origin : -1"},
+		{"origin missing", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), Writable: func(string) (bool, error) { return false, nil }}, spring(), "unknown-origin : -1"},
+		{"redriven 2 of 3", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT")}, spring(event.Header{Key: dlq.HeaderRedriveCount, Value: []byte("2")}), "redrive kafka:payments -1"},
+		{"redriven 3 of 3", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT")}, spring(event.Header{Key: dlq.HeaderRedriveCount, Value: []byte("3")}), "park kafka:payments.DLT.parked -1"},
+		{"max 5", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), MaxRedrives: 5}, spring(event.Header{Key: dlq.HeaderRedriveCount, Value: []byte("3")}), "redrive kafka:payments -1"},
+		{"to", dlq.RouterOptions{DLQ: kafkaDLQ("dead-letters"), To: &to}, bare, "redrive kafka:elsewhere -1"},
+		{"error matches", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), Select: dlq.Selection{Error: regexp.MustCompile("declined$")}}, spring(), "redrive kafka:payments -1"},
+		{"error does not", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), Select: dlq.Selection{Error: regexp.MustCompile("^timeout")}}, spring(), "unselected : -1"},
+		{"class matches", dlq.RouterOptions{DLQ: kafkaDLQ("inventory-dlq"), Select: dlq.Selection{Error: regexp.MustCompile("DataEx")}}, connect, "redrive kafka:inventory -1"},
+		{"id by position", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), Select: dlq.Selection{IDs: map[string]bool{"payments.DLT/1@7": true}}}, spring(), "redrive kafka:payments -1"},
+		{"other id", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), Select: dlq.Selection{IDs: map[string]bool{"payments.DLT/1@8": true}}}, spring(), "unselected : -1"},
+		{"x-death exchange", dlq.RouterOptions{DLQ: bus.Address{Transport: "amqp", Name: "orders.dlq"}}, xdeath("shop", "order.placed"), "redrive amqp:exchange/shop/order.placed -1"},
+		{"x-death default exchange", dlq.RouterOptions{DLQ: bus.Address{Transport: "amqp", Name: "orders.dlq"}}, xdeath("", "orders"), "redrive amqp:orders -1"},
+		{"no x-death", dlq.RouterOptions{DLQ: bus.Address{Transport: "amqp", Name: "orders.dlq"}}, event.Event{Transport: event.AMQP, Queue: "orders.dlq"}, "unknown-origin : -1"},
+	} {
+		d, err := dlq.NewRouter(tc.o).Decide(&tc.e)
+		got := fmt.Sprintf("%s %s %d", d.Outcome, d.Target, d.Partition)
+		if d.Target.Transport == "" {
+			got = fmt.Sprintf("%s : %d", d.Outcome, d.Partition)
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q (%v), want %q", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+// TestRewrite: a redrive counts one more, replacing the old count; a park
+// keeps the count and says why; the read event is not touched.
+func TestRewrite(t *testing.T) {
+	e := event.Event{Transport: event.Kafka, Topic: "orders.DLT", Partition: 1, Value: []byte("v"), Headers: []event.Header{
+		{Key: "a", Value: []byte("1")}, {Key: dlq.HeaderRedriveCount, Value: []byte("2")}, {Key: "b", Value: []byte("2")}}}
+	out := dlq.Rewrite(&e, dlq.Decision{Outcome: dlq.Redrive, Target: bus.Address{Transport: "kafka", Name: "orders"}, Partition: -1, Count: 2})
+	if out.Topic != "orders" || out.Partition != -1 || fmt.Sprint(out.Headers) != fmt.Sprint([]event.Header{
+		{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("2")}, {Key: dlq.HeaderRedriveCount, Value: []byte("3")}}) {
+		t.Fatalf("redrive: %+v", out)
+	}
+	if e.Topic != "orders.DLT" || string(e.Headers[1].Value) != "2" {
+		t.Fatalf("the read event changed: %+v", e)
+	}
+	out = dlq.Rewrite(&e, dlq.Decision{Outcome: dlq.Park, Target: bus.Address{Transport: "kafka", Name: "orders.DLT.parked"}, Partition: -1, Count: 2, Reason: "tired"})
+	if v, _ := out.Header(dlq.HeaderParkReason); string(v) != "tired" || dlq.RedriveCount(&out) != 2 || out.Topic != "orders.DLT.parked" {
+		t.Fatalf("park: %+v", out)
+	}
 }

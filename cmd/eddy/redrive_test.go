@@ -450,3 +450,54 @@ func TestRedriveInterruptAndResume(t *testing.T) {
 		}
 	})
 }
+
+// TestRedriveFlags: flags parse into the options (through runF); --ids @FILE
+// reads one id a line; bad input is a usage error naming the flag.
+func TestRedriveFlags(t *testing.T) {
+	f, _, _ := testFactory(false)
+	var got *RedriveOptions
+	cmd := newCmdRedrive(f, func(_ context.Context, o *RedriveOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"orders.DLT", "--to", "kafka:x", "--filter", "n > 1", "--ids", "a,b", "--error", "^T", "--dry-run",
+		"--rate", "5", "--max-redrives", "4", "--park", "p", "--keep-partition", "--job", "j", "-o", "json"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.DLQ != "orders.DLT" || got.To != "kafka:x" || got.Filter != "n > 1" || strings.Join(got.IDs, ",") != "a,b" || got.Error != "^T" ||
+		!got.DryRun || got.Rate != 5 || got.MaxRedrives != 4 || got.Park != "p" || !got.KeepPartition || got.Job != "j" || got.Output != "json" {
+		t.Fatalf("options: %+v", got)
+	}
+	file := t.TempDir() + "/ids"
+	if err := os.WriteFile(file, []byte("# picked by hand\norders.DLT/0@1\n\n e7 \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := readIDs([]string{"x", "@" + file})
+	if err != nil || strings.Join(ids, ",") != "x,orders.DLT/0@1,e7" {
+		t.Fatalf("readIDs: %v %v", ids, err)
+	}
+	for _, tc := range []struct {
+		o    RedriveOptions
+		want string
+	}{
+		{RedriveOptions{DLQ: "file:x"}, "reads a Kafka topic"},
+		{RedriveOptions{DLQ: "orders.DLT", Error: "("}, "--error"},
+		{RedriveOptions{DLQ: "orders.DLT", IDs: []string{"@/nonexistent/ids"}}, "--ids @/nonexistent/ids"},
+		{RedriveOptions{DLQ: "orders.DLT", MaxRedrives: 0}, "--max-redrives"},
+		{RedriveOptions{DLQ: "orders.DLT", To: "amqp:q"}, "--to amqp:q"},
+		{RedriveOptions{DLQ: "amqp:q", To: "kafka:t"}, "--to kafka:t"},
+		{RedriveOptions{DLQ: "amqp:q", KeepPartition: true}, "--keep-partition"},
+		{RedriveOptions{DLQ: "orders.DLT", Park: "amqp:p"}, "--park amqp:p"},
+		{RedriveOptions{DLQ: "orders.DLT", Filter: "value.("}, ""},
+	} {
+		o := tc.o
+		if o.Output == "" {
+			o.Output = "text"
+		}
+		if o.MaxRedrives == 0 && !strings.Contains(tc.want, "max-redrives") {
+			o.MaxRedrives = 3
+		}
+		_, err := planRedrive(f, &o)
+		if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: exit %d, %v; want usage naming %q", tc.o, exitCode(err), err, tc.want)
+		}
+	}
+}
