@@ -17,4 +17,6 @@ go test -run '^$' -bench 'BenchmarkTailFrame' -benchtime "${FRAMES}x" ./tui/ |
 		name=$1; sub(/^BenchmarkTailFrame\//, "", name); sub(/-[0-9]+$/, "", name)
 		for (i = 2; i < NF; i++) { if ($(i+1) == "p50-ms") p50=$i; if ($(i+1) == "p99-ms") p99=$i; if ($(i+1) == "max-ms") mx=$i }
 		printf "%-8s p50 %7.3f ms   p99 %7.3f ms   max %7.3f ms   %s\n", name, p50, p99, mx, (p99 <= 16 ? "ok (<= 16 ms)" : "OVER 16 ms")
+		# one line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio
+		printf "BENCH\ttui frame p99 at 50,000 events/s, %s\t%.3f\tthe 60 fps frame budget\t16\tms\t%.1fx\n", name, p99, (p99 > 0 ? 16 / p99 : 0)
 	}'
