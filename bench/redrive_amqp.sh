@@ -97,3 +97,7 @@ printf '%-52s %10s\n' "shovel over TCP (same, amqp://HOST URIs)" "$(rate "$best_
 printf '%-52s %10s\n' "eddy replay (confirms, mandatory, ledger, acks)" "$(rate "$best_e")"
 awk -v s="$best_s" -v e="$best_e" 'BEGIN { printf "ratio eddy/shovel: %.2fx (goal >= 1.0x)\n", s / e }'
 awk -v s="$best_t" -v e="$best_e" 'BEGIN { printf "ratio eddy/shovel over TCP: %.2fx\n", s / e }'
+
+# One line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio.
+printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "RabbitMQ DLQ -> origin ($N x $SIZE B)" "$(rate "$best_e")" "shovel, direct client" "$(rate "$best_s")" "msg/s" "$(awk -v s="$best_s" -v e="$best_e" 'BEGIN { printf "%.2fx", s / e }')"
+printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "RabbitMQ DLQ -> origin ($N x $SIZE B)" "$(rate "$best_e")" "shovel over TCP" "$(rate "$best_t")" "msg/s" "$(awk -v s="$best_t" -v e="$best_e" 'BEGIN { printf "%.2fx", s / e }')"

@@ -88,3 +88,6 @@ printf '%-48s %12s\n' "benchmark" "msg/s"
 printf '%-48s %12s\n' "eddy dlq redrive (EOS, DLQ -> origin)" "$(rate "$e")"
 printf '%-48s %12s\n' "kcat -C -e | kcat -P (no safety)" "$(rate "$k")"
 printf '%-48s %12s\n' "ratio eddy/kcat (goal >= 0.5, stretch >= 1.0)" "$(awk -v a="$k" -v b="$e" 'BEGIN{printf "%.2fx", a/b}')"
+
+# One line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio.
+printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "dlq redrive Kafka, exactly once ($N x ~${SIZE} B)" "$(rate "$e")" "kcat -C | kcat -P (no safety)" "$(rate "$k")" "msg/s" "$(awk -v a="$k" -v b="$e" 'BEGIN{printf "%.2fx", a/b}')"
