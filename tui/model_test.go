@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -518,5 +519,47 @@ func TestDLQKeys(t *testing.T) {
 	press(m, "j", "enter", "P")
 	if v.stage != stageGroups || !m.flashErr {
 		t.Fatalf("P on amqp: stage %d flash %q", v.stage, m.flash)
+	}
+}
+
+// TestContextsSwitch: enter on a context asks the Backend to connect to it;
+// the TUI then starts over on the new one (and closes the old); an error
+// stays on the status bar.
+func TestContextsSwitch(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	closed := false
+	m.be.Close = func() { closed = true }
+	m.be.Switch = func(name string) (*Backend, error) {
+		if name == "prod" {
+			return nil, errors.New("kafka: cannot connect to prod:9092")
+		}
+		return &Backend{Context: name, Contexts: []string{"prod", "test"}}, nil
+	}
+	press(m, "5")
+	if m.contexts.cur.pos != 1 {
+		t.Fatalf("cursor on %d, want the current context", m.contexts.cur.pos)
+	}
+	press(m, "k", "enter")
+	if !m.flashErr || !strings.Contains(m.render(), "cannot connect to prod") || m.be.Context != "test" {
+		t.Fatalf("failed switch: %q", m.flash)
+	}
+	press(m, "5", "j", "enter")
+	if !closed || m.be.Context != "test" || m.current() != viewSources || m.flash != "switched to context test" {
+		t.Fatalf("switch: closed %v context %q view %d flash %q", closed, m.be.Context, m.current(), m.flash)
+	}
+}
+
+// TestNoColor: with colour off (NO_COLOR) no SGR sequence is drawn; with it
+// on the same screen is styled.
+func TestNoColor(t *testing.T) {
+	for _, colour := range []bool{false, true} {
+		m := New(context.Background(), Options{Backend: &Backend{}, Color: colour, Local: time.UTC})
+		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		m.Update(testSources())
+		got := strings.Contains(m.render(), "\x1b[")
+		m.Close()
+		if got != colour {
+			t.Fatalf("colour %v: SGR on screen %v", colour, got)
+		}
 	}
 }

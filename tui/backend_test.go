@@ -1,0 +1,155 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rabbitmq/amqp091-go"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+)
+
+// hostileValue is what a producer could send to drive a terminal.
+const hostileValue = "evil \x1b[2J\x1b]52;c;ZXZpbA==\x07 \x9b31m"
+
+// drain reads src to its end through a stream and the Tail view, as the
+// program would.
+func drain(t *testing.T, m *Model, src bus.Source) {
+	t.Helper()
+	v := m.tail
+	m.Update(openTailMsg{addrs: v.addrs})
+	_, cmd := m.Update(tailOpenedMsg{id: v.nextID, src: src})
+	for cmd != nil {
+		_, cmd = m.Update(cmd())
+	}
+	if v.endErr != nil && !errors.Is(v.endErr, io.EOF) {
+		t.Fatal(v.endErr)
+	}
+}
+
+// TestBackendRealKafka: on the real Kafka, the Sources listing shows a topic
+// with its partitions and messages, and the tail reads it (nothing committed:
+// no group is created) and shows hostile payloads escaped.
+func TestBackendRealKafka(t *testing.T) {
+	seeds := kafkatest.Real(t)
+	topic := kafkatest.NewTopic(t, seeds, 2)
+	kafkatest.Produce(t, seeds, &kgo.Record{Topic: topic, Partition: 0, Key: []byte("k1"), Value: []byte(`{"type":"OrderPlaced","event_id":"e1"}`)},
+		&kgo.Record{Topic: topic, Partition: 1, Value: []byte(hostileValue)})
+	c, err := kafka.New(seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := newTestModel(t, 100, 30)
+	m.be.Kafka = c
+	ctx := context.Background()
+	m.Update(m.be.listSources(ctx))
+	var row *sourceRow
+	for i := range m.sources.rows {
+		if m.sources.rows[i].addr.Name == topic {
+			row = &m.sources.rows[i]
+		}
+	}
+	if row == nil || row.partitions != 2 || row.messages != 2 {
+		t.Fatalf("topic row %+v", row)
+	}
+	addrs := []bus.Address{{Transport: "kafka", Name: topic}}
+	m.tail.addrs = addrs
+	src, err := m.be.openTail(ctx, addrs, bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, m, src)
+	if m.tail.total != 2 {
+		t.Fatalf("%d events", m.tail.total)
+	}
+	requireEscapedEvent(t, m)
+	groups, err := kafkatest.Admin(t, seeds).ListGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups.Groups() {
+		if strings.Contains(g, topic) {
+			t.Fatalf("the tail created group %q", g)
+		}
+	}
+}
+
+// requireEscapedEvent opens every tailed event in the Event view and wants
+// the hostile one shown escaped.
+func requireEscapedEvent(t *testing.T, m *Model) {
+	t.Helper()
+	screenOf(t, m)
+	for _, seq := range m.tail.shown.items() {
+		e := *m.tail.ring.get(seq)
+		m.Update(openEventMsg{&e})
+		if strings.Contains(screenOf(t, m), `evil \x1b[2J\x1b]52;c;ZXZpbA==\x07 \x9b31m`) {
+			return
+		}
+	}
+	t.Fatal("no event view shows the hostile payload escaped")
+}
+
+// screenOf renders the screen and checks no control character is on it.
+func screenOf(t *testing.T, m *Model) string {
+	t.Helper()
+	s := m.render()
+	for _, r := range s {
+		if r < 0x20 && r != '\n' || r >= 0x7f && r < 0xa0 {
+			t.Fatalf("control character %U on the screen:\n%q", r, s)
+		}
+	}
+	return s
+}
+
+// TestBackendRealRabbitMQ: the Sources listing shows a queue and its depth
+// through the management API; the tail peeks its backlog (as tail --backlog)
+// and leaves every message in the queue; hostile payloads show escaped.
+func TestBackendRealRabbitMQ(t *testing.T) {
+	u := amqptest.URL(t)
+	tp := amqptest.Topology(t, u)
+	tp.Publish(t, amqp091.Publishing{Body: []byte(`{"type":"OrderPlaced"}`), Timestamp: time.Now()},
+		amqp091.Publishing{Body: []byte(hostileValue), Timestamp: time.Now()})
+	amqptest.Eventually(t, 20*time.Second, "the queue holds 2", func() bool { return amqptest.Depth(t, u, tp.Queue) == 2 })
+	c, err := amqp.New(u, amqp.WithManagementURL(amqptest.ManagementURL(t, u)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := newTestModel(t, 100, 30)
+	m.be.AMQP = c
+	ctx := context.Background()
+	// The management API samples every few seconds: wait until it counts both.
+	var row *sourceRow
+	amqptest.Eventually(t, 30*time.Second, "the listing counts the queue's messages", func() bool {
+		m.Update(m.be.listSources(ctx))
+		row = nil
+		for i := range m.sources.rows {
+			if m.sources.rows[i].addr.Name == tp.Queue {
+				row = &m.sources.rows[i]
+			}
+		}
+		return row != nil && row.messages == 2
+	})
+	addrs := []bus.Address{{Transport: "amqp", Name: tp.Queue}}
+	m.tail.addrs = addrs
+	src, err := m.be.openTail(ctx, addrs, bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, m, src)
+	if m.tail.total != 2 {
+		t.Fatalf("%d events", m.tail.total)
+	}
+	requireEscapedEvent(t, m)
+	amqptest.Eventually(t, 20*time.Second, "both messages back in the queue", func() bool { return amqptest.Depth(t, u, tp.Queue) == 2 })
+}
