@@ -28,6 +28,9 @@ if [ -z "${EDDY_KEEP_BROKERS:-}" ]; then
 fi
 # Tests that need a broker fail (not skip) without one when this is set.
 export EDDY_REQUIRE_BROKERS=1
+# A real OpenTelemetry Collector for trace's OTLP export test (built once).
+EDDY_TEST_OTELCOL=$(scripts/otelcol.sh)
+export EDDY_TEST_OTELCOL
 
 args=("$@")
 ((${#args[@]})) || args=(./...)

@@ -17,13 +17,22 @@ import (
 // creation context; a flow without traceparent gets a root span of its own.
 func TestOTLPExport(t *testing.T) {
 	srv, url := otlptest.Start(t)
-	x, err := NewExporter(context.Background(), url)
+	exportTestFlows(t, url)
+	checkExported(t, srv.Spans())
+}
+
+const testTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+// exportTestFlows exports two flows to endpoint: o-1 (two events with a
+// traceparent and a hop), o-2 (one event without).
+func exportTestFlows(t *testing.T, endpoint string) {
+	t.Helper()
+	x, err := NewExporter(context.Background(), endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const tid = "4bf92f3577b34da6a3ce929d0e0e4736"
 	withTP := func(e event.Event, span string) event.Event {
-		e.Headers = append(e.Headers, event.Header{Key: "traceparent", Value: []byte("00-" + tid + "-" + span + "-01")})
+		e.Headers = append(e.Headers, event.Header{Key: "traceparent", Value: []byte("00-" + testTraceID + "-" + span + "-01")})
 		return e
 	}
 	flows := correlateWith(Config{KeepKeys: true}, []event.Event{
@@ -37,14 +46,20 @@ func TestOTLPExport(t *testing.T) {
 	if err := x.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checkExported checks the spans of exportTestFlows.
+func checkExported(t *testing.T, spans []*tracepb.Span) {
+	t.Helper()
+	const tid = testTraceID
 	byName := map[string][]*tracepb.Span{}
-	for _, s := range srv.Spans() {
+	for _, s := range spans {
 		byName[s.Name] = append(byName[s.Name], s)
 	}
-	if len(srv.Spans()) != 5 || len(byName["receive orders"]) != 2 || len(byName["receive payments"]) != 1 ||
+	if len(spans) != 5 || len(byName["receive orders"]) != 2 || len(byName["receive payments"]) != 1 ||
 		len(byName["hop OrderPlaced -> PaymentAuthorized"]) != 1 || len(byName["flow o-2"]) != 1 {
 		names := []string{}
-		for _, s := range srv.Spans() {
+		for _, s := range spans {
 			names = append(names, s.Name)
 		}
 		t.Fatalf("spans %q", names)
