@@ -5,12 +5,20 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/redistest"
@@ -139,7 +147,7 @@ func writeEvents(t *testing.T, path string, n int, traceparent string) {
 	}
 	var evs []event.Event
 	for i := range n {
-		e := event.Event{Transport: event.Kafka, Topic: "orders", Offset: int64(i), Value: []byte{byte(i)}}
+		e := event.Event{Transport: event.Kafka, Topic: "orders", Offset: int64(i), Value: []byte("v" + strconv.Itoa(i))}
 		if traceparent != "" {
 			e.Headers = []event.Header{{Key: "traceparent", Value: []byte(traceparent)}}
 		}
@@ -204,5 +212,96 @@ func TestReplayWithRedisLedger(t *testing.T) {
 		if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, `"mode":"ledger"`) {
 			t.Fatalf("run %d: %d %q %q", i, code, out, errOut)
 		}
+	}
+}
+
+// TestReplayRedisLedgerKillAndRerun: a replay with the Redis ledger,
+// SIGKILLed twice mid-run. A rerun while the dead run's lease lasts leaves its
+// in-flight records to it (exit 3, "held by another run"); once the lease has
+// run out a rerun takes them over and finishes. Every record lands, and the
+// only duplicates are copies with one eddy-redrive-id.
+func TestReplayRedisLedgerKillAndRerun(t *testing.T) {
+	url := redistest.URL(t)
+	bin := eddyBinary(t)
+	seeds := kafkatest.Cluster(t)
+	const n = 6000
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "dlt.jsonl")
+	writeEvents(t, capture, n, "")
+	dst := kafkatest.NewTopic(t, seeds, 1)
+	adm := kafkatest.Admin(t, seeds)
+	landed := func() int64 {
+		l, err := adm.ListEndOffsets(context.Background(), dst)
+		if err != nil {
+			return 0
+		}
+		var sum int64
+		l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
+		return sum
+	}
+	job := ledgerJob("kill")
+	t.Cleanup(func() { runEddy(t, nil, "dlq", "ledger", "prune", "--ledger", url, "--job", job) })
+	run := func(args ...string) *exec.Cmd {
+		return exec.Command(bin, append([]string{"replay", "file:" + capture, "--to", "kafka:" + dst,
+			"--brokers", strings.Join(seeds, ","), "--ledger", url, "--job", job}, args...)...)
+	}
+	for _, pct := range []int64{30, 60} {
+		cmd := run("--rate", "3000")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		kafkatest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d%% landed", pct), func() bool { return landed() >= n*pct/100 })
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	held := 0
+	kafkatest.WaitFor(t, 90*time.Second, "a rerun that finishes", func() bool {
+		out, err := run().CombinedOutput()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			return true
+		case errors.As(err, &ee) && ee.ExitCode() == ExitPartial && strings.Contains(string(out), "held by another run"):
+			held++
+			return false
+		}
+		t.Fatalf("rerun: %v\n%s", err, out)
+		return false
+	})
+	t.Logf("%d rerun(s) found records held by the killed run", held)
+	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(dst), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	end := landed()
+	ids := map[string][]string{} // value -> its copies' redrive ids
+	for read := int64(0); read < end; {
+		fs := cl.PollFetches(context.Background())
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			read++
+			var rid string
+			for _, h := range r.Headers {
+				if h.Key == "eddy-redrive-id" {
+					rid = string(h.Value)
+				}
+			}
+			ids[string(r.Value)] = append(ids[string(r.Value)], rid)
+		})
+	}
+	if len(ids) != n {
+		t.Fatalf("%d distinct records landed, want %d", len(ids), n)
+	}
+	dups := 0
+	for v, rids := range ids {
+		for _, rid := range rids {
+			if rid == "" || rid != rids[0] {
+				t.Fatalf("%q: copies with redrive ids %v", v, rids)
+			}
+		}
+		dups += len(rids) - 1
+	}
+	// At most the chunk in flight at each kill (--rate 3000: chunks of 300).
+	if dups > 2*300 {
+		t.Fatalf("%d duplicates, more than the chunks in flight at the kills", dups)
 	}
 }
