@@ -257,12 +257,15 @@ type RedriveRequest struct {
 	// Error is --error: a regular expression the recorded error message or
 	// class must match; "" selects every message.
 	Error string
+	// IDs is --ids: only these messages (event ids or TOPIC/P@OFFSET).
+	IDs []string
 	// DryRun is --dry-run: decide and count, write nothing.
 	DryRun bool
 }
 
-// dlqKeep is how many message ids a summary keeps per error group.
-const dlqKeep = 5
+// dlqKeep is how many message ids a summary keeps per error group: the
+// messages the DLQ view lets you pick one by one.
+const dlqKeep = 100
 
 func (b *Backend) summarizeDLQs(ctx context.Context) dlqMsg {
 	var m dlqMsg

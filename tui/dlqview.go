@@ -36,11 +36,12 @@ type (
 type dlqStage int
 
 const (
-	stageList    dlqStage = iota // the DLQs
-	stageGroups                  // one DLQ's error groups
-	stagePlan                    // the dry run of the selection, waiting for Y
-	stageRunning                 // the redrive, with progress
-	stageResult                  // what it did
+	stageList     dlqStage = iota // the DLQs
+	stageGroups                   // one DLQ's error groups
+	stageMessages                 // one group's messages
+	stagePlan                     // the dry run of the selection, waiting for Y
+	stageRunning                  // the redrive, with progress
+	stageResult                   // what it did
 )
 
 // dlqView lists the dead-letter topics and queues with their counts and
@@ -53,14 +54,17 @@ type dlqView struct {
 	ctx context.Context
 	be  *Backend
 
-	res     *dlqMsg
-	loading bool
-	gen     int
-	cur     cursor
-	open    int // the DLQ whose groups are shown
-	gcur    cursor
-	picked  map[int]bool // selected groups of the open DLQ
-	stage   dlqStage
+	res       *dlqMsg
+	loading   bool
+	gen       int
+	cur       cursor
+	open      int // the DLQ whose groups are shown
+	gcur      cursor
+	picked    map[int]bool // selected groups of the open DLQ
+	group     int          // the group whose messages are shown
+	mcur      cursor
+	pickedIDs map[string]bool // selected messages of the open group
+	stage     dlqStage
 
 	req      RedriveRequest
 	plan     dlq.Report
@@ -121,8 +125,13 @@ func (v *dlqView) esc() bool {
 		return false
 	case stageGroups:
 		v.stage, v.picked = stageList, map[int]bool{}
+	case stageMessages:
+		v.stage, v.pickedIDs = stageGroups, nil
 	case stagePlan:
 		v.stage = stageGroups
+		if len(v.req.IDs) > 0 {
+			v.stage = stageMessages
+		}
 	case stageRunning:
 	case stageResult:
 		v.stage = stageList
@@ -141,6 +150,13 @@ func (v *dlqView) status() string {
 	switch v.stage {
 	case stageGroups:
 		s := fmt.Sprintf("%d groups · %d selected", len(v.opened().Groups), len(v.picked))
+		if v.canRedrive() {
+			return s + " · " + shortHelp(v.c.Keys.Select, v.c.Keys.Plan)
+		}
+		return s
+	case stageMessages:
+		g := &v.opened().Groups[v.group]
+		s := fmt.Sprintf("%d of %d messages listed · %d selected", len(g.IDs), g.Count, len(v.pickedIDs))
 		if v.canRedrive() {
 			return s + " · " + shortHelp(v.c.Keys.Select, v.c.Keys.Plan)
 		}
@@ -231,11 +247,50 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 				v.gcur.pos++
 				v.gcur.clamp(len(s.Groups), h)
 			}
+		case key.Matches(msg, k.Open):
+			if v.gcur.pos < len(s.Groups) {
+				v.group, v.mcur, v.pickedIDs, v.stage = v.gcur.pos, cursor{}, map[string]bool{}, stageMessages
+			}
 		case key.Matches(msg, k.Plan):
 			if v.canRedrive() {
-				return v.planRedrive(s)
+				return v.planRedrive(s, RedriveRequest{DLQ: s.Name, Error: v.selectionRegexp(s)})
 			}
 			return flash("redrive from the TUI is for Kafka DLQs (eddy dlq redrive)", true)
+		}
+		return nil
+	case stageMessages:
+		s := v.opened()
+		ids := s.Groups[v.group].IDs
+		if v.mcur.move(k, msg, len(ids), h) {
+			return nil
+		}
+		switch {
+		case key.Matches(msg, k.Select):
+			if v.mcur.pos < len(ids) {
+				id := ids[v.mcur.pos]
+				if v.pickedIDs[id] {
+					delete(v.pickedIDs, id)
+				} else {
+					v.pickedIDs[id] = true
+				}
+				v.mcur.pos++
+				v.mcur.clamp(len(ids), h)
+			}
+		case key.Matches(msg, k.Plan):
+			if !v.canRedrive() {
+				return flash("redrive from the TUI is for Kafka DLQs (eddy dlq redrive)", true)
+			}
+			req := RedriveRequest{DLQ: s.Name}
+			for _, id := range ids {
+				if v.pickedIDs[id] {
+					req.IDs = append(req.IDs, id)
+				}
+			}
+			if len(req.IDs) == 0 {
+				// None picked: the whole group, as P in the groups does.
+				req.Error = "^(?:" + regexp.QuoteMeta(s.Groups[v.group].Error) + ")$"
+			}
+			return v.planRedrive(s, req)
 		}
 		return nil
 	case stagePlan:
@@ -285,10 +340,11 @@ func (v *dlqView) selectionRegexp(s *dlq.Summary) string {
 	return "^(?:" + strings.Join(alts, "|") + ")$"
 }
 
-func (v *dlqView) planRedrive(s *dlq.Summary) tea.Cmd {
+func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
 	v.runGen++
 	v.stage, v.plan, v.planErr = stagePlan, dlq.Report{}, nil
-	v.req = RedriveRequest{DLQ: s.Name, Error: v.selectionRegexp(s), DryRun: true}
+	req.DryRun = true
+	v.req = req
 	gen, req, ctx, be := v.runGen, v.req, v.ctx, v.be
 	return func() tea.Msg {
 		rep, err := be.Redrive(ctx, req, nil)
@@ -340,6 +396,8 @@ func (v *dlqView) view() string {
 	switch v.stage {
 	case stageGroups:
 		return v.groupsView(h)
+	case stageMessages:
+		return v.messagesView(h)
 	case stagePlan, stageRunning, stageResult:
 		return body(v.redriveLines(), c.Width, h)
 	}
@@ -387,11 +445,33 @@ func (v *dlqView) groupsView(h int) string {
 	return body(lines, c.Width, h)
 }
 
+func (v *dlqView) messagesView(h int) string {
+	c, st := v.c, v.c.Styles
+	g := &v.opened().Groups[v.group]
+	lines := []string{st.Header.Render(fmt.Sprintf("  %s · %s · from %s", fit(safe(g.Error), 50), safe(g.Class), safe(g.Origin)))}
+	v.mcur.clamp(len(g.IDs), h-1)
+	for i := v.mcur.top; i < len(g.IDs) && len(lines) < h; i++ {
+		mark := " "
+		if v.pickedIDs[g.IDs[i]] {
+			mark = st.Selected.Render("*")
+		}
+		line := mark + " " + safe(g.IDs[i])
+		if i == v.mcur.pos {
+			line = cursorRow(st, line, c.Width)
+		}
+		lines = append(lines, line)
+	}
+	return body(lines, c.Width, h)
+}
+
 // redriveLines draws the plan, the progress or the result.
 func (v *dlqView) redriveLines() []string {
 	st := v.c.Styles
 	sel := "every message"
-	if v.req.Error != "" {
+	switch {
+	case len(v.req.IDs) > 0:
+		sel = fmt.Sprintf("%d message(s): %s", len(v.req.IDs), safe(strings.Join(v.req.IDs, " ")))
+	case v.req.Error != "":
 		sel = "messages whose error matches " + safe(v.req.Error)
 	}
 	lines := []string{st.Header.Render("redrive kafka:" + safe(v.req.DLQ)), "  selection: " + sel, ""}

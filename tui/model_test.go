@@ -450,7 +450,8 @@ func testDLQs() dlqMsg {
 		{Transport: "kafka", Name: "payments.DLT", Count: 37, Oldest: t0, Errors: []dlq.Count{{Value: "card declined", Count: 30}},
 			Groups: []dlq.Group{
 				{Error: "card declined", Class: "com.example.CardDeclined", Origin: "orders", Count: 30},
-				{Error: "timeout \x1b[31mcalling bank", Class: "java.net.SocketTimeoutException", Origin: "orders", Count: 7},
+				{Error: "timeout \x1b[31mcalling bank", Class: "java.net.SocketTimeoutException", Origin: "orders", Count: 7,
+					IDs: []string{"evt-7", "payments.DLT/0@8", "evt-\x1b]0;x\x07"}},
 			}},
 		{Transport: "amqp", Name: "shop.payments.dlq", Count: 4, Errors: []dlq.Count{{Value: "rejected", Count: 4}},
 			Groups: []dlq.Group{{Error: "rejected", Origin: "shop.payments.inbox", Count: 4}}},
@@ -514,6 +515,26 @@ func TestDLQKeys(t *testing.T) {
 	press(m, "esc")
 	if v.stage != stageList || m.current() != viewDLQ {
 		t.Fatal("esc from the result")
+	}
+	// enter on a group lists its messages; space picks some; P plans
+	// exactly those (--ids).
+	press(m, "enter", "j", "enter")
+	if v.stage != stageMessages || v.group != 1 {
+		t.Fatalf("enter on a group: stage %d group %d", v.stage, v.group)
+	}
+	press(m, "j", "space")
+	if len(v.pickedIDs) != 1 || !v.pickedIDs["payments.DLT/0@8"] {
+		t.Fatalf("picked %v", v.pickedIDs)
+	}
+	t.Run("messages", func(t *testing.T) { requireScreen(t, m) })
+	_, cmd = m.Update(keyMsg("P"))
+	cmd()
+	if last := reqs[len(reqs)-1]; !last.DryRun || len(last.IDs) != 1 || last.IDs[0] != "payments.DLT/0@8" || last.Error != "" {
+		t.Fatalf("plan of picked messages: %+v", last)
+	}
+	press(m, "esc", "esc", "esc")
+	if v.stage != stageList {
+		t.Fatalf("esc: stage %d", v.stage)
 	}
 	// An AMQP DLQ is listed and grouped, not redriven from here.
 	press(m, "j", "enter", "P")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/replay"
 )
 
@@ -35,6 +36,13 @@ func redriveBackend(t *testing.T, addr string, be *Backend) {
 		route := dlq.RouterOptions{DLQ: a, Naming: dlq.DefaultNaming(), MaxRedrives: dlq.DefaultMaxRedrives}
 		if req.Error != "" {
 			route.Select.Error = regexp.MustCompile(req.Error)
+		}
+		if len(req.IDs) > 0 {
+			route.Select.IDs = map[string]bool{}
+			for _, id := range req.IDs {
+				route.Select.IDs[id] = true
+			}
+			route.Select.ID = func(e *event.Event) string { return be.schema().Extract(e).ID }
 		}
 		return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{Seeds: []string{addr}, Job: "tui-test-" + req.DLQ, LogDir: dir,
 			Route: route, Progress: progress, DryRun: req.DryRun, Client: be.Kafka})

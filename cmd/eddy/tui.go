@@ -230,14 +230,14 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 	return be, nil
 }
 
-// tuiRedrive is eddy dlq redrive DLQ [--error RE] [--dry-run] for the DLQ
+// tuiRedrive is eddy dlq redrive DLQ [--error RE] [--ids …] [--dry-run] for the DLQ
 // view: the same plan (job name, ledger, routing, loop guard) and the same
 // dlq.RedriveKafka run.
 func tuiRedrive(ctx context.Context, f *Factory, kc *kafka.Client, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
 	if kc == nil {
 		return dlq.Report{}, fmt.Errorf("redrive: no Kafka in this context")
 	}
-	o := &RedriveOptions{DLQ: req.DLQ, Error: req.Error, DryRun: req.DryRun, MaxRedrives: dlq.DefaultMaxRedrives, Output: "text"}
+	o := &RedriveOptions{DLQ: req.DLQ, Error: req.Error, IDs: req.IDs, DryRun: req.DryRun, MaxRedrives: dlq.DefaultMaxRedrives, Output: "text"}
 	p, err := planRedrive(f, o)
 	if err != nil {
 		return dlq.Report{}, err
