@@ -31,7 +31,10 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/eddy" ./cmd/eddy
 go build -o "$tmp/amqpbench" ./bench/amqpbench
 B="$tmp/amqpbench"
-DLQ=bench.redrive.dlq X=bench.redrive.origin KEY=orders ORIGIN=bench.redrive.orders
+# Names unique to this run: a concurrent run of this script (or anything else)
+# must not purge, fill or delete what this one measures.
+run_id=$$
+DLQ=bench.redrive.$run_id.dlq X=bench.redrive.$run_id.origin KEY=orders ORIGIN=bench.redrive.$run_id.orders
 
 if ! curl -fsS -u "$user:$pass" "$MGMT_URL/api/shovels" >/dev/null 2>&1; then
 	rabbitmq-plugins enable rabbitmq_shovel rabbitmq_shovel_management >/dev/null

@@ -306,12 +306,20 @@ func TestRedriveAMQPOutage(t *testing.T) {
 				t.Fatal("timed out")
 			case <-time.After(100 * time.Millisecond):
 			}
-			// Two runs get their connections cut, twice each, once some
-			// messages moved. The management API lists a new connection
+			// The connections of the first run are cut twice, once some
+			// messages moved (and those of the second run, if the first
+			// ended by the outage). The management API lists a new connection
 			// only after its first statistics (5 s by default), so a cut
 			// waits for that.
 			if runs < 2 && cuts < 2 && d.landed(t) > start+100*(cuts+1) {
-				if n := amqptest.CloseConnections(t, url, "eddy "); n > 0 {
+				// Only this test's: other tests share the broker. The
+				// consumer's connection is named after the DLQ, the sinks'
+				// after their exchanges (the admin connection is left).
+				n := amqptest.CloseConnections(t, url, d.DLQ)
+				for x := range d.Dest {
+					n += amqptest.CloseConnections(t, url, x)
+				}
+				if n > 0 {
 					cuts++
 					t.Logf("run %d: closed %d eddy connections at %d landed", runs, n, d.landed(t))
 				}
