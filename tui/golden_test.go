@@ -180,3 +180,20 @@ func TestGoldenContexts80x24(t *testing.T) {
 	press(m, "5")
 	requireScreen(t, m)
 }
+
+func TestGoldenTrace80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	e := orderEvent(1, "orders", "OrderPlaced")
+	m.Update(openTraceMsg{&e})
+	m.Update(traceResult{m.trace.gen, testFlow()})
+	requireScreen(t, m)
+}
+
+func TestGoldenDLQ80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	press(m, "4")
+	m.Update(dlqResult{m.dlq.gen, testDLQs()})
+	requireScreen(t, m)
+	press(m, "enter")
+	t.Run("groups", func(t *testing.T) { requireScreen(t, m) })
+}

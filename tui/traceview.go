@@ -103,8 +103,15 @@ func (v *traceView) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// barWidth is the cells of the longest hop's bar.
-func (v *traceView) barWidth() int { return max(6, min(30, v.c.Width-80)) }
+// columns are the widths of the origin, the type and the longest hop's bar,
+// fitted to the screen with room for the "← stuck here" mark.
+func (v *traceView) columns() (ow, tw, bw int) {
+	w := v.c.Width
+	ow = max(14, min(22, w/4-3))
+	tw = max(12, min(18, w/5))
+	bw = max(4, min(30, w-(2+10+ow+1+tw+1+10)-14))
+	return ow, tw, bw
+}
 
 // lines renders the timelines, then the edge table.
 func (v *traceView) lines() []string {
@@ -119,7 +126,7 @@ func (v *traceView) lines() []string {
 	if len(v.res.flows) == 0 {
 		out = append(out, "  no flow matches "+safe(v.query)+" in what was read")
 	}
-	bw := v.barWidth()
+	ow, tw, bw := v.columns()
 	for _, f := range v.res.flows {
 		var longest time.Duration
 		for _, h := range f.Hops {
@@ -156,10 +163,10 @@ func (v *traceView) lines() []string {
 			if typ == "" {
 				typ = "?"
 			}
-			line := fmt.Sprintf("  +%-8s %-22s %-18s %9s %s", fmtLatency(off), fit(safe(s.Origin()), 22), fit(safe(typ), 18), lat, st.Bar.Render(pad(bar, bw)))
+			line := fmt.Sprintf("  +%-8s %-*s %-*s %9s %s", fmtLatency(off), ow, fit(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat, st.Bar.Render(pad(bar, bw)))
 			switch {
 			case s.DeadLetter != nil:
-				line = st.DLQ.Render(fmt.Sprintf("✗ +%-8s %-22s %-18s %9s ", fmtLatency(off), fit(safe(s.Origin()), 22), fit(safe(typ), 18), lat)) + st.Bar.Render(pad(bar, bw))
+				line = st.DLQ.Render(fmt.Sprintf("✗ +%-8s %-*s %-*s %9s ", fmtLatency(off), ow, fit(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat)) + st.Bar.Render(pad(bar, bw))
 				out = append(out, line, st.DLQ.Render("    dead-lettered: "+safe(deadLetterText(s.DeadLetter))))
 				continue
 			case last == s && f.DeadLettered():
