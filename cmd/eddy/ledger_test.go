@@ -254,20 +254,25 @@ func TestReplayRedisLedgerKillAndRerun(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
+	// Rerun until one finishes: at most every half second, as an operator
+	// would, while the killed run's lease (10s) runs out.
 	held := 0
-	kafkatest.WaitFor(t, 90*time.Second, "a rerun that finishes", func() bool {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(90 * time.Second); ; <-tick.C {
 		out, err := run().CombinedOutput()
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-			return true
-		case errors.As(err, &ee) && ee.ExitCode() == ExitPartial && strings.Contains(string(out), "held by another run"):
-			held++
-			return false
+		if err == nil {
+			break
 		}
-		t.Fatalf("rerun: %v\n%s", err, out)
-		return false
-	})
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != ExitPartial || !strings.Contains(string(out), "held by another run") ||
+			!strings.Contains(string(out), "left to another run") {
+			t.Fatalf("rerun: %v\n%s", err, out)
+		}
+		if held++; time.Now().After(deadline) {
+			t.Fatalf("reruns still find records held after 90s:\n%s", out)
+		}
+	}
 	t.Logf("%d rerun(s) found records held by the killed run", held)
 	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(dst), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	end := landed()

@@ -266,6 +266,7 @@ type replayReport struct {
 	Filtered int64    `json:"filtered"`
 	Skipped  int64    `json:"skipped"`
 	Retried  int64    `json:"retried"`
+	Held     int64    `json:"held"`
 	Moved    int64    `json:"moved"`
 	Failed   int64    `json:"failed"`
 	Seconds  float64  `json:"seconds"`
@@ -387,8 +388,8 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 	endSpan(sum, runErr)
 	spanEnded = true
 	prog.done()
-	rep.Read, rep.Filtered, rep.Skipped, rep.Retried, rep.Moved, rep.Failed =
-		sum.Read, sum.Filtered, sum.Skipped, sum.Retried, sum.Moved, sum.Failed
+	rep.Read, rep.Filtered, rep.Skipped, rep.Retried, rep.Held, rep.Moved, rep.Failed =
+		sum.Read, sum.Filtered, sum.Skipped, sum.Retried, sum.Held, sum.Moved, sum.Failed
 	rep.Seconds, rep.Stopped = sum.Elapsed.Seconds(), sum.Stopped
 	if runErr != nil && !sum.Stopped {
 		s := runErr.Error()
@@ -458,6 +459,9 @@ func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
 		rep.Job, rep.Read, verb, rep.Moved, rep.Skipped, rep.Filtered)
 	if rep.Retried > 0 {
 		fmt.Fprintf(f.IO.ErrOut, ", retried %d (possible duplicates, same %s)", rep.Retried, replay.HeaderRedriveID)
+	}
+	if rep.Held > 0 {
+		fmt.Fprintf(f.IO.ErrOut, ", left to another run %d (in progress there)", rep.Held)
 	}
 	if rep.Failed > 0 {
 		fmt.Fprintf(f.IO.ErrOut, ", not confirmed %d", rep.Failed)
