@@ -20,3 +20,9 @@ go test -run '^$' -bench 'BenchmarkTailFrame' -benchtime "${FRAMES}x" ./tui/ |
 		# one line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio
 		printf "BENCH\ttui frame p99 at 50,000 events/s, %s\t%.3f\tthe 60 fps frame budget\t16\tms\t%.1fx\n", name, p99, (p99 > 0 ? 16 / p99 : 0)
 	}'
+echo
+echo "whole loop (bus/file capture of 200,000 demo-sized events → stream → Update + View per message):"
+go test -run '^$' -bench 'BenchmarkTailIngest' -benchtime 3x ./tui/ |
+	awk '/^BenchmarkTailIngest/ { for (i = 2; i < NF; i++) { if ($(i+1) == "events/s") r=$i; if ($(i+1) == "events/frame") f=$i }
+		printf "ingest   %.0f events/s (%.1fx the 50,000/s target), %.0f events per message\n", r, r/50000, f
+		printf "BENCH\ttui tail ingest (capture -> stream -> Update + View)\t%.0f\tthe 50,000/s target\t50000\tevents/s\t%.1fx\n", r, r/50000 }'

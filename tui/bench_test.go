@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -97,4 +99,45 @@ func BenchmarkTailFrame(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkTailIngest runs the Tail view's whole loop as the program does —
+// a real source (a capture of demo-sized events, read by bus/file) on the
+// reader goroutine, batched messages, Update and View per message — and
+// reports how many events per second the view takes in. It must stay well
+// above 50,000/s for the UI to keep up with that rate.
+func BenchmarkTailIngest(b *testing.B) {
+	const n = 200000
+	var capture []byte
+	for i := range n {
+		e := orderEvent(i, "orders", "OrderPlaced")
+		capture = event.AppendEnvelope(capture, &e)
+		capture = append(capture, '\n')
+	}
+	b.SetBytes(int64(len(capture)))
+	b.ResetTimer()
+	start := time.Now()
+	msgs := 0
+	for i := 0; i < b.N; i++ {
+		m := New(context.Background(), Options{Backend: &Backend{}, Local: time.UTC})
+		m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+		m.Update(openTailMsg{addrs: []bus.Address{{Transport: "kafka", Name: "orders"}}})
+		src, err := file.Open("-", bytes.NewReader(capture), bus.ReadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, cmd := m.Update(tailOpenedMsg{id: m.tail.nextID, src: src})
+		for cmd != nil {
+			_, cmd = m.Update(cmd())
+			_ = m.View()
+			msgs++
+		}
+		if m.tail.total != n {
+			b.Fatalf("%d events", m.tail.total)
+		}
+		m.Close()
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(n*b.N)/el.Seconds(), "events/s")
+	b.ReportMetric(float64(n*b.N)/float64(msgs), "events/frame")
 }
