@@ -180,27 +180,28 @@ func (v *traceView) lines() []string {
 	}
 	if len(v.res.report.Edges) > 0 {
 		out = append(out, st.Header.Render(fmt.Sprintf("edges of the %d flows read (hop latency)", v.res.report.Flows.Total)))
-		out = append(out, st.Dim.Render(fmt.Sprintf("  %-40s %6s %8s %8s %8s  %s", "FROM -> TO", "COUNT", "P50", "P99", "MAX", "█ p50 ░ p99")))
+		out = append(out, st.Dim.Render(fmt.Sprintf("  %-40s %6s %8s %8s %8s  %s", "FROM -> TO", "COUNT", "P50", "P99", "MAX", "█p50 ▓p90 ░p99")))
 		var hi float64
 		for _, e := range v.res.report.Edges {
 			hi = max(hi, e.P99MS)
 		}
 		for _, e := range v.res.report.Edges {
 			name := fit(safe(e.From)+" -> "+safe(e.To), 40)
-			out = append(out, fmt.Sprintf("  %-40s %6d %8s %8s %8s  %s", name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS), histBar(e.P50MS, e.P99MS, hi, bw)))
+			out = append(out, fmt.Sprintf("  %-40s %6d %8s %8s %8s  %s", name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS), histBar(e.P50MS, e.P90MS, e.P99MS, hi, bw)))
 		}
 	}
 	return out
 }
 
-// histBar draws p50 as solid and p50..p99 as light, scaled to hi.
-func histBar(p50, p99, hi float64, w int) string {
+// histBar draws an edge's latency distribution on one scale (hi, the
+// largest p99 of the edges): solid to p50, shaded to p90, light to p99.
+func histBar(p50, p90, p99, hi float64, w int) string {
 	if hi <= 0 {
 		return ""
 	}
-	a := int(p50 / hi * float64(w))
-	b := int(p99 / hi * float64(w))
-	return strings.Repeat("█", a) + strings.Repeat("░", max(0, b-a))
+	at := func(x float64) int { return int(x / hi * float64(w)) }
+	a, b, c := at(p50), at(p90), at(p99)
+	return strings.Repeat("█", a) + strings.Repeat("▓", max(0, b-a)) + strings.Repeat("░", max(0, c-max(a, b)))
 }
 
 func deadLetterText(d *trace.DeadLetter) string {
