@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -436,38 +437,43 @@ func special(w uint64) uint64 {
 func (d *Decoder) unescape(line []byte, start, esc int, ascii bool) ([]byte, int, bool) {
 	n := len(line)
 	b0 := len(d.buf)
-	from := start
-	for j := esc; j < n; {
+	// The output is never longer than the input (every escape is at least
+	// as long as what it stands for), plus eight bytes of slack: runs are
+	// copied a word at a time, and only the bytes before a special one count.
+	d.buf = slices.Grow(d.buf, n-start+8)
+	dst := d.buf[:cap(d.buf)]
+	k := b0 + copy(dst[b0:], line[start:esc])
+	j := esc
+	for j < n {
 		c := line[j]
 		switch {
 		case c == '"':
-			d.buf = append(d.buf, line[from:j]...)
+			d.buf = dst[:k]
 			if !ascii && !utf8.Valid(d.buf[b0:]) {
 				return nil, 0, false
 			}
-			out := d.buf[b0:len(d.buf):len(d.buf)]
+			out := d.buf[b0:k:k]
 			if len(out) == 0 {
 				out = nil
 			}
 			return out, j + 1, true
 		case c == '\\':
-			d.buf = append(d.buf, line[from:j]...)
 			if j+1 >= n {
 				return nil, 0, false
 			}
 			switch line[j+1] {
 			case '"', '\\', '/':
-				d.buf = append(d.buf, line[j+1])
+				dst[k] = line[j+1]
 			case 'b':
-				d.buf = append(d.buf, '\b')
+				dst[k] = '\b'
 			case 'f':
-				d.buf = append(d.buf, '\f')
+				dst[k] = '\f'
 			case 'n':
-				d.buf = append(d.buf, '\n')
+				dst[k] = '\n'
 			case 'r':
-				d.buf = append(d.buf, '\r')
+				dst[k] = '\r'
 			case 't':
-				d.buf = append(d.buf, '\t')
+				dst[k] = '\t'
 			case 'u':
 				if j+6 > n {
 					return nil, 0, false
@@ -476,20 +482,44 @@ func (d *Decoder) unescape(line []byte, start, esc int, ascii bool) ([]byte, int
 				if !ok || utf16.IsSurrogate(r) {
 					return nil, 0, false
 				}
-				d.buf = utf8.AppendRune(d.buf, r)
+				k += utf8.EncodeRune(dst[k:], r) - 1
 				j += 4
 			default:
 				return nil, 0, false
 			}
+			k++
 			j += 2
-			from = j
-			j = nextSpecial(line, j)
 		case c < 0x20:
 			return nil, 0, false
-		default: // not ASCII
+		case c >= 0x80:
 			ascii = false
-			j = nextSpecial(line, j+1)
+			dst[k] = c
+			k++
+			j++
 		}
+		// Copy the run up to the next special byte, eight bytes at a time.
+		for j+8 <= n {
+			w := binary.LittleEndian.Uint64(line[j:])
+			binary.LittleEndian.PutUint64(dst[k:], w)
+			if m := special(w); m != 0 {
+				t := bits.TrailingZeros64(m) / 8
+				j += t
+				k += t
+				goto next
+			}
+			j += 8
+			k += 8
+		}
+		for j < n {
+			c := line[j]
+			if c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+				break
+			}
+			dst[k] = c
+			k++
+			j++
+		}
+	next:
 	}
 	return nil, 0, false
 }

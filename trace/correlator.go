@@ -2,6 +2,8 @@ package trace
 
 import (
 	"encoding/hex"
+	"runtime"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -310,22 +312,45 @@ func (c *Correlator) unlink(fs *flowState) {
 // Clock) and returns how many it finalised.
 func (c *Correlator) Expire() int {
 	limit := c.cfg.Clock().Add(-c.cfg.Timeout).UnixNano()
-	n := 0
-	for c.head != nil && c.head.lastSeen < limit {
-		c.finalise(c.head)
-		n++
-	}
-	return n
+	return c.finaliseWhile(func(fs *flowState) bool { return fs.lastSeen < limit })
 }
 
 // Flush finalises every open flow, oldest activity first: the end of input.
 func (c *Correlator) Flush() {
-	for c.head != nil {
-		c.finalise(c.head)
-	}
+	c.finaliseWhile(func(*flowState) bool { return true })
 }
 
-func (c *Correlator) finalise(fs *flowState) {
+// finaliseBatch is how many flows are built at once when many are finalised
+// together (the end of a capture): built on every core, handed to OnFlow in
+// order.
+const finaliseBatch = 2048
+
+// finaliseWhile finalises the least recently active flows while cond holds
+// and returns how many.
+func (c *Correlator) finaliseWhile(cond func(*flowState) bool) int {
+	n := 0
+	var batch []*flowState
+	for c.head != nil && cond(c.head) {
+		fs := c.head
+		c.forget(fs)
+		n++
+		if c.cfg.OnFlow == nil {
+			continue
+		}
+		batch = append(batch, fs)
+		if len(batch) == finaliseBatch {
+			c.emit(batch)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		c.emit(batch)
+	}
+	return n
+}
+
+// forget removes a flow from the Correlator.
+func (c *Correlator) forget(fs *flowState) {
 	c.unlink(fs)
 	delete(c.flows, fs.key)
 	if fs.kind == ByEvent || len(c.alias) > 0 {
@@ -335,8 +360,36 @@ func (c *Correlator) finalise(fs *flowState) {
 			}
 		}
 	}
-	if c.cfg.OnFlow != nil {
-		c.cfg.OnFlow(c.build(fs, false))
+}
+
+// emit builds the flows and hands them to OnFlow in order. Building only
+// reads the Correlator (its interned names), so large batches are built in
+// parallel.
+func (c *Correlator) emit(batch []*flowState) {
+	flows := make([]*Flow, len(batch))
+	workers := runtime.GOMAXPROCS(0)
+	if len(batch) < 256 || workers == 1 {
+		for i, fs := range batch {
+			flows[i] = c.build(fs, false)
+		}
+	} else {
+		var wg sync.WaitGroup
+		per := (len(batch) + workers - 1) / workers
+		for lo := 0; lo < len(batch); lo += per {
+			hi := min(lo+per, len(batch))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := lo; i < hi; i++ {
+					flows[i] = c.build(batch[i], false)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for i, f := range flows {
+		flows[i] = nil
+		c.cfg.OnFlow(f)
 	}
 }
 
