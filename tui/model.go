@@ -166,6 +166,10 @@ func (m *Model) build() {
 	m.contexts = newContextsView(m.c, m.be)
 }
 
+// Backend is the backend in force: the one New was given, or the one a
+// context switch connected (the TUI closed the ones it switched away from).
+func (m *Model) Backend() *Backend { return m.be }
+
 // ExitCode is what eddy exits with once the program ended: 0 after q, 130
 // after ctrl+c.
 func (m *Model) ExitCode() int { return m.code }

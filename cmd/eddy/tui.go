@@ -113,13 +113,14 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	if err != nil {
 		return err
 	}
+	m := tui.New(ctx, tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer})
 	defer func() {
-		if be.Close != nil {
-			be.Close()
+		m.Close()
+		// A context switch closed the backends it left; this is the last.
+		if b := m.Backend(); b.Close != nil {
+			b.Close()
 		}
 	}()
-	m := tui.New(ctx, tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer})
-	defer m.Close()
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithOutput(os.Stderr))
 	final, err := p.Run()
 	if fm, ok := final.(*tui.Model); ok && fm != nil {
