@@ -75,6 +75,22 @@ type compiledSchema struct {
 	// key (true of the defaults): then one pass over the object finds them all,
 	// instead of one scan of the payload per path.
 	topLevel map[string]int
+	// byLen lists the top-level paths by length: finding a key among a
+	// dozen is cheaper by comparing than by hashing it.
+	byLen [][]int
+}
+
+// top returns the index of the top-level path k.
+func (c *compiledSchema) top(k string) (int, bool) {
+	if len(k) >= len(c.byLen) {
+		return 0, false
+	}
+	for _, i := range c.byLen[len(k)] {
+		if c.paths[i] == k {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 var propNames = map[string]bool{"content_type": true, "content_encoding": true, "delivery_mode": true, "priority": true,
@@ -123,6 +139,14 @@ func (s *Schema) Compile() error {
 			break
 		}
 	}
+	if c.topLevel != nil {
+		for i, p := range c.paths {
+			for len(c.byLen) <= len(p) {
+				c.byLen = append(c.byLen, nil)
+			}
+			c.byLen[len(p)] = append(c.byLen[len(p)], i)
+		}
+	}
 	s.compiled = c
 	return nil
 }
@@ -152,20 +176,23 @@ func (s *Schema) extract(e *Event, alias bool) Fields {
 			} else {
 				js = make([]gjson.Result, len(c.paths))
 			}
-			found := 0
-			var root gjson.Result
+			var payload string
 			if alias {
-				root = gjson.Parse(unsafeString(e.Value))
+				payload = unsafeString(e.Value)
 			} else {
-				root = gjson.ParseBytes(e.Value)
+				payload = string(e.Value)
 			}
-			root.ForEach(func(k, v gjson.Result) bool {
-				if i, ok := c.topLevel[k.Str]; ok && !js[i].Exists() {
-					js[i] = v
-					found++
-				}
-				return found < len(js)
-			})
+			if !fastPayload || !topMembers(payload, c, js) {
+				clear(js)
+				found := 0
+				gjson.Parse(payload).ForEach(func(k, v gjson.Result) bool {
+					if i, ok := c.top(k.Str); ok && !js[i].Exists() {
+						js[i] = v
+						found++
+					}
+					return found < len(js)
+				})
+			}
 		} else {
 			if alias {
 				js = gjson.GetMany(unsafeString(e.Value), c.paths...)

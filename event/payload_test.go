@@ -1,0 +1,77 @@
+package event
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// extractBoth extracts a payload's fields with the one-pass scanner and with
+// gjson alone; they must agree.
+func extractBoth(t *testing.T, s *Schema, payload string) {
+	t.Helper()
+	e := &Event{Transport: Kafka, Topic: "t", Value: []byte(payload)}
+	fast := s.Extract(e)
+	fastA := s.ExtractAliased(e)
+	fastPayload = false
+	slow := s.Extract(e)
+	fastPayload = true
+	if fast != slow || fastA != slow {
+		t.Fatalf("payload %q:\nscanner %+v\naliased %+v\ngjson   %+v", payload, fast, fastA, slow)
+	}
+}
+
+func TestTopMembersAgreesWithGJSON(t *testing.T) {
+	s := DefaultSchema()
+	fixed := []string{
+		`{}`, ` { } `, `{"event_id":"e1","type":"T","correlation_id":"c","causation_id":"x","occurred_at":"2026-11-23T10:00:00Z"}`,
+		`{"event_id":"e1","event_id":"e2"}`, `{"event_id":null,"id":"i"}`, `{"event_id":{"a":1},"id":"i"}`, `{"event_id":[1,2],"eventId":"x"}`,
+		`{"event_id":12,"type":-0.5e3,"correlation_id":true,"causation_id":false}`, `{"event_id":1.0}`, `{"event_id":01}`,
+		`{"event_id":"a\"b"}`, `{"ev\u0065nt_id":"x"}`, `{"event_id":"x"} trailing`, `{"event_id":"x",}`, `{"event_id" "x"}`,
+		`{"payload":{"event_id":"inner"},"event_id":"outer"}`, `{"a":[{"b":[{"c":{}}]}],"type":"deep"}`, "{\"event_id\":\"a\tb\"}",
+		`{"event_id":"x"`, `{"event_id":1x}`, `{"event_id":-}`, `{"event_id":1.}`, `{"event_id":1e}`, `{"event_id":tru}`,
+		"{\n\t\"event_id\" : \"spaced\" ,\r\n \"type\":\"T\"\n}", `{"type":"é€𝄞"}`, "{\"type\":\"\xff\"}", `[1,2]`, `"str"`,
+		`{"a":"\u12"}`, `{"a":"\q"}`, strings.Repeat(`{"a":`, 70) + `1` + strings.Repeat(`}`, 70),
+	}
+	for _, p := range fixed {
+		extractBoth(t, s, p)
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	keys := []string{"event_id", "eventId", "id", "type", "event_type", "correlation_id", "causation_id", "occurred_at", "time", "traceparent", "payload", "x"}
+	vals := []string{`"v"`, `"2026-11-23T10:00:00.5Z"`, `"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, `12`, `-3.5`, `1e9`, `true`, `false`, `null`,
+		`{"k":"v","n":[1,{"m":null}]}`, `[]`, `"esc\"aped"`, `"\u00e9"`, `""`}
+	for range 20000 {
+		var b strings.Builder
+		b.WriteString("{")
+		for j := range r.IntN(8) {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"` + keys[r.IntN(len(keys))] + `":` + vals[r.IntN(len(vals))])
+		}
+		b.WriteString("}")
+		p := []byte(b.String())
+		if r.IntN(3) == 0 && len(p) > 0 { // mutate
+			switch r.IntN(3) {
+			case 0:
+				const junk = "{}[]\",: \\x0-e"
+				p[r.IntN(len(p))] = junk[r.IntN(len(junk))]
+			case 1:
+				p = p[:r.IntN(len(p))]
+			case 2:
+				q := r.IntN(len(p))
+				p = append(p[:q], append([]byte(vals[r.IntN(len(vals))]), p[q:]...)...)
+			}
+		}
+		extractBoth(t, s, string(p))
+	}
+}
+
+func FuzzTopMembers(f *testing.F) {
+	f.Add(`{"event_id":"e1","type":"T","payload":{"a":[1,2]}}`)
+	f.Add(`{"event_id":12,"id":null}`)
+	s := DefaultSchema()
+	f.Fuzz(func(t *testing.T, payload string) {
+		extractBoth(t, s, payload)
+	})
+}
