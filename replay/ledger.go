@@ -57,8 +57,8 @@ func (s State) String() string {
 //   - Complete durably records the identities as Completed before it returns.
 //   - Both are atomic per call: after a crash, all or none of a call's
 //     identities have the new state.
-//   - An entry older than the ledger's TTL (counted from when its state was
-//     last set) is Absent, as if it had never been written.
+//   - An entry expires the TTL of the ledger that last set its state after
+//     that (see WithTTL); an expired entry is Absent, as if never written.
 //   - Implementations are safe for concurrent use.
 type Ledger interface {
 	Begin(job string, ids []string) ([]State, error)
@@ -141,18 +141,19 @@ func newLedgerConfig(opts []LedgerOption) ledgerConfig {
 	return c
 }
 
-// cutoff is the time before which entries are expired (zero: none are).
-func (c *ledgerConfig) cutoff() time.Time {
+// expires is when an entry written at now expires (zero: never).
+func (c *ledgerConfig) expires(now time.Time) time.Time {
 	if c.ttl <= 0 {
 		return time.Time{}
 	}
-	return c.now().Add(-c.ttl)
+	return now.Add(c.ttl)
 }
 
-// WithTTL overrides DefaultLedgerTTL: entries whose state was set longer ago
-// than ttl are Absent, and are deleted (bbolt: when the ledger is opened;
-// Redis: by the server, each key carrying the TTL). Zero or less keeps
-// entries forever.
+// WithTTL overrides DefaultLedgerTTL for the entries this ledger writes: an
+// entry whose state was set longer ago than ttl is Absent, and is deleted
+// (bbolt: when a ledger is next opened; Redis: by the server). Each entry
+// keeps the TTL it was written with, whatever TTL a later reader has. Zero or
+// less keeps entries forever.
 func WithTTL(ttl time.Duration) LedgerOption { return func(c *ledgerConfig) { c.ttl = ttl } }
 
 // WithClock overrides time.Now as the clock entries are stamped and expired
@@ -188,7 +189,7 @@ type BoltLedger struct {
 }
 
 // OpenLedger opens (creating it and its directory when needed) the bbolt
-// ledger at path, and deletes the entries older than its TTL. A ledger
+// ledger at path, and deletes the entries that have expired. A ledger
 // another process has open is ErrLedgerBusy after waiting a second.
 func OpenLedger(path string, opts ...LedgerOption) (*BoltLedger, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -202,20 +203,24 @@ func OpenLedger(path string, opts ...LedgerOption) (*BoltLedger, error) {
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
 	l := &BoltLedger{db: db, cfg: newLedgerConfig(opts)}
-	if cut := l.cfg.cutoff(); !cut.IsZero() {
-		if _, err := l.Prune(Prune{Before: cut}); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("ledger %s: expiring entries: %w", path, err)
-		}
+	now := l.cfg.now()
+	if _, err := l.deleteWhere("", func(v []byte) bool { return !l.cfg.live(v, now) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger %s: expiring entries: %w", path, err)
 	}
 	return l, nil
 }
 
-// An entry is the state byte and the time (Unix nanoseconds) it was set.
-func entry(s State, now time.Time) []byte {
-	b := make([]byte, 9)
+// An entry is the state byte, the time (Unix nanoseconds) it was set and the
+// time it expires (0: never).
+func (c *ledgerConfig) entry(s State) []byte {
+	now := c.now()
+	b := make([]byte, 17)
 	b[0] = byte(s)
 	binary.BigEndian.PutUint64(b[1:], uint64(now.UnixNano()))
+	if exp := c.expires(now); !exp.IsZero() {
+		binary.BigEndian.PutUint64(b[9:], uint64(exp.UnixNano()))
+	}
 	return b
 }
 
@@ -226,9 +231,24 @@ func entryTime(v []byte) time.Time {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(v[1:])))
 }
 
-// state is v's state, Absent when v is missing or older than cut.
-func state(v []byte, cut time.Time) State {
-	if len(v) == 0 || (!cut.IsZero() && entryTime(v).Before(cut)) {
+// live reports whether the entry v has not expired at now. An entry of 9
+// bytes (written before entries carried their expiry) expires this ledger's
+// TTL after it was set.
+func (c *ledgerConfig) live(v []byte, now time.Time) bool {
+	var exp time.Time
+	if len(v) >= 17 {
+		if ns := binary.BigEndian.Uint64(v[9:]); ns != 0 {
+			exp = time.Unix(0, int64(ns))
+		}
+	} else {
+		exp = c.expires(entryTime(v))
+	}
+	return exp.IsZero() || now.Before(exp)
+}
+
+// state is v's state, Absent when v is missing or expired at now.
+func (c *ledgerConfig) state(v []byte, now time.Time) State {
+	if len(v) == 0 || !c.live(v, now) {
 		return Absent
 	}
 	return State(v[0])
@@ -242,10 +262,10 @@ func (l *BoltLedger) Begin(job string, ids []string) ([]State, error) {
 		if err != nil {
 			return err
 		}
-		cut := l.cfg.cutoff()
-		v := entry(InProgress, l.cfg.now())
+		now := l.cfg.now()
+		v := l.cfg.entry(InProgress)
 		for i, id := range ids {
-			states[i] = state(b.Get([]byte(id)), cut)
+			states[i] = l.cfg.state(b.Get([]byte(id)), now)
 			if states[i] == Completed {
 				continue
 			}
@@ -268,7 +288,7 @@ func (l *BoltLedger) Complete(job string, ids []string) error {
 		if err != nil {
 			return err
 		}
-		v := entry(Completed, l.cfg.now())
+		v := l.cfg.entry(Completed)
 		for _, id := range ids {
 			if err := b.Put([]byte(id), v); err != nil {
 				return err
@@ -287,7 +307,7 @@ func (l *BoltLedger) Get(job, id string) (State, error) {
 	var s State
 	err := l.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket([]byte(job)); b != nil {
-			s = state(b.Get([]byte(id)), l.cfg.cutoff())
+			s = l.cfg.state(b.Get([]byte(id)), l.cfg.now())
 		}
 		return nil
 	})
@@ -302,9 +322,9 @@ func (l *BoltLedger) Lookup(job string, ids []string) ([]State, error) {
 		if b == nil {
 			return nil
 		}
-		cut := l.cfg.cutoff()
+		now := l.cfg.now()
 		for i, id := range ids {
-			out[i] = state(b.Get([]byte(id)), cut)
+			out[i] = l.cfg.state(b.Get([]byte(id)), now)
 		}
 		return nil
 	})
@@ -319,9 +339,9 @@ func (l *BoltLedger) Counts(job string) (map[State]int, error) {
 		if b == nil {
 			return nil
 		}
-		cut := l.cfg.cutoff()
+		now := l.cfg.now()
 		return b.ForEach(func(_, v []byte) error {
-			if s := state(v, cut); s != Absent {
+			if s := l.cfg.state(v, now); s != Absent {
 				out[s]++
 			}
 			return nil
@@ -334,11 +354,11 @@ func (l *BoltLedger) Counts(job string) (map[State]int, error) {
 func (l *BoltLedger) Jobs() ([]JobInfo, error) {
 	var out []JobInfo
 	err := l.db.View(func(tx *bolt.Tx) error {
-		cut := l.cfg.cutoff()
+		now := l.cfg.now()
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			j := JobInfo{Job: string(name), Counts: map[State]int{}}
 			err := b.ForEach(func(_, v []byte) error {
-				s := state(v, cut)
+				s := l.cfg.state(v, now)
 				if s == Absent {
 					return nil
 				}
@@ -372,10 +392,10 @@ func (l *BoltLedger) Entries(job string, s State, limit int) ([]Entry, error) {
 		if b == nil {
 			return nil
 		}
-		cut := l.cfg.cutoff()
+		now := l.cfg.now()
 		c := b.Cursor()
 		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
-			if state(v, cut) == s {
+			if l.cfg.state(v, now) == s {
 				out = append(out, Entry{ID: string(k), State: s, At: entryTime(v)})
 			}
 		}
@@ -386,11 +406,17 @@ func (l *BoltLedger) Entries(job string, s State, limit int) ([]Entry, error) {
 
 // Prune implements Store. A job left without entries is removed.
 func (l *BoltLedger) Prune(p Prune) (int, error) {
+	return l.deleteWhere(p.Job, func(v []byte) bool { return p.selects(State(v[0]), entryTime(v)) })
+}
+
+// deleteWhere deletes the entries of job (every job when empty) for which del
+// is true, in one transaction, and removes jobs left without entries.
+func (l *BoltLedger) deleteWhere(job string, del func(v []byte) bool) (int, error) {
 	n := 0
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		var jobs [][]byte
-		if p.Job != "" {
-			jobs = [][]byte{[]byte(p.Job)}
+		if job != "" {
+			jobs = [][]byte{[]byte(job)}
 		} else if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			jobs = append(jobs, append([]byte(nil), name...))
 			return nil
@@ -404,7 +430,7 @@ func (l *BoltLedger) Prune(p Prune) (int, error) {
 			}
 			c := b.Cursor()
 			for k, v := c.First(); k != nil; {
-				if len(v) > 0 && p.selects(State(v[0]), entryTime(v)) {
+				if len(v) > 0 && del(v) {
 					key := append([]byte(nil), k...)
 					if err := c.Delete(); err != nil {
 						return err

@@ -206,6 +206,27 @@ func testLedger(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run("TTLIsPerEntry", func(t *testing.T) {
+		job := uniqueJob("conf")
+		cleanJob(t, open, job)
+		clk := &clock{t: time.Now()}
+		l := open(t, replay.WithTTL(time.Hour), replay.WithClock(clk.now))
+		begin(t, l, job, "hour")
+		l.Close()
+		l = open(t, replay.WithTTL(0), replay.WithClock(clk.now))
+		begin(t, l, job, "forever")
+		l.Close()
+		clk.add(2 * time.Hour)
+		// A reader with another TTL sees each entry expire by its own.
+		for _, ttl := range []time.Duration{0, time.Minute, 30 * 24 * time.Hour} {
+			l = open(t, replay.WithTTL(ttl), replay.WithClock(clk.now))
+			if got := states(t, l, job, "hour", "forever"); !slices.Equal(got, []replay.State{A, I}) {
+				t.Fatalf("read with TTL %v: %v", ttl, got)
+			}
+			l.Close()
+		}
+	})
+
 	t.Run("JobsEntriesPrune", func(t *testing.T) {
 		// A job name with the key layout's separator in it, and one that
 		// is a prefix of it, are still told apart.
@@ -308,21 +329,24 @@ func TestBoltLedger(t *testing.T) { testLedger(t, boltOpener(t)) }
 
 func TestRedisLedger(t *testing.T) { testLedger(t, redisOpener(t)) }
 
-// TestBoltLedgerExpiresOnOpen: opening the embedded ledger deletes what is
-// older than its TTL, so the file does not grow without bound.
+// TestBoltLedgerExpiresOnOpen: opening the embedded ledger deletes the
+// entries that expired, so the file does not grow without bound.
 func TestBoltLedgerExpiresOnOpen(t *testing.T) {
 	open := boltOpener(t)
-	clk := &clock{t: time.Now()}
-	l := open(t, replay.WithClock(clk.now))
+	t0 := time.Now()
+	clk := &clock{t: t0}
+	l := open(t, replay.WithClock(clk.now), replay.WithTTL(time.Hour))
 	begin(t, l, "j", "a", "b")
+	begin(t, l, "k", "c")
 	l.Close()
 	clk.add(2 * time.Hour)
-	l = open(t, replay.WithClock(clk.now), replay.WithTTL(time.Hour))
+	l = open(t, replay.WithClock(clk.now))
+	begin(t, l, "k", "d")
 	l.Close()
-	// Without a TTL the entries would be visible again, had they stayed.
-	l = open(t, replay.WithTTL(0))
-	if counts, err := l.Counts("j"); err != nil || len(counts) != 0 {
-		t.Fatalf("counts after an expiring open: %v %v", counts, err)
+	// Read at t0, the entries would be live again, had they stayed.
+	l = open(t, replay.WithClock(func() time.Time { return t0 }))
+	if jobs, err := l.Jobs(); err != nil || len(jobs) != 1 || jobs[0].Job != "k" || jobs[0].Counts[I] != 1 {
+		t.Fatalf("jobs after an expiring open: %+v %v", jobs, err)
 	}
 }
 

@@ -27,9 +27,9 @@ import (
 // # Layout
 //
 // Each entry is one string key, eddy:ledger:e:{JOB}:ID (a "}" in JOB written
-// %7D), whose value is
-// "STATE:UNIXNANO" (Completed) or "STATE:UNIXNANO:OWNER" (InProgress) and
-// whose Redis TTL is the ledger's TTL, renewed on every write. The set
+// %7D), whose value is "STATE:SET:EXPIRES" (Completed) or
+// "STATE:SET:EXPIRES:OWNER" (InProgress), times in Unix nanoseconds, and
+// whose Redis TTL is the writer's TTL, set again on every write. The set
 // eddy:ledger:jobs names the jobs. Every open RedisLedger is a run with a
 // random owner token, alive while the key eddy:ledger:o:TOKEN exists: it
 // is set with a lease of 10s and renewed every few seconds, and deleted by
@@ -162,12 +162,12 @@ func nanos(t time.Time) string {
 }
 
 // beginScript: KEYS are the entry keys; ARGV: the job's set member, the new
-// InProgress value, the expiry cutoff (ns, "0": none), the TTL (ms, "0":
-// none), this run's owner token, the owner key prefix and the lease (ms).
-// It returns each key's state as Begin does. Times are compared as Lua
-// numbers (doubles): a precision of a few hundred nanoseconds is plenty.
+// InProgress value, the time now (ns), the TTL (ms, "0": none), this run's
+// owner token, the owner key prefix and the lease (ms). It returns each key's
+// state as Begin does. Times are compared as Lua numbers (doubles): a
+// precision of a few hundred nanoseconds is plenty.
 var beginScript = redis.NewScript(`
-local cutoff = tonumber(ARGV[3])
+local now = tonumber(ARGV[3])
 redis.call('SET', ARGV[6] .. ARGV[5], '1', 'PX', ARGV[7])
 redis.call('SADD', '` + redisJobs + `', ARGV[1])
 local out = {}
@@ -175,9 +175,10 @@ for i, k in ipairs(KEYS) do
   local st = 0
   local v = redis.call('GET', k)
   if v then
-    local s, t, o = string.match(v, '^(%d):(%d+):?(.*)$')
+    local s, _, e, o = string.match(v, '^(%d):(%d+):(%d+):?(.*)$')
     st = tonumber(s) or 0
-    if cutoff > 0 and (tonumber(t) or 0) < cutoff then st = 0 end
+    e = tonumber(e) or 0
+    if e > 0 and e <= now then st = 0 end
     if st == 1 and o ~= '' and o ~= ARGV[5] and redis.call('EXISTS', ARGV[6] .. o) == 1 then st = 3 end
   end
   out[i] = st
@@ -208,8 +209,8 @@ func (l *RedisLedger) Begin(job string, ids []string) ([]State, error) {
 	}
 	ctx := context.Background()
 	now := l.cfg.now()
-	v := "1:" + nanos(now) + ":" + l.owner
-	res, err := beginScript.Run(ctx, l.c, l.keys(job, ids), job, v, nanos(l.cfg.cutoff()),
+	v := "1:" + nanos(now) + ":" + nanos(l.cfg.expires(now)) + ":" + l.owner
+	res, err := beginScript.Run(ctx, l.c, l.keys(job, ids), job, v, nanos(now),
 		ms(l.cfg.ttl), l.owner, redisPrefix+"o:", ms(l.cfg.lease)).Int64Slice()
 	if err != nil {
 		return nil, l.err(err)
@@ -244,25 +245,34 @@ func (l *RedisLedger) Complete(job string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	v := "2:" + nanos(l.cfg.now())
+	now := l.cfg.now()
+	v := "2:" + nanos(now) + ":" + nanos(l.cfg.expires(now))
 	if err := completeScript.Run(context.Background(), l.c, l.keys(job, ids), job, v, ms(l.cfg.ttl)).Err(); err != nil {
 		return l.err(err)
 	}
 	return nil
 }
 
-// parse reads an entry's value: its state (Absent when expired), when it was
-// set and its owner.
-func (l *RedisLedger) parse(v string, cut time.Time) (State, time.Time, string) {
-	s, rest, _ := strings.Cut(v, ":")
-	t, owner, _ := strings.Cut(rest, ":")
-	n, err1 := strconv.Atoi(s)
-	ns, err2 := strconv.ParseInt(t, 10, 64)
-	if err1 != nil || err2 != nil {
+// parse reads an entry's value, "STATE:SET:EXPIRES[:OWNER]" (times in Unix
+// ns, EXPIRES 0 for never): its state (Absent when expired at now; a zero now
+// checks no expiry), when it was set and its owner.
+func (l *RedisLedger) parse(v string, now time.Time) (State, time.Time, string) {
+	f := strings.SplitN(v, ":", 4)
+	if len(f) < 3 {
 		return Absent, time.Time{}, ""
 	}
-	at := time.Unix(0, ns)
-	if !cut.IsZero() && at.Before(cut) {
+	n, err1 := strconv.Atoi(f[0])
+	set, err2 := strconv.ParseInt(f[1], 10, 64)
+	exp, err3 := strconv.ParseInt(f[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Absent, time.Time{}, ""
+	}
+	owner := ""
+	if len(f) == 4 {
+		owner = f[3]
+	}
+	at := time.Unix(0, set)
+	if !now.IsZero() && exp != 0 && now.UnixNano() >= exp {
 		return Absent, at, owner
 	}
 	return State(n), at, owner
@@ -277,7 +287,7 @@ func (l *RedisLedger) Get(job, id string) (State, error) {
 	if err != nil {
 		return Absent, l.err(err)
 	}
-	s, _, _ := l.parse(v, l.cfg.cutoff())
+	s, _, _ := l.parse(v, l.cfg.now())
 	return s, nil
 }
 
@@ -291,10 +301,10 @@ func (l *RedisLedger) Lookup(job string, ids []string) ([]State, error) {
 	if err != nil {
 		return nil, l.err(err)
 	}
-	cut := l.cfg.cutoff()
+	now := l.cfg.now()
 	for i, r := range raw {
 		if v, ok := r.(string); ok {
-			out[i], _, _ = l.parse(v, cut)
+			out[i], _, _ = l.parse(v, now)
 		}
 	}
 	return out, nil
@@ -355,10 +365,10 @@ func (l *RedisLedger) Counts(job string) (map[State]int, error) {
 // job summarises one job in one pass over its keys.
 func (l *RedisLedger) job(job string) (JobInfo, error) {
 	j := JobInfo{Job: job, Counts: map[State]int{}}
-	cut := l.cfg.cutoff()
+	now := l.cfg.now()
 	err := l.scan(job, func(_, vals []string) error {
 		for _, v := range vals {
-			if s, at, _ := l.parse(v, cut); s != Absent {
+			if s, at, _ := l.parse(v, now); s != Absent {
 				j.Counts[s]++
 				j.widen(at)
 			}
@@ -381,7 +391,7 @@ func (l *RedisLedger) Jobs() ([]JobInfo, error) {
 		jobs[n] = &JobInfo{Job: n, Counts: map[State]int{}}
 	}
 	prefix := redisPrefix + "e:{"
-	cut := l.cfg.cutoff()
+	now := l.cfg.now()
 	err = l.scanMatch(globEscape(prefix)+"*", func(keys, vals []string) error {
 		for i, k := range keys {
 			esc, _, _ := strings.Cut(strings.TrimPrefix(k, prefix), "}:")
@@ -389,7 +399,7 @@ func (l *RedisLedger) Jobs() ([]JobInfo, error) {
 			if j == nil {
 				continue // a job no longer in the set: listed again at its next write
 			}
-			if s, at, _ := l.parse(vals[i], cut); s != Absent {
+			if s, at, _ := l.parse(vals[i], now); s != Absent {
 				j.Counts[s]++
 				j.widen(at)
 			}
@@ -428,10 +438,10 @@ func (l *RedisLedger) forgetIfEmpty(ctx context.Context, job string) {
 func (l *RedisLedger) Entries(job string, s State, limit int) ([]Entry, error) {
 	var out []Entry
 	p := redisJobPrefix(job)
-	cut := l.cfg.cutoff()
+	now := l.cfg.now()
 	err := l.scan(job, func(keys, vals []string) error {
 		for i, v := range vals {
-			if st, at, _ := l.parse(v, cut); st == s {
+			if st, at, _ := l.parse(v, now); st == s {
 				out = append(out, Entry{ID: strings.TrimPrefix(keys[i], p), State: s, At: at})
 			}
 		}

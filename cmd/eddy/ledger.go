@@ -106,7 +106,6 @@ func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration
 // LedgerOptions are `eddy dlq ledger`'s flags and arguments.
 type LedgerOptions struct {
 	Ledger string
-	TTL    time.Duration
 	Output string
 	// Job is show's argument.
 	Job string
@@ -140,8 +139,8 @@ func newCmdLedger(f *Factory, runF func(context.Context, string, *LedgerOptions)
 For each job the ledger holds every source record it moved (COMPLETED: a rerun
 skips it) or was moving (INPROGRESS: the target may or may not have it — the
 outcome is unknown; a rerun moves it again, and a duplicate then carries the
-same eddy-redrive-id header). Entries are forgotten --ledger-ttl after they
-were last written (default 30d).
+same eddy-redrive-id header). An entry is forgotten the --ledger-ttl of the
+replay or redrive that last wrote it (default 30d) after that write.
 
 The ledger is the bbolt file $XDG_STATE_HOME/eddy/ledger.db unless --ledger
 (or EDDY_LEDGER) names another file or a shared Redis, redis://HOST:PORT/DB.
@@ -190,7 +189,9 @@ in the target: a rerun would move it again.`,
 	pf.BoolVar(&o.All, "all", false, "every entry (when no other selector is given)")
 	for _, c := range []*cobra.Command{cmd, ls, show, prune} {
 		fl := c.Flags()
-		bindLedgerFlags(fl, &o.Ledger, &o.TTL)
+		// Only writers set an entry's TTL, so these commands have no
+		// --ledger-ttl.
+		fl.StringVar(&o.Ledger, "ledger", "", ledgerFlagHelp)
 		if c != prune {
 			fl.StringVarP(&o.Output, "output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
 		}
@@ -204,7 +205,7 @@ func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, str
 	if err != nil {
 		return nil, "", err
 	}
-	l, err := f.OpenLedger(ctx, o.Ledger, o.TTL)
+	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL)
 	return l, format, err
 }
 
@@ -329,7 +330,7 @@ func ledgerPruneRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	if o.OlderThan > 0 {
 		p.Before = f.Now().Add(-o.OlderThan)
 	}
-	l, err := f.OpenLedger(ctx, o.Ledger, o.TTL)
+	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL)
 	if err != nil {
 		return err
 	}
