@@ -112,6 +112,24 @@ func TestReadCaptureAgreesWithAdd(t *testing.T) {
 	}
 }
 
+// TestBorrowSameStats: borrowed flows (built in reused memory) make the same
+// statistics as owned ones.
+func TestBorrowSameStats(t *testing.T) {
+	data := captureLines(rand.New(rand.NewPCG(23, 24)), 6000)
+	report := func(borrow bool) string {
+		st := NewStats(nil)
+		c := NewCorrelator(Config{Borrow: borrow, OnFlow: st.Add})
+		if _, err := c.ReadCapture(context.Background(), bytes.NewReader(data), CaptureOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.Flush()
+		return fmt.Sprintf("%+v", st.Report(nil))
+	}
+	if a, b := report(false), report(true); a != b {
+		t.Fatalf("borrowed flows give other statistics\nowned    %s\nborrowed %s", a, b)
+	}
+}
+
 // TestReadCaptureBadLines: the first malformed line stops the read with its
 // line number (as bus/file counts lines), after correlating what came
 // before; with SkipBad every bad line is counted and skipped; Keep filters.

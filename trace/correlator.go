@@ -3,6 +3,7 @@ package trace
 import (
 	"encoding/hex"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -26,8 +27,14 @@ type Config struct {
 	// KeepKeys keeps each event's key on its Step (for OTLP export); off by
 	// default to save memory.
 	KeepKeys bool
-	// OnFlow receives each flow as it is finalised. The Flow is the callee's.
+	// OnFlow receives each flow as it is finalised. The Flow is the callee's,
+	// unless Borrow.
 	OnFlow func(*Flow)
+	// Borrow lends the Flow to OnFlow: it, its Steps and Hops and their
+	// strings are valid only during the call, and the Correlator reuses their
+	// memory. For a callee that aggregates and keeps nothing (Stats.Add), it
+	// saves most of what building flows allocates.
+	Borrow bool
 }
 
 // Correlator groups events into flows. It is not safe for concurrent use.
@@ -46,6 +53,8 @@ type Correlator struct {
 	head, tail *flowState
 
 	events, duplicates int64
+	// bufs are the memory borrowed flows are built in (Config.Borrow).
+	bufs []buildBuf
 }
 
 type flowState struct {
@@ -367,10 +376,17 @@ func (c *Correlator) forget(fs *flowState) {
 // parallel.
 func (c *Correlator) emit(batch []*flowState) {
 	flows := make([]*Flow, len(batch))
+	build := func(i int) { flows[i] = c.build(batch[i], false) }
+	if c.cfg.Borrow {
+		if len(c.bufs) < len(batch) {
+			c.bufs = make([]buildBuf, finaliseBatch)
+		}
+		build = func(i int) { flows[i] = c.buildIn(batch[i], false, &c.bufs[i]) }
+	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(batch) < 256 || workers == 1 {
-		for i, fs := range batch {
-			flows[i] = c.build(fs, false)
+		for i := range batch {
+			build(i)
 		}
 	} else {
 		var wg sync.WaitGroup
@@ -381,7 +397,7 @@ func (c *Correlator) emit(batch []*flowState) {
 			go func() {
 				defer wg.Done()
 				for i := lo; i < hi; i++ {
-					flows[i] = c.build(batch[i], false)
+					build(i)
 				}
 			}()
 		}
@@ -390,6 +406,12 @@ func (c *Correlator) emit(batch []*flowState) {
 	for i, f := range flows {
 		flows[i] = nil
 		c.cfg.OnFlow(f)
+	}
+	// A huge flow's buffers are not kept for the next.
+	for i := range c.bufs {
+		if cap(c.bufs[i].steps) > 1024 {
+			c.bufs[i] = buildBuf{}
+		}
 	}
 }
 
@@ -411,8 +433,39 @@ func (c *Correlator) Find(key string) *Flow {
 	return nil
 }
 
-func (c *Correlator) build(fs *flowState, open bool) *Flow {
-	steps := make([]Step, len(fs.steps))
+// buildBuf is the memory a borrowed Flow is built in, reused (Config.Borrow).
+type buildBuf struct {
+	flow  Flow
+	steps []Step
+	hops  []Hop
+	hexes []byte
+	from  []int
+	basis []HopBasis
+}
+
+func (c *Correlator) build(fs *flowState, open bool) *Flow { return c.buildIn(fs, open, nil) }
+
+// buildIn builds the Flow of fs, in buf when not nil (then it is only valid
+// until buf is used again).
+func (c *Correlator) buildIn(fs *flowState, open bool, buf *buildBuf) *Flow {
+	n := len(fs.steps)
+	var f *Flow
+	var steps []Step
+	var from []int
+	var basis []HopBasis
+	if buf != nil {
+		buf.steps = slices.Grow(buf.steps[:0], n)[:n]
+		clear(buf.steps)
+		buf.from = slices.Grow(buf.from[:0], n)[:n]
+		buf.basis = slices.Grow(buf.basis[:0], n)[:n]
+		buf.hops = slices.Grow(buf.hops[:0], n)
+		buf.flow = Flow{Steps: buf.steps, Hops: buf.hops}
+		f, steps, from, basis = &buf.flow, buf.steps, buf.from, buf.basis
+	} else {
+		steps = make([]Step, n)
+		f = &Flow{Steps: steps, Hops: make([]Hop, 0, n)}
+		from, basis = make([]int, n), make([]HopBasis, n)
+	}
 	// The hex of every trace and span id of the flow in one allocation; the
 	// steps of a flow mostly share their trace id, which is written once.
 	ntrace := 0
@@ -422,7 +475,11 @@ func (c *Correlator) build(fs *flowState, open bool) *Flow {
 		}
 	}
 	var hexes []byte
-	if ntrace > 0 {
+	if buf != nil {
+		// Grown up front: the strings written alias it.
+		buf.hexes = slices.Grow(buf.hexes[:0], 48*ntrace)
+		hexes = buf.hexes
+	} else if ntrace > 0 {
 		hexes = make([]byte, 0, 48*ntrace)
 	}
 	var lastTrace [16]byte
@@ -456,7 +513,8 @@ func (c *Correlator) build(fs *flowState, open bool) *Flow {
 		}
 		steps[i] = st
 	}
-	f := buildFlow(fs.key, fs.kind, steps)
+	f.Key, f.KeyKind = fs.key, fs.kind
+	buildFlow(f, from, basis)
 	f.Open = open
 	return f
 }

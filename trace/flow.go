@@ -185,10 +185,13 @@ func (f *Flow) Matches(id string) bool {
 	return false
 }
 
-// buildHops orders steps by event time and finds each step's cause.
-func buildFlow(key string, kind KeyKind, steps []Step) *Flow {
+// buildFlow orders f.Steps by event time and finds each step's cause into
+// f.Hops (appended to f.Hops[:0]); from and basis are scratch of
+// len(f.Steps).
+func buildFlow(f *Flow, from []int, basis []HopBasis) {
+	steps := f.Steps
 	slices.SortStableFunc(steps, func(a, b Step) int { return a.At.Compare(b.At) })
-	f := &Flow{Key: key, KeyKind: kind, Steps: steps, Hops: make([]Hop, 0, len(steps))}
+	f.Hops = f.Hops[:0]
 	// Flows are small: a scan finds a cause faster than building maps, which
 	// only pay off for long flows.
 	var byID, bySpan map[string]int
@@ -230,8 +233,6 @@ func buildFlow(key string, kind KeyKind, steps []Step) *Flow {
 		}
 		return 0, false
 	}
-	from := make([]int, len(steps))
-	basis := make([]HopBasis, len(steps))
 	for i := range steps {
 		s := &steps[i]
 		from[i] = -1
@@ -264,7 +265,6 @@ func buildFlow(key string, kind KeyKind, steps []Step) *Flow {
 		lat := steps[i].At.Sub(steps[from[i]].At)
 		f.Hops = append(f.Hops, Hop{From: from[i], To: i, Latency: lat, Skew: lat < 0, Basis: basis[i]})
 	}
-	return f
 }
 
 // causedBy reports whether step j descends from step i through the causal

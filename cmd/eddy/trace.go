@@ -809,7 +809,9 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 		defer stop()
 	}
 	stats := trace.NewStats(p.defs)
-	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, KeepKeys: x != nil, OnFlow: func(fl *trace.Flow) {
+	// Stats keeps nothing of a flow: without an exporter (which keeps its
+	// strings) the flows are borrowed.
+	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, KeepKeys: x != nil, Borrow: x == nil, OnFlow: func(fl *trace.Flow) {
 		stats.Add(fl)
 		if x != nil {
 			x.Export(fl)
