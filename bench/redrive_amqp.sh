@@ -60,7 +60,13 @@ shovel_run() {
 	curl -fsS -u "$user:$pass" -X PUT -H 'content-type: application/json' -d "$body" "$MGMT_URL/api/parameters/shovel/%2F/$name" >/dev/null
 	$B wait -queue $ORIGIN -n "$N"
 	t1=$(now)
-	curl -sS -u "$user:$pass" -X DELETE "$MGMT_URL/api/parameters/shovel/%2F/$name" >/dev/null || true
+	# The origin can hold every message before the shovel has acked the last of
+	# them (on-confirm acks after the confirm); deleting it then would requeue
+	# those into the DLQ. It deletes itself once done (src-delete-after): wait
+	# for that, with a deadline.
+	local deadline=$((SECONDS + 120))
+	while curl -fsS -o /dev/null -u "$user:$pass" "$MGMT_URL/api/parameters/shovel/%2F/$name" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+	curl -sS -u "$user:$pass" -X DELETE "$MGMT_URL/api/parameters/shovel/%2F/$name" >/dev/null 2>&1 || true
 	[ "$($B depth -queue $DLQ)" = 0 ] || { echo "shovel left messages in the DLQ" >&2; exit 1; }
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
