@@ -48,7 +48,7 @@ trap cleanup EXIT
 go build -o "$work/bin/eddy" ./cmd/eddy
 export PATH="$work/bin:$PATH"
 export XDG_CONFIG_HOME=$work/config XDG_STATE_HOME=$work/state HOME=$work/home
-export COLUMNS=100 NO_COLOR=1
+export COLUMNS=120 NO_COLOR=1
 unset EDDY_BROKERS EDDY_AMQP_URL EDDY_AMQP_MGMT_URL EDDY_CONTEXT EDDY_CONFIG
 mkdir -p "$HOME"
 
