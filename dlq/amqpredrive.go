@@ -39,6 +39,15 @@ type AMQPRedrive struct {
 func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	router := NewRouter(r.Route)
 	t := &tally{}
+	var notes []string
+	if park := router.ParkTarget(); park.Name != "" {
+		// Declaring a queue is the topology owner's business; a missing
+		// parking queue is said up front rather than discovered as a
+		// returned message.
+		if _, err := r.Client.Queues(ctx, []string{park.Name}); errors.Is(err, bus.ErrNotFound) {
+			notes = append(notes, fmt.Sprintf("the parking queue %s does not exist: a message past --max-redrives will come back unroutable and stay in the DLQ (declare the queue, or name another with --park)", park.Name))
+		}
+	}
 	decide := func(e *event.Event) (Decision, error) {
 		d, err := router.Decide(e)
 		if err != nil {
@@ -114,6 +123,7 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	sum, runErr := replay.Run(ctx, src, sink, replay.Options{Job: r.Job, Ledger: led, Filter: filter, Rate: r.Rate, Progress: r.Progress})
 	rep := t.report()
 	rep.Summary = sum
+	rep.Notes = notes
 	if dry != nil {
 		pl := dry.Plan()
 		rep.Targets, rep.First = pl.Targets, pl.FirstIDs

@@ -35,6 +35,8 @@ type Report struct {
 	Left []LeftRecord
 	// First is a dry run's first message positions.
 	First []string
+	// Notes are warnings for the person running the redrive.
+	Notes []string
 }
 
 // maxLeft bounds Report.Left.

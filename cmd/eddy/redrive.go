@@ -391,6 +391,9 @@ func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep 
 	if err := printRedrive(f, o, &out); err != nil {
 		return err
 	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: note: %s\n", inspect.SafeString(n))
+	}
 	if rep.FilterErr > 0 {
 		fmt.Fprintf(f.IO.ErrOut, "eddy: --filter failed on %d message(s), which were not redriven\n", rep.FilterErr)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,7 +112,8 @@ func TestRedriveRabbitMQ(t *testing.T) {
 	}
 
 	rep, stderr, err = redriveAMQPOut(t, url, ledger, RedriveOptions{DLQ: "amqp:" + one.DLQ})
-	if exitCode(err) != ExitPartial || rep.Redriven != 2*n || rep.Unknown != 1 || len(rep.Left) != 1 || rep.Mode != "ledger" {
+	if exitCode(err) != ExitPartial || rep.Redriven != 2*n || rep.Unknown != 1 || len(rep.Left) != 1 || rep.Mode != "ledger" ||
+		!strings.Contains(stderr, "eddy: note: the parking queue "+dlq.ParkingName(one.DLQ)+" does not exist") {
 		t.Fatalf("redrive: exit %d (%v), %+v, %s", exitCode(err), err, rep, stderr)
 	}
 	for _, tc := range []struct{ queue, prefix string }{{one.Queue, "a"}, {two.Queue, "b"}} {
