@@ -13,17 +13,20 @@
 #   jq -s 'group_by(.correlation_id)|length'                  FLAT       (the payloads alone,
 #                                                                         correlation_id top level)
 #
-# eddy's best of RUNS (default 3) against jq's single run (jq on a million
-# events takes long), printing the seconds and the ratio jq/eddy (the goal is
-# >= 20). eddy's flow count is checked against jq's, so a fast wrong answer
-# cannot win. Then the Go benchmarks report allocations per event and the
-# bytes a Correlator retains per open event (the goal is <= 250; payloads are
-# not retained at all).
+# eddy's median of RUNS (default 5) against jq's median of JQ_RUNS (default
+# 1: jq on a million events takes long), printing the wall seconds, eddy's CPU
+# seconds (user+sys, which a busy machine inflates less than wall time), the
+# load average before and after, and the ratio jq/eddy (the goal is >= 20).
+# eddy's flow count is checked against jq's, so a fast wrong answer cannot
+# win. Then the Go benchmarks report allocations per event and the bytes a
+# Correlator retains per open event (the goal is <= 250; payloads are not
+# retained at all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-1000000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
+JQ_RUNS=${JQ_RUNS:-1}
 command -v jq >/dev/null || { echo "bench: jq is needed (apt-get install jq)" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -32,41 +35,53 @@ go build -o "$work/eddy" ./cmd/eddy
 go run ./bench/gencapture -n "$N" -o "$work/capture.jsonl" -flat "$work/flat.jsonl"
 echo "capture: $N events, $(du -m "$work/capture.jsonl" | cut -f1) MB (payloads alone: $(du -m "$work/flat.jsonl" | cut -f1) MB)"
 
-secs() { # run a command, print its wall seconds; its stdout goes to $work/out
+secs() { # run a command, print its wall seconds and its CPU seconds; its stdout goes to $work/out
 	local t0 t1
 	t0=$(date +%s.%N)
-	"$@" >"$work/out"
+	/usr/bin/time -f %U+%S -o "$work/cpu" "$@" >"$work/out"
 	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc -l
+	echo "$(echo "$t1 - $t0" | bc -l) $(bc -l <"$work/cpu")"
 }
+median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-best=
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
+: >"$work/eddy.times"
 for _ in $(seq "$RUNS"); do
-	s=$(secs "$work/eddy" trace flows "file:$work/capture.jsonl" --until end -o json)
-	if [ -z "$best" ] || [ "$(echo "$s < $best" | bc -l)" = 1 ]; then best=$s; fi
+	secs "$work/eddy" trace flows "file:$work/capture.jsonl" --until end -o json >>"$work/eddy.times"
 done
+eddy=$(cut -d' ' -f1 "$work/eddy.times" | median)
+eddy_cpu=$(cut -d' ' -f2 "$work/eddy.times" | median)
 eddy_flows=$(jq .flows.total "$work/out")
-printf 'eddy trace flows       %8.2f s  (best of %d)  flows=%s\n' "$best" "$RUNS" "$eddy_flows"
+printf 'eddy trace flows       %8.2f s  (median of %d; runs %s)  cpu %.2f s  flows=%s\n' "$eddy" "$RUNS" "$(cut -d' ' -f1 "$work/eddy.times" | xargs printf '%.2f ' | sed 's/ $//')" "$eddy_cpu" "$eddy_flows"
 
-jq_cap=$(secs jq -s 'group_by(.value|fromjson|.correlation_id)|length' "$work/capture.jsonl")
-jq_cap_flows=$(cat "$work/out")
-printf 'jq over the capture    %8.2f s  flows=%s  ratio jq/eddy %.1fx\n' "$jq_cap" "$jq_cap_flows" "$(echo "$jq_cap / $best" | bc -l)"
+jq_median() { # jq program, file: median wall seconds; flows in $work/jqflows
+	: >"$work/jq.times"
+	for _ in $(seq "$JQ_RUNS"); do
+		secs jq -s "$1" "$2" | cut -d' ' -f1 >>"$work/jq.times"
+	done
+	cp "$work/out" "$work/jqflows"
+	median <"$work/jq.times"
+}
+jq_cap=$(jq_median 'group_by(.value|fromjson|.correlation_id)|length' "$work/capture.jsonl")
+jq_cap_flows=$(cat "$work/jqflows")
+printf 'jq over the capture    %8.2f s  flows=%s  ratio jq/eddy %.1fx\n' "$jq_cap" "$jq_cap_flows" "$(echo "$jq_cap / $eddy" | bc -l)"
 
-jq_flat=$(secs jq -s 'group_by(.correlation_id)|length' "$work/flat.jsonl")
-jq_flat_flows=$(cat "$work/out")
-printf 'jq over the payloads   %8.2f s  flows=%s  ratio jq/eddy %.1fx\n' "$jq_flat" "$jq_flat_flows" "$(echo "$jq_flat / $best" | bc -l)"
+jq_flat=$(jq_median 'group_by(.correlation_id)|length' "$work/flat.jsonl")
+jq_flat_flows=$(cat "$work/jqflows")
+printf 'jq over the payloads   %8.2f s  flows=%s  ratio jq/eddy %.1fx\n' "$jq_flat" "$jq_flat_flows" "$(echo "$jq_flat / $eddy" | bc -l)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "$eddy_flows" != "$jq_cap_flows" ] || [ "$eddy_flows" != "$jq_flat_flows" ]; then
 	echo "bench: flow counts disagree: eddy $eddy_flows, jq $jq_cap_flows / $jq_flat_flows" >&2
 	exit 1
 fi
 
-go test ./trace -run '^$' -bench 'Correlate' -benchtime 1000000x | grep -E '^Benchmark'
+go test ./trace -run '^$' -bench 'Correlate|ReadCapture' -benchtime 1000000x | grep -E '^Benchmark'
 retained=$(go test ./trace -run '^$' -bench 'Retained' -benchtime 1x | grep -E '^Benchmark')
 echo "$retained"
 
 # One line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio.
-printf 'BENCH\t%s\t%.2f\t%s\t%.2f\t%s\t%.1fx\n' "trace flows ($N events)" "$best" "jq -s group_by over the capture" "$jq_cap" "s" "$(echo "$jq_cap / $best" | bc -l)"
-printf 'BENCH\t%s\t%.2f\t%s\t%.2f\t%s\t%.1fx\n' "trace flows ($N events)" "$best" "jq -s group_by over the payloads" "$jq_flat" "s" "$(echo "$jq_flat / $best" | bc -l)"
+printf 'BENCH\t%s\t%.2f\t%s\t%.2f\t%s\t%.1fx\n' "trace flows ($N events)" "$eddy" "jq -s group_by over the capture" "$jq_cap" "s" "$(echo "$jq_cap / $eddy" | bc -l)"
+printf 'BENCH\t%s\t%.2f\t%s\t%.2f\t%s\t%.1fx\n' "trace flows ($N events)" "$eddy" "jq -s group_by over the payloads" "$jq_flat" "s" "$(echo "$jq_flat / $eddy" | bc -l)"
 retained_b=$(echo "$retained" | awk '{for (i = 1; i < NF; i++) if ($(i+1) == "retained-B/event") print $i}')
 [ -z "$retained_b" ] || printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%.2fx\n' "trace memory retained per open event" "$retained_b" "the goal" "250" "B" "$(echo "250 / $retained_b" | bc -l)"

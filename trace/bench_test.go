@@ -1,6 +1,8 @@
 package trace
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
@@ -108,4 +110,33 @@ func TestRetainedBound(t *testing.T) {
 	if per > 250 {
 		t.Errorf("%.0f bytes retained per event, budget 250", per)
 	}
+}
+
+// BenchmarkReadCapture: the whole of trace flows over a capture, per event:
+// the parallel reader (decoding, field extraction), correlation, and the
+// flows finalised into Stats (borrowed). One op is one event.
+func BenchmarkReadCapture(b *testing.B) {
+	evs := benchEvents(100_000)
+	var data []byte
+	for i := range evs {
+		data = event.AppendEnvelope(data, &evs[i])
+		data = append(data, '\n')
+	}
+	b.SetBytes(int64(len(data) / len(evs)))
+	b.ReportAllocs()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	b.ResetTimer()
+	for done := 0; done < b.N; done += len(evs) {
+		st := NewStats(nil)
+		c := NewCorrelator(Config{Borrow: true, OnFlow: st.Add})
+		if _, err := c.ReadCapture(context.Background(), bytes.NewReader(data), CaptureOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		c.Flush()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&m1)
+	// allocs/op rounds down to whole allocations; this is the fraction.
+	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N), "allocs/event")
 }
