@@ -223,6 +223,7 @@ func readChunks(ctx context.Context, r io.Reader, free chan *chunk, send func(*c
 func (c *Correlator) decodeChunk(ch *chunk, o CaptureOptions) {
 	data := ch.data
 	lines := 0
+	var names dlqNames
 	for len(data) > 0 {
 		var line []byte
 		if nl := bytes.IndexByte(data, '\n'); nl >= 0 {
@@ -248,7 +249,7 @@ func (c *Correlator) decodeChunk(ch *chunk, o CaptureOptions) {
 		if o.Keep != nil && !o.Keep(e) {
 			continue
 		}
-		ch.ins = append(ch.ins, makeInput(e, c.schema.ExtractAliased(e)))
+		ch.ins = append(ch.ins, makeInput(e, c.schema.ExtractAliased(e), &names))
 	}
 	ch.lines = lines
 }

@@ -123,9 +123,9 @@ type input struct {
 // makeInput reduces e, whose fields the schema extracted into f.
 // It does all that needs no Correlator state, so that capture workers do it
 // in parallel.
-func makeInput(e *event.Event, f event.Fields) input {
+func makeInput(e *event.Event, f event.Fields, names *dlqNames) input {
 	in := input{f: f, amqp: e.Transport == event.AMQP, source: e.Source(), partition: e.Partition,
-		offset: e.Offset, ts: unixNano(e.Timestamp), key: e.Key, dlq: DeadLetterOf(e)}
+		offset: e.Offset, ts: unixNano(e.Timestamp), key: e.Key, dlq: deadLetterOf(e, names)}
 	in.at = in.ts
 	// A dead-letter copy carries the original payload, so its occurred-at
 	// is the original's; when it was dead-lettered is its broker timestamp.
@@ -140,7 +140,7 @@ func makeInput(e *event.Event, f event.Fields) input {
 
 // Add correlates one event. The Correlator keeps nothing that aliases e.
 func (c *Correlator) Add(e *event.Event) {
-	r := makeInput(e, c.schema.ExtractAliased(e))
+	r := makeInput(e, c.schema.ExtractAliased(e), nil)
 	c.add(&r, c.cfg.Clock().UnixNano())
 }
 

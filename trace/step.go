@@ -51,7 +51,32 @@ func IsDeadLetterName(name string) bool {
 
 // DeadLetterOf returns the dead-letter information an event carries, or nil
 // when it is not a dead letter by its headers or its source's name.
-func DeadLetterOf(e *event.Event) *DeadLetter {
+func DeadLetterOf(e *event.Event) *DeadLetter { return deadLetterOf(e, nil) }
+
+// dlqNames remembers IsDeadLetterName of the sources seen, for the capture
+// workers, which ask it of every event.
+type dlqNames struct {
+	names []string // copies: the names asked alias a chunk
+	dlq   []bool
+}
+
+func (d *dlqNames) is(name string) bool {
+	if d == nil {
+		return IsDeadLetterName(name)
+	}
+	for i, n := range d.names {
+		if n == name {
+			return d.dlq[i]
+		}
+	}
+	is := IsDeadLetterName(name)
+	if len(d.names) < internScan {
+		d.names, d.dlq = append(d.names, strings.Clone(name)), append(d.dlq, is)
+	}
+	return is
+}
+
+func deadLetterOf(e *event.Event, names *dlqNames) *DeadLetter {
 	if msg, ok := e.Header(springMessage); ok {
 		d := &DeadLetter{Convention: "spring", Error: string(msg)}
 		if c, ok := e.Header(springCause); ok && len(c) > 0 {
@@ -98,7 +123,7 @@ func DeadLetterOf(e *event.Event) *DeadLetter {
 		}
 		return d
 	}
-	if IsDeadLetterName(e.Source()) {
+	if names.is(e.Source()) {
 		return &DeadLetter{Convention: "name"}
 	}
 	return nil
