@@ -338,3 +338,53 @@ func TestRedriveAMQPOutage(t *testing.T) {
 	dups := d.checkExactlyItsIDs(t, d.drainDest(t))
 	t.Logf("%d runs (%d ended by an outage), %d duplicates, all flagged", runs+1, failed, dups)
 }
+
+// TestReplayAMQPOutage: `eddy replay amqp:DLQ` while its connections are
+// force-closed through the management API, three times: the consumer
+// reconnects (deliveries of the lost channel are never acked on the new one),
+// a write cut in flight is requeued and retried within --timeout, so the one
+// run finishes; the destination holds exactly the ids, duplicates only among
+// flagged ones, and the DLQ ends empty.
+func TestReplayAMQPOutage(t *testing.T) {
+	url := amqptest.URL(t)
+	d := deadLetter(t, url, 4000, "orders")
+	var x string
+	for ex := range d.Dest {
+		x = ex
+	}
+	home := t.TempDir()
+	cmd := eddyAMQPCmd(t, eddyBinary(t), url, home, "replay", "amqp:"+d.DLQ, "--to", "amqp:exchange/"+x+"/orders.created",
+		"--ledger", home+"/ledger.db", "--rate", "400", "--timeout", "20s", "-o", "json")
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	cuts := 0
+	var err error
+watch:
+	for {
+		select {
+		case err = <-exited:
+			break watch
+		case <-time.After(100 * time.Millisecond):
+		}
+		if cuts < 3 && d.landed(t) > 300*(cuts+1) {
+			if n := amqptest.CloseConnections(t, url, d.DLQ) + amqptest.CloseConnections(t, url, x); n > 0 {
+				cuts++
+				t.Logf("closed %d eddy connections at %d landed", n, d.landed(t))
+			}
+		}
+	}
+	if err != nil {
+		t.Fatalf("replay through %d outages: %v\n%s\n%s", cuts, err, out.String(), errOut.String())
+	}
+	if cuts == 0 {
+		t.Fatal("no connection was cut: the test proved nothing")
+	}
+	amqptest.Eventually(t, 30*time.Second, "the DLQ empty", func() bool { return amqptest.Depth(t, url, d.DLQ) == 0 })
+	dups := d.checkExactlyItsIDs(t, d.drainDest(t))
+	t.Logf("%d cuts survived in one run, %d duplicates (all flagged): %s", cuts, dups, out.String())
+}
