@@ -1,6 +1,17 @@
 // Package amqp is eddy's RabbitMQ adapter (AMQP 0-9-1, through amqp091-go, plus
 // the management HTTP API for what AMQP cannot tell). It reads queues without
-// consuming them, publishes with confirms, and lists queues.
+// consuming them (Source), consumes them when asked to move their messages
+// (Consume: replay and redrive), publishes with confirms, and lists queues and
+// dead-letter topology.
+//
+// # Consuming a queue
+//
+// Consume is the one way eddy removes messages: a Consumer hands out
+// deliveries with bounded prefetch, acknowledges exactly the events it is
+// given (after the caller's ledger recorded them), ends with io.EOF once the
+// queue is drained, never holds a delivery past the queue's consumer timeout,
+// and reconnects without ever acking a delivery tag of a lost channel. See
+// Consumer for each of these.
 //
 // # Reading a queue without consuming it
 //
