@@ -48,13 +48,7 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 			notes = append(notes, fmt.Sprintf("the parking queue %s does not exist: a message past --max-redrives will come back unroutable and stay in the DLQ (declare the queue, or name another with --park)", park.Name))
 		}
 	}
-	decide := func(e *event.Event) (Decision, error) {
-		d, err := router.Decide(e)
-		if err != nil {
-			return d, err
-		}
-		return d, nil
-	}
+	decide := router.Decide
 	filter := matchFunc(func(e *event.Event) (bool, error) {
 		d, err := decide(e)
 		if err != nil {
