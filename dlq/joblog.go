@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/eddy-sh/eddy/replay/eos"
 )
 
 // A Kafka DLQ cannot lose a record, so "removed" means what a redrive job's
@@ -194,7 +196,7 @@ func LoadJobs(ctx context.Context, adm *kadm.Client, dir, topic string) (Jobs, e
 		if !ok {
 			continue
 		}
-		offs, err := adm.FetchOffsets(ctx, j.Group)
+		offs, err := eos.FetchOffsets(ctx, adm, j.Group)
 		if errors.Is(err, kerr.GroupIDNotFound) {
 			continue
 		}

@@ -399,7 +399,7 @@ func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[t
 	if err != nil {
 		return nil, err
 	}
-	committed, err := adm.FetchOffsets(ctx, group)
+	committed, err := FetchOffsets(ctx, adm, group)
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		committed, err = nil, nil // a new job
 	}
@@ -419,6 +419,29 @@ func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[t
 		}
 	})
 	return out, nil
+}
+
+// FetchOffsets fetches group's committed offsets, retrying for up to ten
+// seconds while the broker answers with a retriable error: a group
+// coordinator that is loading or moving answers COORDINATOR_NOT_AVAILABLE or
+// COORDINATOR_LOAD_IN_PROGRESS for a moment, which kadm returns as is.
+func FetchOffsets(ctx context.Context, adm *kadm.Client, group string) (kadm.OffsetResponses, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	backoff := 50 * time.Millisecond
+	for {
+		offs, err := adm.FetchOffsets(ctx, group)
+		if err == nil || !kerr.IsRetriable(err) || time.Now().After(deadline) {
+			return offs, err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return offs, err
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 // startOffsets are where partitions without a committed offset start.
