@@ -249,7 +249,9 @@ func (c *Correlator) decodeChunk(ch *chunk, o CaptureOptions) {
 		if o.Keep != nil && !o.Keep(e) {
 			continue
 		}
-		ch.ins = append(ch.ins, makeInput(e, c.schema.ExtractAliased(e), &names))
+		in := makeInput(e, c.schema.ExtractAliased(e), &names)
+		in.typ1, in.src1 = c.types.lookup(in.f.Type), c.srcs.lookup(in.source)
+		ch.ins = append(ch.ins, in)
 	}
 	ch.lines = lines
 }

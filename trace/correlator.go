@@ -118,6 +118,9 @@ type input struct {
 	hasTrace  bool
 	trace     [16]byte
 	span      [8]byte
+	// typ1 and src1 are 1 + the interned number of the type and source
+	// when a capture worker found them, else 0.
+	typ1, src1 uint32
 }
 
 // makeInput reduces e, whose fields the schema extracted into f.
@@ -149,8 +152,8 @@ func (c *Correlator) add(r *input, now int64) {
 	c.events++
 	f := &r.f
 	s := step{
-		typ:       c.types.id(f.Type),
-		src:       c.srcs.id(r.source),
+		typ:       r.typ1 - 1,
+		src:       r.src1 - 1,
 		ts:        r.ts,
 		at:        r.at,
 		offset:    r.offset,
@@ -158,6 +161,12 @@ func (c *Correlator) add(r *input, now int64) {
 		hasTrace:  r.hasTrace,
 		trace:     r.trace,
 		span:      r.span,
+	}
+	if r.typ1 == 0 {
+		s.typ = c.types.id(f.Type)
+	}
+	if r.src1 == 0 {
+		s.src = c.srcs.id(r.source)
 	}
 	if r.amqp {
 		s.transport = 1

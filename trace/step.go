@@ -2,7 +2,9 @@ package trace
 
 import (
 	"encoding/hex"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eddy-sh/eddy/event"
@@ -243,6 +245,10 @@ func parseHex(dst []byte, s string) bool {
 type interner struct {
 	idx   map[string]uint32
 	names []string
+	// snap publishes the first names to other goroutines (capture workers
+	// look names up where their bytes are still in cache): a fresh slice
+	// at each new name, never written after.
+	snap atomic.Pointer[[]string]
 }
 
 // internScan is how many names are found by comparing rather than hashing:
@@ -267,7 +273,24 @@ func (in *interner) id(s string) uint32 {
 	s = strings.Clone(s)
 	in.idx[s] = i
 	in.names = append(in.names, s)
+	if len(in.names) <= internScan {
+		p := slices.Clone(in.names)
+		in.snap.Store(&p)
+	}
 	return i
+}
+
+// lookup returns 1 + the number of s among the published names, or 0; safe
+// for any goroutine.
+func (in *interner) lookup(s string) uint32 {
+	if p := in.snap.Load(); p != nil {
+		for i, n := range *p {
+			if n == s {
+				return uint32(i) + 1
+			}
+		}
+	}
+	return 0
 }
 
 func (in *interner) name(i uint32) string { return in.names[i] }
