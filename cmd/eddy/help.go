@@ -37,7 +37,7 @@ var helpExamples = map[string]string{
   eddy demo
   eddy ls --context demo
   eddy tail 'kafka:/.*/' --context demo
-  eddy trace o-0001 --context demo --flow shop
+  eddy trace ord-0a41b51cd6 --context demo --flow shop
   eddy lag --context demo
   eddy dlq ls --context demo`,
 	"eddy version": `  eddy version
