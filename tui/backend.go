@@ -35,8 +35,9 @@ type Backend struct {
 	// Jobs, when set, says what redrive jobs already took from a Kafka DLQ,
 	// so counts are what is left (eddy dlq ls's job logs).
 	Jobs func(ctx context.Context, topic string) (dlq.Jobs, error)
-	// Redrive runs eddy dlq redrive (dry or not) on a Kafka DLQ; nil leaves
-	// redrive out of the DLQ view. progress receives the counts as it goes.
+	// Redrive runs eddy dlq redrive (dry or not) on a Kafka or RabbitMQ DLQ;
+	// nil leaves redrive out of the DLQ view. progress receives the counts
+	// as it goes.
 	Redrive func(ctx context.Context, req RedriveRequest, progress func(replay.Summary)) (dlq.Report, error)
 	// Contexts names the configured contexts, Switch connects to one; with
 	// Switch nil the Contexts view only lists them.
@@ -252,7 +253,9 @@ type dlqMsg struct {
 // RedriveRequest is what the DLQ view asks eddy dlq redrive for: the same
 // selection flags.
 type RedriveRequest struct {
-	// DLQ is the Kafka dead-letter topic.
+	// Transport is the DLQ's: "kafka" (a topic) or "amqp" (a queue).
+	Transport string
+	// DLQ is the dead-letter topic or queue.
 	DLQ string
 	// Error is --error: a regular expression the recorded error message or
 	// class must match; "" selects every message.

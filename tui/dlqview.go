@@ -46,9 +46,10 @@ const (
 
 // dlqView lists the dead-letter topics and queues with their counts and
 // errors, as eddy dlq ls and eddy dlq show summarize them; enter shows a
-// DLQ's messages grouped by error, class and origin. On a Kafka DLQ, P plans
-// a redrive of the selected groups (or of the whole DLQ) — the dry run of
-// eddy dlq redrive --error — and Y, explicitly, runs it.
+// DLQ's messages grouped by error, class and origin. P plans a redrive of
+// the selected groups (or of the whole DLQ) — the dry run of eddy dlq
+// redrive --error, on a Kafka topic or a RabbitMQ queue — and Y, explicitly,
+// runs it.
 type dlqView struct {
 	c   *Common
 	ctx context.Context
@@ -188,10 +189,10 @@ func (v *dlqView) status() string {
 	return s
 }
 
-// canRedrive: redrive is Kafka's (eddy dlq redrive reads Kafka topics).
+// canRedrive: eddy dlq redrive reads Kafka topics and RabbitMQ queues.
 func (v *dlqView) canRedrive() bool {
 	s := v.opened()
-	return s != nil && s.Transport == "kafka" && v.be.Redrive != nil
+	return s != nil && (s.Transport == "kafka" || s.Transport == "amqp") && v.be.Redrive != nil
 }
 
 func (v *dlqView) update(msg tea.Msg) tea.Cmd {
@@ -253,9 +254,9 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 			}
 		case key.Matches(msg, k.Plan):
 			if v.canRedrive() {
-				return v.planRedrive(s, RedriveRequest{DLQ: s.Name, Error: v.selectionRegexp(s)})
+				return v.planRedrive(s, RedriveRequest{Transport: s.Transport, DLQ: s.Name, Error: v.selectionRegexp(s)})
 			}
-			return flash("redrive from the TUI is for Kafka DLQs (eddy dlq redrive)", true)
+			return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
 		}
 		return nil
 	case stageMessages:
@@ -278,9 +279,9 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 			}
 		case key.Matches(msg, k.Plan):
 			if !v.canRedrive() {
-				return flash("redrive from the TUI is for Kafka DLQs (eddy dlq redrive)", true)
+				return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
 			}
-			req := RedriveRequest{DLQ: s.Name}
+			req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
 			for _, id := range ids {
 				if v.pickedIDs[id] {
 					req.IDs = append(req.IDs, id)
@@ -474,7 +475,7 @@ func (v *dlqView) redriveLines() []string {
 	case v.req.Error != "":
 		sel = "messages whose error matches " + safe(v.req.Error)
 	}
-	lines := []string{st.Header.Render("redrive kafka:" + safe(v.req.DLQ)), "  selection: " + sel, ""}
+	lines := []string{st.Header.Render("redrive " + safe(v.req.Transport+":"+v.req.DLQ)), "  selection: " + sel, ""}
 	switch v.stage {
 	case stagePlan:
 		if v.planErr != nil {
@@ -488,7 +489,11 @@ func (v *dlqView) redriveLines() []string {
 		if v.plan.Redriven+v.plan.Parked == 0 {
 			return append(lines, "", "  nothing to redrive (esc goes back)")
 		}
-		return append(lines, "", st.Warn.Render("  Y redrives exactly this, once (a Kafka transaction per batch); esc cancels"))
+		how := "a Kafka transaction per batch"
+		if v.req.Transport == "amqp" {
+			how = "each acked once confirmed and in the ledger"
+		}
+		return append(lines, "", st.Warn.Render("  Y redrives exactly this, once ("+how+"); esc cancels"))
 	case stageRunning:
 		total := max(v.plan.Read, 1)
 		w := max(10, v.c.Width-30)

@@ -536,10 +536,15 @@ func TestDLQKeys(t *testing.T) {
 	if v.stage != stageList {
 		t.Fatalf("esc: stage %d", v.stage)
 	}
-	// An AMQP DLQ is listed and grouped, not redriven from here.
-	press(m, "j", "enter", "P")
-	if v.stage != stageGroups || !m.flashErr {
-		t.Fatalf("P on amqp: stage %d flash %q", v.stage, m.flash)
+	// An AMQP DLQ is redriven the same way, asking for its transport.
+	press(m, "j", "enter")
+	_, cmd = m.Update(keyMsg("P"))
+	cmd()
+	if last := reqs[len(reqs)-1]; v.stage != stagePlan || last.Transport != "amqp" || !last.DryRun {
+		t.Fatalf("P on amqp: stage %d, request %+v", v.stage, last)
+	}
+	if !strings.Contains(m.render(), "redrive amqp:") {
+		t.Fatalf("the plan of an AMQP DLQ:\n%s", m.render())
 	}
 }
 

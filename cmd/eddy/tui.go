@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
-	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/replay"
@@ -188,7 +187,7 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 	be := &tui.Backend{Context: name, Schema: schema}
 	be.Jobs = func(ctx context.Context, topic string) (dlq.Jobs, error) { return redriveJobs(ctx, f, "", topic) }
 	be.Redrive = func(ctx context.Context, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
-		return tuiRedrive(ctx, f, be.Kafka, req, progress)
+		return tuiRedrive(ctx, f, be, req, progress)
 	}
 	var closers []func()
 	be.Close = func() {
@@ -233,15 +232,33 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 
 // tuiRedrive is eddy dlq redrive DLQ [--error RE] [--ids …] [--dry-run] for the DLQ
 // view: the same plan (job name, ledger, routing, loop guard) and the same
-// dlq.RedriveKafka run.
-func tuiRedrive(ctx context.Context, f *Factory, kc *kafka.Client, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
-	if kc == nil {
-		return dlq.Report{}, fmt.Errorf("redrive: no Kafka in this context")
+// run — dlq.RedriveKafka for a topic, dlq.RedriveAMQP through the ledger
+// for a queue, as redriveRun and redriveAMQP call them.
+func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
+	transport := req.Transport
+	if transport == "" {
+		transport = "kafka"
 	}
-	o := &RedriveOptions{DLQ: req.DLQ, Error: req.Error, IDs: req.IDs, DryRun: req.DryRun, MaxRedrives: dlq.DefaultMaxRedrives, Output: "text"}
+	o := &RedriveOptions{DLQ: transport + ":" + req.DLQ, Error: req.Error, IDs: req.IDs, DryRun: req.DryRun, MaxRedrives: dlq.DefaultMaxRedrives,
+		LedgerTTL: replay.DefaultLedgerTTL, Output: "text"}
 	p, err := planRedrive(f, o)
 	if err != nil {
 		return dlq.Report{}, err
+	}
+	if transport == "amqp" {
+		if be.AMQP == nil {
+			return dlq.Report{}, fmt.Errorf("redrive: no RabbitMQ in this context")
+		}
+		led, err := f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+		if err != nil {
+			return dlq.Report{}, err
+		}
+		defer led.Close()
+		return dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: be.AMQP, Job: p.job, Ledger: led, Route: p.route,
+			Progress: progress, DryRun: req.DryRun})
+	}
+	if be.Kafka == nil {
+		return dlq.Report{}, fmt.Errorf("redrive: no Kafka in this context")
 	}
 	seeds, conn, err := f.kafkaConn()
 	if err != nil {
@@ -249,6 +266,6 @@ func tuiRedrive(ctx context.Context, f *Factory, kc *kafka.Client, req tui.Redri
 	}
 	return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
 		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
-		Progress: progress, DryRun: req.DryRun, Client: kc,
+		Progress: progress, DryRun: req.DryRun, Client: be.Kafka,
 	})
 }

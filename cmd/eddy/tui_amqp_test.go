@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"io"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
+	"github.com/eddy-sh/eddy/tui"
+)
+
+// screenProbe keeps the TUI's last screen for the test goroutine.
+type screenProbe struct {
+	m      *tui.Model
+	mu     sync.Mutex
+	screen string
+}
+
+func (p *screenProbe) Init() tea.Cmd { return p.m.Init() }
+func (p *screenProbe) View() tea.View {
+	return p.m.View()
+}
+
+func (p *screenProbe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	_, cmd := p.m.Update(msg)
+	s := p.m.View().Content
+	p.mu.Lock()
+	p.screen = s
+	p.mu.Unlock()
+	return p, cmd
+}
+
+// progKeys types into a running program.
+type progKeys struct{ *tea.Program }
+
+func (k progKeys) Type(s string) {
+	for _, r := range s {
+		k.Send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+// wait polls the screen until cond holds, failing after a deadline with the
+// last screen.
+func (p *screenProbe) wait(t *testing.T, what string, cond func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		p.mu.Lock()
+		s := p.screen
+		p.mu.Unlock()
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s; the screen is:\n%s", what, s)
+		}
+		<-tick.C
+	}
+}
+
+// screenCount reads the COUNT column of row name in the DLQ list.
+func screenCount(screen, name string) (int64, bool) {
+	for _, l := range strings.Split(screen, "\n") {
+		f := strings.Fields(strings.TrimLeft(l, "▸ "))
+		if len(f) >= 2 && f[0] == name {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// TestTUIRedriveRabbitMQ: eddy tui's DLQ view on the real RabbitMQ, through
+// the backend `eddy tui` builds (tuiBackend: planRedrive, the ledger,
+// dlq.RedriveAMQP): a DLQ holding messages dead-lettered from two queues →
+// its error groups → P, the plan (a dry run that leaves the queue whole) →
+// Y → the result; back on the list the DLQ's count is 0 and every message is
+// in its own origin queue.
+func TestTUIRedriveRabbitMQ(t *testing.T) {
+	url := amqptest.URL(t)
+	var rb [4]byte
+	_, _ = rand.Read(rb[:])
+	// Short names: the DLQ list shows 28 columns of a name.
+	base := "tui" + hex.EncodeToString(rb[:])
+	ex, dlx, dlqName := base+".x", base+".dlx", base+".dlq"
+	origins := []string{base + ".a", base + ".b"}
+	conn := amqptest.Dial(t, url)
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := amqptest.Dial(t, url).Channel()
+		if err != nil {
+			return
+		}
+		for _, q := range append([]string{dlqName}, origins...) {
+			_, _ = c.QueueDelete(q, false, false, false)
+		}
+		_ = c.ExchangeDelete(ex, false, false)
+		_ = c.ExchangeDelete(dlx, false, false)
+	})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(ch.ExchangeDeclare(ex, "topic", false, false, false, false, nil))
+	must(ch.ExchangeDeclare(dlx, "fanout", false, false, false, false, nil))
+	_, err = ch.QueueDeclare(dlqName, false, false, false, false, nil)
+	must(err)
+	must(ch.QueueBind(dlqName, "", dlx, false, nil))
+	for _, q := range origins {
+		_, err := ch.QueueDeclare(q, false, false, false, false, amqp091.Table{"x-dead-letter-exchange": dlx})
+		must(err)
+		must(ch.QueueBind(q, q, ex, false, nil))
+	}
+	const n = 10
+	for _, q := range origins {
+		for i := range n {
+			amqptest.PublishTo(t, url, ex, q, amqp091.Publishing{MessageId: q + "/" + strconv.Itoa(i), Body: []byte(`{"n":1}`), DeliveryMode: amqp091.Persistent})
+		}
+		rejectAll(t, url, q, n)
+	}
+	amqptest.Eventually(t, 10*time.Second, "the dead letters", func() bool { return amqptest.Depth(t, url, dlqName) == 2*n })
+
+	f, out, _ := testFactory(true)
+	dir := t.TempDir()
+	f.Getenv = func(k string) string {
+		switch k {
+		case "EDDY_LEDGER":
+			return dir + "/ledger.db"
+		case "XDG_CONFIG_HOME", "XDG_STATE_HOME":
+			return dir
+		}
+		return ""
+	}
+	f.Global.AMQPURL, f.Global.AMQPMgmtURL, f.Global.Timeout = url, amqptest.ManagementURL(t, url), 10*time.Second
+	be, err := tuiBackend(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	if be.Kafka != nil {
+		t.Fatal("a Kafka client for a RabbitMQ-only context")
+	}
+	m := tui.New(context.Background(), tui.Options{Backend: be, Local: time.UTC})
+	defer m.Close()
+	p := &screenProbe{m: m}
+	// A program as eddy tui runs it, without a terminal (teatest's -update
+	// flag clashes with this package's).
+	prog := tea.NewProgram(p, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(110, 30), tea.WithoutSignals())
+	ran := make(chan error, 1)
+	go func() { _, err := prog.Run(); ran <- err }()
+	tm := progKeys{prog}
+
+	row := "amqp:" + dlqName
+	tm.Type("4")
+	s := p.wait(t, "the DLQ list with "+row, func(s string) bool {
+		c, ok := screenCount(s, row)
+		return ok && c == 2*n
+	})
+	// Move the cursor to the DLQ (the vhost holds other tests' DLQs too).
+	for _, l := range strings.Split(s, "\n")[2:] {
+		if strings.Contains(l, row) {
+			break
+		}
+		tm.Type("j")
+	}
+	p.wait(t, "the cursor on "+row, func(s string) bool {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "▸") {
+				return strings.Contains(l, row)
+			}
+		}
+		return false
+	})
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	p.wait(t, "the error groups", func(s string) bool { return strings.Contains(s, "DLQ "+dlqName) && strings.Contains(s, "ORIGIN") })
+	tm.Type("P")
+	p.wait(t, "the plan", func(s string) bool {
+		return strings.Contains(s, "plan (dry run") && strings.Contains(s, "→ amqp:") && strings.Contains(s, "Y redrives")
+	})
+	// The plan is a dry run: the queue is whole, the origins empty.
+	if d := amqptest.Depth(t, url, dlqName); d != 2*n {
+		t.Fatalf("after the plan the DLQ holds %d, want %d", d, 2*n)
+	}
+	tm.Type("Y")
+	s = p.wait(t, "the result", func(s string) bool { return strings.Contains(s, "result") && strings.Contains(s, "done") })
+	var redriven int64 = -1
+	for _, l := range strings.Split(s, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "redriven" {
+			redriven, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+	if redriven != 2*n {
+		t.Fatalf("redriven %d, want %d:\n%s", redriven, 2*n, s)
+	}
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	p.wait(t, "the DLQ's count read again", func(s string) bool {
+		c, ok := screenCount(s, row)
+		return ok && c == 0 && !strings.Contains(s, "reading")
+	})
+	for _, q := range origins {
+		amqptest.Eventually(t, 10*time.Second, q+" refilled", func() bool { return amqptest.Depth(t, url, q) == n })
+		got := drain(t, url, q)
+		for i := range n {
+			if c, ok := got[q+"/"+strconv.Itoa(i)]; !ok || c != "1" {
+				t.Fatalf("%s: message %d arrived %v with eddy-redrive-count %q; got %v", q, i, ok, c, got)
+			}
+		}
+	}
+	tm.Type("q")
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("q did not quit")
+	}
+	if out.Len() != 0 {
+		t.Fatalf("stdout: %q", out.String())
+	}
+}
