@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"io"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
