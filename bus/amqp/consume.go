@@ -145,7 +145,6 @@ type heldDelivery struct {
 	tag    uint64
 	at     time.Time
 	handed bool
-	ev     event.Event // kept only to report it if released while not handed out
 }
 
 // consumed is one delivery, or the reader's end.
@@ -303,7 +302,7 @@ func (k *Consumer) take(d *amqp091.Delivery) bool {
 	k.seq++
 	seq, gen := k.seq, k.gen
 	ev.Offset = seq
-	k.held[seq] = &heldDelivery{gen: gen, tag: d.DeliveryTag, at: now, ev: ev}
+	k.held[seq] = &heldDelivery{gen: gen, tag: d.DeliveryTag, at: now}
 	k.order = append(k.order, seq)
 	k.stats.Delivered++
 	k.mu.Unlock()
@@ -561,7 +560,6 @@ func (k *Consumer) hand(evs []event.Event, it consumed) []event.Event {
 		return evs // void or released: it comes back as a new delivery
 	}
 	h.handed = true
-	h.ev = event.Event{}
 	return append(evs, it.ev)
 }
 
