@@ -53,7 +53,7 @@ func run(m *Model, cmd tea.Cmd) {
 		for _, c := range msg {
 			run(m, c)
 		}
-	case openTailMsg, openEventMsg, openTraceMsg, flashMsg, backendMsg:
+	case openTailMsg, openEventMsg, openTraceMsg, flashMsg, backendMsg, refilterMsg:
 		_, next := m.Update(msg)
 		// Opening a tail or a trace starts reads: not run here.
 		_ = next

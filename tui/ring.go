@@ -53,6 +53,14 @@ func (l *seqList) len() int        { return len(l.s) - l.head }
 func (l *seqList) at(i int) uint64 { return l.s[l.head+i] }
 func (l *seqList) add(seq uint64)  { l.s = append(l.s, seq) }
 func (l *seqList) clear()          { l.s, l.head = l.s[:0], 0 }
+
+// prepend puts seqs (all lower than those held) in front.
+func (l *seqList) prepend(seqs []uint64) {
+	if len(seqs) == 0 {
+		return
+	}
+	l.s, l.head = append(seqs, l.s[l.head:]...), 0
+}
 func (l *seqList) items() []uint64 { return l.s[l.head:] }
 
 // trim drops seqs below oldest and returns how many went.

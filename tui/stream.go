@@ -51,6 +51,20 @@ func (f *matchFailures) add(o matchFailures) {
 	f.n += o.n
 }
 
+// matchBatch matches evs against f (safe on any goroutine).
+func matchBatch(f *inspect.Filter, evs []event.Event) ([]bool, matchFailures) {
+	match := make([]bool, len(evs))
+	var fails matchFailures
+	for i := range evs {
+		ok, err := f.Match(&evs[i])
+		if err != nil {
+			fails.add(matchFailures{1, err.Error()})
+		}
+		match[i] = ok
+	}
+	return match, fails
+}
+
 type sourceBatch struct {
 	evs   []event.Event
 	err   error
@@ -98,14 +112,8 @@ func startStream(ctx context.Context, id int, src bus.Source, batchMax int, flus
 			}
 			b := sourceBatch{evs: evs, err: err}
 			if f := s.filter.Load(); f != nil && len(evs) > 0 {
-				b.flt, b.match = f, make([]bool, len(evs))
-				for i := range evs {
-					ok, ferr := f.Match(&evs[i])
-					if ferr != nil {
-						b.fails.add(matchFailures{1, ferr.Error()})
-					}
-					b.match[i] = ok
-				}
+				b.flt = f
+				b.match, b.fails = matchBatch(f, evs)
 			}
 			select {
 			case s.ch <- b:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +118,69 @@ func TestStreamMatchesOffTheUI(t *testing.T) {
 	}
 	if flagged != 90 {
 		t.Fatalf("%d of 90 events were matched by the reader", flagged)
+	}
+}
+
+// TestFilterMatchedOffUI: after the filter is edited, neither the events
+// the ring holds nor a batch the reader matched with the old filter are
+// matched on the UI goroutine: Update hands both to commands, and what they
+// bring back is shown in arrival order.
+func TestFilterMatchedOffUI(t *testing.T) {
+	m := newTestModel(t, 100, 30)
+	types := []string{"OrderPlaced", "PaymentAuthorized"}
+	var evs []event.Event
+	for i := range 60 {
+		evs = append(evs, orderEvent(i, "orders", types[i%2]))
+	}
+	openTestTail(t, m, evs[:40])
+	v := m.tail
+	v.stream = &stream{id: 1, ch: make(chan sourceBatch), cancel: func() {}, src: captureSource(t, 0)}
+
+	press(m, "f")
+	typeText(m, `type == "OrderPlaced"`)
+	_, refilter := m.Update(keyMsg("enter"))
+	if v.filter == nil || refilter == nil || !v.refiltering || v.shown.len() != 0 {
+		t.Fatalf("enter: filter %v, command %v, refiltering %v, %d shown", v.filter, refilter != nil, v.refiltering, v.shown.len())
+	}
+	if !strings.Contains(m.render(), "re-filtering") {
+		t.Fatal("the re-match under way is not said")
+	}
+	// A batch the reader matched before it took up the filter (no flags):
+	// not ingested, matched by the command Update returns.
+	_, cmd := m.Update(eventsMsg{stream: 1, evs: evs[40:50]})
+	if v.total != 40 || cmd == nil {
+		t.Fatalf("a stale batch was ingested on the UI goroutine: %d events", v.total)
+	}
+	again, ok := cmd().(eventsMsg)
+	if !ok || again.flt != v.filter || len(again.match) != 10 {
+		t.Fatalf("rematched: %+v", again)
+	}
+	m.Update(again)
+	// A batch the reader matched with this filter is taken as it is.
+	match, _ := matchBatch(v.filter, evs[50:60])
+	m.Update(eventsMsg{stream: 1, evs: evs[50:60], match: match, flt: v.filter})
+	if v.total != 60 || v.shown.len() != 10 {
+		t.Fatalf("after the batches: %d events, %d shown", v.total, v.shown.len())
+	}
+	m.Update(refilter())
+	if v.refiltering || v.shown.len() != 30 {
+		t.Fatalf("after the re-match: refiltering %v, %d shown", v.refiltering, v.shown.len())
+	}
+	for i, seq := range v.shown.items() {
+		if seq != uint64(2*i) {
+			t.Fatalf("shown[%d] = seq %d, want %d (in arrival order)", i, seq, 2*i)
+		}
+	}
+	// A re-match overtaken by another filter edit is dropped.
+	press(m, "f", "ctrl+u")
+	typeText(m, `type == "PaymentAuthorized"`)
+	_, first := m.Update(keyMsg("enter"))
+	press(m, "f", "ctrl+u")
+	typeText(m, `type == "OrderPlaced"`)
+	_, second := m.Update(keyMsg("enter"))
+	m.Update(second())
+	m.Update(first())
+	if v.shown.len() != 30 || v.shown.at(0) != 0 {
+		t.Fatalf("a stale re-match was applied: %d shown", v.shown.len())
 	}
 }

@@ -50,6 +50,12 @@ type tailView struct {
 	follow bool
 	cur    cursor
 
+	// refilterGen numbers ring re-matches (a filter edited): a result
+	// of an older one, or of a ring since cleared, is dropped. refiltering
+	// says one is under way (its matches are not shown yet).
+	refilterGen int
+	refiltering bool
+
 	total        uint64
 	filterFails  uint64
 	firstFailure string
@@ -92,6 +98,7 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 	v.addrs, v.from = addrs, from
 	v.ring = newRing(v.o.Buffer)
 	v.shown.clear()
+	v.refilterGen, v.refiltering = v.refilterGen+1, false
 	v.total, v.filterFails, v.firstFailure = 0, 0, ""
 	v.rate = rateMeter{}
 	v.endErr, v.follow, v.paused, v.opening = nil, true, false, true
@@ -134,6 +141,13 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 		if v.stream == nil || msg.stream != v.stream.id {
 			return nil
 		}
+		if v.filter != nil && len(msg.evs) > 0 && (msg.match == nil || msg.flt != v.filter) {
+			// Read before the reader took up the filter in force: it is
+			// matched again off the UI goroutine and comes back as a batch
+			// of this filter. No next batch is asked for meanwhile, so the
+			// order of events holds.
+			return rematch(msg, v.filter)
+		}
 		v.waiting = false
 		if msg.match != nil && msg.flt == v.filter {
 			v.ingestMatched(msg.evs, msg.match, msg.fails, v.o.Clock())
@@ -152,6 +166,10 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 		}
 		v.waiting = true
 		return v.stream.next()
+	case refilterMsg:
+		if msg.gen == v.refilterGen {
+			v.refiltered(msg)
+		}
 	case tea.PasteMsg:
 		for _, in := range []*input{&v.filterIn, &v.searchIn, &v.jumpIn} {
 			if in.active {
@@ -228,14 +246,78 @@ func (v *tailView) match(e *event.Event) bool {
 	return ok
 }
 
+// rematch matches a batch's events against f off the UI goroutine and
+// delivers the batch again, matched.
+func rematch(msg eventsMsg, f *inspect.Filter) tea.Cmd {
+	return func() tea.Msg {
+		msg.flt = f
+		msg.match, msg.fails = matchBatch(f, msg.evs)
+		return msg
+	}
+}
+
+// refilterMsg is the ring's events from seq from on, matched against the
+// filter of re-match gen.
+type refilterMsg struct {
+	gen   int
+	from  uint64
+	match []bool
+	fails matchFailures
+}
+
 // refilter rebuilds the shown list from the ring under the current filter.
-func (v *tailView) refilter() {
+// Matching the whole ring (up to --buffer events) on the UI goroutine would
+// stall a frame or more, so the events held are copied (the structs; their
+// bytes are never written again) and matched by a command; batches that
+// arrive meanwhile are matched with the new filter and shown at once, and
+// the ring's matches go in front of them when the result comes
+// (refiltered).
+func (v *tailView) refilter() tea.Cmd {
+	v.refilterGen++
 	v.shown.clear()
 	v.filterFails, v.firstFailure = 0, ""
-	for seq := v.ring.oldest(); seq < v.ring.next; seq++ {
-		if v.match(v.ring.get(seq)) {
+	from, to := v.ring.oldest(), v.ring.next
+	if v.filter == nil || from == to {
+		for seq := from; seq < to; seq++ {
 			v.shown.add(seq)
 		}
+		v.refiltering = false
+		v.settle()
+		return nil
+	}
+	evs := make([]event.Event, 0, to-from)
+	for seq := from; seq < to; seq++ {
+		evs = append(evs, *v.ring.get(seq))
+	}
+	v.refiltering = true
+	v.settle()
+	gen, f := v.refilterGen, v.filter
+	return func() tea.Msg {
+		match, fails := matchBatch(f, evs)
+		return refilterMsg{gen: gen, from: from, match: match, fails: fails}
+	}
+}
+
+// refiltered puts the ring's matches in front of those of the batches that
+// came since; the ones the ring dropped meanwhile are left out.
+func (v *tailView) refiltered(msg refilterMsg) {
+	oldest := v.ring.oldest()
+	var seqs []uint64
+	for i, ok := range msg.match {
+		if seq := msg.from + uint64(i); ok && seq >= oldest {
+			seqs = append(seqs, seq)
+		}
+	}
+	v.shown.prepend(seqs)
+	v.refiltering = false
+	v.filterFails += msg.fails.n
+	if msg.fails.first != "" {
+		v.firstFailure = msg.fails.first
+	}
+	if !v.follow {
+		// The cursor stays on the event it was on.
+		v.cur.pos += len(seqs)
+		v.cur.top += len(seqs)
 	}
 	v.settle()
 }
@@ -328,6 +410,7 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Clear):
 		v.ring = newRing(v.o.Buffer)
 		v.shown.clear()
+		v.refilterGen, v.refiltering = v.refilterGen+1, false
 		v.settle()
 	case key.Matches(msg, k.Open):
 		if e := v.selected(); e != nil {
@@ -354,8 +437,7 @@ func (v *tailView) editFilter(msg tea.KeyPressMsg) tea.Cmd {
 		if src == "" {
 			v.filter, v.filterErr, v.filterIn.active = nil, "", false
 			v.setStreamFilter()
-			v.refilter()
-			return nil
+			return v.refilter()
 		}
 		f, err := inspect.CompileFilter(src, v.be.schema())
 		if err != nil {
@@ -364,7 +446,7 @@ func (v *tailView) editFilter(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		v.filter, v.filterErr, v.filterIn.active = f, "", false
 		v.setStreamFilter()
-		v.refilter()
+		return v.refilter()
 	case key.Matches(msg, k.Cancel):
 		v.filterIn.active, v.filterErr = false, ""
 	default:
@@ -469,6 +551,9 @@ func (v *tailView) status() string {
 	parts = append(parts, fmt.Sprintf("%d events", v.total), fmt.Sprintf("%.0f/s", v.rate.perSecond(v.o.Clock())))
 	if v.filter != nil {
 		parts = append(parts, fmt.Sprintf("%d shown", v.shown.len()))
+	}
+	if v.refiltering {
+		parts = append(parts, "re-filtering the buffer…")
 	}
 	drop := fmt.Sprintf("dropped %d", v.ring.dropped)
 	if v.ring.dropped > 0 {
