@@ -130,6 +130,40 @@ func TestBorrowSameStats(t *testing.T) {
 	}
 }
 
+// TestOpenMatching: the open flows OpenMatching builds are those of Open
+// that Flow.Matches accepts, in the same order.
+func TestOpenMatching(t *testing.T) {
+	data := captureLines(rand.New(rand.NewPCG(25, 26)), 800)
+	c := NewCorrelator(Config{})
+	if _, err := c.ReadCapture(context.Background(), bytes.NewReader(data), CaptureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	open := c.Open()
+	ids := []string{"nope", "", "c-3", "e-5", "e-996", "m-1", fmt.Sprintf("%032x", 7), strings.ToUpper(fmt.Sprintf("%032x", 7)), fmt.Sprintf("%016x", 9)}
+	for _, f := range open[:5] {
+		ids = append(ids, f.Key, f.Steps[0].ID, f.Steps[0].TraceID, f.Steps[len(f.Steps)-1].Causation)
+	}
+	// A flow whose steps all have ids and causes, some a trace context and
+	// some not: the empty id matches it as Flow.Matches does.
+	tp := "00-0000000000000000000000000000000a-000000000000000b-01"
+	e1 := ev("t", 0, 1, "z1", "A", "zc", "z0", 0, "traceparent", tp)
+	e2 := ev("t", 0, 2, "z2", "B", "zc", "z1", time.Millisecond)
+	c.Add(&e1)
+	c.Add(&e2)
+	open = c.Open()
+	for _, id := range ids {
+		var want []*Flow
+		for _, f := range open {
+			if f.Matches(id) {
+				want = append(want, f)
+			}
+		}
+		if g, w := flowsDigest(c.OpenMatching(id)), flowsDigest(want); g != w {
+			t.Fatalf("OpenMatching(%q):\n%s\nwant\n%s", id, g, w)
+		}
+	}
+}
+
 // TestReadCaptureBadLines: the first malformed line stops the read with its
 // line number (as bus/file counts lines), after correlating what came
 // before; with SkipBad every bad line is counted and skipped; Keep filters.

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -432,6 +433,36 @@ func (c *Correlator) Open() []*Flow {
 		out = append(out, c.build(fs, true))
 	}
 	return out
+}
+
+// OpenMatching returns the open flows that Flow.Matches(id) accepts, as Open
+// does (least recently active first), building only those: `eddy trace ID`
+// over a large capture keeps every flow open to the end.
+func (c *Correlator) OpenMatching(id string) []*Flow {
+	var trace [16]byte
+	// Step.TraceID is lowercase hex; only that spelling matches.
+	isTrace := len(id) == 32 && strings.ToLower(id) == id && parseHex(trace[:], id)
+	var out []*Flow
+	for fs := c.head; fs != nil; fs = fs.next {
+		if fs.matches(id, isTrace, &trace) {
+			out = append(out, c.build(fs, true))
+		}
+	}
+	return out
+}
+
+func (fs *flowState) matches(id string, isTrace bool, trace *[16]byte) bool {
+	if fs.key == id {
+		return true
+	}
+	for i := range fs.steps {
+		s := &fs.steps[i]
+		// As Flow.Matches compares Step.TraceID, which is "" without one.
+		if fs.str(s.id) == id || fs.str(s.cause) == id || isTrace && s.hasTrace && s.trace == *trace || id == "" && !s.hasTrace {
+			return true
+		}
+	}
+	return false
 }
 
 // Find returns the open flow key names, or nil.

@@ -604,11 +604,7 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 		closeOTLP()
 		return err
 	}
-	for _, fl := range c.Open() {
-		if fl.Matches(o.ID) {
-			found = append(found, fl)
-		}
-	}
+	found = append(found, c.OpenMatching(o.ID)...)
 	for _, fl := range found {
 		if x != nil {
 			x.Export(fl)
