@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
-# The completion scripts are loaded in each shell, and the man pages rendered.
-for p in zsh fish bash-completion man-db groff-base; do dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p"); done
+# The completion scripts are loaded in each shell, the man pages rendered, the TUI run under tmux.
+for p in zsh fish bash-completion man-db groff-base tmux; do dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p"); done
 if ((${#need_apt[@]})); then
 	echo "test: installing ${need_apt[*]} (interop, completion and man page tests)" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2

@@ -6,15 +6,18 @@
 # a deadline), so a capture is never of a half-drawn screen. Ends with q and
 # checks the exit status is 0 and that nothing reached stdout.
 #
-# Needs tmux. The demo's context is written to a throwaway config directory.
+# Needs tmux; runs its own tmux server (socket SESSION, default eddy-tui-PID),
+# so a user's sessions are never touched. The demo's context is written to a
+# throwaway config directory. cmd/eddy's TestTUIUnderTmux runs this in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v tmux >/dev/null || { echo "tui-capture: tmux is needed (apt-get install tmux)" >&2; exit 1; }
 OUT=${OUT:-testdata/tui}
 mkdir -p "$OUT"
 work=$(mktemp -d)
-session="eddy-tui-$$"
-trap 'tmux kill-session -t "$session" 2>/dev/null || true; rm -rf "$work"' EXIT
+session=${SESSION:-eddy-tui-$$}
+tmux() { command tmux -L "$session" "$@"; }
+trap 'tmux kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/eddy" ./cmd/eddy
 
 tmux new-session -d -s "$session" -x 100 -y 30 \
