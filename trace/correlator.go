@@ -435,6 +435,17 @@ func (c *Correlator) Open() []*Flow {
 	return out
 }
 
+// EachOpen calls fn with each open flow as it is now (Flow.Open set), least
+// recently active first, lent as with Config.Borrow: the Flow is valid only
+// during the call. Unlike Open it builds one flow at a time, which is what a
+// large capture needs.
+func (c *Correlator) EachOpen(fn func(*Flow)) {
+	var buf buildBuf
+	for fs := c.head; fs != nil; fs = fs.next {
+		fn(c.buildIn(fs, true, &buf))
+	}
+}
+
 // OpenMatching returns the open flows that Flow.Matches(id) accepts, as Open
 // does (least recently active first), building only those: `eddy trace ID`
 // over a large capture keeps every flow open to the end.

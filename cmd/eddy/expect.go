@@ -158,20 +158,17 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	}
 	defer in.Close()
 	chk := trace.NewChecker(exps, o.Strict)
-	var idle []*trace.Flow
-	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, OnFlow: func(fl *trace.Flow) { idle = append(idle, fl) }})
+	// A flow that went idle is finished: it is judged as it is finalised
+	// (the judgement keeps none of it, so flows are lent).
+	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, Borrow: true,
+		OnFlow: func(fl *trace.Flow) { chk.Check(fl, false, time.Time{}) }})
 	latest, err := in.correlate(ctx, f, c, 0, nil)
 	if err != nil {
 		return err
 	}
-	// Flows that went idle are finished; what is still open when the input
-	// ends is judged against the latest time in the input.
-	for _, fl := range idle {
-		chk.Check(fl, false, latest)
-	}
-	for _, fl := range c.Open() {
-		chk.Check(fl, true, latest)
-	}
+	// What is still open when the input ends is judged against the latest
+	// time in the input.
+	c.EachOpen(func(fl *trace.Flow) { chk.Check(fl, true, latest) })
 	rep := ExpectReport{V: 1, OK: !chk.Failed(), Strict: o.Strict, Results: chk.Results}
 	if p.json {
 		if err := writeJSON(f.IO.Out, rep); err != nil {
