@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
+
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/event"
@@ -26,6 +28,9 @@ type AMQPRedrive struct {
 	DryRun bool
 	// Consume tunes the consumer (tests shorten its waits).
 	Consume amqp.ConsumeOptions
+	// Tracer, when set, traces each message published (replay.Traced) in
+	// the run span found in the context.
+	Tracer oteltrace.Tracer
 }
 
 // RedriveAMQP redrives the RabbitMQ DLQ r.Route.DLQ: each message consumed
@@ -105,7 +110,11 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			return r.Client.Sink(a)
+			s, err := r.Client.Sink(a)
+			if err != nil || r.Tracer == nil {
+				return s, err
+			}
+			return replay.Traced(s, r.Tracer, a), nil
 		})
 		sink = routes
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/kafka"
@@ -136,6 +137,9 @@ type KafkaRedrive struct {
 	OnEnd func(committed bool)
 	// Client reads the DLQ for a dry run.
 	Client *kafka.Client
+	// Tracer, when set, traces each redriven or parked record (see
+	// eos.Options.Tracer) in the run span found in the context.
+	Tracer oteltrace.Tracer
 	// MaxRecords bounds one transaction (default 50,000: a DLQ's records are
 	// small and a commit costs a round of requests; fewer, larger
 	// transactions moved a 300,000-record DLT ~20% faster than 10,000).
@@ -213,7 +217,7 @@ func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 	sum, err := eos.Run(ctx, eos.Options{
 		Seeds: k.Seeds, Conn: k.Conn, Job: k.Job, Group: group, Topics: []string{topic},
 		From: bus.Position{Kind: bus.PosBeginning}, NewTimestamps: k.NewTimestamps, Rate: k.Rate,
-		Progress: k.Progress, MaxRecords: k.MaxRecords,
+		Progress: k.Progress, MaxRecords: k.MaxRecords, Tracer: k.Tracer,
 		Route: func(e *event.Event) (event.Event, bool, error) {
 			d, ok, err := decide(e)
 			if err != nil || !ok {

@@ -56,9 +56,15 @@ func Origin(e *event.Event) (oteltrace.SpanContext, bool) {
 // and returns the context to run in — Traced sinks given that context link
 // their event spans to it — and the function that ends the span with the
 // run's summary as attributes and its error as status.
-func StartRun(ctx context.Context, tracer oteltrace.Tracer, name, job string, target bus.Address) (context.Context, func(Summary, error)) {
+//
+// A zero target names no destination (a redrive to each message's own
+// origin); extra attributes are added to the span.
+func StartRun(ctx context.Context, tracer oteltrace.Tracer, name, job string, target bus.Address, extra ...attribute.KeyValue) (context.Context, func(Summary, error)) {
 	system, dest := messagingTarget(target)
-	attrs := []attribute.KeyValue{attribute.String("eddy.job", job), attribute.String("messaging.destination.name", dest)}
+	attrs := append([]attribute.KeyValue{attribute.String("eddy.job", job)}, extra...)
+	if dest != "" {
+		attrs = append(attrs, attribute.String("messaging.destination.name", dest))
+	}
 	if system != "" {
 		attrs = append(attrs, attribute.String("messaging.system", system))
 	}
@@ -109,22 +115,33 @@ func messagingTarget(a bus.Address) (system, dest string) {
 			return "rabbitmq", a.Exchange
 		}
 		return "rabbitmq", a.Name
+	case "":
+		return "", "" // no one destination
 	}
 	return "", a.String()
 }
 
-// Traced wraps sink so that every event written through it gets a producer
-// span "send TARGET":
+// EventSpans starts the producer span "send TARGET" of each event moved to
+// one target. It is the one place that decides what a moved event's span is,
+// for every path that moves events: Traced wraps a sink with it, and the
+// transactional Kafka path (package eos) calls it record by record. Each span
+// is
 //
 //   - a child of the event's original traceparent when it has one (and
 //     linked to it), so the moved event continues the trace it was dead-
-//     lettered in; else a child of the run span in the Write's context;
-//   - linked to the run span in the Write's context (see StartRun);
+//     lettered in; else a child of the run span in the context given;
+//   - linked to the run span in that context (see StartRun);
 //   - injected into the written copy as its traceparent (and tracestate), so
 //     the consumer that receives it again joins that trace as well;
-//   - ended once the sink returned: with an error status when the sink did
-//     not confirm the event (a *bus.WriteError, an AMQP *PublishError).
-func Traced(sink bus.Sink, tracer oteltrace.Tracer, target bus.Address) bus.Sink {
+//   - ended by EndEventSpan once the target confirmed the event, or did not.
+type EventSpans struct {
+	tracer oteltrace.Tracer
+	name   string
+	base   []attribute.KeyValue
+}
+
+// NewEventSpans returns the spans of events moved to target.
+func NewEventSpans(tracer oteltrace.Tracer, target bus.Address) *EventSpans {
 	system, dest := messagingTarget(target)
 	op := "send"
 	if system == "rabbitmq" {
@@ -138,38 +155,58 @@ func Traced(sink bus.Sink, tracer oteltrace.Tracer, target bus.Address) bus.Sink
 	if system != "" {
 		base = append(base, attribute.String("messaging.system", system))
 	}
-	return &traced{sink: sink, tracer: tracer, name: op + " " + dest, base: base}
+	return &EventSpans{tracer: tracer, name: op + " " + dest, base: base}
+}
+
+// Start starts e's span in the run's context ctx and injects it into e's
+// headers (e.Headers is replaced by a new slice: the old one may alias the
+// source's). The caller ends the span with EndEventSpan.
+func (t *EventSpans) Start(ctx context.Context, e *event.Event) oteltrace.Span {
+	run := oteltrace.SpanContextFromContext(ctx)
+	parent := ctx
+	var links []oteltrace.Link
+	if orig, ok := Origin(e); ok {
+		parent = oteltrace.ContextWithRemoteSpanContext(ctx, orig)
+		links = append(links, oteltrace.Link{SpanContext: orig, Attributes: []attribute.KeyValue{attribute.String("eddy.link", "origin")}})
+	}
+	if run.IsValid() && len(links) > 0 {
+		links = append(links, oteltrace.Link{SpanContext: run, Attributes: []attribute.KeyValue{attribute.String("eddy.link", "run")}})
+	}
+	attrs := append(eventAttrs(e), t.base...)
+	sctx, span := t.tracer.Start(parent, t.name, oteltrace.WithSpanKind(oteltrace.SpanKindProducer),
+		oteltrace.WithLinks(links...), oteltrace.WithAttributes(attrs...))
+	w3c.Inject(sctx, headerCarrier{&e.Headers})
+	return span
+}
+
+// EndEventSpan ends an event's span: failure, when not empty, says why the
+// target did not confirm the event, and marks the span as an error.
+func EndEventSpan(span oteltrace.Span, failure string) {
+	if failure != "" {
+		span.SetStatus(codes.Error, failure)
+		span.SetAttributes(attribute.String("error.type", "unconfirmed"))
+	}
+	span.End()
+}
+
+// Traced wraps sink so that every event written through it gets its span (see
+// EventSpans), ended once the sink returned: with an error status when the
+// sink did not confirm the event (a *bus.WriteError, an AMQP *PublishError).
+func Traced(sink bus.Sink, tracer oteltrace.Tracer, target bus.Address) bus.Sink {
+	return &traced{sink: sink, spans: NewEventSpans(tracer, target)}
 }
 
 type traced struct {
-	sink   bus.Sink
-	tracer oteltrace.Tracer
-	name   string
-	base   []attribute.KeyValue
+	sink  bus.Sink
+	spans *EventSpans
 }
 
 func (t *traced) Write(ctx context.Context, evs []event.Event) error {
-	run := oteltrace.SpanContextFromContext(ctx)
 	spans := make([]oteltrace.Span, len(evs))
 	out := make([]event.Event, len(evs))
 	for i := range evs {
-		e := evs[i]
-		parent := ctx
-		var links []oteltrace.Link
-		if orig, ok := Origin(&e); ok {
-			parent = oteltrace.ContextWithRemoteSpanContext(ctx, orig)
-			links = append(links, oteltrace.Link{SpanContext: orig, Attributes: []attribute.KeyValue{attribute.String("eddy.link", "origin")}})
-		}
-		if run.IsValid() && len(links) > 0 {
-			links = append(links, oteltrace.Link{SpanContext: run, Attributes: []attribute.KeyValue{attribute.String("eddy.link", "run")}})
-		}
-		attrs := append(eventAttrs(&e), t.base...)
-		sctx, span := t.tracer.Start(parent, t.name, oteltrace.WithSpanKind(oteltrace.SpanKindProducer),
-			oteltrace.WithLinks(links...), oteltrace.WithAttributes(attrs...))
-		spans[i] = span
-		// e.Headers may alias the caller's: the carrier writes a new slice.
-		w3c.Inject(sctx, headerCarrier{&e.Headers})
-		out[i] = e
+		out[i] = evs[i]
+		spans[i] = t.spans.Start(ctx, &out[i])
 	}
 	err := t.sink.Write(ctx, out)
 	confirmed, rejected := confirmations(err, len(out))
@@ -178,17 +215,16 @@ func (t *traced) Write(ctx context.Context, evs []event.Event) error {
 		reasons[f.Index] = f.Reason
 	}
 	for i, span := range spans {
+		failure := ""
 		if !confirmed[i] {
-			msg := "not confirmed by the target"
-			if r, ok := reasons[i]; ok {
-				msg = r
+			failure = "not confirmed by the target"
+			if r, ok := reasons[i]; ok && r != "" {
+				failure = r
 			} else if err != nil {
-				msg = err.Error()
+				failure = err.Error()
 			}
-			span.SetStatus(codes.Error, msg)
-			span.SetAttributes(attribute.String("error.type", "unconfirmed"))
 		}
-		span.End()
+		EndEventSpan(span, failure)
 	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/dlq"
@@ -38,6 +39,7 @@ type RedriveOptions struct {
 	Output        string
 	Suffixes      []string
 	Contains      []string
+	OTLP          string
 }
 
 func newCmdRedrive(f *Factory, runF func(context.Context, *RedriveOptions) error) *cobra.Command {
@@ -91,6 +93,16 @@ EXACTLY ONCE, RERUNS AND WHAT IS LEFT
   replay). A returned (unroutable) or nacked message, one not selected and one
   of unknown origin are not acked: they stay in the DLQ; exit 3 lists them.
 
+OPENTELEMETRY
+  --otlp ENDPOINT (as in eddy trace) traces the run as a span ("eddy
+  redrive"), and each message written (redriven or parked) as a producer span
+  that continues the message's original trace: a child of its traceparent
+  header and linked to it, linked to the run span too. The written copy
+  carries that span as its traceparent, so whoever consumes it again joins the
+  same trace. On Kafka a span ends when its transaction commits (an error when
+  it aborts); on RabbitMQ when the broker confirms (an error when it returns or
+  nacks the message).
+
 DRY RUN
   --dry-run reads the same records through the same decisions and prints the
   plan — how many per target, parking included, how many left for an unknown
@@ -133,6 +145,7 @@ DRY RUN
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
 	fl.StringSliceVar(&o.Suffixes, "suffix", nil, "name suffixes that mark a DLQ (names its origin: orders.DLT → orders)")
 	fl.StringSliceVar(&o.Contains, "contains", nil, "name parts that mark a DLQ (replaces the default list)")
+	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each message written to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	return cmd
 }
 
@@ -308,8 +321,13 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	if err != nil {
 		return err
 	}
+	tr, err := startRunTracing(ctx, f, o.OTLP)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
 	if p.dlq.Transport == "amqp" {
-		return redriveAMQP(ctx, f, o, p)
+		return redriveAMQP(ctx, f, o, p, tr)
 	}
 	kc, err := f.Kafka()
 	if err != nil {
@@ -330,17 +348,19 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	if o.DryRun {
 		mode = "dry-run"
 	}
+	ctx, endSpan := redriveSpan(ctx, tr, p)
 	rep, runErr := dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
 		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
-		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Client: kc,
+		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Client: kc, Tracer: tr.tracer,
 	})
+	endSpan(rep.Summary, runErr)
 	prog.done()
 	return redriveEnd(f, o, p, mode, rep, runErr)
 }
 
 // redriveAMQP is the RabbitMQ branch: consumed, routed by x-death, through
 // the ledger.
-func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redrivePlan) error {
+func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redrivePlan, tr *runTracing) error {
 	c, err := f.AMQP()
 	if err != nil {
 		return err
@@ -360,10 +380,26 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 	if o.DryRun {
 		mode = "dry-run"
 	}
+	ctx, endSpan := redriveSpan(ctx, tr, p)
 	rep, runErr := dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: c, Job: p.job, Ledger: led, Route: p.route,
-		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun})
+		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Tracer: tr.tracer})
+	endSpan(rep.Summary, runErr)
 	prog.done()
 	return redriveEnd(f, o, p, mode, rep, runErr)
+}
+
+// redriveSpan starts the run's span ("eddy redrive"): its destination is --to
+// when given (else each message goes to its own origin, and the span names
+// none), and eddy.dlq names the DLQ.
+func redriveSpan(ctx context.Context, tr *runTracing, p *redrivePlan) (context.Context, func(replay.Summary, error)) {
+	if tr.tracer == nil {
+		return ctx, func(replay.Summary, error) {}
+	}
+	var to bus.Address
+	if p.route.To != nil {
+		to = *p.route.To
+	}
+	return replay.StartRun(ctx, tr.tracer, "redrive", p.job, to, attribute.String("eddy.dlq", p.dlq.String()))
 }
 
 // redriveEnd reports a run and maps it to an exit code.

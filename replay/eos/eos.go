@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -84,6 +85,13 @@ type Options struct {
 	// ends the run. A redrive records there what it passed over, so that
 	// nothing it passed is ever committed without being recorded.
 	Prepare func() error
+
+	// Tracer, when set, gives every record moved its span, as replay.Traced
+	// does on the other paths (replay.EventSpans): a child of the record's
+	// original traceparent, linked to the run's span found in Run's context,
+	// and injected into the written record as its traceparent. A span ends
+	// once its transaction did: an error when it aborted.
+	Tracer oteltrace.Tracer
 }
 
 // GroupName is the consumer group (and transactional id) of a job.
@@ -184,6 +192,10 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	}
 	defer sess.Close()
 
+	var spans *recordSpans
+	if o.Tracer != nil {
+		spans = &recordSpans{tracer: o.Tracer, by: map[string]*replay.EventSpans{}}
+	}
 	var lim *rate.Limiter
 	if o.Rate > 0 {
 		lim = rate.NewLimiter(rate.Limit(o.Rate), max(1, int(math.Ceil(o.Rate/10))))
@@ -253,7 +265,13 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		var read, filtered, filterErr, moved int64
 		seen := map[tp]int64{}
 		var prodErr error
-		done := make(chan error, len(recs))
+		type produced struct {
+			i   int
+			err error
+		}
+		done := make(chan produced, len(recs))
+		var txSpans []oteltrace.Span
+		var txErrs []error
 		wctx, wcancel := graceful(ctx)
 		for _, r := range recs {
 			k := tp{r.Topic, r.Partition}
@@ -289,12 +307,23 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 				}
 				out = o.record(r, &e)
 			}
+			i := int(moved)
 			moved++
-			sess.Produce(wctx, out, func(_ *kgo.Record, err error) { done <- err })
+			if spans != nil {
+				txSpans = append(txSpans, spans.start(ctx, &e, out))
+			}
+			sess.Produce(wctx, out, func(_ *kgo.Record, err error) { done <- produced{i, err} })
+		}
+		if spans != nil {
+			txErrs = make([]error, moved)
 		}
 		for range moved {
-			if err := <-done; err != nil && prodErr == nil {
-				prodErr = fmt.Errorf("producing: %w", err)
+			p := <-done
+			if p.err != nil && prodErr == nil {
+				prodErr = fmt.Errorf("producing: %w", p.err)
+			}
+			if txErrs != nil {
+				txErrs[p.i] = p.err
 			}
 		}
 		if prodErr == nil && o.Prepare != nil {
@@ -304,6 +333,7 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		}
 		committed, err := sess.End(wctx, kgo.TransactionEndTry(prodErr == nil))
 		wcancel()
+		endSpans(txSpans, txErrs, committed, err)
 		if o.OnEnd != nil {
 			o.OnEnd(committed)
 		}
@@ -333,6 +363,52 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	}
 	sum.Done = true
 	return finish(nil)
+}
+
+// recordSpans starts the span of each record moved, per target topic.
+type recordSpans struct {
+	tracer oteltrace.Tracer
+	by     map[string]*replay.EventSpans
+}
+
+// start starts the span of src written as r, and injects it into r's
+// headers.
+func (rs *recordSpans) start(ctx context.Context, src *event.Event, r *kgo.Record) oteltrace.Span {
+	es, ok := rs.by[r.Topic]
+	if !ok {
+		es = replay.NewEventSpans(rs.tracer, bus.Address{Transport: "kafka", Name: r.Topic})
+		rs.by[r.Topic] = es
+	}
+	// The record as written, at its source's position (eddy.source).
+	e := *src
+	e.Key, e.Value = r.Key, r.Value
+	e.Headers = make([]event.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		e.Headers[i] = event.Header{Key: h.Key, Value: h.Value}
+	}
+	span := es.Start(ctx, &e)
+	r.Headers = make([]kgo.RecordHeader, len(e.Headers))
+	for i, h := range e.Headers {
+		r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return span
+}
+
+// endSpans ends the spans of one transaction's records: landed when it
+// committed, else failed with why.
+func endSpans(spans []oteltrace.Span, errs []error, committed bool, endErr error) {
+	for i, span := range spans {
+		failure := ""
+		switch {
+		case errs[i] != nil:
+			failure = errs[i].Error()
+		case endErr != nil:
+			failure = "transaction not committed: " + endErr.Error()
+		case !committed:
+			failure = "transaction aborted"
+		}
+		replay.EndEventSpan(span, failure)
+	}
 }
 
 // idle is how long a poll may find nothing before the run ends.
