@@ -292,3 +292,26 @@ func ms(us int64) float64 {
 	mag := math.Pow(10, float64(histDigits)-math.Ceil(math.Log10(v)))
 	return math.Round(v*mag) / mag
 }
+
+// EdgeCounts is the histogram of the hops between event types from and to
+// (as Report.Edges names them) bucketed by bounds, which ascend: counts[0]
+// counts the hops shorter than bounds[0], counts[i] those from bounds[i-1]
+// up to bounds[i], and counts[len(bounds)] the rest. Hops with a skewed
+// (negative) latency are not in it, as in the percentiles. It is nil when
+// the edge was not seen. It reads the same HdrHistogram the percentiles come
+// from (to its 3 significant digits) and changes nothing.
+func (s *Stats) EdgeCounts(from, to string, bounds []time.Duration) []int64 {
+	e := s.edges[edgeKey{from, to}]
+	if e == nil {
+		return nil
+	}
+	counts := make([]int64, len(bounds)+1)
+	for _, b := range e.h.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		d := time.Duration(b.From) * time.Microsecond
+		counts[sort.Search(len(bounds), func(i int) bool { return d < bounds[i] })] += b.Count
+	}
+	return counts
+}

@@ -154,7 +154,10 @@ type traceMsg struct {
 	query  string
 	flows  []*trace.Flow
 	report trace.Report
-	err    error
+	// hists[i] is report.Edges[i]'s latency histogram, bucketed by
+	// latencyBounds.
+	hists [][]int64
+	err   error
 }
 
 // traceQuery is what eddy trace would be asked for e: its correlation id,
@@ -225,7 +228,31 @@ func (b *Backend) findFlows(ctx context.Context, id string, since time.Time) tra
 		}
 	}
 	m.report = stats.Report(open)
+	// The histograms count the open flows too, as the report does.
+	for _, f := range open {
+		stats.Add(f)
+	}
+	m.hists = edgeHists(stats, m.report.Edges)
 	return m
+}
+
+// latencyBounds bucket hop latencies for the Trace view's histograms: a
+// 1-2-5 log scale from 1 ms to 10 s.
+var latencyBounds = []time.Duration{
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second,
+}
+
+// edgeHists buckets each edge's latency histogram (trace.Stats keeps one
+// HdrHistogram per edge) by latencyBounds.
+func edgeHists(s *trace.Stats, edges []trace.EdgeReport) [][]int64 {
+	out := make([][]int64, len(edges))
+	for i, e := range edges {
+		out[i] = s.EdgeCounts(e.From, e.To, latencyBounds)
+	}
+	return out
 }
 
 // lagMsg is one lag sample.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,30 +99,52 @@ func TestGoldenEventFolded80x24(t *testing.T) {
 }
 
 // testFlow correlates a demo-like order whose payment failed and was
-// dead-lettered (Spring's headers), with the edge statistics of it and a
-// complete one.
+// dead-lettered (Spring's headers), with the edge statistics of it and of
+// 60 complete ones whose hops spread over a few milliseconds to seconds.
 func testFlow() traceMsg {
-	mk := func(topic, typ, id, cause string, at time.Duration, hs ...event.Header) event.Event {
-		v := `{"event_id":"` + id + `","type":"` + typ + `","correlation_id":"ord-1","causation_id":"` + cause + `","occurred_at":"` + t0.Add(at).Format(time.RFC3339Nano) + `"}`
+	mkFor := func(corr, topic, typ, id, cause string, at time.Duration, hs ...event.Header) event.Event {
+		v := `{"event_id":"` + id + `","type":"` + typ + `","correlation_id":"` + corr + `","causation_id":"` + cause + `","occurred_at":"` + t0.Add(at).Format(time.RFC3339Nano) + `"}`
 		return event.Event{Transport: event.Kafka, Topic: topic, Offset: 1, Timestamp: t0.Add(at), Value: []byte(v), Headers: hs}
 	}
-	evs := []event.Event{
+	mk := func(topic, typ, id, cause string, at time.Duration, hs ...event.Header) event.Event {
+		return mkFor("ord-1", topic, typ, id, cause, at, hs...)
+	}
+	var evs []event.Event
+	for i := range 60 {
+		corr, id := fmt.Sprintf("ord-x%d", i), fmt.Sprintf("x%d-", i)
+		// Payments mostly 20–50 ms with a slow tail; stock 2–5 ms.
+		pay := time.Duration(20+i/2) * time.Millisecond
+		if i%10 == 9 {
+			pay = time.Duration(i*25) * time.Millisecond
+		}
+		stock := time.Duration(2000+i*50) * time.Microsecond
+		evs = append(evs,
+			mkFor(corr, "orders", "OrderPlaced", id+"1", "", 0),
+			mkFor(corr, "payments", "PaymentAuthorized", id+"2", id+"1", pay),
+			mkFor(corr, "inventory", "StockReserved", id+"3", id+"2", pay+stock))
+	}
+	evs = append(evs,
 		mk("orders", "OrderPlaced", "e1", "", 0),
 		mk("payments", "PaymentAuthorized", "e2", "e1", 80*time.Millisecond),
 		mk("inventory", "StockReserved", "e3", "e2", 110*time.Millisecond),
 		mk("inventory-dlq", "StockReserved", "e3", "e2", 400*time.Millisecond,
 			event.Header{Key: "__connect.errors.exception.message", Value: []byte("cannot reserve sku-1\x1b[31m")},
 			event.Header{Key: "__connect.errors.exception.class.name", Value: []byte("org.example.DataException")},
-			event.Header{Key: "__connect.errors.topic", Value: []byte("payments")}),
-	}
+			event.Header{Key: "__connect.errors.topic", Value: []byte("payments")}))
 	var flows []*trace.Flow
 	stats := trace.NewStats(nil)
-	c := trace.NewCorrelator(trace.Config{OnFlow: func(f *trace.Flow) { flows = append(flows, f); stats.Add(f) }})
+	c := trace.NewCorrelator(trace.Config{OnFlow: func(f *trace.Flow) {
+		if f.Matches("ord-1") {
+			flows = append(flows, f)
+		}
+		stats.Add(f)
+	}})
 	for i := range evs {
 		c.Add(&evs[i])
 	}
 	c.Flush()
-	return traceMsg{query: "ord-1", flows: flows, report: stats.Report(nil)}
+	rep := stats.Report(nil)
+	return traceMsg{query: "ord-1", flows: flows, report: rep, hists: edgeHists(stats, rep.Edges)}
 }
 
 func TestGoldenTrace100x30(t *testing.T) {

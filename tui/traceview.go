@@ -179,29 +179,82 @@ func (v *traceView) lines() []string {
 		out = append(out, "")
 	}
 	if len(v.res.report.Edges) > 0 {
-		out = append(out, st.Header.Render(fmt.Sprintf("edges of the %d flows read (hop latency)", v.res.report.Flows.Total)))
-		out = append(out, st.Dim.Render(fmt.Sprintf("  %-40s %6s %8s %8s %8s  %s", "FROM -> TO", "COUNT", "P50", "P99", "MAX", "█p50 ▓p90 ░p99")))
-		var hi float64
-		for _, e := range v.res.report.Edges {
-			hi = max(hi, e.P99MS)
-		}
-		for _, e := range v.res.report.Edges {
-			name := fit(safe(e.From)+" -> "+safe(e.To), 40)
-			out = append(out, fmt.Sprintf("  %-40s %6d %8s %8s %8s  %s", name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS), histBar(e.P50MS, e.P90MS, e.P99MS, hi, bw)))
+		out = append(out, st.Header.Render(fmt.Sprintf("edges of the %d flows read: hop latency, histogram on a log scale", v.res.report.Flows.Total)))
+		nw := max(16, min(40, v.c.Width-38))
+		out = append(out, st.Dim.Render(fmt.Sprintf("  %-*s %6s %8s %8s %8s", nw, "FROM -> TO", "COUNT", "P50", "P99", "MAX")))
+		out = append(out, st.Dim.Render("    "+histAxis()))
+		for i, e := range v.res.report.Edges {
+			name := fit(safe(e.From)+" -> "+safe(e.To), nw)
+			out = append(out, fmt.Sprintf("  %-*s %6d %8s %8s %8s", nw, name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
+			if i < len(v.res.hists) && v.res.hists[i] != nil {
+				out = append(out, "    "+v.histRow(v.res.hists[i]))
+			}
 		}
 	}
 	return out
 }
 
-// histBar draws an edge's latency distribution on one scale (hi, the
-// largest p99 of the edges): solid to p50, shaded to p90, light to p99.
-func histBar(p50, p90, p99, hi float64, w int) string {
-	if hi <= 0 {
-		return ""
+// histCell is how wide one bucket of a histogram row is drawn.
+const histCell = 2
+
+// histRow draws one edge's bucketed latencies as bars whose heights are
+// the counts (scaled to the fullest bucket), an empty bucket as a dot, then
+// the fullest bucket and its count.
+func (v *traceView) histRow(counts []int64) string {
+	st := v.c.Styles
+	levels := []rune("▁▂▃▄▅▆▇█")
+	var top int64
+	peak := 0
+	for i, c := range counts {
+		if c > top {
+			top, peak = c, i
+		}
 	}
-	at := func(x float64) int { return int(x / hi * float64(w)) }
-	a, b, c := at(p50), at(p90), at(p99)
-	return strings.Repeat("█", a) + strings.Repeat("▓", max(0, b-a)) + strings.Repeat("░", max(0, c-max(a, b)))
+	var b strings.Builder
+	for _, c := range counts {
+		if c == 0 {
+			b.WriteString(st.Dim.Render(strings.Repeat("·", histCell)))
+			continue
+		}
+		l := int((c*int64(len(levels)) + top - 1) / top) // ceil: any count shows
+		b.WriteString(st.Bar.Render(strings.Repeat(string(levels[l-1]), histCell)))
+	}
+	if top == 0 {
+		return b.String()
+	}
+	return b.String() + st.Dim.Render(fmt.Sprintf("  most %s (%d)", bucketName(peak), top))
+}
+
+// histAxis labels a histogram row's buckets at each power of ten.
+func histAxis() string {
+	line := []rune(strings.Repeat(" ", histCell*(len(latencyBounds)+1)+4))
+	for i, b := range latencyBounds {
+		if b != time.Millisecond && b != 10*time.Millisecond && b != 100*time.Millisecond && b != time.Second && b != 10*time.Second {
+			continue
+		}
+		// Bucket i+1 starts at bound i.
+		copy(line[histCell*(i+1):], []rune("╵"+shortDur(b)))
+	}
+	return strings.TrimRight(string(line), " ")
+}
+
+// bucketName is bucket i's range: "<1ms", "20ms–50ms", "≥10s".
+func bucketName(i int) string {
+	switch {
+	case i == 0:
+		return "<" + shortDur(latencyBounds[0])
+	case i >= len(latencyBounds):
+		return "≥" + shortDur(latencyBounds[len(latencyBounds)-1])
+	}
+	return shortDur(latencyBounds[i-1]) + "–" + shortDur(latencyBounds[i])
+}
+
+// shortDur writes a bucket bound: whole milliseconds or seconds.
+func shortDur(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
 func deadLetterText(d *trace.DeadLetter) string {
