@@ -40,7 +40,9 @@ type AMQPRedrive struct {
 // confirmed, and only then acked. A returned (unroutable) or nacked message
 // is not acked; messages not selected or of unknown origin are not acked
 // either, and the broker gives them back to the queue when the consumer
-// closes. Report.Left lists the unknown ones.
+// closes. Report.Left lists the unknown ones, and those another live run
+// sharing the ledger holds in progress (Outcome Held, counted in
+// Report.Held): left to that run, neither moved nor acked here.
 func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	router := NewRouter(r.Route)
 	t := &tally{}
@@ -144,14 +146,21 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	var rej *replay.RejectedError
 	if errors.As(runErr, &rej) {
 		for _, x := range rej.Rejected {
-			if len(rep.Left) < maxLeft {
-				why := "nacked"
-				if x.Unroutable {
-					why = "unroutable: no queue bound for it"
-				}
-				rep.Left = append(rep.Left, LeftRecord{Partition: -1, Offset: -1, Outcome: Unknown, ID: x.ID, Reason: why})
+			l := LeftRecord{Partition: -1, Offset: -1, Outcome: Unknown, ID: x.ID, Reason: "nacked"}
+			switch {
+			case x.Held:
+				// Not refused: another run is moving it (Summary.Held
+				// counts it). It stays in the DLQ until that run acks it.
+				l.Outcome, l.Reason = Held, "held: in progress in another run sharing the ledger"
+			case x.Unroutable:
+				l.Reason = "unroutable: no queue bound for it"
 			}
-			rep.Unknown++
+			if !x.Held {
+				rep.Unknown++
+			}
+			if len(rep.Left) < maxLeft {
+				rep.Left = append(rep.Left, l)
+			}
 		}
 		runErr = nil
 	}

@@ -47,6 +47,9 @@ const (
 	// Unselected: the selection (--filter, --ids, --error) passed it over;
 	// it is left in the DLQ.
 	Unselected
+	// Held: another live run sharing the ledger (Redis) holds it in
+	// progress; this run left it to that one, in the DLQ (RabbitMQ).
+	Held
 )
 
 func (o Outcome) String() string {
@@ -57,6 +60,8 @@ func (o Outcome) String() string {
 		return "park"
 	case Unknown:
 		return "unknown-origin"
+	case Held:
+		return "held"
 	}
 	return "unselected"
 }
@@ -66,7 +71,7 @@ func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil 
 
 // UnmarshalText reads an outcome by name.
 func (o *Outcome) UnmarshalText(b []byte) error {
-	for _, x := range []Outcome{Redrive, Park, Unknown, Unselected} {
+	for _, x := range []Outcome{Redrive, Park, Unknown, Unselected, Held} {
 		if x.String() == string(b) {
 			*o = x
 			return nil

@@ -91,7 +91,9 @@ EXACTLY ONCE, RERUNS AND WHAT IS LEFT
   published persistent with publisher confirms and the mandatory flag, and
   acked only once confirmed and recorded in the ledger (--ledger, as for
   replay). A returned (unroutable) or nacked message, one not selected and one
-  of unknown origin are not acked: they stay in the DLQ; exit 3 lists them.
+  of unknown origin are not acked: they stay in the DLQ; exit 3 lists them. So
+  is one another live run sharing a Redis ledger holds in progress ("held"):
+  that run moves and acks it; this one leaves it.
 
 OPENTELEMETRY
   --otlp ENDPOINT (as in eddy trace) traces the run as a span ("eddy
@@ -161,6 +163,7 @@ type redriveReport struct {
 	Unknown    int64                `json:"unknown_origin"`
 	Unselected int64                `json:"not_selected"`
 	Already    int64                `json:"already_removed"`
+	Held       int64                `json:"held"`
 	Targets    []replay.TargetCount `json:"targets"`
 	Left       []dlq.LeftRecord     `json:"left"`
 	FirstIDs   []string             `json:"first_ids,omitempty"`
@@ -406,7 +409,7 @@ func redriveSpan(ctx context.Context, tr *runTracing, p *redrivePlan) (context.C
 func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep dlq.Report, runErr error) error {
 	out := redriveReport{V: 1, Job: p.job, Mode: mode,
 		Read: rep.Read, Redriven: rep.Redriven, Parked: rep.Parked, Unknown: rep.Unknown, Unselected: rep.Unselected,
-		Already: rep.Already, Targets: rep.Targets, Left: rep.Left, FirstIDs: rep.First,
+		Already: rep.Already, Held: rep.Held, Targets: rep.Targets, Left: rep.Left, FirstIDs: rep.First,
 		Seconds: rep.Elapsed.Seconds(), Stopped: rep.Stopped}
 	if p.dlq.Transport == "kafka" {
 		out.Group = dlq.RedriveGroup(p.job)
@@ -440,8 +443,15 @@ func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep 
 	if runErr != nil {
 		return runErr
 	}
+	var partial []string
 	if rep.Unknown > 0 {
-		return &exitError{code: ExitPartial, err: fmt.Errorf("%d message(s) left in %s: origin unknown, not writable or unroutable (listed above)", rep.Unknown, p.dlq)}
+		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: origin unknown, not writable or unroutable", rep.Unknown, p.dlq))
+	}
+	if rep.Held > 0 {
+		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: in progress in another run sharing the ledger, which acks them once it moved them (a rerun after it ended moves what it did not)", rep.Held, p.dlq))
+	}
+	if len(partial) > 0 {
+		return &exitError{code: ExitPartial, err: fmt.Errorf("%s (listed above)", strings.Join(partial, "; "))}
 	}
 	return nil
 }
@@ -482,5 +492,8 @@ func printRedrive(f *Factory, o *RedriveOptions, r *redriveReport) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "eddy: redrive %s: read %d, %s %d, parked %d, left %d (unknown origin), not selected %d, already removed %d in %.1fs (%s)\n",
 		r.Job, r.Read, verb, r.Redriven, r.Parked, r.Unknown, r.Unselected, r.Already, r.Seconds, r.Mode)
+	if r.Held > 0 {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: redrive %s: %d message(s) held by another run sharing the ledger, left to it\n", r.Job, r.Held)
+	}
 	return nil
 }

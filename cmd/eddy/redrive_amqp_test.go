@@ -11,8 +11,12 @@ import (
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/replay/redistest"
 )
 
 // redriveAMQPOut runs redrive on a RabbitMQ DLQ in process (JSON report).
@@ -168,5 +172,89 @@ func TestRedriveRabbitMQParks(t *testing.T) {
 	}
 	if n := amqptest.Depth(t, url, tp.DLQ) + amqptest.Depth(t, url, tp.Queue); n != 0 {
 		t.Fatalf("%d message(s) left in the DLQ and the origin", n)
+	}
+}
+
+// TestRedriveRabbitMQHeld: two operators redrive one RabbitMQ DLQ with one
+// Redis ledger. What the other live run holds in progress is neither
+// published nor acked here: it is reported as held (not as nacked), named in
+// the list, and the command exits 3; once the other run is gone, the same
+// command moves exactly those and the DLQ ends empty.
+func TestRedriveRabbitMQHeld(t *testing.T) {
+	url := amqptest.URL(t)
+	rurl := redistest.URL(t)
+	tp := amqptest.Topology(t, url, amqptest.DeadLetter())
+	const n = 6
+	for i := range n {
+		tp.Publish(t, amqp091.Publishing{MessageId: "h" + strconv.Itoa(i), Body: []byte("h"), DeliveryMode: amqp091.Persistent})
+	}
+	rejectAll(t, url, tp.Queue, n)
+	amqptest.Eventually(t, 10*time.Second, "the dead letters", func() bool { return amqptest.Depth(t, url, tp.DLQ) == n })
+
+	// The identities, as the redrive reads them (peeked: the DLQ stays whole).
+	c, err := amqp.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	src, err := c.Source(context.Background(), []bus.Address{{Transport: "amqp", Name: tp.DLQ}}, bus.ReadOptions{Backlog: true,
+		From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for len(ids) < n {
+		evs, err := src.Next(context.Background())
+		if err != nil {
+			t.Fatalf("peeking: %v (%d read)", err, len(ids))
+		}
+		for i := range evs {
+			ids[evs[i].Properties.MessageID] = replay.DefaultIdentity(&evs[i])
+		}
+	}
+	src.Close()
+	amqptest.Eventually(t, 10*time.Second, "the peeked letters back", func() bool { return amqptest.Depth(t, url, tp.DLQ) == n })
+
+	job := "held-" + tp.DLQ
+	other, err := replay.OpenRedisLedger(context.Background(), rurl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if l, err := replay.OpenRedisLedger(context.Background(), rurl); err == nil {
+			l.Prune(replay.Prune{Job: job})
+			l.Close()
+		}
+	})
+	defer other.Close()
+	if _, err := other.Begin(job, []string{ids["h1"], ids["h4"]}); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, stderr, err := redriveAMQPOut(t, url, rurl, RedriveOptions{DLQ: "amqp:" + tp.DLQ, Job: job})
+	if exitCode(err) != ExitPartial || rep.Redriven != n-2 || rep.Held != 2 || rep.Unknown != 0 || len(rep.Left) != 2 ||
+		!strings.Contains(err.Error(), "2 message(s) left in amqp:"+tp.DLQ+": in progress in another run sharing the ledger") {
+		t.Fatalf("beside another run: exit %d (%v), %+v, %s", exitCode(err), err, rep, stderr)
+	}
+	for _, l := range rep.Left {
+		if l.Outcome != dlq.Held || !strings.HasPrefix(l.Reason, "held: in progress in another run") ||
+			(l.ID != ids["h1"] && l.ID != ids["h4"]) {
+			t.Errorf("left %+v; stderr %s", l, stderr)
+		}
+	}
+	amqptest.Eventually(t, 10*time.Second, "the held letters back in the DLQ", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 2 })
+	if got := drain(t, url, tp.Queue); len(got) != n-2 || got["h1"] != "" || got["h4"] != "" {
+		t.Fatalf("redriven %v", got)
+	}
+
+	// The other run ends without finishing them: they are taken over.
+	other.Close()
+	rep, stderr, err = redriveAMQPOut(t, url, rurl, RedriveOptions{DLQ: "amqp:" + tp.DLQ, Job: job})
+	if err != nil || rep.Redriven != 2 || rep.Held != 0 {
+		t.Fatalf("after the other run: %v, %+v, %s", err, rep, stderr)
+	}
+	amqptest.Eventually(t, 10*time.Second, "the DLQ empty", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 0 })
+	if got := drain(t, url, tp.Queue); len(got) != 2 || got["h1"] != "1" || got["h4"] != "1" {
+		t.Fatalf("redriven on the rerun %v", got)
 	}
 }
