@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +71,27 @@ func (p *screenProbe) wait(t *testing.T, what string, cond func(string) bool) st
 	}
 }
 
+// tuiVhost makes vhost on the broker of amqpURL, lets amqpURL's user use it,
+// deletes it when the test ends, and returns the URL of it.
+func tuiVhost(t *testing.T, amqpURL, vhost string) string {
+	t.Helper()
+	u, err := neturl.Parse(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpath := "/api/vhosts/" + amqptest.Escape(vhost)
+	if st := amqptest.Do(t, amqpURL, "PUT", vpath, map[string]any{}, nil); st/100 != 2 {
+		t.Fatalf("create vhost %s: HTTP %d", vhost, st)
+	}
+	t.Cleanup(func() { amqptest.Do(t, amqpURL, "DELETE", vpath, nil, nil) })
+	perm := map[string]string{"configure": ".*", "write": ".*", "read": ".*"}
+	if st := amqptest.Do(t, amqpURL, "PUT", "/api/permissions/"+amqptest.Escape(vhost)+"/"+amqptest.Escape(u.User.Username()), perm, nil); st/100 != 2 {
+		t.Fatalf("permissions on vhost %s: HTTP %d", vhost, st)
+	}
+	u.Path = "/" + vhost
+	return u.String()
+}
+
 // screenCount reads the COUNT column of row name in the DLQ list.
 func screenCount(screen, name string) (int64, bool) {
 	for _, l := range strings.Split(screen, "\n") {
@@ -88,9 +111,12 @@ func screenCount(screen, name string) (int64, bool) {
 // Y → the result; back on the list the DLQ's count is 0 and every message is
 // in its own origin queue.
 func TestTUIRedriveRabbitMQ(t *testing.T) {
-	url := amqptest.URL(t)
 	var rb [4]byte
 	_, _ = rand.Read(rb[:])
+	// A vhost of its own: the DLQ view peeks at every DLQ it lists (fetched
+	// and requeued), which must not touch other tests' queues on the shared
+	// broker. Deleting the vhost deletes everything in it.
+	url := tuiVhost(t, amqptest.URL(t), "eddy-test-tui-"+hex.EncodeToString(rb[:]))
 	// Short names: the DLQ list shows 28 columns of a name.
 	base := "tui" + hex.EncodeToString(rb[:])
 	ex, dlx, dlqName := base+".x", base+".dlx", base+".dlq"
@@ -100,17 +126,6 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		c, err := amqptest.Dial(t, url).Channel()
-		if err != nil {
-			return
-		}
-		for _, q := range append([]string{dlqName}, origins...) {
-			_, _ = c.QueueDelete(q, false, false, false)
-		}
-		_ = c.ExchangeDelete(ex, false, false)
-		_ = c.ExchangeDelete(dlx, false, false)
-	})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -172,21 +187,10 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 		c, ok := screenCount(s, row)
 		return ok && c == 2*n
 	})
-	// Move the cursor to the DLQ (the vhost holds other tests' DLQs too).
-	for _, l := range strings.Split(s, "\n")[2:] {
-		if strings.Contains(l, row) {
-			break
-		}
-		tm.Type("j")
+	// The vhost is the test's own: its DLQ is the only one, under the cursor.
+	if !strings.Contains(s, fmt.Sprintf("1 DLQs · %d messages", 2*n)) || !strings.Contains(s, "▸ "+row) {
+		t.Fatalf("the DLQ list:\n%s", s)
 	}
-	p.wait(t, "the cursor on "+row, func(s string) bool {
-		for _, l := range strings.Split(s, "\n") {
-			if strings.HasPrefix(l, "▸") {
-				return strings.Contains(l, row)
-			}
-		}
-		return false
-	})
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	p.wait(t, "the error groups", func(s string) bool { return strings.Contains(s, "DLQ "+dlqName) && strings.Contains(s, "ORIGIN") })
 	tm.Type("P")
