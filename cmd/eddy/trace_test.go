@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +164,34 @@ func TestTraceDemoEndToEnd(t *testing.T) {
 	}
 	if e := edges["OrderPlaced>PaymentAuthorized"]; e.Count == 0 || e.P50MS <= 0 || e.MaxMS < e.P99MS || r.Flows.Complete == 0 {
 		t.Errorf("report %+v", r)
+	}
+}
+
+// TestTraceMemStats: EDDY_TRACE_MEMSTATS=FILE (bench/soak.sh's view of the
+// Go heap) writes CSV samples of the heap while trace flows runs.
+func TestTraceMemStats(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "heap.csv")
+	f, _, _ := testFactory(false)
+	f.Getenv = func(k string) string {
+		if k == "EDDY_TRACE_MEMSTATS" {
+			return path
+		}
+		return ""
+	}
+	if err := traceFlowsRun(context.Background(), f, &TraceOptions{Sources: []string{"file:../../testdata/trace/truth.jsonl"}, Output: "json", FlowTimeout: time.Minute, Refresh: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Split(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]), ",")
+	if len(fields) != 5 {
+		t.Fatalf("memstats line %q, want unix,heap_alloc,heap_inuse,heap_objects,num_gc", b)
+	}
+	for _, v := range fields {
+		if _, err := strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("memstats line %q: %v", b, err)
+		}
 	}
 }
