@@ -16,7 +16,8 @@ import (
 
 // traceView shows the flow of one event as eddy trace ID finds it: a
 // timeline across topics with each hop's latency drawn to scale, the
-// dead-lettered step marked, and the latency per edge of every flow read.
+// dead-lettered step marked, and the latency histogram per edge of every
+// flow read.
 type traceView struct {
 	c   *Common
 	ctx context.Context

@@ -45,9 +45,12 @@ VIEWS (the number keys switch; ? lists every key)
   .. Event    the whole envelope, headers, the JSON payload folded and
               unfolded (enter, ←/→, z/Z); y copies it (OSC 52), w writes a file
   .. Trace    the event's flow: a timeline across topics, hop latencies as bars,
-              the dead-lettered or stuck step marked, latency per edge
+              the dead-lettered or stuck step marked, a latency histogram
+              per edge
   3 Lag       groups and queues, status, lag history; enter: partitions
-  4 DLQ       dead-letter topics and queues, counts, errors; enter: groups
+  4 DLQ       dead-letter topics and queues, counts, errors; enter: groups;
+              space selects, P plans a redrive (eddy dlq redrive --dry-run),
+              Y runs it (Kafka topics and RabbitMQ queues alike)
   5 Contexts  the configured contexts; enter switches
 
 SOURCES, when given (kafka:TOPIC, kafka:/REGEX/, amqp:QUEUE), open the tail at
