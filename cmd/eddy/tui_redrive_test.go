@@ -15,8 +15,11 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	amqp091 "github.com/rabbitmq/amqp091-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/tui"
 )
 
@@ -237,5 +240,60 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Fatalf("stdout: %q", out.String())
+	}
+}
+
+// TestTUIRedriveKafkaBackend: the Redrive `eddy tui` wires for a Kafka DLQ
+// is eddy dlq redrive's (planRedrive, the job log next to the ledger,
+// dlq.RedriveKafka): the plan writes nothing, the run puts every letter of
+// the selected error back in its origin, and the other stays.
+func TestTUIRedriveKafkaBackend(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	origin := kafkatest.NewTopic(t, seeds, 1)
+	dlt := namedTopic(t, seeds, origin+".DLT", 1)
+	var recs []*kgo.Record
+	for i := range 4 {
+		msg := "timeout"
+		if i == 3 {
+			msg = "bad input"
+		}
+		recs = append(recs, springLetter(dlt, origin, 0, int64(i), msg, "v"+strconv.Itoa(i)))
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	f, _, _ := testFactory(true)
+	dir := t.TempDir()
+	f.Getenv = func(k string) string {
+		switch k {
+		case "EDDY_LEDGER":
+			return dir + "/ledger.db"
+		case "XDG_CONFIG_HOME", "XDG_STATE_HOME":
+			return dir
+		}
+		return ""
+	}
+	f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+	be, err := tuiBackend(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	ctx := context.Background()
+	req := tui.RedriveRequest{Transport: "kafka", DLQ: dlt, Error: "^(?:timeout)$", DryRun: true}
+	plan, err := be.Redrive(ctx, req, nil)
+	if err != nil || plan.Redriven != 3 || plan.Unselected != 1 {
+		t.Fatalf("plan: %v, %+v", err, plan)
+	}
+	if n := len(records(t, seeds, origin)); n != 0 {
+		t.Fatalf("the plan wrote %d records", n)
+	}
+	req.DryRun = false
+	var progressed bool
+	rep, err := be.Redrive(ctx, req, func(replay.Summary) { progressed = true })
+	if err != nil || rep.Redriven != 3 || !progressed {
+		t.Fatalf("run: %v, %+v, progress %v", err, rep, progressed)
+	}
+	waitRecords(t, seeds, origin, 3)
+	if left, _ := dlqCount(t, seeds, dir+"/ledger.db", dlt); left != 1 {
+		t.Fatalf("dlq show counts %d left, want 1", left)
 	}
 }
