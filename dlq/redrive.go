@@ -19,6 +19,10 @@ const (
 	HeaderRedriveCount = "eddy-redrive-count"
 	// HeaderParkReason says why a message was parked instead of redriven.
 	HeaderParkReason = "eddy-park-reason"
+	// HeaderCC and HeaderBCC are RabbitMQ's sender-selected distribution:
+	// more routing keys (case-sensitive). A redrive removes them.
+	HeaderCC  = "CC"
+	HeaderBCC = "BCC"
 )
 
 // DefaultMaxRedrives is how often a message is redriven before it is parked.
@@ -241,10 +245,21 @@ func (r *Router) origin(e *event.Event, l Letter, d Decision) (Decision, error) 
 			key = l.RoutingKeys[0]
 		}
 		d.Outcome = Redrive
-		if l.Exchange == "" {
+		switch {
+		case len(l.RoutingKeys) > 1 && l.Origin != "":
+			// Published with CC keys (sender-selected distribution):
+			// the broker put a copy in every queue the keys matched, and
+			// each queue dead-letters its own. x-death records all the
+			// keys, but this copy failed in its queue alone; the others
+			// were consumed, or have their own dead letter. Publishing
+			// again to the exchange with the keys (or only the first, a
+			// queue this copy never failed in) would duplicate, so it goes
+			// through the default exchange to the queue it died in.
+			d.Target = bus.Address{Transport: "amqp", Name: l.Origin}
+		case l.Exchange == "":
 			// The default exchange routes by queue name.
 			d.Target = bus.Address{Transport: "amqp", Name: key}
-		} else {
+		default:
 			d.Target = bus.Address{Transport: "amqp", Exchange: l.Exchange, RoutingKey: key}
 		}
 		return d, nil
@@ -293,15 +308,22 @@ func (r *Router) writable(topic string) (bool, error) {
 
 // Rewrite returns e as it is written for d: its eddy-redrive-count one more
 // (a redrive) or kept with an eddy-park-reason (a park), its topic and
-// partition (Kafka) or exchange and routing key (RabbitMQ) those of the
-// target. e itself is not modified.
+// partition (Kafka) or exchange and routing key (RabbitMQ, without CC and BCC
+// headers) those of the target. e itself is not modified.
 func Rewrite(e *event.Event, d Decision) event.Event {
 	out := *e
 	hs := make([]event.Header, 0, len(e.Headers)+1)
 	for _, h := range e.Headers {
-		if h.Key != HeaderRedriveCount && h.Key != HeaderParkReason {
-			hs = append(hs, h)
+		if h.Key == HeaderRedriveCount || h.Key == HeaderParkReason {
+			continue
 		}
+		if d.Target.Transport == "amqp" && (h.Key == HeaderCC || h.Key == HeaderBCC) {
+			// A dead letter keeps its CC header when its queue has no
+			// x-dead-letter-routing-key: published again with it, the
+			// broker would route it to every CC key once more.
+			continue
+		}
+		hs = append(hs, h)
 	}
 	switch d.Outcome {
 	case Park:

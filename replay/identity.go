@@ -24,9 +24,12 @@ type IdentityFunc func(e *event.Event) string
 //     record dead-lettered again is a new record at a new offset, so it can be
 //     moved again.
 //   - AMQP: its queue, its message id (or, without one, a SHA-256 of its
-//     payload), and the count and time of its latest x-death entry, so a
-//     message that is dead-lettered again is a new identity while two copies of
-//     one dead-lettering are one.
+//     payload), and the count, time and queue of its latest x-death entry, so
+//     a message that is dead-lettered again is a new identity while two copies
+//     of one dead-lettering are one. The x-death queue tells apart the copies
+//     of one publish that several queues received (a fanout, CC keys) and
+//     each dead-lettered in the same second: each is a dead-lettering of its
+//     own, redriven on its own.
 func DefaultIdentity(e *event.Event) string {
 	if e.Transport != event.AMQP {
 		return "kafka:" + e.Topic + "/" + strconv.FormatInt(int64(e.Partition), 10) + "@" + strconv.FormatInt(e.Offset, 10)
@@ -40,26 +43,29 @@ func DefaultIdentity(e *event.Event) string {
 		id = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	s := "amqp:" + e.Source() + "/" + id
-	if count, at, ok := latestDeath(e); ok {
+	if count, at, queue, ok := latestDeath(e); ok {
 		s += "/death:" + strconv.FormatInt(count, 10) + "@" + at.UTC().Format(time.RFC3339Nano)
+		if queue != "" {
+			s += "/from:" + queue
+		}
 	}
 	return s
 }
 
-// latestDeath returns the count and time of the first (most recent) x-death
-// entry of an AMQP message.
-func latestDeath(e *event.Event) (count int64, at time.Time, ok bool) {
+// latestDeath returns the count, time and queue of the first (most recent)
+// x-death entry of an AMQP message.
+func latestDeath(e *event.Event) (count int64, at time.Time, queue string, ok bool) {
 	for _, h := range e.Headers {
 		if h.Key != "x-death" {
 			continue
 		}
 		arr, _ := h.Typed.([]any)
 		if len(arr) == 0 {
-			return 0, time.Time{}, false
+			return 0, time.Time{}, "", false
 		}
 		t, _ := arr[0].(map[string]any)
 		if t == nil {
-			return 0, time.Time{}, false
+			return 0, time.Time{}, "", false
 		}
 		switch c := t["count"].(type) {
 		case int64:
@@ -70,9 +76,10 @@ func latestDeath(e *event.Event) (count int64, at time.Time, ok bool) {
 			count = int64(c)
 		}
 		at, _ = t["time"].(time.Time)
-		return count, at, true
+		queue, _ = t["queue"].(string)
+		return count, at, queue, true
 	}
-	return 0, time.Time{}, false
+	return 0, time.Time{}, "", false
 }
 
 // RedriveID is the value of the eddy-redrive-id header for the record with

@@ -404,7 +404,14 @@ func TestDefaultIdentityAMQP(t *testing.T) {
 	if ia != ib || ia == ic || ia == id {
 		t.Fatalf("identities: %q %q %q %q", ia, ib, ic, id)
 	}
-	if id != "amqp:orders.dlq/m-1/death:1@2026-11-23T10:00:00Z" {
+	if id != "amqp:orders.dlq/m-1/death:1@2026-11-23T10:00:00Z/from:orders" {
 		t.Fatalf("with a message id: %q", id)
+	}
+	// One publish two queues received (CC, fanout), each dead-lettering its
+	// copy in the same second: two dead-letterings.
+	e := d
+	e.Headers = []event.Header{{Key: "x-death", Typed: []any{map[string]any{"count": int64(1), "queue": "audit", "time": at}}}}
+	if ie := replay.DefaultIdentity(&e); ie == id {
+		t.Fatalf("copies dead-lettered from two queues share the identity %q", ie)
 	}
 }

@@ -52,6 +52,11 @@ topic Spring Kafka (kafka_dlt-original-topic) or Kafka Connect
 (__connect.errors.topic) recorded, or, failing those headers, the topic the
 DLQ's name is for (orders.DLT → orders); for a RabbitMQ queue (amqp:QUEUE) the
 exchange and first routing key its latest x-death records — or to --to TARGET.
+A RabbitMQ message published with CC keys (x-death lists several routing keys)
+goes back to the queue it was dead-lettered from alone, through the default
+exchange: every queue the keys matched dead-lettered its own copy, so the
+exchange would deliver it again where it did not fail. CC and BCC headers are
+dropped from what a redrive publishes.
 
 SELECTION
   --filter EXPR    only messages matching the expression (as in tail)

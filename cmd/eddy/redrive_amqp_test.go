@@ -258,3 +258,93 @@ func TestRedriveRabbitMQHeld(t *testing.T) {
 		t.Fatalf("redriven on the rerun %v", got)
 	}
 }
+
+// TestRedriveRabbitMQCC, on the real RabbitMQ: a message published with CC
+// (sender-selected distribution) to two queues, each of which dead-letters
+// its own copy — one through a fanout dead-letter exchange (the copy keeps
+// its CC header), one through the default exchange with
+// x-dead-letter-routing-key (the broker strips CC). x-death records both
+// keys for both copies; the redrive puts each copy back in the queue it died
+// in, once: not in the other queue, not twice. A message published with one
+// key still goes back through its exchange and key.
+func TestRedriveRabbitMQCC(t *testing.T) {
+	url := amqptest.URL(t)
+	ex, qa, qb, dlx, dlqName := amqptest.Name(t, "x"), amqptest.Name(t, "a"), amqptest.Name(t, "b"), amqptest.Name(t, "dlx"), amqptest.Name(t, "dlq")
+	ch, err := amqptest.Dial(t, url).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if ch, err := amqptest.Dial(t, url).Channel(); err == nil {
+			for _, q := range []string{qa, qb, dlqName} {
+				ch.QueueDelete(q, false, false, false)
+			}
+			ch.ExchangeDelete(ex, false, false)
+			ch.ExchangeDelete(dlx, false, false)
+		}
+	})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(ch.ExchangeDeclare(ex, "direct", false, false, false, false, nil))
+	must(ch.ExchangeDeclare(dlx, "fanout", false, false, false, false, nil))
+	for q, args := range map[string]amqp091.Table{
+		dlqName: nil,
+		qa:      {"x-dead-letter-exchange": dlx},
+		qb:      {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dlqName},
+	} {
+		_, err := ch.QueueDeclare(q, false, false, false, false, args)
+		must(err)
+	}
+	must(ch.QueueBind(dlqName, "", dlx, false, nil))
+	must(ch.QueueBind(qa, "ka", ex, false, nil))
+	must(ch.QueueBind(qb, "kb", ex, false, nil))
+	amqptest.PublishTo(t, url, ex, "ka", amqp091.Publishing{MessageId: "cc", Body: []byte("cc"), Headers: amqp091.Table{"CC": []any{"kb"}}})
+	amqptest.PublishTo(t, url, ex, "ka", amqp091.Publishing{MessageId: "one", Body: []byte("one")})
+	amqptest.Eventually(t, 10*time.Second, "the published copies", func() bool {
+		return amqptest.Depth(t, url, qa) == 2 && amqptest.Depth(t, url, qb) == 1
+	})
+	rejectAll(t, url, qa, 2)
+	rejectAll(t, url, qb, 1)
+	amqptest.Eventually(t, 10*time.Second, "3 dead letters", func() bool { return amqptest.Depth(t, url, dlqName) == 3 })
+
+	rep, stderr, err := redriveAMQPOut(t, url, t.TempDir()+"/l.db", RedriveOptions{DLQ: "amqp:" + dlqName})
+	if err != nil || rep.Redriven != 3 {
+		t.Fatalf("redrive: %v, %+v, %s", err, rep, stderr)
+	}
+	targets := map[string]int64{}
+	for _, c := range rep.Targets {
+		targets[c.Target] = c.Count
+	}
+	if targets["amqp:"+qa] != 1 || targets["amqp:"+qb] != 1 || targets["amqp:exchange/"+ex+"/ka"] != 1 {
+		t.Fatalf("targets %v", rep.Targets)
+	}
+	amqptest.Eventually(t, 10*time.Second, "the redriven copies", func() bool {
+		return amqptest.Depth(t, url, qa) == 2 && amqptest.Depth(t, url, qb) == 1 && amqptest.Depth(t, url, dlqName) == 0
+	})
+	for q, want := range map[string][]string{qa: {"cc", "one"}, qb: {"cc"}} {
+		got := map[string]int{}
+		for {
+			d, ok, err := ch.Get(q, true)
+			must(err)
+			if !ok {
+				break
+			}
+			if _, cc := d.Headers["CC"]; cc {
+				t.Errorf("%s: %s redriven with its CC header %v", q, d.MessageId, d.Headers["CC"])
+			}
+			got[d.MessageId]++
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s holds %v, want %v once each", q, got, want)
+		}
+		for _, id := range want {
+			if got[id] != 1 {
+				t.Errorf("%s holds %v, want %v once each", q, got, want)
+			}
+		}
+	}
+}
