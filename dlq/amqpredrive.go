@@ -31,6 +31,9 @@ type AMQPRedrive struct {
 	// Tracer, when set, traces each message published (replay.Traced) in
 	// the run span found in the context.
 	Tracer oteltrace.Tracer
+	// Outage bounds how long a lost connection is retried (eddy's
+	// --timeout), as eddy replay does: replay.RunConsuming.
+	Outage replay.Outage
 }
 
 // RedriveAMQP redrives the RabbitMQ DLQ r.Route.DLQ: each message consumed
@@ -78,7 +81,11 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 		src, err = r.Client.Source(ctx, []bus.Address{r.Route.DLQ}, bus.ReadOptions{Backlog: true,
 			From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
 	} else {
-		src, err = r.Client.Consume(ctx, r.Route.DLQ.Name, r.Consume)
+		opts := r.Consume
+		if opts.Reconnect <= 0 {
+			opts.Reconnect = r.Outage.Timeout
+		}
+		src, err = r.Client.Consume(ctx, r.Route.DLQ.Name, opts)
 	}
 	if err != nil {
 		return Report{}, err
@@ -125,9 +132,18 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	if r.DryRun && led != nil {
 		led = replay.ReadOnly(led)
 	}
-	sum, runErr := replay.Run(ctx, src, sink, replay.Options{Job: r.Job, Ledger: led, Filter: filter, Rate: r.Rate, Progress: r.Progress})
+	ropts := replay.Options{Job: r.Job, Ledger: led, Filter: filter, Rate: r.Rate, Progress: r.Progress}
+	var sum replay.Summary
+	var runErr error
+	var unknown []string
+	if k, ok := src.(*amqp.Consumer); ok {
+		sum, unknown, runErr = replay.RunConsuming(ctx, k, sink, ropts, r.Outage)
+	} else {
+		sum, runErr = replay.Run(ctx, src, sink, ropts)
+	}
 	rep := t.report()
 	rep.Summary = sum
+	rep.OutcomeUnknown = unknown
 	rep.Notes = notes
 	if dry != nil {
 		pl := dry.Plan()

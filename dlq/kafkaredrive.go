@@ -38,6 +38,10 @@ type Report struct {
 	First []string
 	// Notes are warnings for the person running the redrive.
 	Notes []string
+	// OutcomeUnknown lists the identities whose write was in flight when
+	// the connection was lost for good (RabbitMQ): in progress in the
+	// ledger, a rerun moves them again with the same eddy-redrive-id.
+	OutcomeUnknown []string
 }
 
 // maxLeft bounds Report.Left.

@@ -174,7 +174,10 @@ type redriveReport struct {
 	FirstIDs   []string             `json:"first_ids,omitempty"`
 	Seconds    float64              `json:"seconds"`
 	Stopped    bool                 `json:"stopped"`
-	Error      *string              `json:"error"`
+	// OutcomeUnknown: as in replay's report (RabbitMQ, a connection lost
+	// for longer than --timeout).
+	OutcomeUnknown []string `json:"outcome_unknown,omitempty"`
+	Error          *string  `json:"error"`
 }
 
 // redrivePlan is what redrive validated before touching a broker.
@@ -390,7 +393,8 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 	}
 	ctx, endSpan := redriveSpan(ctx, tr, p)
 	rep, runErr := dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: c, Job: p.job, Ledger: led, Route: p.route,
-		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Tracer: tr.tracer})
+		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Tracer: tr.tracer,
+		Outage: replay.Outage{Timeout: f.Global.Timeout, Debug: f.debugWriter()}})
 	endSpan(rep.Summary, runErr)
 	prog.done()
 	return redriveEnd(f, o, p, mode, rep, runErr)
@@ -415,7 +419,7 @@ func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep 
 	out := redriveReport{V: 1, Job: p.job, Mode: mode,
 		Read: rep.Read, Redriven: rep.Redriven, Parked: rep.Parked, Unknown: rep.Unknown, Unselected: rep.Unselected,
 		Already: rep.Already, Held: rep.Held, Targets: rep.Targets, Left: rep.Left, FirstIDs: rep.First,
-		Seconds: rep.Elapsed.Seconds(), Stopped: rep.Stopped}
+		Seconds: rep.Elapsed.Seconds(), Stopped: rep.Stopped, OutcomeUnknown: rep.OutcomeUnknown}
 	if p.dlq.Transport == "kafka" {
 		out.Group = dlq.RedriveGroup(p.job)
 	}
@@ -500,5 +504,6 @@ func printRedrive(f *Factory, o *RedriveOptions, r *redriveReport) error {
 	if r.Held > 0 {
 		fmt.Fprintf(f.IO.ErrOut, "eddy: redrive %s: %d message(s) held by another run sharing the ledger, left to it\n", r.Job, r.Held)
 	}
+	printOutcomeUnknown(f, r.OutcomeUnknown)
 	return nil
 }

@@ -467,15 +467,22 @@ func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
 		fmt.Fprintf(f.IO.ErrOut, ", not confirmed %d", rep.Failed)
 	}
 	fmt.Fprintf(f.IO.ErrOut, " in %.1fs (%s)\n", rep.Seconds, rep.Mode)
-	if len(rep.Unknown) > 0 {
-		ids := make([]string, len(rep.Unknown))
-		for i, id := range rep.Unknown {
-			ids[i] = inspect.SafeString(id)
-		}
-		fmt.Fprintf(f.IO.ErrOut, "eddy: outcome unknown for %d event(s) (in progress in the ledger; the same command moves them again, a duplicate carrying the same %s): %s\n",
-			len(ids), replay.HeaderRedriveID, strings.Join(ids, " "))
-	}
+	printOutcomeUnknown(f, rep.Unknown)
 	return nil
+}
+
+// printOutcomeUnknown says which identities were in flight when a run gave
+// up on a lost connection: one line, the ids safely rendered.
+func printOutcomeUnknown(f *Factory, unknown []string) {
+	if len(unknown) == 0 {
+		return
+	}
+	ids := make([]string, len(unknown))
+	for i, id := range unknown {
+		ids[i] = inspect.SafeString(id)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "eddy: outcome unknown for %d event(s) (in progress in the ledger; the same command moves them again, a duplicate carrying the same %s): %s\n",
+		len(ids), replay.HeaderRedriveID, strings.Join(ids, " "))
 }
 
 func openReplaySource(ctx context.Context, f *Factory, p *replayPlan, o *ReplayOptions) (bus.Source, func(), error) {

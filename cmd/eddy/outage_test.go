@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
+	"github.com/eddy-sh/eddy/internal/faultproxy"
+)
+
+// lockedBuffer is an output a test reads while the process still writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// proxied puts a fault proxy in front of the RabbitMQ at amqpURL and
+// returns the URL through it: cutting the proxy is a broker outage for eddy
+// alone, not for the tests sharing that RabbitMQ.
+func proxied(t *testing.T, amqpURL string) (string, *faultproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.New(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	u.Host = p.Addr()
+	return u.String(), p
+}
+
+// amqpOutageRun starts eddy with args against d's RabbitMQ through p, cuts
+// p once a quarter of the messages landed, and restores it when restore
+// says so of the stderr written since the cut (nil: never). It returns the
+// outputs and the exit error.
+func amqpOutageRun(t *testing.T, d *deadLettered, bin, home, via string, p *faultproxy.Proxy, restore func(stderr string) bool, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := eddyAMQPCmd(t, bin, d.URL, home, args...)
+	cmd.Env = append(cmd.Env, "EDDY_AMQP_URL="+via) // the last one wins
+	var out, errOut lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	total := len(d.IDs)
+	cut, restored := false, false
+	mark := 0 // stderr's length at the cut
+	deadline := time.After(90 * time.Second)
+	for {
+		select {
+		case err = <-exited:
+			if !cut {
+				t.Fatalf("eddy ended before the cut: %v\n%s\n%s", err, out.String(), errOut.String())
+			}
+			if restore != nil && !restored {
+				t.Fatalf("eddy ended before the proxy was restored: %v\n%s\n%s", err, out.String(), errOut.String())
+			}
+			return out.String(), errOut.String(), err
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("eddy still running 90 s after it started (cut %v, restored %v)\n%s", cut, restored, errOut.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		switch {
+		case !cut && d.landed(t) >= total/4:
+			p.Cut()
+			cut, mark = true, len(errOut.String())
+			t.Logf("cut the proxy at %d of %d landed", d.landed(t), total)
+		case cut && !restored && restore != nil && restore(errOut.String()[mark:]):
+			p.Restore()
+			restored = true
+			t.Logf("restored the proxy at %d landed", d.landed(t))
+		}
+	}
+}
+
+// procExit is the process's exit status, -1 when it did not exit.
+func procExit(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err == nil {
+		return 0
+	}
+	return -1
+}
+
+// testAMQPGiveUp: a RabbitMQ outage longer than --timeout mid-run. eddy
+// exits non-zero with the outcome-unknown identities (a line on stderr, or
+// outcome_unknown in -o json); the proxy restored, the same command
+// resumes from the ledger: every id lands exactly once at its destination,
+// duplicates only among ledger-flagged ones, and the DLQ ends empty.
+func testAMQPGiveUp(t *testing.T, json_ bool, args func(d *deadLettered, home string) []string) {
+	url := amqptest.URL(t)
+	d := deadLetter(t, url, 2000, "orders")
+	via, p := proxied(t, url)
+	home := t.TempDir()
+	bin := eddyBinary(t)
+	a := append(args(d, home), "--rate", "400", "--timeout", "2s")
+	if json_ {
+		a = append(a, "-o", "json")
+	}
+	out, errOut, err := amqpOutageRun(t, d, bin, home, via, p, nil, a...)
+	code := procExit(err)
+	if code != ExitError && code != ExitConnect {
+		t.Fatalf("after an outage longer than --timeout: exit %d (%v), want %d or %d\n%s\n%s", code, err, ExitError, ExitConnect, out, errOut)
+	}
+	if !strings.Contains(errOut, "gave up after --timeout 2s") {
+		t.Fatalf("the error does not say eddy gave up after --timeout:\n%s", errOut)
+	}
+	var unknown []string
+	if json_ {
+		var rep struct {
+			Unknown []string `json:"outcome_unknown"`
+			Error   *string  `json:"error"`
+		}
+		if err := jsonUnmarshal(out, &rep); err != nil {
+			t.Fatalf("-o json: %v\n%s", err, out)
+		}
+		if rep.Error == nil {
+			t.Fatalf("-o json has no error after giving up:\n%s", out)
+		}
+		unknown = rep.Unknown
+	} else if i := strings.Index(errOut, "eddy: outcome unknown for "); i >= 0 {
+		line := errOut[i:]
+		line = line[:strings.IndexByte(line, '\n')]
+		unknown = strings.Fields(line[strings.LastIndex(line, ": ")+2:])
+	}
+	if len(unknown) == 0 {
+		t.Fatalf("no outcome-unknown ids listed after giving up mid-run:\n%s\n%s", out, errOut)
+	}
+	t.Logf("gave up with exit %d, %d outcome-unknown ids (first %s); %d of %d landed", code, len(unknown), unknown[0], d.landed(t), len(d.IDs))
+	if amqptest.Depth(t, url, d.DLQ) == 0 {
+		t.Fatal("the DLQ is empty after giving up mid-run: the outage came too late to prove anything")
+	}
+
+	p.Restore()
+	rerun := eddyAMQPCmd(t, bin, url, home, append(args(d, home), "--timeout", "10s")...)
+	rerun.Env = append(rerun.Env, "EDDY_AMQP_URL="+via)
+	if b, err := rerun.CombinedOutput(); err != nil {
+		t.Fatalf("the rerun after the outage: %v\n%s", err, b)
+	} else {
+		t.Logf("rerun: %s", strings.TrimSpace(string(b)))
+	}
+	amqptest.Eventually(t, 30*time.Second, "the DLQ empty", func() bool { return amqptest.Depth(t, url, d.DLQ) == 0 })
+	dups := d.checkExactlyItsIDs(t, d.drainDest(t))
+	t.Logf("%d duplicates, all flagged", dups)
+}
+
+// testAMQPResume: an outage shorter than --timeout: the one run rides it
+// out and finishes; exactly its ids land, duplicates only flagged ones.
+func testAMQPResume(t *testing.T, args func(d *deadLettered, home string) []string) {
+	url := amqptest.URL(t)
+	d := deadLetter(t, url, 2000, "orders")
+	via, p := proxied(t, url)
+	home := t.TempDir()
+	a := append(args(d, home), "--rate", "400", "--timeout", "20s", "--debug")
+	// Restored once eddy said it retries: it saw the outage.
+	out, errOut, err := amqpOutageRun(t, d, eddyBinary(t), home, via, p, func(stderr string) bool {
+		return strings.Contains(stderr, "retrying")
+	}, a...)
+	if err != nil {
+		t.Fatalf("the run through an outage shorter than --timeout: %v\n%s\n%s", err, out, errOut)
+	}
+	amqptest.Eventually(t, 30*time.Second, "the DLQ empty", func() bool { return amqptest.Depth(t, url, d.DLQ) == 0 })
+	dups := d.checkExactlyItsIDs(t, d.drainDest(t))
+	t.Logf("one run rode the outage out, %d duplicates (all flagged)", dups)
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func replayArgs(d *deadLettered, home string) []string {
+	var x string
+	for ex := range d.Dest {
+		x = ex
+	}
+	return []string{"replay", "amqp:" + d.DLQ, "--to", "amqp:exchange/" + x + "/orders.created", "--ledger", home + "/ledger.db"}
+}
+
+func redriveArgs(d *deadLettered, home string) []string {
+	return []string{"dlq", "redrive", "amqp:" + d.DLQ, "--ledger", home + "/ledger.db"}
+}
+
+// TestReplayAMQPGiveUp: eddy replay amqp: gives up after --timeout, lists
+// the outcome-unknown ids on stderr, and a rerun completes exactly once.
+func TestReplayAMQPGiveUp(t *testing.T) { testAMQPGiveUp(t, false, replayArgs) }
+
+// TestRedriveAMQPGiveUp: eddy dlq redrive amqp: the same, with -o json.
+func TestRedriveAMQPGiveUp(t *testing.T) { testAMQPGiveUp(t, true, redriveArgs) }
+
+// TestReplayAMQPResume: a cut shorter than --timeout; the run finishes.
+func TestReplayAMQPResume(t *testing.T) { testAMQPResume(t, replayArgs) }
+
+// TestRedriveAMQPResume: the same for eddy dlq redrive amqp:.
+func TestRedriveAMQPResume(t *testing.T) { testAMQPResume(t, redriveArgs) }
