@@ -231,7 +231,11 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		}
 		switch {
 		case a.Transport == "kafka" && (to.Transport != "kafka" || to.Name == ""):
-			return nil, usagef("--to %s: a Kafka DLQ is redriven to a Kafka topic of the same cluster (kafka:TOPIC)", o.To)
+			// A Kafka letter counts as removed when the write and the job's
+			// group position commit in one transaction, which a write to
+			// RabbitMQ cannot join (README: eddy dlq redrive).
+			return nil, usagef("--to %s: a Kafka DLQ is redriven to a Kafka topic of the same cluster (kafka:TOPIC) only, in one transaction with the job's position; to copy its records elsewhere, use 'eddy replay kafka:%s --to %s' (ledger; the records stay counted in the DLQ)",
+				inspect.SafeString(o.To), inspect.SafeString(a.Name), inspect.SafeString(o.To))
 		case a.Transport == "amqp" && (to.Transport != "amqp" || (to.Name == "" && to.Exchange == "")):
 			return nil, usagef("--to %s: a RabbitMQ DLQ is redriven to a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE)", o.To)
 		}
