@@ -34,11 +34,18 @@ func origTrace(i int) (traceID, spanID, header string) {
 // traceparent is the message's span in that trace.
 func checkRedriveSpans(t *testing.T, spans []*tracepb.Span, send string, out map[string]string, orig map[string]int) {
 	t.Helper()
+	checkRunSpans(t, spans, "eddy redrive", send, out, orig)
+}
+
+// checkRunSpans is checkRedriveSpans for a run span of any name (eddy.dlq
+// only for a redrive).
+func checkRunSpans(t *testing.T, spans []*tracepb.Span, runName, send string, out map[string]string, orig map[string]int) {
+	t.Helper()
 	var run *tracepb.Span
 	byID := map[string]*tracepb.Span{}
 	for _, s := range spans {
 		switch s.Name {
-		case "eddy redrive":
+		case runName:
 			if run != nil {
 				t.Fatalf("two run spans")
 			}
@@ -52,7 +59,7 @@ func checkRedriveSpans(t *testing.T, spans []*tracepb.Span, send string, out map
 	if run == nil || len(byID) != len(out) {
 		t.Fatalf("run span %v, %d %q spans; want one and %d (all: %d spans)", run != nil, len(byID), send, len(out), len(spans))
 	}
-	if a := otlptest.Attrs(run.Attributes); a["eddy.replay.moved"] != strconv.Itoa(len(out)) || a["eddy.dlq"] == "" {
+	if a := otlptest.Attrs(run.Attributes); a["eddy.replay.moved"] != strconv.Itoa(len(out)) || (runName == "eddy redrive" && a["eddy.dlq"] == "") {
 		t.Errorf("run span attributes %v", a)
 	}
 	for key, tp := range out {
@@ -168,4 +175,39 @@ func TestRedriveOTLPRabbitMQ(t *testing.T) {
 		}
 	}
 	checkRedriveSpans(t, rcv.Spans(), "publish "+tp.Exchange, out, orig)
+}
+
+// TestReplayOTLPTransactional: eddy replay --otlp on the transactional
+// Kafka → Kafka path traces each record as the ledger path does.
+func TestReplayOTLPTransactional(t *testing.T) {
+	seeds := kafkatest.Real(t)
+	from := kafkatest.NewTopic(t, seeds, 1)
+	to := kafkatest.NewTopic(t, seeds, 1)
+	const n = 3
+	orig := map[string]int{}
+	var recs []*kgo.Record
+	for i := range n {
+		v := "v" + strconv.Itoa(i)
+		r := &kgo.Record{Topic: from, Value: []byte(v)}
+		orig[v] = -1
+		if i > 0 {
+			_, _, tp := origTrace(i)
+			r.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte(tp)}}
+			orig[v] = i
+		}
+		recs = append(recs, r)
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	rcv, url := otlptest.Start(t)
+	code, stdout, stderr := runEddy(t, nil, "replay", "kafka:"+from, "--to", "kafka:"+to, "--brokers", strings.Join(seeds, ","),
+		"--ledger", t.TempDir()+"/l.db", "--otlp", url, "-o", "json")
+	if code != 0 || !strings.Contains(stdout, `"mode":"transactional"`) || !strings.Contains(stdout, `"moved":3`) {
+		t.Fatalf("replay: exit %d %s %s", code, stdout, stderr)
+	}
+	out := map[string]string{}
+	for _, r := range waitRecords(t, seeds, to, n) {
+		tp, _ := header(r, "traceparent")
+		out[string(r.Value)] = tp
+	}
+	checkRunSpans(t, rcv.Spans(), "eddy replay", "send "+to, out, orig)
 }
