@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -151,6 +152,32 @@ func (c *Client) listOffsetsAsk(ctx context.Context, tps map[string][]int32, l o
 			}
 			if cause := c.connectCause(shard.Err, false); cause != nil {
 				return nil, &bus.ConnectError{Transport: transport, Addr: c.addr, Err: cause}
+			}
+			// A Kafka error here is about the topics of this shard alone (their
+			// metadata failed): on a busy cluster a topic listed a moment ago may
+			// be gone or leaderless now. That must not fail the other topics.
+			var kerrv *kerr.Error
+			if sreq, ok := shard.Req.(*kmsg.ListOffsetsRequest); ok && errors.As(shard.Err, &kerrv) {
+				for _, t := range sreq.Topics {
+					for _, p := range t.Partitions {
+						switch {
+						case errors.Is(shard.Err, kerr.UnknownTopicOrPartition):
+							// Deleted since it was listed: nothing to wait for.
+							if !l.lenient {
+								return nil, fmt.Errorf("kafka: listing offsets: %w", shard.Err)
+							}
+						case kerr.IsRetriable(shard.Err):
+							if retry == nil {
+								retry = map[string][]partErr{}
+							}
+							retry[t.Topic] = append(retry[t.Topic], partErr{p.Partition, shard.Err})
+						case l.lenient:
+						default:
+							return nil, fmt.Errorf("kafka: listing offsets of %s partition %d: %w", t.Topic, p.Partition, shard.Err)
+						}
+					}
+				}
+				continue
 			}
 			return nil, fmt.Errorf("kafka: listing offsets: %w", c.scrub(shard.Err))
 		}
