@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -144,6 +145,8 @@ type KafkaRedrive struct {
 	// Tracer, when set, traces each redriven or parked record (see
 	// eos.Options.Tracer) in the run span found in the context.
 	Tracer oteltrace.Tracer
+	// Timeout bounds an outage (eos.Options.Timeout).
+	Timeout time.Duration
 	// MaxRecords bounds one transaction (default 50,000: a DLQ's records are
 	// small and a commit costs a round of requests; fewer, larger
 	// transactions moved a 300,000-record DLT ~20% faster than 10,000).
@@ -221,7 +224,7 @@ func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 	sum, err := eos.Run(ctx, eos.Options{
 		Seeds: k.Seeds, Conn: k.Conn, Job: k.Job, Group: group, Topics: []string{topic},
 		From: bus.Position{Kind: bus.PosBeginning}, NewTimestamps: k.NewTimestamps, Rate: k.Rate,
-		Progress: k.Progress, MaxRecords: k.MaxRecords, Tracer: k.Tracer,
+		Progress: k.Progress, MaxRecords: k.MaxRecords, Tracer: k.Tracer, Timeout: k.Timeout,
 		Route: func(e *event.Event) (event.Event, bool, error) {
 			d, ok, err := decide(e)
 			if err != nil || !ok {

@@ -2,16 +2,23 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/internal/faultproxy"
 )
 
@@ -218,3 +225,85 @@ func TestReplayAMQPResume(t *testing.T) { testAMQPResume(t, replayArgs) }
 
 // TestRedriveAMQPResume: the same for eddy dlq redrive amqp:.
 func TestRedriveAMQPResume(t *testing.T) { testAMQPResume(t, redriveArgs) }
+
+// TestRedriveKafkaOutage: kfake drops every request (the cluster is gone)
+// mid-redrive on the transactional path for longer than --timeout: eddy
+// exits non-zero within a bounded time, and the job group's committed
+// offsets match what a read_committed reader sees in the origin (no offset
+// advanced for an ambiguous commit). The fault removed, the same command
+// finishes: each letter is seen once.
+func TestRedriveKafkaOutage(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	origin := kafkatest.NewTopic(t, seeds, 2)
+	dlt := namedTopic(t, seeds, origin+".DLT", 2)
+	const n = 600
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))
+		recs[i].Partition = int32(i % 2)
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	var down atomic.Bool
+	c.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
+		if !down.Load() {
+			return nil, nil, false
+		}
+		c.KeepControl()
+		return nil, errors.New("outage"), true // closes the connection
+	})
+	ledger := t.TempDir() + "/l.db"
+	run := func(rate float64, timeout time.Duration) (string, error) {
+		f, _, errOut := testFactory(false)
+		f.Global.Brokers, f.Global.Timeout = seeds, timeout
+		err := redriveRun(context.Background(), f, &RedriveOptions{DLQ: "kafka:" + dlt, Rate: rate, Ledger: ledger, Output: "text", MaxRedrives: 3})
+		return errOut.String(), err
+	}
+	done := make(chan struct{})
+	var err error
+	var stderr string
+	go func() {
+		defer close(done)
+		stderr, err = run(50, 2*time.Second) // 12 s for all: the outage comes first
+	}()
+	kafkatest.WaitFor(t, 30*time.Second, "letters in the origin", func() bool {
+		select {
+		case <-done:
+			t.Fatalf("redrive ended before the outage: %v, %s", err, stderr)
+		default:
+		}
+		return len(records(t, seeds, origin)) >= 60
+	})
+	down.Store(true)
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("redrive still running 60 s into an outage, --timeout 2s")
+	}
+	down.Store(false)
+	if code := exitCode(err); code == ExitOK || code == ExitInterrupted {
+		t.Fatalf("after an outage longer than --timeout: exit %d (%v), %s", code, err, stderr)
+	}
+	t.Logf("gave up: exit %d: %v", exitCode(err), err)
+	landed := len(records(t, seeds, origin))
+	// dlq show counts from the job group's committed offsets.
+	if left, redriven := dlqCount(t, seeds, ledger, dlt); redriven != int64(landed) || left != int64(n-landed) {
+		t.Fatalf("the job's committed offsets count %d redriven, %d left; the origin holds %d committed letters of %d", redriven, left, landed, n)
+	}
+	if landed == n {
+		t.Fatal("every letter landed before the outage: it proved nothing")
+	}
+	if stderr, err = run(0, 10*time.Second); err != nil {
+		t.Fatalf("the rerun after the outage: %v, %s", err, stderr)
+	}
+	got := readCommitted(t, seeds, origin)
+	if len(got) != n {
+		t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
+	}
+	for v, c := range got {
+		if c != 1 {
+			t.Fatalf("%s landed %d times", v, c)
+		}
+	}
+	t.Logf("%d landed before giving up; the rerun moved the rest, each once", landed)
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -365,8 +366,12 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	}
 	ctx, endSpan := redriveSpan(ctx, tr, p)
 	rep, runErr := dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
-		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
+		// An outage is retried for --timeout (each request, and the wait
+		// for a transaction's records: KafkaRedrive.Timeout), then the run
+		// fails with nothing committed for the open transaction.
+		Seeds: seeds, Conn: append(conn, kgo.RetryTimeout(f.Global.Timeout)), Job: p.job, LogDir: p.logDir, Route: p.route,
 		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Client: kc, Tracer: tr.tracer,
+		Timeout: f.Global.Timeout,
 	})
 	endSpan(rep.Summary, runErr)
 	prog.done()

@@ -39,6 +39,11 @@ type Options struct {
 	// on this cluster.
 	Seeds []string
 	Conn  []kgo.Opt
+	// Timeout, when set, bounds an outage: when no record of a transaction
+	// is acknowledged or failed for this long (the cluster went away), the
+	// run fails with the transaction neither committed nor its offsets
+	// moved; the rerun fences it and resumes from the committed offsets.
+	Timeout time.Duration
 	// Job names the job: its consumer group and transactional id are
 	// "eddy-replay-" + Job, and its eddy-redrive-id headers derive from it.
 	// Rerunning a job resumes from the group's committed offsets.
@@ -317,8 +322,24 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		if spans != nil {
 			txErrs = make([]error, moved)
 		}
+		var stall <-chan time.Time
+		if o.Timeout > 0 {
+			stall = time.After(o.Timeout)
+		}
 		for range moved {
-			p := <-done
+			var p produced
+			select {
+			case p = <-done:
+			case <-stall:
+				// Ending the transaction would wait on the same cluster:
+				// leave it open, uncommitted. The session's close and the
+				// rerun's InitProducerID abort it.
+				wcancel()
+				return finish(fmt.Errorf("eos: the cluster acknowledged no record for --timeout %s; the transaction is not committed (outcome unknown: %d record(s) in it), the same command resumes from the job's committed offsets", o.Timeout, moved))
+			}
+			if o.Timeout > 0 {
+				stall = time.After(o.Timeout)
+			}
 			if p.err != nil && prodErr == nil {
 				prodErr = fmt.Errorf("producing: %w", p.err)
 			}
