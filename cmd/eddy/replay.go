@@ -330,6 +330,7 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			Seeds: seeds, Conn: conn, Job: p.job, Topics: topics, Target: p.to.Name, From: p.read.From,
 			KeepPartition: o.KeepPartition, NewTimestamps: o.NewTimestamps,
 			Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.update, Tracer: tr.tracer,
+			Timeout: f.Global.Timeout,
 		})
 	} else {
 		src, closeSrc, err := openReplaySource(ctx, f, p, o)
