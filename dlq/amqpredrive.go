@@ -137,7 +137,9 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	var runErr error
 	var unknown []string
 	if k, ok := src.(*amqp.Consumer); ok {
-		sum, unknown, runErr = replay.RunConsuming(ctx, k, sink, ropts, r.Outage)
+		o := r.Outage
+		o.OnRetry = t.forgetLeft
+		sum, unknown, runErr = replay.RunConsuming(ctx, k, sink, ropts, o)
 	} else {
 		sum, runErr = replay.Run(ctx, src, sink, ropts)
 	}

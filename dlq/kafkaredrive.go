@@ -113,6 +113,15 @@ func (t *tally) end(committed bool) {
 	t.pending = Report{}
 }
 
+// forgetLeft drops the counts of messages left unacked in a RabbitMQ DLQ
+// (unknown origin, not selected): after a reconnect the broker delivers
+// them again and they are counted again.
+func (t *tally) forgetLeft() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.total.Unknown, t.total.Unselected, t.total.Left = 0, 0, nil
+}
+
 func (t *tally) report() Report {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -20,6 +20,10 @@ type Outage struct {
 	Timeout time.Duration
 	// Debug, when set, is told about each retry.
 	Debug io.Writer
+	// OnRetry, when set, is called before each retry: the messages the
+	// last attempt left unacked (not selected, say) come back and are seen
+	// again, so a caller counting them forgets its counts.
+	OnRetry func()
 }
 
 // RunConsuming is Run from a RabbitMQ queue, riding out a lost connection
@@ -61,6 +65,9 @@ func RunConsuming(ctx context.Context, k *amqp.Consumer, dst bus.Sink, opts Opti
 		// Their write's outcome is unknown: in progress in the ledger, so
 		// the retry moves them again, flagged as possible duplicates.
 		n, _ := k.Requeue()
+		if o.OnRetry != nil {
+			o.OnRetry()
+		}
 		if o.Debug != nil {
 			fmt.Fprintf(o.Debug, "replay: %v; retrying (%d events requeued)\n", err, n)
 		}
@@ -77,16 +84,18 @@ func RunConsuming(ctx context.Context, k *amqp.Consumer, dst bus.Sink, opts Opti
 }
 
 // addSummary adds the counts of one run (of several after reconnects) to a
-// total. Failed is the last run's: earlier failures were retried.
+// total. Failed is the last run's: earlier failures were retried. So are
+// Filtered, FilterErr and Held: those events are not acked, so the broker
+// delivers them again after a reconnect and the next run counts them again.
 func addSummary(t, s Summary) Summary {
 	t.Read += s.Read
-	t.Filtered += s.Filtered
+	t.Filtered = s.Filtered
 	t.Skipped += s.Skipped
 	t.Retried += s.Retried
-	t.Held += s.Held
+	t.Held = s.Held
 	t.Moved += s.Moved
 	t.Failed = s.Failed
-	t.FilterErr += s.FilterErr
+	t.FilterErr = s.FilterErr
 	t.Elapsed += s.Elapsed
 	t.Stopped, t.Done = s.Stopped, s.Done
 	return t

@@ -181,12 +181,20 @@ func testAMQPGiveUp(t *testing.T, json_ bool, args func(d *deadLettered, home st
 
 // testAMQPResume: an outage shorter than --timeout: the one run rides it
 // out and finishes; exactly its ids land, duplicates only flagged ones.
-func testAMQPResume(t *testing.T, args func(d *deadLettered, home string) []string) {
+// With skip, the first three messages are not selected (--filter): they stay
+// in the DLQ and are counted once in not_selected, though the outage hands
+// them to eddy a second time.
+func testAMQPResume(t *testing.T, skip bool, args func(d *deadLettered, home string) []string) {
 	url := amqptest.URL(t)
 	d := deadLetter(t, url, 2000, "orders")
 	via, p := proxied(t, url)
 	home := t.TempDir()
-	a := append(args(d, home), "--rate", "400", "--timeout", "20s", "--debug")
+	a := append(args(d, home), "--rate", "400", "--timeout", "20s", "--debug", "-o", "json")
+	want := 0
+	if skip {
+		a = append(a, "--filter", `not (id in ["orders-0", "orders-1", "orders-2"])`)
+		want = 3
+	}
 	// Restored once eddy said it retries: it saw the outage.
 	out, errOut, err := amqpOutageRun(t, d, eddyBinary(t), home, via, p, func(stderr string) bool {
 		return strings.Contains(stderr, "retrying")
@@ -194,7 +202,24 @@ func testAMQPResume(t *testing.T, args func(d *deadLettered, home string) []stri
 	if err != nil {
 		t.Fatalf("the run through an outage shorter than --timeout: %v\n%s\n%s", err, out, errOut)
 	}
-	amqptest.Eventually(t, 30*time.Second, "the DLQ empty", func() bool { return amqptest.Depth(t, url, d.DLQ) == 0 })
+	if skip {
+		var rep struct {
+			Unselected *int `json:"not_selected"` // redrive
+			Filtered   *int `json:"filtered"`     // replay
+		}
+		err := jsonUnmarshal(out, &rep)
+		got := rep.Filtered
+		if rep.Unselected != nil {
+			got = rep.Unselected
+		}
+		if err != nil || got == nil || *got != want {
+			t.Fatalf("-o json: %v; want %d not selected (counted once though delivered again after the outage)\n%s", err, want, out)
+		}
+		for i := range want {
+			delete(d.IDs, "orders-"+strconv.Itoa(i))
+		}
+	}
+	amqptest.Eventually(t, 30*time.Second, "the DLQ holding only what is left", func() bool { return amqptest.Depth(t, url, d.DLQ) == want })
 	dups := d.checkExactlyItsIDs(t, d.drainDest(t))
 	t.Logf("one run rode the outage out, %d duplicates (all flagged)", dups)
 }
@@ -220,11 +245,13 @@ func TestReplayAMQPGiveUp(t *testing.T) { testAMQPGiveUp(t, false, replayArgs) }
 // TestRedriveAMQPGiveUp: eddy dlq redrive amqp: the same, with -o json.
 func TestRedriveAMQPGiveUp(t *testing.T) { testAMQPGiveUp(t, true, redriveArgs) }
 
-// TestReplayAMQPResume: a cut shorter than --timeout; the run finishes.
-func TestReplayAMQPResume(t *testing.T) { testAMQPResume(t, replayArgs) }
+// TestReplayAMQPResume: a cut shorter than --timeout; the run finishes,
+// three messages filtered out left in the queue and counted once.
+func TestReplayAMQPResume(t *testing.T) { testAMQPResume(t, true, replayArgs) }
 
-// TestRedriveAMQPResume: the same for eddy dlq redrive amqp:.
-func TestRedriveAMQPResume(t *testing.T) { testAMQPResume(t, redriveArgs) }
+// TestRedriveAMQPResume: the same for eddy dlq redrive amqp:, with three
+// messages not selected (left in the DLQ, counted once).
+func TestRedriveAMQPResume(t *testing.T) { testAMQPResume(t, true, redriveArgs) }
 
 // TestRedriveKafkaOutage: kfake drops every request (the cluster is gone)
 // mid-redrive on the transactional path for longer than --timeout: eddy
