@@ -334,3 +334,65 @@ func TestRedriveKafkaOutage(t *testing.T) {
 	}
 	t.Logf("%d landed before giving up; the rerun moved the rest, each once", landed)
 }
+
+// TestRedriveKafkaOutageWhilePolling: the cluster goes away from the job
+// session's first fetch on, so the run meets the outage while waiting for records,
+// not while producing: it must fail (the group session is lost), not end
+// as if the DLQ were drained; the rerun lands each letter once.
+func TestRedriveKafkaOutageWhilePolling(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	origin := kafkatest.NewTopic(t, seeds, 1)
+	dlt := namedTopic(t, seeds, origin+".DLT", 1)
+	const n = 50
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	var joined, down, healed atomic.Bool
+	c.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if healed.Load() {
+			return nil, nil, false
+		}
+		switch kmsg.Key(req.Key()) {
+		case kmsg.SyncGroup:
+			joined.Store(true) // the job's session is in its group
+		case kmsg.Fetch:
+			if joined.Load() {
+				down.Store(true)
+			}
+		}
+		if !down.Load() {
+			return nil, nil, false
+		}
+		c.KeepControl()
+		return nil, errors.New("outage"), true
+	})
+	ledger := t.TempDir() + "/l.db"
+	f, _, errOut := testFactory(false)
+	f.Global.Brokers, f.Global.Timeout = seeds, 2*time.Second
+	err := redriveRun(context.Background(), f, &RedriveOptions{DLQ: "kafka:" + dlt, Ledger: ledger, Output: "text", MaxRedrives: 3})
+	if !down.Load() {
+		t.Fatal("the run never fetched: nothing was tested")
+	}
+	if code := exitCode(err); code == ExitOK {
+		t.Fatalf("the run ended with exit 0 while the cluster was gone: %s", errOut.String())
+	}
+	t.Logf("gave up: exit %d: %v", exitCode(err), err)
+	healed.Store(true)
+	f, _, errOut = testFactory(false)
+	f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+	if err := redriveRun(context.Background(), f, &RedriveOptions{DLQ: "kafka:" + dlt, Ledger: ledger, Output: "text", MaxRedrives: 3}); err != nil {
+		t.Fatalf("the rerun after the outage: %v, %s", err, errOut.String())
+	}
+	got := readCommitted(t, seeds, origin)
+	if len(got) != n {
+		t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
+	}
+	for v, c := range got {
+		if c != 1 {
+			t.Fatalf("%s landed %d times", v, c)
+		}
+	}
+}
