@@ -253,6 +253,21 @@ func TestReplayAMQPResume(t *testing.T) { testAMQPResume(t, true, replayArgs) }
 // messages not selected (left in the DLQ, counted once).
 func TestRedriveAMQPResume(t *testing.T) { testAMQPResume(t, true, redriveArgs) }
 
+// springDLT makes an origin topic and its .DLT, both with partitions,
+// holding n Spring letters (values v0…) spread over the partitions.
+func springDLT(t *testing.T, seeds []string, n int, partitions int32) (origin, dlt string) {
+	t.Helper()
+	origin = kafkatest.NewTopic(t, seeds, partitions)
+	dlt = namedTopic(t, seeds, origin+".DLT", partitions)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))
+		recs[i].Partition = int32(i) % partitions
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	return origin, dlt
+}
+
 // TestRedriveKafkaOutage: kfake drops every request (the cluster is gone)
 // mid-redrive on the transactional path for longer than --timeout: eddy
 // exits non-zero within a bounded time, and the job group's committed
@@ -262,15 +277,8 @@ func TestRedriveAMQPResume(t *testing.T) { testAMQPResume(t, true, redriveArgs) 
 func TestRedriveKafkaOutage(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	seeds := c.ListenAddrs()
-	origin := kafkatest.NewTopic(t, seeds, 2)
-	dlt := namedTopic(t, seeds, origin+".DLT", 2)
 	const n = 600
-	recs := make([]*kgo.Record, n)
-	for i := range recs {
-		recs[i] = springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))
-		recs[i].Partition = int32(i % 2)
-	}
-	kafkatest.Produce(t, seeds, recs...)
+	origin, dlt := springDLT(t, seeds, n, 2)
 	var down atomic.Bool
 	c.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
 		if !down.Load() {
@@ -342,14 +350,8 @@ func TestRedriveKafkaOutage(t *testing.T) {
 func TestRedriveKafkaOutageWhilePolling(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	seeds := c.ListenAddrs()
-	origin := kafkatest.NewTopic(t, seeds, 1)
-	dlt := namedTopic(t, seeds, origin+".DLT", 1)
 	const n = 50
-	recs := make([]*kgo.Record, n)
-	for i := range recs {
-		recs[i] = springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))
-	}
-	kafkatest.Produce(t, seeds, recs...)
+	origin, dlt := springDLT(t, seeds, n, 1)
 	var joined, down, healed atomic.Bool
 	c.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
 		if healed.Load() {
