@@ -161,6 +161,7 @@ func testAMQPGiveUp(t *testing.T, json_ bool, args func(d *deadLettered, home st
 	if len(unknown) == 0 {
 		t.Fatalf("no outcome-unknown ids listed after giving up mid-run:\n%s\n%s", out, errOut)
 	}
+	t.Logf("stderr:\n%s", trimLines(errOut, 240))
 	t.Logf("gave up with exit %d, %d outcome-unknown ids (first %s); %d of %d landed", code, len(unknown), unknown[0], d.landed(t), len(d.IDs))
 	if amqptest.Depth(t, url, d.DLQ) == 0 {
 		t.Fatal("the DLQ is empty after giving up mid-run: the outage came too late to prove anything")
@@ -222,6 +223,17 @@ func testAMQPResume(t *testing.T, skip bool, args func(d *deadLettered, home str
 	amqptest.Eventually(t, 30*time.Second, "the DLQ holding only what is left", func() bool { return amqptest.Depth(t, url, d.DLQ) == want })
 	dups := d.checkExactlyItsIDs(t, d.drainDest(t))
 	t.Logf("one run rode the outage out, %d duplicates (all flagged)", dups)
+}
+
+// trimLines cuts each line of s to at most n bytes, for a readable log.
+func trimLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		if len(l) > n {
+			lines[i] = l[:n] + " …"
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
