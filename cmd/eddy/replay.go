@@ -126,7 +126,7 @@ PROGRESS
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.To, "to", "", "where to write: kafka:TOPIC or file:PATH (required)")
+	fl.StringVar(&o.To, "to", "", "where to write: kafka:TOPIC, amqp:exchange/EX/KEY, amqp:QUEUE or file:PATH (required)")
 	fl.StringVar(&o.From, "from", "beginning", "Kafka: where to start: beginning, end, OFFSET, -N, RFC3339 time or -DURATION")
 	fl.StringVar(&o.Until, "until", "end", "Kafka: where to stop: end, OFFSET, RFC3339 time or -DURATION")
 	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression (as in tail)")
