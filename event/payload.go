@@ -1,6 +1,7 @@
 package event
 
 import (
+	"math/bits"
 	"strconv"
 
 	"github.com/tidwall/gjson"
@@ -11,11 +12,25 @@ var fastPayload = true
 
 // topMembers finds the schema's top-level paths in a JSON object payload in
 // one pass, the way gjson's ForEach over the object would (the first member
-// of each name wins, and the scan stops once every path is found), filling
-// js. It is the fast path of extract: it reports false, leaving js to be
-// refilled by gjson, for anything it would have to interpret — invalid
-// JSON, keys or wanted strings with escapes, nesting deeper than 64.
-func topMembers(s string, c *compiledSchema, js []gjson.Result) bool {
+// of each name wins), filling js. It stops once every path is found, or once
+// st (when not nil) says every field is settled. It is the fast path of
+// extract: it reports false, leaving js to be refilled by gjson, for anything
+// it would have to interpret — invalid JSON, keys or wanted strings with
+// escapes, nesting deeper than 64.
+//
+// With esc, s is not the payload but its text inside an envelope's JSON
+// string, whose only escapes are \" (Decoder.quotedOnly made sure): every
+// quote of the payload is \" there, and no string of the payload has an
+// escape, so the members read from s are the payload's own.
+//
+// escText says so, and may carry the line's index of backslashes, in which
+// the end of each of the payload's strings (the next backslash) is a bit
+// scan away.
+func topMembers(s string, c *compiledSchema, js []member, st *stopper, esc *escText) bool {
+	q := 1 // the length of a quote in s
+	if esc != nil {
+		q = 2
+	}
 	i := skipWS(s, 0)
 	if i >= len(s) || s[i] != '{' {
 		return false
@@ -27,40 +42,41 @@ func topMembers(s string, c *compiledSchema, js []gjson.Result) bool {
 	found := 0
 	for {
 		// "key"
-		if i >= len(s) || s[i] != '"' {
+		if !quoteAt(s, i, esc != nil) {
 			return false
 		}
-		ke, esc, ok := stringEnd(s, i)
-		if !ok || esc {
+		ke, hasEsc, ok := stringEnd(s, i, esc)
+		if !ok || hasEsc {
 			return false
 		}
-		key := s[i+1 : ke-1]
+		key := s[i+q : ke-q]
 		i = skipWS(s, ke)
 		if i >= len(s) || s[i] != ':' {
 			return false
 		}
 		i = skipWS(s, i+1)
 		vs := i
-		ve, typ, esc, ok := valueEnd(s, i, 0)
+		ve, typ, hasEsc, ok := valueEnd(s, i, 0, esc)
 		if !ok {
 			return false
 		}
-		if k, want := c.top(key); want && !js[k].Exists() {
+		if k, want := c.top(key); want && !js[k].found {
 			raw := s[vs:ve]
+			m := member{found: true}
 			switch typ {
 			case gjson.String:
-				if esc {
+				if hasEsc {
 					return false
 				}
-				js[k] = gjson.Result{Type: gjson.String, Raw: raw, Str: raw[1 : len(raw)-1]}
+				m.v = raw[q : len(raw)-q]
 			case gjson.Number:
-				f, _ := strconv.ParseFloat(raw, 64)
-				js[k] = gjson.Result{Type: gjson.Number, Raw: raw, Num: f}
-			default:
-				js[k] = gjson.Result{Type: typ, Raw: raw}
+				m.v = numberText(raw)
+			case gjson.True, gjson.False:
+				m.v = raw
 			}
+			js[k] = m
 			found++
-			if found == len(js) {
+			if found == len(js) || st != nil && st.settle(k, m.v != "") {
 				return true
 			}
 		}
@@ -79,6 +95,38 @@ func topMembers(s string, c *compiledSchema, js []gjson.Result) bool {
 	}
 }
 
+// escText marks a payload given as its text inside an envelope string (see
+// topMembers); bs, when not nil, is the line's backslashes (index.bs), s
+// starting at base in the line.
+type escText struct {
+	bs   []uint64
+	base int
+}
+
+// quoteAt reports whether a quote (with esc, \") starts at s[i].
+func quoteAt(s string, i int, esc bool) bool {
+	if esc {
+		return i+1 < len(s) && s[i] == '\\' && s[i+1] == '"'
+	}
+	return i < len(s) && s[i] == '"'
+}
+
+// numberText is a JSON number as gjson's Result.String writes it: an
+// integer as it is, anything else as strconv formats the float.
+func numberText(raw string) string {
+	i := 0
+	if raw[0] == '-' {
+		i++
+	}
+	for ; i < len(raw); i++ {
+		if raw[i] < '0' || raw[i] > '9' {
+			f, _ := strconv.ParseFloat(raw, 64)
+			return strconv.FormatFloat(f, 'f', -1, 64)
+		}
+	}
+	return raw
+}
+
 func skipWS(s string, i int) int {
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++
@@ -87,14 +135,34 @@ func skipWS(s string, i int) int {
 }
 
 // stringEnd returns the index after the JSON string at s[i] (its opening
-// quote), whether it has escapes, and whether it is valid.
-func stringEnd(s string, i int) (end int, esc, ok bool) {
+// quote), whether it has escapes, and whether it is valid. With esc (see
+// topMembers) the string's quotes are \" and it has no escapes.
+func stringEnd(s string, i int, esc *escText) (end int, hasEsc, ok bool) {
+	if esc != nil {
+		// The next backslash is the closing quote's.
+		var j int
+		if esc.bs != nil {
+			if j = next(esc.bs, esc.base+i+2) - esc.base; j < 0 {
+				j = len(s)
+			}
+		} else {
+			j = indexStop(s, i+2, true)
+		}
+		if !quoteAt(s, j, true) {
+			return 0, false, false
+		}
+		return j + 2, false, true
+	}
 	for j := i + 1; j < len(s); j++ {
+		j = indexStop(s, j, false)
+		if j >= len(s) {
+			break
+		}
 		switch c := s[j]; {
 		case c == '"':
-			return j + 1, esc, true
+			return j + 1, hasEsc, true
 		case c == '\\':
-			esc = true
+			hasEsc = true
 			if j+1 >= len(s) {
 				return 0, false, false
 			}
@@ -114,24 +182,56 @@ func stringEnd(s string, i int) (end int, esc, ok bool) {
 			default:
 				return 0, false, false
 			}
-		case c < 0x20:
+		default: // a control character
 			return 0, false, false
 		}
 	}
 	return 0, false, false
 }
 
+// indexStop returns the index of the first byte from i that may end or
+// escape a string's text — a backslash, and (unless esc, where a backslash
+// is all there can be) a quote or a control character — or len(s); eight
+// bytes at a time, which beats strings.IndexByte on the short strings of a
+// payload.
+func indexStop(s string, i int, esc bool) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		m := eqMask(w, '\\')
+		if !esc {
+			m |= eqMask(w, '"') | ctlMask(w)
+		}
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '\\' || !esc && (c == '"' || c < 0x20) {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// load64 reads eight bytes of s from i, little-endian (one load on the
+// platforms that combine them).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 // valueEnd validates the JSON value at s[i] and returns the index after it,
 // its gjson type (JSON for objects and arrays), and for strings whether they
-// have escapes.
-func valueEnd(s string, i, depth int) (end int, typ gjson.Type, esc, ok bool) {
+// have escapes. esc is topMembers'.
+func valueEnd(s string, i, depth int, esc *escText) (end int, typ gjson.Type, hasEsc, ok bool) {
 	if i >= len(s) {
 		return 0, 0, false, false
 	}
 	switch c := s[i]; {
-	case c == '"':
-		end, esc, ok = stringEnd(s, i)
-		return end, gjson.String, esc, ok
+	case quoteAt(s, i, esc != nil):
+		end, hasEsc, ok = stringEnd(s, i, esc)
+		return end, gjson.String, hasEsc, ok
 	case c == '{' || c == '[':
 		if depth >= 64 {
 			return 0, 0, false, false
@@ -146,10 +246,10 @@ func valueEnd(s string, i, depth int) (end int, typ gjson.Type, esc, ok bool) {
 		}
 		for {
 			if c == '{' {
-				if j >= len(s) || s[j] != '"' {
+				if !quoteAt(s, j, esc != nil) {
 					return 0, 0, false, false
 				}
-				ke, _, ok := stringEnd(s, j)
+				ke, _, ok := stringEnd(s, j, esc)
 				if !ok {
 					return 0, 0, false, false
 				}
@@ -159,7 +259,7 @@ func valueEnd(s string, i, depth int) (end int, typ gjson.Type, esc, ok bool) {
 				}
 				j = skipWS(s, j+1)
 			}
-			ve, _, _, ok := valueEnd(s, j, depth+1)
+			ve, _, _, ok := valueEnd(s, j, depth+1, esc)
 			if !ok {
 				return 0, 0, false, false
 			}

@@ -19,6 +19,12 @@ func extractBoth(t *testing.T, s *Schema, payload string) {
 	if fast != slow || fastA != slow {
 		t.Fatalf("payload %q:\nscanner %+v\naliased %+v\ngjson   %+v", payload, fast, fastA, slow)
 	}
+	// The same payload in an envelope, its fields read from the escaped text.
+	var d Decoder
+	_, esc, err := d.DecodeFields(AppendEnvelope(nil, e), s)
+	if err != nil || esc != slow {
+		t.Fatalf("payload %q:\nescaped %+v (%v)\ngjson   %+v", payload, esc, err, slow)
+	}
 }
 
 func TestTopMembersAgreesWithGJSON(t *testing.T) {
@@ -32,6 +38,11 @@ func TestTopMembersAgreesWithGJSON(t *testing.T) {
 		`{"event_id":"x"`, `{"event_id":1x}`, `{"event_id":-}`, `{"event_id":1.}`, `{"event_id":1e}`, `{"event_id":tru}`,
 		"{\n\t\"event_id\" : \"spaced\" ,\r\n \"type\":\"T\"\n}", `{"type":"é€𝄞"}`, "{\"type\":\"\xff\"}", `[1,2]`, `"str"`,
 		`{"a":"\u12"}`, `{"a":"\q"}`, strings.Repeat(`{"a":`, 70) + `1` + strings.Repeat(`}`, 70),
+		// Every field settled early, but a first candidate is empty or null:
+		// the scan must go on to the next.
+		`{"event_id":"","type":"T","correlation_id":"c","causation_id":"x","occurred_at":"2026-11-23T10:00:00Z","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","id":"real"}`,
+		`{"type":"T","correlation_id":null,"causation_id":"x","occurred_at":"2026-11-23T10:00:00Z","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","event_id":"e","correlationId":"real"}`,
+		`{"event_id":"e","type":"T","correlation_id":"c","causation_id":"x","occurred_at":"2026-11-23T10:00:00Z","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",garbage`,
 	}
 	for _, p := range fixed {
 		extractBoth(t, s, p)
@@ -40,10 +51,16 @@ func TestTopMembersAgreesWithGJSON(t *testing.T) {
 	keys := []string{"event_id", "eventId", "id", "type", "event_type", "correlation_id", "causation_id", "occurred_at", "time", "traceparent", "payload", "x"}
 	vals := []string{`"v"`, `"2026-11-23T10:00:00.5Z"`, `"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, `12`, `-3.5`, `1e9`, `true`, `false`, `null`,
 		`{"k":"v","n":[1,{"m":null}]}`, `[]`, `"esc\"aped"`, `"\u00e9"`, `""`}
-	for range 20000 {
+	for n := range 40000 {
 		var b strings.Builder
 		b.WriteString("{")
-		for j := range r.IntN(8) {
+		members := r.IntN(8)
+		if n%2 == 1 {
+			// Many members: enough that every field is often settled
+			// before the end.
+			members = 8 + r.IntN(12)
+		}
+		for j := range members {
 			if j > 0 {
 				b.WriteString(",")
 			}

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"math/bits"
@@ -28,6 +29,14 @@ type Decoder struct {
 	// buf holds unescaped strings and decoded base64. It only grows until
 	// Reset, so that what earlier lines alias stays intact.
 	buf []byte
+	// raw, after a lazy scan, is the value's text as the line has it (its
+	// only escapes \"), which DecodeFields reads instead of unescaping it;
+	// nil when the value was decoded as usual. rawOff is where it starts.
+	raw    []byte
+	rawOff int
+	// ix indexes the line being scanned where that is fast (AVX2); ix.ok
+	// false means the scanner reads the line byte by byte instead.
+	ix index
 }
 
 // Reset recycles the Decoder's buffer: every Event decoded before, and what
@@ -36,10 +45,58 @@ func (d *Decoder) Reset() { d.buf = d.buf[:0] }
 
 // Decode decodes one envelope line (without its newline).
 func (d *Decoder) Decode(line []byte) (*Event, error) {
-	if d.scan(line) {
+	if d.scan(line, false) {
 		return &d.ev, nil
 	}
 	return DecodeEnvelope(line)
+}
+
+// DecodeFields decodes one envelope line as Decode does and extracts s's
+// Fields from it as s.ExtractAliased would, for readers that want the fields
+// and not the payload (the trace correlator). A JSON payload is mostly
+// quotes, each escaped in the envelope; when the only escapes of the value
+// are those (\"), the fields are read from the line as it is, which saves
+// unescaping the payload, and the Event's Value is then nil. Anything the
+// escaped text does not settle (a payload that is not a JSON object, or
+// that the one-pass scan of ExtractAliased would leave to gjson) is
+// unescaped and extracted as usual, so the Fields are always those of
+// Decode followed by ExtractAliased.
+func (d *Decoder) DecodeFields(line []byte, s *Schema) (*Event, Fields, error) {
+	if !d.scan(line, true) {
+		e, err := DecodeEnvelope(line)
+		if err != nil {
+			return nil, Fields{}, err
+		}
+		return e, s.ExtractAliased(e), nil
+	}
+	e := &d.ev
+	if d.raw == nil {
+		return e, s.ExtractAliased(e), nil
+	}
+	esc := escText{base: d.rawOff}
+	if d.ix.ok {
+		esc.bs = d.ix.bs
+	}
+	if f, ok := s.extractEscaped(e, unsafeString(d.raw), &esc); ok {
+		return e, f, nil
+	}
+	start := len(d.buf)
+	d.buf = appendUnquoted(d.buf, d.raw)
+	e.Value = d.tail(start)
+	return e, s.ExtractAliased(e), nil
+}
+
+// appendUnquoted appends the JSON string text raw, whose only escapes are
+// \" (quotedOnly said so), unescaped.
+func appendUnquoted(dst, raw []byte) []byte {
+	for {
+		i := bytes.IndexByte(raw, '\\')
+		if i < 0 {
+			return append(dst, raw...)
+		}
+		dst = append(dst, raw[:i]...)
+		raw = raw[i+1:] // the quote after it stays
+	}
 }
 
 // Bits of the envelope's keys, to refuse a repeated key (encoding/json would
@@ -62,8 +119,10 @@ const (
 	kRedelivered
 )
 
-// scan is the fast path; false means "not sure", never "invalid".
-func (d *Decoder) scan(line []byte) bool {
+// scan is the fast path; false means "not sure", never "invalid". lazy
+// leaves a value whose only escapes are \" as it is, in d.raw (the Event's
+// Value nil), for DecodeFields.
+func (d *Decoder) scan(line []byte, lazy bool) bool {
 	n := len(line)
 	if n < 2 || line[0] != '{' || line[n-1] != '}' {
 		return false
@@ -72,6 +131,11 @@ func (d *Decoder) scan(line []byte) bool {
 	*e = Event{Offset: -1}
 	d.hdrs = d.hdrs[:0]
 	mark := len(d.buf)
+	d.raw = nil
+	d.ix.ok = false
+	if indexed() {
+		d.ix.build(line)
+	}
 	var seen uint32
 	var key, keyB64, value, valueB64 span
 	i := 1
@@ -80,7 +144,7 @@ func (d *Decoder) scan(line []byte) bool {
 		if i >= n || line[i] != '"' {
 			return d.fail(mark)
 		}
-		ks, ke, ok := plainKey(line, i)
+		ks, ke, ok := d.plainKey(line, i)
 		if !ok || ke+1 >= n || line[ke+1] != ':' {
 			return d.fail(mark)
 		}
@@ -174,6 +238,20 @@ func (d *Decoder) scan(line []byte) bool {
 			if hasPrefixAt(line, i, "null") {
 				// A null _b64 twin: the careful path.
 				sp, j, ok = span{null: true}, i+4, string(name) == "key" || string(name) == "value"
+			} else if lazy && string(name) == "value" {
+				var esc bool
+				j, esc, ok = d.quotedOnly(line, i)
+				switch {
+				case !ok:
+					// Other escapes, or not a string: decoded as usual.
+					var s []byte
+					s, j, ok = d.str(line, i)
+					sp = span{b: s}
+				case esc:
+					sp, d.rawOff = span{raw: line[i+1 : j-1 : j-1]}, i+1
+				case j-1 > i+1:
+					sp = span{b: line[i+1 : j-1 : j-1]}
+				}
 			} else {
 				var s []byte
 				s, j, ok = d.str(line, i)
@@ -233,6 +311,9 @@ func (d *Decoder) scan(line []byte) bool {
 	if e.Value, ok = d.bytesField(value, valueB64, seen&kValue != 0, seen&kValueB64 != 0); !ok {
 		return d.fail(mark)
 	}
+	if value.raw != nil && seen&kValueB64 == 0 {
+		d.raw = value.raw
+	}
 	if len(d.hdrs) > 0 {
 		e.Headers = d.hdrs
 	}
@@ -250,12 +331,15 @@ func (d *Decoder) tail(start int) []byte {
 
 func (d *Decoder) fail(mark int) bool {
 	d.buf = d.buf[:mark]
+	d.raw = nil
 	return false
 }
 
-// span is a byte field's raw value: decoded string bytes, or JSON null.
+// span is a byte field's raw value: decoded string bytes, or JSON null, or
+// (raw, a lazy scan's value) a string's text left escaped.
 type span struct {
 	b    []byte
+	raw  []byte
 	null bool
 }
 
@@ -274,7 +358,7 @@ func (d *Decoder) bytesField(plain, b64 span, hasPlain, hasB64 bool) ([]byte, bo
 		}
 		return d.tail(start), true
 	}
-	if !hasPlain || plain.null {
+	if !hasPlain || plain.null || plain.raw != nil {
 		return nil, true
 	}
 	if plain.b == nil {
@@ -350,7 +434,14 @@ func (d *Decoder) headers(line []byte, i int) (int, bool) {
 // plainKey finds an object key at line[i] (the opening quote) that has no
 // escapes and is ASCII: every key of the envelope is. It returns the bounds of
 // the key's bytes.
-func plainKey(line []byte, i int) (start, end int, ok bool) {
+func (d *Decoder) plainKey(line []byte, i int) (start, end int, ok bool) {
+	if d.ix.ok {
+		j := next(d.ix.real, i+1)
+		if j < 0 || j-i > 16 || anyBit(d.ix.bs, i+1, j) {
+			return 0, 0, false
+		}
+		return i + 1, j, true
+	}
 	for j := i + 1; j < len(line) && j < i+16; j++ {
 		c := line[j]
 		if c == '"' {
@@ -368,10 +459,25 @@ func plainKey(line []byte, i int) (start, end int, ok bool) {
 // bytes alias line when the string has no escapes, else d.buf. ok is false for
 // anything encoding/json might decode differently: control characters,
 // invalid UTF-8 (which it replaces with U+FFFD) and surrogate escapes.
-func (d *Decoder) str(line []byte, i int) (s []byte, next int, ok bool) {
+func (d *Decoder) str(line []byte, i int) (s []byte, end int, ok bool) {
 	n := len(line)
 	if i >= n || line[i] != '"' {
 		return nil, 0, false
+	}
+	if d.ix.ok {
+		// The line is valid UTF-8 without control characters: the string
+		// ends at the next real quote.
+		j := next(d.ix.real, i+1)
+		if j < 0 {
+			return nil, 0, false
+		}
+		if anyBit(d.ix.bs, i+1, j) {
+			return d.unescape(line, i+1, next(d.ix.bs, i+1), true)
+		}
+		if j == i+1 {
+			return nil, j + 1, true
+		}
+		return line[i+1 : j : j], j + 1, true
 	}
 	start := i + 1
 	ascii := true
@@ -430,6 +536,148 @@ func special(w uint64) uint64 {
 	bslash := w ^ (lo8 * '\\')
 	zero := func(v uint64) uint64 { return (v - lo8) &^ v & hi8 }
 	return zero(quote) | zero(bslash) | ((w - lo8*0x20) &^ w & hi8) | (w & hi8)
+}
+
+// Exact byte masks (the high bit of each byte of w that is c, or below 0x20);
+// unlike special's, they have no false positives.
+func eqMask(w uint64, c byte) uint64 {
+	x := w ^ (lo8 * uint64(c))
+	return ^(((x &^ hi8) + lo8*0x7f) | x) & hi8
+}
+
+func ctlMask(w uint64) uint64 { return ^(((w &^ hi8) + lo8*0x60) | w) & hi8 }
+
+// quotedOnly reads the JSON string at line[i] (its opening quote) when its
+// only escapes are \" — the common case of a JSON payload in the envelope —
+// and returns the index after its closing quote and whether it has any
+// escape. ok is false for anything else (another escape, a control
+// character, invalid UTF-8, no closing quote): str decides those. Eight
+// bytes at a time, without a branch per escape: in such a string every
+// backslash is followed by a quote and every quote but the last follows a
+// backslash.
+func (d *Decoder) quotedOnly(line []byte, i int) (end int, esc, ok bool) {
+	if i >= len(line) || line[i] != '"' {
+		return 0, false, false
+	}
+	if d.ix.ok {
+		return d.ix.quotedOnly(i)
+	}
+	return quotedOnly(line, i)
+}
+
+// quotedOnly is Decoder.quotedOnly on a line without an index.
+func quotedOnly(line []byte, i int) (end int, esc, ok bool) {
+	n := len(line)
+	start := i + 1
+	j := start
+	var carry, bsAny, hiAny uint64 // carry: the last word ended in a backslash
+	for j+8 <= n {
+		w := binary.LittleEndian.Uint64(line[j:])
+		bs := eqMask(w, '\\')
+		follows := bs<<8 | carry
+		carry = bs >> 63 << 7
+		bad := (eqMask(w, '"') ^ follows) | ctlMask(w)
+		if bad == 0 {
+			bsAny |= bs
+			hiAny |= w & hi8
+			j += 8
+			continue
+		}
+		k := bits.TrailingZeros64(bad) / 8
+		below := uint64(1)<<(8*k) - 1
+		if line[j+k] != '"' || follows>>(8*k)&0x80 != 0 {
+			return 0, false, false
+		}
+		bsAny |= bs & below
+		hiAny |= w & hi8 & below
+		j += k
+		goto closed
+	}
+	for prev := carry != 0; ; j++ {
+		if j >= n {
+			return 0, false, false
+		}
+		c := line[j]
+		switch {
+		case prev:
+			if c != '"' {
+				return 0, false, false
+			}
+			prev = false
+			continue
+		case c == '\\':
+			prev, bsAny = true, 1
+			continue
+		case c == '"':
+		case c < 0x20:
+			return 0, false, false
+		default:
+			hiAny |= uint64(c & 0x80)
+			continue
+		}
+		break
+	}
+closed:
+	if hiAny != 0 && !utf8.Valid(line[start:j]) {
+		return 0, false, false
+	}
+	return j + 1, bsAny != 0, true
+}
+
+// quotedOnly is Decoder.quotedOnly on an indexed line (ix.ok), the string's
+// opening quote at i: every backslash before the closing quote must be
+// followed by a quote.
+func (ix *index) quotedOnly(i int) (end int, esc, ok bool) {
+	j := next(ix.real, i+1)
+	if j < 0 {
+		return 0, false, false
+	}
+	// The positions right after a backslash, within the string, must all be
+	// quotes.
+	var carry uint64
+	for w := (i + 1) >> 6; w <= j>>6; w++ {
+		b := ix.bs[w]
+		m := b<<1 | carry
+		carry = b >> 63
+		if w == (i+1)>>6 {
+			lo := uint64(1)<<((i+1)&63) - 1
+			m &^= lo
+			b &^= lo
+		}
+		if w == j>>6 {
+			hi := ^(uint64(1)<<(j&63) - 1)
+			b &^= hi
+			m &^= hi << 1
+		}
+		if b != 0 {
+			esc = true
+		}
+		if m&^ix.q[w] != 0 {
+			return 0, false, false
+		}
+	}
+	return j + 1, esc, true
+}
+
+// anyBit reports whether bm has a bit set in [from, to).
+func anyBit(bm []uint64, from, to int) bool {
+	if from >= to {
+		return false
+	}
+	lo, hi := from>>6, (to-1)>>6
+	for w := lo; w <= hi; w++ {
+		m := bm[w]
+		if w == lo {
+			m &= ^uint64(0) << (from & 63)
+		}
+		if w == hi {
+			m &= ^uint64(0) >> (63 - (to-1)&63)
+		}
+		if m != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // unescape decodes a string with escapes from line[start:], the first escape
@@ -644,5 +892,23 @@ func parseTimeUTC(s string) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	return time.Date(y, time.Month(mo), dd, h, mi, sec, ns, time.UTC), true
+	// time.Date, without its normalising and zone lookup: days from the
+	// civil date (Howard Hinnant's algorithm), year 0 included.
+	yy := y
+	if mo <= 2 {
+		yy--
+	}
+	era := yy
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := yy - era*400
+	mp := mo - 3
+	if mo <= 2 {
+		mp = mo + 9
+	}
+	doe := yoe*365 + yoe/4 - yoe/100 + (153*mp+2)/5 + dd - 1
+	days := int64(era)*146097 + int64(doe) - 719468
+	return time.Unix(days*86400+int64(h*3600+mi*60+sec), int64(ns)).UTC(), true
 }

@@ -12,9 +12,16 @@ import (
 // the line, the careful decoder accepts it too and decodes the same event.
 func checkScan(t *testing.T, line []byte) (fast bool) {
 	t.Helper()
+	if indexed() {
+		// The same line, read byte by byte rather than through its index.
+		noIndex = true
+		checkScan(t, line)
+		noIndex = false
+	}
 	var d Decoder
 	keep := bytes.Clone(line)
-	if !d.scan(line) {
+	compareFields(t, line)
+	if !d.scan(line, false) {
 		return false
 	}
 	if !bytes.Equal(keep, line) {
@@ -175,6 +182,103 @@ func compareDecode(t *testing.T, line []byte) {
 	}
 }
 
+// compareFields: Decoder.DecodeFields returns what DecodeEnvelope and
+// ExtractAliased give, errors included; its Event differs only by a nil
+// Value when the fields were read from the escaped payload, which then
+// unescapes to the careful decoder's Value.
+func compareFields(t *testing.T, line []byte) {
+	t.Helper()
+	s := DefaultSchema()
+	var d Decoder
+	got, f, err := d.DecodeFields(line, s)
+	want, werr := DecodeEnvelope(line)
+	if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
+		t.Fatalf("DecodeFields(%q): error %v, DecodeEnvelope: %v", line, err, werr)
+	}
+	if err != nil {
+		return
+	}
+	if wf := s.Extract(want); f != wf {
+		t.Fatalf("DecodeFields(%q) fields\n%+v, want\n%+v", line, f, wf)
+	}
+	if got.Value == nil && want.Value != nil {
+		if d.raw == nil || !bytes.Equal(appendUnquoted(nil, d.raw), want.Value) {
+			t.Fatalf("DecodeFields(%q): Value nil, raw %q; want Value %q", line, d.raw, want.Value)
+		}
+		g := *got
+		g.Value = want.Value
+		got = &g
+	}
+	if !Equal(got, want) {
+		t.Fatalf("DecodeFields(%q) = %#v, DecodeEnvelope %#v", line, got, want)
+	}
+}
+
+// TestQuotedOnly: the word-at-a-time reader of strings whose only escapes
+// are \" accepts exactly those (as str reads them), at every alignment.
+func TestQuotedOnly(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	parts := []string{"a", "b", `\"`, `\"`, `\"`, `\\`, `\n`, `\u0041`, `"`, "\x01", "\x7f", "é", "\xff", "\xe2\x82", `\`, " "}
+	for range 50000 {
+		var b strings.Builder
+		b.WriteString(strings.Repeat("x", r.IntN(9)) + `"`)
+		for range r.IntN(30) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		if r.IntN(4) > 0 {
+			b.WriteString(`"`)
+		}
+		b.WriteString(strings.Repeat("y", r.IntN(3)))
+		line := []byte(b.String())
+		i := bytes.IndexByte(line, '"')
+		var d Decoder
+		s, send, sok := d.str(line, i)
+		end, esc, ok := quotedOnly(line, i)
+		if d.ix.build(line); d.ix.ok {
+			// The indexed reader: the same answer.
+			iend, iesc, iok := d.ix.quotedOnly(i)
+			if iok != ok || ok && (iend != end || iesc != esc) {
+				t.Fatalf("index.quotedOnly(%q) = %d, %v, %v; quotedOnly %d, %v, %v", line, iend, iesc, iok, end, esc, ok)
+			}
+			is, iend, iok := d.str(line, i)
+			if iok != sok || sok && (iend != send || !bytes.Equal(is, s)) {
+				t.Fatalf("indexed str(%q) = %q, %d, %v; str %q, %d, %v", line, is, iend, iok, s, send, sok)
+			}
+			d.ix.ok = false
+		}
+		if !ok {
+			if sok && onlyQuoteEscapes(line[i+1:send-1]) {
+				t.Fatalf("quotedOnly(%q) refused a string whose only escapes are \\\"", line)
+			}
+			continue
+		}
+		if !sok || send != end {
+			t.Fatalf("quotedOnly(%q) = %d, %v; str %d, %v", line, end, ok, send, sok)
+		}
+		raw := line[i+1 : end-1]
+		if esc != bytes.Contains(raw, []byte(`\`)) || !bytes.Equal(appendUnquoted(nil, raw), s) {
+			t.Fatalf("quotedOnly(%q): esc %v, unquoted %q; str %q", line, esc, appendUnquoted(nil, raw), s)
+		}
+		if !onlyQuoteEscapes(raw) {
+			t.Fatalf("quotedOnly(%q) accepted another escape", line)
+		}
+	}
+}
+
+// onlyQuoteEscapes: the slow reference, a string's text whose every
+// backslash is that of a \".
+func onlyQuoteEscapes(raw []byte) bool {
+	for j := 0; j < len(raw); j++ {
+		if raw[j] == '\\' {
+			if j+1 >= len(raw) || raw[j+1] != '"' {
+				return false
+			}
+			j++
+		}
+	}
+	return true
+}
+
 func mutate(r *rand.Rand, line []byte) []byte {
 	l := bytes.Clone(line)
 	tokens := []string{`"`, `\`, `\u`, `\ud800`, `,`, `:`, `{`, `}`, `[`, `]`, ` `, "null", "0", "-", "1e3", "\xff", "\x00",
@@ -246,11 +350,15 @@ func TestParseTimeAgrees(t *testing.T) {
 	}
 }
 
-func BenchmarkDecoder(b *testing.B) {
+func benchLine() []byte {
 	e := &Event{Transport: Kafka, Topic: "orders", Partition: 3, Offset: 123456, Timestamp: time.Now(), Key: []byte("order-123"),
 		Headers: []Header{{Key: "ce_type", Value: []byte("OrderPlaced")}, {Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")}},
 		Value:   []byte(`{"event_id":"evt-00001","type":"OrderPlaced","occurred_at":"2026-11-23T10:00:00.714Z","correlation_id":"o-0001","payload":{"order_id":"o-0001","customer":{"id":"c-1","name":"Customer 1"},"amount":12.5,"currency":"EUR"}}`)}
-	line := AppendEnvelope(nil, e)
+	return AppendEnvelope(nil, e)
+}
+
+func BenchmarkDecoder(b *testing.B) {
+	line := benchLine()
 	var d Decoder
 	b.ReportAllocs()
 	b.SetBytes(int64(len(line)))
@@ -260,7 +368,36 @@ func BenchmarkDecoder(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if !strings.Contains(string(line), "payload") {
-		b.Fatal("line")
+}
+
+// BenchmarkDecodeFields: Decode and ExtractAliased in one, the fields read
+// from the escaped payload.
+func BenchmarkDecodeFields(b *testing.B) {
+	line := benchLine()
+	s := DefaultSchema()
+	var d Decoder
+	b.ReportAllocs()
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		d.Reset()
+		if _, f, err := d.DecodeFields(line, s); err != nil || f.Correlation != "o-0001" {
+			b.Fatal(err, f)
+		}
+	}
+}
+
+// BenchmarkDecodeExtract: what DecodeFields saves, Decode then ExtractAliased.
+func BenchmarkDecodeExtract(b *testing.B) {
+	line := benchLine()
+	s := DefaultSchema()
+	var d Decoder
+	b.ReportAllocs()
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		d.Reset()
+		e, err := d.Decode(line)
+		if f := s.ExtractAliased(e); err != nil || f.Correlation != "o-0001" {
+			b.Fatal(err, f)
+		}
 	}
 }

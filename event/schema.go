@@ -1,8 +1,9 @@
 package event
 
 import (
-	"bytes"
 	"fmt"
+	"math/bits"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +60,8 @@ func DefaultSchema() *Schema {
 type loc struct {
 	kind int // locHeader, locProp, locJSON
 	name string
-	json int // index into compiledSchema.paths for locJSON
+	// idx indexes compiledSchema.paths (locJSON) or headers (locHeader).
+	idx int
 }
 
 const (
@@ -78,6 +80,13 @@ type compiledSchema struct {
 	// byLen lists the top-level paths by length: finding a key among a
 	// dozen is cheaper by comparing than by hashing it.
 	byLen [][]int
+	// users are the fields (bits) that each path is a location of.
+	users []uint8
+	// headers are the header names of the locations, each once, and
+	// hByLen lists them by length, so that one pass over an event's headers
+	// finds them all.
+	headers []string
+	hByLen  [][]int
 }
 
 // top returns the index of the top-level path k.
@@ -113,7 +122,16 @@ func (s *Schema) Compile() error {
 			}
 			switch kind {
 			case "header":
-				c.fields[i] = append(c.fields[i], loc{kind: locHeader, name: name})
+				idx := slices.Index(c.headers, name)
+				if idx < 0 {
+					idx = len(c.headers)
+					c.headers = append(c.headers, name)
+					for len(c.hByLen) <= len(name) {
+						c.hByLen = append(c.hByLen, nil)
+					}
+					c.hByLen[len(name)] = append(c.hByLen[len(name)], idx)
+				}
+				c.fields[i] = append(c.fields[i], loc{kind: locHeader, name: name, idx: idx})
 			case "property", "prop":
 				if !propNames[name] {
 					return fmt.Errorf("schema location %q: unknown AMQP property %q", l, name)
@@ -126,7 +144,11 @@ func (s *Schema) Compile() error {
 					pathIdx[name] = idx
 					c.paths = append(c.paths, name)
 				}
-				c.fields[i] = append(c.fields[i], loc{kind: locJSON, name: name, json: idx})
+				c.fields[i] = append(c.fields[i], loc{kind: locJSON, name: name, idx: idx})
+				if idx == len(c.users) {
+					c.users = append(c.users, 0)
+				}
+				c.users[idx] |= 1 << i
 			default:
 				return fmt.Errorf("schema location %q: unknown kind %q (want header, property or json)", l, kind)
 			}
@@ -161,74 +183,139 @@ func (s *Schema) Extract(e *Event) Fields { return s.extract(e, false) }
 func (s *Schema) ExtractAliased(e *Event) Fields { return s.extract(e, true) }
 
 func (s *Schema) extract(e *Event, alias bool) Fields {
+	f, _ := s.extractFrom(e, alias, unsafeString(e.Value), nil)
+	return f
+}
+
+// extractEscaped is ExtractAliased for an event whose payload is raw, the
+// text of a JSON string whose only escapes are \" (see Decoder.DecodeFields):
+// ok is false when that text does not settle the fields, which the
+// unescaped payload then must.
+func (s *Schema) extractEscaped(e *Event, raw string, esc *escText) (Fields, bool) {
+	return s.extractFrom(e, true, raw, esc)
+}
+
+// maxHeaderNames is how many distinct header names a schema's one pass over
+// an event's headers handles; more are looked up one by one.
+const maxHeaderNames = 64
+
+// extractFrom derives e's fields, its payload being payload (with esc, its
+// escaped text, and ok false for what only the unescaped payload can tell).
+func (s *Schema) extractFrom(e *Event, alias bool, payload string, esc *escText) (f Fields, ok bool) {
 	if s.compiled == nil {
 		if err := s.Compile(); err != nil {
-			return Fields{}
+			return Fields{}, true
 		}
 	}
 	c := s.compiled
-	var js []gjson.Result
-	if len(c.paths) > 0 && looksLikeJSONObject(e.Value) {
-		if c.topLevel != nil {
-			var buf [16]gjson.Result
-			if len(c.paths) <= len(buf) {
-				js = buf[:len(c.paths)]
-			} else {
-				js = make([]gjson.Result, len(c.paths))
+	// The schema's headers, in one pass over the event's (the last of a
+	// name wins, as Event.Header has it).
+	// hidx: 1 + the index in e.Headers of each of the schema's names.
+	var hidx [maxHeaderNames]uint16
+	onePass := len(c.headers) <= maxHeaderNames && len(e.Headers) < 1<<16
+	if onePass {
+		for i := range e.Headers {
+			h := &e.Headers[i]
+			if len(h.Key) >= len(c.hByLen) {
+				continue
 			}
-			var payload string
-			if alias {
-				payload = unsafeString(e.Value)
-			} else {
-				payload = string(e.Value)
+			for _, k := range c.hByLen[len(h.Key)] {
+				if c.headers[k] == h.Key {
+					hidx[k] = uint16(i + 1)
+					break
+				}
 			}
-			if !fastPayload || !topMembers(payload, c, js) {
+		}
+	}
+	// Headers and properties first: the first non-empty one of each field
+	// (at), and so which JSON paths can still decide it.
+	var hv [6]string
+	var at [6]int
+	var st stopper
+	for field, locs := range c.fields {
+		at[field] = len(locs)
+		for p, l := range locs {
+			var v string
+			switch l.kind {
+			case locHeader:
+				if onePass {
+					if h := hidx[l.idx]; h > 0 {
+						v = unsafeString(e.Headers[h-1].Value)
+					}
+				} else if b, ok := e.Header(l.name); ok {
+					v = unsafeString(b)
+				}
+			case locProp:
+				v = propValue(e.Properties, l.name)
+			case locJSON:
+				// It ranks above any header after it: the field is open
+				// until the payload settles it.
+				st.open |= 1 << field
+				continue
+			}
+			if v != "" {
+				if !alias {
+					v = strings.Clone(v)
+				}
+				hv[field], at[field] = v, p
+				break
+			}
+		}
+	}
+	var js []member
+	if st.open != 0 && looksLikeJSONObject(payload) {
+		if !alias && esc == nil {
+			// What the results alias must not be e's.
+			payload = strings.Clone(payload)
+		}
+		var buf [16]member
+		if len(c.paths) <= len(buf) {
+			js = buf[:len(c.paths)]
+		} else {
+			js = make([]member, len(c.paths))
+		}
+		switch {
+		case c.topLevel == nil:
+			if esc != nil {
+				return Fields{}, false
+			}
+			for i, r := range gjson.GetMany(payload, c.paths...) {
+				js[i] = memberOf(r)
+			}
+		default:
+			st.c, st.at = c, &at
+			stop := &st
+			if len(c.paths) > 64 {
+				stop = nil
+			}
+			if !fastPayload || !topMembers(payload, c, js, stop, esc) {
+				if esc != nil {
+					return Fields{}, false
+				}
 				clear(js)
 				found := 0
 				gjson.Parse(payload).ForEach(func(k, v gjson.Result) bool {
-					if i, ok := c.top(k.Str); ok && !js[i].Exists() {
-						js[i] = v
+					if i, ok := c.top(k.Str); ok && !js[i].found {
+						js[i] = memberOf(v)
 						found++
 					}
 					return found < len(js)
 				})
 			}
-		} else {
-			if alias {
-				js = gjson.GetMany(unsafeString(e.Value), c.paths...)
-			} else {
-				js = gjson.GetManyBytes(e.Value, c.paths...)
-			}
 		}
 	}
 	get := func(field int) string {
-		for _, l := range c.fields[field] {
-			var v string
-			switch l.kind {
-			case locHeader:
-				if b, ok := e.Header(l.name); ok {
-					if alias {
-						v = unsafeString(b)
-					} else {
-						v = string(b)
-					}
+		locs := c.fields[field]
+		for _, l := range locs[:at[field]] {
+			if l.kind == locJSON && js != nil {
+				if v := js[l.idx].v; v != "" {
+					return v
 				}
-			case locProp:
-				v = propValue(e.Properties, l.name)
-			case locJSON:
-				if js != nil {
-					if r := js[l.json]; r.Exists() && r.Type != gjson.Null && !r.IsObject() && !r.IsArray() {
-						v = r.String()
-					}
-				}
-			}
-			if v != "" {
-				return v
 			}
 		}
-		return ""
+		return hv[field]
 	}
-	f := Fields{ID: get(0), Type: get(1), Correlation: get(2), Causation: get(3)}
+	f = Fields{ID: get(0), Type: get(1), Correlation: get(2), Causation: get(3)}
 	if t := get(4); t != "" {
 		if ts, err := ParseTime(t); err == nil {
 			f.OccurredAt = ts
@@ -237,12 +324,68 @@ func (s *Schema) extract(e *Event, alias bool) Fields {
 	if tp := get(5); tp != "" {
 		f.TraceID, f.SpanID, _ = ParseTraceparent(tp)
 	}
-	return f
+	return f, true
 }
 
-func looksLikeJSONObject(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{'
+// member is a path found in a payload, and its value as a field takes it:
+// a string's text, a number's or a boolean's (as gjson's Result.String
+// writes them), "" for null, objects and arrays.
+type member struct {
+	v     string
+	found bool
+}
+
+func memberOf(r gjson.Result) member {
+	m := member{found: r.Exists()}
+	if r.Type != gjson.Null && !r.IsObject() && !r.IsArray() {
+		m.v = r.String()
+	}
+	return m
+}
+
+// stopper tells topMembers when the members found so far settle every field,
+// so that the rest of the payload need not be read: a field is settled once
+// the JSON paths that rank above its first non-empty header (at) are found,
+// up to the first whose value it would take.
+type stopper struct {
+	c           *compiledSchema
+	at          *[6]int
+	found, good uint64 // by path index; good: usable and not empty
+	open        uint8  // fields not settled yet
+}
+
+// settle records path k found (good, when its value would be taken) and
+// reports whether every field is settled.
+func (st *stopper) settle(k int, good bool) bool {
+	bit := uint64(1) << k
+	st.found |= bit
+	if good {
+		st.good |= bit
+	}
+	for fs := st.open & st.c.users[k]; fs != 0; fs &= fs - 1 {
+		field := bits.TrailingZeros8(fs)
+		settled := true
+		for _, l := range st.c.fields[field][:st.at[field]] {
+			if l.kind != locJSON {
+				continue // empty, or it would be at
+			}
+			if b := uint64(1) << l.idx; st.found&b == 0 {
+				settled = false
+				break
+			} else if st.good&b != 0 {
+				break
+			}
+		}
+		if settled {
+			st.open &^= 1 << field
+		}
+	}
+	return st.open == 0
+}
+
+func looksLikeJSONObject(s string) bool {
+	i := skipWS(s, 0)
+	return i < len(s) && s[i] == '{'
 }
 
 func propValue(p *Properties, name string) string {
@@ -287,25 +430,39 @@ func propValue(p *Properties, name string) string {
 // ParseTraceparent returns the trace and parent span ids of a W3C traceparent
 // header ("00-<32 hex>-<16 hex>-<2 hex>"). An all-zero id is invalid.
 func ParseTraceparent(tp string) (traceID, spanID string, ok bool) {
-	tp = strings.TrimSpace(tp)
-	if len(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
+	if len(tp) != 55 {
+		// Surrounding space, or a later version's extra fields.
+		tp = strings.TrimSpace(tp)
+		if len(tp) < 55 || tp[:2] == "00" && len(tp) != 55 {
+			return "", "", false
+		}
+	}
+	if tp[2] != '-' || tp[35] != '-' || tp[52] != '-' || tp[:2] == "ff" {
 		return "", "", false
 	}
-	if tp[:2] == "ff" || !isLowerHex(tp[:2]) || !isLowerHex(tp[3:35]) || !isLowerHex(tp[36:52]) || !isLowerHex(tp[53:55]) {
-		return "", "", false
-	}
-	// Version 00 is exactly 55 bytes; later versions may append fields.
-	if tp[:2] == "00" && len(tp) != 55 {
-		return "", "", false
-	}
-	if strings.Trim(tp[3:35], "0") == "" || strings.Trim(tp[36:52], "0") == "" {
+	if !lowerHexRun(tp[:2]) || !lowerHexRun(tp[53:55]) || !lowerHexRun(tp[3:35]) || !lowerHexRun(tp[36:52]) ||
+		tp[3:35] == zeros[:32] || tp[36:52] == zeros[:16] {
 		return "", "", false
 	}
 	return tp[3:35], tp[36:52], true
 }
 
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
+const zeros = "00000000000000000000000000000000"
+
+// lowerHexRun reports whether s is all lower-case hex digits, eight at a
+// time.
+func lowerHexRun(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		digit := (w + lo8*(0x80-'0')) &^ (w + lo8*(0x7f-'9'))
+		letter := (w + lo8*(0x80-'a')) &^ (w + lo8*(0x7f-'f'))
+		// Bytes from 0x80 would carry into the next; they are not hex.
+		if w&hi8 != 0 || (digit|letter)&hi8 != hi8 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if !lowerHex[s[i]] {
 			return false
 		}

@@ -1,6 +1,8 @@
 package event
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,5 +58,55 @@ func BenchmarkExtractDefault(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Extract(&e)
+	}
+}
+
+// parseTraceparentRef is ParseTraceparent as it was first written, plainly:
+// the faster one must agree with it.
+func parseTraceparentRef(tp string) (traceID, spanID string, ok bool) {
+	tp = strings.TrimSpace(tp)
+	if len(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
+		return "", "", false
+	}
+	hex := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if !strings.ContainsRune("0123456789abcdef", rune(s[i])) {
+				return false
+			}
+		}
+		return true
+	}
+	if tp[:2] == "ff" || !hex(tp[:2]) || !hex(tp[3:35]) || !hex(tp[36:52]) || !hex(tp[53:55]) {
+		return "", "", false
+	}
+	if tp[:2] == "00" && len(tp) != 55 {
+		return "", "", false
+	}
+	if strings.Trim(tp[3:35], "0") == "" || strings.Trim(tp[36:52], "0") == "" {
+		return "", "", false
+	}
+	return tp[3:35], tp[36:52], true
+}
+
+func TestParseTraceparentAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	base := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	cases := []string{base, " " + base, base + " ", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", base + "-x",
+		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", ""}
+	const chars = "0123456789abcdefABx- g"
+	for range 20000 {
+		b := []byte(base)
+		for range 1 + r.IntN(3) {
+			b[r.IntN(len(b))] = chars[r.IntN(len(chars))]
+		}
+		cases = append(cases, string(b), string(b[:r.IntN(len(b))]), " "+string(b)+" ", string(b)+"-"+string(b[:r.IntN(9)]))
+	}
+	for _, c := range cases {
+		tr, sp, ok := ParseTraceparent(c)
+		wtr, wsp, wok := parseTraceparentRef(c)
+		if tr != wtr || sp != wsp || ok != wok {
+			t.Fatalf("ParseTraceparent(%q) = %q %q %v, want %q %q %v", c, tr, sp, ok, wtr, wsp, wok)
+		}
 	}
 }
