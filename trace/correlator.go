@@ -105,20 +105,22 @@ func (c *Correlator) Duplicates() int64 { return c.duplicates }
 func (c *Correlator) Len() int { return len(c.flows) }
 
 // input is an event reduced to what a Correlator needs. Its strings and key
-// may alias the event's bytes: add copies what it keeps.
+// may alias the event's bytes, or a capture chunk's: add copies what it
+// keeps.
 type input struct {
-	f         event.Fields
-	amqp      bool
-	source    string
-	partition int32
-	offset    int64
-	ts        int64 // broker timestamp, unix nanos; 0 when unset
-	at        int64 // event time, unix nanos
-	key       []byte
-	dlq       *DeadLetter
-	hasTrace  bool
-	trace     [16]byte
-	span      [8]byte
+	// The identities of event.Fields that correlation uses.
+	corr, traceID, id, cause, typ string
+	source                        string
+	amqp                          bool
+	partition                     int32
+	offset                        int64
+	ts                            int64 // broker timestamp, unix nanos; 0 when unset
+	at                            int64 // event time, unix nanos
+	key                           []byte
+	dlq                           *DeadLetter
+	hasTrace                      bool
+	trace                         [16]byte
+	span                          [8]byte
 	// typ1 and src1 are 1 + the interned number of the type and source
 	// when a capture worker found them, else 0.
 	typ1, src1 uint32
@@ -127,8 +129,9 @@ type input struct {
 // makeInput reduces e, whose fields the schema extracted into f.
 // It does all that needs no Correlator state, so that capture workers do it
 // in parallel.
-func makeInput(e *event.Event, f event.Fields, names *dlqNames) input {
-	in := input{f: f, amqp: e.Transport == event.AMQP, source: e.Source(), partition: e.Partition,
+func makeInput(e *event.Event, f *event.Fields, names *dlqNames) input {
+	in := input{corr: f.Correlation, traceID: f.TraceID, id: f.ID, cause: f.Causation, typ: f.Type,
+		amqp: e.Transport == event.AMQP, source: e.Source(), partition: e.Partition,
 		offset: e.Offset, ts: unixNano(e.Timestamp), key: e.Key, dlq: deadLetterOf(e, names)}
 	in.at = in.ts
 	// A dead-letter copy carries the original payload, so its occurred-at
@@ -144,14 +147,14 @@ func makeInput(e *event.Event, f event.Fields, names *dlqNames) input {
 
 // Add correlates one event. The Correlator keeps nothing that aliases e.
 func (c *Correlator) Add(e *event.Event) {
-	r := makeInput(e, c.schema.ExtractAliased(e), nil)
+	f := c.schema.ExtractAliased(e)
+	r := makeInput(e, &f, nil)
 	c.add(&r, c.cfg.Clock().UnixNano())
 }
 
 // add correlates one input at Clock time now.
 func (c *Correlator) add(r *input, now int64) {
 	c.events++
-	f := &r.f
 	s := step{
 		typ:       r.typ1 - 1,
 		src:       r.src1 - 1,
@@ -164,7 +167,7 @@ func (c *Correlator) add(r *input, now int64) {
 		span:      r.span,
 	}
 	if r.typ1 == 0 {
-		s.typ = c.types.id(f.Type)
+		s.typ = c.types.id(r.typ)
 	}
 	if r.src1 == 0 {
 		s.src = c.srcs.id(r.source)
@@ -177,18 +180,18 @@ func (c *Correlator) add(r *input, now int64) {
 	var key string
 	var kind KeyKind
 	switch {
-	case f.Correlation != "":
-		key, kind = f.Correlation, ByCorrelation
-	case f.TraceID != "":
-		key, kind = f.TraceID, ByTrace
+	case r.corr != "":
+		key, kind = r.corr, ByCorrelation
+	case r.traceID != "":
+		key, kind = r.traceID, ByTrace
 	default:
-		if f.Causation != "" {
-			fs = c.alias[f.Causation]
+		if r.cause != "" {
+			fs = c.alias[r.cause]
 		}
-		if fs == nil && f.ID != "" {
-			fs = c.alias[f.ID]
+		if fs == nil && r.id != "" {
+			fs = c.alias[r.id]
 		}
-		key, kind = f.ID, ByEvent
+		key, kind = r.id, ByEvent
 		if key == "" {
 			key, kind = r.source+"["+itoa(int64(r.partition))+"]@"+itoa(r.offset), ByOrigin
 		}
@@ -197,12 +200,12 @@ func (c *Correlator) add(r *input, now int64) {
 		fs = c.flows[key]
 	}
 	if fs == nil {
-		fs = &flowState{kind: kind, steps: make([]step, 0, 6), arena: make([]byte, 0, arenaSize(len(key), f, r, c.cfg.KeepKeys))}
+		fs = &flowState{kind: kind, steps: make([]step, 0, 6), arena: make([]byte, 0, arenaSize(len(key), r, c.cfg.KeepKeys))}
 		fs.key = fs.str(fs.put(key))
 		c.flows[fs.key] = fs
 	} else {
 		c.unlink(fs)
-		if dup := fs.find(f.ID, s.src); dup >= 0 {
+		if dup := fs.find(r.id, s.src); dup >= 0 {
 			d := &fs.steps[dup]
 			if d.dups < ^uint16(0) {
 				d.dups++
@@ -218,8 +221,8 @@ func (c *Correlator) add(r *input, now int64) {
 			return
 		}
 	}
-	s.id = fs.put(f.ID)
-	s.cause = fs.put(f.Causation)
+	s.id = fs.put(r.id)
+	s.cause = fs.put(r.cause)
 	if c.cfg.KeepKeys && r.key != nil {
 		s.key, s.hasKey = fs.put(unsafeString(r.key)), true
 	}
@@ -250,8 +253,8 @@ func (c *Correlator) add(r *input, now int64) {
 
 // arenaSize is the first arena of a flow: room for its key and about six
 // steps like the first.
-func arenaSize(key int, f *event.Fields, r *input, keys bool) int {
-	per := len(f.ID) + len(f.Causation)
+func arenaSize(key int, r *input, keys bool) int {
+	per := len(r.id) + len(r.cause)
 	if keys {
 		per += len(r.key)
 	}
@@ -331,12 +334,12 @@ func (c *Correlator) unlink(fs *flowState) {
 // Clock) and returns how many it finalised.
 func (c *Correlator) Expire() int {
 	limit := c.cfg.Clock().Add(-c.cfg.Timeout).UnixNano()
-	return c.finaliseWhile(func(fs *flowState) bool { return fs.lastSeen < limit })
+	return c.finaliseWhile(func(fs *flowState) bool { return fs.lastSeen < limit }, false)
 }
 
 // Flush finalises every open flow, oldest activity first: the end of input.
 func (c *Correlator) Flush() {
-	c.finaliseWhile(func(*flowState) bool { return true })
+	c.finaliseWhile(func(*flowState) bool { return true }, true)
 }
 
 // finaliseBatch is how many flows are built at once when many are finalised
@@ -345,26 +348,37 @@ func (c *Correlator) Flush() {
 const finaliseBatch = 2048
 
 // finaliseWhile finalises the least recently active flows while cond holds
-// and returns how many.
-func (c *Correlator) finaliseWhile(cond func(*flowState) bool) int {
+// and returns how many; all says it holds for every flow, which then need
+// not leave the maps one by one.
+func (c *Correlator) finaliseWhile(cond func(*flowState) bool, all bool) int {
+	if all {
+		// Len is 0 from here: every flow is being finalised.
+		c.flows, c.alias = map[string]*flowState{}, map[string]*flowState{}
+	}
 	n := 0
+	em := emitter{c: c}
 	var batch []*flowState
 	for c.head != nil && cond(c.head) {
 		fs := c.head
-		c.forget(fs)
+		if all {
+			c.unlink(fs)
+		} else {
+			c.forget(fs)
+		}
 		n++
 		if c.cfg.OnFlow == nil {
 			continue
 		}
 		batch = append(batch, fs)
 		if len(batch) == finaliseBatch {
-			c.emit(batch)
+			em.emit(batch)
 			batch = batch[:0]
 		}
 	}
 	if len(batch) > 0 {
-		c.emit(batch)
+		em.emit(batch)
 	}
+	em.close()
 	return n
 }
 
@@ -381,20 +395,33 @@ func (c *Correlator) forget(fs *flowState) {
 	}
 }
 
-// emit builds the flows and hands them to OnFlow in order. Building only
-// reads the Correlator (its interned names), so large batches are built in
-// parallel.
-func (c *Correlator) emit(batch []*flowState) {
-	flows := make([]*Flow, len(batch))
+// emitter builds batches of finalised flows and hands them to OnFlow in
+// order. Building only reads the Correlator (its interned names), so a large
+// batch is built on every core while the batch before it is handed to
+// OnFlow: with Borrow, the two live in the two halves of the Correlator's
+// build buffers.
+type emitter struct {
+	c     *Correlator
+	prev  []*Flow // built, not yet handed to OnFlow
+	half  int
+	flows [2][]*Flow
+}
+
+func (em *emitter) emit(batch []*flowState) {
+	c := em.c
+	flows := slices.Grow(em.flows[em.half][:0], len(batch))[:len(batch)]
+	em.flows[em.half] = flows
 	build := func(i int) { flows[i] = c.build(batch[i], false) }
 	if c.cfg.Borrow {
-		if len(c.bufs) < len(batch) {
-			c.bufs = make([]buildBuf, finaliseBatch)
+		if len(c.bufs) < 2*finaliseBatch {
+			c.bufs = make([]buildBuf, 2*finaliseBatch)
 		}
-		build = func(i int) { flows[i] = c.buildIn(batch[i], false, &c.bufs[i]) }
+		bufs := c.bufs[em.half*finaliseBatch:]
+		build = func(i int) { flows[i] = c.buildIn(batch[i], false, &bufs[i]) }
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(batch) < 256 || workers == 1 {
+		em.handOff()
 		for i := range batch {
 			build(i)
 		}
@@ -411,16 +438,27 @@ func (c *Correlator) emit(batch []*flowState) {
 				}
 			}()
 		}
+		em.handOff()
 		wg.Wait()
 	}
-	for i, f := range flows {
-		flows[i] = nil
-		c.cfg.OnFlow(f)
+	em.prev, em.half = flows, em.half^1
+}
+
+// handOff gives the flows built last to OnFlow.
+func (em *emitter) handOff() {
+	for i, f := range em.prev {
+		em.prev[i] = nil
+		em.c.cfg.OnFlow(f)
 	}
+	em.prev = nil
+}
+
+func (em *emitter) close() {
+	em.handOff()
 	// A huge flow's buffers are not kept for the next.
-	for i := range c.bufs {
-		if cap(c.bufs[i].steps) > 1024 {
-			c.bufs[i] = buildBuf{}
+	for i := range em.c.bufs {
+		if cap(em.c.bufs[i].steps) > 1024 {
+			em.c.bufs[i] = buildBuf{}
 		}
 	}
 }
