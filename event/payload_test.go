@@ -92,3 +92,18 @@ func FuzzTopMembers(f *testing.F) {
 		extractBoth(t, s, payload)
 	})
 }
+
+// TestTopKeys: a payload's keys are told apart however alike, short or
+// long, by the one-pass scan as by gjson.
+func TestTopKeys(t *testing.T) {
+	long := "aaaaaaaaXaaaaaaaaa" // 18 bytes: first and last eight do not say all
+	s := &Schema{ID: []string{"json:" + long, "json:abcdefghijkl"}, Type: []string{"json:ab", "json:a"}}
+	for _, p := range []string{
+		`{"aaaaaaaaYaaaaaaaaa":"no","abcdefghXjkl":"no","ab":"T"}`,
+		`{"aaaaaaaaXaaaaaaaaa":"yes","a":"t"}`,
+		`{"abcdefghijkl":"twelve","b":"x","ab":"T2"}`,
+		`{"abcdefghijk":"eleven","ba":"x","a":"t"}`,
+	} {
+		extractBoth(t, s, p)
+	}
+}

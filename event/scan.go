@@ -136,6 +136,11 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 	if indexed() {
 		d.ix.build(line)
 	}
+	if !noCanonical && d.canonical(line, lazy) {
+		return true
+	}
+	*e = Event{Offset: -1}
+	d.hdrs = d.hdrs[:0]
 	var seen uint32
 	var key, keyB64, value, valueB64 span
 	i := 1
@@ -232,31 +237,7 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 				return d.fail(mark)
 			}
 		case "key", "value", "key_b64", "value_b64":
-			var sp span
-			var j int
-			var ok bool
-			if hasPrefixAt(line, i, "null") {
-				// A null _b64 twin: the careful path.
-				sp, j, ok = span{null: true}, i+4, string(name) == "key" || string(name) == "value"
-			} else if lazy && string(name) == "value" {
-				var esc bool
-				j, esc, ok = d.quotedOnly(line, i)
-				switch {
-				case !ok:
-					// Other escapes, or not a string: decoded as usual.
-					var s []byte
-					s, j, ok = d.str(line, i)
-					sp = span{b: s}
-				case esc:
-					sp, d.rawOff = span{raw: line[i+1 : j-1 : j-1]}, i+1
-				case j-1 > i+1:
-					sp = span{b: line[i+1 : j-1 : j-1]}
-				}
-			} else {
-				var s []byte
-				s, j, ok = d.str(line, i)
-				sp = span{b: s}
-			}
+			sp, j, ok := d.bytesValue(line, i, string(name), lazy)
 			if !ok {
 				return d.fail(mark)
 			}
@@ -317,6 +298,97 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 	if len(d.hdrs) > 0 {
 		e.Headers = d.hdrs
 	}
+	return true
+}
+
+// bytesValue reads the value of a key, value, key_b64 or value_b64 member
+// at line[i]: a string, or null; lazy leaves a value whose only escapes are
+// \" as it is (span.raw).
+func (d *Decoder) bytesValue(line []byte, i int, name string, lazy bool) (sp span, j int, ok bool) {
+	if hasPrefixAt(line, i, "null") {
+		// A null _b64 twin: the careful path.
+		return span{null: true}, i + 4, name == "key" || name == "value"
+	}
+	if lazy && name == "value" {
+		var esc bool
+		j, esc, ok = d.quotedOnly(line, i)
+		switch {
+		case !ok:
+			// Other escapes, or not a string: decoded as usual.
+		case esc:
+			d.rawOff = i + 1
+			return span{raw: line[i+1 : j-1 : j-1]}, j, true
+		case j-1 > i+1:
+			return span{b: line[i+1 : j-1 : j-1]}, j, true
+		default:
+			return span{}, j, true
+		}
+	}
+	s, j, ok := d.str(line, i)
+	return span{b: s}, j, ok
+}
+
+// noCanonical switches canonical off, for tests of the general scan.
+var noCanonical bool
+
+// canonical reads a Kafka envelope laid out as AppendEnvelope writes it —
+// its keys in their order, key and value strings or null — checking each
+// key by its known text rather than reading and looking it up. It is scan's
+// first try; false (nothing is kept) leaves the line to the general loop.
+func (d *Decoder) canonical(line []byte, lazy bool) bool {
+	const head = `{"v":1,"transport":"kafka","topic":`
+	e := &d.ev
+	mark := len(d.buf)
+	if !hasPrefixAt(line, 0, head) {
+		return false
+	}
+	i := len(head)
+	s, i, ok := d.str(line, i)
+	if !ok || !hasPrefixAt(line, i, `,"partition":`) {
+		return d.fail(mark)
+	}
+	e.Topic = unsafeString(s)
+	p, i, ok := scanInt(line, i+13, 32)
+	if !ok || !hasPrefixAt(line, i, `,"offset":`) {
+		return d.fail(mark)
+	}
+	e.Partition = int32(p)
+	if e.Offset, i, ok = scanInt(line, i+10, 64); !ok {
+		return d.fail(mark)
+	}
+	if hasPrefixAt(line, i, `,"timestamp":`) {
+		if s, i, ok = d.str(line, i+13); !ok {
+			return d.fail(mark)
+		}
+		if len(s) > 0 {
+			t, err := ParseTime(unsafeString(s))
+			if err != nil {
+				return d.fail(mark)
+			}
+			e.Timestamp = t
+		}
+	}
+	if !hasPrefixAt(line, i, `,"key":`) {
+		return d.fail(mark)
+	}
+	key, i, ok := d.bytesValue(line, i+7, "key", false)
+	if !ok || !hasPrefixAt(line, i, `,"headers":`) {
+		return d.fail(mark)
+	}
+	if i, ok = d.headers(line, i+11); !ok || !hasPrefixAt(line, i, `,"value":`) {
+		return d.fail(mark)
+	}
+	value, i, ok := d.bytesValue(line, i+9, "value", lazy)
+	if !ok || i != len(line)-1 {
+		return d.fail(mark)
+	}
+	e.Transport = Kafka
+	e.Key, _ = d.bytesField(key, span{}, true, false)
+	e.Value, _ = d.bytesField(value, span{}, true, false)
+	if len(d.hdrs) > 0 {
+		e.Headers = d.hdrs
+	}
+	d.raw = value.raw
 	return true
 }
 
@@ -853,26 +925,15 @@ func parseTimeUTC(s string) (time.Time, bool) {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
 		return time.Time{}, false
 	}
-	num := func(a, b int) (int, bool) {
-		v := 0
-		for k := a; k < b; k++ {
-			c := s[k]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
-	}
-	y, ok1 := num(0, 4)
-	mo, ok2 := num(5, 7)
-	dd, ok3 := num(8, 10)
-	h, ok4 := num(11, 13)
-	mi, ok5 := num(14, 16)
-	sec, ok6 := num(17, 19)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+	// Each digit minus '0', unsigned: a non-digit is then above 9.
+	d := func(i int) uint { return uint(s[i]) - '0' }
+	if d(0) > 9 || d(1) > 9 || d(2) > 9 || d(3) > 9 || d(5) > 9 || d(6) > 9 || d(8) > 9 || d(9) > 9 ||
+		d(11) > 9 || d(12) > 9 || d(14) > 9 || d(15) > 9 || d(17) > 9 || d(18) > 9 {
 		return time.Time{}, false
 	}
+	y := int(d(0)*1000 + d(1)*100 + d(2)*10 + d(3))
+	mo, dd := int(d(5)*10+d(6)), int(d(8)*10+d(9))
+	h, mi, sec := int(d(11)*10+d(12)), int(d(14)*10+d(15)), int(d(17)*10+d(18))
 	// Days past the 28th: time.Parse knows each month's length.
 	if mo < 1 || mo > 12 || dd < 1 || dd > 28 || h > 23 || mi > 59 || sec > 59 {
 		return time.Time{}, false
@@ -881,14 +942,16 @@ func parseTimeUTC(s string) (time.Time, bool) {
 	switch rest := s[19 : len(s)-1]; {
 	case rest == "":
 	case rest[0] == '.' && len(rest) >= 2 && len(rest) <= 10:
-		f, ok := num(20, len(s)-1)
-		if !ok {
-			return time.Time{}, false
+		for k := 1; k < len(rest); k++ {
+			c := uint(rest[k]) - '0'
+			if c > 9 {
+				return time.Time{}, false
+			}
+			ns = ns*10 + int(c)
 		}
 		for k := len(rest) - 1; k < 9; k++ {
-			f *= 10
+			ns *= 10
 		}
-		ns = f
 	default:
 		return time.Time{}, false
 	}

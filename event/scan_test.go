@@ -12,11 +12,17 @@ import (
 // the line, the careful decoder accepts it too and decodes the same event.
 func checkScan(t *testing.T, line []byte) (fast bool) {
 	t.Helper()
-	if indexed() {
+	if indexed() && !noIndex {
 		// The same line, read byte by byte rather than through its index.
 		noIndex = true
 		checkScan(t, line)
 		noIndex = false
+	}
+	if !noCanonical {
+		// And by the general loop alone.
+		noCanonical = true
+		checkScan(t, line)
+		noCanonical = false
 	}
 	var d Decoder
 	keep := bytes.Clone(line)

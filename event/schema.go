@@ -78,8 +78,10 @@ type compiledSchema struct {
 	// instead of one scan of the payload per path.
 	topLevel map[string]int
 	// byLen lists the top-level paths by length: finding a key among a
-	// dozen is cheaper by comparing than by hashing it.
+	// dozen is cheaper by comparing than by hashing it. sigs are the paths'
+	// first and last eight bytes, which for keys of up to 16 bytes say all.
 	byLen [][]int
+	sigs  []sig
 	// users are the fields (bits) that each path is a location of.
 	users []uint8
 	// headers are the header names of the locations, each once, and
@@ -87,6 +89,14 @@ type compiledSchema struct {
 	// finds them all.
 	headers []string
 	hByLen  [][]int
+	// Per field: the header names (bits of headers) and whether properties
+	// and JSON paths are among its locations; jsonAt the positions of its
+	// JSON locations. A field no present header or property can decide is
+	// then skipped at once.
+	hmask  [6]uint64
+	props  [6]bool
+	hasJS  [6]bool
+	jsonAt [6][]int
 }
 
 // top returns the index of the top-level path k.
@@ -94,12 +104,29 @@ func (c *compiledSchema) top(k string) (int, bool) {
 	if len(k) >= len(c.byLen) {
 		return 0, false
 	}
+	ks := sigOf(k)
 	for _, i := range c.byLen[len(k)] {
-		if c.paths[i] == k {
+		if c.sigs[i] == ks && (len(k) <= 16 || c.paths[i] == k) {
 			return i, true
 		}
 	}
 	return 0, false
+}
+
+// sig is a key's first and last eight bytes (fewer, zero-padded, for a
+// shorter one): equal sigs of two keys of the same length up to 16 bytes
+// mean equal keys.
+type sig struct{ first, last uint64 }
+
+func sigOf(k string) sig {
+	if len(k) >= 8 {
+		return sig{load64(k, 0), load64(k, len(k)-8)}
+	}
+	var v uint64
+	for i := len(k) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(k[i])
+	}
+	return sig{first: v}
 }
 
 var propNames = map[string]bool{"content_type": true, "content_encoding": true, "delivery_mode": true, "priority": true,
@@ -161,12 +188,28 @@ func (s *Schema) Compile() error {
 			break
 		}
 	}
+	for field, locs := range c.fields {
+		for p, l := range locs {
+			switch l.kind {
+			case locHeader:
+				if l.idx < 64 {
+					c.hmask[field] |= 1 << l.idx
+				}
+			case locProp:
+				c.props[field] = true
+			case locJSON:
+				c.hasJS[field] = true
+				c.jsonAt[field] = append(c.jsonAt[field], p)
+			}
+		}
+	}
 	if c.topLevel != nil {
 		for i, p := range c.paths {
 			for len(c.byLen) <= len(p) {
 				c.byLen = append(c.byLen, nil)
 			}
 			c.byLen[len(p)] = append(c.byLen[len(p)], i)
+			c.sigs = append(c.sigs, sigOf(p))
 		}
 	}
 	s.compiled = c
@@ -210,8 +253,10 @@ func (s *Schema) extractFrom(e *Event, alias bool, payload string, esc *escText)
 	c := s.compiled
 	// The schema's headers, in one pass over the event's (the last of a
 	// name wins, as Event.Header has it).
-	// hidx: 1 + the index in e.Headers of each of the schema's names.
+	// hidx: 1 + the index in e.Headers of each of the schema's names;
+	// hset: those whose value is not empty.
 	var hidx [maxHeaderNames]uint16
+	var hset uint64
 	onePass := len(c.headers) <= maxHeaderNames && len(e.Headers) < 1<<16
 	if onePass {
 		for i := range e.Headers {
@@ -222,6 +267,9 @@ func (s *Schema) extractFrom(e *Event, alias bool, payload string, esc *escText)
 			for _, k := range c.hByLen[len(h.Key)] {
 				if c.headers[k] == h.Key {
 					hidx[k] = uint16(i + 1)
+					if hset &^= 1 << k; len(h.Value) > 0 {
+						hset |= 1 << k
+					}
 					break
 				}
 			}
@@ -234,6 +282,13 @@ func (s *Schema) extractFrom(e *Event, alias bool, payload string, esc *escText)
 	var st stopper
 	for field, locs := range c.fields {
 		at[field] = len(locs)
+		if onePass && hset&c.hmask[field] == 0 && (!c.props[field] || e.Properties == nil) {
+			// Nothing but the payload can decide it.
+			if c.hasJS[field] {
+				st.open |= 1 << field
+			}
+			continue
+		}
 		for p, l := range locs {
 			var v string
 			switch l.kind {
@@ -305,10 +360,13 @@ func (s *Schema) extractFrom(e *Event, alias bool, payload string, esc *escText)
 		}
 	}
 	get := func(field int) string {
-		locs := c.fields[field]
-		for _, l := range locs[:at[field]] {
-			if l.kind == locJSON && js != nil {
-				if v := js[l.idx].v; v != "" {
+		if js != nil {
+			locs := c.fields[field]
+			for _, p := range c.jsonAt[field] {
+				if p >= at[field] {
+					break
+				}
+				if v := js[locs[p].idx].v; v != "" {
 					return v
 				}
 			}
@@ -365,11 +423,12 @@ func (st *stopper) settle(k int, good bool) bool {
 	for fs := st.open & st.c.users[k]; fs != 0; fs &= fs - 1 {
 		field := bits.TrailingZeros8(fs)
 		settled := true
-		for _, l := range st.c.fields[field][:st.at[field]] {
-			if l.kind != locJSON {
-				continue // empty, or it would be at
+		locs := st.c.fields[field]
+		for _, p := range st.c.jsonAt[field] {
+			if p >= st.at[field] {
+				break
 			}
-			if b := uint64(1) << l.idx; st.found&b == 0 {
+			if b := uint64(1) << locs[p].idx; st.found&b == 0 {
 				settled = false
 				break
 			} else if st.good&b != 0 {

@@ -252,9 +252,10 @@ func (c *Correlator) add(r *input, now int64) {
 }
 
 // arenaSize is the first arena of a flow: room for its key and about six
-// steps like the first.
+// steps like the first, each with a cause.
 func arenaSize(key int, r *input, keys bool) int {
-	per := len(r.id) + len(r.cause)
+	// A flow's first event often has no cause, but the events after it do.
+	per := 2 * len(r.id)
 	if keys {
 		per += len(r.key)
 	}

@@ -79,6 +79,21 @@ func (d *dlqNames) is(name string) bool {
 }
 
 func deadLetterOf(e *event.Event, names *dlqNames) *DeadLetter {
+	// Only headers that start as the conventions' do can make a dead
+	// letter: most events have none, and skip the look-ups below.
+	maybe := false
+	for i := range e.Headers {
+		if k := e.Headers[i].Key; len(k) > 0 && (k[0] == 'k' || k[0] == '_' || k[0] == 'x') {
+			maybe = true
+			break
+		}
+	}
+	if !maybe {
+		if names.is(e.Source()) {
+			return &DeadLetter{Convention: "name"}
+		}
+		return nil
+	}
 	if msg, ok := e.Header(springMessage); ok {
 		d := &DeadLetter{Convention: "spring", Error: string(msg)}
 		if c, ok := e.Header(springCause); ok && len(c) > 0 {
@@ -233,12 +248,35 @@ type step struct {
 // ref locates a string in a flow's arena.
 type ref struct{ off, n uint32 }
 
+// parseHex decodes s, lower-case hex (what traceparent ids are), into dst,
+// of half its length; false for anything else. Eight characters at a time.
 func parseHex(dst []byte, s string) bool {
 	if len(s) != 2*len(dst) {
 		return false
 	}
-	_, err := hex.Decode(dst, []byte(s))
-	return err == nil
+	const lo8, hi8 = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		digit := (w + lo8*(0x80-'0')) &^ (w + lo8*(0x7f-'9'))
+		letter := (w + lo8*(0x80-'a')) &^ (w + lo8*(0x7f-'f'))
+		if w&hi8 != 0 || (digit|letter)&hi8 != hi8 {
+			return false
+		}
+		// '0'-'9' and 'a'-'f' to 0-15: the low nibble, plus 9 for letters.
+		n := w&(lo8*0x0f) + 9*(w>>6&lo8)
+		// Pairs of nibbles into bytes, then the four bytes together.
+		y := (n&0x00ff00ff00ff00ff)<<4 | n>>8&0x00ff00ff00ff00ff
+		z := y&0xff | y>>8&0xff00 | y>>16&0xff0000 | y>>24&0xff000000
+		d := dst[i/2 : i/2+4]
+		d[0], d[1], d[2], d[3] = byte(z), byte(z>>8), byte(z>>16), byte(z>>24)
+	}
+	if i < len(s) {
+		_, err := hex.Decode(dst[i/2:], []byte(s[i:]))
+		return err == nil && strings.ToLower(s[i:]) == s[i:]
+	}
+	return true
 }
 
 // interner gives each distinct type and source name a small number.

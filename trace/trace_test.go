@@ -1,6 +1,8 @@
 package trace
 
 import (
+	"bytes"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -345,5 +347,30 @@ func TestDefinitions(t *testing.T) {
 	st.Add(f)
 	if r := st.Report(nil); r.Flows.Complete != 0 || r.Flows.Incomplete != 1 {
 		t.Errorf("flows %+v", r.Flows)
+	}
+}
+
+// TestParseHex: the word-at-a-time decoder agrees with encoding/hex on
+// lower-case hex and refuses everything else.
+func TestParseHex(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	const chars = "0123456789abcdefABCDEFgz/:@`G\x00\xff"
+	for range 20000 {
+		n := []int{4, 8, 16, 3}[r.IntN(4)]
+		b := make([]byte, 2*n)
+		for i := range b {
+			b[i] = "0123456789abcdef"[r.IntN(16)]
+			if r.IntN(40) == 0 {
+				b[i] = chars[r.IntN(len(chars))]
+			}
+		}
+		s := string(b)
+		got := make([]byte, n)
+		ok := parseHex(got, s)
+		want, err := hex.DecodeString(s)
+		wok := err == nil && strings.ToLower(s) == s
+		if ok != wok || ok && !bytes.Equal(got, want) {
+			t.Fatalf("parseHex(%q) = %x, %v; want %x, %v", s, got, ok, want, wok)
+		}
 	}
 }
