@@ -40,25 +40,57 @@ func topMembers(s string, c *compiledSchema, js []member, st *stopper, esc *escT
 		return skipWS(s, i+1) == len(s)
 	}
 	found := 0
+	// With the line's index, each string's end is a bit scan (the inline
+	// paths below); anything else goes through stringEnd and valueEnd.
+	var bs []uint64
+	base := 0
+	if esc != nil {
+		bs, base = esc.bs, esc.base
+	}
 	for {
 		// "key"
-		if !quoteAt(s, i, esc != nil) {
-			return false
-		}
-		ke, hasEsc, ok := stringEnd(s, i, esc)
-		if !ok || hasEsc {
-			return false
+		var ke int
+		if bs != nil && i+1 < len(s) && s[i] == '\\' && s[i+1] == '"' {
+			j := next(bs, base+i+2) - base
+			if j < 0 || j+1 >= len(s) || s[j+1] != '"' {
+				return false
+			}
+			ke = j + 2
+		} else {
+			if !quoteAt(s, i, esc != nil) {
+				return false
+			}
+			var hasEsc, ok bool
+			if ke, hasEsc, ok = stringEnd(s, i, esc); !ok || hasEsc {
+				return false
+			}
 		}
 		key := s[i+q : ke-q]
-		i = skipWS(s, ke)
-		if i >= len(s) || s[i] != ':' {
-			return false
+		i = ke
+		if i < len(s) && s[i] == ':' {
+			i++
+		} else {
+			if i = skipWS(s, i); i >= len(s) || s[i] != ':' {
+				return false
+			}
+			i++
 		}
-		i = skipWS(s, i+1)
+		i = skipWS(s, i)
 		vs := i
-		ve, typ, hasEsc, ok := valueEnd(s, i, 0, esc)
-		if !ok {
-			return false
+		var ve int
+		var typ gjson.Type
+		var hasEsc bool
+		if bs != nil && i+1 < len(s) && s[i] == '\\' && s[i+1] == '"' {
+			j := next(bs, base+i+2) - base
+			if j < 0 || j+1 >= len(s) || s[j+1] != '"' {
+				return false
+			}
+			ve, typ = j+2, gjson.String
+		} else {
+			var ok bool
+			if ve, typ, hasEsc, ok = valueEnd(s, i, 0, esc); !ok {
+				return false
+			}
 		}
 		if k, want := c.top(key); want && !js[k].found {
 			raw := s[vs:ve]
@@ -80,8 +112,12 @@ func topMembers(s string, c *compiledSchema, js []member, st *stopper, esc *escT
 				return true
 			}
 		}
-		i = skipWS(s, ve)
-		if i >= len(s) {
+		i = ve
+		if i < len(s) && s[i] == ',' && i+1 < len(s) && s[i+1] == '\\' {
+			i++ // the common case: no space before the next key
+			continue
+		}
+		if i = skipWS(s, i); i >= len(s) {
 			return false
 		}
 		switch s[i] {

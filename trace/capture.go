@@ -239,7 +239,9 @@ func (c *Correlator) decodeChunk(ch *chunk, o CaptureOptions) {
 		}
 		lines++
 		// As bus/file reads a capture: CR LF and blank lines are fine.
-		line = bytes.TrimRight(line, "\r\n")
+		for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == '\n') {
+			line = line[:len(line)-1]
+		}
 		if len(line) == 0 || line[0] != '{' && len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}

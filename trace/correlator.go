@@ -544,8 +544,8 @@ func (c *Correlator) buildIn(fs *flowState, open bool, buf *buildBuf) *Flow {
 	var from []int
 	var basis []HopBasis
 	if buf != nil {
+		// Every step is written whole below.
 		buf.steps = slices.Grow(buf.steps[:0], n)[:n]
-		clear(buf.steps)
 		buf.from = slices.Grow(buf.from[:0], n)[:n]
 		buf.basis = slices.Grow(buf.basis[:0], n)[:n]
 		buf.hops = slices.Grow(buf.hops[:0], n)
