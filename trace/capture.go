@@ -19,7 +19,9 @@ type CaptureOptions struct {
 	// Name is the capture's name in errors (its path).
 	Name string
 	// Keep, when set, drops the events it returns false for (the --from and
-	// --until of a capture). It is called from several goroutines.
+	// --until of a capture). It is called from several goroutines, with
+	// events whose Value may be nil (the ids were read without decoding it:
+	// event.Decoder.DecodeFields).
 	Keep func(*event.Event) bool
 	// SkipBad skips malformed lines (counted in CaptureResult.Skipped)
 	// instead of stopping at the first.
