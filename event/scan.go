@@ -214,18 +214,11 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 			e.Offset, i = v, j
 		case "timestamp":
 			bit = kTimestamp
-			s, j, ok := d.str(line, i)
+			t, j, ok := d.timestamp(line, i)
 			if !ok {
 				return d.fail(mark)
 			}
-			if len(s) > 0 {
-				t, err := ParseTime(unsafeString(s))
-				if err != nil {
-					return d.fail(mark)
-				}
-				e.Timestamp = t
-			}
-			i = j
+			e.Timestamp, i = t, j
 		case "redelivered":
 			bit = kRedelivered
 			switch {
@@ -328,6 +321,17 @@ func (d *Decoder) bytesValue(line []byte, i int, name string, lazy bool) (sp spa
 	return span{b: s}, j, ok
 }
 
+// timestamp reads the timestamp member's value at line[i]: an RFC 3339
+// string, or "" for none.
+func (d *Decoder) timestamp(line []byte, i int) (time.Time, int, bool) {
+	s, j, ok := d.str(line, i)
+	if !ok || len(s) == 0 {
+		return time.Time{}, j, ok
+	}
+	t, err := ParseTime(unsafeString(s))
+	return t, j, err == nil
+}
+
 // noCanonical switches canonical off, for tests of the general scan.
 var noCanonical bool
 
@@ -357,15 +361,8 @@ func (d *Decoder) canonical(line []byte, lazy bool) bool {
 		return d.fail(mark)
 	}
 	if hasPrefixAt(line, i, `,"timestamp":`) {
-		if s, i, ok = d.str(line, i+13); !ok {
+		if e.Timestamp, i, ok = d.timestamp(line, i+13); !ok {
 			return d.fail(mark)
-		}
-		if len(s) > 0 {
-			t, err := ParseTime(unsafeString(s))
-			if err != nil {
-				return d.fail(mark)
-			}
-			e.Timestamp = t
 		}
 	}
 	if !hasPrefixAt(line, i, `,"key":`) {
