@@ -52,14 +52,9 @@ type chunk struct {
 	data []byte
 	dec  event.Decoder
 	ins  []input
-	// strs holds the strings of ins that the Correlator reads, packed, so
-	// that it reads them from a few cache lines instead of all over data.
-	strs []byte
 	// lines is the number of lines in data; errLine, when err is set, the
 	// line (1-based, within the chunk) that failed, ins holding the events
 	// before it.
-	offs    []uint32 // pack's offsets into strs, in order
-	next    int      // packed's place in offs
 	lines   int
 	skipped int
 	err     error
@@ -155,7 +150,6 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 		}
 		line += ch.lines
 		ch.ins, ch.err, ch.skipped = ch.ins[:0], nil, 0
-		ch.strs, ch.offs, ch.next = ch.strs[:0], ch.offs[:0], 0
 		ch.dec.Reset()
 		free <- ch
 		if err := ctx.Err(); err != nil {
@@ -261,35 +255,7 @@ func (c *Correlator) decodeChunk(ch *chunk, o CaptureOptions) {
 		}
 		in := makeInput(e, &f, &names)
 		in.typ1, in.src1 = c.types.lookup(in.typ), c.srcs.lookup(in.source)
-		// Offsets into strs for now: it may still move as it grows.
-		in.corr, in.traceID, in.id, in.cause = ch.pack(in.corr), ch.pack(in.traceID), ch.pack(in.id), ch.pack(in.cause)
 		ch.ins = append(ch.ins, in)
 	}
 	ch.lines = lines
-	for i := range ch.ins {
-		in := &ch.ins[i]
-		in.corr, in.traceID, in.id, in.cause = ch.packed(in.corr), ch.packed(in.traceID), ch.packed(in.id), ch.packed(in.cause)
-	}
-}
-
-// pack appends s to ch.strs and returns a placeholder that packed turns
-// into the string once strs has stopped growing: its bytes' offset, as a
-// string of that length whose contents do not matter (s itself).
-func (ch *chunk) pack(s string) string {
-	if s == "" {
-		return ""
-	}
-	ch.offs = append(ch.offs, uint32(len(ch.strs)))
-	ch.strs = append(ch.strs, s...)
-	return s
-}
-
-// packed returns the packed copy of a string pack returned, in pack's order.
-func (ch *chunk) packed(s string) string {
-	if s == "" {
-		return ""
-	}
-	off := ch.offs[ch.next]
-	ch.next++
-	return unsafeString(ch.strs[off : int(off)+len(s)])
 }

@@ -404,8 +404,8 @@ func openTraceInput(ctx context.Context, f *Factory, addrs []string, read, fileR
 	// A capture's flows stay open to its end: the correlator's state is live
 	// data that grows all along, which the collector would mark again at
 	// every doubling. Collecting less often, until the report is out (Close),
-	// saves a third of the CPU, and the peak memory is the live data either
-	// way. GOGC, when set, wins.
+	// saves about a fifth of the CPU, and the peak memory is the live data
+	// either way. GOGC, when set, wins.
 	if f.Getenv("GOGC") == "" {
 		in.gcPercent, in.gcSet = debug.SetGCPercent(400), true
 	}
