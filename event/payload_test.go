@@ -107,3 +107,31 @@ func TestTopKeys(t *testing.T) {
 		extractBoth(t, s, p)
 	}
 }
+
+// TestTopMembersStopsEarly: once every field is settled the scan stops, so
+// what follows is not read (here it is not even JSON), while a field whose
+// first candidate is empty keeps it going.
+func TestTopMembersStopsEarly(t *testing.T) {
+	s := DefaultSchema()
+	if err := s.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	c := s.compiled
+	run := func(payload string) bool {
+		js := make([]member, len(c.paths))
+		var at [6]int
+		st := stopper{c: c, at: &at}
+		for field, locs := range c.fields {
+			at[field] = len(locs) // no headers: every field is the payload's
+			st.open |= 1 << field
+		}
+		return topMembers(payload, c, js, &st, nil)
+	}
+	settled := `{"event_id":"e","type":"T","correlation_id":"c","causation_id":"x","occurred_at":"2026-11-23T10:00:00Z","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",`
+	if !run(settled + `garbage`) {
+		t.Errorf("the scan read past the point where every field was settled")
+	}
+	if run(strings.Replace(settled, `"event_id":"e"`, `"event_id":""`, 1) + `garbage`) {
+		t.Errorf("an empty event_id settled the id: the scan should have gone on (to fail on the garbage)")
+	}
+}

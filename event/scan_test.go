@@ -407,3 +407,31 @@ func BenchmarkDecodeFields(b *testing.B) {
 		})
 	}
 }
+
+// TestDecodeFieldsFastPaths: on the line eddy writes for a JSON payload, the
+// fast paths are the ones taken — the canonical layout, the line index
+// where the CPU has AVX2, the payload's fields from its escaped text (Value
+// left nil) — not only paths that agree with them.
+func TestDecodeFieldsFastPaths(t *testing.T) {
+	line := benchLine()
+	s := DefaultSchema()
+	var d Decoder
+	if !d.canonical(line, true) {
+		t.Fatalf("canonical refused eddy's own line %q", line)
+	}
+	e, f, err := d.DecodeFields(line, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Value != nil {
+		t.Errorf("DecodeFields unescaped the payload (Value %q): the escaped text should have settled the fields", e.Value)
+	}
+	if indexed() && !d.ix.ok {
+		t.Errorf("the line was not indexed")
+	}
+	want := Fields{ID: "evt-00001", Type: "OrderPlaced", Correlation: "o-0001", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7",
+		OccurredAt: time.Date(2026, 11, 23, 10, 0, 0, 714e6, time.UTC)}
+	if f != want {
+		t.Errorf("fields %+v, want %+v", f, want)
+	}
+}
