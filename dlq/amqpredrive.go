@@ -139,6 +139,9 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	if k, ok := src.(*amqp.Consumer); ok {
 		o := r.Outage
 		o.OnRetry = t.forgetLeft
+		// A reconnect the consumer rides out alone redelivers what was
+		// left as well.
+		ropts.OnRedeliver = t.forgetLeft
 		sum, unknown, runErr = replay.RunConsuming(ctx, k, sink, ropts, o)
 	} else {
 		sum, runErr = replay.Run(ctx, src, sink, ropts)

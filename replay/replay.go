@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +80,11 @@ type Options struct {
 	// done, so that a stop leaves it confirmed or failed rather than unknown.
 	// The default is 1.5s.
 	StopGrace time.Duration
+	// OnRedeliver, when set, is called when the source reconnected and will
+	// deliver again what the run left unacknowledged (a RabbitMQ consumer,
+	// whose Generation changed): a caller counting those forgets its counts,
+	// as the run forgets Filtered, FilterErr and Held.
+	OnRedeliver func()
 }
 
 // Summary counts what a run did.
@@ -140,6 +146,10 @@ type runner struct {
 	ids   []string
 
 	rejected []Rejection
+	// gen is the source's generation at the last batch (genSeen: there was
+	// one); see newGeneration.
+	gen     uint64
+	genSeen bool
 }
 
 // Rejection is one event the target refused, or another run held.
@@ -208,6 +218,7 @@ func (r *runner) run(ctx context.Context) error {
 			return err
 		}
 		r.sum.Read += int64(len(evs))
+		r.newGeneration()
 		if err := r.batch(ctx, evs); err != nil {
 			if errors.Is(err, errLimit) {
 				return nil
@@ -215,6 +226,29 @@ func (r *runner) run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// generational is a Source that redelivers what was left unacknowledged
+// when it reconnects (amqp.Consumer): Generation changes then.
+type generational interface{ Generation() uint64 }
+
+// newGeneration forgets the counts of events left unacknowledged (filtered
+// out, held elsewhere) when the source reconnected since the last batch: the
+// broker delivers them again, and they are counted again.
+func (r *runner) newGeneration() {
+	g, ok := r.src.(generational)
+	if !ok {
+		return
+	}
+	gen := g.Generation()
+	if r.genSeen && gen != r.gen {
+		r.sum.Filtered, r.sum.FilterErr, r.sum.Held = 0, 0, 0
+		r.rejected = slices.DeleteFunc(r.rejected, func(x Rejection) bool { return x.Held })
+		if r.opts.OnRedeliver != nil {
+			r.opts.OnRedeliver()
+		}
+	}
+	r.gen, r.genSeen = gen, true
 }
 
 // batch moves one batch from the source, in chunks of at most the rate

@@ -135,6 +135,9 @@ type Consumer struct {
 	notes   []string
 
 	err error // sticky, for Next
+	// batchGen is the channel the last batch Next returned came on (Next's
+	// goroutine only).
+	batchGen uint64
 
 	tag  string // the live basic.consume's tag (reader goroutine only)
 	tags int
@@ -560,8 +563,17 @@ func (k *Consumer) hand(evs []event.Event, it consumed) []event.Event {
 		return evs // void or released: it comes back as a new delivery
 	}
 	h.handed = true
+	k.batchGen = it.gen
 	return append(evs, it.ev)
 }
+
+// Generation numbers the channel that the batch Next returned last came
+// on. It grows when the consumer reconnects or restarts, after which the
+// broker delivers again every message the caller left unacknowledged on the
+// old channel: a caller counting those (filtered out, not selected) forgets
+// its counts when the generation changes, or counts them twice. Call it
+// from Next's goroutine.
+func (k *Consumer) Generation() uint64 { return k.batchGen }
 
 // drained checks whether the queue has nothing ready for us. When deliveries
 // the caller left unacknowledged fill the prefetch window while messages are

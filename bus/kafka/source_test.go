@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -329,6 +330,28 @@ func produceTxn(t *testing.T, seeds []string, topic string, commit bool, vals ..
 		t.Fatal(err)
 	}
 	cl.Close()
+	// EndTransaction returns once the coordinator has decided; on a real
+	// broker the markers reach the partitions after that, and until they do
+	// the last stable offset stays below the transaction (a read_committed
+	// snapshot then ends before it). Wait until no partition has it open.
+	adm := kafkatest.Admin(t, seeds)
+	kafkatest.WaitFor(t, 30*time.Second, "the transaction's markers on "+topic, func() bool {
+		stable, err := adm.ListCommittedOffsets(ctx, topic)
+		if err != nil || stable.Error() != nil {
+			return false
+		}
+		end, err := adm.ListEndOffsets(ctx, topic)
+		if err != nil || end.Error() != nil {
+			return false
+		}
+		settled := true
+		end.Each(func(o kadm.ListedOffset) {
+			if s, ok := stable.Lookup(o.Topic, o.Partition); !ok || s.Offset != o.Offset {
+				settled = false
+			}
+		})
+		return settled
+	})
 }
 
 // TestOpenTransactionDoesNotBlock: read_committed, Until end is the last

@@ -196,9 +196,13 @@ func testAMQPResume(t *testing.T, skip bool, args func(d *deadLettered, home str
 		a = append(a, "--filter", `not (id in ["orders-0", "orders-1", "orders-2"])`)
 		want = 3
 	}
-	// Restored once eddy said it retries: it saw the outage.
+	// Restored once eddy saw the outage: it retries a write, or (--debug)
+	// its consumer lost the channel. Waiting for "retrying" alone is not
+	// enough: with no publish in flight at the cut only the consumer sees
+	// it, and it says "retrying" only once its reconnecting has failed for
+	// --timeout, too late for a run that is to ride the outage out.
 	out, errOut, err := amqpOutageRun(t, d, eddyBinary(t), home, via, p, func(stderr string) bool {
-		return strings.Contains(stderr, "retrying")
+		return strings.Contains(stderr, "retrying") || strings.Contains(stderr, "channel lost")
 	}, a...)
 	if err != nil {
 		t.Fatalf("the run through an outage shorter than --timeout: %v\n%s\n%s", err, out, errOut)
