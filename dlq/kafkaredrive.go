@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -204,7 +205,7 @@ func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 			return d, false, err
 		}
 		if d.Outcome == Park && !parkReady && park.Transport == "kafka" && !k.DryRun {
-			if err := ensureTopic(ctx, adm, park.Name); err != nil {
+			if err := ensureTopic(ctx, cl, park.Name); err != nil {
 				return d, false, err
 			}
 			parkReady = true
@@ -339,8 +340,10 @@ func topicExists(ctx context.Context, adm *kadm.Client, topic string) (bool, err
 }
 
 // ensureTopic creates the parking topic with the broker's defaults when it is
-// missing.
-func ensureTopic(ctx context.Context, adm *kadm.Client, topic string) error {
+// missing, and returns once the cluster's metadata gives every partition a
+// leader.
+func ensureTopic(ctx context.Context, cl *kgo.Client, topic string) error {
+	adm := kadm.NewClient(cl)
 	ok, err := topicExists(ctx, adm, topic)
 	if err != nil || ok {
 		return err
@@ -349,5 +352,65 @@ func ensureTopic(ctx context.Context, adm *kadm.Client, topic string) error {
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("creating the parking topic %s: %w", topic, err)
 	}
-	return nil
+	return awaitLeaders(ctx, cl, topic, parkingTopicWait)
+}
+
+// parkingTopicWait bounds how long a new parking topic may take to get
+// leaders; a healthy cluster needs well under a second.
+var parkingTopicWait = 30 * time.Second
+
+// awaitLeaders asks for topic's metadata until all its partitions have a
+// leader. A real broker answers CreateTopics before its metadata (or another
+// broker's) knows the topic: the transaction that parks would otherwise fail
+// with "topic not found" on the first letter ever parked. The requests bypass
+// kgo's metadata cache (kadm.Metadata reads it, and would repeat the
+// "unknown topic" that topicExists just saw for up to five seconds); their
+// answers refresh it.
+func awaitLeaders(parent context.Context, cl *kgo.Client, topic string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(parent, limit)
+	defer cancel()
+	backoff := 20 * time.Millisecond
+	for {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err == nil && ready(resp, topic) {
+			return nil
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if parent.Err() != nil {
+				return parent.Err()
+			}
+			if err == nil {
+				err = ctx.Err()
+			}
+			return fmt.Errorf("the parking topic %s was created but has no leader after %s: %w", topic, limit, err)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// ready: the response knows topic, and every partition of it has a leader.
+func ready(resp *kmsg.MetadataResponse, topic string) bool {
+	for _, t := range resp.Topics {
+		if t.Topic == nil || *t.Topic != topic {
+			continue
+		}
+		if t.ErrorCode != 0 || len(t.Partitions) == 0 {
+			return false
+		}
+		for _, p := range t.Partitions {
+			if p.Leader < 0 || p.ErrorCode != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,6 +200,66 @@ func TestRedriveFailedInitProducerID(t *testing.T) {
 		t.Fatalf("rerun: %v, %+v", err, rep)
 	}
 	checkLanded(t, seeds, dir, dlt, a, b, 120)
+}
+
+// TestRedriveParkingTopicNotYetKnown: a real broker answers CreateTopics
+// before its metadata knows the topic. The first letter ever parked creates
+// the parking topic; kfake here answers the next metadata requests for it
+// with UNKNOWN_TOPIC_OR_PARTITION, as a real broker does for a moment. The
+// redrive waits for the topic instead of failing with "topic not found".
+func TestRedriveParkingTopicNotYetKnown(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	origin := kafkatest.NewTopic(t, seeds, 1)
+	dlt := kafkatest.NewTopic(t, seeds, 1)
+	park := dlq.ParkingName(dlt)
+	kafkatest.Produce(t, seeds, &kgo.Record{Topic: dlt, Value: []byte("poison"), Headers: []kgo.RecordHeader{
+		{Key: dlq.SpringExceptionMessage, Value: []byte("boom")},
+		{Key: dlq.SpringOriginalTopic, Value: []byte(origin)},
+		{Key: dlq.HeaderRedriveCount, Value: []byte("3")},
+	}})
+	var created atomic.Bool
+	var hidden atomic.Int32
+	c.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		for _, rt := range req.(*kmsg.CreateTopicsRequest).Topics {
+			if rt.Topic == park {
+				created.Store(true)
+			}
+		}
+		return nil, nil, false
+	})
+	c.ControlKey(int16(kmsg.Metadata), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		r := req.(*kmsg.MetadataRequest)
+		if !created.Load() || len(r.Topics) != 1 || r.Topics[0].Topic == nil || *r.Topics[0].Topic != park || hidden.Load() >= 3 {
+			return nil, nil, false
+		}
+		hidden.Add(1)
+		resp := r.ResponseKind().(*kmsg.MetadataResponse)
+		for i, addr := range c.ListenAddrs() {
+			host, port, _ := strings.Cut(addr, ":")
+			n, _ := strconv.Atoi(port)
+			b := kmsg.NewMetadataResponseBroker()
+			b.NodeID, b.Host, b.Port = int32(i), host, int32(n)
+			resp.Brokers = append(resp.Brokers, b)
+		}
+		rt := kmsg.NewMetadataResponseTopic()
+		rt.Topic = kmsg.StringPtr(park)
+		rt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+		resp.Topics = append(resp.Topics, rt)
+		return resp, nil, true
+	})
+	rep, err := dlq.RedriveKafka(context.Background(), redrive(seeds, dlt, kafkatest.UniqueName(t), t.TempDir()))
+	if err != nil || rep.Parked != 1 || rep.Redriven != 0 {
+		t.Fatalf("redrive: %v, %+v; want the letter parked", err, rep)
+	}
+	if hidden.Load() == 0 {
+		t.Fatal("no metadata request for the new parking topic was answered \"unknown\": the test did not test the wait")
+	}
+	if got := committed(t, seeds, park); got["poison"] != 1 || len(got) != 1 {
+		t.Fatalf("the parking topic holds %v", got)
+	}
 }
 
 // TestRouterDecide: origins per convention, the name's origin as a fallback,
