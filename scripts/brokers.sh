@@ -141,6 +141,10 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
+# Tests produce records stamped at fixed past times (2026-11-23...); with the
+# default 7-day retention the broker's retention check deletes them mid-test
+# once that date is a week old.
+log.retention.ms=-1
 PROPS
 	cat >"$dir/log4j2.yaml" <<'L4J'
 Configuration:

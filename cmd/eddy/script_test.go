@@ -133,6 +133,12 @@ func cmdTopic(ts *testscript.TestScript, neg bool, args []string) {
 		k, v, _ := strings.Cut(kv, "=")
 		configs[k] = &v
 	}
+	if _, ok := configs["retention.ms"]; !ok {
+		// Scripts stamp records at fixed past dates: a shared real broker's
+		// default retention would delete them mid-script.
+		never := "-1"
+		configs["retention.ms"] = &never
+	}
 	args = args[:2]
 	parts, err := strconv.Atoi(args[1])
 	ts.Check(err)

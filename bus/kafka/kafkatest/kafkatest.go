@@ -72,12 +72,15 @@ func NewTopicWith(t testing.TB, seeds []string, partitions int32, configs map[st
 	t.Helper()
 	adm := Admin(t, seeds)
 	name := UniqueName(t)
-	var cfgs map[string]*string
-	if len(configs) > 0 {
-		cfgs = make(map[string]*string, len(configs))
-		for k, v := range configs {
-			cfgs[k] = &v
-		}
+	cfgs := make(map[string]*string, len(configs)+1)
+	for k, v := range configs {
+		cfgs[k] = &v
+	}
+	if _, ok := cfgs["retention.ms"]; !ok {
+		// Tests stamp records at fixed past dates: a real broker's default
+		// retention (7 days) would delete them mid-test.
+		never := "-1"
+		cfgs["retention.ms"] = &never
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
