@@ -562,13 +562,20 @@ func (k *Consumer) hand(evs []event.Event, it consumed) []event.Event {
 	if h == nil || it.gen != k.gen || h.gen != k.gen {
 		return evs // void or released: it comes back as a new delivery
 	}
+	if len(evs) > 0 && k.batchGen != it.gen {
+		// The channel of the deliveries already in this batch died while it
+		// was assembled (and a new one delivered at once): theirs are void
+		// and come again on this one, so the batch starts over rather than
+		// hand the caller an event twice.
+		evs = evs[:0]
+	}
 	h.handed = true
 	k.batchGen = it.gen
 	return append(evs, it.ev)
 }
 
 // Generation numbers the channel that the batch Next returned last came
-// on. It grows when the consumer reconnects or restarts, after which the
+// on (all of a batch comes on one). It grows when the consumer reconnects or restarts, after which the
 // broker delivers again every message the caller left unacknowledged on the
 // old channel: a caller counting those (filtered out, not selected) forgets
 // its counts when the generation changes, or counts them twice. Call it
