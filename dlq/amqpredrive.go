@@ -137,12 +137,10 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	var runErr error
 	var unknown []string
 	if k, ok := src.(*amqp.Consumer); ok {
-		o := r.Outage
-		o.OnRetry = t.forgetLeft
-		// A reconnect the consumer rides out alone redelivers what was
-		// left as well.
+		// What was left (not selected, unknown origin) comes back after a
+		// reconnect and is counted again.
 		ropts.OnRedeliver = t.forgetLeft
-		sum, unknown, runErr = replay.RunConsuming(ctx, k, sink, ropts, o)
+		sum, unknown, runErr = replay.RunConsuming(ctx, k, sink, ropts, r.Outage)
 	} else {
 		sum, runErr = replay.Run(ctx, src, sink, ropts)
 	}

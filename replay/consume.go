@@ -20,10 +20,6 @@ type Outage struct {
 	Timeout time.Duration
 	// Debug, when set, is told about each retry.
 	Debug io.Writer
-	// OnRetry, when set, is called before each retry: the messages the
-	// last attempt left unacked (not selected, say) come back and are seen
-	// again, so a caller counting them forgets its counts.
-	OnRetry func()
 }
 
 // RunConsuming is Run from a RabbitMQ queue, riding out a lost connection
@@ -65,8 +61,10 @@ func RunConsuming(ctx context.Context, k *amqp.Consumer, dst bus.Sink, opts Opti
 		// Their write's outcome is unknown: in progress in the ledger, so
 		// the retry moves them again, flagged as possible duplicates.
 		n, _ := k.Requeue()
-		if o.OnRetry != nil {
-			o.OnRetry()
+		// What the last attempt left unacked (not selected, say) comes back
+		// as well, and is counted again.
+		if opts.OnRedeliver != nil {
+			opts.OnRedeliver()
 		}
 		if o.Debug != nil {
 			fmt.Fprintf(o.Debug, "replay: %v; retrying (%d events requeued)\n", err, n)

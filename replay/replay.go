@@ -80,10 +80,11 @@ type Options struct {
 	// done, so that a stop leaves it confirmed or failed rather than unknown.
 	// The default is 1.5s.
 	StopGrace time.Duration
-	// OnRedeliver, when set, is called when the source reconnected and will
-	// deliver again what the run left unacknowledged (a RabbitMQ consumer,
-	// whose Generation changed): a caller counting those forgets its counts,
-	// as the run forgets Filtered, FilterErr and Held.
+	// OnRedeliver, when set, is called whenever the source will deliver
+	// again what was left unacknowledged: a RabbitMQ consumer that
+	// reconnected on its own (its Generation changed), or RunConsuming
+	// retrying after a lost connection. A caller counting those events
+	// forgets its counts, as the run forgets Filtered, FilterErr and Held.
 	OnRedeliver func()
 }
 
