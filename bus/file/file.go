@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -41,6 +42,7 @@ type Source struct {
 	name    string
 	closer  io.Closer
 	opts    bus.ReadOptions
+	keep    func(*event.Event) bool // nil: every event
 	batches chan batch
 	stop    chan struct{}
 	once    sync.Once
@@ -72,7 +74,7 @@ func Open(path string, stdin io.Reader, opts bus.ReadOptions) (*Source, error) {
 		}
 		r, c = f, f
 	}
-	s := &Source{name: name, closer: c, opts: opts, batches: make(chan batch, 4), stop: make(chan struct{})}
+	s := &Source{name: name, closer: c, opts: opts, keep: Keep(opts), batches: make(chan batch, 4), stop: make(chan struct{})}
 	go s.read(bufio.NewReaderSize(r, 1<<20))
 	return s, nil
 }
@@ -87,36 +89,41 @@ func (s *Source) Skipped() int {
 	return s.skipped
 }
 
-func (s *Source) keep(e *event.Event) bool {
-	switch s.opts.From.Kind {
-	case bus.PosTime:
-		if e.Timestamp.Before(s.opts.From.Time) {
-			return false
-		}
-	case bus.PosOffset:
-		if e.Offset < s.opts.From.Offset {
-			return false
-		}
+// Keep is the filter a capture's ReadOptions make: time positions by the
+// event's timestamp (From inclusive, Until inclusive), offsets by offset
+// (Until exclusive), Kafka partitions by partition. It is nil when the
+// options keep every event. eddy trace applies it to the captures it reads
+// itself, so both readers select alike.
+func Keep(o bus.ReadOptions) func(*event.Event) bool {
+	if o.From.Kind != bus.PosTime && o.From.Kind != bus.PosOffset && o.Until.Kind != bus.PosTime && o.Until.Kind != bus.PosOffset && len(o.Partitions) == 0 {
+		return nil
 	}
-	switch s.opts.Until.Kind {
-	case bus.PosTime:
-		if e.Timestamp.After(s.opts.Until.Time) {
-			return false
-		}
-	case bus.PosOffset:
-		if e.Offset >= s.opts.Until.Offset {
-			return false
-		}
-	}
-	if len(s.opts.Partitions) > 0 && e.Transport == event.Kafka {
-		for _, p := range s.opts.Partitions {
-			if p == e.Partition {
-				return true
+	return func(e *event.Event) bool {
+		switch o.From.Kind {
+		case bus.PosTime:
+			if e.Timestamp.Before(o.From.Time) {
+				return false
+			}
+		case bus.PosOffset:
+			if e.Offset < o.From.Offset {
+				return false
 			}
 		}
-		return false
+		switch o.Until.Kind {
+		case bus.PosTime:
+			if e.Timestamp.After(o.Until.Time) {
+				return false
+			}
+		case bus.PosOffset:
+			if e.Offset >= o.Until.Offset {
+				return false
+			}
+		}
+		if len(o.Partitions) > 0 && e.Transport == event.Kafka {
+			return slices.Contains(o.Partitions, e.Partition)
+		}
+		return true
 	}
-	return true
 }
 
 // read runs in its own goroutine so that Next can honour ctx even while a read
@@ -151,7 +158,7 @@ func (s *Source) read(r *bufio.Reader) {
 					}
 					send(batch{err: &LineError{Path: s.name, Line: lineNo, Err: derr}})
 					return
-				case s.keep(e):
+				case s.keep == nil || s.keep(e):
 					evs = append(evs, *e)
 					size += len(line)
 				}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -456,7 +455,7 @@ func (in *traceInput) correlate(ctx context.Context, f *Factory, c *trace.Correl
 	}
 	var latest time.Time
 	for _, r := range in.files {
-		res, err := c.ReadCapture(ctx, r, trace.CaptureOptions{Name: r.Name(), Keep: keepFunc(in.opts), SkipBad: in.opts.SkipBad, Every: every, Tick: tick})
+		res, err := c.ReadCapture(ctx, r, trace.CaptureOptions{Name: r.Name(), Keep: file.Keep(in.opts), SkipBad: in.opts.SkipBad, Every: every, Tick: tick})
 		if res.Latest.After(latest) {
 			latest = res.Latest
 		}
@@ -468,41 +467,6 @@ func (in *traceInput) correlate(ctx context.Context, f *Factory, c *trace.Correl
 		}
 	}
 	return latest, nil
-}
-
-// keepFunc is the filter a capture's ReadOptions make, as bus/file applies
-// them: time positions by event timestamp, offsets by offset, partitions;
-// nil when it keeps everything.
-func keepFunc(o bus.ReadOptions) func(*event.Event) bool {
-	if o.From.Kind != bus.PosTime && o.From.Kind != bus.PosOffset && o.Until.Kind != bus.PosTime && o.Until.Kind != bus.PosOffset && len(o.Partitions) == 0 {
-		return nil
-	}
-	return func(e *event.Event) bool {
-		switch o.From.Kind {
-		case bus.PosTime:
-			if e.Timestamp.Before(o.From.Time) {
-				return false
-			}
-		case bus.PosOffset:
-			if e.Offset < o.From.Offset {
-				return false
-			}
-		}
-		switch o.Until.Kind {
-		case bus.PosTime:
-			if e.Timestamp.After(o.Until.Time) {
-				return false
-			}
-		case bus.PosOffset:
-			if e.Offset >= o.Until.Offset {
-				return false
-			}
-		}
-		if len(o.Partitions) > 0 && e.Transport == event.Kafka {
-			return slices.Contains(o.Partitions, e.Partition)
-		}
-		return true
-	}
 }
 
 // correlate feeds the source into the correlator until the end of input or
