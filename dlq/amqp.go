@@ -7,6 +7,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -14,7 +15,7 @@ import (
 // queues naming calls dead-letter queues, and the queues the topology makes
 // ones (bound to an exchange that a queue uses as its x-dead-letter-exchange;
 // see amqp.Client.DeadLetterQueues). It needs the management API.
-func AMQPDLQs(ctx context.Context, c *amqp.Client, naming Naming) ([]string, error) {
+func AMQPDLQs(ctx context.Context, c *amqp.Client, naming convention.Naming) ([]string, error) {
 	qs, err := c.Queues(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -35,7 +36,7 @@ func AMQPDLQs(ctx context.Context, c *amqp.Client, naming Naming) ([]string, err
 
 // SummarizeAMQP peeks at every message of queue (fetched and requeued, see
 // bus/amqp: they are marked redelivered, not consumed) and summarizes them.
-func SummarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming Naming, id func(*event.Event) string, keep int) (Summary, error) {
+func SummarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming convention.Naming, id func(*event.Event) string, keep int) (Summary, error) {
 	src, err := c.Source(ctx, []bus.Address{{Transport: "amqp", Name: queue}}, bus.ReadOptions{Backlog: true,
 		From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
 	if err != nil {

@@ -7,12 +7,13 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 )
 
 // KafkaDLQs returns the names of the cluster's topics that naming calls
 // dead-letter topics, sorted.
-func KafkaDLQs(ctx context.Context, c *kafka.Client, naming Naming) ([]string, error) {
+func KafkaDLQs(ctx context.Context, c *kafka.Client, naming convention.Naming) ([]string, error) {
 	ts, err := c.Topics(ctx, false)
 	if err != nil {
 		return nil, err
@@ -29,7 +30,7 @@ func KafkaDLQs(ctx context.Context, c *kafka.Client, naming Naming) ([]string, e
 // SummarizeKafka reads topic from its beginning to its end (read_committed,
 // joining no group) and summarizes it; records that jobs removed (see
 // LoadJobs) count as Redriven.
-func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming Naming, id func(*event.Event) string, keep int, jobs Jobs) (Summary, error) {
+func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming convention.Naming, id func(*event.Event) string, keep int, jobs Jobs) (Summary, error) {
 	src, err := c.Source(ctx, []bus.Address{{Transport: "kafka", Name: topic}},
 		bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
 	if err != nil {

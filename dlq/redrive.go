@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/replay"
 )
@@ -111,7 +112,7 @@ type Selection struct {
 }
 
 // Selected reports whether s picks e, whose letter is l.
-func (s *Selection) Selected(e *event.Event, l Letter) (bool, error) {
+func (s *Selection) Selected(e *event.Event, l convention.Letter) (bool, error) {
 	if len(s.IDs) > 0 && !s.IDs[Position(e)] && (s.ID == nil || !s.IDs[s.ID(e)]) {
 		return false, nil
 	}
@@ -138,7 +139,7 @@ type RouterOptions struct {
 	// DLQ is the dead-letter topic or queue read; Naming may name its
 	// origin when a message's headers do not.
 	DLQ    bus.Address
-	Naming Naming
+	Naming convention.Naming
 	// To, when set, is where every selected message goes instead of its
 	// origin.
 	To *bus.Address
@@ -199,7 +200,7 @@ func RedriveCount(e *event.Event) int64 {
 // Decide says where e goes. An error is the selection's filter failing or
 // Writable failing; the message is then not redriven.
 func (r *Router) Decide(e *event.Event) (Decision, error) {
-	l, _ := Read(e)
+	l, _ := convention.Read(e)
 	d := Decision{Partition: -1, Count: RedriveCount(e)}
 	ok, err := r.o.Select.Selected(e, l)
 	if err != nil || !ok {
@@ -228,11 +229,11 @@ func orUnknown(s ...string) string {
 }
 
 // origin resolves where e came from, in one place for every convention.
-func (r *Router) origin(e *event.Event, l Letter, d Decision) (Decision, error) {
+func (r *Router) origin(e *event.Event, l convention.Letter, d Decision) (Decision, error) {
 	d.Outcome = Unknown
 	switch e.Transport {
 	case event.AMQP:
-		if l.Convention != XDeath {
+		if l.Convention != convention.XDeath {
 			d.Reason = "no x-death header"
 			return d, nil
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -38,8 +39,8 @@ func letters(t *testing.T, seeds []string, n int) (dlt, a, b string) {
 			origin = b
 		}
 		recs[i] = &kgo.Record{Topic: dlt, Partition: int32(i % 3), Value: []byte("v" + strconv.Itoa(i)), Headers: []kgo.RecordHeader{
-			{Key: dlq.SpringExceptionMessage, Value: []byte("boom")},
-			{Key: dlq.SpringOriginalTopic, Value: []byte(origin)},
+			{Key: convention.SpringExceptionMessage, Value: []byte("boom")},
+			{Key: convention.SpringOriginalTopic, Value: []byte(origin)},
 		}}
 	}
 	kafkatest.Produce(t, seeds, recs...)
@@ -48,7 +49,7 @@ func letters(t *testing.T, seeds []string, n int) (dlt, a, b string) {
 
 func redrive(seeds []string, dlt, job, dir string) dlq.KafkaRedrive {
 	return dlq.KafkaRedrive{Seeds: seeds, Job: job, LogDir: dir, MaxRecords: 40,
-		Route: dlq.RouterOptions{DLQ: bus.Address{Transport: "kafka", Name: dlt}, Naming: dlq.DefaultNaming()}}
+		Route: dlq.RouterOptions{DLQ: bus.Address{Transport: "kafka", Name: dlt}, Naming: convention.DefaultNaming()}}
 }
 
 // committed counts each value a read_committed reader sees in topic.
@@ -123,7 +124,7 @@ func checkLanded(t *testing.T, seeds []string, dir, dlt, a, b string, n int) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	s, err := dlq.SummarizeKafka(context.Background(), c, dlt, dlq.DefaultNaming(), nil, 0, jobs)
+	s, err := dlq.SummarizeKafka(context.Background(), c, dlt, convention.DefaultNaming(), nil, 0, jobs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,8 +215,8 @@ func TestRedriveParkingTopicNotYetKnown(t *testing.T) {
 	dlt := kafkatest.NewTopic(t, seeds, 1)
 	park := dlq.ParkingName(dlt)
 	kafkatest.Produce(t, seeds, &kgo.Record{Topic: dlt, Value: []byte("poison"), Headers: []kgo.RecordHeader{
-		{Key: dlq.SpringExceptionMessage, Value: []byte("boom")},
-		{Key: dlq.SpringOriginalTopic, Value: []byte(origin)},
+		{Key: convention.SpringExceptionMessage, Value: []byte("boom")},
+		{Key: convention.SpringOriginalTopic, Value: []byte(origin)},
 		{Key: dlq.HeaderRedriveCount, Value: []byte("3")},
 	}})
 	var created atomic.Bool
@@ -269,8 +270,8 @@ func TestRouterDecide(t *testing.T) {
 		return event.Event{Transport: event.Kafka, Topic: "payments.DLT", Partition: 1, Offset: 7, Headers: append(springHeaders("card declined", 2, 4711), hs...)}
 	}
 	connect := event.Event{Transport: event.Kafka, Topic: "inventory-dlq", Headers: []event.Header{
-		{Key: dlq.ConnectTopic, Value: []byte("inventory")}, {Key: dlq.ConnectPartition, Value: []byte("1")},
-		{Key: dlq.ConnectExceptionClass, Value: []byte("DataException")}}}
+		{Key: convention.ConnectTopic, Value: []byte("inventory")}, {Key: convention.ConnectPartition, Value: []byte("1")},
+		{Key: convention.ConnectExceptionClass, Value: []byte("DataException")}}}
 	xdeath := func(exchange, key string) event.Event {
 		return event.Event{Transport: event.AMQP, Queue: "orders.dlq", Headers: []event.Header{{Key: "x-death", Typed: []any{
 			map[string]any{"count": int64(1), "exchange": exchange, "queue": "orders", "reason": "rejected", "routing-keys": []any{key}}}}}}
@@ -287,8 +288,8 @@ func TestRouterDecide(t *testing.T) {
 		{"spring", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT")}, spring(), "redrive kafka:payments -1"},
 		{"spring keep partition", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), KeepPartition: true}, spring(), "redrive kafka:payments 2"},
 		{"connect", dlq.RouterOptions{DLQ: kafkaDLQ("inventory-dlq"), KeepPartition: true}, connect, "redrive kafka:inventory 1"},
-		{"by name", dlq.RouterOptions{DLQ: kafkaDLQ("orders.DLT"), Naming: dlq.DefaultNaming()}, bare, "redrive kafka:orders -1"},
-		{"name says nothing", dlq.RouterOptions{DLQ: kafkaDLQ("dead-letters"), Naming: dlq.DefaultNaming()}, bare, "unknown-origin : -1"},
+		{"by name", dlq.RouterOptions{DLQ: kafkaDLQ("orders.DLT"), Naming: convention.DefaultNaming()}, bare, "redrive kafka:orders -1"},
+		{"name says nothing", dlq.RouterOptions{DLQ: kafkaDLQ("dead-letters"), Naming: convention.DefaultNaming()}, bare, "unknown-origin : -1"},
 		{"origin missing", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT"), Writable: func(string) (bool, error) { return false, nil }}, spring(), "unknown-origin : -1"},
 		{"redriven 2 of 3", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT")}, spring(event.Header{Key: dlq.HeaderRedriveCount, Value: []byte("2")}), "redrive kafka:payments -1"},
 		{"redriven 3 of 3", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT")}, spring(event.Header{Key: dlq.HeaderRedriveCount, Value: []byte("3")}), "park kafka:payments.DLT.parked -1"},

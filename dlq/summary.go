@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -50,7 +51,7 @@ type groupKey struct{ err, class, origin string }
 // Summarizer builds a Summary from a DLQ's messages, added in any order.
 type Summarizer struct {
 	name   string
-	naming Naming
+	naming convention.Naming
 	id     func(*event.Event) string
 	keep   int
 	sum    Summary
@@ -62,7 +63,7 @@ type Summarizer struct {
 
 // NewSummarizer summarizes the DLQ called name. id names a message in a
 // group's IDs (keep of them per group); nil uses its position.
-func NewSummarizer(name string, naming Naming, id func(*event.Event) string, keep int) *Summarizer {
+func NewSummarizer(name string, naming convention.Naming, id func(*event.Event) string, keep int) *Summarizer {
 	return &Summarizer{name: name, naming: naming, id: id, keep: keep,
 		sum: Summary{Name: name}, errs: map[string]int64{}, orig: map[string]int64{}, groups: map[groupKey]*Group{}}
 }
@@ -85,7 +86,7 @@ func (s *Summarizer) Add(e *event.Event) {
 	if ts.After(s.sum.Newest) {
 		s.sum.Newest = ts
 	}
-	l, ok := Read(e)
+	l, ok := convention.Read(e)
 	if !ok {
 		s.sum.Unparsed++
 	}

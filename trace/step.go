@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -26,37 +27,17 @@ type DeadLetter struct {
 	Origin string `json:"origin,omitempty"`
 }
 
-// Header names of the dead-letter conventions eddy reads.
-const (
-	springMessage  = "kafka_dlt-exception-message"
-	springFQCN     = "kafka_dlt-exception-fqcn"
-	springCause    = "kafka_dlt-exception-cause-fqcn"
-	springOrigin   = "kafka_dlt-original-topic"
-	connectMessage = "__connect.errors.exception.message"
-	connectClass   = "__connect.errors.exception.class.name"
-	connectOrigin  = "__connect.errors.topic"
-	xDeath         = "x-death"
-)
-
-// IsDeadLetterName reports whether a topic or queue name follows a
-// dead-letter naming convention: a .DLT, -dlt, .dlq, -dlq, _dlq (any case)
-// suffix, or a .dlx/.dlq segment.
-func IsDeadLetterName(name string) bool {
-	n := strings.ToLower(name)
-	for _, suf := range []string{".dlt", "-dlt", "_dlt", ".dlq", "-dlq", "_dlq", ".deadletter", "-deadletter"} {
-		if strings.HasSuffix(n, suf) {
-			return true
-		}
-	}
-	return strings.HasPrefix(n, "dlq.") || strings.HasPrefix(n, "dlq-")
-}
+// dlqNaming is the default naming of dead-letter queues, as eddy dlq uses.
+var dlqNaming = convention.DefaultNaming()
 
 // DeadLetterOf returns the dead-letter information an event carries, or nil
-// when it is not a dead letter by its headers or its source's name.
+// when it is not a dead letter by its headers or its source's name. It reads
+// what package dlq/convention reads, so a message eddy dlq lists as a dead
+// letter is one in a timeline too.
 func DeadLetterOf(e *event.Event) *DeadLetter { return deadLetterOf(e, nil) }
 
-// dlqNames remembers IsDeadLetterName of the sources seen, for the capture
-// workers, which ask it of every event.
+// dlqNames remembers whether the sources seen are named as DLQs, for the
+// capture workers, which ask it of every event.
 type dlqNames struct {
 	names []string // copies: the names asked alias a chunk
 	dlq   []bool
@@ -64,14 +45,14 @@ type dlqNames struct {
 
 func (d *dlqNames) is(name string) bool {
 	if d == nil {
-		return IsDeadLetterName(name)
+		return dlqNaming.Is(name)
 	}
 	for i, n := range d.names {
 		if n == name {
 			return d.dlq[i]
 		}
 	}
-	is := IsDeadLetterName(name)
+	is := dlqNaming.Is(name)
 	if len(d.names) < internScan {
 		d.names, d.dlq = append(d.names, strings.Clone(name)), append(d.dlq, is)
 	}
@@ -79,8 +60,9 @@ func (d *dlqNames) is(name string) bool {
 }
 
 func deadLetterOf(e *event.Event, names *dlqNames) *DeadLetter {
-	// Only headers that start as the conventions' do can make a dead
-	// letter: most events have none, and skip the look-ups below.
+	// Only headers that start as the conventions' do (kafka_dlt-*,
+	// __connect.errors.*, x-death, x-first-death-*) can make a dead
+	// letter: most events have none, and skip the look-ups.
 	maybe := false
 	for i := range e.Headers {
 		if k := e.Headers[i].Key; len(k) > 0 && (k[0] == 'k' || k[0] == '_' || k[0] == 'x') {
@@ -88,72 +70,15 @@ func deadLetterOf(e *event.Event, names *dlqNames) *DeadLetter {
 			break
 		}
 	}
-	if !maybe {
-		if names.is(e.Source()) {
-			return &DeadLetter{Convention: "name"}
+	if maybe {
+		if l, ok := convention.Read(e); ok {
+			return &DeadLetter{Convention: l.Convention, Error: l.Error, Class: l.Class, Origin: l.Origin}
 		}
-		return nil
-	}
-	if msg, ok := e.Header(springMessage); ok {
-		d := &DeadLetter{Convention: "spring", Error: string(msg)}
-		if c, ok := e.Header(springCause); ok && len(c) > 0 {
-			d.Class = string(c)
-		} else if c, ok := e.Header(springFQCN); ok {
-			d.Class = string(c)
-		}
-		if o, ok := e.Header(springOrigin); ok {
-			d.Origin = string(o)
-		}
-		return d
-	}
-	if c, ok := e.Header(springFQCN); ok {
-		return &DeadLetter{Convention: "spring", Class: string(c)}
-	}
-	if msg, ok := e.Header(connectMessage); ok {
-		d := &DeadLetter{Convention: "connect", Error: string(msg)}
-		if c, ok := e.Header(connectClass); ok {
-			d.Class = string(c)
-		}
-		if o, ok := e.Header(connectOrigin); ok {
-			d.Origin = string(o)
-		}
-		return d
-	}
-	if c, ok := e.Header(connectClass); ok {
-		return &DeadLetter{Convention: "connect", Class: string(c)}
-	}
-	for i := len(e.Headers) - 1; i >= 0; i-- {
-		h := &e.Headers[i]
-		if h.Key != xDeath {
-			continue
-		}
-		d := &DeadLetter{Convention: "x-death"}
-		// x-death is an array of tables, most recent first.
-		if arr, ok := h.Typed.([]any); ok && len(arr) > 0 {
-			if t, ok := arr[0].(map[string]any); ok {
-				d.Error = typedString(t["reason"])
-				d.Origin = typedString(t["queue"])
-			}
-		}
-		if d.Error == "" {
-			d.Error = string(h.Value)
-		}
-		return d
 	}
 	if names.is(e.Source()) {
-		return &DeadLetter{Convention: "name"}
+		return &DeadLetter{Convention: convention.Name}
 	}
 	return nil
-}
-
-func typedString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	}
-	return ""
 }
 
 // Step is one event of a flow.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -126,8 +127,8 @@ func TestDuplicatesAndDeadLetters(t *testing.T) {
 	evs := []event.Event{
 		ev("orders", 0, 1, "e1", "OrderPlaced", "o-1", "", 0),
 		ev("payments.DLT", 0, 0, "e1", "OrderPlaced", "o-1", "", 2*time.Second,
-			springMessage, "Listener failed; acme-pay: timeout", springFQCN, "org.springframework.kafka.listener.ListenerExecutionFailedException",
-			springCause, "com.example.PaymentGatewayException", springOrigin, "orders"),
+			convention.SpringExceptionMessage, "Listener failed; acme-pay: timeout", convention.SpringExceptionFQCN, "org.springframework.kafka.listener.ListenerExecutionFailedException",
+			convention.SpringExceptionCauseFQCN, "com.example.PaymentGatewayException", convention.SpringOriginalTopic, "orders"),
 		ev("orders", 0, 9, "e1", "OrderPlaced", "o-1", "", 0), // redriven
 		ev("payments", 0, 3, "e2", "PaymentAuthorized", "o-1", "e1", 3*time.Second),
 	}
@@ -162,7 +163,7 @@ func TestDuplicatesAndDeadLetters(t *testing.T) {
 
 func TestDeadLetterConventions(t *testing.T) {
 	connect := ev("inventory-dlq", 0, 0, "e1", "PaymentAuthorized", "o", "", 0,
-		connectMessage, "Reservation failed", connectClass, "com.example.OutOfStockException", connectOrigin, "payments")
+		convention.ConnectExceptionMessage, "Reservation failed", convention.ConnectExceptionClass, "com.example.OutOfStockException", convention.ConnectTopic, "payments")
 	if d := DeadLetterOf(&connect); d == nil || d.Convention != "connect" || d.Error != "Reservation failed" || d.Class != "com.example.OutOfStockException" || d.Origin != "payments" {
 		t.Errorf("connect: %+v", d)
 	}
@@ -178,6 +179,35 @@ func TestDeadLetterConventions(t *testing.T) {
 	plain := ev("orders", 0, 0, "e", "T", "o", "", 0)
 	if d := DeadLetterOf(&plain); d != nil {
 		t.Errorf("plain event is a dead letter: %+v", d)
+	}
+}
+
+// TestDeadLettersAsDLQReads: a timeline marks as dead letters exactly the
+// messages eddy dlq lists as such — cases where trace's own reading once
+// disagreed with dlq's.
+func TestDeadLettersAsDLQReads(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		e          event.Event
+		convention string // "" when not a dead letter
+	}{
+		{"spring, origin header only", ev("orders", 0, 0, "e", "T", "o", "", 0, convention.SpringOriginalTopic, "payments"), "spring"},
+		{"connect, origin topic only", ev("orders", 0, 0, "e", "T", "o", "", 0, convention.ConnectTopic, "payments"), "connect"},
+		{"dead-letter inside the name", ev("shop.dead-letter.v2", 0, 0, "e", "T", "o", "", 0), "name"},
+		{"dlq. prefix", ev("dlq.orders", 0, 0, "e", "T", "o", "", 0), "name"},
+		{"headers that only look alike", ev("orders", 0, 0, "e", "T", "o", "", 0, "kafka_dlt-nothing", "x", "x-trace", "y"), ""},
+	} {
+		d := DeadLetterOf(&tc.e)
+		_, byHeaders := convention.Read(&tc.e)
+		dlqSays := byHeaders || convention.DefaultNaming().Is(tc.e.Source())
+		switch {
+		case (d != nil) != dlqSays:
+			t.Errorf("%s: trace says %+v, dlq says dead letter %v", tc.name, d, dlqSays)
+		case d == nil && tc.convention != "":
+			t.Errorf("%s: not a dead letter, want %s", tc.name, tc.convention)
+		case d != nil && d.Convention != tc.convention:
+			t.Errorf("%s: convention %q, want %q", tc.name, d.Convention, tc.convention)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
@@ -31,7 +32,7 @@ type Backend struct {
 	// Schema derives ids and types, as in eddy tail; nil is the default.
 	Schema *event.Schema
 	// Naming says which topics and queues are dead-letter ones.
-	Naming dlq.Naming
+	Naming convention.Naming
 	// Jobs, when set, says what redrive jobs already took from a Kafka DLQ,
 	// so counts are what is left (eddy dlq ls's job logs).
 	Jobs func(ctx context.Context, topic string) (dlq.Jobs, error)

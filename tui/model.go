@@ -147,7 +147,7 @@ func New(ctx context.Context, o Options) *Model {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Common{Width: 80, Height: 24, Styles: NewStyles(o.Color), Keys: DefaultKeyMap()}
 	m := &Model{c: c, o: o, be: o.Backend, parent: parent, ctx: ctx, cancel: cancel, stack: []viewID{viewSources}}
-	if m.be.Naming.Suffixes == nil && m.be.Naming.Contains == nil {
+	if m.be.Naming.IsZero() {
 		m.be.Naming = defaultNaming()
 	}
 	m.be.schema().Compile()
@@ -293,7 +293,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.ctx, m.cancel = context.WithCancel(m.parent)
 		m.be = msg.be
-		if m.be.Naming.Suffixes == nil && m.be.Naming.Contains == nil {
+		if m.be.Naming.IsZero() {
 			m.be.Naming = defaultNaming()
 		}
 		m.build()

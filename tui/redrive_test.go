@@ -15,6 +15,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/replay"
 )
@@ -33,7 +34,7 @@ func redriveBackend(t *testing.T, addr string, be *Backend) {
 	}
 	be.Redrive = func(ctx context.Context, req RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
 		a := bus.Address{Transport: "kafka", Name: req.DLQ}
-		route := dlq.RouterOptions{DLQ: a, Naming: dlq.DefaultNaming(), MaxRedrives: dlq.DefaultMaxRedrives}
+		route := dlq.RouterOptions{DLQ: a, Naming: convention.DefaultNaming(), MaxRedrives: dlq.DefaultMaxRedrives}
 		if req.Error != "" {
 			route.Select.Error = regexp.MustCompile(req.Error)
 		}

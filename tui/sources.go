@@ -11,10 +11,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/eddy-sh/eddy/bus"
-	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/dlq/convention"
 )
 
-func defaultNaming() dlq.Naming { return dlq.DefaultNaming() }
+func defaultNaming() convention.Naming { return convention.DefaultNaming() }
 
 // sparkLen is how many samples a sparkline keeps.
 const sparkLen = 20

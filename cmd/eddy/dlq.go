@@ -18,6 +18,7 @@ import (
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
 )
@@ -27,8 +28,9 @@ type DLQOptions struct {
 	// DLQ is show's argument: kafka:TOPIC, TOPIC or file:PATH.
 	DLQ    string
 	Output string
-	// Suffixes and Contains replace the default naming convention.
+	// Suffixes, Prefixes and Contains replace the default naming convention.
 	Suffixes []string
+	Prefixes []string
 	Contains []string
 	// IDs is how many message ids show lists per group.
 	IDs int
@@ -46,8 +48,8 @@ func newCmdDLQ(f *Factory, runF func(context.Context, string, *DLQOptions) error
 		Long: `Find dead-letter topics and queues and see why their messages failed.
 
 A topic or queue is a dead letter queue by its name: it ends in .DLT, -dlt, _dlt, .dlq,
--dlq or _dlq, or contains dead-letter, deadletter or dead_letter (any case;
---suffix and --contains replace these). Why a message failed and where it came
+-dlq or _dlq, starts with dlq. or dlq-, or contains dead-letter, deadletter or
+dead_letter (any case; --suffix, --prefix and --contains replace these). Why a message failed and where it came
 from are read from the headers the framework that dead-lettered it wrote:
 
   Spring Kafka      kafka_dlt-exception-message, -fqcn, -cause-fqcn,
@@ -116,6 +118,7 @@ are fetched and requeued, not consumed (the broker marks them redelivered).`,
 		fl := c.Flags()
 		fl.StringP("output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
 		fl.StringSlice("suffix", nil, "name suffixes that mark a DLQ (replaces the default list)")
+		fl.StringSlice("prefix", nil, "name prefixes that mark a DLQ (replaces the default list)")
 		fl.StringSlice("contains", nil, "name parts that mark a DLQ (replaces the default list)")
 		fl.String("ledger", "", "the ledger file, next to which redrive job logs live (default $XDG_STATE_HOME/eddy/ledger.db)")
 	}
@@ -129,6 +132,7 @@ func dlqFlags(c *cobra.Command) *DLQOptions {
 	o := &DLQOptions{}
 	o.Output, _ = c.Flags().GetString("output")
 	o.Suffixes, _ = c.Flags().GetStringSlice("suffix")
+	o.Prefixes, _ = c.Flags().GetStringSlice("prefix")
 	o.Contains, _ = c.Flags().GetStringSlice("contains")
 	o.Ledger, _ = c.Flags().GetString("ledger")
 	o.IDs = 5
@@ -138,10 +142,10 @@ func dlqFlags(c *cobra.Command) *DLQOptions {
 	return o
 }
 
-func (o *DLQOptions) naming() dlq.Naming {
-	n := dlq.DefaultNaming()
-	if len(o.Suffixes) > 0 || len(o.Contains) > 0 {
-		n = dlq.Naming{Suffixes: o.Suffixes, Contains: o.Contains}
+func (o *DLQOptions) naming() convention.Naming {
+	n := convention.DefaultNaming()
+	if len(o.Suffixes) > 0 || len(o.Prefixes) > 0 || len(o.Contains) > 0 {
+		n = convention.Naming{Suffixes: o.Suffixes, Prefixes: o.Prefixes, Contains: o.Contains}
 	}
 	return n
 }

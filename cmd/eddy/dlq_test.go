@@ -16,7 +16,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
-	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/dlq/convention"
 )
 
 // TestDLQLsAndShow: a Spring dead-letter topic is found by its name, counted
@@ -32,16 +32,7 @@ func TestDLQLsAndShow(t *testing.T) {
 				seeds = kafkatest.Cluster(t)
 			}
 			origin := kafkatest.NewTopic(t, seeds, 1)
-			dlt := origin + ".DLT"
-			adm := kafkatest.Admin(t, seeds)
-			if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, dlt); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { adm.DeleteTopics(context.Background(), dlt) })
-			kafkatest.WaitFor(t, 30*time.Second, "the DLT", func() bool {
-				m, err := adm.Metadata(context.Background(), dlt)
-				return err == nil && m.Topics[dlt].Err == nil && len(m.Topics[dlt].Partitions) == 1
-			})
+			dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 1)
 			at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 			var recs []*kgo.Record
 			for i := range 5 {
@@ -51,11 +42,11 @@ func TestDLQLsAndShow(t *testing.T) {
 				}
 				recs = append(recs, &kgo.Record{Topic: dlt, Value: []byte(`{"event_id":"e` + string(rune('0'+i)) + `"}`), Timestamp: at,
 					Headers: []kgo.RecordHeader{
-						{Key: dlq.SpringExceptionFQCN, Value: []byte("java.lang.IllegalStateException")},
-						{Key: dlq.SpringExceptionMessage, Value: []byte(msg)},
-						{Key: dlq.SpringOriginalTopic, Value: []byte(origin)},
-						{Key: dlq.SpringOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, 0)},
-						{Key: dlq.SpringOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(i))},
+						{Key: convention.SpringExceptionFQCN, Value: []byte("java.lang.IllegalStateException")},
+						{Key: convention.SpringExceptionMessage, Value: []byte(msg)},
+						{Key: convention.SpringOriginalTopic, Value: []byte(origin)},
+						{Key: convention.SpringOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, 0)},
+						{Key: convention.SpringOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(i))},
 					}})
 			}
 			kafkatest.Produce(t, seeds, recs...)
@@ -100,6 +91,41 @@ func TestDLQLsAndShow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDLQLsNaming: which topics dlq ls lists by name — the default rules
+// (a dlq. prefix among them), and --prefix/--contains replacing them.
+func TestDLQLsNaming(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		prefixed := kafkatest.NamedTopic(t, seeds, "dlq."+kafkatest.UniqueName(t), 1)
+		parking := kafkatest.NamedTopic(t, seeds, kafkatest.UniqueName(t)+".parking.v1", 1)
+		plain := kafkatest.NewTopic(t, seeds, 1)
+		ls := func(o DLQOptions) string {
+			f, out, _ := testFactory(false)
+			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+			if err := dlqLsRun(context.Background(), f, &o); err != nil {
+				t.Fatal(err)
+			}
+			return out.String()
+		}
+		listed := func(out, topic string) bool { return strings.Contains(out, "kafka:"+topic+"\t") }
+		for _, tc := range []struct {
+			name string
+			o    DLQOptions
+			want map[string]bool
+		}{
+			{"default", DLQOptions{}, map[string]bool{prefixed: true, parking: false, plain: false}},
+			{"--contains parking", DLQOptions{Contains: []string{"parking"}}, map[string]bool{prefixed: false, parking: true, plain: false}},
+			{"--prefix dlq.", DLQOptions{Prefixes: []string{"dlq."}}, map[string]bool{prefixed: true, parking: false, plain: false}},
+		} {
+			out := ls(tc.o)
+			for topic, want := range tc.want {
+				if listed(out, topic) != want {
+					t.Errorf("%s: %s listed %v, want %v:\n%s", tc.name, topic, !want, want, out)
+				}
+			}
+		}
+	})
 }
 
 func regexpLine(s, re string) bool {

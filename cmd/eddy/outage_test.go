@@ -274,7 +274,7 @@ func TestRedriveAMQPResume(t *testing.T) { testAMQPResume(t, true, redriveArgs) 
 func springDLT(t *testing.T, seeds []string, n int, partitions int32) (origin, dlt string) {
 	t.Helper()
 	origin = kafkatest.NewTopic(t, seeds, partitions)
-	dlt = namedTopic(t, seeds, origin+".DLT", partitions)
+	dlt = kafkatest.NamedTopic(t, seeds, origin+".DLT", partitions)
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
 		recs[i] = springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))

@@ -39,6 +39,7 @@ type RedriveOptions struct {
 	LedgerTTL     time.Duration
 	Output        string
 	Suffixes      []string
+	Prefixes      []string
 	Contains      []string
 	OTLP          string
 }
@@ -152,6 +153,7 @@ DRY RUN
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
 	fl.StringSliceVar(&o.Suffixes, "suffix", nil, "name suffixes that mark a DLQ (names its origin: orders.DLT → orders)")
+	fl.StringSliceVar(&o.Prefixes, "prefix", nil, "name prefixes that mark a DLQ (names its origin: dlq.orders → orders)")
 	fl.StringSliceVar(&o.Contains, "contains", nil, "name parts that mark a DLQ (replaces the default list)")
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each message written to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	return cmd
@@ -220,7 +222,7 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		return nil, usagef("--keep-partition applies to Kafka DLQs")
 	}
 	p := &redrivePlan{dlq: a}
-	naming := (&DLQOptions{Suffixes: o.Suffixes, Contains: o.Contains}).naming()
+	naming := (&DLQOptions{Suffixes: o.Suffixes, Prefixes: o.Prefixes, Contains: o.Contains}).naming()
 	p.route = dlq.RouterOptions{DLQ: a, Naming: naming, KeepPartition: o.KeepPartition, MaxRedrives: o.MaxRedrives}
 	if o.MaxRedrives < 1 {
 		return nil, usagef("--max-redrives wants a number >= 1")

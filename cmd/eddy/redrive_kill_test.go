@@ -42,7 +42,7 @@ func TestRedriveKillAndRerun(t *testing.T) {
 		n := killN(t)
 		a := kafkatest.NewTopic(t, seeds, 3)
 		b := kafkatest.NewTopic(t, seeds, 3)
-		dlt := namedTopic(t, seeds, a+".DLT", 3)
+		dlt := kafkatest.NamedTopic(t, seeds, a+".DLT", 3)
 		recs := make([]*kgo.Record, n)
 		for i := range recs {
 			origin := a

@@ -100,7 +100,7 @@ func checkRunSpans(t *testing.T, spans []*tracepb.Span, runName, send string, ou
 func TestRedriveOTLPKafka(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		origin := kafkatest.NewTopic(t, seeds, 1)
-		dlt := namedTopic(t, seeds, origin+".DLT", 1)
+		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 1)
 		const n = 4
 		orig := map[string]int{}
 		var recs []*kgo.Record

@@ -15,6 +15,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/dlq/convention"
 )
 
 // eachKafka runs fn on kfake and on the real Kafka.
@@ -32,29 +33,14 @@ func eachKafka(t *testing.T, fn func(t *testing.T, seeds []string)) {
 	}
 }
 
-// namedTopic creates topic (deleted when the test ends) and waits for it.
-func namedTopic(t *testing.T, seeds []string, topic string, partitions int32) string {
-	t.Helper()
-	adm := kafkatest.Admin(t, seeds)
-	if _, err := adm.CreateTopic(context.Background(), partitions, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { adm.DeleteTopics(context.Background(), topic) })
-	kafkatest.WaitFor(t, 30*time.Second, "topic "+topic, func() bool {
-		m, err := adm.Metadata(context.Background(), topic)
-		return err == nil && m.Topics[topic].Err == nil && len(m.Topics[topic].Partitions) == int(partitions)
-	})
-	return topic
-}
-
 // springLetter is a record as Spring's DeadLetterPublishingRecoverer writes it.
 func springLetter(dlt, origin string, partition int32, offset int64, msg, value string, extra ...kgo.RecordHeader) *kgo.Record {
 	hs := append([]kgo.RecordHeader{
-		{Key: dlq.SpringExceptionFQCN, Value: []byte("java.lang.IllegalStateException")},
-		{Key: dlq.SpringExceptionMessage, Value: []byte(msg)},
-		{Key: dlq.SpringOriginalTopic, Value: []byte(origin)},
-		{Key: dlq.SpringOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, uint32(partition))},
-		{Key: dlq.SpringOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(offset))},
+		{Key: convention.SpringExceptionFQCN, Value: []byte("java.lang.IllegalStateException")},
+		{Key: convention.SpringExceptionMessage, Value: []byte(msg)},
+		{Key: convention.SpringOriginalTopic, Value: []byte(origin)},
+		{Key: convention.SpringOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, uint32(partition))},
+		{Key: convention.SpringOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(offset))},
 	}, extra...)
 	return &kgo.Record{Topic: dlt, Key: []byte("k-" + value), Value: []byte(value), Headers: hs}
 }
@@ -160,7 +146,7 @@ func TestRedriveSpringToOrigins(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		a := kafkatest.NewTopic(t, seeds, 2)
 		b := kafkatest.NewTopic(t, seeds, 1)
-		dlt := namedTopic(t, seeds, a+".DLT", 2)
+		dlt := kafkatest.NamedTopic(t, seeds, a+".DLT", 2)
 		var recs []*kgo.Record
 		for i := range 10 {
 			origin := a
@@ -244,7 +230,7 @@ func TestRedriveSpringToOrigins(t *testing.T) {
 func TestRedriveSelection(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		origin := kafkatest.NewTopic(t, seeds, 1)
-		dlt := namedTopic(t, seeds, origin+".DLT", 1)
+		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 1)
 		errs := []string{"Timeout after 30s", "Timeout after 30s", "card declined", "card declined", "bad json", "bad json", "bad json"}
 		var recs []*kgo.Record
 		for i, msg := range errs {
@@ -293,14 +279,14 @@ func TestRedriveSelection(t *testing.T) {
 func TestRedriveConnectKeepPartition(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		origin := kafkatest.NewTopic(t, seeds, 3)
-		dlq1 := namedTopic(t, seeds, "dlq-"+origin, 1) // the name says nothing: the headers do
+		dlq1 := kafkatest.NamedTopic(t, seeds, "dlq-"+origin, 1) // the name says nothing: the headers do
 		var recs []*kgo.Record
 		for i := range 9 {
 			recs = append(recs, &kgo.Record{Topic: dlq1, Value: []byte("c" + strconv.Itoa(i)), Headers: []kgo.RecordHeader{
-				{Key: dlq.ConnectTopic, Value: []byte(origin)},
-				{Key: dlq.ConnectPartition, Value: []byte(strconv.Itoa(i % 3))},
-				{Key: dlq.ConnectOffset, Value: []byte(strconv.Itoa(i))},
-				{Key: dlq.ConnectExceptionClass, Value: []byte("org.apache.kafka.connect.errors.DataException")},
+				{Key: convention.ConnectTopic, Value: []byte(origin)},
+				{Key: convention.ConnectPartition, Value: []byte(strconv.Itoa(i % 3))},
+				{Key: convention.ConnectOffset, Value: []byte(strconv.Itoa(i))},
+				{Key: convention.ConnectExceptionClass, Value: []byte("org.apache.kafka.connect.errors.DataException")},
 			}})
 		}
 		kafkatest.Produce(t, seeds, recs...)
@@ -343,7 +329,7 @@ func failAgain(t *testing.T, seeds []string, origin, dlt string, from int) int {
 func TestRedriveLoopGuardParks(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		origin := kafkatest.NewTopic(t, seeds, 1)
-		dlt := namedTopic(t, seeds, origin+".DLT", 1)
+		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 1)
 		t.Cleanup(func() { kafkatest.Admin(t, seeds).DeleteTopics(context.Background(), dlq.ParkingName(dlt)) })
 		kafkatest.Produce(t, seeds, springLetter(dlt, origin, 0, 0, "boom", "poison"))
 		ledger := t.TempDir() + "/l.db"
@@ -388,7 +374,7 @@ func TestRedriveLoopGuardParks(t *testing.T) {
 func TestRedriveInterruptAndResume(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		origin := kafkatest.NewTopic(t, seeds, 2)
-		dlt := namedTopic(t, seeds, origin+".DLT", 2)
+		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 2)
 		const n = 1000
 		recs := make([]*kgo.Record, n)
 		for i := range recs {

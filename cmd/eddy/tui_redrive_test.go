@@ -250,7 +250,7 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 func TestTUIRedriveKafkaBackend(t *testing.T) {
 	seeds := kafkatest.Cluster(t)
 	origin := kafkatest.NewTopic(t, seeds, 1)
-	dlt := namedTopic(t, seeds, origin+".DLT", 1)
+	dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 1)
 	var recs []*kgo.Record
 	for i := range 4 {
 		msg := "timeout"

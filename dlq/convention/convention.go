@@ -1,9 +1,11 @@
-// Package dlq knows dead-letter conventions: which topics and queues are
-// dead-letter queues (by name), what a dead letter says about why it failed
-// and where it came from (Spring Kafka's kafka_dlt-* headers, Kafka Connect's
-// __connect.errors.*, RabbitMQ's x-death and x-first-death-*), and how a DLQ's
-// messages group by error and origin. Redriving goes through package replay.
-package dlq
+// Package convention knows the dead-letter conventions: which topics and
+// queues are dead-letter queues by name, and what a dead letter says about why
+// it failed and where it came from (Spring Kafka's kafka_dlt-* headers, Kafka
+// Connect's __connect.errors.*, RabbitMQ's x-death and x-first-death-*). It
+// depends on package event alone, so that everything which meets dead
+// letters (dlq's listing and redrive, trace's timelines, the TUI) reads them
+// alike.
+package convention
 
 import (
 	"encoding/binary"
@@ -91,7 +93,7 @@ func Read(e *event.Event) (Letter, bool) {
 			l.OriginTime = time.UnixMilli(n).UTC()
 		}
 		return l, true
-	case has(e, ConnectExceptionClass) || has(e, ConnectTopic):
+	case has(e, ConnectExceptionClass) || has(e, ConnectExceptionMessage) || has(e, ConnectTopic):
 		l.Convention = Connect
 		l.Error = str(e, ConnectExceptionMessage)
 		l.Class = str(e, ConnectExceptionClass)
@@ -201,18 +203,28 @@ type Naming struct {
 	// Suffixes, matched case-insensitively, mark a DLQ and are cut off to
 	// name its origin (orders.DLT → orders).
 	Suffixes []string
+	// Prefixes, matched case-insensitively, mark a DLQ and are cut off to
+	// name its origin (dlq.orders → orders).
+	Prefixes []string
 	// Contains, matched case-insensitively anywhere, mark a DLQ whose
 	// origin the name does not say.
 	Contains []string
 }
 
-// DefaultNaming is .DLT -dlt _dlt .dlq -dlq _dlq, and "dead-letter" or
-// "deadletter" anywhere.
+// DefaultNaming is the suffixes .DLT -dlt _dlt .dlq -dlq _dlq, the
+// prefixes dlq. dlq-, and "dead-letter", "deadletter" or "dead_letter"
+// anywhere.
 func DefaultNaming() Naming {
 	return Naming{
 		Suffixes: []string{".dlt", "-dlt", "_dlt", ".dlq", "-dlq", "_dlq"},
+		Prefixes: []string{"dlq.", "dlq-"},
 		Contains: []string{"dead-letter", "deadletter", "dead_letter"},
 	}
+}
+
+// IsZero reports whether n names no DLQ at all (an unset Naming).
+func (n Naming) IsZero() bool {
+	return n.Suffixes == nil && n.Prefixes == nil && n.Contains == nil
 }
 
 // Is reports whether name is a dead-letter queue's name.
@@ -230,6 +242,11 @@ func (n Naming) origin(name string) (string, bool) {
 	for _, s := range n.Suffixes {
 		if strings.HasSuffix(low, strings.ToLower(s)) && len(name) > len(s) {
 			return name[:len(name)-len(s)], true
+		}
+	}
+	for _, p := range n.Prefixes {
+		if strings.HasPrefix(low, strings.ToLower(p)) && len(name) > len(p) {
+			return name[len(p):], true
 		}
 	}
 	for _, c := range n.Contains {

@@ -70,8 +70,19 @@ func NewTopic(t testing.TB, seeds []string, partitions int32) string {
 // "16777216"}.
 func NewTopicWith(t testing.TB, seeds []string, partitions int32, configs map[string]string) string {
 	t.Helper()
+	return createTopic(t, seeds, UniqueName(t), partitions, configs)
+}
+
+// NamedTopic is NewTopic for a test that needs the name to say something
+// (orders.DLT for the origin orders): name should start with a UniqueName.
+func NamedTopic(t testing.TB, seeds []string, name string, partitions int32) string {
+	t.Helper()
+	return createTopic(t, seeds, name, partitions, nil)
+}
+
+func createTopic(t testing.TB, seeds []string, name string, partitions int32, configs map[string]string) string {
+	t.Helper()
 	adm := Admin(t, seeds)
-	name := UniqueName(t)
 	cfgs := make(map[string]*string, len(configs)+1)
 	for k, v := range configs {
 		cfgs[k] = &v
