@@ -357,7 +357,7 @@ func ensureTopic(ctx context.Context, cl *kgo.Client, topic string) error {
 
 // parkingTopicWait bounds how long a new parking topic may take to get
 // leaders; a healthy cluster needs well under a second.
-var parkingTopicWait = 30 * time.Second
+const parkingTopicWait = 30 * time.Second
 
 // awaitLeaders asks for topic's metadata until all its partitions have a
 // leader. A real broker answers CreateTopics before its metadata (or another

@@ -575,10 +575,11 @@ func (k *Consumer) hand(evs []event.Event, it consumed) []event.Event {
 }
 
 // Generation numbers the channel that the batch Next returned last came
-// on (all of a batch comes on one). It grows when the consumer reconnects or restarts, after which the
-// broker delivers again every message the caller left unacknowledged on the
-// old channel: a caller counting those (filtered out, not selected) forgets
-// its counts when the generation changes, or counts them twice. Call it
+// on (all of a batch comes on one). It grows when the consumer reconnects or
+// restarts, after which the broker delivers again every message the caller
+// left unacknowledged on the old channel: a caller counting those (filtered
+// out, not selected) forgets its counts when the generation changes, or
+// counts them twice. Call it
 // from Next's goroutine.
 func (k *Consumer) Generation() uint64 { return k.batchGen }
 
