@@ -94,11 +94,13 @@ func TestDLQLsAndShow(t *testing.T) {
 }
 
 // TestDLQLsNaming: which topics dlq ls lists by name — the default rules
-// (a dlq. prefix among them), and --prefix/--contains replacing them.
+// (a dlq. prefix among them), and --prefix/--contains replacing them (each
+// lists a topic the defaults do not, and no longer one they do).
 func TestDLQLsNaming(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		prefixed := kafkatest.NamedTopic(t, seeds, "dlq."+kafkatest.UniqueName(t), 1)
 		parking := kafkatest.NamedTopic(t, seeds, kafkatest.UniqueName(t)+".parking.v1", 1)
+		graveyard := kafkatest.NamedTopic(t, seeds, "graveyard."+kafkatest.UniqueName(t), 1)
 		plain := kafkatest.NewTopic(t, seeds, 1)
 		ls := func(o DLQOptions) string {
 			f, out, _ := testFactory(false)
@@ -114,9 +116,9 @@ func TestDLQLsNaming(t *testing.T) {
 			o    DLQOptions
 			want map[string]bool
 		}{
-			{"default", DLQOptions{}, map[string]bool{prefixed: true, parking: false, plain: false}},
-			{"--contains parking", DLQOptions{Contains: []string{"parking"}}, map[string]bool{prefixed: false, parking: true, plain: false}},
-			{"--prefix dlq.", DLQOptions{Prefixes: []string{"dlq."}}, map[string]bool{prefixed: true, parking: false, plain: false}},
+			{"default", DLQOptions{}, map[string]bool{prefixed: true, parking: false, graveyard: false, plain: false}},
+			{"--contains parking", DLQOptions{Contains: []string{"parking"}}, map[string]bool{prefixed: false, parking: true, graveyard: false, plain: false}},
+			{"--prefix graveyard.", DLQOptions{Prefixes: []string{"graveyard."}}, map[string]bool{prefixed: false, parking: false, graveyard: true, plain: false}},
 		} {
 			out := ls(tc.o)
 			for topic, want := range tc.want {
