@@ -49,8 +49,9 @@ func newCmdDLQ(f *Factory, runF func(context.Context, string, *DLQOptions) error
 
 A topic or queue is a dead letter queue by its name: it ends in .DLT, -dlt, _dlt, .dlq,
 -dlq or _dlq, starts with dlq. or dlq-, or contains dead-letter, deadletter or
-dead_letter (any case; --suffix, --prefix and --contains replace these). Why a message failed and where it came
-from are read from the headers the framework that dead-lettered it wrote:
+dead_letter (any case; --suffix, --prefix and --contains replace these). Why a
+message failed and where it came from are read from the headers the framework
+that dead-lettered it wrote:
 
   Spring Kafka      kafka_dlt-exception-message, -fqcn, -cause-fqcn,
                     kafka_dlt-original-topic, -partition, -offset, -timestamp

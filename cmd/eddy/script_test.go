@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -128,16 +129,10 @@ func cmdTopic(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: topic NAME PARTITIONS [CONFIG=VALUE...]")
 	}
-	configs := map[string]*string{}
+	configs := map[string]string{}
 	for _, kv := range args[2:] {
 		k, v, _ := strings.Cut(kv, "=")
-		configs[k] = &v
-	}
-	if _, ok := configs["retention.ms"]; !ok {
-		// Scripts stamp records at fixed past dates: a shared real broker's
-		// default retention would delete them mid-script.
-		never := "-1"
-		configs["retention.ms"] = &never
+		configs[k] = v
 	}
 	args = args[:2]
 	parts, err := strconv.Atoi(args[1])
@@ -147,7 +142,7 @@ func cmdTopic(ts *testscript.TestScript, neg bool, args []string) {
 	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := adm.CreateTopic(ctx, int32(parts), 1, configs, name)
+	resp, err := adm.CreateTopic(ctx, int32(parts), 1, kafkatest.TopicConfigs(configs), name)
 	ts.Check(err)
 	ts.Check(resp.Err)
 	ts.Defer(func() {

@@ -80,19 +80,25 @@ func NamedTopic(t testing.TB, seeds []string, name string, partitions int32) str
 	return createTopic(t, seeds, name, partitions, nil)
 }
 
-func createTopic(t testing.TB, seeds []string, name string, partitions int32, configs map[string]string) string {
-	t.Helper()
-	adm := Admin(t, seeds)
+// TopicConfigs is configs as CreateTopics takes them, with retention.ms -1
+// unless configs sets it: tests stamp records at fixed past dates, which a
+// real broker's default retention (7 days) would delete mid-test.
+func TopicConfigs(configs map[string]string) map[string]*string {
 	cfgs := make(map[string]*string, len(configs)+1)
 	for k, v := range configs {
 		cfgs[k] = &v
 	}
 	if _, ok := cfgs["retention.ms"]; !ok {
-		// Tests stamp records at fixed past dates: a real broker's default
-		// retention (7 days) would delete them mid-test.
 		never := "-1"
 		cfgs["retention.ms"] = &never
 	}
+	return cfgs
+}
+
+func createTopic(t testing.TB, seeds []string, name string, partitions int32, configs map[string]string) string {
+	t.Helper()
+	adm := Admin(t, seeds)
+	cfgs := TopicConfigs(configs)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resp, err := adm.CreateTopic(ctx, partitions, 1, cfgs, name)
