@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -179,6 +180,11 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		kgo.ProducerLinger(0),
 		kgo.DisableAutoCommit(),
 	)
+	// When the group last gave this run partitions (unix nanos; 0: never).
+	var assignedAt atomic.Int64
+	kopts = append(kopts, kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+		assignedAt.Store(time.Now().UnixNano())
+	}))
 	var rt *routes
 	switch {
 	case o.Route != nil:
@@ -231,7 +237,8 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		}
 		// Markers make every partition reach its end; a partition whose last
 		// offsets hold no record at all (compaction) never would, so a
-		// poll that finds nothing for idle ends the run.
+		// poll that finds nothing for idle, once the group has given this
+		// run its partitions, ends the run.
 		pctx, cancel := context.WithTimeout(ctx, idle)
 		fs := sess.PollRecords(pctx, n)
 		timedOut := pctx.Err() != nil && ctx.Err() == nil
@@ -241,6 +248,10 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		}
 		var fetchErr error
 		fs.EachError(func(t string, p int32, err error) {
+			// A poll that timed out says so as an error of no partition.
+			if timedOut && errors.Is(err, context.DeadlineExceeded) {
+				return
+			}
 			if fetchErr == nil && !errors.Is(err, context.Canceled) {
 				fetchErr = fmt.Errorf("eos: fetching %s/%d: %w", t, p, err)
 			}
@@ -253,8 +264,17 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		}
 		recs := fs.Records()
 		if len(recs) == 0 {
-			if timedOut {
+			if !timedOut {
+				continue
+			}
+			// The time a slow group join takes is not idleness: nothing
+			// could be fetched before the partitions were assigned.
+			at := assignedAt.Load()
+			if at != 0 && time.Since(time.Unix(0, at)) >= idle {
 				break
+			}
+			if at == 0 && time.Since(start) > assignWait {
+				return finish(fmt.Errorf("eos: the group %s assigned this run no partitions within %s (is another run of the job alive?)", group, assignWait))
 			}
 			continue
 		}
@@ -432,8 +452,13 @@ func endSpans(spans []oteltrace.Span, errs []error, committed bool, endErr error
 	}
 }
 
-// idle is how long a poll may find nothing before the run ends.
-const idle = 5 * time.Second
+// idle is how long a poll may find nothing, once the run has its
+// partitions, before the run ends; assignWait how long the group may take to
+// give them. Variables so that tests can shorten them.
+var (
+	idle       = 5 * time.Second
+	assignWait = 2 * time.Minute
+)
 
 // graceful returns a context for finishing a transaction: not ended by ctx,
 // but by a second after ctx is done (a stop commits what it produced when it

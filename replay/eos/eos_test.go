@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,6 +172,60 @@ func groupOffsets(t *testing.T, seeds []string, job string) int64 {
 	var sum int64
 	os.Each(func(o kadm.OffsetResponse) { sum += o.At })
 	return sum
+}
+
+// TestSlowGroupJoinIsNotIdleness: a coordinator that takes longer than the
+// idle time to answer the group join (a loaded cluster, a rebalance delay)
+// does not end the run early, as done with nothing moved, nor fail it with
+// the poll's own timeout: idleness counts from the assignment.
+func TestSlowGroupJoinIsNotIdleness(t *testing.T) {
+	defer eos.SetWaits(200*time.Millisecond, time.Minute)()
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	from := fixture(t, seeds, 300)
+	to := kafkatest.NewTopic(t, seeds, 3)
+	var slowed atomic.Bool
+	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !slowed.Swap(true) {
+			// Fault injection, not synchronisation: the join is answered
+			// five idle periods late.
+			c.SleepControl(func() { time.Sleep(time.Second) })
+		}
+		return nil, nil, false
+	})
+	sum, err := eos.Run(ctxT(t), options(seeds, kafkatest.UniqueName(t), from, to))
+	if err != nil || sum.Moved != 300 || !sum.Done {
+		t.Fatalf("run behind a slow join: %+v, %v; want all 300 moved", sum, err)
+	}
+	if !slowed.Load() {
+		t.Fatal("the join was never slowed: the test tested nothing")
+	}
+	checkOnce(t, seeds, to, 300)
+}
+
+// TestNoAssignmentFails: a group that never gives the run its partitions
+// fails the run with a clear error instead of calling it done.
+func TestNoAssignmentFails(t *testing.T) {
+	defer eos.SetWaits(200*time.Millisecond, 600*time.Millisecond)()
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	from := fixture(t, seeds, 30)
+	to := kafkatest.NewTopic(t, seeds, 3)
+	var slowed atomic.Bool
+	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !slowed.Swap(true) {
+			// Answered well after assignWait (and soon enough that the
+			// run's client closes without waiting for kgo's timeout).
+			c.SleepControl(func() { time.Sleep(1500 * time.Millisecond) })
+		}
+		return nil, nil, false
+	})
+	sum, err := eos.Run(ctxT(t), options(seeds, kafkatest.UniqueName(t), from, to))
+	if err == nil || sum.Done || sum.Moved != 0 || !strings.Contains(err.Error(), "assigned this run no partitions") {
+		t.Fatalf("run without an assignment: %+v, %v; want the assignment error", sum, err)
+	}
 }
 
 func TestFailedEndTxnAdvancesNoOffsetsAndResumesWithoutGaps(t *testing.T) {
