@@ -96,7 +96,7 @@ func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (
 	ro, err := redis.ParseURL(rawURL)
 	if err != nil {
 		// go-redis's message may quote the URL; say only what is wrong.
-		return nil, fmt.Errorf("ledger %s: not a Redis URL like redis://HOST:6379/0", where)
+		return nil, fmt.Errorf("ledger %s: %w", where, ErrLedgerURL)
 	}
 	quietRedis.Do(func() { redis.SetLogger(nopLogger{}) })
 	c := redis.NewClient(ro)
@@ -116,6 +116,10 @@ func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (
 	go l.heartbeat(hctx)
 	return l, nil
 }
+
+// ErrLedgerURL is returned by OpenRedisLedger for a URL go-redis cannot
+// parse: the user's input is wrong, nothing was tried.
+var ErrLedgerURL = errors.New("not a Redis URL like redis://HOST:6379/0 or rediss://HOST:6380/0")
 
 // go-redis logs dial failures on its own to stderr; eddy reports the errors
 // it returns, once, in its own words.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -88,6 +89,9 @@ func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration
 	if isRedisLedger(spec) {
 		registerURLSecret(f.Redactor, spec)
 		l, err := replay.OpenRedisLedger(ctx, spec, opts...)
+		if errors.Is(err, replay.ErrLedgerURL) {
+			return nil, asUsage(err)
+		}
 		if err != nil {
 			return nil, err
 		}
