@@ -212,10 +212,7 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	}
 	p.to = to
 	now := f.Now()
-	if p.read.From, err = bus.ParseFrom(o.From, now); err != nil {
-		return nil, asUsage(err)
-	}
-	if p.read.Until, err = bus.ParseUntil(o.Until, now); err != nil {
+	if p.read.From, p.read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return nil, asUsage(err)
 	}
 	if len(p.kafka) > 0 && !p.read.Until.IsSet() {
