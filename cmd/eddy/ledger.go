@@ -251,7 +251,7 @@ func ledgerLsRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 		}
 		return writeJSON(f.IO.Out, out)
 	}
-	tw := newTable(f.IO.Out, format)
+	tw := newTable(f.IO.Out, format, "job", "completed", "in_progress", "oldest", "newest")
 	if format == "table" {
 		fmt.Fprintln(tw, "JOB\tCOMPLETED\tINPROGRESS\tOLDEST\tNEWEST")
 	}
@@ -305,9 +305,9 @@ func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 		return writeJSON(f.IO.Out, out)
 	}
 	now := f.Now()
-	tw := newTable(f.IO.Out, format)
+	tw := newTable(f.IO.Out, format, "in_progress_id", "since")
 	if format == "table" {
-		fmt.Fprintf(f.IO.Out, "job %s: %d completed, %d in progress (outcome unknown), oldest %s, newest %s\n",
+		fmt.Fprintf(tw.Out, "job %s: %d completed, %d in progress (outcome unknown), oldest %s, newest %s\n",
 			strconv.Quote(job.Job), job.Counts[replay.Completed], job.Counts[replay.InProgress],
 			when(job.Oldest, now, format), when(job.Newest, now, format))
 		if len(ents) > 0 {
@@ -343,6 +343,6 @@ func ledgerPruneRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.Out, "pruned %d entr%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
-	return nil
+	_, err = fmt.Fprintf(f.IO.Out, "pruned %d entr%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
+	return err
 }

@@ -435,8 +435,8 @@ func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
 		_, err = fmt.Fprintf(f.IO.Out, "%s\n", b)
 		return err
 	}
+	w := &errWriter{w: f.IO.Out} // a lost report is an error (exit 1), as in JSON
 	if rep.Plan != nil {
-		w := f.IO.Out
 		fmt.Fprintf(w, "dry run: would write %d event(s)\n", rep.Plan.Total)
 		for _, t := range rep.Plan.Targets {
 			fmt.Fprintf(w, "  %-40s %d\n", inspect.SafeString(t.Target), t.Count)
@@ -466,6 +466,9 @@ func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, " in %.1fs (%s)\n", rep.Seconds, rep.Mode)
 	printOutcomeUnknown(f, rep.Unknown)
+	if w.err != nil {
+		return fmt.Errorf("writing the report: %w", w.err)
+	}
 	return nil
 }
 
