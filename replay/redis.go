@@ -106,6 +106,15 @@ func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	l := &RedisLedger{c: c, cfg: newLedgerConfig(opts), owner: hex.EncodeToString(tok[:]), where: where}
+	if l.cfg.readOnly {
+		// A reader holds no lease: it writes nothing to the server.
+		if err := c.Ping(ctx).Err(); err != nil {
+			c.Close()
+			return nil, &bus.ConnectError{Transport: "ledger", Addr: where, Err: err}
+		}
+		l.cancel = func() {}
+		return l, nil
+	}
 	if err := c.Set(ctx, redisOwnerKey(l.owner), "1", l.cfg.lease).Err(); err != nil {
 		c.Close()
 		return nil, &bus.ConnectError{Transport: "ledger", Addr: where, Err: err}
@@ -518,7 +527,10 @@ func (l *RedisLedger) Prune(p Prune) (int, error) {
 func (l *RedisLedger) Close() error {
 	l.cancel()
 	l.wg.Wait()
-	err := l.c.Del(context.Background(), redisOwnerKey(l.owner)).Err()
+	var err error
+	if !l.cfg.readOnly {
+		err = l.c.Del(context.Background(), redisOwnerKey(l.owner)).Err()
+	}
 	if cerr := l.c.Close(); err == nil {
 		err = cerr
 	}

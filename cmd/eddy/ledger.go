@@ -80,12 +80,12 @@ func (f *Factory) LedgerSpec(flag string) (string, error) {
 // environment name: the one place `eddy replay`, `eddy dlq redrive` and
 // `eddy dlq ledger` resolve it. A Redis URL's password is registered with the
 // redactor before anything could print it.
-func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration) (replay.Store, error) {
+func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration, more ...replay.LedgerOption) (replay.Store, error) {
 	spec, err := f.LedgerSpec(flag)
 	if err != nil {
 		return nil, err
 	}
-	opts := []replay.LedgerOption{replay.WithTTL(ttl)}
+	opts := append([]replay.LedgerOption{replay.WithTTL(ttl)}, more...)
 	if isRedisLedger(spec) {
 		registerURLSecret(f.Redactor, spec)
 		l, err := replay.OpenRedisLedger(ctx, spec, opts...)
@@ -209,7 +209,8 @@ func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, str
 	if err != nil {
 		return nil, "", err
 	}
-	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL)
+	// ls and show only read: nothing is created, nothing expired is deleted.
+	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL, replay.ReadOnlyLedger())
 	return l, format, err
 }
 
