@@ -3,7 +3,9 @@ package bus
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Address names a place events are read from or written to.
@@ -49,6 +51,11 @@ func ParseAddress(s string) (Address, error) {
 	switch transport {
 	case "kafka":
 		if len(rest) >= 2 && rest[0] == '/' && rest[len(rest)-1] == '/' {
+			// The pattern alone first, so an error quotes what was typed
+			// rather than the anchored form eddy matches with.
+			if _, err := regexp.Compile(rest[1 : len(rest)-1]); err != nil {
+				return Address{}, fmt.Errorf("address %q: bad regular expression: %v", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			}
 			re, err := regexp.Compile("^(?:" + rest[1:len(rest)-1] + ")$")
 			if err != nil {
 				return Address{}, fmt.Errorf("address %q: bad regular expression: %v", s, err)
@@ -94,9 +101,17 @@ func validTopic(t string) error {
 	case len(t) > 249:
 		return fmt.Errorf("a topic name is at most 249 characters")
 	}
-	for _, c := range []byte(t) {
+	for i, c := range t {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("topic name %q has %q; Kafka allows letters, digits, '.', '_' and '-' (use /REGEX/ for a pattern)", t, rune(c))
+			// The character as typed, not its first byte; a byte that is
+			// not UTF-8 as \xNN.
+			what := strconv.QuoteRune(c)
+			if c == utf8.RuneError {
+				if _, size := utf8.DecodeRuneInString(t[i:]); size == 1 {
+					what = fmt.Sprintf("byte 0x%02x", t[i])
+				}
+			}
+			return fmt.Errorf("topic name %q has %s; Kafka allows ASCII letters, digits, '.', '_' and '-' (use /REGEX/ for a pattern)", t, what)
 		}
 	}
 	return nil

@@ -57,6 +57,59 @@ func ParseUntil(s string, now time.Time) (Position, error) {
 	return parsePosition("--until", s, now, false)
 }
 
+// ParseRange parses --from and --until together and refuses a range that
+// ends before it starts (--from -1m --until -2h, --from 10 --until 5): read,
+// it would return nothing and look like an empty stream. Positions of kinds
+// that cannot be compared without the broker (an offset and a time, -N and
+// anything) are left to the read.
+func ParseRange(from, until string, now time.Time) (Position, Position, error) {
+	f, err := ParseFrom(from, now)
+	if err != nil {
+		return Position{}, Position{}, err
+	}
+	u, err := ParseUntil(until, now)
+	if err != nil {
+		return Position{}, Position{}, err
+	}
+	if why := emptyRange(f, u, now); why != "" {
+		return Position{}, Position{}, fmt.Errorf("--until %s is %s --from %s: that range holds nothing", until, why, from)
+	}
+	return f, u, nil
+}
+
+// CheckRange is ParseRange's check for positions parsed another way (expect's
+// --since): fromFlag and the texts name them as the user typed them.
+func CheckRange(fromFlag, fromText string, from Position, untilText string, until Position, now time.Time) error {
+	if why := emptyRange(from, until, now); why != "" {
+		return fmt.Errorf("--until %s is %s %s %s: that range holds nothing", untilText, why, fromFlag, fromText)
+	}
+	return nil
+}
+
+// emptyRange says how until comes before from ("before", "not after"), or ""
+// when the range may hold events. Until is exclusive for an offset and
+// inclusive for a time; --from end means now.
+func emptyRange(from, until Position, now time.Time) string {
+	switch {
+	case from.Kind == PosOffset && until.Kind == PosOffset:
+		if until.Offset < from.Offset {
+			return "before"
+		}
+		if until.Offset == from.Offset {
+			return "not after" // until is exclusive
+		}
+	case from.Kind == PosTime && until.Kind == PosTime:
+		if until.Time.Before(from.Time) {
+			return "before"
+		}
+	case from.Kind == PosEnd && until.Kind == PosTime:
+		if until.Time.Before(now) {
+			return "before" // end: only what arrives from now on
+		}
+	}
+	return ""
+}
+
 func parsePosition(flag, s string, now time.Time, from bool) (Position, error) {
 	switch s {
 	case "":
@@ -72,7 +125,7 @@ func parsePosition(flag, s string, now time.Time, from bool) (Position, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n < 0 {
 			if !from {
-				return Position{}, fmt.Errorf("%s %q: a relative offset only works with --from", flag, s)
+				return Position{}, fmt.Errorf("%s %q: offsets are 0 or more; -N (N before the end of each partition) is for --from; %s takes end, an offset, an RFC 3339 time or -DURATION (-5m)", flag, s, flag)
 			}
 			return Position{Kind: PosRelative, Offset: -n}, nil
 		}

@@ -2,9 +2,11 @@ package inspect
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +74,15 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 	opts := []sdkmetric.Option{sdkmetric.WithReader(exp)}
 	if o.OTLPEndpoint != "" {
 		var eo []otlpmetrichttp.Option
+		if scheme, _, ok := strings.Cut(o.OTLPEndpoint, "://"); ok && !isURL(o.OTLPEndpoint) {
+			// Not the URL itself: it may carry a password.
+			return nil, fmt.Errorf("scheme %q is not supported; want http://HOST:PORT, https://HOST:PORT (OTLP/HTTP) or HOST:PORT", SafeString(scheme))
+		}
+		if pu, err := url.Parse(o.OTLPEndpoint); err == nil && pu.User != nil {
+			// The exporter would drop it silently; a secret in a URL is
+			// refused rather than ignored.
+			return nil, fmt.Errorf("a user or password in the URL is not supported: the exporter would not send it")
+		}
 		if isURL(o.OTLPEndpoint) {
 			u := o.OTLPEndpoint
 			// A collector's base URL (http://collector:4318) means its standard

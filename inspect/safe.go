@@ -80,6 +80,14 @@ func SafeString(s string) string {
 	return string(appendSafe(make([]byte, 0, len(s)+16), s, 0))
 }
 
+// SafeText returns s rendered as AppendSafe does except that newlines and
+// tabs are kept: for trusted multi-line text (a config file, a multi-line
+// error) whose lines are its author's. Every other control byte is still
+// escaped, so the terminal acts on nothing in it.
+func SafeText(s string) string {
+	return string(appendSafe(make([]byte, 0, len(s)+16), s, modeKeepLines))
+}
+
 // isSafe reports whether appendSafe(…, s, 0) would return s unchanged.
 func isSafe(s string) bool {
 	for i := 0; i < len(s); {

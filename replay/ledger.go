@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -128,9 +129,10 @@ const DefaultLedgerTTL = 30 * 24 * time.Hour
 type LedgerOption func(*ledgerConfig)
 
 type ledgerConfig struct {
-	ttl   time.Duration
-	now   func() time.Time
-	lease time.Duration
+	ttl      time.Duration
+	now      func() time.Time
+	lease    time.Duration
+	readOnly bool
 }
 
 func newLedgerConfig(opts []LedgerOption) ledgerConfig {
@@ -159,6 +161,17 @@ func WithTTL(ttl time.Duration) LedgerOption { return func(c *ledgerConfig) { c.
 // WithClock overrides time.Now as the clock entries are stamped and expired
 // with (for tests).
 func WithClock(now func() time.Time) LedgerOption { return func(c *ledgerConfig) { c.now = now } }
+
+// ReadOnlyLedger opens a ledger only to read it (eddy dlq ledger ls and
+// show): a bbolt ledger that does not exist is ErrNoLedger (neither it nor its
+// directory is created), it is opened read-only and expired entries are left
+// for the next writer to delete; a Redis ledger is pinged, no owner lease is
+// written. Begin, Complete and Prune are refused.
+func ReadOnlyLedger() LedgerOption { return func(c *ledgerConfig) { c.readOnly = true } }
+
+// ErrNoLedger is returned by OpenLedger with ReadOnlyLedger when the file does
+// not exist: no replay or redrive has written it.
+var ErrNoLedger = errors.New("no ledger there: no replay or redrive has written one")
 
 // ErrLedgerBusy is returned by OpenLedger when another process has the ledger
 // open.
@@ -192,17 +205,27 @@ type BoltLedger struct {
 // ledger at path, and deletes the entries that have expired. A ledger
 // another process has open is ErrLedgerBusy after waiting a second.
 func OpenLedger(path string, opts ...LedgerOption) (*BoltLedger, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	cfg := newLedgerConfig(opts)
+	if cfg.readOnly {
+		// Reading never writes: bbolt would create the file (and MkdirAll
+		// its directory) on open.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("ledger %s: %w", path, ErrNoLedger)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: cfg.readOnly})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("ledger %s: %w", path, ErrLedgerBusy)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	l := &BoltLedger{db: db, cfg: newLedgerConfig(opts)}
+	l := &BoltLedger{db: db, cfg: cfg}
+	if cfg.readOnly {
+		return l, nil // expired entries are not listed; a writer deletes them
+	}
 	now := l.cfg.now()
 	if _, err := l.deleteWhere("", func(v []byte) bool { return !l.cfg.live(v, now) }); err != nil {
 		db.Close()

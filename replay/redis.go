@@ -96,7 +96,7 @@ func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (
 	ro, err := redis.ParseURL(rawURL)
 	if err != nil {
 		// go-redis's message may quote the URL; say only what is wrong.
-		return nil, fmt.Errorf("ledger %s: not a Redis URL like redis://HOST:6379/0", where)
+		return nil, fmt.Errorf("ledger %s: %w", where, ErrLedgerURL)
 	}
 	quietRedis.Do(func() { redis.SetLogger(nopLogger{}) })
 	c := redis.NewClient(ro)
@@ -106,6 +106,15 @@ func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	l := &RedisLedger{c: c, cfg: newLedgerConfig(opts), owner: hex.EncodeToString(tok[:]), where: where}
+	if l.cfg.readOnly {
+		// A reader holds no lease: it writes nothing to the server.
+		if err := c.Ping(ctx).Err(); err != nil {
+			c.Close()
+			return nil, &bus.ConnectError{Transport: "ledger", Addr: where, Err: err}
+		}
+		l.cancel = func() {}
+		return l, nil
+	}
 	if err := c.Set(ctx, redisOwnerKey(l.owner), "1", l.cfg.lease).Err(); err != nil {
 		c.Close()
 		return nil, &bus.ConnectError{Transport: "ledger", Addr: where, Err: err}
@@ -116,6 +125,10 @@ func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (
 	go l.heartbeat(hctx)
 	return l, nil
 }
+
+// ErrLedgerURL is returned by OpenRedisLedger for a URL go-redis cannot
+// parse: the user's input is wrong, nothing was tried.
+var ErrLedgerURL = errors.New("not a Redis URL like redis://HOST:6379/0 or rediss://HOST:6380/0")
 
 // go-redis logs dial failures on its own to stderr; eddy reports the errors
 // it returns, once, in its own words.
@@ -514,7 +527,10 @@ func (l *RedisLedger) Prune(p Prune) (int, error) {
 func (l *RedisLedger) Close() error {
 	l.cancel()
 	l.wg.Wait()
-	err := l.c.Del(context.Background(), redisOwnerKey(l.owner)).Err()
+	var err error
+	if !l.cfg.readOnly {
+		err = l.c.Del(context.Background(), redisOwnerKey(l.owner)).Err()
+	}
 	if cerr := l.c.Close(); err == nil {
 		err = cerr
 	}

@@ -144,7 +144,7 @@ func TestOpenMatching(t *testing.T) {
 		ids = append(ids, f.Key, f.Steps[0].ID, f.Steps[0].TraceID, f.Steps[len(f.Steps)-1].Causation)
 	}
 	// A flow whose steps all have ids and causes, some a trace context and
-	// some not: the empty id matches it as Flow.Matches does.
+	// some not.
 	tp := "00-0000000000000000000000000000000a-000000000000000b-01"
 	e1 := ev("t", 0, 1, "z1", "A", "zc", "z0", 0, "traceparent", tp)
 	e2 := ev("t", 0, 2, "z2", "B", "zc", "z1", time.Millisecond)
@@ -160,6 +160,16 @@ func TestOpenMatching(t *testing.T) {
 		}
 		if g, w := flowsDigest(c.OpenMatching(id)), flowsDigest(want); g != w {
 			t.Fatalf("OpenMatching(%q):\n%s\nwant\n%s", id, g, w)
+		}
+	}
+	// An empty id names nothing: not every step that lacks an id or a trace
+	// (eddy trace '' once printed every flow).
+	if got := c.OpenMatching(""); len(got) != 0 {
+		t.Fatalf("OpenMatching(\"\") = %d flows, want none", len(got))
+	}
+	for _, f := range open {
+		if f.Matches("") {
+			t.Fatalf("flow %q matches the empty id", f.Key)
 		}
 	}
 }

@@ -489,6 +489,9 @@ func (c *Correlator) EachOpen(fn func(*Flow)) {
 // does (least recently active first), building only those: `eddy trace ID`
 // over a large capture keeps every flow open to the end.
 func (c *Correlator) OpenMatching(id string) []*Flow {
+	if id == "" {
+		return nil // as Flow.Matches: an empty id matches nothing
+	}
 	var trace [16]byte
 	// Step.TraceID is lowercase hex; only that spelling matches.
 	isTrace := len(id) == 32 && strings.ToLower(id) == id && parseHex(trace[:], id)
@@ -507,8 +510,7 @@ func (fs *flowState) matches(id string, isTrace bool, trace *[16]byte) bool {
 	}
 	for i := range fs.steps {
 		s := &fs.steps[i]
-		// As Flow.Matches compares Step.TraceID, which is "" without one.
-		if fs.str(s.id) == id || fs.str(s.cause) == id || isTrace && s.hasTrace && s.trace == *trace || id == "" && !s.hasTrace {
+		if fs.str(s.id) == id || fs.str(s.cause) == id || isTrace && s.hasTrace && s.trace == *trace {
 			return true
 		}
 	}

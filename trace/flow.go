@@ -171,8 +171,11 @@ func (f *Flow) Complete(defs []Definition) bool {
 }
 
 // Matches reports whether id names this flow: its key, or the id, trace id or
-// causation id of one of its steps.
+// causation id of one of its steps. An empty id matches nothing.
 func (f *Flow) Matches(id string) bool {
+	if id == "" {
+		return false // not "every step without an id"
+	}
 	if f.Key == id {
 		return true
 	}

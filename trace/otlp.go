@@ -48,16 +48,28 @@ func NewExporter(ctx context.Context, endpoint string) (*Exporter, error) {
 		if perr != nil || u.Host == "" {
 			return nil, fmt.Errorf("--otlp %q: not a URL like http://HOST:4318", endpoint)
 		}
+		if u.User != nil {
+			// The exporter would drop it silently: refused, never printed.
+			return nil, fmt.Errorf("--otlp %s://%s: a user or password in the URL is not supported: the exporter would not send it", scheme, u.Host)
+		}
 		if u.Path == "" || u.Path == "/" {
 			u.Path = "/v1/traces"
 		}
 		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(u.String()))
+	case "grpc", "grpcs":
+		if strings.Contains(rest, "@") {
+			return nil, fmt.Errorf("--otlp %s://: a user or password in the URL is not supported: the exporter would not send it", scheme)
+		}
+	}
+	switch scheme {
+	case "http", "https":
 	case "grpc":
 		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(rest), otlptracegrpc.WithInsecure())
 	case "grpcs":
 		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(rest))
 	default:
-		return nil, fmt.Errorf("--otlp %q: want http://HOST:PORT, https://…, grpc://HOST:PORT or grpcs://HOST:PORT", endpoint)
+		// Not the URL itself: it may carry a password.
+		return nil, fmt.Errorf("--otlp: scheme %q is not supported; want http://HOST:PORT, https://…, grpc://HOST:PORT or grpcs://HOST:PORT", scheme)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("--otlp %q: %v", endpoint, err)

@@ -126,7 +126,7 @@ func newCmdConfigShow(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = f.IO.Out.Write([]byte(inspect.SafeString(string(b))))
+			_, err = f.IO.Out.Write([]byte(inspect.SafeText(string(b))))
 			return err
 		},
 	}

@@ -252,7 +252,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if format == "json" {
 		return writeJSON(f.IO.Out, out)
 	}
-	tw := newTable(f.IO.Out, format)
+	tw := newTable(f.IO.Out, format, "dlq", "count", "oldest", "newest", "top_error", "origins")
 	if format == "table" {
 		fmt.Fprintln(tw, "DLQ\tCOUNT\tOLDEST\tNEWEST\tTOP ERROR\tORIGINS")
 	}
@@ -335,9 +335,9 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 		return writeJSON(f.IO.Out, dlqJSON{V: 1, DLQs: []dlq.Summary{s}})
 	}
 	now := f.Now()
-	tw := newTable(f.IO.Out, format)
+	tw := newTable(f.IO.Out, format, "count", "error", "class", "origin", "first", "last", "ids")
 	if format == "table" {
-		fmt.Fprintf(f.IO.Out, "%s: %d message(s), oldest %s, newest %s\n\n", inspect.SafeString(a.String()), s.Count,
+		fmt.Fprintf(tw.Out, "%s: %d message(s), oldest %s, newest %s\n\n", inspect.SafeString(a.String()), s.Count,
 			when(s.Oldest, now, format), when(s.Newest, now, format))
 		fmt.Fprintln(tw, "COUNT\tERROR\tCLASS\tORIGIN\tFIRST\tLAST\tIDS")
 	}
@@ -352,26 +352,59 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	return tw.Flush()
 }
 
-// table is a tabwriter for -o table, and w itself for tsv.
+// table is a tabwriter for -o table, and w itself for tsv. It keeps the
+// first write error, which Flush returns: a listing written to a full disk
+// must fail (exit 1), as its JSON form does, not end as if all was written.
 type table struct {
 	io.Writer
-	tw *tabwriter.Writer
+	// Out is the underlying stream, for lines outside the grid (a title);
+	// its errors count too.
+	Out io.Writer
+	tw  *tabwriter.Writer
+	ew  *errWriter
 }
 
-func newTable(w io.Writer, format string) *table {
+// newTable starts a table; tsvHead is the header line of tsv (the README
+// promises one), the names of its columns.
+func newTable(w io.Writer, format string, tsvHead ...string) *table {
+	ew := &errWriter{w: w}
+	t := &table{Writer: ew, Out: ew, ew: ew}
 	if format == "table" {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		return &table{Writer: tw, tw: tw}
+		t.tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		t.Writer = t.tw
+	} else if len(tsvHead) > 0 {
+		io.WriteString(ew, strings.Join(tsvHead, "\t")+"\n")
 	}
-	return &table{Writer: w}
+	return t
 }
 
-// Flush writes a table's aligned rows.
+// Flush writes a table's aligned rows and returns the first write error.
 func (t *table) Flush() error {
 	if t.tw != nil {
-		return t.tw.Flush()
+		if err := t.tw.Flush(); err != nil && t.ew.err == nil {
+			t.ew.err = err
+		}
+	}
+	if t.ew.err != nil {
+		return fmt.Errorf("writing the output: %w", t.ew.err)
 	}
 	return nil
+}
+
+// errWriter writes to w until a write fails, then writes nothing more and
+// keeps that error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
 }
 
 // writeRow writes cells terminal-safe: a table's cells are also cut to fit

@@ -144,6 +144,9 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	if err != nil {
 		return asUsage(err)
 	}
+	if err := bus.CheckRange("--since", o.Since, since, o.Until, until, now); err != nil {
+		return asUsage(err)
+	}
 	read := bus.ReadOptions{From: since, Until: until, SkipBad: o.SkipBad}
 	fileRead := bus.ReadOptions{SkipBad: o.SkipBad}
 	if o.SinceSet {

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
 )
 
 // Defaults used when nothing names a broker: where `eddy demo` and a stock local
@@ -151,17 +154,46 @@ func (f *Factory) kafkaSettings() (seeds []string, kc *KafkaConfig, explicit boo
 	if ctx.Kafka != nil {
 		kc = ctx.Kafka
 	}
+	where := ""
 	switch {
 	case len(f.Global.Brokers) > 0:
-		seeds, explicit = f.Global.Brokers, true
+		seeds, explicit, where = f.Global.Brokers, true, "--brokers"
 	case f.Getenv("EDDY_BROKERS") != "":
-		seeds, explicit = splitList(f.Getenv("EDDY_BROKERS")), true
+		seeds, explicit, where = splitList(f.Getenv("EDDY_BROKERS")), true, "EDDY_BROKERS"
 	case len(kc.Brokers) > 0:
-		seeds, explicit = kc.Brokers, true
+		seeds, explicit, where = kc.Brokers, true, "the context's kafka.brokers"
 	default:
 		seeds = []string{defaultBrokers}
 	}
+	if err := checkSeeds(where, seeds); err != nil {
+		return nil, nil, false, err
+	}
 	return seeds, kc, explicit, nil
+}
+
+// checkSeeds refuses a bootstrap broker that is not HOST or HOST:PORT (a URL,
+// a port that is not a number): the client would otherwise try to resolve it
+// as a host name and report a connection failure (exit 4) for a typo.
+func checkSeeds(where string, seeds []string) error {
+	for _, s := range seeds {
+		host, port := s, ""
+		if strings.Contains(s, ":") {
+			var err error
+			if host, port, err = net.SplitHostPort(s); err != nil {
+				host = ""
+			}
+		}
+		bad := host == "" || strings.ContainsAny(host, "/ \t@?#")
+		if port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				bad = true
+			}
+		}
+		if bad {
+			return usagef("%s: broker %s: want HOST:PORT (e.g. 127.0.0.1:9092), several separated by commas, no scheme", where, strconv.Quote(inspect.SafeString(s)))
+		}
+	}
+	return nil
 }
 
 func splitList(s string) []string {

@@ -107,6 +107,7 @@ func finishTree(root *cobra.Command, f *Factory) {
 	root.SetHelpCommandGroupID("setup")
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultVersionFlag() // now, not at Execute: docs and tests see it
+	strictArgs(root)              // usage.go: argument errors are exit 2
 	for _, c := range root.Commands() {
 		if g, ok := commandGroups[c.Name()]; ok {
 			c.GroupID = g

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -79,15 +80,18 @@ func (f *Factory) LedgerSpec(flag string) (string, error) {
 // environment name: the one place `eddy replay`, `eddy dlq redrive` and
 // `eddy dlq ledger` resolve it. A Redis URL's password is registered with the
 // redactor before anything could print it.
-func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration) (replay.Store, error) {
+func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration, more ...replay.LedgerOption) (replay.Store, error) {
 	spec, err := f.LedgerSpec(flag)
 	if err != nil {
 		return nil, err
 	}
-	opts := []replay.LedgerOption{replay.WithTTL(ttl)}
+	opts := append([]replay.LedgerOption{replay.WithTTL(ttl)}, more...)
 	if isRedisLedger(spec) {
 		registerURLSecret(f.Redactor, spec)
 		l, err := replay.OpenRedisLedger(ctx, spec, opts...)
+		if errors.Is(err, replay.ErrLedgerURL) {
+			return nil, asUsage(err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +209,8 @@ func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, str
 	if err != nil {
 		return nil, "", err
 	}
-	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL)
+	// ls and show only read: nothing is created, nothing expired is deleted.
+	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL, replay.ReadOnlyLedger())
 	return l, format, err
 }
 
@@ -247,7 +252,7 @@ func ledgerLsRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 		}
 		return writeJSON(f.IO.Out, out)
 	}
-	tw := newTable(f.IO.Out, format)
+	tw := newTable(f.IO.Out, format, "job", "completed", "in_progress", "oldest", "newest")
 	if format == "table" {
 		fmt.Fprintln(tw, "JOB\tCOMPLETED\tINPROGRESS\tOLDEST\tNEWEST")
 	}
@@ -301,9 +306,9 @@ func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 		return writeJSON(f.IO.Out, out)
 	}
 	now := f.Now()
-	tw := newTable(f.IO.Out, format)
+	tw := newTable(f.IO.Out, format, "in_progress_id", "since")
 	if format == "table" {
-		fmt.Fprintf(f.IO.Out, "job %s: %d completed, %d in progress (outcome unknown), oldest %s, newest %s\n",
+		fmt.Fprintf(tw.Out, "job %s: %d completed, %d in progress (outcome unknown), oldest %s, newest %s\n",
 			strconv.Quote(job.Job), job.Counts[replay.Completed], job.Counts[replay.InProgress],
 			when(job.Oldest, now, format), when(job.Newest, now, format))
 		if len(ents) > 0 {
@@ -339,6 +344,6 @@ func ledgerPruneRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.Out, "pruned %d entr%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
-	return nil
+	_, err = fmt.Fprintf(f.IO.Out, "pruned %d entr%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
+	return err
 }

@@ -485,7 +485,7 @@ func printRedrive(f *Factory, o *RedriveOptions, r *redriveReport) error {
 		_, err = fmt.Fprintf(f.IO.Out, "%s\n", b)
 		return err
 	}
-	w := f.IO.Out
+	w := &errWriter{w: f.IO.Out} // a lost report is an error (exit 1), as in JSON
 	verb := "redriven"
 	if r.Mode == "dry-run" {
 		verb = "would redrive"
@@ -516,5 +516,8 @@ func printRedrive(f *Factory, o *RedriveOptions, r *redriveReport) error {
 		fmt.Fprintf(f.IO.ErrOut, "eddy: redrive %s: %d message(s) held by another run sharing the ledger, left to it\n", r.Job, r.Held)
 	}
 	printOutcomeUnknown(f, r.OutcomeUnknown)
+	if w.err != nil {
+		return fmt.Errorf("writing the report: %w", w.err)
+	}
 	return nil
 }

@@ -212,10 +212,7 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	}
 	p.to = to
 	now := f.Now()
-	if p.read.From, err = bus.ParseFrom(o.From, now); err != nil {
-		return nil, asUsage(err)
-	}
-	if p.read.Until, err = bus.ParseUntil(o.Until, now); err != nil {
+	if p.read.From, p.read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return nil, asUsage(err)
 	}
 	if len(p.kafka) > 0 && !p.read.Until.IsSet() {
@@ -438,8 +435,8 @@ func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
 		_, err = fmt.Fprintf(f.IO.Out, "%s\n", b)
 		return err
 	}
+	w := &errWriter{w: f.IO.Out} // a lost report is an error (exit 1), as in JSON
 	if rep.Plan != nil {
-		w := f.IO.Out
 		fmt.Fprintf(w, "dry run: would write %d event(s)\n", rep.Plan.Total)
 		for _, t := range rep.Plan.Targets {
 			fmt.Fprintf(w, "  %-40s %d\n", inspect.SafeString(t.Target), t.Count)
@@ -469,6 +466,9 @@ func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, " in %.1fs (%s)\n", rep.Seconds, rep.Mode)
 	printOutcomeUnknown(f, rep.Unknown)
+	if w.err != nil {
+		return fmt.Errorf("writing the report: %w", w.err)
+	}
 	return nil
 }
 

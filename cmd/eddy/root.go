@@ -42,7 +42,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 	root.SetVersionTemplate("eddy {{.Version}}\n")
 	f.Global.bind(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usagef("%v (see 'eddy %s --help')", err, strings.TrimPrefix(cmd.CommandPath(), "eddy "))
+		return usagef("%v (see '%s --help')", err, cmd.CommandPath())
 	})
 
 	root.AddGroup(helpGroups...) // help.go: commandGroups moves commands between them
@@ -65,9 +65,11 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		root.AddCommand(c)
 	}
 	root.AddCommand(&cobra.Command{
-		Use:   "exit-codes",
-		Short: "The exit codes every eddy command uses",
-		Long:  "Every eddy command exits with one of these codes, so scripts can tell failures apart.\n\n" + exitCodesHelp,
+		Use:     "exit-codes",
+		GroupID: "setup",
+		Short:   "The exit codes every eddy command uses",
+		Example: "  eddy exit-codes\n  eddy help exit-codes",
+		Long:    "Every eddy command exits with one of these codes, so scripts can tell failures apart.\n\n" + exitCodesHelp,
 	})
 	finishTree(root, f) // help.go: examples, EXIT STATUS, completion
 	return root

@@ -164,10 +164,7 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 	}
 	now := f.Now()
 	var err error
-	if p.read.From, err = bus.ParseFrom(o.From, now); err != nil {
-		return nil, asUsage(err)
-	}
-	if p.read.Until, err = bus.ParseUntil(o.Until, now); err != nil {
+	if p.read.From, p.read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return nil, asUsage(err)
 	}
 	if o.Limit < 0 {

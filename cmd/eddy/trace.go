@@ -135,6 +135,10 @@ time index, not from the beginning) to the end as of starting. Captures
 			if len(args) == 0 {
 				return usagef("trace needs an ID (an event, correlation or trace id), e.g. eddy trace o-0042 (or eddy trace flows SOURCE...)")
 			}
+			if strings.TrimSpace(args[0]) == "" {
+				// An empty id would match every event without one.
+				return usagef("trace: the ID is empty; give an event, correlation or trace id, e.g. eddy trace o-0042")
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -757,10 +761,7 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	}
 	now := f.Now()
 	var read bus.ReadOptions
-	if read.From, err = bus.ParseFrom(o.From, now); err != nil {
-		return asUsage(err)
-	}
-	if read.Until, err = bus.ParseUntil(o.Until, now); err != nil {
+	if read.From, read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return asUsage(err)
 	}
 	read.SkipBad = o.SkipBad
