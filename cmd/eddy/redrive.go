@@ -66,7 +66,9 @@ SELECTION
                    as 'eddy dlq show' lists them; --ids @FILE reads one a line
   --error REGEX    only messages whose recorded error message or exception
                    class matches
-  Messages not selected stay in the DLQ.
+  Messages not selected stay in the DLQ. A selection given empty (--ids ''
+  or ',', an @FILE with no id in it, --filter '', --error '') is a usage
+  error (exit 2): an empty selection never means every message.
 
 LOOP GUARD AND PARKING
   Each redriven message carries eddy-redrive-count, one more than it had. A
@@ -142,14 +144,14 @@ DRY RUN
 	fl := cmd.Flags()
 	fl.StringVar(&o.To, "to", "", "send every selected message here (kafka:TOPIC; amqp:exchange/EX/KEY or amqp:QUEUE) instead of its origin")
 	fl.StringVar(&o.Filter, "filter", "", "only messages matching this expression (as in tail)")
-	fl.StringSliceVar(&o.IDs, "ids", nil, "only these messages: ids or positions TOPIC/P@OFFSET, or @FILE (one a line)")
+	fl.StringSliceVar(&o.IDs, "ids", nil, "only these messages: ids or positions TOPIC/P@OFFSET, or @FILE (one a line); a list that comes out empty is exit 2")
 	fl.StringVar(&o.Error, "error", "", "only messages whose recorded error or exception class matches this regular expression")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan; change nothing")
 	fl.Float64Var(&o.Rate, "rate", 0, "at most this many messages per second (default: no limit)")
 	fl.IntVar(&o.MaxRedrives, "max-redrives", dlq.DefaultMaxRedrives, "park a message redriven this many times already instead of redriving it")
 	fl.StringVar(&o.Park, "park", "", "the parking topic or queue (default: the DLQ's name + "+dlq.ParkSuffix+")")
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "write each message to its original partition (as recorded by Spring or Connect)")
-	fl.StringVar(&o.Job, "job", "", "the job's name: its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
+	fl.StringVar(&o.Job, "job", "", "the job's name, 1 to 200 letters, digits, '.', '_' and '-': its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
 	fl.StringSliceVar(&o.Suffixes, "suffix", nil, "name suffixes that mark a DLQ (names its origin: orders.DLT → orders)")
@@ -217,6 +219,9 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	}
 	if (a.Transport != "kafka" && a.Transport != "amqp") || a.Name == "" {
 		return nil, usagef("dlq redrive reads a Kafka topic (kafka:TOPIC) or a RabbitMQ queue (amqp:QUEUE), not %s", o.DLQ)
+	}
+	if err := checkJobFlag(o.Job); err != nil {
+		return nil, err
 	}
 	if a.Transport == "amqp" && o.KeepPartition {
 		return nil, usagef("--keep-partition applies to Kafka DLQs")
@@ -288,6 +293,12 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.IDs != nil && len(ids) == 0 {
+		// --ids '', --ids , or an @FILE of blank lines: a selection that
+		// came out empty selects nothing, and nothing is a usage error —
+		// never the whole DLQ.
+		return nil, usagef("--ids %q selects no message: give ids or positions, or leave --ids out to redrive every message", inspect.SafeString(strings.Join(o.IDs, ",")))
+	}
 	if len(ids) > 0 {
 		sel.IDs = map[string]bool{}
 		for _, id := range ids {
@@ -297,11 +308,13 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	p.job = o.Job
 	if p.job == "" {
 		// The same DLQ and selection are the same job (a rerun resumes);
-		// another selection is another job.
+		// another selection is another job. A queue's name may hold any
+		// character: the job keeps the safe ones (the hash tells apart
+		// names that differ in the others).
 		parts := []string{a.String(), "to=" + o.To, "filter=" + o.Filter, "error=" + o.Error, "ids=" + strings.Join(ids, ","),
 			fmt.Sprintf("max=%d", o.MaxRedrives), "park=" + o.Park, fmt.Sprintf("keep=%v", o.KeepPartition)}
 		h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-		p.job = a.Name + "-" + hex.EncodeToString(h[:4])
+		p.job = replay.SafeJobName(a.Name, replay.MaxJobName-9) + "-" + hex.EncodeToString(h[:4])
 	}
 	if p.logDir, err = redriveLogDir(f, o.Ledger); err != nil {
 		return nil, err

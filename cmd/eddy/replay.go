@@ -135,7 +135,7 @@ PROGRESS
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be written; write nothing")
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "Kafka target: write each event to the partition number it came from")
 	fl.BoolVar(&o.NewTimestamps, "new-timestamps", false, "Kafka target: stamp events with the time of writing instead of keeping theirs")
-	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group (default: derived from sources and target)")
+	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group, 1 to 200 letters, digits, '.', '_' and '-' (default: derived from sources and target)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each moved event to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
@@ -157,6 +157,9 @@ type replayPlan struct {
 
 func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	p := &replayPlan{}
+	if err := checkJobFlag(o.Job); err != nil {
+		return nil, err
+	}
 	var names []string
 	for _, s := range o.Sources {
 		a, err := bus.ParseAddress(s)

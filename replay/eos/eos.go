@@ -114,6 +114,10 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	if o.Job == "" || len(o.Topics) == 0 {
 		return sum, errors.New("eos: a job and at least one topic are needed")
 	}
+	// The job names a consumer group and a transactional id.
+	if err := replay.CheckJobName(o.Job); err != nil {
+		return sum, fmt.Errorf("eos: job %q: %w", o.Job, err)
+	}
 	if o.MaxRecords <= 0 {
 		o.MaxRecords = 10000
 	}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay"
+)
+
+// checkJobFlag checks a --job value (empty: not given, the job's name is
+// derived) with the one validation every job name goes through: it becomes a
+// file name, a consumer group id and a transactional id.
+func checkJobFlag(job string) error {
+	if job == "" {
+		return nil
+	}
+	if err := replay.CheckJobName(job); err != nil {
+		return usagef("--job %q: %v", inspect.SafeString(job), err)
+	}
+	return nil
+}
+
+// nonEmptyFlags are the flags whose value selects or names what a command
+// reads, moves or writes, with what a value of each is. Given empty (or
+// blank: a script's variable that came out empty), such a flag would mean
+// "everything" or "the default" — a redrive of a whole DLQ where a script
+// meant a few messages. An empty value is a usage error instead; left out,
+// the flag keeps its documented default.
+var nonEmptyFlags = map[string]string{
+	"filter":   "an expression",
+	"error":    "a regular expression",
+	"ids":      "ids or positions",
+	"to":       "an address",
+	"job":      "a job name",
+	"park":     "a topic or queue",
+	"group":    "a consumer group",
+	"ledger":   "a file path or redis:// URL",
+	"suffix":   "name suffixes",
+	"prefix":   "name prefixes",
+	"contains": "name parts",
+	"flow":     "a flow definition",
+}
+
+// checkEmptyFlags refuses every flag of nonEmptyFlags given with an empty or
+// blank value (for a list, an empty or blank item: an empty name part would
+// make every topic a DLQ). It runs before every command (the root's
+// PersistentPreRunE).
+func checkEmptyFlags(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		what, ok := nonEmptyFlags[fl.Name]
+		if !ok || err != nil {
+			return
+		}
+		vals := []string{fl.Value.String()}
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			vals = sv.GetSlice()
+			if fl.Name == "ids" {
+				// Blank items are skipped (as blank lines of @FILE are);
+				// planRedrive refuses a list that ends up empty.
+				return
+			}
+			if len(vals) == 0 {
+				vals = []string{""}
+			}
+		}
+		for _, v := range vals {
+			if strings.TrimSpace(v) == "" {
+				err = usagef("--%s is empty: give %s, or leave the flag out", fl.Name, what)
+				return
+			}
+		}
+	})
+	return err
+}
