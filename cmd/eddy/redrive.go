@@ -247,6 +247,9 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		case a.Transport == "amqp" && (to.Transport != "amqp" || (to.Name == "" && to.Exchange == "")):
 			return nil, usagef("--to %s: a RabbitMQ DLQ is redriven to a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE)", o.To)
 		}
+		if to.Transport == a.Transport && (to.Name == a.Name || sameQueue(to, a.Name)) {
+			return nil, usagef("--to %s is the DLQ itself: its messages would be dead letters again; name the topic or queue they go back to", inspect.SafeString(o.To))
+		}
 		p.route.To = &to
 	}
 	if o.Park != "" {
@@ -260,6 +263,9 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		}
 		if park.Transport != a.Transport || park.Name == "" || park.Regex != nil {
 			return nil, usagef("--park %s: want a %s like the DLQ's", o.Park, map[string]string{"kafka": "Kafka topic (kafka:TOPIC)", "amqp": "RabbitMQ queue (amqp:QUEUE)"}[a.Transport])
+		}
+		if park.Name == a.Name {
+			return nil, usagef("--park %s is the DLQ itself: name another topic or queue to park messages in", inspect.SafeString(o.Park))
 		}
 		p.route.Park = &park
 	}

@@ -44,6 +44,8 @@ type ReplayOptions struct {
 	OTLP          string
 	Output        string
 	Prefetch      int
+	// AllowSameTarget lets --to name a Kafka topic the replay reads.
+	AllowSameTarget bool
 }
 
 func newCmdReplay(f *Factory, runF func(context.Context, *ReplayOptions) error) *cobra.Command {
@@ -71,6 +73,13 @@ TARGETS
                                event's own routing key when KEY is empty)
   amqp:QUEUE                   a RabbitMQ queue (through the default exchange)
   file:PATH                    a capture (appended to)
+
+  A target that is one of the sources is refused (exit 2): a Kafka topic
+  would get every record of the range again (--allow-same-target says that
+  is meant: the range ends where the topic ended when the run started, so
+  each record is copied once); a capture or a RabbitMQ queue would read its
+  own copies, and is refused always (the same file through a symlink or
+  another path is the same file).
 
   RabbitMQ targets are published persistent, with publisher confirms and the
   mandatory flag: a message no queue is bound for is returned, which is not a
@@ -139,6 +148,7 @@ PROGRESS
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each moved event to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
+	fl.BoolVar(&o.AllowSameTarget, "allow-same-target", false, "let --to be a Kafka topic this replay reads: each record of the range is appended to it once more")
 	fl.IntVar(&o.Prefetch, "prefetch", 0, "RabbitMQ source: deliveries held unacknowledged at once; memory holds that many messages (default 10000)")
 	return cmd
 }
@@ -214,6 +224,9 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 		return nil, usagef("--to %s: replay writes to a Kafka topic (kafka:TOPIC), a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE) or a capture (file:PATH)", o.To)
 	}
 	p.to = to
+	if err := checkNotOwnSource(p, o.AllowSameTarget); err != nil {
+		return nil, err
+	}
 	now := f.Now()
 	if p.read.From, err = bus.ParseFrom(o.From, now); err != nil {
 		return nil, asUsage(err)

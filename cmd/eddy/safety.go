@@ -1,11 +1,14 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 )
@@ -75,4 +78,59 @@ func checkEmptyFlags(cmd *cobra.Command) error {
 		}
 	})
 	return err
+}
+
+// checkNotOwnSource refuses a replay whose target is one of its sources:
+// Kafka doubles the topic's range (allowed with --allow-same-target, when it
+// is meant); a capture or a RabbitMQ queue would read its own copies, on and
+// on, and is refused always.
+func checkNotOwnSource(p *replayPlan, allow bool) error {
+	to := p.to
+	switch to.Transport {
+	case "kafka":
+		for _, a := range p.kafka {
+			if a.Name == to.Name || a.Regex != nil && a.Regex.MatchString(to.Name) {
+				if allow {
+					return nil
+				}
+				return usagef("--to %s is a source of this replay (%s): every record of the range would be written to the topic again; pass --allow-same-target if that is meant",
+					inspect.SafeString(to.String()), inspect.SafeString(a.String()))
+			}
+		}
+	case "file":
+		for _, a := range p.files {
+			if a.Name != "-" && sameFile(a.Name, to.Name) {
+				return usagef("--to %s is the capture this replay reads (%s): it would read its own copies; write to another file",
+					inspect.SafeString(to.String()), inspect.SafeString(a.String()))
+			}
+		}
+	case "amqp":
+		for _, a := range p.queues {
+			if sameQueue(to, a.Name) {
+				return usagef("--to %s is the queue this replay consumes: it would consume its own copies; write to another queue",
+					inspect.SafeString(to.String()))
+			}
+		}
+	}
+	return nil
+}
+
+// sameFile reports whether paths a and b name one file: the same file when
+// both exist (a symlink, a hard link, ./x and x), else the same cleaned
+// absolute path.
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// sameQueue reports whether the RabbitMQ address to writes to the queue q
+// itself (amqp:Q, through the default exchange).
+func sameQueue(to bus.Address, q string) bool {
+	return to.Transport == "amqp" && to.Exchange == "" && to.Name == q
 }
