@@ -117,7 +117,10 @@ OPENTELEMETRY
 DRY RUN
   --dry-run reads the same records through the same decisions and prints the
   plan — how many per target, parking included, how many left for an unknown
-  origin, the first positions — and changes nothing.`,
+  origin, the first positions — and changes nothing. It first checks what the
+  real run checks before it writes (the --to target exists, the job name, the
+  ledger and the job log's directory can be opened; nothing is created) and
+  fails as the real run would, with the same exit code.`,
 		Example: `  # every dead letter back to its origin
   eddy dlq redrive kafka:orders.DLT
   # only the timeouts, 100 per second, after looking at the plan
@@ -375,6 +378,11 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	if err := kc.Ping(ctx); err != nil {
 		return err
 	}
+	// What the real run checks before it writes, a dry run checks too: the
+	// --to topic exists, the job log's directory can be made.
+	if err := redrivePreflight(ctx, f, p); err != nil {
+		return err
+	}
 	seeds, conn, err := f.kafkaConn()
 	if err != nil {
 		return err
@@ -410,11 +418,22 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 	if err := c.Ping(ctx); err != nil {
 		return err
 	}
-	led, err := f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+	if err := redrivePreflight(ctx, f, p); err != nil {
+		return err
+	}
+	// A dry run reads the ledger without creating or changing it.
+	var led replay.Ledger
+	if o.DryRun {
+		led, err = f.openDryLedger(ctx, o.Ledger, o.LedgerTTL)
+	} else {
+		led, err = f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+	}
 	if err != nil {
 		return err
 	}
-	defer led.Close()
+	if led != nil {
+		defer led.Close()
+	}
 	prog := newProgress(f)
 	prog.label = "redrive"
 	mode := "ledger"
@@ -428,6 +447,23 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 	endSpan(rep.Summary, runErr)
 	prog.done()
 	return redriveEnd(f, o, p, mode, rep, runErr)
+}
+
+// redrivePreflight checks, for a run and its dry run alike, what the run
+// needs before it writes: the --to target exists, and (Kafka) the job log's
+// directory can be made.
+func redrivePreflight(ctx context.Context, f *Factory, p *redrivePlan) error {
+	if p.route.To != nil {
+		if err := preflightTarget(ctx, f, *p.route.To); err != nil {
+			return err
+		}
+	}
+	if p.dlq.Transport == "kafka" {
+		if err := checkCreatable(p.logDir); err != nil {
+			return fmt.Errorf("job log: %w", err)
+		}
+	}
+	return nil
 }
 
 // redriveSpan starts the run's span ("eddy redrive"): its destination is --to

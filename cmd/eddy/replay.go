@@ -103,7 +103,10 @@ EXACTLY ONCE, AND RERUNS
 DRY RUN
   --dry-run reads the same events through the same filter and ledger and prints
   the plan (how many events per target, the first ids) without writing
-  anything, to the target or the ledger.
+  anything, to the target or the ledger. It first checks what the real run
+  checks before it writes — the target exists and can be written to, the job
+  name, the ledger can be opened (a missing ledger file is not created) — and
+  fails as the real run would, with the same exit code.
 
 OPENTELEMETRY
   --otlp ENDPOINT (as in eddy trace) traces the run as a span, and each moved
@@ -322,6 +325,11 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			endSpan(sum, errors.New("replay did not start"))
 		}
 	}()
+	// The target exists and takes writes: checked before anything is read,
+	// in a dry run as in the real run.
+	if err := preflightTarget(ctx, f, p.to); err != nil {
+		return err
+	}
 	if p.eos {
 		rep.Mode = "transactional"
 		seeds, conn, err := f.kafkaConn()
@@ -354,12 +362,20 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			return err
 		}
 		defer closeSrc()
-		l, err := f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+		// A dry run reads the ledger the real run would use, and fails as
+		// it would, without creating or changing it.
+		var led replay.Ledger
+		if o.DryRun {
+			led, err = f.openDryLedger(ctx, o.Ledger, o.LedgerTTL)
+		} else {
+			led, err = f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+		}
 		if err != nil {
 			return err
 		}
-		defer l.Close()
-		var led replay.Ledger = l
+		if led != nil {
+			defer led.Close()
+		}
 		var dst bus.Sink
 		var dry *replay.DryRun
 		if o.DryRun {
@@ -373,7 +389,10 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 				v, _ := e.Header(replay.HeaderRedriveID)
 				return string(v)
 			}, 10)
-			dst, led = dry, replay.ReadOnly(l)
+			dst = dry
+			if led != nil {
+				led = replay.ReadOnly(led)
+			}
 		} else {
 			rep.Mode = "ledger"
 			dst, err = openReplaySink(f, p, o)

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 )
@@ -133,4 +139,90 @@ func sameFile(a, b string) bool {
 // itself (amqp:Q, through the default exchange).
 func sameQueue(to bus.Address, q string) bool {
 	return to.Transport == "amqp" && to.Exchange == "" && to.Name == q
+}
+
+// preflightTarget checks a run's target before anything is read or written,
+// for the real run and its dry run alike (a dry run fails where and as the
+// real run would): a Kafka topic or a RabbitMQ exchange or queue exists
+// (bus.Preflighter, what the sink's first write checks), a capture can be
+// created or appended to (file.Preflight). It writes nothing.
+func preflightTarget(ctx context.Context, f *Factory, to bus.Address) error {
+	switch to.Transport {
+	case "file":
+		return file.Preflight(to.Name)
+	case "kafka":
+		c, err := f.Kafka()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		// An unreachable broker is exit 4, as for every command.
+		if err := c.Ping(ctx); err != nil {
+			return err
+		}
+		s, err := c.Sink(to.Name)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return s.(bus.Preflighter).Preflight(ctx)
+	case "amqp":
+		c, err := f.AMQP()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		s, err := c.Sink(to)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return s.(bus.Preflighter).Preflight(ctx)
+	}
+	return nil
+}
+
+// openDryLedger opens the ledger a dry run reads: the one OpenLedger would
+// open, failing as it would, but neither created nor changed (a bbolt file is
+// opened read-only, its expired entries left). It is nil when the file does
+// not exist yet but could be created: no job has done anything.
+func (f *Factory) openDryLedger(ctx context.Context, flag string, ttl time.Duration) (replay.Ledger, error) {
+	spec, err := f.LedgerSpec(flag)
+	if err != nil {
+		return nil, err
+	}
+	if isRedisLedger(spec) || strings.Contains(spec, "://") {
+		return f.OpenLedger(ctx, flag, ttl) // a URL: nothing to create
+	}
+	l, err := replay.OpenLedgerReadOnly(spec, replay.WithTTL(ttl))
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := checkCreatable(filepath.Dir(spec)); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// checkCreatable reports whether os.MkdirAll(dir) could succeed, creating
+// nothing: dir's nearest existing ancestor is a directory.
+func checkCreatable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("cannot create %s: %s is not a directory", dir, d)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot create %s: %w", dir, err)
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
 }
