@@ -88,7 +88,10 @@ EXACTLY ONCE, RERUNS AND WHAT IS LEFT
   at any point loses nothing and duplicates nothing for read_committed readers;
   the same command resumes, and once done it moves 0 until new dead letters
   arrive. The job is named after the DLQ and the selection (--job overrides),
-  so the same command is the same job.
+  so the same command is the same job. Two runs of one job at once: the
+  later takes the job over, and the earlier ends with exit 3 and "another run
+  of job JOB is active; nothing was lost; rerun when it ends" (what it
+  committed stands; its open transaction is aborted).
   A Kafka record cannot be deleted: a record counts as removed from the DLQ
   once a job's committed position passed it and it was redriven or parked. The
   records a job passed over (not selected, unknown origin) are recorded in the
@@ -404,7 +407,7 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	})
 	endSpan(rep.Summary, runErr)
 	prog.done()
-	return redriveEnd(f, o, p, mode, rep, runErr)
+	return redriveEnd(f, o, p, mode, rep, concurrentRun(runErr))
 }
 
 // redriveAMQP is the RabbitMQ branch: consumed, routed by x-death, through

@@ -91,7 +91,10 @@ EXACTLY ONCE, AND RERUNS
   the source offsets of a consumer group dedicated to the job
   (eddy-replay-JOB); sources are read read_committed. A crash or Ctrl-C at any
   point loses nothing and duplicates nothing for read_committed readers, and
-  running the same command again resumes where it stopped.
+  running the same command again resumes where it stopped. Two runs of one
+  job at once: the later takes the job over, and the earlier ends with exit 3
+  and "another run of job JOB is active; nothing was lost; rerun when it
+  ends".
   Every other combination: a ledger (a bbolt file, default
   $XDG_STATE_HOME/eddy/ledger.db, or a Redis shared by several operators with
   --ledger redis://HOST:PORT/DB) records each source record of the job as
@@ -356,6 +359,7 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.update, Tracer: tr.tracer,
 			Timeout: f.Global.Timeout,
 		})
+		runErr = concurrentRun(runErr)
 	} else {
 		src, closeSrc, err := openReplaySource(ctx, f, p, o)
 		if err != nil {

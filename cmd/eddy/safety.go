@@ -17,6 +17,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/replay/eos"
 )
 
 // checkJobFlag checks a --job value (empty: not given, the job's name is
@@ -225,4 +226,16 @@ func checkCreatable(dir string) error {
 			return nil
 		}
 	}
+}
+
+// concurrentRun maps a run fenced by another run of the same job (Kafka's
+// transactional path) to exit 3, partial: what this run committed stands,
+// the other run moves the rest, nothing was lost. The message says that in
+// words, never Kafka's error code.
+func concurrentRun(err error) error {
+	var cr *eos.ConcurrentRunError
+	if errors.As(err, &cr) {
+		return &exitError{code: ExitPartial, err: errors.New(inspect.SafeString(cr.Error()))}
+	}
+	return err
 }
