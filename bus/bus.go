@@ -46,6 +46,14 @@ type Sink interface {
 	Close() error
 }
 
+// Preflighter is a Sink that checks its destination before anything is
+// written: that it exists and can be written to (a Kafka topic, a RabbitMQ
+// exchange or queue). A run and its dry run both call it before they read,
+// so a dry run fails where and as the real run would. It writes nothing.
+type Preflighter interface {
+	Preflight(ctx context.Context) error
+}
+
 // ReadOptions say where a Source starts and stops.
 type ReadOptions struct {
 	// From is where reading starts; the zero value means the end (live traffic).

@@ -47,6 +47,9 @@ type AMQPRedrive struct {
 // sharing the ledger holds in progress (Outcome Held, counted in
 // Report.Held): left to that run, neither moved nor acked here.
 func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
+	if err := replay.CheckJobName(r.Job); err != nil {
+		return Report{}, fmt.Errorf("redrive: job %q: %w", r.Job, err)
+	}
 	router := NewRouter(r.Route)
 	t := &tally{}
 	var notes []string

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/eos"
 )
 
@@ -63,6 +64,11 @@ func logPath(dir, group string) string { return filepath.Join(dir, group+".log")
 // OpenJobLog opens (creating it) the log of the job whose group is group on
 // the DLQ topic.
 func OpenJobLog(dir, group, topic string) (*JobLog, error) {
+	// The group (eddy-redrive-JOB) is the file's name: it must not name a
+	// path outside dir.
+	if err := replay.CheckJobName(group); err != nil {
+		return nil, fmt.Errorf("job log: group %q: %w", group, err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("job log: %w", err)
 	}

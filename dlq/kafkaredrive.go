@@ -169,6 +169,9 @@ type KafkaRedrive struct {
 // jobs removed are passed over without being written.
 func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 	topic := k.Route.DLQ.Name
+	if err := replay.CheckJobName(k.Job); err != nil {
+		return Report{}, fmt.Errorf("redrive: job %q: %w", k.Job, err)
+	}
 	group := RedriveGroup(k.Job)
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.Seeds...)}, k.Conn...)...)
 	if err != nil {

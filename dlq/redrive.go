@@ -263,6 +263,12 @@ func (r *Router) origin(e *event.Event, l convention.Letter, d Decision) (Decisi
 		default:
 			d.Target = bus.Address{Transport: "amqp", Exchange: l.Exchange, RoutingKey: key}
 		}
+		if d.Target.Exchange == "" && d.Target.Name == r.o.DLQ.Name {
+			// Through the default exchange to the DLQ itself: the message
+			// would be a dead letter again at once.
+			d.Outcome, d.Target = Unknown, bus.Address{}
+			d.Reason = "its origin is the DLQ itself"
+		}
 		return d, nil
 	}
 	topic := l.Origin
@@ -271,6 +277,11 @@ func (r *Router) origin(e *event.Event, l convention.Letter, d Decision) (Decisi
 	}
 	if topic == "" {
 		d.Reason = "no origin topic recorded"
+		return d, nil
+	}
+	if topic == r.o.DLQ.Name {
+		// Redriven there, it would be a dead letter again at once.
+		d.Reason = "its origin is the DLQ itself"
 		return d, nil
 	}
 	if r.o.Writable != nil {

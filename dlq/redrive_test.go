@@ -303,6 +303,10 @@ func TestRouterDecide(t *testing.T) {
 		{"x-death exchange", dlq.RouterOptions{DLQ: bus.Address{Transport: "amqp", Name: "orders.dlq"}}, xdeath("shop", "order.placed"), "redrive amqp:exchange/shop/order.placed -1"},
 		{"x-death default exchange", dlq.RouterOptions{DLQ: bus.Address{Transport: "amqp", Name: "orders.dlq"}}, xdeath("", "orders"), "redrive amqp:orders -1"},
 		{"no x-death", dlq.RouterOptions{DLQ: bus.Address{Transport: "amqp", Name: "orders.dlq"}}, event.Event{Transport: event.AMQP, Queue: "orders.dlq"}, "unknown-origin : -1"},
+		// An origin that is the DLQ itself is left: redriven there, it
+		// would be a dead letter again at once.
+		{"origin is the DLQ", dlq.RouterOptions{DLQ: kafkaDLQ("payments.DLT")}, event.Event{Transport: event.Kafka, Topic: "payments.DLT", Headers: []event.Header{{Key: convention.SpringOriginalTopic, Value: []byte("payments.DLT")}}}, "unknown-origin : -1"},
+		{"x-death origin is the DLQ", dlq.RouterOptions{DLQ: bus.Address{Transport: "amqp", Name: "orders.dlq"}}, xdeath("", "orders.dlq"), "unknown-origin : -1"},
 	} {
 		d, err := dlq.NewRouter(tc.o).Decide(&tc.e)
 		got := fmt.Sprintf("%s %s %d", d.Outcome, d.Target, d.Partition)

@@ -143,6 +143,10 @@ func (s *Sink) waitUnblocked(ctx context.Context) error {
 	}
 }
 
+// Preflight connects and checks (passively) that the exchange or queue
+// exists, as the first Write does (bus.Preflighter). It publishes nothing.
+func (s *Sink) Preflight(ctx context.Context) error { return s.open(ctx) }
+
 // check makes a missing destination a NotFoundError up front, instead of a
 // channel closed by the broker mid-batch (exchange) or every message returned
 // (queue).

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 
@@ -234,6 +236,40 @@ func Create(path string, stdout io.Writer) (*Sink, error) {
 		return nil, fmt.Errorf("file: %w", err)
 	}
 	return &Sink{w: bufio.NewWriterSize(f, 1<<16), f: f}, nil
+}
+
+// Preflight checks, creating and changing nothing, what Create(path) needs:
+// an existing path is a file that opens for appending; a new one's
+// directory exists. A dry run calls it where the real run calls Create.
+func Preflight(path string) error {
+	if path == "-" {
+		return nil
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return fmt.Errorf("file: %s is a directory", path)
+	case err == nil && st.Mode().IsRegular():
+		// Opening to append, without O_CREATE, changes nothing.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("file: %w", err)
+		}
+		return f.Close()
+	case err == nil:
+		return nil // a device or a pipe: opening it could block or consume
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("file: %w", err)
+	}
+	dir := filepath.Dir(path)
+	st, err = os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("file: cannot create %s: %w", path, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("file: cannot create %s: %s is not a directory", path, dir)
+	}
+	return nil
 }
 
 // Write appends evs and flushes them (and fsyncs a file), so that a nil return

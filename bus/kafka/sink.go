@@ -65,6 +65,15 @@ func (c *Client) Sink(topic string, opts ...SinkOption) (bus.Sink, error) {
 	return s, nil
 }
 
+// Preflight checks that the sink's topic exists (bus.Preflighter), as the
+// first Write does; a sink without a topic has nothing to check up front.
+func (s *sink) Preflight(ctx context.Context) error {
+	if s.topic == "" {
+		return nil
+	}
+	return s.check(ctx, []event.Event{{Topic: s.topic}})
+}
+
 type sink struct {
 	c     *Client
 	cl    *kgo.Client

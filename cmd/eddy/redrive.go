@@ -66,7 +66,9 @@ SELECTION
                    as 'eddy dlq show' lists them; --ids @FILE reads one a line
   --error REGEX    only messages whose recorded error message or exception
                    class matches
-  Messages not selected stay in the DLQ.
+  Messages not selected stay in the DLQ. A selection given empty (--ids ''
+  or ',', an @FILE with no id in it, --filter '', --error '') is a usage
+  error (exit 2): an empty selection never means every message.
 
 LOOP GUARD AND PARKING
   Each redriven message carries eddy-redrive-count, one more than it had. A
@@ -86,7 +88,10 @@ EXACTLY ONCE, RERUNS AND WHAT IS LEFT
   at any point loses nothing and duplicates nothing for read_committed readers;
   the same command resumes, and once done it moves 0 until new dead letters
   arrive. The job is named after the DLQ and the selection (--job overrides),
-  so the same command is the same job.
+  so the same command is the same job. Two runs of one job at once: the
+  later takes the job over, and the earlier ends with exit 3 and "another run
+  of job JOB is active; nothing was lost; rerun when it ends" (what it
+  committed stands; its open transaction is aborted).
   A Kafka record cannot be deleted: a record counts as removed from the DLQ
   once a job's committed position passed it and it was redriven or parked. The
   records a job passed over (not selected, unknown origin) are recorded in the
@@ -115,7 +120,10 @@ OPENTELEMETRY
 DRY RUN
   --dry-run reads the same records through the same decisions and prints the
   plan — how many per target, parking included, how many left for an unknown
-  origin, the first positions — and changes nothing.`,
+  origin, the first positions — and changes nothing. It first checks what the
+  real run checks before it writes (the --to target exists, the job name, the
+  ledger and the job log's directory can be opened; nothing is created) and
+  fails as the real run would, with the same exit code.`,
 		Example: `  # every dead letter back to its origin
   eddy dlq redrive kafka:orders.DLT
   # only the timeouts, 100 per second, after looking at the plan
@@ -142,14 +150,14 @@ DRY RUN
 	fl := cmd.Flags()
 	fl.StringVar(&o.To, "to", "", "send every selected message here (kafka:TOPIC; amqp:exchange/EX/KEY or amqp:QUEUE) instead of its origin")
 	fl.StringVar(&o.Filter, "filter", "", "only messages matching this expression (as in tail)")
-	fl.StringSliceVar(&o.IDs, "ids", nil, "only these messages: ids or positions TOPIC/P@OFFSET, or @FILE (one a line)")
+	fl.StringSliceVar(&o.IDs, "ids", nil, "only these messages: ids or positions TOPIC/P@OFFSET, or @FILE (one a line); a list that comes out empty is exit 2")
 	fl.StringVar(&o.Error, "error", "", "only messages whose recorded error or exception class matches this regular expression")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan; change nothing")
 	fl.Float64Var(&o.Rate, "rate", 0, "at most this many messages per second (default: no limit)")
 	fl.IntVar(&o.MaxRedrives, "max-redrives", dlq.DefaultMaxRedrives, "park a message redriven this many times already instead of redriving it")
 	fl.StringVar(&o.Park, "park", "", "the parking topic or queue (default: the DLQ's name + "+dlq.ParkSuffix+")")
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "write each message to its original partition (as recorded by Spring or Connect)")
-	fl.StringVar(&o.Job, "job", "", "the job's name: its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
+	fl.StringVar(&o.Job, "job", "", "the job's name, 1 to 200 letters, digits, '.', '_' and '-': its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
 	fl.StringSliceVar(&o.Suffixes, "suffix", nil, "name suffixes that mark a DLQ (names its origin: orders.DLT → orders)")
@@ -218,6 +226,9 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	if (a.Transport != "kafka" && a.Transport != "amqp") || a.Name == "" {
 		return nil, usagef("dlq redrive reads a Kafka topic (kafka:TOPIC) or a RabbitMQ queue (amqp:QUEUE), not %s", o.DLQ)
 	}
+	if err := checkJobFlag(o.Job); err != nil {
+		return nil, err
+	}
 	if a.Transport == "amqp" && o.KeepPartition {
 		return nil, usagef("--keep-partition applies to Kafka DLQs")
 	}
@@ -242,6 +253,9 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		case a.Transport == "amqp" && (to.Transport != "amqp" || (to.Name == "" && to.Exchange == "")):
 			return nil, usagef("--to %s: a RabbitMQ DLQ is redriven to a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE)", o.To)
 		}
+		if to.Transport == a.Transport && (to.Name == a.Name || sameQueue(to, a.Name)) {
+			return nil, usagef("--to %s is the DLQ itself: its messages would be dead letters again; name the topic or queue they go back to", inspect.SafeString(o.To))
+		}
 		p.route.To = &to
 	}
 	if o.Park != "" {
@@ -255,6 +269,9 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		}
 		if park.Transport != a.Transport || park.Name == "" || park.Regex != nil {
 			return nil, usagef("--park %s: want a %s like the DLQ's", o.Park, map[string]string{"kafka": "Kafka topic (kafka:TOPIC)", "amqp": "RabbitMQ queue (amqp:QUEUE)"}[a.Transport])
+		}
+		if park.Name == a.Name {
+			return nil, usagef("--park %s is the DLQ itself: name another topic or queue to park messages in", inspect.SafeString(o.Park))
 		}
 		p.route.Park = &park
 	}
@@ -288,6 +305,12 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.IDs != nil && len(ids) == 0 {
+		// --ids '', --ids , or an @FILE of blank lines: a selection that
+		// came out empty selects nothing, and nothing is a usage error —
+		// never the whole DLQ.
+		return nil, usagef("--ids %q selects no message: give ids or positions, or leave --ids out to redrive every message", inspect.SafeString(strings.Join(o.IDs, ",")))
+	}
 	if len(ids) > 0 {
 		sel.IDs = map[string]bool{}
 		for _, id := range ids {
@@ -297,11 +320,13 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	p.job = o.Job
 	if p.job == "" {
 		// The same DLQ and selection are the same job (a rerun resumes);
-		// another selection is another job.
+		// another selection is another job. A queue's name may hold any
+		// character: the job keeps the safe ones (the hash tells apart
+		// names that differ in the others).
 		parts := []string{a.String(), "to=" + o.To, "filter=" + o.Filter, "error=" + o.Error, "ids=" + strings.Join(ids, ","),
 			fmt.Sprintf("max=%d", o.MaxRedrives), "park=" + o.Park, fmt.Sprintf("keep=%v", o.KeepPartition)}
 		h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-		p.job = a.Name + "-" + hex.EncodeToString(h[:4])
+		p.job = replay.SafeJobName(a.Name, replay.MaxJobName-9) + "-" + hex.EncodeToString(h[:4])
 	}
 	if p.logDir, err = redriveLogDir(f, o.Ledger); err != nil {
 		return nil, err
@@ -356,6 +381,11 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	if err := kc.Ping(ctx); err != nil {
 		return err
 	}
+	// What the real run checks before it writes, a dry run checks too: the
+	// --to topic exists, the job log's directory can be made.
+	if err := redrivePreflight(ctx, f, p); err != nil {
+		return err
+	}
 	seeds, conn, err := f.kafkaConn()
 	if err != nil {
 		return err
@@ -377,7 +407,7 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	})
 	endSpan(rep.Summary, runErr)
 	prog.done()
-	return redriveEnd(f, o, p, mode, rep, runErr)
+	return redriveEnd(f, o, p, mode, rep, concurrentRun(runErr))
 }
 
 // redriveAMQP is the RabbitMQ branch: consumed, routed by x-death, through
@@ -391,11 +421,22 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 	if err := c.Ping(ctx); err != nil {
 		return err
 	}
-	led, err := f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+	if err := redrivePreflight(ctx, f, p); err != nil {
+		return err
+	}
+	// A dry run reads the ledger without creating or changing it.
+	var led replay.Ledger
+	if o.DryRun {
+		led, err = f.openDryLedger(ctx, o.Ledger, o.LedgerTTL)
+	} else {
+		led, err = f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+	}
 	if err != nil {
 		return err
 	}
-	defer led.Close()
+	if led != nil {
+		defer led.Close()
+	}
 	prog := newProgress(f)
 	prog.label = "redrive"
 	mode := "ledger"
@@ -409,6 +450,23 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 	endSpan(rep.Summary, runErr)
 	prog.done()
 	return redriveEnd(f, o, p, mode, rep, runErr)
+}
+
+// redrivePreflight checks, for a run and its dry run alike, what the run
+// needs before it writes: the --to target exists, and (Kafka) the job log's
+// directory can be made.
+func redrivePreflight(ctx context.Context, f *Factory, p *redrivePlan) error {
+	if p.route.To != nil {
+		if err := preflightTarget(ctx, f, *p.route.To); err != nil {
+			return err
+		}
+	}
+	if p.dlq.Transport == "kafka" {
+		if err := checkCreatable(p.logDir); err != nil {
+			return fmt.Errorf("job log: %w", err)
+		}
+	}
+	return nil
 }
 
 // redriveSpan starts the run's span ("eddy redrive"): its destination is --to

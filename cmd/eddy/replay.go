@@ -44,6 +44,8 @@ type ReplayOptions struct {
 	OTLP          string
 	Output        string
 	Prefetch      int
+	// AllowSameTarget lets --to name a Kafka topic the replay reads.
+	AllowSameTarget bool
 }
 
 func newCmdReplay(f *Factory, runF func(context.Context, *ReplayOptions) error) *cobra.Command {
@@ -72,6 +74,13 @@ TARGETS
   amqp:QUEUE                   a RabbitMQ queue (through the default exchange)
   file:PATH                    a capture (appended to)
 
+  A target that is one of the sources is refused (exit 2): a Kafka topic
+  would get every record of the range again (--allow-same-target says that
+  is meant: the range ends where the topic ended when the run started, so
+  each record is copied once); a capture or a RabbitMQ queue would read its
+  own copies, and is refused always (the same file through a symlink or
+  another path is the same file).
+
   RabbitMQ targets are published persistent, with publisher confirms and the
   mandatory flag: a message no queue is bound for is returned, which is not a
   success. The run moves everything else, then exits 3 listing the refused
@@ -82,7 +91,10 @@ EXACTLY ONCE, AND RERUNS
   the source offsets of a consumer group dedicated to the job
   (eddy-replay-JOB); sources are read read_committed. A crash or Ctrl-C at any
   point loses nothing and duplicates nothing for read_committed readers, and
-  running the same command again resumes where it stopped.
+  running the same command again resumes where it stopped. Two runs of one
+  job at once: the later takes the job over, and the earlier ends with exit 3
+  and "another run of job JOB is active; nothing was lost; rerun when it
+  ends".
   Every other combination: a ledger (a bbolt file, default
   $XDG_STATE_HOME/eddy/ledger.db, or a Redis shared by several operators with
   --ledger redis://HOST:PORT/DB) records each source record of the job as
@@ -94,7 +106,10 @@ EXACTLY ONCE, AND RERUNS
 DRY RUN
   --dry-run reads the same events through the same filter and ledger and prints
   the plan (how many events per target, the first ids) without writing
-  anything, to the target or the ledger.
+  anything, to the target or the ledger. It first checks what the real run
+  checks before it writes — the target exists and can be written to, the job
+  name, the ledger can be opened (a missing ledger file is not created) — and
+  fails as the real run would, with the same exit code.
 
 OPENTELEMETRY
   --otlp ENDPOINT (as in eddy trace) traces the run as a span, and each moved
@@ -135,10 +150,11 @@ PROGRESS
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be written; write nothing")
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "Kafka target: write each event to the partition number it came from")
 	fl.BoolVar(&o.NewTimestamps, "new-timestamps", false, "Kafka target: stamp events with the time of writing instead of keeping theirs")
-	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group (default: derived from sources and target)")
+	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group, 1 to 200 letters, digits, '.', '_' and '-' (default: derived from sources and target)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each moved event to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
+	fl.BoolVar(&o.AllowSameTarget, "allow-same-target", false, "let --to be a Kafka topic this replay reads: each record of the range is appended to it once more")
 	fl.IntVar(&o.Prefetch, "prefetch", 0, "RabbitMQ source: deliveries held unacknowledged at once; memory holds that many messages (default 10000)")
 	return cmd
 }
@@ -157,6 +173,9 @@ type replayPlan struct {
 
 func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	p := &replayPlan{}
+	if err := checkJobFlag(o.Job); err != nil {
+		return nil, err
+	}
 	var names []string
 	for _, s := range o.Sources {
 		a, err := bus.ParseAddress(s)
@@ -211,6 +230,9 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 		return nil, usagef("--to %s: replay writes to a Kafka topic (kafka:TOPIC), a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE) or a capture (file:PATH)", o.To)
 	}
 	p.to = to
+	if err := checkNotOwnSource(p, o.AllowSameTarget); err != nil {
+		return nil, err
+	}
 	now := f.Now()
 	if p.read.From, p.read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return nil, asUsage(err)
@@ -303,6 +325,11 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			endSpan(sum, errors.New("replay did not start"))
 		}
 	}()
+	// The target exists and takes writes: checked before anything is read,
+	// in a dry run as in the real run.
+	if err := preflightTarget(ctx, f, p.to); err != nil {
+		return err
+	}
 	if p.eos {
 		rep.Mode = "transactional"
 		seeds, conn, err := f.kafkaConn()
@@ -329,18 +356,27 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 			Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.update, Tracer: tr.tracer,
 			Timeout: f.Global.Timeout,
 		})
+		runErr = concurrentRun(runErr)
 	} else {
 		src, closeSrc, err := openReplaySource(ctx, f, p, o)
 		if err != nil {
 			return err
 		}
 		defer closeSrc()
-		l, err := f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+		// A dry run reads the ledger the real run would use, and fails as
+		// it would, without creating or changing it.
+		var led replay.Ledger
+		if o.DryRun {
+			led, err = f.openDryLedger(ctx, o.Ledger, o.LedgerTTL)
+		} else {
+			led, err = f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+		}
 		if err != nil {
 			return err
 		}
-		defer l.Close()
-		var led replay.Ledger = l
+		if led != nil {
+			defer led.Close()
+		}
 		var dst bus.Sink
 		var dry *replay.DryRun
 		if o.DryRun {
@@ -354,7 +390,10 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 				v, _ := e.Header(replay.HeaderRedriveID)
 				return string(v)
 			}, 10)
-			dst, led = dry, replay.ReadOnly(l)
+			dst = dry
+			if led != nil {
+				led = replay.ReadOnly(led)
+			}
 		} else {
 			rep.Mode = "ledger"
 			dst, err = openReplaySink(f, p, o)

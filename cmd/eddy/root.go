@@ -38,6 +38,8 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 			return cmd.Help()
 		},
 		Args: cobra.ArbitraryArgs,
+		// An empty selector never means "everything" (safety.go).
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return checkEmptyFlags(cmd) },
 	}
 	root.SetVersionTemplate("eddy {{.Version}}\n")
 	f.Global.bind(root.PersistentFlags())

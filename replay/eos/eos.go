@@ -100,6 +100,30 @@ type Options struct {
 	Tracer oteltrace.Tracer
 }
 
+// ConcurrentRunError is a run fenced by another run of the same job: a
+// newer producer with the job's transactional id, or a newer member with its
+// static instance id, took over. The fenced run's open transaction is aborted
+// (nothing of it is visible to read_committed readers) and what it committed
+// stands, so nothing was lost or duplicated; the other run goes on from the
+// committed offsets.
+type ConcurrentRunError struct {
+	Job, Group string
+	Err        error
+}
+
+func (e *ConcurrentRunError) Error() string {
+	return fmt.Sprintf("another run of job %s is active (it took over the group and transactional id %s); nothing was lost; rerun when it ends", e.Job, e.Group)
+}
+
+func (e *ConcurrentRunError) Unwrap() error { return e.Err }
+
+// fenced reports whether err is Kafka fencing this run for another with the
+// same transactional id or group instance id.
+func fenced(err error) bool {
+	return err != nil && (errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.FencedInstanceID) ||
+		errors.Is(err, kerr.InvalidProducerEpoch))
+}
+
 // GroupName is the consumer group (and transactional id) of a job.
 func GroupName(job string) string { return "eddy-replay-" + job }
 
@@ -113,6 +137,10 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	var sum replay.Summary
 	if o.Job == "" || len(o.Topics) == 0 {
 		return sum, errors.New("eos: a job and at least one topic are needed")
+	}
+	// The job names a consumer group and a transactional id.
+	if err := replay.CheckJobName(o.Job); err != nil {
+		return sum, fmt.Errorf("eos: job %q: %w", o.Job, err)
 	}
 	if o.MaxRecords <= 0 {
 		o.MaxRecords = 10000
@@ -223,6 +251,9 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		if err != nil && ctx.Err() != nil {
 			sum.Stopped = true
 			return sum, ctx.Err()
+		}
+		if fenced(err) {
+			err = &ConcurrentRunError{Job: o.Job, Group: group, Err: err}
 		}
 		return sum, err
 	}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/replay/eos"
+)
+
+// checkJobFlag checks a --job value (empty: not given, the job's name is
+// derived) with the one validation every job name goes through: it becomes a
+// file name, a consumer group id and a transactional id.
+func checkJobFlag(job string) error {
+	if job == "" {
+		return nil
+	}
+	if err := replay.CheckJobName(job); err != nil {
+		return usagef("--job %q: %v", inspect.SafeString(job), err)
+	}
+	return nil
+}
+
+// nonEmptyFlags are the flags whose value selects or names what a command
+// reads, moves or writes, with what a value of each is. Given empty (or
+// blank: a script's variable that came out empty), such a flag would mean
+// "everything" or "the default" — a redrive of a whole DLQ where a script
+// meant a few messages. An empty value is a usage error instead; left out,
+// the flag keeps its documented default.
+var nonEmptyFlags = map[string]string{
+	"filter":   "an expression",
+	"error":    "a regular expression",
+	"ids":      "ids or positions",
+	"to":       "an address",
+	"job":      "a job name",
+	"park":     "a topic or queue",
+	"group":    "a consumer group",
+	"ledger":   "a file path or redis:// URL",
+	"suffix":   "name suffixes",
+	"prefix":   "name prefixes",
+	"contains": "name parts",
+	"flow":     "a flow definition",
+}
+
+// checkEmptyFlags refuses every flag of nonEmptyFlags given with an empty or
+// blank value (for a list, an empty or blank item: an empty name part would
+// make every topic a DLQ). It runs before every command (the root's
+// PersistentPreRunE).
+func checkEmptyFlags(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		what, ok := nonEmptyFlags[fl.Name]
+		if !ok || err != nil {
+			return
+		}
+		vals := []string{fl.Value.String()}
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			vals = sv.GetSlice()
+			if fl.Name == "ids" {
+				// Blank items are skipped (as blank lines of @FILE are);
+				// planRedrive refuses a list that ends up empty.
+				return
+			}
+			if len(vals) == 0 {
+				vals = []string{""}
+			}
+		}
+		for _, v := range vals {
+			if strings.TrimSpace(v) == "" {
+				err = usagef("--%s is empty: give %s, or leave the flag out", fl.Name, what)
+				return
+			}
+		}
+	})
+	return err
+}
+
+// checkNotOwnSource refuses a replay whose target is one of its sources:
+// Kafka doubles the topic's range (allowed with --allow-same-target, when it
+// is meant); a capture or a RabbitMQ queue would read its own copies, on and
+// on, and is refused always.
+func checkNotOwnSource(p *replayPlan, allow bool) error {
+	to := p.to
+	switch to.Transport {
+	case "kafka":
+		for _, a := range p.kafka {
+			if a.Name == to.Name || a.Regex != nil && a.Regex.MatchString(to.Name) {
+				if allow {
+					return nil
+				}
+				return usagef("--to %s is a source of this replay (%s): every record of the range would be written to the topic again; pass --allow-same-target if that is meant",
+					inspect.SafeString(to.String()), inspect.SafeString(a.String()))
+			}
+		}
+	case "file":
+		for _, a := range p.files {
+			if a.Name != "-" && sameFile(a.Name, to.Name) {
+				return usagef("--to %s is the capture this replay reads (%s): it would read its own copies; write to another file",
+					inspect.SafeString(to.String()), inspect.SafeString(a.String()))
+			}
+		}
+	case "amqp":
+		for _, a := range p.queues {
+			if sameQueue(to, a.Name) {
+				return usagef("--to %s is the queue this replay consumes: it would consume its own copies; write to another queue",
+					inspect.SafeString(to.String()))
+			}
+		}
+	}
+	return nil
+}
+
+// sameFile reports whether paths a and b name one file: the same file when
+// both exist (a symlink, a hard link, ./x and x), else the same cleaned
+// absolute path.
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// sameQueue reports whether the RabbitMQ address to writes to the queue q
+// itself (amqp:Q, through the default exchange).
+func sameQueue(to bus.Address, q string) bool {
+	return to.Transport == "amqp" && to.Exchange == "" && to.Name == q
+}
+
+// preflightTarget checks a run's target before anything is read or written,
+// for the real run and its dry run alike (a dry run fails where and as the
+// real run would): a Kafka topic or a RabbitMQ exchange or queue exists
+// (bus.Preflighter, what the sink's first write checks), a capture can be
+// created or appended to (file.Preflight). It writes nothing.
+func preflightTarget(ctx context.Context, f *Factory, to bus.Address) error {
+	switch to.Transport {
+	case "file":
+		return file.Preflight(to.Name)
+	case "kafka":
+		c, err := f.Kafka()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		// An unreachable broker is exit 4, as for every command.
+		if err := c.Ping(ctx); err != nil {
+			return err
+		}
+		s, err := c.Sink(to.Name)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return s.(bus.Preflighter).Preflight(ctx)
+	case "amqp":
+		c, err := f.AMQP()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		s, err := c.Sink(to)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return s.(bus.Preflighter).Preflight(ctx)
+	}
+	return nil
+}
+
+// openDryLedger opens the ledger a dry run reads: the one OpenLedger would
+// open, failing as it would, but neither created nor changed (a bbolt file is
+// opened read-only, its expired entries left). It is nil when the file does
+// not exist yet but could be created: no job has done anything.
+func (f *Factory) openDryLedger(ctx context.Context, flag string, ttl time.Duration) (replay.Ledger, error) {
+	spec, err := f.LedgerSpec(flag)
+	if err != nil {
+		return nil, err
+	}
+	if isRedisLedger(spec) || strings.Contains(spec, "://") {
+		return f.OpenLedger(ctx, flag, ttl) // a URL: nothing to create
+	}
+	l, err := replay.OpenLedgerReadOnly(spec, replay.WithTTL(ttl))
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := checkCreatable(filepath.Dir(spec)); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// checkCreatable reports whether os.MkdirAll(dir) could succeed, creating
+// nothing: dir's nearest existing ancestor is a directory.
+func checkCreatable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("cannot create %s: %s is not a directory", dir, d)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot create %s: %w", dir, err)
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
+}
+
+// concurrentRun maps a run fenced by another run of the same job (Kafka's
+// transactional path) to exit 3, partial: what this run committed stands,
+// the other run moves the rest, nothing was lost. The message says that in
+// words, never Kafka's error code.
+func concurrentRun(err error) error {
+	var cr *eos.ConcurrentRunError
+	if errors.As(err, &cr) {
+		return &exitError{code: ExitPartial, err: errors.New(inspect.SafeString(cr.Error()))}
+	}
+	return err
+}
