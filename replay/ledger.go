@@ -211,6 +211,8 @@ func OpenLedger(path string, opts ...LedgerOption) (*BoltLedger, error) {
 		// its directory) on open.
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("ledger %s: %w", path, ErrNoLedger)
+		} else if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err) // e.g. its directory is a file
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
@@ -508,22 +510,3 @@ func (r readOnly) Begin(job string, ids []string) ([]State, error) {
 func (r readOnly) Complete(string, []string) error   { return nil }
 func (r readOnly) Get(job, id string) (State, error) { return r.l.Get(job, id) }
 func (r readOnly) Close() error                      { return r.l.Close() }
-
-// OpenLedgerReadOnly opens the bbolt ledger at path for reading only: a dry
-// run's, which must neither create the file nor expire entries in it. A
-// missing file is an error wrapping fs.ErrNotExist (the caller decides what
-// an absent ledger means); one another process has open for writing is
-// ErrLedgerBusy after a second, as for OpenLedger.
-func OpenLedgerReadOnly(path string, opts ...LedgerOption) (*BoltLedger, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("ledger %s: %w", path, ErrLedgerBusy)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ledger %s: %w", path, err)
-	}
-	return &BoltLedger{db: db, cfg: newLedgerConfig(opts)}, nil
-}

@@ -184,19 +184,17 @@ func preflightTarget(ctx context.Context, f *Factory, to bus.Address) error {
 }
 
 // openDryLedger opens the ledger a dry run reads: the one OpenLedger would
-// open, failing as it would, but neither created nor changed (a bbolt file is
-// opened read-only, its expired entries left). It is nil when the file does
+// open, failing as it would, but neither created nor changed (opened with
+// replay.ReadOnlyLedger: a bbolt file read-only with its expired entries left,
+// a Redis ledger pinged without an owner lease). It is nil when the file does
 // not exist yet but could be created: no job has done anything.
 func (f *Factory) openDryLedger(ctx context.Context, flag string, ttl time.Duration) (replay.Ledger, error) {
-	spec, err := f.LedgerSpec(flag)
-	if err != nil {
-		return nil, err
-	}
-	if isRedisLedger(spec) || strings.Contains(spec, "://") {
-		return f.OpenLedger(ctx, flag, ttl) // a URL: nothing to create
-	}
-	l, err := replay.OpenLedgerReadOnly(spec, replay.WithTTL(ttl))
-	if errors.Is(err, fs.ErrNotExist) {
+	l, err := f.OpenLedger(ctx, flag, ttl, replay.ReadOnlyLedger())
+	if errors.Is(err, replay.ErrNoLedger) {
+		spec, serr := f.LedgerSpec(flag)
+		if serr != nil {
+			return nil, serr
+		}
 		if err := checkCreatable(filepath.Dir(spec)); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
