@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/eddy-sh/eddy/event"
 )
@@ -74,6 +75,36 @@ type ReadOptions struct {
 	// SkipBad makes a file source skip malformed lines instead of failing;
 	// Skipped reports how many.
 	SkipBad bool
+	// OnHealth, when set, hears from a broker source about its connection:
+	// once when the broker has been unreachable for the client's timeout
+	// (a source without Until keeps retrying; one with Until fails with a
+	// *ConnectError), and once when it answers again after that. Not once
+	// per retry. It is called from the source's goroutines, never after
+	// Close returns, and must not block.
+	OnHealth func(Health)
+}
+
+// Health is a source's word about its connection to the broker (see
+// ReadOptions.OnHealth).
+type Health struct {
+	Transport string
+	// Addr is the broker (or seed list) as given, without a password.
+	Addr string
+	// Down: unreachable since Since, Err the last failure. Otherwise it
+	// answers again, after an outage that began at Since.
+	Down  bool
+	Since time.Time
+	Err   error
+}
+
+// String is the line to show a person, without a program prefix.
+func (h Health) String() string {
+	if h.Down {
+		return fmt.Sprintf("%s: cannot reach %s since %s (%v); still trying, Ctrl-C to stop",
+			h.Transport, h.Addr, h.Since.Format("15:04:05"), h.Err)
+	}
+	return fmt.Sprintf("%s: %s is reachable again (down since %s); reading on",
+		h.Transport, h.Addr, h.Since.Format("15:04:05"))
 }
 
 // Errors callers map to exit codes (see cmd/eddy). Adapters wrap them.

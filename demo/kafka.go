@@ -1,10 +1,12 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,17 +59,18 @@ func startKafka(ctx context.Context, d *Demo) (*kafkaShop, error) {
 	}
 	for i, svc := range shopServices {
 		for r := range c.Replicas {
-			cl, err := k.newClient(fmt.Sprintf("%s-%d", svc.name, r), svc)
+			fair := &fairFetch{ctl: d.controls[svc.name]}
+			cl, err := k.newClient(fmt.Sprintf("%s-%d", svc.name, r), svc, fair)
 			if err != nil {
 				d.cancel()
 				k.stop()
 				return nil, err
 			}
 			rng := newRand(c.Seed, uint64(100+i*32+r))
-			k.wg.Go(func() { k.runService(ctx, cl, svc, r, rng) })
+			k.wg.Go(func() { k.runService(ctx, cl, svc, r, rng, fair) })
 		}
 	}
-	cl, err := k.newClient("orders", nil)
+	cl, err := k.newClient("orders", nil, nil)
 	if err != nil {
 		d.cancel()
 		k.stop()
@@ -153,9 +156,69 @@ func (p dltPartitioner) ForTopic(t string) kgo.TopicPartitioner {
 	return p.keyed.ForTopic(t)
 }
 
+// A consuming client's fetch limits, kgo's defaults, set explicitly so that
+// Resume can restore them after Slow lowered them.
+const (
+	fetchMaxBytes          = 50 << 20
+	fetchMaxPartitionBytes = 1 << 20
+)
+
+// fairFetch orders a slowed instance's fetches: the partition it handled a
+// record of least recently first. A slowed instance fetches one record batch
+// at a time (runService), the first batch of the first partition with data,
+// so this order makes it take its partitions in turn: it falls behind on
+// every partition with its commits moving on all of them (lag WARN). kgo's
+// own rotation is not enough: it also rotates over partitions the instance
+// lost in a rebalance, and starting on one of those always lands on the
+// same first owned partition.
+type fairFetch struct {
+	ctl  *control
+	mu   sync.Mutex
+	seq  uint64
+	last map[string]map[int32]uint64 // topic -> partition -> seq when last handled
+}
+
+// handled notes that a record of the partition was handled.
+func (f *fairFetch) handled(topic string, partition int32) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		f.last = map[string]map[int32]uint64{}
+	}
+	if f.last[topic] == nil {
+		f.last[topic] = map[int32]uint64{}
+	}
+	f.seq++
+	f.last[topic][partition] = f.seq
+}
+
+// order is a kgo.PreferLagFn: while the service is slowed, the least
+// recently handled partitions first (topics by their least recent partition);
+// otherwise kgo's order.
+func (f *fairFetch) order(_ map[string]map[int32]int64, torder []string, porder map[string][]int32) ([]string, map[string][]int32) {
+	if !f.ctl.isSlow() {
+		return torder, porder
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	oldest := map[string]uint64{}
+	out := make(map[string][]int32, len(porder))
+	for _, t := range torder {
+		ps := slices.Clone(porder[t])
+		slices.SortStableFunc(ps, func(a, b int32) int { return cmp.Compare(f.last[t][a], f.last[t][b]) })
+		out[t] = ps
+		if len(ps) > 0 {
+			oldest[t] = f.last[t][ps[0]]
+		}
+	}
+	topics := slices.Clone(torder)
+	slices.SortStableFunc(topics, func(a, b string) int { return cmp.Compare(oldest[a], oldest[b]) })
+	return topics, out
+}
+
 // newClient makes one service instance's client: a group consumer when svc is
-// set, and always a producer.
-func (k *kafkaShop) newClient(id string, svc *service) (*kgo.Client, error) {
+// set (its fetches ordered by fair), and always a producer.
+func (k *kafkaShop) newClient(id string, svc *service, fair *fairFetch) (*kgo.Client, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.addr),
 		kgo.ClientID("shop-" + id),
@@ -174,6 +237,14 @@ func (k *kafkaShop) newClient(id string, svc *service) (*kgo.Client, error) {
 			kgo.SessionTimeout(10*time.Second),
 			kgo.HeartbeatInterval(500*time.Millisecond),
 			kgo.FetchMaxWait(250*time.Millisecond),
+			kgo.FetchMaxBytes(fetchMaxBytes),
+			kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
+			kgo.ConsumePreferringLagFn(fair.order),
+			// Full fetch requests, whose partition order the broker
+			// answers in: in an incremental fetch session a request names
+			// only the partitions that changed, so the one just fetched
+			// came first again and a slowed instance read only it.
+			kgo.DisableFetchSessions(),
 		)
 	}
 	cl, err := kgo.NewClient(opts...)
@@ -186,14 +257,28 @@ func (k *kafkaShop) newClient(id string, svc *service) (*kgo.Client, error) {
 // runService is one instance of a consuming service: poll, handle each
 // partition's records in order (partitions in parallel), wait until everything
 // produced is acknowledged, commit, repeat.
-func (k *kafkaShop) runService(ctx context.Context, cl *kgo.Client, svc *service, replica int, rng *lockedRand) {
+func (k *kafkaShop) runService(ctx context.Context, cl *kgo.Client, svc *service, replica int, rng *lockedRand, fair *fairFetch) {
 	defer cl.CloseAllowingRebalance()
 	ctl := k.d.controls[svc.name]
+	fetchingSlow := false
 	for ctl.waitRunnable(ctx) {
 		slow := ctl.isSlow()
 		max := 500
 		if slow {
 			max = 5
+		}
+		// A slowed instance fetches one record batch at a time, in the
+		// order fairFetch gives, so that it takes its partitions in turn.
+		// With whole fetches (a MiB a partition) it worked through one
+		// partition's backlog while the others' commits stood still (lag
+		// ERR, STALL).
+		if slow != fetchingSlow {
+			fetchingSlow = slow
+			if slow {
+				cl.UpdateFetchMaxBytes(1, 1)
+			} else {
+				cl.UpdateFetchMaxBytes(fetchMaxBytes, fetchMaxPartitionBytes)
+			}
 		}
 		fs := cl.PollRecords(ctx, max)
 		if ctx.Err() != nil {
@@ -211,6 +296,7 @@ func (k *kafkaShop) runService(ctx context.Context, cl *kgo.Client, svc *service
 					return
 				}
 				k.handle(ctx, cl, svc, replica, rng, r)
+				fair.handled(r.Topic, r.Partition)
 			}
 		} else {
 			var wg sync.WaitGroup

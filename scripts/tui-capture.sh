@@ -6,6 +6,10 @@
 # a deadline), so a capture is never of a half-drawn screen. Ends with q and
 # checks the exit status is 0 and that nothing reached stdout.
 #
+# With STDERR_FILE=1, eddy's stderr is redirected to a file (eddy tui
+# 2>FILE): the UI must then draw on the controlling terminal, and the file,
+# copied to OUT/stderr.txt, must hold no escape sequence.
+#
 # Needs tmux; runs its own tmux server (socket SESSION, default eddy-tui-PID),
 # so a user's sessions are never touched. The demo's context is written to a
 # throwaway config directory. cmd/eddy's TestTUIUnderTmux runs this in CI.
@@ -20,8 +24,10 @@ tmux() { command tmux -L "$session" "$@"; }
 trap 'tmux kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/eddy" ./cmd/eddy
 
+redirect=
+[ "${STDERR_FILE:-}" = 1 ] && redirect="2>$work/stderr"
 tmux new-session -d -s "$session" -x 100 -y 30 \
-	"XDG_CONFIG_HOME=$work/config NO_COLOR=1 $work/eddy tui --demo >$work/stdout; echo \$? >$work/status; sleep 600"
+	"XDG_CONFIG_HOME=$work/config NO_COLOR=1 $work/eddy tui --demo >$work/stdout $redirect; echo \$? >$work/status; sleep 600"
 
 pane() { tmux capture-pane -p -t "$session"; }
 
@@ -97,4 +103,9 @@ done
 status=$(cat "$work/status")
 [ "$status" = 0 ] || { echo "tui-capture: eddy tui exited $status after q, want 0" >&2; exit 1; }
 [ ! -s "$work/stdout" ] || { echo "tui-capture: eddy tui wrote to stdout" >&2; exit 1; }
+if [ -n "$redirect" ]; then
+	cp "$work/stderr" "$OUT/stderr.txt"
+	! grep -q $'\x1b' "$work/stderr" || { echo "tui-capture: an escape sequence reached the stderr file" >&2; exit 1; }
+	echo "stderr went to a file with no escape sequence"
+fi
 echo "eddy tui exited 0 after q; stdout stayed empty"

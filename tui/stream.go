@@ -89,6 +89,9 @@ type stream struct {
 	// costs the UI goroutine nothing per event (Filter.Match is safe for
 	// concurrent use).
 	filter atomic.Pointer[inspect.Filter]
+	// wake, when set, makes a waiting next return an empty message: the
+	// source's health changed and the status bar should say so.
+	wake <-chan struct{}
 }
 
 // startStream starts reading src; flt, when set, is matched by the reader
@@ -137,7 +140,13 @@ func (s *stream) stop() {
 // next is the command that delivers the stream's next message.
 func (s *stream) next() tea.Cmd {
 	return func() tea.Msg {
-		b, ok := <-s.ch
+		var b sourceBatch
+		var ok bool
+		select {
+		case b, ok = <-s.ch:
+		case <-s.wake:
+			return eventsMsg{stream: s.id} // nothing new: a redraw
+		}
 		if !ok {
 			return eventsMsg{stream: s.id, err: context.Canceled}
 		}

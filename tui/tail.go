@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -38,6 +39,11 @@ type tailView struct {
 	waiting bool // a next() command is outstanding
 	opening bool
 	endErr  error
+	// health is the open source's word on its broker (bus.Health, Down
+	// only; nil while it answers), set from the source's goroutine and
+	// shown on the status bar.
+	health     *atomic.Pointer[bus.Health]
+	healthWake chan struct{}
 
 	filter    *inspect.Filter
 	filterIn  input
@@ -106,6 +112,21 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 	v.nextID++
 	id, be, ctx := v.nextID, v.be, v.ctx
 	read := bus.ReadOptions{From: from}
+	health := new(atomic.Pointer[bus.Health])
+	v.health = health
+	wake := make(chan struct{}, 1)
+	read.OnHealth = func(h bus.Health) {
+		if h.Down {
+			health.Store(&h)
+		} else {
+			health.Store(nil)
+		}
+		select { // redraw the status bar; never block the source
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	v.healthWake = wake
 	return func() tea.Msg {
 		src, err := be.openTail(ctx, addrs, read)
 		return tailOpenedMsg{id: id, src: src, err: err}
@@ -136,6 +157,7 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 		}
 		v.stream = startStream(v.ctx, msg.id, msg.src, v.o.BatchMax, v.o.Flush, v.filter)
 		v.waiting = true
+		v.stream.wake = v.healthWake
 		return v.stream.next()
 	case eventsMsg:
 		if v.stream == nil || msg.stream != v.stream.id {
@@ -562,6 +584,11 @@ func (v *tailView) status() string {
 	parts = append(parts, drop)
 	if v.filterFails > 0 {
 		parts = append(parts, st.Error.Render(fmt.Sprintf("filter failed on %d: %s", v.filterFails, safe(v.firstFailure))))
+	}
+	if h := v.health; h != nil && v.endErr == nil {
+		if d := h.Load(); d != nil {
+			parts = append(parts, st.StatusWarn.Render(safe(d.String())))
+		}
 	}
 	if v.endErr != nil {
 		if ended(v.endErr) {

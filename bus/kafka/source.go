@@ -93,6 +93,13 @@ type source struct {
 	wg     sync.WaitGroup
 	out    chan batch
 
+	// health reports outages of the source's connections (OnHealth); for a
+	// bounded source, one that lasts the dial timeout closes down, after
+	// lost is set.
+	health *health
+	down   chan struct{}
+	lost   error
+
 	// Next's state.
 	err   error                                // returned by every later Next
 	marks map[string]map[int32]kgo.EpochOffset // the previous batch (group)
@@ -479,7 +486,18 @@ func (s *source) start() error {
 	if s.c.cfg.uncommitted {
 		iso = kgo.ReadUncommitted()
 	}
+	s.health = &health{timeout: s.c.cfg.dialTimeout, addr: s.c.addr, redact: s.c.redact, notify: s.opts.OnHealth}
+	s.down = make(chan struct{})
+	if s.bounded {
+		// A read with an end does not wait for a lost cluster past the
+		// timeout: it fails (exit 4), as a first connection would.
+		s.health.giveUp = func(err error) {
+			s.lost = err
+			close(s.down)
+		}
+	}
 	opts := append(s.c.baseOpts(),
+		kgo.WithHooks(s.health),
 		kgo.FetchIsolationLevel(iso),
 		kgo.FetchMaxBytes(fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
@@ -574,19 +592,28 @@ func (s *source) Next(ctx context.Context) ([]event.Event, error) {
 		return nil, ErrClosed
 	default:
 	}
+	var b batch
 	select {
-	case b := <-s.out:
-		if b.err != nil {
-			s.err = b.err
-			return nil, b.err
+	case b = <-s.out:
+	default:
+		select {
+		case b = <-s.out:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.closed:
+			return nil, ErrClosed
+		case <-s.down:
+			// What was read before the outage came first.
+			s.err = s.lost
+			return nil, s.err
 		}
-		s.marks = b.marks
-		return b.evs, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.closed:
-		return nil, ErrClosed
 	}
+	if b.err != nil {
+		s.err = b.err
+		return nil, b.err
+	}
+	s.marks = b.marks
+	return b.evs, nil
 }
 
 // Close stops reading and closes the connections; a Next blocked in another
@@ -599,6 +626,7 @@ func (s *source) Close() error {
 		if s.cl == nil {
 			return
 		}
+		s.health.close()
 		if s.group {
 			ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.dialTimeout)
 			if err := s.cl.CommitMarkedOffsets(ctx); err != nil {

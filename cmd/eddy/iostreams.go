@@ -28,6 +28,10 @@ type IOStreams struct {
 	Width int
 	// NoColor is set by NO_COLOR (https://no-color.org) or TERM=dumb.
 	NoColor bool
+	// OpenTTY opens the controlling terminal (/dev/tty) for reading and
+	// writing; nil, or an error, when there is none. The TUI draws there
+	// when stderr is redirected (`eddy tui 2>debug.log`), as fzf does.
+	OpenTTY func() (*os.File, error)
 }
 
 // Color reports whether stdout output may use colour.
@@ -48,7 +52,22 @@ func SystemStreams(redact *Redactor) *IOStreams {
 	}
 	_, noColor := os.LookupEnv("NO_COLOR")
 	s.NoColor = noColor || os.Getenv("TERM") == "dumb"
+	s.OpenTTY = openControllingTTY
 	return s
+}
+
+// openControllingTTY opens /dev/tty, the process's controlling terminal,
+// whatever its standard streams were redirected to.
+func openControllingTTY() (*os.File, error) {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !term.IsTerminal(int(f.Fd())) {
+		f.Close()
+		return nil, fmt.Errorf("/dev/tty is not a terminal")
+	}
+	return f, nil
 }
 
 // TestStreams returns streams over buffers, for tests.

@@ -72,6 +72,12 @@ POSITIONS (Kafka; times also filter captures)
   --until  end (the end as of starting: read everything so far, then exit) |
            OFFSET | RFC3339 time | -DURATION                     default: follow
 
+A LOST KAFKA CLUSTER
+  Following (no --until), eddy says once on stderr when the cluster has not
+  answered for --timeout, keeps trying, says when it answers again and goes
+  on from where it was: nothing skipped, nothing twice. With --until it gives
+  up after --timeout instead (exit 4). (trace, trace flows and expect too.)
+
 OUTPUT
   -o pretty    one line per event (default on a terminal); payloads are shown
                terminal-safe: control and escape sequences are escaped;
@@ -249,7 +255,9 @@ func tailRun(ctx context.Context, f *Factory, o *TailOptions) error {
 			return err
 		}
 		defer c.Close()
-		s, err := c.Source(ctx, p.kafka, p.read)
+		read := p.read
+		read.OnHealth = healthNotice(f)
+		s, err := c.Source(ctx, p.kafka, read)
 		if err != nil {
 			return err
 		}

@@ -338,7 +338,9 @@ func openTraceSources(ctx context.Context, f *Factory, addrs []string, read, fil
 				return fail(fmt.Errorf("kafka: no topics to trace (name SOURCEs, e.g. kafka:orders or file:capture.jsonl)"))
 			}
 		}
-		s, err := c.Source(ctx, kafkaAddrs, read)
+		kr := read
+		kr.OnHealth = healthNotice(f)
+		s, err := c.Source(ctx, kafkaAddrs, kr)
 		if err != nil {
 			return fail(err)
 		}

@@ -58,7 +58,9 @@ once. --demo starts the embedded demo shop (as eddy demo does, writing the
 "demo" context) and opens the TUI on it.
 
 The UI draws on the terminal's alternate screen through stderr, so stdout
-stays clean. q quits (exit 0), ctrl+c interrupts (exit 130). NO_COLOR turns
+stays clean; when stderr is redirected (eddy tui 2>debug.log) it draws on
+the controlling terminal (/dev/tty) instead, and without any terminal it
+exits 2. q quits (exit 0), ctrl+c interrupts (exit 130). NO_COLOR turns
 colour off.`,
 		Example: `  # try it on the embedded demo
   eddy tui --demo
@@ -101,8 +103,20 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	if err != nil {
 		return err
 	}
-	if !f.IO.ErrTTY {
-		return usagef("eddy tui needs a terminal on stderr (it draws there so stdout stays clean)")
+	// The UI draws on stderr so stdout stays clean; with stderr redirected
+	// (`eddy tui 2>debug.log`) it draws on the controlling terminal instead,
+	// and the file gets only what eddy logs.
+	var screen *os.File
+	if f.IO.ErrTTY {
+		screen = os.Stderr
+	} else if f.IO.OpenTTY != nil {
+		if tty, err := f.IO.OpenTTY(); err == nil {
+			defer tty.Close()
+			screen = tty
+		}
+	}
+	if screen == nil {
+		return usagef("eddy tui needs a terminal: stderr is not one and there is no controlling terminal (/dev/tty)")
 	}
 	if o.Demo {
 		stop, err := startTUIDemo(ctx, f)
@@ -123,7 +137,7 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 			b.Close()
 		}
 	}()
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithOutput(os.Stderr))
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithOutput(screen))
 	final, err := p.Run()
 	if fm, ok := final.(*tui.Model); ok && fm != nil {
 		m = fm

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -20,7 +22,8 @@ func TestTUIFlags(t *testing.T) {
 }
 
 // TestTUIUsageErrors: bad arguments are one line and exit 2, before any
-// connection; without a terminal the TUI refuses rather than drawing into a
+// connection; without a terminal (stderr redirected and no controlling
+// terminal to draw on instead) the TUI refuses rather than drawing into a
 // pipe.
 func TestTUIUsageErrors(t *testing.T) {
 	for _, c := range []struct {
@@ -32,9 +35,10 @@ func TestTUIUsageErrors(t *testing.T) {
 		{[]string{"amqp:"}, true, `amqp:`},
 		{[]string{"bogus"}, true, "bogus"},
 		{[]string{"--buffer", "5"}, true, "--buffer 5: want at least 100"},
-		{nil, false, "eddy tui needs a terminal on stderr"},
+		{nil, false, "eddy tui needs a terminal: stderr is not one and there is no controlling terminal"},
 	} {
 		f, out, _ := testFactory(c.tty)
+		f.IO.OpenTTY = func() (*os.File, error) { return nil, errors.New("open /dev/tty: no such device or address") }
 		err := tuiRun(context.Background(), f, &TUIOptions{Sources: c.args, Buffer: 10000})
 		if c.args != nil && c.args[0] == "--buffer" {
 			err = tuiRun(context.Background(), f, &TUIOptions{Buffer: 5})

@@ -16,7 +16,8 @@ import (
 // runs `eddy tui --demo` in a detached tmux at 100x30, presses keys, waits
 // for each view to show (polling the pane, with deadlines) and captures it;
 // here each capture must show its view, and eddy must have exited 0 on q
-// with nothing on stdout. Without tmux it is skipped, except in CI
+// with nothing on stdout; once with stderr on the terminal and once with it
+// redirected to a file (issue 13, item 20). Without tmux it is skipped, except in CI
 // (EDDY_REQUIRE_BROKERS=1, where scripts/test.sh installs tmux): there it
 // fails.
 func TestTUIUnderTmux(t *testing.T) {
@@ -29,8 +30,18 @@ func TestTUIUnderTmux(t *testing.T) {
 		}
 		t.Skip("tmux is not installed")
 	}
+	// stderr: the UI draws on stderr, a terminal. stderr-to-file: `eddy tui
+	// 2>FILE` draws on the controlling terminal instead, and the file gets
+	// no escape sequence (the script checks; here the copy is checked too).
+	for _, redirect := range []bool{false, true} {
+		name := map[bool]string{false: "stderr", true: "stderr-to-file"}[redirect]
+		t.Run(name, func(t *testing.T) { tuiUnderTmux(t, redirect) })
+	}
+}
+
+func tuiUnderTmux(t *testing.T, redirect bool) {
 	out := t.TempDir()
-	session := fmt.Sprintf("eddy-tui-test-%d", os.Getpid())
+	session := fmt.Sprintf("eddy-tui-test-%d-%v", os.Getpid(), redirect)
 	// The script kills its tmux server when it ends; this is for a script
 	// killed by the deadline.
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", session, "kill-server").Run() })
@@ -38,6 +49,9 @@ func TestTUIUnderTmux(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "scripts", "tui-capture.sh"))
 	cmd.Env = append(os.Environ(), "OUT="+out, "SESSION="+session)
+	if redirect {
+		cmd.Env = append(cmd.Env, "STDERR_FILE=1")
+	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
 	b, err := cmd.CombinedOutput()
@@ -46,6 +60,15 @@ func TestTUIUnderTmux(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "eddy tui exited 0 after q; stdout stayed empty") {
 		t.Fatalf("scripts/tui-capture.sh did not check the exit:\n%s", b)
+	}
+	if redirect {
+		p, err := os.ReadFile(filepath.Join(out, "stderr.txt"))
+		if err != nil {
+			t.Fatalf("scripts/tui-capture.sh kept no copy of the stderr file: %v\n%s", err, b)
+		}
+		if strings.ContainsRune(string(p), '\x1b') {
+			t.Errorf("the stderr file holds escape sequences: %q", p)
+		}
 	}
 	for _, c := range []struct {
 		file  string

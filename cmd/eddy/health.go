@@ -1,0 +1,17 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/inspect"
+)
+
+// healthNotice is a live reader's bus.ReadOptions.OnHealth: one prefixed
+// line on stderr when the broker has been unreachable for --timeout (the
+// reader keeps retrying), one when it answers again; never a line per retry.
+func healthNotice(f *Factory) func(bus.Health) {
+	return func(h bus.Health) {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(h.String()))
+	}
+}
