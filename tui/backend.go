@@ -327,7 +327,9 @@ func (b *Backend) summarizeDLQs(ctx context.Context) dlqMsg {
 			m.errs = append(m.errs, err)
 		}
 		for _, n := range names {
-			s, err := dlq.SummarizeAMQP(ctx, b.AMQP, n, b.Naming, id, dlqKeep)
+			// The DLQ view's error groups need the messages: this peeks
+			// (marked redelivered), unlike eddy dlq ls without --backlog.
+			s, err := dlq.SummarizeAMQP(ctx, b.AMQP, n, b.Naming, id, dlqKeep, true)
 			if err != nil {
 				m.errs = append(m.errs, err)
 				continue

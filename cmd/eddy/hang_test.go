@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 )
 
@@ -141,5 +143,34 @@ func TestAMQPHungManagementAPI(t *testing.T) {
 				t.Fatalf("eddy %s: stderr does not say %q:\n%s", strings.Join(tc.args, " "), want, stderr)
 			}
 		})
+	}
+}
+
+// TestDLQLsOneTransportDown: dlq ls with RabbitMQ unreachable still lists
+// the Kafka DLQs, says on stderr what failed, and exits 3 (it used to exit 4
+// with no rows), as ls and lag do.
+func TestDLQLsOneTransportDown(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders.DLT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	seeds := strings.Join(kc.ListenAddrs(), ",")
+	code, stdout, stderr := runEddy(t, nil, "dlq", "ls", "--brokers", seeds, "--amqp-url", "amqp://guest:guest@127.0.0.1:1/",
+		"--amqp-mgmt-url", "http://127.0.0.1:1/", "--timeout", "2s")
+	if code != ExitPartial {
+		t.Fatalf("exit %d, want %d; stdout:\n%s\nstderr:\n%s", code, ExitPartial, stdout, stderr)
+	}
+	if !regexpLine(stdout, `^kafka:orders\.DLT\t0\t`) {
+		t.Fatalf("the Kafka DLQ is not listed:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "amqp: cannot connect to 127.0.0.1:1") {
+		t.Fatalf("stderr does not say RabbitMQ was not reached:\n%s", stderr)
+	}
+	// Both down: nothing to list, the connect failure decides (exit 4).
+	code, _, stderr = runEddy(t, nil, "dlq", "ls", "--brokers", "127.0.0.1:1", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/",
+		"--amqp-mgmt-url", "http://127.0.0.1:1/", "--timeout", "2s")
+	if code != ExitConnect {
+		t.Fatalf("both down: exit %d, want %d; stderr:\n%s", code, ExitConnect, stderr)
 	}
 }
