@@ -65,7 +65,9 @@ type ReadOptions struct {
 	// Partitions limits a Kafka source to these partitions (nil: all).
 	Partitions []int32
 	// Backlog makes an AMQP source also read the messages already in the queue
-	// (see bus/amqp for what that does to a classic queue).
+	// (see bus/amqp for what that does to a classic queue). It is the only
+	// option that touches a queue's messages: From beginning without it
+	// reads a stream queue from its first offset and is refused for others.
 	Backlog bool
 	// Group, when set, makes a Kafka source consume as this consumer group and
 	// commit its progress. Empty means read without a group.

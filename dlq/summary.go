@@ -26,6 +26,15 @@ type Summary struct {
 	// parked: still in the topic, but no longer in the DLQ, and not in
 	// Count or anything else above.
 	Redriven int64 `json:"redriven,omitempty"`
+	// Read says where a RabbitMQ queue's figures come from: "messages" (its
+	// messages were read) or "management" (the management API's counts and
+	// head time, no message read: Errors and Groups are unknown, empty).
+	Read string `json:"read,omitempty"`
+	// InRate and OutRate are a RabbitMQ queue's messages per second in
+	// (published or dead-lettered into it) and out (delivered or got), from
+	// the management API; nil when unknown.
+	InRate  *float64 `json:"in_rate,omitempty"`
+	OutRate *float64 `json:"out_rate,omitempty"`
 }
 
 // Count is how many messages share one value (an error or an origin).

@@ -47,6 +47,12 @@ type Backend struct {
 	// Close, when set, is called when the TUI switches away from this
 	// Backend (the TUI's caller closes the last one).
 	Close func()
+	// Backlog is eddy tui --backlog: the TUI may peek at RabbitMQ classic
+	// and quorum queues (messages fetched and requeued, marked redelivered)
+	// to show a DLQ's errors and a tail's past. Without it the DLQ view
+	// lists RabbitMQ DLQs from the management API alone, and a jump back in
+	// a queue's tail is refused, as eddy tail without --backlog.
+	Backlog bool
 }
 
 func (b *Backend) schema() *event.Schema {
@@ -140,7 +146,11 @@ func (b *Backend) openTail(ctx context.Context, addrs []bus.Address, read bus.Re
 		if b.AMQP == nil {
 			return fail(errors.New("tui: no RabbitMQ in this context"))
 		}
-		s, err := b.AMQP.Source(ctx, qa, read)
+		r := read
+		// A start in the past peeks at a classic queue only with --backlog;
+		// a live tail never does.
+		r.Backlog = read.Backlog || b.Backlog && read.From.Kind != bus.PosNone && read.From.Kind != bus.PosEnd
+		s, err := b.AMQP.Source(ctx, qa, r)
 		if err != nil {
 			return fail(err)
 		}
@@ -326,8 +336,19 @@ func (b *Backend) summarizeDLQs(ctx context.Context) dlqMsg {
 		if err != nil {
 			m.errs = append(m.errs, err)
 		}
+		if !b.Backlog && len(names) > 0 {
+			// No message read: counts and origins from the management API.
+			sums, err := dlq.DescribeAMQP(ctx, b.AMQP, names)
+			if err != nil {
+				m.errs = append(m.errs, err)
+			}
+			m.sums = append(m.sums, sums...)
+			names = nil
+		}
 		for _, n := range names {
-			s, err := dlq.SummarizeAMQP(ctx, b.AMQP, n, b.Naming, id, dlqKeep)
+			// The error groups need the messages: a peek (marked
+			// redelivered), asked for by eddy tui --backlog.
+			s, err := dlq.SummarizeAMQP(ctx, b.AMQP, n, b.Naming, id, dlqKeep, true)
 			if err != nil {
 				m.errs = append(m.errs, err)
 				continue

@@ -190,7 +190,7 @@ func TestBacklogPeek(t *testing.T) {
 	}
 
 	limited := newClient(t, url, amqp.WithBacklogLimit(10, 1<<20))
-	src = open(t, limited, tp.Queue, bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+	src = open(t, limited, tp.Queue, bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
 	got = readAll(t, src)
 	if len(got) != 10 || bodies(got) != "m0,m1,m2,m3,m4,m5,m6,m7,m8,m9" || !got[0].Redelivered {
 		t.Fatalf("limited peek: %s (redelivered=%v), want m0..m9 redelivered", bodies(got), got[0].Redelivered)
@@ -408,7 +408,9 @@ func TestNotFoundAndPositions(t *testing.T) {
 		t.Fatalf("Queues: err = %v, want NotFoundError", err)
 	}
 	tp := amqptest.Topology(t, url)
-	for _, from := range []bus.Position{{Kind: bus.PosOffset, Offset: 3}, {Kind: bus.PosTime, Time: time.Now()}, {Kind: bus.PosRelative, Offset: 5}} {
+	// A past start on a classic queue, beginning included, needs a peek,
+	// which only Backlog asks for.
+	for _, from := range []bus.Position{{Kind: bus.PosOffset, Offset: 3}, {Kind: bus.PosTime, Time: time.Now()}, {Kind: bus.PosRelative, Offset: 5}, {Kind: bus.PosBeginning}} {
 		if _, err := c.Source(ctxT(t), queueAddr(tp.Queue), bus.ReadOptions{From: from}); !errors.Is(err, amqp.ErrNoPosition) {
 			t.Errorf("From %v on a classic queue: %v", from, err)
 		}
@@ -617,5 +619,26 @@ func TestUnreachableIsFast(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("black hole took %s with a 500ms dial timeout", took)
+	}
+}
+
+// TestPeekFromTime: with Backlog, a start time on a classic queue keeps the
+// peeked messages stamped since then (trace --since and expect --since with
+// --backlog); all of them stay in the queue.
+func TestPeekFromTime(t *testing.T) {
+	url := amqptest.URL(t)
+	c := newClient(t, url)
+	tp := amqptest.Topology(t, url)
+	m := msgs(3, "m")
+	m[0].Timestamp = time.Unix(1600000000, 0)
+	m[1].Timestamp = time.Now()
+	tp.Publish(t, m...) // m2 has no timestamp: it is dated when read
+	got := readAll(t, open(t, c, tp.Queue, bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosTime, Time: time.Now().Add(-time.Hour)},
+		Until: bus.Position{Kind: bus.PosEnd}}))
+	if bodies(got) != "m1,m2" {
+		t.Fatalf("peek from an hour ago: %s, want m1,m2", bodies(got))
+	}
+	if d := amqptest.Depth(t, url, tp.Queue); d != 3 {
+		t.Fatalf("depth %d after the peek, want 3", d)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -398,7 +399,13 @@ func (c *Client) dial(ctx context.Context, purpose string) (*amqp091.Connection,
 		err = ctx.Err()
 	}
 	if err != nil {
-		cause := c.connectCause(ctx, err, time.Since(start))
+		// took is what a timeout is reported as: the bound that was hit
+		// (--timeout, or the caller's deadline), not a few ms past it.
+		took := time.Since(start)
+		if bound := deadline.Sub(start); took >= bound {
+			took = bound
+		}
+		cause := c.connectCause(ctx, err, took)
 		c.logf("connect %s (%s): %v", c.redacted, purpose, cause)
 		return nil, &bus.ConnectError{Transport: "amqp", Addr: c.addr, Err: cause}
 	}
@@ -428,8 +435,21 @@ func (c *Client) connectCause(ctx context.Context, err error, took time.Duration
 	var hostErr x509.HostnameError
 	var recordErr tls.RecordHeaderError
 	switch {
-	case ctx.Err() != nil && (errors.As(err, &netErr) || errors.Is(err, ctx.Err())):
-		return mk("gave up: "+ctx.Err().Error(), ctx.Err())
+	case errors.Is(ctx.Err(), context.Canceled):
+		// An interrupt aborts the handshake by expiring the socket's
+		// deadline, which the library reports as its own frame error: the
+		// cause is the interrupt, whatever the error says.
+		return mk("interrupted while connecting", context.Canceled)
+	case ctx.Err() != nil:
+		return mk(fmt.Sprintf("no answer within %s", took.Round(time.Millisecond)), ctx.Err())
+	case errors.As(err, &ae) && ae.Code == amqp091.FrameError && strings.Contains(ae.Reason, "i/o timeout"):
+		// The library wraps the read deadline expiring in a frame error: the
+		// server accepted the TCP connection and then said nothing.
+		return mk(fmt.Sprintf("the server accepted the connection but did not answer the AMQP handshake within %s (is it a RabbitMQ AMQP port?)",
+			took.Round(time.Millisecond)), os.ErrDeadlineExceeded, ae)
+	case errors.As(err, &ae) && ae.Code == amqp091.FrameError && (ae.Reason == io.EOF.Error() || ae.Reason == io.ErrUnexpectedEOF.Error() ||
+		strings.Contains(ae.Reason, "connection reset")):
+		return mk("the connection was closed during the handshake (not an AMQP port, or TLS expected?)", ae)
 	case errors.As(err, &ae) && ae.Code == amqp091.AccessRefused:
 		if ae == amqp091.ErrSASL {
 			return mk("no authentication mechanism in common with the broker (see the auth_mechanism URL parameter)", ae)

@@ -50,8 +50,9 @@
 // API can say. Without the management API the bindings cannot be discovered,
 // and Source says so (firehose mode and the peek still work).
 //
-// The backlog of a classic or quorum queue (ReadOptions.Backlog, or From
-// beginning) is read by a non-destructive peek: basic.get with manual
+// The backlog of a classic or quorum queue (ReadOptions.Backlog, which is
+// the only option that touches a queue's messages; From beginning without it
+// is refused with ErrNoPosition) is read by a peek that consumes nothing: basic.get with manual
 // acknowledgement, up to the number of ready messages the queue had when the
 // source opened (and at most WithBacklogLimit), holding every message
 // unacknowledged, then a single basic.nack(multiple, requeue) that gives them all

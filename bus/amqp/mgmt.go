@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +28,16 @@ type mgmtClient struct {
 	base       string // scheme://host:port[/prefix], no userinfo, no trailing slash
 	user, pass string
 	hc         *http.Client
+
+	// A management API that accepted a connection and never answered costs a
+	// whole --timeout per request; a command asks it several things in a row,
+	// so after one such request the next ones fail at once with the same
+	// error until deadUntil. The bound is then --timeout per command step,
+	// not per request, and a long-running reader (lag --watch) asks again
+	// once deadUntil passed.
+	mu        sync.Mutex
+	dead      *mgmtError
+	deadUntil time.Time
 }
 
 func newMgmt(c *Client) (*mgmtClient, error) {
@@ -56,7 +67,7 @@ func newMgmt(c *Client) (*mgmtClient, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: c.cfg.dialTimeout}).DialContext
 	tr.TLSHandshakeTimeout = c.cfg.dialTimeout
-	tr.ResponseHeaderTimeout = c.cfg.dialTimeout + 20*time.Second
+	tr.ResponseHeaderTimeout = c.cfg.dialTimeout
 	if c.cfg.tls != nil {
 		tr.TLSClientConfig = c.cfg.tls.Clone()
 		// A server name set for the AMQP host does not fit another API host.
@@ -84,8 +95,13 @@ func (e *mgmtError) Error() string {
 	return fmt.Sprintf("the management API at %s answered %d: %s", e.base, e.Status, e.msg)
 }
 
+// Unwrap returns ErrManagement, the cause, and bus.ErrConnect when the API
+// could not be reached at all (a connect failure, exit 4, like a broker's).
 func (e *mgmtError) Unwrap() []error {
 	errs := []error{ErrManagement}
+	if e.Status == 0 {
+		errs = append(errs, bus.ErrConnect)
+	}
 	if e.err != nil {
 		errs = append(errs, e.err)
 	}
@@ -119,8 +135,19 @@ func (m *mgmtClient) path(parts ...string) string {
 func (m *mgmtClient) vhost() string { return m.c.uri.Vhost }
 
 // get fetches path (already escaped) and decodes the JSON answer into out.
+//
+// The whole request, answer included, is bounded by the client's timeout
+// (--timeout): a server that accepts and never answers ends it then.
 func (m *mgmtClient) get(ctx context.Context, path string, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.dialTimeout+20*time.Second)
+	m.mu.Lock()
+	dead, until := m.dead, m.deadUntil
+	m.mu.Unlock()
+	if dead != nil && time.Now().Before(until) {
+		m.c.logf("GET %s%s: skipped: %s", m.base, path, dead.msg)
+		return dead
+	}
+	timeout := m.c.cfg.dialTimeout
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.base+path, nil)
 	if err != nil {
@@ -129,17 +156,31 @@ func (m *mgmtClient) get(ctx context.Context, path string, out any) error {
 	req.SetBasicAuth(m.user, m.pass)
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
-	resp, err := m.hc.Do(req)
-	if err != nil {
-		me := &mgmtError{base: m.base, msg: scrub(netCause(err, time.Since(start)), m.c.secrets), err: err}
+	unanswered := func(prefix string, err error) error {
+		took := time.Since(start)
+		me := &mgmtError{base: m.base, msg: prefix + scrub(netCause(err, took), m.c.secrets), err: err}
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			// Say the bound that was hit, not a few milliseconds past it.
+			me.msg = fmt.Sprintf("%sno answer within %s (--timeout)", prefix, timeout)
+			if d, ok := ctx.Deadline(); ok && d.Sub(start) < timeout-time.Millisecond {
+				me.msg = fmt.Sprintf("%sno answer within %s", prefix, took.Round(time.Millisecond))
+			}
+			m.mu.Lock()
+			m.dead, m.deadUntil = me, time.Now().Add(timeout)
+			m.mu.Unlock()
+		}
 		m.c.logf("GET %s%s: %s", m.base, path, me.msg)
 		return me
+	}
+	resp, err := m.hc.Do(req)
+	if err != nil {
+		return unanswered("", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	m.c.logf("GET %s%s: %d (%d bytes, %s)", m.base, path, resp.StatusCode, len(body), time.Since(start).Round(time.Millisecond))
 	if err != nil {
-		return &mgmtError{base: m.base, msg: "reading the answer: " + scrub(netCause(err, time.Since(start)), m.c.secrets), err: err}
+		return unanswered("reading the answer: ", err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
@@ -163,6 +204,11 @@ func (m *mgmtClient) get(ctx context.Context, path string, out any) error {
 		return &mgmtError{base: m.base, Status: resp.StatusCode, msg: "unexpected answer (is this the management API?): " + err.Error()}
 	}
 	return nil
+}
+
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
 }
 
 func netCause(err error, took time.Duration) string {

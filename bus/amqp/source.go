@@ -85,8 +85,11 @@ type queuePlan struct {
 //   - Live traffic of a classic or quorum queue comes through a tap: a
 //     temporary queue bound like the watched one (see the package doc), or the
 //     firehose tracer with WithFirehose.
-//   - opts.Backlog, or From beginning, first peeks at the messages the queue
-//     holds (get, then requeue: see the package doc for the consequences).
+//   - opts.Backlog, and nothing else, first peeks at the messages a classic
+//     or quorum queue holds (get, then requeue: see the package doc for the
+//     consequences); From a time then keeps those stamped since. Without it,
+//     a start other than the end is refused for these queues (ErrNoPosition):
+//     their past messages cannot be read without touching them.
 //   - A stream queue is read by offset: From beginning, an offset or a time
 //     start there; the default is new messages only.
 //   - Until end reads only what was there at open (the backlog; for a stream,
@@ -229,7 +232,10 @@ func (s *Source) plan(ctx context.Context, name string) (*queuePlan, error) {
 	} else {
 		c.logf("queue %q: type and bindings unknown: %v", name, mgmtErr)
 	}
-	backlog := opts.Backlog || opts.From.Kind == bus.PosBeginning
+	// Only Backlog touches a classic or quorum queue's messages: From
+	// beginning alone reads a stream from its first offset and is refused
+	// below for other queues, which cannot be read back without a peek.
+	backlog := opts.Backlog
 	untilEnd := opts.Until.Kind == bus.PosEnd
 
 	if p.kind == "stream" {
@@ -263,9 +269,18 @@ func (s *Source) plan(ctx context.Context, name string) (*queuePlan, error) {
 	}
 
 	switch {
-	case opts.From.Kind == bus.PosOffset || opts.From.Kind == bus.PosTime || opts.From.Kind == bus.PosRelative:
+	case !backlog && opts.From.Kind != bus.PosEnd && opts.From.Kind != bus.PosNone && mgmtErr != nil:
+		return nil, &tipError{err: mgmtErr, msg: fmt.Sprintf(
+			"amqp: queue %q: its type is unknown because %v; only a stream queue is read from an offset or time without touching its messages, "+
+				"and --backlog peeks at a classic or quorum queue's (fetched and requeued: marked redelivered)", name, mgmtErr)}
+	case !backlog && opts.From.Kind != bus.PosEnd && opts.From.Kind != bus.PosNone:
 		return nil, &tipError{err: ErrNoPosition, msg: fmt.Sprintf(
-			"amqp: queue %q is a %s queue: it has no offsets or times to start from (only stream queues do); use --backlog to peek at what it holds now",
+			"amqp: queue %q is a %s queue: eddy cannot read the messages it already holds without touching them "+
+				"(only a stream queue is read from an offset or time); --backlog peeks at them (fetched and requeued: marked redelivered)",
+			name, orUnknown(p.kind))}
+	case opts.From.Kind == bus.PosOffset || opts.From.Kind == bus.PosRelative:
+		return nil, &tipError{err: ErrNoPosition, msg: fmt.Sprintf(
+			"amqp: queue %q is a %s queue: it has no offsets to start from (only stream queues do); --backlog reads what it holds now",
 			name, orUnknown(p.kind))}
 	case opts.Until.Kind == bus.PosOffset:
 		return nil, &tipError{err: ErrNoPosition, msg: fmt.Sprintf(
@@ -665,7 +680,8 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 		}
 		size += int64(len(d.Body))
 		e := fromDelivery(&d, p.name, time.Now())
-		if s.afterUntil(&e) {
+		if s.afterUntil(&e) || s.opts.From.Kind == bus.PosTime && e.Timestamp.Before(s.opts.From.Time) {
+			// From a time, a peek keeps the messages stamped since then.
 			continue
 		}
 		evs = append(evs, e)

@@ -39,6 +39,9 @@ type DLQOptions struct {
 	Transports []string
 	// Ledger locates the redrive job logs (see dlq.JobLogDir).
 	Ledger string
+	// Backlog is --backlog: read RabbitMQ classic and quorum queues' messages
+	// by a peek (ls: also for their errors; show: at all).
+	Backlog bool
 }
 
 func newCmdDLQ(f *Factory, runF func(context.Context, string, *DLQOptions) error) *cobra.Command {
@@ -62,18 +65,30 @@ that dead-lettered it wrote:
                     time) and x-first-death-* (in captures of queues)
 
 Reading changes nothing: Kafka topics are read read_committed from beginning to
-end without a consumer group. RabbitMQ queues are peeked like 'eddy tail
-amqp:QUEUE --backlog': messages are fetched and requeued, not consumed (the
-broker marks them redelivered).`,
+end without a consumer group. A RabbitMQ queue's messages are touched only
+with --backlog (see 'eddy dlq ls --help'): dlq ls lists queues from the
+management API alone, and dlq show reads a stream queue by offset.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls [kafka:] [amqp:]",
 		Short: "List dead-letter topics and queues: count, age, top errors, origins",
 		Long: `List dead-letter topics and queues: count, oldest and newest, the top error and
 the origins. Without arguments: Kafka, and RabbitMQ when a RabbitMQ URL is
-configured (--amqp-url, EDDY_AMQP_URL or the context). RabbitMQ queues are
-found by name through the management API and peeked like 'eddy tail
-amqp:QUEUE --backlog' (fetched and requeued: marked redelivered, not consumed).`,
+configured (--amqp-url, EDDY_AMQP_URL or the context). When one transport
+cannot be reached, the other's DLQs are listed, what failed is said on stderr,
+and the exit status is 3.
+
+WHAT IT DOES TO A QUEUE
+  Kafka topics are read read_committed without a consumer group: nothing
+  changes. RabbitMQ dead-letter queues (by name, or bound to a queue's
+  dead-letter exchange) are listed from the management API without reading a
+  message: COUNT is ready + unacknowledged, OLDEST the head message's
+  timestamp property (classic queues that stamp it; else -), ORIGINS the
+  queues that dead-letter into it; TOP ERROR is - and JSON says
+  "read":"management" with the in/out rates. --backlog reads their messages
+  for errors and origins too, by a peek:
+
+` + backlogHelp,
 		Args: func(c *cobra.Command, args []string) error {
 			for _, a := range args {
 				if a != "kafka:" && a != "amqp:" {
@@ -98,8 +113,14 @@ amqp:QUEUE --backlog' (fetched and requeued: marked redelivered, not consumed).`
 class and origin, with the first message ids of each group.
 
 DLQ is kafka:TOPIC, a bare topic name, amqp:QUEUE, or file:PATH (a capture).
-A RabbitMQ queue is peeked like 'eddy tail amqp:QUEUE --backlog': its messages
-are fetched and requeued, not consumed (the broker marks them redelivered).`,
+
+WHAT IT DOES TO A QUEUE
+  A Kafka topic is read read_committed without a consumer group: nothing
+  changes. A RabbitMQ stream queue is read from its first offset: nothing
+  changes. A classic or quorum queue's messages can only be read by a peek,
+  so dlq show refuses one without --backlog:
+
+` + backlogHelp,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("dlq show needs one DLQ, e.g. kafka:payments.DLT (see 'eddy dlq show --help')")
@@ -122,6 +143,7 @@ are fetched and requeued, not consumed (the broker marks them redelivered).`,
 		fl.StringSlice("prefix", nil, "name prefixes that mark a DLQ (replaces the default list)")
 		fl.StringSlice("contains", nil, "name parts that mark a DLQ (replaces the default list)")
 		fl.String("ledger", "", "the ledger file, next to which redrive job logs live (default $XDG_STATE_HOME/eddy/ledger.db)")
+		fl.Bool("backlog", false, backlogFlag)
 	}
 	show.Flags().Int("ids", 5, "message ids to list per group")
 	cmd.AddCommand(ls, show, newCmdRedrive(f, nil))
@@ -136,6 +158,7 @@ func dlqFlags(c *cobra.Command) *DLQOptions {
 	o.Prefixes, _ = c.Flags().GetStringSlice("prefix")
 	o.Contains, _ = c.Flags().GetStringSlice("contains")
 	o.Ledger, _ = c.Flags().GetString("ledger")
+	o.Backlog, _ = c.Flags().GetBool("backlog")
 	o.IDs = 5
 	if c.Flags().Lookup("ids") != nil {
 		o.IDs, _ = c.Flags().GetInt("ids")
@@ -221,34 +244,96 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 			if err != nil {
 				return lister{}, err
 			}
-			return lister{"amqp", func() ([]string, error) { return dlq.AMQPDLQs(ctx, c, o.naming()) },
-				func(n string) (dlq.Summary, error) { return dlq.SummarizeAMQP(ctx, c, n, o.naming(), nil, 0) },
-				func() { c.Close() }}, nil
+			// Without --backlog the queues' messages are not read: one
+			// description of them all from the management API.
+			var described map[string]dlq.Summary
+			summarize := func(n string) (dlq.Summary, error) {
+				if o.Backlog {
+					return dlq.SummarizeAMQP(ctx, c, n, o.naming(), nil, 0, true)
+				}
+				s, ok := described[n]
+				if !ok {
+					return dlq.Summary{}, &bus.NotFoundError{Transport: "amqp", Kind: "queue", Name: n}
+				}
+				return s, nil
+			}
+			list := func() ([]string, error) {
+				names, err := dlq.AMQPDLQs(ctx, c, o.naming())
+				if err != nil || o.Backlog {
+					return names, err
+				}
+				sums, err := dlq.DescribeAMQP(ctx, c, names)
+				if err != nil {
+					return nil, err
+				}
+				described = map[string]dlq.Summary{}
+				for _, s := range sums {
+					described[s.Name] = s
+				}
+				return names, nil
+			}
+			return lister{"amqp", list, summarize, func() { c.Close() }}, nil
 		})
 	}
-	for _, open := range listers {
+	// Each transport is listed on its own: one that cannot be reached does
+	// not hide the other's DLQs (exit 3, what failed on stderr), as in ls.
+	var failures []error
+	succeeded := false
+	listOne := func(open func() (lister, error)) ([]dlq.Summary, []string, error) {
 		l, err := open()
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		defer l.close()
 		dlqs, err := l.list()
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
+		var sums []dlq.Summary
+		var names []string
 		for _, n := range dlqs {
 			s, err := l.summarize(n)
 			if errors.Is(err, bus.ErrNotFound) {
 				continue // deleted since it was listed
 			}
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			s.Groups = nil
-			out.DLQs = append(out.DLQs, s)
+			sums = append(sums, s)
 			names = append(names, l.transport+":"+n)
 		}
+		return sums, names, nil
 	}
+	for _, open := range listers {
+		sums, ns, err := listOne(open)
+		if err != nil {
+			failures = append(failures, err)
+			continue
+		}
+		succeeded = true
+		out.DLQs = append(out.DLQs, sums...)
+		names = append(names, ns...)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(failures) > 0 && !succeeded {
+		return errors.Join(failures...)
+	}
+	if err := dlqLsWrite(f, format, out, names); err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		for _, err := range failures {
+			fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(err.Error()))
+		}
+		return &silentError{code: ExitPartial}
+	}
+	return nil
+}
+
+func dlqLsWrite(f *Factory, format string, out dlqJSON, names []string) error {
 	if format == "json" {
 		return writeJSON(f.IO.Out, out)
 	}
@@ -302,7 +387,7 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 			return err
 		}
 		defer c.Close()
-		if s, err = dlq.SummarizeAMQP(ctx, c, a.Name, o.naming(), id, o.IDs); err != nil {
+		if s, err = dlq.SummarizeAMQP(ctx, c, a.Name, o.naming(), id, o.IDs, o.Backlog); err != nil {
 			return err
 		}
 	case "file":

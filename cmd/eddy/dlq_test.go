@@ -167,7 +167,7 @@ func TestDLQShowRabbitMQ(t *testing.T) {
 
 	f, out, _ := testFactory(false)
 	f.Global.AMQPURL, f.Global.Timeout = url, 10*time.Second
-	if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: "amqp:" + tp.DLQ, IDs: 5}); err != nil {
+	if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: "amqp:" + tp.DLQ, IDs: 5, Backlog: true}); err != nil {
 		t.Fatal(err)
 	}
 	if !regexpLine(out.String(), `^3\trejected\t-\t`+regexp.QuoteMeta(tp.Queue)+`\t.*\tm0 m1 m2$`) {
@@ -179,7 +179,7 @@ func TestDLQShowRabbitMQ(t *testing.T) {
 
 	f, out, _ = testFactory(false)
 	f.Global.AMQPURL, f.Global.AMQPMgmtURL, f.Global.Timeout = url, os.Getenv("EDDY_TEST_AMQP_MGMT"), 10*time.Second
-	if err := dlqLsRun(context.Background(), f, &DLQOptions{Transports: []string{"amqp:"}}); err != nil {
+	if err := dlqLsRun(context.Background(), f, &DLQOptions{Transports: []string{"amqp:"}, Backlog: true}); err != nil {
 		t.Fatal(err)
 	}
 	want := "amqp:" + tp.DLQ + "\t3\t"
@@ -189,4 +189,14 @@ func TestDLQShowRabbitMQ(t *testing.T) {
 	if n := amqptest.Depth(t, url, tp.DLQ); n != 3 {
 		t.Fatalf("the DLQ holds %d after ls, want 3", n)
 	}
+
+	// Without --backlog: the management API's count and the origin, no
+	// message read (no error known).
+	amqptest.Eventually(t, 20*time.Second, "dlq ls without --backlog to count 3", func() bool {
+		out.Reset()
+		if err := dlqLsRun(context.Background(), f, &DLQOptions{Transports: []string{"amqp:"}}); err != nil {
+			t.Fatal(err)
+		}
+		return regexpLine(out.String(), `^amqp:`+regexp.QuoteMeta(tp.DLQ)+`\t3\t.*\t-\t`+regexp.QuoteMeta(tp.Queue)+`$`)
+	})
 }

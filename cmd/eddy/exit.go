@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
 )
 
 // Exit codes. They are a contract with scripts: documented in `eddy help
@@ -74,6 +75,10 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, bus.ErrConnect):
 		return ExitConnect
+	case errors.Is(err, amqp.ErrNoPosition):
+		// A start the queue cannot give without touching its messages: the
+		// fix is a flag (--backlog) or another position.
+		return ExitUsage
 	}
 	return ExitError
 }

@@ -26,6 +26,8 @@ type ExpectOptions struct {
 	Output       string
 	FlowTimeout  time.Duration
 	SkipBad      bool
+	// Backlog is --backlog: peek at what RabbitMQ classic queues hold.
+	Backlog bool
 }
 
 const expectJSONHelp = `JSON (-o json, schema version 1; fields are only ever added)
@@ -58,6 +60,8 @@ not yet idle) is pending, not failed, unless --strict.
 Kafka is read from --since ago (default 1h, the broker's time index) to the
 end as of starting; captures are read whole unless --since is given. Flows are
 correlated as by eddy trace (see eddy trace --help).
+
+` + backlogHelp + `
 
 Exit 0 when no flow failed; 3 with a report of each failing flow otherwise.
 
@@ -99,6 +103,7 @@ Exit 0 when no flow failed; 3 with a report of each failing flow otherwise.
 	fl.StringVarP(&o.Output, "output", "o", "", "text or json (default text)")
 	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "a flow with no event for this long is finished (its missing steps fail)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
+	fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
 	return cmd
 }
 
@@ -147,7 +152,7 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	if err := bus.CheckRange("--since", o.Since, since, o.Until, until, now); err != nil {
 		return asUsage(err)
 	}
-	read := bus.ReadOptions{From: since, Until: until, SkipBad: o.SkipBad}
+	read := bus.ReadOptions{From: since, Until: until, SkipBad: o.SkipBad, Backlog: o.Backlog}
 	fileRead := bus.ReadOptions{SkipBad: o.SkipBad}
 	if o.SinceSet {
 		fileRead.From = since

@@ -55,11 +55,10 @@ READING CHANGES NOTHING
   is left behind even if eddy is killed. The watched queue's messages are not
   touched. A queue fed only through the default exchange cannot be tapped: use
   --backlog, or --firehose after an operator ran 'rabbitmqctl trace_on'.
-  --backlog also shows messages already in the queue. For a stream queue they are
-  read by offset and nothing changes. For classic and quorum queues they are
-  fetched without acknowledging, held while eddy reads them, and then requeued:
-  the broker marks them redelivered, other consumers cannot get them for that
-  moment, and their order relative to new arrivals may change.
+  --from beginning reads a stream queue from its first offset (nothing
+  changes); on a classic or quorum queue it needs --backlog (below).
+
+` + backlogHelp + `
 
 TRANSACTIONS
   Kafka topics are read read_committed, like kcat: records of aborted
@@ -123,7 +122,7 @@ FILTER
 	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression")
 	fl.StringVar(&o.Group, "group", "", "consume as this Kafka consumer group and commit (default: no group, nothing committed)")
 	fl.BoolVar(&o.Force, "force", false, "with --group: allow a group that has active members")
-	fl.BoolVar(&o.Backlog, "backlog", false, "RabbitMQ: also show messages already in the queue (see above for what that does)")
+	fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
 	fl.BoolVar(&o.Firehose, "firehose", false, "RabbitMQ: see a default-exchange queue's traffic through the firehose tracer (needs 'rabbitmqctl trace_on')")
 	fl.BoolVar(&o.Headers, "headers", false, "pretty: show each event's headers under it, known binary ones decoded (Spring's kafka_dlt-*)")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: also show records of open and aborted transactions (default: read_committed, like kcat)")
@@ -189,7 +188,9 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 		return nil, usagef("--force goes with --group")
 	}
 	p.read.Group, p.read.Force, p.read.SkipBad = o.Group, o.Force, o.SkipBad
-	p.read.Backlog = o.Backlog || p.read.From.Kind == bus.PosBeginning && len(p.amqp) > 0
+	// Only --backlog touches a queue's messages (--from beginning alone is
+	// refused for a classic queue by the source, with the flag to use).
+	p.read.Backlog = o.Backlog
 
 	schema, err := f.Schema()
 	if err != nil {

@@ -41,6 +41,8 @@ type TraceOptions struct {
 	FlowTimeout time.Duration
 	OTLP        string
 	SkipBad     bool
+	// Backlog is --backlog: peek at what RabbitMQ classic queues hold.
+	Backlog bool
 	// Refresh is how often trace flows redraws on a terminal.
 	Refresh time.Duration
 }
@@ -124,6 +126,8 @@ time index, not from the beginning) to the end as of starting. Captures
 
 ` + traceConceptsHelp + `
 
+` + backlogHelp + `
+
 ` + traceJSONHelp,
 		Example: `  # an order's journey in the last hour, across every topic
   eddy trace o-0042
@@ -171,6 +175,7 @@ func bindTraceFlags(fl flagSet, o *TraceOptions) {
 	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "finalise a flow after it had no event for this long")
 	fl.StringVar(&o.OTLP, "otlp", "", "export every flow as an OpenTelemetry trace to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
+	fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
 }
 
 func newCmdTraceFlows(f *Factory, runF func(context.Context, *TraceOptions) error) *cobra.Command {
@@ -189,6 +194,8 @@ redrawn every --refresh; in a pipe the final report is printed when eddy stops
 and exits.
 
 ` + traceConceptsHelp + `
+
+` + backlogHelp + `
 
 ` + flowsJSONHelp,
 		Example: `  # live, on the demo
@@ -352,9 +359,7 @@ func openTraceSources(ctx context.Context, f *Factory, addrs []string, read, fil
 			return fail(err)
 		}
 		set.close = append(set.close, func() { c.Close() })
-		r := read
-		r.Backlog = true
-		s, err := c.Source(ctx, amqpAddrs, r)
+		s, err := c.Source(ctx, amqpAddrs, read)
 		if err != nil {
 			return fail(err)
 		}
@@ -565,7 +570,7 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	if err != nil {
 		return err
 	}
-	read := bus.ReadOptions{From: since, Until: bus.Position{Kind: bus.PosEnd}, SkipBad: o.SkipBad}
+	read := bus.ReadOptions{From: since, Until: bus.Position{Kind: bus.PosEnd}, SkipBad: o.SkipBad, Backlog: o.Backlog}
 	fileRead := bus.ReadOptions{SkipBad: o.SkipBad}
 	if o.SinceSet {
 		fileRead.From = since
@@ -766,7 +771,7 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	if read.From, read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return asUsage(err)
 	}
-	read.SkipBad = o.SkipBad
+	read.SkipBad, read.Backlog = o.SkipBad, o.Backlog
 	if o.Refresh <= 0 {
 		return usagef("--refresh %s: want a positive duration", o.Refresh)
 	}

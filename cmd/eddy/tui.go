@@ -24,6 +24,8 @@ type TUIOptions struct {
 	Demo bool
 	// Buffer is how many events the tail keeps.
 	Buffer int
+	// Backlog is --backlog: peek at RabbitMQ queues (see tui.Backend.Backlog).
+	Backlog bool
 }
 
 func newCmdTUI(f *Factory, runF func(context.Context, *TUIOptions) error) *cobra.Command {
@@ -50,7 +52,9 @@ VIEWS (the number keys switch; ? lists every key)
   3 Lag       groups and queues, status, lag history; enter: partitions
   4 DLQ       dead-letter topics and queues, counts, errors; enter: groups;
               space selects, P plans a redrive (eddy dlq redrive --dry-run),
-              Y runs it (Kafka topics and RabbitMQ queues alike)
+              Y runs it (Kafka topics and RabbitMQ queues alike). RabbitMQ
+              DLQs show counts and origins from the management API; their
+              errors and groups need --backlog (a peek, as eddy dlq ls)
   5 Contexts  the configured contexts; enter switches
 
 SOURCES, when given (kafka:TOPIC, kafka:/REGEX/, amqp:QUEUE), open the tail at
@@ -76,6 +80,7 @@ colour off.`,
 	}
 	cmd.Flags().BoolVar(&o.Demo, "demo", false, "start the embedded demo shop and open the TUI on it")
 	cmd.Flags().IntVar(&o.Buffer, "buffer", 10000, "events the tail keeps in memory; older ones are dropped and counted")
+	cmd.Flags().BoolVar(&o.Backlog, "backlog", false, backlogFlag+"; in the DLQ view and when the tail jumps back")
 	return cmd
 }
 
@@ -129,6 +134,7 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	if err != nil {
 		return err
 	}
+	withBacklog(be, o.Backlog)
 	m := tui.New(ctx, tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer})
 	defer func() {
 		m.Close()
@@ -285,4 +291,18 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
 		Progress: progress, DryRun: req.DryRun, Client: be.Kafka,
 	})
+}
+
+// withBacklog sets --backlog on be and on every backend it switches to.
+func withBacklog(be *tui.Backend, on bool) {
+	be.Backlog = on
+	if sw := be.Switch; sw != nil {
+		be.Switch = func(name string) (*tui.Backend, error) {
+			nb, err := sw(name)
+			if nb != nil {
+				withBacklog(nb, on)
+			}
+			return nb, err
+		}
+	}
 }

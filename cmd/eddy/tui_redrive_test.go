@@ -171,6 +171,7 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer be.Close()
+	withBacklog(be, true) // eddy tui --backlog: the DLQ view reads the queue's errors
 	if be.Kafka != nil {
 		t.Fatal("a Kafka client for a RabbitMQ-only context")
 	}
