@@ -337,3 +337,75 @@ func TestLagCommitBeyondEnd(t *testing.T) {
 		}
 	})
 }
+
+// countRecords reads partition 0 of topic from offset 0 with a plain
+// read_committed consumer and returns how many records it gets before end.
+func countRecords(t *testing.T, seeds []string, topic string, end int64) int64 {
+	t.Helper()
+	cl := kafkatest.Client(t, seeds, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(0)}}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var n, last int64 = 0, -1
+	for last < end-1 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("counting the records of %s up to %d: %v (got to %d)", topic, end, err, last)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset < end {
+				n++
+			}
+			last = max(last, r.Offset)
+		})
+	}
+	return n
+}
+
+// TestLagCompacted: on the real Kafka, a compacted topic whose surviving
+// records span several segments: lag is the number of records a consumer
+// reads, not end minus committed.
+func TestLagCompacted(t *testing.T) {
+	seeds := realKafka(t)
+	topic := kafkatest.NewTopicWith(t, seeds, 1, map[string]string{"cleanup.policy": "compact", "segment.ms": "100",
+		"min.cleanable.dirty.ratio": "0.001", "min.compaction.lag.ms": "0", "delete.retention.ms": "0"})
+	var recs []*kgo.Record
+	for round := range 10 {
+		for k := range 100 {
+			recs = append(recs, &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "k%d", k), Value: fmt.Appendf(nil, "v%d", round)})
+		}
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	g := kafkatest.UniqueName(t)
+	commit(t, seeds, g, topic, map[int32]int64{0: 0})
+	hwm := func() int64 {
+		lo, err := kafkatest.Admin(t, seeds).ListEndOffsets(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := lo.Lookup(topic, 0)
+		return o.Offset
+	}
+	// Each tick rolls a segment (segment.ms) so that the cleaner has
+	// closed segments to compact; the ticks share a key and compact too.
+	kafkatest.WaitFor(t, 3*time.Minute, "the cleaner to compact the topic", func() bool {
+		kafkatest.Produce(t, seeds, &kgo.Record{Topic: topic, Key: []byte("tick"), Value: []byte("t")})
+		end := hwm()
+		return countRecords(t, seeds, topic, end) < end-100
+	})
+	m, _ := monitor(t, seeds, time.Now, g)
+	kafkatest.WaitFor(t, time.Minute, "a sample between two equal counts", func() bool {
+		end := hwm()
+		want := countRecords(t, seeds, topic, end)
+		pl := part(t, group(t, sample(t, m), g), topic, 0)
+		if end2 := hwm(); end2 != end || countRecords(t, seeds, topic, end) != want || pl.End != end {
+			return false // the cleaner ran in between: again
+		}
+		if pl.Lag != want || pl.LagInexact || pl.OffsetLag != end {
+			t.Fatalf("compacted: %+v; want lag %d (what a consumer reads of %d offsets), exact", pl, want, end)
+		}
+		t.Logf("lag %d of %d offsets", want, end)
+		return true
+	})
+}
