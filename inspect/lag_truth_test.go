@@ -5,6 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -408,4 +411,86 @@ func TestLagCompacted(t *testing.T) {
 		t.Logf("lag %d of %d offsets", want, end)
 		return true
 	})
+}
+
+// TestLagOffsetLagAsKafkaTool: with a transaction open, offset_lag is what
+// kafka-consumer-groups shows (high watermark − committed; the real broker's
+// tool on the real Kafka, kadm.Lag on both), and lag the records a
+// read_committed consumer can read now.
+func TestLagOffsetLagAsKafkaTool(t *testing.T) {
+	lagClusters(t, func(t *testing.T, seeds []string) {
+		topic := kafkatest.NewTopic(t, seeds, 1)
+		var recs []*kgo.Record
+		for range 3 {
+			recs = append(recs, &kgo.Record{Topic: topic, Value: []byte("v")})
+		}
+		kafkatest.Produce(t, seeds, recs...) // 0-2
+		p := kafkatest.Client(t, seeds, kgo.TransactionalID(kafkatest.UniqueName(t)), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		var open []*kgo.Record
+		for range 10 {
+			open = append(open, &kgo.Record{Topic: topic, Value: []byte("open")})
+		}
+		if err := p.ProduceSync(ctx, open...).FirstErr(); err != nil { // 3-12, left open
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.EndTransaction(context.Background(), kgo.TryAbort) })
+		g := kafkatest.UniqueName(t)
+		commit(t, seeds, g, topic, map[int32]int64{0: 0})
+		lags, err := kafkatest.Admin(t, seeds).Lag(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kadmLag int64 = -1
+		if l, ok := lags[g].Lag[topic][0]; ok {
+			kadmLag = l.Lag
+		}
+		m, _ := monitor(t, seeds, time.Now, g)
+		pl := part(t, group(t, sample(t, m), g), topic, 0)
+		if pl.OffsetLag != kadmLag || pl.OffsetLag != 13 || pl.Lag != 3 || pl.End != 3 || pl.HighWatermark != 13 {
+			t.Errorf("%+v; want offset lag %d (kadm.Lag), 13, lag 3 up to the last stable offset 3", pl, kadmLag)
+		}
+		if strings.HasPrefix(t.Name(), "TestLagOffsetLagAsKafkaTool/real") {
+			if tool := kafkaToolLag(t, seeds, g, topic); tool != pl.OffsetLag {
+				t.Errorf("kafka-consumer-groups shows LAG %d; eddy's offset_lag is %d", tool, pl.OffsetLag)
+			}
+		}
+	})
+}
+
+// kafkaToolLag runs Kafka's own kafka-consumer-groups --describe and returns
+// the LAG of partition 0 of topic.
+func kafkaToolLag(t *testing.T, seeds []string, group, topic string) int64 {
+	t.Helper()
+	libs := os.Getenv("EDDY_TEST_KAFKA_LIBS")
+	if libs == "" {
+		if os.Getenv("EDDY_REQUIRE_BROKERS") != "" {
+			t.Fatal("EDDY_TEST_KAFKA_LIBS is not set: cannot run kafka-consumer-groups")
+		}
+		t.Skip("EDDY_TEST_KAFKA_LIBS is not set: kafka-consumer-groups not compared")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "java", "-cp", libs+"/*", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+		"--bootstrap-server", seeds[0], "--describe", "--group", group).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kafka-consumer-groups: %v\n%s", err, out)
+	}
+	// GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG ...
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 6 && f[0] == group && f[1] == topic && f[2] == "0" {
+			n, err := strconv.ParseInt(f[5], 10, 64)
+			if err != nil {
+				t.Fatalf("kafka-consumer-groups LAG %q: %v", f[5], err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("kafka-consumer-groups printed no line for %s %s 0:\n%s", group, topic, out)
+	return -1
 }
