@@ -345,8 +345,9 @@ func lagMin(lag, min int64, inexact bool) int64 {
 	return lag
 }
 
-// lagCell is a lag for the table: "≤N" when N is an upper bound.
-func lagCell(lag int64, inexact bool) string {
+// FormatLagCount is a lag in records for people: "-" when unknown
+// (negative), "≤N" when N is an upper bound (inexact).
+func FormatLagCount(lag int64, inexact bool) string {
 	if lag < 0 {
 		return "-"
 	}
@@ -356,8 +357,9 @@ func lagCell(lag int64, inexact bool) string {
 	return strconv.FormatInt(lag, 10)
 }
 
-// timeLagCell is a time lag for the table: "≥D" when D is a lower bound.
-func timeLagCell(d time.Duration, inexact bool) string {
+// FormatTimeLag is FormatLagDuration marked "≥D" when D is a lower bound
+// (inexact).
+func FormatTimeLag(d time.Duration, inexact bool) string {
 	if inexact && d >= 0 {
 		return "≥" + FormatLagDuration(d)
 	}
@@ -375,7 +377,7 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 		for _, g := range s.Groups {
 			st := withReasons(tableStatus(g.Status, g.Worst), g.Reasons...)
 			unjudged = unjudged || g.Status == StatusUnknown && g.Err == ""
-			lag, tl := lagCell(g.Lag, g.LagInexact), timeLagCell(g.TimeLag, g.TimeLagInexact)
+			lag, tl := FormatLagCount(g.Lag, g.LagInexact), FormatTimeLag(g.TimeLag, g.TimeLagInexact)
 			bounds = bounds || g.LagInexact || g.TimeLagInexact
 			if g.Err != "" {
 				st, lag, tl, unknown = "-", "-", "-", true
@@ -391,7 +393,7 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 			for _, tp := range g.Topics {
 				unknown = unknown || tp.TimeLag < 0
 				t.rows = append(t.rows, []string{"  " + SafeString(tp.Topic) + " (" + strconv.Itoa(tp.Partitions) + ")", "", "", "", "", "",
-					lagCell(tp.Lag, tp.LagInexact), timeLagCell(tp.TimeLag, tp.TimeLagInexact)})
+					FormatLagCount(tp.Lag, tp.LagInexact), FormatTimeLag(tp.TimeLag, tp.TimeLagInexact)})
 				if !o.Partitions {
 					continue
 				}
@@ -415,7 +417,7 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 					if p.Note != "" {
 						name += " " + SafeString(p.Note)
 					}
-					t.rows = append(t.rows, []string{name, "", pst, owner, dash(p.Committed), dash(p.End), lagCell(p.Lag, p.LagInexact), FormatLagDuration(p.TimeLag)})
+					t.rows = append(t.rows, []string{name, "", pst, owner, dash(p.Committed), dash(p.End), FormatLagCount(p.Lag, p.LagInexact), FormatLagDuration(p.TimeLag)})
 				}
 			}
 		}

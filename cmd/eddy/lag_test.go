@@ -272,6 +272,11 @@ func TestLagServeScrape(t *testing.T) {
 		`eddy_kafka_consumergroup_partition_lag{group="scraped",partition="0",topic="` + topic + `"}`:              "2",
 		`eddy_kafka_consumergroup_partition_committed_offset{group="scraped",partition="0",topic="` + topic + `"}`: "0",
 		`eddy_kafka_consumergroup_partition_end_offset{group="scraped",partition="0",topic="` + topic + `"}`:       "2",
+		`eddy_kafka_consumergroup_lag_exact{group="scraped"}`:                                                      "1",
+		`eddy_kafka_consumergroup_lag_min{group="scraped"}`:                                                        "2",
+		`eddy_kafka_consumergroup_time_lag_exact{group="scraped"}`:                                                 "1",
+		`eddy_kafka_consumergroup_partition_lag_exact{group="scraped",partition="0",topic="` + topic + `"}`:        "1",
+		`eddy_kafka_consumergroup_partition_high_watermark{group="scraped",partition="0",topic="` + topic + `"}`:   "2",
 	} {
 		if metrics[k] != want {
 			t.Errorf("%s = %q; want %s\n%s", k, metrics[k], want, body)
