@@ -129,7 +129,11 @@ type QueueLag struct {
 	HeadAge  time.Duration
 	HeadTime time.Time
 	Via      string
-	Note     string
+	// Reason is ReasonFutureTimestamp when the head message's timestamp is
+	// later than eddy's clock by more than FutureTolerance (head age
+	// unknown), else "".
+	Reason string
+	Note   string
 }
 
 // LagMonitor samples Kafka groups and RabbitMQ queues and judges each group's
@@ -230,7 +234,13 @@ func (m *LagMonitor) queues(ctx context.Context) ([]QueueLag, error) {
 			ql.Note = "head age unknown: needs the management API"
 		case !heads[q.Name].IsZero():
 			ql.HeadTime = heads[q.Name]
-			ql.HeadAge = max(now.Sub(ql.HeadTime), 0)
+			if age := now.Sub(ql.HeadTime); age < -FutureTolerance {
+				// Not 0: a message dated ahead hides the backlog behind it.
+				ql.Reason = ReasonFutureTimestamp
+				ql.Note = fmt.Sprintf("head age unknown: the head message is timestamped %s in the future (a publisher's clock?)", FormatLagDuration(-age))
+			} else {
+				ql.HeadAge = max(age, 0)
+			}
 		case q.Type != "classic":
 			ql.Note = "head age unknown: RabbitMQ reports it for classic queues only"
 		default:

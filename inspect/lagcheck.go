@@ -192,6 +192,15 @@ func CheckLag(s *LagSnapshot, checks []LagCheck) []LagViolation {
 				bad, val = compare(q.Ready, c.Op, c.n), fmt.Sprintf("%d ready messages", q.Ready)
 			case "time_lag":
 				bad, val = q.HeadAge >= 0 && compare(q.HeadAge, c.Op, c.d), "head message age "+FormatLagDuration(q.HeadAge)
+				if q.Reason == ReasonFutureTimestamp {
+					// Dated ahead: any age at all is possible.
+					var sure bool
+					bad, sure = decide(0, time.Duration(math.MaxInt64), c.Op, c.d)
+					val = "head message timestamped in the future"
+					if !sure {
+						val += " (age unknown), which cannot pass"
+					}
+				}
 			}
 			if bad {
 				out = append(out, LagViolation{Check: c.Text, Kind: "queue", Target: q.Queue, Value: val})

@@ -67,6 +67,8 @@ type LagWriteOptions struct {
 //     read budget or --timeout stopped the count; lag is then an upper bound:
 //     the records counted plus every offset not read), "reason" (null, or
 //     commit_beyond_end, no_timestamp, future_timestamp).
+//   - queues: "reason" (null, or future_timestamp: head_age_seconds is null
+//     because the head message is dated ahead of eddy's clock).
 func WriteLag(w io.Writer, s *LagSnapshot, o LagWriteOptions) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	switch o.Format {
@@ -231,6 +233,7 @@ type jQueue struct {
 	HeadTime    *string   `json:"head_timestamp"`
 	Via         safeJSON  `json:"via"`
 	Note        *safeJSON `json:"note"`
+	Reason      *string   `json:"reason"`
 }
 
 func lagJSON(s *LagSnapshot) jLag {
@@ -285,6 +288,10 @@ func lagJSON(s *LagSnapshot) jLag {
 		jq := jQueue{Queue: safeJSON(q.Queue), Vhost: safeJSON(q.Vhost), Type: optString(q.Type), Ready: q.Ready, Consumers: q.Consumers,
 			PublishRate: optRate(q.PublishRate), DeliverRate: optRate(q.DeliverRate), AckRate: optRate(q.AckRate),
 			HeadAge: optSeconds(q.HeadAge), HeadTime: optTime(q.HeadTime), Via: safeJSON(q.Via), Note: optString(q.Note)}
+		if q.Reason != "" {
+			r := q.Reason
+			jq.Reason = &r
+		}
 		if q.Via == "management" {
 			jq.Unacked = &q.Unacked
 		}
