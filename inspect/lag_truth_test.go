@@ -494,3 +494,39 @@ func kafkaToolLag(t *testing.T, seeds []string, group, topic string) int64 {
 	t.Fatalf("kafka-consumer-groups printed no line for %s %s 0:\n%s", group, topic, out)
 	return -1
 }
+
+// TestLagReadTimeout: reading that --timeout cuts leaves a sample that still
+// succeeds, with every figure it could not finish marked: lag a range (at
+// most end − committed), time lag unknown with a note, the group's time lag
+// a lower bound.
+func TestLagReadTimeout(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	topic := kafkatest.NewTopic(t, seeds, 2)
+	var recs []*kgo.Record
+	for p := range int32(2) {
+		for range 5 {
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Value: []byte("v")})
+		}
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	g := kafkatest.UniqueName(t)
+	commit(t, seeds, g, topic, map[int32]int64{0: 1, 1: 5})
+	m, _ := monitor(t, seeds, time.Now, g)
+	m.Kafka.Timeout = time.Nanosecond
+	gl := group(t, sample(t, m), g)
+	p0 := part(t, gl, topic, 0)
+	if !p0.LagInexact || p0.Lag != 4 || p0.LagMin != 0 || p0.TimeLag != -1 || !strings.Contains(p0.Note, "--timeout") {
+		t.Errorf("cut by the timeout: %+v; want lag at most 4, inexact, time lag unknown, a note", p0)
+	}
+	if p1 := part(t, gl, topic, 1); p1.Lag != 0 || p1.LagInexact || p1.TimeLag != 0 {
+		t.Errorf("at the end (nothing to read): %+v", p1)
+	}
+	if !gl.LagInexact || !gl.TimeLagInexact {
+		t.Errorf("group: lag inexact %v, time lag inexact %v; want both", gl.LagInexact, gl.TimeLagInexact)
+	}
+	// The next sample with time reads it all: a cut read is not cached.
+	m.Kafka.Timeout = 10 * time.Second
+	if p0 := part(t, group(t, sample(t, m), g), topic, 0); p0.LagInexact || p0.Lag != 4 || p0.TimeLag < 0 {
+		t.Errorf("after a cut read, with time: %+v; want exact 4 and a time lag", p0)
+	}
+}
