@@ -286,7 +286,7 @@ func buildGroups(gs []kafka.GroupOffsets, now time.Time) []GroupLag {
 				notes = append(notes, "no committed offset")
 			case p.BeyondEnd:
 				pl.Reason = ReasonBeyondEnd
-				notes = append(notes, fmt.Sprintf("committed offset %d is beyond the log end %d: the consumer's next fetch is out of range and resets by its auto.offset.reset (lag unknown)", p.Committed, p.HighWatermark))
+				notes = append(notes, fmt.Sprintf("committed offset %d beyond the log end %d: the consumer will reset (auto.offset.reset)", p.Committed, p.HighWatermark))
 			case p.Committed < p.LogStart:
 				notes = append(notes, fmt.Sprintf("committed offset below the log start %d: %d records were deleted before being read", p.LogStart, p.LogStart-p.Committed))
 			}
@@ -298,10 +298,10 @@ func buildGroups(gs []kafka.GroupOffsets, now time.Time) []GroupLag {
 				switch age := now.Sub(p.Head.Timestamp); {
 				case p.Head.Timestamp.UnixMilli() < 0:
 					pl.Reason = ReasonNoTimestamp
-					notes = append(notes, fmt.Sprintf("the first unread record (offset %d) has no timestamp (-1): time lag unknown", p.Head.Offset))
+					notes = append(notes, fmt.Sprintf("record %d has no timestamp (-1): time lag unknown", p.Head.Offset))
 				case age < -FutureTolerance:
 					pl.Reason = ReasonFutureTimestamp
-					notes = append(notes, fmt.Sprintf("the first unread record (offset %d) is timestamped %s in the future (a producer's clock?): time lag unknown", p.Head.Offset, FormatLagDuration(-age)))
+					notes = append(notes, fmt.Sprintf("record %d is timestamped %s in the future: time lag unknown", p.Head.Offset, FormatLagDuration(-age)))
 				default:
 					pl.TimeLag = max(age, 0)
 				}
@@ -309,7 +309,7 @@ func buildGroups(gs []kafka.GroupOffsets, now time.Time) []GroupLag {
 				notes = append(notes, "first unread record not reached: time lag unknown")
 			}
 			if !p.LagExact && p.Lag > 0 && p.ReadNote != "" {
-				notes = append(notes, fmt.Sprintf("lag between %d and %d: %s", p.LagMin, p.Lag, p.ReadNote))
+				notes = append(notes, fmt.Sprintf("lag %d to %d: %s", p.LagMin, p.Lag, p.ReadNote))
 			}
 			pl.Note = strings.Join(notes, "; ")
 			if topic == nil || topic.Topic != p.Topic {

@@ -556,7 +556,7 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 	}
 	for _, w := range wants {
 		if !w.done {
-			w.finish(fmt.Sprintf("not read to the end within --timeout (%v)", r.Timeout))
+			w.finish(fmt.Sprintf("not read to the end within --timeout %v", r.Timeout))
 		}
 		h := w.head
 		// What the same log gives again is kept: an exact count, or one
@@ -830,7 +830,7 @@ func feed(ws []*headWant, recs []*kgo.Record, from, next, size, budget int64) {
 		case w.at >= w.end:
 			w.finish("")
 		case w.head.Offset >= 0 && w.past >= budget:
-			w.finish(fmt.Sprintf("counted within the read budget (%d bytes past the first unread record)", budget))
+			w.finish(fmt.Sprintf("read budget (%d bytes) reached", budget))
 			w.head.budget = true
 		}
 	}
