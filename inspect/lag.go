@@ -43,7 +43,9 @@ type GroupLag struct {
 	// which says why (STOP, STALL, REWIND are ERR for the group).
 	Status, Worst Status
 	Members       []MemberLag
-	// Lag and OffsetLag sum the partitions whose lag is known; TimeLag is
+	// Lag and OffsetLag sum the partitions whose lag is known (a partition
+	// committed beyond the log end adds 0 to LagMin and its whole log to
+	// Lag, the two ways its consumer can reset); TimeLag is
 	// the largest partition time lag, -1 when none is known. LagInexact
 	// says a partition's lag is a range (LagMin to Lag; LagMin is only
 	// meaningful then); TimeLagInexact says a partition that has records to
@@ -326,6 +328,14 @@ func buildGroups(gs []kafka.GroupOffsets, now time.Time) []GroupLag {
 				gl.LagMin += pl.LagMin
 			}
 			if pl.LagInexact {
+				topic.LagInexact, gl.LagInexact = true, true
+			}
+			if p.BeyondEnd && p.End >= 0 && p.LogStart >= 0 {
+				// After the reset the consumer reads nothing (latest) or
+				// the whole log (earliest): the totals are a range that
+				// spans both, not a sum that leaves the partition out.
+				topic.Lag += p.End - p.LogStart
+				gl.Lag += p.End - p.LogStart
 				topic.LagInexact, gl.LagInexact = true, true
 			}
 			if pl.OffsetLag > 0 {

@@ -323,6 +323,11 @@ func TestLagCommitBeyondEnd(t *testing.T) {
 		if p1 := part(t, gl, topic, 1); p1.Lag != 0 || p1.Status != inspect.StatusOK {
 			t.Errorf("committed at the end: %+v; want lag 0, OK", p1)
 		}
+		// Reset to the earliest offset it reads all 10 records, to the
+		// latest none: the group's lag is that range, not 0.
+		if !gl.LagInexact || gl.LagMin != 0 || gl.Lag != 10 {
+			t.Errorf("group lag %d..%d inexact %v; want 0..10", gl.LagMin, gl.Lag, gl.LagInexact)
+		}
 		if gl.Status != inspect.StatusErr || len(gl.Reasons) != 1 || gl.Reasons[0] != inspect.ReasonBeyondEnd {
 			t.Errorf("group status %v reasons %v; want ERR (%s)", gl.Status, gl.Reasons, inspect.ReasonBeyondEnd)
 		}
