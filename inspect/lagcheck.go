@@ -156,7 +156,7 @@ func CheckLag(s *LagSnapshot, checks []LagCheck) []LagViolation {
 				bad, sure = decide(lo, g.Lag, c.Op, c.n)
 				val = fmt.Sprintf("lag %d", g.Lag)
 				if !sure {
-					val = fmt.Sprintf("lag between %d and %d (not exact: the read budget or --timeout stopped the count), which cannot pass", lo, g.Lag)
+					val = fmt.Sprintf("lag between %d and %d (not exact: -o json says why), which cannot pass", lo, g.Lag)
 				}
 			case "offset_lag":
 				bad, val = compare(g.OffsetLag, c.Op, c.n), fmt.Sprintf("offset lag %d", g.OffsetLag)

@@ -454,7 +454,7 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 		legend = append(legend, "-  unknown (no committed offset, deleted topic, unreadable record, or not reported by RabbitMQ; -o json says why)")
 	}
 	if bounds {
-		legend = append(legend, "≤  not exact: the read budget or --timeout stopped the count; at most this many records (-o json: lag_min, the least)\n≥  at least: a partition with records to read has no time lag (-o json says why)")
+		legend = append(legend, "≤  not exact (the read budget, --timeout, or a commit beyond the log end): at most this many records (-o json: lag_min, the least)\n≥  at least: a partition with records to read has no time lag (-o json says why)")
 	}
 	if unjudged {
 		legend = append(legend, "?  status needs a window of samples: one sample tells only lag 0 = OK; WARN, STALL, STOP and REWIND need --watch")
