@@ -375,7 +375,7 @@ func FormatTimeLag(d time.Duration, inexact bool) string {
 
 func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 	lo := ListOptions{Color: o.Color, Width: o.Width}
-	unknown, unjudged, bounds := false, false, false
+	unknown, unjudged, lagBound, timeBound := false, false, false, false
 	if len(s.Groups) > 0 {
 		t := &table{
 			head:  []string{"GROUP / TOPIC", "STATE", "STATUS", "MEMBERS", "COMMITTED", "END", "LAG", "TIME LAG"},
@@ -385,7 +385,7 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 			st := withReasons(tableStatus(g.Status, g.Worst), g.Reasons...)
 			unjudged = unjudged || g.Status == StatusUnknown && g.Err == ""
 			lag, tl := FormatLagCount(g.Lag, g.LagInexact), FormatTimeLag(g.TimeLag, g.TimeLagInexact)
-			bounds = bounds || g.LagInexact || g.TimeLagInexact
+			lagBound, timeBound = lagBound || g.LagInexact, timeBound || g.TimeLagInexact
 			if g.Err != "" {
 				st, lag, tl, unknown = "-", "-", "-", true
 			}
@@ -453,8 +453,11 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 	if unknown {
 		legend = append(legend, "-  unknown (no committed offset, deleted topic, unreadable record, or not reported by RabbitMQ; -o json says why)")
 	}
-	if bounds {
-		legend = append(legend, "≤  not exact (the read budget, --timeout, or a commit beyond the log end): at most this many records (-o json: lag_min, the least)\n≥  at least: a partition with records to read has no time lag (-o json says why)")
+	if lagBound {
+		legend = append(legend, "≤  not exact (the read budget, --timeout, or a commit beyond the log end): at most this many records (-o json: lag_min, the least)")
+	}
+	if timeBound {
+		legend = append(legend, "≥  at least: a partition with records to read has no time lag (-o json says why)")
 	}
 	if unjudged {
 		legend = append(legend, "?  status needs a window of samples: one sample tells only lag 0 = OK; WARN, STALL, STOP and REWIND need --watch")
