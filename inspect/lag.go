@@ -299,6 +299,7 @@ func buildGroups(gs []kafka.GroupOffsets, now time.Time) []GroupLag {
 				pl.HeadOffset, pl.HeadTime = p.Head.Offset, p.Head.Timestamp
 				switch age := now.Sub(p.Head.Timestamp); {
 				case p.Head.Timestamp.UnixMilli() < 0:
+					pl.HeadTime = time.Time{} // not 1969: there is none
 					pl.Reason = ReasonNoTimestamp
 					notes = append(notes, fmt.Sprintf("record %d has no timestamp (-1): time lag unknown", p.Head.Offset))
 				case age < -FutureTolerance:

@@ -263,7 +263,7 @@ func TestLagTimestamps(t *testing.T) {
 		s := sample(t, m)
 		gl := group(t, s, g)
 		p0, p1, p2 := part(t, gl, topic, 0), part(t, gl, topic, 1), part(t, gl, topic, 2)
-		if p0.TimeLag != -1 || p0.Reason != inspect.ReasonNoTimestamp || !strings.Contains(p0.Note, "no timestamp") || p0.Lag != 2 {
+		if p0.TimeLag != -1 || p0.Reason != inspect.ReasonNoTimestamp || !strings.Contains(p0.Note, "no timestamp") || p0.Lag != 2 || !p0.HeadTime.IsZero() {
 			t.Errorf("timestamp -1: %+v; want time lag unknown, reason %s", p0, inspect.ReasonNoTimestamp)
 		}
 		if p1.TimeLag != -1 || p1.Reason != inspect.ReasonFutureTimestamp || !strings.Contains(p1.Note, "30m00s in the future") || p1.Lag != 2 {
