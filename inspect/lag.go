@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -41,13 +43,22 @@ type GroupLag struct {
 	// which says why (STOP, STALL, REWIND are ERR for the group).
 	Status, Worst Status
 	Members       []MemberLag
-	// Lag and OffsetLag sum the partitions whose lag is known; TimeLag is
-	// the largest partition time lag, -1 when none is known.
-	Lag, OffsetLag int64
-	TimeLag        time.Duration
-	Topics         []TopicLag
-	Partitions     []PartitionLag
-	Err            string
+	// Lag and OffsetLag sum the partitions whose lag is known (a partition
+	// committed beyond the log end adds 0 to LagMin and its whole log to
+	// Lag, the two ways its consumer can reset); TimeLag is
+	// the largest partition time lag, -1 when none is known. LagInexact
+	// says a partition's lag is a range (LagMin to Lag; LagMin is only
+	// meaningful then); TimeLagInexact says a partition that has records to
+	// read has no time lag (TimeLag is then a lower bound, or -1). The zero
+	// values say exact.
+	Lag, LagMin, OffsetLag     int64
+	LagInexact, TimeLagInexact bool
+	TimeLag                    time.Duration
+	// Reasons are the partitions' reasons, sorted, each once.
+	Reasons    []string
+	Topics     []TopicLag
+	Partitions []PartitionLag
+	Err        string
 }
 
 // MemberLag is a member of a group and how many partitions it holds.
@@ -58,26 +69,54 @@ type MemberLag struct {
 
 // TopicLag totals one topic of a group.
 type TopicLag struct {
-	Topic          string
-	Partitions     int
-	Lag, OffsetLag int64
-	TimeLag        time.Duration // -1 when unknown
+	Topic                      string
+	Partitions                 int
+	Lag, LagMin, OffsetLag     int64
+	LagInexact, TimeLagInexact bool
+	TimeLag                    time.Duration // -1 when unknown
 }
 
 // PartitionLag is one partition of a group. Offsets and lags are -1 when
 // unknown.
 type PartitionLag struct {
-	Topic                    string
-	Partition                int32
-	Committed, LogStart, End int64
-	Lag, OffsetLag           int64
-	TimeLag                  time.Duration // -1 when unknown
-	HeadOffset               int64         // first unread data record, -1 when none or unknown
-	HeadTime                 time.Time     // its timestamp, zero when none
-	Member, ClientID, Host   string
-	Status                   Status
-	Note                     string
+	Topic                                   string
+	Partition                               int32
+	Committed, LogStart, End, HighWatermark int64
+	// Lag is exact unless LagInexact; then it is an upper bound and LagMin
+	// a lower bound (see kafka.PartitionOffsets).
+	Lag, LagMin, OffsetLag int64
+	LagInexact             bool
+	TimeLag                time.Duration // -1 when unknown
+	HeadOffset             int64         // first unread data record, -1 when none or unknown
+	HeadTime               time.Time     // its timestamp, zero when none
+	Member, ClientID, Host string
+	Status                 Status
+	// Reason names what is wrong with the partition or its figures, "" when
+	// nothing is: ReasonBeyondEnd (status ERR), ReasonNoTimestamp,
+	// ReasonFutureTimestamp (time lag unknown).
+	Reason string
+	Note   string
 }
+
+// Partition reasons (PartitionLag.Reason, "reason" in JSON).
+const (
+	// ReasonBeyondEnd: the committed offset is past the log end (a truncated
+	// or recreated topic); the consumer's next fetch resets it by its
+	// auto.offset.reset. Lag unknown, status ERR.
+	ReasonBeyondEnd = "commit_beyond_end"
+	// ReasonNoTimestamp: the first unread record's timestamp is Kafka's
+	// "none" (-1). Time lag unknown.
+	ReasonNoTimestamp = "no_timestamp"
+	// ReasonFutureTimestamp: the first unread record's timestamp is later
+	// than eddy's clock by more than FutureTolerance (a producer's clock
+	// ahead, or a timestamp set by hand). Time lag unknown.
+	ReasonFutureTimestamp = "future_timestamp"
+)
+
+// FutureTolerance is how far in the future a record's timestamp may be and
+// still count as now (time lag 0): clocks of different hosts disagree by that
+// much.
+const FutureTolerance = time.Second
 
 // QueueLag is one RabbitMQ queue.
 type QueueLag struct {
@@ -92,7 +131,11 @@ type QueueLag struct {
 	HeadAge  time.Duration
 	HeadTime time.Time
 	Via      string
-	Note     string
+	// Reason is ReasonFutureTimestamp when the head message's timestamp is
+	// later than eddy's clock by more than FutureTolerance (head age
+	// unknown), else "".
+	Reason string
+	Note   string
 }
 
 // LagMonitor samples Kafka groups and RabbitMQ queues and judges each group's
@@ -193,7 +236,13 @@ func (m *LagMonitor) queues(ctx context.Context) ([]QueueLag, error) {
 			ql.Note = "head age unknown: needs the management API"
 		case !heads[q.Name].IsZero():
 			ql.HeadTime = heads[q.Name]
-			ql.HeadAge = max(now.Sub(ql.HeadTime), 0)
+			if age := now.Sub(ql.HeadTime); age < -FutureTolerance {
+				// Not 0: a message dated ahead hides the backlog behind it.
+				ql.Reason = ReasonFutureTimestamp
+				ql.Note = fmt.Sprintf("head age unknown: the head message is timestamped %s in the future (a publisher's clock?)", FormatLagDuration(-age))
+			} else {
+				ql.HeadAge = max(age, 0)
+			}
 		case q.Type != "classic":
 			ql.Note = "head age unknown: RabbitMQ reports it for classic queues only"
 		default:
@@ -224,27 +273,48 @@ func buildGroups(gs []kafka.GroupOffsets, now time.Time) []GroupLag {
 		var topic *TopicLag
 		for _, p := range g.Partitions {
 			pl := PartitionLag{Topic: p.Topic, Partition: p.Partition, Committed: p.Committed, LogStart: p.LogStart, End: p.End,
-				Lag: p.Lag, OffsetLag: p.OffsetLag, TimeLag: -1, HeadOffset: -1, Member: p.Owner}
+				HighWatermark: p.HighWatermark, Lag: p.Lag, LagMin: p.LagMin, LagInexact: p.Lag >= 0 && !p.LagExact, OffsetLag: p.OffsetLag,
+				TimeLag: -1, HeadOffset: -1, Member: p.Owner}
 			if c := clients[p.Owner]; c != nil {
 				pl.ClientID, pl.Host = c.ClientID, c.Host
 			}
+			var notes []string
 			switch {
 			case p.Err != nil && errors.Is(p.Err, kerr.UnknownTopicOrPartition):
-				pl.Note = "topic deleted"
+				notes = append(notes, "topic deleted")
 			case p.Err != nil:
-				pl.Note = p.Err.Error()
+				notes = append(notes, p.Err.Error())
 			case p.Committed < 0:
-				pl.Note = "no committed offset"
+				notes = append(notes, "no committed offset")
+			case p.BeyondEnd:
+				pl.Reason = ReasonBeyondEnd
+				notes = append(notes, fmt.Sprintf("committed offset %d beyond the log end %d: the consumer will reset (auto.offset.reset)", p.Committed, p.HighWatermark))
 			case p.Committed < p.LogStart:
-				pl.Note = fmt.Sprintf("committed offset below the log start %d: %d records were deleted before being read", p.LogStart, p.LogStart-p.Committed)
+				notes = append(notes, fmt.Sprintf("committed offset below the log start %d: %d records were deleted before being read", p.LogStart, p.LogStart-p.Committed))
 			}
 			switch {
-			case p.Lag == 0:
+			case p.Lag == 0 && p.LagExact:
 				pl.TimeLag = 0
 			case p.Head != nil:
 				pl.HeadOffset, pl.HeadTime = p.Head.Offset, p.Head.Timestamp
-				pl.TimeLag = max(now.Sub(p.Head.Timestamp), 0)
+				switch age := now.Sub(p.Head.Timestamp); {
+				case p.Head.Timestamp.UnixMilli() < 0:
+					pl.HeadTime = time.Time{} // not 1969: there is none
+					pl.Reason = ReasonNoTimestamp
+					notes = append(notes, fmt.Sprintf("record %d has no timestamp (-1): time lag unknown", p.Head.Offset))
+				case age < -FutureTolerance:
+					pl.Reason = ReasonFutureTimestamp
+					notes = append(notes, fmt.Sprintf("record %d is timestamped %s in the future: time lag unknown", p.Head.Offset, FormatLagDuration(-age)))
+				default:
+					pl.TimeLag = max(age, 0)
+				}
+			case p.Lag != 0 && p.Committed >= 0 && !p.BeyondEnd && p.Err == nil && !p.LagExact:
+				notes = append(notes, "first unread record not reached: time lag unknown")
 			}
+			if !p.LagExact && p.Lag > 0 && p.ReadNote != "" {
+				notes = append(notes, fmt.Sprintf("lag %d to %d: %s", p.LagMin, p.Lag, p.ReadNote))
+			}
+			pl.Note = strings.Join(notes, "; ")
 			if topic == nil || topic.Topic != p.Topic {
 				gl.Topics = append(gl.Topics, TopicLag{Topic: p.Topic, TimeLag: -1})
 				topic = &gl.Topics[len(gl.Topics)-1]
@@ -254,14 +324,38 @@ func buildGroups(gs []kafka.GroupOffsets, now time.Time) []GroupLag {
 				topic.Lag += pl.Lag
 				gl.Lag += pl.Lag
 			}
+			if pl.LagMin > 0 {
+				topic.LagMin += pl.LagMin
+				gl.LagMin += pl.LagMin
+			}
+			if pl.LagInexact {
+				topic.LagInexact, gl.LagInexact = true, true
+			}
+			if p.BeyondEnd && p.End >= 0 && p.LogStart >= 0 {
+				// After the reset the consumer reads nothing (latest) or
+				// the whole log (earliest): the totals are a range that
+				// spans both, not a sum that leaves the partition out.
+				topic.Lag += p.End - p.LogStart
+				gl.Lag += p.End - p.LogStart
+				topic.LagInexact, gl.LagInexact = true, true
+			}
 			if pl.OffsetLag > 0 {
 				topic.OffsetLag += pl.OffsetLag
 				gl.OffsetLag += pl.OffsetLag
+			}
+			if pl.Lag > 0 && pl.TimeLag < 0 {
+				// A lagging partition without a time lag: the maximum
+				// over the others is only a lower bound.
+				topic.TimeLagInexact, gl.TimeLagInexact = true, true
+			}
+			if pl.Reason != "" && !slices.Contains(gl.Reasons, pl.Reason) {
+				gl.Reasons = append(gl.Reasons, pl.Reason)
 			}
 			topic.TimeLag = max(topic.TimeLag, pl.TimeLag)
 			gl.TimeLag = max(gl.TimeLag, pl.TimeLag)
 			gl.Partitions = append(gl.Partitions, pl)
 		}
+		slices.Sort(gl.Reasons)
 		out = append(out, gl)
 	}
 	return out

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"regexp"
 	"strconv"
@@ -20,8 +21,12 @@ import (
 //
 // OP is one of > >= < <= == !=. TARGET is a group or queue name, or a glob
 // (orders-*); without it the check applies to every group and queue. A value
-// eddy does not know (a time lag without a readable head, a status not judged
-// yet) never violates a check.
+// eddy does not know at all (no partition with a time lag, a status not judged
+// yet) never violates a check. A figure known only as a range — a lag that is
+// not exact (LagMin to Lag), a time lag that is a lower bound because a
+// lagging partition has none — violates a check when some value of the range
+// would, unless every value would pass: a gate never passes on a figure eddy
+// could not read to the end.
 type LagCheck struct {
 	Text   string
 	Target string // "" for all
@@ -91,6 +96,26 @@ func (c LagCheck) matches(name string) bool {
 	return ok || c.Target == name
 }
 
+// decide compares every value of [lo, hi] with b: bad is whether the check is
+// violated, sure whether every value agrees (when not, bad is true: a gate
+// fails when it cannot tell).
+func decide[T int64 | time.Duration](lo, hi T, op string, b T) (bad, sure bool) {
+	switch {
+	case lo == hi:
+		return compare(lo, op, b), true
+	case op == "==" || op == "!=":
+		if b < lo || b > hi {
+			return op == "!=", true
+		}
+		return true, false
+	}
+	x, y := compare(lo, op, b), compare(hi, op, b)
+	if x == y {
+		return x, true
+	}
+	return true, false
+}
+
 func compare[T int64 | time.Duration | Status](a T, op string, b T) bool {
 	switch op {
 	case ">":
@@ -123,11 +148,31 @@ func CheckLag(s *LagSnapshot, checks []LagCheck) []LagViolation {
 			var val string
 			switch c.Metric {
 			case "lag":
-				bad, val = compare(g.Lag, c.Op, c.n), fmt.Sprintf("lag %d", g.Lag)
+				lo := g.Lag
+				if g.LagInexact {
+					lo = g.LagMin
+				}
+				var sure bool
+				bad, sure = decide(lo, g.Lag, c.Op, c.n)
+				val = fmt.Sprintf("lag %d", g.Lag)
+				if !sure {
+					val = fmt.Sprintf("lag between %d and %d (not exact: -o json says why), which cannot pass", lo, g.Lag)
+				}
 			case "offset_lag":
 				bad, val = compare(g.OffsetLag, c.Op, c.n), fmt.Sprintf("offset lag %d", g.OffsetLag)
 			case "time_lag":
-				bad, val = g.TimeLag >= 0 && compare(g.TimeLag, c.Op, c.d), "time lag "+FormatLagDuration(g.TimeLag)
+				switch {
+				case !g.TimeLagInexact:
+					bad, val = g.TimeLag >= 0 && compare(g.TimeLag, c.Op, c.d), "time lag "+FormatLagDuration(g.TimeLag)
+				default:
+					lo := max(g.TimeLag, 0)
+					var sure bool
+					bad, sure = decide(lo, time.Duration(math.MaxInt64), c.Op, c.d)
+					val = "time lag of at least " + FormatLagDuration(lo)
+					if !sure {
+						val += " (a partition with records to read has no time lag: -o json says why), which cannot pass"
+					}
+				}
 			case "status":
 				bad, val = g.Worst != StatusUnknown && compare(g.Worst, c.Op, c.st), "status "+statusText(g)
 			}
@@ -147,6 +192,15 @@ func CheckLag(s *LagSnapshot, checks []LagCheck) []LagViolation {
 				bad, val = compare(q.Ready, c.Op, c.n), fmt.Sprintf("%d ready messages", q.Ready)
 			case "time_lag":
 				bad, val = q.HeadAge >= 0 && compare(q.HeadAge, c.Op, c.d), "head message age "+FormatLagDuration(q.HeadAge)
+				if q.Reason == ReasonFutureTimestamp {
+					// Dated ahead: any age at all is possible.
+					var sure bool
+					bad, sure = decide(0, time.Duration(math.MaxInt64), c.Op, c.d)
+					val = "head message timestamped in the future"
+					if !sure {
+						val += " (age unknown), which cannot pass"
+					}
+				}
 			}
 			if bad {
 				out = append(out, LagViolation{Check: c.Text, Kind: "queue", Target: q.Queue, Value: val})

@@ -23,17 +23,23 @@ import (
 // LagMetricNames documents the metrics of eddy lag serve, for its help and the
 // README: name, labels, meaning. Unknown values are not exported (no sample
 // rather than a made-up number).
-const LagMetricNames = `  eddy_kafka_consumergroup_lag{group}                        records still to read, sum of partitions
-  eddy_kafka_consumergroup_offset_lag{group}                 end minus committed offsets (kafka-consumer-groups' LAG)
-  eddy_kafka_consumergroup_time_lag_seconds{group}           age of the oldest unread record
+const LagMetricNames = `  eddy_kafka_consumergroup_lag{group}                        records still to read, sum of partitions (an upper bound when lag_exact is 0)
+  eddy_kafka_consumergroup_lag_min{group}                    the lower bound of lag (equal to it when exact)
+  eddy_kafka_consumergroup_lag_exact{group}                  1 when lag is exact, 0 when the read budget or --timeout cut a count
+  eddy_kafka_consumergroup_offset_lag{group}                 high watermark minus committed offsets (kafka-consumer-groups' LAG)
+  eddy_kafka_consumergroup_time_lag_seconds{group}           age of the oldest unread record (a lower bound when time_lag_exact is 0)
+  eddy_kafka_consumergroup_time_lag_exact{group}             0 when a partition with records to read has no time lag
   eddy_kafka_consumergroup_status{group}                     0 unknown, 1 OK, 2 WARN, 3 ERR
   eddy_kafka_consumergroup_members{group}                    members in the group
-  eddy_kafka_consumergroup_partition_lag{group,topic,partition}            records still to read
+  eddy_kafka_consumergroup_partition_lag{group,topic,partition}            records still to read (upper bound when not exact)
+  eddy_kafka_consumergroup_partition_lag_min{group,topic,partition}        its lower bound
+  eddy_kafka_consumergroup_partition_lag_exact{group,topic,partition}      1 exact, 0 a range
   eddy_kafka_consumergroup_partition_offset_lag{group,topic,partition}     end minus committed offset
   eddy_kafka_consumergroup_partition_time_lag_seconds{group,topic,partition}
   eddy_kafka_consumergroup_partition_committed_offset{group,topic,partition}
   eddy_kafka_consumergroup_partition_end_offset{group,topic,partition}
-  eddy_kafka_consumergroup_partition_status{group,topic,partition}         1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND (0 unknown)
+  eddy_kafka_consumergroup_partition_high_watermark{group,topic,partition}
+  eddy_kafka_consumergroup_partition_status{group,topic,partition}         1 OK, 2 WARN, 3 ERR (commit beyond the log end), 4 STOP, 5 STALL, 6 REWIND (0 unknown)
   eddy_rabbitmq_queue_messages_ready{vhost,queue}
   eddy_rabbitmq_queue_messages_unacked{vhost,queue}
   eddy_rabbitmq_queue_consumers{vhost,queue}
@@ -134,17 +140,23 @@ func (m *LagMetrics) Shutdown(ctx context.Context) error { return m.provider.Shu
 
 func (m *LagMetrics) register(meter metric.Meter) error {
 	names := []struct{ name, desc string }{
-		{"eddy_kafka_consumergroup_lag", "Records the group still has to read (sum over partitions)."},
-		{"eddy_kafka_consumergroup_offset_lag", "End offset minus committed offset, summed (kafka-consumer-groups' LAG)."},
-		{"eddy_kafka_consumergroup_time_lag_seconds", "Age of the oldest record the group has not read."},
+		{"eddy_kafka_consumergroup_lag", "Records the group still has to read (sum over partitions; an upper bound when lag_exact is 0)."},
+		{"eddy_kafka_consumergroup_lag_min", "Lower bound of the records the group still has to read."},
+		{"eddy_kafka_consumergroup_lag_exact", "1 when the lag is exact, 0 when it is a range (read budget or timeout)."},
+		{"eddy_kafka_consumergroup_offset_lag", "High watermark minus committed offset, summed (kafka-consumer-groups' LAG)."},
+		{"eddy_kafka_consumergroup_time_lag_seconds", "Age of the oldest record the group has not read (a lower bound when time_lag_exact is 0)."},
+		{"eddy_kafka_consumergroup_time_lag_exact", "0 when a partition with records to read has no time lag."},
 		{"eddy_kafka_consumergroup_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 3 ERR."},
 		{"eddy_kafka_consumergroup_members", "Members of the group."},
-		{"eddy_kafka_consumergroup_partition_lag", "Records still to read in the partition."},
-		{"eddy_kafka_consumergroup_partition_offset_lag", "End offset minus committed offset."},
+		{"eddy_kafka_consumergroup_partition_lag", "Records still to read in the partition (an upper bound when not exact)."},
+		{"eddy_kafka_consumergroup_partition_lag_min", "Lower bound of the records still to read in the partition."},
+		{"eddy_kafka_consumergroup_partition_lag_exact", "1 when the partition's lag is exact, 0 when it is a range."},
+		{"eddy_kafka_consumergroup_partition_high_watermark", "The partition's high watermark."},
+		{"eddy_kafka_consumergroup_partition_offset_lag", "High watermark minus committed offset."},
 		{"eddy_kafka_consumergroup_partition_time_lag_seconds", "Age of the first unread record of the partition."},
 		{"eddy_kafka_consumergroup_partition_committed_offset", "The group's committed offset."},
 		{"eddy_kafka_consumergroup_partition_end_offset", "The partition's end offset (last stable offset when read_committed)."},
-		{"eddy_kafka_consumergroup_partition_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND."},
+		{"eddy_kafka_consumergroup_partition_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 3 ERR (commit beyond the log end), 4 STOP, 5 STALL, 6 REWIND."},
 		{"eddy_rabbitmq_queue_messages_ready", "Messages ready for delivery."},
 		{"eddy_rabbitmq_queue_messages_unacked", "Messages delivered and not yet acknowledged."},
 		{"eddy_rabbitmq_queue_consumers", "Consumers of the queue."},
@@ -184,10 +196,13 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 				continue
 			}
 			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag"], float64(g.Lag), ga)
+			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag_min"], float64(lagMin(g.Lag, g.LagMin, g.LagInexact)), ga)
+			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag_exact"], boolGauge(!g.LagInexact), ga)
 			o.ObserveFloat64(gs["eddy_kafka_consumergroup_offset_lag"], float64(g.OffsetLag), ga)
 			if g.TimeLag >= 0 {
 				o.ObserveFloat64(gs["eddy_kafka_consumergroup_time_lag_seconds"], g.TimeLag.Seconds(), ga)
 			}
+			o.ObserveFloat64(gs["eddy_kafka_consumergroup_time_lag_exact"], boolGauge(!g.TimeLagInexact), ga)
 			for _, p := range g.Partitions {
 				pa := metric.WithAttributes(attribute.String("group", g.Group), attribute.String("topic", p.Topic),
 					attribute.String("partition", strconv.Itoa(int(p.Partition))))
@@ -200,10 +215,15 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 				obsInt("eddy_kafka_consumergroup_partition_offset_lag", p.OffsetLag)
 				obsInt("eddy_kafka_consumergroup_partition_committed_offset", p.Committed)
 				obsInt("eddy_kafka_consumergroup_partition_end_offset", p.End)
+				obsInt("eddy_kafka_consumergroup_partition_high_watermark", p.HighWatermark)
+				if p.Lag >= 0 {
+					obsInt("eddy_kafka_consumergroup_partition_lag_min", lagMin(p.Lag, p.LagMin, p.LagInexact))
+					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_lag_exact"], boolGauge(!p.LagInexact), pa)
+				}
 				if p.TimeLag >= 0 {
 					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_time_lag_seconds"], p.TimeLag.Seconds(), pa)
 				}
-				if p.Committed >= 0 && p.Lag >= 0 {
+				if judged(p) {
 					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_status"], float64(p.Status), pa)
 				}
 			}
@@ -228,4 +248,11 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 		return nil
 	}, obs...)
 	return err
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

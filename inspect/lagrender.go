@@ -48,10 +48,27 @@ type LagWriteOptions struct {
 //	 "errors":[]}
 //
 // Unknown values are null: committed (no commit), end/log_start/lag (deleted
-// topic), time_lag_seconds (head unreadable), queue rates and head age (no
-// management API, not a classic queue, no timestamp property). status is one
-// of OK, WARN, ERR, UNKNOWN (not enough samples yet); partition status also
-// STOP, STALL, REWIND, or null for a partition with no commit.
+// topic), lag and offset_lag (committed offset beyond the log end),
+// time_lag_seconds (head not reached, no or future timestamp), queue rates and
+// head age (no management API, not a classic queue, no timestamp property).
+// status is one of OK, WARN, ERR, UNKNOWN (not enough samples yet); partition
+// status also STOP, STALL, REWIND, ERR (committed offset beyond the log end),
+// or null for a partition with no commit.
+//
+// Added in version 1 (fields are only ever added):
+//
+//   - groups and topics: "lag_exact" (false: some partition's lag is a
+//     range, and "lag" is its upper bound), "lag_min" (the lower bound; equal
+//     to lag when exact), "time_lag_exact" (false: a partition with records to
+//     read has no time lag, so time_lag_seconds is a lower bound or null).
+//   - groups: "reasons", the partitions' reasons, sorted.
+//   - partitions: "high_watermark" (offset_lag is high_watermark − committed,
+//     as kafka-consumer-groups counts), "lag_min", "lag_exact" (false: the
+//     read budget or --timeout stopped the count; lag is then an upper bound:
+//     the records counted plus every offset not read), "reason" (null, or
+//     commit_beyond_end, no_timestamp, future_timestamp).
+//   - queues: "reason" (null, or future_timestamp: head_age_seconds is null
+//     because the head message is dated ahead of eddy's clock).
 func WriteLag(w io.Writer, s *LagSnapshot, o LagWriteOptions) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	switch o.Format {
@@ -151,6 +168,10 @@ type jGroup struct {
 	Topics     []jTopic     `json:"topics"`
 	Partitions []jPartition `json:"partitions"`
 	Error      *safeJSON    `json:"error"`
+	LagMin     int64        `json:"lag_min"`
+	LagExact   bool         `json:"lag_exact"`
+	TimeExact  bool         `json:"time_lag_exact"`
+	Reasons    []string     `json:"reasons"`
 }
 
 type jMember struct {
@@ -172,6 +193,9 @@ type jTopic struct {
 	Lag        int64    `json:"lag"`
 	OffsetLag  int64    `json:"offset_lag"`
 	TimeLag    *float64 `json:"time_lag_seconds"`
+	LagMin     int64    `json:"lag_min"`
+	LagExact   bool     `json:"lag_exact"`
+	TimeExact  bool     `json:"time_lag_exact"`
 }
 
 type jPartition struct {
@@ -189,6 +213,10 @@ type jPartition struct {
 	ClientID   *safeJSON `json:"client_id"`
 	Status     *string   `json:"status"`
 	Note       *safeJSON `json:"note"`
+	HWM        *int64    `json:"high_watermark"`
+	LagMin     *int64    `json:"lag_min"`
+	LagExact   *bool     `json:"lag_exact"`
+	Reason     *string   `json:"reason"`
 }
 
 type jQueue struct {
@@ -205,6 +233,7 @@ type jQueue struct {
 	HeadTime    *string   `json:"head_timestamp"`
 	Via         safeJSON  `json:"via"`
 	Note        *safeJSON `json:"note"`
+	Reason      *string   `json:"reason"`
 }
 
 func lagJSON(s *LagSnapshot) jLag {
@@ -216,7 +245,8 @@ func lagJSON(s *LagSnapshot) jLag {
 	for _, g := range s.Groups {
 		jg := jGroup{Group: safeJSON(g.Group), Type: optString(g.Type), State: safeJSON(g.State), Status: g.Status.String(),
 			Worst: g.Worst.String(), Lag: g.Lag, OffsetLag: g.OffsetLag, TimeLag: optSeconds(g.TimeLag),
-			Members: []jMember{}, Topics: []jTopic{}, Partitions: []jPartition{}, Error: optString(g.Err)}
+			Members: []jMember{}, Topics: []jTopic{}, Partitions: []jPartition{}, Error: optString(g.Err),
+			LagMin: lagMin(g.Lag, g.LagMin, g.LagInexact), LagExact: !g.LagInexact, TimeExact: !g.TimeLagInexact, Reasons: append([]string{}, g.Reasons...)}
 		for _, m := range g.Members {
 			jm := jMember{ID: safeJSON(m.ID), InstanceID: optString(m.InstanceID), ClientID: safeJSON(m.ClientID), Host: safeJSON(m.Host), Assigned: []jAssigned{}}
 			topics := make([]string, 0, len(m.Assigned))
@@ -230,14 +260,23 @@ func lagJSON(s *LagSnapshot) jLag {
 			jg.Members = append(jg.Members, jm)
 		}
 		for _, t := range g.Topics {
-			jg.Topics = append(jg.Topics, jTopic{Topic: safeJSON(t.Topic), Partitions: t.Partitions, Lag: t.Lag, OffsetLag: t.OffsetLag, TimeLag: optSeconds(t.TimeLag)})
+			jg.Topics = append(jg.Topics, jTopic{Topic: safeJSON(t.Topic), Partitions: t.Partitions, Lag: t.Lag, OffsetLag: t.OffsetLag, TimeLag: optSeconds(t.TimeLag),
+				LagMin: lagMin(t.Lag, t.LagMin, t.LagInexact), LagExact: !t.LagInexact, TimeExact: !t.TimeLagInexact})
 		}
 		for _, p := range g.Partitions {
 			jp := jPartition{Topic: safeJSON(p.Topic), Partition: p.Partition, Committed: optInt(p.Committed), LogStart: optInt(p.LogStart),
 				End: optInt(p.End), Lag: optInt(p.Lag), OffsetLag: optInt(p.OffsetLag), TimeLag: optSeconds(p.TimeLag),
 				HeadOffset: optInt(p.HeadOffset), HeadTime: optTime(p.HeadTime), Member: optString(p.Member), ClientID: optString(p.ClientID),
-				Note: optString(p.Note)}
-			if p.Committed >= 0 && p.Lag >= 0 {
+				Note: optString(p.Note), HWM: optInt(p.HighWatermark), LagMin: optInt(lagMin(p.Lag, p.LagMin, p.LagInexact))}
+			if p.Lag >= 0 {
+				exact := !p.LagInexact
+				jp.LagExact = &exact
+			}
+			if p.Reason != "" {
+				r := p.Reason
+				jp.Reason = &r
+			}
+			if judged(p) {
 				st := p.Status.String()
 				jp.Status = &st
 			}
@@ -249,6 +288,10 @@ func lagJSON(s *LagSnapshot) jLag {
 		jq := jQueue{Queue: safeJSON(q.Queue), Vhost: safeJSON(q.Vhost), Type: optString(q.Type), Ready: q.Ready, Consumers: q.Consumers,
 			PublishRate: optRate(q.PublishRate), DeliverRate: optRate(q.DeliverRate), AckRate: optRate(q.AckRate),
 			HeadAge: optSeconds(q.HeadAge), HeadTime: optTime(q.HeadTime), Via: safeJSON(q.Via), Note: optString(q.Note)}
+		if q.Reason != "" {
+			r := q.Reason
+			jq.Reason = &r
+		}
 		if q.Via == "management" {
 			jq.Unacked = &q.Unacked
 		}
@@ -274,18 +317,75 @@ func tableStatus(s Status, worst Status) string {
 	return s.String()
 }
 
+// judged says a partition has a status: it has a committed offset and a lag,
+// or its commit is beyond the log end (ERR).
+func judged(p PartitionLag) bool {
+	return p.Committed >= 0 && p.Lag >= 0 || p.Reason == ReasonBeyondEnd
+}
+
+// reasonWords are the reasons as a table shows them.
+var reasonWords = map[string]string{
+	ReasonBeyondEnd:       "commit beyond end",
+	ReasonNoTimestamp:     "no timestamp",
+	ReasonFutureTimestamp: "timestamp in the future",
+}
+
+// withReasons appends the reasons to a status cell: "ERR (commit beyond end)".
+func withReasons(cell string, reasons ...string) string {
+	var words []string
+	for _, r := range reasons {
+		if r != "" {
+			words = append(words, reasonWords[r])
+		}
+	}
+	if len(words) == 0 {
+		return cell
+	}
+	return cell + " (" + strings.Join(words, ", ") + ")"
+}
+
+// lagMin is the lower bound of a lag: the lag itself when it is exact.
+func lagMin(lag, min int64, inexact bool) int64 {
+	if inexact {
+		return min
+	}
+	return lag
+}
+
+// FormatLagCount is a lag in records for people: "-" when unknown
+// (negative), "≤N" when N is an upper bound (inexact).
+func FormatLagCount(lag int64, inexact bool) string {
+	if lag < 0 {
+		return "-"
+	}
+	if inexact {
+		return "≤" + strconv.FormatInt(lag, 10)
+	}
+	return strconv.FormatInt(lag, 10)
+}
+
+// FormatTimeLag is FormatLagDuration marked "≥D" when D is a lower bound
+// (inexact).
+func FormatTimeLag(d time.Duration, inexact bool) string {
+	if inexact && d >= 0 {
+		return "≥" + FormatLagDuration(d)
+	}
+	return FormatLagDuration(d)
+}
+
 func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 	lo := ListOptions{Color: o.Color, Width: o.Width}
-	unknown, unjudged := false, false
+	unknown, unjudged, lagBound, timeBound := false, false, false, false
 	if len(s.Groups) > 0 {
 		t := &table{
 			head:  []string{"GROUP / TOPIC", "STATE", "STATUS", "MEMBERS", "COMMITTED", "END", "LAG", "TIME LAG"},
 			right: []bool{false, false, false, true, true, true, true, true},
 		}
 		for _, g := range s.Groups {
-			st := tableStatus(g.Status, g.Worst)
+			st := withReasons(tableStatus(g.Status, g.Worst), g.Reasons...)
 			unjudged = unjudged || g.Status == StatusUnknown && g.Err == ""
-			lag, tl := strconv.FormatInt(g.Lag, 10), FormatLagDuration(g.TimeLag)
+			lag, tl := FormatLagCount(g.Lag, g.LagInexact), FormatTimeLag(g.TimeLag, g.TimeLagInexact)
+			lagBound, timeBound = lagBound || g.LagInexact, timeBound || g.TimeLagInexact
 			if g.Err != "" {
 				st, lag, tl, unknown = "-", "-", "-", true
 			}
@@ -300,7 +400,7 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 			for _, tp := range g.Topics {
 				unknown = unknown || tp.TimeLag < 0
 				t.rows = append(t.rows, []string{"  " + SafeString(tp.Topic) + " (" + strconv.Itoa(tp.Partitions) + ")", "", "", "", "", "",
-					strconv.FormatInt(tp.Lag, 10), FormatLagDuration(tp.TimeLag)})
+					FormatLagCount(tp.Lag, tp.LagInexact), FormatTimeLag(tp.TimeLag, tp.TimeLagInexact)})
 				if !o.Partitions {
 					continue
 				}
@@ -309,8 +409,8 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 						continue
 					}
 					pst := "-"
-					if p.Committed >= 0 && p.Lag >= 0 {
-						pst = tableStatus(p.Status, p.Status)
+					if judged(p) {
+						pst = withReasons(tableStatus(p.Status, p.Status), p.Reason)
 						if p.Status == StatusUnknown {
 							unjudged = true
 						}
@@ -324,7 +424,7 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 					if p.Note != "" {
 						name += " " + SafeString(p.Note)
 					}
-					t.rows = append(t.rows, []string{name, "", pst, owner, dash(p.Committed), dash(p.End), dash(p.Lag), FormatLagDuration(p.TimeLag)})
+					t.rows = append(t.rows, []string{name, "", pst, owner, dash(p.Committed), dash(p.End), FormatLagCount(p.Lag, p.LagInexact), FormatLagDuration(p.TimeLag)})
 				}
 			}
 		}
@@ -352,6 +452,12 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 	var legend []string
 	if unknown {
 		legend = append(legend, "-  unknown (no committed offset, deleted topic, unreadable record, or not reported by RabbitMQ; -o json says why)")
+	}
+	if lagBound {
+		legend = append(legend, "≤  not exact (the read budget, --timeout, or a commit beyond the log end): at most this many records (-o json: lag_min, the least)")
+	}
+	if timeBound {
+		legend = append(legend, "≥  at least: a partition with records to read has no time lag (-o json says why)")
 	}
 	if unjudged {
 		legend = append(legend, "?  status needs a window of samples: one sample tells only lag 0 = OK; WARN, STALL, STOP and REWIND need --watch")
@@ -383,21 +489,28 @@ func writeLagTSV(w *bufio.Writer, s *LagSnapshot) {
 		return strconv.FormatInt(n, 10)
 	}
 	if len(s.Groups) > 0 {
-		row("group", "type", "state", "status", "worst_partition_status", "members", "lag", "offset_lag", "time_lag_seconds")
+		row("group", "type", "state", "status", "worst_partition_status", "members", "lag", "offset_lag", "time_lag_seconds",
+			"lag_min", "lag_exact", "time_lag_exact", "reasons")
 		for _, g := range s.Groups {
 			row(SafeString(g.Group), SafeString(g.Type), SafeString(g.State), g.Status.String(), g.Worst.String(), strconv.Itoa(len(g.Members)),
-				strconv.FormatInt(g.Lag, 10), strconv.FormatInt(g.OffsetLag, 10), secs(g.TimeLag))
+				strconv.FormatInt(g.Lag, 10), strconv.FormatInt(g.OffsetLag, 10), secs(g.TimeLag),
+				strconv.FormatInt(lagMin(g.Lag, g.LagMin, g.LagInexact), 10), strconv.FormatBool(!g.LagInexact), strconv.FormatBool(!g.TimeLagInexact), strings.Join(g.Reasons, ","))
 		}
 		w.WriteByte('\n')
-		row("group", "topic", "partition", "committed", "log_start", "end", "lag", "offset_lag", "time_lag_seconds", "client_id", "status", "note")
+		row("group", "topic", "partition", "committed", "log_start", "end", "lag", "offset_lag", "time_lag_seconds", "client_id", "status", "note",
+			"high_watermark", "lag_min", "lag_exact", "reason")
 		for _, g := range s.Groups {
 			for _, p := range g.Partitions {
-				st := ""
-				if p.Committed >= 0 && p.Lag >= 0 {
+				st, exact := "", ""
+				if judged(p) {
 					st = p.Status.String()
 				}
+				if p.Lag >= 0 {
+					exact = strconv.FormatBool(!p.LagInexact)
+				}
 				row(SafeString(g.Group), SafeString(p.Topic), strconv.Itoa(int(p.Partition)), blank(p.Committed), blank(p.LogStart), blank(p.End),
-					blank(p.Lag), blank(p.OffsetLag), secs(p.TimeLag), SafeString(p.ClientID), st, SafeString(p.Note))
+					blank(p.Lag), blank(p.OffsetLag), secs(p.TimeLag), SafeString(p.ClientID), st, SafeString(p.Note),
+					blank(p.HighWatermark), blank(lagMin(p.Lag, p.LagMin, p.LagInexact)), exact, p.Reason)
 			}
 		}
 	}

@@ -62,6 +62,10 @@ const DefaultWindow = 10
 //  6. Otherwise OK. A group's status is its worst partition's, where STOP,
 //     STALL and REWIND count as ERR.
 //
+// Beyond Burrow, a partition whose committed offset is past the log end
+// (ReasonBeyondEnd) is ERR: its lag is unknown and the consumer is about to
+// be reset. The rules see the upper bound of a lag that is not exact.
+//
 // Burrow reads every commit from __consumer_offsets, with its time; eddy
 // samples committed offsets instead, so it cannot see a commit that repeats
 // an offset. It takes a partition owned by a live group member as committed
@@ -111,6 +115,13 @@ func (e *Evaluator) Observe(now time.Time, groups []GroupLag) int {
 		worst, unknown := StatusOK, false
 		for pi := range g.Partitions {
 			p := &g.Partitions[pi]
+			if p.Reason == ReasonBeyondEnd {
+				// Not Burrow's: a consumer about to be reset is an error
+				// whatever its history.
+				p.Status = StatusErr
+				worst = max(worst, StatusErr)
+				continue
+			}
 			if p.Committed < 0 || p.Lag < 0 {
 				continue // Burrow: nothing committed, nothing to judge
 			}

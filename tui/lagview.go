@@ -229,7 +229,7 @@ func (v *lagView) view() string {
 			g := &v.snap.Groups[i]
 			status := pad(statusLabel(g), 13)
 			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fit(safe(g.Group), nameW), v.statusStyle(g.Status).Render(status),
-				dash(g.Lag), dash(g.OffsetLag), inspect.FormatLagDuration(g.TimeLag), sparkline(v.history["g:"+g.Group], sparkLen))
+				inspect.FormatLagCount(g.Lag, g.LagInexact), dash(g.OffsetLag), inspect.FormatTimeLag(g.TimeLag, g.TimeLagInexact), sparkline(v.history["g:"+g.Group], sparkLen))
 		} else {
 			q := &v.snap.Queues[i-len(v.snap.Groups)]
 			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fit("amqp:"+safe(q.Queue), nameW), "ready",
@@ -255,7 +255,7 @@ func (v *lagView) partitions(h int) string {
 		p := &g.Partitions[i]
 		tp := fmt.Sprintf("%s[%d]", safe(p.Topic), p.Partition)
 		line := fmt.Sprintf("  %-22s %s %10s %10s %8s %8s  %s", fit(tp, 22), v.statusStyle(p.Status).Render(pad(p.Status.String(), 7)),
-			dash(p.Committed), dash(p.End), dash(p.Lag), inspect.FormatLagDuration(p.TimeLag), safe(p.ClientID))
+			dash(p.Committed), dash(p.End), inspect.FormatLagCount(p.Lag, p.LagInexact), inspect.FormatLagDuration(p.TimeLag), safe(p.ClientID))
 		if i == v.pcur.pos {
 			line = cursorRow(st, line, c.Width)
 		}

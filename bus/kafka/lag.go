@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,23 +58,36 @@ type PartitionOffsets struct {
 	// LogStart is the oldest offset still in the log and End the end that a
 	// consumer of the client's isolation sees: the last stable offset for
 	// read_committed (the default), the high watermark for read_uncommitted.
-	// Both are -1 when unknown (a deleted topic, a partition without leader).
-	LogStart, End int64
-	// OffsetLag is End-Committed, what kafka-consumer-groups shows as LAG;
-	// -1 when unknown. Transaction markers and aborted records count in it.
+	// HighWatermark is the high watermark whatever the isolation. All are -1
+	// when unknown (a deleted topic, a partition without leader).
+	LogStart, End, HighWatermark int64
+	// OffsetLag is HighWatermark-Committed, what kafka-consumer-groups shows
+	// as LAG (it lists the end read_uncommitted); -1 when unknown or when the
+	// committed offset is beyond the log end. Transaction markers, aborted
+	// records and records of open transactions count in it.
 	OffsetLag int64
 	// Lag is the number of records a consumer of the client's isolation
-	// still has to read: transaction markers (and, read_committed, aborted
-	// records) are not lag. It is exact when Head.Exact, which eddy arranges
-	// whenever the rest of the partition fits in one small fetch; otherwise
-	// it is End minus the offset of the first unread record, which can count
-	// the markers of the transactions still ahead. A committed offset below
-	// LogStart counts from LogStart, since the records before it are gone.
-	// -1 when unknown (no commit, deleted topic).
-	Lag int64
+	// still has to read before End: transaction markers (and,
+	// read_committed, aborted records) and offsets compaction removed are not
+	// lag. eddy reads the records to count them; when LagExact is false (the
+	// read budget or the timeout cut the reading) Lag is an upper bound (the
+	// records counted plus every offset not read) and LagMin a lower bound
+	// (the records counted). A committed offset below LogStart counts from
+	// LogStart, since the records before it are gone. -1 when unknown (no
+	// commit, deleted topic, committed offset beyond the log end).
+	Lag, LagMin int64
+	LagExact    bool
+	// BeyondEnd says the committed offset is past the high watermark (the
+	// log was truncated or recreated): the consumer's next fetch is out of
+	// range and it resets by its auto.offset.reset. Lag and OffsetLag are
+	// then unknown.
+	BeyondEnd bool
 	// Head is the first record the group has not read, nil when the group
-	// is at the end (or Lag is unknown).
+	// is at the end or it could not be reached.
 	Head *Head
+	// ReadNote says why Lag is not exact, or the head unknown, when it is
+	// (the read budget, the timeout, a broker error).
+	ReadNote string
 	// Owner is the member id the partition is assigned to, "" when none.
 	Owner string
 	// Err says why offsets are unknown: kerr.UnknownTopicOrPartition for a
@@ -81,32 +95,45 @@ type PartitionOffsets struct {
 	Err error
 }
 
-// Head is the first unread record of a partition, read with one small fetch at
-// the committed offset (or the log start, when the committed offset is below
-// it).
+// Head is what reading a partition from the committed offset (or the log
+// start, when the committed offset is below it) found.
 type Head struct {
-	// From is the offset the fetch asked for.
+	// From is the offset reading started at.
 	From int64
 	// Offset and Timestamp are those of the first data record at or after
 	// From; Offset is -1 when there is none before the end (only transaction
-	// markers or aborted records remain).
+	// markers or aborted records remain) or reading did not reach it.
+	// Timestamp is as the record carries it: Kafka's "none" (-1) is
+	// time.UnixMilli(-1).
 	Offset    int64
 	Timestamp time.Time
-	// Exact says the fetch saw every batch up to End, so Records is the
-	// exact number of data records between From and End.
-	Exact   bool
-	Records int64
-	// end is the End the head was read against (for the cache).
-	end int64
+	// Records is the number of data records from From up to Upto, where
+	// reading stopped; Exact says Upto is the end.
+	Records, Upto int64
+	Exact         bool
+	// Note says why reading stopped before the end.
+	Note string
+	// end is the End the head was read against (for the cache); budget says
+	// the read budget stopped it (a result the same log gives again).
+	end    int64
+	budget bool
 }
 
-// LagReader samples consumer groups. It caches the first unread record of
-// each partition, so a repeated Read fetches records only where a committed
-// offset moved (or, for partitions whose rest was counted exactly, where the
-// end moved). It is safe for concurrent use, though Reads are meant to be
-// sequential samples.
+// LagReader samples consumer groups. It caches what it read of each
+// partition, so a repeated Read fetches records only where a committed offset
+// or the end moved. It is safe for concurrent use, though Reads are meant to
+// be sequential samples; set its fields before the first Read.
 type LagReader struct {
 	c *Client
+	// Budget is the read budget of each partition: the bytes of record
+	// batches read past the first unread record to count the records still
+	// to read (DefaultLagBudget when 0). Reading stops at the first fetch that
+	// reaches it; the count is then a range (PartitionOffsets.LagExact).
+	Budget int64
+	// Timeout bounds the reading of records in one Read (the client's dial
+	// timeout, eddy's --timeout, by default; 0: only the context). What it
+	// cuts is not exact and says so.
+	Timeout time.Duration
 
 	mu    sync.Mutex
 	heads map[headKey]*Head
@@ -118,14 +145,9 @@ type headKey struct {
 	from      int64
 }
 
-// headFetchBytes bounds the bytes each partition returns in a head fetch:
-// enough to see a small rest of the partition whole (exact lag), little
-// enough that thousands of partitions answer in one round trip.
-const headFetchBytes = 32 << 10
-
 // LagReader returns a reader of consumer lag through c.
 func (c *Client) LagReader() *LagReader {
-	return &LagReader{c: c, heads: map[headKey]*Head{}}
+	return &LagReader{c: c, Timeout: c.cfg.dialTimeout, heads: map[headKey]*Head{}}
 }
 
 // Read samples the named groups, or every consumer group when groups is empty.
@@ -295,13 +317,15 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 	}
 	var listed2 []map[string]map[int32]int64
 	if len(tps) > 0 {
+		// The high watermark too: kafka-consumer-groups counts from it.
 		listed2, err = c.listOffsets(ctx, tps, offsetLookup{ts: tsEarliest, isolation: readUncommitted, lenient: true},
-			offsetLookup{ts: tsLatest, isolation: c.isolation(), lenient: true})
+			offsetLookup{ts: tsLatest, isolation: c.isolation(), lenient: true},
+			offsetLookup{ts: tsLatest, isolation: readUncommitted, lenient: true})
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		listed2 = []map[string]map[int32]int64{{}, {}}
+		listed2 = []map[string]map[int32]int64{{}, {}, {}}
 	}
 	offsetOf := func(m map[string]map[int32]int64, t string, p int32) int64 {
 		if o, ok := m[t][p]; ok {
@@ -342,7 +366,7 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 				}
 			}
 			for p := range parts {
-				po := PartitionOffsets{Topic: t, Partition: p, Committed: -1, LogStart: -1, End: -1, OffsetLag: -1, Lag: -1, Owner: owner[t][p]}
+				po := PartitionOffsets{Topic: t, Partition: p, Committed: -1, LogStart: -1, End: -1, HighWatermark: -1, OffsetLag: -1, Lag: -1, LagMin: -1, Owner: owner[t][p]}
 				if c, ok := commits[p]; ok {
 					po.Committed = c
 				}
@@ -352,16 +376,20 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 				case td.Err != nil:
 					po.Err = td.Err
 				default:
-					po.LogStart, po.End = offsetOf(listed2[0], t, p), offsetOf(listed2[1], t, p)
-					if po.End < 0 {
+					po.LogStart, po.End, po.HighWatermark = offsetOf(listed2[0], t, p), offsetOf(listed2[1], t, p), offsetOf(listed2[2], t, p)
+					if po.End < 0 || po.HighWatermark < 0 {
 						po.Err = errors.New("no end offset (partition without leader?)")
 					}
 				}
-				if po.Err == nil && po.Committed >= 0 {
-					po.OffsetLag = max(po.End-po.Committed, 0)
-					from := max(po.Committed, po.LogStart)
-					if from >= po.End {
-						po.Lag = 0
+				switch {
+				case po.Err != nil || po.Committed < 0:
+				case po.Committed > po.HighWatermark:
+					// Not "0 behind": the consumer is about to be reset.
+					po.BeyondEnd = true
+				default:
+					po.OffsetLag = po.HighWatermark - po.Committed
+					if max(po.Committed, po.LogStart) >= po.End {
+						po.Lag, po.LagMin, po.LagExact = 0, 0, true
 					}
 				}
 				g.Partitions = append(g.Partitions, po)
@@ -376,18 +404,13 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 		})
 		for j := range g.Partitions {
 			po := &g.Partitions[j]
-			if po.Err == nil && po.Committed >= 0 && po.Lag < 0 {
+			if po.Err == nil && po.Committed >= 0 && !po.BeyondEnd && po.Lag < 0 {
 				need = append(need, po)
 			}
 		}
 	}
 	if err := r.readHeads(ctx, meta, need); err != nil {
 		return nil, err
-	}
-	for _, po := range need {
-		if po.Lag < 0 { // the head could not be read: count offsets
-			po.Lag = max(po.End-max(po.Committed, po.LogStart), 0)
-		}
 	}
 	return out, nil
 }
@@ -415,48 +438,70 @@ func (c *Client) listGroups(ctx context.Context) (map[string]kmsg.ListGroupsResp
 }
 
 // headWant is one head to read: a partition from an offset, and the
-// partitions of groups waiting for it.
+// partitions of groups waiting for it. It is read on from where the last fetch
+// left it until it is resolved.
 type headWant struct {
-	key  headKey
-	end  int64
-	pos  []*PartitionOffsets
-	head *Head
-	at   int64 // where its head is still to be looked for; -1: given up
+	key headKey
+	end int64
+	pos []*PartitionOffsets
+	// at is the next offset to read.
+	at   int64
+	head Head
+	// past is the bytes of record batches read since the head was found,
+	// which the budget bounds.
+	past int64
+	done bool
 }
 
-// readHeads fills Head and Lag of each partition in need, from the cache where
-// it still holds, else with fetch requests: one per leader, each partition in
-// it once, from the lowest offset any group needs there. Groups at different
-// offsets of one partition are usually served by that one answer (the rest of
-// a partition that is not far behind fits in it); those past what it covered
-// are asked again from their own offset.
+// finish ends the reading of w: exact when it reached the end.
+func (w *headWant) finish(note string) {
+	w.done = true
+	w.head.Upto = min(w.at, w.end)
+	w.head.Exact = w.at >= w.end
+	if !w.head.Exact {
+		w.head.Note = note
+	}
+}
+
+// headChunk bounds the bytes one partition returns in a fetch that reads many
+// partitions at once: thousands of partitions answer in a few round trips,
+// and a partition with more to read is asked again.
+const headChunk = 256 << 10
+
+// DefaultLagBudget is the read budget of a partition (LagReader.Budget): the
+// bytes of record batches eddy reads past the first unread record to count the
+// records still to read exactly.
+const DefaultLagBudget = 1 << 20
+
+// readHeads fills Head, Lag, LagMin and LagExact of each partition in need,
+// from the cache where it still holds, else by reading the partition from the
+// group's offset: up to the first data record whatever it takes (bounded by
+// r.Timeout), then on to the end within the read budget. Groups at different
+// offsets of one partition share the reads from the lowest.
 func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need []*PartitionOffsets) error {
 	wants := map[headKey]*headWant{}
 	r.mu.Lock()
 	for _, po := range need {
 		k := headKey{po.Topic, po.Partition, max(po.Committed, po.LogStart)}
-		// A cached head holds while the end it was counted against is the
-		// same; a head that was not exact holds while the end is past it.
-		if h, ok := r.heads[k]; ok && (h.end == po.End || !h.Exact && h.Offset >= 0 && h.Offset < po.End) {
+		// A cached head holds while the end it was read against is the same.
+		if h, ok := r.heads[k]; ok && h.end == po.End {
 			setHead(po, h)
 			continue
 		}
 		w := wants[k]
 		if w == nil {
-			w = &headWant{key: k, end: po.End, at: k.from}
+			w = &headWant{key: k, end: po.End, at: k.from, head: Head{From: k.from, Offset: -1, end: po.End}}
 			wants[k] = w
 		}
 		w.pos = append(w.pos, po)
 	}
 	r.mu.Unlock()
-	if len(wants) == 0 {
-		return nil
-	}
 
 	byLeader := map[int32]map[headTP][]*headWant{}
 	for _, w := range wants {
 		pd, ok := meta[w.key.topic].Partitions[w.key.partition]
 		if !ok || pd.Leader < 0 {
+			w.finish("no leader to read the records from")
 			continue
 		}
 		if byLeader[pd.Leader] == nil {
@@ -465,11 +510,16 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 		k := headTP{w.key.topic, w.key.partition}
 		byLeader[pd.Leader][k] = append(byLeader[pd.Leader][k], w)
 	}
-	iso := kgo.ReadCommitted()
-	if r.c.cfg.uncommitted {
-		iso = kgo.ReadUncommitted()
+	rctx := ctx
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
 	}
-	dec := kgo.DefaultDecompressor()
+	budget := r.Budget
+	if budget <= 0 {
+		budget = DefaultLagBudget
+	}
 	var (
 		wg       sync.WaitGroup
 		errMu    sync.Mutex
@@ -477,7 +527,7 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 	)
 	for leader, parts := range byLeader {
 		wg.Go(func() {
-			if err := r.fetchHeads(ctx, meta, leader, parts, iso, dec); err != nil {
+			if err := r.fetchHeads(rctx, meta, leader, parts, budget); err != nil {
 				errMu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -487,6 +537,9 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -497,18 +550,22 @@ func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need 
 	live := make(map[headKey]*Head, len(r.heads))
 	for _, po := range need {
 		k := headKey{po.Topic, po.Partition, max(po.Committed, po.LogStart)}
-		if h, ok := r.heads[k]; ok {
+		if h, ok := r.heads[k]; ok && wants[k] == nil {
 			live[k] = h
 		}
 	}
 	for _, w := range wants {
-		if w.head == nil {
-			delete(live, w.key)
-			continue
+		if !w.done {
+			w.finish(fmt.Sprintf("not read to the end within --timeout %v", r.Timeout))
 		}
-		live[w.key] = w.head
+		h := w.head
+		// What the same log gives again is kept: an exact count, or one
+		// the budget cut. A read cut by the clock or an error is not.
+		if h.Exact || h.budget {
+			live[w.key] = &h
+		}
 		for _, po := range w.pos {
-			setHead(po, w.head)
+			setHead(po, &h)
 		}
 	}
 	r.heads = live
@@ -520,159 +577,239 @@ type headTP struct {
 	partition int32
 }
 
-// setHead derives Lag from the head read against po's end.
+// setHead derives Lag, LagMin and LagExact from the head read against po's
+// end.
 func setHead(po *PartitionOffsets, h *Head) {
-	switch {
-	case h.Exact && h.end == po.End:
-		po.Lag = h.Records
-	case h.Offset < 0:
-		po.Lag = 0
-	default:
-		po.Lag = max(po.End-h.Offset, 0)
+	po.LagMin = h.Records
+	po.LagExact = h.Exact
+	po.Lag = h.Records
+	if !h.Exact {
+		// Every offset not read may hold a record: an upper bound.
+		po.Lag += max(po.End-h.Upto, 0)
 	}
 	if h.Offset >= 0 {
 		po.Head = h
 	}
+	po.ReadNote = h.Note
 }
 
-// maxHeadFetches bounds the fetch requests spent on one leader: a partition
-// whose rest starts with many records that are not data (a long aborted
-// transaction), or groups far apart on one partition, are left with heads
-// unknown past it rather than read at any cost (their lag is then counted in
-// offsets).
-const maxHeadFetches = 4
-
-// fetchHeads reads the heads of the wanted offsets of parts from their leader.
-func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, leader int32, parts map[headTP][]*headWant, iso kgo.IsolationLevel, dec kgo.Decompressor) error {
-	for attempt := 0; attempt < maxHeadFetches; attempt++ {
-		req := kmsg.NewPtrFetchRequest()
-		req.ReplicaID = -1
-		req.MaxWaitMillis = 0
-		req.MinBytes = 1
-		req.MaxBytes = 256 << 20
-		req.IsolationLevel = 1
-		if r.c.cfg.uncommitted {
-			req.IsolationLevel = 0
+// fetchHeads reads the wanted partitions of one leader until each is
+// resolved, ctx ends, or the leader fails. Each round asks every partition
+// that made progress in one request, in chunks of headChunk; a partition that
+// got nothing there (its next batch is bigger than the chunk, and a broker
+// returns an oversize batch only for the first partition of a response with
+// data) is asked alone in the next round, where it is first.
+func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, leader int32, parts map[headTP][]*headWant, budget int64) error {
+	iso := kgo.ReadCommitted()
+	if r.c.cfg.uncommitted {
+		iso = kgo.ReadUncommitted()
+	}
+	dec := kgo.DefaultDecompressor()
+	alone := map[headTP]bool{}
+	for len(parts) > 0 {
+		var bulk []headTP
+		var solo [][]headTP
+		for k := range parts {
+			if alone[k] {
+				solo = append(solo, []headTP{k})
+			} else {
+				bulk = append(bulk, k)
+			}
 		}
-		req.SessionEpoch = -1 // no fetch session
-		byTopic := map[string]int{}
-		byID := map[[16]byte]string{}
-		asked := map[headTP]int64{}
-		for k, ws := range parts {
-			from := int64(-1)
-			for _, w := range ws {
-				if w.head == nil && (from < 0 || w.at < from) {
-					from = w.at
+		reqs := solo
+		if len(bulk) > 0 {
+			reqs = append(reqs, bulk)
+		}
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			rerr  error
+			sem   = make(chan struct{}, 8)
+			moved = map[headTP]bool{}
+		)
+		for _, ks := range reqs {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				got, err := r.fetchOnce(ctx, meta, leader, parts, ks, budget, iso, dec)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && rerr == nil {
+					rerr = err
 				}
-			}
-			if from < 0 {
-				continue
-			}
-			asked[k] = from
-			i, ok := byTopic[k.topic]
-			if !ok {
-				rt := kmsg.NewFetchRequestTopic()
-				rt.Topic = k.topic
-				rt.TopicID = meta[k.topic].ID
-				byID[rt.TopicID] = k.topic
-				req.Topics = append(req.Topics, rt)
-				i = len(req.Topics) - 1
-				byTopic[k.topic] = i
-			}
-			rp := kmsg.NewFetchRequestTopicPartition()
-			rp.Partition = k.partition
-			rp.FetchOffset = from
-			rp.CurrentLeaderEpoch = -1
-			rp.LastFetchedEpoch = -1
-			rp.LogStartOffset = -1
-			// Room for the rest of every group on this partition.
-			rp.PartitionMaxBytes = int32(headFetchBytes * min(len(ws), 32))
-			req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
-		}
-		if len(asked) == 0 {
-			return nil
-		}
-		kresp, err := r.c.cl.Broker(int(leader)).Request(ctx, req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("kafka: fetching the first unread records from broker %d: %w", leader, r.c.scrub(err))
-		}
-		resp := kresp.(*kmsg.FetchResponse)
-		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-			return fmt.Errorf("kafka: fetching the first unread records from broker %d: %w", leader, err)
-		}
-		for i := range resp.Topics {
-			rt := &resp.Topics[i]
-			topic := rt.Topic
-			if topic == "" {
-				topic = byID[rt.TopicID]
-			}
-			for j := range rt.Partitions {
-				rp := &rt.Partitions[j]
-				k := headTP{topic, rp.Partition}
-				from, ok := asked[k]
-				if !ok {
-					continue
+				for k := range got {
+					moved[k] = true
 				}
-				ws := parts[k]
-				if kerr.ErrorForCode(rp.ErrorCode) == kerr.OffsetOutOfRange && rp.LogStartOffset > from {
-					// Deleted under us (retention, DeleteRecords): the
-					// first records left are at the new log start.
-					for _, w := range ws {
-						w.at = max(w.at, rp.LogStartOffset)
-					}
-					continue
-				}
-				if rp.ErrorCode != 0 {
-					for _, w := range ws {
-						w.at = -1 // head unknown; lag stays an offset count
-					}
-					continue
-				}
-				fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
-					KeepControlRecords: true,
-					Offset:             from,
-					IsolationLevel:     iso,
-					Topic:              topic,
-					Partition:          rp.Partition,
-				}, rp, dec, nil)
-				resolve(ws, fp.Records, from, next)
-			}
+			})
 		}
-		// Wants whose leader gave no answer, or that are done or unknown,
-		// leave the loop.
+		wg.Wait()
+		if ctx.Err() != nil {
+			return nil // the clock ran out: what is not done says so
+		}
+		if rerr != nil {
+			return rerr
+		}
 		for k, ws := range parts {
 			open := false
 			for _, w := range ws {
-				if w.head == nil && w.at >= 0 && w.at < w.end {
-					open = true
-				}
+				open = open || !w.done
 			}
-			if !open {
+			switch {
+			case !open:
 				delete(parts, k)
+			case moved[k]:
+				delete(alone, k)
+			case alone[k]:
+				// Asked alone and still nothing: the broker gives no more.
+				for _, w := range ws {
+					if !w.done {
+						w.finish(fmt.Sprintf("the broker returned no records at offset %d", w.at))
+					}
+				}
+				delete(parts, k)
+			default:
+				alone[k] = true
 			}
-		}
-		if len(parts) == 0 {
-			return nil
 		}
 	}
 	return nil
 }
 
-// resolve finds, for each want of one partition not yet resolved, the first
-// data record at or after its offset among recs (fetched from `from`, up to
-// next), counting the data records before the end when next reaches it.
-func resolve(ws []*headWant, recs []*kgo.Record, from, next int64) {
-	for _, w := range ws {
-		if w.head != nil || w.at < from || w.at < 0 {
+// fetchOnce sends one fetch for the partitions ks of parts, each from the
+// lowest offset a want of it still needs, and feeds the answer to the wants.
+// It returns the partitions whose reading moved on.
+func (r *LagReader) fetchOnce(ctx context.Context, meta kadm.TopicDetails, leader int32, parts map[headTP][]*headWant, ks []headTP, budget int64, iso kgo.IsolationLevel, dec kgo.Decompressor) (map[headTP]bool, error) {
+	req := kmsg.NewPtrFetchRequest()
+	req.ReplicaID = -1
+	req.MaxWaitMillis = 0
+	req.MinBytes = 1
+	req.MaxBytes = 64 << 20
+	req.IsolationLevel = 1
+	if r.c.cfg.uncommitted {
+		req.IsolationLevel = 0
+	}
+	req.SessionEpoch = -1 // no fetch session
+	byTopic := map[string]int{}
+	byID := map[[16]byte]string{}
+	asked := map[headTP]int64{}
+	slices.SortFunc(ks, func(a, b headTP) int {
+		if c := strings.Compare(a.topic, b.topic); c != 0 {
+			return c
+		}
+		return int(a.partition - b.partition)
+	})
+	for _, k := range ks {
+		from := int64(-1)
+		room := int64(0)
+		for _, w := range parts[k] {
+			if w.done {
+				continue
+			}
+			if from < 0 || w.at < from {
+				from = w.at
+			}
+			if w.head.Offset < 0 {
+				room = headChunk
+			} else {
+				room = max(room, min(budget-w.past, headChunk))
+			}
+		}
+		if from < 0 {
 			continue
 		}
-		if w.at >= next && next < w.end {
-			continue // past what this answer covered: asked again from w.at
+		asked[k] = from
+		i, ok := byTopic[k.topic]
+		if !ok {
+			rt := kmsg.NewFetchRequestTopic()
+			rt.Topic = k.topic
+			rt.TopicID = meta[k.topic].ID
+			byID[rt.TopicID] = k.topic
+			req.Topics = append(req.Topics, rt)
+			i = len(req.Topics) - 1
+			byTopic[k.topic] = i
 		}
-		h := &Head{From: w.key.from, Offset: -1, end: w.end}
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition = k.partition
+		rp.FetchOffset = from
+		rp.CurrentLeaderEpoch = -1
+		rp.LastFetchedEpoch = -1
+		rp.LogStartOffset = -1
+		rp.PartitionMaxBytes = int32(max(room, 1))
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	if len(asked) == 0 {
+		return nil, nil
+	}
+	kresp, err := r.c.cl.Broker(int(leader)).Request(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, r.c.scrub(err))
+	}
+	resp := kresp.(*kmsg.FetchResponse)
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, err)
+	}
+	moved := map[headTP]bool{}
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		topic := rt.Topic
+		if topic == "" {
+			topic = byID[rt.TopicID]
+		}
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			k := headTP{topic, rp.Partition}
+			from, ok := asked[k]
+			if !ok {
+				continue
+			}
+			ws := parts[k]
+			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+				if errors.Is(err, kerr.OffsetOutOfRange) && rp.LogStartOffset > from {
+					// Deleted under us (retention, DeleteRecords): the
+					// first records left are at the new log start.
+					for _, w := range ws {
+						w.at = max(w.at, rp.LogStartOffset)
+					}
+					moved[k] = true
+					continue
+				}
+				for _, w := range ws {
+					if !w.done {
+						w.finish("reading the records: " + err.Error())
+					}
+				}
+				moved[k] = true
+				continue
+			}
+			fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
+				KeepControlRecords: true,
+				Offset:             from,
+				IsolationLevel:     iso,
+				Topic:              topic,
+				Partition:          rp.Partition,
+			}, rp, dec, nil)
+			if fp.Err == nil && next > from {
+				moved[k] = true
+				feed(ws, fp.Records, from, next, int64(len(rp.RecordBatches)), budget)
+			}
+		}
+	}
+	return moved, nil
+}
+
+// feed gives the records of one fetch of a partition (read from `from` up to
+// next, size bytes of batches) to the wants that had read up to `from` or
+// beyond: each counts the data records at or after its offset and before its
+// end, notes the first, and is done at its end or when the head is known and
+// its budget spent.
+func feed(ws []*headWant, recs []*kgo.Record, from, next, size, budget int64) {
+	for _, w := range ws {
+		if w.done || w.at < from || w.at >= next {
+			continue
+		}
 		for _, rec := range recs {
 			if rec.Offset < w.at || rec.Attrs.IsControl() {
 				continue
@@ -680,21 +817,21 @@ func resolve(ws []*headWant, recs []*kgo.Record, from, next int64) {
 			if rec.Offset >= w.end {
 				break
 			}
-			if h.Offset < 0 {
-				h.Offset, h.Timestamp = rec.Offset, rec.Timestamp
+			if w.head.Offset < 0 {
+				w.head.Offset, w.head.Timestamp = rec.Offset, rec.Timestamp
 			}
-			h.Records++
+			w.head.Records++
+		}
+		w.at = next
+		if w.head.Offset >= 0 {
+			w.past += size // the fetch that found the head counts whole
 		}
 		switch {
-		case next >= w.end:
-			h.Exact = true
-			w.head = h
-		case h.Offset >= 0:
-			w.head = h // the head is known; the rest is counted by offsets
-		case next > w.at:
-			w.at = next // nothing but markers or aborted records so far
-		default:
-			w.at = -1 // no progress: leave it unknown
+		case w.at >= w.end:
+			w.finish("")
+		case w.head.Offset >= 0 && w.past >= budget:
+			w.finish(fmt.Sprintf("read budget (%d bytes) reached", budget))
+			w.head.budget = true
 		}
 	}
 }

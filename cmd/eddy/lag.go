@@ -48,7 +48,8 @@ const lagStatusHelp = `STATUS (Burrow's rules, over a window of samples of each 
   5. offset moves but lag never decreases                  WARN  (too slow)
   otherwise                                                OK
   A group is its worst partition, with STOP, STALL and REWIND counted as ERR
-  (the table shows "ERR (STALL)"). Burrow sees every commit; eddy samples, so
+  (the table shows "ERR (STALL)"). Not Burrow's: a partition whose committed
+  offset is beyond the log end is ERR at once ("ERR (commit beyond end)"). Burrow sees every commit; eddy samples, so
   it takes a partition owned by a live member as committing at each sample and
   an unowned one as last committed when its offset last moved: a consumer that
   hangs in its group is STALL, one that left it is STOP.
@@ -72,19 +73,31 @@ KAFKA, per group, topic and partition
   COMMITTED  the group's committed offset ("-": it committed nothing there)
   END        the last stable offset (the end a read_committed consumer sees;
              --read-uncommitted: the high watermark)
-  LAG        records still to read. Transaction markers and aborted records
-             are not lag: where the rest of a partition fits in one small
-             fetch eddy counts it exactly, else it counts offsets from the
-             first unread record. -o json also has offset_lag, END minus
-             COMMITTED, which is what kafka-consumer-groups shows.
-  TIME LAG   now minus the timestamp of the first unread record, read exactly
-             with one small fetch at the committed offset (cached: a --watch
-             refresh fetches only where a committed offset moved). 0 when the
-             group is at the end.
+  LAG        records still to read before END: eddy reads the partition from
+             the committed offset (read_committed) and counts the records, so
+             transaction markers, aborted records and offsets compaction
+             removed are not lag. Exact within a read budget of 1 MiB of
+             record batches past the first unread record, and --timeout for
+             the whole sample; beyond it the lag is a range, shown "≤N" (at
+             most N: the records counted plus every offset not read; -o json:
+             lag_exact false, lag_min the least, a note). -o json also has
+             offset_lag, the high watermark minus COMMITTED: what
+             kafka-consumer-groups shows (it counts markers, aborted records
+             and open transactions).
+  TIME LAG   now minus the timestamp of the first unread record, found however
+             far past the committed offset it is (within --timeout). 0 when
+             the group is at the end. Unknown ("-", with a reason) when that
+             record has no timestamp (-1) or one more than 1 s in the future;
+             a group's time lag with such a partition is a lower bound, "≥".
+             Reads are cached: a --watch refresh reads only where a committed
+             offset or the end moved.
   Totals per group and topic; --partitions shows each partition and the
   client that owns it. A committed offset below the log start (retention,
   compaction, DeleteRecords) counts from the log start and says how many
-  records were lost; a deleted topic shows "-" with a note. KIP-848 groups
+  records were lost; a committed offset beyond the log end (a truncated or
+  recreated topic: the consumer will reset by its auto.offset.reset) is
+  status ERR ("commit beyond end") with lag unknown; a deleted topic shows
+  "-" with a note. KIP-848 groups
   (group.protocol=consumer) are described with the new protocol.
   Reading changes nothing: eddy joins no group and commits nothing.
 
@@ -104,7 +117,9 @@ GATES
   time_lag (30s, 5m), status (OK < WARN < ERR < STOP < STALL < REWIND, so
   status>=ERR also catches STOP, STALL and REWIND). OP: > >= < <= == !=.
   TARGET: a group or queue name or glob; none means all. Unknown values never
-  violate; a named target that does not exist does.
+  violate; a named target that does not exist does. A figure known only as a
+  range (a lag "≤N", a time lag "≥D") violates unless every value of the
+  range passes: a gate never passes on a count eddy could not finish.
 
 OUTPUT
   -o table (terminal), tsv (pipe), json (schema in the README; null is

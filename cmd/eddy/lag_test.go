@@ -272,6 +272,11 @@ func TestLagServeScrape(t *testing.T) {
 		`eddy_kafka_consumergroup_partition_lag{group="scraped",partition="0",topic="` + topic + `"}`:              "2",
 		`eddy_kafka_consumergroup_partition_committed_offset{group="scraped",partition="0",topic="` + topic + `"}`: "0",
 		`eddy_kafka_consumergroup_partition_end_offset{group="scraped",partition="0",topic="` + topic + `"}`:       "2",
+		`eddy_kafka_consumergroup_lag_exact{group="scraped"}`:                                                      "1",
+		`eddy_kafka_consumergroup_lag_min{group="scraped"}`:                                                        "2",
+		`eddy_kafka_consumergroup_time_lag_exact{group="scraped"}`:                                                 "1",
+		`eddy_kafka_consumergroup_partition_lag_exact{group="scraped",partition="0",topic="` + topic + `"}`:        "1",
+		`eddy_kafka_consumergroup_partition_high_watermark{group="scraped",partition="0",topic="` + topic + `"}`:   "2",
 	} {
 		if metrics[k] != want {
 			t.Errorf("%s = %q; want %s\n%s", k, metrics[k], want, body)
@@ -512,4 +517,27 @@ func deref[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+// TestLagRabbitMQFutureHead: a classic queue whose head message is dated 30
+// minutes ahead (a publisher's clock) has no head age rather than 0, says
+// why, and a time_lag gate on it fails instead of passing.
+func TestLagRabbitMQFutureHead(t *testing.T) {
+	url := amqptest.URL(t)
+	classic := amqptest.Topology(t, url)
+	classic.Publish(t, amqp091.Publishing{Body: []byte("x"), Timestamp: time.Now().Add(30 * time.Minute)})
+	classic.Publish(t, amqp091.Publishing{Body: []byte("y"), Timestamp: time.Now().Add(-time.Hour)})
+	env := map[string]string{"EDDY_AMQP_URL": url, "EDDY_AMQP_MGMT_URL": os.Getenv("EDDY_TEST_AMQP_MGMT")}
+	var out string
+	amqptest.Eventually(t, 30*time.Second, "the management API to date the head", func() bool {
+		_, out, _ = runLagEnv(t, env, "amqp:"+classic.Queue, "-o", "json")
+		return strings.Contains(out, `"reason":"future_timestamp"`)
+	})
+	if !strings.Contains(out, `"head_age_seconds":null`) || !strings.Contains(out, "in the future") {
+		t.Errorf("future head: %s", out)
+	}
+	code, _, stderr := runLagEnv(t, env, "amqp:"+classic.Queue, "--fail-on", "time_lag>1m")
+	if code != ExitPartial || !strings.Contains(stderr, "cannot pass") {
+		t.Errorf("time_lag>1m on a head dated ahead: exit %d\n%s", code, stderr)
+	}
 }
