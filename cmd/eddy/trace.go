@@ -67,7 +67,7 @@ const flowsJSONHelp = `JSON (-o json, schema version 1; fields are only ever add
    "types":{"OrderPlaced":N,…},
    "edges":[{"from":"OrderPlaced","to":"PaymentAuthorized","count":N,
              "p50_ms":N,"p90_ms":N,"p99_ms":N,"max_ms":N,
-             "skew":N,"min_skew_ms":N}],
+             "skew":N,"min_skew_ms":N,"over_range":N}],
    "source_edges":[… the same, from topic/queue to topic/queue …]}
   complete + incomplete = total. A flow is complete when it passed every step
   of a --flow definition whose first step it has; without --flow, when its
@@ -75,9 +75,14 @@ const flowsJSONHelp = `JSON (-o json, schema version 1; fields are only ever add
   data). dead_lettered counts flows with a dead-letter hop. open counts flows
   still active (within --flow-timeout) when the report was made. A hop into a
   dead-letter copy is the edge "T -> T (dead letter)". Percentiles are over the
-  hops with non-negative latency, in ms to 3 significant digits (HdrHistogram);
-  skew counts hops whose effect was stamped before its cause (producer clock
-  skew), min_skew_ms the most negative; count includes them.`
+  hops with a latency from 0 to 366 days, in ms to 3 significant digits
+  (HdrHistogram); skew counts hops whose effect was stamped before its cause
+  (producer clock skew), min_skew_ms the most negative; over_range counts hops
+  longer than 366 days (max_ms includes them, exact); count includes both.
+  PERCENTILES: pN is HdrHistogram's, not nearest-rank: of the n hops in the
+  percentiles, the smallest latency v with at least max(1, int(N/100*n + 0.5))
+  hops <= v (the rank rounded half up; nearest-rank takes ceil(N/100*n)). So 6
+  hops of 10, 20, 30, 40, 50, 60 ms give p50 = 30, p90 = 50, p99 = 60.`
 
 const traceConceptsHelp = `FLOWS
   Events are grouped by correlation id, else the trace id of their W3C
@@ -900,6 +905,9 @@ func appendFlowsReport(b []byte, r trace.Report, defs []trace.Definition, live b
 			w.str("  ")
 			w.pad(e.From+" -> "+e.To, 46)
 			w.str(fmt.Sprintf(" %8d %9s %9s %9s %9s %6d\n", e.Count, fmtMS(e.P50MS), fmtMS(e.P90MS), fmtMS(e.P99MS), fmtMS(e.MaxMS), e.Skew))
+			if e.OverRange > 0 {
+				w.str(fmt.Sprintf("    %d hop(s) longer than %s: counted and in max, not in the percentiles\n", e.OverRange, "366 days"))
+			}
 		}
 	}
 	return w.b
