@@ -54,6 +54,7 @@ type Correlator struct {
 	linked bool
 	types  interner
 	srcs   interner
+	times  interner // where event times came from (Step.TimeSource)
 	// head and tail of the list of open flows, least recently active first.
 	head, tail *flowState
 
@@ -145,6 +146,8 @@ type input struct {
 	offset                        int64
 	ts                            int64 // broker timestamp, unix nanos; 0 when unset
 	at                            int64 // event time, unix nanos
+	atFrom                        string
+	coarse                        bool // at is whole seconds
 	key                           []byte
 	dlq                           *DeadLetter
 	hasTrace                      bool
@@ -162,17 +165,36 @@ func makeInput(e *event.Event, f *event.Fields, names *dlqNames) input {
 	in := input{corr: f.Correlation, traceID: f.TraceID, id: f.ID, cause: f.Causation, typ: f.Type,
 		amqp: e.Transport == event.AMQP, source: e.Source(), partition: e.Partition,
 		offset: e.Offset, ts: unixNano(e.Timestamp), key: e.Key, dlq: deadLetterOf(e, names)}
-	in.at = in.ts
+	in.at, in.atFrom = in.ts, timeFromRecord
+	if in.amqp {
+		// An AMQP message's timestamp is its timestamp property (whole
+		// seconds), else the time eddy read it.
+		in.atFrom = timeFromReceived
+		if e.Properties != nil && !e.Properties.Timestamp.IsZero() {
+			in.atFrom, in.coarse = "property:timestamp", true
+		}
+	}
 	// A dead-letter copy carries the original payload, so its occurred-at
 	// is the original's; when it was dead-lettered is its broker timestamp.
 	if !f.OccurredAt.IsZero() && (in.dlq == nil || in.ts == 0) {
-		in.at = f.OccurredAt.UnixNano()
+		in.at, in.atFrom, in.coarse = f.OccurredAt.UnixNano(), f.OccurredAtFrom, f.OccurredAtCoarse
+		// A whole second is refined by the Kafka record timestamp when
+		// that falls within it (the same moment, to the millisecond).
+		if in.coarse && !in.amqp && in.ts >= in.at && in.ts < in.at+int64(time.Second) {
+			in.at, in.atFrom, in.coarse = in.ts, timeFromRecord, false
+		}
 	}
 	if f.TraceID != "" && parseHex(in.trace[:], f.TraceID) && parseHex(in.span[:], f.SpanID) {
 		in.hasTrace = true
 	}
 	return in
 }
+
+// Where an event time came from when not from the schema (Step.TimeSource).
+const (
+	timeFromRecord   = "timestamp"
+	timeFromReceived = "received"
+)
 
 // Add correlates one event. The Correlator keeps nothing that aliases e.
 func (c *Correlator) Add(e *event.Event) {
@@ -203,6 +225,10 @@ func (c *Correlator) add(r *input, now int64) {
 	}
 	if r.amqp {
 		s.transport = 1
+	}
+	s.coarse = r.coarse
+	if n := c.times.id(r.atFrom); n <= 255 {
+		s.atFrom = uint8(n)
 	}
 
 	var fs *flowState
@@ -769,7 +795,7 @@ func (c *Correlator) buildIn(fs *flowState, open bool, buf *buildBuf) *Flow {
 		st := Step{
 			ID: fs.str(s.id), Type: c.types.name(s.typ), Causation: fs.str(s.cause),
 			Source: c.srcs.name(s.src), Partition: s.partition, Offset: s.offset,
-			At: fromNano(s.at), Timestamp: fromNano(s.ts),
+			At: fromNano(s.at), Timestamp: fromNano(s.ts), TimeSource: c.times.name(uint32(s.atFrom)), TimeCoarse: s.coarse,
 			Duplicates: int(s.dups), Transport: event.Kafka,
 		}
 		if s.dlq > 0 {

@@ -44,6 +44,10 @@ type Hop struct {
 	Latency time.Duration
 	Skew    bool
 	Basis   HopBasis
+	// Coarse: To's time is whole seconds, so the hop is known only to a
+	// second; a negative latency within that second is not skew (the
+	// event may have happened up to a second after its time says).
+	Coarse bool
 }
 
 // Flow is a finalised (or, from Correlator.Open, a still open) set of
@@ -266,7 +270,8 @@ func buildFlow(f *Flow, from []int, basis []HopBasis) {
 			continue
 		}
 		lat := steps[i].At.Sub(steps[from[i]].At)
-		f.Hops = append(f.Hops, Hop{From: from[i], To: i, Latency: lat, Skew: lat < 0, Basis: basis[i]})
+		coarse := steps[i].TimeCoarse
+		f.Hops = append(f.Hops, Hop{From: from[i], To: i, Latency: lat, Skew: lat < 0 && !(coarse && lat > -time.Second), Basis: basis[i], Coarse: coarse})
 	}
 }
 

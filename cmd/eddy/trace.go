@@ -55,7 +55,8 @@ const traceJSONHelp = `JSON (-o json, schema version 1; fields are only ever add
         "source":"orders","partition":1,"offset":42,"origin":"orders[1]@42",
         "id":"evt-1","type":"OrderPlaced","causation_id":"…","trace_id":"…",
         "span_id":"…","duplicates":0,
-        "hop":{"from":0,"latency_ms":79.0,"skew":false,
+        "time_source":"json:occurred_at","time_coarse":false,
+        "hop":{"from":0,"latency_ms":79.0,"skew":false,"coarse":false,
                "basis":"causation|span|dead_letter|previous"},
         "dead_letter":{"convention":"spring|connect|x-death|name",
                        "error":"…","class":"…","origin":"orders"}}]}]}`
@@ -88,7 +89,15 @@ const traceConceptsHelp = `FLOWS
   Events are grouped by correlation id, else the trace id of their W3C
   traceparent, else their event id (an event with neither joins the flow of its
   cause). Where ids live is the context's schema (eddy config; README). Events
-  are ordered by event time (occurred-at, else the broker timestamp). Each hop's
+  are ordered by event time: the occurred-at time, else the broker timestamp.
+  Of the schema's occurred-at locations the first with a fraction of a second
+  wins over a whole-second one (an AMQP timestamp property is whole seconds);
+  a whole second with no finer time is refined by the Kafka record timestamp
+  when that falls within it. Each event says where its time came from
+  (time_source: the schema location, "timestamp" for the Kafka record
+  timestamp, "received" for an AMQP message without a timestamp property);
+  time_coarse marks one known only to the second, and a hop into such an
+  event is "coarse": up to a second before its cause is not skew. Each hop's
   latency is from the event's cause — its causation id, or an event carrying
   the same span context — else from the previous event. A negative hop is
   producer clock skew: shown, flagged "skew", never clamped. The same event id
@@ -701,7 +710,14 @@ func (w *timelineWriter) flow(fl trace.FlowJSON) {
 		if e.Duplicates > 0 {
 			w.str(fmt.Sprintf(" ×%d duplicate(s)", e.Duplicates))
 		}
-		w.str("\n")
+		// Where the time came from: schema locations are the user's
+		// configuration, but pass through the safe writer all the same.
+		w.str("  [time: ")
+		w.safe(e.TimeSource)
+		if e.TimeCoarse {
+			w.str(", whole second")
+		}
+		w.str("]\n")
 		if d := e.DeadLetter; d != nil {
 			w.str("      ")
 			msg := "dead-lettered"
