@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,6 +113,7 @@ FLOW DEFINITIONS
   --flow 'OrderPlaced -> PaymentAuthorized -> StockReserved' (repeatable) says
   what a complete flow is; --flow shop is the demo shop's
   '` + "OrderPlaced -> PaymentAuthorized -> StockReserved -> OrderShipped -> EmailSent" + `'.
+  trace flows warns on stderr of a step type no event read had (a typo).
 
 EXPORT
   --otlp ENDPOINT sends every flow as an OpenTelemetry trace: http://HOST:4318
@@ -830,6 +832,7 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	})
 	c.Flush()
 	r := stats.Report(nil)
+	warnUnseenTypes(f.IO.ErrOut, p.defs, c.Types())
 	if p.json {
 		if err := writeJSON(f.IO.Out, r); err != nil {
 			return err
@@ -877,6 +880,27 @@ func logMemStats(path string, every time.Duration) (stop func(), err error) {
 		<-finished
 		w.Close()
 	}, nil
+}
+
+// warnUnseenTypes says, one line per definition, which of a --flow
+// definition's step types no event read had: a typo there would otherwise
+// make every flow silently incomplete.
+func warnUnseenTypes(w io.Writer, defs []trace.Definition, types []string) {
+	seen := map[string]bool{}
+	for _, t := range types {
+		seen[t] = true
+	}
+	for _, d := range defs {
+		var missing, said []string
+		for _, t := range d.Steps {
+			if !seen[t] && !slices.Contains(said, t) {
+				said, missing = append(said, t), append(missing, t+typeHint(t, types))
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintln(w, "eddy: warning: "+inspect.SafeString(fmt.Sprintf("--flow %q: no event of type %s was read", d.String(), strings.Join(missing, ", "))))
+		}
+	}
 }
 
 func appendFlowsReport(b []byte, r trace.Report, defs []trace.Definition, live bool) []byte {
