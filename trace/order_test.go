@@ -177,3 +177,38 @@ func TestCauseOfCorrelatedStaysApart(t *testing.T) {
 		}
 	}
 }
+
+// TestEqualTimesAnyOrder: events stamped in the same millisecond are ordered
+// cause first (then by source, partition, offset), not by arrival: the last
+// step, the completeness of the flow and its edges are the same in every
+// order of arrival.
+func TestEqualTimesAnyOrder(t *testing.T) {
+	evs := []event.Event{
+		ev("z-first", 0, 1, "a", "A", "", "", 0),
+		ev("m", 0, 1, "b", "B", "", "a", 0),
+		ev("a-last", 0, 1, "c", "C", "", "b", 0),
+		ev("m", 1, 7, "x", "X", "", "a", 0), // a sibling of b
+	}
+	var want string
+	for _, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1}, {1, 3, 0, 2}} {
+		var in []event.Event
+		for _, i := range order {
+			in = append(in, evs[i])
+		}
+		fs := correlate(in)
+		st := NewStats(nil)
+		for _, f := range fs {
+			st.Add(f)
+		}
+		r := st.Report(nil)
+		got := fmt.Sprintf("%d flows %s last %s complete %d edges %v", len(fs), types(fs[0]), fs[0].LastStep().Type, r.Flows.Complete, r.Edges)
+		if want == "" {
+			want = got
+			if types(fs[0]) != "A,B,X,C" || fs[0].Key != "a" {
+				t.Fatalf("order %v: %s (key %s), want A,B,X,C (cause first, then by source)", order, got, fs[0].Key)
+			}
+		} else if got != want {
+			t.Errorf("order %v: %s\nwant %s", order, got, want)
+		}
+	}
+}
