@@ -44,11 +44,11 @@ type Hop struct {
 	// producers' clocks disagree (Skew).
 	Latency time.Duration
 	Skew    bool
-	Basis   HopBasis
 	// Coarse: To's time is whole seconds, so the hop is known only to a
 	// second; a negative latency within that second is not skew (the
 	// event may have happened up to a second after its time says).
 	Coarse bool
+	Basis  HopBasis
 }
 
 // Flow is a finalised (or, from Correlator.Open, a still open) set of
