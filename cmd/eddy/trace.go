@@ -89,7 +89,11 @@ const flowsJSONHelp = `JSON (-o json, schema version 1; fields are only ever add
 const traceConceptsHelp = `FLOWS
   Events are grouped by correlation id, else the trace id of their W3C
   traceparent, else their event id (an event with neither joins the flow of its
-  cause). Where ids live is the context's schema (eddy config; README). Events
+  cause, and of the other events naming that cause). The grouping does not
+  depend on the order events are read in, nor on the order of SOURCEs: when a
+  cause arrives after its effects, their flows are merged. An event never joins
+  its effect's flow (an uncorrelated cause of a correlated event is its own
+  flow), and flows of two correlation ids are never merged. Where ids live is the context's schema (eddy config; README). Events
   are ordered by event time: the occurred-at time, else the broker timestamp.
   Of the schema's occurred-at locations the first with a fraction of a second
   wins over a whole-second one (an AMQP timestamp property is whole seconds);
