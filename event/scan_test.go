@@ -430,7 +430,7 @@ func TestDecodeFieldsFastPaths(t *testing.T) {
 		t.Errorf("the line was not indexed")
 	}
 	want := Fields{ID: "evt-00001", Type: "OrderPlaced", Correlation: "o-0001", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7",
-		OccurredAt: time.Date(2026, 11, 23, 10, 0, 0, 714e6, time.UTC)}
+		OccurredAt: time.Date(2026, 11, 23, 10, 0, 0, 714e6, time.UTC), OccurredAtFrom: "json:occurred_at"}
 	if f != want {
 		t.Errorf("fields %+v, want %+v", f, want)
 	}

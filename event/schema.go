@@ -21,6 +21,11 @@ type Fields struct {
 	TraceID     string    `json:"trace_id,omitempty"`
 	SpanID      string    `json:"span_id,omitempty"`
 	OccurredAt  time.Time `json:"occurred_at,omitzero"`
+	// OccurredAtFrom is the schema location OccurredAt came from, e.g.
+	// "json:occurred_at"; OccurredAtCoarse says it is whole seconds (an
+	// AMQP timestamp property, or a time written without a fraction).
+	OccurredAtFrom   string `json:"-"`
+	OccurredAtCoarse bool   `json:"-"`
 }
 
 // Schema says where each identity lives. Each field lists candidate locations in
@@ -60,6 +65,7 @@ func DefaultSchema() *Schema {
 type loc struct {
 	kind int // locHeader, locProp, locJSON
 	name string
+	text string // as the schema wrote it, e.g. json:occurred_at
 	// idx indexes compiledSchema.paths (locJSON) or headers (locHeader).
 	idx int
 }
@@ -158,12 +164,12 @@ func (s *Schema) Compile() error {
 					}
 					c.hByLen[len(name)] = append(c.hByLen[len(name)], idx)
 				}
-				c.fields[i] = append(c.fields[i], loc{kind: locHeader, name: name, idx: idx})
+				c.fields[i] = append(c.fields[i], loc{kind: locHeader, name: name, idx: idx, text: l})
 			case "property", "prop":
 				if !propNames[name] {
 					return fmt.Errorf("schema location %q: unknown AMQP property %q", l, name)
 				}
-				c.fields[i] = append(c.fields[i], loc{kind: locProp, name: name})
+				c.fields[i] = append(c.fields[i], loc{kind: locProp, name: name, text: l})
 			case "json":
 				idx, seen := pathIdx[name]
 				if !seen {
@@ -171,7 +177,7 @@ func (s *Schema) Compile() error {
 					pathIdx[name] = idx
 					c.paths = append(c.paths, name)
 				}
-				c.fields[i] = append(c.fields[i], loc{kind: locJSON, name: name, idx: idx})
+				c.fields[i] = append(c.fields[i], loc{kind: locJSON, name: name, idx: idx, text: l})
 				if idx == len(c.users) {
 					c.users = append(c.users, 0)
 				}
@@ -359,7 +365,8 @@ func (s *Schema) extractFrom(e *Event, alias bool, payload string, esc *escText)
 			}
 		}
 	}
-	get := func(field int) string {
+	// getAt returns a field's value and the position of its location.
+	getAt := func(field int) (string, int) {
 		if js != nil {
 			locs := c.fields[field]
 			for _, p := range c.jsonAt[field] {
@@ -367,22 +374,82 @@ func (s *Schema) extractFrom(e *Event, alias bool, payload string, esc *escText)
 					break
 				}
 				if v := js[locs[p].idx].v; v != "" {
-					return v
+					return v, p
 				}
 			}
 		}
-		return hv[field]
+		return hv[field], at[field]
 	}
+	get := func(field int) string { v, _ := getAt(field); return v }
 	f = Fields{ID: get(0), Type: get(1), Correlation: get(2), Causation: get(3)}
-	if t := get(4); t != "" {
+	if t, p := getAt(4); t != "" {
 		if ts, err := ParseTime(t); err == nil {
-			f.OccurredAt = ts
+			l := &c.fields[4][p]
+			f.OccurredAt, f.OccurredAtFrom, f.OccurredAtCoarse = ts, l.text, wholeSecond(l, t)
+			if f.OccurredAtCoarse && len(c.fields[4]) > 1 {
+				// A finer time elsewhere outranks a whole second: an AMQP
+				// timestamp says 10:00:00 of an event at 10:00:00.950.
+				if esc != nil {
+					return Fields{}, false
+				}
+				if ts, from, ok := c.finerTime(e, payload, p); ok {
+					f.OccurredAt, f.OccurredAtFrom, f.OccurredAtCoarse = ts, from, false
+				}
+			}
 		}
 	}
 	if tp := get(5); tp != "" {
 		f.TraceID, f.SpanID, _ = ParseTraceparent(tp)
 	}
 	return f, true
+}
+
+// wholeSecond reports whether the time t, found at l, is whole seconds: the
+// AMQP timestamp property is (seconds since the epoch), and so is a time
+// written without a fraction of a second.
+func wholeSecond(l *loc, t string) bool {
+	if l.kind == locProp {
+		return true
+	}
+	return len(t) > 19 && t[19] != '.'
+}
+
+// finerTime returns the first occurred-at time, at a location other than
+// the one at position skip, written with a fraction of a second, and its
+// location.
+func (c *compiledSchema) finerTime(e *Event, payload string, skip int) (time.Time, string, bool) {
+	var root gjson.Result
+	isJSON := looksLikeJSONObject(payload)
+	if isJSON {
+		root = gjson.Parse(payload)
+	}
+	for p := range c.fields[4] {
+		l := &c.fields[4][p]
+		if p == skip {
+			continue
+		}
+		var v string
+		switch l.kind {
+		case locHeader:
+			if b, ok := e.Header(l.name); ok {
+				v = unsafeString(b)
+			}
+		case locProp:
+			continue // whole seconds
+		case locJSON:
+			if !isJSON {
+				continue
+			}
+			v = memberOf(root.Get(l.name)).v
+		}
+		if v == "" || wholeSecond(l, v) {
+			continue
+		}
+		if ts, err := ParseTime(v); err == nil {
+			return ts, l.text, true
+		}
+	}
+	return time.Time{}, "", false
 }
 
 // member is a path found in a payload, and its value as a field takes it:

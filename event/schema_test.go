@@ -17,9 +17,11 @@ func TestDefaultSchema(t *testing.T) {
 	}{
 		{"cloudevents binary", Event{Headers: []Header{{Key: "ce_id", Value: []byte("e1")}, {Key: "ce_type", Value: []byte("OrderPlaced")}, {Key: "ce_time", Value: []byte("2026-11-23T10:00:00Z")}, {Key: "traceparent", Value: []byte(tp)}},
 			Value: []byte(`{"event_id":"ignored","correlation_id":"o-1","causation_id":"e0"}`)},
-			Fields{ID: "e1", Type: "OrderPlaced", Correlation: "o-1", Causation: "e0", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", OccurredAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}},
+			Fields{ID: "e1", Type: "OrderPlaced", Correlation: "o-1", Causation: "e0", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", OccurredAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC),
+				OccurredAtFrom: "header:ce_time", OccurredAtCoarse: true}},
 		{"cloudevents structured", Event{Value: []byte(`{"specversion":"1.0","id":"e2","type":"PaymentFailed","time":"2026-11-23T10:00:01Z","traceparent":"` + tp + `"}`)},
-			Fields{ID: "e2", Type: "PaymentFailed", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", OccurredAt: time.Date(2026, 11, 23, 10, 0, 1, 0, time.UTC)}},
+			Fields{ID: "e2", Type: "PaymentFailed", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", OccurredAt: time.Date(2026, 11, 23, 10, 0, 1, 0, time.UTC),
+				OccurredAtFrom: "json:time", OccurredAtCoarse: true}},
 		{"amqp properties", Event{Transport: AMQP, Properties: &Properties{MessageID: "m1", CorrelationID: "c1", Type: "T"}},
 			Fields{ID: "m1", Type: "T", Correlation: "c1"}},
 		{"camelCase json", Event{Value: []byte(`{"eventId":"x","eventType":"Y","correlationId":"z","causationId":"w"}`)},
@@ -30,6 +32,34 @@ func TestDefaultSchema(t *testing.T) {
 	for _, tc := range cases {
 		if got := s.Extract(&tc.e); got != tc.want {
 			t.Errorf("%s: got %+v\nwant %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestOccurredAtPrecision: a whole-second time (the AMQP timestamp property,
+// or a time written without a fraction) yields to a finer one at a later
+// location; the location is reported.
+func TestOccurredAtPrecision(t *testing.T) {
+	s := DefaultSchema()
+	sec := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	ms := time.Date(2026, 11, 23, 10, 0, 0, 950e6, time.UTC)
+	cases := []struct {
+		name   string
+		e      Event
+		want   time.Time
+		from   string
+		coarse bool
+	}{
+		{"amqp timestamp, json ms", Event{Transport: AMQP, Properties: &Properties{Timestamp: sec}, Value: []byte(`{"occurred_at":"2026-11-23T10:00:00.950Z"}`)}, ms, "json:occurred_at", false},
+		{"amqp timestamp alone", Event{Transport: AMQP, Properties: &Properties{Timestamp: sec}, Value: []byte(`{"x":1}`)}, sec, "property:timestamp", true},
+		{"ce_time seconds, json ms", Event{Headers: []Header{{Key: "ce_time", Value: []byte("2026-11-23T10:00:00Z")}}, Value: []byte(`{"time":"2026-11-23T10:00:00.950Z"}`)}, ms, "json:time", false},
+		{"ce_time ms wins", Event{Headers: []Header{{Key: "ce_time", Value: []byte("2026-11-23T10:00:00.950Z")}}, Value: []byte(`{"occurred_at":"2026-11-23T10:00:00.100Z"}`)}, ms, "header:ce_time", false},
+		{"both seconds: schema order", Event{Headers: []Header{{Key: "ce_time", Value: []byte("2026-11-23T10:00:00Z")}}, Value: []byte(`{"occurred_at":"2026-11-23T10:00:01Z"}`)}, sec, "header:ce_time", true},
+	}
+	for _, tc := range cases {
+		f := s.Extract(&tc.e)
+		if !f.OccurredAt.Equal(tc.want) || f.OccurredAtFrom != tc.from || f.OccurredAtCoarse != tc.coarse {
+			t.Errorf("%s: %v from %q coarse %v; want %v from %q coarse %v", tc.name, f.OccurredAt, f.OccurredAtFrom, f.OccurredAtCoarse, tc.want, tc.from, tc.coarse)
 		}
 	}
 }

@@ -470,6 +470,10 @@ func nameHint(name string) string {
 	return fmt.Sprintf(" (a payload field? write value.%s)", name)
 }
 
+// EditDistance is the optimal string alignment distance between a and b (see
+// editDistance), for "did you mean" hints elsewhere.
+func EditDistance(a, b string) int { return editDistance(a, b) }
+
 // editDistance is the optimal string alignment distance: Levenshtein plus the
 // transposition of two neighbours, the commonest typo ("topci").
 func editDistance(a, b string) int {

@@ -140,3 +140,32 @@ func BenchmarkReadCapture(b *testing.B) {
 	// allocs/op rounds down to whole allocations; this is the fraction.
 	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N), "allocs/event")
 }
+
+// BenchmarkCorrelateCausation: as BenchmarkCorrelate, for flows joined only
+// by causation ids (no correlation or trace id: every event id and cause is
+// an alias), the events of each flow arriving in reverse order, so that
+// every flow is merged as its events come.
+func BenchmarkCorrelateCausation(b *testing.B) {
+	src := benchEvents(100_000)
+	evs := make([]event.Event, len(src))
+	for i := range src {
+		e := src[i]
+		e.Headers = e.Headers[:1] // no traceparent
+		e.Value = bytes.Replace(e.Value, []byte(`"correlation_id"`), []byte(`"correlation_idx"`), 1)
+		evs[len(src)-1-i] = e
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var c *Correlator
+	for i := 0; i < b.N; i++ {
+		if i%len(evs) == 0 {
+			if c != nil {
+				c.Flush()
+			}
+			st := NewStats(nil)
+			c = NewCorrelator(Config{OnFlow: st.Add})
+		}
+		c.Add(&evs[i%len(evs)])
+	}
+	c.Flush()
+}

@@ -43,13 +43,18 @@ type Correlator struct {
 	cfg    Config
 	schema *event.Schema
 	flows  map[string]*flowState
-	// alias maps the event ids of flows keyed by event id to their flow, so
-	// that an event with neither correlation nor trace id joins the flow of
-	// its cause. Flows keyed by correlation or trace need no alias (their
-	// events carry the key), which saves a map entry per event.
-	alias map[string]*flowState
-	types interner
-	srcs  interner
+	// alias maps event ids, and the causes events name, to their flow
+	// (or to a flow merged into it: see root), so that an event with
+	// neither correlation nor trace id joins the flow of its cause, or of
+	// an effect that came before it, in any order of arrival. Until linked,
+	// only flows that are not keyed (by event id or origin) have entries:
+	// correlated events carry their key, which saves a map entry per event
+	// until an event without one needs them.
+	alias  map[string]aliasOf
+	linked bool
+	types  interner
+	srcs   interner
+	times  interner // where event times came from (Step.TimeSource)
 	// head and tail of the list of open flows, least recently active first.
 	head, tail *flowState
 
@@ -71,7 +76,28 @@ type flowState struct {
 	prev     *flowState
 	next     *flowState
 	index    map[stepKey]int32 // id+source -> step, for large flows only
+	// parent is the flow this one was merged into (then it holds nothing
+	// else); nil for an open flow.
+	parent *flowState
 }
+
+// aliasOf is where an alias leads: the flow, and what the id is there.
+type aliasOf struct {
+	fs   *flowState
+	rank uint8
+}
+
+// What an alias is, in the order in which one takes over another: a cause
+// named by an event with neither correlation nor trace id (which draws its
+// cause, and the other events that name it, to that event's flow), an
+// event's own id. A correlated event's cause is no alias: an event joins
+// the flow of its cause, never that of its effect, so a cause without
+// correlation id named by a correlated event stays its own flow (in any
+// order of arrival).
+const (
+	causeID uint8 = iota
+	ownID
+)
 
 type stepKey struct {
 	id  string
@@ -93,13 +119,17 @@ func NewCorrelator(cfg Config) *Correlator {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &Correlator{cfg: cfg, schema: cfg.Schema, flows: map[string]*flowState{}, alias: map[string]*flowState{}}
+	return &Correlator{cfg: cfg, schema: cfg.Schema, flows: map[string]*flowState{}, alias: map[string]aliasOf{}}
 }
 
 // Events returns how many events were added; Duplicates how many of them were
 // copies of an event id already seen on the same source.
 func (c *Correlator) Events() int64     { return c.events }
 func (c *Correlator) Duplicates() int64 { return c.duplicates }
+
+// Types returns the event types of every event added so far ("" for events
+// without one), in the order first seen. The slice is the caller's.
+func (c *Correlator) Types() []string { return slices.Clone(c.types.names) }
 
 // Len returns the number of open flows.
 func (c *Correlator) Len() int { return len(c.flows) }
@@ -116,6 +146,8 @@ type input struct {
 	offset                        int64
 	ts                            int64 // broker timestamp, unix nanos; 0 when unset
 	at                            int64 // event time, unix nanos
+	atFrom                        string
+	coarse                        bool // at is whole seconds
 	key                           []byte
 	dlq                           *DeadLetter
 	hasTrace                      bool
@@ -133,17 +165,36 @@ func makeInput(e *event.Event, f *event.Fields, names *dlqNames) input {
 	in := input{corr: f.Correlation, traceID: f.TraceID, id: f.ID, cause: f.Causation, typ: f.Type,
 		amqp: e.Transport == event.AMQP, source: e.Source(), partition: e.Partition,
 		offset: e.Offset, ts: unixNano(e.Timestamp), key: e.Key, dlq: deadLetterOf(e, names)}
-	in.at = in.ts
+	in.at, in.atFrom = in.ts, timeFromRecord
+	if in.amqp {
+		// An AMQP message's timestamp is its timestamp property (whole
+		// seconds), else the time eddy read it.
+		in.atFrom = timeFromReceived
+		if e.Properties != nil && !e.Properties.Timestamp.IsZero() {
+			in.atFrom, in.coarse = "property:timestamp", true
+		}
+	}
 	// A dead-letter copy carries the original payload, so its occurred-at
 	// is the original's; when it was dead-lettered is its broker timestamp.
 	if !f.OccurredAt.IsZero() && (in.dlq == nil || in.ts == 0) {
-		in.at = f.OccurredAt.UnixNano()
+		in.at, in.atFrom, in.coarse = f.OccurredAt.UnixNano(), f.OccurredAtFrom, f.OccurredAtCoarse
+		// A whole second is refined by the Kafka record timestamp when
+		// that falls within it (the same moment, to the millisecond).
+		if in.coarse && !in.amqp && in.ts >= in.at && in.ts < in.at+int64(time.Second) {
+			in.at, in.atFrom, in.coarse = in.ts, timeFromRecord, false
+		}
 	}
 	if f.TraceID != "" && parseHex(in.trace[:], f.TraceID) && parseHex(in.span[:], f.SpanID) {
 		in.hasTrace = true
 	}
 	return in
 }
+
+// Where an event time came from when not from the schema (Step.TimeSource).
+const (
+	timeFromRecord   = "timestamp"
+	timeFromReceived = "received"
+)
 
 // Add correlates one event. The Correlator keeps nothing that aliases e.
 func (c *Correlator) Add(e *event.Event) {
@@ -175,6 +226,10 @@ func (c *Correlator) add(r *input, now int64) {
 	if r.amqp {
 		s.transport = 1
 	}
+	s.coarse = r.coarse
+	if n := c.times.id(r.atFrom); n <= 255 {
+		s.atFrom = uint8(n)
+	}
 
 	var fs *flowState
 	var key string
@@ -185,19 +240,29 @@ func (c *Correlator) add(r *input, now int64) {
 	case r.traceID != "":
 		key, kind = r.traceID, ByTrace
 	default:
-		if r.cause != "" {
-			fs = c.alias[r.cause]
-		}
-		if fs == nil && r.id != "" {
-			fs = c.alias[r.id]
-		}
 		key, kind = r.id, ByEvent
 		if key == "" {
 			key, kind = r.source+"["+itoa(int64(r.partition))+"]@"+itoa(r.offset), ByOrigin
 		}
 	}
-	if fs == nil {
+	if kind.keyed() {
 		fs = c.flows[key]
+		if c.linked {
+			// An event without correlation or trace id may have named this
+			// one as its cause, or be its cause, before it came.
+			fs = c.join(fs, r.id, key, kind)
+		}
+	} else {
+		if !c.linked && (r.id != "" || r.cause != "") {
+			c.link()
+		}
+		// The flow of its cause (or of another effect of it), or of an
+		// effect that came first; both when they were apart until now.
+		fs = c.join(nil, r.cause, "", kind)
+		fs = c.join(fs, r.id, "", kind)
+		if fs == nil {
+			fs = c.flows[key]
+		}
 	}
 	if fs == nil {
 		fs = &flowState{kind: kind, steps: make([]step, 0, 6), arena: make([]byte, 0, arenaSize(len(key), r, c.cfg.KeepKeys))}
@@ -230,9 +295,24 @@ func (c *Correlator) add(r *input, now int64) {
 		fs.dlqs = append(fs.dlqs, r.dlq)
 		s.dlq = uint32(len(fs.dlqs))
 	}
+	fs.appendStep(s)
+	if c.linked || !kind.keyed() {
+		c.alias1(fs.str(s.id), fs, ownID)
+	}
+	if !kind.keyed() {
+		c.alias1(fs.str(s.cause), fs, causeID)
+	}
+	fs.lastSeen = now
+	c.pushBack(fs)
+}
+
+// appendStep appends s, whose strings are in the arena, and indexes it.
+func (fs *flowState) appendStep(s step) {
 	fs.steps = append(fs.steps, s)
 	if fs.index != nil {
-		fs.index[stepKey{fs.str(s.id), s.src}] = int32(len(fs.steps) - 1)
+		if s.id.n > 0 {
+			fs.index[stepKey{fs.str(s.id), s.src}] = int32(len(fs.steps) - 1)
+		}
 	} else if len(fs.steps) > indexAbove {
 		fs.index = make(map[stepKey]int32, 2*len(fs.steps))
 		for i := range fs.steps {
@@ -241,14 +321,142 @@ func (c *Correlator) add(r *input, now int64) {
 			}
 		}
 	}
-	if s.id.n > 0 && fs.kind == ByEvent {
-		id := fs.str(s.id)
-		if _, ok := c.alias[id]; !ok {
-			c.alias[id] = fs
+}
+
+// keyed reports whether a flow of this kind is keyed by an id its events
+// carry (correlation or trace id), rather than by its events' own ids.
+func (k KeyKind) keyed() bool { return k == ByCorrelation || k == ByTrace }
+
+// alias1 makes id lead to fs, as rank, unless it leads to a flow as a rank
+// as high already.
+func (c *Correlator) alias1(id string, fs *flowState, rank uint8) {
+	if id == "" {
+		return
+	}
+	if a, ok := c.alias[id]; !ok || rank > a.rank {
+		c.alias[id] = aliasOf{fs, rank}
+	}
+}
+
+// link starts keeping the ids of correlated flows' events (and the causes
+// they name) in alias too, from the first event without correlation or
+// trace id that has an id or a cause: such an event joins the flow of its
+// cause or its effect whatever their keys, in any order. Until then, the
+// common case, correlated events cost no alias entry.
+func (c *Correlator) link() {
+	c.linked = true
+	for fs := c.head; fs != nil; fs = fs.next {
+		for i := range fs.steps {
+			// Until now every event with an id or a cause had a key:
+			// their causes are no aliases.
+			c.alias1(fs.str(fs.steps[i].id), fs, ownID)
 		}
 	}
-	fs.lastSeen = now
-	c.pushBack(fs)
+}
+
+// root is the flow fs was merged into, if it was (union–find, with path
+// halving); nil for nil.
+func root(fs *flowState) *flowState {
+	for fs != nil && fs.parent != nil {
+		if fs.parent.parent != nil {
+			fs.parent = fs.parent.parent
+		}
+		fs = fs.parent
+	}
+	return fs
+}
+
+// join returns the flow an event belongs to, given fs (the flow found so
+// far, or nil) and one of its ids (its own, or its cause's): the flow that id
+// leads to, merged with fs when both exist. Two flows keyed by different
+// correlation or trace ids are never merged (the event stays in fs). key and
+// kind are the event's own key when it is keyed, which a flow found for it
+// takes.
+func (c *Correlator) join(fs *flowState, id, key string, kind KeyKind) *flowState {
+	if id == "" {
+		return fs
+	}
+	g := root(c.alias[id].fs)
+	if g == nil || g == fs {
+		return fs
+	}
+	if fs == nil {
+		if !kind.keyed() {
+			return g
+		}
+		if g.kind.keyed() {
+			// Another correlation's event: the event's own key wins.
+			return nil
+		}
+		c.rekey(g, key, kind)
+		return g
+	}
+	if fs.kind.keyed() && g.kind.keyed() {
+		return fs
+	}
+	return c.merge(fs, g)
+}
+
+// rekey gives fs (not keyed) the key of a keyed event that joins it.
+func (c *Correlator) rekey(fs *flowState, key string, kind KeyKind) {
+	if c.flows[fs.key] == fs {
+		delete(c.flows, fs.key)
+	}
+	fs.key, fs.kind = fs.str(fs.put(key)), kind
+	c.flows[fs.key] = fs
+}
+
+// merge joins two open flows (roots, at most one keyed) into one and returns
+// it: the steps of the smaller move into the larger (renamed into its arena;
+// the same event on the same source once, as a duplicate), the keyed one's
+// key stays, and the other becomes a forwarding entry for the alias ids
+// that still lead to it, dropped with them when the flow is forgotten.
+func (c *Correlator) merge(a, b *flowState) *flowState {
+	if b.kind.keyed() || !a.kind.keyed() && len(b.steps) > len(a.steps) {
+		a, b = b, a // a: the key that stays
+	}
+	dst, src := a, b
+	if len(b.steps) > len(a.steps) {
+		dst, src = b, a
+	}
+	c.unlink(a)
+	c.unlink(b)
+	for _, fs := range [2]*flowState{a, b} {
+		if c.flows[fs.key] == fs {
+			delete(c.flows, fs.key)
+		}
+	}
+	if dst != a {
+		dst.key, dst.kind = dst.str(dst.put(a.key)), a.kind
+	}
+	c.flows[dst.key] = dst
+	for i := range src.steps {
+		st := src.steps[i]
+		id := src.str(st.id)
+		if j := dst.find(id, st.src); j >= 0 {
+			d := &dst.steps[j]
+			d.dups = uint16(min(int(d.dups)+int(st.dups)+1, int(^uint16(0))))
+			if st.at < d.at {
+				d.at, d.ts, d.offset, d.partition = st.at, st.ts, st.offset, st.partition
+			}
+			c.duplicates++
+			continue
+		}
+		st.id = dst.put(id)
+		st.cause = dst.put(src.str(st.cause))
+		if st.hasKey {
+			st.key = dst.put(src.str(st.key))
+		}
+		if st.dlq > 0 {
+			dst.dlqs = append(dst.dlqs, src.dlqs[st.dlq-1])
+			st.dlq = uint32(len(dst.dlqs))
+		}
+		dst.appendStep(st)
+	}
+	dst.lastSeen = max(a.lastSeen, b.lastSeen)
+	*src = flowState{parent: dst}
+	// The caller adds the event and puts dst back in the list.
+	return dst
 }
 
 // arenaSize is the first arena of a flow: room for its key and about six
@@ -354,7 +562,7 @@ const finaliseBatch = 2048
 func (c *Correlator) finaliseWhile(cond func(*flowState) bool, all bool) int {
 	if all {
 		// Len is 0 from here: every flow is being finalised.
-		c.flows, c.alias = map[string]*flowState{}, map[string]*flowState{}
+		c.flows, c.alias = map[string]*flowState{}, map[string]aliasOf{}
 	}
 	n := 0
 	em := emitter{c: c}
@@ -387,10 +595,16 @@ func (c *Correlator) finaliseWhile(cond func(*flowState) bool, all bool) int {
 func (c *Correlator) forget(fs *flowState) {
 	c.unlink(fs)
 	delete(c.flows, fs.key)
-	if fs.kind == ByEvent || len(c.alias) > 0 {
+	if len(c.alias) > 0 {
+		// Every alias that leads here is one of its steps' ids or causes
+		// (those of merged flows moved here with their steps).
 		for i := range fs.steps {
-			if id := fs.str(fs.steps[i].id); id != "" && c.alias[id] == fs {
-				delete(c.alias, id)
+			for _, r := range [2]ref{fs.steps[i].id, fs.steps[i].cause} {
+				if id := fs.str(r); id != "" {
+					if a, ok := c.alias[id]; ok && root(a.fs) == fs {
+						delete(c.alias, id)
+					}
+				}
 			}
 		}
 	}
@@ -581,7 +795,7 @@ func (c *Correlator) buildIn(fs *flowState, open bool, buf *buildBuf) *Flow {
 		st := Step{
 			ID: fs.str(s.id), Type: c.types.name(s.typ), Causation: fs.str(s.cause),
 			Source: c.srcs.name(s.src), Partition: s.partition, Offset: s.offset,
-			At: fromNano(s.at), Timestamp: fromNano(s.ts),
+			At: fromNano(s.at), Timestamp: fromNano(s.ts), TimeSource: c.times.name(uint32(s.atFrom)), TimeCoarse: s.coarse,
 			Duplicates: int(s.dups), Transport: event.Kafka,
 		}
 		if s.dlq > 0 {
@@ -607,6 +821,16 @@ func (c *Correlator) buildIn(fs *flowState, open bool, buf *buildBuf) *Flow {
 	}
 	f.Key, f.KeyKind = fs.key, fs.kind
 	buildFlow(f, from, basis)
+	if !fs.kind.keyed() {
+		// Known by its first event's id, whatever order its events came
+		// in (and flows merged).
+		for i := range steps {
+			if steps[i].ID != "" {
+				f.Key, f.KeyKind = steps[i].ID, ByEvent
+				break
+			}
+		}
+	}
 	f.Open = open
 	return f
 }

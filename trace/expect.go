@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -96,6 +97,10 @@ type Result struct {
 	Pending     int64  `json:"pending"`
 	// Violations lists failed and pending flows, the first MaxReported.
 	Violations []Violation `json:"violations"`
+	// NeverSeen lists the expectation's step types that no event read had
+	// (a typo, or a gate over the wrong sources): the expectation fails
+	// unless the Checker allows it (AllowEmpty).
+	NeverSeen []string `json:"never_seen,omitempty"`
 }
 
 // MaxReported caps the violations a Result lists (the counts stay exact).
@@ -105,8 +110,10 @@ const MaxReported = 1000
 type Checker struct {
 	Expectations []Expectation
 	// Strict makes pending flows fail.
-	Strict  bool
-	Results []Result
+	Strict bool
+	// AllowEmpty: a step type never seen does not fail the expectation.
+	AllowEmpty bool
+	Results    []Result
 }
 
 // NewChecker returns a Checker for exps.
@@ -158,14 +165,33 @@ func (c *Checker) Check(f *Flow, endOfInput bool, now time.Time) {
 	}
 }
 
-// Failed reports whether any expectation failed.
+// Failed reports whether any expectation failed: a flow failed it, or one
+// of its step types was never seen (unless AllowEmpty).
 func (c *Checker) Failed() bool {
-	for _, r := range c.Results {
-		if r.Failed > 0 {
+	for i := range c.Results {
+		if c.ResultFailed(i) {
 			return true
 		}
 	}
 	return false
+}
+
+// ResultFailed reports whether expectation i failed.
+func (c *Checker) ResultFailed(i int) bool {
+	return c.Results[i].Failed > 0 || len(c.Results[i].NeverSeen) > 0 && !c.AllowEmpty
+}
+
+// CheckSeen records, for every expectation, the step types that no event
+// read had; seen reports whether a type was.
+func (c *Checker) CheckSeen(seen func(typ string) bool) {
+	for i, e := range c.Expectations {
+		c.Results[i].NeverSeen = nil
+		for _, t := range e.Steps {
+			if !seen(t) && !slices.Contains(c.Results[i].NeverSeen, t) {
+				c.Results[i].NeverSeen = append(c.Results[i].NeverSeen, t)
+			}
+		}
+	}
 }
 
 func evaluate(e Expectation, f *Flow, endOfInput bool, now time.Time) (Violation, bool) {

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,7 +44,11 @@ type Hop struct {
 	// producers' clocks disagree (Skew).
 	Latency time.Duration
 	Skew    bool
-	Basis   HopBasis
+	// Coarse: To's time is whole seconds, so the hop is known only to a
+	// second; a negative latency within that second is not skew (the
+	// event may have happened up to a second after its time says).
+	Coarse bool
+	Basis  HopBasis
 }
 
 // Flow is a finalised (or, from Correlator.Open, a still open) set of
@@ -51,7 +56,9 @@ type Hop struct {
 type Flow struct {
 	Key     string
 	KeyKind KeyKind
-	// Steps are in event-time order (arrival order among equal times).
+	// Steps are in event-time order; among equal times, causes before
+	// their effects, then by source, partition and offset (never by
+	// arrival order).
 	Steps []Step
 	// Hops has one entry per step that has a cause or a previous step, in
 	// the order of Steps (the hop into that step).
@@ -194,6 +201,12 @@ func (f *Flow) Matches(id string) bool {
 func buildFlow(f *Flow, from []int, basis []HopBasis) {
 	steps := f.Steps
 	slices.SortStableFunc(steps, func(a, b Step) int { return a.At.Compare(b.At) })
+	for i := 1; i < len(steps); i++ {
+		if steps[i].At.Equal(steps[i-1].At) {
+			orderTies(steps)
+			break
+		}
+	}
 	f.Hops = f.Hops[:0]
 	// Flows are small: a scan finds a cause faster than building maps, which
 	// only pay off for long flows.
@@ -266,8 +279,68 @@ func buildFlow(f *Flow, from []int, basis []HopBasis) {
 			continue
 		}
 		lat := steps[i].At.Sub(steps[from[i]].At)
-		f.Hops = append(f.Hops, Hop{From: from[i], To: i, Latency: lat, Skew: lat < 0, Basis: basis[i]})
+		coarse := steps[i].TimeCoarse
+		f.Hops = append(f.Hops, Hop{From: from[i], To: i, Latency: lat, Skew: lat < 0 && !(coarse && lat > -time.Second), Basis: basis[i], Coarse: coarse})
 	}
+}
+
+// orderTies orders steps of equal event time (sorted by it) whatever order
+// they arrived in: a cause before its effects (by causation depth within
+// the flow, a dead-letter copy after its original), then by source,
+// partition and offset. Events stamped in the same millisecond are common;
+// arrival order would otherwise decide which is the flow's last step.
+func orderTies(steps []Step) {
+	n := len(steps)
+	byID := make(map[string]int, n)
+	for i := range steps {
+		if s := &steps[i]; s.ID != "" && s.DeadLetter == nil {
+			if _, dup := byID[s.ID]; !dup {
+				byID[s.ID] = i
+			}
+		}
+	}
+	depth := make([]int, n)
+	for i := range steps {
+		d, j := 0, i
+		// Up the causes in the flow; n bounds a cycle.
+		for k := 0; k < n; k++ {
+			s := &steps[j]
+			next, ok := byID[s.Causation]
+			if s.DeadLetter != nil {
+				next, ok = byID[s.ID]
+			}
+			if !ok || next == j {
+				break
+			}
+			d, j = d+1, next
+		}
+		depth[i] = d
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		x, y := &steps[a], &steps[b]
+		if c := x.At.Compare(y.At); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(depth[a], depth[b]); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.Source, y.Source); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Partition, y.Partition); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Offset, y.Offset)
+	})
+	sorted := make([]Step, n)
+	for i, j := range idx {
+		sorted[i] = steps[j]
+	}
+	copy(steps, sorted)
 }
 
 // causedBy reports whether step j descends from step i through the causal

@@ -102,6 +102,14 @@ type Step struct {
 	// At is the event time used for ordering and latency: the occurred-at
 	// time, else the broker timestamp.
 	At time.Time
+	// TimeSource says where At came from: the schema location of the
+	// occurred-at time (e.g. "json:occurred_at", "property:timestamp"),
+	// "timestamp" (the Kafka record timestamp) or "received" (an AMQP
+	// message without a timestamp property: when eddy read it).
+	// TimeCoarse: At is whole seconds (an AMQP timestamp property, or a
+	// time written without a fraction that nothing finer refined).
+	TimeSource string
+	TimeCoarse bool
 	// Timestamp is the broker (record) timestamp.
 	Timestamp time.Time
 	// Duplicates counts further copies of this event id on the same source.
@@ -166,6 +174,8 @@ type step struct {
 	transport uint8 // 0 kafka, 1 amqp
 	hasTrace  bool
 	hasKey    bool
+	coarse    bool  // at is whole seconds
+	atFrom    uint8 // Correlator.times index of where at came from
 	trace     [16]byte
 	span      [8]byte
 }

@@ -28,18 +28,22 @@ type FlowJSON struct {
 
 // EventJSON is one step of a flow.
 type EventJSON struct {
-	At        time.Time `json:"at"`
-	Timestamp time.Time `json:"timestamp,omitzero"`
-	Transport string    `json:"transport"`
-	Source    string    `json:"source"`
-	Partition *int32    `json:"partition,omitempty"`
-	Offset    int64     `json:"offset"`
-	Origin    string    `json:"origin"`
-	ID        string    `json:"id,omitempty"`
-	Type      string    `json:"type,omitempty"`
-	Causation string    `json:"causation_id,omitempty"`
-	TraceID   string    `json:"trace_id,omitempty"`
-	SpanID    string    `json:"span_id,omitempty"`
+	At time.Time `json:"at"`
+	// TimeSource says where At came from (Step.TimeSource); TimeCoarse that
+	// it is whole seconds.
+	TimeSource string    `json:"time_source"`
+	TimeCoarse bool      `json:"time_coarse,omitempty"`
+	Timestamp  time.Time `json:"timestamp,omitzero"`
+	Transport  string    `json:"transport"`
+	Source     string    `json:"source"`
+	Partition  *int32    `json:"partition,omitempty"`
+	Offset     int64     `json:"offset"`
+	Origin     string    `json:"origin"`
+	ID         string    `json:"id,omitempty"`
+	Type       string    `json:"type,omitempty"`
+	Causation  string    `json:"causation_id,omitempty"`
+	TraceID    string    `json:"trace_id,omitempty"`
+	SpanID     string    `json:"span_id,omitempty"`
 	// Duplicates counts further copies of the event on the same source.
 	Duplicates int         `json:"duplicates"`
 	Hop        *HopJSON    `json:"hop,omitempty"`
@@ -53,6 +57,9 @@ type HopJSON struct {
 	LatencyMS float64  `json:"latency_ms"`
 	Skew      bool     `json:"skew"`
 	Basis     HopBasis `json:"basis"`
+	// Coarse: the event's time is whole seconds, the latency known to a
+	// second (Hop.Coarse).
+	Coarse bool `json:"coarse,omitempty"`
 }
 
 // JSON returns the flow in the Timeline schema; defs name the missing step
@@ -72,7 +79,7 @@ func (f *Flow) JSON(defs []Definition) FlowJSON {
 	}
 	for i := range f.Steps {
 		s := &f.Steps[i]
-		e := EventJSON{At: s.At, Timestamp: s.Timestamp, Transport: string(s.Transport), Source: s.Source, Offset: s.Offset,
+		e := EventJSON{At: s.At, TimeSource: s.TimeSource, TimeCoarse: s.TimeCoarse, Timestamp: s.Timestamp, Transport: string(s.Transport), Source: s.Source, Offset: s.Offset,
 			Origin: s.Origin(), ID: s.ID, Type: s.Type, Causation: s.Causation, TraceID: s.TraceID, SpanID: s.SpanID,
 			Duplicates: s.Duplicates, DeadLetter: s.DeadLetter}
 		if s.Transport == "kafka" {
@@ -80,7 +87,7 @@ func (f *Flow) JSON(defs []Definition) FlowJSON {
 			e.Partition = &p
 		}
 		if h, ok := hops[i]; ok {
-			e.Hop = &HopJSON{From: h.From, LatencyMS: durMS(h.Latency), Skew: h.Skew, Basis: h.Basis}
+			e.Hop = &HopJSON{From: h.From, LatencyMS: durMS(h.Latency), Skew: h.Skew, Basis: h.Basis, Coarse: h.Coarse}
 		}
 		out.Events = append(out.Events, e)
 	}

@@ -190,6 +190,10 @@ func (v *traceView) lines() []string {
 			if i < len(v.res.hists) && v.res.hists[i] != nil {
 				out = append(out, "    "+v.histRow(v.res.hists[i]))
 			}
+			if e.OverRange > 0 {
+				// As trace flows says it: never clamped into the percentiles.
+				out = append(out, st.Warn.Render(fmt.Sprintf("    %d hop(s) longer than 366 days: in count and max, not in P50/P99", e.OverRange)))
+			}
 		}
 	}
 	return out

@@ -28,6 +28,9 @@ type ExpectOptions struct {
 	SkipBad      bool
 	// Backlog is --backlog: peek at what RabbitMQ classic queues hold.
 	Backlog bool
+	// AllowEmpty: a step type that never occurs in what was read does not
+	// fail the expectation.
+	AllowEmpty bool
 }
 
 const expectJSONHelp = `JSON (-o json, schema version 1; fields are only ever added)
@@ -35,8 +38,11 @@ const expectJSONHelp = `JSON (-o json, schema version 1; fields are only ever ad
    "results":[{"expectation":"A -> B within 5s","flows":N,"passed":N,
      "failed":N,"pending":N,
      "violations":[{"flow":"o-0042","kind":"missing_step|too_slow|out_of_order|dead_lettered",
-        "pending":false,"step":"B","detail":"…","start":RFC3339}]}]}
-  violations lists at most 1000 flows per expectation; the counts are exact.`
+        "pending":false,"step":"B","detail":"…","start":RFC3339}],
+     "never_seen":["B"]}]}
+  violations lists at most 1000 flows per expectation; the counts are exact.
+  never_seen (when not empty) lists step types no event read had; it fails
+  the expectation unless --allow-empty.`
 
 func newCmdExpect(f *Factory, runF func(context.Context, *ExpectOptions) error) *cobra.Command {
 	o := &ExpectOptions{}
@@ -55,7 +61,13 @@ A flow fails an expectation when
   out_of_order   a step's event time is before the previous step's
   dead_lettered  one of its events went to a dead-letter topic or queue
 A flow still within its deadline when the input ends (or, with no DURATION,
-not yet idle) is pending, not failed, unless --strict.
+not yet idle) is pending, not failed, unless --strict. The deadline is judged
+against the time of the run for Kafka and RabbitMQ (or --until, when it is an
+earlier time), and against the latest record timestamp read for captures.
+
+An expectation naming a step type that no event read has fails (a typo, or
+the wrong sources, would otherwise make a gate that can never fail), with
+the closest type seen suggested, unless --allow-empty.
 
 Kafka is read from --since ago (default 1h, the broker's time index) to the
 end as of starting; captures are read whole unless --since is given. Flows are
@@ -63,7 +75,8 @@ correlated as by eddy trace (see eddy trace --help).
 
 ` + backlogHelp + `
 
-Exit 0 when no flow failed; 3 with a report of each failing flow otherwise.
+Exit 0 when no flow failed; 3 with a report of each failing flow (or step
+type never seen) otherwise.
 
 ` + expectJSONHelp,
 		Example: `  # in CI, after the end-to-end tests ran
@@ -104,6 +117,7 @@ Exit 0 when no flow failed; 3 with a report of each failing flow otherwise.
 	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "a flow with no event for this long is finished (its missing steps fail)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
 	fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
+	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "a step type that no event read has does not fail the expectation (by default it does, exit 3)")
 	return cmd
 }
 
@@ -166,6 +180,7 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	}
 	defer in.Close()
 	chk := trace.NewChecker(exps, o.Strict)
+	chk.AllowEmpty = o.AllowEmpty
 	// A flow that went idle is finished: it is judged as it is finalised
 	// (the judgement keeps none of it, so flows are lent).
 	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, Borrow: true,
@@ -174,9 +189,24 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	if err != nil {
 		return err
 	}
-	// What is still open when the input ends is judged against the latest
-	// time in the input.
-	c.EachOpen(func(fl *trace.Flow) { chk.Check(fl, true, latest) })
+	// What is still open when the input ends is judged against the end of
+	// the window: for a broker, now (the latest record read may be long
+	// past: a flow whose deadline passed with no next step has failed),
+	// or --until when that is earlier (what came after it was not read);
+	// for captures, the latest time in the data.
+	end := latest
+	if liveSources(o.Sources) {
+		end = f.Now()
+		if until.Kind == bus.PosTime && until.Time.Before(end) {
+			end = until.Time
+		}
+	}
+	c.EachOpen(func(fl *trace.Flow) { chk.Check(fl, true, end) })
+	seen := map[string]bool{}
+	for _, t := range c.Types() {
+		seen[t] = true
+	}
+	chk.CheckSeen(func(t string) bool { return seen[t] })
 	rep := ExpectReport{V: 1, OK: !chk.Failed(), Strict: o.Strict, Results: chk.Results}
 	if p.json {
 		if err := writeJSON(f.IO.Out, rep); err != nil {
@@ -184,9 +214,9 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 		}
 	} else {
 		w := &timelineWriter{color: f.IO.Color()}
-		for _, r := range rep.Results {
+		for i, r := range rep.Results {
 			mark := "✓"
-			if r.Failed > 0 {
+			if chk.ResultFailed(i) {
 				mark = "✗"
 			}
 			w.str(mark + " ")
@@ -205,24 +235,77 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 				w.safe(cut(v.Detail, 400))
 				w.str("\n")
 			}
+			for _, t := range r.NeverSeen {
+				w.str("  never seen: ")
+				w.safe(t)
+				w.safe(typeHint(t, c.Types()))
+				if o.AllowEmpty {
+					w.str(" (allowed: --allow-empty)")
+				}
+				w.str("\n")
+			}
 		}
 		if _, err := f.IO.Out.Write(w.b); err != nil {
 			return err
 		}
 	}
 	if !rep.OK {
-		fmt.Fprintln(f.IO.ErrOut, "eddy: expect: "+inspect.SafeString(failedSummary(rep)))
+		fmt.Fprintln(f.IO.ErrOut, "eddy: expect: "+inspect.SafeString(failedSummary(rep, o.AllowEmpty, c.Types())))
 		return &silentError{code: ExitPartial}
 	}
 	return nil
 }
 
-func failedSummary(r ExpectReport) string {
+// liveSources reports whether any source is a broker (not a capture): its
+// window ends at the time of the run.
+func liveSources(addrs []string) bool {
+	for _, s := range addrs {
+		if a, err := bus.ParseAddress(s); err != nil || a.Transport != "file" {
+			return true
+		}
+	}
+	return len(addrs) == 0
+}
+
+func failedSummary(r ExpectReport, allowEmpty bool, types []string) string {
 	var parts []string
 	for _, x := range r.Results {
 		if x.Failed > 0 {
 			parts = append(parts, fmt.Sprintf("%q: %d of %d flow(s) failed", x.Expectation, x.Failed, x.Flows))
 		}
+		if len(x.NeverSeen) > 0 && !allowEmpty {
+			var ts []string
+			for _, t := range x.NeverSeen {
+				ts = append(ts, t+typeHint(t, types))
+			}
+			parts = append(parts, fmt.Sprintf("%q: no event of type %s in what was read (--allow-empty allows it)", x.Expectation, strings.Join(ts, ", ")))
+		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// typeHint suggests the type seen closest to one never seen: the same but
+// for case, or within 2 edits (1 for short names); "" when none is.
+func typeHint(typ string, seen []string) string {
+	limit := 1
+	if len(typ) > 5 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for _, s := range seen {
+		if s == "" {
+			continue
+		}
+		d := inspect.EditDistance(typ, s)
+		if strings.EqualFold(typ, s) {
+			d = 0
+		}
+		if d < bestD {
+			best, bestD = s, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + best + "?)"
 }

@@ -254,10 +254,17 @@ func cmdAMQPQueue(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0]+"_EXCHANGE", ex)
 }
 
-// amqp-publish EXCHANGE KEY BODY: publish one message with confirms.
+// amqp-publish [-t RFC3339] EXCHANGE KEY BODY: publish one message with
+// confirms; -t sets its timestamp property (whole seconds, as AMQP has it).
 func cmdAMQPPublish(ts *testscript.TestScript, neg bool, args []string) {
+	var stamp time.Time
+	if len(args) == 5 && args[0] == "-t" {
+		t, err := time.Parse(time.RFC3339Nano, args[1])
+		ts.Check(err)
+		stamp, args = t, args[2:]
+	}
 	if len(args) != 3 {
-		ts.Fatalf("usage: amqp-publish EXCHANGE KEY BODY")
+		ts.Fatalf("usage: amqp-publish [-t TIME] EXCHANGE KEY BODY")
 	}
 	conn, err := amqp091.Dial(ts.Getenv("EDDY_TEST_AMQP"))
 	ts.Check(err)
@@ -268,7 +275,7 @@ func cmdAMQPPublish(ts *testscript.TestScript, neg bool, args []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, args[0], args[1], true, false,
-		amqp091.Publishing{Body: []byte(unquote(ts, args[2])), MessageId: "m-" + args[1], Headers: amqp091.Table{"tenant": "acme"}})
+		amqp091.Publishing{Body: []byte(unquote(ts, args[2])), MessageId: "m-" + args[1], Headers: amqp091.Table{"tenant": "acme"}, Timestamp: stamp})
 	ts.Check(err)
 	ok, err := dc.WaitContext(ctx)
 	ts.Check(err)

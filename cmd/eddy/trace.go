@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,7 +58,8 @@ const traceJSONHelp = `JSON (-o json, schema version 1; fields are only ever add
         "source":"orders","partition":1,"offset":42,"origin":"orders[1]@42",
         "id":"evt-1","type":"OrderPlaced","causation_id":"…","trace_id":"…",
         "span_id":"…","duplicates":0,
-        "hop":{"from":0,"latency_ms":79.0,"skew":false,
+        "time_source":"json:occurred_at","time_coarse":false,
+        "hop":{"from":0,"latency_ms":79.0,"skew":false,"coarse":false,
                "basis":"causation|span|dead_letter|previous"},
         "dead_letter":{"convention":"spring|connect|x-death|name",
                        "error":"…","class":"…","origin":"orders"}}]}]}`
@@ -69,7 +71,7 @@ const flowsJSONHelp = `JSON (-o json, schema version 1; fields are only ever add
    "types":{"OrderPlaced":N,…},
    "edges":[{"from":"OrderPlaced","to":"PaymentAuthorized","count":N,
              "p50_ms":N,"p90_ms":N,"p99_ms":N,"max_ms":N,
-             "skew":N,"min_skew_ms":N}],
+             "skew":N,"min_skew_ms":N,"over_range":N}],
    "source_edges":[… the same, from topic/queue to topic/queue …]}
   complete + incomplete = total. A flow is complete when it passed every step
   of a --flow definition whose first step it has; without --flow, when its
@@ -77,15 +79,32 @@ const flowsJSONHelp = `JSON (-o json, schema version 1; fields are only ever add
   data). dead_lettered counts flows with a dead-letter hop. open counts flows
   still active (within --flow-timeout) when the report was made. A hop into a
   dead-letter copy is the edge "T -> T (dead letter)". Percentiles are over the
-  hops with non-negative latency, in ms to 3 significant digits (HdrHistogram);
-  skew counts hops whose effect was stamped before its cause (producer clock
-  skew), min_skew_ms the most negative; count includes them.`
+  hops with a latency from 0 to 366 days, in ms to 3 significant digits
+  (HdrHistogram); skew counts hops whose effect was stamped before its cause
+  (producer clock skew), min_skew_ms the most negative; over_range counts hops
+  longer than 366 days (max_ms includes them, exact); count includes both.
+  PERCENTILES: pN is HdrHistogram's, not nearest-rank: of the n hops in the
+  percentiles, the smallest latency v with at least max(1, int(N/100*n + 0.5))
+  hops <= v (the rank rounded half up; nearest-rank takes ceil(N/100*n)). So 6
+  hops of 10, 20, 30, 40, 50, 60 ms give p50 = 30, p90 = 50, p99 = 60.`
 
 const traceConceptsHelp = `FLOWS
   Events are grouped by correlation id, else the trace id of their W3C
   traceparent, else their event id (an event with neither joins the flow of its
-  cause). Where ids live is the context's schema (eddy config; README). Events
-  are ordered by event time (occurred-at, else the broker timestamp). Each hop's
+  cause, and of the other events naming that cause). The grouping does not
+  depend on the order events are read in, nor on the order of SOURCEs: when a
+  cause arrives after its effects, their flows are merged. An event never joins
+  its effect's flow (an uncorrelated cause of a correlated event is its own
+  flow), and flows of two correlation ids are never merged. Where ids live is the context's schema (eddy config; README). Events
+  are ordered by event time: the occurred-at time, else the broker timestamp.
+  Of the schema's occurred-at locations the first with a fraction of a second
+  wins over a whole-second one (an AMQP timestamp property is whole seconds);
+  a whole second with no finer time is refined by the Kafka record timestamp
+  when that falls within it. Each event says where its time came from
+  (time_source: the schema location, "timestamp" for the Kafka record
+  timestamp, "received" for an AMQP message without a timestamp property);
+  time_coarse marks one known only to the second, and a hop into such an
+  event is "coarse": up to a second before its cause is not skew. Each hop's
   latency is from the event's cause — its causation id, or an event carrying
   the same span context — else from the previous event. A negative hop is
   producer clock skew: shown, flagged "skew", never clamped. The same event id
@@ -100,6 +119,7 @@ FLOW DEFINITIONS
   --flow 'OrderPlaced -> PaymentAuthorized -> StockReserved' (repeatable) says
   what a complete flow is; --flow shop is the demo shop's
   '` + "OrderPlaced -> PaymentAuthorized -> StockReserved -> OrderShipped -> EmailSent" + `'.
+  trace flows warns on stderr of a step type no event read had (a typo).
 
 EXPORT
   --otlp ENDPOINT sends every flow as an OpenTelemetry trace: http://HOST:4318
@@ -701,7 +721,14 @@ func (w *timelineWriter) flow(fl trace.FlowJSON) {
 		if e.Duplicates > 0 {
 			w.str(fmt.Sprintf(" ×%d duplicate(s)", e.Duplicates))
 		}
-		w.str("\n")
+		// Where the time came from: schema locations are the user's
+		// configuration, but pass through the safe writer all the same.
+		w.str("  [time: ")
+		w.safe(e.TimeSource)
+		if e.TimeCoarse {
+			w.str(", whole second")
+		}
+		w.str("]\n")
 		if d := e.DeadLetter; d != nil {
 			w.str("      ")
 			msg := "dead-lettered"
@@ -814,6 +841,7 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	})
 	c.Flush()
 	r := stats.Report(nil)
+	warnUnseenTypes(f.IO.ErrOut, p.defs, c.Types())
 	if p.json {
 		if err := writeJSON(f.IO.Out, r); err != nil {
 			return err
@@ -863,6 +891,27 @@ func logMemStats(path string, every time.Duration) (stop func(), err error) {
 	}, nil
 }
 
+// warnUnseenTypes says, one line per definition, which of a --flow
+// definition's step types no event read had: a typo there would otherwise
+// make every flow silently incomplete.
+func warnUnseenTypes(w io.Writer, defs []trace.Definition, types []string) {
+	seen := map[string]bool{}
+	for _, t := range types {
+		seen[t] = true
+	}
+	for _, d := range defs {
+		var missing, said []string
+		for _, t := range d.Steps {
+			if !seen[t] && !slices.Contains(said, t) {
+				said, missing = append(said, t), append(missing, t+typeHint(t, types))
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintln(w, "eddy: warning: "+inspect.SafeString(fmt.Sprintf("--flow %q: no event of type %s was read", d.String(), strings.Join(missing, ", "))))
+		}
+	}
+}
+
 func appendFlowsReport(b []byte, r trace.Report, defs []trace.Definition, live bool) []byte {
 	w := &timelineWriter{b: b}
 	w.str(fmt.Sprintf("flows  %d total  %d complete  %d incomplete  %d dead-lettered", r.Flows.Total, r.Flows.Complete, r.Flows.Incomplete, r.Flows.DeadLettered))
@@ -905,6 +954,9 @@ func appendFlowsReport(b []byte, r trace.Report, defs []trace.Definition, live b
 			w.str("  ")
 			w.pad(e.From+" -> "+e.To, 46)
 			w.str(fmt.Sprintf(" %8d %9s %9s %9s %9s %6d\n", e.Count, fmtMS(e.P50MS), fmtMS(e.P90MS), fmtMS(e.P99MS), fmtMS(e.MaxMS), e.Skew))
+			if e.OverRange > 0 {
+				w.str(fmt.Sprintf("    %d hop(s) longer than %s: counted and in max, not in the percentiles\n", e.OverRange, "366 days"))
+			}
 		}
 	}
 	return w.b
