@@ -7,6 +7,7 @@ import (
 
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/replay"
 )
 
 // Summary describes the messages of one DLQ: how many, how old, why they
@@ -44,6 +45,10 @@ type Group struct {
 	Last   time.Time `json:"last"`
 	// IDs are the first few message ids (or positions) of the group.
 	IDs []string `json:"ids"`
+	// Identities are the same messages' replay.DefaultIdentity (a Kafka
+	// position, a RabbitMQ dead-lettering), one per id: unlike an event id,
+	// one names one message (a Pin picks by them).
+	Identities []string `json:"-"`
 }
 
 type groupKey struct{ err, class, origin string }
@@ -122,6 +127,7 @@ func (s *Summarizer) Add(e *event.Event) {
 	}
 	if len(g.IDs) < s.keep {
 		g.IDs = append(g.IDs, s.idOf(e))
+		g.Identities = append(g.Identities, replay.DefaultIdentity(e))
 	}
 }
 

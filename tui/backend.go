@@ -290,7 +290,13 @@ type RedriveRequest struct {
 	Error string
 	// IDs is --ids: only these messages (event ids or TOPIC/P@OFFSET).
 	IDs []string
-	// DryRun is --dry-run: decide and count, write nothing.
+	// Pin, when set, selects only the messages it pins: a hand-made pick,
+	// or the plan a dry run returned (its Report.Pin), so that Y writes
+	// exactly what the plan showed. A Kafka run with a pin is a job of its
+	// own (its name ends in Pin.Hash).
+	Pin *dlq.Pin
+	// DryRun is --dry-run: decide and count, write nothing; the report
+	// carries the plan as its Pin.
 	DryRun bool
 }
 

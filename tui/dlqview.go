@@ -64,10 +64,12 @@ type dlqView struct {
 	picked    map[int]bool // selected groups of the open DLQ
 	group     int          // the group whose messages are shown
 	mcur      cursor
-	pickedIDs map[string]bool // selected messages of the open group
+	pickedIDs map[string]bool // selected messages of the open group, by identity
 	stage     dlqStage
 
 	req      RedriveRequest
+	sel      string // the selection, in words
+	fromMsgs bool   // the plan was made in a group's messages
 	plan     dlq.Report
 	planErr  error
 	progress replay.Summary
@@ -130,7 +132,7 @@ func (v *dlqView) esc() bool {
 		v.stage, v.pickedIDs = stageGroups, nil
 	case stagePlan:
 		v.stage = stageGroups
-		if len(v.req.IDs) > 0 {
+		if v.fromMsgs {
 			v.stage = stageMessages
 		}
 	case stageRunning:
@@ -254,14 +256,27 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 			}
 		case key.Matches(msg, k.Plan):
 			if v.canRedrive() {
-				return v.planRedrive(s, RedriveRequest{Transport: s.Transport, DLQ: s.Name, Error: v.selectionRegexp(s)})
+				req := RedriveRequest{Transport: s.Transport, DLQ: s.Name, Error: v.selectionRegexp(s)}
+				var errs []string
+				for i := range s.Groups {
+					if v.picked[i] {
+						errs = append(errs, fmt.Sprintf("%q", s.Groups[i].Error))
+					}
+				}
+				v.sel = fmt.Sprintf("%d group(s): the messages whose error is %s", len(errs), strings.Join(errs, " or "))
+				if req.Error == "" {
+					v.sel = "nothing selected, so the WHOLE DLQ: every message in it as this plan reads it"
+				}
+				v.fromMsgs = false
+				return v.planRedrive(s, req)
 			}
 			return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
 		}
 		return nil
 	case stageMessages:
 		s := v.opened()
-		ids := s.Groups[v.group].IDs
+		g := &s.Groups[v.group]
+		ids := g.Identities
 		if v.mcur.move(k, msg, len(ids), h) {
 			return nil
 		}
@@ -282,20 +297,34 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 				return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
 			}
 			req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
-			for _, id := range ids {
+			var picked, labels []string
+			for i, id := range ids {
 				if v.pickedIDs[id] {
-					req.IDs = append(req.IDs, id)
+					picked = append(picked, id)
+					labels = append(labels, g.IDs[i])
 				}
 			}
-			if len(req.IDs) == 0 {
+			v.fromMsgs = true
+			if len(picked) == 0 {
 				// None picked: the whole group, as P in the groups does.
-				req.Error = "^(?:" + regexp.QuoteMeta(s.Groups[v.group].Error) + ")$"
+				req.Error = "^(?:" + regexp.QuoteMeta(g.Error) + ")$"
+				v.sel = fmt.Sprintf("nothing selected, so the whole group: every message whose error is %q", g.Error)
+			} else {
+				// These messages, by identity: an event id may name several
+				// (a letter dead-lettered again).
+				req.Pin = dlq.Pins(picked...)
+				v.sel = fmt.Sprintf("%d message(s): %s", len(picked), strings.Join(labels, " "))
 			}
 			return v.planRedrive(s, req)
 		}
 		return nil
 	case stagePlan:
 		if key.Matches(msg, k.Confirm) && v.planErr == nil && v.plan.Redriven+v.plan.Parked > 0 {
+			if v.plan.Pin == nil {
+				// Run unpinned, the selection would be read again at run
+				// time: not what the plan showed.
+				return flash("this backend returned no plan to pin; nothing was run (eddy dlq redrive)", true)
+			}
 			return v.run()
 		}
 		return nil
@@ -359,6 +388,8 @@ func (v *dlqView) run() tea.Cmd {
 	v.stage, v.progress = stageRunning, replay.Summary{}
 	req := v.req
 	req.DryRun = false
+	// Exactly what the plan counted: letters that arrived since are left.
+	req.Pin = v.plan.Pin
 	gen, ctx, be := v.runGen, v.ctx, v.be
 	v.prog, v.done = make(chan replay.Summary, 1), make(chan redriveDoneMsg, 1)
 	prog, done := v.prog, v.done
@@ -453,7 +484,7 @@ func (v *dlqView) messagesView(h int) string {
 	v.mcur.clamp(len(g.IDs), h-1)
 	for i := v.mcur.top; i < len(g.IDs) && len(lines) < h; i++ {
 		mark := " "
-		if v.pickedIDs[g.IDs[i]] {
+		if i < len(g.Identities) && v.pickedIDs[g.Identities[i]] {
 			mark = st.Selected.Render("*")
 		}
 		line := mark + " " + safe(g.IDs[i])
@@ -468,14 +499,7 @@ func (v *dlqView) messagesView(h int) string {
 // redriveLines draws the plan, the progress or the result.
 func (v *dlqView) redriveLines() []string {
 	st := v.c.Styles
-	sel := "every message"
-	switch {
-	case len(v.req.IDs) > 0:
-		sel = fmt.Sprintf("%d message(s): %s", len(v.req.IDs), safe(strings.Join(v.req.IDs, " ")))
-	case v.req.Error != "":
-		sel = "messages whose error matches " + safe(v.req.Error)
-	}
-	lines := []string{st.Header.Render("redrive " + safe(v.req.Transport+":"+v.req.DLQ)), "  selection: " + sel, ""}
+	lines := []string{st.Header.Render("redrive " + safe(v.req.Transport+":"+v.req.DLQ)), "  selection: " + safe(v.sel), ""}
 	switch v.stage {
 	case stagePlan:
 		if v.planErr != nil {
@@ -493,7 +517,8 @@ func (v *dlqView) redriveLines() []string {
 		if v.req.Transport == "amqp" {
 			how = "each acked once confirmed and in the ledger"
 		}
-		return append(lines, "", st.Warn.Render("  Y redrives exactly this, once ("+how+"); esc cancels"))
+		return append(lines, "", st.Warn.Render(fmt.Sprintf("  Y redrives exactly these %d message(s), once (%s);", v.plan.Redriven+v.plan.Parked, how)),
+			st.Warn.Render("  letters that arrive after this plan are left in the DLQ · esc cancels"))
 	case stageRunning:
 		total := max(v.plan.Read, 1)
 		w := max(10, v.c.Width-30)
@@ -503,6 +528,9 @@ func (v *dlqView) redriveLines() []string {
 	}
 	lines = append(lines, st.Header.Render("result"))
 	lines = append(lines, v.counts(v.result)...)
+	if v.result.Arrived > 0 {
+		lines = append(lines, "", fmt.Sprintf("  %d new letter(s) arrived since the plan and were left in the DLQ", v.result.Arrived))
+	}
 	if v.runErr != nil {
 		lines = append(lines, "  "+st.Error.Render(safe(v.runErr.Error())))
 	}

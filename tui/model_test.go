@@ -451,7 +451,8 @@ func testDLQs() dlqMsg {
 			Groups: []dlq.Group{
 				{Error: "card declined", Class: "com.example.CardDeclined", Origin: "orders", Count: 30},
 				{Error: "timeout \x1b[31mcalling bank", Class: "java.net.SocketTimeoutException", Origin: "orders", Count: 7,
-					IDs: []string{"evt-7", "payments.DLT/0@8", "evt-\x1b]0;x\x07"}},
+					IDs:        []string{"evt-7", "payments.DLT/0@8", "evt-\x1b]0;x\x07"},
+					Identities: []string{"kafka:payments.DLT/0@7", "kafka:payments.DLT/0@8", "kafka:payments.DLT/0@9"}},
 			}},
 		{Transport: "amqp", Name: "shop.payments.dlq", Count: 4, Errors: []dlq.Count{{Value: "rejected", Count: 4}},
 			Groups: []dlq.Group{{Error: "rejected", Origin: "shop.payments.inbox", Count: 4}}},
@@ -493,6 +494,7 @@ func TestDLQKeys(t *testing.T) {
 		t.Fatal("Y ran without a plan")
 	}
 	plan := dlq.Report{Summary: replay.Summary{Read: 37}, Redriven: 7, Unselected: 30, Targets: []replay.TargetCount{{Target: "kafka:orders", Count: 7}}}
+	plan.Pin = dlq.Pins("kafka:payments.DLT/0@1")
 	m.Update(redrivePlanMsg{v.runGen, plan, nil})
 	t.Run("plan", func(t *testing.T) { requireScreen(t, m) })
 	_, cmd = m.Update(keyMsg("Y"))
@@ -500,12 +502,12 @@ func TestDLQKeys(t *testing.T) {
 		t.Fatalf("Y: stage %d", v.stage)
 	}
 	done := cmd().(redriveDoneMsg)
-	if len(reqs) != 2 || reqs[1].DryRun || reqs[1].Error != reqs[0].Error {
-		t.Fatalf("run request %+v", reqs)
+	if len(reqs) != 2 || reqs[1].DryRun || reqs[1].Error != reqs[0].Error || reqs[1].Pin != plan.Pin {
+		t.Fatalf("run request %+v: not pinned to the plan", reqs)
 	}
 	m.Update(redriveProgressMsg{v.runGen, replay.Summary{Read: 20, Moved: 4}})
 	t.Run("progress", func(t *testing.T) { requireScreen(t, m) })
-	done.rep = dlq.Report{Summary: replay.Summary{Read: 37, Moved: 7}, Redriven: 6, Parked: 1, Already: 0, Unselected: 30,
+	done.rep = dlq.Report{Summary: replay.Summary{Read: 40, Moved: 7}, Redriven: 6, Parked: 1, Already: 0, Unselected: 33, Arrived: 3,
 		Targets: []replay.TargetCount{{Target: "kafka:orders", Count: 6}, {Target: "kafka:payments.DLT.parked", Count: 1}}}
 	m.Update(done)
 	if v.stage != stageResult {
@@ -516,21 +518,35 @@ func TestDLQKeys(t *testing.T) {
 	if v.stage != stageList || m.current() != viewDLQ {
 		t.Fatal("esc from the result")
 	}
+	// P with nothing selected says, before Y, that it means the whole DLQ.
+	press(m, "enter", "P")
+	if sc := m.render(); v.stage != stagePlan || reqs[len(reqs)-1].Error != "" || !strings.Contains(sc, "nothing selected, so the WHOLE DLQ") {
+		t.Fatalf("P with nothing selected: %+v\n%s", reqs[len(reqs)-1], sc)
+	}
+	press(m, "esc", "esc")
 	// enter on a group lists its messages; space picks some; P plans
-	// exactly those (--ids).
+	// exactly those: by identity (an event id may name several letters).
 	press(m, "enter", "j", "enter")
 	if v.stage != stageMessages || v.group != 1 {
 		t.Fatalf("enter on a group: stage %d group %d", v.stage, v.group)
 	}
 	press(m, "j", "space")
-	if len(v.pickedIDs) != 1 || !v.pickedIDs["payments.DLT/0@8"] {
+	if len(v.pickedIDs) != 1 || !v.pickedIDs["kafka:payments.DLT/0@8"] {
 		t.Fatalf("picked %v", v.pickedIDs)
 	}
 	t.Run("messages", func(t *testing.T) { requireScreen(t, m) })
 	_, cmd = m.Update(keyMsg("P"))
 	cmd()
-	if last := reqs[len(reqs)-1]; !last.DryRun || len(last.IDs) != 1 || last.IDs[0] != "payments.DLT/0@8" || last.Error != "" {
+	if last := reqs[len(reqs)-1]; !last.DryRun || len(last.IDs) != 0 || last.Pin == nil || len(last.Pin.Write) != 1 || !last.Pin.Write["kafka:payments.DLT/0@8"] || last.Error != "" {
 		t.Fatalf("plan of picked messages: %+v", last)
+	}
+	// A plan the backend could not pin is not run: Y would evaluate the
+	// selection again.
+	n := len(reqs)
+	m.Update(redrivePlanMsg{v.runGen, dlq.Report{Redriven: 1}, nil})
+	press(m, "Y")
+	if v.stage != stagePlan || len(reqs) != n {
+		t.Fatalf("Y ran a plan without a pin: stage %d, %d requests", v.stage, len(reqs))
 	}
 	press(m, "esc", "esc", "esc")
 	if v.stage != stageList {

@@ -248,6 +248,13 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 	if err != nil {
 		return dlq.Report{}, err
 	}
+	// The plan shown is what Y runs: pinned to the messages it counted.
+	p.route.Select.Pin = req.Pin
+	if req.Pin != nil && transport == "kafka" {
+		// Its group passes over what is not pinned: a job of its own, so
+		// that the unpinned job (eddy dlq redrive) still redrives that.
+		p.job += "-" + req.Pin.Hash()
+	}
 	if transport == "amqp" {
 		if be.AMQP == nil {
 			return dlq.Report{}, fmt.Errorf("redrive: no RabbitMQ in this context")
@@ -258,7 +265,7 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 		}
 		defer led.Close()
 		return dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: be.AMQP, Job: p.job, Ledger: led, Route: p.route,
-			Progress: progress, DryRun: req.DryRun})
+			Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun})
 	}
 	if be.Kafka == nil {
 		return dlq.Report{}, fmt.Errorf("redrive: no Kafka in this context")
@@ -269,6 +276,6 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 	}
 	return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
 		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
-		Progress: progress, DryRun: req.DryRun, Client: be.Kafka,
+		Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun, Client: be.Kafka,
 	})
 }
