@@ -108,6 +108,24 @@ func (c *cursor) move(k KeyMap, msg tea.KeyPressMsg, n, h int) bool {
 	return true
 }
 
+// follow puts the cursor back on the row named k after the list changed
+// under it (a refresh, a re-sort, a filter): a cursor stays on its item, not
+// on its row number, so enter opens what was under it. The row keeps its
+// place on the screen where it can. When k is gone (or ""), the cursor keeps
+// its number (clamped when drawn).
+func (c *cursor) follow(k string, n int, key func(i int) string) {
+	if k == "" {
+		return
+	}
+	for i := range n {
+		if key(i) == k {
+			c.top += i - c.pos
+			c.pos = i
+			return
+		}
+	}
+}
+
 // clamp keeps the cursor in [0,n) and visible in a window of h rows.
 func (c *cursor) clamp(n, h int) {
 	c.pos = max(0, min(c.pos, n-1))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -61,7 +62,7 @@ type dlqView struct {
 	cur       cursor
 	open      int // the DLQ whose groups are shown
 	gcur      cursor
-	picked    map[int]bool // selected groups of the open DLQ
+	picked    map[string]bool // selected groups of the open DLQ, by groupKey
 	group     int          // the group whose messages are shown
 	mcur      cursor
 	pickedIDs map[string]bool // selected messages of the open group, by identity
@@ -81,7 +82,7 @@ type dlqView struct {
 }
 
 func newDLQView(c *Common, ctx context.Context, be *Backend) *dlqView {
-	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[int]bool{}}
+	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[string]bool{}}
 }
 
 func (v *dlqView) title() string {
@@ -127,7 +128,7 @@ func (v *dlqView) esc() bool {
 	case stageList:
 		return false
 	case stageGroups:
-		v.stage, v.picked = stageList, map[int]bool{}
+		v.stage, v.picked = stageList, map[string]bool{}
 	case stageMessages:
 		v.stage, v.pickedIDs = stageGroups, nil
 	case stagePlan:
@@ -191,6 +192,52 @@ func (v *dlqView) status() string {
 	return s
 }
 
+// dlqKey names a DLQ of the list, groupKey a group of a DLQ: the cursors and
+// the selection follow them, not row numbers, when the lists are read again
+// (they are sorted by count).
+func dlqKey(s *dlq.Summary) string { return s.Transport + ":" + s.Name }
+func groupKey(g *dlq.Group) string { return g.Error + "\x00" + g.Class + "\x00" + g.Origin }
+
+// reload takes newly read summaries: every cursor stays on its DLQ, group
+// and message; a DLQ or group that is gone goes back a stage.
+func (v *dlqView) reload(res *dlqMsg) {
+	var k, ok, gk, mk string
+	if v.res != nil {
+		if v.cur.pos < len(v.res.sums) {
+			k = dlqKey(&v.res.sums[v.cur.pos])
+		}
+		if s := v.opened(); s != nil {
+			ok = dlqKey(s)
+			if v.gcur.pos < len(s.Groups) {
+				gk = groupKey(&s.Groups[v.gcur.pos])
+			}
+			if v.stage == stageMessages && v.group < len(s.Groups) {
+				mk = groupKey(&s.Groups[v.group])
+			}
+		}
+	}
+	v.res = res
+	v.cur.follow(k, len(res.sums), func(i int) string { return dlqKey(&res.sums[i]) })
+	if ok == "" {
+		return
+	}
+	v.open = slices.IndexFunc(res.sums, func(s dlq.Summary) bool { return dlqKey(&s) == ok })
+	if v.open < 0 {
+		// The DLQ is gone: nothing of it can be redriven.
+		if v.stage == stageGroups || v.stage == stageMessages {
+			v.stage, v.picked, v.pickedIDs = stageList, map[string]bool{}, nil
+		}
+		return
+	}
+	gs := res.sums[v.open].Groups
+	v.gcur.follow(gk, len(gs), func(i int) string { return groupKey(&gs[i]) })
+	if mk != "" {
+		if v.group = slices.IndexFunc(gs, func(g dlq.Group) bool { return groupKey(&g) == mk }); v.group < 0 {
+			v.stage, v.pickedIDs = stageGroups, nil
+		}
+	}
+}
+
 // canRedrive: eddy dlq redrive reads Kafka topics and RabbitMQ queues.
 func (v *dlqView) canRedrive() bool {
 	s := v.opened()
@@ -202,7 +249,7 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 	case dlqResult:
 		if msg.gen == v.gen {
 			v.loading = false
-			v.res = &msg.dlqMsg
+			v.reload(&msg.dlqMsg)
 		}
 	case redrivePlanMsg:
 		if msg.gen == v.runGen && v.stage == stagePlan {
@@ -242,10 +289,11 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Select):
 			if v.gcur.pos < len(s.Groups) {
-				if v.picked[v.gcur.pos] {
-					delete(v.picked, v.gcur.pos)
+				gk := groupKey(&s.Groups[v.gcur.pos])
+				if v.picked[gk] {
+					delete(v.picked, gk)
 				} else {
-					v.picked[v.gcur.pos] = true
+					v.picked[gk] = true
 				}
 				v.gcur.pos++
 				v.gcur.clamp(len(s.Groups), h)
@@ -259,7 +307,7 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 				req := RedriveRequest{Transport: s.Transport, DLQ: s.Name, Error: v.selectionRegexp(s)}
 				var errs []string
 				for i := range s.Groups {
-					if v.picked[i] {
+					if v.picked[groupKey(&s.Groups[i])] {
 						errs = append(errs, fmt.Sprintf("%q", s.Groups[i].Error))
 					}
 				}
@@ -349,7 +397,7 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return v.load()
 	case key.Matches(msg, k.Open):
 		if v.cur.pos < n {
-			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[int]bool{}, stageGroups
+			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[string]bool{}, stageGroups
 		}
 	}
 	return nil
@@ -360,7 +408,7 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 func (v *dlqView) selectionRegexp(s *dlq.Summary) string {
 	var alts []string
 	for i := range s.Groups {
-		if v.picked[i] {
+		if v.picked[groupKey(&s.Groups[i])] {
 			alts = append(alts, regexp.QuoteMeta(s.Groups[i].Error))
 		}
 	}
@@ -465,7 +513,7 @@ func (v *dlqView) groupsView(h int) string {
 	for i := v.gcur.top; i < len(s.Groups) && len(lines) < h; i++ {
 		g := &s.Groups[i]
 		mark := " "
-		if v.picked[i] {
+		if v.picked[groupKey(g)] {
 			mark = st.Selected.Render("*")
 		}
 		line := fmt.Sprintf("%s %6d  %-30s %-20s %s", mark, g.Count, fit(safe(g.Error), 30), fit(safe(g.Origin), 20), safe(g.Class))

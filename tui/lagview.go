@@ -109,9 +109,16 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 		if msg.gen != v.gen {
 			return nil
 		}
+		k, pk := v.rowKey(v.cur.pos), v.partKey(v.pcur.pos)
 		v.snap, v.err = msg.snap, msg.err
 		if v.snap != nil {
 			v.record(v.snap)
+			// The groups are sorted by status and lag, which change from
+			// sample to sample: the cursor stays on its group.
+			v.cur.follow(k, v.rows(), v.rowKey)
+			if g := v.group(v.drill); g != nil {
+				v.pcur.follow(pk, len(g.Partitions), v.partKey)
+			}
 		}
 		if !v.active {
 			return nil
@@ -142,6 +149,28 @@ func (v *lagView) record(s *inspect.LagSnapshot) {
 	for _, q := range s.Queues {
 		push("q:"+q.Queue, float64(q.Ready))
 	}
+}
+
+// rowKey names row i of the list ("" for none): a group or a queue.
+func (v *lagView) rowKey(i int) string {
+	switch {
+	case v.snap == nil || i < 0:
+		return ""
+	case i < len(v.snap.Groups):
+		return "g:" + v.snap.Groups[i].Group
+	case i < v.rows():
+		return "q:" + v.snap.Queues[i-len(v.snap.Groups)].Queue
+	}
+	return ""
+}
+
+// partKey names row i of the drilled-into group's partitions.
+func (v *lagView) partKey(i int) string {
+	g := v.group(v.drill)
+	if g == nil || i < 0 || i >= len(g.Partitions) {
+		return ""
+	}
+	return g.Partitions[i].Topic + "\x00" + strconv.Itoa(int(g.Partitions[i].Partition))
 }
 
 func (v *lagView) rows() int {

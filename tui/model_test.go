@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -476,7 +477,7 @@ func TestDLQKeys(t *testing.T) {
 		t.Fatalf("enter: stage %d", v.stage)
 	}
 	press(m, "j", "space")
-	if !v.picked[1] || len(v.picked) != 1 {
+	if !v.picked[groupKey(&v.opened().Groups[1])] || len(v.picked) != 1 {
 		t.Fatalf("space: %v", v.picked)
 	}
 	_, cmd := m.Update(keyMsg("P"))
@@ -562,6 +563,80 @@ func TestDLQKeys(t *testing.T) {
 	if !strings.Contains(m.render(), "redrive amqp:") {
 		t.Fatalf("the plan of an AMQP DLQ:\n%s", m.render())
 	}
+}
+
+// TestCursorsFollowTheirItems: when a list is read again and re-sorted (the
+// DLQs by count after a redrive, lag groups by status and lag, sources when
+// a topic appears), or filtered, the cursor stays on the item it was on, so
+// the next enter opens that item, not whatever took its row. Before, the
+// cursor kept its row number: after a redrive the next "enter P" planned
+// another DLQ.
+func TestCursorsFollowTheirItems(t *testing.T) {
+	t.Run("dlq", func(t *testing.T) {
+		m := newTestModel(t, 100, 30)
+		press(m, "4")
+		v := m.dlq
+		m.Update(dlqResult{v.gen, testDLQs()})
+		press(m, "j") // amqp:shop.payments.dlq, row 1
+		// Read again: the AMQP DLQ now has the most messages, row 0.
+		res := testDLQs()
+		res.sums[1].Count = 99
+		res.sums[0], res.sums[1] = res.sums[1], res.sums[0]
+		press(m, "r")
+		m.Update(dlqResult{v.gen, res})
+		press(m, "enter")
+		if s := v.opened(); s == nil || s.Name != "shop.payments.dlq" {
+			t.Fatalf("enter after a re-sort opened %v, want shop.payments.dlq", s != nil && s.Name == "payments.DLT")
+		}
+		// A re-read while a DLQ's groups are open keeps that DLQ and
+		// group (and the selection) even when the list moved under them.
+		press(m, "esc", "j", "enter", "j", "space", "k")
+		if s := v.opened(); s.Name != "payments.DLT" || len(v.picked) != 1 {
+			t.Fatalf("opened %s, picked %v", s.Name, v.picked)
+		}
+		late := testDLQs()
+		late.sums[0].Groups[0], late.sums[0].Groups[1] = late.sums[0].Groups[1], late.sums[0].Groups[0]
+		v.loading = true
+		v.gen++
+		m.Update(dlqResult{v.gen, late})
+		s := v.opened()
+		if s == nil || s.Name != "payments.DLT" || s.Groups[v.gcur.pos].Error != "card declined" {
+			t.Fatalf("after a late read: opened %v, cursor on group %d", s != nil, v.gcur.pos)
+		}
+		if !v.picked[groupKey(&s.Groups[0])] || len(v.picked) != 1 {
+			t.Fatalf("the selection did not follow its group: %v", v.picked)
+		}
+	})
+	t.Run("lag", func(t *testing.T) {
+		m := newTestModel(t, 100, 30)
+		press(m, "3")
+		m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
+		press(m, "j", "j")
+		want := m.lag.rowKey(m.lag.cur.pos)
+		s := testLag()
+		slices.Reverse(s.Groups)
+		m.Update(lagResult{m.lag.gen, lagMsg{snap: s}})
+		if got := m.lag.rowKey(m.lag.cur.pos); got != want {
+			t.Fatalf("after a re-sort the cursor is on %q, want %q", got, want)
+		}
+	})
+	t.Run("sources", func(t *testing.T) {
+		m := newTestModel(t, 100, 30)
+		m.Update(testSources())
+		press(m, "j") // kafka:payments
+		s := testSources()
+		s.rows = append([]sourceRow{{addr: bus.Address{Transport: "kafka", Name: "aaa"}, rate: -1}}, s.rows...)
+		m.Update(s)
+		if r := m.sources.at(m.sources.cur.pos); r == nil || r.addr.Name != "payments" {
+			t.Fatalf("after a topic appeared above, the cursor is on %+v", r)
+		}
+		// A filter that keeps the row keeps the cursor on it.
+		press(m, "/")
+		typeText(m, "pay")
+		if r := m.sources.at(m.sources.cur.pos); r == nil || r.addr.Name != "payments" {
+			t.Fatalf("after a filter, the cursor is on %+v", r)
+		}
+	})
 }
 
 // TestContextsSwitch: enter on a context asks the Backend to connect to it;

@@ -132,11 +132,23 @@ func (v *sourcesView) apply(m sourcesMsg) {
 		}
 	}
 	v.prevAt = m.at
+	k := v.curKey()
 	v.rows, v.errs, v.loaded = m.rows, m.errs, true
-	v.refilter()
+	v.reshow(k)
 }
 
-func (v *sourcesView) refilter() {
+// curKey names the row under the cursor ("" for none).
+func (v *sourcesView) curKey() string {
+	if r := v.at(v.cur.pos); r != nil {
+		return r.addr.String()
+	}
+	return ""
+}
+
+func (v *sourcesView) refilter() { v.reshow(v.curKey()) }
+
+// reshow lists the rows the filter matches, the cursor on the row named k.
+func (v *sourcesView) reshow(k string) {
 	v.shown = v.shown[:0]
 	q := strings.ToLower(v.filter.value)
 	for i, r := range v.rows {
@@ -144,6 +156,7 @@ func (v *sourcesView) refilter() {
 			v.shown = append(v.shown, i)
 		}
 	}
+	v.cur.follow(k, len(v.shown), func(i int) string { return v.rows[v.shown[i]].addr.String() })
 	v.cur.clamp(len(v.shown), v.listHeight())
 }
 
