@@ -63,7 +63,7 @@ type dlqView struct {
 	open      int // the DLQ whose groups are shown
 	gcur      cursor
 	picked    map[string]bool // selected groups of the open DLQ, by groupKey
-	group     int          // the group whose messages are shown
+	group     int             // the group whose messages are shown
 	mcur      cursor
 	pickedIDs map[string]bool // selected messages of the open group, by identity
 	stage     dlqStage
