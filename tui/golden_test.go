@@ -220,3 +220,38 @@ func TestGoldenDLQ80x24(t *testing.T) {
 	press(m, "enter")
 	t.Run("groups", func(t *testing.T) { requireScreen(t, m) })
 }
+
+// TestLagEddyJobs: eddy's own redrive and replay groups are not consumers: a
+// finished job (no member) whose DLQ got new letters since was shown as a red
+// ERR (STOP) with growing lag forever. They are hidden by default (the
+// status bar counts them), and J lists them as eddy's jobs, done or
+// running, without Burrow's verdict.
+func TestLagEddyJobs(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	press(m, "3")
+	s := testLag()
+	s.Groups = append(s.Groups,
+		inspect.GroupLag{Group: "eddy-redrive-payments.DLT-1a2b3c4d", Status: inspect.StatusErr, Worst: inspect.StatusStop, Lag: 40, OffsetLag: 40, TimeLag: time.Hour},
+		inspect.GroupLag{Group: "eddy-replay-nightly", Status: inspect.StatusOK, Lag: 5, OffsetLag: 5, TimeLag: time.Second,
+			Members: []inspect.MemberLag{{ID: "m1"}}})
+	m.Update(lagResult{m.lag.gen, lagMsg{snap: s}})
+	out := m.render()
+	if strings.Contains(out, "eddy-re") || !strings.Contains(out, "2 of eddy's own jobs hidden (redrive and replay groups; J shows them)") {
+		t.Fatalf("eddy's jobs by default:\n%s", out)
+	}
+	press(m, "J")
+	out = m.render()
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "redrive payments.DLT") && (strings.Contains(l, "ERR") || !strings.Contains(l, "job done")) {
+			t.Fatalf("a finished redrive job: %q", l)
+		}
+	}
+	if !strings.Contains(out, "eddy replay nightly") || !strings.Contains(out, "job running") {
+		t.Fatalf("a running replay job:\n%s", out)
+	}
+	requireScreen(t, m)
+	press(m, "J")
+	if strings.Contains(m.render(), "eddy redrive") {
+		t.Fatal("J did not hide the jobs again")
+	}
+}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay/eos"
 )
 
 // lagTick asks for the next sample; gen drops ticks of an earlier
@@ -41,6 +44,54 @@ type lagView struct {
 	cur     cursor
 	drill   string // the group whose partitions are shown, "" for the list
 	pcur    cursor
+	// shown are the indexes of the groups listed: eddy's own jobs (redrive
+	// and replay groups) only when jobs is set (J).
+	shown []int
+	jobs  bool
+}
+
+// eddyJob names the job when group is one of eddy's: a redrive's or a
+// replay's group ("redrive orders.DLT-1a2b3c4d"), else "".
+func eddyJob(group string) string {
+	if j, ok := strings.CutPrefix(group, dlq.RedriveGroup("")); ok {
+		return "redrive " + j
+	}
+	if j, ok := strings.CutPrefix(group, eos.GroupName("")); ok {
+		return "replay " + j
+	}
+	return ""
+}
+
+// jobStatus judges one of eddy's jobs by its own rules: a job reads its
+// source to the end as of its start and ends, so with no member it is done
+// (what arrived since is not its lag), and with members it runs; an error
+// reading the group is still one.
+func jobStatus(g *inspect.GroupLag) string {
+	if len(g.Members) > 0 {
+		return "job running"
+	}
+	return "job done"
+}
+
+// reshow lists the groups (without eddy's jobs unless J showed them).
+func (v *lagView) reshow() {
+	v.shown = v.shown[:0]
+	if v.snap == nil {
+		return
+	}
+	for i := range v.snap.Groups {
+		if v.jobs || eddyJob(v.snap.Groups[i].Group) == "" {
+			v.shown = append(v.shown, i)
+		}
+	}
+}
+
+// hiddenJobs counts eddy's jobs not listed.
+func (v *lagView) hiddenJobs() int {
+	if v.snap == nil {
+		return 0
+	}
+	return len(v.snap.Groups) - len(v.shown)
 }
 
 func newLagView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *lagView {
@@ -58,7 +109,7 @@ func (v *lagView) editing() bool { return false }
 
 func (v *lagView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Refresh)
+	return append(k.moveHelp(), k.Open, k.Refresh, k.Jobs)
 }
 
 func (v *lagView) activate() tea.Cmd {
@@ -96,7 +147,8 @@ func (v *lagView) status() string {
 	case v.snap == nil:
 		return "sampling lag…"
 	}
-	s := fmt.Sprintf("%d groups · %d queues · sample %d/%d · every %s", len(v.snap.Groups), len(v.snap.Queues), v.snap.Samples, v.snap.Window, v.refresh)
+	s := fmt.Sprintf("%d groups · %d queues · sample %d/%d · every %s", len(v.shown), len(v.snap.Queues), v.snap.Samples, v.snap.Window, v.refresh)
+
 	for _, e := range v.snap.Errors {
 		s += " · " + v.c.Styles.Error.Render(safe(e))
 	}
@@ -111,6 +163,7 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 		}
 		k, pk := v.rowKey(v.cur.pos), v.partKey(v.pcur.pos)
 		v.snap, v.err = msg.snap, msg.err
+		v.reshow()
 		if v.snap != nil {
 			v.record(v.snap)
 			// The groups are sorted by status and lag, which change from
@@ -156,10 +209,10 @@ func (v *lagView) rowKey(i int) string {
 	switch {
 	case v.snap == nil || i < 0:
 		return ""
-	case i < len(v.snap.Groups):
-		return "g:" + v.snap.Groups[i].Group
+	case i < len(v.shown):
+		return "g:" + v.snap.Groups[v.shown[i]].Group
 	case i < v.rows():
-		return "q:" + v.snap.Queues[i-len(v.snap.Groups)].Queue
+		return "q:" + v.snap.Queues[i-len(v.shown)].Queue
 	}
 	return ""
 }
@@ -177,7 +230,7 @@ func (v *lagView) rows() int {
 	if v.snap == nil {
 		return 0
 	}
-	return len(v.snap.Groups) + len(v.snap.Queues)
+	return len(v.shown) + len(v.snap.Queues)
 }
 
 func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
@@ -195,9 +248,14 @@ func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Refresh):
 		return v.sample()
+	case key.Matches(msg, k.Jobs):
+		k := v.rowKey(v.cur.pos)
+		v.jobs = !v.jobs
+		v.reshow()
+		v.cur.follow(k, v.rows(), v.rowKey)
 	case key.Matches(msg, k.Open):
-		if v.snap != nil && v.cur.pos < len(v.snap.Groups) {
-			v.drill = v.snap.Groups[v.cur.pos].Group
+		if v.snap != nil && v.cur.pos < len(v.shown) {
+			v.drill = v.snap.Groups[v.shown[v.cur.pos]].Group
 			v.pcur = cursor{}
 		}
 	}
@@ -254,13 +312,18 @@ func (v *lagView) view() string {
 	v.cur.clamp(v.rows(), h-1)
 	for i := v.cur.top; i < v.rows() && len(lines) < h; i++ {
 		var line string
-		if i < len(v.snap.Groups) {
-			g := &v.snap.Groups[i]
-			status := pad(statusLabel(g), 13)
-			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fit(safe(g.Group), nameW), v.statusStyle(g.Status).Render(status),
+		if i < len(v.shown) {
+			g := &v.snap.Groups[v.shown[i]]
+			name, status, style := g.Group, pad(statusLabel(g), 13), v.statusStyle(g.Status)
+			if job := eddyJob(g.Group); job != "" && g.Err == "" {
+				// Not a consumer: Burrow's rules (a stopped group
+				// with lag is ERR) do not apply.
+				name, status, style = "eddy "+job, pad(jobStatus(g), 13), st.Dim
+			}
+			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fit(safe(name), nameW), style.Render(status),
 				dash(g.Lag), dash(g.OffsetLag), inspect.FormatLagDuration(g.TimeLag), sparkline(v.history["g:"+g.Group], sparkLen))
 		} else {
-			q := &v.snap.Queues[i-len(v.snap.Groups)]
+			q := &v.snap.Queues[i-len(v.shown)]
 			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fit("amqp:"+safe(q.Queue), nameW), "ready",
 				q.Ready, fmt.Sprintf("unack %d", q.Unacked), inspect.FormatLagDuration(q.HeadAge), sparkline(v.history["q:"+q.Queue], sparkLen))
 		}
@@ -268,6 +331,9 @@ func (v *lagView) view() string {
 			line = cursorRow(st, line, c.Width)
 		}
 		lines = append(lines, line)
+	}
+	if n := v.hiddenJobs(); n > 0 && len(lines) < h {
+		lines = append(lines, st.Dim.Render(fmt.Sprintf("  %d of eddy's own jobs hidden (redrive and replay groups; J shows them)", n)))
 	}
 	return body(lines, c.Width, h)
 }

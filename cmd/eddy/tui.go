@@ -47,10 +47,14 @@ VIEWS (the number keys switch; ? lists every key)
   .. Trace    the event's flow: a timeline across topics, hop latencies as bars,
               the dead-lettered or stuck step marked, a latency histogram
               per edge
-  3 Lag       groups and queues, status, lag history; enter: partitions
+  3 Lag       groups and queues, status, lag history; enter: partitions;
+              eddy's own redrive and replay jobs are hidden (J lists them,
+              as jobs done or running, not as stopped consumers)
   4 DLQ       dead-letter topics and queues, counts, errors; enter: groups;
-              space selects, P plans a redrive (eddy dlq redrive --dry-run),
-              Y runs it (Kafka topics and RabbitMQ queues alike)
+              space selects, P plans a redrive (eddy dlq redrive --dry-run;
+              nothing selected means the whole DLQ), Y runs exactly that
+              plan: letters that arrived since are left, and counted
+              (Kafka topics and RabbitMQ queues alike)
   5 Contexts  the configured contexts; enter switches
 
 SOURCES, when given (kafka:TOPIC, kafka:/REGEX/, amqp:QUEUE), open the tail at
