@@ -115,6 +115,16 @@ type Selection struct {
 	// Pin, when set, selects only the messages it pins (a plan's, or a
 	// hand-made pick), and the other selections must match too.
 	Pin *Pin
+	// Patterns, when set, selects only the messages whose error, masked
+	// as Summary groups them (ErrorPattern), is one of these.
+	Patterns map[string]bool
+}
+
+// ErrorPattern is the masked error a Summary groups l's message by: its
+// error message, else its exception class, else "(unknown)", through
+// MaskError.
+func ErrorPattern(l convention.Letter) string {
+	return MaskError(orUnknown(l.Error, l.Class))
 }
 
 // Selected reports whether s picks e, whose letter is l.
@@ -126,6 +136,9 @@ func (s *Selection) Selected(e *event.Event, l convention.Letter) (bool, error) 
 		return false, nil
 	}
 	if s.Error != nil && !s.Error.MatchString(l.Error) && !s.Error.MatchString(l.Class) {
+		return false, nil
+	}
+	if s.Patterns != nil && !s.Patterns[ErrorPattern(l)] {
 		return false, nil
 	}
 	if s.Filter != nil {

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -62,6 +61,8 @@ type dlqView struct {
 	cur       cursor
 	open      int // the DLQ whose groups are shown
 	gcur      cursor
+	gfilter   input           // / filters the open DLQ's groups
+	gshown    []int           // the indexes of the groups the filter matches
 	picked    map[string]bool // selected groups of the open DLQ, by groupKey
 	group     int             // the group whose messages are shown
 	mcur      cursor
@@ -92,11 +93,11 @@ func (v *dlqView) title() string {
 	return "DLQ"
 }
 
-func (v *dlqView) editing() bool { return false }
+func (v *dlqView) editing() bool { return v.gfilter.active }
 
 func (v *dlqView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Select, k.Plan, k.Confirm, k.Refresh)
+	return append(k.moveHelp(), k.Open, k.Select, k.ListFilter, k.Plan, k.Confirm, k.Refresh)
 }
 
 func (v *dlqView) activate() tea.Cmd {
@@ -128,6 +129,11 @@ func (v *dlqView) esc() bool {
 	case stageList:
 		return false
 	case stageGroups:
+		if v.gfilter.value != "" {
+			v.gfilter.value = ""
+			v.regroup()
+			return true
+		}
 		v.stage, v.picked = stageList, map[string]bool{}
 	case stageMessages:
 		v.stage, v.pickedIDs = stageGroups, nil
@@ -154,6 +160,9 @@ func (v *dlqView) status() string {
 	switch v.stage {
 	case stageGroups:
 		s := fmt.Sprintf("%d groups · %d selected", len(v.opened().Groups), len(v.picked))
+		if v.gfilter.value != "" {
+			s = fmt.Sprintf("%d of %d groups · %d selected", len(v.gshown), len(v.opened().Groups), len(v.picked))
+		}
 		if v.canRedrive() {
 			return s + " · " + shortHelp(v.c.Keys.Select, v.c.Keys.Plan)
 		}
@@ -196,7 +205,7 @@ func (v *dlqView) status() string {
 // the selection follow them, not row numbers, when the lists are read again
 // (they are sorted by count).
 func dlqKey(s *dlq.Summary) string { return s.Transport + ":" + s.Name }
-func groupKey(g *dlq.Group) string { return g.Error + "\x00" + g.Class + "\x00" + g.Origin }
+func groupKey(g *dlq.Group) string { return g.Pattern + "\x00" + g.Class + "\x00" + g.Origin }
 
 // reload takes newly read summaries: every cursor stays on its DLQ, group
 // and message; a DLQ or group that is gone goes back a stage.
@@ -208,8 +217,8 @@ func (v *dlqView) reload(res *dlqMsg) {
 		}
 		if s := v.opened(); s != nil {
 			ok = dlqKey(s)
-			if v.gcur.pos < len(s.Groups) {
-				gk = groupKey(&s.Groups[v.gcur.pos])
+			if g := v.gat(v.gcur.pos); g != nil {
+				gk = groupKey(g)
 			}
 			if v.stage == stageMessages && v.group < len(s.Groups) {
 				mk = groupKey(&s.Groups[v.group])
@@ -230,7 +239,8 @@ func (v *dlqView) reload(res *dlqMsg) {
 		return
 	}
 	gs := res.sums[v.open].Groups
-	v.gcur.follow(gk, len(gs), func(i int) string { return groupKey(&gs[i]) })
+	v.regroup()
+	v.gcur.follow(gk, len(v.gshown), func(i int) string { return groupKey(&gs[v.gshown[i]]) })
 	if mk != "" {
 		if v.group = slices.IndexFunc(gs, func(g dlq.Group) bool { return groupKey(&g) == mk }); v.group < 0 {
 			v.stage, v.pickedIDs = stageGroups, nil
@@ -264,6 +274,11 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 		if msg.gen == v.runGen {
 			v.stage, v.result, v.runErr = stageResult, msg.rep, msg.err
 		}
+	case tea.PasteMsg:
+		if v.gfilter.active {
+			v.gfilter.paste(msg.Content)
+			v.regroup()
+		}
 	case tea.KeyPressMsg:
 		return v.key(msg)
 	}
@@ -283,36 +298,54 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch v.stage {
 	case stageGroups:
 		s := v.opened()
-		if v.gcur.move(k, msg, len(s.Groups), h) {
+		if v.gfilter.active {
+			switch {
+			case key.Matches(msg, k.Accept):
+				v.gfilter.active = false
+			case key.Matches(msg, k.Cancel):
+				v.gfilter.active, v.gfilter.value = false, ""
+			default:
+				v.gfilter.edit(msg)
+			}
+			v.regroup()
+			return nil
+		}
+		h -= v.filterLines()
+		if v.gcur.move(k, msg, len(v.gshown), h) {
 			return nil
 		}
 		switch {
+		case key.Matches(msg, k.ListFilter):
+			v.gfilter.start("filter groups: ", v.gfilter.value)
 		case key.Matches(msg, k.Select):
-			if v.gcur.pos < len(s.Groups) {
-				gk := groupKey(&s.Groups[v.gcur.pos])
+			if g := v.gat(v.gcur.pos); g != nil {
+				gk := groupKey(g)
 				if v.picked[gk] {
 					delete(v.picked, gk)
 				} else {
 					v.picked[gk] = true
 				}
 				v.gcur.pos++
-				v.gcur.clamp(len(s.Groups), h)
+				v.gcur.clamp(len(v.gshown), h)
 			}
 		case key.Matches(msg, k.Open):
-			if v.gcur.pos < len(s.Groups) {
-				v.group, v.mcur, v.pickedIDs, v.stage = v.gcur.pos, cursor{}, map[string]bool{}, stageMessages
+			if v.gcur.pos < len(v.gshown) {
+				v.group, v.mcur, v.pickedIDs, v.stage = v.gshown[v.gcur.pos], cursor{}, map[string]bool{}, stageMessages
 			}
 		case key.Matches(msg, k.Plan):
 			if v.canRedrive() {
-				req := RedriveRequest{Transport: s.Transport, DLQ: s.Name, Error: v.selectionRegexp(s)}
+				// The picked groups (filtered out or not), by their masked
+				// error; none picked is the whole DLQ.
+				req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
 				var errs []string
 				for i := range s.Groups {
-					if v.picked[groupKey(&s.Groups[i])] {
-						errs = append(errs, fmt.Sprintf("%q", s.Groups[i].Error))
+					if g := &s.Groups[i]; v.picked[groupKey(g)] && !slices.Contains(req.Patterns, g.Pattern) {
+						req.Patterns = append(req.Patterns, g.Pattern)
+						errs = append(errs, fmt.Sprintf("%q", g.Pattern))
 					}
 				}
-				v.sel = fmt.Sprintf("%d group(s): the messages whose error is %s", len(errs), strings.Join(errs, " or "))
-				if req.Error == "" {
+				v.sel = fmt.Sprintf("%d group(s): the messages whose error is like %s", len(errs), strings.Join(errs, " or "))
+				if len(req.Patterns) == 0 {
 					v.sel = "nothing selected, so the WHOLE DLQ: every message in it as this plan reads it"
 				}
 				v.fromMsgs = false
@@ -325,10 +358,14 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		s := v.opened()
 		g := &s.Groups[v.group]
 		ids := g.Identities
-		if v.mcur.move(k, msg, len(ids), h) {
+		if v.mcur.move(k, msg, len(ids), h-1) {
 			return nil
 		}
 		switch {
+		case key.Matches(msg, k.Open):
+			if v.mcur.pos < len(ids) {
+				return v.openMessage(s, ids[v.mcur.pos])
+			}
 		case key.Matches(msg, k.Select):
 			if v.mcur.pos < len(ids) {
 				id := ids[v.mcur.pos]
@@ -355,8 +392,8 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 			v.fromMsgs = true
 			if len(picked) == 0 {
 				// None picked: the whole group, as P in the groups does.
-				req.Error = "^(?:" + regexp.QuoteMeta(g.Error) + ")$"
-				v.sel = fmt.Sprintf("nothing selected, so the whole group: every message whose error is %q", g.Error)
+				req.Patterns = []string{g.Pattern}
+				v.sel = fmt.Sprintf("nothing selected, so the whole group: every message whose error is like %q", g.Pattern)
 			} else {
 				// These messages, by identity: an event id may name several
 				// (a letter dead-lettered again).
@@ -398,24 +435,64 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Open):
 		if v.cur.pos < n {
 			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[string]bool{}, stageGroups
+			v.gfilter = input{}
+			v.regroup()
 		}
 	}
 	return nil
 }
 
-// selectionRegexp is --error for the picked groups: their error texts,
-// exactly; "" (everything) when none is picked.
-func (v *dlqView) selectionRegexp(s *dlq.Summary) string {
-	var alts []string
+// regroup lists the open DLQ's groups the filter matches (in their error,
+// class or origin, ignoring case); the cursor stays on its group.
+func (v *dlqView) regroup() {
+	s := v.opened()
+	if s == nil {
+		v.gshown = v.gshown[:0]
+		return
+	}
+	var k string
+	if g := v.gat(v.gcur.pos); g != nil {
+		k = groupKey(g)
+	}
+	v.gshown = v.gshown[:0]
+	q := strings.ToLower(v.gfilter.value)
 	for i := range s.Groups {
-		if v.picked[groupKey(&s.Groups[i])] {
-			alts = append(alts, regexp.QuoteMeta(s.Groups[i].Error))
+		g := &s.Groups[i]
+		if q == "" || strings.Contains(strings.ToLower(g.Pattern+"\x00"+g.Class+"\x00"+g.Origin), q) {
+			v.gshown = append(v.gshown, i)
 		}
 	}
-	if len(alts) == 0 {
-		return ""
+	v.gcur.follow(k, len(v.gshown), func(i int) string { return groupKey(&s.Groups[v.gshown[i]]) })
+	v.gcur.clamp(len(v.gshown), v.c.bodyHeight()-1-v.filterLines())
+}
+
+// gat is the group at row i of the groups shown (nil for none).
+func (v *dlqView) gat(i int) *dlq.Group {
+	s := v.opened()
+	if s == nil || i < 0 || i >= len(v.gshown) || v.gshown[i] >= len(s.Groups) {
+		return nil
 	}
-	return "^(?:" + strings.Join(alts, "|") + ")$"
+	return &s.Groups[v.gshown[i]]
+}
+
+// filterLines is the line the groups' filter takes while it is shown.
+func (v *dlqView) filterLines() int {
+	if v.gfilter.active || v.gfilter.value != "" {
+		return 1
+	}
+	return 0
+}
+
+// openMessage reads one message of the DLQ and opens it in the Event view.
+func (v *dlqView) openMessage(s *dlq.Summary, identity string) tea.Cmd {
+	be, ctx, transport, name := v.be, v.ctx, s.Transport, s.Name
+	return func() tea.Msg {
+		e, err := be.dlqMessage(ctx, transport, name, identity)
+		if err != nil {
+			return flashMsg{safe(err.Error()), true}
+		}
+		return openEventMsg{e}
+	}
 }
 
 func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
@@ -507,35 +584,59 @@ func (v *dlqView) view() string {
 
 func (v *dlqView) groupsView(h int) string {
 	c, st := v.c, v.c.Styles
-	s := v.opened()
-	lines := []string{st.Header.Render(fmt.Sprintf("  %6s  %-30s %-20s %s", "COUNT", "ERROR", "ORIGIN", "CLASS"))}
-	v.gcur.clamp(len(s.Groups), h-1)
-	for i := v.gcur.top; i < len(s.Groups) && len(lines) < h; i++ {
-		g := &s.Groups[i]
+	var lines []string
+	full := h
+	if v.filterLines() > 0 {
+		lines = append(lines, v.gfilter.render(st, c.Width))
+		h--
+	}
+	// The error takes the width the other columns leave; the class shows
+	// its last part (the exception's simple name) when space is short.
+	originW := max(8, min(20, c.Width/6))
+	classW := max(10, min(36, c.Width/5))
+	errW := max(16, c.Width-2-6-2-1-originW-1-classW)
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %6s  %-*s %-*s %s", "COUNT", errW, fit("ERROR (ids, numbers, quoted masked)", errW), originW, "ORIGIN", "CLASS")))
+	v.gcur.clamp(len(v.gshown), h-1)
+	if len(v.gshown) == 0 && v.gfilter.value != "" {
+		lines = append(lines, st.Dim.Render("  no group matches the filter (esc clears it)"))
+	}
+	for i := v.gcur.top; i < len(v.gshown) && len(lines) < h+v.filterLines(); i++ {
+		g := v.gat(i)
 		mark := " "
 		if v.picked[groupKey(g)] {
 			mark = st.Selected.Render("*")
 		}
-		line := fmt.Sprintf("%s %6d  %-30s %-20s %s", mark, g.Count, fit(safe(g.Error), 30), fit(safe(g.Origin), 20), safe(g.Class))
+		class := g.Class
+		if len(class) > classW {
+			class = class[strings.LastIndexByte(class, '.')+1:]
+		}
+		line := fmt.Sprintf("%s %6d  %-*s %-*s %s", mark, g.Count, errW, fit(safe(g.Pattern), errW), originW, fit(safe(g.Origin), originW), fit(safe(class), classW))
 		if i == v.gcur.pos {
 			line = cursorRow(st, line, c.Width)
 		}
 		lines = append(lines, line)
 	}
-	return body(lines, c.Width, h)
+	return body(lines, c.Width, full)
 }
 
 func (v *dlqView) messagesView(h int) string {
 	c, st := v.c, v.c.Styles
 	g := &v.opened().Groups[v.group]
-	lines := []string{st.Header.Render(fmt.Sprintf("  %s · %s · from %s", fit(safe(g.Error), 50), safe(g.Class), safe(g.Origin)))}
-	v.mcur.clamp(len(g.IDs), h-1)
+	lines := []string{
+		st.Header.Render(fit(fmt.Sprintf("  %d × %s · %s · from %s", g.Count, safe(g.Pattern), safe(g.Class), safe(g.Origin)), c.Width)),
+		st.Dim.Render(fit("  first: "+safe(g.Error), c.Width)),
+	}
+	v.mcur.clamp(len(g.IDs), h-2)
 	for i := v.mcur.top; i < len(g.IDs) && len(lines) < h; i++ {
 		mark := " "
 		if i < len(g.Identities) && v.pickedIDs[g.Identities[i]] {
 			mark = st.Selected.Render("*")
 		}
 		line := mark + " " + safe(g.IDs[i])
+		if i < len(g.Identities) && !strings.HasSuffix(g.Identities[i], g.IDs[i]) {
+			// An event id may name several letters: the position tells.
+			line += st.Dim.Render("  " + safe(g.Identities[i]))
+		}
 		if i == v.mcur.pos {
 			line = cursorRow(st, line, c.Width)
 		}

@@ -219,6 +219,19 @@ func TestGoldenDLQ80x24(t *testing.T) {
 	requireScreen(t, m)
 	press(m, "enter")
 	t.Run("groups", func(t *testing.T) { requireScreen(t, m) })
+	// / filters the groups (by error, class or origin); the cursor stays
+	// on its group, esc clears the filter before it leaves the DLQ.
+	press(m, "j", "/")
+	typeText(m, "Timeout")
+	press(m, "enter")
+	if g := m.dlq.gat(m.dlq.gcur.pos); len(m.dlq.gshown) != 1 || g == nil || g.Class != "java.net.SocketTimeoutException" {
+		t.Fatalf("filter: %d shown, cursor on %+v", len(m.dlq.gshown), g)
+	}
+	t.Run("filtered", func(t *testing.T) { requireScreen(t, m) })
+	press(m, "esc")
+	if m.dlq.stage != stageGroups || len(m.dlq.gshown) != 2 {
+		t.Fatalf("esc: stage %d, %d shown", m.dlq.stage, len(m.dlq.gshown))
+	}
 }
 
 // TestLagEddyJobs: eddy's own redrive and replay groups are not consumers: a

@@ -50,7 +50,9 @@ VIEWS (the number keys switch; ? lists every key)
   3 Lag       groups and queues, status, lag history; enter: partitions;
               eddy's own redrive and replay jobs are hidden (J lists them,
               as jobs done or running, not as stopped consumers)
-  4 DLQ       dead-letter topics and queues, counts, errors; enter: groups;
+  4 DLQ       dead-letter topics and queues, counts, errors; enter: groups
+              by error (ids, numbers and quoted values masked), / filters
+              them, enter lists a group's messages, enter on one opens it;
               space selects, P plans a redrive (eddy dlq redrive --dry-run;
               nothing selected means the whole DLQ), Y runs exactly that
               plan: letters that arrived since are left, and counted
@@ -254,10 +256,20 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 	}
 	// The plan shown is what Y runs: pinned to the messages it counted.
 	p.route.Select.Pin = req.Pin
-	if req.Pin != nil && transport == "kafka" {
-		// Its group passes over what is not pinned: a job of its own, so
-		// that the unpinned job (eddy dlq redrive) still redrives that.
-		p.job += "-" + req.Pin.Hash()
+	if len(req.Patterns) > 0 {
+		p.route.Select.Patterns = map[string]bool{}
+		for _, pt := range req.Patterns {
+			p.route.Select.Patterns[pt] = true
+		}
+	}
+	if (req.Pin != nil || len(req.Patterns) > 0) && transport == "kafka" {
+		// Its group passes over what is not selected: a job of its own, so
+		// that the whole DLQ's job (eddy dlq redrive) still redrives that.
+		pins := req.Pin
+		if pins == nil {
+			pins = dlq.Pins(req.Patterns...)
+		}
+		p.job += "-" + pins.Hash()
 	}
 	if transport == "amqp" {
 		if be.AMQP == nil {

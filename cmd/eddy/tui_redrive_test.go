@@ -295,6 +295,12 @@ func TestTUIRedriveKafkaBackend(t *testing.T) {
 	if n := len(records(t, seeds, origin)); n != 0 {
 		t.Fatalf("the plan wrote %d records", n)
 	}
+	// A group of the DLQ view is selected by its masked error, as dlq
+	// show groups it.
+	byGroup, err := be.Redrive(ctx, tui.RedriveRequest{Transport: "kafka", DLQ: dlt, Patterns: []string{"timeout"}, DryRun: true}, nil)
+	if err != nil || byGroup.Redriven != 3 || byGroup.Unselected != 1 {
+		t.Fatalf("plan of a group: %v, %+v", err, byGroup)
+	}
 	req.DryRun = false
 	var progressed bool
 	rep, err := be.Redrive(ctx, req, func(replay.Summary) { progressed = true })
