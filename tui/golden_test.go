@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -266,5 +267,53 @@ func TestLagEddyJobs(t *testing.T) {
 	press(m, "J")
 	if strings.Contains(m.render(), "eddy redrive") {
 		t.Fatal("J did not hide the jobs again")
+	}
+}
+
+// TestGoldenEventLongHeaders80x24: a dead letter's exception message and
+// stack trace were cut at the screen's edge with no way to read them. A long
+// header is marked +; enter (or →) shows it whole, wrapped at the width and
+// broken where the value breaks its lines, still escaped; enter (or ←) folds
+// it again.
+func TestGoldenEventLongHeaders80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	msg := "Listener method 'public void com.example.payments.PaymentListener.onOrder(com.example.Order)' threw exception; nested exception is java.lang.IllegalStateException: acme-pay: no answer within 2000 ms for order ord-7f3a after 3 attempts"
+	stack := "java.lang.IllegalStateException: acme-pay timeout\n\tat com.example.payments.AcmePay.authorize(AcmePay.java:42)\n\tat com.example.payments.PaymentListener.onOrder(PaymentListener.java:17)\x1b[2J"
+	e := event.Event{Transport: event.Kafka, Topic: "payments.DLT", Partition: 0, Offset: 7, Timestamp: t0, Value: []byte(`{"order":"ord-7f3a"}`),
+		Headers: []event.Header{
+			{Key: "kafka_dlt-exception-message", Value: []byte(msg)},
+			{Key: "kafka_dlt-exception-stacktrace", Value: []byte(stack)},
+			{Key: "kafka_dlt-original-topic", Value: []byte("payments")},
+		}}
+	m.Update(openEventMsg{&e})
+	requireScreen(t, m)
+	v := m.event
+	row := slices.IndexFunc(v.lines, func(l jline) bool { return l.hdr == 2 })
+	for range row {
+		press(m, "j")
+	}
+	press(m, "enter")
+	if !v.openHdr[1] || v.lines[v.cur.pos].hdr != 2 {
+		t.Fatalf("enter on the stack trace: open %v, cursor on %+v", v.openHdr, v.lines[v.cur.pos])
+	}
+	out := m.render()
+	for _, want := range []string{"      java.lang.IllegalStateException: acme-pay timeout", "          at com.example.payments.AcmePay.authorize(AcmePay.java:42)", `PaymentListener.java:17)\x`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("the open stack trace lacks %q:\n%s", want, out)
+		}
+	}
+	t.Run("stacktrace", func(t *testing.T) { requireScreen(t, m) })
+	press(m, "k", "enter")
+	t.Run("message", func(t *testing.T) { requireScreen(t, m) })
+	press(m, "h")
+	if v.openHdr[0] || !v.openHdr[1] {
+		t.Fatalf("← on the message: open %v", v.openHdr)
+	}
+	// A short header has nothing more to show.
+	row = slices.IndexFunc(v.lines, func(l jline) bool { return l.hdr == 3 })
+	v.cur.pos = row
+	press(m, "enter")
+	if v.openHdr[2] {
+		t.Fatal("enter opened a short header")
 	}
 }
