@@ -47,6 +47,10 @@ type Options struct {
 	// Clock is the time source for rates and relative times (default
 	// time.Now); tests fix it.
 	Clock func() time.Time
+	// QuitWarning, when set, makes q ask before quitting, saying what
+	// quitting ends besides the TUI (eddy tui --demo: the demo's cluster).
+	// q always asks while a redrive runs.
+	QuitWarning string
 }
 
 func (o *Options) defaults() {
@@ -134,6 +138,7 @@ type Model struct {
 
 	stack    []viewID
 	showHelp bool
+	askQuit  string // the question q asked, waiting for q or y
 	flash    string
 	flashErr bool
 	code     int
@@ -316,12 +321,18 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	}
 	if m.showHelp {
-		// Any key closes the help; q still quits.
+		// Any key closes the help, q and esc too: q there means "close
+		// this", not "end the session".
 		m.showHelp = false
-		if key.Matches(msg, k.Quit) {
+		return nil
+	}
+	if m.askQuit != "" {
+		m.askQuit = ""
+		if key.Matches(msg, k.Quit) || msg.String() == "y" {
 			m.code, m.quitting = ExitQuit, true
 			return tea.Quit
 		}
+		m.flash, m.flashErr = "not quitting", false
 		return nil
 	}
 	v := m.comp(m.current())
@@ -331,6 +342,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.flash = ""
 	switch {
 	case key.Matches(msg, k.Quit):
+		if q := m.quitQuestion(); q != "" {
+			m.askQuit = q
+			return nil
+		}
 		m.code, m.quitting = ExitQuit, true
 		return tea.Quit
 	case key.Matches(msg, k.Help):
@@ -356,6 +371,22 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.back()
 	}
 	return nil
+}
+
+// quitQuestion is what q asks before quitting, "" when it quits at once:
+// a running redrive would stop, and QuitWarning says what else ends.
+func (m *Model) quitQuestion() string {
+	var what []string
+	if m.dlq.stage == stageRunning {
+		what = append(what, "the redrive stops where it is (what it moved stays moved)")
+	}
+	if m.o.QuitWarning != "" {
+		what = append(what, m.o.QuitWarning)
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	return "quit? " + strings.Join(what, "; ") + " · q/y quits, any other key stays"
 }
 
 // escHandler is implemented by views with a level of their own to leave on
@@ -409,6 +440,9 @@ func (m *Model) statusBar(cur component) string {
 	st := m.c.Styles
 	var left string
 	switch {
+	case m.askQuit != "":
+		// The question takes the whole line.
+		return pad(st.Warn.Render(fit(m.askQuit, m.c.Width)), m.c.Width)
 	case m.flash != "" && m.flashErr:
 		left = st.Error.Render(m.flash)
 	case m.flash != "":
@@ -439,7 +473,7 @@ func (m *Model) helpView() string {
 		}
 		lines = append(lines, "")
 	}
-	lines = append(lines, st.Dim.Render("any key closes this help"))
+	lines = append(lines, st.Dim.Render("any key closes this help (q and esc too)"))
 	return m.columns(lines)
 }
 

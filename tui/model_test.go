@@ -156,6 +156,58 @@ func TestQuitAndInterruptExitCodes(t *testing.T) {
 	}
 }
 
+// TestHelpAndQuitQuestion: q and esc close the help (q used to quit from
+// it); under --demo (QuitWarning) and while a redrive runs, q asks first and
+// only q or y then quits; ctrl+c never asks.
+func TestHelpAndQuitQuestion(t *testing.T) {
+	for _, k := range []string{"q", "esc", "x"} {
+		m := newTestModel(t, 80, 24)
+		press(m, "?")
+		if !m.showHelp || !strings.Contains(m.render(), "any key closes this help (q and esc too)") {
+			t.Fatalf("?: help %v", m.showHelp)
+		}
+		_, cmd := m.Update(keyMsg(k))
+		if m.showHelp || m.quitting || cmd != nil {
+			t.Fatalf("%s on the help: help %v, quitting %v", k, m.showHelp, m.quitting)
+		}
+	}
+
+	m := New(context.Background(), Options{Backend: &Backend{Context: "demo"}, Local: time.UTC, Clock: func() time.Time { return t0 },
+		SaveDir: t.TempDir(), Buffer: 100, QuitWarning: "the demo stops with it"})
+	t.Cleanup(m.Close)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd != nil || m.quitting || !strings.Contains(m.render(), "quit? the demo stops with it · q/y quits") {
+		t.Fatalf("q under --demo did not ask:\n%s", m.render())
+	}
+	press(m, "j")
+	if m.quitting || m.askQuit != "" {
+		t.Fatal("another key did not cancel the question")
+	}
+	for _, yes := range []string{"q", "y"} {
+		m.askQuit, m.quitting = "", false
+		press(m, "q")
+		_, cmd = m.Update(keyMsg(yes))
+		if !m.quitting || m.ExitCode() != ExitQuit || cmd == nil {
+			t.Fatalf("q then %s did not quit", yes)
+		}
+	}
+
+	// A redrive running: q asks, without QuitWarning too.
+	m = newTestModel(t, 80, 24)
+	press(m, "4")
+	m.dlq.stage = stageRunning
+	press(m, "q")
+	if m.quitting || !strings.Contains(m.render(), "quit? the redrive stops where it is") {
+		t.Fatalf("q during a redrive:\n%s", m.render())
+	}
+	// ctrl+c interrupts at once.
+	_, cmd = m.Update(keyMsg("ctrl+c"))
+	if !m.quitting || m.ExitCode() != ExitInterrupted || cmd == nil {
+		t.Fatal("ctrl+c asked")
+	}
+}
+
 func TestGlobalNavigationKeys(t *testing.T) {
 	m := newTestModel(t, 80, 24)
 	for _, c := range []struct {

@@ -64,8 +64,9 @@ once. --demo starts the embedded demo shop (as eddy demo does, writing the
 "demo" context) and opens the TUI on it.
 
 The UI draws on the terminal's alternate screen through stderr, so stdout
-stays clean. q quits (exit 0), ctrl+c interrupts (exit 130). NO_COLOR turns
-colour off.`,
+stays clean. q quits (exit 0), ctrl+c interrupts (exit 130); under --demo, or
+while a redrive runs, q asks first (q or y again quits). Any key closes the
+help, q and esc too. NO_COLOR turns colour off.`,
 		Example: `  # try it on the embedded demo
   eddy tui --demo
   # the current context, tailing two topics at once
@@ -121,7 +122,12 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	if err != nil {
 		return err
 	}
-	m := tui.New(ctx, tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer})
+	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer}
+	if o.Demo {
+		// q would end the demo's cluster, and every terminal's use of it.
+		opts.QuitWarning = "the demo stops with it"
+	}
+	m := tui.New(ctx, opts)
 	defer func() {
 		m.Close()
 		// A context switch closed the backends it left; this is the last.
