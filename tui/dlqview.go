@@ -123,6 +123,16 @@ func (v *dlqView) opened() *dlq.Summary {
 	return &v.res.sums[v.open]
 }
 
+// escCmd is esc, and from a redrive's result it reads the counts again, as
+// the result says (they changed).
+func (v *dlqView) escCmd() (tea.Cmd, bool) {
+	if v.stage == stageResult {
+		v.esc()
+		return v.load(), true
+	}
+	return nil, v.esc()
+}
+
 // esc goes one stage back; a running redrive is not left (ctrl+c stops it).
 func (v *dlqView) esc() bool {
 	switch v.stage {

@@ -393,7 +393,17 @@ func (m *Model) quitQuestion() string {
 // esc before the root goes back.
 type escHandler interface{ esc() bool }
 
+// escCmder is an escHandler whose esc may start work (the DLQ view reads
+// the counts again when esc leaves a redrive's result).
+type escCmder interface{ escCmd() (tea.Cmd, bool) }
+
 func (m *Model) viewKey(v component, msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	if h, ok := v.(escCmder); ok && key.Matches(msg, m.c.Keys.Back) {
+		if cmd, handled := h.escCmd(); handled {
+			return cmd, true
+		}
+		return nil, false
+	}
 	if key.Matches(msg, m.c.Keys.Back) {
 		if h, ok := v.(escHandler); ok && h.esc() {
 			return nil, true

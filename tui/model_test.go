@@ -566,10 +566,17 @@ func TestDLQKeys(t *testing.T) {
 		t.Fatalf("done: stage %d", v.stage)
 	}
 	t.Run("result", func(t *testing.T) { requireScreen(t, m) })
+	g := v.gen
 	press(m, "esc")
 	if v.stage != stageList || m.current() != viewDLQ {
 		t.Fatal("esc from the result")
 	}
+	// The result says "enter or esc: back to the DLQs, counts re-read":
+	// esc reads them again too (it did not).
+	if !v.loading || v.gen == g {
+		t.Fatal("esc from the result did not read the counts again")
+	}
+	m.Update(dlqResult{v.gen, testDLQs()})
 	// P with nothing selected says, before Y, that it means the whole DLQ.
 	press(m, "enter", "P")
 	if sc := m.render(); v.stage != stagePlan || reqs[len(reqs)-1].Patterns != nil || !strings.Contains(sc, "nothing selected, so the WHOLE DLQ") {
