@@ -57,6 +57,24 @@ func fit(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
+// fitName fits a name to w cells by cutting its middle: names that share a
+// start (kafka:inventory, kafka:inventory-dlq) and differ at the end stay
+// apart ("kafka:inv…entory", "kafka:inv…ory-dlq"), and a label at the end
+// ("(dead letter)") stays whole where it can. s holds no escape sequences
+// (names are safe()d text).
+func fitName(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n <= w {
+		return s
+	}
+	if w < 5 {
+		return fit(s, w)
+	}
+	head := (w - 1) / 2
+	tail := w - 1 - head
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, n-tail, "")
+}
+
 // pad fits s to w cells and fills the rest with spaces, so a background
 // style spans the line.
 func pad(s string, w int) string {

@@ -583,7 +583,7 @@ func (v *dlqView) view() string {
 		if !s.Oldest.IsZero() {
 			oldest = s.Oldest.Format("01-02 15:04")
 		}
-		line := fmt.Sprintf("  %-28s %8d  %-12s %s", fit(safe(s.Transport+":"+s.Name), 28), s.Count, oldest, top)
+		line := fmt.Sprintf("  %-28s %8d  %-12s %s", fitName(safe(s.Transport+":"+s.Name), 28), s.Count, oldest, top)
 		if i == v.cur.pos {
 			line = cursorRow(st, line, c.Width)
 		}
@@ -620,7 +620,7 @@ func (v *dlqView) groupsView(h int) string {
 		if len(class) > classW {
 			class = class[strings.LastIndexByte(class, '.')+1:]
 		}
-		line := fmt.Sprintf("%s %6d  %-*s %-*s %s", mark, g.Count, errW, fit(safe(g.Pattern), errW), originW, fit(safe(g.Origin), originW), fit(safe(class), classW))
+		line := fmt.Sprintf("%s %6d  %-*s %-*s %s", mark, g.Count, errW, fit(safe(g.Pattern), errW), originW, fitName(safe(g.Origin), originW), fit(safe(class), classW))
 		if i == v.gcur.pos {
 			line = cursorRow(st, line, c.Width)
 		}

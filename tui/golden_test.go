@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/trace"
@@ -256,7 +257,7 @@ func TestLagEddyJobs(t *testing.T) {
 	press(m, "J")
 	out = m.render()
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "redrive payments.DLT") && (strings.Contains(l, "ERR") || !strings.Contains(l, "job done")) {
+		if strings.Contains(l, "eddy redri") && (strings.Contains(l, "ERR") || !strings.Contains(l, "job done")) {
 			t.Fatalf("a finished redrive job: %q", l)
 		}
 	}
@@ -315,5 +316,53 @@ func TestGoldenEventLongHeaders80x24(t *testing.T) {
 	press(m, "enter")
 	if v.openHdr[2] {
 		t.Fatal("enter opened a short header")
+	}
+}
+
+// TestNamesAt60Columns: at 60 columns a name cut at its end made
+// kafka:inventory and kafka:inventory-dlq both "kafka:inven…"; names are cut
+// in the middle now, so two stay apart, and a trace edge keeps its
+// "(dead letter)". A lag group's partitions keep LAG and TIMELAG (COMMITTED
+// and END go first).
+func TestNamesAt60Columns(t *testing.T) {
+	m := newTestModel(t, 60, 20)
+	s := testSources()
+	s.rows = append(s.rows,
+		sourceRow{addr: bus.Address{Transport: "kafka", Name: "inventory-reservations"}, partitions: 6, rate: -1},
+		sourceRow{addr: bus.Address{Transport: "kafka", Name: "inventory-reservations-dlq"}, partitions: 1, dlq: true, rate: -1})
+	m.Update(s)
+	out := m.render()
+	var labels []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(strings.TrimLeft(l, "▸ ")); len(f) > 0 && strings.HasPrefix(f[0], "kafka:inv") {
+			labels = append(labels, f[0])
+		}
+	}
+	if len(labels) != 2 || labels[0] == labels[1] {
+		t.Fatalf("two inventory topics at 60 columns: %q\n%s", labels, out)
+	}
+
+	press(m, "3")
+	m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
+	press(m, "enter")
+	out = m.render()
+	if !strings.Contains(out, "LAG") || !strings.Contains(out, "TIMELAG") {
+		t.Fatalf("partitions at 60 columns:\n%s", out)
+	}
+	requireScreen(t, m)
+
+	e := orderEvent(1, "orders", "OrderPlaced")
+	m.Update(openTraceMsg{&e})
+	m.Update(traceResult{m.trace.gen, testFlow()})
+	out = m.render()
+	for range 80 {
+		if strings.Contains(out, "(dead letter)") {
+			break
+		}
+		press(m, "j")
+		out = m.render()
+	}
+	if !strings.Contains(out, "(dead letter)") {
+		t.Fatalf("the trace's dead-letter edge at 60 columns:\n%s", out)
 	}
 }

@@ -54,10 +54,10 @@ type lagView struct {
 // replay's group ("redrive orders.DLT-1a2b3c4d"), else "".
 func eddyJob(group string) string {
 	if j, ok := strings.CutPrefix(group, dlq.RedriveGroup("")); ok {
-		return "redrive " + j
+		return "eddy redrive " + j
 	}
 	if j, ok := strings.CutPrefix(group, eos.GroupName("")); ok {
-		return "replay " + j
+		return "eddy replay " + j
 	}
 	return ""
 }
@@ -318,13 +318,13 @@ func (v *lagView) view() string {
 			if job := eddyJob(g.Group); job != "" && g.Err == "" {
 				// Not a consumer: Burrow's rules (a stopped group
 				// with lag is ERR) do not apply.
-				name, status, style = "eddy "+job, pad(jobStatus(g), 13), st.Dim
+				name, status, style = job, pad(jobStatus(g), 13), st.Dim
 			}
-			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fit(safe(name), nameW), style.Render(status),
+			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fitName(safe(name), nameW), style.Render(status),
 				dash(g.Lag), dash(g.OffsetLag), inspect.FormatLagDuration(g.TimeLag), sparkline(v.history["g:"+g.Group], sparkLen))
 		} else {
 			q := &v.snap.Queues[i-len(v.shown)]
-			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fit("amqp:"+safe(q.Queue), nameW), "ready",
+			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fitName("amqp:"+safe(q.Queue), nameW), "ready",
 				q.Ready, fmt.Sprintf("unack %d", q.Unacked), inspect.FormatLagDuration(q.HeadAge), sparkline(v.history["q:"+q.Queue], sparkLen))
 		}
 		if i == v.cur.pos {
@@ -344,13 +344,28 @@ func (v *lagView) partitions(h int) string {
 	if g == nil {
 		return body([]string{"  group " + safe(v.drill) + " is gone (esc goes back)"}, c.Width, h)
 	}
-	lines := []string{st.Header.Render(fmt.Sprintf("  %-22s %-7s %10s %10s %8s %8s  %s", "TOPIC[PARTITION]", "STATUS", "COMMITTED", "END", "LAG", "TIMELAG", "MEMBER"))}
+	// Narrow, COMMITTED and END go first: LAG and TIMELAG are what the
+	// view is for.
+	wide := c.Width >= 74
+	tpW := 22
+	if !wide {
+		tpW = max(12, min(22, c.Width-30))
+	}
+	head := fmt.Sprintf("  %-*s %-7s %10s %10s %8s %8s  %s", tpW, "TOPIC[PARTITION]", "STATUS", "COMMITTED", "END", "LAG", "TIMELAG", "MEMBER")
+	if !wide {
+		head = fmt.Sprintf("  %-*s %-7s %8s %8s  %s", tpW, "TOPIC[PARTITION]", "STATUS", "LAG", "TIMELAG", "MEMBER")
+	}
+	lines := []string{st.Header.Render(head)}
 	v.pcur.clamp(len(g.Partitions), h-1)
 	for i := v.pcur.top; i < len(g.Partitions) && len(lines) < h; i++ {
 		p := &g.Partitions[i]
-		tp := fmt.Sprintf("%s[%d]", safe(p.Topic), p.Partition)
-		line := fmt.Sprintf("  %-22s %s %10s %10s %8s %8s  %s", fit(tp, 22), v.statusStyle(p.Status).Render(pad(p.Status.String(), 7)),
+		tp := fitName(fmt.Sprintf("%s[%d]", safe(p.Topic), p.Partition), tpW)
+		status := v.statusStyle(p.Status).Render(pad(p.Status.String(), 7))
+		line := fmt.Sprintf("  %-*s %s %10s %10s %8s %8s  %s", tpW, tp, status,
 			dash(p.Committed), dash(p.End), dash(p.Lag), inspect.FormatLagDuration(p.TimeLag), safe(p.ClientID))
+		if !wide {
+			line = fmt.Sprintf("  %-*s %s %8s %8s  %s", tpW, tp, status, dash(p.Lag), inspect.FormatLagDuration(p.TimeLag), safe(p.ClientID))
+		}
 		if i == v.pcur.pos {
 			line = cursorRow(st, line, c.Width)
 		}

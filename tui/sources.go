@@ -250,8 +250,15 @@ func (v *sourcesView) view() string {
 		lines = append(lines, v.filter.render(st, c.Width))
 		h--
 	}
+	// Narrow, the rate's sparkline goes first: the name is what tells two
+	// sources apart.
+	spark := c.Width >= 80
 	nameW := max(12, min(40, c.Width-50))
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", "RATE")))
+	sparkHead := "RATE"
+	if !spark {
+		nameW, sparkHead = max(12, min(40, c.Width-38)), ""
+	}
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", sparkHead)))
 	if !v.loaded {
 		lines = append(lines, "  listing…")
 	} else if len(v.shown) == 0 {
@@ -273,11 +280,14 @@ func (v *sourcesView) view() string {
 		if r.rate >= 0 {
 			rate = strconv.FormatFloat(r.rate, 'f', 1, 64)
 		}
-		label := pad(safe(name), nameW)
+		label := pad(fitName(safe(name), nameW), nameW)
 		if r.dlq {
 			label = st.DLQ.Render(label)
 		}
-		line := fmt.Sprintf("%s %s %5s %10d %9s  %s", mark, label, parts, r.messages, rate, sparkline(v.history[name], sparkLen))
+		line := fmt.Sprintf("%s %s %5s %10d %9s", mark, label, parts, r.messages, rate)
+		if spark {
+			line += "  " + sparkline(v.history[name], sparkLen)
+		}
 		if r.dlq {
 			line += st.DLQ.Render(fmt.Sprintf(" DLQ %d", r.messages))
 		}
