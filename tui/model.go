@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
@@ -464,9 +465,21 @@ func (m *Model) statusBar(cur component) string {
 	w := m.c.Width
 	lw := w - len(right) - 1
 	if lw < 10 {
-		return pad(st.Status.Render(fit(left, w)), w)
+		return pad(st.Status.Render(keepBackground(fit(left, w), st.Status)), w)
 	}
-	return st.Status.Render(pad(fit(left, lw), lw) + " " + right)
+	return st.Status.Render(keepBackground(pad(fit(left, lw), lw), st.Status) + " " + right)
+}
+
+// keepBackground puts style back on after every reset inside s: a marker
+// (PAUSED, an error) ends with a reset, which ended the bar's background for
+// the rest of the line.
+func keepBackground(s string, style lipgloss.Style) string {
+	open := style.Render("x")
+	i := strings.IndexByte(open, 'x')
+	if i <= 0 {
+		return s // no colour
+	}
+	return strings.ReplaceAll(s, "\x1b[m", "\x1b[m"+open[:i])
 }
 
 // helpView lists every key: the global ones, then the view's.

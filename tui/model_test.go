@@ -12,6 +12,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/dlq"
@@ -736,5 +737,107 @@ func TestNoColor(t *testing.T) {
 		if got != colour {
 			t.Fatalf("colour %v: SGR on screen %v", colour, got)
 		}
+	}
+}
+
+// TestTailJumpHoldsTheTarget: @ beginning with more history than the buffer
+// landed on the target and then dropped it as the rest came in. Now a tail
+// opened at a past position stays in SCROLL on the target, stops reading
+// once the buffer is full (what did not fit is held, nothing dropped) and
+// says so; p reads on, dropping the oldest.
+func TestTailJumpHoldsTheTarget(t *testing.T) {
+	for _, at := range []string{"beginning", "-30s"} {
+		m := newTestModel(t, 80, 24) // a buffer of 100
+		openTestTail(t, m, nil)
+		v := m.tail
+		press(m, "@")
+		typeText(m, at)
+		press(m, "enter")
+		if !v.hold || v.follow {
+			t.Fatalf("@ %s: hold %v follow %v", at, v.hold, v.follow)
+		}
+		v.opening = false
+		v.stream = &stream{id: v.nextID}
+		batch := func(from, n int) tea.Cmd {
+			var evs []event.Event
+			for i := from; i < from+n; i++ {
+				evs = append(evs, orderEvent(i, "orders", "OrderPlaced"))
+			}
+			_, cmd := m.Update(eventsMsg{stream: v.stream.id, evs: evs})
+			return cmd
+		}
+		if cmd := batch(0, 60); cmd == nil || v.selected().Offset != 0 {
+			t.Fatalf("@ %s: the first batch: read on %v, cursor on %d", at, cmd != nil, v.selected().Offset)
+		}
+		if cmd := batch(60, 60); cmd != nil {
+			t.Fatalf("@ %s: reading went on with a full buffer", at)
+		}
+		if v.ring.dropped != 0 || v.ring.len() != 100 || v.selected().Offset != 0 || !strings.Contains(v.status(), "FULL 100: stopped at the target") {
+			t.Fatalf("@ %s: dropped %d, held %d, cursor on %d, status %q", at, v.ring.dropped, v.ring.len(), v.selected().Offset, v.status())
+		}
+		_, cmd := m.Update(keyMsg("p"))
+		if cmd == nil || v.hold || v.full || v.ring.dropped != 20 || v.ring.get(v.ring.next-1).Offset != 119 {
+			t.Fatalf("@ %s: p: read on %v, hold %v, dropped %d", at, cmd != nil, v.hold, v.ring.dropped)
+		}
+		v.stream = nil // no reader behind it to stop
+	}
+}
+
+// TestTailSearchCounts: / starts empty (it was filled with the last term),
+// the term stays on the status line with "n/m", or "no match".
+func TestTailSearchCounts(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	var evs []event.Event
+	for i := range 40 {
+		evs = append(evs, orderEvent(i, "orders", []string{"OrderPlaced", "PaymentFailed"}[i%2]))
+	}
+	openTestTail(t, m, evs)
+	v := m.tail
+	press(m, "/")
+	typeText(m, "PaymentFailed")
+	press(m, "enter")
+	if !strings.Contains(v.status(), "/PaymentFailed 20/20") {
+		t.Fatalf("status %q", v.status())
+	}
+	press(m, "n")
+	if !strings.Contains(v.status(), "/PaymentFailed 1/20") || v.selected().Offset != 1 {
+		t.Fatalf("n: status %q", v.status())
+	}
+	press(m, "/")
+	if v.searchIn.value != "" || !strings.Contains(v.status(), "/PaymentFailed") {
+		t.Fatalf("/ again: input %q, status %q", v.searchIn.value, v.status())
+	}
+	typeText(m, "nothing-like-it")
+	press(m, "enter")
+	if !strings.Contains(v.status(), "/nothing-like-it: no match") {
+		t.Fatalf("no match: status %q", v.status())
+	}
+}
+
+// TestStatusBarKeepsBackground: a marker on the status bar (PAUSED, an
+// error) ended with a reset that took the bar's background away for the rest
+// of the line. The drop counter is a quiet number now, not a warning.
+func TestStatusBarKeepsBackground(t *testing.T) {
+	m := New(context.Background(), Options{Backend: &Backend{}, Color: true, Local: time.UTC, Buffer: 100, Clock: func() time.Time { return t0 }})
+	defer m.Close()
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	var evs []event.Event
+	for i := range 150 {
+		evs = append(evs, orderEvent(i, "orders", "OrderPlaced"))
+	}
+	openTestTail(t, m, evs)
+	press(m, "p")
+	lines := strings.Split(m.render(), "\n")
+	bar := lines[len(lines)-1]
+	open := m.c.Styles.Status.Render("x")
+	prefix := open[:strings.IndexByte(open, 'x')]
+	parts := strings.Split(bar, "\x1b[m")
+	for i, p := range parts[1 : len(parts)-1] {
+		if !strings.HasPrefix(p, prefix) {
+			t.Fatalf("after reset %d the bar lost its background: %q", i+1, bar)
+		}
+	}
+	if !strings.Contains(ansi.Strip(bar), "dropped 50") || strings.Contains(bar, m.c.Styles.StatusWarn.Render("dropped 50")) {
+		t.Fatalf("the drop counter: %q", bar)
 	}
 }

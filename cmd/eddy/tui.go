@@ -40,8 +40,11 @@ payload terminal-safe.
 VIEWS (the number keys switch; ? lists every key)
   1 Sources   topics and queues, partitions, messages, rate; DLQs marked;
               / filters, space selects several, enter tails them
-  2 Tail      live events: p pause, f edit the --filter expression, / search,
-              @ jump to a time or position, enter opens an event, t traces it
+  2 Tail      live events: p pause, f edit the --filter expression, / search
+              (n/N: next/previous; the status line counts the matches),
+              @ jump to a time or position (from the past, the tail stays on
+              the target and stops reading when --buffer is full; p reads
+              on), enter opens an event, t traces it
   .. Event    the whole envelope, headers, the JSON payload folded and
               unfolded (enter, ←/→, z/Z); y copies it (OSC 52), w writes a file
   .. Trace    the event's flow: a timeline across topics, hop latencies as bars,
