@@ -310,6 +310,11 @@ func (v *lagView) view() string {
 	nameW := max(12, min(32, c.Width-58))
 	lines := []string{st.Header.Render(fmt.Sprintf("  %-*s %-13s %9s %10s %8s  %s", nameW, "GROUP / QUEUE", "STATUS", "LAG", "OFFSETLAG", "TIMELAG", "HISTORY"))}
 	v.cur.clamp(v.rows(), h-1)
+	hists := make([][]float64, 0, v.rows())
+	for i := range v.rows() {
+		hists = append(hists, v.history[v.rowKey(i)])
+	}
+	hi := sparkMax(sparkLen, hists...)
 	for i := v.cur.top; i < v.rows() && len(lines) < h; i++ {
 		var line string
 		if i < len(v.shown) {
@@ -321,11 +326,11 @@ func (v *lagView) view() string {
 				name, status, style = job, pad(jobStatus(g), 13), st.Dim
 			}
 			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fitName(safe(name), nameW), style.Render(status),
-				dash(g.Lag), dash(g.OffsetLag), inspect.FormatLagDuration(g.TimeLag), sparkline(v.history["g:"+g.Group], sparkLen))
+				dash(g.Lag), dash(g.OffsetLag), inspect.FormatLagDuration(g.TimeLag), sparkline(v.history["g:"+g.Group], sparkLen, hi))
 		} else {
 			q := &v.snap.Queues[i-len(v.shown)]
 			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fitName("amqp:"+safe(q.Queue), nameW), "ready",
-				q.Ready, fmt.Sprintf("unack %d", q.Unacked), inspect.FormatLagDuration(q.HeadAge), sparkline(v.history["q:"+q.Queue], sparkLen))
+				q.Ready, fmt.Sprintf("unack %d", q.Unacked), inspect.FormatLagDuration(q.HeadAge), sparkline(v.history["q:"+q.Queue], sparkLen, hi))
 		}
 		if i == v.cur.pos {
 			line = cursorRow(st, line, c.Width)

@@ -48,6 +48,9 @@ type Options struct {
 	// Clock is the time source for rates and relative times (default
 	// time.Now); tests fix it.
 	Clock func() time.Time
+	// Theme is "dark" or "light" for the terminal's background; "" asks
+	// the terminal (and keeps the dark colours when it does not answer).
+	Theme string
 	// QuitWarning, when set, makes q ask before quitting, saying what
 	// quitting ends besides the TUI (eddy tui --demo: the demo's cluster).
 	// q always asks while a redrive runs.
@@ -151,7 +154,7 @@ func New(ctx context.Context, o Options) *Model {
 	o.defaults()
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Common{Width: 80, Height: 24, Styles: NewStyles(o.Color), Keys: DefaultKeyMap()}
+	c := &Common{Width: 80, Height: 24, Styles: newStylesFor(o.Color, o.Theme != "light"), Keys: DefaultKeyMap()}
 	m := &Model{c: c, o: o, be: o.Backend, parent: parent, ctx: ctx, cancel: cancel, stack: []viewID{viewSources}}
 	if m.be.Naming.IsZero() {
 		m.be.Naming = defaultNaming()
@@ -209,6 +212,10 @@ func (m *Model) comp(id viewID) component {
 // Init starts the first listing (and the tail when Options.Tail is set).
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.sources.activate()}
+	if m.o.Color && m.o.Theme == "" {
+		// The colours suit the background: the terminal says which.
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
 	if len(m.o.Tail) > 0 {
 		cmds = append(cmds, m.push(viewTail), m.tail.open(m.o.Tail))
 	}
@@ -280,6 +287,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.comp(m.current()).update(msg)
 	case flashMsg:
 		m.flash, m.flashErr = msg.text, msg.err
+		return m, nil
+	case tea.BackgroundColorMsg:
+		if m.o.Color && m.o.Theme == "" {
+			m.c.Styles = newStylesFor(true, msg.IsDark())
+		}
 		return m, nil
 	case openTailMsg:
 		return m, tea.Batch(m.push(viewTail), m.tail.open(msg.addrs))

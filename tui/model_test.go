@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -839,5 +841,49 @@ func TestStatusBarKeepsBackground(t *testing.T) {
 	}
 	if !strings.Contains(ansi.Strip(bar), "dropped 50") || strings.Contains(bar, m.c.Styles.StatusWarn.Render("dropped 50")) {
 		t.Fatalf("the drop counter: %q", bar)
+	}
+}
+
+// TestThemeFollowsTheBackground: the colours were for a dark terminal only
+// (white input text, bright yellow and cyan vanish on white). With colour on,
+// the TUI asks the terminal for its background and takes light colours on a
+// light one; Theme forces one.
+func TestThemeFollowsTheBackground(t *testing.T) {
+	fg := func(st lipgloss.Style) string { return fmt.Sprint(st.GetForeground()) }
+	m := New(context.Background(), Options{Backend: &Backend{}, Color: true, Local: time.UTC})
+	defer m.Close()
+	dark := fg(m.c.Styles.Input)
+	m.Update(tea.BackgroundColorMsg{Color: color.White})
+	if light := fg(m.c.Styles.Input); light == dark {
+		t.Fatalf("a light background kept the input colour %s", light)
+	}
+	m.Update(tea.BackgroundColorMsg{Color: color.Black})
+	if fg(m.c.Styles.Input) != dark {
+		t.Fatal("a dark background did not bring the dark colours back")
+	}
+	forced := New(context.Background(), Options{Backend: &Backend{}, Color: true, Theme: "light", Local: time.UTC})
+	defer forced.Close()
+	forced.Update(tea.BackgroundColorMsg{Color: color.Black})
+	if fg(forced.c.Styles.Input) == dark {
+		t.Fatal("Theme light did not hold against the terminal's answer")
+	}
+}
+
+// TestSparklinesShareAScale: each row's sparkline was scaled to its own
+// maximum, so a topic at 1/s drew as tall as one at 100/s; a column shares
+// one scale now.
+func TestSparklinesShareAScale(t *testing.T) {
+	m := newTestModel(t, 100, 24)
+	m.Update(testSources())
+	v := m.sources
+	v.history["kafka:orders"] = []float64{1, 1, 1}
+	v.history["kafka:payments"] = []float64{100, 100, 100}
+	out := m.render()
+	for _, c := range []struct{ name, want string }{{"kafka:orders ", "▁▁▁"}, {"kafka:payments ", "███"}} {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, c.name) && !strings.Contains(l, c.want) {
+				t.Fatalf("%s: %q, want %s", c.name, l, c.want)
+			}
+		}
 	}
 }

@@ -265,6 +265,11 @@ func (v *sourcesView) view() string {
 		lines = append(lines, st.Dim.Render("  no topics or queues"+map[bool]string{true: " match the filter", false: ""}[v.filter.value != ""]))
 	}
 	v.cur.clamp(len(v.shown), h-1)
+	var hists [][]float64
+	for _, i := range v.shown {
+		hists = append(hists, v.history[v.rows[i].addr.String()])
+	}
+	hi := sparkMax(sparkLen, hists...)
 	for i := v.cur.top; i < len(v.shown) && len(lines) < h+1; i++ {
 		r := &v.rows[v.shown[i]]
 		name := r.addr.String()
@@ -286,7 +291,7 @@ func (v *sourcesView) view() string {
 		}
 		line := fmt.Sprintf("%s %s %5s %10d %9s", mark, label, parts, r.messages, rate)
 		if spark {
-			line += "  " + sparkline(v.history[name], sparkLen)
+			line += "  " + sparkline(v.history[name], sparkLen, hi)
 		}
 		if r.dlq {
 			line += st.DLQ.Render(fmt.Sprintf(" DLQ %d", r.messages))
@@ -299,19 +304,31 @@ func (v *sourcesView) view() string {
 	return body(lines, c.Width, c.bodyHeight())
 }
 
-// sparkline draws values as block characters scaled to their maximum, the
-// newest on the right, in n cells.
-func sparkline(vals []float64, n int) string {
+// sparkMax is the largest of the last n values of each history: the one
+// scale of a column of sparklines, so that rows compare (each row scaled to
+// its own maximum drew a trickle as tall as a flood).
+func sparkMax(n int, hists ...[]float64) float64 {
+	hi := 0.0
+	for _, vals := range hists {
+		if len(vals) > n {
+			vals = vals[len(vals)-n:]
+		}
+		for _, x := range vals {
+			hi = max(hi, x)
+		}
+	}
+	return hi
+}
+
+// sparkline draws values as block characters scaled to hi (the column's
+// sparkMax), the newest on the right, in n cells.
+func sparkline(vals []float64, n int, hi float64) string {
 	const blocks = "▁▂▃▄▅▆▇█"
 	if len(vals) == 0 {
 		return ""
 	}
 	if len(vals) > n {
 		vals = vals[len(vals)-n:]
-	}
-	hi := 0.0
-	for _, x := range vals {
-		hi = max(hi, x)
 	}
 	r := []rune(blocks)
 	var b strings.Builder

@@ -12,6 +12,7 @@ import (
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/tui"
 )
@@ -24,6 +25,9 @@ type TUIOptions struct {
 	Demo bool
 	// Buffer is how many events the tail keeps.
 	Buffer int
+	// Theme is auto, dark or light: the colours for the terminal's
+	// background.
+	Theme string
 }
 
 func newCmdTUI(f *Factory, runF func(context.Context, *TUIOptions) error) *cobra.Command {
@@ -67,7 +71,8 @@ once. --demo starts the embedded demo shop (as eddy demo does, writing the
 "demo" context) and opens the TUI on it.
 
 The UI draws on the terminal's alternate screen through stderr, so stdout
-stays clean. q quits (exit 0), ctrl+c interrupts (exit 130); under --demo, or
+stays clean. Colours suit the terminal's background as it reports it
+(--theme dark or light when it does not). q quits (exit 0), ctrl+c interrupts (exit 130); under --demo, or
 while a redrive runs, q asks first (q or y again quits). Any key closes the
 help, q and esc too. NO_COLOR turns colour off.`,
 		Example: `  # try it on the embedded demo
@@ -84,6 +89,7 @@ help, q and esc too. NO_COLOR turns colour off.`,
 	}
 	cmd.Flags().BoolVar(&o.Demo, "demo", false, "start the embedded demo shop and open the TUI on it")
 	cmd.Flags().IntVar(&o.Buffer, "buffer", 10000, "events the tail keeps in memory; older ones are dropped and counted")
+	cmd.Flags().StringVar(&o.Theme, "theme", "auto", "colours for a dark or light terminal background: auto (ask the terminal), dark or light")
 	return cmd
 }
 
@@ -91,6 +97,11 @@ help, q and esc too. NO_COLOR turns colour off.`,
 func planTUI(o *TUIOptions) ([]bus.Address, error) {
 	if o.Buffer < 100 {
 		return nil, usagef("--buffer %d: want at least 100 events", o.Buffer)
+	}
+	switch o.Theme {
+	case "", "auto", "dark", "light":
+	default:
+		return nil, usagef("--theme %s: want auto, dark or light", inspect.SafeString(o.Theme))
 	}
 	var addrs []bus.Address
 	for _, s := range o.Sources {
@@ -126,6 +137,9 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 		return err
 	}
 	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer}
+	if o.Theme == "dark" || o.Theme == "light" {
+		opts.Theme = o.Theme
+	}
 	if o.Demo {
 		// q would end the demo's cluster, and every terminal's use of it.
 		opts.QuitWarning = "the demo stops with it"

@@ -32,12 +32,16 @@ func TestTUIUsageErrors(t *testing.T) {
 		{[]string{"amqp:"}, true, `amqp:`},
 		{[]string{"bogus"}, true, "bogus"},
 		{[]string{"--buffer", "5"}, true, "--buffer 5: want at least 100"},
+		{[]string{"--theme", "pink"}, true, "--theme pink: want auto, dark or light"},
 		{nil, false, "eddy tui needs a terminal on stderr"},
 	} {
 		f, out, _ := testFactory(c.tty)
 		err := tuiRun(context.Background(), f, &TUIOptions{Sources: c.args, Buffer: 10000})
 		if c.args != nil && c.args[0] == "--buffer" {
 			err = tuiRun(context.Background(), f, &TUIOptions{Buffer: 5})
+		}
+		if c.args != nil && c.args[0] == "--theme" {
+			err = tuiRun(context.Background(), f, &TUIOptions{Buffer: 10000, Theme: "pink"})
 		}
 		if err == nil || exitCode(err) != ExitUsage || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v (exit %d), want %q", c.args, err, exitCode(err), c.want)
