@@ -72,9 +72,10 @@ once. --demo starts the embedded demo shop (as eddy demo does, writing the
 
 The UI draws on the terminal's alternate screen through stderr, so stdout
 stays clean. Colours suit the terminal's background as it reports it
-(--theme dark or light when it does not). q quits (exit 0), ctrl+c interrupts (exit 130); under --demo, or
-while a redrive runs, q asks first (q or y again quits). Any key closes the
-help, q and esc too. NO_COLOR turns colour off.`,
+(--theme dark or light when it does not); NO_COLOR turns colour off. q quits
+(exit 0), ctrl+c interrupts (exit 130); under --demo, or while a redrive
+runs, q asks first (q or y again quits). Any key closes the help, q and esc
+too.`,
 		Example: `  # try it on the embedded demo
   eddy tui --demo
   # the current context, tailing two topics at once
@@ -290,7 +291,7 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 		// that the whole DLQ's job (eddy dlq redrive) still redrives that.
 		pins := req.Pin
 		if pins == nil {
-			pins = dlq.Pins(req.Patterns...)
+			pins = dlq.Pins(req.Patterns...) // the patterns, hashed as a set
 		}
 		p.job += "-" + pins.Hash()
 	}
