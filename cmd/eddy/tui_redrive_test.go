@@ -197,6 +197,18 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 	}
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	p.wait(t, "the error groups", func(s string) bool { return strings.Contains(s, "DLQ "+dlqName) && strings.Contains(s, "ORIGIN") })
+	// enter on a group lists its messages; enter on one opens it, found by
+	// peeking at the queue (fetched and requeued: the DLQ stays whole).
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	p.wait(t, "a group's messages", func(s string) bool { return strings.Contains(s, "first: ") })
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	p.wait(t, "the message's event", func(s string) bool {
+		return strings.Contains(s, "│ Event │") && strings.Contains(s, "origin      amqp:"+dlqName) && strings.Contains(s, "x-death")
+	})
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	p.wait(t, "back to the messages", func(s string) bool { return strings.Contains(s, "first: ") })
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	p.wait(t, "back to the groups", func(s string) bool { return strings.Contains(s, "ORIGIN") })
 	tm.Type("P")
 	p.wait(t, "the plan", func(s string) bool {
 		return strings.Contains(s, "plan (dry run") && strings.Contains(s, "→ amqp:") && strings.Contains(s, "Y redrives")
