@@ -170,7 +170,8 @@ type Config struct {
 	// Now is the clock for event times and record timestamps (default
 	// time.Now). Topics keep 30 minutes of records (dead letters a day) by
 	// their timestamps, so a clock far in the past has them deleted within a
-	// minute.
+	// minute. They are bounded by size too: 64 MiB for the event topics
+	// together, 16 MiB for the dead-letter topics.
 	Now func() time.Time
 	// TracerProvider makes the services' spans. Default: an SDK provider without
 	// an exporter, which only generates the ids for traceparent. Pass one with an

@@ -31,6 +31,34 @@ const (
 	retentionDeadLetters = 24 * time.Hour
 )
 
+// How much they keep, by size: kfake holds every record in memory until
+// retention deletes it, so half an hour at a high --rate (or a day of dead
+// letters) alone would not bound a demo left open. retention.bytes is per
+// partition in Kafka; these are the totals, shared among the partitions.
+// Variables so that tests can make them small.
+var (
+	retainEventBytes      int64 = 64 << 20 // the five event topics together
+	retainDeadLetterBytes int64 = 16 << 20 // the two dead-letter topics together
+)
+
+// maxSegmentBytes bounds the demo's log segments. kfake frees a segment only
+// once retention passed all of it, and its default segment is 100 MiB per
+// partition: with the default, memory would grow by that much per partition
+// before retention ever gave any back.
+const maxSegmentBytes = 1 << 20
+
+// topicRetention returns the configs that bound one of the demo's topics by
+// time and size, budget shared among parts partitions.
+func topicRetention(age time.Duration, budget int64, parts int) map[string]*string {
+	perPartition := max(budget/int64(parts), 1)
+	segment := min(maxSegmentBytes, max(perPartition/4, 16<<10))
+	return map[string]*string{
+		"retention.ms":    ptr(strconv.FormatInt(age.Milliseconds(), 10)),
+		"retention.bytes": ptr(strconv.FormatInt(perPartition, 10)),
+		"segment.bytes":   ptr(strconv.FormatInt(segment, 10)),
+	}
+}
+
 // portSearch is how many ports above the asked one are tried before giving up.
 const portSearch = 100
 
@@ -127,17 +155,33 @@ func (k *kafkaShop) createTopics(ctx context.Context) error {
 	}
 	for topic, n := range want {
 		// Half an hour of events (about 100 MB at the default rate) is plenty
-		// to explore; dead letters are few and wait a day for a redrive.
-		retention := retentionEvents
+		// to explore; dead letters are few and wait a day for a redrive. Both
+		// are bounded by size too (retainEventBytes, retainDeadLetterBytes).
+		cfgs := topicRetention(retentionEvents, retainEventBytes, 5*int(parts))
 		if topic == TopicPaymentsDLT || topic == TopicInventoryDLQ {
-			retention = retentionDeadLetters
+			cfgs = topicRetention(retentionDeadLetters, retainDeadLetterBytes/2, int(n))
 		}
-		resp, err := adm.CreateTopic(ctx, n, 1, map[string]*string{"retention.ms": ptr(strconv.FormatInt(retention.Milliseconds(), 10))}, topic)
+		resp, err := adm.CreateTopic(ctx, n, 1, cfgs, topic)
 		if err == nil {
 			err = resp.Err
 		}
-		// A kept data directory already has them.
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		if errors.Is(err, kerr.TopicAlreadyExists) {
+			// A kept data directory already has it, perhaps from a demo
+			// that bounded it by time alone.
+			var alter []kadm.AlterConfig
+			for k, v := range cfgs {
+				alter = append(alter, kadm.AlterConfig{Name: k, Value: v})
+			}
+			resps, aerr := adm.AlterTopicConfigs(ctx, alter, topic)
+			if aerr == nil {
+				var r kadm.AlterConfigsResponse
+				if r, aerr = resps.On(topic, nil); aerr == nil {
+					aerr = r.Err
+				}
+			}
+			err = aerr
+		}
+		if err != nil {
 			return fmt.Errorf("demo: create topic %s: %w", topic, err)
 		}
 	}

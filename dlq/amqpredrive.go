@@ -26,6 +26,10 @@ type AMQPRedrive struct {
 	// DryRun peeks at the queue (fetched and requeued) instead of consuming
 	// it, writes nothing and records nothing in the ledger.
 	DryRun bool
+	// RecordPin makes a dry run return its plan as Report.Pin. A run with
+	// it as Route.Select.Pin writes exactly the messages the plan counted,
+	// and leaves the letters that arrived since (Report.Arrived).
+	RecordPin bool
 	// Consume tunes the consumer (tests shorten its waits).
 	Consume amqp.ConsumeOptions
 	// Tracer, when set, traces each message published (replay.Traced) in
@@ -62,13 +66,19 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 		}
 	}
 	decide := router.Decide
+	var pin *pinRecorder
+	if r.DryRun && r.RecordPin {
+		pin = newPinRecorder(true)
+	}
 	filter := matchFunc(func(e *event.Event) (bool, error) {
+		pin.read(e)
 		d, err := decide(e)
 		if err != nil {
 			return false, err
 		}
 		switch d.Outcome {
 		case Redrive, Park:
+			pin.write(e)
 			return true, nil
 		case Unknown:
 			t.add(d, "", &LeftRecord{Partition: -1, Offset: -1, Outcome: d.Outcome, ID: Position(e), Reason: d.Reason})
@@ -151,6 +161,7 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	rep.Summary = sum
 	rep.OutcomeUnknown = unknown
 	rep.Notes = notes
+	rep.Pin = pin.result()
 	if dry != nil {
 		pl := dry.Plan()
 		rep.Targets, rep.First = pl.Targets, pl.FirstIDs

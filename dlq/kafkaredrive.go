@@ -44,6 +44,13 @@ type Report struct {
 	// the connection was lost for good (RabbitMQ): in progress in the
 	// ledger, a rerun moves them again with the same eddy-redrive-id.
 	OutcomeUnknown []string
+	// Arrived counts the messages a pinned run (Selection.Pin from a plan)
+	// left because they arrived in the DLQ after the plan read it; they are
+	// also in Unselected.
+	Arrived int64
+	// Pin is a dry run's plan, when asked for (RecordPin): run with it as
+	// Selection.Pin, a redrive writes exactly what the plan counted.
+	Pin *Pin
 }
 
 // maxLeft bounds Report.Left.
@@ -70,6 +77,9 @@ func (t *tally) add(d Decision, target string, left *LeftRecord) {
 		p.Unknown++
 	case Unselected:
 		p.Unselected++
+		if d.Arrived {
+			p.Arrived++
+		}
 	}
 	if target != "" {
 		t.count(p, target, 1)
@@ -105,6 +115,7 @@ func (t *tally) end(committed bool) {
 		r.Parked += p.Parked
 		r.Unknown += p.Unknown
 		r.Unselected += p.Unselected
+		r.Arrived += p.Arrived
 		r.Already += p.Already
 		r.Left = append(r.Left, p.Left...)
 		for _, c := range p.Targets {
@@ -120,7 +131,7 @@ func (t *tally) end(committed bool) {
 func (t *tally) forgetLeft() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.total.Unknown, t.total.Unselected, t.total.Left = 0, 0, nil
+	t.total.Unknown, t.total.Unselected, t.total.Arrived, t.total.Left = 0, 0, 0, nil
 }
 
 func (t *tally) report() Report {
@@ -148,6 +159,11 @@ type KafkaRedrive struct {
 	// targets, not to the group, not to the log. Its Report counts what a
 	// real run would do now.
 	DryRun bool
+	// RecordPin makes a dry run return its plan as Report.Pin. A run with
+	// it as Route.Select.Pin (and a job of its own: Pin.Hash) writes
+	// exactly the records the plan counted, and leaves the letters that
+	// arrived since (Report.Arrived).
+	RecordPin bool
 	// OnEnd, when set, is called after every transaction (tests).
 	OnEnd func(committed bool)
 	// Client reads the DLQ for a dry run.
@@ -289,7 +305,12 @@ func dryRunKafka(ctx context.Context, k KafkaRedrive, self *Job, decide func(*ev
 	defer src.Close()
 	var mu sync.Mutex
 	decided := map[string]Decision{}
+	var pin *pinRecorder
+	if k.RecordPin {
+		pin = newPinRecorder(false)
+	}
 	filter := matchFunc(func(e *event.Event) (bool, error) {
+		pin.read(e)
 		if self != nil {
 			if pos, ok := self.Position[e.Partition]; ok && e.Offset < pos {
 				return false, nil // this job did it already
@@ -304,6 +325,7 @@ func dryRunKafka(ctx context.Context, k KafkaRedrive, self *Job, decide func(*ev
 			mu.Lock()
 			decided[Position(e)] = d
 			mu.Unlock()
+			pin.write(e)
 			return true, nil
 		}
 		t.add(d, "", leftOf(e, d))
@@ -323,6 +345,7 @@ func dryRunKafka(ctx context.Context, k KafkaRedrive, self *Job, decide func(*ev
 	rep.Summary = sum
 	pl := dry.Plan()
 	rep.Targets, rep.First = pl.Targets, pl.FirstIDs
+	rep.Pin = pin.result()
 	return rep, err
 }
 

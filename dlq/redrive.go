@@ -96,6 +96,9 @@ type Decision struct {
 	Reason string
 	// Count is the eddy-redrive-count the message carries.
 	Count int64
+	// Arrived (Unselected): the selection is a plan's Pin, and the message
+	// arrived in the DLQ after the plan read it.
+	Arrived bool
 }
 
 // Selection picks the messages of a DLQ to redrive. The zero value picks all.
@@ -109,14 +112,33 @@ type Selection struct {
 	// ID names a message by its content (a schema's event id); nil uses
 	// positions only.
 	ID func(*event.Event) string
+	// Pin, when set, selects only the messages it pins (a plan's, or a
+	// hand-made pick), and the other selections must match too.
+	Pin *Pin
+	// Patterns, when set, selects only the messages whose error, masked
+	// as Summary groups them (ErrorPattern), is one of these.
+	Patterns map[string]bool
+}
+
+// ErrorPattern is the masked error a Summary groups l's message by: its
+// error message, else its exception class, else "(unknown)", through
+// MaskError.
+func ErrorPattern(l convention.Letter) string {
+	return MaskError(orUnknown(l.Error, l.Class))
 }
 
 // Selected reports whether s picks e, whose letter is l.
 func (s *Selection) Selected(e *event.Event, l convention.Letter) (bool, error) {
+	if s.Pin != nil && !s.Pin.Has(e) {
+		return false, nil
+	}
 	if len(s.IDs) > 0 && !s.IDs[Position(e)] && (s.ID == nil || !s.IDs[s.ID(e)]) {
 		return false, nil
 	}
 	if s.Error != nil && !s.Error.MatchString(l.Error) && !s.Error.MatchString(l.Class) {
+		return false, nil
+	}
+	if s.Patterns != nil && !s.Patterns[ErrorPattern(l)] {
 		return false, nil
 	}
 	if s.Filter != nil {
@@ -205,6 +227,7 @@ func (r *Router) Decide(e *event.Event) (Decision, error) {
 	ok, err := r.o.Select.Selected(e, l)
 	if err != nil || !ok {
 		d.Outcome = Unselected
+		d.Arrived = r.o.Select.Pin != nil && r.o.Select.Pin.arrived(e)
 		return d, err
 	}
 	if r.o.MaxRedrives > 0 && d.Count >= int64(r.o.MaxRedrives) {

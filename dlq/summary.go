@@ -7,6 +7,7 @@ import (
 
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/replay"
 )
 
 // Summary describes the messages of one DLQ: how many, how old, why they
@@ -18,10 +19,12 @@ type Summary struct {
 	Count     int64     `json:"count"`
 	Oldest    time.Time `json:"oldest,omitzero"`
 	Newest    time.Time `json:"newest,omitzero"`
-	Errors    []Count   `json:"errors"`
-	Origins   []Count   `json:"origins"`
-	Groups    []Group   `json:"groups,omitempty"`
-	Unparsed  int64     `json:"unparsed"` // messages without dead-letter headers
+	// Errors counts the messages by their error with ids, numbers and
+	// quoted values masked (see MaskError), as Groups group them.
+	Errors   []Count `json:"errors"`
+	Origins  []Count `json:"origins"`
+	Groups   []Group `json:"groups,omitempty"`
+	Unparsed int64   `json:"unparsed"` // messages without dead-letter headers
 	// Redriven counts the records (Kafka) that redrive jobs moved or
 	// parked: still in the topic, but no longer in the DLQ, and not in
 	// Count or anything else above.
@@ -43,16 +46,25 @@ type Count struct {
 	Count int64  `json:"count"`
 }
 
-// Group is the messages that share an error, a class and an origin.
+// Group is the messages that share an error (masked: Pattern), a class and
+// an origin.
 type Group struct {
-	Error  string    `json:"error"`
-	Class  string    `json:"class,omitempty"`
-	Origin string    `json:"origin"`
-	Count  int64     `json:"count"`
-	First  time.Time `json:"first"`
-	Last   time.Time `json:"last"`
+	// Error is the error of the group's first message, as recorded.
+	Error string `json:"error"`
+	// Pattern is the error the group's messages share: theirs with ids,
+	// numbers and quoted values masked (MaskError).
+	Pattern string    `json:"pattern"`
+	Class   string    `json:"class,omitempty"`
+	Origin  string    `json:"origin"`
+	Count   int64     `json:"count"`
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
 	// IDs are the first few message ids (or positions) of the group.
 	IDs []string `json:"ids"`
+	// Identities are the same messages' replay.DefaultIdentity (a Kafka
+	// position, a RabbitMQ dead-lettering), one per id: unlike an event id,
+	// one names one message (a Pin picks by them).
+	Identities []string `json:"-"`
 }
 
 type groupKey struct{ err, class, origin string }
@@ -114,12 +126,15 @@ func (s *Summarizer) Add(e *event.Event) {
 			origin = "(unknown)"
 		}
 	}
-	s.errs[errText]++
+	// Error texts carry order ids, SKUs and amounts: grouped verbatim,
+	// every message was a group of its own.
+	pattern := ErrorPattern(l)
+	s.errs[pattern]++
 	s.orig[origin]++
-	k := groupKey{errText, l.Class, origin}
+	k := groupKey{pattern, l.Class, origin}
 	g := s.groups[k]
 	if g == nil {
-		g = &Group{Error: errText, Class: l.Class, Origin: origin, First: ts, Last: ts}
+		g = &Group{Error: errText, Pattern: pattern, Class: l.Class, Origin: origin, First: ts, Last: ts}
 		s.groups[k] = g
 	}
 	g.Count++
@@ -131,6 +146,7 @@ func (s *Summarizer) Add(e *event.Event) {
 	}
 	if len(g.IDs) < s.keep {
 		g.IDs = append(g.IDs, s.idOf(e))
+		g.Identities = append(g.Identities, replay.DefaultIdentity(e))
 	}
 }
 
@@ -153,7 +169,7 @@ func (s *Summarizer) Summary() Summary {
 		out.Groups = append(out.Groups, *g)
 	}
 	slices.SortFunc(out.Groups, func(a, b Group) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Error, b.Error), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Class, b.Class))
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Pattern, b.Pattern), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Class, b.Class))
 	})
 	return out
 }

@@ -94,7 +94,10 @@ wait_for "any key closes this help"
 snap 08-help
 
 keys q   # closes the help
-keys q
+keys q   # asks: under --demo, quitting stops the demo
+wait_for "quit? the demo stops with it"
+snap 09-quit
+keys y
 deadline=$((SECONDS + 10))
 until [ -s "$work/status" ]; do
 	((SECONDS < deadline)) || { echo "tui-capture: eddy did not exit after q" >&2; exit 1; }

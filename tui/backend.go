@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -300,8 +302,72 @@ type RedriveRequest struct {
 	Error string
 	// IDs is --ids: only these messages (event ids or TOPIC/P@OFFSET).
 	IDs []string
-	// DryRun is --dry-run: decide and count, write nothing.
+	// Patterns selects the messages of these error groups: their error
+	// masked as dlq.Summary groups them (dlq.ErrorPattern).
+	Patterns []string
+	// Pin, when set, selects only the messages it pins: a hand-made pick,
+	// or the plan a dry run returned (its Report.Pin), so that Y writes
+	// exactly what the plan showed. A Kafka run with a pin is a job of its
+	// own (its name ends in Pin.Hash).
+	Pin *dlq.Pin
+	// DryRun is --dry-run: decide and count, write nothing; the report
+	// carries the plan as its Pin.
 	DryRun bool
+}
+
+// dlqMessage reads the one message of a DLQ that identity names
+// (replay.DefaultIdentity, as dlq.Group.Identities lists them): a Kafka
+// record by its position; a RabbitMQ message by peeking at the queue as the
+// summary did (fetched and requeued).
+func (b *Backend) dlqMessage(ctx context.Context, transport, name, identity string) (*event.Event, error) {
+	read := bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}}
+	var src bus.Source
+	var err error
+	switch transport {
+	case "kafka":
+		if b.Kafka == nil {
+			return nil, errors.New("no Kafka in this context")
+		}
+		at := strings.LastIndexByte(identity, '@')
+		slash := strings.LastIndexByte(identity, '/')
+		if at < 0 || slash < 0 || slash > at {
+			return nil, fmt.Errorf("not a Kafka position: %s", identity)
+		}
+		p, perr := strconv.ParseInt(identity[slash+1:at], 10, 32)
+		off, oerr := strconv.ParseInt(identity[at+1:], 10, 64)
+		if perr != nil || oerr != nil {
+			return nil, fmt.Errorf("not a Kafka position: %s", identity)
+		}
+		read.From, read.Partitions = bus.Position{Kind: bus.PosOffset, Offset: off}, []int32{int32(p)}
+		src, err = b.Kafka.Source(ctx, []bus.Address{{Transport: "kafka", Name: name}}, read)
+	case "amqp":
+		if b.AMQP == nil {
+			return nil, errors.New("no RabbitMQ in this context")
+		}
+		read.Backlog = true
+		src, err = b.AMQP.Source(ctx, []bus.Address{{Transport: "amqp", Name: name}}, read)
+	default:
+		return nil, fmt.Errorf("cannot read %s:%s here", transport, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	for {
+		evs, err := src.Next(ctx)
+		for i := range evs {
+			if replay.DefaultIdentity(&evs[i]) == identity {
+				e := evs[i]
+				return &e, nil
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s is no longer in %s (redriven, consumed or deleted by retention)", identity, name)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // dlqKeep is how many message ids a summary keeps per error group: the

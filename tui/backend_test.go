@@ -153,3 +153,40 @@ func TestBackendRealRabbitMQ(t *testing.T) {
 	requireEscapedEvent(t, m)
 	amqptest.Eventually(t, 20*time.Second, "both messages back in the queue", func() bool { return amqptest.Depth(t, u, tp.Queue) == 2 })
 }
+
+// TestDLQMessageOpensEvent: enter on a message of a DLQ group opens its
+// event (read by its position, not by its event id, which several letters may
+// share) in the Event view.
+func TestDLQMessageOpensEvent(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	dlt := kafkatest.NamedTopic(t, seeds, "o.DLT", 1)
+	for i := range 3 {
+		kafkatest.Produce(t, seeds, &kgo.Record{Topic: dlt, Value: []byte(`{"event_id":"same","n":` + string(rune('0'+i)) + `}`)})
+	}
+	c, err := kafka.New(seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := newTestModel(t, 100, 30)
+	m.be.Kafka = c
+	press(m, "4")
+	m.Update(dlqResult{m.dlq.gen, m.be.summarizeDLQs(context.Background())})
+	press(m, "enter", "enter", "j")
+	if m.dlq.stage != stageMessages {
+		t.Fatalf("stage %d:\n%s", m.dlq.stage, m.render())
+	}
+	_, cmd := m.Update(keyMsg("enter"))
+	if cmd == nil {
+		t.Fatal("enter on a message did nothing")
+	}
+	m.Update(cmd())
+	if m.current() != viewEvent || m.event.e == nil || string(m.event.e.Value) != `{"event_id":"same","n":1}` {
+		t.Fatalf("enter opened %v:\n%s", m.current(), m.render())
+	}
+	// A message that is gone says so.
+	_, err = m.be.dlqMessage(context.Background(), "kafka", dlt, "kafka:"+dlt+"/0@9")
+	if err == nil || !strings.Contains(err.Error(), "no longer in") {
+		t.Fatalf("a gone message: %v", err)
+	}
+}

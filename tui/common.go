@@ -57,6 +57,24 @@ func fit(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
+// fitName fits a name to w cells by cutting its middle: names that share a
+// start (kafka:inventory, kafka:inventory-dlq) and differ at the end stay
+// apart ("kafka:inv…entory", "kafka:inv…ory-dlq"), and a label at the end
+// ("(dead letter)") stays whole where it can. s holds no escape sequences
+// (names are safe()d text).
+func fitName(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n <= w {
+		return s
+	}
+	if w < 5 {
+		return fit(s, w)
+	}
+	head := (w - 1) / 2
+	tail := w - 1 - head
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, n-tail, "")
+}
+
 // pad fits s to w cells and fills the rest with spaces, so a background
 // style spans the line.
 func pad(s string, w int) string {
@@ -106,6 +124,24 @@ func (c *cursor) move(k KeyMap, msg tea.KeyPressMsg, n, h int) bool {
 	}
 	c.clamp(n, h)
 	return true
+}
+
+// follow puts the cursor back on the row named k after the list changed
+// under it (a refresh, a re-sort, a filter): a cursor stays on its item, not
+// on its row number, so enter opens what was under it. The row keeps its
+// place on the screen where it can. When k is gone (or ""), the cursor keeps
+// its number (clamped when drawn).
+func (c *cursor) follow(k string, n int, key func(i int) string) {
+	if k == "" {
+		return
+	}
+	for i := range n {
+		if key(i) == k {
+			c.top += i - c.pos
+			c.pos = i
+			return
+		}
+	}
 }
 
 // clamp keeps the cursor in [0,n) and visible in a window of h rows.

@@ -3,7 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
-	"regexp"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -61,13 +61,17 @@ type dlqView struct {
 	cur       cursor
 	open      int // the DLQ whose groups are shown
 	gcur      cursor
-	picked    map[int]bool // selected groups of the open DLQ
-	group     int          // the group whose messages are shown
+	gfilter   input           // / filters the open DLQ's groups
+	gshown    []int           // the indexes of the groups the filter matches
+	picked    map[string]bool // selected groups of the open DLQ, by groupKey
+	group     int             // the group whose messages are shown
 	mcur      cursor
-	pickedIDs map[string]bool // selected messages of the open group
+	pickedIDs map[string]bool // selected messages of the open group, by identity
 	stage     dlqStage
 
 	req      RedriveRequest
+	sel      string // the selection, in words
+	fromMsgs bool   // the plan was made in a group's messages
 	plan     dlq.Report
 	planErr  error
 	progress replay.Summary
@@ -79,7 +83,7 @@ type dlqView struct {
 }
 
 func newDLQView(c *Common, ctx context.Context, be *Backend) *dlqView {
-	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[int]bool{}}
+	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[string]bool{}}
 }
 
 func (v *dlqView) title() string {
@@ -89,11 +93,11 @@ func (v *dlqView) title() string {
 	return "DLQ"
 }
 
-func (v *dlqView) editing() bool { return false }
+func (v *dlqView) editing() bool { return v.gfilter.active }
 
 func (v *dlqView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Select, k.Plan, k.Confirm, k.Refresh)
+	return append(k.moveHelp(), k.Open, k.Select, k.ListFilter, k.Plan, k.Confirm, k.Refresh)
 }
 
 func (v *dlqView) activate() tea.Cmd {
@@ -119,18 +123,33 @@ func (v *dlqView) opened() *dlq.Summary {
 	return &v.res.sums[v.open]
 }
 
+// escCmd is esc, and from a redrive's result it reads the counts again, as
+// the result says (they changed).
+func (v *dlqView) escCmd() (tea.Cmd, bool) {
+	if v.stage == stageResult {
+		v.esc()
+		return v.load(), true
+	}
+	return nil, v.esc()
+}
+
 // esc goes one stage back; a running redrive is not left (ctrl+c stops it).
 func (v *dlqView) esc() bool {
 	switch v.stage {
 	case stageList:
 		return false
 	case stageGroups:
-		v.stage, v.picked = stageList, map[int]bool{}
+		if v.gfilter.value != "" {
+			v.gfilter.value = ""
+			v.regroup()
+			return true
+		}
+		v.stage, v.picked = stageList, map[string]bool{}
 	case stageMessages:
 		v.stage, v.pickedIDs = stageGroups, nil
 	case stagePlan:
 		v.stage = stageGroups
-		if len(v.req.IDs) > 0 {
+		if v.fromMsgs {
 			v.stage = stageMessages
 		}
 	case stageRunning:
@@ -151,6 +170,9 @@ func (v *dlqView) status() string {
 	switch v.stage {
 	case stageGroups:
 		s := fmt.Sprintf("%d groups · %d selected", len(v.opened().Groups), len(v.picked))
+		if v.gfilter.value != "" {
+			s = fmt.Sprintf("%d of %d groups · %d selected", len(v.gshown), len(v.opened().Groups), len(v.picked))
+		}
 		if v.canRedrive() {
 			return s + " · " + shortHelp(v.c.Keys.Select, v.c.Keys.Plan)
 		}
@@ -189,6 +211,53 @@ func (v *dlqView) status() string {
 	return s
 }
 
+// dlqKey names a DLQ of the list, groupKey a group of a DLQ: the cursors and
+// the selection follow them, not row numbers, when the lists are read again
+// (they are sorted by count).
+func dlqKey(s *dlq.Summary) string { return s.Transport + ":" + s.Name }
+func groupKey(g *dlq.Group) string { return g.Pattern + "\x00" + g.Class + "\x00" + g.Origin }
+
+// reload takes newly read summaries: every cursor stays on its DLQ, group
+// and message; a DLQ or group that is gone goes back a stage.
+func (v *dlqView) reload(res *dlqMsg) {
+	var k, ok, gk, mk string
+	if v.res != nil {
+		if v.cur.pos < len(v.res.sums) {
+			k = dlqKey(&v.res.sums[v.cur.pos])
+		}
+		if s := v.opened(); s != nil {
+			ok = dlqKey(s)
+			if g := v.gat(v.gcur.pos); g != nil {
+				gk = groupKey(g)
+			}
+			if v.stage == stageMessages && v.group < len(s.Groups) {
+				mk = groupKey(&s.Groups[v.group])
+			}
+		}
+	}
+	v.res = res
+	v.cur.follow(k, len(res.sums), func(i int) string { return dlqKey(&res.sums[i]) })
+	if ok == "" {
+		return
+	}
+	v.open = slices.IndexFunc(res.sums, func(s dlq.Summary) bool { return dlqKey(&s) == ok })
+	if v.open < 0 {
+		// The DLQ is gone: nothing of it can be redriven.
+		if v.stage == stageGroups || v.stage == stageMessages {
+			v.stage, v.picked, v.pickedIDs = stageList, map[string]bool{}, nil
+		}
+		return
+	}
+	gs := res.sums[v.open].Groups
+	v.regroup()
+	v.gcur.follow(gk, len(v.gshown), func(i int) string { return groupKey(&gs[v.gshown[i]]) })
+	if mk != "" {
+		if v.group = slices.IndexFunc(gs, func(g dlq.Group) bool { return groupKey(&g) == mk }); v.group < 0 {
+			v.stage, v.pickedIDs = stageGroups, nil
+		}
+	}
+}
+
 // canRedrive: eddy dlq redrive reads Kafka topics and RabbitMQ queues.
 func (v *dlqView) canRedrive() bool {
 	s := v.opened()
@@ -200,7 +269,7 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 	case dlqResult:
 		if msg.gen == v.gen {
 			v.loading = false
-			v.res = &msg.dlqMsg
+			v.reload(&msg.dlqMsg)
 		}
 	case redrivePlanMsg:
 		if msg.gen == v.runGen && v.stage == stagePlan {
@@ -214,6 +283,11 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 	case redriveDoneMsg:
 		if msg.gen == v.runGen {
 			v.stage, v.result, v.runErr = stageResult, msg.rep, msg.err
+		}
+	case tea.PasteMsg:
+		if v.gfilter.active {
+			v.gfilter.paste(msg.Content)
+			v.regroup()
 		}
 	case tea.KeyPressMsg:
 		return v.key(msg)
@@ -234,38 +308,74 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch v.stage {
 	case stageGroups:
 		s := v.opened()
-		if v.gcur.move(k, msg, len(s.Groups), h) {
+		if v.gfilter.active {
+			switch {
+			case key.Matches(msg, k.Accept):
+				v.gfilter.active = false
+			case key.Matches(msg, k.Cancel):
+				v.gfilter.active, v.gfilter.value = false, ""
+			default:
+				v.gfilter.edit(msg)
+			}
+			v.regroup()
+			return nil
+		}
+		h -= v.filterLines()
+		if v.gcur.move(k, msg, len(v.gshown), h) {
 			return nil
 		}
 		switch {
+		case key.Matches(msg, k.ListFilter):
+			v.gfilter.start("filter groups: ", v.gfilter.value)
 		case key.Matches(msg, k.Select):
-			if v.gcur.pos < len(s.Groups) {
-				if v.picked[v.gcur.pos] {
-					delete(v.picked, v.gcur.pos)
+			if g := v.gat(v.gcur.pos); g != nil {
+				gk := groupKey(g)
+				if v.picked[gk] {
+					delete(v.picked, gk)
 				} else {
-					v.picked[v.gcur.pos] = true
+					v.picked[gk] = true
 				}
 				v.gcur.pos++
-				v.gcur.clamp(len(s.Groups), h)
+				v.gcur.clamp(len(v.gshown), h)
 			}
 		case key.Matches(msg, k.Open):
-			if v.gcur.pos < len(s.Groups) {
-				v.group, v.mcur, v.pickedIDs, v.stage = v.gcur.pos, cursor{}, map[string]bool{}, stageMessages
+			if v.gcur.pos < len(v.gshown) {
+				v.group, v.mcur, v.pickedIDs, v.stage = v.gshown[v.gcur.pos], cursor{}, map[string]bool{}, stageMessages
 			}
 		case key.Matches(msg, k.Plan):
 			if v.canRedrive() {
-				return v.planRedrive(s, RedriveRequest{Transport: s.Transport, DLQ: s.Name, Error: v.selectionRegexp(s)})
+				// The picked groups (filtered out or not), by their masked
+				// error; none picked is the whole DLQ.
+				req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
+				var errs []string
+				for i := range s.Groups {
+					if g := &s.Groups[i]; v.picked[groupKey(g)] && !slices.Contains(req.Patterns, g.Pattern) {
+						req.Patterns = append(req.Patterns, g.Pattern)
+						errs = append(errs, fmt.Sprintf("%q", g.Pattern))
+					}
+				}
+				v.sel = fmt.Sprintf("%d group(s): the messages whose error is like %s", len(errs), strings.Join(errs, " or "))
+				if len(req.Patterns) == 0 {
+					v.sel = "nothing selected, so the WHOLE DLQ: every message in it as this plan reads it"
+				}
+				v.fromMsgs = false
+				return v.planRedrive(s, req)
 			}
 			return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
 		}
 		return nil
 	case stageMessages:
 		s := v.opened()
-		ids := s.Groups[v.group].IDs
-		if v.mcur.move(k, msg, len(ids), h) {
+		g := &s.Groups[v.group]
+		ids := g.Identities
+		if v.mcur.move(k, msg, len(ids), h-1) {
 			return nil
 		}
 		switch {
+		case key.Matches(msg, k.Open):
+			if v.mcur.pos < len(ids) {
+				return v.openMessage(s, ids[v.mcur.pos])
+			}
 		case key.Matches(msg, k.Select):
 			if v.mcur.pos < len(ids) {
 				id := ids[v.mcur.pos]
@@ -282,20 +392,34 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 				return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
 			}
 			req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
-			for _, id := range ids {
+			var picked, labels []string
+			for i, id := range ids {
 				if v.pickedIDs[id] {
-					req.IDs = append(req.IDs, id)
+					picked = append(picked, id)
+					labels = append(labels, g.IDs[i])
 				}
 			}
-			if len(req.IDs) == 0 {
+			v.fromMsgs = true
+			if len(picked) == 0 {
 				// None picked: the whole group, as P in the groups does.
-				req.Error = "^(?:" + regexp.QuoteMeta(s.Groups[v.group].Error) + ")$"
+				req.Patterns = []string{g.Pattern}
+				v.sel = fmt.Sprintf("nothing selected, so the whole group: every message whose error is like %q", g.Pattern)
+			} else {
+				// These messages, by identity: an event id may name several
+				// (a letter dead-lettered again).
+				req.Pin = dlq.Pins(picked...)
+				v.sel = fmt.Sprintf("%d message(s): %s", len(picked), strings.Join(labels, " "))
 			}
 			return v.planRedrive(s, req)
 		}
 		return nil
 	case stagePlan:
 		if key.Matches(msg, k.Confirm) && v.planErr == nil && v.plan.Redriven+v.plan.Parked > 0 {
+			if v.plan.Pin == nil {
+				// Run unpinned, the selection would be read again at run
+				// time: not what the plan showed.
+				return flash("this backend returned no plan to pin; nothing was run (eddy dlq redrive)", true)
+			}
 			return v.run()
 		}
 		return nil
@@ -320,25 +444,65 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return v.load()
 	case key.Matches(msg, k.Open):
 		if v.cur.pos < n {
-			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[int]bool{}, stageGroups
+			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[string]bool{}, stageGroups
+			v.gfilter = input{}
+			v.regroup()
 		}
 	}
 	return nil
 }
 
-// selectionRegexp is --error for the picked groups: their error texts,
-// exactly; "" (everything) when none is picked.
-func (v *dlqView) selectionRegexp(s *dlq.Summary) string {
-	var alts []string
+// regroup lists the open DLQ's groups the filter matches (in their error,
+// class or origin, ignoring case); the cursor stays on its group.
+func (v *dlqView) regroup() {
+	s := v.opened()
+	if s == nil {
+		v.gshown = v.gshown[:0]
+		return
+	}
+	var k string
+	if g := v.gat(v.gcur.pos); g != nil {
+		k = groupKey(g)
+	}
+	v.gshown = v.gshown[:0]
+	q := strings.ToLower(v.gfilter.value)
 	for i := range s.Groups {
-		if v.picked[i] {
-			alts = append(alts, regexp.QuoteMeta(s.Groups[i].Error))
+		g := &s.Groups[i]
+		if q == "" || strings.Contains(strings.ToLower(g.Pattern+"\x00"+g.Class+"\x00"+g.Origin), q) {
+			v.gshown = append(v.gshown, i)
 		}
 	}
-	if len(alts) == 0 {
-		return ""
+	v.gcur.follow(k, len(v.gshown), func(i int) string { return groupKey(&s.Groups[v.gshown[i]]) })
+	v.gcur.clamp(len(v.gshown), v.c.bodyHeight()-1-v.filterLines())
+}
+
+// gat is the group at row i of the groups shown (nil for none).
+func (v *dlqView) gat(i int) *dlq.Group {
+	s := v.opened()
+	if s == nil || i < 0 || i >= len(v.gshown) || v.gshown[i] >= len(s.Groups) {
+		return nil
 	}
-	return "^(?:" + strings.Join(alts, "|") + ")$"
+	return &s.Groups[v.gshown[i]]
+}
+
+// filterLines is the line the groups' filter takes while it is shown.
+func (v *dlqView) filterLines() int {
+	if v.gfilter.active || v.gfilter.value != "" {
+		return 1
+	}
+	return 0
+}
+
+// openMessage reads one message of the DLQ and opens it in the Event view.
+func (v *dlqView) openMessage(s *dlq.Summary, identity string) tea.Cmd {
+	be, ctx, transport, name := v.be, v.ctx, s.Transport, s.Name
+	return func() tea.Msg {
+		e, err := be.dlqMessage(ctx, transport, name, identity)
+		if err != nil {
+			return flashMsg{safe(err.Error()), true}
+		}
+		return openEventMsg{e}
+	}
 }
 
 func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
@@ -359,6 +523,8 @@ func (v *dlqView) run() tea.Cmd {
 	v.stage, v.progress = stageRunning, replay.Summary{}
 	req := v.req
 	req.DryRun = false
+	// Exactly what the plan counted: letters that arrived since are left.
+	req.Pin = v.plan.Pin
 	gen, ctx, be := v.runGen, v.ctx, v.be
 	v.prog, v.done = make(chan replay.Summary, 1), make(chan redriveDoneMsg, 1)
 	prog, done := v.prog, v.done
@@ -417,7 +583,7 @@ func (v *dlqView) view() string {
 		if !s.Oldest.IsZero() {
 			oldest = s.Oldest.Format("01-02 15:04")
 		}
-		line := fmt.Sprintf("  %-28s %8d  %-12s %s", fit(safe(s.Transport+":"+s.Name), 28), s.Count, oldest, top)
+		line := fmt.Sprintf("  %-28s %8d  %-12s %s", fitName(safe(s.Transport+":"+s.Name), 28), s.Count, oldest, top)
 		if i == v.cur.pos {
 			line = cursorRow(st, line, c.Width)
 		}
@@ -428,35 +594,59 @@ func (v *dlqView) view() string {
 
 func (v *dlqView) groupsView(h int) string {
 	c, st := v.c, v.c.Styles
-	s := v.opened()
-	lines := []string{st.Header.Render(fmt.Sprintf("  %6s  %-30s %-20s %s", "COUNT", "ERROR", "ORIGIN", "CLASS"))}
-	v.gcur.clamp(len(s.Groups), h-1)
-	for i := v.gcur.top; i < len(s.Groups) && len(lines) < h; i++ {
-		g := &s.Groups[i]
+	var lines []string
+	full := h
+	if v.filterLines() > 0 {
+		lines = append(lines, v.gfilter.render(st, c.Width))
+		h--
+	}
+	// The error takes the width the other columns leave; the class shows
+	// its last part (the exception's simple name) when space is short.
+	originW := max(8, min(20, c.Width/6))
+	classW := max(10, min(36, c.Width/5))
+	errW := max(16, c.Width-2-6-2-1-originW-1-classW)
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %6s  %-*s %-*s %s", "COUNT", errW, fit("ERROR (ids, numbers, quoted masked)", errW), originW, "ORIGIN", "CLASS")))
+	v.gcur.clamp(len(v.gshown), h-1)
+	if len(v.gshown) == 0 && v.gfilter.value != "" {
+		lines = append(lines, st.Dim.Render("  no group matches the filter (esc clears it)"))
+	}
+	for i := v.gcur.top; i < len(v.gshown) && len(lines) < h+v.filterLines(); i++ {
+		g := v.gat(i)
 		mark := " "
-		if v.picked[i] {
+		if v.picked[groupKey(g)] {
 			mark = st.Selected.Render("*")
 		}
-		line := fmt.Sprintf("%s %6d  %-30s %-20s %s", mark, g.Count, fit(safe(g.Error), 30), fit(safe(g.Origin), 20), safe(g.Class))
+		class := g.Class
+		if len(class) > classW {
+			class = class[strings.LastIndexByte(class, '.')+1:]
+		}
+		line := fmt.Sprintf("%s %6d  %-*s %-*s %s", mark, g.Count, errW, fit(safe(g.Pattern), errW), originW, fitName(safe(g.Origin), originW), fit(safe(class), classW))
 		if i == v.gcur.pos {
 			line = cursorRow(st, line, c.Width)
 		}
 		lines = append(lines, line)
 	}
-	return body(lines, c.Width, h)
+	return body(lines, c.Width, full)
 }
 
 func (v *dlqView) messagesView(h int) string {
 	c, st := v.c, v.c.Styles
 	g := &v.opened().Groups[v.group]
-	lines := []string{st.Header.Render(fmt.Sprintf("  %s · %s · from %s", fit(safe(g.Error), 50), safe(g.Class), safe(g.Origin)))}
-	v.mcur.clamp(len(g.IDs), h-1)
+	lines := []string{
+		st.Header.Render(fit(fmt.Sprintf("  %d × %s · %s · from %s", g.Count, safe(g.Pattern), safe(g.Class), safe(g.Origin)), c.Width)),
+		st.Dim.Render(fit("  first: "+safe(g.Error), c.Width)),
+	}
+	v.mcur.clamp(len(g.IDs), h-2)
 	for i := v.mcur.top; i < len(g.IDs) && len(lines) < h; i++ {
 		mark := " "
-		if v.pickedIDs[g.IDs[i]] {
+		if i < len(g.Identities) && v.pickedIDs[g.Identities[i]] {
 			mark = st.Selected.Render("*")
 		}
 		line := mark + " " + safe(g.IDs[i])
+		if i < len(g.Identities) && !strings.HasSuffix(g.Identities[i], g.IDs[i]) {
+			// An event id may name several letters: the position tells.
+			line += st.Dim.Render("  " + safe(g.Identities[i]))
+		}
 		if i == v.mcur.pos {
 			line = cursorRow(st, line, c.Width)
 		}
@@ -468,14 +658,7 @@ func (v *dlqView) messagesView(h int) string {
 // redriveLines draws the plan, the progress or the result.
 func (v *dlqView) redriveLines() []string {
 	st := v.c.Styles
-	sel := "every message"
-	switch {
-	case len(v.req.IDs) > 0:
-		sel = fmt.Sprintf("%d message(s): %s", len(v.req.IDs), safe(strings.Join(v.req.IDs, " ")))
-	case v.req.Error != "":
-		sel = "messages whose error matches " + safe(v.req.Error)
-	}
-	lines := []string{st.Header.Render("redrive " + safe(v.req.Transport+":"+v.req.DLQ)), "  selection: " + sel, ""}
+	lines := []string{st.Header.Render("redrive " + safe(v.req.Transport+":"+v.req.DLQ)), "  selection: " + safe(v.sel), ""}
 	switch v.stage {
 	case stagePlan:
 		if v.planErr != nil {
@@ -493,7 +676,8 @@ func (v *dlqView) redriveLines() []string {
 		if v.req.Transport == "amqp" {
 			how = "each acked once confirmed and in the ledger"
 		}
-		return append(lines, "", st.Warn.Render("  Y redrives exactly this, once ("+how+"); esc cancels"))
+		return append(lines, "", st.Warn.Render(fmt.Sprintf("  Y redrives exactly these %d message(s), once (%s);", v.plan.Redriven+v.plan.Parked, how)),
+			st.Warn.Render("  letters that arrive after this plan are left in the DLQ · esc cancels"))
 	case stageRunning:
 		total := max(v.plan.Read, 1)
 		w := max(10, v.c.Width-30)
@@ -503,6 +687,9 @@ func (v *dlqView) redriveLines() []string {
 	}
 	lines = append(lines, st.Header.Render("result"))
 	lines = append(lines, v.counts(v.result)...)
+	if v.result.Arrived > 0 {
+		lines = append(lines, "", fmt.Sprintf("  %d new letter(s) arrived since the plan and were left in the DLQ", v.result.Arrived))
+	}
 	if v.runErr != nil {
 		lines = append(lines, "  "+st.Error.Render(safe(v.runErr.Error())))
 	}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
@@ -26,6 +28,11 @@ type eventView struct {
 	tree  *jnode // nil when the payload is not JSON
 	lines []jline
 	cur   cursor
+	// openHdr are the headers shown whole (enter on a long one: a
+	// kafka_dlt-exception-message or -stacktrace, wrapped at the width);
+	// laidW is the width the lines were laid out for.
+	openHdr map[int]bool
+	laidW   int
 }
 
 func newEventView(c *Common, be *Backend, o Options) *eventView {
@@ -56,12 +63,14 @@ func (v *eventView) show(e *event.Event) {
 		v.tree = t
 	}
 	v.cur = cursor{}
+	v.openHdr = map[int]bool{}
 	v.layout()
 }
 
 // layout renders the whole event into lines; the cursor moves over them.
 func (v *eventView) layout() {
 	v.lines = v.lines[:0]
+	v.laidW = v.c.Width
 	e := v.e
 	if e == nil {
 		return
@@ -92,11 +101,12 @@ func (v *eventView) layout() {
 	if len(e.Headers) > 0 {
 		add("")
 		add(fmt.Sprintf("headers (%d)", len(e.Headers)))
-		r, err := inspect.NewRenderer(inspect.PrinterOptions{Width: max(40, v.c.Width), Schema: v.be.schema(), Local: v.o.Local})
-		if err == nil {
-			for _, l := range strings.Split(strings.TrimRight(string(r.AppendHeaders(nil, e)), "\n"), "\n") {
-				add(l)
-			}
+		title := len(v.lines) - 1
+		for i := range e.Headers {
+			v.header(i)
+		}
+		if slices.ContainsFunc(v.lines[title:], func(l jline) bool { return l.long }) {
+			v.lines[title].text += " · + marks a long one: enter shows it whole"
 		}
 	}
 	add("")
@@ -116,6 +126,77 @@ func (v *eventView) layout() {
 			add("  " + string(inspect.AppendSafe(nil, []byte(l))))
 		}
 	}
+}
+
+// header lays out header i: one line, cut at the width with a + when it is
+// longer (or holds line breaks); when opened, its key and then its value
+// whole, line by line as the value breaks them, each wrapped at the width.
+// Every piece is escaped: header values are untrusted bytes.
+func (v *eventView) header(i int) {
+	h := &v.e.Headers[i]
+	key := "    " + string(inspect.AppendSafe(nil, []byte(h.Key))) + ": "
+	var text string
+	switch decoded, ok := inspect.DecodeKnownHeader(h.Key, h.Value); {
+	case h.Value == nil && h.Typed == nil:
+		text = "<null>"
+	case ok:
+		text = decoded + " (decoded)"
+	default:
+		text = string(inspect.AppendSafe(nil, h.Value))
+	}
+	if h.Typed != nil {
+		text += " (" + event.TypeName(h.Typed) + ")"
+	}
+	// The view draws three cells before a line (cursor, fold mark).
+	w := max(20, v.c.Width-3)
+	long := strings.ContainsRune(string(h.Value), '\n') || ansi.StringWidth(key+text) > w
+	if !long || !v.openHdr[i] {
+		v.lines = append(v.lines, jline{text: fit(key+text, w), hdr: i + 1, long: long})
+		return
+	}
+	v.lines = append(v.lines, jline{text: key, hdr: i + 1, long: true, open: true})
+	indent := "      "
+	for _, part := range strings.Split(string(h.Value), "\n") {
+		// A stack trace indents its frames with tabs: spaces show them.
+		part = strings.ReplaceAll(strings.TrimSuffix(part, "\r"), "\t", "    ")
+		safe := string(inspect.AppendSafe(nil, []byte(part)))
+		for _, l := range strings.Split(ansi.Wrap(safe, max(10, w-len(indent)), ""), "\n") {
+			v.lines = append(v.lines, jline{text: indent + l, hdr: i + 1})
+		}
+	}
+}
+
+// toggleHeader opens or closes the header under the cursor, which then
+// stays on the header's first line.
+func (v *eventView) toggleHeader(open func(bool) bool) bool {
+	if v.cur.pos >= len(v.lines) {
+		return false
+	}
+	i := v.lines[v.cur.pos].hdr - 1
+	if i < 0 {
+		return false
+	}
+	was := v.openHdr[i]
+	now := open(was)
+	if now == was {
+		return false
+	}
+	if now {
+		if !v.lines[v.cur.pos].long {
+			return false
+		}
+		v.openHdr[i] = true
+	} else {
+		delete(v.openHdr, i)
+	}
+	v.layout()
+	for j := range v.lines {
+		if v.lines[j].hdr == i+1 {
+			v.cur.pos = j
+			break
+		}
+	}
+	return true
 }
 
 func origin(e *event.Event) string {
@@ -156,16 +237,22 @@ func (v *eventView) update(msg tea.Msg) tea.Cmd {
 		if n := node(); n != nil {
 			n.folded = !n.folded
 			v.layout()
+		} else {
+			v.toggleHeader(func(open bool) bool { return !open })
 		}
 	case key.Matches(km, k.Fold):
 		if n := node(); n != nil && !n.folded {
 			n.folded = true
 			v.layout()
+		} else {
+			v.toggleHeader(func(bool) bool { return false })
 		}
 	case key.Matches(km, k.Unfold):
 		if n := node(); n != nil && n.folded {
 			n.folded = false
 			v.layout()
+		} else {
+			v.toggleHeader(func(bool) bool { return true })
 		}
 	case key.Matches(km, k.FoldAll):
 		if v.tree != nil {
@@ -230,16 +317,25 @@ func (v *eventView) view() string {
 	if v.e == nil {
 		return body([]string{"", "  No event yet: pick one in the Tail view (2) and press enter."}, c.Width, h)
 	}
+	if v.laidW != c.Width {
+		// Header lines are cut and wrapped at the width.
+		v.layout()
+	}
 	v.cur.clamp(len(v.lines), h)
 	out := make([]string, 0, h)
 	for i := v.cur.top; i < len(v.lines) && len(out) < h; i++ {
 		l := v.lines[i]
 		mark := "  "
-		if l.node != nil {
+		switch {
+		case l.node != nil:
 			mark = "- "
 			if l.node.folded {
 				mark = "+ "
 			}
+		case l.open:
+			mark = "- "
+		case l.long:
+			mark = "+ "
 		}
 		text := " " + mark + l.text
 		if i == v.cur.pos {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/trace"
@@ -219,4 +221,148 @@ func TestGoldenDLQ80x24(t *testing.T) {
 	requireScreen(t, m)
 	press(m, "enter")
 	t.Run("groups", func(t *testing.T) { requireScreen(t, m) })
+	// / filters the groups (by error, class or origin); the cursor stays
+	// on its group, esc clears the filter before it leaves the DLQ.
+	press(m, "j", "/")
+	typeText(m, "Timeout")
+	press(m, "enter")
+	if g := m.dlq.gat(m.dlq.gcur.pos); len(m.dlq.gshown) != 1 || g == nil || g.Class != "java.net.SocketTimeoutException" {
+		t.Fatalf("filter: %d shown, cursor on %+v", len(m.dlq.gshown), g)
+	}
+	t.Run("filtered", func(t *testing.T) { requireScreen(t, m) })
+	press(m, "esc")
+	if m.dlq.stage != stageGroups || len(m.dlq.gshown) != 2 {
+		t.Fatalf("esc: stage %d, %d shown", m.dlq.stage, len(m.dlq.gshown))
+	}
+}
+
+// TestLagEddyJobs: eddy's own redrive and replay groups are not consumers: a
+// finished job (no member) whose DLQ got new letters since was shown as a red
+// ERR (STOP) with growing lag forever. They are hidden by default (the
+// status bar counts them), and J lists them as eddy's jobs, done or
+// running, without Burrow's verdict.
+func TestLagEddyJobs(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	press(m, "3")
+	s := testLag()
+	s.Groups = append(s.Groups,
+		inspect.GroupLag{Group: "eddy-redrive-payments.DLT-1a2b3c4d", Status: inspect.StatusErr, Worst: inspect.StatusStop, Lag: 40, OffsetLag: 40, TimeLag: time.Hour},
+		inspect.GroupLag{Group: "eddy-replay-nightly", Status: inspect.StatusOK, Lag: 5, OffsetLag: 5, TimeLag: time.Second,
+			Members: []inspect.MemberLag{{ID: "m1"}}})
+	m.Update(lagResult{m.lag.gen, lagMsg{snap: s}})
+	out := m.render()
+	if strings.Contains(out, "eddy-re") || !strings.Contains(out, "2 of eddy's own jobs hidden (redrive and replay groups; J shows them)") {
+		t.Fatalf("eddy's jobs by default:\n%s", out)
+	}
+	press(m, "J")
+	out = m.render()
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "eddy redri") && (strings.Contains(l, "ERR") || !strings.Contains(l, "job done")) {
+			t.Fatalf("a finished redrive job: %q", l)
+		}
+	}
+	if !strings.Contains(out, "eddy replay nightly") || !strings.Contains(out, "job running") {
+		t.Fatalf("a running replay job:\n%s", out)
+	}
+	requireScreen(t, m)
+	press(m, "J")
+	if strings.Contains(m.render(), "eddy redrive") {
+		t.Fatal("J did not hide the jobs again")
+	}
+}
+
+// TestGoldenEventLongHeaders80x24: a dead letter's exception message and
+// stack trace were cut at the screen's edge with no way to read them. A long
+// header is marked +; enter (or →) shows it whole, wrapped at the width and
+// broken where the value breaks its lines, still escaped; enter (or ←) folds
+// it again.
+func TestGoldenEventLongHeaders80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	msg := "Listener method 'public void com.example.payments.PaymentListener.onOrder(com.example.Order)' threw exception; nested exception is java.lang.IllegalStateException: acme-pay: no answer within 2000 ms for order ord-7f3a after 3 attempts"
+	stack := "java.lang.IllegalStateException: acme-pay timeout\n\tat com.example.payments.AcmePay.authorize(AcmePay.java:42)\n\tat com.example.payments.PaymentListener.onOrder(PaymentListener.java:17)\x1b[2J"
+	e := event.Event{Transport: event.Kafka, Topic: "payments.DLT", Partition: 0, Offset: 7, Timestamp: t0, Value: []byte(`{"order":"ord-7f3a"}`),
+		Headers: []event.Header{
+			{Key: "kafka_dlt-exception-message", Value: []byte(msg)},
+			{Key: "kafka_dlt-exception-stacktrace", Value: []byte(stack)},
+			{Key: "kafka_dlt-original-topic", Value: []byte("payments")},
+		}}
+	m.Update(openEventMsg{&e})
+	requireScreen(t, m)
+	v := m.event
+	row := slices.IndexFunc(v.lines, func(l jline) bool { return l.hdr == 2 })
+	for range row {
+		press(m, "j")
+	}
+	press(m, "enter")
+	if !v.openHdr[1] || v.lines[v.cur.pos].hdr != 2 {
+		t.Fatalf("enter on the stack trace: open %v, cursor on %+v", v.openHdr, v.lines[v.cur.pos])
+	}
+	out := m.render()
+	for _, want := range []string{"      java.lang.IllegalStateException: acme-pay timeout", "          at com.example.payments.AcmePay.authorize(AcmePay.java:42)", `PaymentListener.java:17)\x`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("the open stack trace lacks %q:\n%s", want, out)
+		}
+	}
+	t.Run("stacktrace", func(t *testing.T) { requireScreen(t, m) })
+	press(m, "k", "enter")
+	t.Run("message", func(t *testing.T) { requireScreen(t, m) })
+	press(m, "h")
+	if v.openHdr[0] || !v.openHdr[1] {
+		t.Fatalf("← on the message: open %v", v.openHdr)
+	}
+	// A short header has nothing more to show.
+	row = slices.IndexFunc(v.lines, func(l jline) bool { return l.hdr == 3 })
+	v.cur.pos = row
+	press(m, "enter")
+	if v.openHdr[2] {
+		t.Fatal("enter opened a short header")
+	}
+}
+
+// TestNamesAt60Columns: at 60 columns a name cut at its end made
+// kafka:inventory and kafka:inventory-dlq both "kafka:inven…"; names are cut
+// in the middle now, so two stay apart, and a trace edge keeps its
+// "(dead letter)". A lag group's partitions keep LAG and TIMELAG (COMMITTED
+// and END go first).
+func TestNamesAt60Columns(t *testing.T) {
+	m := newTestModel(t, 60, 20)
+	s := testSources()
+	s.rows = append(s.rows,
+		sourceRow{addr: bus.Address{Transport: "kafka", Name: "inventory-reservations"}, partitions: 6, rate: -1},
+		sourceRow{addr: bus.Address{Transport: "kafka", Name: "inventory-reservations-dlq"}, partitions: 1, dlq: true, rate: -1})
+	m.Update(s)
+	out := m.render()
+	var labels []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(strings.TrimLeft(l, "▸ ")); len(f) > 0 && strings.HasPrefix(f[0], "kafka:inv") {
+			labels = append(labels, f[0])
+		}
+	}
+	if len(labels) != 2 || labels[0] == labels[1] {
+		t.Fatalf("two inventory topics at 60 columns: %q\n%s", labels, out)
+	}
+
+	press(m, "3")
+	m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
+	press(m, "enter")
+	out = m.render()
+	if !strings.Contains(out, "LAG") || !strings.Contains(out, "TIMELAG") {
+		t.Fatalf("partitions at 60 columns:\n%s", out)
+	}
+	requireScreen(t, m)
+
+	e := orderEvent(1, "orders", "OrderPlaced")
+	m.Update(openTraceMsg{&e})
+	m.Update(traceResult{m.trace.gen, testFlow()})
+	out = m.render()
+	for range 80 {
+		if strings.Contains(out, "(dead letter)") {
+			break
+		}
+		press(m, "j")
+		out = m.render()
+	}
+	if !strings.Contains(out, "(dead letter)") {
+		t.Fatalf("the trace's dead-letter edge at 60 columns:\n%s", out)
+	}
 }

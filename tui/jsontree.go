@@ -94,6 +94,10 @@ func parseValue(dec *json.Decoder, depth int) (*jnode, error) {
 type jline struct {
 	text string
 	node *jnode
+	// hdr is 1 + the index of the header the line shows (0: none), long
+	// says it can be expanded (cut or several lines), open that it is.
+	hdr        int
+	long, open bool
 }
 
 // lines renders the tree two spaces per level. Every string goes through

@@ -15,6 +15,7 @@ type KeyMap struct {
 	Fold, Unfold, FoldAll, UnfoldAll, Copy, Save    key.Binding
 	Trace                                           key.Binding
 	Plan, Confirm                                   key.Binding
+	Jobs                                            key.Binding
 	Accept, Cancel                                  key.Binding
 }
 
@@ -66,6 +67,8 @@ func DefaultKeyMap() KeyMap {
 
 		Plan:    b("P", "plan redrive (dry run)", "P"),
 		Confirm: b("Y", "confirm redrive", "Y"),
+
+		Jobs: b("J", "show/hide eddy's own jobs", "J"),
 
 		Accept: b("enter", "apply", "enter"),
 		Cancel: b("esc", "cancel", "esc"),

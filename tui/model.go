@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
@@ -47,6 +48,13 @@ type Options struct {
 	// Clock is the time source for rates and relative times (default
 	// time.Now); tests fix it.
 	Clock func() time.Time
+	// Theme is "dark" or "light" for the terminal's background; "" asks
+	// the terminal (and keeps the dark colours when it does not answer).
+	Theme string
+	// QuitWarning, when set, makes q ask before quitting, saying what
+	// quitting ends besides the TUI (eddy tui --demo: the demo's cluster).
+	// q always asks while a redrive runs.
+	QuitWarning string
 }
 
 func (o *Options) defaults() {
@@ -134,6 +142,7 @@ type Model struct {
 
 	stack    []viewID
 	showHelp bool
+	askQuit  string // the question q asked, waiting for q or y
 	flash    string
 	flashErr bool
 	code     int
@@ -145,7 +154,7 @@ func New(ctx context.Context, o Options) *Model {
 	o.defaults()
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Common{Width: 80, Height: 24, Styles: NewStyles(o.Color), Keys: DefaultKeyMap()}
+	c := &Common{Width: 80, Height: 24, Styles: newStylesFor(o.Color, o.Theme != "light"), Keys: DefaultKeyMap()}
 	m := &Model{c: c, o: o, be: o.Backend, parent: parent, ctx: ctx, cancel: cancel, stack: []viewID{viewSources}}
 	if m.be.Naming.IsZero() {
 		m.be.Naming = defaultNaming()
@@ -203,6 +212,10 @@ func (m *Model) comp(id viewID) component {
 // Init starts the first listing (and the tail when Options.Tail is set).
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.sources.activate()}
+	if m.o.Color && m.o.Theme == "" {
+		// The colours suit the background: the terminal says which.
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
 	if len(m.o.Tail) > 0 {
 		cmds = append(cmds, m.push(viewTail), m.tail.open(m.o.Tail))
 	}
@@ -275,6 +288,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case flashMsg:
 		m.flash, m.flashErr = msg.text, msg.err
 		return m, nil
+	case tea.BackgroundColorMsg:
+		if m.o.Color && m.o.Theme == "" {
+			m.c.Styles = newStylesFor(true, msg.IsDark())
+		}
+		return m, nil
 	case openTailMsg:
 		return m, tea.Batch(m.push(viewTail), m.tail.open(msg.addrs))
 	case openEventMsg:
@@ -316,12 +334,18 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	}
 	if m.showHelp {
-		// Any key closes the help; q still quits.
+		// Any key closes the help, q and esc too: q there means "close
+		// this", not "end the session".
 		m.showHelp = false
-		if key.Matches(msg, k.Quit) {
+		return nil
+	}
+	if m.askQuit != "" {
+		m.askQuit = ""
+		if key.Matches(msg, k.Quit) || msg.String() == "y" {
 			m.code, m.quitting = ExitQuit, true
 			return tea.Quit
 		}
+		m.flash, m.flashErr = "not quitting", false
 		return nil
 	}
 	v := m.comp(m.current())
@@ -331,6 +355,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.flash = ""
 	switch {
 	case key.Matches(msg, k.Quit):
+		if q := m.quitQuestion(); q != "" {
+			m.askQuit = q
+			return nil
+		}
 		m.code, m.quitting = ExitQuit, true
 		return tea.Quit
 	case key.Matches(msg, k.Help):
@@ -358,11 +386,37 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// quitQuestion is what q asks before quitting, "" when it quits at once:
+// a running redrive would stop, and QuitWarning says what else ends.
+func (m *Model) quitQuestion() string {
+	var what []string
+	if m.dlq.stage == stageRunning {
+		what = append(what, "the redrive stops where it is (what it moved stays moved)")
+	}
+	if m.o.QuitWarning != "" {
+		what = append(what, m.o.QuitWarning)
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	return "quit? " + strings.Join(what, "; ") + " · q/y quits, any other key stays"
+}
+
 // escHandler is implemented by views with a level of their own to leave on
 // esc before the root goes back.
 type escHandler interface{ esc() bool }
 
+// escCmder is an escHandler whose esc may start work (the DLQ view reads
+// the counts again when esc leaves a redrive's result).
+type escCmder interface{ escCmd() (tea.Cmd, bool) }
+
 func (m *Model) viewKey(v component, msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	if h, ok := v.(escCmder); ok && key.Matches(msg, m.c.Keys.Back) {
+		if cmd, handled := h.escCmd(); handled {
+			return cmd, true
+		}
+		return nil, false
+	}
 	if key.Matches(msg, m.c.Keys.Back) {
 		if h, ok := v.(escHandler); ok && h.esc() {
 			return nil, true
@@ -409,6 +463,9 @@ func (m *Model) statusBar(cur component) string {
 	st := m.c.Styles
 	var left string
 	switch {
+	case m.askQuit != "":
+		// The question takes the whole line.
+		return pad(st.Warn.Render(fit(m.askQuit, m.c.Width)), m.c.Width)
 	case m.flash != "" && m.flashErr:
 		left = st.Error.Render(m.flash)
 	case m.flash != "":
@@ -420,9 +477,21 @@ func (m *Model) statusBar(cur component) string {
 	w := m.c.Width
 	lw := w - len(right) - 1
 	if lw < 10 {
-		return pad(st.Status.Render(fit(left, w)), w)
+		return pad(st.Status.Render(keepBackground(fit(left, w), st.Status)), w)
 	}
-	return st.Status.Render(pad(fit(left, lw), lw) + " " + right)
+	return st.Status.Render(keepBackground(pad(fit(left, lw), lw), st.Status) + " " + right)
+}
+
+// keepBackground puts style back on after every reset inside s: a marker
+// (PAUSED, an error) ends with a reset, which ended the bar's background for
+// the rest of the line.
+func keepBackground(s string, style lipgloss.Style) string {
+	open := style.Render("x")
+	i := strings.IndexByte(open, 'x')
+	if i <= 0 {
+		return s // no colour
+	}
+	return strings.ReplaceAll(s, "\x1b[m", "\x1b[m"+open[:i])
 }
 
 // helpView lists every key: the global ones, then the view's.
@@ -439,7 +508,7 @@ func (m *Model) helpView() string {
 		}
 		lines = append(lines, "")
 	}
-	lines = append(lines, st.Dim.Render("any key closes this help"))
+	lines = append(lines, st.Dim.Render("any key closes this help (q and esc too)"))
 	return m.columns(lines)
 }
 

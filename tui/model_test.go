@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/dlq"
@@ -153,6 +156,58 @@ func TestQuitAndInterruptExitCodes(t *testing.T) {
 	}
 	if _, ok := cmd().(tea.QuitMsg); !ok {
 		t.Fatal("ctrl+c did not quit")
+	}
+}
+
+// TestHelpAndQuitQuestion: q and esc close the help (q used to quit from
+// it); under --demo (QuitWarning) and while a redrive runs, q asks first and
+// only q or y then quits; ctrl+c never asks.
+func TestHelpAndQuitQuestion(t *testing.T) {
+	for _, k := range []string{"q", "esc", "x"} {
+		m := newTestModel(t, 80, 24)
+		press(m, "?")
+		if !m.showHelp || !strings.Contains(m.render(), "any key closes this help (q and esc too)") {
+			t.Fatalf("?: help %v", m.showHelp)
+		}
+		_, cmd := m.Update(keyMsg(k))
+		if m.showHelp || m.quitting || cmd != nil {
+			t.Fatalf("%s on the help: help %v, quitting %v", k, m.showHelp, m.quitting)
+		}
+	}
+
+	m := New(context.Background(), Options{Backend: &Backend{Context: "demo"}, Local: time.UTC, Clock: func() time.Time { return t0 },
+		SaveDir: t.TempDir(), Buffer: 100, QuitWarning: "the demo stops with it"})
+	t.Cleanup(m.Close)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd != nil || m.quitting || !strings.Contains(m.render(), "quit? the demo stops with it · q/y quits") {
+		t.Fatalf("q under --demo did not ask:\n%s", m.render())
+	}
+	press(m, "j")
+	if m.quitting || m.askQuit != "" {
+		t.Fatal("another key did not cancel the question")
+	}
+	for _, yes := range []string{"q", "y"} {
+		m.askQuit, m.quitting = "", false
+		press(m, "q")
+		_, cmd = m.Update(keyMsg(yes))
+		if !m.quitting || m.ExitCode() != ExitQuit || cmd == nil {
+			t.Fatalf("q then %s did not quit", yes)
+		}
+	}
+
+	// A redrive running: q asks, without QuitWarning too.
+	m = newTestModel(t, 80, 24)
+	press(m, "4")
+	m.dlq.stage = stageRunning
+	press(m, "q")
+	if m.quitting || !strings.Contains(m.render(), "quit? the redrive stops where it is") {
+		t.Fatalf("q during a redrive:\n%s", m.render())
+	}
+	// ctrl+c interrupts at once.
+	_, cmd = m.Update(keyMsg("ctrl+c"))
+	if !m.quitting || m.ExitCode() != ExitInterrupted || cmd == nil {
+		t.Fatal("ctrl+c asked")
 	}
 }
 
@@ -449,12 +504,13 @@ func testDLQs() dlqMsg {
 	return dlqMsg{sums: []dlq.Summary{
 		{Transport: "kafka", Name: "payments.DLT", Count: 37, Oldest: t0, Errors: []dlq.Count{{Value: "card declined", Count: 30}},
 			Groups: []dlq.Group{
-				{Error: "card declined", Class: "com.example.CardDeclined", Origin: "orders", Count: 30},
-				{Error: "timeout \x1b[31mcalling bank", Class: "java.net.SocketTimeoutException", Origin: "orders", Count: 7,
-					IDs: []string{"evt-7", "payments.DLT/0@8", "evt-\x1b]0;x\x07"}},
+				{Error: "card declined", Pattern: "card declined", Class: "com.example.CardDeclined", Origin: "orders", Count: 30},
+				{Error: "timeout \x1b[31mcalling bank 7", Pattern: dlq.MaskError("timeout \x1b[31mcalling bank 7"), Class: "java.net.SocketTimeoutException", Origin: "orders", Count: 7,
+					IDs:        []string{"evt-7", "payments.DLT/0@8", "evt-\x1b]0;x\x07"},
+					Identities: []string{"kafka:payments.DLT/0@7", "kafka:payments.DLT/0@8", "kafka:payments.DLT/0@9"}},
 			}},
 		{Transport: "amqp", Name: "shop.payments.dlq", Count: 4, Errors: []dlq.Count{{Value: "rejected", Count: 4}},
-			Groups: []dlq.Group{{Error: "rejected", Origin: "shop.payments.inbox", Count: 4}}},
+			Groups: []dlq.Group{{Error: "rejected", Pattern: "rejected", Origin: "shop.payments.inbox", Count: 4}}},
 	}}
 }
 
@@ -475,7 +531,7 @@ func TestDLQKeys(t *testing.T) {
 		t.Fatalf("enter: stage %d", v.stage)
 	}
 	press(m, "j", "space")
-	if !v.picked[1] || len(v.picked) != 1 {
+	if !v.picked[groupKey(&v.opened().Groups[1])] || len(v.picked) != 1 {
 		t.Fatalf("space: %v", v.picked)
 	}
 	_, cmd := m.Update(keyMsg("P"))
@@ -483,8 +539,8 @@ func TestDLQKeys(t *testing.T) {
 		t.Fatalf("P: stage %d", v.stage)
 	}
 	cmd()
-	if len(reqs) != 1 || !reqs[0].DryRun || reqs[0].DLQ != "payments.DLT" || !regexp.MustCompile(reqs[0].Error).MatchString("timeout \x1b[31mcalling bank") ||
-		regexp.MustCompile(reqs[0].Error).MatchString("card declined") {
+	if len(reqs) != 1 || !reqs[0].DryRun || reqs[0].DLQ != "payments.DLT" || reqs[0].Error != "" ||
+		len(reqs[0].Patterns) != 1 || reqs[0].Patterns[0] != "timeout \x1b[<id> bank <n>" {
 		t.Fatalf("plan request %+v", reqs)
 	}
 	// Y does nothing until there is a plan with something to move.
@@ -493,6 +549,7 @@ func TestDLQKeys(t *testing.T) {
 		t.Fatal("Y ran without a plan")
 	}
 	plan := dlq.Report{Summary: replay.Summary{Read: 37}, Redriven: 7, Unselected: 30, Targets: []replay.TargetCount{{Target: "kafka:orders", Count: 7}}}
+	plan.Pin = dlq.Pins("kafka:payments.DLT/0@1")
 	m.Update(redrivePlanMsg{v.runGen, plan, nil})
 	t.Run("plan", func(t *testing.T) { requireScreen(t, m) })
 	_, cmd = m.Update(keyMsg("Y"))
@@ -500,37 +557,58 @@ func TestDLQKeys(t *testing.T) {
 		t.Fatalf("Y: stage %d", v.stage)
 	}
 	done := cmd().(redriveDoneMsg)
-	if len(reqs) != 2 || reqs[1].DryRun || reqs[1].Error != reqs[0].Error {
-		t.Fatalf("run request %+v", reqs)
+	if len(reqs) != 2 || reqs[1].DryRun || !slices.Equal(reqs[1].Patterns, reqs[0].Patterns) || reqs[1].Pin != plan.Pin {
+		t.Fatalf("run request %+v: not pinned to the plan", reqs)
 	}
 	m.Update(redriveProgressMsg{v.runGen, replay.Summary{Read: 20, Moved: 4}})
 	t.Run("progress", func(t *testing.T) { requireScreen(t, m) })
-	done.rep = dlq.Report{Summary: replay.Summary{Read: 37, Moved: 7}, Redriven: 6, Parked: 1, Already: 0, Unselected: 30,
+	done.rep = dlq.Report{Summary: replay.Summary{Read: 40, Moved: 7}, Redriven: 6, Parked: 1, Already: 0, Unselected: 33, Arrived: 3,
 		Targets: []replay.TargetCount{{Target: "kafka:orders", Count: 6}, {Target: "kafka:payments.DLT.parked", Count: 1}}}
 	m.Update(done)
 	if v.stage != stageResult {
 		t.Fatalf("done: stage %d", v.stage)
 	}
 	t.Run("result", func(t *testing.T) { requireScreen(t, m) })
+	g := v.gen
 	press(m, "esc")
 	if v.stage != stageList || m.current() != viewDLQ {
 		t.Fatal("esc from the result")
 	}
+	// The result says "enter or esc: back to the DLQs, counts re-read":
+	// esc reads them again too (it did not).
+	if !v.loading || v.gen == g {
+		t.Fatal("esc from the result did not read the counts again")
+	}
+	m.Update(dlqResult{v.gen, testDLQs()})
+	// P with nothing selected says, before Y, that it means the whole DLQ.
+	press(m, "enter", "P")
+	if sc := m.render(); v.stage != stagePlan || reqs[len(reqs)-1].Patterns != nil || !strings.Contains(sc, "nothing selected, so the WHOLE DLQ") {
+		t.Fatalf("P with nothing selected: %+v\n%s", reqs[len(reqs)-1], sc)
+	}
+	press(m, "esc", "esc")
 	// enter on a group lists its messages; space picks some; P plans
-	// exactly those (--ids).
+	// exactly those: by identity (an event id may name several letters).
 	press(m, "enter", "j", "enter")
 	if v.stage != stageMessages || v.group != 1 {
 		t.Fatalf("enter on a group: stage %d group %d", v.stage, v.group)
 	}
 	press(m, "j", "space")
-	if len(v.pickedIDs) != 1 || !v.pickedIDs["payments.DLT/0@8"] {
+	if len(v.pickedIDs) != 1 || !v.pickedIDs["kafka:payments.DLT/0@8"] {
 		t.Fatalf("picked %v", v.pickedIDs)
 	}
 	t.Run("messages", func(t *testing.T) { requireScreen(t, m) })
 	_, cmd = m.Update(keyMsg("P"))
 	cmd()
-	if last := reqs[len(reqs)-1]; !last.DryRun || len(last.IDs) != 1 || last.IDs[0] != "payments.DLT/0@8" || last.Error != "" {
+	if last := reqs[len(reqs)-1]; !last.DryRun || len(last.IDs) != 0 || last.Pin == nil || len(last.Pin.Write) != 1 || !last.Pin.Write["kafka:payments.DLT/0@8"] || last.Error != "" {
 		t.Fatalf("plan of picked messages: %+v", last)
+	}
+	// A plan the backend could not pin is not run: Y would evaluate the
+	// selection again.
+	n := len(reqs)
+	m.Update(redrivePlanMsg{v.runGen, dlq.Report{Redriven: 1}, nil})
+	press(m, "Y")
+	if v.stage != stagePlan || len(reqs) != n {
+		t.Fatalf("Y ran a plan without a pin: stage %d, %d requests", v.stage, len(reqs))
 	}
 	press(m, "esc", "esc", "esc")
 	if v.stage != stageList {
@@ -546,6 +624,80 @@ func TestDLQKeys(t *testing.T) {
 	if !strings.Contains(m.render(), "redrive amqp:") {
 		t.Fatalf("the plan of an AMQP DLQ:\n%s", m.render())
 	}
+}
+
+// TestCursorsFollowTheirItems: when a list is read again and re-sorted (the
+// DLQs by count after a redrive, lag groups by status and lag, sources when
+// a topic appears), or filtered, the cursor stays on the item it was on, so
+// the next enter opens that item, not whatever took its row. Before, the
+// cursor kept its row number: after a redrive the next "enter P" planned
+// another DLQ.
+func TestCursorsFollowTheirItems(t *testing.T) {
+	t.Run("dlq", func(t *testing.T) {
+		m := newTestModel(t, 100, 30)
+		press(m, "4")
+		v := m.dlq
+		m.Update(dlqResult{v.gen, testDLQs()})
+		press(m, "j") // amqp:shop.payments.dlq, row 1
+		// Read again: the AMQP DLQ now has the most messages, row 0.
+		res := testDLQs()
+		res.sums[1].Count = 99
+		res.sums[0], res.sums[1] = res.sums[1], res.sums[0]
+		press(m, "r")
+		m.Update(dlqResult{v.gen, res})
+		press(m, "enter")
+		if s := v.opened(); s == nil || s.Name != "shop.payments.dlq" {
+			t.Fatalf("enter after a re-sort opened %v, want shop.payments.dlq", s != nil && s.Name == "payments.DLT")
+		}
+		// A re-read while a DLQ's groups are open keeps that DLQ and
+		// group (and the selection) even when the list moved under them.
+		press(m, "esc", "j", "enter", "j", "space", "k")
+		if s := v.opened(); s.Name != "payments.DLT" || len(v.picked) != 1 {
+			t.Fatalf("opened %s, picked %v", s.Name, v.picked)
+		}
+		late := testDLQs()
+		late.sums[0].Groups[0], late.sums[0].Groups[1] = late.sums[0].Groups[1], late.sums[0].Groups[0]
+		v.loading = true
+		v.gen++
+		m.Update(dlqResult{v.gen, late})
+		s := v.opened()
+		if s == nil || s.Name != "payments.DLT" || s.Groups[v.gcur.pos].Error != "card declined" {
+			t.Fatalf("after a late read: opened %v, cursor on group %d", s != nil, v.gcur.pos)
+		}
+		if !v.picked[groupKey(&s.Groups[0])] || len(v.picked) != 1 {
+			t.Fatalf("the selection did not follow its group: %v", v.picked)
+		}
+	})
+	t.Run("lag", func(t *testing.T) {
+		m := newTestModel(t, 100, 30)
+		press(m, "3")
+		m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
+		press(m, "j", "j")
+		want := m.lag.rowKey(m.lag.cur.pos)
+		s := testLag()
+		slices.Reverse(s.Groups)
+		m.Update(lagResult{m.lag.gen, lagMsg{snap: s}})
+		if got := m.lag.rowKey(m.lag.cur.pos); got != want {
+			t.Fatalf("after a re-sort the cursor is on %q, want %q", got, want)
+		}
+	})
+	t.Run("sources", func(t *testing.T) {
+		m := newTestModel(t, 100, 30)
+		m.Update(testSources())
+		press(m, "j") // kafka:payments
+		s := testSources()
+		s.rows = append([]sourceRow{{addr: bus.Address{Transport: "kafka", Name: "aaa"}, rate: -1}}, s.rows...)
+		m.Update(s)
+		if r := m.sources.at(m.sources.cur.pos); r == nil || r.addr.Name != "payments" {
+			t.Fatalf("after a topic appeared above, the cursor is on %+v", r)
+		}
+		// A filter that keeps the row keeps the cursor on it.
+		press(m, "/")
+		typeText(m, "pay")
+		if r := m.sources.at(m.sources.cur.pos); r == nil || r.addr.Name != "payments" {
+			t.Fatalf("after a filter, the cursor is on %+v", r)
+		}
+	})
 }
 
 // TestContextsSwitch: enter on a context asks the Backend to connect to it;
@@ -586,6 +738,152 @@ func TestNoColor(t *testing.T) {
 		m.Close()
 		if got != colour {
 			t.Fatalf("colour %v: SGR on screen %v", colour, got)
+		}
+	}
+}
+
+// TestTailJumpHoldsTheTarget: @ beginning with more history than the buffer
+// landed on the target and then dropped it as the rest came in. Now a tail
+// opened at a past position stays in SCROLL on the target, stops reading
+// once the buffer is full (what did not fit is held, nothing dropped) and
+// says so; p reads on, dropping the oldest.
+func TestTailJumpHoldsTheTarget(t *testing.T) {
+	for _, at := range []string{"beginning", "-30s"} {
+		m := newTestModel(t, 80, 24) // a buffer of 100
+		openTestTail(t, m, nil)
+		v := m.tail
+		press(m, "@")
+		typeText(m, at)
+		press(m, "enter")
+		if !v.hold || v.follow {
+			t.Fatalf("@ %s: hold %v follow %v", at, v.hold, v.follow)
+		}
+		v.opening = false
+		v.stream = &stream{id: v.nextID}
+		batch := func(from, n int) tea.Cmd {
+			var evs []event.Event
+			for i := from; i < from+n; i++ {
+				evs = append(evs, orderEvent(i, "orders", "OrderPlaced"))
+			}
+			_, cmd := m.Update(eventsMsg{stream: v.stream.id, evs: evs})
+			return cmd
+		}
+		if cmd := batch(0, 60); cmd == nil || v.selected().Offset != 0 {
+			t.Fatalf("@ %s: the first batch: read on %v, cursor on %d", at, cmd != nil, v.selected().Offset)
+		}
+		if cmd := batch(60, 60); cmd != nil {
+			t.Fatalf("@ %s: reading went on with a full buffer", at)
+		}
+		if v.ring.dropped != 0 || v.ring.len() != 100 || v.selected().Offset != 0 || !strings.Contains(v.status(), "FULL 100: stopped at the target") {
+			t.Fatalf("@ %s: dropped %d, held %d, cursor on %d, status %q", at, v.ring.dropped, v.ring.len(), v.selected().Offset, v.status())
+		}
+		_, cmd := m.Update(keyMsg("p"))
+		if cmd == nil || v.hold || v.full || v.ring.dropped != 20 || v.ring.get(v.ring.next-1).Offset != 119 {
+			t.Fatalf("@ %s: p: read on %v, hold %v, dropped %d", at, cmd != nil, v.hold, v.ring.dropped)
+		}
+		v.stream = nil // no reader behind it to stop
+	}
+}
+
+// TestTailSearchCounts: / starts empty (it was filled with the last term),
+// the term stays on the status line with "n/m", or "no match".
+func TestTailSearchCounts(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	var evs []event.Event
+	for i := range 40 {
+		evs = append(evs, orderEvent(i, "orders", []string{"OrderPlaced", "PaymentFailed"}[i%2]))
+	}
+	openTestTail(t, m, evs)
+	v := m.tail
+	press(m, "/")
+	typeText(m, "PaymentFailed")
+	press(m, "enter")
+	if !strings.Contains(v.status(), "/PaymentFailed 20/20") {
+		t.Fatalf("status %q", v.status())
+	}
+	press(m, "n")
+	if !strings.Contains(v.status(), "/PaymentFailed 1/20") || v.selected().Offset != 1 {
+		t.Fatalf("n: status %q", v.status())
+	}
+	press(m, "/")
+	if v.searchIn.value != "" || !strings.Contains(v.status(), "/PaymentFailed") {
+		t.Fatalf("/ again: input %q, status %q", v.searchIn.value, v.status())
+	}
+	typeText(m, "nothing-like-it")
+	press(m, "enter")
+	if !strings.Contains(v.status(), "/nothing-like-it: no match") {
+		t.Fatalf("no match: status %q", v.status())
+	}
+}
+
+// TestStatusBarKeepsBackground: a marker on the status bar (PAUSED, an
+// error) ended with a reset that took the bar's background away for the rest
+// of the line. The drop counter is a quiet number now, not a warning.
+func TestStatusBarKeepsBackground(t *testing.T) {
+	m := New(context.Background(), Options{Backend: &Backend{}, Color: true, Local: time.UTC, Buffer: 100, Clock: func() time.Time { return t0 }})
+	defer m.Close()
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	var evs []event.Event
+	for i := range 150 {
+		evs = append(evs, orderEvent(i, "orders", "OrderPlaced"))
+	}
+	openTestTail(t, m, evs)
+	press(m, "p")
+	lines := strings.Split(m.render(), "\n")
+	bar := lines[len(lines)-1]
+	open := m.c.Styles.Status.Render("x")
+	prefix := open[:strings.IndexByte(open, 'x')]
+	parts := strings.Split(bar, "\x1b[m")
+	for i, p := range parts[1 : len(parts)-1] {
+		if !strings.HasPrefix(p, prefix) {
+			t.Fatalf("after reset %d the bar lost its background: %q", i+1, bar)
+		}
+	}
+	if !strings.Contains(ansi.Strip(bar), "dropped 50") || strings.Contains(bar, m.c.Styles.StatusWarn.Render("dropped 50")) {
+		t.Fatalf("the drop counter: %q", bar)
+	}
+}
+
+// TestThemeFollowsTheBackground: the colours were for a dark terminal only
+// (white input text, bright yellow and cyan vanish on white). With colour on,
+// the TUI asks the terminal for its background and takes light colours on a
+// light one; Theme forces one.
+func TestThemeFollowsTheBackground(t *testing.T) {
+	fg := func(st lipgloss.Style) string { return fmt.Sprint(st.GetForeground()) }
+	m := New(context.Background(), Options{Backend: &Backend{}, Color: true, Local: time.UTC})
+	defer m.Close()
+	dark := fg(m.c.Styles.Input)
+	m.Update(tea.BackgroundColorMsg{Color: color.White})
+	if light := fg(m.c.Styles.Input); light == dark {
+		t.Fatalf("a light background kept the input colour %s", light)
+	}
+	m.Update(tea.BackgroundColorMsg{Color: color.Black})
+	if fg(m.c.Styles.Input) != dark {
+		t.Fatal("a dark background did not bring the dark colours back")
+	}
+	forced := New(context.Background(), Options{Backend: &Backend{}, Color: true, Theme: "light", Local: time.UTC})
+	defer forced.Close()
+	forced.Update(tea.BackgroundColorMsg{Color: color.Black})
+	if fg(forced.c.Styles.Input) == dark {
+		t.Fatal("Theme light did not hold against the terminal's answer")
+	}
+}
+
+// TestSparklinesShareAScale: each row's sparkline was scaled to its own
+// maximum, so a topic at 1/s drew as tall as one at 100/s; a column shares
+// one scale now.
+func TestSparklinesShareAScale(t *testing.T) {
+	m := newTestModel(t, 100, 24)
+	m.Update(testSources())
+	v := m.sources
+	v.history["kafka:orders"] = []float64{1, 1, 1}
+	v.history["kafka:payments"] = []float64{100, 100, 100}
+	out := m.render()
+	for _, c := range []struct{ name, want string }{{"kafka:orders ", "▁▁▁"}, {"kafka:payments ", "███"}} {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, c.name) && !strings.Contains(l, c.want) {
+				t.Fatalf("%s: %q, want %s", c.name, l, c.want)
+			}
 		}
 	}
 }

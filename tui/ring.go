@@ -23,6 +23,9 @@ func (r *ring) oldest() uint64 {
 
 func (r *ring) len() int { return int(r.next - r.oldest()) }
 
+// free is how many events fit before the oldest is dropped.
+func (r *ring) free() int { return len(r.buf) - r.len() }
+
 // push stores e and returns its seq.
 func (r *ring) push(e event.Event) uint64 {
 	if r.next >= uint64(len(r.buf)) {

@@ -132,11 +132,23 @@ func (v *sourcesView) apply(m sourcesMsg) {
 		}
 	}
 	v.prevAt = m.at
+	k := v.curKey()
 	v.rows, v.errs, v.loaded = m.rows, m.errs, true
-	v.refilter()
+	v.reshow(k)
 }
 
-func (v *sourcesView) refilter() {
+// curKey names the row under the cursor ("" for none).
+func (v *sourcesView) curKey() string {
+	if r := v.at(v.cur.pos); r != nil {
+		return r.addr.String()
+	}
+	return ""
+}
+
+func (v *sourcesView) refilter() { v.reshow(v.curKey()) }
+
+// reshow lists the rows the filter matches, the cursor on the row named k.
+func (v *sourcesView) reshow(k string) {
 	v.shown = v.shown[:0]
 	q := strings.ToLower(v.filter.value)
 	for i, r := range v.rows {
@@ -144,6 +156,7 @@ func (v *sourcesView) refilter() {
 			v.shown = append(v.shown, i)
 		}
 	}
+	v.cur.follow(k, len(v.shown), func(i int) string { return v.rows[v.shown[i]].addr.String() })
 	v.cur.clamp(len(v.shown), v.listHeight())
 }
 
@@ -237,14 +250,26 @@ func (v *sourcesView) view() string {
 		lines = append(lines, v.filter.render(st, c.Width))
 		h--
 	}
+	// Narrow, the rate's sparkline goes first: the name is what tells two
+	// sources apart.
+	spark := c.Width >= 80
 	nameW := max(12, min(40, c.Width-50))
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", "RATE")))
+	sparkHead := "RATE"
+	if !spark {
+		nameW, sparkHead = max(12, min(40, c.Width-38)), ""
+	}
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", sparkHead)))
 	if !v.loaded {
 		lines = append(lines, "  listing…")
 	} else if len(v.shown) == 0 {
 		lines = append(lines, st.Dim.Render("  no topics or queues"+map[bool]string{true: " match the filter", false: ""}[v.filter.value != ""]))
 	}
 	v.cur.clamp(len(v.shown), h-1)
+	var hists [][]float64
+	for _, i := range v.shown {
+		hists = append(hists, v.history[v.rows[i].addr.String()])
+	}
+	hi := sparkMax(sparkLen, hists...)
 	for i := v.cur.top; i < len(v.shown) && len(lines) < h+1; i++ {
 		r := &v.rows[v.shown[i]]
 		name := r.addr.String()
@@ -260,11 +285,14 @@ func (v *sourcesView) view() string {
 		if r.rate >= 0 {
 			rate = strconv.FormatFloat(r.rate, 'f', 1, 64)
 		}
-		label := pad(safe(name), nameW)
+		label := pad(fitName(safe(name), nameW), nameW)
 		if r.dlq {
 			label = st.DLQ.Render(label)
 		}
-		line := fmt.Sprintf("%s %s %5s %10d %9s  %s", mark, label, parts, r.messages, rate, sparkline(v.history[name], sparkLen))
+		line := fmt.Sprintf("%s %s %5s %10d %9s", mark, label, parts, r.messages, rate)
+		if spark {
+			line += "  " + sparkline(v.history[name], sparkLen, hi)
+		}
 		if r.dlq {
 			line += st.DLQ.Render(fmt.Sprintf(" DLQ %d", r.messages))
 		}
@@ -276,19 +304,31 @@ func (v *sourcesView) view() string {
 	return body(lines, c.Width, c.bodyHeight())
 }
 
-// sparkline draws values as block characters scaled to their maximum, the
-// newest on the right, in n cells.
-func sparkline(vals []float64, n int) string {
+// sparkMax is the largest of the last n values of each history: the one
+// scale of a column of sparklines, so that rows compare (each row scaled to
+// its own maximum drew a trickle as tall as a flood).
+func sparkMax(n int, hists ...[]float64) float64 {
+	hi := 0.0
+	for _, vals := range hists {
+		if len(vals) > n {
+			vals = vals[len(vals)-n:]
+		}
+		for _, x := range vals {
+			hi = max(hi, x)
+		}
+	}
+	return hi
+}
+
+// sparkline draws values as block characters scaled to hi (the column's
+// sparkMax), the newest on the right, in n cells.
+func sparkline(vals []float64, n int, hi float64) string {
 	const blocks = "▁▂▃▄▅▆▇█"
 	if len(vals) == 0 {
 		return ""
 	}
 	if len(vals) > n {
 		vals = vals[len(vals)-n:]
-	}
-	hi := 0.0
-	for _, x := range vals {
-		hi = max(hi, x)
 	}
 	r := []rune(blocks)
 	var b strings.Builder

@@ -33,8 +33,13 @@ type Styles struct {
 	OK, Warn, Err lipgloss.Style
 }
 
-// NewStyles returns the styles, coloured or not.
-func NewStyles(colour bool) Styles {
+// NewStyles returns the styles, coloured or not, for a dark terminal.
+func NewStyles(colour bool) Styles { return newStylesFor(colour, true) }
+
+// newStylesFor returns the styles for a dark or a light background: text
+// colours that read on black (white input, bright yellow and cyan) vanish on
+// white, so a light terminal gets darker ones.
+func newStylesFor(colour, dark bool) Styles {
 	p := lipgloss.NewStyle()
 	s := Styles{Color: colour}
 	if !colour {
@@ -63,5 +68,20 @@ func NewStyles(colour bool) Styles {
 	s.OK = p.Foreground(c("10"))
 	s.Warn = p.Foreground(c("11"))
 	s.Err = p.Foreground(c("9")).Bold(true)
+	if !dark {
+		s.Status = p.Foreground(c("236")).Background(c("252"))
+		s.Error = p.Foreground(c("1"))
+		s.Header = p.Bold(true).Foreground(c("236"))
+		s.Selected = p.Foreground(c("6")).Bold(true)
+		s.Dim = p.Foreground(c("242"))
+		s.Key = p.Foreground(c("25")).Bold(true)
+		s.Desc = p.Foreground(c("238"))
+		s.DLQ = p.Foreground(c("5"))
+		s.Bar = p.Foreground(c("4"))
+		s.Input = p.Foreground(c("0"))
+		s.OK = p.Foreground(c("2"))
+		s.Warn = p.Foreground(c("130"))
+		s.Err = p.Foreground(c("1")).Bold(true)
+	}
 	return s
 }

@@ -56,6 +56,19 @@ type tailView struct {
 	follow bool
 	cur    cursor
 
+	// hold: the tail was opened at a past position (@ beginning, @ -30s):
+	// the cursor stays on the target, and reading stops once the buffer is
+	// full rather than drop the target (held keeps the rest of the batch
+	// that filled it; p or F read on). full says it stopped.
+	hold bool
+	full bool
+	held *eventsMsg
+
+	// searchHits and searchAt: how many shown events the search matched,
+	// and which of them is under the cursor (1-based; 0: none), as of the
+	// last search step.
+	searchHits, searchAt int
+
 	// refilterGen numbers ring re-matches (a filter edited): a result
 	// of an older one, or of a ring since cleared, is dropped. refiltering
 	// says one is under way (its matches are not shown yet).
@@ -108,6 +121,10 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 	v.total, v.filterFails, v.firstFailure = 0, 0, ""
 	v.rate = rateMeter{}
 	v.endErr, v.follow, v.paused, v.opening = nil, true, false, true
+	// From a past position the target is what was asked for: it stays
+	// under the cursor (SCROLL), and is not dropped by what follows it.
+	v.hold = from.IsSet() && from.Kind != bus.PosEnd
+	v.follow, v.full, v.held = !v.hold, false, nil
 	v.cur = cursor{}
 	v.nextID++
 	id, be, ctx := v.nextID, v.be, v.ctx
@@ -171,10 +188,21 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 			return rematch(msg, v.filter)
 		}
 		v.waiting = false
-		if msg.match != nil && msg.flt == v.filter {
-			v.ingestMatched(msg.evs, msg.match, msg.fails, v.o.Clock())
-		} else {
-			v.ingest(msg.evs, v.o.Clock())
+		if v.hold && len(msg.evs) > v.ring.free() {
+			// The rest waits: ingested it would drop the target.
+			n := v.ring.free()
+			rest := msg
+			rest.evs, rest.err = msg.evs[n:], nil
+			if msg.match != nil {
+				rest.match = msg.match[n:]
+				msg.match = msg.match[:n]
+			}
+			msg.evs, v.held = msg.evs[:n], &rest
+		}
+		v.ingestMsg(msg)
+		if v.hold && v.ring.free() == 0 && msg.err == nil {
+			v.full = true
+			return nil
 		}
 		if msg.err != nil {
 			if !ended(msg.err) || v.endErr == nil {
@@ -202,6 +230,31 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 		return v.key(msg)
 	}
 	return nil
+}
+
+// ingestMsg adds a batch, matched by the reader or not.
+func (v *tailView) ingestMsg(msg eventsMsg) {
+	if msg.match != nil && msg.flt == v.filter {
+		v.ingestMatched(msg.evs, msg.match, msg.fails, v.o.Clock())
+	} else {
+		v.ingest(msg.evs, v.o.Clock())
+	}
+}
+
+// readOn ends a hold: what was held back is ingested (the oldest events
+// now make room), and reading goes on.
+func (v *tailView) readOn() tea.Cmd {
+	v.hold, v.full = false, false
+	if v.held != nil {
+		held := *v.held
+		v.held = nil
+		v.ingestMsg(held)
+	}
+	if v.paused || v.stream == nil || v.waiting || v.stream.finished {
+		return nil
+	}
+	v.waiting = true
+	return v.stream.next()
 }
 
 // ingest adds a batch to the ring and to the shown list, matching each
@@ -381,6 +434,7 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Accept):
 			v.searchIn.active = false
 			v.search = v.searchIn.value
+			v.searchHits, v.searchAt = 0, 0
 			v.findMatch(true, true)
 		case key.Matches(msg, k.Cancel):
 			v.searchIn.active = false
@@ -407,6 +461,11 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Pause):
+		if v.full {
+			// Stopped at a full buffer: p reads on.
+			v.paused = false
+			return v.readOn()
+		}
 		v.paused = !v.paused
 		if !v.paused && v.stream != nil && !v.waiting && !v.stream.finished {
 			v.waiting = true
@@ -415,6 +474,9 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Follow):
 		v.follow = true
 		v.settle()
+		if v.hold {
+			return v.readOn()
+		}
 	case key.Matches(msg, k.EditFilter):
 		src := ""
 		if v.filter != nil {
@@ -422,7 +484,9 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		v.filterIn.start("filter> ", src)
 	case key.Matches(msg, k.Search):
-		v.searchIn.start("search> ", v.search)
+		// A new search starts empty; the last term stays on the status
+		// line (n and N go on with it).
+		v.searchIn.start("search> ", "")
 	case key.Matches(msg, k.NextMatch):
 		v.findMatch(true, false)
 	case key.Matches(msg, k.PrevMatch):
@@ -509,6 +573,7 @@ func (v *tailView) findMatch(forward, here bool) {
 	if v.search == "" {
 		return
 	}
+	defer v.countMatches()
 	n := v.shown.len()
 	step := 1
 	if !forward {
@@ -525,6 +590,20 @@ func (v *tailView) findMatch(forward, here bool) {
 			v.cur.pos = i
 			v.cur.clamp(n, v.listHeight())
 			return
+		}
+	}
+}
+
+// countMatches counts the shown events the search matches, and which of
+// them is under the cursor, for the status line's "n/m".
+func (v *tailView) countMatches() {
+	v.searchHits, v.searchAt = 0, 0
+	for i, seq := range v.shown.items() {
+		if e := v.ring.get(seq); e != nil && v.lineMatches(e) {
+			v.searchHits++
+			if i == v.cur.pos {
+				v.searchAt = v.searchHits
+			}
 		}
 	}
 }
@@ -563,6 +642,8 @@ func (v *tailView) status() string {
 	switch {
 	case v.opening:
 		parts = append(parts, "opening…")
+	case v.full:
+		parts = append(parts, st.StatusWarn.Render(fmt.Sprintf("FULL %d: stopped at the target · p reads on", v.ring.len())))
 	case v.paused:
 		parts = append(parts, st.StatusWarn.Render("PAUSED"))
 	case v.follow:
@@ -574,14 +655,19 @@ func (v *tailView) status() string {
 	if v.filter != nil {
 		parts = append(parts, fmt.Sprintf("%d shown", v.shown.len()))
 	}
+	switch {
+	case v.search == "":
+	case v.searchHits == 0:
+		parts = append(parts, st.StatusWarn.Render("/"+safe(v.search)+": no match"))
+	default:
+		parts = append(parts, fmt.Sprintf("/%s %d/%d", safe(v.search), v.searchAt, v.searchHits))
+	}
 	if v.refiltering {
 		parts = append(parts, "re-filtering the buffer…")
 	}
-	drop := fmt.Sprintf("dropped %d", v.ring.dropped)
-	if v.ring.dropped > 0 {
-		drop = st.StatusWarn.Render(drop)
-	}
-	parts = append(parts, drop)
+	// Dropping the oldest is what a bounded buffer does: a quiet counter,
+	// not a warning that never goes away.
+	parts = append(parts, fmt.Sprintf("dropped %d", v.ring.dropped))
 	if v.filterFails > 0 {
 		parts = append(parts, st.Error.Render(fmt.Sprintf("filter failed on %d: %s", v.filterFails, safe(v.firstFailure))))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
@@ -164,10 +165,10 @@ func (v *traceView) lines() []string {
 			if typ == "" {
 				typ = "?"
 			}
-			line := fmt.Sprintf("  +%-8s %-*s %-*s %9s %s", fmtLatency(off), ow, fit(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat, st.Bar.Render(pad(bar, bw)))
+			line := fmt.Sprintf("  +%-8s %-*s %-*s %9s %s", fmtLatency(off), ow, fitName(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat, st.Bar.Render(pad(bar, bw)))
 			switch {
 			case s.DeadLetter != nil:
-				line = st.DLQ.Render(fmt.Sprintf("✗ +%-8s %-*s %-*s %9s ", fmtLatency(off), ow, fit(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat)) + st.Bar.Render(pad(bar, bw))
+				line = st.DLQ.Render(fmt.Sprintf("✗ +%-8s %-*s %-*s %9s ", fmtLatency(off), ow, fitName(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat)) + st.Bar.Render(pad(bar, bw))
 				out = append(out, line, st.DLQ.Render("    dead-lettered: "+safe(deadLetterText(s.DeadLetter))))
 				continue
 			case last == s && f.DeadLettered():
@@ -181,12 +182,34 @@ func (v *traceView) lines() []string {
 	}
 	if len(v.res.report.Edges) > 0 {
 		out = append(out, st.Header.Render(fmt.Sprintf("edges of the %d flows read: hop latency, histogram on a log scale", v.res.report.Flows.Total)))
+		// Narrow, an edge's name takes a line of its own, so that it and
+		// its "(dead letter)" are not cut to nothing.
+		narrow := v.c.Width < 80
 		nw := max(16, min(40, v.c.Width-38))
-		out = append(out, st.Dim.Render(fmt.Sprintf("  %-*s %6s %8s %8s %8s", nw, "FROM -> TO", "COUNT", "P50", "P99", "MAX")))
+		if narrow {
+			nw = max(16, v.c.Width-2)
+			out = append(out, st.Dim.Render("  FROM -> TO"), st.Dim.Render(fmt.Sprintf("    %6s %8s %8s %8s", "COUNT", "P50", "P99", "MAX")))
+		} else {
+			out = append(out, st.Dim.Render(fmt.Sprintf("  %-*s %6s %8s %8s %8s", nw, "FROM -> TO", "COUNT", "P50", "P99", "MAX")))
+		}
 		out = append(out, st.Dim.Render("    "+histAxis()))
 		for i, e := range v.res.report.Edges {
-			name := fit(safe(e.From)+" -> "+safe(e.To), nw)
-			out = append(out, fmt.Sprintf("  %-*s %6d %8s %8s %8s", nw, name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
+			to, label := e.To, ""
+			if t, ok := strings.CutSuffix(to, deadLetterLabel); ok {
+				to, label = t, deadLetterLabel
+			}
+			name := safe(e.From) + " -> " + safe(to) + label
+			if ansi.StringWidth(name) > nw {
+				// Each end keeps its share, and the arrow and the label
+				// stay whole.
+				avail := max(10, nw-len(label)-4)
+				name = fitName(safe(e.From), avail/2) + " -> " + fitName(safe(to), avail-avail/2) + label
+			}
+			if narrow {
+				out = append(out, "  "+name, fmt.Sprintf("    %6d %8s %8s %8s", e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
+			} else {
+				out = append(out, fmt.Sprintf("  %-*s %6d %8s %8s %8s", nw, name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
+			}
 			if i < len(v.res.hists) && v.res.hists[i] != nil {
 				out = append(out, "    "+v.histRow(v.res.hists[i]))
 			}
@@ -198,6 +221,10 @@ func (v *traceView) lines() []string {
 	}
 	return out
 }
+
+// deadLetterLabel ends the name of an edge into a dead letter
+// (trace.Stats), which a cut must not take away.
+const deadLetterLabel = " (dead letter)"
 
 // histCell is how wide one bucket of a histogram row is drawn.
 const histCell = 2

@@ -68,6 +68,13 @@ The demo writes a context named "demo" into eddy's config file (see eddy config)
 so other commands reach it with --context demo. It runs until Ctrl-C, then stops
 everything and exits 0. The cluster lives in memory unless --data-dir keeps it.
 
+RETENTION
+  The topics keep the last 30 minutes of events, at most 64 MiB for the five
+  event topics together, and dead letters for a day, at most 16 MiB for the
+  two DLQs together. Older records are deleted (checked every minute), so a
+  demo (or eddy tui --demo) left open stays bounded in memory; tail, trace and
+  replay reach back as far as what is kept.
+
 --amqp URL runs the same shop over that RabbitMQ instead: topic exchanges
 shop.orders ... shop.notifications (routing key = event type), a work queue per
 service (shop.payments.inbox, ...), and the dead-letter queues shop.payments.dlq

@@ -110,7 +110,11 @@ WHAT IT DOES TO A QUEUE
 		Use:   "show DLQ",
 		Short: "Show a dead-letter topic's messages grouped by error and origin",
 		Long: `Show a dead-letter topic's (or a capture's) messages grouped by error, exception
-class and origin, with the first message ids of each group.
+class and origin, with the first message ids of each group. Errors are grouped
+with what differs from message to message masked: numbers as <n>, tokens that
+mix digits and letters (order ids, SKUs, UUIDs) as <id>, quoted values as '…';
+the ERROR column shows that pattern (-o json: "pattern", and "error" the first
+message's error as recorded).
 
 DLQ is kafka:TOPIC, a bare topic name, amqp:QUEUE, or file:PATH (a capture).
 
@@ -431,7 +435,7 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 		if class == "" {
 			class = "-"
 		}
-		writeRow(tw, []string{strconv.FormatInt(g.Count, 10), g.Error, class, g.Origin,
+		writeRow(tw, []string{strconv.FormatInt(g.Count, 10), g.Pattern, class, g.Origin,
 			when(g.First, now, format), when(g.Last, now, format), strings.Join(g.IDs, " ")}, format)
 	}
 	return tw.Flush()

@@ -12,6 +12,7 @@ import (
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/tui"
 )
@@ -26,6 +27,9 @@ type TUIOptions struct {
 	Buffer int
 	// Backlog is --backlog: peek at RabbitMQ queues (see tui.Backend.Backlog).
 	Backlog bool
+	// Theme is auto, dark or light: the colours for the terminal's
+	// background.
+	Theme string
 }
 
 func newCmdTUI(f *Factory, runF func(context.Context, *TUIOptions) error) *cobra.Command {
@@ -42,19 +46,28 @@ payload terminal-safe.
 VIEWS (the number keys switch; ? lists every key)
   1 Sources   topics and queues, partitions, messages, rate; DLQs marked;
               / filters, space selects several, enter tails them
-  2 Tail      live events: p pause, f edit the --filter expression, / search,
-              @ jump to a time or position, enter opens an event, t traces it
+  2 Tail      live events: p pause, f edit the --filter expression, / search
+              (n/N: next/previous; the status line counts the matches),
+              @ jump to a time or position (from the past, the tail stays on
+              the target and stops reading when --buffer is full; p reads
+              on), enter opens an event, t traces it
   .. Event    the whole envelope, headers, the JSON payload folded and
               unfolded (enter, ←/→, z/Z); y copies it (OSC 52), w writes a file
   .. Trace    the event's flow: a timeline across topics, hop latencies as bars,
               the dead-lettered or stuck step marked, a latency histogram
               per edge
-  3 Lag       groups and queues, status, lag history; enter: partitions
-  4 DLQ       dead-letter topics and queues, counts, errors; enter: groups;
-              space selects, P plans a redrive (eddy dlq redrive --dry-run),
-              Y runs it (Kafka topics and RabbitMQ queues alike). RabbitMQ
-              DLQs show counts and origins from the management API; their
-              errors and groups need --backlog (a peek, as eddy dlq ls)
+  3 Lag       groups and queues, status, lag history; enter: partitions;
+              eddy's own redrive and replay jobs are hidden (J lists them,
+              as jobs done or running, not as stopped consumers)
+  4 DLQ       dead-letter topics and queues, counts, errors; enter: groups
+              by error (ids, numbers and quoted values masked), / filters
+              them, enter lists a group's messages, enter on one opens it;
+              space selects, P plans a redrive (eddy dlq redrive --dry-run;
+              nothing selected means the whole DLQ), Y runs exactly that
+              plan: letters that arrived since are left, and counted
+              (Kafka topics and RabbitMQ queues alike). RabbitMQ DLQs show
+              counts and origins from the management API; their errors and
+              groups need --backlog (a peek, as eddy dlq ls)
   5 Contexts  the configured contexts; enter switches
 
 SOURCES, when given (kafka:TOPIC, kafka:/REGEX/, amqp:QUEUE), open the tail at
@@ -64,8 +77,10 @@ once. --demo starts the embedded demo shop (as eddy demo does, writing the
 The UI draws on the terminal's alternate screen through stderr, so stdout
 stays clean; when stderr is redirected (eddy tui 2>debug.log) it draws on
 the controlling terminal (/dev/tty) instead, and without any terminal it
-exits 2. q quits (exit 0), ctrl+c interrupts (exit 130). NO_COLOR turns
-colour off.`,
+exits 2. Colours suit the terminal's background as it reports it (--theme
+dark or light when it does not); NO_COLOR turns colour off. q quits (exit
+0), ctrl+c interrupts (exit 130); under --demo, or while a redrive runs, q
+asks first (q or y again quits). Any key closes the help, q and esc too.`,
 		Example: `  # try it on the embedded demo
   eddy tui --demo
   # the current context, tailing two topics at once
@@ -81,6 +96,7 @@ colour off.`,
 	cmd.Flags().BoolVar(&o.Demo, "demo", false, "start the embedded demo shop and open the TUI on it")
 	cmd.Flags().IntVar(&o.Buffer, "buffer", 10000, "events the tail keeps in memory; older ones are dropped and counted")
 	cmd.Flags().BoolVar(&o.Backlog, "backlog", false, backlogFlag+"; in the DLQ view and when the tail jumps back")
+	cmd.Flags().StringVar(&o.Theme, "theme", "auto", "colours for a dark or light terminal background: auto (ask the terminal), dark or light")
 	return cmd
 }
 
@@ -88,6 +104,11 @@ colour off.`,
 func planTUI(o *TUIOptions) ([]bus.Address, error) {
 	if o.Buffer < 100 {
 		return nil, usagef("--buffer %d: want at least 100 events", o.Buffer)
+	}
+	switch o.Theme {
+	case "", "auto", "dark", "light":
+	default:
+		return nil, usagef("--theme %s: want auto, dark or light", inspect.SafeString(o.Theme))
 	}
 	var addrs []bus.Address
 	for _, s := range o.Sources {
@@ -135,7 +156,15 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 		return err
 	}
 	withBacklog(be, o.Backlog)
-	m := tui.New(ctx, tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer})
+	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer}
+	if o.Theme == "dark" || o.Theme == "light" {
+		opts.Theme = o.Theme
+	}
+	if o.Demo {
+		// q would end the demo's cluster, and every terminal's use of it.
+		opts.QuitWarning = "the demo stops with it"
+	}
+	m := tui.New(ctx, opts)
 	defer func() {
 		m.Close()
 		// A context switch closed the backends it left; this is the last.
@@ -268,6 +297,23 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 	if err != nil {
 		return dlq.Report{}, err
 	}
+	// The plan shown is what Y runs: pinned to the messages it counted.
+	p.route.Select.Pin = req.Pin
+	if len(req.Patterns) > 0 {
+		p.route.Select.Patterns = map[string]bool{}
+		for _, pt := range req.Patterns {
+			p.route.Select.Patterns[pt] = true
+		}
+	}
+	if (req.Pin != nil || len(req.Patterns) > 0) && transport == "kafka" {
+		// Its group passes over what is not selected: a job of its own, so
+		// that the whole DLQ's job (eddy dlq redrive) still redrives that.
+		pins := req.Pin
+		if pins == nil {
+			pins = dlq.Pins(req.Patterns...) // the patterns, hashed as a set
+		}
+		p.job += "-" + pins.Hash()
+	}
 	if transport == "amqp" {
 		if be.AMQP == nil {
 			return dlq.Report{}, fmt.Errorf("redrive: no RabbitMQ in this context")
@@ -278,7 +324,7 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 		}
 		defer led.Close()
 		return dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: be.AMQP, Job: p.job, Ledger: led, Route: p.route,
-			Progress: progress, DryRun: req.DryRun})
+			Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun})
 	}
 	if be.Kafka == nil {
 		return dlq.Report{}, fmt.Errorf("redrive: no Kafka in this context")
@@ -289,7 +335,7 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 	}
 	return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
 		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
-		Progress: progress, DryRun: req.DryRun, Client: be.Kafka,
+		Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun, Client: be.Kafka,
 	})
 }
 

@@ -111,8 +111,9 @@ func screenCount(screen, name string) (int64, bool) {
 // the backend `eddy tui` builds (tuiBackend: planRedrive, the ledger,
 // dlq.RedriveAMQP): a DLQ holding messages dead-lettered from two queues →
 // its error groups → P, the plan (a dry run that leaves the queue whole) →
-// Y → the result; back on the list the DLQ's count is 0 and every message is
-// in its own origin queue.
+// more letters dead-lettered → Y → the result: the planned messages moved,
+// the late ones left and counted; back on the list the DLQ's count is the
+// late ones and every planned message is in its own origin queue.
 func TestTUIRedriveRabbitMQ(t *testing.T) {
 	var rb [4]byte
 	_, _ = rand.Read(rb[:])
@@ -197,6 +198,18 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 	}
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	p.wait(t, "the error groups", func(s string) bool { return strings.Contains(s, "DLQ "+dlqName) && strings.Contains(s, "ORIGIN") })
+	// enter on a group lists its messages; enter on one opens it, found by
+	// peeking at the queue (fetched and requeued: the DLQ stays whole).
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	p.wait(t, "a group's messages", func(s string) bool { return strings.Contains(s, "first: ") })
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	p.wait(t, "the message's event", func(s string) bool {
+		return strings.Contains(s, "│ Event │") && strings.Contains(s, "origin      amqp:"+dlqName) && strings.Contains(s, "x-death")
+	})
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	p.wait(t, "back to the messages", func(s string) bool { return strings.Contains(s, "first: ") })
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	p.wait(t, "back to the groups", func(s string) bool { return strings.Contains(s, "ORIGIN") })
 	tm.Type("P")
 	p.wait(t, "the plan", func(s string) bool {
 		return strings.Contains(s, "plan (dry run") && strings.Contains(s, "→ amqp:") && strings.Contains(s, "Y redrives")
@@ -205,6 +218,14 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 	if d := amqptest.Depth(t, url, dlqName); d != 2*n {
 		t.Fatalf("after the plan the DLQ holds %d, want %d", d, 2*n)
 	}
+	// Letters that arrive between the plan and Y are not part of it: Y
+	// moves the planned 2n and leaves these, saying so.
+	const late = 3
+	for i := range late {
+		amqptest.PublishTo(t, url, ex, origins[0], amqp091.Publishing{MessageId: origins[0] + "/late" + strconv.Itoa(i), Body: []byte(`{"n":2}`), DeliveryMode: amqp091.Persistent})
+	}
+	rejectAll(t, url, origins[0], late)
+	amqptest.Eventually(t, 10*time.Second, "the late dead letters", func() bool { return amqptest.Depth(t, url, dlqName) == 2*n+late })
 	tm.Type("Y")
 	s = p.wait(t, "the result", func(s string) bool { return strings.Contains(s, "result") && strings.Contains(s, "done") })
 	var redriven int64 = -1
@@ -213,13 +234,13 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 			redriven, _ = strconv.ParseInt(f[1], 10, 64)
 		}
 	}
-	if redriven != 2*n {
-		t.Fatalf("redriven %d, want %d:\n%s", redriven, 2*n, s)
+	if redriven != 2*n || !strings.Contains(s, fmt.Sprintf("%d new letter(s) arrived since the plan and were left in the DLQ", late)) {
+		t.Fatalf("redriven %d, want %d, and %d new letters left:\n%s", redriven, 2*n, late, s)
 	}
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	p.wait(t, "the DLQ's count read again", func(s string) bool {
 		c, ok := screenCount(s, row)
-		return ok && c == 0 && !strings.Contains(s, "reading")
+		return ok && c == late && !strings.Contains(s, "reading")
 	})
 	for _, q := range origins {
 		amqptest.Eventually(t, 10*time.Second, q+" refilled", func() bool { return amqptest.Depth(t, url, q) == n })
@@ -286,6 +307,12 @@ func TestTUIRedriveKafkaBackend(t *testing.T) {
 	}
 	if n := len(records(t, seeds, origin)); n != 0 {
 		t.Fatalf("the plan wrote %d records", n)
+	}
+	// A group of the DLQ view is selected by its masked error, as dlq
+	// show groups it.
+	byGroup, err := be.Redrive(ctx, tui.RedriveRequest{Transport: "kafka", DLQ: dlt, Patterns: []string{"timeout"}, DryRun: true}, nil)
+	if err != nil || byGroup.Redriven != 3 || byGroup.Unselected != 1 {
+		t.Fatalf("plan of a group: %v, %+v", err, byGroup)
 	}
 	req.DryRun = false
 	var progressed bool

@@ -35,6 +35,7 @@ func TestTUIUsageErrors(t *testing.T) {
 		{[]string{"amqp:"}, true, `amqp:`},
 		{[]string{"bogus"}, true, "bogus"},
 		{[]string{"--buffer", "5"}, true, "--buffer 5: want at least 100"},
+		{[]string{"--theme", "pink"}, true, "--theme pink: want auto, dark or light"},
 		{nil, false, "eddy tui needs a terminal: stderr is not one and there is no controlling terminal"},
 	} {
 		f, out, _ := testFactory(c.tty)
@@ -42,6 +43,9 @@ func TestTUIUsageErrors(t *testing.T) {
 		err := tuiRun(context.Background(), f, &TUIOptions{Sources: c.args, Buffer: 10000})
 		if c.args != nil && c.args[0] == "--buffer" {
 			err = tuiRun(context.Background(), f, &TUIOptions{Buffer: 5})
+		}
+		if c.args != nil && c.args[0] == "--theme" {
+			err = tuiRun(context.Background(), f, &TUIOptions{Buffer: 10000, Theme: "pink"})
 		}
 		if err == nil || exitCode(err) != ExitUsage || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v (exit %d), want %q", c.args, err, exitCode(err), c.want)

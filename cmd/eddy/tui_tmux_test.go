@@ -81,7 +81,8 @@ func tuiUnderTmux(t *testing.T, redirect bool) {
 		{"05-lag", []string{"│ Lag │", "GROUP / QUEUE", "sample 2/"}},
 		{"06-dlq", []string{"│ DLQ │", "COUNT", "TOP ERROR", "-dlq"}},
 		{"07-dlq-groups", []string{"│ DLQ ", "ERROR", "ORIGIN", "CLASS"}},
-		{"08-help", []string{"help", "any key closes this help"}},
+		{"08-help", []string{"help", "any key closes this help (q and esc too)"}},
+		{"09-quit", []string{"quit? the demo stops with it · q/y quits"}},
 	} {
 		p, err := os.ReadFile(filepath.Join(out, c.file+".txt"))
 		if err != nil {
