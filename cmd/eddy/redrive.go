@@ -334,7 +334,7 @@ func readIDs(args []string) ([]string, error) {
 	return out, nil
 }
 
-func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
+func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) (err error) {
 	p, err := planRedrive(f, o)
 	if err != nil {
 		return err
@@ -343,7 +343,7 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	if err != nil {
 		return err
 	}
-	defer tr.Close()
+	defer func() { err = tr.End(ctx, f, err) }()
 	if p.dlq.Transport == "amqp" {
 		return redriveAMQP(ctx, f, o, p, tr)
 	}

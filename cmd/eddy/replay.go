@@ -282,7 +282,7 @@ type planOut struct {
 	Total    int64                `json:"total"`
 }
 
-func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
+func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) (err error) {
 	p, err := planReplay(f, o)
 	if err != nil {
 		return err
@@ -291,7 +291,7 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 	if err != nil {
 		return err
 	}
-	defer tr.Close()
+	defer func() { err = tr.End(ctx, f, err) }()
 	ctx, endSpan := tr.run(ctx, "replay", p.job, p.to)
 	prog := newProgress(f)
 	rep := replayReport{V: 1, Job: p.job}
