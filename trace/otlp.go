@@ -177,17 +177,18 @@ type ExportError struct {
 }
 
 func (e *ExportError) Error() string {
-	return fmt.Sprintf("could not export %d span(s) to %s: %s", e.Spans, e.Endpoint, exportReason(e.Err, e.Timeout))
+	return fmt.Sprintf("could not export %d span(s) to %s: %s", e.Spans, e.Endpoint, ExportReason(e.Err, e.Timeout))
 }
 
 func (e *ExportError) Unwrap() error { return e.Err }
 
-// exportReason is the cause of a failed export in a few words: a gRPC
+// ExportReason is the cause of a failed OTLP export (of spans or metrics;
+// timeout is each export's bound) in a few words: a gRPC
 // status as its message, an HTTP request's error without its URL (the
 // endpoint is named already; its query may carry a token), and a timeout,
 // whoever's deadline it was (the exporter's, the batcher's, Close's), as
 // such.
-func exportReason(err error, timeout time.Duration) string {
+func ExportReason(err error, timeout time.Duration) string {
 	noAnswer := "no answer in time"
 	if timeout > 0 {
 		noAnswer = "no answer within " + timeout.String()

@@ -351,15 +351,19 @@ func lagServeRun(ctx context.Context, f *Factory, o *LagServeOptions) error {
 		return err
 	}
 	defer closeFn()
-	metrics, err := inspect.NewLagMetrics(ctx, inspect.LagMetricsOptions{OTLPEndpoint: o.OTLP, PushInterval: o.Interval})
+	pushes := &pushWatch{f: f, timeout: otlpTimeout(f)}
+	metrics, err := inspect.NewLagMetrics(ctx, inspect.LagMetricsOptions{OTLPEndpoint: o.OTLP, PushInterval: o.Interval,
+		OTLPTimeout: pushes.timeout, OnPush: pushes.report})
 	if err != nil {
 		return asUsage(fmt.Errorf("--otlp: %w", err))
 	}
+	pushes.setEndpoint(metrics.OTLPEndpoint())
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// The last push, bounded like every push.
+		sctx, cancel := context.WithTimeout(context.Background(), pushes.timeout+otlpCloseMargin)
 		defer cancel()
 		if err := metrics.Shutdown(sctx); err != nil && o.OTLP != "" {
-			fmt.Fprintf(f.IO.ErrOut, "eddy: the last OTLP push failed: %s\n", inspect.SafeString(err.Error()))
+			pushes.final(err)
 		}
 	}()
 	mux := http.NewServeMux()

@@ -558,35 +558,6 @@ func startOTLP(ctx context.Context, f *Factory, endpoint string) (*trace.Exporte
 	}, nil
 }
 
-// otlpCloseMargin is how long closing an OTLP export may take past
-// --timeout.
-const otlpCloseMargin = 500 * time.Millisecond
-
-// otlpTimeout is the bound of each OTLP export: --timeout, or the SDK's own
-// 10 s without one.
-func otlpTimeout(f *Factory) time.Duration {
-	if f.Global.Timeout > 0 {
-		return f.Global.Timeout
-	}
-	return 10 * time.Second
-}
-
-// endOTLP folds the outcome of an --otlp export (oerr, from startOTLP's
-// close function) into the command's (err): the command's work was done but
-// its telemetry was not delivered, so a success becomes a partial one (exit
-// 3) with one "eddy: otlp: …" line. Any other outcome (an error, an
-// interrupt) stands, the export failure said on its own line.
-func endOTLP(ctx context.Context, f *Factory, err, oerr error) error {
-	if oerr == nil {
-		return err
-	}
-	if err == nil && ctx.Err() == nil {
-		return &exitError{code: ExitPartial, err: fmt.Errorf("otlp: %w", oerr)}
-	}
-	fmt.Fprintf(f.IO.ErrOut, "eddy: otlp: %s\n", inspect.SafeString(oerr.Error()))
-	return err
-}
-
 func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	p, err := planTraceCommon(f, o)
 	if err != nil {
