@@ -150,6 +150,11 @@ func newCmdLagServe(f *Factory, runF func(context.Context, *LagServeOptions) err
 http://LISTEN/metrics; with --otlp, also push them with OTLP/HTTP. Targets are
 those of eddy lag. Unknown values are left out rather than made up.
 
+Each push, and the last one when serve stops, is bounded by --timeout. A push
+that fails is one line on stderr when a run of failures starts (not one per
+--interval), and one line says when pushes arrive again; serving goes on, and
+the exit status is not changed by it (130 on the interrupt that stops serve).
+
 METRICS
 ` + inspect.LagMetricNames + `
 

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/trace/otlptest"
 )
 
 // refusedAddr is a loopback address nothing listens on (a port just
@@ -306,5 +309,168 @@ func TestLagServeOTLPRecovers(t *testing.T) {
 	if len(otlp) != 2 || !strings.HasPrefix(otlp[0], "eddy: otlp: could not export metrics to "+hs.URL+"/v1/metrics: ") ||
 		otlp[1] != "eddy: otlp: metrics are exported to "+hs.URL+"/v1/metrics again" {
 		t.Errorf("want one warning, then one line saying pushes arrive again; stderr:\n%s", errOut)
+	}
+}
+
+// startOtelcol runs the real OpenTelemetry Collector (EDDY_TEST_OTELCOL,
+// built by scripts/otelcol.sh) with OTLP/gRPC and OTLP/HTTP receivers that
+// forward traces to traces and metrics to metrics (the test's receivers'
+// base URLs), and returns the receivers' addresses once both listen.
+func startOtelcol(t *testing.T, traces, metrics string) (grpcAddr, httpAddr string) {
+	t.Helper()
+	bin := os.Getenv("EDDY_TEST_OTELCOL")
+	if bin == "" {
+		if os.Getenv("EDDY_REQUIRE_BROKERS") != "" || os.Getenv("CI") == "true" {
+			t.Fatal("EDDY_TEST_OTELCOL is not set, but CI / EDDY_REQUIRE_BROKERS require the real collector (scripts/otelcol.sh builds it)")
+		}
+		t.Skip("EDDY_TEST_OTELCOL not set (scripts/otelcol.sh builds a real OpenTelemetry Collector)")
+	}
+	free := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().String()
+	}
+	grpcAddr, httpAddr = free(), free()
+	cfg := fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: %s
+      http:
+        endpoint: %s
+exporters:
+  otlphttp:
+    traces_endpoint: %s/v1/traces
+    metrics_endpoint: %s/v1/metrics
+    compression: none
+    retry_on_failure:
+      enabled: false
+service:
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlphttp]
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`, grpcAddr, httpAddr, traces, metrics)
+	path := filepath.Join(t.TempDir(), "otelcol.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuf
+	cmd := exec.Command(bin, "--config=file:"+path)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("collector output:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for _, addr := range []string{grpcAddr, httpAddr} {
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("collector not listening on %s after 60s", addr)
+			}
+			select {
+			case <-exited:
+				t.Fatalf("collector exited:\n%s", logs.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return grpcAddr, httpAddr
+}
+
+// TestOTLPRealCollectorExit0: exports the real collector accepts leave
+// stderr quiet and the exit status 0: trace, trace flows and replay over
+// OTLP/gRPC and OTLP/HTTP, and lag serve's pushes (no warning).
+func TestOTLPRealCollectorExit0(t *testing.T) {
+	rcv, traceURL := otlptest.Start(t)
+	msrv := &otlpMetricsServer{points: map[string]float64{}}
+	hs := httptest.NewServer(msrv)
+	defer hs.Close()
+	grpcAddr, httpAddr := startOtelcol(t, traceURL, hs.URL)
+
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "c.jsonl")
+	if err := os.WriteFile(capture, []byte(`{"v":1,"transport":"kafka","topic":"t","partition":0,"offset":0,"timestamp":"2026-01-01T00:00:00Z","key":null,"headers":[{"key":"ce_id","value":"e-1"}],"value":"one"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, ep := range []string{"grpc://" + grpcAddr, "http://" + httpAddr} {
+		for _, args := range [][]string{
+			{"trace", "e-1", "file:" + capture},
+			{"trace", "flows", "file:" + capture},
+			{"replay", "file:" + capture, "--to", "file:" + filepath.Join(t.TempDir(), "out.jsonl")},
+		} {
+			env := map[string]string{"XDG_STATE_HOME": t.TempDir()}
+			code, _, stderr := runEddyWithin(t, 60*time.Second, env, append(args, "--otlp", ep, "--timeout", "10s")...)
+			if code != 0 || strings.Contains(stderr, "otlp") {
+				t.Errorf("eddy %s --otlp %s: exit %d, stderr:\n%s", strings.Join(args, " "), ep, code, stderr)
+			}
+			want += 2 // an event's span and a flow's root; a run's span and an event's
+		}
+	}
+	// The collector forwards asynchronously.
+	for deadline := time.Now().Add(30 * time.Second); len(rcv.Spans()) < want; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d spans arrived through the collector, want %d", len(rcv.Spans()), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// lag serve: pushes through the collector, and no warning.
+	seeds := kafkatest.Cluster(t)
+	f, _, errOut := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- lagServeRun(ctx, f, &LagServeOptions{Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Window: 10, OTLP: "http://" + httpAddr})
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		msrv.mu.Lock()
+		n := msrv.pushes
+		msrv.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no metrics arrived through the collector in 30s; stderr: %s", errOut)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v; stderr: %s", err, errOut)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+	if strings.Contains(errOut.String(), "otlp") {
+		t.Errorf("lag serve warned about pushes that arrived:\n%s", errOut)
 	}
 }

@@ -110,7 +110,8 @@ OPENTELEMETRY
   carries that span as its traceparent, so whoever consumes it again joins the
   same trace. On Kafka a span ends when its transaction commits (an error when
   it aborts); on RabbitMQ when the broker confirms (an error when it returns or
-  nacks the message).
+  nacks the message). Exports are bounded by --timeout; spans that did not
+  arrive are one line on stderr and make a run that otherwise succeeded exit 3.
 
 DRY RUN
   --dry-run reads the same records through the same decisions and prints the

@@ -100,7 +100,9 @@ OPENTELEMETRY
   --otlp ENDPOINT (as in eddy trace) traces the run as a span, and each moved
   event as a span of its own: a child of the event's traceparent header when it
   has one, so the replay appears inside the event's original trace. The copy
-  written carries that span as its traceparent.
+  written carries that span as its traceparent. Exports are bounded by
+  --timeout; spans that did not arrive are one line on stderr and make a run
+  that otherwise succeeded exit 3.
 
 PROGRESS
   On a terminal a progress line is drawn on stderr. At the end, or on Ctrl-C,

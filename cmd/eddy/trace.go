@@ -104,7 +104,11 @@ EXPORT
   or https://… (OTLP/HTTP), grpc://HOST:4317 or grpcs://… (OTLP/gRPC; HOST:PORT
   alone means grpc://). One span per event (a child of the producer's span when
   the event carries a traceparent, so it joins the services' traces; linked to
-  that creation context) and one per hop, with messaging.* attributes.`
+  that creation context) and one per hop, with messaging.* attributes. Each
+  export, connecting and retries included, and the flush at the end are
+  bounded by --timeout; spans that did not arrive are one line on stderr
+  ("eddy: otlp: could not export N span(s) to ENDPOINT: reason") and exit 3
+  (also for eddy replay and eddy dlq redrive --otlp).`
 
 func newCmdTrace(f *Factory, runF func(context.Context, *TraceOptions) error) *cobra.Command {
 	o := &TraceOptions{}
