@@ -91,6 +91,9 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 			// The exporter would drop it silently; a secret in a URL is
 			// refused rather than ignored.
 			return nil, fmt.Errorf("a user or password in the URL is not supported: the exporter would not send it")
+		} else if err == nil && isURL(o.OTLPEndpoint) && (pu.RawQuery != "" || pu.Fragment != "" || pu.ForceQuery) {
+			// Dropped silently too (the exporter keeps host and path).
+			return nil, fmt.Errorf("a query or fragment in the URL is not supported: the exporter would not send it")
 		}
 		if isURL(o.OTLPEndpoint) {
 			u := o.OTLPEndpoint

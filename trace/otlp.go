@@ -72,11 +72,16 @@ func NewExporter(ctx context.Context, endpoint string, opts ...ExporterOption) (
 	case "http", "https":
 		u, perr := url.Parse(endpoint)
 		if perr != nil || u.Host == "" {
-			return nil, fmt.Errorf("--otlp %q: not a URL like http://HOST:4318", endpoint)
+			// Not the text itself: it may carry a password.
+			return nil, fmt.Errorf("--otlp %s://…: not a URL like %s://HOST:4318", scheme, scheme)
 		}
 		if u.User != nil {
 			// The exporter would drop it silently: refused, never printed.
 			return nil, fmt.Errorf("--otlp %s://%s: a user or password in the URL is not supported: the exporter would not send it", scheme, u.Host)
+		}
+		if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+			// Dropped silently too (the exporter keeps host and path).
+			return nil, fmt.Errorf("--otlp %s://%s: a query or fragment in the URL is not supported: the exporter would not send it", scheme, u.Host)
 		}
 		if u.Path == "" || u.Path == "/" {
 			u.Path = "/v1/traces"
@@ -94,6 +99,9 @@ func NewExporter(ctx context.Context, endpoint string, opts ...ExporterOption) (
 	case "grpc", "grpcs":
 		if strings.Contains(rest, "@") {
 			return nil, fmt.Errorf("--otlp %s://: a user or password in the URL is not supported: the exporter would not send it", scheme)
+		}
+		if strings.ContainsAny(rest, "/?#") {
+			return nil, fmt.Errorf("--otlp %s://: want %s://HOST:PORT, without a path, query or fragment (the exporter would not send them)", scheme, scheme)
 		}
 	}
 	var gopts []otlptracegrpc.Option
