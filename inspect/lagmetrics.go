@@ -18,6 +18,7 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // LagMetricNames documents the metrics of eddy lag serve, for its help and the
@@ -56,6 +57,13 @@ type LagMetricsOptions struct {
 	// apply too) every PushInterval (default 15s).
 	OTLPEndpoint string
 	PushInterval time.Duration
+	// OTLPTimeout bounds each push, connecting and retries included
+	// (default: the SDK's 10 s per request, 30 s per push).
+	OTLPTimeout time.Duration
+	// OnPush, when set, is called after every OTLP push with its error (nil:
+	// it arrived), the final push at Shutdown included. Without it a failed
+	// push goes only to OpenTelemetry's global error handler.
+	OnPush func(error)
 }
 
 // LagMetrics exposes the latest LagSnapshot as OpenTelemetry gauges, read by
@@ -68,6 +76,7 @@ type LagMetrics struct {
 
 	reg      *prometheus.Registry
 	provider *sdkmetric.MeterProvider
+	shown    string // the OTLP endpoint, for messages: no user, no query
 }
 
 // NewLagMetrics sets up the meter provider and its readers.
@@ -88,6 +97,9 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 			// The exporter would drop it silently; a secret in a URL is
 			// refused rather than ignored.
 			return nil, fmt.Errorf("a user or password in the URL is not supported: the exporter would not send it")
+		} else if err == nil && isURL(o.OTLPEndpoint) && (pu.RawQuery != "" || pu.Fragment != "" || pu.ForceQuery) {
+			// Dropped silently too (the exporter keeps host and path).
+			return nil, fmt.Errorf("a query or fragment in the URL is not supported: the exporter would not send it")
 		}
 		if isURL(o.OTLPEndpoint) {
 			u := o.OTLPEndpoint
@@ -98,8 +110,20 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 				u = pu.String()
 			}
 			eo = append(eo, otlpmetrichttp.WithEndpointURL(u))
+			if pu, err := url.Parse(u); err == nil {
+				m.shown = (&url.URL{Scheme: pu.Scheme, Host: pu.Host, Path: pu.Path}).String()
+			}
 		} else {
 			eo = append(eo, otlpmetrichttp.WithEndpoint(o.OTLPEndpoint), otlpmetrichttp.WithInsecure())
+			m.shown = "http://" + o.OTLPEndpoint + "/v1/metrics"
+		}
+		var ro []sdkmetric.PeriodicReaderOption
+		if t := o.OTLPTimeout; t > 0 {
+			// Each request, the retries of one push (else up to a minute
+			// of them), and the push as a whole.
+			eo = append(eo, otlpmetrichttp.WithTimeout(t), otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig{
+				Enabled: true, InitialInterval: t / 4, MaxInterval: t, MaxElapsedTime: t}))
+			ro = append(ro, sdkmetric.WithTimeout(t))
 		}
 		oe, err := otlpmetrichttp.New(ctx, eo...)
 		if err != nil {
@@ -109,7 +133,11 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 		if iv <= 0 {
 			iv = 15 * time.Second
 		}
-		opts = append(opts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(oe, sdkmetric.WithInterval(iv))))
+		var exp sdkmetric.Exporter = oe
+		if o.OnPush != nil {
+			exp = &watchedExporter{Exporter: oe, onPush: o.OnPush}
+		}
+		opts = append(opts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, append(ro, sdkmetric.WithInterval(iv))...)))
 	}
 	m.provider = sdkmetric.NewMeterProvider(opts...)
 	if err := m.register(m.provider.Meter("github.com/eddy-sh/eddy/inspect")); err != nil {
@@ -117,6 +145,23 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 	}
 	return m, nil
 }
+
+// watchedExporter tells OnPush how each push went: the periodic reader
+// would hand a failure only to OpenTelemetry's global error handler.
+type watchedExporter struct {
+	sdkmetric.Exporter
+	onPush func(error)
+}
+
+func (w *watchedExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	err := w.Exporter.Export(ctx, rm)
+	w.onPush(err)
+	return err
+}
+
+// OTLPEndpoint is where the metrics are pushed, for messages: without a user,
+// password or query ("" without --otlp).
+func (m *LagMetrics) OTLPEndpoint() string { return m.shown }
 
 func isURL(s string) bool {
 	return len(s) > 7 && (s[:7] == "http://" || len(s) > 8 && s[:8] == "https://")

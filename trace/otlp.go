@@ -3,10 +3,14 @@ package trace
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
@@ -16,6 +20,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	oteltrace "go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/eddy-sh/eddy/event"
 )
@@ -27,17 +33,37 @@ import (
 // effect's span, from the cause's time to the effect's), with OpenTelemetry
 // messaging attributes and a link to each message's creation context.
 type Exporter struct {
-	tp     *sdktrace.TracerProvider
-	rec    *recordingExporter
-	tracer oteltrace.Tracer
+	tp       *sdktrace.TracerProvider
+	rec      *recordingExporter
+	ended    *endCounter
+	tracer   oteltrace.Tracer
+	endpoint string // what errors name: no query, no user
+	timeout  time.Duration
+}
+
+// ExporterOption configures NewExporter.
+type ExporterOption func(*exporterConfig)
+
+type exporterConfig struct{ timeout time.Duration }
+
+// WithTimeout bounds every export (connecting, retries included) by d, as
+// eddy's --timeout bounds every network call. Close takes a context; give it
+// about d too. Without it the SDK's default (10 s) applies.
+func WithTimeout(d time.Duration) ExporterOption {
+	return func(c *exporterConfig) { c.timeout = d }
 }
 
 // NewExporter connects to endpoint: http://HOST:PORT[/PATH] or https://… for
 // OTLP/HTTP (path default /v1/traces), grpc://HOST:PORT (plaintext) or
 // grpcs://HOST:PORT for OTLP/gRPC; HOST:PORT alone means gRPC in plaintext.
-func NewExporter(ctx context.Context, endpoint string) (*Exporter, error) {
+func NewExporter(ctx context.Context, endpoint string, opts ...ExporterOption) (*Exporter, error) {
+	var cfg exporterConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var exp *otlptrace.Exporter
 	var err error
+	var shown string
 	scheme, rest, ok := strings.Cut(endpoint, "://")
 	if !ok {
 		scheme, rest = "grpc", endpoint
@@ -46,27 +72,52 @@ func NewExporter(ctx context.Context, endpoint string) (*Exporter, error) {
 	case "http", "https":
 		u, perr := url.Parse(endpoint)
 		if perr != nil || u.Host == "" {
-			return nil, fmt.Errorf("--otlp %q: not a URL like http://HOST:4318", endpoint)
+			// Not the text itself: it may carry a password.
+			return nil, fmt.Errorf("--otlp %s://…: not a URL like %s://HOST:4318", scheme, scheme)
 		}
 		if u.User != nil {
 			// The exporter would drop it silently: refused, never printed.
 			return nil, fmt.Errorf("--otlp %s://%s: a user or password in the URL is not supported: the exporter would not send it", scheme, u.Host)
 		}
+		if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+			// Dropped silently too (the exporter keeps host and path).
+			return nil, fmt.Errorf("--otlp %s://%s: a query or fragment in the URL is not supported: the exporter would not send it", scheme, u.Host)
+		}
 		if u.Path == "" || u.Path == "/" {
 			u.Path = "/v1/traces"
 		}
-		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(u.String()))
+		// A query may carry a token: errors name the endpoint without it.
+		shown = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		ho := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(u.String())}
+		if cfg.timeout > 0 {
+			// Each request, and the retries of one export (else up to a
+			// minute of them).
+			ho = append(ho, otlptracehttp.WithTimeout(cfg.timeout), otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
+				Enabled: true, InitialInterval: cfg.timeout / 4, MaxInterval: cfg.timeout, MaxElapsedTime: cfg.timeout}))
+		}
+		exp, err = otlptracehttp.New(ctx, ho...)
 	case "grpc", "grpcs":
 		if strings.Contains(rest, "@") {
 			return nil, fmt.Errorf("--otlp %s://: a user or password in the URL is not supported: the exporter would not send it", scheme)
 		}
+		if strings.ContainsAny(rest, "/?#") {
+			return nil, fmt.Errorf("--otlp %s://: want %s://HOST:PORT, without a path, query or fragment (the exporter would not send them)", scheme, scheme)
+		}
+	}
+	var gopts []otlptracegrpc.Option
+	if cfg.timeout > 0 {
+		// The export's deadline, connecting and retrying included (gRPC
+		// connects lazily, on the first export).
+		gopts = append(gopts, otlptracegrpc.WithTimeout(cfg.timeout))
 	}
 	switch scheme {
 	case "http", "https":
 	case "grpc":
-		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(rest), otlptracegrpc.WithInsecure())
+		shown = "grpc://" + rest
+		exp, err = otlptracegrpc.New(ctx, append(gopts, otlptracegrpc.WithEndpoint(rest), otlptracegrpc.WithInsecure())...)
 	case "grpcs":
-		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(rest))
+		shown = "grpcs://" + rest
+		exp, err = otlptracegrpc.New(ctx, append(gopts, otlptracegrpc.WithEndpoint(rest))...)
 	default:
 		// Not the URL itself: it may carry a password.
 		return nil, fmt.Errorf("--otlp: scheme %q is not supported; want http://HOST:PORT, https://…, grpc://HOST:PORT or grpcs://HOST:PORT", scheme)
@@ -76,18 +127,38 @@ func NewExporter(ctx context.Context, endpoint string) (*Exporter, error) {
 	}
 	res := resource.NewSchemaless(semconv.ServiceName("eddy"))
 	rec := &recordingExporter{SpanExporter: exp}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(rec), sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.AlwaysSample()))
-	return &Exporter{tp: tp, rec: rec, tracer: tp.Tracer("github.com/eddy-sh/eddy/trace")}, nil
+	ended := &endCounter{}
+	var bo []sdktrace.BatchSpanProcessorOption
+	if cfg.timeout > 0 {
+		// The bound of one export as a whole, retries and their waits
+		// included.
+		bo = append(bo, sdktrace.WithExportTimeout(cfg.timeout))
+	}
+	// ended counts every span before the batcher may drop it (a full queue
+	// while the receiver does not answer): what Close compares with what
+	// was exported.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(ended), sdktrace.WithBatcher(rec, bo...),
+		sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	return &Exporter{tp: tp, rec: rec, ended: ended, tracer: tp.Tracer("github.com/eddy-sh/eddy/trace"),
+		endpoint: shown, timeout: cfg.timeout}, nil
 }
 
-// recordingExporter keeps the first export error, which the batching span
-// processor would otherwise only log.
+// endCounter is a span processor that counts the spans ended.
+type endCounter struct{ n atomic.Int64 }
+
+func (c *endCounter) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (c *endCounter) OnEnd(sdktrace.ReadOnlySpan)                     { c.n.Add(1) }
+func (c *endCounter) Shutdown(context.Context) error                  { return nil }
+func (c *endCounter) ForceFlush(context.Context) error                { return nil }
+
+// recordingExporter counts the spans exported and keeps the first export
+// error, which the batching span processor would otherwise only hand to
+// OpenTelemetry's global error handler (a log line).
 type recordingExporter struct {
 	sdktrace.SpanExporter
-	mu    sync.Mutex
-	err   error
-	fails int
+	ok  atomic.Int64
+	mu  sync.Mutex
+	err error
 }
 
 func (r *recordingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
@@ -97,22 +168,80 @@ func (r *recordingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 		if r.err == nil {
 			r.err = err
 		}
-		r.fails += len(spans)
 		r.mu.Unlock()
+		return err
 	}
-	return err
+	r.ok.Add(int64(len(spans)))
+	return nil
 }
 
-// Close sends what is buffered and closes the connection. It reports the
-// first export failure, if any, with how many spans were lost.
+// ExportError says that spans did not reach the receiver: how many, where,
+// and why. It names the endpoint without user, password or query.
+type ExportError struct {
+	Spans    int64
+	Endpoint string
+	Err      error
+	Timeout  time.Duration // each export's bound, to word a timeout
+}
+
+func (e *ExportError) Error() string {
+	return fmt.Sprintf("could not export %d span(s) to %s: %s", e.Spans, e.Endpoint, ExportReason(e.Err, e.Timeout))
+}
+
+func (e *ExportError) Unwrap() error { return e.Err }
+
+// ExportReason is the cause of a failed OTLP export (of spans or metrics;
+// timeout is each export's bound) in a few words: a gRPC
+// status as its message, an HTTP request's error without its URL (the
+// endpoint is named already; its query may carry a token), and a timeout,
+// whoever's deadline it was (the exporter's, the batcher's, Close's), as
+// such.
+func ExportReason(err error, timeout time.Duration) string {
+	noAnswer := "no answer in time"
+	if timeout > 0 {
+		noAnswer = "no answer within " + timeout.String()
+	}
+	var ge interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &ge) {
+		switch st := ge.GRPCStatus(); st.Code() {
+		case codes.DeadlineExceeded:
+			return noAnswer
+		case codes.OK:
+		default:
+			return st.Message()
+		}
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "export timeout") {
+		return noAnswer
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// Close sends what is buffered and closes the connection, within ctx. Spans
+// that did not reach the receiver (an export failed, ctx ended first, or the
+// queue overflowed while the receiver did not answer) are an *ExportError.
 func (x *Exporter) Close(ctx context.Context) error {
 	err := x.tp.Shutdown(ctx)
-	x.rec.mu.Lock()
-	defer x.rec.mu.Unlock()
-	if x.rec.err != nil {
-		return fmt.Errorf("%d span(s) not exported: %v", x.rec.fails, x.rec.err)
+	lost := x.ended.n.Load() - x.rec.ok.Load()
+	if lost <= 0 {
+		// Everything arrived; a failure closing the connection loses nothing.
+		return nil
 	}
-	return err
+	x.rec.mu.Lock()
+	cause := x.rec.err
+	x.rec.mu.Unlock()
+	if cause == nil {
+		cause = err
+	}
+	if cause == nil {
+		cause = errors.New("not sent")
+	}
+	return &ExportError{Spans: lost, Endpoint: x.endpoint, Err: cause, Timeout: x.timeout}
 }
 
 // Export sends one flow (asynchronously; Close flushes).

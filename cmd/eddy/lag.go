@@ -165,6 +165,11 @@ func newCmdLagServe(f *Factory, runF func(context.Context, *LagServeOptions) err
 http://LISTEN/metrics; with --otlp, also push them with OTLP/HTTP. Targets are
 those of eddy lag. Unknown values are left out rather than made up.
 
+Each push, and the last one when serve stops, is bounded by --timeout. A push
+that fails is one line on stderr when a run of failures starts (not one per
+--interval), and one line says when pushes arrive again; serving goes on, and
+the exit status is not changed by it (130 on the interrupt that stops serve).
+
 METRICS
 ` + inspect.LagMetricNames + `
 
@@ -366,15 +371,19 @@ func lagServeRun(ctx context.Context, f *Factory, o *LagServeOptions) error {
 		return err
 	}
 	defer closeFn()
-	metrics, err := inspect.NewLagMetrics(ctx, inspect.LagMetricsOptions{OTLPEndpoint: o.OTLP, PushInterval: o.Interval})
+	pushes := &pushWatch{f: f, timeout: otlpTimeout(f)}
+	metrics, err := inspect.NewLagMetrics(ctx, inspect.LagMetricsOptions{OTLPEndpoint: o.OTLP, PushInterval: o.Interval,
+		OTLPTimeout: pushes.timeout, OnPush: pushes.report})
 	if err != nil {
 		return asUsage(fmt.Errorf("--otlp: %w", err))
 	}
+	pushes.setEndpoint(metrics.OTLPEndpoint())
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// The last push, bounded like every push.
+		sctx, cancel := context.WithTimeout(context.Background(), pushes.timeout+otlpCloseMargin)
 		defer cancel()
 		if err := metrics.Shutdown(sctx); err != nil && o.OTLP != "" {
-			fmt.Fprintf(f.IO.ErrOut, "eddy: the last OTLP push failed: %s\n", inspect.SafeString(err.Error()))
+			pushes.final(err)
 		}
 	}()
 	mux := http.NewServeMux()

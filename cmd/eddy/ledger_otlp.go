@@ -15,7 +15,7 @@ import (
 // like `eddy trace --otlp`. Without an endpoint every method is a no-op.
 type runTracing struct {
 	tracer oteltrace.Tracer
-	close  func()
+	close  func() error
 }
 
 // startRunTracing connects to endpoint ("" for none); a bad endpoint is a
@@ -49,5 +49,9 @@ func (r *runTracing) run(ctx context.Context, name, job string, target bus.Addre
 	return replay.StartRun(ctx, r.tracer, name, job, target)
 }
 
-// Close sends what is buffered (bounded; a failure is a warning on stderr).
-func (r *runTracing) Close() { r.close() }
+// End sends what is buffered, within --timeout, and folds a failure into
+// the run's outcome err (see endOTLP): a successful run whose spans were
+// not delivered is exit 3.
+func (r *runTracing) End(ctx context.Context, f *Factory, err error) error {
+	return endOTLP(ctx, f, err, r.close())
+}

@@ -115,7 +115,8 @@ OPENTELEMETRY
   carries that span as its traceparent, so whoever consumes it again joins the
   same trace. On Kafka a span ends when its transaction commits (an error when
   it aborts); on RabbitMQ when the broker confirms (an error when it returns or
-  nacks the message).
+  nacks the message). Exports are bounded by --timeout; spans that did not
+  arrive are one line on stderr and make a run that otherwise succeeded exit 3.
 
 DRY RUN
   --dry-run reads the same records through the same decisions and prints the
@@ -359,7 +360,7 @@ func readIDs(args []string) ([]string, error) {
 	return out, nil
 }
 
-func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
+func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) (err error) {
 	p, err := planRedrive(f, o)
 	if err != nil {
 		return err
@@ -368,7 +369,7 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	if err != nil {
 		return err
 	}
-	defer tr.Close()
+	defer func() { err = tr.End(ctx, f, err) }()
 	if p.dlq.Transport == "amqp" {
 		return redriveAMQP(ctx, f, o, p, tr)
 	}

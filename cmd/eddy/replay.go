@@ -115,7 +115,9 @@ OPENTELEMETRY
   --otlp ENDPOINT (as in eddy trace) traces the run as a span, and each moved
   event as a span of its own: a child of the event's traceparent header when it
   has one, so the replay appears inside the event's original trace. The copy
-  written carries that span as its traceparent.
+  written carries that span as its traceparent. Exports are bounded by
+  --timeout; spans that did not arrive are one line on stderr and make a run
+  that otherwise succeeded exit 3.
 
 PROGRESS
   On a terminal a progress line is drawn on stderr. At the end, or on Ctrl-C,
@@ -304,7 +306,7 @@ type planOut struct {
 	Total    int64                `json:"total"`
 }
 
-func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
+func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) (err error) {
 	p, err := planReplay(f, o)
 	if err != nil {
 		return err
@@ -313,7 +315,7 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 	if err != nil {
 		return err
 	}
-	defer tr.Close()
+	defer func() { err = tr.End(ctx, f, err) }()
 	ctx, endSpan := tr.run(ctx, "replay", p.job, p.to)
 	prog := newProgress(f)
 	rep := replayReport{V: 1, Job: p.job}

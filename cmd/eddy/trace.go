@@ -126,7 +126,11 @@ EXPORT
   or https://… (OTLP/HTTP), grpc://HOST:4317 or grpcs://… (OTLP/gRPC; HOST:PORT
   alone means grpc://). One span per event (a child of the producer's span when
   the event carries a traceparent, so it joins the services' traces; linked to
-  that creation context) and one per hop, with messaging.* attributes.`
+  that creation context) and one per hop, with messaging.* attributes. Each
+  export, connecting and retries included, and the flush at the end are
+  bounded by --timeout; spans that did not arrive are one line on stderr
+  ("eddy: otlp: could not export N span(s) to ENDPOINT: reason") and exit 3
+  (also for eddy replay and eddy dlq redrive --otlp).`
 
 func newCmdTrace(f *Factory, runF func(context.Context, *TraceOptions) error) *cobra.Command {
 	o := &TraceOptions{}
@@ -563,21 +567,25 @@ func correlate(ctx context.Context, src bus.Source, c *trace.Correlator, every t
 	}
 }
 
-// otlpSink wraps an exporter for the commands.
-func startOTLP(ctx context.Context, f *Factory, endpoint string) (*trace.Exporter, func(), error) {
+// startOTLP connects to an --otlp endpoint ("" for none; a bad one is a
+// usage error) and returns the function that ends the export: it flushes
+// within --timeout (every export is bounded by it too) and returns the
+// spans lost, a *trace.ExportError, for endOTLP.
+func startOTLP(ctx context.Context, f *Factory, endpoint string) (*trace.Exporter, func() error, error) {
 	if endpoint == "" {
-		return nil, func() {}, nil
+		return nil, func() error { return nil }, nil
 	}
-	x, err := trace.NewExporter(ctx, endpoint)
+	timeout := otlpTimeout(f)
+	x, err := trace.NewExporter(ctx, endpoint, trace.WithTimeout(timeout))
 	if err != nil {
 		return nil, nil, asUsage(err)
 	}
-	return x, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return x, func() error {
+		// A little past the exporter's own bound, so that its error (what
+		// failed) arrives before this deadline's.
+		ctx, cancel := context.WithTimeout(context.Background(), timeout+otlpCloseMargin)
 		defer cancel()
-		if err := x.Close(ctx); err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "eddy: otlp: %s\n", inspect.SafeString(err.Error()))
-		}
+		return x.Close(ctx)
 	}, nil
 }
 
@@ -601,8 +609,7 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	}
 	in, err := openTraceInput(ctx, f, o.Sources, read, fileRead)
 	if err != nil {
-		closeOTLP()
-		return err
+		return endOTLP(ctx, f, err, closeOTLP())
 	}
 	defer in.Close()
 	var found []*trace.Flow
@@ -612,8 +619,7 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 		}
 	}})
 	if _, err = in.correlate(ctx, f, c, 0, nil); err != nil {
-		closeOTLP()
-		return err
+		return endOTLP(ctx, f, err, closeOTLP())
 	}
 	found = append(found, c.OpenMatching(o.ID)...)
 	for _, fl := range found {
@@ -621,14 +627,15 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 			x.Export(fl)
 		}
 	}
-	closeOTLP()
+	// Exported before the timeline is printed; a failure is reported after.
+	oerr := closeOTLP()
 	if p.json {
 		tl := trace.Timeline{V: 1, Query: o.ID, Flows: []trace.FlowJSON{}}
 		for _, fl := range found {
 			tl.Flows = append(tl.Flows, fl.JSON(p.defs))
 		}
 		if err := writeJSON(f.IO.Out, tl); err != nil {
-			return err
+			return endOTLP(ctx, f, err, oerr)
 		}
 	} else {
 		w := &timelineWriter{color: f.IO.Color()}
@@ -636,13 +643,13 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 			w.flow(fl.JSON(p.defs))
 		}
 		if _, err := f.IO.Out.Write(w.b); err != nil {
-			return err
+			return endOTLP(ctx, f, err, oerr)
 		}
 	}
 	if len(found) == 0 {
-		return &exitError{code: ExitError, err: fmt.Errorf("trace: no event matches %s (by id, correlation id, trace id or causation id) in what was read", inspect.SafeString(o.ID))}
+		return endOTLP(ctx, f, &exitError{code: ExitError, err: fmt.Errorf("trace: no event matches %s (by id, correlation id, trace id or causation id) in what was read", inspect.SafeString(o.ID))}, oerr)
 	}
-	return nil
+	return endOTLP(ctx, f, nil, oerr)
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -788,7 +795,7 @@ func fmtMS(ms float64) string {
 	return fmt.Sprintf("%.3gms", ms)
 }
 
-func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
+func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) (err error) {
 	p, err := planTraceCommon(f, o)
 	if err != nil {
 		return err
@@ -806,7 +813,7 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	if err != nil {
 		return err
 	}
-	defer closeOTLP()
+	defer func() { err = endOTLP(ctx, f, err, closeOTLP()) }()
 	in, err := openTraceInput(ctx, f, o.Sources, read, read)
 	if err != nil {
 		return err

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/trace"
+)
+
+// OpenTelemetry's SDK hands the errors of its background work (a batch of
+// spans or a metrics push that failed) to a global error handler, whose
+// default logs an unprefixed line on stderr per failure. eddy reports those
+// failures itself: the trace exporter counts the spans that did not arrive
+// (trace.ExportError, one "eddy: otlp:" line and exit 3 at the end of the
+// command) and lag serve watches each metrics push (one warning per streak
+// of failures). So the handler drops what it is given.
+func init() {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+}
+
+// otlpCloseMargin is how long closing an OTLP export may take past
+// --timeout.
+const otlpCloseMargin = 500 * time.Millisecond
+
+// otlpTimeout is the bound of each OTLP export: --timeout, or the SDK's own
+// 10 s without one.
+func otlpTimeout(f *Factory) time.Duration {
+	if f.Global.Timeout > 0 {
+		return f.Global.Timeout
+	}
+	return 10 * time.Second
+}
+
+// endOTLP folds the outcome of an --otlp export (oerr, from startOTLP's
+// close function) into the command's (err): the command's work was done but
+// its telemetry was not delivered, so a success becomes a partial one (exit
+// 3) with one "eddy: otlp: …" line. Any other outcome (an error, an
+// interrupt) stands, the export failure said on its own line.
+func endOTLP(ctx context.Context, f *Factory, err, oerr error) error {
+	if oerr == nil {
+		return err
+	}
+	if err == nil && ctx.Err() == nil {
+		return &exitError{code: ExitPartial, err: fmt.Errorf("otlp: %w", oerr)}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "eddy: otlp: %s\n", inspect.SafeString(oerr.Error()))
+	return err
+}
+
+// pushWatch reports lag serve's OTLP pushes on stderr: a failure is one
+// line when a run of failures starts (not one per --interval), and one line
+// says when pushes arrive again. Serving goes on either way, and serve's exit
+// status does not change (it ends by an interrupt: 130).
+type pushWatch struct {
+	f       *Factory
+	timeout time.Duration
+
+	mu       sync.Mutex
+	endpoint string
+	failing  bool
+}
+
+func (w *pushWatch) setEndpoint(e string) {
+	w.mu.Lock()
+	w.endpoint = e
+	w.mu.Unlock()
+}
+
+func (w *pushWatch) report(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case err != nil && !w.failing:
+		w.failing = true
+		fmt.Fprintf(w.f.IO.ErrOut, "eddy: otlp: could not export metrics to %s: %s (still trying every interval; said again when it works)\n",
+			inspect.SafeString(w.endpoint), inspect.SafeString(trace.ExportReason(err, w.timeout)))
+	case err == nil && w.failing:
+		w.failing = false
+		fmt.Fprintf(w.f.IO.ErrOut, "eddy: otlp: metrics are exported to %s again\n", inspect.SafeString(w.endpoint))
+	}
+}
+
+// final reports a failed shutdown that no push reported (the last push
+// could not even start).
+func (w *pushWatch) final(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.failing {
+		w.failing = true
+		fmt.Fprintf(w.f.IO.ErrOut, "eddy: otlp: could not export metrics to %s: %s\n",
+			inspect.SafeString(w.endpoint), inspect.SafeString(trace.ExportReason(err, w.timeout)))
+	}
+}
