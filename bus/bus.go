@@ -5,6 +5,12 @@
 //
 // The conformance suite in bus/bustest runs against every adapter, so the
 // contracts below are tested, not just written down.
+//
+// Code that drives franz-go itself for transactions (replay/eos, dlq's Kafka
+// redrive) builds its clients from a bus/kafka Client (Client.KgoOpts), so it
+// connects, authenticates and logs as every other Kafka client of eddy. The
+// demo's simulated services are the one exception: they are clients of the
+// demo's own in-process cluster (see package demo).
 package bus
 
 import (

@@ -142,9 +142,6 @@ func (t *tally) report() Report {
 
 // KafkaRedrive configures RedriveKafka.
 type KafkaRedrive struct {
-	// Seeds and Conn connect to the cluster of the DLQ and the targets.
-	Seeds []string
-	Conn  []kgo.Opt
 	// Job names the job: its group is RedriveGroup(Job). The same DLQ and
 	// selection should give the same job, so that a rerun resumes.
 	Job string
@@ -166,12 +163,14 @@ type KafkaRedrive struct {
 	RecordPin bool
 	// OnEnd, when set, is called after every transaction (tests).
 	OnEnd func(committed bool)
-	// Client reads the DLQ for a dry run.
+	// Client is the cluster of the DLQ and the targets: the run connects as
+	// it does (Client.KgoOpts), and a dry run reads the DLQ with it.
 	Client *kafka.Client
 	// Tracer, when set, traces each redriven or parked record (see
 	// eos.Options.Tracer) in the run span found in the context.
 	Tracer oteltrace.Tracer
-	// Timeout bounds an outage (eos.Options.Timeout).
+	// Timeout bounds an outage (eos.Options.Timeout), and each request is
+	// retried for at most as long (eos.Options.RetryTimeout).
 	Timeout time.Duration
 	// MaxRecords bounds one transaction (default 50,000: a DLQ's records are
 	// small and a commit costs a round of requests; fewer, larger
@@ -188,8 +187,15 @@ func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 	if err := replay.CheckJobName(k.Job); err != nil {
 		return Report{}, fmt.Errorf("redrive: job %q: %w", k.Job, err)
 	}
+	if k.Client == nil {
+		return Report{}, errors.New("redrive: no Kafka client")
+	}
 	group := RedriveGroup(k.Job)
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.Seeds...)}, k.Conn...)...)
+	conn := k.Client.KgoOpts()
+	if k.Timeout > 0 {
+		conn = append(conn, kgo.RetryTimeout(k.Timeout))
+	}
+	cl, err := kgo.NewClient(conn...)
 	if err != nil {
 		return Report{}, fmt.Errorf("redrive: %w", err)
 	}
@@ -251,7 +257,7 @@ func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 	}
 	defer log.Close()
 	sum, err := eos.Run(ctx, eos.Options{
-		Seeds: k.Seeds, Conn: k.Conn, Job: k.Job, Group: group, Topics: []string{topic},
+		Client: k.Client, RetryTimeout: k.Timeout, Job: k.Job, Group: group, Topics: []string{topic},
 		From: bus.Position{Kind: bus.PosBeginning}, NewTimestamps: k.NewTimestamps, Rate: k.Rate,
 		Progress: k.Progress, MaxRecords: k.MaxRecords, Tracer: k.Tracer, Timeout: k.Timeout,
 		Route: func(e *event.Event) (event.Event, bool, error) {

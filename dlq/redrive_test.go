@@ -47,8 +47,14 @@ func letters(t *testing.T, seeds []string, n int) (dlt, a, b string) {
 	return dlt, a, b
 }
 
-func redrive(seeds []string, dlt, job, dir string) dlq.KafkaRedrive {
-	return dlq.KafkaRedrive{Seeds: seeds, Job: job, LogDir: dir, MaxRecords: 40,
+func redrive(t *testing.T, seeds []string, dlt, job, dir string) dlq.KafkaRedrive {
+	t.Helper()
+	c, err := kafka.New(seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return dlq.KafkaRedrive{Client: c, Job: job, LogDir: dir, MaxRecords: 40,
 		Route: dlq.RouterOptions{DLQ: bus.Address{Transport: "kafka", Name: dlt}, Naming: convention.DefaultNaming()}}
 }
 
@@ -152,7 +158,7 @@ func TestRedriveFailedEndTxn(t *testing.T) {
 		return resp, nil, true
 	})
 	dir := t.TempDir()
-	k := redrive(seeds, dlt, kafkatest.UniqueName(t), dir)
+	k := redrive(t, seeds, dlt, kafkatest.UniqueName(t), dir)
 	var before int64
 	var aborted int
 	k.OnEnd = func(ok bool) {
@@ -188,7 +194,7 @@ func TestRedriveFailedInitProducerID(t *testing.T) {
 		return resp, nil, true
 	})
 	dir := t.TempDir()
-	k := redrive(seeds, dlt, kafkatest.UniqueName(t), dir)
+	k := redrive(t, seeds, dlt, kafkatest.UniqueName(t), dir)
 	rep, err := dlq.RedriveKafka(context.Background(), k)
 	if err == nil || rep.Redriven != 0 || rep.Moved != 0 {
 		t.Fatalf("run with a failing InitProducerID: %v, %+v; want an error and nothing moved", err, rep)
@@ -251,7 +257,7 @@ func TestRedriveParkingTopicNotYetKnown(t *testing.T) {
 		resp.Topics = append(resp.Topics, rt)
 		return resp, nil, true
 	})
-	rep, err := dlq.RedriveKafka(context.Background(), redrive(seeds, dlt, kafkatest.UniqueName(t), t.TempDir()))
+	rep, err := dlq.RedriveKafka(context.Background(), redrive(t, seeds, dlt, kafkatest.UniqueName(t), t.TempDir()))
 	if err != nil || rep.Parked != 1 || rep.Redriven != 0 {
 		t.Fatalf("redrive: %v, %+v; want the letter parked", err, rep)
 	}

@@ -50,7 +50,7 @@ func redriveBackend(t *testing.T, addr string, be *Backend) {
 		if req.Pin != nil {
 			job += "-" + req.Pin.Hash()
 		}
-		return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{Seeds: []string{addr}, Job: job, LogDir: dir,
+		return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{Job: job, LogDir: dir,
 			Route: route, Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun, Client: be.Kafka})
 	}
 }

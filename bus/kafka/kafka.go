@@ -197,6 +197,17 @@ func (c *Client) baseOpts() []kgo.Opt {
 	return opts
 }
 
+// KgoOpts returns the franz-go options that connect to c's cluster: its seeds,
+// client id, dial timeout, TLS, SASL, the hook that tells why a dial failed,
+// and the password-redacting debug log. Code that drives franz-go itself (the
+// exactly-once paths: replay/eos, dlq) builds its clients from these, so
+// that every client eddy makes connects and authenticates the same way.
+// Each call returns a new slice, for the caller to append to.
+func (c *Client) KgoOpts() []kgo.Opt { return c.baseOpts() }
+
+// Admin returns the admin client of c's own connection (closed by Close).
+func (c *Client) Admin() *kadm.Client { return c.adm }
+
 func (c *Client) mechanism() sasl.Mechanism {
 	u, p := c.cfg.saslUser, c.cfg.saslPass
 	switch c.cfg.saslMech {

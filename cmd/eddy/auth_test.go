@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
@@ -144,6 +146,80 @@ func TestKafkaSASL(t *testing.T) {
 			}
 			if strings.Contains(out+errOut, wrong) {
 				t.Fatalf("output contains the password: %q", out+errOut)
+			}
+		})
+	}
+}
+
+// TestKafkaSASLExactlyOnce: the exactly-once paths (a transactional replay,
+// a Kafka redrive, dlq show reading the redrive's job group) log in with the
+// same SASL credentials as every other command, since they build their
+// clients from bus/kafka's options: a mechanism missing there would leave the
+// run unable to reach a cluster that requires it. --debug never shows the
+// password.
+func TestKafkaSASLExactlyOnce(t *testing.T) {
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		t.Run(mech, func(t *testing.T) {
+			const user, pass = "admin", "c0rrect-h0rse"
+			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser(mech, user, pass),
+				kfake.SeedTopics(1, "t", "u", "o", "o.DLT"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			seeds := strings.Join(c.ListenAddrs(), ",")
+			var auth sasl.Mechanism
+			switch mech {
+			case "SCRAM-SHA-256":
+				auth = scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()
+			case "SCRAM-SHA-512":
+				auth = scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
+			default:
+				auth = plain.Auth{User: user, Pass: pass}.AsMechanism()
+			}
+			cl, err := kgo.NewClient(kgo.SeedBrokers(seeds), kgo.SASL(auth))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			recs := []*kgo.Record{
+				{Topic: "t", Value: []byte("a")}, {Topic: "t", Value: []byte("b")}, {Topic: "t", Value: []byte("c")},
+				springLetter("o.DLT", "o", 0, 1, "boom", "x"), springLetter("o.DLT", "o", 0, 2, "boom", "y"),
+			}
+			if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"EDDY_SASL_PASSWORD": pass}
+			login := []string{"--brokers", seeds, "--sasl-mechanism", mech, "--sasl-user", user, "--timeout", "5s", "--debug"}
+			ledger := t.TempDir() + "/l.db"
+			eddy := func(args ...string) string {
+				t.Helper()
+				code, out, errOut := runEddy(t, env, append(args, login...)...)
+				if code != 0 {
+					t.Fatalf("eddy %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errOut)
+				}
+				if strings.Contains(out+errOut, pass) {
+					t.Fatalf("eddy %s: the output contains the password", strings.Join(args, " "))
+				}
+				return out
+			}
+
+			if out := eddy("replay", "kafka:t", "--to", "kafka:u", "--ledger", ledger, "-o", "json"); !strings.Contains(out, `"mode":"transactional"`) || !strings.Contains(out, `"moved":3`) {
+				t.Fatalf("replay: %s", out)
+			}
+			if out := eddy("tail", "kafka:u", "--from", "beginning", "--until", "end", "-o", "raw"); out != "a\nb\nc\n" {
+				t.Fatalf("the replay's target holds %q", out)
+			}
+			if out := eddy("dlq", "redrive", "kafka:o.DLT", "--ledger", ledger, "-o", "json"); !strings.Contains(out, `"mode":"transactional"`) || !strings.Contains(out, `"redriven":2`) {
+				t.Fatalf("redrive: %s", out)
+			}
+			if out := eddy("tail", "kafka:o", "--from", "beginning", "--until", "end", "-o", "raw"); out != "x\ny\n" {
+				t.Fatalf("the redrive's origin holds %q", out)
+			}
+			var got dlqJSON
+			if out := eddy("dlq", "show", "kafka:o.DLT", "--ledger", ledger, "-o", "json"); json.Unmarshal([]byte(out), &got) != nil ||
+				len(got.DLQs) != 1 || got.DLQs[0].Count != 0 || got.DLQs[0].Redriven != 2 {
+				t.Fatalf("dlq show: %s", out)
 			}
 		})
 	}

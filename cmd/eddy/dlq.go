@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/file"
@@ -543,14 +541,10 @@ func redriveJobs(ctx context.Context, f *Factory, ledger, topic string) (dlq.Job
 	if ents, err := os.ReadDir(dir); err != nil || len(ents) == 0 {
 		return nil, nil
 	}
-	seeds, conn, err := f.kafkaConn()
+	kc, err := f.Kafka()
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, conn...)...)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	return dlq.LoadJobs(ctx, kadm.NewClient(cl), dir, topic)
+	defer kc.Close()
+	return dlq.LoadJobs(ctx, kc.Admin(), dir, topic)
 }

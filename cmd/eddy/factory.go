@@ -269,8 +269,8 @@ type kafkaCreds struct {
 	mech, user, pass string
 }
 
-// kafkaAuth resolves TLS and SASL for Kafka once, for every client eddy
-// builds (bus/kafka's, and the raw kgo client of transactional replay); the
+// kafkaAuth resolves TLS and SASL for Kafka, for the bus/kafka client every
+// Kafka path uses (the exactly-once ones too, through Client.KgoOpts); the
 // password is registered with the redactor.
 func (f *Factory) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
 	var c kafkaCreds

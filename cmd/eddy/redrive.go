@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -387,10 +386,6 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) (err error) 
 	if err := redrivePreflight(ctx, f, p); err != nil {
 		return err
 	}
-	seeds, conn, err := f.kafkaConn()
-	if err != nil {
-		return err
-	}
 	prog := newProgress(f)
 	prog.label = "redrive"
 	mode := "transactional"
@@ -402,7 +397,7 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) (err error) 
 		// An outage is retried for --timeout (each request, and the wait
 		// for a transaction's records: KafkaRedrive.Timeout), then the run
 		// fails with nothing committed for the open transaction.
-		Seeds: seeds, Conn: append(conn, kgo.RetryTimeout(f.Global.Timeout)), Job: p.job, LogDir: p.logDir, Route: p.route,
+		Job: p.job, LogDir: p.logDir, Route: p.route,
 		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Client: kc, Tracer: tr.tracer,
 		Timeout: f.Global.Timeout,
 	})

@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
@@ -334,10 +331,6 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) (err error) {
 	}
 	if p.eos {
 		rep.Mode = "transactional"
-		seeds, conn, err := f.kafkaConn()
-		if err != nil {
-			return err
-		}
 		topics := make([]string, len(p.kafka))
 		for i, a := range p.kafka {
 			topics[i] = a.Name
@@ -347,13 +340,12 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) (err error) {
 		if err != nil {
 			return err
 		}
-		err = kc.Ping(ctx)
-		kc.Close()
-		if err != nil {
+		defer kc.Close()
+		if err := kc.Ping(ctx); err != nil {
 			return err
 		}
 		sum, runErr = eos.Run(ctx, eos.Options{
-			Seeds: seeds, Conn: conn, Job: p.job, Topics: topics, Target: p.to.Name, From: p.read.From,
+			Client: kc, Job: p.job, Topics: topics, Target: p.to.Name, From: p.read.From,
 			KeepPartition: o.KeepPartition, NewTimestamps: o.NewTimestamps,
 			Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.update, Tracer: tr.tracer,
 			Timeout: f.Global.Timeout,
@@ -595,40 +587,6 @@ func (s *closeBoth) Close() error {
 	err := s.Sink.Close()
 	s.close()
 	return err
-}
-
-// kafkaConn is what Factory.Kafka resolves, as kgo options, for the
-// transactional path, which drives franz-go directly.
-func (f *Factory) kafkaConn() ([]string, []kgo.Opt, error) {
-	seeds, kc, _, err := f.kafkaSettings()
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := []kgo.Opt{kgo.ClientID("eddy"), kgo.DialTimeout(f.Global.Timeout)}
-	auth, err := f.kafkaAuth(kc)
-	if err != nil {
-		return nil, nil, err
-	}
-	if auth.tls != nil {
-		opts = append(opts, kgo.DialTLSConfig(auth.tls))
-	}
-	if mech, user, pass := auth.mech, auth.user, auth.pass; mech != "" {
-		switch strings.ToUpper(mech) {
-		case "PLAIN":
-			opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
-		case "SCRAM-SHA-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
-		case "SCRAM-SHA-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
-		default:
-			return nil, nil, usagef("SASL mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", mech)
-		}
-	}
-	var list []string
-	for _, s := range seeds {
-		list = append(list, splitList(s)...)
-	}
-	return list, opts, nil
 }
 
 // progress draws one line on stderr when it is a terminal, at most ten

@@ -329,12 +329,8 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 	if be.Kafka == nil {
 		return dlq.Report{}, fmt.Errorf("redrive: no Kafka in this context")
 	}
-	seeds, conn, err := f.kafkaConn()
-	if err != nil {
-		return dlq.Report{}, err
-	}
 	return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
-		Seeds: seeds, Conn: conn, Job: p.job, LogDir: p.logDir, Route: p.route,
+		Job: p.job, LogDir: p.logDir, Route: p.route,
 		Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun, Client: be.Kafka,
 	})
 }

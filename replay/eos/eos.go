@@ -35,11 +35,13 @@ import (
 
 // Options configure Run.
 type Options struct {
-	// Seeds are the cluster's brokers; Conn are the kgo options that connect
-	// to it (TLS, SASL, client id, dial timeout). Both source and target are
-	// on this cluster.
-	Seeds []string
-	Conn  []kgo.Opt
+	// Client is the cluster: the run's clients connect as it does
+	// (Client.KgoOpts: seeds, TLS, SASL, client id, dial timeout, debug
+	// log). Both source and target are on this cluster.
+	Client *kafka.Client
+	// RetryTimeout, when set, bounds how long each request is retried
+	// (kgo.RetryTimeout); the default is franz-go's.
+	RetryTimeout time.Duration
 	// Timeout, when set, bounds an outage: when no record of a transaction
 	// is acknowledged or failed for this long (the cluster went away), the
 	// run fails with the transaction neither committed nor its offsets
@@ -138,6 +140,9 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	if o.Job == "" || len(o.Topics) == 0 {
 		return sum, errors.New("eos: a job and at least one topic are needed")
 	}
+	if o.Client == nil {
+		return sum, errors.New("eos: no Kafka client")
+	}
 	// The job names a consumer group and a transactional id.
 	if err := replay.CheckJobName(o.Job); err != nil {
 		return sum, fmt.Errorf("eos: job %q: %w", o.Job, err)
@@ -153,7 +158,11 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		group = GroupName(o.Job)
 	}
 
-	admCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(o.Seeds...)}, o.Conn...)...)
+	conn := o.Client.KgoOpts()
+	if o.RetryTimeout > 0 {
+		conn = append(conn, kgo.RetryTimeout(o.RetryTimeout))
+	}
+	admCl, err := kgo.NewClient(conn...)
 	if err != nil {
 		return sum, fmt.Errorf("eos: %w", err)
 	}
@@ -187,8 +196,7 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 		return sum, nil
 	}
 
-	kopts := append([]kgo.Opt{kgo.SeedBrokers(o.Seeds...)}, o.Conn...)
-	kopts = append(kopts,
+	kopts := append(conn,
 		kgo.TransactionalID(group),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumerGroup(group),

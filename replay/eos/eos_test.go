@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/eos"
@@ -39,8 +40,14 @@ func fixture(t *testing.T, seeds []string, n int) string {
 	return topic
 }
 
-func options(seeds []string, job, from, to string) eos.Options {
-	return eos.Options{Seeds: seeds, Job: job, Topics: []string{from}, Target: to, MaxRecords: 40}
+func options(t *testing.T, seeds []string, job, from, to string) eos.Options {
+	t.Helper()
+	c, err := kafka.New(seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return eos.Options{Client: c, Job: job, Topics: []string{from}, Target: to, MaxRecords: 40}
 }
 
 func checkOnce(t *testing.T, seeds []string, to string, n int) {
@@ -115,7 +122,7 @@ func TestExactlyOnceAndRerunMovesNothing(t *testing.T) {
 	seeds := kafkatest.Cluster(t)
 	from := fixture(t, seeds, 300)
 	to := kafkatest.NewTopic(t, seeds, 3)
-	o := options(seeds, kafkatest.UniqueName(t), from, to)
+	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	sum, err := eos.Run(ctxT(t), o)
 	if err != nil || sum.Moved != 300 || !sum.Done {
@@ -138,7 +145,7 @@ func TestStopThenResumeIsExactlyOnce(t *testing.T) {
 func testStopThenResume(t *testing.T, seeds []string) {
 	from := fixture(t, seeds, 300)
 	to := kafkatest.NewTopic(t, seeds, 3)
-	o := options(seeds, kafkatest.UniqueName(t), from, to)
+	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	ctx, cancel := context.WithCancel(ctxT(t))
 	o.Progress = func(s replay.Summary) {
@@ -194,7 +201,7 @@ func TestSlowGroupJoinIsNotIdleness(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	sum, err := eos.Run(ctxT(t), options(seeds, kafkatest.UniqueName(t), from, to))
+	sum, err := eos.Run(ctxT(t), options(t, seeds, kafkatest.UniqueName(t), from, to))
 	if err != nil || sum.Moved != 300 || !sum.Done {
 		t.Fatalf("run behind a slow join: %+v, %v; want all 300 moved", sum, err)
 	}
@@ -222,7 +229,7 @@ func TestNoAssignmentFails(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	sum, err := eos.Run(ctxT(t), options(seeds, kafkatest.UniqueName(t), from, to))
+	sum, err := eos.Run(ctxT(t), options(t, seeds, kafkatest.UniqueName(t), from, to))
 	if err == nil || sum.Done || sum.Moved != 0 || !strings.Contains(err.Error(), "assigned this run no partitions") {
 		t.Fatalf("run without an assignment: %+v, %v; want the assignment error", sum, err)
 	}
@@ -233,7 +240,7 @@ func TestFailedEndTxnAdvancesNoOffsetsAndResumesWithoutGaps(t *testing.T) {
 	seeds := c.ListenAddrs()
 	from := fixture(t, seeds, 300)
 	to := kafkatest.NewTopic(t, seeds, 3)
-	o := options(seeds, kafkatest.UniqueName(t), from, to)
+	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	// The third commit fails as an ambiguous server error.
 	var commits atomic.Int32
@@ -283,7 +290,7 @@ func TestFailedInitProducerIDMovesNothingAndRerunMovesAll(t *testing.T) {
 	seeds := c.ListenAddrs()
 	from := fixture(t, seeds, 120)
 	to := kafkatest.NewTopic(t, seeds, 3)
-	o := options(seeds, kafkatest.UniqueName(t), from, to)
+	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
@@ -326,7 +333,7 @@ func TestBinaryAndLargeRecordsByteExact(t *testing.T) {
 	).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := eos.Run(ctxT(t), options(seeds, kafkatest.UniqueName(t), from, to))
+	sum, err := eos.Run(ctxT(t), options(t, seeds, kafkatest.UniqueName(t), from, to))
 	if err != nil || sum.Moved != 2 {
 		t.Fatalf("run: %+v, %v", sum, err)
 	}
