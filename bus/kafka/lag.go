@@ -137,6 +137,10 @@ type LagReader struct {
 
 	mu    sync.Mutex
 	heads map[headKey]*Head
+	// compacts says, per topic, whether its cleanup.policy compacts: the
+	// cleaner removes records below the end without moving it, so a count
+	// cached against an unchanged end would go stale. Read once per topic.
+	compacts map[string]bool
 }
 
 type headKey struct {
@@ -147,7 +151,7 @@ type headKey struct {
 
 // LagReader returns a reader of consumer lag through c.
 func (c *Client) LagReader() *LagReader {
-	return &LagReader{c: c, Timeout: c.cfg.dialTimeout, heads: map[headKey]*Head{}}
+	return &LagReader{c: c, Timeout: c.cfg.dialTimeout, heads: map[headKey]*Head{}, compacts: map[string]bool{}}
 }
 
 // Read samples the named groups, or every consumer group when groups is empty.
@@ -468,6 +472,50 @@ func (w *headWant) finish(note string) {
 // and a partition with more to read is asked again.
 const headChunk = 256 << 10
 
+// compacted reports, for the topics of need, whether their cleanup.policy
+// compacts, asking the cluster once per topic. A topic whose policy could not
+// be read counts as compacting (its counts are then never cached: slower, but
+// never stale) and is asked again next time.
+func (r *LagReader) compacted(ctx context.Context, need []*PartitionOffsets) map[string]bool {
+	r.mu.Lock()
+	out := map[string]bool{}
+	var ask []string
+	for _, po := range need {
+		if _, seen := out[po.Topic]; seen {
+			continue
+		}
+		c, ok := r.compacts[po.Topic]
+		out[po.Topic] = c || !ok
+		if !ok {
+			ask = append(ask, po.Topic)
+		}
+	}
+	r.mu.Unlock()
+	if len(ask) == 0 || r.c.adm == nil {
+		return out
+	}
+	rcs, err := r.c.adm.DescribeTopicConfigs(ctx, ask...)
+	if err != nil {
+		return out
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rc := range rcs {
+		if rc.Err != nil {
+			continue
+		}
+		compact := false
+		for _, cfg := range rc.Configs {
+			if cfg.Key == "cleanup.policy" && cfg.Value != nil && strings.Contains(*cfg.Value, "compact") {
+				compact = true
+			}
+		}
+		r.compacts[rc.Name] = compact
+		out[rc.Name] = compact
+	}
+	return out
+}
+
 // DefaultLagBudget is the read budget of a partition (LagReader.Budget): the
 // bytes of record batches eddy reads past the first unread record to count the
 // records still to read exactly.
@@ -480,11 +528,14 @@ const DefaultLagBudget = 1 << 20
 // offsets of one partition share the reads from the lowest.
 func (r *LagReader) readHeads(ctx context.Context, meta kadm.TopicDetails, need []*PartitionOffsets) error {
 	wants := map[headKey]*headWant{}
+	compacts := r.compacted(ctx, need)
 	r.mu.Lock()
 	for _, po := range need {
 		k := headKey{po.Topic, po.Partition, max(po.Committed, po.LogStart)}
-		// A cached head holds while the end it was read against is the same.
-		if h, ok := r.heads[k]; ok && h.end == po.End {
+		// A cached head holds while the end it was read against is the
+		// same, unless the topic compacts: then the cleaner may have removed
+		// records since, and the count is read again.
+		if h, ok := r.heads[k]; ok && h.end == po.End && !compacts[po.Topic] {
 			setHead(po, h)
 			continue
 		}
