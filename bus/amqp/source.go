@@ -89,7 +89,8 @@ type queuePlan struct {
 //     or quorum queue holds (get, then requeue: see the package doc for the
 //     consequences); From a time then keeps those stamped since. Without it,
 //     a start other than the end is refused for these queues (ErrNoPosition):
-//     their past messages cannot be read without touching them.
+//     their past messages cannot be read without touching them, and so is
+//     Until end (it would read nothing, which would look like an empty queue).
 //   - A stream queue is read by offset: From beginning, an offset or a time
 //     start there; the default is new messages only.
 //   - Until end reads only what was there at open (the backlog; for a stream,
@@ -285,6 +286,19 @@ func (s *Source) plan(ctx context.Context, name string) (*queuePlan, error) {
 	case opts.Until.Kind == bus.PosOffset:
 		return nil, &tipError{err: ErrNoPosition, msg: fmt.Sprintf(
 			"amqp: queue %q is a %s queue: it has no offsets to stop at (only stream queues do); use --until end or a time", name, orUnknown(p.kind))}
+	case !backlog && untilEnd && mgmtErr != nil:
+		// Until end reads what is there now: without a peek that is nothing
+		// on a classic or quorum queue, and an empty result would read as
+		// "the queue is empty".
+		return nil, &tipError{err: mgmtErr, msg: fmt.Sprintf(
+			"amqp: queue %q: --until end reads what a queue holds now, and its type is unknown because %v; only a stream queue is read that way "+
+				"without touching its messages, and --backlog peeks at a classic or quorum queue's (fetched and requeued: marked redelivered)", name, mgmtErr)}
+	case !backlog && untilEnd:
+		return nil, &tipError{err: ErrNoPosition, msg: fmt.Sprintf(
+			"amqp: queue %q is a %s queue: --until end reads what it holds now, and eddy cannot read that without touching its messages "+
+				"(without --backlog a tail sees only messages published while it runs, so it would show nothing, whatever the queue holds); "+
+				"--backlog peeks at them (fetched and requeued: marked redelivered), or drop --until end to watch live traffic",
+			name, orUnknown(p.kind))}
 	}
 	if backlog {
 		if q.Messages < 0 {
@@ -755,6 +769,11 @@ func (s *Source) startStream(ctx context.Context, p *queuePlan) error {
 	if p.hasEnd {
 		empty := p.end < 0
 		if off, ok := p.spec.(int64); ok && off > p.end {
+			empty = true
+		}
+		if p.spec == "next" {
+			// From the end to the end at open: nothing, as on Kafka. The
+			// consumer would wait for ever for a message past the end.
 			empty = true
 		}
 		if empty {

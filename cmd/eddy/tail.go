@@ -56,7 +56,10 @@ READING CHANGES NOTHING
   touched. A queue fed only through the default exchange cannot be tapped: use
   --backlog, or --firehose after an operator ran 'rabbitmqctl trace_on'.
   --from beginning reads a stream queue from its first offset (nothing
-  changes); on a classic or quorum queue it needs --backlog (below).
+  changes); on a classic or quorum queue it needs --backlog (below), and so
+  does --until end, which reads what the queue holds now: without --backlog a
+  tail sees only messages published while it runs, so --until end would show
+  nothing whatever the queue holds; it is refused (exit 2) instead.
 
 ` + backlogHelp + `
 
