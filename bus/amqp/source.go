@@ -173,8 +173,8 @@ func (s *Source) start(ctx context.Context, names []string) error {
 		var peekCh *amqp091.Channel
 		if p.peek {
 			var err error
-			if peekCh, err = s.conn.Channel(); err != nil {
-				return s.c.amqpError("queue", p.name, err)
+			if peekCh, err = s.channel(p.name); err != nil {
+				return err
 			}
 			peeks.Add(1)
 		}
@@ -414,7 +414,40 @@ type consumer struct {
 // the broker not notice the connection dying, and capped, dropping its oldest
 // messages, so a slow reader never costs the broker more than the cap — binds
 // it and consumes it.
-func (s *Source) openTap(forQueue string, binds []mgmtBinding) (*consumer, error) {
+func (s *Source) openTap(forQueue string, binds []mgmtBinding) (cs *consumer, err error) {
+	err = s.c.bounded(s.conn, fmt.Sprintf("the declaring and binding of a tap for queue %q", forQueue), func() error {
+		var err error
+		cs, err = s.openTapOn(forQueue, binds)
+		return err
+	})
+	return cs, err
+}
+
+// channel opens a channel on the source's connection, bounded by --timeout.
+func (s *Source) channel(queue string) (*amqp091.Channel, error) {
+	var ch *amqp091.Channel
+	err := s.c.bounded(s.conn, fmt.Sprintf("the opening of a channel for queue %q", queue), func() error {
+		var err error
+		ch, err = s.conn.Channel()
+		return err
+	})
+	if err != nil {
+		return nil, s.c.amqpError("queue", queue, err)
+	}
+	return ch, nil
+}
+
+// consumeBounded is consumeOn bounded by --timeout.
+func (s *Source) consumeBounded(ch *amqp091.Channel, queue string, args amqp091.Table) (cs *consumer, err error) {
+	err = s.c.bounded(s.conn, fmt.Sprintf("a consume of queue %q", queue), func() error {
+		var err error
+		cs, err = s.consumeOn(ch, queue, queue, args)
+		return err
+	})
+	return cs, err
+}
+
+func (s *Source) openTapOn(forQueue string, binds []mgmtBinding) (*consumer, error) {
 	cfg := s.c.cfg
 	ch, err := s.conn.Channel()
 	if err != nil {
@@ -635,18 +668,21 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 		if last == 0 {
 			return nil
 		}
-		before, err := ch.QueueDeclarePassive(p.name, false, false, false, false, nil)
+		err := s.c.bounded(s.conn, fmt.Sprintf("the requeue of the messages peeked at in queue %q", p.name), func() error {
+			before, err := ch.QueueDeclarePassive(p.name, false, false, false, false, nil)
+			if err != nil {
+				return err
+			}
+			if err := ch.Nack(last, true, true); err != nil {
+				return err
+			}
+			// The queue's depth is whole again before Next hands out the
+			// first event: a classic queue has requeued them when a round
+			// trip on the same channel returns, a quorum queue once its log
+			// applied the requeue.
+			return waitReady(ch, p.name, before.Messages+int(got))
+		})
 		if err != nil {
-			return s.c.amqpError("queue", p.name, err)
-		}
-		if err := ch.Nack(last, true, true); err != nil {
-			return s.c.amqpError("queue", p.name, err)
-		}
-		// The queue's depth is whole again before Next hands out the first
-		// event: a classic queue has requeued them when a round trip on
-		// the same channel returns, a quorum queue once its log applied
-		// the requeue.
-		if err := waitReady(ch, p.name, before.Messages+int(got)); err != nil {
 			return s.c.amqpError("queue", p.name, err)
 		}
 		return nil
@@ -655,7 +691,7 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 		// Without the management API an empty-looking queue may be a stream
 		// (whose passive declare can say 0): one get tells, and changes
 		// nothing on an empty classic queue.
-		d, ok, err := ch.Get(p.name, false)
+		d, ok, err := s.get(ch, p.name)
 		if err != nil {
 			return nil, s.getError(p, err)
 		}
@@ -674,7 +710,7 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 				p.name, p.depth, cfg.backlogMessages, cfg.backlogBytes>>20, got))
 			break
 		}
-		d, ok, err := ch.Get(p.name, false)
+		d, ok, err := s.get(ch, p.name)
 		if err != nil {
 			// The channel is gone, and with it the broker requeued what we held.
 			return nil, s.getError(p, err)
@@ -707,6 +743,16 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 	return evs, nil
 }
 
+// get is one basic.get, bounded by --timeout.
+func (s *Source) get(ch *amqp091.Channel, queue string) (d amqp091.Delivery, ok bool, err error) {
+	err = s.c.bounded(s.conn, fmt.Sprintf("a get from queue %q", queue), func() error {
+		var err error
+		d, ok, err = ch.Get(queue, false)
+		return err
+	})
+	return d, ok, err
+}
+
 func (s *Source) getError(p *queuePlan, err error) error {
 	var ae *amqp091.Error
 	if errors.As(err, &ae) && ae.Code == amqp091.NotImplemented {
@@ -722,12 +768,12 @@ func (s *Source) getError(p *queuePlan, err error) error {
 // until the stream has been quiet for a moment; the highest offset seen is the
 // end. -1 means the stream is empty.
 func (s *Source) streamEnd(ctx context.Context, name string, mq *mgmtQueue) (int64, error) {
-	ch, err := s.conn.Channel()
+	ch, err := s.channel(name)
 	if err != nil {
-		return 0, s.c.amqpError("queue", name, err)
+		return 0, err
 	}
 	defer ch.Close()
-	cs, err := s.consumeOn(ch, name, name, amqp091.Table{"x-stream-offset": "last"})
+	cs, err := s.consumeBounded(ch, name, amqp091.Table{"x-stream-offset": "last"})
 	if err != nil {
 		return 0, err
 	}
@@ -782,11 +828,11 @@ func (s *Source) startStream(ctx context.Context, p *queuePlan) error {
 			return nil
 		}
 	}
-	ch, err := s.conn.Channel()
+	ch, err := s.channel(p.name)
 	if err != nil {
-		return s.c.amqpError("queue", p.name, err)
+		return err
 	}
-	cs, err := s.consumeOn(ch, p.name, p.name, amqp091.Table{"x-stream-offset": p.spec})
+	cs, err := s.consumeBounded(ch, p.name, amqp091.Table{"x-stream-offset": p.spec})
 	if err != nil {
 		return err
 	}
