@@ -32,9 +32,12 @@ const (
 // Source reads events from RabbitMQ queues without consuming them; see the
 // package doc for what each mode does to the broker. It implements bus.Source.
 type Source struct {
-	c    *Client
-	conn *amqp091.Connection
-	opts bus.ReadOptions
+	c     *Client
+	opts  bus.ReadOptions
+	names string // the queues, for the connection's name
+
+	connMu sync.Mutex // held while a lost connection is replaced
+	conn   *amqp091.Connection
 
 	ctx    context.Context // ended by Close: stops the readers
 	cancel context.CancelFunc
@@ -121,7 +124,7 @@ func (c *Client) Source(ctx context.Context, addrs []bus.Address, opts bus.ReadO
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{c: c, conn: conn, opts: opts, out: make(chan item, 2*batchEvents), stop: make(chan struct{})}
+	s := &Source{c: c, conn: conn, names: strings.Join(names, ","), opts: opts, out: make(chan item, 2*batchEvents), stop: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.start(ctx, names); err != nil {
 		s.Close()
@@ -149,10 +152,12 @@ func (s *Source) start(ctx context.Context, names []string) error {
 			return err
 		}
 		var err error
-		fire, err = s.openTap(firehose[0].name+" (firehose)", []mgmtBinding{{Source: firehoseExchange, RoutingKey: "publish.#"}})
+		fireBinds := []mgmtBinding{{Source: firehoseExchange, RoutingKey: "publish.#"}}
+		fire, err = s.openTap(firehose[0].name+" (firehose)", fireBinds)
 		if err != nil {
 			return err
 		}
+		fire.reopen = func() (*consumer, error) { return s.openTap(firehose[0].name+" (firehose)", fireBinds) }
 	}
 	peeksDone := make(chan struct{})
 	var peeks sync.WaitGroup
@@ -169,6 +174,7 @@ func (s *Source) start(ctx context.Context, names []string) error {
 			if tap, err = s.openTap(p.name, p.bindings); err != nil {
 				return err
 			}
+			tap.reopen = func() (*consumer, error) { return s.openTap(p.name, p.bindings) }
 		}
 		var peekCh *amqp091.Channel
 		if p.peek {
@@ -215,10 +221,66 @@ func (s *Source) start(ctx context.Context, names []string) error {
 	return nil
 }
 
+// connNow is the source's connection: the one it opened, or the one that
+// replaced it after it was lost.
+func (s *Source) connNow() *amqp091.Connection {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return s.conn
+}
+
+// tapGap is what a lost connection costs a tap, said with the health lines.
+const tapGap = "messages published to the queue while eddy was disconnected were not seen (a tap sees only what arrives while it exists)"
+
+// reconnect replaces lost, the connection a reader found closed, unless
+// another reader did already. It says once through OnHealth that the broker
+// is unreachable, retries with backoff — for ever while following (no
+// Until), for the dial timeout (--timeout) otherwise, then a
+// *bus.ConnectError — and says once that it is back.
+func (s *Source) reconnect(lost *amqp091.Connection, cause error) (*amqp091.Connection, error) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.conn != lost {
+		return s.conn, nil
+	}
+	since := time.Now()
+	h := bus.Health{Transport: "amqp", Addr: s.c.addr, Since: since, Note: tapGap}
+	if s.opts.OnHealth != nil {
+		down := h
+		down.Down, down.Err = true, cause
+		s.opts.OnHealth(down)
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		conn, err := s.c.dial(s.ctx, "source "+s.names)
+		if err == nil {
+			s.conn = conn
+			if s.opts.OnHealth != nil {
+				s.opts.OnHealth(h)
+			}
+			return conn, nil
+		}
+		if s.ctx.Err() != nil {
+			return nil, s.ctx.Err()
+		}
+		if s.opts.Until.Kind != bus.PosNone && time.Since(since) >= s.c.cfg.dialTimeout {
+			return nil, err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			return nil, s.ctx.Err()
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
 // plan inspects one queue and decides how to read it.
 func (s *Source) plan(ctx context.Context, name string) (*queuePlan, error) {
 	c, opts := s.c, s.opts
-	q, err := c.passive(s.conn, name)
+	q, err := c.passive(s.connNow(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +425,7 @@ func orUnknown(kind string) string {
 // dead-letters or drops it — a read that destroys data.
 func (s *Source) peekAllowed(mq *mgmtQueue) error {
 	limit, set := mq.deliveryLimit()
-	if !set && brokerMajor(s.conn) >= 4 {
+	if !set && brokerMajor(s.connNow()) >= 4 {
 		limit, set = 20, true // RabbitMQ 4's default for quorum queues
 	}
 	if !set || limit <= 0 {
@@ -401,7 +463,11 @@ func (s *Source) checkTracing(ctx context.Context) error {
 
 // consumer is one basic.consume on its own channel.
 type consumer struct {
-	ch         *amqp091.Channel
+	conn *amqp091.Connection // the connection ch is on
+	ch   *amqp091.Channel
+	// reopen, when set, opens the same consumer again on a new connection
+	// after this one's was lost (a tap: declared and bound anew).
+	reopen     func() (*consumer, error)
 	queue      string
 	deliveries <-chan amqp091.Delivery
 	stream     bool // reading a stream queue itself, not a tap
@@ -415,7 +481,7 @@ type consumer struct {
 // messages, so a slow reader never costs the broker more than the cap — binds
 // it and consumes it.
 func (s *Source) openTap(forQueue string, binds []mgmtBinding) (cs *consumer, err error) {
-	err = s.c.bounded(s.conn, fmt.Sprintf("the declaring and binding of a tap for queue %q", forQueue), func() error {
+	err = s.c.bounded(s.connNow(), fmt.Sprintf("the declaring and binding of a tap for queue %q", forQueue), func() error {
 		var err error
 		cs, err = s.openTapOn(forQueue, binds)
 		return err
@@ -426,9 +492,10 @@ func (s *Source) openTap(forQueue string, binds []mgmtBinding) (cs *consumer, er
 // channel opens a channel on the source's connection, bounded by --timeout.
 func (s *Source) channel(queue string) (*amqp091.Channel, error) {
 	var ch *amqp091.Channel
-	err := s.c.bounded(s.conn, fmt.Sprintf("the opening of a channel for queue %q", queue), func() error {
+	conn := s.connNow()
+	err := s.c.bounded(conn, fmt.Sprintf("the opening of a channel for queue %q", queue), func() error {
 		var err error
-		ch, err = s.conn.Channel()
+		ch, err = conn.Channel()
 		return err
 	})
 	if err != nil {
@@ -439,7 +506,7 @@ func (s *Source) channel(queue string) (*amqp091.Channel, error) {
 
 // consumeBounded is consumeOn bounded by --timeout.
 func (s *Source) consumeBounded(ch *amqp091.Channel, queue string, args amqp091.Table) (cs *consumer, err error) {
-	err = s.c.bounded(s.conn, fmt.Sprintf("a consume of queue %q", queue), func() error {
+	err = s.c.bounded(s.connNow(), fmt.Sprintf("a consume of queue %q", queue), func() error {
 		var err error
 		cs, err = s.consumeOn(ch, queue, queue, args)
 		return err
@@ -449,7 +516,7 @@ func (s *Source) consumeBounded(ch *amqp091.Channel, queue string, args amqp091.
 
 func (s *Source) openTapOn(forQueue string, binds []mgmtBinding) (*consumer, error) {
 	cfg := s.c.cfg
-	ch, err := s.conn.Channel()
+	ch, err := s.connNow().Channel()
 	if err != nil {
 		return nil, s.c.amqpError("queue", forQueue, err)
 	}
@@ -481,7 +548,7 @@ func (s *Source) consumeOn(ch *amqp091.Channel, queue, forQueue string, args amq
 	if err := ch.Qos(s.c.cfg.prefetch, 0, false); err != nil {
 		return nil, s.c.amqpError("queue", forQueue, err)
 	}
-	cs := &consumer{ch: ch, queue: forQueue, stream: queue == forQueue,
+	cs := &consumer{conn: s.connNow(), ch: ch, queue: forQueue, stream: queue == forQueue,
 		closed: ch.NotifyClose(make(chan *amqp091.Error, 1)), cancels: ch.NotifyCancel(make(chan string, 1))}
 	var err error
 	// exclusive only on our own tap; a stream is shared with its real readers.
@@ -542,7 +609,22 @@ func (s *Source) consume(cs *consumer, what string, handle func(*amqp091.Deliver
 		select {
 		case d, ok := <-cs.deliveries:
 			if !ok {
-				if err := s.endReason(cs, what); err != nil {
+				err := s.endReason(cs, what)
+				if err == nil {
+					return
+				}
+				if cs.reopen != nil && cs.conn.IsClosed() {
+					// The connection is lost, not the queue: a tap is
+					// the broker's copy for this reader, and can be made
+					// again on a new connection.
+					next, rerr := s.resume(cs, err)
+					if rerr == nil {
+						cs = next
+						continue
+					}
+					err = rerr
+				}
+				if s.ctx.Err() == nil {
 					s.send(item{err: err})
 				}
 				return
@@ -577,6 +659,27 @@ func (s *Source) consume(cs *consumer, what string, handle func(*amqp091.Deliver
 		case <-s.ctx.Done():
 			return
 		}
+	}
+}
+
+// resume reconnects (see reconnect) and opens cs again; a tap that cannot be
+// made again on a connection that works is retried as another outage.
+func (s *Source) resume(cs *consumer, cause error) (*consumer, error) {
+	lost := cs.conn
+	for {
+		if _, err := s.reconnect(lost, cause); err != nil {
+			return nil, err
+		}
+		next, err := cs.reopen()
+		if err == nil {
+			next.reopen = cs.reopen
+			return next, nil
+		}
+		conn := s.connNow()
+		if !conn.IsClosed() || s.ctx.Err() != nil {
+			return nil, err // the broker answered, and refused
+		}
+		lost, cause = conn, err
 	}
 }
 
@@ -668,7 +771,7 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 		if last == 0 {
 			return nil
 		}
-		err := s.c.bounded(s.conn, fmt.Sprintf("the requeue of the messages peeked at in queue %q", p.name), func() error {
+		err := s.c.bounded(s.connNow(), fmt.Sprintf("the requeue of the messages peeked at in queue %q", p.name), func() error {
 			before, err := ch.QueueDeclarePassive(p.name, false, false, false, false, nil)
 			if err != nil {
 				return err
@@ -745,7 +848,7 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 
 // get is one basic.get, bounded by --timeout.
 func (s *Source) get(ch *amqp091.Channel, queue string) (d amqp091.Delivery, ok bool, err error) {
-	err = s.c.bounded(s.conn, fmt.Sprintf("a get from queue %q", queue), func() error {
+	err = s.c.bounded(s.connNow(), fmt.Sprintf("a get from queue %q", queue), func() error {
 		var err error
 		d, ok, err = ch.Get(queue, false)
 		return err
@@ -943,7 +1046,7 @@ func (s *Source) Close() error {
 	s.once.Do(func() {
 		s.cancel()
 		close(s.stop)
-		if cerr := s.conn.Close(); cerr != nil && !errors.Is(cerr, amqp091.ErrClosed) {
+		if cerr := s.connNow().Close(); cerr != nil && !errors.Is(cerr, amqp091.ErrClosed) {
 			err = fmt.Errorf("amqp: closing the source: %s", scrub(cerr.Error(), s.c.secrets))
 		}
 		s.wg.Wait()
