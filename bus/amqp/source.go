@@ -473,6 +473,7 @@ type consumer struct {
 	stream     bool // reading a stream queue itself, not a tap
 	closed     chan *amqp091.Error
 	cancels    chan string
+	closeErr   *amqp091.Error // why the broker closed it, once endReason heard
 }
 
 // openTap declares a tap queue — server-named, exclusive (gone with this
@@ -613,7 +614,7 @@ func (s *Source) consume(cs *consumer, what string, handle func(*amqp091.Deliver
 				if err == nil {
 					return
 				}
-				if cs.reopen != nil && cs.conn.IsClosed() {
+				if cs.reopen != nil && cs.conn.IsClosed() && !closedOnPurpose(cs.closeErr) {
 					// The connection is lost, not the queue: a tap is
 					// the broker's copy for this reader, and can be made
 					// again on a new connection.
@@ -683,6 +684,14 @@ func (s *Source) resume(cs *consumer, cause error) (*consumer, error) {
 	}
 }
 
+// closedOnPurpose reports whether the broker closed the connection because
+// someone asked it to (an operator, through the management UI or
+// rabbitmqctl): the reader then ends, as told. A broker shutting down, and a
+// connection lost on the network, are outages a live reader rides out.
+func closedOnPurpose(e *amqp091.Error) bool {
+	return e != nil && e.Server && e.Code == amqp091.ConnectionForced && !strings.Contains(e.Reason, "shutdown")
+}
+
 // endReason explains why the broker ended a consumer; nil when we closed it.
 func (s *Source) endReason(cs *consumer, what string) error {
 	t := time.NewTimer(2 * time.Second)
@@ -696,12 +705,23 @@ func (s *Source) endReason(cs *consumer, what string) error {
 		}
 	case e, ok := <-cs.closed:
 		if ok && e != nil {
+			cs.closeErr = e
 			return fmt.Errorf("amqp: reading %s: the broker closed the connection or channel: %s (%d)", what, scrub(e.Reason, s.c.secrets), e.Code)
 		}
 	case <-t.C:
 	}
 	if s.ctx.Err() != nil {
 		return nil
+	}
+	// The cancel notice closes when the channel does: the close reason,
+	// sent to cs.closed first, is then waiting there.
+	select {
+	case e, ok := <-cs.closed:
+		if ok && e != nil {
+			cs.closeErr = e
+			return fmt.Errorf("amqp: reading %s: the broker closed the connection or channel: %s (%d)", what, scrub(e.Reason, s.c.secrets), e.Code)
+		}
+	default:
 	}
 	return fmt.Errorf("amqp: reading %s: the connection was closed", what)
 }
