@@ -103,16 +103,23 @@ type Health struct {
 	Down  bool
 	Since time.Time
 	Err   error
+	// Note, when set, is what the outage cost the reader, said with both
+	// lines (a RabbitMQ tap does not see what was published meanwhile).
+	Note string
 }
 
 // String is the line to show a person, without a program prefix.
 func (h Health) String() string {
-	if h.Down {
-		return fmt.Sprintf("%s: cannot reach %s since %s (%v); still trying, Ctrl-C to stop",
-			h.Transport, h.Addr, h.Since.Format("15:04:05"), h.Err)
+	note := ""
+	if h.Note != "" {
+		note = "; " + h.Note
 	}
-	return fmt.Sprintf("%s: %s is reachable again (down since %s); reading on",
-		h.Transport, h.Addr, h.Since.Format("15:04:05"))
+	if h.Down {
+		return fmt.Sprintf("%s: cannot reach %s since %s (%v); still trying, Ctrl-C to stop%s",
+			h.Transport, h.Addr, h.Since.Format("15:04:05"), h.Err, note)
+	}
+	return fmt.Sprintf("%s: %s is reachable again (down since %s); reading on%s",
+		h.Transport, h.Addr, h.Since.Format("15:04:05"), note)
 }
 
 // Errors callers map to exit codes (see cmd/eddy). Adapters wrap them.

@@ -23,8 +23,10 @@ type AMQPRedrive struct {
 	Rate   float64
 	// Progress, when set, is called after every chunk.
 	Progress func(replay.Summary)
-	// DryRun peeks at the queue (fetched and requeued) instead of consuming
-	// it, writes nothing and records nothing in the ledger.
+	// DryRun peeks at the queue instead of consuming it — the messages it
+	// holds at the start are got and given back at once (requeued: marked
+	// redelivered) before the plan is made, none acked; a stream is read by
+	// offset — writes nothing and records nothing in the ledger.
 	DryRun bool
 	// RecordPin makes a dry run return its plan as Report.Pin. A run with
 	// it as Route.Select.Pin writes exactly the messages the plan counted,
@@ -162,6 +164,11 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	rep.OutcomeUnknown = unknown
 	rep.Notes = notes
 	rep.Pin = pin.result()
+	// The source's notes: a dry run's peek cut at its limit (the plan
+	// covers only what it read), deliveries released at the hold deadline.
+	if n, ok := src.(interface{ Notes() []string }); ok {
+		rep.Notes = append(rep.Notes, n.Notes()...)
+	}
 	if dry != nil {
 		pl := dry.Plan()
 		rep.Targets, rep.First = pl.Targets, pl.FirstIDs

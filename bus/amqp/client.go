@@ -480,6 +480,9 @@ func (c *Client) connectCause(ctx context.Context, err error, took time.Duration
 // amqpError turns an error from a channel operation into eddy's errors: a 404 on
 // a queue is a *bus.NotFoundError, others say what the broker said.
 func (c *Client) amqpError(kind, name string, err error) error {
+	if se := (*stallError)(nil); errors.As(err, &se) {
+		return err
+	}
 	var ae *amqp091.Error
 	if errors.As(err, &ae) {
 		switch ae.Code {
@@ -496,12 +499,16 @@ func (c *Client) amqpError(kind, name string, err error) error {
 // passive declares a queue passively on a fresh channel (a failed declare closes
 // its channel) and returns its ready count and consumers.
 func (c *Client) passive(conn *amqp091.Connection, queue string) (amqp091.Queue, error) {
-	ch, err := conn.Channel()
-	if err != nil {
-		return amqp091.Queue{}, c.amqpError("queue", queue, err)
-	}
-	defer ch.Close()
-	q, err := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
+	var q amqp091.Queue
+	err := c.bounded(conn, fmt.Sprintf("a passive declare of queue %q", queue), func() error {
+		ch, err := conn.Channel()
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
+		q, err = ch.QueueDeclarePassive(queue, false, false, false, false, nil)
+		return err
+	})
 	if err != nil {
 		var ae *amqp091.Error
 		// 405: the queue is exclusive to another connection. It exists; its
@@ -512,4 +519,29 @@ func (c *Client) passive(conn *amqp091.Connection, queue string) (amqp091.Queue,
 		return amqp091.Queue{}, c.amqpError("queue", queue, err)
 	}
 	return q, nil
+}
+
+// bounded runs op, channel operations on conn, and gives up after the dial
+// timeout (eddy's --timeout). amqp091-go takes no context and waits for the
+// broker's answer for ever: a broker that stops answering after the handshake
+// would only be noticed by missed heartbeats, or not at all while its socket
+// stays open. On expiry conn is closed at once (its socket's deadline set to
+// now), which ends op with an error and every other use of conn; the caller
+// gets a *stallError naming what was asked.
+func (c *Client) bounded(conn *amqp091.Connection, what string, op func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- op() }()
+	t := time.NewTimer(c.cfg.dialTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+	}
+	_ = conn.CloseDeadline(time.Now())
+	<-done // op ends with the connection: nothing is left running
+	err := &stallError{msg: scrub(fmt.Sprintf("amqp: the broker at %s accepted the connection but did not answer %s within %s (--timeout)",
+		c.addr, what, c.cfg.dialTimeout), c.secrets)}
+	c.logf("%v", err)
+	return err
 }

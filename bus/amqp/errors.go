@@ -3,7 +3,10 @@ package amqp
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+
+	"github.com/eddy-sh/eddy/bus"
 )
 
 // Errors callers can test for with errors.Is. Richer failures are the struct
@@ -103,3 +106,11 @@ type tipError struct {
 
 func (e *tipError) Error() string { return e.msg }
 func (e *tipError) Unwrap() error { return e.err }
+
+// stallError is a channel operation the broker did not answer within the
+// dial timeout (eddy's --timeout) on a connection that was open: it unwraps to
+// bus.ErrConnect (exit 4) and os.ErrDeadlineExceeded.
+type stallError struct{ msg string }
+
+func (e *stallError) Error() string   { return e.msg }
+func (e *stallError) Unwrap() []error { return []error{bus.ErrConnect, os.ErrDeadlineExceeded} }

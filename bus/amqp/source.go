@@ -32,9 +32,12 @@ const (
 // Source reads events from RabbitMQ queues without consuming them; see the
 // package doc for what each mode does to the broker. It implements bus.Source.
 type Source struct {
-	c    *Client
-	conn *amqp091.Connection
-	opts bus.ReadOptions
+	c     *Client
+	opts  bus.ReadOptions
+	names string // the queues, for the connection's name
+
+	connMu sync.Mutex // held while a lost connection is replaced
+	conn   *amqp091.Connection
 
 	ctx    context.Context // ended by Close: stops the readers
 	cancel context.CancelFunc
@@ -89,7 +92,8 @@ type queuePlan struct {
 //     or quorum queue holds (get, then requeue: see the package doc for the
 //     consequences); From a time then keeps those stamped since. Without it,
 //     a start other than the end is refused for these queues (ErrNoPosition):
-//     their past messages cannot be read without touching them.
+//     their past messages cannot be read without touching them, and so is
+//     Until end (it would read nothing, which would look like an empty queue).
 //   - A stream queue is read by offset: From beginning, an offset or a time
 //     start there; the default is new messages only.
 //   - Until end reads only what was there at open (the backlog; for a stream,
@@ -120,7 +124,7 @@ func (c *Client) Source(ctx context.Context, addrs []bus.Address, opts bus.ReadO
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{c: c, conn: conn, opts: opts, out: make(chan item, 2*batchEvents), stop: make(chan struct{})}
+	s := &Source{c: c, conn: conn, names: strings.Join(names, ","), opts: opts, out: make(chan item, 2*batchEvents), stop: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.start(ctx, names); err != nil {
 		s.Close()
@@ -148,10 +152,12 @@ func (s *Source) start(ctx context.Context, names []string) error {
 			return err
 		}
 		var err error
-		fire, err = s.openTap(firehose[0].name+" (firehose)", []mgmtBinding{{Source: firehoseExchange, RoutingKey: "publish.#"}})
+		fireBinds := []mgmtBinding{{Source: firehoseExchange, RoutingKey: "publish.#"}}
+		fire, err = s.openTap(firehose[0].name+" (firehose)", fireBinds)
 		if err != nil {
 			return err
 		}
+		fire.reopen = func() (*consumer, error) { return s.openTap(firehose[0].name+" (firehose)", fireBinds) }
 	}
 	peeksDone := make(chan struct{})
 	var peeks sync.WaitGroup
@@ -168,12 +174,13 @@ func (s *Source) start(ctx context.Context, names []string) error {
 			if tap, err = s.openTap(p.name, p.bindings); err != nil {
 				return err
 			}
+			tap.reopen = func() (*consumer, error) { return s.openTap(p.name, p.bindings) }
 		}
 		var peekCh *amqp091.Channel
 		if p.peek {
 			var err error
-			if peekCh, err = s.conn.Channel(); err != nil {
-				return s.c.amqpError("queue", p.name, err)
+			if peekCh, err = s.channel(p.name); err != nil {
+				return err
 			}
 			peeks.Add(1)
 		}
@@ -214,10 +221,66 @@ func (s *Source) start(ctx context.Context, names []string) error {
 	return nil
 }
 
+// connNow is the source's connection: the one it opened, or the one that
+// replaced it after it was lost.
+func (s *Source) connNow() *amqp091.Connection {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return s.conn
+}
+
+// tapGap is what a lost connection costs a tap, said with the health lines.
+const tapGap = "messages published to the queue while eddy was disconnected were not seen (a tap sees only what arrives while it exists)"
+
+// reconnect replaces lost, the connection a reader found closed, unless
+// another reader did already. It says once through OnHealth that the broker
+// is unreachable, retries with backoff — for ever while following (no
+// Until), for the dial timeout (--timeout) otherwise, then a
+// *bus.ConnectError — and says once that it is back.
+func (s *Source) reconnect(lost *amqp091.Connection, cause error) (*amqp091.Connection, error) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.conn != lost {
+		return s.conn, nil
+	}
+	since := time.Now()
+	h := bus.Health{Transport: "amqp", Addr: s.c.addr, Since: since, Note: tapGap}
+	if s.opts.OnHealth != nil {
+		down := h
+		down.Down, down.Err = true, cause
+		s.opts.OnHealth(down)
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		conn, err := s.c.dial(s.ctx, "source "+s.names)
+		if err == nil {
+			s.conn = conn
+			if s.opts.OnHealth != nil {
+				s.opts.OnHealth(h)
+			}
+			return conn, nil
+		}
+		if s.ctx.Err() != nil {
+			return nil, s.ctx.Err()
+		}
+		if s.opts.Until.Kind != bus.PosNone && time.Since(since) >= s.c.cfg.dialTimeout {
+			return nil, err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			return nil, s.ctx.Err()
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
 // plan inspects one queue and decides how to read it.
 func (s *Source) plan(ctx context.Context, name string) (*queuePlan, error) {
 	c, opts := s.c, s.opts
-	q, err := c.passive(s.conn, name)
+	q, err := c.passive(s.connNow(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +348,19 @@ func (s *Source) plan(ctx context.Context, name string) (*queuePlan, error) {
 	case opts.Until.Kind == bus.PosOffset:
 		return nil, &tipError{err: ErrNoPosition, msg: fmt.Sprintf(
 			"amqp: queue %q is a %s queue: it has no offsets to stop at (only stream queues do); use --until end or a time", name, orUnknown(p.kind))}
+	case !backlog && untilEnd && mgmtErr != nil:
+		// Until end reads what is there now: without a peek that is nothing
+		// on a classic or quorum queue, and an empty result would read as
+		// "the queue is empty".
+		return nil, &tipError{err: mgmtErr, msg: fmt.Sprintf(
+			"amqp: queue %q: --until end reads what a queue holds now, and its type is unknown because %v; only a stream queue is read that way "+
+				"without touching its messages, and --backlog peeks at a classic or quorum queue's (fetched and requeued: marked redelivered)", name, mgmtErr)}
+	case !backlog && untilEnd:
+		return nil, &tipError{err: ErrNoPosition, msg: fmt.Sprintf(
+			"amqp: queue %q is a %s queue: --until end reads what it holds now, and eddy cannot read that without touching its messages "+
+				"(without --backlog a tail sees only messages published while it runs, so it would show nothing, whatever the queue holds); "+
+				"--backlog peeks at them (fetched and requeued: marked redelivered), or drop --until end to watch live traffic",
+			name, orUnknown(p.kind))}
 	}
 	if backlog {
 		if q.Messages < 0 {
@@ -349,7 +425,7 @@ func orUnknown(kind string) string {
 // dead-letters or drops it — a read that destroys data.
 func (s *Source) peekAllowed(mq *mgmtQueue) error {
 	limit, set := mq.deliveryLimit()
-	if !set && brokerMajor(s.conn) >= 4 {
+	if !set && brokerMajor(s.connNow()) >= 4 {
 		limit, set = 20, true // RabbitMQ 4's default for quorum queues
 	}
 	if !set || limit <= 0 {
@@ -387,12 +463,17 @@ func (s *Source) checkTracing(ctx context.Context) error {
 
 // consumer is one basic.consume on its own channel.
 type consumer struct {
-	ch         *amqp091.Channel
+	conn *amqp091.Connection // the connection ch is on
+	ch   *amqp091.Channel
+	// reopen, when set, opens the same consumer again on a new connection
+	// after this one's was lost (a tap: declared and bound anew).
+	reopen     func() (*consumer, error)
 	queue      string
 	deliveries <-chan amqp091.Delivery
 	stream     bool // reading a stream queue itself, not a tap
 	closed     chan *amqp091.Error
 	cancels    chan string
+	closeErr   *amqp091.Error // why the broker closed it, once endReason heard
 }
 
 // openTap declares a tap queue — server-named, exclusive (gone with this
@@ -400,9 +481,43 @@ type consumer struct {
 // the broker not notice the connection dying, and capped, dropping its oldest
 // messages, so a slow reader never costs the broker more than the cap — binds
 // it and consumes it.
-func (s *Source) openTap(forQueue string, binds []mgmtBinding) (*consumer, error) {
+func (s *Source) openTap(forQueue string, binds []mgmtBinding) (cs *consumer, err error) {
+	err = s.c.bounded(s.connNow(), fmt.Sprintf("the declaring and binding of a tap for queue %q", forQueue), func() error {
+		var err error
+		cs, err = s.openTapOn(forQueue, binds)
+		return err
+	})
+	return cs, err
+}
+
+// channel opens a channel on the source's connection, bounded by --timeout.
+func (s *Source) channel(queue string) (*amqp091.Channel, error) {
+	var ch *amqp091.Channel
+	conn := s.connNow()
+	err := s.c.bounded(conn, fmt.Sprintf("the opening of a channel for queue %q", queue), func() error {
+		var err error
+		ch, err = conn.Channel()
+		return err
+	})
+	if err != nil {
+		return nil, s.c.amqpError("queue", queue, err)
+	}
+	return ch, nil
+}
+
+// consumeBounded is consumeOn bounded by --timeout.
+func (s *Source) consumeBounded(ch *amqp091.Channel, queue string, args amqp091.Table) (cs *consumer, err error) {
+	err = s.c.bounded(s.connNow(), fmt.Sprintf("a consume of queue %q", queue), func() error {
+		var err error
+		cs, err = s.consumeOn(ch, queue, queue, args)
+		return err
+	})
+	return cs, err
+}
+
+func (s *Source) openTapOn(forQueue string, binds []mgmtBinding) (*consumer, error) {
 	cfg := s.c.cfg
-	ch, err := s.conn.Channel()
+	ch, err := s.connNow().Channel()
 	if err != nil {
 		return nil, s.c.amqpError("queue", forQueue, err)
 	}
@@ -434,7 +549,7 @@ func (s *Source) consumeOn(ch *amqp091.Channel, queue, forQueue string, args amq
 	if err := ch.Qos(s.c.cfg.prefetch, 0, false); err != nil {
 		return nil, s.c.amqpError("queue", forQueue, err)
 	}
-	cs := &consumer{ch: ch, queue: forQueue, stream: queue == forQueue,
+	cs := &consumer{conn: s.connNow(), ch: ch, queue: forQueue, stream: queue == forQueue,
 		closed: ch.NotifyClose(make(chan *amqp091.Error, 1)), cancels: ch.NotifyCancel(make(chan string, 1))}
 	var err error
 	// exclusive only on our own tap; a stream is shared with its real readers.
@@ -495,7 +610,22 @@ func (s *Source) consume(cs *consumer, what string, handle func(*amqp091.Deliver
 		select {
 		case d, ok := <-cs.deliveries:
 			if !ok {
-				if err := s.endReason(cs, what); err != nil {
+				err := s.endReason(cs, what)
+				if err == nil {
+					return
+				}
+				if cs.reopen != nil && cs.conn.IsClosed() && !closedOnPurpose(cs.closeErr) {
+					// The connection is lost, not the queue: a tap is
+					// the broker's copy for this reader, and can be made
+					// again on a new connection.
+					next, rerr := s.resume(cs, err)
+					if rerr == nil {
+						cs = next
+						continue
+					}
+					err = rerr
+				}
+				if s.ctx.Err() == nil {
 					s.send(item{err: err})
 				}
 				return
@@ -533,6 +663,35 @@ func (s *Source) consume(cs *consumer, what string, handle func(*amqp091.Deliver
 	}
 }
 
+// resume reconnects (see reconnect) and opens cs again; a tap that cannot be
+// made again on a connection that works is retried as another outage.
+func (s *Source) resume(cs *consumer, cause error) (*consumer, error) {
+	lost := cs.conn
+	for {
+		if _, err := s.reconnect(lost, cause); err != nil {
+			return nil, err
+		}
+		next, err := cs.reopen()
+		if err == nil {
+			next.reopen = cs.reopen
+			return next, nil
+		}
+		conn := s.connNow()
+		if !conn.IsClosed() || s.ctx.Err() != nil {
+			return nil, err // the broker answered, and refused
+		}
+		lost, cause = conn, err
+	}
+}
+
+// closedOnPurpose reports whether the broker closed the connection because
+// someone asked it to (an operator, through the management UI or
+// rabbitmqctl): the reader then ends, as told. A broker shutting down, and a
+// connection lost on the network, are outages a live reader rides out.
+func closedOnPurpose(e *amqp091.Error) bool {
+	return e != nil && e.Server && e.Code == amqp091.ConnectionForced && !strings.Contains(e.Reason, "shutdown")
+}
+
 // endReason explains why the broker ended a consumer; nil when we closed it.
 func (s *Source) endReason(cs *consumer, what string) error {
 	t := time.NewTimer(2 * time.Second)
@@ -546,12 +705,23 @@ func (s *Source) endReason(cs *consumer, what string) error {
 		}
 	case e, ok := <-cs.closed:
 		if ok && e != nil {
+			cs.closeErr = e
 			return fmt.Errorf("amqp: reading %s: the broker closed the connection or channel: %s (%d)", what, scrub(e.Reason, s.c.secrets), e.Code)
 		}
 	case <-t.C:
 	}
 	if s.ctx.Err() != nil {
 		return nil
+	}
+	// The cancel notice closes when the channel does: the close reason,
+	// sent to cs.closed first, is then waiting there.
+	select {
+	case e, ok := <-cs.closed:
+		if ok && e != nil {
+			cs.closeErr = e
+			return fmt.Errorf("amqp: reading %s: the broker closed the connection or channel: %s (%d)", what, scrub(e.Reason, s.c.secrets), e.Code)
+		}
+	default:
 	}
 	return fmt.Errorf("amqp: reading %s: the connection was closed", what)
 }
@@ -621,18 +791,21 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 		if last == 0 {
 			return nil
 		}
-		before, err := ch.QueueDeclarePassive(p.name, false, false, false, false, nil)
+		err := s.c.bounded(s.connNow(), fmt.Sprintf("the requeue of the messages peeked at in queue %q", p.name), func() error {
+			before, err := ch.QueueDeclarePassive(p.name, false, false, false, false, nil)
+			if err != nil {
+				return err
+			}
+			if err := ch.Nack(last, true, true); err != nil {
+				return err
+			}
+			// The queue's depth is whole again before Next hands out the
+			// first event: a classic queue has requeued them when a round
+			// trip on the same channel returns, a quorum queue once its log
+			// applied the requeue.
+			return waitReady(ch, p.name, before.Messages+int(got))
+		})
 		if err != nil {
-			return s.c.amqpError("queue", p.name, err)
-		}
-		if err := ch.Nack(last, true, true); err != nil {
-			return s.c.amqpError("queue", p.name, err)
-		}
-		// The queue's depth is whole again before Next hands out the first
-		// event: a classic queue has requeued them when a round trip on
-		// the same channel returns, a quorum queue once its log applied
-		// the requeue.
-		if err := waitReady(ch, p.name, before.Messages+int(got)); err != nil {
 			return s.c.amqpError("queue", p.name, err)
 		}
 		return nil
@@ -641,7 +814,7 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 		// Without the management API an empty-looking queue may be a stream
 		// (whose passive declare can say 0): one get tells, and changes
 		// nothing on an empty classic queue.
-		d, ok, err := ch.Get(p.name, false)
+		d, ok, err := s.get(ch, p.name)
 		if err != nil {
 			return nil, s.getError(p, err)
 		}
@@ -660,7 +833,7 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 				p.name, p.depth, cfg.backlogMessages, cfg.backlogBytes>>20, got))
 			break
 		}
-		d, ok, err := ch.Get(p.name, false)
+		d, ok, err := s.get(ch, p.name)
 		if err != nil {
 			// The channel is gone, and with it the broker requeued what we held.
 			return nil, s.getError(p, err)
@@ -693,6 +866,16 @@ func (s *Source) peek(ch *amqp091.Channel, p *queuePlan) ([]event.Event, error) 
 	return evs, nil
 }
 
+// get is one basic.get, bounded by --timeout.
+func (s *Source) get(ch *amqp091.Channel, queue string) (d amqp091.Delivery, ok bool, err error) {
+	err = s.c.bounded(s.connNow(), fmt.Sprintf("a get from queue %q", queue), func() error {
+		var err error
+		d, ok, err = ch.Get(queue, false)
+		return err
+	})
+	return d, ok, err
+}
+
 func (s *Source) getError(p *queuePlan, err error) error {
 	var ae *amqp091.Error
 	if errors.As(err, &ae) && ae.Code == amqp091.NotImplemented {
@@ -708,12 +891,12 @@ func (s *Source) getError(p *queuePlan, err error) error {
 // until the stream has been quiet for a moment; the highest offset seen is the
 // end. -1 means the stream is empty.
 func (s *Source) streamEnd(ctx context.Context, name string, mq *mgmtQueue) (int64, error) {
-	ch, err := s.conn.Channel()
+	ch, err := s.channel(name)
 	if err != nil {
-		return 0, s.c.amqpError("queue", name, err)
+		return 0, err
 	}
 	defer ch.Close()
-	cs, err := s.consumeOn(ch, name, name, amqp091.Table{"x-stream-offset": "last"})
+	cs, err := s.consumeBounded(ch, name, amqp091.Table{"x-stream-offset": "last"})
 	if err != nil {
 		return 0, err
 	}
@@ -757,17 +940,22 @@ func (s *Source) startStream(ctx context.Context, p *queuePlan) error {
 		if off, ok := p.spec.(int64); ok && off > p.end {
 			empty = true
 		}
+		if p.spec == "next" {
+			// From the end to the end at open: nothing, as on Kafka. The
+			// consumer would wait for ever for a message past the end.
+			empty = true
+		}
 		if empty {
 			s.wg.Add(1)
 			go func() { defer s.wg.Done(); s.send(item{eof: true}) }()
 			return nil
 		}
 	}
-	ch, err := s.conn.Channel()
+	ch, err := s.channel(p.name)
 	if err != nil {
-		return s.c.amqpError("queue", p.name, err)
+		return err
 	}
-	cs, err := s.consumeOn(ch, p.name, p.name, amqp091.Table{"x-stream-offset": p.spec})
+	cs, err := s.consumeBounded(ch, p.name, amqp091.Table{"x-stream-offset": p.spec})
 	if err != nil {
 		return err
 	}
@@ -878,7 +1066,7 @@ func (s *Source) Close() error {
 	s.once.Do(func() {
 		s.cancel()
 		close(s.stop)
-		if cerr := s.conn.Close(); cerr != nil && !errors.Is(cerr, amqp091.ErrClosed) {
+		if cerr := s.connNow().Close(); cerr != nil && !errors.Is(cerr, amqp091.ErrClosed) {
 			err = fmt.Errorf("amqp: closing the source: %s", scrub(cerr.Error(), s.c.secrets))
 		}
 		s.wg.Wait()

@@ -93,6 +93,10 @@ func TestReadingNeverChangesBrokers(t *testing.T) {
 		{[]string{"tail", q, "--until", soon()}, 0, ""},
 		{[]string{"tail", q, "--from", "beginning", "--until", "end"}, ExitUsage, "--backlog"},
 		{[]string{"tail", q, "--from", "-1h", "--until", "end"}, ExitUsage, "--backlog"},
+		// --until end without --backlog would show nothing, as if the queue were empty.
+		{[]string{"tail", q, "--until", "end"}, ExitUsage, "would show nothing, whatever the queue holds"},
+		{[]string{"tail", dq, "--from", "end", "--until", "end"}, ExitUsage, "--backlog"},
+		{[]string{"tail", sq, "--until", "end"}, 0, ""},
 		{[]string{"tail", dq, "--from", "beginning", "--until", "end"}, ExitUsage, "--backlog"},
 		{[]string{"tail", sq, "--from", "beginning", "--until", "end"}, 0, ""},
 		{[]string{"tail", "kafka:orders", "kafka:orders.DLT", "--from", "beginning", "--until", "end"}, 0, ""},

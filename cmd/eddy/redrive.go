@@ -120,10 +120,11 @@ OPENTELEMETRY
 DRY RUN
   --dry-run reads the same records through the same decisions and prints the
   plan — how many per target, parking included, how many left for an unknown
-  origin, the first positions — and changes nothing. It first checks what the
+  origin, the first positions — and writes nothing. It first checks what the
   real run checks before it writes (the --to target exists, the job name, the
   ledger and the job log's directory can be opened; nothing is created) and
-  fails as the real run would, with the same exit code.`,
+  fails as the real run would, with the same exit code.
+` + dryRunPeekHelp,
 		Example: `  # every dead letter back to its origin
   eddy dlq redrive kafka:orders.DLT
   # only the timeouts, 100 per second, after looking at the plan
@@ -152,7 +153,7 @@ DRY RUN
 	fl.StringVar(&o.Filter, "filter", "", "only messages matching this expression (as in tail)")
 	fl.StringSliceVar(&o.IDs, "ids", nil, "only these messages: ids or positions TOPIC/P@OFFSET, or @FILE (one a line); a list that comes out empty is exit 2")
 	fl.StringVar(&o.Error, "error", "", "only messages whose recorded error or exception class matches this regular expression")
-	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan; change nothing")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan; write nothing (a RabbitMQ queue's messages are peeked: requeued at once, marked redelivered; see DRY RUN)")
 	fl.Float64Var(&o.Rate, "rate", 0, "at most this many messages per second (default: no limit)")
 	fl.IntVar(&o.MaxRedrives, "max-redrives", dlq.DefaultMaxRedrives, "park a message redriven this many times already instead of redriving it")
 	fl.StringVar(&o.Park, "park", "", "the parking topic or queue (default: the DLQ's name + "+dlq.ParkSuffix+")")

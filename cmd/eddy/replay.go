@@ -107,6 +107,7 @@ DRY RUN
   checks before it writes — the target exists and can be written to, the job
   name, the ledger can be opened (a missing ledger file is not created) — and
   fails as the real run would, with the same exit code.
+` + dryRunPeekHelp + `
 
 OPENTELEMETRY
   --otlp ENDPOINT (as in eddy trace) traces the run as a span, and each moved
@@ -146,7 +147,7 @@ PROGRESS
 	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression (as in tail)")
 	fl.Float64Var(&o.Rate, "rate", 0, "at most this many events per second (default: no limit)")
 	fl.Int64VarP(&o.Limit, "limit", "n", 0, "stop after writing N events (not with the Kafka to Kafka transactional path)")
-	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be written; write nothing")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be written; write nothing (a RabbitMQ queue's messages are peeked: requeued at once, marked redelivered; see DRY RUN)")
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "Kafka target: write each event to the partition number it came from")
 	fl.BoolVar(&o.NewTimestamps, "new-timestamps", false, "Kafka target: stamp events with the time of writing instead of keeping theirs")
 	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group, 1 to 200 letters, digits, '.', '_' and '-' (default: derived from sources and target)")
@@ -404,6 +405,14 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) (err error) {
 			sum, runErr = runConsuming(ctx, f, k, dst, ropts, &rep)
 		} else {
 			sum, runErr = replay.Run(ctx, src, dst, ropts)
+		}
+		// A RabbitMQ source's notes: a dry run's peek cut at its limit (the
+		// plan covers only what it read), deliveries released at the hold
+		// deadline.
+		if n, ok := src.(interface{ Notes() []string }); ok {
+			for _, s := range n.Notes() {
+				fmt.Fprintf(f.IO.ErrOut, "eddy: note: %s\n", inspect.SafeString(s))
+			}
 		}
 		if dry != nil {
 			pl := dry.Plan()

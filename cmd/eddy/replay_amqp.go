@@ -9,27 +9,34 @@ import (
 )
 
 // openConsumer consumes a RabbitMQ queue for replay. It reconnects for as
-// long as --timeout allows. A dry run consumes without acknowledging
-// anything: Close gives every message back (marked redelivered).
+// long as --timeout allows. A dry run does not consume: it peeks, as
+// --backlog does (see dryRunPeekHelp) — the messages are got and given back
+// at once, before the first is planned, so none is held for the rest of the
+// run; a stream queue is read by offset.
 func openConsumer(ctx context.Context, f *Factory, queue string, dryRun bool, prefetch int) (bus.Source, func(), error) {
 	c, err := f.AMQP()
 	if err != nil {
 		return nil, nil, err
+	}
+	if dryRun {
+		s, err := c.Source(ctx, []bus.Address{{Transport: "amqp", Name: queue}}, dryRunRead)
+		if err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		return s, func() { s.Close(); c.Close() }, nil
 	}
 	k, err := c.Consume(ctx, queue, amqp.ConsumeOptions{Prefetch: prefetch, Reconnect: f.Global.Timeout})
 	if err != nil {
 		c.Close()
 		return nil, nil, err
 	}
-	closeAll := func() { k.Close(); c.Close() }
-	if dryRun {
-		return readOnlySource{k}, closeAll, nil
-	}
-	return k, closeAll, nil
+	return k, func() { k.Close(); c.Close() }, nil
 }
 
-// readOnlySource hides a source's Ack, so a dry run acknowledges nothing.
-type readOnlySource struct{ bus.Source }
+// dryRunRead is how a dry run reads a RabbitMQ queue: the peek of --backlog
+// up to what the queue held at the start, the same read as dlq redrive's.
+var dryRunRead = bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}}
 
 // runConsuming is replay.RunConsuming (a lost connection retried for
 // --timeout) with the outcome-unknown identities in rep.Unknown.

@@ -55,8 +55,16 @@ READING CHANGES NOTHING
   is left behind even if eddy is killed. The watched queue's messages are not
   touched. A queue fed only through the default exchange cannot be tapped: use
   --backlog, or --firehose after an operator ran 'rabbitmqctl trace_on'.
+  A live tail that loses its RabbitMQ connection says so once on stderr,
+  retries with backoff, declares and binds a new tap when the broker answers
+  again, says so, and reads on; messages published while it was disconnected
+  are not seen (a tap sees only what arrives while it exists), and both lines
+  say that. With --until, a connection not back within --timeout is exit 4.
   --from beginning reads a stream queue from its first offset (nothing
-  changes); on a classic or quorum queue it needs --backlog (below).
+  changes); on a classic or quorum queue it needs --backlog (below), and so
+  does --until end, which reads what the queue holds now: without --backlog a
+  tail sees only messages published while it runs, so --until end would show
+  nothing whatever the queue holds; it is refused (exit 2) instead.
 
 ` + backlogHelp + `
 
@@ -274,7 +282,9 @@ func tailRun(ctx context.Context, f *Factory, o *TailOptions) error {
 			return err
 		}
 		defer c.Close()
-		s, err := c.Source(ctx, p.amqp, p.read)
+		read := p.read
+		read.OnHealth = healthNotice(f)
+		s, err := c.Source(ctx, p.amqp, read)
 		if err != nil {
 			return err
 		}

@@ -383,7 +383,9 @@ func openTraceSources(ctx context.Context, f *Factory, addrs []string, read, fil
 			return fail(err)
 		}
 		set.close = append(set.close, func() { c.Close() })
-		s, err := c.Source(ctx, amqpAddrs, read)
+		ar := read
+		ar.OnHealth = healthNotice(f)
+		s, err := c.Source(ctx, amqpAddrs, ar)
 		if err != nil {
 			return fail(err)
 		}

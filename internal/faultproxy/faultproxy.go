@@ -5,6 +5,7 @@
 package faultproxy
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	cut   bool
+	mute  bool // new connections: nothing of the client's passes after the AMQP handshake
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 }
@@ -52,7 +54,19 @@ func (p *Proxy) Cut() {
 // Restore forwards new connections again.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
-	p.cut = false
+	p.cut, p.mute = false, false
+	p.mu.Unlock()
+}
+
+// MuteAfterHandshake makes every new connection go silent once its AMQP
+// 0-9-1 handshake is done: the client's frames up to connection.open pass,
+// the broker answers, and from then on nothing the client sends reaches the
+// broker (it is read and dropped), so channel operations are never answered
+// while the socket stays open. It is a broker that stops answering after the
+// handshake; Restore ends it for new connections.
+func (p *Proxy) MuteAfterHandshake() {
+	p.mu.Lock()
+	p.mute = true
 	p.mu.Unlock()
 }
 
@@ -130,13 +144,22 @@ func (p *Proxy) forward(c net.Conn) {
 		return
 	}
 	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+	mute := p.mute
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
 		_, _ = io.Copy(dst, src)
 		done <- struct{}{}
 	}
-	go pipe(u, c)
+	if mute {
+		go func() {
+			_ = copyHandshake(u, c)
+			_, _ = io.Copy(io.Discard, c)
+			done <- struct{}{}
+		}()
+	} else {
+		go pipe(u, c)
+	}
 	go pipe(c, u)
 	<-done
 	// One side ended: end the other, so neither dangles half open.
@@ -147,4 +170,36 @@ func (p *Proxy) forward(c net.Conn) {
 	delete(p.conns, c)
 	delete(p.conns, up)
 	p.mu.Unlock()
+}
+
+// copyHandshake copies the client's side of an AMQP 0-9-1 handshake from src
+// to dst: the protocol header, then frames up to and including
+// connection.open (class 10, method 40).
+func copyHandshake(dst io.Writer, src io.Reader) error {
+	hdr := make([]byte, 8)
+	if _, err := io.ReadFull(src, hdr); err != nil {
+		return err
+	}
+	if _, err := dst.Write(hdr); err != nil {
+		return err
+	}
+	for {
+		// type (1), channel (2), size (4), payload, frame end (1).
+		head := make([]byte, 7)
+		if _, err := io.ReadFull(src, head); err != nil {
+			return err
+		}
+		size := binary.BigEndian.Uint32(head[3:7])
+		frame := make([]byte, 7+int(size)+1)
+		copy(frame, head)
+		if _, err := io.ReadFull(src, frame[7:]); err != nil {
+			return err
+		}
+		if _, err := dst.Write(frame); err != nil {
+			return err
+		}
+		if head[0] == 1 && size >= 4 && binary.BigEndian.Uint16(frame[7:9]) == 10 && binary.BigEndian.Uint16(frame[9:11]) == 40 {
+			return nil
+		}
+	}
 }
