@@ -28,6 +28,8 @@ type LagSnapshot struct {
 	Samples, Window int
 	Groups          []GroupLag
 	Queues          []QueueLag
+	// Hidden counts the groups Sample left out by LagMonitor.Skip.
+	Hidden int
 	// Errors are the failures of a transport when another one answered
 	// (eddy lag then exits 3).
 	Errors []string
@@ -156,6 +158,11 @@ type LagMonitor struct {
 	Window int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Skip, when set and Groups is nil, leaves out the groups it is true
+	// for (counted in LagSnapshot.Hidden): eddy's own redrive and replay
+	// jobs, which are not consumers and must not trip a gate or a metric
+	// by Burrow's rules. A group named in Groups is always read.
+	Skip func(group string) bool
 
 	eval *Evaluator
 }
@@ -184,6 +191,17 @@ func (m *LagMonitor) Sample(ctx context.Context) (*LagSnapshot, error) {
 			errs = append(errs, err)
 		} else {
 			s.Groups = buildGroups(gs, s.Time)
+			if m.Skip != nil && m.Groups == nil {
+				kept := s.Groups[:0]
+				for _, g := range s.Groups {
+					if m.Skip(g.Group) {
+						s.Hidden++
+						continue
+					}
+					kept = append(kept, g)
+				}
+				s.Groups = kept
+			}
 		}
 	}
 	if m.AMQP != nil {

@@ -148,6 +148,9 @@ type jLag struct {
 	Groups    []jGroup   `json:"groups"`
 	Queues    []jQueue   `json:"queues"`
 	Errors    []safeJSON `json:"errors"`
+	// HiddenJobs counts eddy's own job groups left out (eddy lag --jobs
+	// lists them).
+	HiddenJobs int `json:"hidden_jobs,omitempty"`
 }
 
 type jWindow struct {
@@ -238,7 +241,7 @@ type jQueue struct {
 
 func lagJSON(s *LagSnapshot) jLag {
 	out := jLag{V: 1, Time: optTime(s.Time), Isolation: s.Isolation, Window: jWindow{s.Samples, s.Window},
-		Groups: []jGroup{}, Queues: []jQueue{}, Errors: []safeJSON{}}
+		Groups: []jGroup{}, Queues: []jQueue{}, Errors: []safeJSON{}, HiddenJobs: s.Hidden}
 	for _, e := range s.Errors {
 		out.Errors = append(out.Errors, safeJSON(e))
 	}

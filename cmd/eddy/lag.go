@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay/eos"
 )
 
 // LagOptions are `eddy lag`'s flags and arguments.
@@ -25,6 +27,8 @@ type LagOptions struct {
 	FailOn          []string
 	Partitions      bool
 	ReadUncommitted bool
+	// Jobs lists eddy's own redrive and replay job groups too.
+	Jobs bool
 }
 
 // LagServeOptions are `eddy lag serve`'s.
@@ -35,6 +39,7 @@ type LagServeOptions struct {
 	Window          int
 	OTLP            string
 	ReadUncommitted bool
+	Jobs            bool
 
 	// ready, when set, is called with the address the server listens on.
 	ready func(addr string)
@@ -67,7 +72,12 @@ seconds, with a health status for each group.
 With no arguments eddy reports every consumer group and every queue of the
 configured transports. GROUP names Kafka groups; kafka: means every group;
 amqp: every queue of the vhost; amqp:QUEUE names queues (kafka:GROUP names a
-group called like a subcommand, e.g. kafka:serve).
+group called like a subcommand, e.g. kafka:serve). eddy's own job groups
+(eddy-redrive-JOB, eddy-replay-JOB) are not consumers: a finished job has no
+member and counts what arrived since as lag, which Burrow's rules would call
+ERR (STOP). They are left out of "every group" (stderr says how many; JSON
+hidden_jobs) and so out of gates and metrics; --jobs lists them, and naming one
+shows it.
 
 KAFKA, per group, topic and partition
   COMMITTED  the group's committed offset ("-": it committed nothing there)
@@ -152,6 +162,7 @@ OUTPUT
 	fl.StringArrayVar(&o.FailOn, "fail-on", nil, "exit 3 when a threshold is crossed: [TARGET:]lag|offset_lag|time_lag|status OP VALUE (repeatable)")
 	fl.BoolVarP(&o.Partitions, "partitions", "P", false, "table: a row per partition, with its owner")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: lag up to the high watermark, counting open and aborted transactions (default: read_committed, the last stable offset)")
+	fl.BoolVar(&o.Jobs, "jobs", false, "also list eddy's own redrive and replay job groups (eddy-redrive-*, eddy-replay-*), left out by default")
 	cmd.AddCommand(newCmdLagServe(f, nil))
 	return cmd
 }
@@ -190,6 +201,7 @@ METRICS
 	fl.IntVar(&o.Window, "window", inspect.DefaultWindow, "samples the status rules look at")
 	fl.StringVar(&o.OTLP, "otlp", "", "also push metrics with OTLP/HTTP to this endpoint (host:port, or http(s):// URL)")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: lag up to the high watermark (default: the last stable offset)")
+	fl.BoolVar(&o.Jobs, "jobs", false, "also export eddy's own redrive and replay job groups, left out by default")
 	return cmd
 }
 
@@ -302,6 +314,10 @@ func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
 		return err
 	}
 	defer closeFn()
+	if !o.Jobs {
+		m.Skip = isEddyJobGroup
+	}
+	saidHidden := false
 	redraw := format == "table" && o.Watch > 0 && f.IO.OutTTY
 	wo := inspect.LagWriteOptions{Format: format, Partitions: o.Partitions, Color: f.IO.Color(), Width: f.IO.Width}
 	var tick *time.Ticker
@@ -323,6 +339,10 @@ func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
 		}
 		for _, e := range s.Errors {
 			fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(e))
+		}
+		if s.Hidden > 0 && !saidHidden {
+			saidHidden = true
+			fmt.Fprintf(f.IO.ErrOut, "eddy: lag: %d of eddy's own redrive or replay job groups not listed (--jobs lists them)\n", s.Hidden)
 		}
 		last := o.Watch == 0 || o.Samples > 0 && n >= o.Samples
 		if last {
@@ -371,6 +391,9 @@ func lagServeRun(ctx context.Context, f *Factory, o *LagServeOptions) error {
 		return err
 	}
 	defer closeFn()
+	if !o.Jobs {
+		m.Skip = isEddyJobGroup
+	}
 	pushes := &pushWatch{f: f, timeout: otlpTimeout(f)}
 	metrics, err := inspect.NewLagMetrics(ctx, inspect.LagMetricsOptions{OTLPEndpoint: o.OTLP, PushInterval: o.Interval,
 		OTLPTimeout: pushes.timeout, OnPush: pushes.report})
@@ -434,4 +457,10 @@ func lagServeRun(ctx context.Context, f *Factory, o *LagServeOptions) error {
 			sample()
 		}
 	}
+}
+
+// isEddyJobGroup reports whether group is one of eddy's own jobs: a redrive's
+// or a replay's consumer group, which the lag commands leave out unless asked.
+func isEddyJobGroup(group string) bool {
+	return strings.HasPrefix(group, dlq.RedriveGroup("")) || strings.HasPrefix(group, eos.GroupName(""))
 }

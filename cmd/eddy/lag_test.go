@@ -23,7 +23,9 @@ import (
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/demo"
+	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/replay/eos"
 )
 
 // lagJSONOut is the part of eddy lag -o json the tests read.
@@ -168,6 +170,51 @@ func TestLagUsageErrors(t *testing.T) {
 }
 
 // TestLagCommand: json, tsv and table on kfake, gates pass and fail.
+// TestLagLeavesOutEddyJobs: eddy's own redrive and replay groups are not
+// consumers (a finished job has no member and what arrived since counts as
+// its lag), so "every group" leaves them out — a gate over all groups is not
+// tripped by a redrive run yesterday — says so, and lists them on --jobs or
+// by name.
+func TestLagLeavesOutEddyJobs(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	brokers := strings.Join(seeds, ",")
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	var recs []*kgo.Record
+	for range 5 {
+		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte("v")})
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	job := dlq.RedriveGroup("orders.DLT-1a2b3c4d")
+	commitOffsets(t, seeds, "billing", topic, map[int32]int64{0: 5})
+	commitOffsets(t, seeds, job, topic, map[int32]int64{0: 1})
+	commitOffsets(t, seeds, eos.GroupName("r-9f8e"), topic, map[int32]int64{0: 2})
+
+	code, out, errOut := runLag(t, brokers, false, "-o", "json", "--fail-on", "lag>0")
+	var v struct {
+		Groups []struct {
+			Group string
+			Lag   int64
+		}
+		HiddenJobs int `json:"hidden_jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if code != 0 || len(v.Groups) != 1 || v.Groups[0].Group != "billing" || v.HiddenJobs != 2 {
+		t.Fatalf("every group: exit %d, groups %+v, hidden_jobs %d; want exit 0, billing alone, 2 hidden\n%s", code, v.Groups, v.HiddenJobs, errOut)
+	}
+	if !strings.Contains(errOut, "2 of eddy's own redrive or replay job groups not listed (--jobs lists them)") {
+		t.Fatalf("stderr does not say what was left out: %q", errOut)
+	}
+	code, out, _ = runLag(t, brokers, false, "-o", "json", "--jobs", "--fail-on", "lag>0")
+	if code != ExitPartial || !strings.Contains(out, job) || strings.Contains(out, "hidden_jobs") {
+		t.Fatalf("--jobs: exit %d, want 3 with the job listed: %s", code, out)
+	}
+	if v := lagJSON(t, brokers, job); len(v.Groups) != 1 || v.Groups[0].Group != job || v.Groups[0].Lag != 4 {
+		t.Fatalf("a job named: %+v", v.Groups)
+	}
+}
+
 func TestLagCommand(t *testing.T) {
 	seeds := kafkatest.Cluster(t)
 	brokers := strings.Join(seeds, ",")
