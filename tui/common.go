@@ -197,6 +197,20 @@ func (in *input) edit(msg tea.KeyPressMsg) bool {
 	return false
 }
 
+// filterKey handles a key while the line is a list's live filter: enter
+// keeps the filter and leaves the line, esc clears it, anything else edits.
+// The caller applies the filter after every key.
+func (in *input) filterKey(k KeyMap, msg tea.KeyPressMsg) {
+	switch {
+	case key.Matches(msg, k.Accept):
+		in.active = false
+	case key.Matches(msg, k.Cancel):
+		in.active, in.value = false, ""
+	default:
+		in.edit(msg)
+	}
+}
+
 // paste adds pasted text, with line breaks turned into spaces.
 func (in *input) paste(s string) {
 	in.value += strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)

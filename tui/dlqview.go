@@ -309,14 +309,7 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case stageGroups:
 		s := v.opened()
 		if v.gfilter.active {
-			switch {
-			case key.Matches(msg, k.Accept):
-				v.gfilter.active = false
-			case key.Matches(msg, k.Cancel):
-				v.gfilter.active, v.gfilter.value = false, ""
-			default:
-				v.gfilter.edit(msg)
-			}
+			v.gfilter.filterKey(k, msg)
 			v.regroup()
 			return nil
 		}

@@ -165,14 +165,7 @@ func (v *sourcesView) listHeight() int { return v.c.bodyHeight() - 1 }
 func (v *sourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := v.c.Keys
 	if v.filter.active {
-		switch {
-		case key.Matches(msg, k.Accept):
-			v.filter.active = false
-		case key.Matches(msg, k.Cancel):
-			v.filter.active, v.filter.value = false, ""
-		default:
-			v.filter.edit(msg)
-		}
+		v.filter.filterKey(k, msg)
 		v.refilter()
 		return nil
 	}
