@@ -326,13 +326,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if err := dlqLsWrite(f, format, out, names); err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		for _, err := range failures {
-			fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(err.Error()))
-		}
-		return &silentError{code: ExitPartial}
-	}
-	return nil
+	return partial(f, failures)
 }
 
 func dlqLsWrite(f *Factory, format string, out dlqJSON, names []string) error {
