@@ -147,6 +147,10 @@ func (m *mgmtClient) get(ctx context.Context, path string, out any) error {
 		return dead
 	}
 	timeout := m.c.cfg.dialTimeout
+	// start is taken before the deadline is set, so that a deadline of our
+	// own is never mistaken below for a caller's earlier one (under load the
+	// request can take a few ms to build).
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.base+path, nil)
@@ -155,7 +159,6 @@ func (m *mgmtClient) get(ctx context.Context, path string, out any) error {
 	}
 	req.SetBasicAuth(m.user, m.pass)
 	req.Header.Set("Accept", "application/json")
-	start := time.Now()
 	unanswered := func(prefix string, err error) error {
 		took := time.Since(start)
 		me := &mgmtError{base: m.base, msg: prefix + scrub(netCause(err, took), m.c.secrets), err: err}
