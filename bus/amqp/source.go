@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -639,6 +640,13 @@ func (s *Source) consume(cs *consumer, what string, handle func(*amqp091.Deliver
 			// Acked once handed on: the tap (or the stream's credit) then
 			// holds what the reader has not taken yet, within its cap.
 			if err := d.Ack(false); err != nil && s.ctx.Err() == nil {
+				var ne net.Error
+				if cs.reopen != nil && (errors.As(err, &ne) || errors.Is(err, amqp091.ErrClosed) || cs.conn.IsClosed()) {
+					// The connection was lost under the ack: the
+					// deliveries end next, and that path reconnects
+					// (or, bounded, reports the outage).
+					continue
+				}
 				s.send(item{err: fmt.Errorf("amqp: reading %s: %s", what, scrub(err.Error(), s.c.secrets))})
 				return
 			}
