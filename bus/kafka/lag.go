@@ -784,7 +784,45 @@ func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, lead
 // lowest offset a want of it still needs, and feeds the answer to the wants.
 // It returns the partitions whose reading moved on.
 func (r *LagReader) fetchOnce(ctx context.Context, meta kadm.TopicDetails, leader int32, parts map[headTP][]*headWant, ks []headTP, budget int64, iso kgo.IsolationLevel, dec kgo.Decompressor) (map[headTP]bool, error) {
-	req := kmsg.NewPtrFetchRequest()
+	req, asked, byID := r.fetchRequest(meta, parts, ks, budget)
+	if len(asked) == 0 {
+		return nil, nil
+	}
+	kresp, err := r.c.cl.Broker(int(leader)).Request(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, r.c.scrub(err))
+	}
+	resp := kresp.(*kmsg.FetchResponse)
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, err)
+	}
+	moved := map[headTP]bool{}
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		topic := rt.Topic
+		if topic == "" {
+			topic = byID[rt.TopicID]
+		}
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			k := headTP{topic, rp.Partition}
+			if from, ok := asked[k]; ok && fetched(parts[k], rp, topic, from, budget, iso, dec) {
+				moved[k] = true
+			}
+		}
+	}
+	return moved, nil
+}
+
+// fetchRequest is the fetch of the partitions ks of parts, each from the
+// lowest offset a want of it still needs, with room for what the wants may
+// still read. asked says where each partition asked for is read from; byID
+// names the topics by id (a response may name them only so).
+func (r *LagReader) fetchRequest(meta kadm.TopicDetails, parts map[headTP][]*headWant, ks []headTP, budget int64) (req *kmsg.FetchRequest, asked map[headTP]int64, byID map[[16]byte]string) {
+	req = kmsg.NewPtrFetchRequest()
 	req.ReplicaID = -1
 	req.MaxWaitMillis = 0
 	req.MinBytes = 1
@@ -795,8 +833,8 @@ func (r *LagReader) fetchOnce(ctx context.Context, meta kadm.TopicDetails, leade
 	}
 	req.SessionEpoch = -1 // no fetch session
 	byTopic := map[string]int{}
-	byID := map[[16]byte]string{}
-	asked := map[headTP]int64{}
+	byID = map[[16]byte]string{}
+	asked = map[headTP]int64{}
 	slices.SortFunc(ks, func(a, b headTP) int {
 		if c := strings.Compare(a.topic, b.topic); c != 0 {
 			return c
@@ -842,67 +880,40 @@ func (r *LagReader) fetchOnce(ctx context.Context, meta kadm.TopicDetails, leade
 		rp.PartitionMaxBytes = int32(max(room, 1))
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
 	}
-	if len(asked) == 0 {
-		return nil, nil
-	}
-	kresp, err := r.c.cl.Broker(int(leader)).Request(ctx, req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, r.c.scrub(err))
-	}
-	resp := kresp.(*kmsg.FetchResponse)
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, err)
-	}
-	moved := map[headTP]bool{}
-	for i := range resp.Topics {
-		rt := &resp.Topics[i]
-		topic := rt.Topic
-		if topic == "" {
-			topic = byID[rt.TopicID]
-		}
-		for j := range rt.Partitions {
-			rp := &rt.Partitions[j]
-			k := headTP{topic, rp.Partition}
-			from, ok := asked[k]
-			if !ok {
-				continue
+	return req, asked, byID
+}
+
+// fetched feeds the answer rp for one partition, asked from offset from, to
+// the wants ws of it, and says whether their reading moved on.
+func fetched(ws []*headWant, rp *kmsg.FetchResponseTopicPartition, topic string, from, budget int64, iso kgo.IsolationLevel, dec kgo.Decompressor) bool {
+	if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+		if errors.Is(err, kerr.OffsetOutOfRange) && rp.LogStartOffset > from {
+			// Deleted under us (retention, DeleteRecords): the first
+			// records left are at the new log start.
+			for _, w := range ws {
+				w.at = max(w.at, rp.LogStartOffset)
 			}
-			ws := parts[k]
-			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
-				if errors.Is(err, kerr.OffsetOutOfRange) && rp.LogStartOffset > from {
-					// Deleted under us (retention, DeleteRecords): the
-					// first records left are at the new log start.
-					for _, w := range ws {
-						w.at = max(w.at, rp.LogStartOffset)
-					}
-					moved[k] = true
-					continue
-				}
-				for _, w := range ws {
-					if !w.done {
-						w.finish("reading the records: " + err.Error())
-					}
-				}
-				moved[k] = true
-				continue
-			}
-			fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
-				KeepControlRecords: true,
-				Offset:             from,
-				IsolationLevel:     iso,
-				Topic:              topic,
-				Partition:          rp.Partition,
-			}, rp, dec, nil)
-			if fp.Err == nil && next > from {
-				moved[k] = true
-				feed(ws, fp.Records, from, next, int64(len(rp.RecordBatches)), budget)
+			return true
+		}
+		for _, w := range ws {
+			if !w.done {
+				w.finish("reading the records: " + err.Error())
 			}
 		}
+		return true
 	}
-	return moved, nil
+	fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
+		KeepControlRecords: true,
+		Offset:             from,
+		IsolationLevel:     iso,
+		Topic:              topic,
+		Partition:          rp.Partition,
+	}, rp, dec, nil)
+	if fp.Err == nil && next > from {
+		feed(ws, fp.Records, from, next, int64(len(rp.RecordBatches)), budget)
+		return true
+	}
+	return false
 }
 
 // feed gives the records of one fetch of a partition (read from `from` up to
