@@ -165,91 +165,104 @@ func buildGroups(gs []kafka.GroupOffsets, now time.Time) []inspect.GroupLag {
 		}
 		var topic *inspect.TopicLag
 		for _, p := range g.Partitions {
-			pl := inspect.PartitionLag{Topic: p.Topic, Partition: p.Partition, Committed: p.Committed, LogStart: p.LogStart, End: p.End,
-				HighWatermark: p.HighWatermark, Lag: p.Lag, LagMin: p.LagMin, LagInexact: p.Lag >= 0 && !p.LagExact, OffsetLag: p.OffsetLag,
-				TimeLag: -1, HeadOffset: -1, Member: p.Owner}
-			if c := clients[p.Owner]; c != nil {
-				pl.ClientID, pl.Host = c.ClientID, c.Host
-			}
-			var notes []string
-			switch {
-			case p.Err != nil && errors.Is(p.Err, kerr.UnknownTopicOrPartition):
-				notes = append(notes, "topic deleted")
-			case p.Err != nil:
-				notes = append(notes, p.Err.Error())
-			case p.Committed < 0:
-				notes = append(notes, "no committed offset")
-			case p.BeyondEnd:
-				pl.Reason = inspect.ReasonBeyondEnd
-				notes = append(notes, fmt.Sprintf("committed offset %d beyond the log end %d: the consumer will reset (auto.offset.reset)", p.Committed, p.HighWatermark))
-			case p.Committed < p.LogStart:
-				notes = append(notes, fmt.Sprintf("committed offset below the log start %d: %d records were deleted before being read", p.LogStart, p.LogStart-p.Committed))
-			}
-			switch {
-			case p.Lag == 0 && p.LagExact:
-				pl.TimeLag = 0
-			case p.Head != nil:
-				pl.HeadOffset, pl.HeadTime = p.Head.Offset, p.Head.Timestamp
-				switch age := now.Sub(p.Head.Timestamp); {
-				case p.Head.Timestamp.UnixMilli() < 0:
-					pl.HeadTime = time.Time{} // not 1969: there is none
-					pl.Reason = inspect.ReasonNoTimestamp
-					notes = append(notes, fmt.Sprintf("record %d has no timestamp (-1): time lag unknown", p.Head.Offset))
-				case age < -inspect.FutureTolerance:
-					pl.Reason = inspect.ReasonFutureTimestamp
-					notes = append(notes, fmt.Sprintf("record %d is timestamped %s in the future: time lag unknown", p.Head.Offset, inspect.FormatLagDuration(-age)))
-				default:
-					pl.TimeLag = max(age, 0)
-				}
-			case p.Lag != 0 && p.Committed >= 0 && !p.BeyondEnd && p.Err == nil && !p.LagExact:
-				notes = append(notes, "first unread record not reached: time lag unknown")
-			}
-			if !p.LagExact && p.Lag > 0 && p.ReadNote != "" {
-				notes = append(notes, fmt.Sprintf("lag %d to %d: %s", p.LagMin, p.Lag, p.ReadNote))
-			}
-			pl.Note = strings.Join(notes, "; ")
+			pl := partitionLag(p, clients[p.Owner], now)
 			if topic == nil || topic.Topic != p.Topic {
 				gl.Topics = append(gl.Topics, inspect.TopicLag{Topic: p.Topic, TimeLag: -1})
 				topic = &gl.Topics[len(gl.Topics)-1]
 			}
-			topic.Partitions++
-			if pl.Lag > 0 {
-				topic.Lag += pl.Lag
-				gl.Lag += pl.Lag
-			}
-			if pl.LagMin > 0 {
-				topic.LagMin += pl.LagMin
-				gl.LagMin += pl.LagMin
-			}
-			if pl.LagInexact {
-				topic.LagInexact, gl.LagInexact = true, true
-			}
-			if p.BeyondEnd && p.End >= 0 && p.LogStart >= 0 {
-				// After the reset the consumer reads nothing (latest) or
-				// the whole log (earliest): the totals are a range that
-				// spans both, not a sum that leaves the partition out.
-				topic.Lag += p.End - p.LogStart
-				gl.Lag += p.End - p.LogStart
-				topic.LagInexact, gl.LagInexact = true, true
-			}
-			if pl.OffsetLag > 0 {
-				topic.OffsetLag += pl.OffsetLag
-				gl.OffsetLag += pl.OffsetLag
-			}
-			if pl.Lag > 0 && pl.TimeLag < 0 {
-				// A lagging partition without a time lag: the maximum
-				// over the others is only a lower bound.
-				topic.TimeLagInexact, gl.TimeLagInexact = true, true
-			}
-			if pl.Reason != "" && !slices.Contains(gl.Reasons, pl.Reason) {
-				gl.Reasons = append(gl.Reasons, pl.Reason)
-			}
-			topic.TimeLag = max(topic.TimeLag, pl.TimeLag)
-			gl.TimeLag = max(gl.TimeLag, pl.TimeLag)
-			gl.Partitions = append(gl.Partitions, pl)
+			addPartition(&gl, topic, p, pl)
 		}
 		slices.Sort(gl.Reasons)
 		out = append(out, gl)
 	}
 	return out
+}
+
+// partitionLag is p for people: its figures, its time lag from its head's
+// timestamp at now, its reason and notes; c is its owner, nil when none.
+func partitionLag(p kafka.PartitionOffsets, c *inspect.MemberLag, now time.Time) inspect.PartitionLag {
+	pl := inspect.PartitionLag{Topic: p.Topic, Partition: p.Partition, Committed: p.Committed, LogStart: p.LogStart, End: p.End,
+		HighWatermark: p.HighWatermark, Lag: p.Lag, LagMin: p.LagMin, LagInexact: p.Lag >= 0 && !p.LagExact, OffsetLag: p.OffsetLag,
+		TimeLag: -1, HeadOffset: -1, Member: p.Owner}
+	if c != nil {
+		pl.ClientID, pl.Host = c.ClientID, c.Host
+	}
+	var notes []string
+	switch {
+	case p.Err != nil && errors.Is(p.Err, kerr.UnknownTopicOrPartition):
+		notes = append(notes, "topic deleted")
+	case p.Err != nil:
+		notes = append(notes, p.Err.Error())
+	case p.Committed < 0:
+		notes = append(notes, "no committed offset")
+	case p.BeyondEnd:
+		pl.Reason = inspect.ReasonBeyondEnd
+		notes = append(notes, fmt.Sprintf("committed offset %d beyond the log end %d: the consumer will reset (auto.offset.reset)", p.Committed, p.HighWatermark))
+	case p.Committed < p.LogStart:
+		notes = append(notes, fmt.Sprintf("committed offset below the log start %d: %d records were deleted before being read", p.LogStart, p.LogStart-p.Committed))
+	}
+	switch {
+	case p.Lag == 0 && p.LagExact:
+		pl.TimeLag = 0
+	case p.Head != nil:
+		pl.HeadOffset, pl.HeadTime = p.Head.Offset, p.Head.Timestamp
+		switch age := now.Sub(p.Head.Timestamp); {
+		case p.Head.Timestamp.UnixMilli() < 0:
+			pl.HeadTime = time.Time{} // not 1969: there is none
+			pl.Reason = inspect.ReasonNoTimestamp
+			notes = append(notes, fmt.Sprintf("record %d has no timestamp (-1): time lag unknown", p.Head.Offset))
+		case age < -inspect.FutureTolerance:
+			pl.Reason = inspect.ReasonFutureTimestamp
+			notes = append(notes, fmt.Sprintf("record %d is timestamped %s in the future: time lag unknown", p.Head.Offset, inspect.FormatLagDuration(-age)))
+		default:
+			pl.TimeLag = max(age, 0)
+		}
+	case p.Lag != 0 && p.Committed >= 0 && !p.BeyondEnd && p.Err == nil && !p.LagExact:
+		notes = append(notes, "first unread record not reached: time lag unknown")
+	}
+	if !p.LagExact && p.Lag > 0 && p.ReadNote != "" {
+		notes = append(notes, fmt.Sprintf("lag %d to %d: %s", p.LagMin, p.Lag, p.ReadNote))
+	}
+	pl.Note = strings.Join(notes, "; ")
+	return pl
+}
+
+// addPartition adds pl (p as read) to its group's and its topic's totals and
+// to the group's partitions.
+func addPartition(gl *inspect.GroupLag, topic *inspect.TopicLag, p kafka.PartitionOffsets, pl inspect.PartitionLag) {
+	topic.Partitions++
+	if pl.Lag > 0 {
+		topic.Lag += pl.Lag
+		gl.Lag += pl.Lag
+	}
+	if pl.LagMin > 0 {
+		topic.LagMin += pl.LagMin
+		gl.LagMin += pl.LagMin
+	}
+	if pl.LagInexact {
+		topic.LagInexact, gl.LagInexact = true, true
+	}
+	if p.BeyondEnd && p.End >= 0 && p.LogStart >= 0 {
+		// After the reset the consumer reads nothing (latest) or
+		// the whole log (earliest): the totals are a range that
+		// spans both, not a sum that leaves the partition out.
+		topic.Lag += p.End - p.LogStart
+		gl.Lag += p.End - p.LogStart
+		topic.LagInexact, gl.LagInexact = true, true
+	}
+	if pl.OffsetLag > 0 {
+		topic.OffsetLag += pl.OffsetLag
+		gl.OffsetLag += pl.OffsetLag
+	}
+	if pl.Lag > 0 && pl.TimeLag < 0 {
+		// A lagging partition without a time lag: the maximum
+		// over the others is only a lower bound.
+		topic.TimeLagInexact, gl.TimeLagInexact = true, true
+	}
+	if pl.Reason != "" && !slices.Contains(gl.Reasons, pl.Reason) {
+		gl.Reasons = append(gl.Reasons, pl.Reason)
+	}
+	topic.TimeLag = max(topic.TimeLag, pl.TimeLag)
+	gl.TimeLag = max(gl.TimeLag, pl.TimeLag)
+	gl.Partitions = append(gl.Partitions, pl)
 }
