@@ -17,6 +17,7 @@ import (
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/lag"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/trace"
 )
@@ -275,8 +276,8 @@ type lagMsg struct {
 }
 
 // newLagMonitor samples every group and queue, as eddy lag does.
-func (b *Backend) newLagMonitor() *inspect.LagMonitor {
-	m := &inspect.LagMonitor{AMQP: b.AMQP}
+func (b *Backend) newLagMonitor() *lag.LagMonitor {
+	m := &lag.LagMonitor{AMQP: b.AMQP}
 	if b.Kafka != nil {
 		m.Kafka = b.Kafka.LagReader()
 	}

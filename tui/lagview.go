@@ -13,6 +13,7 @@ import (
 
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/lag"
 	"github.com/eddy-sh/eddy/replay/eos"
 )
 
@@ -35,7 +36,7 @@ type lagView struct {
 	be      *Backend
 	refresh time.Duration
 
-	mon     *inspect.LagMonitor
+	mon     *lag.LagMonitor
 	snap    *inspect.LagSnapshot
 	err     error
 	history map[string][]float64

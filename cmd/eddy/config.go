@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/event"
