@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -114,23 +113,6 @@ func reportError(io *IOStreams, err error) {
 	if errors.As(err, &fe) {
 		for _, line := range strings.Split(fe.Snippet(), "\n") {
 			fmt.Fprintln(io.ErrOut, inspect.SafeString(line))
-		}
-	}
-}
-
-// registerURLSecret makes the redactor mask the password in a URL.
-func registerURLSecret(r *Redactor, raw string) {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return
-	}
-	if p, ok := u.User.Password(); ok {
-		r.Add(p)
-		if esc := url.QueryEscape(p); esc != p {
-			r.Add(esc)
-		}
-		if esc := url.PathEscape(p); esc != p {
-			r.Add(esc)
 		}
 	}
 }
