@@ -186,7 +186,7 @@ func demoRun(ctx context.Context, f *Factory, o *DemoOptions) error {
 	if saveErr != nil {
 		fmt.Fprintf(w, "eddy demo: could not write the %q context (%v); pass the connection flags yourself\n", demoContext, saveErr)
 	} else {
-		fmt.Fprintf(w, "eddy demo: context %q written to %s\n", demoContext, conf.path)
+		fmt.Fprintf(w, "eddy demo: context %q written to %s\n", demoContext, conf.Path())
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Try, in another terminal:")

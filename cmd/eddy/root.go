@@ -42,7 +42,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return checkEmptyFlags(cmd) },
 	}
 	root.SetVersionTemplate("eddy {{.Version}}\n")
-	f.Global.bind(root.PersistentFlags())
+	bindGlobal(root.PersistentFlags(), &f.Global)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usagef("%v (see '%s --help')", err, cmd.CommandPath())
 	})
