@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/eddy-sh/eddy/internal/completion"
 )
 
 // completionTimeout bounds how long a TAB may wait for a broker: a shell that
@@ -119,7 +118,7 @@ func registerFlagCompletions(c *cobra.Command, visit func(func(*pflag.Flag)), f 
 		}
 		if values, ok := flagValues[fl.Name]; ok {
 			_ = c.RegisterFlagCompletionFunc(fl.Name, func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-				return prefixed(values, "", toComplete), cobra.ShellCompDirectiveNoFileComp
+				return completion.Prefixed(values, "", toComplete), cobra.ShellCompDirectiveNoFileComp
 			})
 			return
 		}
@@ -152,16 +151,16 @@ func complete(parent context.Context, f *Factory, kind argKind, toComplete strin
 		if err != nil {
 			return nil, noFiles
 		}
-		return prefixed(c.names(), "", toComplete), noFiles
+		return completion.Prefixed(c.names(), "", toComplete), noFiles
 	case argTransport:
-		return prefixed([]string{"kafka:", "amqp:"}, "", toComplete), noFiles
+		return completion.Prefixed([]string{"kafka:", "amqp:"}, "", toComplete), noFiles
 	case argGroups:
 		if strings.HasPrefix(toComplete, "amqp:") {
 			return completeAddress(ctx, qf, toComplete, false)
 		}
-		out := prefixed([]string{"kafka:", "amqp:"}, "", toComplete)
+		out := completion.Prefixed([]string{"kafka:", "amqp:"}, "", toComplete)
 		if !strings.Contains(toComplete, ":") {
-			out = append(out, withTimeout(ctx, func(ctx context.Context) []string { return kafkaGroups(ctx, qf) }, toComplete)...)
+			out = append(out, completion.WithTimeout(ctx, func(ctx context.Context) []string { return completion.KafkaGroups(ctx, qf.Kafka) }, toComplete)...)
 		}
 		return out, noFiles
 	case argAddresses, argBrokers:
@@ -181,130 +180,19 @@ func completeAddress(ctx context.Context, f *Factory, toComplete string, files b
 			schemes = append(schemes, "file:")
 		}
 		// No space after a scheme: the name follows it directly.
-		return prefixed(schemes, "", toComplete), noFiles | cobra.ShellCompDirectiveNoSpace
+		return completion.Prefixed(schemes, "", toComplete), noFiles | cobra.ShellCompDirectiveNoSpace
 	}
 	switch scheme {
 	case "kafka":
-		return withTimeout(ctx, func(ctx context.Context) []string { return kafkaTopics(ctx, f) }, toComplete), noFiles
+		return completion.WithTimeout(ctx, func(ctx context.Context) []string { return completion.KafkaTopics(ctx, f.Kafka) }, toComplete), noFiles
 	case "amqp":
-		return withTimeout(ctx, func(ctx context.Context) []string { return amqpQueues(ctx, f) }, toComplete), noFiles
+		return completion.WithTimeout(ctx, func(ctx context.Context) []string { return completion.AMQPQueues(ctx, f.AMQP) }, toComplete), noFiles
 	case "file":
 		if files {
-			return completeFiles(strings.TrimPrefix(toComplete, "file:")), noFiles | cobra.ShellCompDirectiveNoSpace
+			return completion.Files(strings.TrimPrefix(toComplete, "file:")), noFiles | cobra.ShellCompDirectiveNoSpace
 		}
 	}
 	return nil, noFiles
-}
-
-// withTimeout runs list in the background and gives up when ctx ends, so a
-// client that ignores its context still cannot hold the shell; the results are
-// filtered by prefix.
-func withTimeout(ctx context.Context, list func(context.Context) []string, toComplete string) []string {
-	done := make(chan []string, 1) // buffered: an abandoned lister still finishes
-	go func() { done <- list(ctx) }()
-	select {
-	case names := <-done:
-		return prefixed(names, "", toComplete)
-	case <-ctx.Done():
-		return nil
-	}
-}
-
-func kafkaTopics(ctx context.Context, f *Factory) []string {
-	c, err := f.Kafka()
-	if err != nil {
-		return nil
-	}
-	defer c.Close()
-	topics, err := c.Topics(ctx, false)
-	if err != nil {
-		return nil
-	}
-	out := make([]string, len(topics))
-	for i, t := range topics {
-		out[i] = "kafka:" + t.Name
-	}
-	return out
-}
-
-func kafkaGroups(ctx context.Context, f *Factory) []string {
-	c, err := f.Kafka()
-	if err != nil {
-		return nil
-	}
-	defer c.Close()
-	groups, err := c.Groups(ctx)
-	if err != nil {
-		return nil
-	}
-	return groups
-}
-
-func amqpQueues(ctx context.Context, f *Factory) []string {
-	c, err := f.AMQP()
-	if err != nil {
-		return nil
-	}
-	defer func() { _ = c.Close() }()
-	qs, err := c.Queues(ctx, nil)
-	if err != nil {
-		return nil
-	}
-	out := make([]string, 0, len(qs))
-	for _, q := range qs {
-		out = append(out, "amqp:"+q.Name)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// completeFiles lists the directory entries that start with partial, as
-// file: addresses; directories end in / so completion can go on into them.
-func completeFiles(partial string) []string {
-	dir, base := filepath.Split(partial)
-	readDir := dir
-	if readDir == "" {
-		readDir = "."
-	}
-	entries, err := os.ReadDir(readDir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasPrefix(name, base) || (strings.HasPrefix(name, ".") && !strings.HasPrefix(base, ".")) {
-			continue
-		}
-		if e.IsDir() {
-			name += "/"
-		}
-		out = append(out, "file:"+dir+name)
-	}
-	return out
-}
-
-// prefixed returns prefix+name for each name that, so prefixed, starts with
-// toComplete. Names that would drive a terminal are left out rather than
-// escaped: an escaped name would not be the real name on the command line.
-func prefixed(names []string, prefix, toComplete string) []string {
-	var out []string
-	for _, n := range names {
-		s := prefix + n
-		if strings.HasPrefix(s, toComplete) && printable(s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func printable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\t' {
-			return false
-		}
-	}
-	return true
 }
 
 // quiet returns a copy of f whose streams discard everything: warnings (say,

@@ -1,0 +1,132 @@
+// Package completion finds what a shell completion offers: topic, group,
+// queue and file names, filtered by the word being completed and by whether
+// a terminal would show them as they are, within a time bound. cmd/eddy's
+// completion.go decides, by command and flag, which of them to offer.
+package completion
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/kafka"
+)
+
+// WithTimeout runs list in the background and gives up when ctx ends, so a
+// client that ignores its context still cannot hold the shell; the results are
+// filtered by prefix.
+func WithTimeout(ctx context.Context, list func(context.Context) []string, toComplete string) []string {
+	done := make(chan []string, 1) // buffered: an abandoned lister still finishes
+	go func() { done <- list(ctx) }()
+	select {
+	case names := <-done:
+		return Prefixed(names, "", toComplete)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// KafkaTopics lists the cluster's topics as kafka: addresses; nothing on
+// any failure.
+func KafkaTopics(ctx context.Context, open func(...kafka.Option) (*kafka.Client, error)) []string {
+	c, err := open()
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	topics, err := c.Topics(ctx, false)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(topics))
+	for i, t := range topics {
+		out[i] = "kafka:" + t.Name
+	}
+	return out
+}
+
+// KafkaGroups lists the cluster's consumer groups; nothing on any failure.
+func KafkaGroups(ctx context.Context, open func(...kafka.Option) (*kafka.Client, error)) []string {
+	c, err := open()
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	groups, err := c.Groups(ctx)
+	if err != nil {
+		return nil
+	}
+	return groups
+}
+
+// AMQPQueues lists the broker's queues as amqp: addresses, sorted;
+// nothing on any failure.
+func AMQPQueues(ctx context.Context, open func(...amqp.Option) (*amqp.Client, error)) []string {
+	c, err := open()
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = c.Close() }()
+	qs, err := c.Queues(ctx, nil)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, "amqp:"+q.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Files lists the directory entries that start with partial, as
+// file: addresses; directories end in / so completion can go on into them.
+func Files(partial string) []string {
+	dir, base := filepath.Split(partial)
+	readDir := dir
+	if readDir == "" {
+		readDir = "."
+	}
+	entries, err := os.ReadDir(readDir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, base) || (strings.HasPrefix(name, ".") && !strings.HasPrefix(base, ".")) {
+			continue
+		}
+		if e.IsDir() {
+			name += "/"
+		}
+		out = append(out, "file:"+dir+name)
+	}
+	return out
+}
+
+// Prefixed returns prefix+name for each name that, so prefixed, starts with
+// toComplete. Names that would drive a terminal are left out rather than
+// escaped: an escaped name would not be the real name on the command line.
+func Prefixed(names []string, prefix, toComplete string) []string {
+	var out []string
+	for _, n := range names {
+		s := prefix + n
+		if strings.HasPrefix(s, toComplete) && printable(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\t' {
+			return false
+		}
+	}
+	return true
+}
