@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -106,7 +104,7 @@ func checkNotOwnSource(p *replayPlan, allow bool) error {
 		}
 	case "file":
 		for _, a := range p.files {
-			if a.Name != "-" && sameFile(a.Name, to.Name) {
+			if a.Name != "-" && file.SameFile(a.Name, to.Name) {
 				return usagef("--to %s is the capture this replay reads (%s): it would read its own copies; write to another file",
 					inspect.SafeString(to.String()), inspect.SafeString(a.String()))
 			}
@@ -120,20 +118,6 @@ func checkNotOwnSource(p *replayPlan, allow bool) error {
 		}
 	}
 	return nil
-}
-
-// sameFile reports whether paths a and b name one file: the same file when
-// both exist (a symlink, a hard link, ./x and x), else the same cleaned
-// absolute path.
-func sameFile(a, b string) bool {
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	if errA == nil && errB == nil {
-		return os.SameFile(sa, sb)
-	}
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	return errA == nil && errB == nil && absA == absB
 }
 
 // sameQueue reports whether the RabbitMQ address to writes to the queue q
@@ -195,7 +179,7 @@ func (f *Factory) openDryLedger(ctx context.Context, flag string, ttl time.Durat
 		if serr != nil {
 			return nil, serr
 		}
-		if err := checkCreatable(filepath.Dir(spec)); err != nil {
+		if err := file.CheckCreatable(filepath.Dir(spec)); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
 		return nil, nil
@@ -204,26 +188,6 @@ func (f *Factory) openDryLedger(ctx context.Context, flag string, ttl time.Durat
 		return nil, err
 	}
 	return l, nil
-}
-
-// checkCreatable reports whether os.MkdirAll(dir) could succeed, creating
-// nothing: dir's nearest existing ancestor is a directory.
-func checkCreatable(dir string) error {
-	for d := dir; ; d = filepath.Dir(d) {
-		st, err := os.Stat(d)
-		if err == nil {
-			if !st.IsDir() {
-				return fmt.Errorf("cannot create %s: %s is not a directory", dir, d)
-			}
-			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("cannot create %s: %w", dir, err)
-		}
-		if filepath.Dir(d) == d {
-			return nil
-		}
-	}
 }
 
 // concurrentRun maps a run fenced by another run of the same job (Kafka's
@@ -237,3 +201,7 @@ func concurrentRun(err error) error {
 	}
 	return err
 }
+
+// checkCreatable reports whether os.MkdirAll(dir) could succeed, creating
+// nothing (file.CheckCreatable).
+func checkCreatable(dir string) error { return file.CheckCreatable(dir) }
