@@ -4,8 +4,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/event"
@@ -20,26 +18,7 @@ type (
 	Context       = config.Context
 	KafkaConfig   = config.KafkaConfig
 	AMQPConfig    = config.AMQPConfig
-	TLSConfig     = config.TLSConfig
 )
-
-func bindGlobal(fs *pflag.FlagSet, g *GlobalOptions) {
-	fs.StringVar(&g.Context, "context", "", "use this named context from the config file (env EDDY_CONTEXT)")
-	fs.StringSliceVar(&g.Brokers, "brokers", nil, "Kafka bootstrap brokers, host:port,... (env EDDY_BROKERS; default "+config.DefaultBrokers+")")
-	fs.StringVar(&g.AMQPURL, "amqp-url", "", "RabbitMQ URL amqp[s]://user:pass@host:port/vhost (env EDDY_AMQP_URL; default amqp://guest:****@127.0.0.1:5672/)")
-	fs.StringVar(&g.AMQPMgmtURL, "amqp-mgmt-url", "", "RabbitMQ management API URL (env EDDY_AMQP_MGMT_URL; default: the AMQP host on port 15672)")
-	fs.DurationVar(&g.Timeout, "timeout", 10*time.Second, "give up connecting to a broker after this long; a live Kafka reader warns after this long without its cluster")
-	fs.BoolVar(&g.Debug, "debug", false, "log client internals to stderr (secrets are masked)")
-	fs.BoolVar(&g.TLS, "tls", false, "connect to Kafka over TLS (implied by the other --tls-* flags)")
-	fs.StringVar(&g.TLSCA, "tls-ca", "", "PEM file of CA certificates to trust (Kafka and amqps)")
-	fs.StringVar(&g.TLSCert, "tls-cert", "", "PEM client certificate for mutual TLS")
-	fs.StringVar(&g.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
-	fs.StringVar(&g.TLSServer, "tls-server-name", "", "expected server name in the broker's certificate")
-	fs.BoolVar(&g.Insecure, "insecure", false, "do not verify the broker's TLS certificate (prints a warning; never the default)")
-	fs.StringVar(&g.SASLMech, "sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
-	fs.StringVar(&g.SASLUser, "sasl-user", "", "Kafka SASL user name")
-	fs.StringVar(&g.SASLPassFile, "sasl-password-file", "", "file holding the SASL password (or env EDDY_SASL_PASSWORD; never a flag, which ps would show)")
-}
 
 // Config is the config file (internal/config's), with the spellings the
 // commands use.

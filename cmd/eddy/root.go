@@ -42,7 +42,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return checkEmptyFlags(cmd) },
 	}
 	root.SetVersionTemplate("eddy {{.Version}}\n")
-	bindGlobal(root.PersistentFlags(), &f.Global)
+	f.Global.Bind(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usagef("%v (see '%s --help')", err, cmd.CommandPath())
 	})
