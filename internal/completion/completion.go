@@ -15,6 +15,81 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 )
 
+// Kind is what a command's argument or a flag's value names.
+type Kind int
+
+// The kinds of names a completion offers.
+const (
+	None      Kind = iota
+	Addresses      // kafka:TOPIC, amqp:QUEUE, file:PATH
+	Brokers        // kafka:TOPIC, amqp:QUEUE, and the bare kafka: / amqp:
+	Transport      // only kafka: and amqp:
+	Groups         // consumer group names, kafka:, amqp:, amqp:QUEUE
+	Contexts       // context names from the config file
+	Trace          // an id first (nothing to offer), then addresses
+)
+
+// Sources are where names come from. Any of them may fail: that offers
+// nothing.
+type Sources struct {
+	Contexts func() ([]string, error)
+	Kafka    func(...kafka.Option) (*kafka.Client, error)
+	AMQP     func(...amqp.Option) (*amqp.Client, error)
+}
+
+// Candidates returns the names of kind that start with toComplete, and
+// whether the shell should add no space after the one it picks (a scheme,
+// a directory: the word goes on). Brokers are asked within ctx.
+func Candidates(ctx context.Context, src Sources, kind Kind, toComplete string) (names []string, noSpace bool) {
+	switch kind {
+	case Contexts:
+		names, err := src.Contexts()
+		if err != nil {
+			return nil, false
+		}
+		return Prefixed(names, "", toComplete), false
+	case Transport:
+		return Prefixed([]string{"kafka:", "amqp:"}, "", toComplete), false
+	case Groups:
+		if strings.HasPrefix(toComplete, "amqp:") {
+			return address(ctx, src, toComplete, false)
+		}
+		out := Prefixed([]string{"kafka:", "amqp:"}, "", toComplete)
+		if !strings.Contains(toComplete, ":") {
+			out = append(out, WithTimeout(ctx, func(ctx context.Context) []string { return KafkaGroups(ctx, src.Kafka) }, toComplete)...)
+		}
+		return out, false
+	case Addresses, Brokers:
+		return address(ctx, src, toComplete, kind == Addresses)
+	}
+	return nil, false
+}
+
+// address completes kafka:TOPIC, amqp:QUEUE and (when files is set)
+// file:PATH; before the colon it offers the transports.
+func address(ctx context.Context, src Sources, toComplete string, files bool) ([]string, bool) {
+	scheme, _, found := strings.Cut(toComplete, ":")
+	if !found {
+		schemes := []string{"kafka:", "amqp:"}
+		if files {
+			schemes = append(schemes, "file:")
+		}
+		// No space after a scheme: the name follows it directly.
+		return Prefixed(schemes, "", toComplete), true
+	}
+	switch scheme {
+	case "kafka":
+		return WithTimeout(ctx, func(ctx context.Context) []string { return KafkaTopics(ctx, src.Kafka) }, toComplete), false
+	case "amqp":
+		return WithTimeout(ctx, func(ctx context.Context) []string { return AMQPQueues(ctx, src.AMQP) }, toComplete), false
+	case "file":
+		if files {
+			return Files(strings.TrimPrefix(toComplete, "file:")), true
+		}
+	}
+	return nil, false
+}
+
 // WithTimeout runs list in the background and gives up when ctx ends, so a
 // client that ignores its context still cannot hold the shell; the results are
 // filtered by prefix.
