@@ -25,7 +25,6 @@ type (
 type Config struct{ *config.Config }
 
 func (c *Config) names() []string { return c.Names() }
-func (c *Config) save() error     { return c.Save() }
 
 // Factory hands commands what they need, lazily, so a command that needs only
 // Kafka never touches RabbitMQ settings and tests can swap any piece.

@@ -192,6 +192,23 @@ func (ctx *Context) Masked() *Context {
 	return out
 }
 
+// PointAt points the context name at a Kafka bootstrap broker (kafkaAddr)
+// or, when that is empty, at the RabbitMQ amqpURL, keeping the rest of the
+// context (a schema), and saves the file.
+func (c *Config) PointAt(name, kafkaAddr, amqpURL string) error {
+	ctx := c.Contexts[name]
+	if ctx == nil {
+		ctx = &Context{}
+	}
+	if kafkaAddr != "" {
+		ctx.Kafka, ctx.AMQP = &KafkaConfig{Brokers: []string{kafkaAddr}}, nil
+	} else {
+		ctx.Kafka, ctx.AMQP = nil, &AMQPConfig{URL: amqpURL}
+	}
+	c.Contexts[name] = ctx
+	return c.Save()
+}
+
 // Set creates or updates the context name from the connection flags o (the
 // SASL password by the name of an environment variable or a file, never
 // itself) and makes it current when use is set or none is. It does not save.
