@@ -5,15 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/cmdutil"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/eos"
 )
@@ -53,36 +52,11 @@ var nonEmptyFlags = map[string]string{
 }
 
 // checkEmptyFlags refuses every flag of nonEmptyFlags given with an empty or
-// blank value (for a list, an empty or blank item: an empty name part would
-// make every topic a DLQ). It runs before every command (the root's
-// PersistentPreRunE).
+// blank value (cmdutil.CheckNonEmpty). It runs before every command (the
+// root's PersistentPreRunE). Blank items of --ids are skipped (as blank lines
+// of @FILE are); planRedrive refuses a list that ends up empty.
 func checkEmptyFlags(cmd *cobra.Command) error {
-	var err error
-	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		what, ok := nonEmptyFlags[fl.Name]
-		if !ok || err != nil {
-			return
-		}
-		vals := []string{fl.Value.String()}
-		if sv, ok := fl.Value.(pflag.SliceValue); ok {
-			vals = sv.GetSlice()
-			if fl.Name == "ids" {
-				// Blank items are skipped (as blank lines of @FILE are);
-				// planRedrive refuses a list that ends up empty.
-				return
-			}
-			if len(vals) == 0 {
-				vals = []string{""}
-			}
-		}
-		for _, v := range vals {
-			if strings.TrimSpace(v) == "" {
-				err = usagef("--%s is empty: give %s, or leave the flag out", fl.Name, what)
-				return
-			}
-		}
-	})
-	return err
+	return cmdutil.CheckNonEmpty(cmd.Flags(), nonEmptyFlags, "ids")
 }
 
 // checkNotOwnSource refuses a replay whose target is one of its sources:
