@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -103,7 +104,7 @@ func Load(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &cmdutil.UsageError{Err: fmt.Errorf("config %s: %v", path, err)}
+		return nil, &cmdutil.UsageError{Err: fmt.Errorf("config %s: %s", path, yamlMessage(err))}
 	}
 	if c.Contexts == nil {
 		c.Contexts = map[string]*Context{}
@@ -120,6 +121,14 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// yamlMessage is err's text as eddy has always said it. yaml names the Go
+// type of a mapping whose key it does not know ("field nope not found in type
+// main.KafkaConfig"); these types were cmd/eddy's, package main, before they
+// moved here, and a move does not change what eddy says.
+func yamlMessage(err error) string {
+	return strings.ReplaceAll(err.Error(), " in type config.", " in type main.")
 }
 
 // Path is the file the config was read from and is saved to.

@@ -159,3 +159,19 @@ func TestSaveLoad(t *testing.T) {
 		t.Error("Masked changed the context itself")
 	}
 }
+
+// TestLoadUnknownField: a key the file may not have is a usage error that
+// says where, worded as eddy has always worded it (yaml names the Go types,
+// which were package main's).
+func TestLoadUnknownField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("contexts:\n  x:\n    kafka: {nope: 1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	var ue *cmdutil.UsageError
+	want := "config " + path + ": yaml: unmarshal errors:\n  line 3: field nope not found in type main.KafkaConfig"
+	if !errors.As(err, &ue) || err.Error() != want {
+		t.Errorf("got %v, want usage error %q", err, want)
+	}
+}
