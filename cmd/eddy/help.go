@@ -1,6 +1,10 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/internal/cmdtree"
+)
 
 // Command groups of `eddy --help`, kubectl-style: what a person wants to do,
 // not how eddy is built.
@@ -103,22 +107,13 @@ func finishTree(root *cobra.Command, f *Factory) {
 	root.SetHelpCommandGroupID("setup")
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultVersionFlag() // now, not at Execute: docs and tests see it
-	strictArgs(root)              // usage.go: argument errors are exit 2
+	cmdtree.StrictArgs(root)      // argument errors are exit 2
 	for _, c := range root.Commands() {
 		if g, ok := commandGroups[c.Name()]; ok {
 			c.GroupID = g
 		}
 	}
-	addExamples(root)
-	addExitStatus(root)
+	cmdtree.AddExamples(root, helpExamples)
+	cmdtree.AddSection(root, "EXIT STATUS", exitCodesHelp)
 	addCompletions(root, f)
-}
-
-func addExamples(c *cobra.Command) {
-	if c.Example == "" {
-		c.Example = helpExamples[c.CommandPath()]
-	}
-	for _, sub := range c.Commands() {
-		addExamples(sub)
-	}
 }

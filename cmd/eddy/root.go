@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -75,21 +74,6 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 	})
 	finishTree(root, f) // help.go: examples, EXIT STATUS, completion
 	return root
-}
-
-// addExitStatus ends every runnable command's help with the EXIT STATUS section
-// (restic's habit), so no one needs to hunt for it.
-func addExitStatus(c *cobra.Command) {
-	if c.Runnable() && !strings.Contains(c.Long, "EXIT STATUS") {
-		long := c.Long
-		if long == "" {
-			long = c.Short
-		}
-		c.Long = long + "\n\n" + exitCodesHelp
-	}
-	for _, sub := range c.Commands() {
-		addExitStatus(sub)
-	}
 }
 
 func newCmdVersion(f *Factory) *cobra.Command {
