@@ -56,7 +56,7 @@ func Candidates(ctx context.Context, src Sources, kind Kind, toComplete string) 
 		}
 		out := Prefixed([]string{"kafka:", "amqp:"}, "", toComplete)
 		if !strings.Contains(toComplete, ":") {
-			out = append(out, WithTimeout(ctx, func(ctx context.Context) []string { return KafkaGroups(ctx, src.Kafka) }, toComplete)...)
+			out = append(out, withTimeout(ctx, func(ctx context.Context) []string { return kafkaGroups(ctx, src.Kafka) }, toComplete)...)
 		}
 		return out, false
 	case Addresses, Brokers:
@@ -79,21 +79,21 @@ func address(ctx context.Context, src Sources, toComplete string, files bool) ([
 	}
 	switch scheme {
 	case "kafka":
-		return WithTimeout(ctx, func(ctx context.Context) []string { return KafkaTopics(ctx, src.Kafka) }, toComplete), false
+		return withTimeout(ctx, func(ctx context.Context) []string { return kafkaTopics(ctx, src.Kafka) }, toComplete), false
 	case "amqp":
-		return WithTimeout(ctx, func(ctx context.Context) []string { return AMQPQueues(ctx, src.AMQP) }, toComplete), false
+		return withTimeout(ctx, func(ctx context.Context) []string { return amqpQueues(ctx, src.AMQP) }, toComplete), false
 	case "file":
 		if files {
-			return Files(strings.TrimPrefix(toComplete, "file:")), true
+			return listFiles(strings.TrimPrefix(toComplete, "file:")), true
 		}
 	}
 	return nil, false
 }
 
-// WithTimeout runs list in the background and gives up when ctx ends, so a
+// withTimeout runs list in the background and gives up when ctx ends, so a
 // client that ignores its context still cannot hold the shell; the results are
 // filtered by prefix.
-func WithTimeout(ctx context.Context, list func(context.Context) []string, toComplete string) []string {
+func withTimeout(ctx context.Context, list func(context.Context) []string, toComplete string) []string {
 	done := make(chan []string, 1) // buffered: an abandoned lister still finishes
 	go func() { done <- list(ctx) }()
 	select {
@@ -104,9 +104,9 @@ func WithTimeout(ctx context.Context, list func(context.Context) []string, toCom
 	}
 }
 
-// KafkaTopics lists the cluster's topics as kafka: addresses; nothing on
+// kafkaTopics lists the cluster's topics as kafka: addresses; nothing on
 // any failure.
-func KafkaTopics(ctx context.Context, open func(...kafka.Option) (*kafka.Client, error)) []string {
+func kafkaTopics(ctx context.Context, open func(...kafka.Option) (*kafka.Client, error)) []string {
 	c, err := open()
 	if err != nil {
 		return nil
@@ -123,8 +123,8 @@ func KafkaTopics(ctx context.Context, open func(...kafka.Option) (*kafka.Client,
 	return out
 }
 
-// KafkaGroups lists the cluster's consumer groups; nothing on any failure.
-func KafkaGroups(ctx context.Context, open func(...kafka.Option) (*kafka.Client, error)) []string {
+// kafkaGroups lists the cluster's consumer groups; nothing on any failure.
+func kafkaGroups(ctx context.Context, open func(...kafka.Option) (*kafka.Client, error)) []string {
 	c, err := open()
 	if err != nil {
 		return nil
@@ -137,9 +137,9 @@ func KafkaGroups(ctx context.Context, open func(...kafka.Option) (*kafka.Client,
 	return groups
 }
 
-// AMQPQueues lists the broker's queues as amqp: addresses, sorted;
+// amqpQueues lists the broker's queues as amqp: addresses, sorted;
 // nothing on any failure.
-func AMQPQueues(ctx context.Context, open func(...amqp.Option) (*amqp.Client, error)) []string {
+func amqpQueues(ctx context.Context, open func(...amqp.Option) (*amqp.Client, error)) []string {
 	c, err := open()
 	if err != nil {
 		return nil
@@ -157,9 +157,9 @@ func AMQPQueues(ctx context.Context, open func(...amqp.Option) (*amqp.Client, er
 	return out
 }
 
-// Files lists the directory entries that start with partial, as
+// listFiles lists the directory entries that start with partial, as
 // file: addresses; directories end in / so completion can go on into them.
-func Files(partial string) []string {
+func listFiles(partial string) []string {
 	dir, base := filepath.Split(partial)
 	readDir := dir
 	if readDir == "" {
