@@ -7,6 +7,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/internal/cmdutil"
 )
 
 // Exit codes. They are a contract with scripts: documented in `eddy help
@@ -28,20 +29,13 @@ const exitCodesHelp = `EXIT STATUS
   4    cannot connect to a broker, or authentication failed
   130  interrupted (Ctrl-C or SIGTERM)`
 
-// usageError marks an error as the user's input being wrong (exit 2).
-type usageError struct{ err error }
+// usageError marks an error as the user's input being wrong (exit 2); it is
+// internal/cmdutil's, which internal/config returns too.
+type usageError = cmdutil.UsageError
 
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
+func usagef(format string, a ...any) error { return cmdutil.Usagef(format, a...) }
 
-func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
-
-func asUsage(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &usageError{err}
-}
+func asUsage(err error) error { return cmdutil.AsUsage(err) }
 
 // exitError carries an explicit exit code (for partial results and thresholds).
 type exitError struct {
