@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -652,12 +651,6 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 		return endOTLP(ctx, f, &exitError{code: ExitError, err: fmt.Errorf("trace: no event matches %s (by id, correlation id, trace id or causation id) in what was read", inspect.SafeString(o.ID))}, oerr)
 	}
 	return endOTLP(ctx, f, nil, oerr)
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 // timelineWriter renders timelines for a person; every string that came from
