@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -212,45 +211,11 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 		if err := writeJSON(f.IO.Out, rep); err != nil {
 			return err
 		}
-	} else {
-		w := &timelineWriter{color: f.IO.Color()}
-		for i, r := range rep.Results {
-			mark := "✓"
-			if chk.ResultFailed(i) {
-				mark = "✗"
-			}
-			w.str(mark + " ")
-			w.safe(r.Expectation)
-			w.str(fmt.Sprintf(": %d flow(s), %d passed, %d failed, %d pending\n", r.Flows, r.Passed, r.Failed, r.Pending))
-			for _, v := range r.Violations {
-				status := "failed "
-				if v.Pending {
-					status = "pending"
-				}
-				w.str("  " + status + " ")
-				w.pad(v.Flow, 14)
-				w.str(" ")
-				w.pad(string(v.Kind), 14)
-				w.str(" ")
-				w.safe(cut(v.Detail, 400))
-				w.str("\n")
-			}
-			for _, t := range r.NeverSeen {
-				w.str("  never seen: ")
-				w.safe(t)
-				w.safe(typeHint(t, c.Types()))
-				if o.AllowEmpty {
-					w.str(" (allowed: --allow-empty)")
-				}
-				w.str("\n")
-			}
-		}
-		if _, err := f.IO.Out.Write(w.b); err != nil {
-			return err
-		}
+	} else if err := inspect.WriteExpect(f.IO.Out, chk, c.Types(), o.AllowEmpty); err != nil {
+		return err
 	}
 	if !rep.OK {
-		fmt.Fprintln(f.IO.ErrOut, "eddy: expect: "+inspect.SafeString(failedSummary(rep, o.AllowEmpty, c.Types())))
+		inspect.ExpectFailed(f.IO.ErrOut, rep.Results, o.AllowEmpty, c.Types())
 		return &silentError{code: ExitPartial}
 	}
 	return nil
@@ -265,47 +230,4 @@ func liveSources(addrs []string) bool {
 		}
 	}
 	return len(addrs) == 0
-}
-
-func failedSummary(r ExpectReport, allowEmpty bool, types []string) string {
-	var parts []string
-	for _, x := range r.Results {
-		if x.Failed > 0 {
-			parts = append(parts, fmt.Sprintf("%q: %d of %d flow(s) failed", x.Expectation, x.Failed, x.Flows))
-		}
-		if len(x.NeverSeen) > 0 && !allowEmpty {
-			var ts []string
-			for _, t := range x.NeverSeen {
-				ts = append(ts, t+typeHint(t, types))
-			}
-			parts = append(parts, fmt.Sprintf("%q: no event of type %s in what was read (--allow-empty allows it)", x.Expectation, strings.Join(ts, ", ")))
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-// typeHint suggests the type seen closest to one never seen: the same but
-// for case, or within 2 edits (1 for short names); "" when none is.
-func typeHint(typ string, seen []string) string {
-	limit := 1
-	if len(typ) > 5 {
-		limit = 2
-	}
-	best, bestD := "", limit+1
-	for _, s := range seen {
-		if s == "" {
-			continue
-		}
-		d := inspect.EditDistance(typ, s)
-		if strings.EqualFold(typ, s) {
-			d = 0
-		}
-		if d < bestD {
-			best, bestD = s, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return " (did you mean " + best + "?)"
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -630,164 +629,22 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	}
 	// Exported before the timeline is printed; a failure is reported after.
 	oerr := closeOTLP()
+	tl := trace.Timeline{V: 1, Query: o.ID, Flows: []trace.FlowJSON{}}
+	for _, fl := range found {
+		tl.Flows = append(tl.Flows, fl.JSON(p.defs))
+	}
 	if p.json {
-		tl := trace.Timeline{V: 1, Query: o.ID, Flows: []trace.FlowJSON{}}
-		for _, fl := range found {
-			tl.Flows = append(tl.Flows, fl.JSON(p.defs))
-		}
-		if err := writeJSON(f.IO.Out, tl); err != nil {
-			return endOTLP(ctx, f, err, oerr)
-		}
+		err = writeJSON(f.IO.Out, tl)
 	} else {
-		w := &timelineWriter{color: f.IO.Color()}
-		for _, fl := range found {
-			w.flow(fl.JSON(p.defs))
-		}
-		if _, err := f.IO.Out.Write(w.b); err != nil {
-			return endOTLP(ctx, f, err, oerr)
-		}
+		err = inspect.WriteTimeline(f.IO.Out, tl.Flows, f.IO.Color())
+	}
+	if err != nil {
+		return endOTLP(ctx, f, err, oerr)
 	}
 	if len(found) == 0 {
-		return endOTLP(ctx, f, &exitError{code: ExitError, err: fmt.Errorf("trace: no event matches %s (by id, correlation id, trace id or causation id) in what was read", inspect.SafeString(o.ID))}, oerr)
+		return endOTLP(ctx, f, &exitError{code: ExitError, err: inspect.TraceNotFound(o.ID)}, oerr)
 	}
 	return endOTLP(ctx, f, nil, oerr)
-}
-
-// timelineWriter renders timelines for a person; every string that came from
-// an event goes through inspect's terminal-safe rendering.
-type timelineWriter struct {
-	b     []byte
-	color bool
-}
-
-func (w *timelineWriter) safe(s string) { w.b = inspect.AppendSafe(w.b, []byte(s)) }
-func (w *timelineWriter) str(s string)  { w.b = append(w.b, s...) }
-func (w *timelineWriter) pad(s string, n int) {
-	w.safe(s)
-	for i := inspect.CellWidth(inspect.SafeString(s)); i < n; i++ {
-		w.b = append(w.b, ' ')
-	}
-}
-func (w *timelineWriter) style(code, s string) {
-	if w.color {
-		w.str("\x1b[" + code + "m")
-		w.safe(s)
-		w.str("\x1b[0m")
-		return
-	}
-	w.safe(s)
-}
-
-func (w *timelineWriter) flow(fl trace.FlowJSON) {
-	w.str("flow ")
-	w.style("1", fl.Key)
-	w.str(fmt.Sprintf(" (%s) · %d event(s) · %s · %s", fl.KeyKind, len(fl.Events), fl.Start.UTC().Format("2006-01-02 15:04:05.000Z"), fmtMS(fl.DurationMS)))
-	if fl.Open {
-		w.str(" · open")
-	}
-	w.str("\n")
-	for _, e := range fl.Events {
-		w.str("  ")
-		w.str(e.At.UTC().Format("15:04:05.000"))
-		w.str("  ")
-		w.pad(e.Origin, 24)
-		w.str(" ")
-		w.pad(e.Type, 20)
-		w.str(" ")
-		id := e.ID
-		if id == "" {
-			id = "(no id)"
-		}
-		w.pad(id, 14)
-		if h := e.Hop; h != nil {
-			lat := fmtMS(h.LatencyMS)
-			if h.LatencyMS >= 0 {
-				lat = "+" + lat
-			}
-			w.str(" ")
-			if h.Skew {
-				w.style("33", lat+" skew")
-			} else {
-				w.str(lat)
-			}
-			w.str(" after ")
-			from := fl.Events[h.From].Type
-			if from == "" {
-				from = "#" + fmt.Sprint(h.From)
-			}
-			w.safe(from)
-			if h.Basis == trace.FromPrevious {
-				w.str(" (previous)")
-			}
-		}
-		if e.Duplicates > 0 {
-			w.str(fmt.Sprintf(" ×%d duplicate(s)", e.Duplicates))
-		}
-		// Where the time came from: schema locations are the user's
-		// configuration, but pass through the safe writer all the same.
-		w.str("  [time: ")
-		w.safe(e.TimeSource)
-		if e.TimeCoarse {
-			w.str(", whole second")
-		}
-		w.str("]\n")
-		if d := e.DeadLetter; d != nil {
-			w.str("      ")
-			msg := "dead-lettered"
-			if d.Origin != "" {
-				msg += " from " + d.Origin
-			}
-			if d.Class != "" {
-				msg += ": " + d.Class
-			}
-			if d.Error != "" {
-				msg += ": " + d.Error
-			}
-			w.style("31", "✗ "+cut(msg, 300))
-			w.str("\n")
-		}
-	}
-	w.str("  last step: ")
-	w.safe(fl.LastStep)
-	if fl.Missing != "" {
-		w.str(" · missing: ")
-		w.style("31", fl.Missing)
-		w.str(" (")
-		w.safe(fl.Definition)
-		w.str(")")
-	} else if fl.Definition != "" {
-		w.str(" · complete (")
-		w.safe(fl.Definition)
-		w.str(")")
-	}
-	if fl.DeadLettered {
-		w.str(" · ")
-		w.style("31", "dead-lettered")
-	}
-	w.str("\n\n")
-}
-
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-func fmtMS(ms float64) string {
-	a := ms
-	if a < 0 {
-		a = -a
-	}
-	switch {
-	case a >= 60000:
-		return (time.Duration(ms * float64(time.Millisecond))).Round(time.Second).String()
-	case a >= 1000:
-		return fmt.Sprintf("%.2fs", ms/1000)
-	case a >= 10:
-		return fmt.Sprintf("%.0fms", ms)
-	}
-	return fmt.Sprintf("%.3gms", ms)
 }
 
 func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) (err error) {
@@ -838,12 +695,12 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) (err error)
 	_, rerr := in.correlate(ctx, f, c, every, func() {
 		var b []byte
 		b = append(b, "\x1b[H\x1b[2J"...)
-		b = appendFlowsReport(b, stats.Report(c.Open()), p.defs, true)
+		b = inspect.AppendFlowsReport(b, stats.Report(c.Open()), p.defs, true)
 		f.IO.Out.Write(b)
 	})
 	c.Flush()
 	r := stats.Report(nil)
-	warnUnseenTypes(f.IO.ErrOut, p.defs, c.Types())
+	inspect.WarnUnseenTypes(f.IO.ErrOut, p.defs, c.Types())
 	if p.json {
 		if err := writeJSON(f.IO.Out, r); err != nil {
 			return err
@@ -853,7 +710,7 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) (err error)
 		if live {
 			b = append(b, "\x1b[H\x1b[2J"...)
 		}
-		if _, err := f.IO.Out.Write(appendFlowsReport(b, r, p.defs, false)); err != nil {
+		if _, err := f.IO.Out.Write(inspect.AppendFlowsReport(b, r, p.defs, false)); err != nil {
 			return err
 		}
 	}
@@ -891,83 +748,4 @@ func logMemStats(path string, every time.Duration) (stop func(), err error) {
 		<-finished
 		w.Close()
 	}, nil
-}
-
-// warnUnseenTypes says, one line per definition, which of a --flow
-// definition's step types no event read had: a typo there would otherwise
-// make every flow silently incomplete.
-func warnUnseenTypes(w io.Writer, defs []trace.Definition, types []string) {
-	seen := map[string]bool{}
-	for _, t := range types {
-		seen[t] = true
-	}
-	for _, d := range defs {
-		var missing, said []string
-		for _, t := range d.Steps {
-			if !seen[t] && !slices.Contains(said, t) {
-				said, missing = append(said, t), append(missing, t+typeHint(t, types))
-			}
-		}
-		if len(missing) > 0 {
-			fmt.Fprintln(w, "eddy: warning: "+inspect.SafeString(fmt.Sprintf("--flow %q: no event of type %s was read", d.String(), strings.Join(missing, ", "))))
-		}
-	}
-}
-
-func appendFlowsReport(b []byte, r trace.Report, defs []trace.Definition, live bool) []byte {
-	w := &timelineWriter{b: b}
-	w.str(fmt.Sprintf("flows  %d total  %d complete  %d incomplete  %d dead-lettered", r.Flows.Total, r.Flows.Complete, r.Flows.Incomplete, r.Flows.DeadLettered))
-	if live {
-		w.str(fmt.Sprintf("  (%d open)", r.Flows.Open))
-	}
-	w.str(fmt.Sprintf("\nevents %d  duplicates %d\n", r.Events.Total, r.Events.Duplicates))
-	for _, d := range defs {
-		w.str("flow   ")
-		w.safe(d.String())
-		w.str("\n")
-	}
-	if len(r.Types) > 0 {
-		w.str("\ntypes\n")
-		names := make([]string, 0, len(r.Types))
-		for t := range r.Types {
-			names = append(names, t)
-		}
-		sortStrings(names)
-		for _, t := range names {
-			w.str("  ")
-			if t == "" {
-				w.pad("(no type)", 28)
-			} else {
-				w.pad(t, 28)
-			}
-			w.str(fmt.Sprintf(" %d\n", r.Types[t]))
-		}
-	}
-	for _, sec := range []struct {
-		title string
-		edges []trace.EdgeReport
-	}{{"edges (event type)", r.Edges}, {"edges (source)", r.SourceEdges}} {
-		if len(sec.edges) == 0 {
-			continue
-		}
-		w.str("\n" + sec.title + "\n")
-		w.str(fmt.Sprintf("  %-46s %8s %9s %9s %9s %9s %6s\n", "from -> to", "count", "p50", "p90", "p99", "max", "skew"))
-		for _, e := range sec.edges {
-			w.str("  ")
-			w.pad(e.From+" -> "+e.To, 46)
-			w.str(fmt.Sprintf(" %8d %9s %9s %9s %9s %6d\n", e.Count, fmtMS(e.P50MS), fmtMS(e.P90MS), fmtMS(e.P99MS), fmtMS(e.MaxMS), e.Skew))
-			if e.OverRange > 0 {
-				w.str(fmt.Sprintf("    %d hop(s) longer than %s: counted and in max, not in the percentiles\n", e.OverRange, "366 days"))
-			}
-		}
-	}
-	return w.b
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
