@@ -223,12 +223,6 @@ func WarnUnseenTypes(w io.Writer, defs []trace.Definition, types []string) {
 	}
 }
 
-// WriteNote writes one line for a person on stderr, "eddy: " and s
-// terminal-safe.
-func WriteNote(w io.Writer, s string) {
-	fmt.Fprintln(w, "eddy: "+SafeString(s))
-}
-
 // WriteExpect writes `eddy expect`'s results for a person: a line per
 // expectation, then its violations and the step types never seen (with the
 // closest of types, the types read); allowEmpty says --allow-empty was given.

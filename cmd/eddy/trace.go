@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -14,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/event"
@@ -295,146 +294,39 @@ func parseSince(s string, now time.Time) (bus.Position, error) {
 	return bus.Position{}, usagef("--since %q: want a duration like 1h or 30m, or an RFC 3339 time", s)
 }
 
-// sourceSet is the sources a trace command reads, opened.
-type sourceSet struct {
-	src   bus.Source
-	files []*file.Source
-	close []func()
-}
-
-func (s *sourceSet) Close() {
-	if s.src != nil {
-		s.src.Close()
-	}
-	for i := len(s.close) - 1; i >= 0; i-- {
-		s.close[i]()
-	}
-}
-
-// openTraceSources opens addrs; with none, every non-internal Kafka topic.
-// fileRead applies to captures, read to Kafka and RabbitMQ.
-func openTraceSources(ctx context.Context, f *Factory, addrs []string, read, fileRead bus.ReadOptions) (*sourceSet, error) {
-	var kafkaAddrs, amqpAddrs, fileAddrs []bus.Address
-	for _, s := range addrs {
-		a, err := bus.ParseAddress(s)
-		if err != nil {
-			return nil, asUsage(err)
-		}
-		switch a.Transport {
-		case "kafka":
-			kafkaAddrs = append(kafkaAddrs, a)
-		case "amqp":
-			if a.Name == "" {
-				return nil, usagef("address %q: trace reads queues (amqp:QUEUE), not exchanges", s)
-			}
-			amqpAddrs = append(amqpAddrs, a)
-		case "file":
-			fileAddrs = append(fileAddrs, a)
-		}
-	}
-	set := &sourceSet{}
-	var srcs []bus.Source
-	fail := func(err error) (*sourceSet, error) {
-		for _, s := range srcs {
-			s.Close()
-		}
-		set.Close()
-		return nil, err
-	}
-	for _, a := range fileAddrs {
-		s, err := file.Open(a.Name, f.IO.In, fileRead)
-		if err != nil {
-			return fail(err)
-		}
-		srcs = append(srcs, s)
-		set.files = append(set.files, s)
-	}
-	if len(kafkaAddrs) > 0 || len(addrs) == 0 {
-		c, err := f.Kafka()
-		if err != nil {
-			return fail(err)
-		}
-		set.close = append(set.close, c.Close)
-		if len(addrs) == 0 {
-			topics, err := c.Topics(ctx, false)
-			if err != nil {
-				return fail(err)
-			}
-			for _, t := range topics {
-				kafkaAddrs = append(kafkaAddrs, bus.Address{Transport: "kafka", Name: t.Name})
-			}
-			if len(kafkaAddrs) == 0 {
-				return fail(fmt.Errorf("kafka: no topics to trace (name SOURCEs, e.g. kafka:orders or file:capture.jsonl)"))
-			}
-		}
-		kr := read
-		kr.OnHealth = healthNotice(f)
-		s, err := c.Source(ctx, kafkaAddrs, kr)
-		if err != nil {
-			return fail(err)
-		}
-		srcs = append(srcs, s)
-	}
-	if len(amqpAddrs) > 0 {
-		c, err := f.AMQP()
-		if err != nil {
-			return fail(err)
-		}
-		set.close = append(set.close, func() { c.Close() })
-		ar := read
-		ar.OnHealth = healthNotice(f)
-		s, err := c.Source(ctx, amqpAddrs, ar)
-		if err != nil {
-			return fail(err)
-		}
-		srcs = append(srcs, s)
-	}
-	set.src = bus.Merge(srcs...)
-	return set, nil
-}
-
-func (s *sourceSet) reportSkipped(w io.Writer) {
-	for _, fs := range s.files {
-		if n := fs.Skipped(); n > 0 {
-			fmt.Fprintf(w, "eddy: skipped %d malformed line(s) in %s\n", n, fs.Name())
-		}
-	}
-}
-
 // traceInput is what trace, trace flows and expect read, opened: captures
 // alone (regular files, the way a large capture is traced) go through the
 // Correlator's parallel capture reader, anything else through the sources,
 // merged.
 type traceInput struct {
-	set   *sourceSet
-	files []*os.File
-	opts  bus.ReadOptions // the captures'
+	trace.Input
+	set *all.Set
 	// gcPercent is the GOGC to restore on Close, when gcSet.
 	gcPercent int
 	gcSet     bool
 }
 
+// openTraceInput opens addrs; with none, every non-internal Kafka topic.
+// fileRead applies to captures, read to Kafka and RabbitMQ.
 func openTraceInput(ctx context.Context, f *Factory, addrs []string, read, fileRead bus.ReadOptions) (*traceInput, error) {
-	paths, ok := capturePaths(addrs)
+	files, ok, err := all.Captures(addrs)
+	if err != nil {
+		return nil, err
+	}
+	in := &traceInput{Input: trace.Input{Skipped: func(name string, n int) { inspect.WriteSkipped(f.IO.ErrOut, name, n) }}}
 	if !ok {
-		set, err := openTraceSources(ctx, f, addrs, read, fileRead)
+		a, err := all.Split(addrs, "trace")
 		if err != nil {
+			return nil, asUsage(err)
+		}
+		a.EveryTopic = len(addrs) == 0
+		if in.set, err = all.Sources(ctx, sourceClients(f, nil, nil), a, all.Read{Brokers: read, Files: fileRead}); err != nil {
 			return nil, err
 		}
-		return &traceInput{set: set}, nil
+		in.Source = in.set
+		return in, nil
 	}
-	in := &traceInput{opts: fileRead}
-	for _, p := range paths {
-		r, err := os.Open(p)
-		if err != nil {
-			in.Close()
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, &bus.NotFoundError{Transport: "file", Kind: "file", Name: p}
-			}
-			return nil, fmt.Errorf("file: %w", err)
-		}
-		in.files = append(in.files, r)
-	}
+	in.Captures, in.Keep, in.SkipBad = files, file.Keep(fileRead), fileRead.SkipBad
 	// A capture's flows stay open to its end: the correlator's state is live
 	// data that grows all along, which the collector would mark again at
 	// every doubling. Collecting less often, until the report is out (Close),
@@ -454,117 +346,20 @@ func (in *traceInput) Close() {
 	if in.set != nil {
 		in.set.Close()
 	}
-	for _, r := range in.files {
+	for _, r := range in.Captures {
 		r.Close()
 	}
 }
 
-// capturePaths returns the files addrs name when every one is a capture in a
-// regular file (not stdin, not a pipe, which must be read line by line as
-// they come).
-func capturePaths(addrs []string) ([]string, bool) {
-	var paths []string
-	for _, s := range addrs {
-		a, err := bus.ParseAddress(s)
-		if err != nil || a.Transport != "file" || a.Name == "-" {
-			return nil, false
-		}
-		if st, err := os.Stat(a.Name); err != nil || !st.Mode().IsRegular() {
-			return nil, false
-		}
-		paths = append(paths, a.Name)
-	}
-	return paths, len(paths) > 0
-}
-
-// correlate feeds the input into the correlator until its end or ctx,
-// calling tick every interval (when > 0) and expiring idle flows, and reports
-// skipped malformed lines. It returns the latest broker timestamp seen.
+// correlate feeds the input into the correlator (trace.Correlator.Drive)
+// and reports skipped malformed lines. It returns the latest broker
+// timestamp seen.
 func (in *traceInput) correlate(ctx context.Context, f *Factory, c *trace.Correlator, every time.Duration, tick func()) (time.Time, error) {
-	if in.set != nil {
-		latest, err := correlate(ctx, in.set.src, c, every, tick)
-		if err == nil {
-			in.set.reportSkipped(f.IO.ErrOut)
-		}
-		return latest, err
+	latest, err := c.Drive(ctx, in.Input, every, tick)
+	if err == nil && in.set != nil {
+		reportSkipped(f, in.set)
 	}
-	var latest time.Time
-	for _, r := range in.files {
-		res, err := c.ReadCapture(ctx, r, trace.CaptureOptions{Name: r.Name(), Keep: file.Keep(in.opts), SkipBad: in.opts.SkipBad, Every: every, Tick: tick})
-		if res.Latest.After(latest) {
-			latest = res.Latest
-		}
-		if err != nil {
-			return latest, err
-		}
-		if res.Skipped > 0 {
-			fmt.Fprintf(f.IO.ErrOut, "eddy: skipped %d malformed line(s) in %s\n", res.Skipped, r.Name())
-		}
-	}
-	return latest, nil
-}
-
-// correlate feeds the source into the correlator until the end of input or
-// ctx, calling tick every interval (when > 0) and expiring idle flows. It
-// returns the latest broker timestamp seen.
-func correlate(ctx context.Context, src bus.Source, c *trace.Correlator, every time.Duration, tick func()) (time.Time, error) {
-	type batch struct {
-		evs []event.Event
-		err error
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan batch, 4)
-	go func() {
-		defer close(ch)
-		for {
-			evs, err := src.Next(ctx)
-			select {
-			case ch <- batch{evs, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	var latest time.Time
-	var tc <-chan time.Time
-	if every > 0 {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		tc = t.C
-	}
-	// Idle flows are looked for at most every second of wall time: Expire is
-	// cheap but need not run per batch.
-	lastExpire := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return latest, ctx.Err()
-		case <-tc:
-			c.Expire()
-			tick()
-		case b := <-ch:
-			for i := range b.evs {
-				c.Add(&b.evs[i])
-				if t := b.evs[i].Timestamp; t.After(latest) {
-					latest = t
-				}
-			}
-			if time.Since(lastExpire) > time.Second {
-				c.Expire()
-				lastExpire = time.Now()
-			}
-			if errors.Is(b.err, io.EOF) {
-				return latest, nil
-			}
-			if b.err != nil {
-				return latest, b.err
-			}
-		}
-	}
+	return latest, err
 }
 
 // startOTLP connects to an --otlp endpoint ("" for none; a bad one is a
@@ -612,16 +407,13 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 		return endOTLP(ctx, f, err, closeOTLP())
 	}
 	defer in.Close()
-	var found []*trace.Flow
-	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, KeepKeys: x != nil, OnFlow: func(fl *trace.Flow) {
-		if fl.Matches(o.ID) {
-			found = append(found, fl)
-		}
-	}})
-	if _, err = in.correlate(ctx, f, c, 0, nil); err != nil {
+	found, _, err := trace.Find(ctx, in.Input, trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, KeepKeys: x != nil}, o.ID)
+	if err != nil {
 		return endOTLP(ctx, f, err, closeOTLP())
 	}
-	found = append(found, c.OpenMatching(o.ID)...)
+	if in.set != nil {
+		reportSkipped(f, in.set)
+	}
 	for _, fl := range found {
 		if x != nil {
 			x.Export(fl)
