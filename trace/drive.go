@@ -135,3 +135,27 @@ func Find(ctx context.Context, in Input, cfg Config, id string) ([]*Flow, *Corre
 	}
 	return append(found, c.OpenMatching(id)...), c, nil
 }
+
+// Expect is `eddy expect`: it reads in into a Correlator made with cfg and
+// judges every flow with chk, each as it is finalised (the judgement keeps
+// none of it, so flows are lent), then those still open when the input ends
+// against end(latest), the end of the window given the latest broker
+// timestamp read; then the step types never seen. It returns the types read.
+func Expect(ctx context.Context, in Input, cfg Config, chk *Checker, end func(latest time.Time) time.Time) ([]string, error) {
+	cfg.Borrow = true
+	cfg.OnFlow = func(fl *Flow) { chk.Check(fl, false, time.Time{}) }
+	c := NewCorrelator(cfg)
+	latest, err := c.Drive(ctx, in, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	at := end(latest)
+	c.EachOpen(func(fl *Flow) { chk.Check(fl, true, at) })
+	types := c.Types()
+	seen := map[string]bool{}
+	for _, t := range types {
+		seen[t] = true
+	}
+	chk.CheckSeen(func(t string) bool { return seen[t] })
+	return types, nil
+}

@@ -82,6 +82,18 @@ func (a *Addrs) add(x bus.Address) {
 	}
 }
 
+// Live reports whether any of addrs is a broker's (not a capture), or
+// addrs is empty (trace's every topic): a window that ends at the time of
+// the run.
+func Live(addrs []string) bool {
+	for _, s := range addrs {
+		if a, err := bus.ParseAddress(s); err != nil || a.Transport != "file" {
+			return true
+		}
+	}
+	return len(addrs) == 0
+}
+
 // Read is how Sources reads: Brokers applies to Kafka and RabbitMQ, Files to
 // captures.
 type Read struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/trace"
 )
@@ -149,7 +150,7 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 		}
 		exps = append(exps, more...)
 	}
-	p, err := planTraceCommon(f, &TraceOptions{Output: o.Output, FlowTimeout: o.FlowTimeout})
+	p, err := planTrace(f, o.Output, o.FlowTimeout, nil)
 	if err != nil {
 		return err
 	}
@@ -180,54 +181,36 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	defer in.Close()
 	chk := trace.NewChecker(exps, o.Strict)
 	chk.AllowEmpty = o.AllowEmpty
-	// A flow that went idle is finished: it is judged as it is finalised
-	// (the judgement keeps none of it, so flows are lent).
-	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, Borrow: true,
-		OnFlow: func(fl *trace.Flow) { chk.Check(fl, false, time.Time{}) }})
-	latest, err := in.correlate(ctx, f, c, 0, nil)
-	if err != nil {
-		return err
-	}
 	// What is still open when the input ends is judged against the end of
 	// the window: for a broker, now (the latest record read may be long
 	// past: a flow whose deadline passed with no next step has failed),
 	// or --until when that is earlier (what came after it was not read);
 	// for captures, the latest time in the data.
-	end := latest
-	if liveSources(o.Sources) {
-		end = f.Now()
+	types, err := trace.Expect(ctx, in.Input, trace.Config{Schema: p.schema, Timeout: o.FlowTimeout}, chk, func(latest time.Time) time.Time {
+		if !all.Live(o.Sources) {
+			return latest
+		}
+		end := f.Now()
 		if until.Kind == bus.PosTime && until.Time.Before(end) {
 			end = until.Time
 		}
+		return end
+	})
+	if err != nil {
+		return err
 	}
-	c.EachOpen(func(fl *trace.Flow) { chk.Check(fl, true, end) })
-	seen := map[string]bool{}
-	for _, t := range c.Types() {
-		seen[t] = true
-	}
-	chk.CheckSeen(func(t string) bool { return seen[t] })
+	in.reportSkipped(f)
 	rep := ExpectReport{V: 1, OK: !chk.Failed(), Strict: o.Strict, Results: chk.Results}
 	if p.json {
 		if err := writeJSON(f.IO.Out, rep); err != nil {
 			return err
 		}
-	} else if err := inspect.WriteExpect(f.IO.Out, chk, c.Types(), o.AllowEmpty); err != nil {
+	} else if err := inspect.WriteExpect(f.IO.Out, chk, types, o.AllowEmpty); err != nil {
 		return err
 	}
 	if !rep.OK {
-		inspect.ExpectFailed(f.IO.ErrOut, rep.Results, o.AllowEmpty, c.Types())
+		inspect.ExpectFailed(f.IO.ErrOut, rep.Results, o.AllowEmpty, types)
 		return &silentError{code: ExitPartial}
 	}
 	return nil
-}
-
-// liveSources reports whether any source is a broker (not a capture): its
-// window ends at the time of the run.
-func liveSources(addrs []string) bool {
-	for _, s := range addrs {
-		if a, err := bus.ParseAddress(s); err != nil || a.Transport != "file" {
-			return true
-		}
-	}
-	return len(addrs) == 0
 }

@@ -2,20 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
-	"github.com/eddy-sh/eddy/bus/all"
-	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/demo"
-	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/trace"
 )
@@ -247,145 +240,8 @@ and exits.
 	return cmd
 }
 
-// tracePlan is what trace, trace flows and expect validated before reading.
-type tracePlan struct {
-	schema *event.Schema
-	defs   []trace.Definition
-	json   bool
-}
-
-func planTraceCommon(f *Factory, o *TraceOptions) (*tracePlan, error) {
-	p := &tracePlan{}
-	switch o.Output {
-	case "", "text", "pretty":
-	case "json":
-		p.json = true
-	default:
-		return nil, usagef("-o %q: want text or json", o.Output)
-	}
-	if o.FlowTimeout <= 0 {
-		return nil, usagef("--flow-timeout %s: want a positive duration", o.FlowTimeout)
-	}
-	for _, s := range o.Flows {
-		if s == "shop" || s == "demo" {
-			s = shopFlow
-		}
-		d, err := trace.ParseDefinition(s)
-		if err != nil {
-			return nil, asUsage(err)
-		}
-		p.defs = append(p.defs, d)
-	}
-	var err error
-	if p.schema, err = f.Schema(); err != nil {
-		return nil, err
-	}
-	return p, p.schema.Compile()
-}
-
-// parseSince reads --since: a duration back from now, or a time.
-func parseSince(s string, now time.Time) (bus.Position, error) {
-	if d, err := time.ParseDuration(strings.TrimPrefix(s, "-")); err == nil && d > 0 {
-		return bus.Position{Kind: bus.PosTime, Time: now.Add(-d)}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return bus.Position{Kind: bus.PosTime, Time: t}, nil
-	}
-	return bus.Position{}, usagef("--since %q: want a duration like 1h or 30m, or an RFC 3339 time", s)
-}
-
-// traceInput is what trace, trace flows and expect read, opened: captures
-// alone (regular files, the way a large capture is traced) go through the
-// Correlator's parallel capture reader, anything else through the sources,
-// merged.
-type traceInput struct {
-	trace.Input
-	set *all.Set
-	// gcPercent is the GOGC to restore on Close, when gcSet.
-	gcPercent int
-	gcSet     bool
-}
-
-// openTraceInput opens addrs; with none, every non-internal Kafka topic.
-// fileRead applies to captures, read to Kafka and RabbitMQ.
-func openTraceInput(ctx context.Context, f *Factory, addrs []string, read, fileRead bus.ReadOptions) (*traceInput, error) {
-	files, ok, err := all.Captures(addrs)
-	if err != nil {
-		return nil, err
-	}
-	in := &traceInput{Input: trace.Input{Skipped: func(name string, n int) { inspect.WriteSkipped(f.IO.ErrOut, name, n) }}}
-	if !ok {
-		a, err := all.Split(addrs, "trace")
-		if err != nil {
-			return nil, asUsage(err)
-		}
-		a.EveryTopic = len(addrs) == 0
-		if in.set, err = all.Sources(ctx, sourceClients(f, nil, nil), a, all.Read{Brokers: read, Files: fileRead}); err != nil {
-			return nil, err
-		}
-		in.Source = in.set
-		return in, nil
-	}
-	in.Captures, in.Keep, in.SkipBad = files, file.Keep(fileRead), fileRead.SkipBad
-	// A capture's flows stay open to its end: the correlator's state is live
-	// data that grows all along, which the collector would mark again at
-	// every doubling. Collecting less often, until the report is out (Close),
-	// saves about a fifth of the CPU, and the peak memory is the live data
-	// either way. GOGC, when set, wins.
-	if f.Getenv("GOGC") == "" {
-		in.gcPercent, in.gcSet = debug.SetGCPercent(400), true
-	}
-	return in, nil
-}
-
-func (in *traceInput) Close() {
-	if in.gcSet {
-		debug.SetGCPercent(in.gcPercent)
-		in.gcSet = false
-	}
-	if in.set != nil {
-		in.set.Close()
-	}
-	for _, r := range in.Captures {
-		r.Close()
-	}
-}
-
-// correlate feeds the input into the correlator (trace.Correlator.Drive)
-// and reports skipped malformed lines. It returns the latest broker
-// timestamp seen.
-func (in *traceInput) correlate(ctx context.Context, f *Factory, c *trace.Correlator, every time.Duration, tick func()) (time.Time, error) {
-	latest, err := c.Drive(ctx, in.Input, every, tick)
-	if err == nil && in.set != nil {
-		reportSkipped(f, in.set)
-	}
-	return latest, err
-}
-
-// startOTLP connects to an --otlp endpoint ("" for none; a bad one is a
-// usage error) and returns the function that ends the export: it flushes
-// within --timeout (every export is bounded by it too) and returns the
-// spans lost, a *trace.ExportError, for endOTLP.
-func startOTLP(ctx context.Context, f *Factory, endpoint string) (*trace.Exporter, func() error, error) {
-	if endpoint == "" {
-		return nil, func() error { return nil }, nil
-	}
-	timeout := otlpTimeout(f)
-	x, err := trace.NewExporter(ctx, endpoint, trace.WithTimeout(timeout))
-	if err != nil {
-		return nil, nil, asUsage(err)
-	}
-	return x, func() error {
-		// A little past the exporter's own bound, so that its error (what
-		// failed) arrives before this deadline's.
-		ctx, cancel := context.WithTimeout(context.Background(), timeout+otlpCloseMargin)
-		defer cancel()
-		return x.Close(ctx)
-	}, nil
-}
-
 func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
-	p, err := planTraceCommon(f, o)
+	p, err := planTrace(f, o.Output, o.FlowTimeout, o.Flows)
 	if err != nil {
 		return err
 	}
@@ -411,9 +267,7 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 	if err != nil {
 		return endOTLP(ctx, f, err, closeOTLP())
 	}
-	if in.set != nil {
-		reportSkipped(f, in.set)
-	}
+	in.reportSkipped(f)
 	for _, fl := range found {
 		if x != nil {
 			x.Export(fl)
@@ -440,7 +294,7 @@ func traceRun(ctx context.Context, f *Factory, o *TraceOptions) error {
 }
 
 func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) (err error) {
-	p, err := planTraceCommon(f, o)
+	p, err := planTrace(f, o.Output, o.FlowTimeout, o.Flows)
 	if err != nil {
 		return err
 	}
@@ -507,37 +361,4 @@ func traceFlowsRun(ctx context.Context, f *Factory, o *TraceOptions) (err error)
 		}
 	}
 	return rerr
-}
-
-// logMemStats appends the Go heap to path every interval, as CSV
-// (unix_seconds,heap_alloc,heap_inuse,heap_objects,num_gc), until stop: the
-// soak test's view of a long live trace (bench/soak.sh), enabled by
-// EDDY_TRACE_MEMSTATS=FILE. It costs one ReadMemStats per interval.
-func logMemStats(path string, every time.Duration) (stop func(), err error) {
-	w, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("EDDY_TRACE_MEMSTATS: %w", err)
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			fmt.Fprintf(w, "%d,%d,%d,%d,%d\n", time.Now().Unix(), m.HeapAlloc, m.HeapInuse, m.HeapObjects, m.NumGC)
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-		w.Close()
-	}, nil
 }
