@@ -202,6 +202,17 @@ func AppendFlowsReport(b []byte, r trace.Report, defs []trace.Definition, live b
 	return w.b
 }
 
+// WriteFlowsReport writes AppendFlowsReport's report to w; redraw first
+// clears a terminal's screen (a live report, drawn again in place).
+func WriteFlowsReport(w io.Writer, r trace.Report, defs []trace.Definition, live, redraw bool) error {
+	var b []byte
+	if redraw {
+		b = append(b, "\x1b[H\x1b[2J"...)
+	}
+	_, err := w.Write(AppendFlowsReport(b, r, defs, live))
+	return err
+}
+
 // WarnUnseenTypes says on w, one line per definition, which of a --flow
 // definition's step types no event read had: a typo there would otherwise
 // make every flow silently incomplete.

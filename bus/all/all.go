@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
@@ -56,6 +57,9 @@ func Split(addrs []string, reader string) (Addrs, error) {
 		}
 		if a.Transport == "amqp" && a.Name == "" {
 			return Addrs{}, fmt.Errorf("address %q: %s reads queues (amqp:QUEUE), not exchanges", s, reader)
+		}
+		if a.Transport == "file" && a.Name == "-" && slices.ContainsFunc(out.Files, func(f bus.Address) bool { return f.Name == "-" }) {
+			return Addrs{}, errors.New("file:- (stdin) can be read only once")
 		}
 		out.add(a)
 	}

@@ -33,17 +33,6 @@ type ExpectOptions struct {
 	AllowEmpty bool
 }
 
-const expectJSONHelp = `JSON (-o json, schema version 1; fields are only ever added)
-  {"v":1,"ok":true,"strict":false,
-   "results":[{"expectation":"A -> B within 5s","flows":N,"passed":N,
-     "failed":N,"pending":N,
-     "violations":[{"flow":"o-0042","kind":"missing_step|too_slow|out_of_order|dead_lettered",
-        "pending":false,"step":"B","detail":"…","start":RFC3339}],
-     "never_seen":["B"]}]}
-  violations lists at most 1000 flows per expectation; the counts are exact.
-  never_seen (when not empty) lists step types no event read had; it fails
-  the expectation unless --allow-empty.`
-
 func newCmdExpect(f *Factory, runF func(context.Context, *ExpectOptions) error) *cobra.Command {
 	o := &ExpectOptions{}
 	cmd := &cobra.Command{
@@ -121,14 +110,6 @@ type never seen) otherwise.
 	return cmd
 }
 
-// ExpectReport is `eddy expect -o json`.
-type ExpectReport struct {
-	V       int            `json:"v"`
-	OK      bool           `json:"ok"`
-	Strict  bool           `json:"strict"`
-	Results []trace.Result `json:"results"`
-}
-
 func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	var exps []trace.Expectation
 	for _, s := range o.Expectations {
@@ -166,14 +147,7 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	if err := bus.CheckRange("--since", o.Since, since, o.Until, until, now); err != nil {
 		return asUsage(err)
 	}
-	read := bus.ReadOptions{From: since, Until: until, SkipBad: o.SkipBad, Backlog: o.Backlog}
-	fileRead := bus.ReadOptions{SkipBad: o.SkipBad}
-	if o.SinceSet {
-		fileRead.From = since
-	}
-	if until.Kind == bus.PosTime {
-		fileRead.Until = until
-	}
+	read, fileRead := traceReads(since, until, o.SinceSet, o.SkipBad, o.Backlog)
 	in, err := openTraceInput(ctx, f, o.Sources, read, fileRead)
 	if err != nil {
 		return err
@@ -200,7 +174,7 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 		return err
 	}
 	in.reportSkipped(f)
-	rep := ExpectReport{V: 1, OK: !chk.Failed(), Strict: o.Strict, Results: chk.Results}
+	rep := chk.Report()
 	if p.json {
 		if err := writeJSON(f.IO.Out, rep); err != nil {
 			return err

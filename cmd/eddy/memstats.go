@@ -10,8 +10,12 @@ import (
 // logMemStats appends the Go heap to path every interval, as CSV
 // (unix_seconds,heap_alloc,heap_inuse,heap_objects,num_gc), until stop: the
 // soak test's view of a long live trace (bench/soak.sh), enabled by
-// EDDY_TRACE_MEMSTATS=FILE. It costs one ReadMemStats per interval.
+// EDDY_TRACE_MEMSTATS=FILE ("" logs nothing). It costs one ReadMemStats per
+// interval.
 func logMemStats(path string, every time.Duration) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
 	w, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("EDDY_TRACE_MEMSTATS: %w", err)

@@ -153,15 +153,6 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 	if p.addrs, err = all.Split(o.Sources, "tail"); err != nil {
 		return nil, asUsage(err)
 	}
-	stdin := 0
-	for _, a := range p.addrs.Files {
-		if a.Name == "-" {
-			stdin++
-		}
-	}
-	if stdin > 1 {
-		return nil, usagef("file:- (stdin) can be read only once")
-	}
 	now := f.Now()
 	if p.read.From, p.read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return nil, asUsage(err)

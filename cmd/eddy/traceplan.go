@@ -60,3 +60,18 @@ func parseSince(s string, now time.Time) (bus.Position, error) {
 	}
 	return bus.Position{}, usagef("--since %q: want a duration like 1h or 30m, or an RFC 3339 time", s)
 }
+
+// traceReads are how trace and expect read brokers (from since to until)
+// and captures: whole, unless --since was given (sinceSet), to until when
+// that is a time.
+func traceReads(since, until bus.Position, sinceSet, skipBad, backlog bool) (read, fileRead bus.ReadOptions) {
+	read = bus.ReadOptions{From: since, Until: until, SkipBad: skipBad, Backlog: backlog}
+	fileRead = bus.ReadOptions{SkipBad: skipBad}
+	if sinceSet {
+		fileRead.From = since
+	}
+	if until.Kind == bus.PosTime {
+		fileRead.Until = until
+	}
+	return read, fileRead
+}
