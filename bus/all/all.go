@@ -75,14 +75,10 @@ func Sort(addrs []bus.Address) Addrs {
 	return out
 }
 
+// add puts x with its transport's addresses.
 func (a *Addrs) add(x bus.Address) {
-	switch x.Transport {
-	case "kafka":
-		a.Kafka = append(a.Kafka, x)
-	case "amqp":
-		a.AMQP = append(a.AMQP, x)
-	case "file":
-		a.Files = append(a.Files, x)
+	if to := map[string]*[]bus.Address{"kafka": &a.Kafka, "amqp": &a.AMQP, "file": &a.Files}[x.Transport]; to != nil {
+		*to = append(*to, x)
 	}
 }
 

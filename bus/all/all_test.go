@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,7 +49,7 @@ func TestSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink.Close()
-	path := filepath.Join(t.TempDir(), "c.jsonl")
+	path := t.TempDir() + "/c.jsonl"
 	e := event.Event{Transport: event.Kafka, Topic: "t", Value: []byte(`{"id":"f"}`)}
 	if err := os.WriteFile(path, append(event.AppendEnvelope(nil, &e), "\nnot json\n"...), 0o644); err != nil {
 		t.Fatal(err)
