@@ -303,27 +303,7 @@ func deadLetterText(d *trace.DeadLetter) string {
 	return s
 }
 
-func fmtLatency(d time.Duration) string {
-	neg := d < 0
-	if neg {
-		d = -d
-	}
-	var s string
-	switch {
-	case d < time.Millisecond:
-		s = fmt.Sprintf("%dµs", d.Microseconds())
-	case d < time.Second:
-		s = fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		s = fmt.Sprintf("%.2fs", d.Seconds())
-	default:
-		s = inspect.FormatLagDuration(d)
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func fmtLatency(d time.Duration) string { return inspect.FormatLatency(d, inspect.LatencyCompact) }
 
 func fmtMS(ms float64) string { return fmtLatency(time.Duration(ms * float64(time.Millisecond))) }
 
