@@ -44,23 +44,12 @@ failure and exits 3.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.Internal, "internal", false, "include internal topics (__consumer_offsets, …)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
+	tableOutput.bind(cmd.Flags(), &o.Output)
 	return cmd
 }
 
 func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
-	format := o.Output
-	if format == "" {
-		format = "tsv"
-		if f.IO.OutTTY {
-			format = "table"
-		}
-	}
-	switch format {
-	case "table", "tsv", "json":
-	default:
-		return usagef("--output %q: want table, tsv or json", format)
-	}
+	format := tableOutput.resolve(o.Output, f.IO)
 	var wantKafka, wantAMQP bool
 	var topicFilters []bus.Address
 	var queues []string
