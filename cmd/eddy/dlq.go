@@ -189,11 +189,10 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	}
 	useKafka, useAMQP := len(o.Transports) == 0, false
 	if useKafka {
-		_, _, explicit, err := f.amqpSettings()
-		if err != nil {
+		var err error
+		if _, useAMQP, err = configuredTransports(f); err != nil {
 			return err
 		}
-		useAMQP = explicit
 	}
 	for _, t := range o.Transports {
 		useKafka, useAMQP = useKafka || t == "kafka:", useAMQP || t == "amqp:"

@@ -233,16 +233,10 @@ func lagMonitor(f *Factory, targets []string, window int, uncommitted bool) (m *
 		return nil, nil, usagef("--window %d: want at least 2 samples", window)
 	}
 	if !wantKafka && !wantAMQP {
-		_, _, kExplicit, err := f.kafkaSettings()
-		if err != nil {
+		if wantKafka, wantAMQP, err = configuredTransports(f); err != nil {
 			return nil, nil, err
 		}
-		_, _, aExplicit, err := f.amqpSettings()
-		if err != nil {
-			return nil, nil, err
-		}
-		wantKafka, wantAMQP = kExplicit, aExplicit
-		if !kExplicit && !aExplicit {
+		if !wantKafka && !wantAMQP {
 			wantKafka, wantAMQP = true, true
 		}
 	}

@@ -220,11 +220,7 @@ func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
 // context: Kafka and RabbitMQ when the context (or a flag or the
 // environment) names them; with nothing named, Kafka on the local default.
 func tuiBackend(f *Factory) (*tui.Backend, error) {
-	_, _, kExplicit, err := f.kafkaSettings()
-	if err != nil {
-		return nil, err
-	}
-	_, _, aExplicit, err := f.amqpSettings()
+	kExplicit, aExplicit, err := configuredTransports(f)
 	if err != nil {
 		return nil, err
 	}
