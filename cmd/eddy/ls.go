@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -130,19 +129,6 @@ func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
 		return err
 	}
 	return partial(f, failures)
-}
-
-// partial reports what could not be read, one line each, after the output of
-// what could, and makes that a partial success (exit 3); nil when nothing
-// failed. ls and dlq ls share it.
-func partial(f *Factory, failures []error) error {
-	if len(failures) == 0 {
-		return nil
-	}
-	for _, err := range failures {
-		fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(err.Error()))
-	}
-	return &silentError{code: ExitPartial}
 }
 
 func listTopics(ctx context.Context, f *Factory, internal bool, filters []bus.Address) ([]inspect.TopicRow, error) {
