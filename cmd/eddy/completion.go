@@ -103,9 +103,17 @@ func registerFlagCompletions(c *cobra.Command, visit func(func(*pflag.Flag)), f 
 		if _, done := c.GetFlagCompletionFunc(fl.Name); done {
 			return
 		}
-		if values, ok := flagValues[fl.Name]; ok {
+		values, ok := flagValues[fl.Name]
+		if of, isOutput := fl.Value.(*outputFlag); isOutput {
+			values, ok = of.spec.completions(), true
+		}
+		if ok {
 			_ = c.RegisterFlagCompletionFunc(fl.Name, func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-				return completion.Prefixed(values, "", toComplete), cobra.ShellCompDirectiveNoFileComp
+				out, d := completion.Prefixed(values, "", toComplete), cobra.ShellCompDirectiveNoFileComp
+				if len(out) == 1 && strings.HasSuffix(out[0], "=") {
+					d |= cobra.ShellCompDirectiveNoSpace // template=TEXT: the text follows
+				}
+				return out, d
 			})
 			return
 		}

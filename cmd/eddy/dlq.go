@@ -140,11 +140,11 @@ WHAT IT DOES TO A QUEUE
 	}
 	for _, c := range []*cobra.Command{ls, show} {
 		fl := c.Flags()
-		fl.StringP("output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
+		tableOutput.bind(fl, new(string))
 		fl.StringSlice("suffix", nil, "name suffixes that mark a DLQ (replaces the default list)")
 		fl.StringSlice("prefix", nil, "name prefixes that mark a DLQ (replaces the default list)")
 		fl.StringSlice("contains", nil, "name parts that mark a DLQ (replaces the default list)")
-		fl.String("ledger", "", "the ledger file, next to which redrive job logs live (default $XDG_STATE_HOME/eddy/ledger.db)")
+		bindLedgerFlags(fl, new(string), nil)
 		fl.Bool("backlog", false, backlogFlag)
 	}
 	show.Flags().Int("ids", 5, "message ids to list per group")
@@ -176,19 +176,6 @@ func (o *DLQOptions) naming() convention.Naming {
 	return n
 }
 
-func (o *DLQOptions) format(f *Factory) (string, error) {
-	switch o.Output {
-	case "":
-		if f.IO.OutTTY {
-			return "table", nil
-		}
-		return "tsv", nil
-	case "table", "tsv", "json":
-		return o.Output, nil
-	}
-	return "", usagef("-o %s: want table, tsv or json", o.Output)
-}
-
 // dlqJSON is -o json, version 1.
 type dlqJSON struct {
 	V    int           `json:"v"`
@@ -196,20 +183,16 @@ type dlqJSON struct {
 }
 
 func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
-	format, err := o.format(f)
-	if err != nil {
-		return err
-	}
+	format := tableOutput.resolve(o.Output, f.IO)
 	if o.IDs < 0 {
 		return usagef("--ids wants a number >= 0")
 	}
 	useKafka, useAMQP := len(o.Transports) == 0, false
 	if useKafka {
-		_, _, explicit, err := f.amqpSettings()
-		if err != nil {
+		var err error
+		if _, useAMQP, err = configuredTransports(f); err != nil {
 			return err
 		}
-		useAMQP = explicit
 	}
 	for _, t := range o.Transports {
 		useKafka, useAMQP = useKafka || t == "kafka:", useAMQP || t == "amqp:"
@@ -355,10 +338,7 @@ func dlqLsWrite(f *Factory, format string, out dlqJSON, names []string) error {
 }
 
 func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
-	format, err := o.format(f)
-	if err != nil {
-		return err
-	}
+	format := tableOutput.resolve(o.Output, f.IO)
 	name := o.DLQ
 	if !strings.Contains(name, ":") {
 		name = "kafka:" + name

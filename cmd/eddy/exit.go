@@ -8,6 +8,7 @@ import (
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/internal/cmdutil"
+	"github.com/eddy-sh/eddy/inspect"
 )
 
 // Exit codes. They are a contract with scripts: documented in `eddy help
@@ -78,3 +79,16 @@ func exitCode(err error) int {
 }
 
 var errInterrupted = errors.New("interrupted")
+
+// partial reports what could not be read, one line each, after the output of
+// what could, and makes that a partial success (exit 3); nil when nothing
+// failed. ls and dlq ls share it.
+func partial(f *Factory, failures []error) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	for _, err := range failures {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(err.Error()))
+	}
+	return &silentError{code: ExitPartial}
+}

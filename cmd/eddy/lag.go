@@ -156,7 +156,7 @@ OUTPUT
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&o.Output, "output", "o", "", "table, tsv, json or jsonl (default: table on a terminal; tsv in a pipe, jsonl with --watch)")
+	lagOutput.bind(fl, &o.Output)
 	fl.DurationVarP(&o.Watch, "watch", "w", 0, "sample every INTERVAL until interrupted (status needs at least two samples)")
 	fl.IntVar(&o.Samples, "samples", 0, "with --watch: stop after N samples (the gates judge the last)")
 	fl.IntVar(&o.Window, "window", lag.DefaultWindow, "samples the status rules look at")
@@ -234,16 +234,10 @@ func lagMonitor(f *Factory, targets []string, window int, uncommitted bool) (m *
 		return nil, nil, usagef("--window %d: want at least 2 samples", window)
 	}
 	if !wantKafka && !wantAMQP {
-		_, _, kExplicit, err := f.kafkaSettings()
-		if err != nil {
+		if wantKafka, wantAMQP, err = configuredTransports(f); err != nil {
 			return nil, nil, err
 		}
-		_, _, aExplicit, err := f.amqpSettings()
-		if err != nil {
-			return nil, nil, err
-		}
-		wantKafka, wantAMQP = kExplicit, aExplicit
-		if !kExplicit && !aExplicit {
+		if !wantKafka && !wantAMQP {
 			wantKafka, wantAMQP = true, true
 		}
 	}
@@ -280,21 +274,9 @@ func lagMonitor(f *Factory, targets []string, window int, uncommitted bool) (m *
 }
 
 func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
-	format := o.Output
-	if format == "" {
-		switch {
-		case f.IO.OutTTY:
-			format = "table"
-		case o.Watch > 0:
-			format = "jsonl"
-		default:
-			format = "tsv"
-		}
-	}
-	switch format {
-	case "table", "tsv", "json", "jsonl":
-	default:
-		return usagef("--output %q: want table, tsv, json or jsonl", format)
+	format := lagOutput.resolve(o.Output, f.IO)
+	if o.Output == "" && !f.IO.OutTTY && o.Watch > 0 {
+		format = "jsonl" // a line per sample
 	}
 	if o.Watch < 0 {
 		return usagef("--watch %v: want a positive interval", o.Watch)

@@ -160,7 +160,7 @@ DRY RUN
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "write each message to its original partition (as recorded by Spring or Connect)")
 	fl.StringVar(&o.Job, "job", "", "the job's name, 1 to 200 letters, digits, '.', '_' and '-': its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
-	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
+	summaryOutput.bind(fl, &o.Output)
 	fl.StringSliceVar(&o.Suffixes, "suffix", nil, "name suffixes that mark a DLQ (names its origin: orders.DLT → orders)")
 	fl.StringSliceVar(&o.Prefixes, "prefix", nil, "name prefixes that mark a DLQ (names its origin: dlq.orders → orders)")
 	fl.StringSliceVar(&o.Contains, "contains", nil, "name parts that mark a DLQ (replaces the default list)")
@@ -278,11 +278,6 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	}
 	if o.Rate < 0 {
 		return nil, usagef("--rate wants a number >= 0")
-	}
-	switch o.Output {
-	case "text", "json":
-	default:
-		return nil, usagef("-o %s: want text or json", o.Output)
 	}
 	schema, err := f.Schema()
 	if err != nil {

@@ -122,11 +122,10 @@ FILTER
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.From, "from", "", "where to start: beginning, end, OFFSET, -N, RFC3339 time or -DURATION (default end)")
-	fl.StringVar(&o.Until, "until", "", "where to stop: end, OFFSET, RFC3339 time or -DURATION (default: follow)")
+	bindPositions(fl, &o.From, &o.Until, "", "")
 	fl.IntVarP(&o.Limit, "limit", "n", 0, "stop after printing N events")
 	fl.IntSliceVarP(&o.Partitions, "partitions", "p", nil, "only these Kafka partitions, e.g. 0,2")
-	fl.StringVarP(&o.Output, "output", "o", "", "pretty, jsonl, raw or template=TEXT (default: pretty on a terminal, jsonl in a pipe)")
+	tailOutput.bind(fl, &o.Output)
 	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression")
 	fl.StringVar(&o.Group, "group", "", "consume as this Kafka consumer group and commit (default: no group, nothing committed)")
 	fl.BoolVar(&o.Force, "force", false, "with --group: allow a group that has active members")
@@ -181,14 +180,7 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := o.Output
-	if out == "" {
-		out = "jsonl"
-		if f.IO.OutTTY {
-			out = "pretty"
-		}
-	}
-	format, tmpl, err := inspect.ParseFormat(out)
+	format, tmpl, err := inspect.ParseFormat(tailOutput.resolve(o.Output, f.IO))
 	if err != nil {
 		return nil, asUsage(err)
 	}

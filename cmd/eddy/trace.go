@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/demo"
@@ -91,16 +92,8 @@ time index, not from the beginning) to the end as of starting. Captures
 	return cmd
 }
 
-type flagSet interface {
-	StringVarP(p *string, name, shorthand, value, usage string)
-	StringArrayVar(p *[]string, name string, value []string, usage string)
-	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
-	StringVar(p *string, name, value, usage string)
-	BoolVar(p *bool, name string, value bool, usage string)
-}
-
-func bindTraceFlags(fl flagSet, o *TraceOptions) {
-	fl.StringVarP(&o.Output, "output", "o", "", "text or json (default text)")
+func bindTraceFlags(fl *pflag.FlagSet, o *TraceOptions) {
+	traceOutput.bind(fl, &o.Output)
 	fl.StringArrayVar(&o.Flows, "flow", nil, "a flow definition 'A -> B -> C' (repeatable); 'shop' is the demo's")
 	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "finalise a flow after it had no event for this long")
 	fl.StringVar(&o.OTLP, "otlp", "", "export every flow as an OpenTelemetry trace to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
@@ -149,8 +142,7 @@ and exits.
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.From, "from", "", "where to start: beginning, end, OFFSET, -N, RFC3339 time or -DURATION (default end)")
-	fl.StringVar(&o.Until, "until", "", "where to stop: end, OFFSET, RFC3339 time or -DURATION (default: follow)")
+	bindPositions(fl, &o.From, &o.Until, "", "")
 	fl.DurationVar(&o.Refresh, "refresh", time.Second, "on a terminal, redraw the report this often")
 	bindTraceFlags(fl, o)
 	return cmd

@@ -23,13 +23,7 @@ type tracePlan struct {
 // building a TraceOptions.
 func planTrace(f *Factory, output string, flowTimeout time.Duration, flows []string) (*tracePlan, error) {
 	p := &tracePlan{}
-	switch output {
-	case "", "text", "pretty":
-	case "json":
-		p.json = true
-	default:
-		return nil, usagef("-o %q: want text or json", output)
-	}
+	p.json = output == "json" // traceOutput's enum checked the value while parsing flags
 	if flowTimeout <= 0 {
 		return nil, usagef("--flow-timeout %s: want a positive duration", flowTimeout)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	tea "charm.land/bubbletea/v2"
@@ -131,14 +132,15 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	}
 	// The UI draws on stderr so stdout stays clean; with stderr redirected
 	// (`eddy tui 2>debug.log`) it draws on the controlling terminal instead,
-	// and the file gets only what eddy logs.
-	var screen *os.File
+	// and the file gets only what eddy logs. Either way through the
+	// redactor, as all else eddy writes there.
+	var screen *tuiScreen
 	if f.IO.ErrTTY {
-		screen = os.Stderr
+		screen = &tuiScreen{Writer: f.IO.ErrOut, tty: os.Stderr}
 	} else if f.IO.OpenTTY != nil {
 		if tty, err := f.IO.OpenTTY(); err == nil {
 			defer tty.Close()
-			screen = tty
+			screen = &tuiScreen{Writer: f.Redactor.Writer(tty), tty: tty}
 		}
 	}
 	if screen == nil {
@@ -191,6 +193,21 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	return nil
 }
 
+// tuiScreen is the terminal the TUI draws on: what it writes goes through
+// w (the redactor), and bubbletea still finds the terminal behind it (Fd)
+// to size it and read keys from it. Only Write reaches the terminal's
+// output: no WriteString or ReadFrom of *os.File that would bypass w.
+type tuiScreen struct {
+	io.Writer
+	tty *os.File
+}
+
+func (s *tuiScreen) Read(p []byte) (int, error) { return s.tty.Read(p) }
+func (s *tuiScreen) Fd() uintptr                { return s.tty.Fd() }
+
+// Close leaves the terminal open: tuiRun owns it.
+func (s *tuiScreen) Close() error { return nil }
+
 // startTUIDemo starts the demo as eddy demo does and points the factory at
 // it; stop ends it.
 func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
@@ -220,11 +237,7 @@ func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
 // context: Kafka and RabbitMQ when the context (or a flag or the
 // environment) names them; with nothing named, Kafka on the local default.
 func tuiBackend(f *Factory) (*tui.Backend, error) {
-	_, _, kExplicit, err := f.kafkaSettings()
-	if err != nil {
-		return nil, err
-	}
-	_, _, aExplicit, err := f.amqpSettings()
+	kExplicit, aExplicit, err := configuredTransports(f)
 	if err != nil {
 		return nil, err
 	}
