@@ -38,6 +38,10 @@ type sourcesView struct {
 	prevAt   time.Time
 	errs     []error
 	loaded   bool
+	// readAt is when the rows shown were read; stale says the latest
+	// read failed and they are the last good ones.
+	readAt time.Time
+	stale  bool
 	cur      cursor
 	filter   input
 	gen      int
@@ -83,7 +87,7 @@ func (v *sourcesView) status() string {
 		s += fmt.Sprintf(" · %d selected", n)
 	}
 	if len(v.errs) > 0 {
-		s += " · " + v.c.Styles.Error.Render(safe(v.errs[0].Error()))
+		s += " · " + v.c.Styles.Error.Render("read failed ("+readAt(v.readAt)+")")
 	}
 	return s + " · " + shortHelp(v.c.Keys.Open, v.c.Keys.Select, v.c.Keys.ListFilter)
 }
@@ -133,7 +137,14 @@ func (v *sourcesView) apply(m sourcesMsg) {
 	}
 	v.prevAt = m.at
 	k := v.curKey()
-	v.rows, v.errs, v.loaded = m.rows, m.errs, true
+	if len(m.errs) > 0 && len(m.rows) == 0 && len(v.rows) > 0 {
+		// The read failed: the last listing stays, said to be old, rather
+		// than an empty list that looks like no topics.
+		v.errs, v.stale = m.errs, true
+		v.reshow(k)
+		return
+	}
+	v.rows, v.errs, v.loaded, v.readAt, v.stale = m.rows, m.errs, true, m.at, false
 	v.reshow(k)
 }
 
@@ -160,7 +171,25 @@ func (v *sourcesView) reshow(k string) {
 	v.cur.clamp(len(v.shown), v.listHeight())
 }
 
-func (v *sourcesView) listHeight() int { return v.c.bodyHeight() - 1 }
+func (v *sourcesView) listHeight() int { return v.c.bodyHeight() - 1 - len(v.errLines()) }
+
+// errLines say in the body why the listing failed (each transport's error)
+// and, when rows are shown anyway, that they are the last good ones.
+func (v *sourcesView) errLines() []string {
+	st := v.c.Styles
+	var out []string
+	for _, err := range v.errs {
+		out = append(out, st.Error.Render("  "+safe(err.Error())))
+	}
+	if len(out) > 0 {
+		what := "nothing listed; read again every " + v.refresh.String()
+		if v.stale {
+			what = "showing the listing " + readAt(v.readAt) + "; read again every " + v.refresh.String()
+		}
+		out = append(out, st.Dim.Render("  "+what))
+	}
+	return out
+}
 
 func (v *sourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := v.c.Keys
@@ -243,6 +272,9 @@ func (v *sourcesView) view() string {
 		lines = append(lines, v.filter.render(st, c.Width))
 		h--
 	}
+	errs := v.errLines()
+	lines = append(lines, errs...)
+	h -= len(errs)
 	// Narrow, the rate's sparkline goes first: the name is what tells two
 	// sources apart.
 	spark := c.Width >= 80
@@ -254,7 +286,7 @@ func (v *sourcesView) view() string {
 	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", sparkHead)))
 	if !v.loaded {
 		lines = append(lines, "  listing…")
-	} else if len(v.shown) == 0 {
+	} else if len(v.shown) == 0 && (len(v.rows) > 0 || len(v.errs) == 0) {
 		lines = append(lines, st.Dim.Render("  no topics or queues"+map[bool]string{true: " match the filter", false: ""}[v.filter.value != ""]))
 	}
 	v.cur.clamp(len(v.shown), h-1)
@@ -263,7 +295,7 @@ func (v *sourcesView) view() string {
 		hists = append(hists, v.history[v.rows[i].addr.String()])
 	}
 	hi := sparkMax(sparkLen, hists...)
-	for i := v.cur.top; i < len(v.shown) && len(lines) < h+1; i++ {
+	for i := v.cur.top; i < len(v.shown) && len(lines) < c.bodyHeight(); i++ {
 		r := &v.rows[v.shown[i]]
 		name := r.addr.String()
 		mark := " "

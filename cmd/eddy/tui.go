@@ -156,7 +156,7 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 		return err
 	}
 	withBacklog(be, o.Backlog)
-	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer}
+	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer, Timeout: f.Global.Timeout}
 	if o.Theme == "dark" || o.Theme == "light" {
 		opts.Theme = o.Theme
 	}
