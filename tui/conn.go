@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eddy-sh/eddy/bus"
 )
@@ -343,41 +344,41 @@ func readErrs(msg tea.Msg) []error {
 	return nil
 }
 
-// connMarker is the header's marker: each transport's state, as wide as
-// w allows (short words first, then transports left out).
-func (m *Model) connMarker(now time.Time, w int) string {
+// connMarker is the header's marker: each transport's state, in words or
+// (short) in brief.
+func (m *Model) connMarker(now time.Time, short bool) string {
 	ts := m.c.Conn.transports(m.be)
-	if len(ts) == 0 {
-		return ""
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t + " " + m.c.Conn.state(t, now).word(short)
 	}
-	for _, short := range []bool{false, true} {
-		parts := make([]string, len(ts))
-		for i, t := range ts {
-			parts[i] = t + " " + m.c.Conn.state(t, now).word(short)
-		}
-		if s := strings.Join(parts, " · "); len(s) <= w || short {
-			return s
-		}
-	}
-	return ""
+	return strings.Join(parts, " · ")
 }
 
-// withConn puts the connection marker at the right of the top bar (its
-// left part cut first: the marker is what must stay visible).
+// withConn puts the connection marker at the right of the top bar: in
+// words when the bar's left part still fits whole, else in brief, and the
+// left part is cut rather than the marker.
 func (m *Model) withConn(left string, w int) string {
-	mark := m.connMarker(m.o.Clock(), max(0, w-16))
+	now := m.o.Clock()
+	mark := m.connMarker(now, false)
 	if mark == "" {
 		return pad(left, w)
+	}
+	if ansi.StringWidth(left)+ansi.StringWidth(mark)+2 > w {
+		mark = m.connMarker(now, true)
 	}
 	st := m.c.Styles
 	style := st.Title
 	for _, t := range m.c.Conn.transports(m.be) {
-		if s := m.c.Conn.state(t, m.o.Clock()).state; s == connRetrying || s == connDown {
+		if s := m.c.Conn.state(t, now).state; s == connRetrying || s == connDown {
 			style = st.Error
 		}
 	}
+	if ansi.StringWidth(mark)+2 > w {
+		return pad(style.Render(" "+mark), w)
+	}
 	right := style.Render(" " + mark + " ")
-	lw := w - len([]rune(mark)) - 2
+	lw := w - ansi.StringWidth(mark) - 2
 	return pad(left, lw) + right
 }
 
@@ -389,7 +390,7 @@ func (c *Common) troubleLines(be *Backend, now time.Time) []string {
 	}
 	var out []string
 	for _, cv := range c.Conn.trouble(be, now) {
-		out = append(out, "  "+c.Styles.Error.Render(cv.line()))
+		out = append(out, errorLines(c.Styles, cv.line(), c.Width)...)
 	}
 	return out
 }
@@ -407,4 +408,19 @@ func (m *Model) connTick() tea.Cmd {
 	m.connGen++
 	gen := m.connGen
 	return func() tea.Msg { return connTick{gen} }
+}
+
+// errorLines words an error (terminal-safe text) for a view's body:
+// wrapped to the width, indented, at most three lines (the last cut), so
+// that its cause is read rather than cut at the screen's edge.
+func errorLines(st Styles, text string, w int) []string {
+	const most = 3
+	lines := strings.Split(ansi.Wrap(text, max(10, w-4), " "), "\n")
+	if len(lines) > most {
+		lines = append(lines[:most-1], lines[most-1]+"…")
+	}
+	for i, l := range lines {
+		lines[i] = st.Error.Render("  " + l)
+	}
+	return lines
 }

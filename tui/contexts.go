@@ -105,17 +105,16 @@ func (v *contextsView) connLines() []string {
 	now := c.Now()
 	for _, t := range ts {
 		cv := c.Conn.state(t, now)
-		line := "  " + cv.line()
+		checked := ""
+		if !cv.checked.IsZero() {
+			checked = " · checked " + cv.checked.Format("15:04:05")
+		}
 		switch cv.state {
 		case connUp, connUnknown:
-			line = "  " + t + " " + cv.word(false)
+			lines = append(lines, "  "+t+" "+cv.word(false)+st.Dim.Render(checked))
 		default:
-			line = st.Error.Render(line)
+			lines = append(lines, errorLines(st, cv.line()+checked, c.Width)...)
 		}
-		if !cv.checked.IsZero() {
-			line += st.Dim.Render(" · checked " + cv.checked.Format("15:04:05"))
-		}
-		lines = append(lines, line)
 	}
 	return lines
 }

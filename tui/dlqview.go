@@ -619,7 +619,7 @@ func (v *dlqView) view() string {
 	}
 	var lines []string
 	for _, err := range v.res.errs {
-		lines = append(lines, "  "+st.Error.Render(safe(err.Error())))
+		lines = append(lines, errorLines(st, safe(err.Error()), c.Width)...)
 	}
 	if len(v.res.errs) > 0 {
 		what := "nothing read"

@@ -306,16 +306,16 @@ func (v *lagView) view() string {
 	c, st := v.c, v.c.Styles
 	h := c.bodyHeight()
 	if v.snap == nil {
-		msg := "  sampling…"
+		lines := []string{"  sampling…"}
 		if v.err != nil {
-			msg = "  " + st.Error.Render(safe(v.err.Error()))
+			lines = append(errorLines(st, safe(v.err.Error()), c.Width), st.Dim.Render("  sampled again every "+v.refresh.String()))
 		}
-		return body([]string{msg}, c.Width, h)
+		return body(lines, c.Width, h)
 	}
 	if v.err != nil {
 		// The last good sample stays, under why the latest failed.
-		lines := []string{"  " + st.Error.Render(safe(v.err.Error())),
-			st.Dim.Render("  showing the sample " + readAt(v.sampledAt) + "; sampled again every " + v.refresh.String())}
+		lines := append(errorLines(st, safe(v.err.Error()), c.Width),
+			st.Dim.Render("  showing the sample "+readAt(v.sampledAt)+"; sampled again every "+v.refresh.String()))
 		rest := strings.Split(v.viewSnap(h-len(lines)), "\n")
 		return body(append(lines, rest...), c.Width, h)
 	}

@@ -42,10 +42,10 @@ type sourcesView struct {
 	// read failed and they are the last good ones.
 	readAt time.Time
 	stale  bool
-	cur      cursor
-	filter   input
-	gen      int
-	active   bool
+	cur    cursor
+	filter input
+	gen    int
+	active bool
 }
 
 func newSourcesView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *sourcesView {
@@ -179,7 +179,7 @@ func (v *sourcesView) errLines() []string {
 	st := v.c.Styles
 	var out []string
 	for _, err := range v.errs {
-		out = append(out, st.Error.Render("  "+safe(err.Error())))
+		out = append(out, errorLines(st, safe(err.Error()), v.c.Width)...)
 	}
 	if len(out) > 0 {
 		what := "nothing listed; read again every " + v.refresh.String()

@@ -105,11 +105,11 @@ func (v *tailView) connLines() []string {
 	st := v.c.Styles
 	var lines []string
 	for _, cv := range v.trouble() {
-		lines = append(lines, st.Error.Render("  "+cv.line()))
+		lines = append(lines, errorLines(st, cv.line(), v.c.Width)...)
 	}
 	if !v.reopenAt.IsZero() && v.endErr != nil {
-		lines = append(lines, st.Error.Render("  source ended: "+safe(v.endErr.Error())),
-			st.Warn.Render("  reopening from the end "+v.reopenIn()))
+		lines = append(lines, errorLines(st, "source ended: "+safe(v.endErr.Error()), v.c.Width)...)
+		lines = append(lines, st.Warn.Render("  reopening from the end "+v.reopenIn()))
 	} else if !v.reopened.IsZero() {
 		lines = append(lines, st.Dim.Render("  reopened "+v.reopened.Format("15:04:05")+" from the end: what was published while it was closed is not shown"))
 	}
