@@ -172,15 +172,24 @@ func TestTailReopens(t *testing.T) {
 		t.Fatal("not reopened when the broker answered")
 	}
 	v := m.tail
-	v.stream = &stream{id: v.nextID, cancel: func() {}, src: bus.Merge()}
-	v.opening = false
+	m.Update(tailOpenedMsg{id: v.nextID, src: bus.Merge()})
 	m.Update(eventsMsg{stream: v.nextID, evs: testEvents(2)})
 	s = m.render()
-	if !strings.Contains(s, "FOLLOW") || !strings.Contains(s, "reopened 12:00:01 from the end: what was published while it was closed is not shown") {
+	// Its topic was deleted: the one there now is read from its beginning.
+	if !strings.Contains(s, "FOLLOW") || strings.Contains(s, "source ended") || !strings.Contains(s, "reopened 12:00:01 from the beginning: the topic was deleted and created again") {
 		t.Fatalf("reading again:\n%s", s)
 	}
 	if v.reopens != 0 {
 		t.Fatalf("backoff not reset: %d", v.reopens)
+	}
+	// A source that lost its broker is reopened from the end, and says
+	// what that misses.
+	endTestTail(m, errKafkaDown)
+	*now = now.Add(time.Second)
+	m.Update(tailReopenTick{v.nextID})
+	m.Update(tailOpenedMsg{id: v.nextID, src: bus.Merge()})
+	if s := m.render(); !strings.Contains(s, "reopened 12:00:02 from the end: what was published while it was closed is not shown") {
+		t.Fatalf("reopened after a lost broker:\n%s", s)
 	}
 	// An error that reopening cannot cure is not retried.
 	m.Update(tailOpenedMsg{id: v.nextID, err: errors.New("tui: kafka:x: only Kafka topics and RabbitMQ queues can be tailed here")})

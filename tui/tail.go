@@ -52,6 +52,9 @@ type tailView struct {
 	reopens  int
 	reopenAt time.Time
 	reopened time.Time
+	// reopenedNew: its topics were gone, so it was reopened from the
+	// beginning of the ones created since.
+	reopenedNew bool
 
 	filter    *inspect.Filter
 	filterIn  input
@@ -190,6 +193,9 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.opening = false
+		if msg.err == nil && !v.reopened.IsZero() {
+			v.endErr = nil // reopened: the end it had is over
+		}
 		if msg.err != nil {
 			v.endErr = msg.err
 			if reopenable(msg.err) {

@@ -57,13 +57,18 @@ func (v *tailView) reopenOn(msg tea.Msg) tea.Cmd {
 	return v.reopen()
 }
 
-// reopen opens the tail's sources again from the end, keeping what the
-// buffer holds: what was published while it was closed is not read (the
-// body says so).
+// reopen opens the tail's sources again, keeping what the buffer holds:
+// from the end (what was published while it was closed is not read, and
+// the body says so), or, when its Kafka topics were deleted, from the
+// beginning of the ones created since (nothing of them is missed).
 func (v *tailView) reopen() tea.Cmd {
 	v.stop()
 	v.reopenAt, v.reopened = time.Time{}, v.o.Clock()
 	v.opening, v.hold, v.full, v.held = true, false, false, nil
+	v.reopenedNew = errors.Is(v.endErr, bus.ErrNotFound) && !v.reads("amqp")
+	if v.reopenedNew {
+		return v.start(bus.Position{Kind: bus.PosBeginning})
+	}
 	return v.start(bus.Position{})
 }
 
@@ -111,7 +116,11 @@ func (v *tailView) connLines() []string {
 		lines = append(lines, errorLines(st, "source ended: "+safe(v.endErr.Error()), v.c.Width)...)
 		lines = append(lines, st.Warn.Render("  reopening from the end "+v.reopenIn()))
 	} else if !v.reopened.IsZero() {
-		lines = append(lines, st.Dim.Render("  reopened "+v.reopened.Format("15:04:05")+" from the end: what was published while it was closed is not shown"))
+		how := " from the end: what was published while it was closed is not shown"
+		if v.reopenedNew {
+			how = " from the beginning: the topic was deleted and created again"
+		}
+		lines = append(lines, st.Dim.Render("  reopened "+v.reopened.Format("15:04:05")+how))
 	}
 	return lines
 }
