@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -46,10 +47,14 @@ type connBook struct {
 	// the tail numbered srcID.
 	src   map[string]bus.Health
 	srcID int
+	// back is the source's word that its broker answers again, when it
+	// says what the outage cost (a RabbitMQ tap missed what was published
+	// meanwhile): the tail keeps saying it.
+	back map[string]bus.Health
 }
 
 func newConnBook(timeout time.Duration) *connBook {
-	return &connBook{timeout: timeout, info: map[string]*connInfo{}, src: map[string]bus.Health{}}
+	return &connBook{timeout: timeout, info: map[string]*connInfo{}, src: map[string]bus.Health{}, back: map[string]bus.Health{}}
 }
 
 func (b *connBook) get(t string) *connInfo {
@@ -93,9 +98,26 @@ func (b *connBook) sourceSaid(id int, h bus.Health) {
 	}
 	if h.Down {
 		b.src[h.Transport] = h
-	} else {
-		delete(b.src, h.Transport)
+		return
 	}
+	delete(b.src, h.Transport)
+	if h.Note != "" {
+		b.back[h.Transport] = h
+	}
+}
+
+// backNotes are the open tail's sources' words that they read again
+// after an outage that cost something.
+func (b *connBook) backNotes() []bus.Health {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []bus.Health
+	for _, t := range []string{"kafka", "amqp"} {
+		if h, ok := b.back[t]; ok {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // sourceOpened forgets what earlier tails' sources said: tail id is the
@@ -105,6 +127,7 @@ func (b *connBook) sourceOpened(id int) {
 	defer b.mu.Unlock()
 	b.srcID = id
 	clear(b.src)
+	clear(b.back)
 }
 
 // connView is one transport's state as shown.
@@ -123,7 +146,11 @@ func (b *connBook) state(t string, now time.Time) connView {
 	defer b.mu.Unlock()
 	cv := connView{transport: t}
 	if h, ok := b.src[t]; ok {
-		cv.state, cv.since = connDown, h.Since
+		// Kafka's source says so after --timeout, RabbitMQ's at once.
+		cv.state, cv.since = connRetrying, h.Since
+		if now.Sub(h.Since) >= b.timeout {
+			cv.state = connDown
+		}
 		if h.Err != nil {
 			cv.err = safe(h.Err.Error())
 		}
@@ -133,7 +160,7 @@ func (b *connBook) state(t string, now time.Time) connView {
 		return cv
 	}
 	cv.checked = ci.checked
-	if cv.state == connDown {
+	if cv.state != connUnknown {
 		return cv
 	}
 	switch {
@@ -382,19 +409,6 @@ func (m *Model) withConn(left string, w int) string {
 	return pad(left, lw) + right
 }
 
-// troubleLines are the body lines of a view whose reads failed: every
-// transport not connected, in words (empty when all answer).
-func (c *Common) troubleLines(be *Backend, now time.Time) []string {
-	if c.Conn == nil {
-		return nil
-	}
-	var out []string
-	for _, cv := range c.Conn.trouble(be, now) {
-		out = append(out, errorLines(c.Styles, cv.line(), c.Width)...)
-	}
-	return out
-}
-
 // readAt words when a view last read its data successfully.
 func readAt(at time.Time) string {
 	if at.IsZero() {
@@ -414,13 +428,19 @@ func (m *Model) connTick() tea.Cmd {
 // wrapped to the width, indented, at most three lines (the last cut), so
 // that its cause is read rather than cut at the screen's edge.
 func errorLines(st Styles, text string, w int) []string {
+	return wrapped(st.Error, text, w)
+}
+
+// wrapped is text wrapped to the width, indented, in style, at most three
+// lines.
+func wrapped(style lipgloss.Style, text string, w int) []string {
 	const most = 3
 	lines := strings.Split(ansi.Wrap(text, max(10, w-4), " "), "\n")
 	if len(lines) > most {
 		lines = append(lines[:most-1], lines[most-1]+"…")
 	}
 	for i, l := range lines {
-		lines[i] = st.Error.Render("  " + l)
+		lines[i] = style.Render("  " + l)
 	}
 	return lines
 }

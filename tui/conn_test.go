@@ -115,6 +115,17 @@ func TestConnTailSource(t *testing.T) {
 	if s := m.render(); !strings.Contains(s, "FOLLOW") || strings.Contains(s, "DOWN") {
 		t.Fatalf("back:\n%s", s)
 	}
+	// A RabbitMQ tap says at once that it lost its broker (reconnecting
+	// until --timeout), and, back, what it missed: the body keeps saying it.
+	m.c.Conn.sourceSaid(id, bus.Health{Transport: "amqp", Addr: "localhost:5672", Down: true, Since: t0.Add(-time.Second), Err: errors.New("connection reset")})
+	m.tail.addrs = append(m.tail.addrs, bus.Address{Transport: "amqp", Name: "shop.q"})
+	if s := m.render(); !strings.Contains(s, "amqp reconnecting since 11:59:59: connection reset") || !strings.Contains(s, "RETRY 11:59:59") {
+		t.Fatalf("a tap that lost its broker:\n%s", s)
+	}
+	m.c.Conn.sourceSaid(id, bus.Health{Transport: "amqp", Addr: "localhost:5672", Since: t0.Add(-time.Second), Note: "messages published meanwhile were not seen"})
+	if s := m.render(); !strings.Contains(s, "amqp: localhost:5672 is reachable again (down since 11:59:59); reading on; messages published") || !strings.Contains(s, "FOLLOW") {
+		t.Fatalf("a tap back:\n%s", s)
+	}
 }
 
 // endTestTail gives the test tail a stream (reading nothing) and ends it
@@ -195,6 +206,9 @@ func TestTailReopens(t *testing.T) {
 	m.Update(tailOpenedMsg{id: v.nextID, err: errors.New("tui: kafka:x: only Kafka topics and RabbitMQ queues can be tailed here")})
 	if !v.reopenAt.IsZero() {
 		t.Fatal("a hopeless open is retried")
+	}
+	if s := m.render(); !strings.Contains(s, "source ended: tui: kafka:x: only Kafka topics") || !strings.Contains(s, "reopening would not cure it") {
+		t.Fatalf("a hopeless end is not said in the body:\n%s", s)
 	}
 }
 
@@ -280,6 +294,16 @@ func TestDLQRefreshesItself(t *testing.T) {
 	if s := m.render(); !strings.Contains(s, "kafka:payments.DLT") || !strings.Contains(s, "showing the counts last read 12:00:00") {
 		t.Fatalf("counts not kept:\n%s", s)
 	}
+	// Inside a DLQ too, the failed reading is said.
+	press(m, "enter")
+	if s := m.render(); !strings.Contains(s, "read failed (last read 12:00:00): kafka: cannot connect") || !strings.Contains(s, "card declined") {
+		t.Fatalf("groups of a stale DLQ:\n%s", s)
+	}
+	press(m, "enter")
+	if s := m.render(); !strings.Contains(s, "read failed (last read 12:00:00)") {
+		t.Fatalf("messages of a stale DLQ:\n%s", s)
+	}
+	press(m, "esc", "esc")
 	// Not while a plan is shown: its counts are what Y runs.
 	v.stage = stagePlan
 	m.Update(dlqTick{v.tickGen})

@@ -656,6 +656,10 @@ func (v *dlqView) groupsView(h int) string {
 	c, st := v.c, v.c.Styles
 	var lines []string
 	full := h
+	if l := v.staleLine(); l != "" {
+		lines = append(lines, l)
+		h--
+	}
 	if v.filterLines() > 0 {
 		lines = append(lines, v.gfilter.render(st, c.Width))
 		h--
@@ -670,7 +674,7 @@ func (v *dlqView) groupsView(h int) string {
 	if len(v.gshown) == 0 && v.gfilter.value != "" {
 		lines = append(lines, st.Dim.Render("  no group matches the filter (esc clears it)"))
 	}
-	for i := v.gcur.top; i < len(v.gshown) && len(lines) < h+v.filterLines(); i++ {
+	for i := v.gcur.top; i < len(v.gshown) && len(lines) < full; i++ {
 		g := v.gat(i)
 		mark := " "
 		if v.picked[groupKey(g)] {
@@ -689,15 +693,30 @@ func (v *dlqView) groupsView(h int) string {
 	return body(lines, c.Width, full)
 }
 
+// staleLine says, in a DLQ's groups and messages, that the latest reading
+// failed and what is shown is older ("" when it did not).
+func (v *dlqView) staleLine() string {
+	if v.res == nil || len(v.res.errs) == 0 {
+		return ""
+	}
+	return v.c.Styles.Error.Render(fit("  read failed ("+readAt(v.readAt)+"): "+safe(v.res.errs[0].Error()), v.c.Width))
+}
+
 func (v *dlqView) messagesView(h int) string {
 	c, st := v.c, v.c.Styles
 	g := &v.opened().Groups[v.group]
-	lines := []string{
+	var lines []string
+	if l := v.staleLine(); l != "" {
+		lines = append(lines, l)
+		h--
+	}
+	lines = append(lines, []string{
 		st.Header.Render(fit(fmt.Sprintf("  %d × %s · %s · from %s", g.Count, safe(g.Pattern), safe(g.Class), safe(g.Origin)), c.Width)),
 		st.Dim.Render(fit("  first: "+safe(g.Error), c.Width)),
-	}
+	}...)
+	full := len(lines) - 2 + h
 	v.mcur.clamp(len(g.IDs), h-2)
-	for i := v.mcur.top; i < len(g.IDs) && len(lines) < h; i++ {
+	for i := v.mcur.top; i < len(g.IDs) && len(lines) < full; i++ {
 		mark := " "
 		if i < len(g.Identities) && v.pickedIDs[g.Identities[i]] {
 			mark = st.Selected.Render("*")
@@ -712,7 +731,7 @@ func (v *dlqView) messagesView(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	return body(lines, c.Width, h)
+	return body(lines, c.Width, full)
 }
 
 // redriveLines draws the plan, the progress or the result.

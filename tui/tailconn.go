@@ -112,9 +112,18 @@ func (v *tailView) connLines() []string {
 	for _, cv := range v.trouble() {
 		lines = append(lines, errorLines(st, cv.line(), v.c.Width)...)
 	}
+	if v.c.Conn != nil {
+		for _, h := range v.c.Conn.backNotes() {
+			lines = append(lines, wrapped(st.Warn, safe(h.String()), v.c.Width)...)
+		}
+	}
 	if !v.reopenAt.IsZero() && v.endErr != nil {
 		lines = append(lines, errorLines(st, "source ended: "+safe(v.endErr.Error()), v.c.Width)...)
 		lines = append(lines, st.Warn.Render("  reopening from the end "+v.reopenIn()))
+	} else if v.endErr != nil && !ended(v.endErr) {
+		// Not retried (no such address, a filter the broker refused, …):
+		// said where the events would be.
+		lines = append(lines, errorLines(st, "source ended: "+safe(v.endErr.Error())+" · not reopened (reopening would not cure it)", v.c.Width)...)
 	} else if !v.reopened.IsZero() {
 		how := " from the end: what was published while it was closed is not shown"
 		if v.reopenedNew {
