@@ -2,17 +2,22 @@ package tui
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/internal/faultproxy"
 )
 
 // produceEvery produces a record to topic every interval until the test
@@ -190,4 +195,103 @@ func TestTailTopicVanishes(t *testing.T) {
 	})
 	tm.Type("q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
+
+// TestRabbitMQCutEveryViewRecovers cuts a fault proxy in front of the
+// shared RabbitMQ (its AMQP port and its management API: an outage for
+// this TUI alone) under a running tail: within --timeout the header and
+// the tail say it, and Sources shows the error in its body; restored,
+// the header says connected, the tail reads on and says what its tap
+// missed, and Sources lists again — all by themselves.
+func TestRabbitMQCutEveryViewRecovers(t *testing.T) {
+	u := amqptest.URL(t)
+	tp := amqptest.Topology(t, u)
+	via, px := proxied(t, u)
+	mgmt, mpx := proxied(t, amqptest.ManagementURL(t, u))
+	const timeout = 3 * time.Second
+	c, err := amqp.New(via, amqp.WithManagementURL(mgmt), amqp.WithDialTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Published straight to the broker, not through the proxy.
+	pub := amqptest.Dial(t, u)
+	ch, err := pub.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				_ = ch.PublishWithContext(ctx, tp.Exchange, tp.Key, false, false,
+					amqp091.Publishing{Body: []byte(`{"type":"OrderPlaced"}`), Timestamp: time.Now()})
+			}
+		}
+	}()
+	defer func() { cancel(); wg.Wait() }()
+
+	m := New(context.Background(), Options{Backend: &Backend{Context: "cut", AMQP: c}, Local: time.UTC, Refresh: 200 * time.Millisecond,
+		Timeout: timeout, Tail: []bus.Address{{Transport: "amqp", Name: tp.Queue}}})
+	defer m.Close()
+	p := &probe{Model: m}
+	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(120, 35))
+	waitScreen(t, p, "the tail reading", func(s string, v viewID) bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return v == viewTail && has(s, "FOLLOW", "amqp connected") && p.events >= 5
+	})
+	px.Cut()
+	mpx.Cut()
+	within := timeout + 2*time.Second
+	waitWithin(t, p, within, "the tail saying its broker is gone", func(s string, _ viewID) bool {
+		return (has(s, "amqp reconnecting since") || has(s, "amqp DOWN since")) && !strings.Contains(s, "FOLLOW")
+	})
+	waitWithin(t, p, 2*within, "the header saying DOWN", func(s string, _ viewID) bool { return has(s, "amqp DOWN since") })
+	tm.Type("1")
+	waitWithin(t, p, 2*within, "Sources showing the error in its body", func(s string, v viewID) bool {
+		return v == viewSources && has(s, "read again every") && !strings.Contains(s, "no topics or queues")
+	})
+	px.Restore()
+	mpx.Restore()
+	waitWithin(t, p, within, "the header saying connected", func(s string, _ viewID) bool { return has(s, "amqp connected") })
+	waitWithin(t, p, within, "Sources listing again", func(s string, v viewID) bool {
+		return v == viewSources && has(s, "sources ·") && !strings.Contains(s, "read again every")
+	})
+	p.mu.Lock()
+	before := p.events
+	p.mu.Unlock()
+	tm.Type("2")
+	waitWithin(t, p, 3*within, "the tail reading on", func(s string, v viewID) bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return v == viewTail && has(s, "FOLLOW", "is reachable again") && p.events > before+5
+	})
+	tm.Type("q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
+
+// proxied puts a fault proxy in front of the host of rawurl and returns
+// the URL through it.
+func proxied(t *testing.T, rawurl string) (string, *faultproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(rawurl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.New(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	u.Host = p.Addr()
+	return u.String(), p
 }
