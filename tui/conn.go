@@ -365,7 +365,7 @@ func readErrs(msg tea.Msg) []error {
 		return []error{msg.err}
 	case eventsMsg:
 		return []error{msg.err}
-	case traceMsg:
+	case traceResult:
 		return []error{msg.err}
 	}
 	return nil

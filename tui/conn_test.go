@@ -434,3 +434,31 @@ func TestGoldenConnDown(t *testing.T) {
 		})
 	}
 }
+
+// TestTraceReadsAgain: a trace whose read failed for want of the broker
+// says so in its body and reads again by itself when the broker answers;
+// a trace that failed otherwise is not read again.
+func TestTraceReadsAgain(t *testing.T) {
+	m, _ := clockModel(t, 100, 24)
+	e := orderEvent(1, "orders", "OrderPlaced")
+	m.Update(openTraceMsg{&e})
+	v := m.trace
+	m.Update(traceResult{v.gen, traceMsg{query: v.query, err: errKafkaDown}})
+	s := m.render()
+	if !strings.Contains(s, "connection refused") || !strings.Contains(s, "read again when the broker answers") {
+		t.Fatalf("trace of a lost broker:\n%s", s)
+	}
+	if top := topLine(m); !strings.Contains(top, "kafka reconnecting") {
+		t.Fatalf("the failed read is not in the header: %q", top)
+	}
+	gen := v.gen
+	m.Update(connRestoredMsg{"kafka"})
+	if !v.loading || v.gen != gen+1 || !v.since.Equal(e.Timestamp.Add(-5*time.Minute)) {
+		t.Fatalf("not read again: loading %v gen %d since %s", v.loading, v.gen, v.since)
+	}
+	m.Update(traceResult{v.gen, traceMsg{query: v.query, err: errors.New("trace: no topics to read")}})
+	m.Update(connRestoredMsg{"kafka"})
+	if v.loading {
+		t.Fatal("a trace that failed for another reason was read again")
+	}
+}
