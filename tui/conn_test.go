@@ -149,7 +149,7 @@ func TestTailReopens(t *testing.T) {
 		t.Fatal("no reopen scheduled")
 	}
 	s := m.render()
-	for _, want := range []string{"ENDED · reopening in 1s (attempt 1)", "source ended: " + gone.Error(), "reopening from the end in 1s"} {
+	for _, want := range []string{"ENDED · reopening in 1s (attempt 1)", "source ended: " + gone.Error(), "  reopening in 1s (attempt 1)"} {
 		if !strings.Contains(s, want) {
 			t.Fatalf("missing %q:\n%s", want, s)
 		}
@@ -166,6 +166,9 @@ func TestTailReopens(t *testing.T) {
 	m.Update(tailReopenTick{id})
 	if !m.tail.opening || m.tail.nextID != id+1 || m.tail.total != 5 {
 		t.Fatalf("reopen: opening %v id %d total %d (the buffer stays)", m.tail.opening, m.tail.nextID, m.tail.total)
+	}
+	if s := m.render(); !strings.Contains(s, "reopening (attempt 1)…") || strings.Contains(s, "not reopened") {
+		t.Fatalf("while reopening:\n%s", s)
 	}
 	// Opening fails (the topic is not back): the backoff doubles.
 	m.Update(tailOpenedMsg{id: m.tail.nextID, err: gone})

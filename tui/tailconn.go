@@ -117,14 +117,17 @@ func (v *tailView) connLines() []string {
 			lines = append(lines, wrapped(st.Warn, safe(h.String()), v.c.Width)...)
 		}
 	}
-	if !v.reopenAt.IsZero() && v.endErr != nil {
+	switch {
+	case !v.reopenAt.IsZero() && v.endErr != nil:
 		lines = append(lines, errorLines(st, "source ended: "+safe(v.endErr.Error()), v.c.Width)...)
-		lines = append(lines, st.Warn.Render("  reopening from the end "+v.reopenIn()))
-	} else if v.endErr != nil && !ended(v.endErr) {
+		lines = append(lines, st.Warn.Render("  reopening "+v.reopenIn()))
+	case v.opening && !v.reopened.IsZero():
+		lines = append(lines, st.Warn.Render(fmt.Sprintf("  reopening (attempt %d)…", v.reopens)))
+	case v.endErr != nil && !ended(v.endErr):
 		// Not retried (no such address, a filter the broker refused, …):
 		// said where the events would be.
 		lines = append(lines, errorLines(st, "source ended: "+safe(v.endErr.Error())+" · not reopened (reopening would not cure it)", v.c.Width)...)
-	} else if !v.reopened.IsZero() {
+	case !v.reopened.IsZero():
 		how := " from the end: what was published while it was closed is not shown"
 		if v.reopenedNew {
 			how = " from the beginning: the topic was deleted and created again"
