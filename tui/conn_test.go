@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/event"
 )
@@ -273,12 +274,12 @@ func TestDLQRefreshesItself(t *testing.T) {
 	m, _ := clockModel(t, 100, 24)
 	press(m, "4")
 	v := m.dlq
-	if !v.loading || v.every != 10*time.Second {
+	if !v.loading || v.every != 30*time.Second {
 		t.Fatalf("loading %v every %s", v.loading, v.every)
 	}
 	m.Update(dlqResult{v.gen, dlqMsg{errs: []error{errKafkaDown}}})
 	s := m.render()
-	if !strings.Contains(s, errKafkaDown.Error()) || !strings.Contains(s, "nothing read; read again every 10s and when the broker answers again") || strings.Contains(s, "no dead-letter topics") {
+	if !strings.Contains(s, errKafkaDown.Error()) || !strings.Contains(s, "nothing read; read again every 30s and when the broker answers again") || strings.Contains(s, "no dead-letter topics") {
 		t.Fatalf("failed read:\n%s", s)
 	}
 	m.Update(connRestoredMsg{"kafka"})
@@ -318,6 +319,16 @@ func TestDLQRefreshesItself(t *testing.T) {
 	m.Update(dlqTick{v.tickGen})
 	if v.loading {
 		t.Fatal("read again while not shown")
+	}
+	// Under --backlog a reading peeks at RabbitMQ DLQs: not on a timer.
+	m.be.Backlog, m.be.AMQP = true, new(amqp.Client) // never dialled: nothing here reads
+	m.stack, v.active = []viewID{viewSources, viewDLQ}, true
+	if v.tick() != nil {
+		t.Fatal("a peeking DLQ list is read on a timer")
+	}
+	m.Update(dlqResult{v.gen, dlqMsg{errs: []error{errKafkaDown}}})
+	if s := m.render(); !strings.Contains(s, "read again when the broker answers again (r: now)") {
+		t.Fatalf("peeking list:\n%s", s)
 	}
 }
 

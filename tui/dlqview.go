@@ -128,9 +128,16 @@ func (v *dlqView) activate() tea.Cmd {
 
 func (v *dlqView) deactivate() { v.active = false }
 
+// peeks says whether a reading peeks at RabbitMQ DLQs (eddy tui
+// --backlog: each message fetched, requeued and marked redelivered).
+// Asked for by name, a peek is what the user wanted once per r, not every
+// `every`: such a list is read again only by r, or when the broker
+// answers again after a failed read.
+func (v *dlqView) peeks() bool { return v.be.Backlog && v.be.AMQP != nil }
+
 // tick schedules the next reading (none while the view is not shown).
 func (v *dlqView) tick() tea.Cmd {
-	if !v.active || v.every <= 0 {
+	if !v.active || v.every <= 0 || v.peeks() {
 		return nil
 	}
 	gen := v.tickGen
@@ -626,7 +633,11 @@ func (v *dlqView) view() string {
 		if v.stale {
 			what = "showing the counts " + readAt(v.readAt)
 		}
-		lines = append(lines, st.Dim.Render(fmt.Sprintf("  %s; read again every %s and when the broker answers again (r: now)", what, v.every)))
+		again := fmt.Sprintf("read again every %s and when the broker answers again (r: now)", v.every)
+		if v.peeks() {
+			again = "read again when the broker answers again (r: now)"
+		}
+		lines = append(lines, wrapped(st.Dim, what+"; "+again, c.Width)...)
 	}
 	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", "DLQ", "COUNT", "OLDEST", "TOP ERROR")))
 	if len(v.res.sums) == 0 && len(v.res.errs) == 0 {

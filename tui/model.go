@@ -187,7 +187,7 @@ func (m *Model) build() {
 	m.trace = newTraceView(m.c, m.ctx, m.be, m.o)
 	m.lag = newLagView(m.c, m.ctx, m.be, m.o.Refresh)
 	m.dlq = newDLQView(m.c, m.ctx, m.be)
-	m.dlq.every = 5 * m.o.Refresh // a DLQ is read whole: less often than a listing
+	m.dlq.every = 15 * m.o.Refresh // a DLQ is read whole: less often than a listing
 	m.contexts = newContextsView(m.c, m.be)
 }
 

@@ -186,7 +186,7 @@ func (v *sourcesView) errLines() []string {
 		if v.stale {
 			what = "showing the listing " + readAt(v.readAt) + "; read again every " + v.refresh.String()
 		}
-		out = append(out, st.Dim.Render("  "+what))
+		out = append(out, wrapped(st.Dim, what, v.c.Width)...)
 	}
 	return out
 }
