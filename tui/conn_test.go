@@ -248,6 +248,14 @@ func TestSourcesKeepRowsOnError(t *testing.T) {
 	if s := m.render(); strings.Contains(s, "connection refused") || strings.Contains(s, "showing the listing") {
 		t.Fatalf("recovered:\n%s", s)
 	}
+	// One transport fails, the other answers: the failed one's rows stay.
+	amqpOnly := testSources()
+	amqpOnly.rows, amqpOnly.errs, amqpOnly.at = amqpOnly.rows[3:4], []error{errKafkaDown}, t0.Add(6*time.Second)
+	m.Update(amqpOnly)
+	s = m.render()
+	if !strings.Contains(s, "kafka:orders") || !strings.Contains(s, "amqp:shop.payments.dlq") || !strings.Contains(s, "showing the listing last read 12:00:00") {
+		t.Fatalf("partial failure:\n%s", s)
+	}
 }
 
 // TestLagKeepsSampleOnError: a failed sample keeps the last good one under

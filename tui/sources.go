@@ -137,14 +137,24 @@ func (v *sourcesView) apply(m sourcesMsg) {
 	}
 	v.prevAt = m.at
 	k := v.curKey()
-	if len(m.errs) > 0 && len(m.rows) == 0 && len(v.rows) > 0 {
-		// The read failed: the last listing stays, said to be old, rather
-		// than an empty list that looks like no topics.
-		v.errs, v.stale = m.errs, true
-		v.reshow(k)
-		return
+	stale := false
+	if len(m.errs) > 0 {
+		// A transport that failed listed nothing: its last rows stay, said
+		// to be old, rather than vanish as if it had no topics or queues.
+		listed := map[string]bool{}
+		for _, r := range m.rows {
+			listed[r.addr.Transport] = true
+		}
+		for _, r := range v.rows {
+			if !listed[r.addr.Transport] {
+				m.rows, stale = append(m.rows, r), true
+			}
+		}
 	}
-	v.rows, v.errs, v.loaded, v.readAt, v.stale = m.rows, m.errs, true, m.at, false
+	v.rows, v.errs, v.loaded, v.stale = m.rows, m.errs, true, stale
+	if !stale {
+		v.readAt = m.at
+	}
 	v.reshow(k)
 }
 
