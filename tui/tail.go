@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -39,16 +38,15 @@ type tailView struct {
 	waiting bool // a next() command is outstanding
 	opening bool
 	endErr  error
-	// health is the open source's word on its broker (bus.Health, Down
-	// only; nil while it answers), set from the source's goroutine and
-	// shown on the status bar.
-	health     *atomic.Pointer[bus.Health]
+	// healthWake wakes a waiting read when the open source's word on its
+	// broker (bus.Health, kept in Common.Conn from the source's goroutine)
+	// changed, so the header, the status and the body say it at once.
 	healthWake chan struct{}
 	// A source that ended with an error (its broker gone for good, its
-	// topic or queue deleted) is opened again by itself, from the end,
-	// after a backoff (tailconn.go): reopens counts the attempts since the
-	// last events came, reopenAt is when the next is due (zero: none), and
-	// reopened when the last one was opened.
+	// topic or queue deleted) is opened again by itself after a backoff
+	// (tailconn.go): reopens counts the attempts since the last events
+	// came, reopenAt is when the next is due (zero: none), and reopened
+	// when the last one was opened.
 	reopens  int
 	reopenAt time.Time
 	reopened time.Time
@@ -147,8 +145,6 @@ func (v *tailView) start(from bus.Position) tea.Cmd {
 	v.nextID++
 	id, be, ctx, addrs := v.nextID, v.be, v.ctx, v.addrs
 	read := bus.ReadOptions{From: from}
-	health := new(atomic.Pointer[bus.Health])
-	v.health = health
 	wake := make(chan struct{}, 1)
 	book := v.c.Conn
 	if book != nil {
@@ -158,12 +154,7 @@ func (v *tailView) start(from bus.Position) tea.Cmd {
 		if book != nil {
 			book.sourceSaid(id, h)
 		}
-		if h.Down {
-			health.Store(&h)
-		} else {
-			health.Store(nil)
-		}
-		select { // redraw the status bar; never block the source
+		select { // redraw; never block the source
 		case wake <- struct{}{}:
 		default:
 		}
