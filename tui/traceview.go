@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/trace"
@@ -30,6 +32,7 @@ type traceView struct {
 	gen     int
 	res     traceMsg
 	cur     cursor
+	since   time.Time // where the read starts (read again after an outage)
 }
 
 // traceResult carries a traceMsg to the request it answers.
@@ -68,6 +71,7 @@ func (v *traceView) open(e *event.Event) tea.Cmd {
 		return nil
 	}
 	since := e.Timestamp.Add(-v.o.TraceWindow)
+	v.since = since
 	return v.load(since)
 }
 
@@ -94,6 +98,13 @@ func (v *traceView) update(msg tea.Msg) tea.Cmd {
 	case traceResult:
 		if msg.gen == v.gen {
 			v.loading, v.res = false, msg.traceMsg
+		}
+	case connRestoredMsg:
+		if !v.loading && errors.Is(v.res.err, bus.ErrConnect) && v.query != "" {
+			// The read failed for want of the broker: read again now it answers.
+			v.gen++
+			v.loading, v.res = true, traceMsg{}
+			return v.load(v.since)
 		}
 	case tea.KeyPressMsg:
 		// The cursor scrolls the page: the timeline has no per-row action.
@@ -123,7 +134,11 @@ func (v *traceView) lines() []string {
 		return []string{"  reading…"}
 	}
 	if v.res.err != nil {
-		return []string{"  " + st.Error.Render(safe(v.res.err.Error()))}
+		lines := errorLines(st, safe(v.res.err.Error()), v.c.Width)
+		if errors.Is(v.res.err, bus.ErrConnect) {
+			lines = append(lines, st.Dim.Render("  read again when the broker answers"))
+		}
+		return lines
 	}
 	if len(v.res.flows) == 0 {
 		out = append(out, "  no flow matches "+safe(v.query)+" in what was read")

@@ -75,6 +75,19 @@ SOURCES, when given (kafka:TOPIC, kafka:/REGEX/, amqp:QUEUE), open the tail at
 once. --demo starts the embedded demo shop (as eddy demo does, writing the
 "demo" context) and opens the TUI on it.
 
+CONNECTION: the header says each transport's state: connected, reconnecting
+since T (a check or a read failed), or DOWN since T (failing for --timeout);
+each client is checked every 2 s. A view whose read failed says why in its
+body and keeps its last good rows, marked with when they were read. Sources
+and Lag read again every 2 s; the DLQ list every 30 s and at once when its
+broker answers again (under --backlog, where a read peeks at RabbitMQ, only
+then and on r); a trace that failed to connect, when its broker answers
+again. A tail whose source ended (its broker lost for good, its topic or
+queue deleted) reopens by itself with backoff (1 s, doubling to 30 s): from
+the end, what was published meanwhile not shown, or from the beginning of a
+topic deleted and created again. A context switched to is checked at once,
+and its failure said within --timeout.
+
 The UI draws on the terminal's alternate screen through stderr, so stdout
 stays clean; when stderr is redirected (eddy tui 2>debug.log) it draws on
 the controlling terminal (/dev/tty) instead, and without any terminal it
@@ -158,7 +171,7 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 		return err
 	}
 	withBacklog(be, o.Backlog)
-	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer}
+	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer, Timeout: f.Global.Timeout}
 	if o.Theme == "dark" || o.Theme == "light" {
 		opts.Theme = o.Theme
 	}
