@@ -437,12 +437,18 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return v.load()
 	case key.Matches(msg, k.Open):
 		if v.cur.pos < n {
-			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[string]bool{}, stageGroups
-			v.gfilter = input{}
-			v.regroup()
+			v.openDLQ(v.cur.pos)
 		}
 	}
 	return nil
+}
+
+// openDLQ shows the error groups of DLQ i, the list's cursor on it.
+func (v *dlqView) openDLQ(i int) {
+	v.cur.pos = i
+	v.open, v.gcur, v.picked, v.stage = i, cursor{}, map[string]bool{}, stageGroups
+	v.gfilter = input{}
+	v.regroup()
 }
 
 // regroup lists the open DLQ's groups the filter matches (in their error,

@@ -142,6 +142,8 @@ type Model struct {
 
 	stack    []viewID
 	showHelp bool
+	cmd      cmdLine
+	dlqWant  string // the DLQ :dlq named, opened once the DLQs are listed
 	askQuit  string // the question q asked, waiting for q or y
 	flash    string
 	flashErr bool
@@ -284,6 +286,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case tea.PasteMsg:
+		if m.cmd.in.active {
+			m.cmd.in.paste(msg.Content)
+			return m, nil
+		}
 		return m, m.comp(m.current()).update(msg)
 	case flashMsg:
 		m.flash, m.flashErr = msg.text, msg.err
@@ -324,6 +330,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	for _, v := range []component{m.sources, m.tail, m.event, m.trace, m.lag, m.dlq, m.contexts} {
 		cmds = append(cmds, v.update(msg))
 	}
+	if r, ok := msg.(dlqResult); ok && r.gen == m.dlq.gen && m.dlqWant != "" {
+		cmds = append(cmds, m.openWantedDLQ())
+	}
 	return m, tea.Batch(cmds...)
 }
 
@@ -348,6 +357,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.flash, m.flashErr = "not quitting", false
 		return nil
 	}
+	if m.cmd.in.active {
+		return m.cmdKey(msg)
+	}
 	v := m.comp(m.current())
 	if v.editing() {
 		return v.update(msg)
@@ -355,12 +367,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.flash = ""
 	switch {
 	case key.Matches(msg, k.Quit):
-		if q := m.quitQuestion(); q != "" {
-			m.askQuit = q
-			return nil
-		}
-		m.code, m.quitting = ExitQuit, true
-		return tea.Quit
+		return m.quit()
+	case key.Matches(msg, k.Command):
+		m.cmd = cmdLine{}
+		m.cmd.in.start(":", "")
+		return nil
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 		return nil
@@ -439,15 +450,9 @@ func (m *Model) render() string {
 		return ""
 	}
 	c := m.c
-	st := c.Styles
 	cur := m.comp(m.current())
-	ctxName := "no context"
-	if m.be.Context != "" {
-		ctxName = "context " + safe(m.be.Context)
-	}
-	top := st.TitleView.Render(" eddy ") + st.Title.Render("│ "+cur.title()+" │ "+ctxName+" ")
 	var b strings.Builder
-	b.WriteString(pad(top, c.Width))
+	b.WriteString(pad(m.topBar(), c.Width))
 	b.WriteByte('\n')
 	if m.showHelp {
 		b.WriteString(m.helpView())
@@ -466,6 +471,8 @@ func (m *Model) statusBar(cur component) string {
 	case m.askQuit != "":
 		// The question takes the whole line.
 		return pad(st.Warn.Render(fit(m.askQuit, m.c.Width)), m.c.Width)
+	case m.cmd.in.active:
+		return pad(fit(m.cmdLineView(), m.c.Width), m.c.Width)
 	case m.flash != "" && m.flashErr:
 		left = st.Error.Render(m.flash)
 	case m.flash != "":

@@ -59,7 +59,14 @@ func (v *traceView) help() []key.Binding {
 // open looks for the flow of e: every topic from TraceWindow before it to
 // the end.
 func (v *traceView) open(e *event.Event) tea.Cmd {
-	v.query = traceQuery(v.be.schema(), e)
+	return v.openID(traceQuery(v.be.schema(), e), e.Timestamp)
+}
+
+// openID looks for the flows of id (a correlation, trace or event id, as
+// eddy trace ID takes it): every topic from TraceWindow before at to the
+// end.
+func (v *traceView) openID(id string, at time.Time) tea.Cmd {
+	v.query = id
 	v.gen++
 	v.loading, v.res, v.cur = true, traceMsg{}, cursor{}
 	if v.query == "" {
@@ -67,8 +74,7 @@ func (v *traceView) open(e *event.Event) tea.Cmd {
 		v.res.err = fmt.Errorf("trace: the event has no correlation, trace or event id (see the schema in eddy config)")
 		return nil
 	}
-	since := e.Timestamp.Add(-v.o.TraceWindow)
-	return v.load(since)
+	return v.load(at.Add(-v.o.TraceWindow))
 }
 
 func (v *traceView) load(since time.Time) tea.Cmd {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
@@ -220,7 +221,7 @@ func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
 // context: Kafka and RabbitMQ when the context (or a flag or the
 // environment) names them; with nothing named, Kafka on the local default.
 func tuiBackend(f *Factory) (*tui.Backend, error) {
-	_, _, kExplicit, err := f.kafkaSettings()
+	seeds, _, kExplicit, err := f.kafkaSettings()
 	if err != nil {
 		return nil, err
 	}
@@ -254,6 +255,7 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 		}
 		be.Kafka = c
 		closers = append(closers, c.Close)
+		be.Endpoint = strings.Join(seeds, ",")
 	}
 	if aExplicit {
 		c, err := f.AMQP()
@@ -263,6 +265,8 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 		}
 		be.AMQP = c
 		closers = append(closers, func() { c.Close() })
+		// The top bar shows it without user and password (tui.Backend).
+		be.Endpoint = strings.TrimPrefix(be.Endpoint+","+c.String(), ",")
 	}
 	if conf, err := f.Config(); err == nil {
 		be.Contexts = conf.names()
