@@ -96,3 +96,10 @@ func (k KeyMap) globalHelp() helpSection {
 func (k KeyMap) moveHelp() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }
+
+// relabel is b described for one view ("enter: tail from the committed
+// offset"), so the help says what the key does there.
+func relabel(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}

@@ -302,8 +302,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openTailMsg:
 		return m, tea.Batch(m.push(viewTail), m.tail.open(msg.addrs))
 	case openEventMsg:
+		m.navMsg(msg)
 		m.event.show(msg.e)
 		return m, m.push(viewEvent)
+	case openPartitionMsg:
+		cmd, _ := m.navMsg(msg)
+		return m, cmd
 	case openTraceMsg:
 		return m, tea.Batch(m.push(viewTrace), m.trace.open(msg.e))
 	case backendMsg:
@@ -501,7 +505,9 @@ func keepBackground(s string, style lipgloss.Style) string {
 	return strings.ReplaceAll(s, "\x1b[m", "\x1b[m"+open[:i])
 }
 
-// helpView lists every key: the global ones, then the view's.
+// helpView lists the keys that work here: the global ones, then the
+// view's as it is now (each view's help() says which of its bindings its
+// current stage answers to).
 func (m *Model) helpView() string {
 	st := m.c.Styles
 	cur := m.comp(m.current())
@@ -509,6 +515,9 @@ func (m *Model) helpView() string {
 	var lines []string
 	for _, s := range sections {
 		lines = append(lines, st.Header.Render(s.title))
+		if len(s.keys) == 0 {
+			lines = append(lines, st.Dim.Render("  none here yet"))
+		}
 		for _, b := range s.keys {
 			h := b.Help()
 			lines = append(lines, "  "+st.Key.Render(pad(h.Key, 14))+st.Desc.Render(h.Desc))

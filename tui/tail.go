@@ -32,6 +32,7 @@ type tailView struct {
 
 	addrs   []bus.Address
 	from    bus.Position
+	parts   []int32 // the partitions read (nil: all): a lag partition's tail
 	ring    *ring
 	shown   seqList
 	stream  *stream
@@ -95,7 +96,7 @@ func (v *tailView) title() string {
 	}
 	names := make([]string, len(v.addrs))
 	for i, a := range v.addrs {
-		names[i] = safe(a.String())
+		names[i] = safe(a.String()) + partsLabel(v.parts)
 	}
 	return "Tail " + strings.Join(names, " ")
 }
@@ -104,11 +105,19 @@ func (v *tailView) editing() bool { return v.filterIn.active || v.searchIn.activ
 
 func (v *tailView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search, k.NextMatch, k.PrevMatch, k.JumpTime, k.Clear)
+	if len(v.addrs) == 0 {
+		return nil // nothing tailed: nothing here works yet
+	}
+	bs := append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search)
+	if v.search != "" {
+		bs = append(bs, k.NextMatch, k.PrevMatch)
+	}
+	return append(bs, k.JumpTime, k.Clear)
 }
 
 // open starts tailing addrs from the end (live), as eddy tail does.
 func (v *tailView) open(addrs []bus.Address) tea.Cmd {
+	v.parts = nil
 	return v.openAt(addrs, bus.Position{})
 }
 
@@ -128,7 +137,7 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 	v.cur = cursor{}
 	v.nextID++
 	id, be, ctx := v.nextID, v.be, v.ctx
-	read := bus.ReadOptions{From: from}
+	read := bus.ReadOptions{From: from, Partitions: v.parts}
 	health := new(atomic.Pointer[bus.Health])
 	v.health = health
 	wake := make(chan struct{}, 1)

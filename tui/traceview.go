@@ -30,6 +30,7 @@ type traceView struct {
 	gen     int
 	res     traceMsg
 	cur     cursor
+	steps   []stepRef // the rows of lines() that are steps
 }
 
 // traceResult carries a traceMsg to the request it answers.
@@ -53,7 +54,10 @@ func (v *traceView) editing() bool { return false }
 
 func (v *traceView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Refresh)
+	if v.lines(); len(v.steps) == 0 {
+		return nil
+	}
+	return append(k.moveHelp(), relabel(k.Open, "open the step's event"))
 }
 
 // open looks for the flow of e: every topic from TraceWindow before it to
@@ -100,12 +104,18 @@ func (v *traceView) update(msg tea.Msg) tea.Cmd {
 	case traceResult:
 		if msg.gen == v.gen {
 			v.loading, v.res = false, msg.traceMsg
+			// The cursor starts on the first step: enter opens its event.
+			if v.lines(); len(v.steps) > 0 {
+				v.cur = cursor{pos: v.steps[0].line}
+			}
 		}
 	case tea.KeyPressMsg:
-		// The cursor scrolls the page: the timeline has no per-row action.
 		n, h := len(v.lines()), v.c.bodyHeight()
 		if v.cur.move(v.c.Keys, msg, n, h) {
-			v.cur.top = max(0, min(v.cur.pos, n-h))
+			return nil
+		}
+		if key.Matches(msg, v.c.Keys.Open) {
+			return v.openStep()
 		}
 	}
 	return nil
@@ -125,6 +135,7 @@ func (v *traceView) columns() (ow, tw, bw int) {
 func (v *traceView) lines() []string {
 	st := v.c.Styles
 	var out []string
+	v.steps = v.steps[:0]
 	if v.loading {
 		return []string{"  reading…"}
 	}
@@ -171,6 +182,7 @@ func (v *traceView) lines() []string {
 			if typ == "" {
 				typ = "?"
 			}
+			v.steps = append(v.steps, stepRef{len(out), s})
 			line := fmt.Sprintf("  +%-8s %-*s %-*s %9s %s", fmtLatency(off), ow, fitName(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat, st.Bar.Render(pad(bar, bw)))
 			switch {
 			case s.DeadLetter != nil:
@@ -336,6 +348,9 @@ func fmtMS(ms float64) string { return fmtLatency(time.Duration(ms * float64(tim
 func (v *traceView) view() string {
 	lines := v.lines()
 	h := v.c.bodyHeight()
-	top := max(0, min(v.cur.top, len(lines)-h))
-	return body(lines[top:], v.c.Width, h)
+	v.cur.clamp(len(lines), h)
+	if v.cur.pos < len(lines) && len(v.steps) > 0 {
+		lines[v.cur.pos] = cursorRow(v.c.Styles, lines[v.cur.pos], v.c.Width)
+	}
+	return body(lines[v.cur.top:], v.c.Width, h)
 }
