@@ -408,7 +408,7 @@ func (v *lagView) partitions(h int) string {
 	c, st := v.c, v.c.Styles
 	g := v.group(v.drill)
 	if g == nil {
-		return body([]string{"  group " + safe(v.drill) + " is gone (esc goes back)"}, c.Width, h)
+		return body([]string{"  no group " + safe(v.drill) + " in the last sample (esc goes back)"}, c.Width, h)
 	}
 	// Narrow, COMMITTED and END go first: LAG and TIMELAG are what the
 	// view is for.

@@ -68,13 +68,15 @@ func TestFlowCommandLineOnDemo(t *testing.T) {
 	waitScreen(t, p, "the topic completed", func(s string, _ viewID) bool { return strings.Contains(s, ":tail kafka:orders █") })
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	waitScreen(t, p, "orders tailed", func(s string, v viewID) bool {
-		return v == viewTail && strings.Contains(s, "Sources › Tail kafka:orders │ context demo") && strings.Contains(s, "OrderPlaced")
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return v == viewTail && strings.Contains(s, "Sources › Tail kafka:orders │ context demo") && strings.Contains(s, "OrderPlaced") && p.events >= 60
 	})
 
 	// A trace's step opens its event; ] shows the next step's.
 	tm.Type(strings.Repeat("k", 50) + "t")
 	waitScreen(t, p, "its trace", func(s string, v viewID) bool {
-		return v == viewTrace && strings.Contains(s, "flow ord-") && strings.Contains(s, "▸ +0")
+		return v == viewTrace && strings.Contains(s, "flow ord-") && strings.Contains(s, "▸ +0") && !strings.Contains(s, "· 1 steps ·")
 	})
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	waitScreen(t, p, "the first step's event", func(s string, v viewID) bool {
@@ -98,7 +100,9 @@ func TestFlowCommandLineOnDemo(t *testing.T) {
 	waitScreen(t, p, "the unknown command said", func(s string, _ viewID) bool { return strings.Contains(s, "unknown command :lgs") })
 	tm.Type(":lag")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	waitScreen(t, p, "the groups", func(s string, v viewID) bool { return v == viewLag && strings.Contains(s, "GROUP / QUEUE") && strings.Contains(s, "payments") })
+	waitScreen(t, p, "the groups", func(s string, v viewID) bool {
+		return v == viewLag && strings.Contains(s, "GROUP / QUEUE") && strings.Contains(s, "payments")
+	})
 	tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }

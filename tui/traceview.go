@@ -89,7 +89,7 @@ func (v *traceView) load(since time.Time) tea.Cmd {
 func (v *traceView) status() string {
 	switch {
 	case v.query == "":
-		return "no trace: press t on an event (Tail or Event view)"
+		return "no trace: press t on an event (Tail or Event view), or :trace ID"
 	case v.loading:
 		return "reading every topic for " + safe(v.query) + "…"
 	case v.res.err != nil:
