@@ -74,7 +74,8 @@ func (m *Model) cmdKey(msg tea.KeyPressMsg) tea.Cmd {
 		line := strings.TrimSpace(cl.in.value)
 		cl.cands = nil
 		return m.runCommand(line)
-	case key.Matches(msg, k.Cancel):
+	case key.Matches(msg, k.Cancel), msg.String() == "backspace" && cl.in.value == "":
+		// esc, or backspace on an empty line (vim's, k9s's), cancels.
 		cl.in.active, cl.cands = false, nil
 		return nil
 	case key.Matches(msg, k.Complete):
@@ -148,14 +149,19 @@ func (m *Model) cmdLag(args []string) tea.Cmd {
 // (at once when the DLQs are listed, else once they are).
 func (m *Model) cmdDLQ(args []string) tea.Cmd {
 	m.dlqWant = ""
+	var reload tea.Cmd
 	if len(args) > 0 {
 		if m.dlq.stage == stageRunning {
 			return flash("a redrive is running: :dlq opens another DLQ once it is done", true)
 		}
+		if m.dlq.stage == stageResult {
+			// After a redrive the counts changed: read them again first.
+			reload = m.dlq.load()
+		}
 		m.dlq.stage = stageList
 		m.dlqWant = args[0]
 	}
-	cmd := m.jump(viewDLQ)
+	cmd := tea.Batch(m.jump(viewDLQ), reload)
 	if m.dlqWant != "" && m.dlq.res != nil && !m.dlq.loading {
 		return tea.Batch(cmd, m.openWantedDLQ())
 	}

@@ -20,6 +20,16 @@ func TestCommandLine(t *testing.T) {
 		t.Fatalf(": did not open the command line:\n%s", m.render())
 	}
 	typeText(m, "zz")
+	press(m, "backspace", "backspace")
+	if !m.cmd.in.active {
+		t.Fatal("backspace on a non-empty line closed it")
+	}
+	press(m, "backspace")
+	if m.cmd.in.active {
+		t.Fatal("backspace on an empty line did not cancel")
+	}
+	press(m, ":")
+	typeText(m, "zz")
 	press(m, "esc")
 	if m.cmd.in.active || m.current() != viewSources || m.flash != "" {
 		t.Fatalf("esc: active %v view %d flash %q", m.cmd.in.active, m.current(), m.flash)

@@ -117,7 +117,7 @@ func (v *dlqView) help() []key.Binding {
 	case stageRunning:
 		return nil
 	case stageResult:
-		return []key.Binding{relabel(k.Open, "back to the DLQs, counted again")}
+		return []key.Binding{relabel(k.Open, "back, counts re-read")}
 	}
 	return append(k.moveHelp(), relabel(k.Open, "the DLQ's error groups"), k.ListFilter, k.Refresh)
 }

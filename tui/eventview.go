@@ -51,7 +51,7 @@ func (v *eventView) help() []key.Binding {
 	if v.e == nil {
 		return nil
 	}
-	bs := append(k.moveHelp(), k.Fold, k.Unfold, relabel(k.Open, "fold/unfold; a long header (+) whole"), k.FoldAll, k.UnfoldAll, k.Copy, k.Save, k.Trace)
+	bs := append(k.moveHelp(), k.Fold, k.Unfold, relabel(k.Open, "fold/unfold; + header"), k.FoldAll, k.UnfoldAll, k.Copy, k.Save, k.Trace)
 	if v.nav != nil {
 		bs = append(bs, k.NextEvent, k.PrevEvent)
 	}

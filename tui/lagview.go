@@ -127,9 +127,9 @@ func (v *lagView) editing() bool { return v.filter.active }
 func (v *lagView) help() []key.Binding {
 	k := v.c.Keys
 	if v.drill != "" {
-		return append(k.moveHelp(), relabel(k.Open, "tail from the committed offset"))
+		return append(k.moveHelp(), relabel(k.Open, "tail from its commit"))
 	}
-	bs := append(k.moveHelp(), relabel(k.Open, "partitions (a queue: tail)"), k.ListFilter, k.Refresh)
+	bs := append(k.moveHelp(), relabel(k.Open, "partitions; queue: tail"), k.ListFilter, k.Refresh)
 	if v.jobs || v.hiddenJobs() > 0 {
 		bs = append(bs, k.Jobs)
 	}

@@ -348,3 +348,14 @@ func TestListFilters(t *testing.T) {
 		t.Fatalf("esc esc: view %d shown %v cursor %d", m.current(), m.dlq.lshown, m.dlq.cur.pos)
 	}
 }
+
+// TestGoldenHelpEvent80x24: ? on an event opened from the tail lists the
+// Event view's keys with ] and [ (the list it came from).
+func TestGoldenHelpEvent80x24(t *testing.T) {
+	m := tailOf40(t)
+	press(m, "enter", "?")
+	if out := m.render(); !strings.Contains(out, "next event") || !strings.Contains(out, "previous event") {
+		t.Fatalf("] and [ not in the help:\n%s", out)
+	}
+	requireScreen(t, m)
+}
