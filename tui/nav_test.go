@@ -26,17 +26,38 @@ func tailOf40(t *testing.T) *Model {
 	return m
 }
 
+// onLag is a state: the Lag view with testLag's sample, after keys.
+func onLag(keys ...string) func(t *testing.T) *Model {
+	return func(t *testing.T) *Model {
+		m := newTestModel(t, 80, 24)
+		press(m, "3")
+		m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
+		press(m, keys...)
+		return m
+	}
+}
+
+// onDLQ is a state: the DLQ view with testDLQs and redrive wired, after
+// keys.
+func onDLQ(keys ...string) func(t *testing.T) *Model {
+	return func(t *testing.T) *Model {
+		m := newTestModel(t, 80, 24)
+		m.be.Redrive = func(context.Context, RedriveRequest, func(replay.Summary)) (dlq.Report, error) {
+			return dlq.Report{}, nil
+		}
+		press(m, "4")
+		m.Update(dlqResult{m.dlq.gen, testDLQs()})
+		press(m, keys...)
+		return m
+	}
+}
+
 // TestHelpListsOnlyWorkingKeys: ? listed keys that did nothing where it
 // was shown (enter on a lag partition or a trace step, r in the Trace
 // view, P and Y outside a plan, every Tail key with nothing tailed). Each
 // view's help is its current stage's keys now: every key it lists, pressed
 // in that state, does something (a command, or a change on the screen).
 func TestHelpListsOnlyWorkingKeys(t *testing.T) {
-	redrive := func(m *Model) {
-		m.be.Redrive = func(context.Context, RedriveRequest, func(replay.Summary)) (dlq.Report, error) {
-			return dlq.Report{}, nil
-		}
-	}
 	states := map[string]func(t *testing.T) *Model{
 		"tail with a search": func(t *testing.T) *Model {
 			m := tailOf40(t)
@@ -77,72 +98,16 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 			press(m, "j", "j", "j")
 			return m
 		},
-		"lag": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			press(m, "3")
-			m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
-			press(m, "j", "j")
-			return m
-		},
-		"lag partitions": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			press(m, "3")
-			m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
-			press(m, "enter", "j")
-			return m
-		},
-		"lag partitions at the end": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			press(m, "3")
-			m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
-			press(m, "enter", "k")
-			return m
-		},
-		"dlq at the end": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			redrive(m)
-			press(m, "4")
-			m.Update(dlqResult{m.dlq.gen, testDLQs()})
-			press(m, "G")
-			return m
-		},
-		"dlq": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			redrive(m)
-			press(m, "4")
-			m.Update(dlqResult{m.dlq.gen, testDLQs()})
-			return m
-		},
-		"dlq groups": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			redrive(m)
-			press(m, "4")
-			m.Update(dlqResult{m.dlq.gen, testDLQs()})
-			press(m, "enter")
-			return m
-		},
-		"dlq groups at the end": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			redrive(m)
-			press(m, "4")
-			m.Update(dlqResult{m.dlq.gen, testDLQs()})
-			press(m, "enter", "G")
-			return m
-		},
-		"dlq messages": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			redrive(m)
-			press(m, "4")
-			m.Update(dlqResult{m.dlq.gen, testDLQs()})
-			press(m, "enter", "j", "enter", "j")
-			return m
-		},
+		"lag":                       onLag("j", "j"),
+		"lag partitions":            onLag("enter", "j"),
+		"lag partitions at the end": onLag("enter", "k"),
+		"dlq at the end":            onDLQ("G"),
+		"dlq":                       onDLQ(),
+		"dlq groups":                onDLQ("enter"),
+		"dlq groups at the end":     onDLQ("enter", "G"),
+		"dlq messages":              onDLQ("enter", "j", "enter", "j"),
 		"dlq plan": func(t *testing.T) *Model {
-			m := newTestModel(t, 80, 24)
-			redrive(m)
-			press(m, "4")
-			m.Update(dlqResult{m.dlq.gen, testDLQs()})
-			press(m, "enter", "P")
+			m := onDLQ("enter", "P")(t)
 			plan := dlq.Report{Summary: replay.Summary{Read: 37}, Redriven: 7, Pin: dlq.Pins("kafka:payments.DLT/0@1")}
 			m.Update(redrivePlanMsg{m.dlq.runGen, plan, nil})
 			return m
