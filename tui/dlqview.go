@@ -69,6 +69,8 @@ type dlqView struct {
 	mcur      cursor
 	pickedIDs map[string]bool // selected messages of the open group, by identity
 	stage     dlqStage
+	lfilter   input // / filters the list of DLQs
+	lshown    []int // the indexes of the DLQs the filter matches
 
 	req      RedriveRequest
 	sel      string // the selection, in words
@@ -107,11 +109,31 @@ func (v *dlqView) title() string {
 	return "DLQ"
 }
 
-func (v *dlqView) editing() bool { return v.gfilter.active }
+func (v *dlqView) editing() bool { return v.gfilter.active || v.lfilter.active }
 
+// help is the keys of the stage shown: each works there.
 func (v *dlqView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Select, k.ListFilter, k.Plan, k.Confirm, k.Refresh)
+	var plan []key.Binding
+	if v.canRedrive() {
+		plan = []key.Binding{k.Plan}
+	}
+	switch v.stage {
+	case stageGroups:
+		return append(append(k.moveHelp(), relabel(k.Open, "the group's messages"), k.Select, k.ListFilter), plan...)
+	case stageMessages:
+		return append(append(k.moveHelp(), relabel(k.Open, "open the message"), k.Select), plan...)
+	case stagePlan:
+		if v.planErr == nil && v.plan.Redriven+v.plan.Parked > 0 {
+			return []key.Binding{k.Confirm}
+		}
+		return nil
+	case stageRunning:
+		return nil
+	case stageResult:
+		return []key.Binding{relabel(k.Open, "back, counts re-read")}
+	}
+	return append(k.moveHelp(), relabel(k.Open, "the DLQ's error groups"), k.ListFilter, k.Refresh)
 }
 
 func (v *dlqView) activate() tea.Cmd {
@@ -179,6 +201,13 @@ func (v *dlqView) escCmd() (tea.Cmd, bool) {
 func (v *dlqView) esc() bool {
 	switch v.stage {
 	case stageList:
+		if v.lfilter.value != "" {
+			rk := v.listKey(v.cur.pos)
+			v.lfilter.value = ""
+			v.relist()
+			v.cur.follow(rk, len(v.lshown), v.listKey)
+			return true
+		}
 		return false
 	case stageGroups:
 		if v.gfilter.value != "" {
@@ -246,7 +275,11 @@ func (v *dlqView) status() string {
 	for _, s := range v.res.sums {
 		total += s.Count
 	}
-	s := fmt.Sprintf("%d DLQs · %d messages · %s", len(v.res.sums), total, readAt(v.readAt))
+	s := fmt.Sprintf("%d DLQs · %d messages", len(v.res.sums), total)
+	if v.lfilter.value != "" {
+		s = fmt.Sprintf("%d of %d DLQs · %d messages", len(v.lshown), len(v.res.sums), total)
+	}
+	s += " · " + readAt(v.readAt)
 	if len(v.res.errs) > 0 {
 		s += " · " + st.Error.Render("read failed")
 	}
@@ -264,9 +297,7 @@ func groupKey(g *dlq.Group) string { return g.Pattern + "\x00" + g.Class + "\x00
 func (v *dlqView) reload(res *dlqMsg) {
 	var k, ok, gk, mk string
 	if v.res != nil {
-		if v.cur.pos < len(v.res.sums) {
-			k = dlqKey(&v.res.sums[v.cur.pos])
-		}
+		k = v.listKey(v.cur.pos)
 		if s := v.opened(); s != nil {
 			ok = dlqKey(s)
 			if g := v.gat(v.gcur.pos); g != nil {
@@ -278,7 +309,8 @@ func (v *dlqView) reload(res *dlqMsg) {
 		}
 	}
 	v.res = res
-	v.cur.follow(k, len(res.sums), func(i int) string { return dlqKey(&res.sums[i]) })
+	v.relist()
+	v.cur.follow(k, len(v.lshown), v.listKey)
 	if ok == "" {
 		return
 	}
@@ -351,6 +383,10 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 		if v.gfilter.active {
 			v.gfilter.paste(msg.Content)
 			v.regroup()
+		}
+		if v.lfilter.active {
+			v.lfilter.paste(msg.Content)
+			v.relist()
 		}
 	case tea.KeyPressMsg:
 		return v.key(msg)
@@ -488,24 +524,66 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	n := 0
-	if v.res != nil {
-		n = len(v.res.sums)
+	if v.lfilter.active {
+		rk := v.listKey(v.cur.pos)
+		v.lfilter.filterKey(k, msg)
+		v.relist()
+		v.cur.follow(rk, len(v.lshown), v.listKey)
+		return nil
 	}
+	if v.lfilter.value != "" {
+		h--
+	}
+	n := len(v.lshown)
 	if v.cur.move(k, msg, n, h) {
 		return nil
 	}
 	switch {
+	case key.Matches(msg, k.ListFilter) && v.res != nil:
+		v.lfilter.start("filter: ", v.lfilter.value)
 	case key.Matches(msg, k.Refresh):
 		return v.load()
 	case key.Matches(msg, k.Open):
 		if v.cur.pos < n {
-			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[string]bool{}, stageGroups
-			v.gfilter = input{}
-			v.regroup()
+			v.openDLQ(v.lshown[v.cur.pos])
 		}
 	}
 	return nil
+}
+
+// listKey names row i of the list of DLQs ("" for none).
+func (v *dlqView) listKey(i int) string {
+	if v.res == nil || i < 0 || i >= len(v.lshown) {
+		return ""
+	}
+	return dlqKey(&v.res.sums[v.lshown[i]])
+}
+
+// relist lists the DLQs whose name holds the list filter.
+func (v *dlqView) relist() {
+	v.lshown = v.lshown[:0]
+	if v.res == nil {
+		return
+	}
+	q := strings.ToLower(v.lfilter.value)
+	for i := range v.res.sums {
+		if strings.Contains(strings.ToLower(dlqKey(&v.res.sums[i])), q) {
+			v.lshown = append(v.lshown, i)
+		}
+	}
+}
+
+// openDLQ shows the error groups of DLQ i (an index of the summaries),
+// the list's cursor on it (the list filter cleared when it hid it).
+func (v *dlqView) openDLQ(i int) {
+	if !slices.Contains(v.lshown, i) {
+		v.lfilter.value = ""
+		v.relist()
+	}
+	v.cur.pos = slices.Index(v.lshown, i)
+	v.open, v.gcur, v.picked, v.stage = i, cursor{}, map[string]bool{}, stageGroups
+	v.gfilter = input{}
+	v.regroup()
 }
 
 // regroup lists the open DLQ's groups the filter matches (in their error,
@@ -639,13 +717,19 @@ func (v *dlqView) view() string {
 		}
 		lines = append(lines, wrapped(st.Dim, what+"; "+again, c.Width)...)
 	}
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", "DLQ", "COUNT", "OLDEST", "TOP ERROR")))
-	if len(v.res.sums) == 0 && len(v.res.errs) == 0 {
-		lines = append(lines, st.Dim.Render("  no dead-letter topics or queues (names ending .DLT, -dlq, … )"))
+	if v.lfilter.active || v.lfilter.value != "" {
+		lines = append(lines, v.lfilter.render(st, c.Width))
 	}
-	v.cur.clamp(len(v.res.sums), h-len(lines))
-	for i := v.cur.top; i < len(v.res.sums) && len(lines) < h; i++ {
-		s := &v.res.sums[i]
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", "DLQ", "COUNT", "OLDEST", "TOP ERROR")))
+	switch {
+	case len(v.res.sums) == 0 && len(v.res.errs) == 0:
+		lines = append(lines, st.Dim.Render("  no dead-letter topics or queues (names ending .DLT, -dlq, … )"))
+	case len(v.res.sums) > 0 && len(v.lshown) == 0:
+		lines = append(lines, st.Dim.Render("  no DLQ matches the filter"))
+	}
+	v.cur.clamp(len(v.lshown), h-len(lines))
+	for i := v.cur.top; i < len(v.lshown) && len(lines) < h; i++ {
+		s := &v.res.sums[v.lshown[i]]
 		top := ""
 		if len(s.Errors) > 0 {
 			top = fmt.Sprintf("%s (%d)", safe(s.Errors[0].Value), s.Errors[0].Count)
@@ -660,7 +744,7 @@ func (v *dlqView) view() string {
 		}
 		lines = append(lines, line)
 	}
-	return body(lines, c.Width, h)
+	return body(lines, c.Width, c.bodyHeight())
 }
 
 func (v *dlqView) groupsView(h int) string {

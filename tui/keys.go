@@ -17,6 +17,8 @@ type KeyMap struct {
 	Plan, Confirm                                   key.Binding
 	Jobs                                            key.Binding
 	Accept, Cancel                                  key.Binding
+	Command, Complete                               key.Binding
+	NextEvent, PrevEvent                            key.Binding
 }
 
 // DefaultKeyMap returns eddy's keys.
@@ -72,6 +74,12 @@ func DefaultKeyMap() KeyMap {
 
 		Accept: b("enter", "apply", "enter"),
 		Cancel: b("esc", "cancel", "esc"),
+
+		Command:  b(":", "command (Tab completes)", ":"),
+		Complete: b("tab", "complete", "tab"),
+
+		NextEvent: b("]", "next event", "]"),
+		PrevEvent: b("[", "previous event", "["),
 	}
 }
 
@@ -82,9 +90,16 @@ type helpSection struct {
 }
 
 func (k KeyMap) globalHelp() helpSection {
-	return helpSection{"global", []key.Binding{k.Help, k.Back, k.Quit, k.Interrupt, k.GoSources, k.GoTail, k.GoLag, k.GoDLQ, k.GoContexts}}
+	return helpSection{"global", []key.Binding{k.Help, k.Command, k.Back, k.Quit, k.Interrupt, k.GoSources, k.GoTail, k.GoLag, k.GoDLQ, k.GoContexts}}
 }
 
 func (k KeyMap) moveHelp() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+}
+
+// relabel is b described for one view ("enter: tail from the committed
+// offset"), so the help says what the key does there.
+func relabel(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
 }

@@ -52,6 +52,10 @@ type lagView struct {
 	// sampledAt is when the snapshot shown was taken: a failed sample
 	// keeps the last good one, said to be old.
 	sampledAt time.Time
+	// filter (/) keeps the groups and queues whose name holds it; qshown
+	// are the indexes of the queues listed.
+	filter input
+	qshown []int
 }
 
 // eddyJob names the job when group is one of eddy's: a redrive's or a
@@ -79,23 +83,36 @@ func jobStatus(g *inspect.GroupLag) string {
 
 // reshow lists the groups (without eddy's jobs unless J showed them).
 func (v *lagView) reshow() {
-	v.shown = v.shown[:0]
+	v.shown, v.qshown = v.shown[:0], v.qshown[:0]
 	if v.snap == nil {
 		return
 	}
+	q := strings.ToLower(v.filter.value)
 	for i := range v.snap.Groups {
-		if v.jobs || eddyJob(v.snap.Groups[i].Group) == "" {
+		g := v.snap.Groups[i].Group
+		if (v.jobs || eddyJob(g) == "") && strings.Contains(strings.ToLower(g+"\x00"+eddyJob(g)), q) {
 			v.shown = append(v.shown, i)
+		}
+	}
+	for i := range v.snap.Queues {
+		if strings.Contains(strings.ToLower("amqp:"+v.snap.Queues[i].Queue), q) {
+			v.qshown = append(v.qshown, i)
 		}
 	}
 }
 
-// hiddenJobs counts eddy's jobs not listed.
+// hiddenJobs counts eddy's jobs not listed (J shows them).
 func (v *lagView) hiddenJobs() int {
-	if v.snap == nil {
+	if v.snap == nil || v.jobs {
 		return 0
 	}
-	return len(v.snap.Groups) - len(v.shown)
+	n := 0
+	for _, g := range v.snap.Groups {
+		if eddyJob(g.Group) != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func newLagView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *lagView {
@@ -109,11 +126,18 @@ func (v *lagView) title() string {
 	return "Lag"
 }
 
-func (v *lagView) editing() bool { return false }
+func (v *lagView) editing() bool { return v.filter.active }
 
 func (v *lagView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Refresh, k.Jobs)
+	if v.drill != "" {
+		return append(k.moveHelp(), relabel(k.Open, "tail from its commit"))
+	}
+	bs := append(k.moveHelp(), relabel(k.Open, "partitions; queue: tail"), k.ListFilter, k.Refresh)
+	if v.jobs || v.hiddenJobs() > 0 {
+		bs = append(bs, k.Jobs)
+	}
+	return bs
 }
 
 func (v *lagView) activate() tea.Cmd {
@@ -139,6 +163,13 @@ func (v *lagView) sample() tea.Cmd {
 func (v *lagView) esc() bool {
 	if v.drill != "" {
 		v.drill = ""
+		return true
+	}
+	if v.filter.value != "" {
+		k := v.rowKey(v.cur.pos)
+		v.filter.value = ""
+		v.reshow()
+		v.cur.follow(k, v.rows(), v.rowKey)
 		return true
 	}
 	return false
@@ -191,6 +222,11 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 		if v.active && msg.gen == v.gen {
 			return v.sample()
 		}
+	case tea.PasteMsg:
+		if v.filter.active {
+			v.filter.paste(msg.Content)
+			v.reshow()
+		}
 	case tea.KeyPressMsg:
 		return v.key(msg)
 	}
@@ -221,7 +257,7 @@ func (v *lagView) rowKey(i int) string {
 	case i < len(v.shown):
 		return "g:" + v.snap.Groups[v.shown[i]].Group
 	case i < v.rows():
-		return "q:" + v.snap.Queues[i-len(v.shown)].Queue
+		return "q:" + v.snap.Queues[v.qshown[i-len(v.shown)]].Queue
 	}
 	return ""
 }
@@ -239,7 +275,7 @@ func (v *lagView) rows() int {
 	if v.snap == nil {
 		return 0
 	}
-	return len(v.shown) + len(v.snap.Queues)
+	return len(v.shown) + len(v.qshown)
 }
 
 func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
@@ -247,14 +283,28 @@ func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
 	h := v.c.bodyHeight() - 1
 	if v.drill != "" {
 		if g := v.group(v.drill); g != nil {
-			v.pcur.move(k, msg, len(g.Partitions), h)
+			if !v.pcur.move(k, msg, len(g.Partitions), h) && key.Matches(msg, k.Open) {
+				return v.tailPartition(g)
+			}
 		}
 		return nil
+	}
+	if v.filter.active {
+		rk := v.rowKey(v.cur.pos)
+		v.filter.filterKey(k, msg)
+		v.reshow()
+		v.cur.follow(rk, v.rows(), v.rowKey)
+		return nil
+	}
+	if v.filter.value != "" {
+		h--
 	}
 	if v.cur.move(k, msg, v.rows(), h) {
 		return nil
 	}
 	switch {
+	case key.Matches(msg, k.ListFilter):
+		v.filter.start("filter: ", v.filter.value)
 	case key.Matches(msg, k.Refresh):
 		return v.sample()
 	case key.Matches(msg, k.Jobs):
@@ -266,6 +316,8 @@ func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
 		if v.snap != nil && v.cur.pos < len(v.shown) {
 			v.drill = v.snap.Groups[v.shown[v.cur.pos]].Group
 			v.pcur = cursor{}
+		} else if v.snap != nil && v.cur.pos < v.rows() {
+			return v.tailQueue(v.snap.Queues[v.qshown[v.cur.pos-len(v.shown)]].Queue)
 		}
 	}
 	return nil
@@ -330,14 +382,20 @@ func (v *lagView) viewSnap(h int) string {
 		return v.partitions(h)
 	}
 	nameW := max(12, min(32, c.Width-58))
-	lines := []string{st.Header.Render(fmt.Sprintf("  %-*s %-13s %9s %10s %8s  %s", nameW, "GROUP / QUEUE", "STATUS", "LAG", "OFFSETLAG", "TIMELAG", "HISTORY"))}
+	var lines []string
+	if v.filter.active || v.filter.value != "" {
+		lines = append(lines, v.filter.render(st, c.Width))
+		h--
+	}
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %-13s %9s %10s %8s  %s", nameW, "GROUP / QUEUE", "STATUS", "LAG", "OFFSETLAG", "TIMELAG", "HISTORY")))
 	v.cur.clamp(v.rows(), h-1)
 	hists := make([][]float64, 0, v.rows())
 	for i := range v.rows() {
 		hists = append(hists, v.history[v.rowKey(i)])
 	}
 	hi := sparkMax(sparkLen, hists...)
-	for i := v.cur.top; i < v.rows() && len(lines) < h; i++ {
+	top := len(lines) - 1
+	for i := v.cur.top; i < v.rows() && len(lines)-top < h; i++ {
 		var line string
 		if i < len(v.shown) {
 			g := &v.snap.Groups[v.shown[i]]
@@ -350,7 +408,7 @@ func (v *lagView) viewSnap(h int) string {
 			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fitName(safe(name), nameW), style.Render(status),
 				inspect.FormatLagCount(g.Lag, g.LagInexact), dash(g.OffsetLag), inspect.FormatTimeLag(g.TimeLag, g.TimeLagInexact), sparkline(v.history["g:"+g.Group], sparkLen, hi))
 		} else {
-			q := &v.snap.Queues[i-len(v.shown)]
+			q := &v.snap.Queues[v.qshown[i-len(v.shown)]]
 			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fitName("amqp:"+safe(q.Queue), nameW), "ready",
 				q.Ready, fmt.Sprintf("unack %d", q.Unacked), inspect.FormatLagDuration(q.HeadAge), sparkline(v.history["q:"+q.Queue], sparkLen, hi))
 		}
@@ -359,17 +417,20 @@ func (v *lagView) viewSnap(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	if n := v.hiddenJobs(); n > 0 && len(lines) < h {
+	if v.rows() == 0 && v.filter.value != "" {
+		lines = append(lines, st.Dim.Render("  no group or queue matches the filter"))
+	}
+	if n := v.hiddenJobs(); n > 0 && len(lines)-top < h {
 		lines = append(lines, st.Dim.Render(fmt.Sprintf("  %d of eddy's own jobs hidden (redrive and replay groups; J shows them)", n)))
 	}
-	return body(lines, c.Width, h)
+	return body(lines, c.Width, c.bodyHeight())
 }
 
 func (v *lagView) partitions(h int) string {
 	c, st := v.c, v.c.Styles
 	g := v.group(v.drill)
 	if g == nil {
-		return body([]string{"  group " + safe(v.drill) + " is gone (esc goes back)"}, c.Width, h)
+		return body([]string{"  no group " + safe(v.drill) + " in the last sample (esc goes back)"}, c.Width, h)
 	}
 	// Narrow, COMMITTED and END go first: LAG and TIMELAG are what the
 	// view is for.

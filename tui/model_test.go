@@ -56,7 +56,7 @@ func run(m *Model, cmd tea.Cmd) {
 		for _, c := range msg {
 			run(m, c)
 		}
-	case openTailMsg, openEventMsg, openTraceMsg, flashMsg, backendMsg, refilterMsg:
+	case openTailMsg, openEventMsg, openTraceMsg, flashMsg, backendMsg, refilterMsg, openPartitionMsg:
 		_, next := m.Update(msg)
 		// Opening a tail or a trace starts reads: not run here.
 		_ = next
@@ -83,6 +83,14 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "end":
 		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "pgup":
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "home":
+		return tea.KeyPressMsg{Code: tea.KeyHome}
 	case "ctrl+c":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	case "ctrl+u":

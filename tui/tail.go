@@ -31,6 +31,7 @@ type tailView struct {
 
 	addrs   []bus.Address
 	from    bus.Position
+	parts   []int32 // the partitions read (nil: all): a lag partition's tail
 	ring    *ring
 	shown   seqList
 	stream  *stream
@@ -104,7 +105,7 @@ func (v *tailView) title() string {
 	}
 	names := make([]string, len(v.addrs))
 	for i, a := range v.addrs {
-		names[i] = safe(a.String())
+		names[i] = safe(a.String()) + partsLabel(v.parts)
 	}
 	return "Tail " + strings.Join(names, " ")
 }
@@ -113,11 +114,19 @@ func (v *tailView) editing() bool { return v.filterIn.active || v.searchIn.activ
 
 func (v *tailView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search, k.NextMatch, k.PrevMatch, k.JumpTime, k.Clear)
+	if len(v.addrs) == 0 {
+		return nil // nothing tailed: nothing here works yet
+	}
+	bs := append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search)
+	if v.search != "" {
+		bs = append(bs, k.NextMatch, k.PrevMatch)
+	}
+	return append(bs, k.JumpTime, k.Clear)
 }
 
 // open starts tailing addrs from the end (live), as eddy tail does.
 func (v *tailView) open(addrs []bus.Address) tea.Cmd {
+	v.parts = nil
 	return v.openAt(addrs, bus.Position{})
 }
 
@@ -144,7 +153,7 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 func (v *tailView) start(from bus.Position) tea.Cmd {
 	v.nextID++
 	id, be, ctx, addrs := v.nextID, v.be, v.ctx, v.addrs
-	read := bus.ReadOptions{From: from}
+	read := bus.ReadOptions{From: from, Partitions: v.parts}
 	wake := make(chan struct{}, 1)
 	book := v.c.Conn
 	if book != nil {
