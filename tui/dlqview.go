@@ -110,7 +110,7 @@ func (v *dlqView) activate() tea.Cmd {
 func (v *dlqView) deactivate() {}
 
 func (v *dlqView) load() tea.Cmd {
-	v.gen++
+	v.gen = nextGen()
 	v.loading = true
 	gen, be, ctx := v.gen, v.be, v.ctx
 	return func() tea.Msg { return dlqResult{gen, be.summarizeDLQs(ctx)} }
@@ -499,7 +499,7 @@ func (v *dlqView) openMessage(s *dlq.Summary, identity string) tea.Cmd {
 }
 
 func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
-	v.runGen++
+	v.runGen = nextGen()
 	v.stage, v.plan, v.planErr = stagePlan, dlq.Report{}, nil
 	req.DryRun = true
 	v.req = req
@@ -512,7 +512,7 @@ func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
 
 // run starts the redrive that was planned; progress arrives as messages.
 func (v *dlqView) run() tea.Cmd {
-	v.runGen++
+	v.runGen = nextGen()
 	v.stage, v.progress = stageRunning, replay.Summary{}
 	req := v.req
 	req.DryRun = false

@@ -16,8 +16,8 @@ import (
 	"github.com/eddy-sh/eddy/replay/eos"
 )
 
-// lagTick asks for the next sample; gen drops ticks of an earlier
-// activation.
+// lagTick asks for the next sample; gen drops ticks of an earlier chain
+// (one restarted by r, or of a context switched away from).
 type lagTick struct{ gen int }
 
 // lagResult carries a sample to the activation that asked for it.
@@ -27,8 +27,9 @@ type lagResult struct {
 }
 
 // lagView samples consumer groups and queues with inspect's LagMonitor (eddy
-// lag's), while it is open, and keeps each one's lag history for a
-// sparkline. enter drills into a group's partitions.
+// lag's), from the TUI's start and whether it is shown or not, and keeps
+// each one's lag history for a sparkline (and the monitor its window for
+// Burrow's rules). enter drills into a group's partitions.
 type lagView struct {
 	c       *Common
 	ctx     context.Context
@@ -39,8 +40,7 @@ type lagView struct {
 	snap    *inspect.LagSnapshot
 	err     error
 	history map[string][]float64
-	gen     int
-	active  bool
+	gen     int // the one sampling chain in force (see sourcesView)
 	cur     cursor
 	drill   string // the group whose partitions are shown, "" for the list
 	pcur    cursor
@@ -112,18 +112,23 @@ func (v *lagView) help() []key.Binding {
 	return append(k.moveHelp(), k.Open, k.Refresh, k.Jobs)
 }
 
+// activate starts the sampling chain if it is not running yet (the root
+// starts it with the TUI); it then runs in the background.
 func (v *lagView) activate() tea.Cmd {
-	v.active = true
-	v.gen++
-	if v.mon == nil {
-		v.mon = v.be.newLagMonitor()
+	if v.gen != 0 {
+		return nil
 	}
 	return v.sample()
 }
 
-func (v *lagView) deactivate() { v.active = false }
+func (v *lagView) deactivate() {}
 
+// sample reads now and starts a new chain from that sample.
 func (v *lagView) sample() tea.Cmd {
+	if v.mon == nil {
+		v.mon = v.be.newLagMonitor()
+	}
+	v.gen = nextGen()
 	gen, mon, ctx := v.gen, v.mon, v.ctx
 	return func() tea.Msg {
 		s, err := mon.Sample(ctx)
@@ -173,13 +178,10 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 				v.pcur.follow(pk, len(g.Partitions), v.partKey)
 			}
 		}
-		if !v.active {
-			return nil
-		}
 		gen := v.gen
 		return tea.Tick(v.refresh, func(time.Time) tea.Msg { return lagTick{gen} })
 	case lagTick:
-		if v.active && msg.gen == v.gen {
+		if msg.gen == v.gen {
 			return v.sample()
 		}
 	case tea.KeyPressMsg:

@@ -211,7 +211,7 @@ func (m *Model) comp(id viewID) component {
 
 // Init starts the first listing (and the tail when Options.Tail is set).
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.sources.activate()}
+	cmds := []tea.Cmd{m.startSampling()}
 	if m.o.Color && m.o.Theme == "" {
 		// The colours suit the background: the terminal says which.
 		cmds = append(cmds, tea.RequestBackgroundColor)
@@ -220,6 +220,13 @@ func (m *Model) Init() tea.Cmd {
 		cmds = append(cmds, m.push(viewTail), m.tail.open(m.o.Tail))
 	}
 	return tea.Batch(cmds...)
+}
+
+// startSampling starts the Sources and Lag views' samplers: they run from
+// the start, shown or not, so that their sparklines (and the lag window
+// Burrow's rules judge) have no gap for the time spent in another view.
+func (m *Model) startSampling() tea.Cmd {
+	return tea.Batch(m.sources.activate(), m.lag.activate())
 }
 
 // push shows a view on top of the current one (the same view again is
@@ -317,7 +324,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.build()
 		m.stack = []viewID{viewSources}
 		m.flash, m.flashErr = "switched to context "+safe(m.be.Context), false
-		return m, m.sources.activate()
+		return m, m.startSampling()
 	}
 	// Data and ticks: every view ignores what is not its own.
 	var cmds []tea.Cmd

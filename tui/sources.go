@@ -20,8 +20,14 @@ func defaultNaming() convention.Naming { return convention.DefaultNaming() }
 const sparkLen = 20
 
 // sourcesTick asks for the next listing; gen drops ticks of an earlier
-// activation.
+// chain (one restarted by r, or of a context switched away from).
 type sourcesTick struct{ gen int }
+
+// sourcesResult carries a listing to the chain that asked for it.
+type sourcesResult struct {
+	gen int
+	sourcesMsg
+}
 
 // sourcesView lists the context's topics and queues.
 type sourcesView struct {
@@ -40,8 +46,11 @@ type sourcesView struct {
 	loaded   bool
 	cur      cursor
 	filter   input
-	gen      int
-	active   bool
+	// gen is the one sampling chain in force: a listing, then a tick
+	// Refresh later, then the next listing. It runs whether the view is
+	// shown or not, so the rate sparklines have no gap for the time spent
+	// in another view.
+	gen int
 }
 
 func newSourcesView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *sourcesView {
@@ -58,17 +67,24 @@ func (v *sourcesView) help() []key.Binding {
 	return append(k.moveHelp(), k.ListFilter, k.Select, k.SelectAll, k.Open, k.Refresh)
 }
 
+// activate starts the sampling chain the first time; after that it runs
+// in the background and showing the view changes nothing.
 func (v *sourcesView) activate() tea.Cmd {
-	v.active = true
-	v.gen++
+	if v.gen != 0 {
+		return nil
+	}
 	return v.load()
 }
 
-func (v *sourcesView) deactivate() { v.active = false }
+func (v *sourcesView) deactivate() {}
 
+// load lists the sources now and starts a new chain from that listing (the
+// previous chain's tick is dropped when it comes: one chain, whatever r
+// is pressed).
 func (v *sourcesView) load() tea.Cmd {
-	be, ctx := v.be, v.ctx
-	return func() tea.Msg { return be.listSources(ctx) }
+	v.gen = nextGen()
+	gen, be, ctx := v.gen, v.be, v.ctx
+	return func() tea.Msg { return sourcesResult{gen, be.listSources(ctx)} }
 }
 
 func (v *sourcesView) status() string {
@@ -91,14 +107,18 @@ func (v *sourcesView) status() string {
 func (v *sourcesView) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case sourcesMsg:
+		// A listing handed in whole (tests): shown, no chain.
 		v.apply(msg)
-		if !v.active {
+	case sourcesResult:
+		if msg.gen != v.gen {
+			// Of a chain since replaced, maybe of another context.
 			return nil
 		}
+		v.apply(msg.sourcesMsg)
 		gen := v.gen
 		return tea.Tick(v.refresh, func(time.Time) tea.Msg { return sourcesTick{gen} })
 	case sourcesTick:
-		if v.active && msg.gen == v.gen {
+		if msg.gen == v.gen {
 			return v.load()
 		}
 	case tea.PasteMsg:

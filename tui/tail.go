@@ -117,7 +117,7 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 	v.addrs, v.from = addrs, from
 	v.ring = newRing(v.o.Buffer)
 	v.shown.clear()
-	v.refilterGen, v.refiltering = v.refilterGen+1, false
+	v.refilterGen, v.refiltering = nextGen(), false
 	v.total, v.filterFails, v.firstFailure = 0, 0, ""
 	v.rate = rateMeter{}
 	v.endErr, v.follow, v.paused, v.opening = nil, true, false, true
@@ -126,7 +126,7 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 	v.hold = from.IsSet() && from.Kind != bus.PosEnd
 	v.follow, v.full, v.held = !v.hold, false, nil
 	v.cur = cursor{}
-	v.nextID++
+	v.nextID = nextGen()
 	id, be, ctx := v.nextID, v.be, v.ctx
 	read := bus.ReadOptions{From: from}
 	health := new(atomic.Pointer[bus.Health])
@@ -348,7 +348,7 @@ type refilterMsg struct {
 // the ring's matches go in front of them when the result comes
 // (refiltered).
 func (v *tailView) refilter() tea.Cmd {
-	v.refilterGen++
+	v.refilterGen = nextGen()
 	v.shown.clear()
 	v.filterFails, v.firstFailure = 0, ""
 	from, to := v.ring.oldest(), v.ring.next
@@ -496,7 +496,7 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Clear):
 		v.ring = newRing(v.o.Buffer)
 		v.shown.clear()
-		v.refilterGen, v.refiltering = v.refilterGen+1, false
+		v.refilterGen, v.refiltering = nextGen(), false
 		v.settle()
 	case key.Matches(msg, k.Open):
 		if e := v.selected(); e != nil {

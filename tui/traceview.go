@@ -60,7 +60,7 @@ func (v *traceView) help() []key.Binding {
 // the end.
 func (v *traceView) open(e *event.Event) tea.Cmd {
 	v.query = traceQuery(v.be.schema(), e)
-	v.gen++
+	v.gen = nextGen()
 	v.loading, v.res, v.cur = true, traceMsg{}, cursor{}
 	if v.query == "" {
 		v.loading = false
