@@ -16,6 +16,7 @@ type KeyMap struct {
 	Trace                                           key.Binding
 	Plan, Confirm                                   key.Binding
 	Jobs                                            key.Binding
+	Sort, SortReverse                               key.Binding
 	Accept, Cancel                                  key.Binding
 }
 
@@ -69,6 +70,9 @@ func DefaultKeyMap() KeyMap {
 		Confirm: b("Y", "confirm redrive", "Y"),
 
 		Jobs: b("J", "show/hide eddy's own jobs", "J"),
+
+		Sort:        b("s", "sort by the next column", "s"),
+		SortReverse: b("S", "reverse the sort", "S"),
 
 		Accept: b("enter", "apply", "enter"),
 		Cancel: b("esc", "cancel", "esc"),

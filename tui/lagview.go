@@ -48,6 +48,11 @@ type lagView struct {
 	// and replay groups) only when jobs is set (J).
 	shown []int
 	jobs  bool
+	// qshown are the indexes of the queues, listed after the groups, in the
+	// same sort.
+	qshown []int
+	// sort: s and S; by status (worst first, then by lag) until s moves it.
+	sort listSort
 }
 
 // eddyJob names the job when group is one of eddy's: a redrive's or a
@@ -73,9 +78,10 @@ func jobStatus(g *inspect.GroupLag) string {
 	return "job done"
 }
 
-// reshow lists the groups (without eddy's jobs unless J showed them).
+// reshow lists the groups (without eddy's jobs unless J showed them) and
+// then the queues, each in the sort's order.
 func (v *lagView) reshow() {
-	v.shown = v.shown[:0]
+	v.shown, v.qshown = v.shown[:0], v.qshown[:0]
 	if v.snap == nil {
 		return
 	}
@@ -84,6 +90,49 @@ func (v *lagView) reshow() {
 			v.shown = append(v.shown, i)
 		}
 	}
+	for i := range v.snap.Queues {
+		v.qshown = append(v.qshown, i)
+	}
+	gcols, qcols := v.sortCols()
+	v.sort.apply(v.shown, gcols)
+	v.sort.apply(v.qshown, qcols)
+}
+
+// sortCols are the columns s cycles through: over the groups' indexes,
+// and the same columns over the queues' (ready for LAG, unacked for
+// OFFSETLAG, the head message's age for TIMELAG; queues have no status).
+func (v *lagView) sortCols() (groups, queues []sortCol) {
+	g := func(i int) *inspect.GroupLag { return &v.snap.Groups[i] }
+	q := func(i int) *inspect.QueueLag { return &v.snap.Queues[i] }
+	// By the status shown: eddy's jobs are not judged by Burrow's rules
+	// (their ERR is not shown), so they sort after every consumer.
+	status := func(i int) int64 {
+		if eddyJob(g(i).Group) != "" && g(i).Err == "" {
+			return -1
+		}
+		return int64(g(i).Status)
+	}
+	byStatus := func(a, b int) int {
+		if c := byInt(status)(a, b); c != 0 {
+			return c
+		}
+		return byInt(func(i int) int64 { return g(i).Lag })(a, b)
+	}
+	groups = []sortCol{
+		{"GROUP / QUEUE", byName(func(i int) string { return g(i).Group }), false},
+		{"STATUS", byStatus, true},
+		{"LAG", byInt(func(i int) int64 { return g(i).Lag }), true},
+		{"OFFSETLAG", byInt(func(i int) int64 { return g(i).OffsetLag }), true},
+		{"TIMELAG", byInt(func(i int) int64 { return int64(g(i).TimeLag) }), true},
+	}
+	queues = []sortCol{
+		{"GROUP / QUEUE", byName(func(i int) string { return q(i).Queue }), false},
+		{"STATUS", func(int, int) int { return 0 }, true},
+		{"LAG", byInt(func(i int) int64 { return q(i).Ready }), true},
+		{"OFFSETLAG", byInt(func(i int) int64 { return q(i).Unacked }), true},
+		{"TIMELAG", byInt(func(i int) int64 { return int64(q(i).HeadAge) }), true},
+	}
+	return groups, queues
 }
 
 // hiddenJobs counts eddy's jobs not listed.
@@ -95,7 +144,7 @@ func (v *lagView) hiddenJobs() int {
 }
 
 func newLagView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *lagView {
-	return &lagView{c: c, ctx: ctx, be: be, refresh: refresh, history: map[string][]float64{}}
+	return &lagView{c: c, ctx: ctx, be: be, refresh: refresh, history: map[string][]float64{}, sort: listSort{col: 1}}
 }
 
 func (v *lagView) title() string {
@@ -109,7 +158,7 @@ func (v *lagView) editing() bool { return false }
 
 func (v *lagView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Refresh, k.Jobs)
+	return append(k.moveHelp(), k.Open, k.Sort, k.SortReverse, k.Refresh, k.Jobs)
 }
 
 // activate starts the sampling chain if it is not running yet (the root
@@ -214,7 +263,7 @@ func (v *lagView) rowKey(i int) string {
 	case i < len(v.shown):
 		return "g:" + v.snap.Groups[v.shown[i]].Group
 	case i < v.rows():
-		return "q:" + v.snap.Queues[i-len(v.shown)].Queue
+		return "q:" + v.snap.Queues[v.qshown[i-len(v.shown)]].Queue
 	}
 	return ""
 }
@@ -232,7 +281,7 @@ func (v *lagView) rows() int {
 	if v.snap == nil {
 		return 0
 	}
-	return len(v.shown) + len(v.snap.Queues)
+	return len(v.shown) + len(v.qshown)
 }
 
 func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
@@ -255,6 +304,14 @@ func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
 		v.jobs = !v.jobs
 		v.reshow()
 		v.cur.follow(k, v.rows(), v.rowKey)
+	case key.Matches(msg, k.Sort), key.Matches(msg, k.SortReverse):
+		if v.snap != nil {
+			gcols, _ := v.sortCols()
+			k := v.rowKey(v.cur.pos)
+			v.sort.key(v.c.Keys, msg, gcols)
+			v.reshow()
+			v.cur.follow(k, v.rows(), v.rowKey)
+		}
 	case key.Matches(msg, k.Open):
 		if v.snap != nil && v.cur.pos < len(v.shown) {
 			v.drill = v.snap.Groups[v.shown[v.cur.pos]].Group
@@ -310,7 +367,9 @@ func (v *lagView) view() string {
 		return v.partitions(h)
 	}
 	nameW := max(12, min(32, c.Width-58))
-	lines := []string{st.Header.Render(fmt.Sprintf("  %-*s %-13s %9s %10s %8s  %s", nameW, "GROUP / QUEUE", "STATUS", "LAG", "OFFSETLAG", "TIMELAG", "HISTORY"))}
+	cols, _ := v.sortCols()
+	hd := func(i int) string { return v.sort.head(cols, i) }
+	lines := []string{st.Header.Render(fmt.Sprintf("  %-*s %-13s %9s %10s %8s  %s", nameW, hd(0), hd(1), hd(2), hd(3), hd(4), "HISTORY"))}
 	v.cur.clamp(v.rows(), h-1)
 	hists := make([][]float64, 0, v.rows())
 	for i := range v.rows() {
@@ -330,7 +389,7 @@ func (v *lagView) view() string {
 			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fitName(safe(name), nameW), style.Render(status),
 				inspect.FormatLagCount(g.Lag, g.LagInexact), dash(g.OffsetLag), inspect.FormatTimeLag(g.TimeLag, g.TimeLagInexact), sparkline(v.history["g:"+g.Group], sparkLen, hi))
 		} else {
-			q := &v.snap.Queues[i-len(v.shown)]
+			q := &v.snap.Queues[v.qshown[i-len(v.shown)]]
 			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fitName("amqp:"+safe(q.Queue), nameW), "ready",
 				q.Ready, fmt.Sprintf("unack %d", q.Unacked), inspect.FormatLagDuration(q.HeadAge), sparkline(v.history["q:"+q.Queue], sparkLen, hi))
 		}

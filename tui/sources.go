@@ -46,6 +46,7 @@ type sourcesView struct {
 	loaded   bool
 	cur      cursor
 	filter   input
+	sort     listSort // s and S: by name (the default), parts, messages or rate
 	// gen is the one sampling chain in force: a listing, then a tick
 	// Refresh later, then the next listing. It runs whether the view is
 	// shown or not, so the rate sparklines have no gap for the time spent
@@ -64,7 +65,7 @@ func (v *sourcesView) editing() bool { return v.filter.active }
 
 func (v *sourcesView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.ListFilter, k.Select, k.SelectAll, k.Open, k.Refresh)
+	return append(k.moveHelp(), k.ListFilter, k.Select, k.SelectAll, k.Open, k.Sort, k.SortReverse, k.Refresh)
 }
 
 // activate starts the sampling chain the first time; after that it runs
@@ -167,7 +168,19 @@ func (v *sourcesView) curKey() string {
 
 func (v *sourcesView) refilter() { v.reshow(v.curKey()) }
 
-// reshow lists the rows the filter matches, the cursor on the row named k.
+// sortCols are the columns s cycles through, over v.rows' indexes.
+func (v *sourcesView) sortCols() []sortCol {
+	r := func(i int) *sourceRow { return &v.rows[i] }
+	return []sortCol{
+		{"SOURCE", byName(func(i int) string { return r(i).addr.String() }), false},
+		{"PARTS", byInt(func(i int) int64 { return int64(r(i).partitions) }), true},
+		{"MESSAGES", byInt(func(i int) int64 { return r(i).messages }), true},
+		{"RATE/S", byFloat(func(i int) float64 { return r(i).rate }), true},
+	}
+}
+
+// reshow lists the rows the filter matches, in the sort's order, the
+// cursor on the row named k.
 func (v *sourcesView) reshow(k string) {
 	v.shown = v.shown[:0]
 	q := strings.ToLower(v.filter.value)
@@ -176,6 +189,7 @@ func (v *sourcesView) reshow(k string) {
 			v.shown = append(v.shown, i)
 		}
 	}
+	v.sort.apply(v.shown, v.sortCols())
 	v.cur.follow(k, len(v.shown), func(i int) string { return v.rows[v.shown[i]].addr.String() })
 	v.cur.clamp(len(v.shown), v.listHeight())
 }
@@ -190,6 +204,10 @@ func (v *sourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	if v.cur.move(k, msg, len(v.shown), v.listHeight()) {
+		return nil
+	}
+	if cur := v.curKey(); v.sort.key(k, msg, v.sortCols()) {
+		v.reshow(cur)
 		return nil
 	}
 	switch {
@@ -271,7 +289,8 @@ func (v *sourcesView) view() string {
 	if !spark {
 		nameW, sparkHead = max(12, min(40, c.Width-38)), ""
 	}
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", sparkHead)))
+	cols := v.sortCols()
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, v.sort.head(cols, 0), v.sort.head(cols, 1), v.sort.head(cols, 2), v.sort.head(cols, 3), sparkHead)))
 	if !v.loaded {
 		lines = append(lines, "  listing…")
 	} else if len(v.shown) == 0 {
