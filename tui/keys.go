@@ -17,6 +17,7 @@ type KeyMap struct {
 	Plan, Confirm                                   key.Binding
 	Jobs                                            key.Binding
 	Sort, SortReverse                               key.Binding
+	ToggleID, ScrollLeft, ScrollRight               key.Binding
 	Accept, Cancel                                  key.Binding
 }
 
@@ -73,6 +74,10 @@ func DefaultKeyMap() KeyMap {
 
 		Sort:        b("s", "sort by the next column", "s"),
 		SortReverse: b("S", "reverse the sort", "S"),
+
+		ToggleID:    b("i", "show/hide the id column", "i"),
+		ScrollLeft:  b("←/h", "scroll the payload left", "left", "h"),
+		ScrollRight: b("→/l", "scroll the payload right", "right", "l"),
 
 		Accept: b("enter", "apply", "enter"),
 		Cancel: b("esc", "cancel", "esc"),

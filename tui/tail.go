@@ -83,6 +83,13 @@ type tailView struct {
 	render      *inspect.Renderer
 	renderWidth int
 	line        []byte
+
+	// The columns (tailcols.go): showID shows the event id (i), hoff is
+	// how many cells of the payload are scrolled off (←/→), rowFields the
+	// fields of the rows on screen (reused from frame to frame).
+	showID    bool
+	hoff      int
+	rowFields []inspect.LineFields
 }
 
 func newTailView(c *Common, ctx context.Context, be *Backend, o Options) *tailView {
@@ -104,7 +111,8 @@ func (v *tailView) editing() bool { return v.filterIn.active || v.searchIn.activ
 
 func (v *tailView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search, k.NextMatch, k.PrevMatch, k.JumpTime, k.Clear)
+	return append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search, k.NextMatch, k.PrevMatch, k.JumpTime, k.Clear,
+		k.ToggleID, k.ScrollLeft, k.ScrollRight)
 }
 
 // open starts tailing addrs from the end (live), as eddy tail does.
@@ -398,7 +406,7 @@ func (v *tailView) refiltered(msg refilterMsg) {
 }
 
 func (v *tailView) listHeight() int {
-	h := v.c.bodyHeight() - 1 // the filter line
+	h := v.c.bodyHeight() - 2 // the filter line, the columns' header
 	if v.filterErr != "" {
 		h--
 	}
@@ -457,6 +465,9 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	n := v.shown.len()
 	if v.cur.move(k, msg, n, v.listHeight()) {
 		v.follow = v.cur.pos >= n-1
+		return nil
+	}
+	if v.colKey(msg) {
 		return nil
 	}
 	switch {
@@ -712,28 +723,7 @@ func (v *tailView) view() string {
 	} else if v.shown.len() == 0 && !v.opening {
 		lines = append(lines, st.Dim.Render("  waiting for events…"))
 	}
-	r := v.renderer()
-	n := v.shown.len()
-	v.cur.clamp(n, h)
-	for i := v.cur.top; i < n && i < v.cur.top+h; i++ {
-		e := v.ring.get(v.shown.at(i))
-		if e == nil {
-			continue
-		}
-		v.line = r.AppendLine(v.line[:0], e)
-		text := string(v.line)
-		gutter := "  "
-		matched := v.search != "" && containsFold(text, v.search)
-		if matched {
-			gutter = "• "
-			text = highlight(text, v.search, st)
-		}
-		if i == v.cur.pos {
-			lines = append(lines, cursorRow(st, "  "+string(v.line), c.Width))
-		} else {
-			lines = append(lines, gutter+text)
-		}
-	}
+	lines = append(lines, v.tailRows(h)...)
 	return body(lines, c.Width, c.bodyHeight())
 }
 
