@@ -53,6 +53,10 @@ type lagView struct {
 	qshown []int
 	// sort: s and S; by status (worst first, then by lag) until s moves it.
 	sort listSort
+	// inflight: a sample is being read. The monitor is not safe for
+	// concurrent use (its evaluator keeps the window), so r meanwhile
+	// only asks for the next sample to follow at once (soon).
+	inflight, soon bool
 }
 
 // eddyJob names the job when group is one of eddy's: a redrive's or a
@@ -172,11 +176,17 @@ func (v *lagView) activate() tea.Cmd {
 
 func (v *lagView) deactivate() {}
 
-// sample reads now and starts a new chain from that sample.
+// sample reads now and starts a new chain from that sample; while one is
+// read, the next follows it at once.
 func (v *lagView) sample() tea.Cmd {
+	if v.inflight {
+		v.soon = true
+		return nil
+	}
 	if v.mon == nil {
 		v.mon = v.be.newLagMonitor()
 	}
+	v.inflight = true
 	v.gen = nextGen()
 	gen, mon, ctx := v.gen, v.mon, v.ctx
 	return func() tea.Msg {
@@ -215,6 +225,7 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 		if msg.gen != v.gen {
 			return nil
 		}
+		v.inflight = false
 		k, pk := v.rowKey(v.cur.pos), v.partKey(v.pcur.pos)
 		v.snap, v.err = msg.snap, msg.err
 		v.reshow()
@@ -226,6 +237,10 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 			if g := v.group(v.drill); g != nil {
 				v.pcur.follow(pk, len(g.Partitions), v.partKey)
 			}
+		}
+		if v.soon {
+			v.soon = false
+			return v.sample()
 		}
 		gen := v.gen
 		return tea.Tick(v.refresh, func(time.Time) tea.Msg { return lagTick{gen} })

@@ -17,13 +17,13 @@ func TestSparklinesSampleInTheBackground(t *testing.T) {
 		if m.current() != viewDLQ {
 			t.Fatal("left the DLQ view")
 		}
-		if m.lag.update(lagTick{m.lag.gen}) == nil {
-			t.Fatalf("sample %d: the lag tick asked for no sample while Lag was not shown", i)
-		}
 		s := testLag()
 		s.Groups[0].Lag = want
 		if m.lag.update(lagResult{m.lag.gen, lagMsg{snap: s}}) == nil {
 			t.Fatalf("sample %d: no next tick while Lag was not shown", i)
+		}
+		if m.lag.update(lagTick{m.lag.gen}) == nil {
+			t.Fatalf("sample %d: the lag tick asked for no sample while Lag was not shown", i)
 		}
 		if m.sources.update(sourcesTick{m.sources.gen}) == nil {
 			t.Fatalf("listing %d: the sources tick asked for no listing while Sources was not shown", i)
@@ -94,5 +94,31 @@ func TestTickOfOldContextDropped(t *testing.T) {
 	m.Update(lagResult{m.lag.gen, lagMsg{snap: testLag()}})
 	if m.lag.snap == nil {
 		t.Fatal("the new context's sample was dropped")
+	}
+}
+
+// TestLagRefreshWhileSampling: r while a sample was being read started a
+// second Sample on the same LagMonitor, which is not safe for concurrent
+// use (a data race on its evaluator's window). r now asks for the next
+// sample to follow the one being read, at once.
+func TestLagRefreshWhileSampling(t *testing.T) {
+	m := newTestModel(t, 100, 30)
+	press(m, "3") // the first sample: being read (the test does not answer it)
+	v := m.lag
+	if !v.inflight {
+		t.Fatal("no sample in flight")
+	}
+	g := v.gen
+	if cmd := v.update(keyMsg("r")); cmd != nil || v.gen != g {
+		t.Fatal("r started a second sample while one was being read")
+	}
+	v.update(lagResult{g, lagMsg{snap: testLag()}})
+	if !v.inflight || v.gen == g {
+		t.Fatal("the sample r asked for did not follow at once")
+	}
+	// Answered, the chain goes on at its pace.
+	v.update(lagResult{v.gen, lagMsg{snap: testLag()}})
+	if v.inflight || v.soon {
+		t.Fatalf("after the answer: inflight %v, soon %v", v.inflight, v.soon)
 	}
 }
