@@ -1,6 +1,10 @@
 package tui
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/eddy-sh/eddy/bus"
+)
 
 // TestSparklinesSampleInTheBackground: the Sources and Lag views sampled
 // only while shown, so their sparklines had a hole for every minute spent in
@@ -120,5 +124,23 @@ func TestLagRefreshWhileSampling(t *testing.T) {
 	v.update(lagResult{v.gen, lagMsg{snap: testLag()}})
 	if v.inflight || v.soon {
 		t.Fatalf("after the answer: inflight %v, soon %v", v.inflight, v.soon)
+	}
+}
+
+// TestTailOpenOfOldContextDropped: a tail opened just before a context
+// switch answered with id 1, and the new context's first tail was id 1
+// too: the old cluster's source was taken as the new tail's.
+func TestTailOpenOfOldContextDropped(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	m.Update(openTailMsg{addrs: []bus.Address{{Transport: "kafka", Name: "orders"}}})
+	old := m.tail.nextID
+	m.Update(backendMsg{be: &Backend{Context: "prod"}})
+	m.Update(openTailMsg{addrs: []bus.Address{{Transport: "kafka", Name: "orders"}}})
+	if m.tail.nextID == old {
+		t.Fatalf("the new context's tail has the old one's id %d", old)
+	}
+	m.Update(tailOpenedMsg{id: old, src: captureSource(t, 5)})
+	if m.tail.stream != nil || !m.tail.opening {
+		t.Fatal("the old context's source was taken by the new context's tail")
 	}
 }
