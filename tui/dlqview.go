@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ type dlqView struct {
 	stage     dlqStage
 	lfilter   input // / filters the list of DLQs
 	lshown    []int // the indexes of the DLQs the filter matches
+	// sort and gsort: s and S in the list (by count until s moves it) and
+	// in a DLQ's groups (by count).
+	sort, gsort listSort
 
 	req      RedriveRequest
 	sel      string // the selection, in words
@@ -99,7 +103,7 @@ type dlqView struct {
 type dlqTick struct{ gen int }
 
 func newDLQView(c *Common, ctx context.Context, be *Backend) *dlqView {
-	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[string]bool{}}
+	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[string]bool{}, sort: listSort{col: 1}}
 }
 
 func (v *dlqView) title() string {
@@ -120,7 +124,7 @@ func (v *dlqView) help() []key.Binding {
 	}
 	switch v.stage {
 	case stageGroups:
-		return append(append(k.moveHelp(), relabel(k.Open, "the group's messages"), k.Select, k.ListFilter), plan...)
+		return append(append(k.moveHelp(), relabel(k.Open, "the group's messages"), k.Select, k.ListFilter, k.Sort, k.SortReverse), plan...)
 	case stageMessages:
 		return append(append(k.moveHelp(), relabel(k.Open, "open the message"), k.Select), plan...)
 	case stagePlan:
@@ -133,12 +137,12 @@ func (v *dlqView) help() []key.Binding {
 	case stageResult:
 		return []key.Binding{relabel(k.Open, "back, counts re-read")}
 	}
-	return append(k.moveHelp(), relabel(k.Open, "the DLQ's error groups"), k.ListFilter, k.Refresh)
+	return append(k.moveHelp(), relabel(k.Open, "the DLQ's error groups"), k.ListFilter, k.Sort, k.SortReverse, k.Refresh)
 }
 
 func (v *dlqView) activate() tea.Cmd {
 	v.active = true
-	v.tickGen++
+	v.tickGen = nextGen()
 	switch {
 	case v.loading:
 		return nil
@@ -174,7 +178,7 @@ func (v *dlqView) rereads() bool {
 }
 
 func (v *dlqView) load() tea.Cmd {
-	v.gen++
+	v.gen = nextGen()
 	v.loading = true
 	gen, be, ctx := v.gen, v.be, v.ctx
 	return func() tea.Msg { return dlqResult{gen, be.summarizeDLQs(ctx)} }
@@ -309,6 +313,7 @@ func (v *dlqView) reload(res *dlqMsg) {
 		}
 	}
 	v.res = res
+	v.resort()
 	v.relist()
 	v.cur.follow(k, len(v.lshown), v.listKey)
 	if ok == "" {
@@ -330,6 +335,47 @@ func (v *dlqView) reload(res *dlqMsg) {
 			v.stage, v.pickedIDs = stageGroups, nil
 		}
 	}
+}
+
+// sortCols are the DLQ list's columns s cycles through, over v.res.sums.
+func (v *dlqView) sortCols() []sortCol {
+	s := func(i int) *dlq.Summary { return &v.res.sums[i] }
+	return []sortCol{
+		{"DLQ", byName(func(i int) string { return dlqKey(s(i)) }), false},
+		{"COUNT", byInt(func(i int) int64 { return s(i).Count }), true},
+		{"OLDEST", byInt(func(i int) int64 {
+			if s(i).Oldest.IsZero() {
+				return math.MaxInt64 // unknown: after every known time
+			}
+			return s(i).Oldest.UnixNano()
+		}), false},
+	}
+}
+
+// groupCols are a DLQ's groups' columns, over its Groups.
+func (v *dlqView) groupCols(s *dlq.Summary) []sortCol {
+	g := func(i int) *dlq.Group { return &s.Groups[i] }
+	return []sortCol{
+		{"COUNT", byInt(func(i int) int64 { return int64(g(i).Count) }), true},
+		{"ERROR", byName(func(i int) string { return g(i).Pattern }), false},
+		{"ORIGIN", byName(func(i int) string { return g(i).Origin }), false},
+		{"CLASS", byName(func(i int) string { return g(i).Class }), false},
+	}
+}
+
+// resort puts the DLQs in the sort's order (callers keep the cursor on its
+// DLQ).
+func (v *dlqView) resort() {
+	idx := make([]int, len(v.res.sums))
+	for i := range idx {
+		idx[i] = i
+	}
+	v.sort.apply(idx, v.sortCols())
+	sums := make([]dlq.Summary, len(idx))
+	for i, j := range idx {
+		sums[i] = v.res.sums[j]
+	}
+	v.res.sums = sums
 }
 
 // canRedrive: eddy dlq redrive reads Kafka topics and RabbitMQ queues.
@@ -414,6 +460,10 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		h -= v.filterLines()
 		if v.gcur.move(k, msg, len(v.gshown), h) {
+			return nil
+		}
+		if v.gsort.key(k, msg, v.groupCols(s)) {
+			v.regroup() // the cursor stays on its group
 			return nil
 		}
 		switch {
@@ -538,6 +588,13 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 	if v.cur.move(k, msg, n, h) {
 		return nil
 	}
+	if n > 0 && v.sort.key(k, msg, v.sortCols()) {
+		cur := v.listKey(min(v.cur.pos, n-1))
+		v.resort()
+		v.relist()
+		v.cur.follow(cur, len(v.lshown), v.listKey)
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.ListFilter) && v.res != nil:
 		v.lfilter.start("filter: ", v.lfilter.value)
@@ -606,6 +663,7 @@ func (v *dlqView) regroup() {
 			v.gshown = append(v.gshown, i)
 		}
 	}
+	v.gsort.apply(v.gshown, v.groupCols(s))
 	v.gcur.follow(k, len(v.gshown), func(i int) string { return groupKey(&s.Groups[v.gshown[i]]) })
 	v.gcur.clamp(len(v.gshown), v.c.bodyHeight()-1-v.filterLines())
 }
@@ -640,7 +698,7 @@ func (v *dlqView) openMessage(s *dlq.Summary, identity string) tea.Cmd {
 }
 
 func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
-	v.runGen++
+	v.runGen = nextGen()
 	v.stage, v.plan, v.planErr = stagePlan, dlq.Report{}, nil
 	req.DryRun = true
 	v.req = req
@@ -653,7 +711,7 @@ func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
 
 // run starts the redrive that was planned; progress arrives as messages.
 func (v *dlqView) run() tea.Cmd {
-	v.runGen++
+	v.runGen = nextGen()
 	v.stage, v.progress = stageRunning, replay.Summary{}
 	req := v.req
 	req.DryRun = false
@@ -720,7 +778,8 @@ func (v *dlqView) view() string {
 	if v.lfilter.active || v.lfilter.value != "" {
 		lines = append(lines, v.lfilter.render(st, c.Width))
 	}
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", "DLQ", "COUNT", "OLDEST", "TOP ERROR")))
+	cols := v.sortCols()
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", v.sort.head(cols, 0), v.sort.head(cols, 1), v.sort.head(cols, 2), "TOP ERROR")))
 	switch {
 	case len(v.res.sums) == 0 && len(v.res.errs) == 0:
 		lines = append(lines, st.Dim.Render("  no dead-letter topics or queues (names ending .DLT, -dlq, … )"))
@@ -764,7 +823,9 @@ func (v *dlqView) groupsView(h int) string {
 	originW := max(8, min(20, c.Width/6))
 	classW := max(10, min(36, c.Width/5))
 	errW := max(16, c.Width-2-6-2-1-originW-1-classW)
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %6s  %-*s %-*s %s", "COUNT", errW, fit("ERROR (ids, numbers, quoted masked)", errW), originW, "ORIGIN", "CLASS")))
+	cols := v.groupCols(v.opened())
+	hd := func(i int) string { return v.gsort.head(cols, i) }
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %6s  %-*s %-*s %s", hd(0), errW, fit(hd(1)+" (ids, numbers, quoted masked)", errW), originW, hd(2), hd(3))))
 	v.gcur.clamp(len(v.gshown), h-1)
 	if len(v.gshown) == 0 && v.gfilter.value != "" {
 		lines = append(lines, st.Dim.Render("  no group matches the filter (esc clears it)"))

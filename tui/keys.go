@@ -16,6 +16,8 @@ type KeyMap struct {
 	Trace                                           key.Binding
 	Plan, Confirm                                   key.Binding
 	Jobs                                            key.Binding
+	Sort, SortReverse                               key.Binding
+	ToggleID, ScrollLeft, ScrollRight               key.Binding
 	Accept, Cancel                                  key.Binding
 	Command, Complete                               key.Binding
 	NextEvent, PrevEvent                            key.Binding
@@ -71,6 +73,13 @@ func DefaultKeyMap() KeyMap {
 		Confirm: b("Y", "confirm redrive", "Y"),
 
 		Jobs: b("J", "show/hide eddy's own jobs", "J"),
+
+		Sort:        b("s", "sort by the next column", "s"),
+		SortReverse: b("S", "reverse the sort", "S"),
+
+		ToggleID:    b("i", "show/hide the id column", "i"),
+		ScrollLeft:  b("←/h", "scroll the payload left", "left", "h"),
+		ScrollRight: b("→/l", "scroll the payload right", "right", "l"),
 
 		Accept: b("enter", "apply", "enter"),
 		Cancel: b("esc", "cancel", "esc"),

@@ -229,7 +229,7 @@ func (m *Model) comp(id viewID) component {
 
 // Init starts the first listing (and the tail when Options.Tail is set).
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.sources.activate(), m.connTick()}
+	cmds := []tea.Cmd{m.startSampling(), m.connTick()}
 	if m.o.Color && m.o.Theme == "" {
 		// The colours suit the background: the terminal says which.
 		cmds = append(cmds, tea.RequestBackgroundColor)
@@ -238,6 +238,13 @@ func (m *Model) Init() tea.Cmd {
 		cmds = append(cmds, m.push(viewTail), m.tail.open(m.o.Tail))
 	}
 	return tea.Batch(cmds...)
+}
+
+// startSampling starts the Sources and Lag views' samplers: they run from
+// the start, shown or not, so that their sparklines (and the lag window
+// Burrow's rules judge) have no gap for the time spent in another view.
+func (m *Model) startSampling() tea.Cmd {
+	return tea.Batch(m.sources.activate(), m.lag.activate())
 }
 
 // push shows a view on top of the current one (the same view again is
@@ -352,7 +359,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.switched = len(m.c.Conn.transports(m.be)) > 0; m.switched {
 			m.flash += " · checking its brokers…"
 		}
-		return m, tea.Batch(m.sources.activate(), m.connTick())
+		return m, tea.Batch(m.startSampling(), m.connTick())
 	}
 	// Data and ticks: every view ignores what is not its own.
 	var cmds []tea.Cmd

@@ -74,7 +74,7 @@ func (v *traceView) open(e *event.Event) tea.Cmd {
 // end.
 func (v *traceView) openID(id string, at time.Time) tea.Cmd {
 	v.query = id
-	v.gen++
+	v.gen = nextGen()
 	v.loading, v.res, v.cur = true, traceMsg{}, cursor{}
 	if v.query == "" {
 		v.loading = false
@@ -116,7 +116,7 @@ func (v *traceView) update(msg tea.Msg) tea.Cmd {
 	case connRestoredMsg:
 		if !v.loading && errors.Is(v.res.err, bus.ErrConnect) && v.query != "" {
 			// The read failed for want of the broker: read again now it answers.
-			v.gen++
+			v.gen = nextGen()
 			v.loading, v.res = true, traceMsg{}
 			return v.load(v.since)
 		}
@@ -238,8 +238,15 @@ func (v *traceView) lines() []string {
 				avail := max(10, nw-len(label)-4)
 				name = fitName(safe(e.From), avail/2) + " -> " + fitName(safe(to), avail-avail/2) + label
 			}
+			if narrow && label != "" && ansi.StringWidth(name) > v.c.Width-2 {
+				// Too narrow for the ends and the label on one line (under
+				// about 34 columns): the label takes a line of its own.
+				out = append(out, "  "+fitName(safe(e.From)+" -> "+safe(to), v.c.Width-2), "  "+strings.TrimSpace(label))
+			} else if narrow {
+				out = append(out, "  "+name)
+			}
 			if narrow {
-				out = append(out, "  "+name, fmt.Sprintf("    %6d %8s %8s %8s", e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
+				out = append(out, fmt.Sprintf("    %6d %8s %8s %8s", e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
 			} else {
 				out = append(out, fmt.Sprintf("  %-*s %6d %8s %8s %8s", nw, name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
 			}
