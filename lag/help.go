@@ -71,3 +71,10 @@ const GatesHelp = `GATES
   violate; a named target that does not exist does. A figure known only as a
   range (a lag "≤N", a time lag "≥D") violates unless every value of the
   range passes: a gate never passes on a count eddy could not finish.`
+
+// OutputHelp says what eddy lag writes, once or every --watch interval.
+const OutputHelp = `OUTPUT
+  -o table (terminal), tsv (pipe), json (schema in the README; null is
+  unknown), jsonl (one JSON object per sample: the default of --watch in a
+  pipe). --watch INTERVAL samples until Ctrl-C (or --samples N), redrawing the
+  table on a terminal.`

@@ -12,7 +12,10 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/cmdutil"
+	"github.com/eddy-sh/eddy/replay/eos"
 )
 
 // Targets are eddy lag's arguments sorted by transport.
@@ -58,11 +61,22 @@ type OpenOptions struct {
 	ReadUncommitted bool
 	Kafka           func(...kafka.Option) (*kafka.Client, error)
 	AMQP            func(...amqp.Option) (*amqp.Client, error)
+	// Configured, when the targets name no transport, says which the
+	// connection settings name; when they name neither, both are asked.
+	Configured func() (kafka, amqp bool, err error)
 }
 
 // Open builds a LagMonitor of t's transports, opening their clients;
 // closeFn closes them.
 func Open(t Targets, o OpenOptions) (m *LagMonitor, closeFn func(), err error) {
+	if !t.Kafka && !t.AMQP && o.Configured != nil {
+		if t.Kafka, t.AMQP, err = o.Configured(); err != nil {
+			return nil, nil, err
+		}
+		if !t.Kafka && !t.AMQP {
+			t.Kafka, t.AMQP = true, true
+		}
+	}
 	m = &LagMonitor{Groups: t.Groups, Queues: t.Queues, Window: o.Window, Now: o.Now, Isolation: "read_committed"}
 	var closers []func()
 	closeFn = func() {
@@ -98,6 +112,36 @@ func Open(t Targets, o OpenOptions) (m *LagMonitor, closeFn func(), err error) {
 // ErrPartial is Watch's error when it reported a crossed gate or a target
 // that could not be read: everything is said, the exit status is partial.
 var ErrPartial = errors.New("lag: partial result or a gate crossed")
+
+// ParseLagChecks parses --fail-on expressions.
+func ParseLagChecks(specs []string) ([]LagCheck, error) {
+	var checks []LagCheck
+	for _, s := range specs {
+		c, err := ParseLagCheck(s)
+		if err != nil {
+			return nil, err
+		}
+		checks = append(checks, c)
+	}
+	return checks, nil
+}
+
+// IsJobGroup reports whether group is one of eddy's own jobs: a redrive's
+// or a replay's consumer group, which the lag commands leave out unless asked.
+func IsJobGroup(group string) bool {
+	return strings.HasPrefix(group, dlq.RedriveGroup("")) || strings.HasPrefix(group, eos.GroupName(""))
+}
+
+// CheckWatch checks --watch and --samples; its error is a usage error.
+func CheckWatch(every time.Duration, samples int) error {
+	if every < 0 {
+		return cmdutil.Usagef("--watch %v: want a positive interval", every)
+	}
+	if samples < 0 || samples > 0 && every == 0 {
+		return cmdutil.Usagef("--samples goes with --watch and wants a count >= 1")
+	}
+	return nil
+}
 
 // WatchOptions are eddy lag's sampling loop.
 type WatchOptions struct {
@@ -179,16 +223,41 @@ func hasUnjudged(s *inspect.LagSnapshot) bool {
 type ServeOptions struct {
 	ErrOut   io.Writer
 	Interval time.Duration
-	Metrics  *LagMetrics
+	// Metrics configure the metrics; their PushInterval is Interval.
+	Metrics LagMetricsOptions
+	// OnEndpoint, when set, is told the OTLP endpoint as messages show it.
+	OnEndpoint func(string)
+	// CloseTimeout bounds the last push when Serve returns; OnFinal, when
+	// set and there is an OTLP endpoint, is told that push's error.
+	CloseTimeout time.Duration
+	OnFinal      func(error)
 	// Ready, when set, is called with the address the server listens on.
 	Ready func(addr string)
 }
 
 // Serve samples m every o.Interval into o.Metrics and serves them on ln at
-// /metrics until ctx ends (its error) or the server fails.
+// /metrics until ctx ends (its error) or the server fails; a bad OTLP
+// endpoint is a usage error.
 func Serve(ctx context.Context, m *LagMonitor, ln net.Listener, o ServeOptions) error {
+	mo := o.Metrics
+	mo.PushInterval = o.Interval
+	metrics, err := NewLagMetrics(ctx, mo)
+	if err != nil {
+		return cmdutil.AsUsage(fmt.Errorf("--otlp: %w", err))
+	}
+	if o.OnEndpoint != nil {
+		o.OnEndpoint(metrics.OTLPEndpoint())
+	}
+	defer func() {
+		// The last push, bounded like every push.
+		sctx, cancel := context.WithTimeout(context.Background(), o.CloseTimeout)
+		defer cancel()
+		if err := metrics.Shutdown(sctx); err != nil && mo.OTLPEndpoint != "" && o.OnFinal != nil {
+			o.OnFinal(err)
+		}
+	}()
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", o.Metrics.Handler())
+	mux.Handle("/metrics", metrics.Handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
@@ -213,7 +282,7 @@ func Serve(ctx context.Context, m *LagMonitor, ln net.Listener, o ServeOptions) 
 		for _, e := range s.Errors {
 			fmt.Fprintf(o.ErrOut, "eddy: %s\n", inspect.SafeString(e))
 		}
-		o.Metrics.Update(s, time.Since(start))
+		metrics.Update(s, time.Since(start))
 	}
 	sample()
 	fmt.Fprintf(o.ErrOut, "eddy: serving lag metrics on http://%s/metrics every %v\n", ln.Addr(), o.Interval)

@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/lag"
-	"github.com/eddy-sh/eddy/replay/eos"
 )
 
 // LagOptions are `eddy lag`'s flags and arguments.
@@ -62,17 +58,7 @@ ERR (STOP). They are left out of "every group" (stderr says how many; JSON
 hidden_jobs) and so out of gates and metrics; --jobs lists them, and naming one
 shows it.
 
-` + lag.ColumnsHelp + `
-
-` + lag.StatusHelp + `
-
-` + lag.GatesHelp + `
-
-OUTPUT
-  -o table (terminal), tsv (pipe), json (schema in the README; null is
-  unknown), jsonl (one JSON object per sample: the default of --watch in a
-  pipe). --watch INTERVAL samples until Ctrl-C (or --samples N), redrawing the
-  table on a terminal.`,
+` + lag.ColumnsHelp + "\n\n" + lag.StatusHelp + "\n\n" + lag.GatesHelp + "\n\n" + lag.OutputHelp,
 		Example: `  eddy lag
   eddy lag payments shipping --partitions
   eddy lag --watch 5s
@@ -152,15 +138,8 @@ func lagMonitor(f *Factory, targets []string, window int, uncommitted bool) (m *
 	if window < 2 {
 		return nil, nil, usagef("--window %d: want at least 2 samples", window)
 	}
-	if !t.Kafka && !t.AMQP {
-		if t.Kafka, t.AMQP, err = configuredTransports(f); err != nil {
-			return nil, nil, err
-		}
-		if !t.Kafka && !t.AMQP {
-			t.Kafka, t.AMQP = true, true
-		}
-	}
-	return lag.Open(t, lag.OpenOptions{Window: window, Now: f.Now, ReadUncommitted: uncommitted, Kafka: f.Kafka, AMQP: f.AMQP})
+	return lag.Open(t, lag.OpenOptions{Window: window, Now: f.Now, ReadUncommitted: uncommitted, Kafka: f.Kafka, AMQP: f.AMQP,
+		Configured: func() (bool, bool, error) { return configuredTransports(f) }})
 }
 
 func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
@@ -168,19 +147,12 @@ func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
 	if o.Output == "" && !f.IO.OutTTY && o.Watch > 0 {
 		format = "jsonl" // a line per sample
 	}
-	if o.Watch < 0 {
-		return usagef("--watch %v: want a positive interval", o.Watch)
+	if err := lag.CheckWatch(o.Watch, o.Samples); err != nil {
+		return err
 	}
-	if o.Samples < 0 || o.Samples > 0 && o.Watch == 0 {
-		return usagef("--samples goes with --watch and wants a count >= 1")
-	}
-	var checks []lag.LagCheck
-	for _, s := range o.FailOn {
-		c, err := lag.ParseLagCheck(s)
-		if err != nil {
-			return asUsage(err)
-		}
-		checks = append(checks, c)
+	checks, err := lag.ParseLagChecks(o.FailOn)
+	if err != nil {
+		return asUsage(err)
 	}
 	m, closeFn, err := lagMonitor(f, o.Targets, o.Window, o.ReadUncommitted)
 	if err != nil {
@@ -188,7 +160,7 @@ func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
 	}
 	defer closeFn()
 	if !o.Jobs {
-		m.Skip = isEddyJobGroup
+		m.Skip = lag.IsJobGroup
 	}
 	err = lag.Watch(ctx, m, lag.WatchOptions{Out: f.IO.Out, ErrOut: f.IO.ErrOut, Every: o.Watch, Samples: o.Samples,
 		Redraw: format == "table" && o.Watch > 0 && f.IO.OutTTY, Checks: checks, NoteUnjudged: !f.IO.OutTTY && format != "table",
@@ -214,28 +186,10 @@ func lagServeRun(ctx context.Context, f *Factory, o *LagServeOptions) error {
 	}
 	defer closeFn()
 	if !o.Jobs {
-		m.Skip = isEddyJobGroup
+		m.Skip = lag.IsJobGroup
 	}
 	pushes := &pushWatch{f: f, timeout: otlpTimeout(f)}
-	metrics, err := lag.NewLagMetrics(ctx, lag.LagMetricsOptions{OTLPEndpoint: o.OTLP, PushInterval: o.Interval,
-		OTLPTimeout: pushes.timeout, OnPush: pushes.report})
-	if err != nil {
-		return asUsage(fmt.Errorf("--otlp: %w", err))
-	}
-	pushes.setEndpoint(metrics.OTLPEndpoint())
-	defer func() {
-		// The last push, bounded like every push.
-		sctx, cancel := context.WithTimeout(context.Background(), pushes.timeout+otlpCloseMargin)
-		defer cancel()
-		if err := metrics.Shutdown(sctx); err != nil && o.OTLP != "" {
-			pushes.final(err)
-		}
-	}()
-	return lag.Serve(ctx, m, ln, lag.ServeOptions{ErrOut: f.IO.ErrOut, Interval: o.Interval, Metrics: metrics, Ready: o.ready})
-}
-
-// isEddyJobGroup reports whether group is one of eddy's own jobs: a redrive's
-// or a replay's consumer group, which the lag commands leave out unless asked.
-func isEddyJobGroup(group string) bool {
-	return strings.HasPrefix(group, dlq.RedriveGroup("")) || strings.HasPrefix(group, eos.GroupName(""))
+	return lag.Serve(ctx, m, ln, lag.ServeOptions{ErrOut: f.IO.ErrOut, Interval: o.Interval, Ready: o.ready,
+		Metrics:    lag.LagMetricsOptions{OTLPEndpoint: o.OTLP, OTLPTimeout: pushes.timeout, OnPush: pushes.report},
+		OnEndpoint: pushes.setEndpoint, CloseTimeout: pushes.timeout + otlpCloseMargin, OnFinal: pushes.final})
 }
