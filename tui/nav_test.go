@@ -98,14 +98,27 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 			press(m, "j", "j", "j")
 			return m
 		},
-		"lag":                       onLag("j", "j"),
-		"lag partitions":            onLag("enter", "j"),
-		"lag partitions at the end": onLag("enter", "k"),
-		"dlq at the end":            onDLQ("G"),
-		"dlq":                       onDLQ(),
-		"dlq groups":                onDLQ("enter"),
-		"dlq groups at the end":     onDLQ("enter", "G"),
-		"dlq messages":              onDLQ("enter", "j", "enter", "j"),
+		// Every step filtered out: / (edit the filter) is all that works.
+		"trace filtered to nothing": func(t *testing.T) *Model {
+			m := newTestModel(t, 80, 24)
+			e := orderEvent(1, "orders", "OrderPlaced")
+			m.Update(openTraceMsg{&e})
+			m.Update(traceResult{m.trace.gen, testFlow()})
+			press(m, "/")
+			typeText(m, "nothing")
+			press(m, "enter")
+			return m
+		},
+		"dlq messages filtered":            onDLQ("enter", "j", "enter", "/", "e", "v", "t", "enter"),
+		"dlq messages filtered at the end": onDLQ("enter", "j", "enter", "/", "e", "v", "t", "enter", "G"),
+		"lag":                              onLag("j", "j"),
+		"lag partitions":                   onLag("enter", "j"),
+		"lag partitions at the end":        onLag("enter", "k"),
+		"dlq at the end":                   onDLQ("G"),
+		"dlq":                              onDLQ(),
+		"dlq groups":                       onDLQ("enter"),
+		"dlq groups at the end":            onDLQ("enter", "G"),
+		"dlq messages":                     onDLQ("enter", "j", "enter", "j"),
 		"dlq plan": func(t *testing.T) *Model {
 			m := onDLQ("enter", "P")(t)
 			plan := dlq.Report{Summary: replay.Summary{Read: 37}, Redriven: 7, Pin: dlq.Pins("kafka:payments.DLT/0@1")}
@@ -128,6 +141,7 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 		"lag partitions": {"lag partitions at the end"}, "lag partitions at the end": {"lag partitions"},
 		"dlq": {"dlq at the end"}, "dlq at the end": {"dlq"},
 		"dlq groups": {"dlq groups at the end"}, "dlq groups at the end": {"dlq groups"},
+		"dlq messages filtered": {"dlq messages filtered at the end"}, "dlq messages filtered at the end": {"dlq messages filtered"},
 		"event folded": {"event unfolded", "event from the tail"}, "event unfolded": {"event folded", "event from the tail"},
 		"event from the tail": {"event folded", "event unfolded"},
 	}
