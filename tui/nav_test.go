@@ -109,22 +109,22 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 			press(m, "enter")
 			return m
 		},
-		"dlq messages filtered":            onDLQ("enter", "j", "enter", "/", "e", "v", "t", "enter"),
-		"dlq messages filtered at the end": onDLQ("enter", "j", "enter", "/", "e", "v", "t", "enter", "G"),
-		"lag":                              onLag("j", "j"),
-		"lag partitions":                   onLag("enter", "j"),
-		"lag partitions at the end":        onLag("enter", "k"),
-		"dlq at the end":                   onDLQ("G"),
-		"dlq":                              onDLQ(),
-		"dlq groups":                       onDLQ("enter"),
-		"dlq groups at the end":            onDLQ("enter", "G"),
-		"dlq messages":                     onDLQ("enter", "j", "enter", "j"),
+		"lag":                       onLag("j", "j"),
+		"lag partitions":            onLag("enter", "j"),
+		"lag partitions at the end": onLag("enter", "k"),
+		"dlq at the end":            onDLQ("G"),
+		"dlq":                       onDLQ(),
+		"dlq groups":                onDLQ("enter"),
+		"dlq groups at the end":     onDLQ("enter", "G"),
+		"dlq messages":              onDLQ("enter", "j", "enter", "j"),
 		"dlq plan": func(t *testing.T) *Model {
 			m := onDLQ("enter", "P")(t)
 			plan := dlq.Report{Summary: replay.Summary{Read: 37}, Redriven: 7, Pin: dlq.Pins("kafka:payments.DLT/0@1")}
 			m.Update(redrivePlanMsg{m.dlq.runGen, plan, nil})
 			return m
 		},
+		"dlq messages filtered":            onDLQ("enter", "j", "enter", "/", "e", "v", "t", "enter"),
+		"dlq messages filtered at the end": onDLQ("enter", "j", "enter", "/", "e", "v", "t", "enter", "G"),
 		"contexts": func(t *testing.T) *Model {
 			m := newTestModel(t, 80, 24)
 			m.be.Contexts = []string{"dev", "prod", "staging", "test"}
