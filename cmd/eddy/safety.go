@@ -11,9 +11,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/all"
-	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/file"
-	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/cmdutil"
 	"github.com/eddy-sh/eddy/replay"
@@ -86,10 +84,7 @@ func sameQueue(to bus.Address, q string) bool {
 // preflightTarget checks a run's target before anything is read or written,
 // the real run and its dry run alike (all.Preflight). It writes nothing.
 func preflightTarget(ctx context.Context, f *Factory, to bus.Address) error {
-	return all.Preflight(ctx, all.Clients{
-		Kafka: func() (*kafka.Client, error) { return f.Kafka() },
-		AMQP:  func() (*amqp.Client, error) { return f.AMQP() },
-	}, to)
+	return all.Preflight(ctx, sourceClients(f, nil, nil), to)
 }
 
 // openDryLedger opens the ledger a dry run reads: the one OpenLedger would
