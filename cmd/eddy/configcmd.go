@@ -2,38 +2,19 @@ package main
 
 import (
 	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/config"
+	"github.com/eddy-sh/eddy/internal/helptext"
 )
 
 func newCmdConfig(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Manage named contexts (brokers, credentials, schema)",
-		Long: `Manage named contexts in $XDG_CONFIG_HOME/eddy/config.yaml (or $EDDY_CONFIG).
-
-A context names a Kafka cluster and/or a RabbitMQ broker with their TLS and SASL
-settings and, optionally, the schema eddy uses to find event ids. Example file:
-
-  current-context: staging
-  contexts:
-    staging:
-      kafka:
-        brokers: [kafka-1:9093, kafka-2:9093]
-        tls: {ca: /etc/eddy/ca.pem}
-        sasl: {mechanism: SCRAM-SHA-512, username: eddy, password-env: STAGING_KAFKA_PASSWORD}
-      amqp:
-        url: amqps://eddy:secret@rabbit:5671/shop
-      schema:
-        correlation: [header:x-correlation-id, json:meta.correlation]
-
-Secrets are masked in everything eddy prints; prefer password-env or
-password-file to an inline password. The file is written with mode 0600.`,
+		Long:  helptext.Config,
 	}
 	cmd.AddCommand(newCmdConfigList(f), newCmdConfigUse(f), newCmdConfigShow(f), newCmdConfigSet(f))
 	return cmd
@@ -53,24 +34,7 @@ func newCmdConfigList(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CURRENT\tNAME\tKAFKA\tAMQP")
-			for _, name := range c.Names() {
-				ctx := c.Contexts[name].Masked()
-				mark := ""
-				if name == current {
-					mark = "*"
-				}
-				k, a := "-", "-"
-				if ctx.Kafka != nil && len(ctx.Kafka.Brokers) > 0 {
-					k = strings.Join(ctx.Kafka.Brokers, ",")
-				}
-				if ctx.AMQP != nil && ctx.AMQP.URL != "" {
-					a = ctx.AMQP.URL
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", mark, inspect.SafeString(name), inspect.SafeString(k), inspect.SafeString(a))
-			}
-			return tw.Flush()
+			return c.WriteList(f.IO.Out, current)
 		},
 	}
 }
@@ -121,12 +85,7 @@ func newCmdConfigShow(f *Factory) *cobra.Command {
 			} else if name == "" {
 				return usagef("no current context (eddy config use NAME, or eddy config set NAME ...)")
 			}
-			b, err := yaml.Marshal(map[string]*Context{name: ctx.Masked()})
-			if err != nil {
-				return err
-			}
-			_, err = f.IO.Out.Write([]byte(inspect.SafeText(string(b))))
-			return err
+			return config.WriteContext(f.IO.Out, name, ctx)
 		},
 	}
 }
@@ -137,10 +96,7 @@ func newCmdConfigSet(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Create or update a context from the connection flags",
-		Long: `Create or update a context from the connection flags given with it: --brokers,
---tls-ca, --tls-cert, --tls-key, --tls-server-name, --sasl-mechanism, --sasl-user,
---amqp-url and --amqp-mgmt-url. The SASL password is never taken from a flag:
-name an environment variable (--password-env) or a file (--password-file).`,
+		Long:  helptext.ConfigSet,
 		Example: `  eddy config set local --brokers 127.0.0.1:9092 --amqp-url amqp://guest:guest@127.0.0.1:5672/ --use
   eddy config set prod --brokers kafka-1:9093 --tls-ca /etc/eddy/ca.pem --sasl-mechanism SCRAM-SHA-512 --sasl-user eddy --password-env PROD_KAFKA_PASSWORD`,
 		Args: cobra.ExactArgs(1),

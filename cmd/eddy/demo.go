@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/demo"
+	"github.com/eddy-sh/eddy/internal/helptext"
 )
 
 // demoContext is the config context `eddy demo` writes, so every other command
@@ -37,49 +37,7 @@ func newCmdDemo(f *Factory, runF func(context.Context, *DemoOptions) error) *cob
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run an in-process Kafka with a simulated shop to try eddy on",
-		Long: `Start a Kafka cluster inside this process (franz-go's kfake, on 127.0.0.1) and a
-small simulated shop on it, so every eddy command has a living system to work on,
-with nothing installed. Its services consume and produce real events with real
-consumer groups:
-
-  orders -> OrderPlaced -> payments -> PaymentAuthorized | PaymentFailed
-    -> inventory -> StockReserved | OutOfStock -> shipping -> OrderShipped
-    -> notifications -> EmailSent
-
-TOPICS
-  orders payments inventory shipping notifications   the events (key = order id)
-  payments.DLT    payments' failures, with Spring Kafka's kafka_dlt-* headers
-  inventory-dlq   inventory's failures, with Kafka Connect's __connect.errors.* headers
-GROUPS
-  payments  connect-inventory  shipping  notifications
-
-Events are JSON (event_id, type, occurred_at, correlation_id = the order,
-causation_id = the event that caused it, payload) with CloudEvents ce_* headers
-and a W3C traceparent that follows each order through every service. A share of
-events fails and is dead-lettered (--fail-rate); now and then a poison message
-arrives: truncated JSON, an Avro record, or an order whose customer name holds
-terminal escape sequences. Orders come at --rate per second, with bursts.
-
---slow SERVICE makes that consumer fall behind, so its lag grows while the others
-keep up; --stall SERVICE makes it hang without committing. SERVICE is payments,
-inventory, shipping or notifications; both flags repeat or take a list.
-
-The demo writes a context named "demo" into eddy's config file (see eddy config),
-so other commands reach it with --context demo. It runs until Ctrl-C, then stops
-everything and exits 0. The cluster lives in memory unless --data-dir keeps it.
-
-RETENTION
-  The topics keep the last 30 minutes of events, at most 64 MiB for the five
-  event topics together, and dead letters for a day, at most 16 MiB for the
-  two DLQs together. Older records are deleted (checked every minute), so a
-  demo (or eddy tui --demo) left open stays bounded in memory; tail, trace and
-  replay reach back as far as what is kept.
-
---amqp URL runs the same shop over that RabbitMQ instead: topic exchanges
-shop.orders ... shop.notifications (routing key = event type), a work queue per
-service (shop.payments.inbox, ...), and the dead-letter queues shop.payments.dlq
-and shop.inventory.dlq, fed by the broker itself through x-dead-letter-exchange,
-so dead letters carry real x-death headers. Nothing else on the broker is touched.`,
+		Long:  helptext.Demo,
 		Example: `  eddy demo
   # then, in another terminal
   eddy tail 'kafka:/.*/' --context demo
@@ -159,102 +117,22 @@ func demoRun(ctx context.Context, f *Factory, o *DemoOptions) error {
 	// From here every way out stops the demo first.
 	saveErr := writeDemoContext(conf, d, o.AMQPURL)
 
-	w := f.IO.ErrOut
-	if d.Addr() != "" {
-		where := "in memory: its data goes when the demo stops"
-		if o.DataDir != "" {
-			where = "data kept in " + o.DataDir
-		}
-		fmt.Fprintf(w, "eddy demo: Kafka on %s (in this process; %s)\n", d.Addr(), where)
-		if o.Port != 0 && !strings.HasSuffix(d.Addr(), fmt.Sprintf(":%d", o.Port)) {
-			fmt.Fprintf(w, "eddy demo: port %d was taken, so the demo took the next free one\n", o.Port)
-		}
-		fmt.Fprintf(w, "eddy demo: topics %s\n", strings.Join(d.Topics(), " "))
-		fmt.Fprintf(w, "eddy demo: groups %s\n", strings.Join(d.Groups(), " "))
-	} else {
-		fmt.Fprintf(w, "eddy demo: shop on RabbitMQ %s\n", amqp.Redact(o.AMQPURL))
-		fmt.Fprintf(w, "eddy demo: queues %s\n", strings.Join(d.Queues(), " "))
+	amqpShown := ""
+	if o.AMQPURL != "" {
+		amqpShown = amqp.Redact(o.AMQPURL)
 	}
-	fmt.Fprintf(w, "eddy demo: %g orders/s with bursts; %g%% of payments and inventory work is dead-lettered to %s\n",
-		o.Rate, o.FailRate*100, strings.Join(d.DeadLetters(), " and "))
-	for _, s := range o.Slow {
-		fmt.Fprintf(w, "eddy demo: %s is slow and falls behind\n", s)
-	}
-	for _, s := range o.Stall {
-		fmt.Fprintf(w, "eddy demo: %s is stalled and commits nothing\n", s)
-	}
-	if saveErr != nil {
-		fmt.Fprintf(w, "eddy demo: could not write the %q context (%v); pass the connection flags yourself\n", demoContext, saveErr)
-	} else {
-		fmt.Fprintf(w, "eddy demo: context %q written to %s\n", demoContext, conf.Path())
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Try, in another terminal:")
-	for _, h := range demoHints(d, o) {
-		fmt.Fprintln(w, "  "+h)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Ctrl-C stops the demo.")
-
-	var tick <-chan time.Time
+	d.WriteBanner(f.IO.ErrOut, demo.Banner{Port: o.Port, DataDir: o.DataDir, AMQP: amqpShown,
+		Rate: o.Rate, FailRate: o.FailRate, Slow: o.Slow, Stall: o.Stall,
+		Context: demoContext, ConfigPath: conf.Path(), SaveErr: saveErr, Has: o.hasCommand})
+	var heartbeat time.Duration
 	if f.IO.ErrTTY {
-		// A heartbeat on a terminal, so a quiet screen never looks like a hang.
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		tick = t.C
+		heartbeat = 10 * time.Second // a quiet terminal never looks like a hang
 	}
-	for {
-		select {
-		case <-d.Done():
-			if err := d.Close(); err != nil {
-				return err
-			}
-			// The context ended: that is the normal way out.
-			fmt.Fprintf(w, "eddy demo: stopped after %s\n", d.Stats())
-			return nil
-		case <-tick:
-			fmt.Fprintf(w, "eddy demo: %s\n", d.Stats())
-		}
-	}
+	return d.Wait(f.IO.ErrOut, heartbeat)
 }
 
 // writeDemoContext points the "demo" context at this run, keeping a schema the
 // user may have added to it.
 func writeDemoContext(conf *Config, d *demo.Demo, amqpURL string) error {
 	return conf.PointAt(demoContext, d.Addr(), amqpURL)
-}
-
-// demoHints are the commands to try next, limited to those this eddy has.
-func demoHints(d *demo.Demo, o *DemoOptions) []string {
-	has := o.hasCommand
-	if has == nil {
-		has = func(string) bool { return true }
-	}
-	ctx := " --context " + demoContext
-	var hints []string
-	add := func(cmd, line string) {
-		if has(cmd) {
-			hints = append(hints, line)
-		}
-	}
-	if d.Addr() != "" {
-		add("ls", "eddy ls"+ctx)
-		add("tail", "eddy tail 'kafka:/.*/'"+ctx)
-		add("tail", "eddy tail kafka:payments.DLT --from beginning"+ctx)
-		add("trace", "eddy trace flows 'kafka:/.*/'"+ctx)
-		add("lag", "eddy lag"+ctx)
-		add("dlq", "eddy dlq ls"+ctx)
-		return hints
-	}
-	q := d.Queues()
-	add("ls", "eddy ls amqp:"+ctx)
-	if len(q) > 0 {
-		add("tail", "eddy tail amqp:"+q[0]+ctx)
-	}
-	for _, dlq := range d.DeadLetters() {
-		add("tail", "eddy tail amqp:"+dlq+" --backlog"+ctx)
-	}
-	add("lag", "eddy lag"+ctx)
-	add("dlq", "eddy dlq ls"+ctx)
-	return hints
 }

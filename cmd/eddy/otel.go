@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
 
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/otlpwatch"
 	"github.com/eddy-sh/eddy/trace"
 )
 
@@ -52,50 +52,19 @@ func endOTLP(ctx context.Context, f *Factory, err, oerr error) error {
 	return err
 }
 
-// pushWatch reports lag serve's OTLP pushes on stderr: a failure is one
-// line when a run of failures starts (not one per --interval), and one line
-// says when pushes arrive again. Serving goes on either way, and serve's exit
-// status does not change (it ends by an interrupt: 130).
+// pushWatch reports lag serve's OTLP pushes on stderr (otlpwatch.Push: one
+// line per streak of failures, one when pushes arrive again). Serving goes on
+// either way, and serve's exit status does not change (it ends by an
+// interrupt: 130).
 type pushWatch struct {
 	f       *Factory
 	timeout time.Duration
-
-	mu       sync.Mutex
-	endpoint string
-	failing  bool
+	push    otlpwatch.Push
 }
 
-func (w *pushWatch) setEndpoint(e string) {
-	w.mu.Lock()
-	w.endpoint = e
-	w.mu.Unlock()
-}
-
-func (w *pushWatch) report(err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	switch {
-	case err != nil && !w.failing:
-		w.failing = true
-		fmt.Fprintf(w.f.IO.ErrOut, "eddy: otlp: could not export metrics to %s: %s (still trying every interval; said again when it works)\n",
-			inspect.SafeString(w.endpoint), inspect.SafeString(trace.ExportReason(err, w.timeout)))
-	case err == nil && w.failing:
-		w.failing = false
-		fmt.Fprintf(w.f.IO.ErrOut, "eddy: otlp: metrics are exported to %s again\n", inspect.SafeString(w.endpoint))
-	}
-}
-
-// final reports a failed shutdown that no push reported (the last push
-// could not even start).
-func (w *pushWatch) final(err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.failing {
-		w.failing = true
-		fmt.Fprintf(w.f.IO.ErrOut, "eddy: otlp: could not export metrics to %s: %s\n",
-			inspect.SafeString(w.endpoint), inspect.SafeString(trace.ExportReason(err, w.timeout)))
-	}
-}
+func (w *pushWatch) setEndpoint(e string) { w.push.SetEndpoint(e) }
+func (w *pushWatch) report(err error)     { w.push.Report(w.f.IO.ErrOut, w.timeout, err) }
+func (w *pushWatch) final(err error)      { w.push.Final(w.f.IO.ErrOut, w.timeout, err) }
 
 // startOTLP connects to an --otlp endpoint ("" for none; a bad one is a
 // usage error) and returns the function that ends the export: it flushes

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/internal/helptext"
 )
 
 // version, commit and date are set by the release build's -ldflags.
@@ -15,17 +17,9 @@ var (
 
 func newRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "eddy",
-		Short: "Tail, trace and redrive events on Kafka and RabbitMQ",
-		Long: `eddy tails Kafka topics and RabbitMQ queues without disturbing them, follows
-events across topics, measures lag, and puts dead letters back where they belong.
-
-Places are named by addresses:
-  kafka:TOPIC          a Kafka topic            kafka:/REGEX/   every matching topic
-  amqp:QUEUE           a RabbitMQ queue         file:PATH       a capture (file:- is stdin)
-
-Connections come from flags, then EDDY_BROKERS / EDDY_AMQP_URL, then the current
-context of the config file (eddy config), then 127.0.0.1 defaults.`,
+		Use:           "eddy",
+		Short:         "Tail, trace and redrive events on Kafka and RabbitMQ",
+		Long:          helptext.Root,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

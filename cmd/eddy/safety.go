@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/cmdutil"
@@ -30,33 +31,13 @@ func checkJobFlag(job string) error {
 	return nil
 }
 
-// nonEmptyFlags are the flags whose value selects or names what a command
-// reads, moves or writes, with what a value of each is. Given empty (or
-// blank: a script's variable that came out empty), such a flag would mean
-// "everything" or "the default" — a redrive of a whole DLQ where a script
-// meant a few messages. An empty value is a usage error instead; left out,
-// the flag keeps its documented default.
-var nonEmptyFlags = map[string]string{
-	"filter":   "an expression",
-	"error":    "a regular expression",
-	"ids":      "ids or positions",
-	"to":       "an address",
-	"job":      "a job name",
-	"park":     "a topic or queue",
-	"group":    "a consumer group",
-	"ledger":   "a file path or redis:// URL",
-	"suffix":   "name suffixes",
-	"prefix":   "name prefixes",
-	"contains": "name parts",
-	"flow":     "a flow definition",
-}
-
-// checkEmptyFlags refuses every flag of nonEmptyFlags given with an empty or
-// blank value (cmdutil.CheckNonEmpty). It runs before every command (the
-// root's PersistentPreRunE). Blank items of --ids are skipped (as blank lines
-// of @FILE are); planRedrive refuses a list that ends up empty.
+// checkEmptyFlags refuses every flag of cmdutil.NonEmptyFlags given with an
+// empty or blank value: such a flag would mean "everything" or "the
+// default". It runs before every command (the root's PersistentPreRunE).
+// Blank items of --ids are skipped (as blank lines of @FILE are);
+// planRedrive refuses a list that ends up empty.
 func checkEmptyFlags(cmd *cobra.Command) error {
-	return cmdutil.CheckNonEmpty(cmd.Flags(), nonEmptyFlags, "ids")
+	return cmdutil.CheckNonEmpty(cmd.Flags(), cmdutil.NonEmptyFlags, "ids")
 }
 
 // checkNotOwnSource refuses a replay whose target is one of its sources:
@@ -101,44 +82,9 @@ func sameQueue(to bus.Address, q string) bool {
 }
 
 // preflightTarget checks a run's target before anything is read or written,
-// for the real run and its dry run alike (a dry run fails where and as the
-// real run would): a Kafka topic or a RabbitMQ exchange or queue exists
-// (bus.Preflighter, what the sink's first write checks), a capture can be
-// created or appended to (file.Preflight). It writes nothing.
+// the real run and its dry run alike (all.Preflight). It writes nothing.
 func preflightTarget(ctx context.Context, f *Factory, to bus.Address) error {
-	switch to.Transport {
-	case "file":
-		return file.Preflight(to.Name)
-	case "kafka":
-		c, err := f.Kafka()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		// An unreachable broker is exit 4, as for every command.
-		if err := c.Ping(ctx); err != nil {
-			return err
-		}
-		s, err := c.Sink(to.Name)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		return s.(bus.Preflighter).Preflight(ctx)
-	case "amqp":
-		c, err := f.AMQP()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		s, err := c.Sink(to)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		return s.(bus.Preflighter).Preflight(ctx)
-	}
-	return nil
+	return all.Preflight(ctx, sourceClients(f, nil, nil), to)
 }
 
 // openDryLedger opens the ledger a dry run reads: the one OpenLedger would

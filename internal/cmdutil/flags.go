@@ -7,6 +7,27 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// NonEmptyFlags are eddy's flags whose value selects or names what a command
+// reads, moves or writes, with what a value of each is. Given empty (or
+// blank: a script's variable that came out empty), such a flag would mean
+// "everything" or "the default" — a redrive of a whole DLQ where a script
+// meant a few messages. An empty value is a usage error instead
+// (CheckNonEmpty); left out, the flag keeps its documented default.
+var NonEmptyFlags = map[string]string{
+	"filter":   "an expression",
+	"error":    "a regular expression",
+	"ids":      "ids or positions",
+	"to":       "an address",
+	"job":      "a job name",
+	"park":     "a topic or queue",
+	"group":    "a consumer group",
+	"ledger":   "a file path or redis:// URL",
+	"suffix":   "name suffixes",
+	"prefix":   "name prefixes",
+	"contains": "name parts",
+	"flow":     "a flow definition",
+}
+
 // CheckNonEmpty refuses every flag of fs named in what that was given with
 // an empty or blank value (for a list, an empty list or a blank item: an
 // empty name part would make every topic a DLQ), as a usage error that says

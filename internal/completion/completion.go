@@ -1,7 +1,7 @@
 // Package completion finds what a shell completion offers: topic, group,
 // queue and file names, filtered by the word being completed and by whether
-// a terminal would show them as they are, within a time bound. cmd/eddy's
-// completion.go decides, by command and flag, which of them to offer.
+// a terminal would show them as they are, within a time bound, and (tree.go)
+// which of them each command's arguments and flags offer.
 package completion
 
 import (
