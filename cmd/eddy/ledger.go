@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 )
 
@@ -105,6 +106,16 @@ func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration
 		return nil, err
 	}
 	return l, nil
+}
+
+// openRunLedger opens the ledger of a replay or redrive: for a dry run as
+// openDryLedger does (read-only; nil when there is none yet), else as
+// OpenLedger does.
+func (f *Factory) openRunLedger(ctx context.Context, flag string, ttl time.Duration, dryRun bool) (replay.Ledger, error) {
+	if dryRun {
+		return f.openDryLedger(ctx, flag, ttl)
+	}
+	return f.OpenLedger(ctx, flag, ttl)
 }
 
 // LedgerOptions are `eddy dlq ledger`'s flags and arguments.
@@ -252,16 +263,7 @@ func ledgerLsRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 		}
 		return writeJSON(f.IO.Out, out)
 	}
-	tw := newTable(f.IO.Out, format, "job", "completed", "in_progress", "oldest", "newest")
-	if format == "table" {
-		fmt.Fprintln(tw, "JOB\tCOMPLETED\tINPROGRESS\tOLDEST\tNEWEST")
-	}
-	now := f.Now()
-	for _, j := range jobs {
-		writeRow(tw, []string{j.Job, strconv.Itoa(j.Counts[replay.Completed]), strconv.Itoa(j.Counts[replay.InProgress]),
-			when(j.Oldest, now, format), when(j.Newest, now, format)}, format)
-	}
-	return tw.Flush()
+	return inspect.WriteLedgerJobs(f.IO.Out, format, jobs, f.Now())
 }
 
 func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
@@ -305,20 +307,7 @@ func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 		}
 		return writeJSON(f.IO.Out, out)
 	}
-	now := f.Now()
-	tw := newTable(f.IO.Out, format, "in_progress_id", "since")
-	if format == "table" {
-		fmt.Fprintf(tw.Out, "job %s: %d completed, %d in progress (outcome unknown), oldest %s, newest %s\n",
-			strconv.Quote(job.Job), job.Counts[replay.Completed], job.Counts[replay.InProgress],
-			when(job.Oldest, now, format), when(job.Newest, now, format))
-		if len(ents) > 0 {
-			fmt.Fprintln(tw, "IN PROGRESS ID\tSINCE")
-		}
-	}
-	for _, e := range ents {
-		writeRow(tw, []string{e.ID, when(e.At, now, format)}, format)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := inspect.WriteLedgerJob(f.IO.Out, format, *job, ents, f.Now()); err != nil {
 		return err
 	}
 	if n := job.Counts[replay.InProgress]; format == "table" && len(ents) < n {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
-	"github.com/eddy-sh/eddy/replay"
 )
 
 // openConsumer consumes a RabbitMQ queue for replay. It reconnects for as
@@ -37,11 +36,3 @@ func openConsumer(ctx context.Context, f *Factory, queue string, dryRun bool, pr
 // dryRunRead is how a dry run reads a RabbitMQ queue: the peek of --backlog
 // up to what the queue held at the start, the same read as dlq redrive's.
 var dryRunRead = bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}}
-
-// runConsuming is replay.RunConsuming (a lost connection retried for
-// --timeout) with the outcome-unknown identities in rep.Unknown.
-func runConsuming(ctx context.Context, f *Factory, k *amqp.Consumer, dst bus.Sink, opts replay.Options, rep *replayReport) (replay.Summary, error) {
-	sum, unknown, err := replay.RunConsuming(ctx, k, dst, opts, replay.Outage{Timeout: f.Global.Timeout, Debug: f.debugWriter()})
-	rep.Unknown = unknown
-	return sum, err
-}

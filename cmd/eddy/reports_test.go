@@ -1,0 +1,11 @@
+package main
+
+import "github.com/eddy-sh/eddy/inspect"
+
+// The tests' names for the JSON forms the commands print, now rendered in
+// inspect.
+type (
+	dlqJSON       = inspect.DLQList
+	redriveReport = inspect.RedriveReport
+	replayReport  = inspect.ReplayReport
+)

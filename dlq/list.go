@@ -1,0 +1,135 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+
+	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/dlq/convention"
+)
+
+// ListOptions say which transports List reads, and how.
+type ListOptions struct {
+	// Kafka and AMQP connect to a transport; nil leaves it out. List closes
+	// what they return.
+	Kafka func() (*kafka.Client, error)
+	AMQP  func() (*amqp.Client, error)
+	// Naming says which topics and queues are DLQs.
+	Naming convention.Naming
+	// Jobs, when set, says what redrive jobs already took from a Kafka DLQ
+	// topic (LoadJobs), so that counts are what is left.
+	Jobs func(ctx context.Context, topic string) (Jobs, error)
+	// Backlog reads RabbitMQ classic and quorum queues' messages by a peek
+	// (for their errors and origins); without it their figures come from
+	// the management API alone, no message read.
+	Backlog bool
+}
+
+// List summarizes the DLQs of every transport of o, as eddy dlq ls lists
+// them: without groups, names[i] being sums[i]'s address (kafka:TOPIC,
+// amqp:QUEUE). A DLQ deleted since it was listed is left out. Each
+// transport is listed on its own: one that cannot be reached does not hide
+// the other's DLQs — its error is among failures. When every transport
+// failed, err joins their errors.
+func List(ctx context.Context, o ListOptions) (sums []Summary, names []string, failures []error, err error) {
+	var listers []func(context.Context, ListOptions) ([]Summary, []string, error)
+	if o.Kafka != nil {
+		listers = append(listers, listKafka)
+	}
+	if o.AMQP != nil {
+		listers = append(listers, listAMQP)
+	}
+	succeeded := false
+	for _, list := range listers {
+		s, n, err := list(ctx, o)
+		if err != nil {
+			failures = append(failures, err)
+			continue
+		}
+		succeeded = true
+		sums, names = append(sums, s...), append(names, n...)
+	}
+	if ctx.Err() != nil {
+		return nil, nil, nil, ctx.Err()
+	}
+	if len(failures) > 0 && !succeeded {
+		return nil, nil, nil, errors.Join(failures...)
+	}
+	return sums, names, failures, nil
+}
+
+func listKafka(ctx context.Context, o ListOptions) ([]Summary, []string, error) {
+	c, err := o.Kafka()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	dlqs, err := KafkaDLQs(ctx, c, o.Naming)
+	if err != nil {
+		return nil, nil, err
+	}
+	return summarizeEach("kafka", dlqs, func(n string) (Summary, error) {
+		var jobs Jobs
+		if o.Jobs != nil {
+			if jobs, err = o.Jobs(ctx, n); err != nil {
+				return Summary{}, err
+			}
+		}
+		return SummarizeKafka(ctx, c, n, o.Naming, nil, 0, jobs)
+	})
+}
+
+func listAMQP(ctx context.Context, o ListOptions) ([]Summary, []string, error) {
+	c, err := o.AMQP()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	dlqs, err := AMQPDLQs(ctx, c, o.Naming)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Backlog {
+		return summarizeEach("amqp", dlqs, func(n string) (Summary, error) {
+			return SummarizeAMQP(ctx, c, n, o.Naming, nil, 0, true)
+		})
+	}
+	// Without --backlog the queues' messages are not read: one description
+	// of them all from the management API.
+	described, err := DescribeAMQP(ctx, c, dlqs)
+	if err != nil {
+		return nil, nil, err
+	}
+	byName := map[string]Summary{}
+	for _, s := range described {
+		byName[s.Name] = s
+	}
+	return summarizeEach("amqp", dlqs, func(n string) (Summary, error) {
+		s, ok := byName[n]
+		if !ok {
+			return Summary{}, &bus.NotFoundError{Transport: "amqp", Kind: "queue", Name: n}
+		}
+		return s, nil
+	})
+}
+
+// summarizeEach summarizes each of a transport's DLQs, without groups.
+func summarizeEach(transport string, dlqs []string, summarize func(string) (Summary, error)) ([]Summary, []string, error) {
+	var sums []Summary
+	var names []string
+	for _, n := range dlqs {
+		s, err := summarize(n)
+		if errors.Is(err, bus.ErrNotFound) {
+			continue // deleted since it was listed
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		s.Groups = nil
+		sums = append(sums, s)
+		names = append(names, transport+":"+n)
+	}
+	return sums, names, nil
+}
