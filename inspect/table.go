@@ -74,3 +74,25 @@ func when(t, now time.Time, format string) string {
 	}
 	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }
+
+// ContextRow is one context in eddy config list.
+type ContextRow struct {
+	Current           bool
+	Name, Kafka, AMQP string
+}
+
+// WriteContexts writes eddy config list: a table, * marking the current
+// context.
+func WriteContexts(w io.Writer, rows []ContextRow) error {
+	t := &table{head: []string{"CURRENT", "NAME", "KAFKA", "AMQP"}, right: make([]bool, 4)}
+	for _, r := range rows {
+		mark := ""
+		if r.Current {
+			mark = "*"
+		}
+		t.rows = append(t.rows, []string{mark, SafeString(r.Name), SafeString(r.Kafka), SafeString(r.AMQP)})
+	}
+	bw := bufio.NewWriter(w)
+	t.write(bw, ListOptions{})
+	return bw.Flush()
+}

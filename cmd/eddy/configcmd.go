@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -54,24 +53,19 @@ func newCmdConfigList(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CURRENT\tNAME\tKAFKA\tAMQP")
+			var rows []inspect.ContextRow
 			for _, name := range c.names() {
 				ctx := c.Contexts[name].masked()
-				mark := ""
-				if name == current {
-					mark = "*"
-				}
-				k, a := "-", "-"
+				r := inspect.ContextRow{Current: name == current, Name: name, Kafka: "-", AMQP: "-"}
 				if ctx.Kafka != nil && len(ctx.Kafka.Brokers) > 0 {
-					k = strings.Join(ctx.Kafka.Brokers, ",")
+					r.Kafka = strings.Join(ctx.Kafka.Brokers, ",")
 				}
 				if ctx.AMQP != nil && ctx.AMQP.URL != "" {
-					a = ctx.AMQP.URL
+					r.AMQP = ctx.AMQP.URL
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", mark, inspect.SafeString(name), inspect.SafeString(k), inspect.SafeString(a))
+				rows = append(rows, r)
 			}
-			return tw.Flush()
+			return inspect.WriteContexts(f.IO.Out, rows)
 		},
 	}
 }
