@@ -313,11 +313,14 @@ func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.Redriv
 		if be.AMQP == nil {
 			return dlq.Report{}, fmt.Errorf("redrive: no RabbitMQ in this context")
 		}
-		led, err := f.OpenLedger(ctx, "", replay.DefaultLedgerTTL)
+		// A plan reads the ledger as a dry run does: nothing created.
+		led, err := f.openRunLedger(ctx, "", replay.DefaultLedgerTTL, req.DryRun)
 		if err != nil {
 			return dlq.Report{}, err
 		}
-		defer led.Close()
+		if led != nil {
+			defer led.Close()
+		}
 		return dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: be.AMQP, Job: p.Job, Ledger: led, Route: p.Route,
 			Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun})
 	}
