@@ -3,15 +3,18 @@ package dlq
 import (
 	"context"
 	"errors"
+	"io"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/dlq/convention"
+	"github.com/eddy-sh/eddy/event"
 )
 
-// ListOptions say which transports List reads, and how.
-type ListOptions struct {
+// Options say how List and Show reach the transports and read DLQs.
+type Options struct {
 	// Kafka and AMQP connect to a transport; nil leaves it out. List closes
 	// what they return.
 	Kafka func() (*kafka.Client, error)
@@ -25,6 +28,50 @@ type ListOptions struct {
 	// (for their errors and origins); without it their figures come from
 	// the management API alone, no message read.
 	Backlog bool
+	// Show: ID names a message by its content (a schema's event id); Keep
+	// is how many message ids a group keeps; Stdin is file:-.
+	ID    func(*event.Event) string
+	Keep  int
+	Stdin io.Reader
+}
+
+// Show summarizes the DLQ at a, with its groups: a Kafka topic, a RabbitMQ
+// queue (its messages peeked only with o.Backlog) or a capture (file:PATH).
+func Show(ctx context.Context, a bus.Address, o Options) (Summary, error) {
+	switch a.Transport {
+	case "amqp":
+		c, err := o.AMQP()
+		if err != nil {
+			return Summary{}, err
+		}
+		defer c.Close()
+		return SummarizeAMQP(ctx, c, a.Name, o.Naming, o.ID, o.Keep, o.Backlog)
+	case "file":
+		src, err := file.Open(a.Name, o.Stdin, bus.ReadOptions{})
+		if err != nil {
+			return Summary{}, err
+		}
+		defer src.Close()
+		sum := NewSummarizer(a.Name, o.Naming, o.ID, o.Keep)
+		if err := Scan(ctx, src, sum); err != nil {
+			return Summary{}, err
+		}
+		s := sum.Summary()
+		s.Transport = "file"
+		return s, nil
+	}
+	c, err := o.Kafka()
+	if err != nil {
+		return Summary{}, err
+	}
+	defer c.Close()
+	var jobs Jobs
+	if o.Jobs != nil {
+		if jobs, err = o.Jobs(ctx, a.Name); err != nil {
+			return Summary{}, err
+		}
+	}
+	return SummarizeKafka(ctx, c, a.Name, o.Naming, o.ID, o.Keep, jobs)
 }
 
 // List summarizes the DLQs of every transport of o, as eddy dlq ls lists
@@ -33,8 +80,8 @@ type ListOptions struct {
 // transport is listed on its own: one that cannot be reached does not hide
 // the other's DLQs — its error is among failures. When every transport
 // failed, err joins their errors.
-func List(ctx context.Context, o ListOptions) (sums []Summary, names []string, failures []error, err error) {
-	var listers []func(context.Context, ListOptions) ([]Summary, []string, error)
+func List(ctx context.Context, o Options) (sums []Summary, names []string, failures []error, err error) {
+	var listers []func(context.Context, Options) ([]Summary, []string, error)
 	if o.Kafka != nil {
 		listers = append(listers, listKafka)
 	}
@@ -60,7 +107,7 @@ func List(ctx context.Context, o ListOptions) (sums []Summary, names []string, f
 	return sums, names, failures, nil
 }
 
-func listKafka(ctx context.Context, o ListOptions) ([]Summary, []string, error) {
+func listKafka(ctx context.Context, o Options) ([]Summary, []string, error) {
 	c, err := o.Kafka()
 	if err != nil {
 		return nil, nil, err
@@ -81,7 +128,7 @@ func listKafka(ctx context.Context, o ListOptions) ([]Summary, []string, error) 
 	})
 }
 
-func listAMQP(ctx context.Context, o ListOptions) ([]Summary, []string, error) {
+func listAMQP(ctx context.Context, o Options) ([]Summary, []string, error) {
 	c, err := o.AMQP()
 	if err != nil {
 		return nil, nil, err

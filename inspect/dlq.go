@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
@@ -16,9 +17,13 @@ type DLQList struct {
 	DLQs []dlq.Summary `json:"dlqs"`
 }
 
-// WriteDLQs writes eddy dlq ls as format ("table" or "tsv") says: a row per
-// DLQ, names[i] being sums[i]'s address; ages are relative to now.
+// WriteDLQs writes eddy dlq ls as format ("table", "tsv" or "json": a
+// DLQList) says: a row per DLQ, names[i] being sums[i]'s address; ages are
+// relative to now.
 func WriteDLQs(w io.Writer, format string, sums []dlq.Summary, names []string, now time.Time) error {
+	if format == "json" {
+		return encodeJSON(w, DLQList{V: 1, DLQs: append([]dlq.Summary{}, sums...)})
+	}
 	t := &table{head: []string{"DLQ", "COUNT", "OLDEST", "NEWEST", "TOP ERROR", "ORIGINS"}}
 	for i, s := range sums {
 		top := "-"
@@ -38,6 +43,9 @@ func WriteDLQs(w io.Writer, format string, sums []dlq.Summary, names []string, n
 // WriteDLQGroups writes eddy dlq show of the DLQ at addr: for a person a
 // title line, then a row per group.
 func WriteDLQGroups(w io.Writer, format, addr string, s dlq.Summary, now time.Time) error {
+	if format == "json" {
+		return encodeJSON(w, DLQList{V: 1, DLQs: []dlq.Summary{s}})
+	}
 	t := &table{head: []string{"COUNT", "ERROR", "CLASS", "ORIGIN", "FIRST", "LAST", "IDS"}}
 	for _, g := range s.Groups {
 		class := g.Class
@@ -52,8 +60,36 @@ func WriteDLQGroups(w io.Writer, format, addr string, s dlq.Summary, now time.Ti
 	return t.writeFormat(w, format, title, false, "count", "error", "class", "origin", "first", "last", "ids")
 }
 
+// LedgerJob is one job of eddy dlq ledger -o json (version 1).
+type LedgerJob struct {
+	Job        string     `json:"job"`
+	Completed  int        `json:"completed"`
+	InProgress int        `json:"in_progress"`
+	Oldest     *time.Time `json:"oldest"`
+	Newest     *time.Time `json:"newest"`
+}
+
+func ledgerJob(j replay.JobInfo) LedgerJob {
+	out := LedgerJob{Job: j.Job, Completed: j.Counts[replay.Completed], InProgress: j.Counts[replay.InProgress]}
+	if !j.Oldest.IsZero() {
+		o, n := j.Oldest.UTC(), j.Newest.UTC()
+		out.Oldest, out.Newest = &o, &n
+	}
+	return out
+}
+
 // WriteLedgerJobs writes eddy dlq ledger ls: a row per job.
 func WriteLedgerJobs(w io.Writer, format string, jobs []replay.JobInfo, now time.Time) error {
+	if format == "json" {
+		out := struct {
+			V    int         `json:"v"`
+			Jobs []LedgerJob `json:"jobs"`
+		}{V: 1, Jobs: []LedgerJob{}}
+		for _, j := range jobs {
+			out.Jobs = append(out.Jobs, ledgerJob(j))
+		}
+		return encodeJSON(w, out)
+	}
 	t := &table{head: []string{"JOB", "COMPLETED", "INPROGRESS", "OLDEST", "NEWEST"}}
 	for _, j := range jobs {
 		t.add(format, j.Job, strconv.Itoa(j.Counts[replay.Completed]), strconv.Itoa(j.Counts[replay.InProgress]),
@@ -65,6 +101,21 @@ func WriteLedgerJobs(w io.Writer, format string, jobs []replay.JobInfo, now time
 // WriteLedgerJob writes eddy dlq ledger show: for a person a line of the
 // job's counts, then its in-progress entries, ents, if any.
 func WriteLedgerJob(w io.Writer, format string, job replay.JobInfo, ents []replay.Entry, now time.Time) error {
+	if format == "json" {
+		type idJSON struct {
+			ID string    `json:"id"`
+			At time.Time `json:"at"`
+		}
+		out := struct {
+			V int `json:"v"`
+			LedgerJob
+			InProgressIDs []idJSON `json:"in_progress_ids"`
+		}{V: 1, LedgerJob: ledgerJob(job), InProgressIDs: []idJSON{}}
+		for _, e := range ents {
+			out.InProgressIDs = append(out.InProgressIDs, idJSON{ID: e.ID, At: e.At.UTC()})
+		}
+		return encodeJSON(w, out)
+	}
 	t := &table{head: []string{"IN PROGRESS ID", "SINCE"}}
 	for _, e := range ents {
 		t.add(format, e.ID, when(e.At, now, format))
@@ -73,4 +124,11 @@ func WriteLedgerJob(w io.Writer, format string, job replay.JobInfo, ents []repla
 		strconv.Itoa(job.Counts[replay.InProgress]) + " in progress (outcome unknown), oldest " + when(job.Oldest, now, format) +
 		", newest " + when(job.Newest, now, format) + "\n"
 	return t.writeFormat(w, format, title, true, "in_progress_id", "since")
+}
+
+// encodeJSON writes v as one line of JSON, with <, > and & as they are.
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

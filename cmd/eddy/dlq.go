@@ -9,7 +9,6 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
-	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/dlq/convention"
@@ -153,6 +152,15 @@ func (o *DLQOptions) naming() convention.Naming {
 	return resolveNaming(o.Suffixes, o.Prefixes, o.Contains)
 }
 
+// dlqOptions reach the brokers through f, and the redrive jobs' logs
+// through --ledger.
+func (o *DLQOptions) dlqOptions(f *Factory) dlq.Options {
+	return dlq.Options{Naming: o.naming(), Backlog: o.Backlog,
+		Kafka: func() (*kafka.Client, error) { return f.Kafka() },
+		AMQP:  func() (*amqp.Client, error) { return f.AMQP() },
+		Jobs:  func(ctx context.Context, topic string) (dlq.Jobs, error) { return redriveJobs(ctx, f, o.Ledger, topic) }}
+}
+
 func (o *DLQOptions) format(f *Factory) (string, error) {
 	switch o.Output {
 	case "":
@@ -174,8 +182,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if o.IDs < 0 {
 		return usagef("--ids wants a number >= 0")
 	}
-	lo := dlq.ListOptions{Naming: o.naming(), Backlog: o.Backlog,
-		Jobs: func(ctx context.Context, topic string) (dlq.Jobs, error) { return redriveJobs(ctx, f, o.Ledger, topic) }}
+	lo := o.dlqOptions(f)
 	useKafka, useAMQP := len(o.Transports) == 0, false
 	if useKafka {
 		if _, _, useAMQP, err = f.amqpSettings(); err != nil {
@@ -185,11 +192,11 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	for _, t := range o.Transports {
 		useKafka, useAMQP = useKafka || t == "kafka:", useAMQP || t == "amqp:"
 	}
-	if useKafka {
-		lo.Kafka = func() (*kafka.Client, error) { return f.Kafka() }
+	if !useKafka {
+		lo.Kafka = nil
 	}
-	if useAMQP {
-		lo.AMQP = func() (*amqp.Client, error) { return f.AMQP() }
+	if !useAMQP {
+		lo.AMQP = nil
 	}
 	// A transport that cannot be reached does not hide the other's DLQs
 	// (exit 3, what failed on stderr), as in ls.
@@ -197,12 +204,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		err = writeJSON(f.IO.Out, inspect.DLQList{V: 1, DLQs: append([]dlq.Summary{}, sums...)})
-	} else {
-		err = inspect.WriteDLQs(f.IO.Out, format, sums, names, f.Now())
-	}
-	if err != nil {
+	if err := inspect.WriteDLQs(f.IO.Out, format, sums, names, f.Now()); err != nil {
 		return err
 	}
 	return partial(f, failures)
@@ -228,46 +230,11 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if err != nil {
 		return err
 	}
-	id := func(e *event.Event) string { return schema.Extract(e).ID }
-	var s dlq.Summary
-	switch a.Transport {
-	case "amqp":
-		c, err := f.AMQP()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if s, err = dlq.SummarizeAMQP(ctx, c, a.Name, o.naming(), id, o.IDs, o.Backlog); err != nil {
-			return err
-		}
-	case "file":
-		src, err := file.Open(a.Name, f.IO.In, bus.ReadOptions{})
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		sum := dlq.NewSummarizer(a.Name, o.naming(), id, o.IDs)
-		if err := dlq.Scan(ctx, src, sum); err != nil {
-			return err
-		}
-		s = sum.Summary()
-		s.Transport = "file"
-	default:
-		c, err := f.Kafka()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		jobs, err := redriveJobs(ctx, f, o.Ledger, a.Name)
-		if err != nil {
-			return err
-		}
-		if s, err = dlq.SummarizeKafka(ctx, c, a.Name, o.naming(), id, o.IDs, jobs); err != nil {
-			return err
-		}
-	}
-	if format == "json" {
-		return writeJSON(f.IO.Out, inspect.DLQList{V: 1, DLQs: []dlq.Summary{s}})
+	do := o.dlqOptions(f)
+	do.ID, do.Keep, do.Stdin = func(e *event.Event) string { return schema.Extract(e).ID }, o.IDs, f.IO.In
+	s, err := dlq.Show(ctx, a, do)
+	if err != nil {
+		return err
 	}
 	return inspect.WriteDLQGroups(f.IO.Out, format, a.String(), s, f.Now())
 }

@@ -225,24 +225,6 @@ func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, str
 	return l, format, err
 }
 
-// ledgerJobJSON is one job in -o json (version 1).
-type ledgerJobJSON struct {
-	Job        string     `json:"job"`
-	Completed  int        `json:"completed"`
-	InProgress int        `json:"in_progress"`
-	Oldest     *time.Time `json:"oldest"`
-	Newest     *time.Time `json:"newest"`
-}
-
-func jobJSON(j replay.JobInfo) ledgerJobJSON {
-	out := ledgerJobJSON{Job: j.Job, Completed: j.Counts[replay.Completed], InProgress: j.Counts[replay.InProgress]}
-	if !j.Oldest.IsZero() {
-		o, n := j.Oldest.UTC(), j.Newest.UTC()
-		out.Oldest, out.Newest = &o, &n
-	}
-	return out
-}
-
 func ledgerLsRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	l, format, err := o.open(ctx, f)
 	if err != nil {
@@ -252,16 +234,6 @@ func ledgerLsRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	jobs, err := l.Jobs()
 	if err != nil {
 		return err
-	}
-	if format == "json" {
-		out := struct {
-			V    int             `json:"v"`
-			Jobs []ledgerJobJSON `json:"jobs"`
-		}{V: 1, Jobs: []ledgerJobJSON{}}
-		for _, j := range jobs {
-			out.Jobs = append(out.Jobs, jobJSON(j))
-		}
-		return writeJSON(f.IO.Out, out)
 	}
 	return inspect.WriteLedgerJobs(f.IO.Out, format, jobs, f.Now())
 }
@@ -291,21 +263,6 @@ func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	ents, err := l.Entries(o.Job, replay.InProgress, o.Limit)
 	if err != nil {
 		return err
-	}
-	if format == "json" {
-		type idJSON struct {
-			ID string    `json:"id"`
-			At time.Time `json:"at"`
-		}
-		out := struct {
-			V int `json:"v"`
-			ledgerJobJSON
-			InProgressIDs []idJSON `json:"in_progress_ids"`
-		}{V: 1, ledgerJobJSON: jobJSON(*job), InProgressIDs: []idJSON{}}
-		for _, e := range ents {
-			out.InProgressIDs = append(out.InProgressIDs, idJSON{ID: e.ID, At: e.At.UTC()})
-		}
-		return writeJSON(f.IO.Out, out)
 	}
 	if err := inspect.WriteLedgerJob(f.IO.Out, format, *job, ents, f.Now()); err != nil {
 		return err

@@ -6,6 +6,7 @@ import "github.com/eddy-sh/eddy/inspect"
 // inspect.
 type (
 	dlqJSON       = inspect.DLQList
+	ledgerJobJSON = inspect.LedgerJob
 	redriveReport = inspect.RedriveReport
 	replayReport  = inspect.ReplayReport
 )
