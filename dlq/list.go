@@ -109,11 +109,11 @@ func List(ctx context.Context, o Options) (sums []Summary, names []string, failu
 
 func listKafka(ctx context.Context, o Options) ([]Summary, []string, error) {
 	c, err := o.Kafka()
-	if err != nil {
-		return nil, nil, err
+	var dlqs []string
+	if err == nil {
+		defer c.Close()
+		dlqs, err = KafkaDLQs(ctx, c, o.Naming)
 	}
-	defer c.Close()
-	dlqs, err := KafkaDLQs(ctx, c, o.Naming)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,6 +135,12 @@ func listAMQP(ctx context.Context, o Options) ([]Summary, []string, error) {
 	}
 	defer c.Close()
 	dlqs, err := AMQPDLQs(ctx, c, o.Naming)
+	// Without --backlog the queues' messages are not read: one description
+	// of them all from the management API.
+	var described []Summary
+	if err == nil && !o.Backlog {
+		described, err = DescribeAMQP(ctx, c, dlqs)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -142,12 +148,6 @@ func listAMQP(ctx context.Context, o Options) ([]Summary, []string, error) {
 		return summarizeEach("amqp", dlqs, func(n string) (Summary, error) {
 			return SummarizeAMQP(ctx, c, n, o.Naming, nil, 0, true)
 		})
-	}
-	// Without --backlog the queues' messages are not read: one description
-	// of them all from the management API.
-	described, err := DescribeAMQP(ctx, c, dlqs)
-	if err != nil {
-		return nil, nil, err
 	}
 	byName := map[string]Summary{}
 	for _, s := range described {

@@ -14,19 +14,19 @@ import (
 
 // ReplayReport is eddy replay's summary, as -o json prints it (version 1).
 type ReplayReport struct {
-	V        int         `json:"v"`
-	Job      string      `json:"job"`
-	Mode     string      `json:"mode"` // "transactional", "ledger", "dry-run"
-	Read     int64       `json:"read"`
-	Filtered int64       `json:"filtered"`
-	Skipped  int64       `json:"skipped"`
-	Retried  int64       `json:"retried"`
-	Held     int64       `json:"held"`
-	Moved    int64       `json:"moved"`
-	Failed   int64       `json:"failed"`
-	Seconds  float64     `json:"seconds"`
-	Stopped  bool        `json:"stopped"`
-	Plan     *ReplayPlan `json:"plan,omitempty"`
+	V        int      `json:"v"`
+	Job      string   `json:"job"`
+	Mode     string   `json:"mode"` // "transactional", "ledger", "dry-run"
+	Read     int64    `json:"read"`
+	Filtered int64    `json:"filtered"`
+	Skipped  int64    `json:"skipped"`
+	Retried  int64    `json:"retried"`
+	Held     int64    `json:"held"`
+	Moved    int64    `json:"moved"`
+	Failed   int64    `json:"failed"`
+	Seconds  float64  `json:"seconds"`
+	Stopped  bool     `json:"stopped"`
+	Plan     *DryPlan `json:"plan,omitempty"`
 	// Unknown lists the identities whose write was in flight when the
 	// target's connection was lost for good: in progress in the ledger, a
 	// rerun moves them again (a duplicate carries the same eddy-redrive-id).
@@ -34,8 +34,8 @@ type ReplayReport struct {
 	Error   *string  `json:"error"`
 }
 
-// ReplayPlan is a dry run's plan in a ReplayReport.
-type ReplayPlan struct {
+// DryPlan is a dry run's plan in a ReplayReport.
+type DryPlan struct {
 	Targets  []replay.TargetCount `json:"targets"`
 	FirstIDs []string             `json:"first_ids"`
 	Total    int64                `json:"total"`
@@ -55,7 +55,7 @@ func (r *ReplayReport) SetSummary(sum replay.Summary, runErr error) {
 
 // SetPlan puts a dry run's plan in the report (lists never null).
 func (r *ReplayReport) SetPlan(pl replay.Plan) {
-	r.Plan = &ReplayPlan{Targets: pl.Targets, FirstIDs: pl.FirstIDs, Total: pl.Total}
+	r.Plan = &DryPlan{Targets: pl.Targets, FirstIDs: pl.FirstIDs, Total: pl.Total}
 	if r.Plan.Targets == nil {
 		r.Plan.Targets = []replay.TargetCount{}
 	}

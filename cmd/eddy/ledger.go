@@ -215,26 +215,31 @@ in the target: a rerun would move it again.`,
 	return cmd
 }
 
-func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, string, error) {
+// open opens the ledger read-only and lists its jobs: ls and show only
+// read, so nothing is created and nothing expired is deleted.
+func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, string, []replay.JobInfo, error) {
 	format, err := (&DLQOptions{Output: o.Output}).format(f)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	// ls and show only read: nothing is created, nothing expired is deleted.
 	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL, replay.ReadOnlyLedger())
-	return l, format, err
+	if err != nil {
+		return nil, "", nil, err
+	}
+	jobs, err := l.Jobs()
+	if err != nil {
+		l.Close()
+		return nil, "", nil, err
+	}
+	return l, format, jobs, nil
 }
 
 func ledgerLsRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
-	l, format, err := o.open(ctx, f)
+	l, format, jobs, err := o.open(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	jobs, err := l.Jobs()
-	if err != nil {
-		return err
-	}
 	return inspect.WriteLedgerJobs(f.IO.Out, format, jobs, f.Now())
 }
 
@@ -242,15 +247,11 @@ func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	if o.Limit < 0 {
 		return usagef("--limit wants a number >= 0")
 	}
-	l, format, err := o.open(ctx, f)
+	l, format, jobs, err := o.open(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	jobs, err := l.Jobs()
-	if err != nil {
-		return err
-	}
 	var job *replay.JobInfo
 	for i := range jobs {
 		if jobs[i].Job == o.Job {

@@ -310,19 +310,21 @@ func readIDs(args []string) ([]string, error) {
 	return out, nil
 }
 
-func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) (err error) {
+func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	p, err := planRedrive(f, o)
 	if err != nil {
 		return err
 	}
-	tr, err := startRunTracing(ctx, f, o.OTLP)
-	if err != nil {
-		return err
-	}
-	defer func() { err = tr.End(ctx, f, err) }()
-	if p.DLQ.Transport == "amqp" {
-		return redriveAMQP(ctx, f, o, p, tr)
-	}
+	return withRunTracing(ctx, f, o.OTLP, func(tr *runTracing) error {
+		if p.DLQ.Transport == "amqp" {
+			return redriveAMQP(ctx, f, o, p, tr)
+		}
+		return redriveKafka(ctx, f, o, p, tr)
+	})
+}
+
+// redriveKafka is the Kafka branch: transactional, through replay/eos.
+func redriveKafka(ctx context.Context, f *Factory, o *RedriveOptions, p *redrivePlan, tr *runTracing) error {
 	kc, err := f.Kafka()
 	if err != nil {
 		return err

@@ -280,16 +280,16 @@ type runOutcome struct {
 	err error
 }
 
-func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) (err error) {
+func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 	p, err := planReplay(f, o)
 	if err != nil {
 		return err
 	}
-	tr, err := startRunTracing(ctx, f, o.OTLP)
-	if err != nil {
-		return err
-	}
-	defer func() { err = tr.End(ctx, f, err) }()
+	return withRunTracing(ctx, f, o.OTLP, func(tr *runTracing) error { return replayTraced(ctx, f, o, p, tr) })
+}
+
+// replayTraced runs the replay p, its run a span of tr.
+func replayTraced(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPlan, tr *runTracing) (err error) {
 	ctx, endSpan := tr.run(ctx, "replay", p.job, p.to)
 	var run runOutcome
 	spanEnded := false
