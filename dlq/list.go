@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
@@ -21,9 +22,9 @@ type Options struct {
 	AMQP  func() (*amqp.Client, error)
 	// Naming says which topics and queues are DLQs.
 	Naming convention.Naming
-	// Jobs, when set, says what redrive jobs already took from a Kafka DLQ
-	// topic (LoadJobs), so that counts are what is left.
-	Jobs func(ctx context.Context, topic string) (Jobs, error)
+	// JobLogDir, when set, is where Kafka redrive job logs live (JobLogDir):
+	// what those jobs already took from a DLQ topic is not counted in it.
+	JobLogDir string
 	// Backlog reads RabbitMQ classic and quorum queues' messages by a peek
 	// (for their errors and origins); without it their figures come from
 	// the management API alone, no message read.
@@ -65,13 +66,24 @@ func Show(ctx context.Context, a bus.Address, o Options) (Summary, error) {
 		return Summary{}, err
 	}
 	defer c.Close()
-	var jobs Jobs
-	if o.Jobs != nil {
-		if jobs, err = o.Jobs(ctx, a.Name); err != nil {
-			return Summary{}, err
-		}
+	jobs, err := LocalJobs(ctx, c, o.JobLogDir, a.Name)
+	if err != nil {
+		return Summary{}, err
 	}
 	return SummarizeKafka(ctx, c, a.Name, o.Naming, o.ID, o.Keep, jobs)
+}
+
+// LocalJobs is what the job logs in dir ("" for none) and their groups say
+// about the DLQ topic: LoadJobs, nil when no job ran here (no directory, or
+// one that cannot be read or is empty).
+func LocalJobs(ctx context.Context, c *kafka.Client, dir, topic string) (Jobs, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) == 0 {
+		return nil, nil
+	}
+	return LoadJobs(ctx, c.Admin(), dir, topic)
 }
 
 // List summarizes the DLQs of every transport of o, as eddy dlq ls lists
@@ -118,11 +130,9 @@ func listKafka(ctx context.Context, o Options) ([]Summary, []string, error) {
 		return nil, nil, err
 	}
 	return summarizeEach("kafka", dlqs, func(n string) (Summary, error) {
-		var jobs Jobs
-		if o.Jobs != nil {
-			if jobs, err = o.Jobs(ctx, n); err != nil {
-				return Summary{}, err
-			}
+		jobs, err := LocalJobs(ctx, c, o.JobLogDir, n)
+		if err != nil {
+			return Summary{}, err
 		}
 		return SummarizeKafka(ctx, c, n, o.Naming, nil, 0, jobs)
 	})

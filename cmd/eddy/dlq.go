@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -156,9 +155,9 @@ func (o *DLQOptions) naming() convention.Naming {
 // through --ledger.
 func (o *DLQOptions) dlqOptions(f *Factory) dlq.Options {
 	return dlq.Options{Naming: o.naming(), Backlog: o.Backlog,
-		Kafka: func() (*kafka.Client, error) { return f.Kafka() },
-		AMQP:  func() (*amqp.Client, error) { return f.AMQP() },
-		Jobs:  func(ctx context.Context, topic string) (dlq.Jobs, error) { return redriveJobs(ctx, f, o.Ledger, topic) }}
+		Kafka:     func() (*kafka.Client, error) { return f.Kafka() },
+		AMQP:      func() (*amqp.Client, error) { return f.AMQP() },
+		JobLogDir: jobLogDir(f, o.Ledger)}
 }
 
 func (o *DLQOptions) format(f *Factory) (string, error) {
@@ -239,20 +238,12 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	return inspect.WriteDLQGroups(f.IO.Out, format, a.String(), s, f.Now())
 }
 
-// redriveJobs is what the local redrive job logs and their groups say about
-// the Kafka DLQ topic (nil when no job ran here).
-func redriveJobs(ctx context.Context, f *Factory, ledger, topic string) (dlq.Jobs, error) {
+// jobLogDir is where the redrive job logs of --ledger live, "" when there
+// is no state directory (no jobs known).
+func jobLogDir(f *Factory, ledger string) string {
 	dir, err := redriveLogDir(f, ledger)
 	if err != nil {
-		return nil, nil // no state directory: no jobs known
+		return ""
 	}
-	if ents, err := os.ReadDir(dir); err != nil || len(ents) == 0 {
-		return nil, nil
-	}
-	kc, err := f.Kafka()
-	if err != nil {
-		return nil, err
-	}
-	defer kc.Close()
-	return dlq.LoadJobs(ctx, kc.Admin(), dir, topic)
+	return dir
 }

@@ -240,7 +240,9 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 		return nil, err
 	}
 	be := &tui.Backend{Context: name, Schema: schema}
-	be.Jobs = func(ctx context.Context, topic string) (dlq.Jobs, error) { return redriveJobs(ctx, f, "", topic) }
+	be.Jobs = func(ctx context.Context, topic string) (dlq.Jobs, error) {
+		return dlq.LocalJobs(ctx, be.Kafka, jobLogDir(f, ""), topic)
+	}
 	be.Redrive = func(ctx context.Context, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
 		return tuiRedrive(ctx, f, be, req, progress)
 	}
