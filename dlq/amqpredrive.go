@@ -151,8 +151,7 @@ func amqpSelect(decide func(*event.Event) (Decision, error), pin *pinRecorder, t
 // what the queue held at the start.
 func openAMQPRedrive(ctx context.Context, r AMQPRedrive) (bus.Source, error) {
 	if r.DryRun {
-		return r.Client.Source(ctx, []bus.Address{r.Route.DLQ}, bus.ReadOptions{Backlog: true,
-			From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
+		return r.Client.Source(ctx, []bus.Address{r.Route.DLQ}, replay.DryRunRead)
 	}
 	opts := r.Consume
 	if opts.Reconnect <= 0 {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/replay"
 )
 
 // openConsumer consumes a RabbitMQ queue for replay. It reconnects for as
@@ -18,7 +19,7 @@ func openConsumer(ctx context.Context, f *Factory, queue string, dryRun bool, pr
 		return nil, nil, err
 	}
 	if dryRun {
-		s, err := c.Source(ctx, []bus.Address{{Transport: "amqp", Name: queue}}, dryRunRead)
+		s, err := c.Source(ctx, []bus.Address{{Transport: "amqp", Name: queue}}, replay.DryRunRead)
 		if err != nil {
 			c.Close()
 			return nil, nil, err
@@ -32,7 +33,3 @@ func openConsumer(ctx context.Context, f *Factory, queue string, dryRun bool, pr
 	}
 	return k, func() { k.Close(); c.Close() }, nil
 }
-
-// dryRunRead is how a dry run reads a RabbitMQ queue: the peek of --backlog
-// up to what the queue held at the start, the same read as dlq redrive's.
-var dryRunRead = bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}}
