@@ -133,13 +133,6 @@ func optTime(t time.Time) *string {
 	return &v
 }
 
-func optRate(r *float64) *float64 {
-	if r == nil || math.IsNaN(*r) || math.IsInf(*r, 0) {
-		return nil
-	}
-	return r
-}
-
 type jLag struct {
 	V         int        `json:"v"`
 	Time      *string    `json:"time"`
@@ -249,7 +242,7 @@ func lagJSON(s *LagSnapshot) jLag {
 		jg := jGroup{Group: safeJSON(g.Group), Type: optString(g.Type), State: safeJSON(g.State), Status: g.Status.String(),
 			Worst: g.Worst.String(), Lag: g.Lag, OffsetLag: g.OffsetLag, TimeLag: optSeconds(g.TimeLag),
 			Members: []jMember{}, Topics: []jTopic{}, Partitions: []jPartition{}, Error: optString(g.Err),
-			LagMin: lagMin(g.Lag, g.LagMin, g.LagInexact), LagExact: !g.LagInexact, TimeExact: !g.TimeLagInexact, Reasons: append([]string{}, g.Reasons...)}
+			LagMin: LagMin(g.Lag, g.LagMin, g.LagInexact), LagExact: !g.LagInexact, TimeExact: !g.TimeLagInexact, Reasons: append([]string{}, g.Reasons...)}
 		for _, m := range g.Members {
 			jm := jMember{ID: safeJSON(m.ID), InstanceID: optString(m.InstanceID), ClientID: safeJSON(m.ClientID), Host: safeJSON(m.Host), Assigned: []jAssigned{}}
 			topics := make([]string, 0, len(m.Assigned))
@@ -264,13 +257,13 @@ func lagJSON(s *LagSnapshot) jLag {
 		}
 		for _, t := range g.Topics {
 			jg.Topics = append(jg.Topics, jTopic{Topic: safeJSON(t.Topic), Partitions: t.Partitions, Lag: t.Lag, OffsetLag: t.OffsetLag, TimeLag: optSeconds(t.TimeLag),
-				LagMin: lagMin(t.Lag, t.LagMin, t.LagInexact), LagExact: !t.LagInexact, TimeExact: !t.TimeLagInexact})
+				LagMin: LagMin(t.Lag, t.LagMin, t.LagInexact), LagExact: !t.LagInexact, TimeExact: !t.TimeLagInexact})
 		}
 		for _, p := range g.Partitions {
 			jp := jPartition{Topic: safeJSON(p.Topic), Partition: p.Partition, Committed: optInt(p.Committed), LogStart: optInt(p.LogStart),
 				End: optInt(p.End), Lag: optInt(p.Lag), OffsetLag: optInt(p.OffsetLag), TimeLag: optSeconds(p.TimeLag),
 				HeadOffset: optInt(p.HeadOffset), HeadTime: optTime(p.HeadTime), Member: optString(p.Member), ClientID: optString(p.ClientID),
-				Note: optString(p.Note), HWM: optInt(p.HighWatermark), LagMin: optInt(lagMin(p.Lag, p.LagMin, p.LagInexact))}
+				Note: optString(p.Note), HWM: optInt(p.HighWatermark), LagMin: optInt(LagMin(p.Lag, p.LagMin, p.LagInexact))}
 			if p.Lag >= 0 {
 				exact := !p.LagInexact
 				jp.LagExact = &exact
@@ -279,7 +272,7 @@ func lagJSON(s *LagSnapshot) jLag {
 				r := p.Reason
 				jp.Reason = &r
 			}
-			if judged(p) {
+			if Judged(p) {
 				st := p.Status.String()
 				jp.Status = &st
 			}
@@ -289,7 +282,7 @@ func lagJSON(s *LagSnapshot) jLag {
 	}
 	for _, q := range s.Queues {
 		jq := jQueue{Queue: safeJSON(q.Queue), Vhost: safeJSON(q.Vhost), Type: optString(q.Type), Ready: q.Ready, Consumers: q.Consumers,
-			PublishRate: optRate(q.PublishRate), DeliverRate: optRate(q.DeliverRate), AckRate: optRate(q.AckRate),
+			PublishRate: FiniteRate(q.PublishRate), DeliverRate: FiniteRate(q.DeliverRate), AckRate: FiniteRate(q.AckRate),
 			HeadAge: optSeconds(q.HeadAge), HeadTime: optTime(q.HeadTime), Via: safeJSON(q.Via), Note: optString(q.Note)}
 		if q.Reason != "" {
 			r := q.Reason
@@ -320,12 +313,6 @@ func tableStatus(s Status, worst Status) string {
 	return s.String()
 }
 
-// judged says a partition has a status: it has a committed offset and a lag,
-// or its commit is beyond the log end (ERR).
-func judged(p PartitionLag) bool {
-	return p.Committed >= 0 && p.Lag >= 0 || p.Reason == ReasonBeyondEnd
-}
-
 // reasonWords are the reasons as a table shows them.
 var reasonWords = map[string]string{
 	ReasonBeyondEnd:       "commit beyond end",
@@ -345,14 +332,6 @@ func withReasons(cell string, reasons ...string) string {
 		return cell
 	}
 	return cell + " (" + strings.Join(words, ", ") + ")"
-}
-
-// lagMin is the lower bound of a lag: the lag itself when it is exact.
-func lagMin(lag, min int64, inexact bool) int64 {
-	if inexact {
-		return min
-	}
-	return lag
 }
 
 // FormatLagCount is a lag in records for people: "-" when unknown
@@ -412,7 +391,7 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 						continue
 					}
 					pst := "-"
-					if judged(p) {
+					if Judged(p) {
 						pst = withReasons(tableStatus(p.Status, p.Status), p.Reason)
 						if p.Status == StatusUnknown {
 							unjudged = true
@@ -497,7 +476,7 @@ func writeLagTSV(w *bufio.Writer, s *LagSnapshot) {
 		for _, g := range s.Groups {
 			row(SafeString(g.Group), SafeString(g.Type), SafeString(g.State), g.Status.String(), g.Worst.String(), strconv.Itoa(len(g.Members)),
 				strconv.FormatInt(g.Lag, 10), strconv.FormatInt(g.OffsetLag, 10), secs(g.TimeLag),
-				strconv.FormatInt(lagMin(g.Lag, g.LagMin, g.LagInexact), 10), strconv.FormatBool(!g.LagInexact), strconv.FormatBool(!g.TimeLagInexact), strings.Join(g.Reasons, ","))
+				strconv.FormatInt(LagMin(g.Lag, g.LagMin, g.LagInexact), 10), strconv.FormatBool(!g.LagInexact), strconv.FormatBool(!g.TimeLagInexact), strings.Join(g.Reasons, ","))
 		}
 		w.WriteByte('\n')
 		row("group", "topic", "partition", "committed", "log_start", "end", "lag", "offset_lag", "time_lag_seconds", "client_id", "status", "note",
@@ -505,7 +484,7 @@ func writeLagTSV(w *bufio.Writer, s *LagSnapshot) {
 		for _, g := range s.Groups {
 			for _, p := range g.Partitions {
 				st, exact := "", ""
-				if judged(p) {
+				if Judged(p) {
 					st = p.Status.String()
 				}
 				if p.Lag >= 0 {
@@ -513,7 +492,7 @@ func writeLagTSV(w *bufio.Writer, s *LagSnapshot) {
 				}
 				row(SafeString(g.Group), SafeString(p.Topic), strconv.Itoa(int(p.Partition)), blank(p.Committed), blank(p.LogStart), blank(p.End),
 					blank(p.Lag), blank(p.OffsetLag), secs(p.TimeLag), SafeString(p.ClientID), st, SafeString(p.Note),
-					blank(p.HighWatermark), blank(lagMin(p.Lag, p.LagMin, p.LagInexact)), exact, p.Reason)
+					blank(p.HighWatermark), blank(LagMin(p.Lag, p.LagMin, p.LagInexact)), exact, p.Reason)
 			}
 		}
 	}

@@ -1,10 +1,12 @@
 package inspect
 
 import (
-	"github.com/eddy-sh/eddy/event"
-	"unicode"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/eddy-sh/eddy/event"
 )
 
 // Terminal-safe rendering.
@@ -176,53 +178,26 @@ func appendJSONString(dst []byte, s string) []byte { return event.AppendJSONStri
 // Display width.
 //
 // Clipping a line to the terminal width has to count cells, not bytes: CJK and
-// most emoji take two cells, combining marks none. golang.org/x/text has no
-// width table small enough to be worth a dependency here, so this is the usual
-// wcwidth approximation: East Asian Wide and Fullwidth ranges and the emoji
-// blocks are two cells, nonspacing and enclosing marks and format characters
-// zero, everything else one. It is applied only to text that AppendSafe has
-// already made free of controls.
+// most emoji take two cells, combining marks none, and a joined emoji (a ZWJ
+// sequence) or a flag (a pair of regional indicators) is one picture of two
+// cells however many runes it has. The TUI measures with charmbracelet/x/ansi
+// (lipgloss.Width is ansi.StringWidth), grapheme cluster by grapheme cluster;
+// eddy measures the same way so that the two agree. ASCII text, the common
+// case, is counted a byte a cell without segmenting it. It is applied only to
+// text that AppendSafe has already made free of controls.
 
-var wideRanges = [...][2]rune{
-	{0x1100, 0x115f}, {0x231a, 0x231b}, {0x2329, 0x232a}, {0x23e9, 0x23ec}, {0x23f0, 0x23f0},
-	{0x23f3, 0x23f3}, {0x25fd, 0x25fe}, {0x2614, 0x2615}, {0x2648, 0x2653}, {0x267f, 0x267f},
-	{0x2693, 0x2693}, {0x26a1, 0x26a1}, {0x26aa, 0x26ab}, {0x26bd, 0x26be}, {0x26c4, 0x26c5},
-	{0x26ce, 0x26ce}, {0x26d4, 0x26d4}, {0x26ea, 0x26ea}, {0x26f2, 0x26f3}, {0x26f5, 0x26f5},
-	{0x26fa, 0x26fa}, {0x26fd, 0x26fd}, {0x2705, 0x2705}, {0x270a, 0x270b}, {0x2728, 0x2728},
-	{0x274c, 0x274c}, {0x274e, 0x274e}, {0x2753, 0x2755}, {0x2757, 0x2757}, {0x2795, 0x2797},
-	{0x27b0, 0x27b0}, {0x27bf, 0x27bf}, {0x2b1b, 0x2b1c}, {0x2b50, 0x2b50}, {0x2b55, 0x2b55},
-	{0x2e80, 0x303e}, {0x3041, 0x33ff}, {0x3400, 0x4dbf}, {0x4e00, 0x9fff}, {0xa000, 0xa4cf},
-	{0xa960, 0xa97f}, {0xac00, 0xd7a3}, {0xf900, 0xfaff}, {0xfe10, 0xfe19}, {0xfe30, 0xfe6f},
-	{0xff00, 0xff60}, {0xffe0, 0xffe6}, {0x16fe0, 0x16fe4}, {0x17000, 0x18aff}, {0x1b000, 0x1b2ff},
-	{0x1f004, 0x1f004}, {0x1f0cf, 0x1f0cf}, {0x1f18e, 0x1f18e}, {0x1f191, 0x1f19a}, {0x1f200, 0x1f251},
-	{0x1f300, 0x1f64f}, {0x1f680, 0x1f6ff}, {0x1f7e0, 0x1f7eb}, {0x1f90c, 0x1f9ff}, {0x1fa70, 0x1faff},
-	{0x20000, 0x2fffd}, {0x30000, 0x3fffd},
+// asciiCell reports whether s[i] is an ASCII byte that no combining
+// character follows: one cell, no segmentation needed (inlined on the hot
+// path).
+func asciiCell(s string, i int) bool {
+	return s[i] < utf8.RuneSelf && (i+1 == len(s) || s[i+1] < utf8.RuneSelf)
 }
 
-// runeWidth returns how many terminal cells r takes.
-func runeWidth(r rune) int {
-	if r < 0x300 {
-		return 1 // ASCII and Latin: the common case, no table look-up
-	}
-	if unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) {
-		return 0
-	}
-	if r < wideRanges[0][0] {
-		return 1
-	}
-	lo, hi := 0, len(wideRanges)
-	for lo < hi {
-		m := (lo + hi) / 2
-		switch {
-		case r < wideRanges[m][0]:
-			hi = m
-		case r > wideRanges[m][1]:
-			lo = m + 1
-		default:
-			return 2
-		}
-	}
-	return 1
+// cluster returns the width and byte length of the grapheme cluster at s[i],
+// as ansi measures it.
+func cluster(s string, i int) (width, size int) {
+	c, w := ansi.FirstGraphemeCluster(s[i:], ansi.GraphemeWidth)
+	return w, len(c)
 }
 
 // CellWidth returns how many terminal cells s takes when printed, skipping the
@@ -236,13 +211,13 @@ func CellWidth(s string) int {
 			i = skipSGR(s, i)
 			continue
 		}
-		if c < utf8.RuneSelf {
+		if asciiCell(s, i) {
 			w++
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		w += runeWidth(r)
+		cw, size := cluster(s, i)
+		w += cw
 		i += size
 	}
 	return w
@@ -276,11 +251,10 @@ func appendClipped(dst []byte, line string, width int, color bool) []byte {
 			i = j
 			continue
 		}
-		r, size := rune(c), 1
-		if c >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(line[i:])
+		rw, size := 1, 1
+		if !asciiCell(line, i) {
+			rw, size = cluster(line, i)
 		}
-		rw := runeWidth(r)
 		if w+rw > width-1 {
 			break
 		}

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"charm.land/lipgloss/v2"
+
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -257,6 +259,54 @@ func TestCellWidthAndClip(t *testing.T) {
 		}
 		if CellWidth(got) > tc.width {
 			t.Errorf("clip(%q, %d) is %d cells wide", tc.s, tc.width, CellWidth(got))
+		}
+	}
+}
+
+// TestCellWidthGraphemes: a joined emoji (ZWJ sequence), a flag (two regional
+// indicators) and a keycap are one grapheme cluster each, measured as the TUI
+// measures them (lipgloss.Width), and never cut in half by a clip.
+func TestCellWidthGraphemes(t *testing.T) {
+	const (
+		family = "\U0001F468\u200D\U0001F469\u200D\U0001F467" // man ZWJ woman ZWJ girl
+		flag   = "\U0001F1EB\U0001F1F7"                       // FR
+		keycap = "1\uFE0F\u20E3"
+	)
+	for _, tc := range []struct {
+		s string
+		w int
+	}{
+		{family, 2},
+		{flag, 2},
+		{family + "x" + flag, 5},
+		{sgrCyan + family + sgrReset, 2},
+		{keycap, lipgloss.Width(keycap)},
+		{"e\u0301" + "日本" + "\u00e9", 6},
+	} {
+		got := CellWidth(tc.s)
+		if got != tc.w {
+			t.Errorf("CellWidth(%q) = %d, want %d", tc.s, got, tc.w)
+		}
+		if tui := lipgloss.Width(tc.s); got != tui {
+			t.Errorf("CellWidth(%q) = %d, lipgloss.Width = %d", tc.s, got, tui)
+		}
+	}
+	for _, tc := range []struct {
+		s     string
+		width int
+		want  string
+	}{
+		{flag + "x", 2, "…"},
+		{flag + flag, 3, flag + "…"},
+		{"ab" + family + "cd", 4, "ab…"},
+		{"ab" + family + "cd", 5, "ab" + family + "…"},
+	} {
+		got := string(appendClipped(nil, tc.s, tc.width, false))
+		if got != tc.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", tc.s, tc.width, got, tc.want)
+		}
+		if w := lipgloss.Width(got); w > tc.width {
+			t.Errorf("clip(%q, %d) is %d cells wide for the TUI", tc.s, tc.width, w)
 		}
 	}
 }

@@ -125,6 +125,19 @@ func NewChecker(exps []Expectation, strict bool) *Checker {
 	return c
 }
 
+// ExpectReport is `eddy expect -o json` (schema version 1).
+type ExpectReport struct {
+	V       int      `json:"v"`
+	OK      bool     `json:"ok"`
+	Strict  bool     `json:"strict"`
+	Results []Result `json:"results"`
+}
+
+// Report returns the results as eddy expect -o json has them.
+func (c *Checker) Report() ExpectReport {
+	return ExpectReport{V: 1, OK: !c.Failed(), Strict: c.Strict, Results: c.Results}
+}
+
 // Definitions returns the expectations as flow definitions.
 func (c *Checker) Definitions() []Definition {
 	out := make([]Definition, len(c.Expectations))

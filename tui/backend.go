@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/lag"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/trace"
 )
@@ -116,49 +118,28 @@ func (b *Backend) listSources(ctx context.Context) sourcesMsg {
 // (nothing committed), RabbitMQ through a tap queue (nothing consumed), all
 // merged into one source.
 func (b *Backend) openTail(ctx context.Context, addrs []bus.Address, read bus.ReadOptions) (bus.Source, error) {
-	var ka, qa []bus.Address
-	for _, a := range addrs {
-		switch a.Transport {
-		case "kafka":
-			ka = append(ka, a)
-		case "amqp":
-			qa = append(qa, a)
-		default:
-			return nil, fmt.Errorf("tui: %s: only Kafka topics and RabbitMQ queues can be tailed here", a)
-		}
+	a := all.Sort(addrs)
+	if len(a.Files) > 0 {
+		return nil, fmt.Errorf("tui: %s: only Kafka topics and RabbitMQ queues can be tailed here", a.Files[0])
 	}
-	var srcs []bus.Source
-	fail := func(err error) (bus.Source, error) {
-		for _, s := range srcs {
-			s.Close()
-		}
-		return nil, err
+	// A start in the past peeks at a classic queue only with --backlog;
+	// a live tail never does. (Kafka reads ignore Backlog.)
+	read.Backlog = read.Backlog || b.Backlog && read.From.Kind != bus.PosNone && read.From.Kind != bus.PosEnd
+	return all.Sources(ctx, b.clients(), a, all.Read{Brokers: read})
+}
+
+// clients are the Backend's clients for all.Sources, which leaves them open.
+func (b *Backend) clients() all.Clients {
+	c := all.Clients{Borrowed: true,
+		Kafka: func() (*kafka.Client, error) { return nil, errors.New("tui: no Kafka in this context") },
+		AMQP:  func() (*amqp.Client, error) { return nil, errors.New("tui: no RabbitMQ in this context") }}
+	if b.Kafka != nil {
+		c.Kafka = func() (*kafka.Client, error) { return b.Kafka, nil }
 	}
-	if len(ka) > 0 {
-		if b.Kafka == nil {
-			return fail(errors.New("tui: no Kafka in this context"))
-		}
-		s, err := b.Kafka.Source(ctx, ka, read)
-		if err != nil {
-			return fail(err)
-		}
-		srcs = append(srcs, s)
+	if b.AMQP != nil {
+		c.AMQP = func() (*amqp.Client, error) { return b.AMQP, nil }
 	}
-	if len(qa) > 0 {
-		if b.AMQP == nil {
-			return fail(errors.New("tui: no RabbitMQ in this context"))
-		}
-		r := read
-		// A start in the past peeks at a classic queue only with --backlog;
-		// a live tail never does.
-		r.Backlog = read.Backlog || b.Backlog && read.From.Kind != bus.PosNone && read.From.Kind != bus.PosEnd
-		s, err := b.AMQP.Source(ctx, qa, r)
-		if err != nil {
-			return fail(err)
-		}
-		srcs = append(srcs, s)
-	}
-	return bus.Merge(srcs...), nil
+	return c
 }
 
 // traceMsg is the flow of one event, found as eddy trace ID finds it, and
@@ -195,51 +176,22 @@ func (b *Backend) findFlows(ctx context.Context, id string, since time.Time) tra
 		m.err = errors.New("trace: needs Kafka (no Kafka in this context)")
 		return m
 	}
-	topics, err := b.Kafka.Topics(ctx, false)
-	if err != nil {
-		m.err = err
-		return m
+	src, err := all.Sources(ctx, b.clients(), all.Addrs{EveryTopic: true},
+		all.Read{Brokers: bus.ReadOptions{From: bus.Position{Kind: bus.PosTime, Time: since}, Until: bus.Position{Kind: bus.PosEnd}}})
+	if errors.Is(err, all.ErrNoTopics) {
+		err = errors.New("trace: no topics to read")
 	}
-	var addrs []bus.Address
-	for _, t := range topics {
-		addrs = append(addrs, bus.Address{Transport: "kafka", Name: t.Name})
-	}
-	if len(addrs) == 0 {
-		m.err = errors.New("trace: no topics to read")
-		return m
-	}
-	src, err := b.Kafka.Source(ctx, addrs, bus.ReadOptions{From: bus.Position{Kind: bus.PosTime, Time: since}, Until: bus.Position{Kind: bus.PosEnd}})
 	if err != nil {
 		m.err = err
 		return m
 	}
 	defer src.Close()
 	stats := trace.NewStats(nil)
-	c := trace.NewCorrelator(trace.Config{Schema: b.schema(), OnFlow: func(f *trace.Flow) {
-		stats.Add(f)
-		if f.Matches(id) {
-			m.flows = append(m.flows, f)
-		}
-	}})
-	for {
-		evs, err := src.Next(ctx)
-		for i := range evs {
-			c.Add(&evs[i])
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			m.err = err
-			return m
-		}
+	var c *trace.Correlator
+	if m.flows, c, m.err = trace.Find(ctx, trace.Input{Source: src}, trace.Config{Schema: b.schema(), OnFlow: stats.Add}, id); m.err != nil {
+		return m
 	}
 	open := c.Open()
-	for _, f := range open {
-		if f.Matches(id) {
-			m.flows = append(m.flows, f)
-		}
-	}
 	m.report = stats.Report(open)
 	// The histograms count the open flows too, as the report does.
 	for _, f := range open {
@@ -275,8 +227,8 @@ type lagMsg struct {
 }
 
 // newLagMonitor samples every group and queue, as eddy lag does.
-func (b *Backend) newLagMonitor() *inspect.LagMonitor {
-	m := &inspect.LagMonitor{AMQP: b.AMQP}
+func (b *Backend) newLagMonitor() *lag.LagMonitor {
+	m := &lag.LagMonitor{AMQP: b.AMQP}
 	if b.Kafka != nil {
 		m.Kafka = b.Kafka.LagReader()
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
@@ -17,6 +18,11 @@ type Common struct {
 	Width, Height int
 	Styles        Styles
 	Keys          KeyMap
+	// Conn is each transport's connection state (conn.go), for the
+	// header's marker and the views' bodies.
+	Conn *connBook
+	// Now is the TUI's clock (Options.Clock).
+	Now func() time.Time
 }
 
 // bodyHeight is the rows a view may draw: the screen less the top and

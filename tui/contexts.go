@@ -77,5 +77,44 @@ func (v *contextsView) view() string {
 	if len(lines) == 0 {
 		lines = append(lines, "  no contexts: eddy config set-context NAME --brokers HOST:PORT")
 	}
+	if conn := v.connLines(); len(conn) > 0 {
+		h := c.bodyHeight()
+		// The state of the context in force stays on screen under a long list.
+		lines = append(lines[:min(len(lines), max(0, h-len(conn)-1))], "")
+		lines = append(lines, conn...)
+	}
 	return body(lines, c.Width, c.bodyHeight())
+}
+
+// connLines say how the brokers of the context in force answer, and when
+// they were last checked (the checks run on their own).
+func (v *contextsView) connLines() []string {
+	c, st := v.c, v.c.Styles
+	if c.Conn == nil {
+		return nil
+	}
+	ts := c.Conn.transports(v.be)
+	if len(ts) == 0 {
+		return nil
+	}
+	name := "the brokers given"
+	if v.be.Context != "" {
+		name = "context " + safe(v.be.Context)
+	}
+	lines := []string{st.Header.Render("  " + name)}
+	now := c.Now()
+	for _, t := range ts {
+		cv := c.Conn.state(t, now)
+		checked := ""
+		if !cv.checked.IsZero() {
+			checked = " · checked " + cv.checked.Format("15:04:05")
+		}
+		switch cv.state {
+		case connUp, connUnknown:
+			lines = append(lines, "  "+t+" "+cv.word(false)+st.Dim.Render(checked))
+		default:
+			lines = append(lines, errorLines(st, cv.line()+checked, c.Width)...)
+		}
+	}
+	return lines
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -80,7 +81,20 @@ type dlqView struct {
 	runGen   int
 	prog     chan replay.Summary
 	done     chan redriveDoneMsg
+
+	// The list reads itself again every `every` while shown (dlqTick), and
+	// at once when a broker answers again; readAt is when the summaries
+	// shown were read, stale says the latest read failed and kept them.
+	every   time.Duration
+	active  bool
+	tickGen int
+	readAt  time.Time
+	stale   bool
 }
+
+// dlqTick asks for the next reading of the DLQs; gen drops ticks of an
+// earlier activation.
+type dlqTick struct{ gen int }
 
 func newDLQView(c *Common, ctx context.Context, be *Backend) *dlqView {
 	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[string]bool{}}
@@ -101,13 +115,41 @@ func (v *dlqView) help() []key.Binding {
 }
 
 func (v *dlqView) activate() tea.Cmd {
-	if v.res != nil || v.loading {
+	v.active = true
+	v.tickGen++
+	switch {
+	case v.loading:
 		return nil
+	case v.res == nil, len(v.res.errs) > 0:
+		return v.load()
 	}
-	return v.load()
+	return v.tick()
 }
 
-func (v *dlqView) deactivate() {}
+func (v *dlqView) deactivate() { v.active = false }
+
+// peeks says whether a reading peeks at RabbitMQ DLQs (eddy tui
+// --backlog: each message fetched, requeued and marked redelivered).
+// Asked for by name, a peek is what the user wanted once per r, not every
+// `every`: such a list is read again only by r, or when the broker
+// answers again after a failed read.
+func (v *dlqView) peeks() bool { return v.be.Backlog && v.be.AMQP != nil }
+
+// tick schedules the next reading (none while the view is not shown).
+func (v *dlqView) tick() tea.Cmd {
+	if !v.active || v.every <= 0 || v.peeks() {
+		return nil
+	}
+	gen := v.tickGen
+	return tea.Tick(v.every, func(time.Time) tea.Msg { return dlqTick{gen} })
+}
+
+// rereads says whether a reading may replace what is shown now: not while
+// a redrive is planned, runs or shows its result (its counts are what
+// the plan was made from).
+func (v *dlqView) rereads() bool {
+	return !v.loading && (v.stage == stageList || v.stage == stageGroups || v.stage == stageMessages)
+}
 
 func (v *dlqView) load() tea.Cmd {
 	v.gen++
@@ -204,9 +246,9 @@ func (v *dlqView) status() string {
 	for _, s := range v.res.sums {
 		total += s.Count
 	}
-	s := fmt.Sprintf("%d DLQs · %d messages", len(v.res.sums), total)
+	s := fmt.Sprintf("%d DLQs · %d messages · %s", len(v.res.sums), total, readAt(v.readAt))
 	if len(v.res.errs) > 0 {
-		s += " · " + st.Error.Render(safe(v.res.errs[0].Error()))
+		s += " · " + st.Error.Render("read failed")
 	}
 	return s
 }
@@ -269,7 +311,28 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 	case dlqResult:
 		if msg.gen == v.gen {
 			v.loading = false
-			v.reload(&msg.dlqMsg)
+			res := &msg.dlqMsg
+			if len(res.errs) > 0 && len(res.sums) == 0 && v.res != nil && len(v.res.sums) > 0 {
+				// The read failed: the last summaries stay, said to be old.
+				kept := *v.res
+				kept.errs = res.errs
+				res, v.stale = &kept, true
+			} else {
+				v.readAt, v.stale = v.c.Now(), false
+			}
+			v.reload(res)
+			return v.tick()
+		}
+	case dlqTick:
+		if msg.gen == v.tickGen && v.active {
+			if v.rereads() {
+				return v.load()
+			}
+			return v.tick()
+		}
+	case connRestoredMsg:
+		if v.res != nil && len(v.res.errs) > 0 && v.rereads() {
+			return v.load()
 		}
 	case redrivePlanMsg:
 		if msg.gen == v.runGen && v.stage == stagePlan {
@@ -561,11 +624,26 @@ func (v *dlqView) view() string {
 	case stagePlan, stageRunning, stageResult:
 		return body(v.redriveLines(), c.Width, h)
 	}
-	lines := []string{st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", "DLQ", "COUNT", "OLDEST", "TOP ERROR"))}
-	if len(v.res.sums) == 0 {
+	var lines []string
+	for _, err := range v.res.errs {
+		lines = append(lines, errorLines(st, safe(err.Error()), c.Width)...)
+	}
+	if len(v.res.errs) > 0 {
+		what := "nothing read"
+		if v.stale {
+			what = "showing the counts " + readAt(v.readAt)
+		}
+		again := fmt.Sprintf("read again every %s and when the broker answers again (r: now)", v.every)
+		if v.peeks() {
+			again = "read again when the broker answers again (r: now)"
+		}
+		lines = append(lines, wrapped(st.Dim, what+"; "+again, c.Width)...)
+	}
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", "DLQ", "COUNT", "OLDEST", "TOP ERROR")))
+	if len(v.res.sums) == 0 && len(v.res.errs) == 0 {
 		lines = append(lines, st.Dim.Render("  no dead-letter topics or queues (names ending .DLT, -dlq, … )"))
 	}
-	v.cur.clamp(len(v.res.sums), h-1)
+	v.cur.clamp(len(v.res.sums), h-len(lines))
 	for i := v.cur.top; i < len(v.res.sums) && len(lines) < h; i++ {
 		s := &v.res.sums[i]
 		top := ""
@@ -589,6 +667,10 @@ func (v *dlqView) groupsView(h int) string {
 	c, st := v.c, v.c.Styles
 	var lines []string
 	full := h
+	if l := v.staleLine(); l != "" {
+		lines = append(lines, l)
+		h--
+	}
 	if v.filterLines() > 0 {
 		lines = append(lines, v.gfilter.render(st, c.Width))
 		h--
@@ -603,7 +685,7 @@ func (v *dlqView) groupsView(h int) string {
 	if len(v.gshown) == 0 && v.gfilter.value != "" {
 		lines = append(lines, st.Dim.Render("  no group matches the filter (esc clears it)"))
 	}
-	for i := v.gcur.top; i < len(v.gshown) && len(lines) < h+v.filterLines(); i++ {
+	for i := v.gcur.top; i < len(v.gshown) && len(lines) < full; i++ {
 		g := v.gat(i)
 		mark := " "
 		if v.picked[groupKey(g)] {
@@ -622,15 +704,30 @@ func (v *dlqView) groupsView(h int) string {
 	return body(lines, c.Width, full)
 }
 
+// staleLine says, in a DLQ's groups and messages, that the latest reading
+// failed and what is shown is older ("" when it did not).
+func (v *dlqView) staleLine() string {
+	if v.res == nil || len(v.res.errs) == 0 {
+		return ""
+	}
+	return v.c.Styles.Error.Render(fit("  read failed ("+readAt(v.readAt)+"): "+safe(v.res.errs[0].Error()), v.c.Width))
+}
+
 func (v *dlqView) messagesView(h int) string {
 	c, st := v.c, v.c.Styles
 	g := &v.opened().Groups[v.group]
-	lines := []string{
+	var lines []string
+	if l := v.staleLine(); l != "" {
+		lines = append(lines, l)
+		h--
+	}
+	lines = append(lines, []string{
 		st.Header.Render(fit(fmt.Sprintf("  %d × %s · %s · from %s", g.Count, safe(g.Pattern), safe(g.Class), safe(g.Origin)), c.Width)),
 		st.Dim.Render(fit("  first: "+safe(g.Error), c.Width)),
-	}
+	}...)
+	full := len(lines) - 2 + h
 	v.mcur.clamp(len(g.IDs), h-2)
-	for i := v.mcur.top; i < len(g.IDs) && len(lines) < h; i++ {
+	for i := v.mcur.top; i < len(g.IDs) && len(lines) < full; i++ {
 		mark := " "
 		if i < len(g.Identities) && v.pickedIDs[g.Identities[i]] {
 			mark = st.Selected.Render("*")
@@ -645,7 +742,7 @@ func (v *dlqView) messagesView(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	return body(lines, c.Width, h)
+	return body(lines, c.Width, full)
 }
 
 // redriveLines draws the plan, the progress or the result.

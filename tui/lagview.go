@@ -13,6 +13,7 @@ import (
 
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/lag"
 	"github.com/eddy-sh/eddy/replay/eos"
 )
 
@@ -35,7 +36,7 @@ type lagView struct {
 	be      *Backend
 	refresh time.Duration
 
-	mon     *inspect.LagMonitor
+	mon     *lag.LagMonitor
 	snap    *inspect.LagSnapshot
 	err     error
 	history map[string][]float64
@@ -48,6 +49,9 @@ type lagView struct {
 	// and replay groups) only when jobs is set (J).
 	shown []int
 	jobs  bool
+	// sampledAt is when the snapshot shown was taken: a failed sample
+	// keeps the last good one, said to be old.
+	sampledAt time.Time
 }
 
 // eddyJob names the job when group is one of eddy's: a redrive's or a
@@ -142,8 +146,10 @@ func (v *lagView) esc() bool {
 
 func (v *lagView) status() string {
 	switch {
-	case v.err != nil:
+	case v.err != nil && v.snap == nil:
 		return v.c.Styles.Error.Render(safe(v.err.Error()))
+	case v.err != nil:
+		return v.c.Styles.Error.Render("sample failed (" + readAt(v.sampledAt) + ")")
 	case v.snap == nil:
 		return "sampling lag…"
 	}
@@ -162,7 +168,10 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		k, pk := v.rowKey(v.cur.pos), v.partKey(v.pcur.pos)
-		v.snap, v.err = msg.snap, msg.err
+		v.err = msg.err
+		if msg.snap != nil || v.snap == nil {
+			v.snap, v.sampledAt = msg.snap, v.c.Now()
+		}
 		v.reshow()
 		if v.snap != nil {
 			v.record(v.snap)
@@ -298,12 +307,25 @@ func (v *lagView) view() string {
 	c, st := v.c, v.c.Styles
 	h := c.bodyHeight()
 	if v.snap == nil {
-		msg := "  sampling…"
+		lines := []string{"  sampling…"}
 		if v.err != nil {
-			msg = "  " + st.Error.Render(safe(v.err.Error()))
+			lines = append(errorLines(st, safe(v.err.Error()), c.Width), st.Dim.Render("  sampled again every "+v.refresh.String()))
 		}
-		return body([]string{msg}, c.Width, h)
+		return body(lines, c.Width, h)
 	}
+	if v.err != nil {
+		// The last good sample stays, under why the latest failed.
+		lines := append(errorLines(st, safe(v.err.Error()), c.Width),
+			st.Dim.Render("  showing the sample "+readAt(v.sampledAt)+"; sampled again every "+v.refresh.String()))
+		rest := strings.Split(v.viewSnap(h-len(lines)), "\n")
+		return body(append(lines, rest...), c.Width, h)
+	}
+	return v.viewSnap(h)
+}
+
+// viewSnap draws the snapshot in h lines.
+func (v *lagView) viewSnap(h int) string {
+	c, st := v.c, v.c.Styles
 	if v.drill != "" {
 		return v.partitions(h)
 	}

@@ -55,6 +55,10 @@ type Options struct {
 	// quitting ends besides the TUI (eddy tui --demo: the demo's cluster).
 	// q always asks while a redrive runs.
 	QuitWarning string
+	// Timeout is eddy's --timeout (default 10 s): a transport failing for
+	// that long is shown down rather than reconnecting, and a check of a
+	// context switched to says within it whether the brokers answer.
+	Timeout time.Duration
 }
 
 func (o *Options) defaults() {
@@ -81,6 +85,9 @@ func (o *Options) defaults() {
 	}
 	if o.SaveDir == "" {
 		o.SaveDir = "."
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
 	}
 }
 
@@ -147,6 +154,14 @@ type Model struct {
 	flashErr bool
 	code     int
 	quitting bool
+
+	// The connection checks (conn.go): connGen drops the checks of a
+	// backend switched away from, probing says which are in flight, and
+	// switched says the first check after a switch is awaited (its
+	// failure is said on the status line at once).
+	connGen  int
+	probing  map[string]bool
+	switched bool
 }
 
 // New returns the TUI's model. ctx bounds every read it starts.
@@ -154,8 +169,8 @@ func New(ctx context.Context, o Options) *Model {
 	o.defaults()
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Common{Width: 80, Height: 24, Styles: newStylesFor(o.Color, o.Theme != "light"), Keys: DefaultKeyMap()}
-	m := &Model{c: c, o: o, be: o.Backend, parent: parent, ctx: ctx, cancel: cancel, stack: []viewID{viewSources}}
+	c := &Common{Width: 80, Height: 24, Styles: newStylesFor(o.Color, o.Theme != "light"), Keys: DefaultKeyMap(), Conn: newConnBook(o.Timeout), Now: o.Clock}
+	m := &Model{c: c, o: o, be: o.Backend, parent: parent, ctx: ctx, cancel: cancel, stack: []viewID{viewSources}, probing: map[string]bool{}}
 	if m.be.Naming.IsZero() {
 		m.be.Naming = defaultNaming()
 	}
@@ -172,6 +187,7 @@ func (m *Model) build() {
 	m.trace = newTraceView(m.c, m.ctx, m.be, m.o)
 	m.lag = newLagView(m.c, m.ctx, m.be, m.o.Refresh)
 	m.dlq = newDLQView(m.c, m.ctx, m.be)
+	m.dlq.every = 15 * m.o.Refresh // a DLQ is read whole: less often than a listing
 	m.contexts = newContextsView(m.c, m.be)
 }
 
@@ -211,7 +227,7 @@ func (m *Model) comp(id viewID) component {
 
 // Init starts the first listing (and the tail when Options.Tail is set).
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.sources.activate()}
+	cmds := []tea.Cmd{m.sources.activate(), m.connTick()}
 	if m.o.Color && m.o.Theme == "" {
 		// The colours suit the background: the terminal says which.
 		cmds = append(cmds, tea.RequestBackgroundColor)
@@ -277,6 +293,9 @@ func (m *Model) activate(id viewID) tea.Cmd {
 // Update is bubbletea's: it routes keys to the view on top and data to the
 // view it is for.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if cmd, handled := m.connUpdate(msg); handled {
+		return m, cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = max(20, msg.Width), max(5, msg.Height)
@@ -317,7 +336,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.build()
 		m.stack = []viewID{viewSources}
 		m.flash, m.flashErr = "switched to context "+safe(m.be.Context), false
-		return m, m.sources.activate()
+		// A new book: the old context's outages are not this one's. Its
+		// brokers are checked at once; a failure is said within --timeout.
+		m.c.Conn, m.probing = newConnBook(m.o.Timeout), map[string]bool{}
+		if m.switched = len(m.c.Conn.transports(m.be)) > 0; m.switched {
+			m.flash += " · checking its brokers…"
+		}
+		return m, tea.Batch(m.sources.activate(), m.connTick())
 	}
 	// Data and ticks: every view ignores what is not its own.
 	var cmds []tea.Cmd
@@ -447,7 +472,7 @@ func (m *Model) render() string {
 	}
 	top := st.TitleView.Render(" eddy ") + st.Title.Render("│ "+cur.title()+" │ "+ctxName+" ")
 	var b strings.Builder
-	b.WriteString(pad(top, c.Width))
+	b.WriteString(m.withConn(top, c.Width))
 	b.WriteByte('\n')
 	if m.showHelp {
 		b.WriteString(m.helpView())

@@ -38,10 +38,14 @@ type sourcesView struct {
 	prevAt   time.Time
 	errs     []error
 	loaded   bool
-	cur      cursor
-	filter   input
-	gen      int
-	active   bool
+	// readAt is when the rows shown were read; stale says the latest
+	// read failed and they are the last good ones.
+	readAt time.Time
+	stale  bool
+	cur    cursor
+	filter input
+	gen    int
+	active bool
 }
 
 func newSourcesView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *sourcesView {
@@ -83,7 +87,7 @@ func (v *sourcesView) status() string {
 		s += fmt.Sprintf(" · %d selected", n)
 	}
 	if len(v.errs) > 0 {
-		s += " · " + v.c.Styles.Error.Render(safe(v.errs[0].Error()))
+		s += " · " + v.c.Styles.Error.Render("read failed ("+readAt(v.readAt)+")")
 	}
 	return s + " · " + shortHelp(v.c.Keys.Open, v.c.Keys.Select, v.c.Keys.ListFilter)
 }
@@ -133,7 +137,24 @@ func (v *sourcesView) apply(m sourcesMsg) {
 	}
 	v.prevAt = m.at
 	k := v.curKey()
-	v.rows, v.errs, v.loaded = m.rows, m.errs, true
+	stale := false
+	if len(m.errs) > 0 {
+		// A transport that failed listed nothing: its last rows stay, said
+		// to be old, rather than vanish as if it had no topics or queues.
+		listed := map[string]bool{}
+		for _, r := range m.rows {
+			listed[r.addr.Transport] = true
+		}
+		for _, r := range v.rows {
+			if !listed[r.addr.Transport] {
+				m.rows, stale = append(m.rows, r), true
+			}
+		}
+	}
+	v.rows, v.errs, v.loaded, v.stale = m.rows, m.errs, true, stale
+	if !stale {
+		v.readAt = m.at
+	}
 	v.reshow(k)
 }
 
@@ -160,7 +181,25 @@ func (v *sourcesView) reshow(k string) {
 	v.cur.clamp(len(v.shown), v.listHeight())
 }
 
-func (v *sourcesView) listHeight() int { return v.c.bodyHeight() - 1 }
+func (v *sourcesView) listHeight() int { return v.c.bodyHeight() - 1 - len(v.errLines()) }
+
+// errLines say in the body why the listing failed (each transport's error)
+// and, when rows are shown anyway, that they are the last good ones.
+func (v *sourcesView) errLines() []string {
+	st := v.c.Styles
+	var out []string
+	for _, err := range v.errs {
+		out = append(out, errorLines(st, safe(err.Error()), v.c.Width)...)
+	}
+	if len(out) > 0 {
+		what := "nothing listed; read again every " + v.refresh.String()
+		if v.stale {
+			what = "showing the listing " + readAt(v.readAt) + "; read again every " + v.refresh.String()
+		}
+		out = append(out, wrapped(st.Dim, what, v.c.Width)...)
+	}
+	return out
+}
 
 func (v *sourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := v.c.Keys
@@ -243,6 +282,9 @@ func (v *sourcesView) view() string {
 		lines = append(lines, v.filter.render(st, c.Width))
 		h--
 	}
+	errs := v.errLines()
+	lines = append(lines, errs...)
+	h -= len(errs)
 	// Narrow, the rate's sparkline goes first: the name is what tells two
 	// sources apart.
 	spark := c.Width >= 80
@@ -254,7 +296,7 @@ func (v *sourcesView) view() string {
 	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", sparkHead)))
 	if !v.loaded {
 		lines = append(lines, "  listing…")
-	} else if len(v.shown) == 0 {
+	} else if len(v.shown) == 0 && (len(v.rows) > 0 || len(v.errs) == 0) {
 		lines = append(lines, st.Dim.Render("  no topics or queues"+map[bool]string{true: " match the filter", false: ""}[v.filter.value != ""]))
 	}
 	v.cur.clamp(len(v.shown), h-1)
@@ -263,7 +305,7 @@ func (v *sourcesView) view() string {
 		hists = append(hists, v.history[v.rows[i].addr.String()])
 	}
 	hi := sparkMax(sparkLen, hists...)
-	for i := v.cur.top; i < len(v.shown) && len(lines) < h+1; i++ {
+	for i := v.cur.top; i < len(v.shown) && len(lines) < c.bodyHeight(); i++ {
 		r := &v.rows[v.shown[i]]
 		name := r.addr.String()
 		mark := " "

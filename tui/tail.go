@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -39,11 +38,21 @@ type tailView struct {
 	waiting bool // a next() command is outstanding
 	opening bool
 	endErr  error
-	// health is the open source's word on its broker (bus.Health, Down
-	// only; nil while it answers), set from the source's goroutine and
-	// shown on the status bar.
-	health     *atomic.Pointer[bus.Health]
+	// healthWake wakes a waiting read when the open source's word on its
+	// broker (bus.Health, kept in Common.Conn from the source's goroutine)
+	// changed, so the header, the status and the body say it at once.
 	healthWake chan struct{}
+	// A source that ended with an error (its broker gone for good, its
+	// topic or queue deleted) is opened again by itself after a backoff
+	// (tailconn.go): reopens counts the attempts since the last events
+	// came, reopenAt is when the next is due (zero: none), and reopened
+	// when the last one was opened.
+	reopens  int
+	reopenAt time.Time
+	reopened time.Time
+	// reopenedNew: its topics were gone, so it was reopened from the
+	// beginning of the ones created since.
+	reopenedNew bool
 
 	filter    *inspect.Filter
 	filterIn  input
@@ -126,19 +135,26 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 	v.hold = from.IsSet() && from.Kind != bus.PosEnd
 	v.follow, v.full, v.held = !v.hold, false, nil
 	v.cur = cursor{}
+	v.reopens, v.reopenAt, v.reopened = 0, time.Time{}, time.Time{}
+	return v.start(from)
+}
+
+// start opens the source of v.addrs at from; the buffer and the counters
+// are left as they are.
+func (v *tailView) start(from bus.Position) tea.Cmd {
 	v.nextID++
-	id, be, ctx := v.nextID, v.be, v.ctx
+	id, be, ctx, addrs := v.nextID, v.be, v.ctx, v.addrs
 	read := bus.ReadOptions{From: from}
-	health := new(atomic.Pointer[bus.Health])
-	v.health = health
 	wake := make(chan struct{}, 1)
+	book := v.c.Conn
+	if book != nil {
+		book.sourceOpened(id)
+	}
 	read.OnHealth = func(h bus.Health) {
-		if h.Down {
-			health.Store(&h)
-		} else {
-			health.Store(nil)
+		if book != nil {
+			book.sourceSaid(id, h)
 		}
-		select { // redraw the status bar; never block the source
+		select { // redraw; never block the source
 		case wake <- struct{}{}:
 		default:
 		}
@@ -168,8 +184,14 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.opening = false
+		if msg.err == nil && !v.reopened.IsZero() {
+			v.endErr = nil // reopened: the end it had is over
+		}
 		if msg.err != nil {
 			v.endErr = msg.err
+			if reopenable(msg.err) {
+				return v.scheduleReopen()
+			}
 			return nil
 		}
 		v.stream = startStream(v.ctx, msg.id, msg.src, v.o.BatchMax, v.o.Flush, v.filter)
@@ -199,6 +221,9 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 			}
 			msg.evs, v.held = msg.evs[:n], &rest
 		}
+		if len(msg.evs) > 0 {
+			v.reopens = 0 // reading again: the next outage backs off from the start
+		}
 		v.ingestMsg(msg)
 		if v.hold && v.ring.free() == 0 && msg.err == nil {
 			v.full = true
@@ -209,6 +234,9 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 				v.endErr = msg.err
 			}
 			v.stream.finished = true
+			if !ended(msg.err) {
+				return v.scheduleReopen()
+			}
 			return nil
 		}
 		if v.paused {
@@ -216,6 +244,8 @@ func (v *tailView) update(msg tea.Msg) tea.Cmd {
 		}
 		v.waiting = true
 		return v.stream.next()
+	case tailReopenTick, connRestoredMsg:
+		return v.reopenOn(msg)
 	case refilterMsg:
 		if msg.gen == v.refilterGen {
 			v.refiltered(msg)
@@ -405,6 +435,7 @@ func (v *tailView) listHeight() int {
 	if v.searchIn.active || v.jumpIn.active {
 		h--
 	}
+	h -= len(v.connLines())
 	return max(1, h)
 }
 
@@ -639,9 +670,15 @@ func (v *tailView) status() string {
 		return "no source: pick topics or queues in Sources (1), enter opens them here"
 	}
 	var parts []string
+	trouble := v.trouble()
 	switch {
+	case !v.reopenAt.IsZero():
+		parts = append(parts, st.StatusWarn.Render("ENDED · reopening "+v.reopenIn()))
 	case v.opening:
 		parts = append(parts, "opening…")
+	case len(trouble) > 0:
+		// Not FOLLOW: nothing comes while the broker is away.
+		parts = append(parts, st.StatusWarn.Render(strings.ToUpper(trouble[0].word(true))))
 	case v.full:
 		parts = append(parts, st.StatusWarn.Render(fmt.Sprintf("FULL %d: stopped at the target · p reads on", v.ring.len())))
 	case v.paused:
@@ -670,11 +707,6 @@ func (v *tailView) status() string {
 	parts = append(parts, fmt.Sprintf("dropped %d", v.ring.dropped))
 	if v.filterFails > 0 {
 		parts = append(parts, st.Error.Render(fmt.Sprintf("filter failed on %d: %s", v.filterFails, safe(v.firstFailure))))
-	}
-	if h := v.health; h != nil && v.endErr == nil {
-		if d := h.Load(); d != nil {
-			parts = append(parts, st.StatusWarn.Render(safe(d.String())))
-		}
 	}
 	if v.endErr != nil {
 		if ended(v.endErr) {
@@ -707,6 +739,7 @@ func (v *tailView) view() string {
 		lines = append(lines, v.jumpIn.render(st, c.Width))
 	}
 	h := v.listHeight()
+	lines = append(lines, v.connLines()...)
 	if len(v.addrs) == 0 {
 		lines = append(lines, "", "  Nothing tailed yet: choose sources in the Sources view (1) and press enter.")
 	} else if v.shown.len() == 0 && !v.opening {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/trace"
@@ -30,6 +32,7 @@ type traceView struct {
 	gen     int
 	res     traceMsg
 	cur     cursor
+	since   time.Time // where the read starts (read again after an outage)
 }
 
 // traceResult carries a traceMsg to the request it answers.
@@ -68,6 +71,7 @@ func (v *traceView) open(e *event.Event) tea.Cmd {
 		return nil
 	}
 	since := e.Timestamp.Add(-v.o.TraceWindow)
+	v.since = since
 	return v.load(since)
 }
 
@@ -94,6 +98,13 @@ func (v *traceView) update(msg tea.Msg) tea.Cmd {
 	case traceResult:
 		if msg.gen == v.gen {
 			v.loading, v.res = false, msg.traceMsg
+		}
+	case connRestoredMsg:
+		if !v.loading && errors.Is(v.res.err, bus.ErrConnect) && v.query != "" {
+			// The read failed for want of the broker: read again now it answers.
+			v.gen++
+			v.loading, v.res = true, traceMsg{}
+			return v.load(v.since)
 		}
 	case tea.KeyPressMsg:
 		// The cursor scrolls the page: the timeline has no per-row action.
@@ -123,7 +134,11 @@ func (v *traceView) lines() []string {
 		return []string{"  reading…"}
 	}
 	if v.res.err != nil {
-		return []string{"  " + st.Error.Render(safe(v.res.err.Error()))}
+		lines := errorLines(st, safe(v.res.err.Error()), v.c.Width)
+		if errors.Is(v.res.err, bus.ErrConnect) {
+			lines = append(lines, st.Dim.Render("  read again when the broker answers"))
+		}
+		return lines
 	}
 	if len(v.res.flows) == 0 {
 		out = append(out, "  no flow matches "+safe(v.query)+" in what was read")
@@ -289,27 +304,7 @@ func shortDur(d time.Duration) string {
 	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
-func fmtLatency(d time.Duration) string {
-	neg := d < 0
-	if neg {
-		d = -d
-	}
-	var s string
-	switch {
-	case d < time.Millisecond:
-		s = fmt.Sprintf("%dµs", d.Microseconds())
-	case d < time.Second:
-		s = fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		s = fmt.Sprintf("%.2fs", d.Seconds())
-	default:
-		s = inspect.FormatLagDuration(d)
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func fmtLatency(d time.Duration) string { return inspect.FormatLatency(d, inspect.LatencyCompact) }
 
 func fmtMS(ms float64) string { return fmtLatency(time.Duration(ms * float64(time.Millisecond))) }
 

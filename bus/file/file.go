@@ -272,6 +272,40 @@ func Preflight(path string) error {
 	return nil
 }
 
+// SameFile reports whether paths a and b name one file: the same file when
+// both exist (a symlink, a hard link, ./x and x), else the same cleaned
+// absolute path.
+func SameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// CheckCreatable reports whether os.MkdirAll(dir) could succeed, creating
+// nothing: dir's nearest existing ancestor is a directory.
+func CheckCreatable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("cannot create %s: %s is not a directory", dir, d)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot create %s: %w", dir, err)
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
+}
+
 // Write appends evs and flushes them (and fsyncs a file), so that a nil return
 // means they are durable.
 func (s *Sink) Write(ctx context.Context, evs []event.Event) error {

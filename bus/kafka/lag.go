@@ -158,7 +158,48 @@ func (c *Client) LagReader() *LagReader {
 // A named group that does not exist is a *bus.NotFoundError; an unreachable
 // cluster a *bus.ConnectError. A group that fails alone carries its error in
 // GroupOffsets.Err. Groups come back sorted by name.
+//
+// It reads in phases: the groups (listGroups), their members and commits
+// (describe), the partitions they cover and those partitions' offsets
+// (logOffsets), then the records still to read (readHeads).
 func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, error) {
+	out, err := r.selectGroups(ctx, groups)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	fetched, err := r.describe(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	perGroup, topics := committedTopics(out, fetched)
+	if len(topics) == 0 {
+		return out, nil
+	}
+	meta, err := r.c.metadata(ctx, topics...)
+	if err != nil {
+		return nil, err
+	}
+	ends, err := r.c.logOffsets(ctx, meta)
+	if err != nil {
+		return nil, err
+	}
+	// Assemble the partitions and collect the heads to read.
+	var need []*PartitionOffsets
+	for i := range out {
+		if perGroup[i] != nil {
+			need = assemble(&out[i], perGroup[i], meta, ends, need)
+		}
+	}
+	if err := r.readHeads(ctx, meta, need); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// selectGroups lists the cluster's groups and returns the named ones (every
+// group with committed offsets when none is named), sorted, with what the
+// listing says of each.
+func (r *LagReader) selectGroups(ctx context.Context, groups []string) ([]GroupOffsets, error) {
 	c := r.c
 	listed, err := connect(ctx, c, func(ctx context.Context) (map[string]kmsg.ListGroupsResponseGroup, error) {
 		return c.listGroups(ctx)
@@ -178,28 +219,31 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 	slices.Sort(names)
 	names = slices.Compact(names)
 	out := make([]GroupOffsets, len(names))
-	var classic, consumer []string
 	for i, g := range names {
 		lg, ok := listed[g]
 		if !ok {
 			return nil, &bus.NotFoundError{Transport: transport, Kind: "consumer group", Name: g}
 		}
 		out[i] = GroupOffsets{Group: g, Type: lg.GroupType, ProtocolType: lg.ProtocolType, State: lg.GroupState}
-		if lg.GroupType == "consumer" {
-			consumer = append(consumer, g)
-		} else {
-			classic = append(classic, g)
-		}
 	}
-	if len(out) == 0 {
-		return out, nil
-	}
+	return out, nil
+}
+
+// describe describes the groups (both protocols) and fetches their commits
+// concurrently, and fills in each group's state, members and error.
+func (r *LagReader) describe(ctx context.Context, out []GroupOffsets) (kadm.FetchOffsetsResponses, error) {
+	c := r.c
+	var names, classic, consumer []string
 	index := make(map[string]int, len(out))
 	for i, g := range out {
 		index[g.Group] = i
+		names = append(names, g.Group)
+		if g.Type == "consumer" {
+			consumer = append(consumer, g.Group)
+		} else {
+			classic = append(classic, g.Group)
+		}
 	}
-
-	// Describe (both protocols) and fetch the commits concurrently.
 	var (
 		wg                sync.WaitGroup
 		described         kadm.DescribedGroups
@@ -225,27 +269,7 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 		}
 	}
 	for _, d := range described {
-		g := &out[index[d.Group]]
-		if d.Err != nil {
-			g.Err = d.Err
-			continue
-		}
-		if d.State != "" {
-			g.State = d.State
-		}
-		g.ProtocolType = d.ProtocolType
-		for _, m := range d.Members {
-			gm := GroupMember{ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost, Assigned: map[string][]int32{}}
-			if m.InstanceID != nil {
-				gm.InstanceID = *m.InstanceID
-			}
-			if a, ok := m.Assigned.AsConsumer(); ok {
-				for _, t := range a.Topics {
-					gm.Assigned[t.Topic] = append(gm.Assigned[t.Topic], t.Partitions...)
-				}
-			}
-			g.Members = append(g.Members, gm)
-		}
+		setClassic(&out[index[d.Group]], d)
 	}
 	for _, d := range describedConsumer {
 		g := &out[index[d.group]]
@@ -260,9 +284,40 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 			out[index[f.Group]].Err = f.Err
 		}
 	}
+	return fetched, nil
+}
 
-	// Every topic any group committed to or is assigned.
-	type groupTopics = map[string]map[int32]int64 // topic -> partition -> committed
+// setClassic fills g in from its description (the classic protocol).
+func setClassic(g *GroupOffsets, d kadm.DescribedGroup) {
+	if d.Err != nil {
+		g.Err = d.Err
+		return
+	}
+	if d.State != "" {
+		g.State = d.State
+	}
+	g.ProtocolType = d.ProtocolType
+	for _, m := range d.Members {
+		gm := GroupMember{ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost, Assigned: map[string][]int32{}}
+		if m.InstanceID != nil {
+			gm.InstanceID = *m.InstanceID
+		}
+		if a, ok := m.Assigned.AsConsumer(); ok {
+			for _, t := range a.Topics {
+				gm.Assigned[t.Topic] = append(gm.Assigned[t.Topic], t.Partitions...)
+			}
+		}
+		g.Members = append(g.Members, gm)
+	}
+}
+
+// groupTopics are the partitions of one group: topic -> partition ->
+// committed offset (-1: none).
+type groupTopics = map[string]map[int32]int64
+
+// committedTopics returns, per group (nil for a group that failed), every
+// partition it committed to or is assigned, and every topic of them all.
+func committedTopics(out []GroupOffsets, fetched kadm.FetchOffsetsResponses) ([]groupTopics, []string) {
 	perGroup := make([]groupTopics, len(out))
 	topicSet := map[string]bool{}
 	for i := range out {
@@ -299,17 +354,20 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 			topicSet[t] = true
 		}
 	}
-	if len(topicSet) == 0 {
-		return out, nil
-	}
 	topics := make([]string, 0, len(topicSet))
 	for t := range topicSet {
 		topics = append(topics, t)
 	}
-	meta, err := c.metadata(ctx, topics...)
-	if err != nil {
-		return nil, err
-	}
+	return perGroup, topics
+}
+
+// logEnds are the log start, the end (of the client's isolation) and the
+// high watermark of every partition of the topics read, in that order.
+type logEnds = []map[string]map[int32]int64
+
+// logOffsets lists the log start, end and high watermark of every partition
+// of the topics in meta that have metadata.
+func (c *Client) logOffsets(ctx context.Context, meta kadm.TopicDetails) (logEnds, error) {
 	tps := map[string][]int32{}
 	for t, td := range meta {
 		if td.Err != nil {
@@ -319,104 +377,100 @@ func (r *LagReader) Read(ctx context.Context, groups []string) ([]GroupOffsets, 
 			tps[t] = append(tps[t], p)
 		}
 	}
-	var listed2 []map[string]map[int32]int64
-	if len(tps) > 0 {
-		// The high watermark too: kafka-consumer-groups counts from it.
-		listed2, err = c.listOffsets(ctx, tps, offsetLookup{ts: tsEarliest, isolation: readUncommitted, lenient: true},
-			offsetLookup{ts: tsLatest, isolation: c.isolation(), lenient: true},
-			offsetLookup{ts: tsLatest, isolation: readUncommitted, lenient: true})
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		listed2 = []map[string]map[int32]int64{{}, {}, {}}
+	if len(tps) == 0 {
+		return logEnds{{}, {}, {}}, nil
 	}
-	offsetOf := func(m map[string]map[int32]int64, t string, p int32) int64 {
-		if o, ok := m[t][p]; ok {
-			return o
-		}
-		return -1
-	}
+	// The high watermark too: kafka-consumer-groups counts from it.
+	return c.listOffsets(ctx, tps, offsetLookup{ts: tsEarliest, isolation: readUncommitted, lenient: true},
+		offsetLookup{ts: tsLatest, isolation: c.isolation(), lenient: true},
+		offsetLookup{ts: tsLatest, isolation: readUncommitted, lenient: true})
+}
 
-	// Assemble the partitions and collect the heads to read.
-	var need []*PartitionOffsets
-	for i := range out {
-		g := &out[i]
-		gt := perGroup[i]
-		if gt == nil {
-			continue
-		}
-		owner := map[string]map[int32]string{}
-		for _, m := range g.Members {
-			for t, ps := range m.Assigned {
-				if owner[t] == nil {
-					owner[t] = map[int32]string{}
-				}
-				for _, p := range ps {
-					owner[t][p] = m.ID
-				}
+// assemble fills g's partitions (sorted by topic and partition) from its
+// commits gt and the offsets of the log, and appends to need those whose lag
+// is to be counted by reading.
+func assemble(g *GroupOffsets, gt groupTopics, meta kadm.TopicDetails, ends logEnds, need []*PartitionOffsets) []*PartitionOffsets {
+	owner := map[string]map[int32]string{}
+	for _, m := range g.Members {
+		for t, ps := range m.Assigned {
+			if owner[t] == nil {
+				owner[t] = map[int32]string{}
 			}
-		}
-		for t, commits := range gt {
-			td, ok := meta[t]
-			parts := map[int32]bool{}
-			if ok && td.Err == nil {
-				for p := range td.Partitions {
-					parts[p] = true
-				}
-			} else {
-				for p := range commits {
-					parts[p] = true
-				}
-			}
-			for p := range parts {
-				po := PartitionOffsets{Topic: t, Partition: p, Committed: -1, LogStart: -1, End: -1, HighWatermark: -1, OffsetLag: -1, Lag: -1, LagMin: -1, Owner: owner[t][p]}
-				if c, ok := commits[p]; ok {
-					po.Committed = c
-				}
-				switch {
-				case !ok:
-					po.Err = kerr.UnknownTopicOrPartition
-				case td.Err != nil:
-					po.Err = td.Err
-				default:
-					po.LogStart, po.End, po.HighWatermark = offsetOf(listed2[0], t, p), offsetOf(listed2[1], t, p), offsetOf(listed2[2], t, p)
-					if po.End < 0 || po.HighWatermark < 0 {
-						po.Err = errors.New("no end offset (partition without leader?)")
-					}
-				}
-				switch {
-				case po.Err != nil || po.Committed < 0:
-				case po.Committed > po.HighWatermark:
-					// Not "0 behind": the consumer is about to be reset.
-					po.BeyondEnd = true
-				default:
-					po.OffsetLag = po.HighWatermark - po.Committed
-					if max(po.Committed, po.LogStart) >= po.End {
-						po.Lag, po.LagMin, po.LagExact = 0, 0, true
-					}
-				}
-				g.Partitions = append(g.Partitions, po)
-			}
-		}
-		sort.Slice(g.Partitions, func(a, b int) bool {
-			pa, pb := &g.Partitions[a], &g.Partitions[b]
-			if pa.Topic != pb.Topic {
-				return pa.Topic < pb.Topic
-			}
-			return pa.Partition < pb.Partition
-		})
-		for j := range g.Partitions {
-			po := &g.Partitions[j]
-			if po.Err == nil && po.Committed >= 0 && !po.BeyondEnd && po.Lag < 0 {
-				need = append(need, po)
+			for _, p := range ps {
+				owner[t][p] = m.ID
 			}
 		}
 	}
-	if err := r.readHeads(ctx, meta, need); err != nil {
-		return nil, err
+	for t, commits := range gt {
+		td, ok := meta[t]
+		parts := map[int32]bool{}
+		if ok && td.Err == nil {
+			for p := range td.Partitions {
+				parts[p] = true
+			}
+		} else {
+			for p := range commits {
+				parts[p] = true
+			}
+		}
+		for p := range parts {
+			po := PartitionOffsets{Topic: t, Partition: p, Committed: -1, LogStart: -1, End: -1, HighWatermark: -1, OffsetLag: -1, Lag: -1, LagMin: -1, Owner: owner[t][p]}
+			if c, ok := commits[p]; ok {
+				po.Committed = c
+			}
+			switch {
+			case !ok:
+				po.Err = kerr.UnknownTopicOrPartition
+			case td.Err != nil:
+				po.Err = td.Err
+			default:
+				po.LogStart, po.End, po.HighWatermark = offsetOf(ends[0], t, p), offsetOf(ends[1], t, p), offsetOf(ends[2], t, p)
+				if po.End < 0 || po.HighWatermark < 0 {
+					po.Err = errors.New("no end offset (partition without leader?)")
+				}
+			}
+			po.setOffsetLag()
+			g.Partitions = append(g.Partitions, po)
+		}
 	}
-	return out, nil
+	sort.Slice(g.Partitions, func(a, b int) bool {
+		pa, pb := &g.Partitions[a], &g.Partitions[b]
+		if pa.Topic != pb.Topic {
+			return pa.Topic < pb.Topic
+		}
+		return pa.Partition < pb.Partition
+	})
+	for j := range g.Partitions {
+		po := &g.Partitions[j]
+		if po.Err == nil && po.Committed >= 0 && !po.BeyondEnd && po.Lag < 0 {
+			need = append(need, po)
+		}
+	}
+	return need
+}
+
+// setOffsetLag sets OffsetLag and BeyondEnd from the offsets, and a lag of
+// nothing when nothing is left to read.
+func (po *PartitionOffsets) setOffsetLag() {
+	switch {
+	case po.Err != nil || po.Committed < 0:
+	case po.Committed > po.HighWatermark:
+		// Not "0 behind": the consumer is about to be reset.
+		po.BeyondEnd = true
+	default:
+		po.OffsetLag = po.HighWatermark - po.Committed
+		if max(po.Committed, po.LogStart) >= po.End {
+			po.Lag, po.LagMin, po.LagExact = 0, 0, true
+		}
+	}
+}
+
+// offsetOf is partition t/p's offset in m, -1 when m has none.
+func offsetOf(m map[string]map[int32]int64, t string, p int32) int64 {
+	if o, ok := m[t][p]; ok {
+		return o
+	}
+	return -1
 }
 
 // listGroups lists every group with its type and state.
@@ -730,7 +784,45 @@ func (r *LagReader) fetchHeads(ctx context.Context, meta kadm.TopicDetails, lead
 // lowest offset a want of it still needs, and feeds the answer to the wants.
 // It returns the partitions whose reading moved on.
 func (r *LagReader) fetchOnce(ctx context.Context, meta kadm.TopicDetails, leader int32, parts map[headTP][]*headWant, ks []headTP, budget int64, iso kgo.IsolationLevel, dec kgo.Decompressor) (map[headTP]bool, error) {
-	req := kmsg.NewPtrFetchRequest()
+	req, asked, byID := r.fetchRequest(meta, parts, ks, budget)
+	if len(asked) == 0 {
+		return nil, nil
+	}
+	kresp, err := r.c.cl.Broker(int(leader)).Request(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, r.c.scrub(err))
+	}
+	resp := kresp.(*kmsg.FetchResponse)
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, err)
+	}
+	moved := map[headTP]bool{}
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		topic := rt.Topic
+		if topic == "" {
+			topic = byID[rt.TopicID]
+		}
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			k := headTP{topic, rp.Partition}
+			if from, ok := asked[k]; ok && fetched(parts[k], rp, topic, from, budget, iso, dec) {
+				moved[k] = true
+			}
+		}
+	}
+	return moved, nil
+}
+
+// fetchRequest is the fetch of the partitions ks of parts, each from the
+// lowest offset a want of it still needs, with room for what the wants may
+// still read. asked says where each partition asked for is read from; byID
+// names the topics by id (a response may name them only so).
+func (r *LagReader) fetchRequest(meta kadm.TopicDetails, parts map[headTP][]*headWant, ks []headTP, budget int64) (req *kmsg.FetchRequest, asked map[headTP]int64, byID map[[16]byte]string) {
+	req = kmsg.NewPtrFetchRequest()
 	req.ReplicaID = -1
 	req.MaxWaitMillis = 0
 	req.MinBytes = 1
@@ -741,8 +833,8 @@ func (r *LagReader) fetchOnce(ctx context.Context, meta kadm.TopicDetails, leade
 	}
 	req.SessionEpoch = -1 // no fetch session
 	byTopic := map[string]int{}
-	byID := map[[16]byte]string{}
-	asked := map[headTP]int64{}
+	byID = map[[16]byte]string{}
+	asked = map[headTP]int64{}
 	slices.SortFunc(ks, func(a, b headTP) int {
 		if c := strings.Compare(a.topic, b.topic); c != 0 {
 			return c
@@ -788,67 +880,40 @@ func (r *LagReader) fetchOnce(ctx context.Context, meta kadm.TopicDetails, leade
 		rp.PartitionMaxBytes = int32(max(room, 1))
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
 	}
-	if len(asked) == 0 {
-		return nil, nil
-	}
-	kresp, err := r.c.cl.Broker(int(leader)).Request(ctx, req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, r.c.scrub(err))
-	}
-	resp := kresp.(*kmsg.FetchResponse)
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return nil, fmt.Errorf("kafka: reading the unread records from broker %d: %w", leader, err)
-	}
-	moved := map[headTP]bool{}
-	for i := range resp.Topics {
-		rt := &resp.Topics[i]
-		topic := rt.Topic
-		if topic == "" {
-			topic = byID[rt.TopicID]
-		}
-		for j := range rt.Partitions {
-			rp := &rt.Partitions[j]
-			k := headTP{topic, rp.Partition}
-			from, ok := asked[k]
-			if !ok {
-				continue
+	return req, asked, byID
+}
+
+// fetched feeds the answer rp for one partition, asked from offset from, to
+// the wants ws of it, and says whether their reading moved on.
+func fetched(ws []*headWant, rp *kmsg.FetchResponseTopicPartition, topic string, from, budget int64, iso kgo.IsolationLevel, dec kgo.Decompressor) bool {
+	if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+		if errors.Is(err, kerr.OffsetOutOfRange) && rp.LogStartOffset > from {
+			// Deleted under us (retention, DeleteRecords): the first
+			// records left are at the new log start.
+			for _, w := range ws {
+				w.at = max(w.at, rp.LogStartOffset)
 			}
-			ws := parts[k]
-			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
-				if errors.Is(err, kerr.OffsetOutOfRange) && rp.LogStartOffset > from {
-					// Deleted under us (retention, DeleteRecords): the
-					// first records left are at the new log start.
-					for _, w := range ws {
-						w.at = max(w.at, rp.LogStartOffset)
-					}
-					moved[k] = true
-					continue
-				}
-				for _, w := range ws {
-					if !w.done {
-						w.finish("reading the records: " + err.Error())
-					}
-				}
-				moved[k] = true
-				continue
-			}
-			fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
-				KeepControlRecords: true,
-				Offset:             from,
-				IsolationLevel:     iso,
-				Topic:              topic,
-				Partition:          rp.Partition,
-			}, rp, dec, nil)
-			if fp.Err == nil && next > from {
-				moved[k] = true
-				feed(ws, fp.Records, from, next, int64(len(rp.RecordBatches)), budget)
+			return true
+		}
+		for _, w := range ws {
+			if !w.done {
+				w.finish("reading the records: " + err.Error())
 			}
 		}
+		return true
 	}
-	return moved, nil
+	fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
+		KeepControlRecords: true,
+		Offset:             from,
+		IsolationLevel:     iso,
+		Topic:              topic,
+		Partition:          rp.Partition,
+	}, rp, dec, nil)
+	if fp.Err == nil && next > from {
+		feed(ws, fp.Records, from, next, int64(len(rp.RecordBatches)), budget)
+		return true
+	}
+	return false
 }
 
 // feed gives the records of one fetch of a partition (read from `from` up to

@@ -5,9 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
-	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/inspect"
 )
 
@@ -54,8 +53,8 @@ func newCmdConfigList(f *Factory) *cobra.Command {
 				return err
 			}
 			var rows []inspect.ContextRow
-			for _, name := range c.names() {
-				ctx := c.Contexts[name].masked()
+			for _, name := range c.Names() {
+				ctx := c.Contexts[name].Masked()
 				r := inspect.ContextRow{Current: name == current, Name: name, Kafka: "-", AMQP: "-"}
 				if ctx.Kafka != nil && len(ctx.Kafka.Brokers) > 0 {
 					r.Kafka = strings.Join(ctx.Kafka.Brokers, ",")
@@ -81,10 +80,10 @@ func newCmdConfigUse(f *Factory) *cobra.Command {
 				return err
 			}
 			if _, ok := c.Contexts[args[0]]; !ok {
-				return usagef("context %q is not in %s (eddy config list shows them)", args[0], c.path)
+				return usagef("context %q is not in %s (eddy config list shows them)", args[0], c.Path())
 			}
 			c.CurrentContext = args[0]
-			if err := c.save(); err != nil {
+			if err := c.Save(); err != nil {
 				return err
 			}
 			fmt.Fprintf(f.IO.ErrOut, "eddy: now using context %q\n", inspect.SafeString(args[0]))
@@ -109,14 +108,14 @@ func newCmdConfigShow(f *Factory) *cobra.Command {
 				name = args[0]
 				var ok bool
 				if ctx, ok = c.Contexts[name]; !ok {
-					return usagef("context %q is not in %s", name, c.path)
+					return usagef("context %q is not in %s", name, c.Path())
 				}
 			} else if ctx, name, err = f.CurrentContext(); err != nil {
 				return err
 			} else if name == "" {
 				return usagef("no current context (eddy config use NAME, or eddy config set NAME ...)")
 			}
-			b, err := yaml.Marshal(map[string]*Context{name: ctx.masked()})
+			b, err := yaml.Marshal(map[string]*Context{name: ctx.Masked()})
 			if err != nil {
 				return err
 			}
@@ -144,46 +143,13 @@ name an environment variable (--password-env) or a file (--password-file).`,
 			if err != nil {
 				return err
 			}
-			g := f.Global
-			ctx := c.Contexts[args[0]]
-			if ctx == nil {
-				ctx = &Context{}
-				c.Contexts[args[0]] = ctx
-			}
-			kafkaSet := len(g.Brokers) > 0 || g.TLS || g.TLSCA != "" || g.TLSCert != "" || g.SASLMech != "" || g.SASLUser != ""
-			if kafkaSet && ctx.Kafka == nil {
-				ctx.Kafka = &KafkaConfig{}
-			}
-			if len(g.Brokers) > 0 {
-				ctx.Kafka.Brokers = g.Brokers
-			}
-			if g.TLS || g.TLSCA != "" || g.TLSCert != "" {
-				ctx.Kafka.TLS = &TLSConfig{Enabled: true, CA: g.TLSCA, Cert: g.TLSCert, Key: g.TLSKey, ServerName: g.TLSServer, Insecure: g.Insecure}
-			}
-			if g.SASLMech != "" || g.SASLUser != "" {
-				ctx.Kafka.SASL = &SASLConfig{Mechanism: g.SASLMech, Username: g.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile}
-			}
-			if g.AMQPURL != "" || g.AMQPMgmtURL != "" {
-				if ctx.AMQP == nil {
-					ctx.AMQP = &AMQPConfig{}
-				}
-				if g.AMQPURL != "" {
-					if _, err := amqp.New(g.AMQPURL); err != nil {
-						return asUsage(err)
-					}
-					ctx.AMQP.URL = g.AMQPURL
-				}
-				if g.AMQPMgmtURL != "" {
-					ctx.AMQP.ManagementURL = g.AMQPMgmtURL
-				}
-			}
-			if use || c.CurrentContext == "" {
-				c.CurrentContext = args[0]
-			}
-			if err := c.save(); err != nil {
+			if err := c.Set(args[0], &f.Global, passEnv, passFile, use); err != nil {
 				return err
 			}
-			fmt.Fprintf(f.IO.ErrOut, "eddy: saved context %q in %s\n", inspect.SafeString(args[0]), c.path)
+			if err := c.Save(); err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.ErrOut, "eddy: saved context %q in %s\n", inspect.SafeString(args[0]), c.Path())
 			return nil
 		},
 	}

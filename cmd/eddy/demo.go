@@ -186,7 +186,7 @@ func demoRun(ctx context.Context, f *Factory, o *DemoOptions) error {
 	if saveErr != nil {
 		fmt.Fprintf(w, "eddy demo: could not write the %q context (%v); pass the connection flags yourself\n", demoContext, saveErr)
 	} else {
-		fmt.Fprintf(w, "eddy demo: context %q written to %s\n", demoContext, conf.path)
+		fmt.Fprintf(w, "eddy demo: context %q written to %s\n", demoContext, conf.Path())
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Try, in another terminal:")
@@ -221,17 +221,7 @@ func demoRun(ctx context.Context, f *Factory, o *DemoOptions) error {
 // writeDemoContext points the "demo" context at this run, keeping a schema the
 // user may have added to it.
 func writeDemoContext(conf *Config, d *demo.Demo, amqpURL string) error {
-	c := conf.Contexts[demoContext]
-	if c == nil {
-		c = &Context{}
-	}
-	if d.Addr() != "" {
-		c.Kafka, c.AMQP = &KafkaConfig{Brokers: []string{d.Addr()}}, nil
-	} else {
-		c.Kafka, c.AMQP = nil, &AMQPConfig{URL: amqpURL}
-	}
-	conf.Contexts[demoContext] = c
-	return conf.save()
+	return conf.PointAt(demoContext, d.Addr(), amqpURL)
 }
 
 // demoHints are the commands to try next, limited to those this eddy has.

@@ -136,9 +136,9 @@ WHAT IT DOES TO A QUEUE
 		o *DLQOptions
 	}{{ls, lo}, {show, so}} {
 		fl, o := c.Flags(), c.o
-		fl.StringVarP(&o.Output, "output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
+		tableOutput.bind(fl, &o.Output)
 		bindNamingFlags(fl, &o.Suffixes, &o.Prefixes, &o.Contains)
-		fl.StringVar(&o.Ledger, "ledger", "", "the ledger file, next to which redrive job logs live (default $XDG_STATE_HOME/eddy/ledger.db)")
+		bindLedgerFlags(fl, &o.Ledger, nil)
 		fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
 	}
 	show.Flags().IntVar(&so.IDs, "ids", 5, "message ids to list per group")
@@ -160,31 +160,16 @@ func (o *DLQOptions) dlqOptions(f *Factory) dlq.Options {
 		JobLogDir: jobLogDir(f, o.Ledger)}
 }
 
-func (o *DLQOptions) format(f *Factory) (string, error) {
-	switch o.Output {
-	case "":
-		if f.IO.OutTTY {
-			return "table", nil
-		}
-		return "tsv", nil
-	case "table", "tsv", "json":
-		return o.Output, nil
-	}
-	return "", usagef("-o %s: want table, tsv or json", o.Output)
-}
-
 func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
-	format, err := o.format(f)
-	if err != nil {
-		return err
-	}
+	format := tableOutput.resolve(o.Output, f.IO)
 	if o.IDs < 0 {
 		return usagef("--ids wants a number >= 0")
 	}
 	lo := o.dlqOptions(f)
 	useKafka, useAMQP := len(o.Transports) == 0, false
 	if useKafka {
-		if _, _, useAMQP, err = f.amqpSettings(); err != nil {
+		var err error
+		if _, useAMQP, err = configuredTransports(f); err != nil {
 			return err
 		}
 	}
@@ -210,10 +195,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 }
 
 func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
-	format, err := o.format(f)
-	if err != nil {
-		return err
-	}
+	format := tableOutput.resolve(o.Output, f.IO)
 	name := o.DLQ
 	if !strings.Contains(name, ":") {
 		name = "kafka:" + name

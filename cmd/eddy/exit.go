@@ -7,6 +7,8 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/cmdutil"
 )
 
 // Exit codes. They are a contract with scripts: documented in `eddy help
@@ -28,20 +30,13 @@ const exitCodesHelp = `EXIT STATUS
   4    cannot connect to a broker, or authentication failed
   130  interrupted (Ctrl-C or SIGTERM)`
 
-// usageError marks an error as the user's input being wrong (exit 2).
-type usageError struct{ err error }
+// usageError marks an error as the user's input being wrong (exit 2); it is
+// internal/cmdutil's, which internal/config returns too.
+type usageError = cmdutil.UsageError
 
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
+func usagef(format string, a ...any) error { return cmdutil.Usagef(format, a...) }
 
-func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
-
-func asUsage(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &usageError{err}
-}
+func asUsage(err error) error { return cmdutil.AsUsage(err) }
 
 // exitError carries an explicit exit code (for partial results and thresholds).
 type exitError struct {
@@ -84,3 +79,16 @@ func exitCode(err error) int {
 }
 
 var errInterrupted = errors.New("interrupted")
+
+// partial reports what could not be read, one line each, after the output of
+// what could, and makes that a partial success (exit 3); nil when nothing
+// failed. ls and dlq ls share it.
+func partial(f *Factory, failures []error) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	for _, err := range failures {
+		fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(err.Error()))
+	}
+	return &silentError{code: ExitPartial}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/trace"
 )
@@ -32,17 +32,6 @@ type ExpectOptions struct {
 	// fail the expectation.
 	AllowEmpty bool
 }
-
-const expectJSONHelp = `JSON (-o json, schema version 1; fields are only ever added)
-  {"v":1,"ok":true,"strict":false,
-   "results":[{"expectation":"A -> B within 5s","flows":N,"passed":N,
-     "failed":N,"pending":N,
-     "violations":[{"flow":"o-0042","kind":"missing_step|too_slow|out_of_order|dead_lettered",
-        "pending":false,"step":"B","detail":"…","start":RFC3339}],
-     "never_seen":["B"]}]}
-  violations lists at most 1000 flows per expectation; the counts are exact.
-  never_seen (when not empty) lists step types no event read had; it fails
-  the expectation unless --allow-empty.`
 
 func newCmdExpect(f *Factory, runF func(context.Context, *ExpectOptions) error) *cobra.Command {
 	o := &ExpectOptions{}
@@ -111,22 +100,14 @@ type never seen) otherwise.
 	fl := cmd.Flags()
 	fl.StringVar(&o.File, "file", "", "read expectations from this file, one per line")
 	fl.StringVar(&o.Since, "since", "1h", "how far back to look: a duration (1h) or an RFC3339 time")
-	fl.StringVar(&o.Until, "until", "end", "where to stop: end (as of starting), an RFC3339 time or -DURATION")
+	bindPositions(fl, nil, &o.Until, "", "end")
 	fl.BoolVar(&o.Strict, "strict", false, "flows still pending at the end of input fail")
-	fl.StringVarP(&o.Output, "output", "o", "", "text or json (default text)")
+	traceOutput.bind(fl, &o.Output)
 	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "a flow with no event for this long is finished (its missing steps fail)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
 	fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
 	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "a step type that no event read has does not fail the expectation (by default it does, exit 3)")
 	return cmd
-}
-
-// ExpectReport is `eddy expect -o json`.
-type ExpectReport struct {
-	V       int            `json:"v"`
-	OK      bool           `json:"ok"`
-	Strict  bool           `json:"strict"`
-	Results []trace.Result `json:"results"`
 }
 
 func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
@@ -150,7 +131,7 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 		}
 		exps = append(exps, more...)
 	}
-	p, err := planTraceCommon(f, &TraceOptions{Output: o.Output, FlowTimeout: o.FlowTimeout})
+	p, err := planTrace(f, o.Output, o.FlowTimeout, nil)
 	if err != nil {
 		return err
 	}
@@ -166,14 +147,7 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	if err := bus.CheckRange("--since", o.Since, since, o.Until, until, now); err != nil {
 		return asUsage(err)
 	}
-	read := bus.ReadOptions{From: since, Until: until, SkipBad: o.SkipBad, Backlog: o.Backlog}
-	fileRead := bus.ReadOptions{SkipBad: o.SkipBad}
-	if o.SinceSet {
-		fileRead.From = since
-	}
-	if until.Kind == bus.PosTime {
-		fileRead.Until = until
-	}
+	read, fileRead := traceReads(since, until, o.SinceSet, o.SkipBad, o.Backlog)
 	in, err := openTraceInput(ctx, f, o.Sources, read, fileRead)
 	if err != nil {
 		return err
@@ -181,131 +155,36 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	defer in.Close()
 	chk := trace.NewChecker(exps, o.Strict)
 	chk.AllowEmpty = o.AllowEmpty
-	// A flow that went idle is finished: it is judged as it is finalised
-	// (the judgement keeps none of it, so flows are lent).
-	c := trace.NewCorrelator(trace.Config{Schema: p.schema, Timeout: o.FlowTimeout, Borrow: true,
-		OnFlow: func(fl *trace.Flow) { chk.Check(fl, false, time.Time{}) }})
-	latest, err := in.correlate(ctx, f, c, 0, nil)
-	if err != nil {
-		return err
-	}
 	// What is still open when the input ends is judged against the end of
 	// the window: for a broker, now (the latest record read may be long
 	// past: a flow whose deadline passed with no next step has failed),
 	// or --until when that is earlier (what came after it was not read);
 	// for captures, the latest time in the data.
-	end := latest
-	if liveSources(o.Sources) {
-		end = f.Now()
+	types, err := trace.Expect(ctx, in.Input, trace.Config{Schema: p.schema, Timeout: o.FlowTimeout}, chk, func(latest time.Time) time.Time {
+		if !all.Live(o.Sources) {
+			return latest
+		}
+		end := f.Now()
 		if until.Kind == bus.PosTime && until.Time.Before(end) {
 			end = until.Time
 		}
+		return end
+	})
+	if err != nil {
+		return err
 	}
-	c.EachOpen(func(fl *trace.Flow) { chk.Check(fl, true, end) })
-	seen := map[string]bool{}
-	for _, t := range c.Types() {
-		seen[t] = true
-	}
-	chk.CheckSeen(func(t string) bool { return seen[t] })
-	rep := ExpectReport{V: 1, OK: !chk.Failed(), Strict: o.Strict, Results: chk.Results}
+	in.reportSkipped(f)
+	rep := chk.Report()
 	if p.json {
 		if err := writeJSON(f.IO.Out, rep); err != nil {
 			return err
 		}
-	} else {
-		w := &timelineWriter{color: f.IO.Color()}
-		for i, r := range rep.Results {
-			mark := "✓"
-			if chk.ResultFailed(i) {
-				mark = "✗"
-			}
-			w.str(mark + " ")
-			w.safe(r.Expectation)
-			w.str(fmt.Sprintf(": %d flow(s), %d passed, %d failed, %d pending\n", r.Flows, r.Passed, r.Failed, r.Pending))
-			for _, v := range r.Violations {
-				status := "failed "
-				if v.Pending {
-					status = "pending"
-				}
-				w.str("  " + status + " ")
-				w.pad(v.Flow, 14)
-				w.str(" ")
-				w.pad(string(v.Kind), 14)
-				w.str(" ")
-				w.safe(cut(v.Detail, 400))
-				w.str("\n")
-			}
-			for _, t := range r.NeverSeen {
-				w.str("  never seen: ")
-				w.safe(t)
-				w.safe(typeHint(t, c.Types()))
-				if o.AllowEmpty {
-					w.str(" (allowed: --allow-empty)")
-				}
-				w.str("\n")
-			}
-		}
-		if _, err := f.IO.Out.Write(w.b); err != nil {
-			return err
-		}
+	} else if err := inspect.WriteExpect(f.IO.Out, chk, types, o.AllowEmpty); err != nil {
+		return err
 	}
 	if !rep.OK {
-		fmt.Fprintln(f.IO.ErrOut, "eddy: expect: "+inspect.SafeString(failedSummary(rep, o.AllowEmpty, c.Types())))
+		inspect.ExpectFailed(f.IO.ErrOut, rep.Results, o.AllowEmpty, types)
 		return &silentError{code: ExitPartial}
 	}
 	return nil
-}
-
-// liveSources reports whether any source is a broker (not a capture): its
-// window ends at the time of the run.
-func liveSources(addrs []string) bool {
-	for _, s := range addrs {
-		if a, err := bus.ParseAddress(s); err != nil || a.Transport != "file" {
-			return true
-		}
-	}
-	return len(addrs) == 0
-}
-
-func failedSummary(r ExpectReport, allowEmpty bool, types []string) string {
-	var parts []string
-	for _, x := range r.Results {
-		if x.Failed > 0 {
-			parts = append(parts, fmt.Sprintf("%q: %d of %d flow(s) failed", x.Expectation, x.Failed, x.Flows))
-		}
-		if len(x.NeverSeen) > 0 && !allowEmpty {
-			var ts []string
-			for _, t := range x.NeverSeen {
-				ts = append(ts, t+typeHint(t, types))
-			}
-			parts = append(parts, fmt.Sprintf("%q: no event of type %s in what was read (--allow-empty allows it)", x.Expectation, strings.Join(ts, ", ")))
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-// typeHint suggests the type seen closest to one never seen: the same but
-// for case, or within 2 edits (1 for short names); "" when none is.
-func typeHint(typ string, seen []string) string {
-	limit := 1
-	if len(typ) > 5 {
-		limit = 2
-	}
-	best, bestD := "", limit+1
-	for _, s := range seen {
-		if s == "" {
-			continue
-		}
-		d := inspect.EditDistance(typ, s)
-		if strings.EqualFold(typ, s) {
-			d = 0
-		}
-		if d < bestD {
-			best, bestD = s, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return " (did you mean " + best + "?)"
 }

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/internal/cmdtree"
 )
 
 // Command groups of `eddy --help`, kubectl-style: what a person wants to do,
@@ -107,78 +107,13 @@ func finishTree(root *cobra.Command, f *Factory) {
 	root.SetHelpCommandGroupID("setup")
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultVersionFlag() // now, not at Execute: docs and tests see it
-	strictArgs(root)              // usage.go: argument errors are exit 2
+	cmdtree.StrictArgs(root)      // argument errors are exit 2
 	for _, c := range root.Commands() {
 		if g, ok := commandGroups[c.Name()]; ok {
 			c.GroupID = g
 		}
 	}
-	addExamples(root)
-	addExitStatus(root)
+	cmdtree.AddExamples(root, helpExamples)
+	cmdtree.AddSection(root, "EXIT STATUS", exitCodesHelp)
 	addCompletions(root, f)
-}
-
-func addExamples(c *cobra.Command) {
-	if c.Example == "" {
-		c.Example = helpExamples[c.CommandPath()]
-	}
-	for _, sub := range c.Commands() {
-		addExamples(sub)
-	}
-}
-
-// exampleCommands returns the eddy command lines of an Example block: comment
-// lines dropped, and each line cut at the first unquoted shell operator.
-func exampleCommands(example string) [][]string {
-	var out [][]string
-	for _, line := range strings.Split(example, "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "source <(") {
-			line = strings.TrimSuffix(strings.TrimPrefix(line, "source <("), ")")
-		}
-		if !strings.HasPrefix(line, "eddy ") && line != "eddy" {
-			continue
-		}
-		out = append(out, shellWords(line))
-	}
-	return out
-}
-
-// shellWords splits a command line as a POSIX shell would for the simple
-// cases examples use (quotes, no expansions), stopping at |, >, <, ; or &.
-func shellWords(line string) []string {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	var quote rune
-	for _, r := range line {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case strings.ContainsRune("|><;&", r):
-			if inWord {
-				words = append(words, cur.String())
-			}
-			return words
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words
 }

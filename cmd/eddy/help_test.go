@@ -87,3 +87,59 @@ func TestShellWords(t *testing.T) {
 		}
 	}
 }
+
+// exampleCommands returns the eddy command lines of an Example block: comment
+// lines dropped, and each line cut at the first unquoted shell operator.
+func exampleCommands(example string) [][]string {
+	var out [][]string
+	for _, line := range strings.Split(example, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "source <(") {
+			line = strings.TrimSuffix(strings.TrimPrefix(line, "source <("), ")")
+		}
+		if !strings.HasPrefix(line, "eddy ") && line != "eddy" {
+			continue
+		}
+		out = append(out, shellWords(line))
+	}
+	return out
+}
+
+// shellWords splits a command line as a POSIX shell would for the simple
+// cases examples use (quotes, no expansions), stopping at |, >, <, ; or &.
+func shellWords(line string) []string {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case strings.ContainsRune("|><;&", r):
+			if inWord {
+				words = append(words, cur.String())
+			}
+			return words
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}

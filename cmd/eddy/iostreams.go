@@ -2,149 +2,25 @@ package main
 
 import (
 	"bytes"
-	"fmt"
-	"io"
-	"os"
-	"strconv"
-	"strings"
-	"sync"
 
-	"golang.org/x/term"
+	"github.com/eddy-sh/eddy/internal/iostreams"
 )
 
-// IOStreams is what a command reads and writes. Commands never touch os.Stdout
-// directly, so tests drive them with buffers, once as a terminal and once as a
-// pipe (gh's iostreams habit).
-type IOStreams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
+// IOStreams, Redactor and the test streams live in internal/iostreams; these
+// names keep the commands' spelling.
+type (
+	IOStreams  = iostreams.IOStreams
+	Redactor   = iostreams.Redactor
+	syncWriter = iostreams.SyncWriter
+)
 
-	// OutTTY says stdout is a terminal: pretty output and colour by default.
-	OutTTY bool
-	// ErrTTY says stderr is a terminal: progress may be drawn there.
-	ErrTTY bool
-	// Width of the terminal in cells, 0 when unknown or not a terminal.
-	Width int
-	// NoColor is set by NO_COLOR (https://no-color.org) or TERM=dumb.
-	NoColor bool
-	// OpenTTY opens the controlling terminal (/dev/tty) for reading and
-	// writing; nil, or an error, when there is none. The TUI draws there
-	// when stderr is redirected (`eddy tui 2>debug.log`), as fzf does.
-	OpenTTY func() (*os.File, error)
-}
-
-// Color reports whether stdout output may use colour.
-func (s *IOStreams) Color() bool { return s.OutTTY && !s.NoColor }
-
-// SystemStreams returns the process's streams, with stderr passed through the
-// secret redactor.
-func SystemStreams(redact *Redactor) *IOStreams {
-	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: redact.Writer(os.Stderr)}
-	s.OutTTY = term.IsTerminal(int(os.Stdout.Fd()))
-	s.ErrTTY = term.IsTerminal(int(os.Stderr.Fd()))
-	if s.OutTTY {
-		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
-			s.Width = w
-		}
-	} else if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil {
-		s.Width = c
-	}
-	_, noColor := os.LookupEnv("NO_COLOR")
-	s.NoColor = noColor || os.Getenv("TERM") == "dumb"
-	s.OpenTTY = openControllingTTY
-	return s
-}
-
-// openControllingTTY opens /dev/tty, the process's controlling terminal,
-// whatever its standard streams were redirected to.
-func openControllingTTY() (*os.File, error) {
-	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		return nil, err
-	}
-	if !term.IsTerminal(int(f.Fd())) {
-		f.Close()
-		return nil, fmt.Errorf("/dev/tty is not a terminal")
-	}
-	return f, nil
-}
+// SystemStreams returns the process's streams, stderr redacted.
+func SystemStreams(r *Redactor) *IOStreams { return iostreams.System(r) }
 
 // TestStreams returns streams over buffers, for tests.
 func TestStreams(tty bool) (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
-	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	s := &IOStreams{In: in, Out: &syncWriter{w: out}, ErrOut: &syncWriter{w: errOut}, OutTTY: tty, ErrTTY: tty}
-	if tty {
-		s.Width = 120
-	}
-	return s, in, out, errOut
+	return iostreams.Test(tty)
 }
 
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-// String returns what was written so far; for tests, whose buffers a client's
-// background goroutine (a debug logger) may still be writing to.
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.(fmt.Stringer).String()
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
-}
-
-// Redactor replaces known secrets with **** in everything written through it.
-// Adapters already keep passwords out of their errors; this is the second line
-// of defence for whatever a dependency might print (--debug logs above all).
-type Redactor struct {
-	mu      sync.RWMutex
-	secrets []string
-}
-
-// Add registers a secret. Short values are ignored: masking "a" everywhere would
-// mangle output without protecting anything.
-func (r *Redactor) Add(secret string) {
-	if len(secret) < 3 {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.secrets = append(r.secrets, secret)
-}
-
-// Redact returns s with every registered secret masked.
-func (r *Redactor) Redact(s string) string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, sec, "****")
-	}
-	return s
-}
-
-// Writer wraps w so that everything written is redacted.
-func (r *Redactor) Writer(w io.Writer) io.Writer { return &redactWriter{r: r, w: w} }
-
-type redactWriter struct {
-	r *Redactor
-	w io.Writer
-}
-
-func (rw *redactWriter) Write(p []byte) (int, error) {
-	rw.r.mu.RLock()
-	n := len(rw.r.secrets)
-	rw.r.mu.RUnlock()
-	if n == 0 {
-		return rw.w.Write(p)
-	}
-	if _, err := io.WriteString(rw.w, rw.r.Redact(string(p))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
+// registerURLSecret makes the redactor mask the password in a URL.
+func registerURLSecret(r *Redactor, raw string) { r.AddURL(raw) }

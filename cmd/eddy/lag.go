@@ -14,6 +14,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/lag"
 	"github.com/eddy-sh/eddy/replay/eos"
 )
 
@@ -155,10 +156,10 @@ OUTPUT
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&o.Output, "output", "o", "", "table, tsv, json or jsonl (default: table on a terminal; tsv in a pipe, jsonl with --watch)")
+	lagOutput.bind(fl, &o.Output)
 	fl.DurationVarP(&o.Watch, "watch", "w", 0, "sample every INTERVAL until interrupted (status needs at least two samples)")
 	fl.IntVar(&o.Samples, "samples", 0, "with --watch: stop after N samples (the gates judge the last)")
-	fl.IntVar(&o.Window, "window", inspect.DefaultWindow, "samples the status rules look at")
+	fl.IntVar(&o.Window, "window", lag.DefaultWindow, "samples the status rules look at")
 	fl.StringArrayVar(&o.FailOn, "fail-on", nil, "exit 3 when a threshold is crossed: [TARGET:]lag|offset_lag|time_lag|status OP VALUE (repeatable)")
 	fl.BoolVarP(&o.Partitions, "partitions", "P", false, "table: a row per partition, with its owner")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: lag up to the high watermark, counting open and aborted transactions (default: read_committed, the last stable offset)")
@@ -182,7 +183,7 @@ that fails is one line on stderr when a run of failures starts (not one per
 the exit status is not changed by it (130 on the interrupt that stops serve).
 
 METRICS
-` + inspect.LagMetricNames + `
+` + lag.LagMetricNames + `
 
 ` + lagStatusHelp,
 		Example: `  eddy lag serve --listen 127.0.0.1:9308
@@ -198,7 +199,7 @@ METRICS
 	fl := cmd.Flags()
 	fl.StringVar(&o.Listen, "listen", "127.0.0.1:9308", "address of the metrics endpoint")
 	fl.DurationVar(&o.Interval, "interval", 15*time.Second, "how often to sample")
-	fl.IntVar(&o.Window, "window", inspect.DefaultWindow, "samples the status rules look at")
+	fl.IntVar(&o.Window, "window", lag.DefaultWindow, "samples the status rules look at")
 	fl.StringVar(&o.OTLP, "otlp", "", "also push metrics with OTLP/HTTP to this endpoint (host:port, or http(s):// URL)")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: lag up to the high watermark (default: the last stable offset)")
 	fl.BoolVar(&o.Jobs, "jobs", false, "also export eddy's own redrive and replay job groups, left out by default")
@@ -207,7 +208,7 @@ METRICS
 
 // lagTargets sorts arguments into groups and queues and decides which
 // transports to ask.
-func lagMonitor(f *Factory, targets []string, window int, uncommitted bool) (m *inspect.LagMonitor, closeFn func(), err error) {
+func lagMonitor(f *Factory, targets []string, window int, uncommitted bool) (m *lag.LagMonitor, closeFn func(), err error) {
 	var wantKafka, wantAMQP bool
 	var groups, queues []string
 	for _, t := range targets {
@@ -233,20 +234,14 @@ func lagMonitor(f *Factory, targets []string, window int, uncommitted bool) (m *
 		return nil, nil, usagef("--window %d: want at least 2 samples", window)
 	}
 	if !wantKafka && !wantAMQP {
-		_, _, kExplicit, err := f.kafkaSettings()
-		if err != nil {
+		if wantKafka, wantAMQP, err = configuredTransports(f); err != nil {
 			return nil, nil, err
 		}
-		_, _, aExplicit, err := f.amqpSettings()
-		if err != nil {
-			return nil, nil, err
-		}
-		wantKafka, wantAMQP = kExplicit, aExplicit
-		if !kExplicit && !aExplicit {
+		if !wantKafka && !wantAMQP {
 			wantKafka, wantAMQP = true, true
 		}
 	}
-	m = &inspect.LagMonitor{Groups: groups, Queues: queues, Window: window, Now: f.Now, Isolation: "read_committed"}
+	m = &lag.LagMonitor{Groups: groups, Queues: queues, Window: window, Now: f.Now, Isolation: "read_committed"}
 	var closers []func()
 	closeFn = func() {
 		for _, c := range closers {
@@ -279,21 +274,9 @@ func lagMonitor(f *Factory, targets []string, window int, uncommitted bool) (m *
 }
 
 func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
-	format := o.Output
-	if format == "" {
-		switch {
-		case f.IO.OutTTY:
-			format = "table"
-		case o.Watch > 0:
-			format = "jsonl"
-		default:
-			format = "tsv"
-		}
-	}
-	switch format {
-	case "table", "tsv", "json", "jsonl":
-	default:
-		return usagef("--output %q: want table, tsv, json or jsonl", format)
+	format := lagOutput.resolve(o.Output, f.IO)
+	if o.Output == "" && !f.IO.OutTTY && o.Watch > 0 {
+		format = "jsonl" // a line per sample
 	}
 	if o.Watch < 0 {
 		return usagef("--watch %v: want a positive interval", o.Watch)
@@ -301,9 +284,9 @@ func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
 	if o.Samples < 0 || o.Samples > 0 && o.Watch == 0 {
 		return usagef("--samples goes with --watch and wants a count >= 1")
 	}
-	var checks []inspect.LagCheck
+	var checks []lag.LagCheck
 	for _, s := range o.FailOn {
-		c, err := inspect.ParseLagCheck(s)
+		c, err := lag.ParseLagCheck(s)
 		if err != nil {
 			return asUsage(err)
 		}
@@ -349,7 +332,7 @@ func lagRun(ctx context.Context, f *Factory, o *LagOptions) error {
 			if o.Watch == 0 && !f.IO.OutTTY && hasUnjudged(s) && format != "table" {
 				fmt.Fprintln(f.IO.ErrOut, "eddy: status UNKNOWN: one sample tells only lag 0 = OK; WARN, STALL, STOP and REWIND need --watch (two samples or more)")
 			}
-			if v := inspect.CheckLag(s, checks); len(v) > 0 {
+			if v := lag.CheckLag(s, checks); len(v) > 0 {
 				for _, x := range v {
 					fmt.Fprintf(f.IO.ErrOut, "eddy: --fail-on %s\n", x)
 				}
@@ -395,7 +378,7 @@ func lagServeRun(ctx context.Context, f *Factory, o *LagServeOptions) error {
 		m.Skip = isEddyJobGroup
 	}
 	pushes := &pushWatch{f: f, timeout: otlpTimeout(f)}
-	metrics, err := inspect.NewLagMetrics(ctx, inspect.LagMetricsOptions{OTLPEndpoint: o.OTLP, PushInterval: o.Interval,
+	metrics, err := lag.NewLagMetrics(ctx, lag.LagMetricsOptions{OTLPEndpoint: o.OTLP, PushInterval: o.Interval,
 		OTLPTimeout: pushes.timeout, OnPush: pushes.report})
 	if err != nil {
 		return asUsage(fmt.Errorf("--otlp: %w", err))

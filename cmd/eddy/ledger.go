@@ -9,55 +9,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 )
-
-// ledgerFlagHelp is --ledger's help, the same for every command that has it.
-const ledgerFlagHelp = "the ledger: a bbolt file (default $XDG_STATE_HOME/eddy/ledger.db) or a shared redis://[:PASSWORD@]HOST:PORT/DB (env EDDY_LEDGER)"
-
-// bindLedgerFlags defines --ledger and --ledger-ttl on a command that opens
-// the ledger (replay, dlq redrive, dlq ledger).
-func bindLedgerFlags(fs *pflag.FlagSet, spec *string, ttl *time.Duration) {
-	fs.StringVar(spec, "ledger", "", ledgerFlagHelp)
-	*ttl = replay.DefaultLedgerTTL
-	fs.Var((*days)(ttl), "ledger-ttl", "forget ledger entries this long after they were last written (e.g. 30d, 12h; 0: never)")
-}
-
-// days is a duration flag that also takes whole days ("30d"), which is how
-// ledger ages are thought of.
-type days time.Duration
-
-func (d *days) String() string { return formatDays(time.Duration(*d)) }
-func (d *days) Type() string   { return "duration" }
-func (d *days) Set(s string) error {
-	v, err := parseDays(s)
-	if err != nil {
-		return err
-	}
-	*d = days(v)
-	return nil
-}
-
-func parseDays(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
-			return time.Duration(v) * 24 * time.Hour, nil
-		}
-	} else if v, err := time.ParseDuration(s); err == nil && v >= 0 {
-		return v, nil
-	}
-	return 0, fmt.Errorf("%q is not a duration like 30d, 12h or 90m", s)
-}
-
-func formatDays(d time.Duration) string {
-	if d > 0 && d%(24*time.Hour) == 0 {
-		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
-	}
-	return d.String()
-}
 
 // isRedisLedger reports whether spec names a Redis ledger rather than a file.
 func isRedisLedger(spec string) bool {
@@ -203,12 +158,9 @@ in the target: a rerun would move it again.`,
 	pf.BoolVar(&o.CompletedOnly, "completed-only", false, "only COMPLETED entries: keep every outcome-unknown one")
 	pf.BoolVar(&o.All, "all", false, "every entry (when no other selector is given)")
 	for _, c := range []*cobra.Command{cmd, ls, show, prune} {
-		fl := c.Flags()
-		// Only writers set an entry's TTL, so these commands have no
-		// --ledger-ttl.
-		fl.StringVar(&o.Ledger, "ledger", "", ledgerFlagHelp)
+		bindLedgerFlags(c.Flags(), &o.Ledger, nil)
 		if c != prune {
-			fl.StringVarP(&o.Output, "output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
+			tableOutput.bind(c.Flags(), &o.Output)
 		}
 	}
 	cmd.AddCommand(ls, show, prune)
@@ -218,10 +170,7 @@ in the target: a rerun would move it again.`,
 // open opens the ledger read-only and lists its jobs: ls and show only
 // read, so nothing is created and nothing expired is deleted.
 func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, string, []replay.JobInfo, error) {
-	format, err := (&DLQOptions{Output: o.Output}).format(f)
-	if err != nil {
-		return nil, "", nil, err
-	}
+	format := tableOutput.resolve(o.Output, f.IO)
 	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL, replay.ReadOnlyLedger())
 	if err != nil {
 		return nil, "", nil, err

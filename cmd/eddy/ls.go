@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -44,23 +43,12 @@ failure and exits 3.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.Internal, "internal", false, "include internal topics (__consumer_offsets, …)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "table, tsv or json (default: table on a terminal, tsv in a pipe)")
+	tableOutput.bind(cmd.Flags(), &o.Output)
 	return cmd
 }
 
 func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
-	format := o.Output
-	if format == "" {
-		format = "tsv"
-		if f.IO.OutTTY {
-			format = "table"
-		}
-	}
-	switch format {
-	case "table", "tsv", "json":
-	default:
-		return usagef("--output %q: want table, tsv or json", format)
-	}
+	format := tableOutput.resolve(o.Output, f.IO)
 	var wantKafka, wantAMQP bool
 	var topicFilters []bus.Address
 	var queues []string
@@ -141,19 +129,6 @@ func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
 		return err
 	}
 	return partial(f, failures)
-}
-
-// partial reports what could not be read, one line each, after the output of
-// what could, and makes that a partial success (exit 3); nil when nothing
-// failed. ls and dlq ls share it.
-func partial(f *Factory, failures []error) error {
-	if len(failures) == 0 {
-		return nil
-	}
-	for _, err := range failures {
-		fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(err.Error()))
-	}
-	return &silentError{code: ExitPartial}
 }
 
 func listTopics(ctx context.Context, f *Factory, internal bool, filters []bus.Address) ([]inspect.TopicRow, error) {

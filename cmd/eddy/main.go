@@ -6,16 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/cmdutil"
 )
 
 func main() { os.Exit(Main()) }
@@ -100,37 +98,5 @@ func reportError(io *IOStreams, err error) {
 	if errors.As(err, &se) {
 		return
 	}
-	// A multi-line error (errors.Join, a YAML decoder's list) keeps its lines,
-	// each terminal-safe; the ones after the first are indented under it.
-	lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
-	fmt.Fprintf(io.ErrOut, "eddy: %s\n", inspect.SafeText(lines[0]))
-	for _, l := range lines[1:] {
-		if !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "\t") {
-			l = "  " + l
-		}
-		fmt.Fprintln(io.ErrOut, inspect.SafeText(l))
-	}
-	var fe *inspect.FilterError
-	if errors.As(err, &fe) {
-		for _, line := range strings.Split(fe.Snippet(), "\n") {
-			fmt.Fprintln(io.ErrOut, inspect.SafeString(line))
-		}
-	}
-}
-
-// registerURLSecret makes the redactor mask the password in a URL.
-func registerURLSecret(r *Redactor, raw string) {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return
-	}
-	if p, ok := u.User.Password(); ok {
-		r.Add(p)
-		if esc := url.QueryEscape(p); esc != p {
-			r.Add(esc)
-		}
-		if esc := url.PathEscape(p); esc != p {
-			r.Add(esc)
-		}
-	}
+	cmdutil.WriteError(io.ErrOut, err)
 }

@@ -96,3 +96,25 @@ func (w *pushWatch) final(err error) {
 			inspect.SafeString(w.endpoint), inspect.SafeString(trace.ExportReason(err, w.timeout)))
 	}
 }
+
+// startOTLP connects to an --otlp endpoint ("" for none; a bad one is a
+// usage error) and returns the function that ends the export: it flushes
+// within --timeout (every export is bounded by it too) and returns the
+// spans lost, a *trace.ExportError, for endOTLP.
+func startOTLP(ctx context.Context, f *Factory, endpoint string) (*trace.Exporter, func() error, error) {
+	if endpoint == "" {
+		return nil, func() error { return nil }, nil
+	}
+	timeout := otlpTimeout(f)
+	x, err := trace.NewExporter(ctx, endpoint, trace.WithTimeout(timeout))
+	if err != nil {
+		return nil, nil, asUsage(err)
+	}
+	return x, func() error {
+		// A little past the exporter's own bound, so that its error (what
+		// failed) arrives before this deadline's.
+		ctx, cancel := context.WithTimeout(context.Background(), timeout+otlpCloseMargin)
+		defer cancel()
+		return x.Close(ctx)
+	}, nil
+}

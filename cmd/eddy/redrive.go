@@ -156,7 +156,7 @@ DRY RUN
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "write each message to its original partition (as recorded by Spring or Connect)")
 	fl.StringVar(&o.Job, "job", "", "the job's name, 1 to 200 letters, digits, '.', '_' and '-': its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
-	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
+	summaryOutput.bind(fl, &o.Output)
 	bindNamingFlags(fl, &o.Suffixes, &o.Prefixes, &o.Contains)
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each message written to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	return cmd
@@ -248,11 +248,6 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	}
 	if o.Rate < 0 {
 		return nil, usagef("--rate wants a number >= 0")
-	}
-	switch o.Output {
-	case "text", "json":
-	default:
-		return nil, usagef("-o %s: want text or json", o.Output)
 	}
 	schema, err := f.Schema()
 	if err != nil {

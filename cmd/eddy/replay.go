@@ -140,8 +140,7 @@ PROGRESS
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.To, "to", "", "where to write: kafka:TOPIC, amqp:exchange/EX/KEY, amqp:QUEUE or file:PATH (required)")
-	fl.StringVar(&o.From, "from", "beginning", "Kafka: where to start: beginning, end, OFFSET, -N, RFC3339 time or -DURATION")
-	fl.StringVar(&o.Until, "until", "end", "Kafka: where to stop: end, OFFSET, RFC3339 time or -DURATION")
+	bindPositions(fl, &o.From, &o.Until, "beginning", "end")
 	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression (as in tail)")
 	fl.Float64Var(&o.Rate, "rate", 0, "at most this many events per second (default: no limit)")
 	fl.Int64VarP(&o.Limit, "limit", "n", 0, "stop after writing N events (not with the Kafka to Kafka transactional path)")
@@ -151,7 +150,7 @@ PROGRESS
 	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group, 1 to 200 letters, digits, '.', '_' and '-' (default: derived from sources and target)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each moved event to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
-	fl.StringVarP(&o.Output, "output", "o", "text", "the summary as text (on stderr) or json (on stdout)")
+	summaryOutput.bind(fl, &o.Output)
 	fl.BoolVar(&o.AllowSameTarget, "allow-same-target", false, "let --to be a Kafka topic this replay reads: each record of the range is appended to it once more")
 	fl.IntVar(&o.Prefetch, "prefetch", 0, "RabbitMQ source: deliveries held unacknowledged at once; memory holds that many messages (default 10000)")
 	return cmd
@@ -240,11 +239,6 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	}
 	if o.Rate < 0 || o.Limit < 0 {
 		return nil, usagef("--rate and --limit want numbers >= 0")
-	}
-	switch o.Output {
-	case "text", "json":
-	default:
-		return nil, usagef("-o %s: want text or json", o.Output)
 	}
 	if (o.KeepPartition || o.NewTimestamps) && to.Transport != "kafka" {
 		return nil, usagef("--keep-partition and --new-timestamps apply to Kafka targets")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -42,7 +41,7 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return checkEmptyFlags(cmd) },
 	}
 	root.SetVersionTemplate("eddy {{.Version}}\n")
-	f.Global.bind(root.PersistentFlags())
+	f.Global.Bind(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usagef("%v (see '%s --help')", err, cmd.CommandPath())
 	})
@@ -75,21 +74,6 @@ context of the config file (eddy config), then 127.0.0.1 defaults.`,
 	})
 	finishTree(root, f) // help.go: examples, EXIT STATUS, completion
 	return root
-}
-
-// addExitStatus ends every runnable command's help with the EXIT STATUS section
-// (restic's habit), so no one needs to hunt for it.
-func addExitStatus(c *cobra.Command) {
-	if c.Runnable() && !strings.Contains(c.Long, "EXIT STATUS") {
-		long := c.Long
-		if long == "" {
-			long = c.Short
-		}
-		c.Long = long + "\n\n" + exitCodesHelp
-	}
-	for _, sub := range c.Commands() {
-		addExitStatus(sub)
-	}
 }
 
 func newCmdVersion(f *Factory) *cobra.Command {

@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/cmdutil"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/eos"
 )
@@ -55,36 +52,11 @@ var nonEmptyFlags = map[string]string{
 }
 
 // checkEmptyFlags refuses every flag of nonEmptyFlags given with an empty or
-// blank value (for a list, an empty or blank item: an empty name part would
-// make every topic a DLQ). It runs before every command (the root's
-// PersistentPreRunE).
+// blank value (cmdutil.CheckNonEmpty). It runs before every command (the
+// root's PersistentPreRunE). Blank items of --ids are skipped (as blank lines
+// of @FILE are); planRedrive refuses a list that ends up empty.
 func checkEmptyFlags(cmd *cobra.Command) error {
-	var err error
-	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		what, ok := nonEmptyFlags[fl.Name]
-		if !ok || err != nil {
-			return
-		}
-		vals := []string{fl.Value.String()}
-		if sv, ok := fl.Value.(pflag.SliceValue); ok {
-			vals = sv.GetSlice()
-			if fl.Name == "ids" {
-				// Blank items are skipped (as blank lines of @FILE are);
-				// planRedrive refuses a list that ends up empty.
-				return
-			}
-			if len(vals) == 0 {
-				vals = []string{""}
-			}
-		}
-		for _, v := range vals {
-			if strings.TrimSpace(v) == "" {
-				err = usagef("--%s is empty: give %s, or leave the flag out", fl.Name, what)
-				return
-			}
-		}
-	})
-	return err
+	return cmdutil.CheckNonEmpty(cmd.Flags(), nonEmptyFlags, "ids")
 }
 
 // checkNotOwnSource refuses a replay whose target is one of its sources:
@@ -106,7 +78,7 @@ func checkNotOwnSource(p *replayPlan, allow bool) error {
 		}
 	case "file":
 		for _, a := range p.files {
-			if a.Name != "-" && sameFile(a.Name, to.Name) {
+			if a.Name != "-" && file.SameFile(a.Name, to.Name) {
 				return usagef("--to %s is the capture this replay reads (%s): it would read its own copies; write to another file",
 					inspect.SafeString(to.String()), inspect.SafeString(a.String()))
 			}
@@ -120,20 +92,6 @@ func checkNotOwnSource(p *replayPlan, allow bool) error {
 		}
 	}
 	return nil
-}
-
-// sameFile reports whether paths a and b name one file: the same file when
-// both exist (a symlink, a hard link, ./x and x), else the same cleaned
-// absolute path.
-func sameFile(a, b string) bool {
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	if errA == nil && errB == nil {
-		return os.SameFile(sa, sb)
-	}
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	return errA == nil && errB == nil && absA == absB
 }
 
 // sameQueue reports whether the RabbitMQ address to writes to the queue q
@@ -195,7 +153,7 @@ func (f *Factory) openDryLedger(ctx context.Context, flag string, ttl time.Durat
 		if serr != nil {
 			return nil, serr
 		}
-		if err := checkCreatable(filepath.Dir(spec)); err != nil {
+		if err := file.CheckCreatable(filepath.Dir(spec)); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
 		return nil, nil
@@ -204,26 +162,6 @@ func (f *Factory) openDryLedger(ctx context.Context, flag string, ttl time.Durat
 		return nil, err
 	}
 	return l, nil
-}
-
-// checkCreatable reports whether os.MkdirAll(dir) could succeed, creating
-// nothing: dir's nearest existing ancestor is a directory.
-func checkCreatable(dir string) error {
-	for d := dir; ; d = filepath.Dir(d) {
-		st, err := os.Stat(d)
-		if err == nil {
-			if !st.IsDir() {
-				return fmt.Errorf("cannot create %s: %s is not a directory", dir, d)
-			}
-			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("cannot create %s: %w", dir, err)
-		}
-		if filepath.Dir(d) == d {
-			return nil
-		}
-	}
 }
 
 // concurrentRun maps a run fenced by another run of the same job (Kafka's
@@ -237,3 +175,7 @@ func concurrentRun(err error) error {
 	}
 	return err
 }
+
+// checkCreatable reports whether os.MkdirAll(dir) could succeed, creating
+// nothing (file.CheckCreatable).
+func checkCreatable(dir string) error { return file.CheckCreatable(dir) }

@@ -63,7 +63,7 @@ func runScripts(t *testing.T, kafkaMode string) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		UpdateScripts:       *update,
-		RequireExplicitExec: false,
+		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("KAFKA_MODE", kafkaMode)
 			env.Setenv("HOME", env.WorkDir)

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/bus/amqp"
-	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/inspect"
 )
@@ -122,11 +122,10 @@ FILTER
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.From, "from", "", "where to start: beginning, end, OFFSET, -N, RFC3339 time or -DURATION (default end)")
-	fl.StringVar(&o.Until, "until", "", "where to stop: end, OFFSET, RFC3339 time or -DURATION (default: follow)")
+	bindPositions(fl, &o.From, &o.Until, "", "")
 	fl.IntVarP(&o.Limit, "limit", "n", 0, "stop after printing N events")
 	fl.IntSliceVarP(&o.Partitions, "partitions", "p", nil, "only these Kafka partitions, e.g. 0,2")
-	fl.StringVarP(&o.Output, "output", "o", "", "pretty, jsonl, raw or template=TEXT (default: pretty on a terminal, jsonl in a pipe)")
+	tailOutput.bind(fl, &o.Output)
 	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression")
 	fl.StringVar(&o.Group, "group", "", "consume as this Kafka consumer group and commit (default: no group, nothing committed)")
 	fl.BoolVar(&o.Force, "force", false, "with --group: allow a group that has active members")
@@ -141,42 +140,19 @@ FILTER
 // tailPlan is everything tail validated before touching a broker, so that a
 // usage error never costs a connection attempt.
 type tailPlan struct {
-	kafka, amqp, files []bus.Address
-	read               bus.ReadOptions
-	printer            inspect.Printer
-	filter             *inspect.Filter
+	addrs   all.Addrs
+	read    bus.ReadOptions
+	printer inspect.Printer
+	filter  *inspect.Filter
 }
 
 func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 	p := &tailPlan{}
-	for _, s := range o.Sources {
-		a, err := bus.ParseAddress(s)
-		if err != nil {
-			return nil, asUsage(err)
-		}
-		switch a.Transport {
-		case "kafka":
-			p.kafka = append(p.kafka, a)
-		case "amqp":
-			if a.Name == "" {
-				return nil, usagef("address %q: tail reads queues (amqp:QUEUE), not exchanges", s)
-			}
-			p.amqp = append(p.amqp, a)
-		case "file":
-			p.files = append(p.files, a)
-		}
-	}
-	stdin := 0
-	for _, a := range p.files {
-		if a.Name == "-" {
-			stdin++
-		}
-	}
-	if stdin > 1 {
-		return nil, usagef("file:- (stdin) can be read only once")
+	var err error
+	if p.addrs, err = all.Split(o.Sources, "tail"); err != nil {
+		return nil, asUsage(err)
 	}
 	now := f.Now()
-	var err error
 	if p.read.From, p.read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return nil, asUsage(err)
 	}
@@ -189,7 +165,7 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 		}
 		p.read.Partitions = append(p.read.Partitions, int32(n))
 	}
-	if len(o.Partitions) > 0 && len(p.kafka) == 0 {
+	if len(o.Partitions) > 0 && len(p.addrs.Kafka) == 0 {
 		return nil, usagef("--partitions applies to Kafka sources only")
 	}
 	if o.Force && o.Group == "" {
@@ -204,14 +180,7 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := o.Output
-	if out == "" {
-		out = "jsonl"
-		if f.IO.OutTTY {
-			out = "pretty"
-		}
-	}
-	format, tmpl, err := inspect.ParseFormat(out)
+	format, tmpl, err := inspect.ParseFormat(tailOutput.resolve(o.Output, f.IO))
 	if err != nil {
 		return nil, asUsage(err)
 	}
@@ -239,76 +208,29 @@ func tailRun(ctx context.Context, f *Factory, o *TailOptions) error {
 	if err != nil {
 		return err
 	}
-	var srcs []bus.Source
-	defer func() {
-		for _, s := range srcs {
-			s.Close()
-		}
-	}()
-	var skipped []*file.Source
-	for _, a := range p.files {
-		s, err := file.Open(a.Name, f.IO.In, p.read)
-		if err != nil {
-			return err
-		}
-		srcs = append(srcs, s)
-		skipped = append(skipped, s)
+	var kopts []kafka.Option
+	if o.ReadUncommitted {
+		kopts = append(kopts, kafka.WithReadUncommitted())
 	}
-	if len(p.kafka) > 0 {
-		var opts []kafka.Option
-		if o.ReadUncommitted {
-			opts = append(opts, kafka.WithReadUncommitted())
-		}
-		c, err := f.Kafka(opts...)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		read := p.read
-		read.OnHealth = healthNotice(f)
-		s, err := c.Source(ctx, p.kafka, read)
-		if err != nil {
-			return err
-		}
-		srcs = append(srcs, s)
+	var aopts []amqp.Option
+	if o.Firehose {
+		aopts = append(aopts, amqp.WithFirehose())
 	}
-	if len(p.amqp) > 0 {
-		var opts []amqp.Option
-		if o.Firehose {
-			opts = append(opts, amqp.WithFirehose())
-		}
-		c, err := f.AMQP(opts...)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		read := p.read
-		read.OnHealth = healthNotice(f)
-		s, err := c.Source(ctx, p.amqp, read)
-		if err != nil {
-			return err
-		}
-		srcs = append(srcs, s)
-		if as, ok := s.(*amqp.Source); ok {
-			defer func() {
-				for _, n := range as.Notes() {
-					fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(n))
-				}
-			}()
-		}
+	src, err := all.Sources(ctx, sourceClients(f, kopts, aopts), p.addrs, all.Read{Brokers: p.read, Files: p.read})
+	if err != nil {
+		return err
 	}
-	src := bus.Merge(srcs...)
+	defer src.Close()
 	st, err := inspect.Tail(ctx, src, inspect.TailOptions{Filter: p.filter, Limit: o.Limit, Printer: p.printer})
 	if st.FilterErrors > 0 {
 		// Not fatal: one odd event should not end a live tail, but it must not
 		// pass silently either.
-		fmt.Fprintf(f.IO.ErrOut, "eddy: --filter failed on %d event(s), which were not printed; first: %s\n",
-			st.FilterErrors, inspect.SafeString(st.FirstFilterError.Error()))
+		inspect.WriteNote(f.IO.ErrOut, fmt.Sprintf("--filter failed on %d event(s), which were not printed; first: %s",
+			st.FilterErrors, st.FirstFilterError.Error()))
 	}
-	for _, s := range skipped {
-		if n := s.Skipped(); n > 0 {
-			fmt.Fprintf(f.IO.ErrOut, "eddy: skipped %d malformed line(s) in %s\n", n, s.Name())
-		}
+	reportSkipped(f, src)
+	for _, n := range src.Notes() {
+		inspect.WriteNote(f.IO.ErrOut, n)
 	}
 	return err
 }

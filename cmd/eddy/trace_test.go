@@ -195,3 +195,31 @@ func TestTraceMemStats(t *testing.T) {
 		}
 	}
 }
+
+// TestStdinReadOnce: file:- named twice is refused (exit 2) before anything
+// is read, by tail as before and now by trace, trace flows and expect too,
+// which used to start two readers on the one stdin (each getting some of
+// its lines).
+func TestStdinReadOnce(t *testing.T) {
+	ctx := context.Background()
+	two := []string{"file:-", "file:-"}
+	for name, run := range map[string]func(f *Factory) error{
+		"tail": func(f *Factory) error { return tailRun(ctx, f, &TailOptions{Sources: two}) },
+		"trace": func(f *Factory) error {
+			return traceRun(ctx, f, &TraceOptions{ID: "o-1", Sources: two, Since: "1h", FlowTimeout: time.Minute})
+		},
+		"trace flows": func(f *Factory) error {
+			return traceFlowsRun(ctx, f, &TraceOptions{Sources: two, FlowTimeout: time.Minute, Refresh: time.Second})
+		},
+		"expect": func(f *Factory) error {
+			return expectRun(ctx, f, &ExpectOptions{Expectations: []string{"A -> B"}, Sources: two, Since: "1h", Until: "end", FlowTimeout: time.Minute})
+		},
+	} {
+		f, _, _ := testFactory(false)
+		f.IO.In = strings.NewReader("")
+		err := run(f)
+		if err == nil || exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "file:- (stdin) can be read only once") {
+			t.Errorf("%s file:- file:-: %v (exit %d), want the usage error", name, err, exitCode(err))
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	tea "charm.land/bubbletea/v2"
@@ -77,6 +78,19 @@ SOURCES, when given (kafka:TOPIC, kafka:/REGEX/, amqp:QUEUE), open the tail at
 once. --demo starts the embedded demo shop (as eddy demo does, writing the
 "demo" context) and opens the TUI on it.
 
+CONNECTION: the header says each transport's state: connected, reconnecting
+since T (a check or a read failed), or DOWN since T (failing for --timeout);
+each client is checked every 2 s. A view whose read failed says why in its
+body and keeps its last good rows, marked with when they were read. Sources
+and Lag read again every 2 s; the DLQ list every 30 s and at once when its
+broker answers again (under --backlog, where a read peeks at RabbitMQ, only
+then and on r); a trace that failed to connect, when its broker answers
+again. A tail whose source ended (its broker lost for good, its topic or
+queue deleted) reopens by itself with backoff (1 s, doubling to 30 s): from
+the end, what was published meanwhile not shown, or from the beginning of a
+topic deleted and created again. A context switched to is checked at once,
+and its failure said within --timeout.
+
 The UI draws on the terminal's alternate screen through stderr, so stdout
 stays clean; when stderr is redirected (eddy tui 2>debug.log) it draws on
 the controlling terminal (/dev/tty) instead, and without any terminal it
@@ -134,14 +148,15 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	}
 	// The UI draws on stderr so stdout stays clean; with stderr redirected
 	// (`eddy tui 2>debug.log`) it draws on the controlling terminal instead,
-	// and the file gets only what eddy logs.
-	var screen *os.File
+	// and the file gets only what eddy logs. Either way through the
+	// redactor, as all else eddy writes there.
+	var screen *tuiScreen
 	if f.IO.ErrTTY {
-		screen = os.Stderr
+		screen = &tuiScreen{Writer: f.IO.ErrOut, tty: os.Stderr}
 	} else if f.IO.OpenTTY != nil {
 		if tty, err := f.IO.OpenTTY(); err == nil {
 			defer tty.Close()
-			screen = tty
+			screen = &tuiScreen{Writer: f.Redactor.Writer(tty), tty: tty}
 		}
 	}
 	if screen == nil {
@@ -159,7 +174,7 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 		return err
 	}
 	withBacklog(be, o.Backlog)
-	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer}
+	opts := tui.Options{Backend: be, Color: !f.IO.NoColor, Tail: addrs, Buffer: o.Buffer, Timeout: f.Global.Timeout}
 	if o.Theme == "dark" || o.Theme == "light" {
 		opts.Theme = o.Theme
 	}
@@ -194,6 +209,21 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	return nil
 }
 
+// tuiScreen is the terminal the TUI draws on: what it writes goes through
+// w (the redactor), and bubbletea still finds the terminal behind it (Fd)
+// to size it and read keys from it. Only Write reaches the terminal's
+// output: no WriteString or ReadFrom of *os.File that would bypass w.
+type tuiScreen struct {
+	io.Writer
+	tty *os.File
+}
+
+func (s *tuiScreen) Read(p []byte) (int, error) { return s.tty.Read(p) }
+func (s *tuiScreen) Fd() uintptr                { return s.tty.Fd() }
+
+// Close leaves the terminal open: tuiRun owns it.
+func (s *tuiScreen) Close() error { return nil }
+
 // startTUIDemo starts the demo as eddy demo does and points the factory at
 // it; stop ends it.
 func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
@@ -223,11 +253,7 @@ func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
 // context: Kafka and RabbitMQ when the context (or a flag or the
 // environment) names them; with nothing named, Kafka on the local default.
 func tuiBackend(f *Factory) (*tui.Backend, error) {
-	_, _, kExplicit, err := f.kafkaSettings()
-	if err != nil {
-		return nil, err
-	}
-	_, _, aExplicit, err := f.amqpSettings()
+	kExplicit, aExplicit, err := configuredTransports(f)
 	if err != nil {
 		return nil, err
 	}

@@ -135,314 +135,417 @@ func GroupName(job string) string { return "eddy-replay-" + job }
 // and otherwise the failure — after which the group's committed offsets
 // still say exactly what landed, so the same job can be run again.
 func Run(ctx context.Context, o Options) (replay.Summary, error) {
-	start := time.Now()
-	var sum replay.Summary
+	r := &run{o: o, start: time.Now()}
 	if o.Job == "" || len(o.Topics) == 0 {
-		return sum, errors.New("eos: a job and at least one topic are needed")
+		return r.sum, errors.New("eos: a job and at least one topic are needed")
 	}
 	if o.Client == nil {
-		return sum, errors.New("eos: no Kafka client")
+		return r.sum, errors.New("eos: no Kafka client")
 	}
 	// The job names a consumer group and a transactional id.
 	if err := replay.CheckJobName(o.Job); err != nil {
-		return sum, fmt.Errorf("eos: job %q: %w", o.Job, err)
+		return r.sum, fmt.Errorf("eos: job %q: %w", o.Job, err)
 	}
-	if o.MaxRecords <= 0 {
-		o.MaxRecords = 10000
+	if r.o.MaxRecords <= 0 {
+		r.o.MaxRecords = 10000
 	}
-	if !o.From.IsSet() {
-		o.From = bus.Position{Kind: bus.PosBeginning}
+	if !r.o.From.IsSet() {
+		r.o.From = bus.Position{Kind: bus.PosBeginning}
 	}
-	group := o.Group
-	if group == "" {
-		group = GroupName(o.Job)
+	r.group = o.Group
+	if r.group == "" {
+		r.group = GroupName(o.Job)
 	}
+	defer r.close()
+	if err := r.setup(ctx); err != nil || len(r.remaining) == 0 {
+		r.sum.Done = err == nil
+		return r.sum, err
+	}
+	return r.finish(ctx, r.loop(ctx))
+}
 
-	conn := o.Client.KgoOpts()
-	if o.RetryTimeout > 0 {
-		conn = append(conn, kgo.RetryTimeout(o.RetryTimeout))
+// run is one Run: its clients, what is left to move, and what was moved.
+type run struct {
+	o     Options
+	start time.Time
+	group string
+
+	admCl *kgo.Client
+	adm   *kadm.Client
+	sess  *kgo.GroupTransactSession
+	rt    *routes // per-record routing (Options.Route), else nil
+	spans *recordSpans
+	lim   *rate.Limiter
+	// assignedAt is when the group last gave this run partitions (unix
+	// nanos; 0: never).
+	assignedAt atomic.Int64
+
+	// remaining are the partitions with records left to move, and their end.
+	remaining map[tp]int64
+	sum       replay.Summary
+}
+
+// setup opens the admin client, checks the topics exist, plans what is left
+// and, when something is, opens the transactional session.
+func (r *run) setup(ctx context.Context) error {
+	conn := r.o.Client.KgoOpts()
+	if r.o.RetryTimeout > 0 {
+		conn = append(conn, kgo.RetryTimeout(r.o.RetryTimeout))
 	}
 	admCl, err := kgo.NewClient(conn...)
 	if err != nil {
-		return sum, fmt.Errorf("eos: %w", err)
+		return fmt.Errorf("eos: %w", err)
 	}
-	defer admCl.Close()
-	adm := kadm.NewClient(admCl)
-	if err := exist(ctx, adm, o); err != nil {
-		return sum, err
+	r.admCl, r.adm = admCl, kadm.NewClient(admCl)
+	if err := exist(ctx, r.adm, r.o); err != nil {
+		return err
 	}
+	batchMax := r.targetBatchMax(ctx)
+	if r.remaining, err = plan(ctx, r.adm, r.group, r.o); err != nil || len(r.remaining) == 0 {
+		return err
+	}
+	sess, err := kgo.NewGroupTransactSession(r.sessionOpts(conn, batchMax)...)
+	if err != nil {
+		return fmt.Errorf("eos: %w", err)
+	}
+	r.sess = sess
+	if r.o.Tracer != nil {
+		r.spans = &recordSpans{tracer: r.o.Tracer, by: map[string]*replay.EventSpans{}}
+	}
+	if r.o.Rate > 0 {
+		r.lim = rate.NewLimiter(rate.Limit(r.o.Rate), max(1, int(math.Ceil(r.o.Rate/10))))
+	}
+	return nil
+}
+
+// close closes the session, then the admin client.
+func (r *run) close() {
+	if r.sess != nil {
+		r.sess.Close()
+	}
+	if r.admCl != nil {
+		r.admCl.Close()
+	}
+}
+
+// targetBatchMax is the largest batch the target takes: kgo's default, or
+// the target's max.message.bytes when larger (a 10 MB dead letter where the
+// topic allows it).
+func (r *run) targetBatchMax(ctx context.Context) int32 {
 	batchMax := int32(1 << 20) // kgo's default, and Kafka's default max.message.bytes
-	if o.Target != "" && o.Route == nil {
-		// A record may be as large as the target accepts (a 10 MB
-		// dead letter where the topic allows it).
-		if rcs, err := adm.DescribeTopicConfigs(ctx, o.Target); err == nil {
-			for _, rc := range rcs {
-				for _, kv := range rc.Configs {
-					if kv.Key == "max.message.bytes" && kv.Value != nil {
-						if n, err := strconv.ParseInt(*kv.Value, 10, 32); err == nil && n > int64(batchMax) {
-							batchMax = int32(n)
-						}
-					}
+	if r.o.Target == "" || r.o.Route != nil {
+		return batchMax
+	}
+	rcs, err := r.adm.DescribeTopicConfigs(ctx, r.o.Target)
+	if err != nil {
+		return batchMax
+	}
+	for _, rc := range rcs {
+		for _, kv := range rc.Configs {
+			if kv.Key == "max.message.bytes" && kv.Value != nil {
+				if n, err := strconv.ParseInt(*kv.Value, 10, 32); err == nil && n > int64(batchMax) {
+					batchMax = int32(n)
 				}
 			}
 		}
 	}
-	remaining, err := plan(ctx, adm, group, o)
-	if err != nil {
-		return sum, err
-	}
-	if len(remaining) == 0 {
-		sum.Done = true
-		return sum, nil
-	}
+	return batchMax
+}
 
+// sessionOpts are the options of the job's transactional session.
+func (r *run) sessionOpts(conn []kgo.Opt, batchMax int32) []kgo.Opt {
 	kopts := append(conn,
-		kgo.TransactionalID(group),
+		kgo.TransactionalID(r.group),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.ConsumerGroup(group),
+		kgo.ConsumerGroup(r.group),
 		// A job is one member. A rerun after a crash (SIGKILL, power loss)
 		// would otherwise wait for the dead member's session to expire
 		// before the group rebalances: the static instance id makes the
 		// rerun take its place at once, and the short session bounds the
 		// wait where static membership is not supported.
-		kgo.InstanceID(group),
+		kgo.InstanceID(r.group),
 		kgo.SessionTimeout(6*time.Second),
 		kgo.HeartbeatInterval(time.Second),
-		kgo.ConsumeTopics(o.Topics...),
-		kgo.ConsumeResetOffset(kafka.ResetOffset(o.From)),
+		kgo.ConsumeTopics(r.o.Topics...),
+		kgo.ConsumeResetOffset(kafka.ResetOffset(r.o.From)),
 		// Markers tell the run it passed the end of a transactional source.
 		kgo.KeepControlRecords(),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
 		kgo.DisableAutoCommit(),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+			r.assignedAt.Store(time.Now().UnixNano())
+		}),
 	)
-	// When the group last gave this run partitions (unix nanos; 0: never).
-	var assignedAt atomic.Int64
-	kopts = append(kopts, kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
-		assignedAt.Store(time.Now().UnixNano())
-	}))
-	var rt *routes
 	switch {
-	case o.Route != nil:
+	case r.o.Route != nil:
 		// Each record's topic has its own limit, and its partition is
 		// chosen here: kept, or by key.
-		rt = newRoutes(adm)
-		kopts = append(kopts, kgo.ProducerBatchMaxBytesFn(rt.maxBytes), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	case o.KeepPartition:
+		r.rt = newRoutes(r.adm)
+		kopts = append(kopts, kgo.ProducerBatchMaxBytesFn(r.rt.maxBytes), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	case r.o.KeepPartition:
 		kopts = append(kopts, kgo.ProducerBatchMaxBytes(batchMax), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	default:
 		kopts = append(kopts, kgo.ProducerBatchMaxBytes(batchMax))
 	}
-	sess, err := kgo.NewGroupTransactSession(kopts...)
-	if err != nil {
-		return sum, fmt.Errorf("eos: %w", err)
-	}
-	defer sess.Close()
+	return kopts
+}
 
-	var spans *recordSpans
-	if o.Tracer != nil {
-		spans = &recordSpans{tracer: o.Tracer, by: map[string]*replay.EventSpans{}}
-	}
-	var lim *rate.Limiter
-	if o.Rate > 0 {
-		lim = rate.NewLimiter(rate.Limit(o.Rate), max(1, int(math.Ceil(o.Rate/10))))
-	}
-	progress := func() {
-		if o.Progress != nil {
-			s := sum
-			s.Elapsed = time.Since(start)
-			o.Progress(s)
-		}
-	}
-	finish := func(err error) (replay.Summary, error) {
-		sum.Elapsed = time.Since(start)
-		if err != nil && ctx.Err() != nil {
-			sum.Stopped = true
-			return sum, ctx.Err()
-		}
-		if fenced(err) {
-			err = &ConcurrentRunError{Job: o.Job, Group: group, Err: err}
-		}
-		return sum, err
-	}
-
-	for len(remaining) > 0 {
+// loop polls and moves batches, one transaction each, until every partition
+// reached its end (nil), the run is stopped or it fails.
+func (r *run) loop(ctx context.Context) error {
+	for len(r.remaining) > 0 {
 		if ctx.Err() != nil {
-			return finish(ctx.Err())
+			return ctx.Err()
 		}
-		n := o.MaxRecords
-		if lim != nil {
-			n = lim.Burst()
-		}
-		// Markers make every partition reach its end; a partition whose last
-		// offsets hold no record at all (compaction) never would, so a
-		// poll that finds nothing for idle, once the group has given this
-		// run its partitions, ends the run.
-		pctx, cancel := context.WithTimeout(ctx, idle)
-		fs := sess.PollRecords(pctx, n)
-		timedOut := pctx.Err() != nil && ctx.Err() == nil
-		cancel()
-		if fs.IsClientClosed() {
-			return finish(errors.New("eos: client closed"))
-		}
-		var fetchErr error
-		fs.EachError(func(t string, p int32, err error) {
-			// A poll that timed out says so as an error of no partition.
-			if timedOut && errors.Is(err, context.DeadlineExceeded) {
-				return
-			}
-			if fetchErr == nil && !errors.Is(err, context.Canceled) {
-				fetchErr = fmt.Errorf("eos: fetching %s/%d: %w", t, p, err)
-			}
-		})
-		if fetchErr != nil {
-			return finish(fetchErr)
-		}
-		if ctx.Err() != nil {
-			return finish(ctx.Err())
-		}
-		recs := fs.Records()
-		if len(recs) == 0 {
-			if !timedOut {
-				continue
-			}
-			// The time a slow group join takes is not idleness: nothing
-			// could be fetched before the partitions were assigned.
-			at := assignedAt.Load()
-			if at != 0 && time.Since(time.Unix(0, at)) >= idle {
-				break
-			}
-			if at == 0 && time.Since(start) > assignWait {
-				return finish(fmt.Errorf("eos: the group %s assigned this run no partitions within %s (is another run of the job alive?)", group, assignWait))
-			}
-			continue
-		}
-		if lim != nil {
-			if err := lim.WaitN(ctx, min(len(recs), lim.Burst())); err != nil {
-				return finish(err)
-			}
-		}
-
-		if err := sess.Begin(); err != nil {
-			return finish(fmt.Errorf("eos: beginning a transaction: %w", err))
-		}
-		var read, filtered, filterErr, moved int64
-		seen := map[tp]int64{}
-		var prodErr error
-		type produced struct {
-			i   int
-			err error
-		}
-		done := make(chan produced, len(recs))
-		var txSpans []oteltrace.Span
-		var txErrs []error
-		wctx, wcancel := graceful(ctx)
-		for _, r := range recs {
-			k := tp{r.Topic, r.Partition}
-			seen[k] = max(seen[k], r.Offset+1)
-			if r.Attrs.IsControl() {
-				continue
-			}
-			read++
-			e := toEvent(r)
-			var out *kgo.Record
-			if rt != nil {
-				routed, ok, err := o.Route(&e)
-				if err != nil {
-					prodErr = err
-					break
-				}
-				if !ok {
-					filtered++
-					continue
-				}
-				if out, err = rt.record(ctx, o, &e, &routed); err != nil {
-					prodErr = err
-					break
-				}
-			} else {
-				ok, err := match(o.Filter, &e)
-				if err != nil {
-					filterErr++
-				}
-				if !ok {
-					filtered++
-					continue
-				}
-				out = o.record(r, &e)
-			}
-			i := int(moved)
-			moved++
-			if spans != nil {
-				txSpans = append(txSpans, spans.start(ctx, &e, out))
-			}
-			sess.Produce(wctx, out, func(_ *kgo.Record, err error) { done <- produced{i, err} })
-		}
-		if spans != nil {
-			txErrs = make([]error, moved)
-		}
-		var stall <-chan time.Time
-		if o.Timeout > 0 {
-			stall = time.After(o.Timeout)
-		}
-		for range moved {
-			var p produced
-			select {
-			case p = <-done:
-			case <-stall:
-				// Ending the transaction would wait on the same cluster:
-				// leave it open, uncommitted. The session's close and the
-				// rerun's InitProducerID abort it.
-				wcancel()
-				return finish(fmt.Errorf("eos: the cluster acknowledged no record for --timeout %s; the transaction is not committed (outcome unknown: %d record(s) in it), the same command resumes from the job's committed offsets", o.Timeout, moved))
-			}
-			if o.Timeout > 0 {
-				stall = time.After(o.Timeout)
-			}
-			if p.err != nil && prodErr == nil {
-				prodErr = fmt.Errorf("producing: %w", p.err)
-			}
-			if txErrs != nil {
-				txErrs[p.i] = p.err
-			}
-		}
-		if prodErr == nil && o.Prepare != nil {
-			if err := o.Prepare(); err != nil {
-				prodErr = fmt.Errorf("preparing the commit: %w", err)
-			}
-		}
-		committed, err := sess.End(wctx, kgo.TransactionEndTry(prodErr == nil))
-		wcancel()
-		endSpans(txSpans, txErrs, committed, err)
-		if o.OnEnd != nil {
-			o.OnEnd(committed)
-		}
+		recs, idleEnd, err := r.poll(ctx)
 		if err != nil {
-			return finish(fmt.Errorf("eos: ending the transaction: %w", err))
+			return err
 		}
-		if !committed {
-			// Aborted: the session rewinds to the committed offsets and
-			// the records come again.
-			sum.Failed += moved
-			if prodErr != nil {
-				return finish(fmt.Errorf("eos: %w", prodErr))
-			}
-			progress()
+		if idleEnd {
+			break
+		}
+		if len(recs) == 0 {
 			continue
 		}
-		sum.Read += read
-		sum.Filtered += filtered
-		sum.FilterErr += filterErr
-		sum.Moved += moved
-		for k, next := range seen {
-			if end, ok := remaining[k]; ok && next >= end {
-				delete(remaining, k)
+		if r.lim != nil {
+			if err := r.lim.WaitN(ctx, min(len(recs), r.lim.Burst())); err != nil {
+				return err
 			}
 		}
-		progress()
+		if err := r.transact(ctx, recs); err != nil {
+			return err
+		}
 	}
-	sum.Done = true
-	return finish(nil)
+	r.sum.Done = true
+	return nil
+}
+
+// poll fetches the next batch. idleEnd says the run is over although some
+// partitions did not reach their end: markers make every partition reach
+// it, but one whose last offsets hold no record at all (compaction) never
+// would, so a poll that finds nothing for idle, once the group has given
+// this run its partitions, ends the run.
+func (r *run) poll(ctx context.Context) (recs []*kgo.Record, idleEnd bool, err error) {
+	n := r.o.MaxRecords
+	if r.lim != nil {
+		n = r.lim.Burst()
+	}
+	pctx, cancel := context.WithTimeout(ctx, idle)
+	fs := r.sess.PollRecords(pctx, n)
+	timedOut := pctx.Err() != nil && ctx.Err() == nil
+	cancel()
+	if fs.IsClientClosed() {
+		return nil, false, errors.New("eos: client closed")
+	}
+	fs.EachError(func(t string, p int32, ferr error) {
+		// A poll that timed out says so as an error of no partition.
+		if timedOut && errors.Is(ferr, context.DeadlineExceeded) {
+			return
+		}
+		if err == nil && !errors.Is(ferr, context.Canceled) {
+			err = fmt.Errorf("eos: fetching %s/%d: %w", t, p, ferr)
+		}
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if ctx.Err() != nil {
+		return nil, false, ctx.Err()
+	}
+	recs = fs.Records()
+	if len(recs) > 0 || !timedOut {
+		return recs, false, nil
+	}
+	// The time a slow group join takes is not idleness: nothing could be
+	// fetched before the partitions were assigned.
+	at := r.assignedAt.Load()
+	if at != 0 && time.Since(time.Unix(0, at)) >= idle {
+		return nil, true, nil
+	}
+	if at == 0 && time.Since(r.start) > assignWait {
+		return nil, false, fmt.Errorf("eos: the group %s assigned this run no partitions within %s (is another run of the job alive?)", r.group, assignWait)
+	}
+	return nil, false, nil
+}
+
+// txn is one transaction's records: what was read, passed over and
+// produced, and how the produce requests ended.
+type txn struct {
+	read, filtered, filterErr, moved int64
+	// seen is the next offset of each partition the batch read.
+	seen map[tp]int64
+	// err is the first failure (routing or producing): the transaction
+	// aborts.
+	err   error
+	done  chan produced
+	spans []oteltrace.Span
+	errs  []error // per record produced, when spans are on
+}
+
+// produced is how the produce request of the i-th record produced ended.
+type produced struct {
+	i   int
+	err error
+}
+
+// transact moves recs in one transaction: begin, produce, wait for the
+// acknowledgements, prepare, end; then counts what committed.
+func (r *run) transact(ctx context.Context, recs []*kgo.Record) error {
+	if err := r.sess.Begin(); err != nil {
+		return fmt.Errorf("eos: beginning a transaction: %w", err)
+	}
+	wctx, wcancel := graceful(ctx)
+	tx := r.produce(ctx, wctx, recs)
+	if err := r.await(tx); err != nil {
+		// Ending the transaction would wait on the same cluster: leave
+		// it open, uncommitted. The session's close and the rerun's
+		// InitProducerID abort it.
+		wcancel()
+		return err
+	}
+	if tx.err == nil && r.o.Prepare != nil {
+		if err := r.o.Prepare(); err != nil {
+			tx.err = fmt.Errorf("preparing the commit: %w", err)
+		}
+	}
+	committed, err := r.sess.End(wctx, kgo.TransactionEndTry(tx.err == nil))
+	wcancel()
+	endSpans(tx.spans, tx.errs, committed, err)
+	if r.o.OnEnd != nil {
+		r.o.OnEnd(committed)
+	}
+	if err != nil {
+		return fmt.Errorf("eos: ending the transaction: %w", err)
+	}
+	if !committed {
+		// Aborted: the session rewinds to the committed offsets and the
+		// records come again.
+		r.sum.Failed += tx.moved
+		if tx.err != nil {
+			return fmt.Errorf("eos: %w", tx.err)
+		}
+		r.progress()
+		return nil
+	}
+	r.sum.Read += tx.read
+	r.sum.Filtered += tx.filtered
+	r.sum.FilterErr += tx.filterErr
+	r.sum.Moved += tx.moved
+	for k, next := range tx.seen {
+		if end, ok := r.remaining[k]; ok && next >= end {
+			delete(r.remaining, k)
+		}
+	}
+	r.progress()
+	return nil
+}
+
+// produce routes or filters each record of the batch and produces what is
+// to be moved within the open transaction (wctx bounds the requests). It
+// stops at the first routing error (tx.err).
+func (r *run) produce(ctx, wctx context.Context, recs []*kgo.Record) *txn {
+	tx := &txn{seen: map[tp]int64{}, done: make(chan produced, len(recs))}
+	for _, rec := range recs {
+		k := tp{rec.Topic, rec.Partition}
+		tx.seen[k] = max(tx.seen[k], rec.Offset+1)
+		if rec.Attrs.IsControl() {
+			continue
+		}
+		tx.read++
+		e := toEvent(rec)
+		out, ok, err := r.target(ctx, rec, &e, tx)
+		if err != nil {
+			tx.err = err
+			break
+		}
+		if !ok {
+			tx.filtered++
+			continue
+		}
+		i := int(tx.moved)
+		tx.moved++
+		if r.spans != nil {
+			tx.spans = append(tx.spans, r.spans.start(ctx, &e, out))
+		}
+		r.sess.Produce(wctx, out, func(_ *kgo.Record, err error) { tx.done <- produced{i, err} })
+	}
+	if r.spans != nil {
+		tx.errs = make([]error, tx.moved)
+	}
+	return tx
+}
+
+// target is what rec (as e) becomes: routed (Options.Route) or filtered
+// (Options.Filter); false passes it over.
+func (r *run) target(ctx context.Context, rec *kgo.Record, e *event.Event, tx *txn) (*kgo.Record, bool, error) {
+	if r.rt != nil {
+		routed, ok, err := r.o.Route(e)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		out, err := r.rt.record(ctx, r.o, e, &routed)
+		return out, err == nil, err
+	}
+	ok, err := match(r.o.Filter, e)
+	if err != nil {
+		tx.filterErr++
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	return r.o.record(rec, e), true, nil
+}
+
+// await waits for the acknowledgement of every record produced, recording
+// the first failure in tx.err. With Options.Timeout, a cluster that
+// acknowledges nothing for that long fails the run.
+func (r *run) await(tx *txn) error {
+	var stall <-chan time.Time
+	if r.o.Timeout > 0 {
+		stall = time.After(r.o.Timeout)
+	}
+	for range tx.moved {
+		var p produced
+		select {
+		case p = <-tx.done:
+		case <-stall:
+			return fmt.Errorf("eos: the cluster acknowledged no record for --timeout %s; the transaction is not committed (outcome unknown: %d record(s) in it), the same command resumes from the job's committed offsets", r.o.Timeout, tx.moved)
+		}
+		if r.o.Timeout > 0 {
+			stall = time.After(r.o.Timeout)
+		}
+		if p.err != nil && tx.err == nil {
+			tx.err = fmt.Errorf("producing: %w", p.err)
+		}
+		if tx.errs != nil {
+			tx.errs[p.i] = p.err
+		}
+	}
+	return nil
+}
+
+// progress reports the summary so far.
+func (r *run) progress() {
+	if r.o.Progress != nil {
+		s := r.sum
+		s.Elapsed = time.Since(r.start)
+		r.o.Progress(s)
+	}
+}
+
+// finish ends the run with err: a stop as ctx.Err() (Stopped), a fence as a
+// *ConcurrentRunError.
+func (r *run) finish(ctx context.Context, err error) (replay.Summary, error) {
+	r.sum.Elapsed = time.Since(r.start)
+	if err != nil && ctx.Err() != nil {
+		r.sum.Stopped = true
+		return r.sum, ctx.Err()
+	}
+	if fenced(err) {
+		err = &ConcurrentRunError{Job: r.o.Job, Group: r.group, Err: err}
+	}
+	return r.sum, err
 }
 
 // recordSpans starts the span of each record moved, per target topic.

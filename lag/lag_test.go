@@ -1,4 +1,4 @@
-package inspect_test
+package lag_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/lag"
 )
 
 // lagClusters runs a test on kfake and, when EDDY_TEST_KAFKA names one, on the
@@ -51,17 +52,17 @@ func commit(t *testing.T, seeds []string, group, topic string, offs map[int32]in
 	}
 }
 
-func monitor(t *testing.T, seeds []string, now func() time.Time, groups ...string) (*inspect.LagMonitor, *kafka.Client) {
+func monitor(t *testing.T, seeds []string, now func() time.Time, groups ...string) (*lag.LagMonitor, *kafka.Client) {
 	t.Helper()
 	c, err := kafka.New(seeds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return &inspect.LagMonitor{Kafka: c.LagReader(), Groups: groups, Now: now}, c
+	return &lag.LagMonitor{Kafka: c.LagReader(), Groups: groups, Now: now}, c
 }
 
-func sample(t *testing.T, m *inspect.LagMonitor) *inspect.LagSnapshot {
+func sample(t *testing.T, m *lag.LagMonitor) *inspect.LagSnapshot {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,4 +1,9 @@
-package main
+// Package config is eddy's configuration: the config file of named contexts
+// ($XDG_CONFIG_HOME/eddy/config.yaml) and the resolution of every connection
+// setting from flags, then the environment, then the context in force, then
+// the defaults — and the Kafka and RabbitMQ clients built from them. It knows
+// nothing of cobra: the flags arrive as Options.
+package config
 
 import (
 	"bytes"
@@ -8,11 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/internal/cmdutil"
 )
 
 // Config is $XDG_CONFIG_HOME/eddy/config.yaml: named contexts, like kubectl's.
@@ -64,8 +71,8 @@ type AMQPConfig struct {
 	TLS           *TLSConfig `yaml:"tls,omitempty"`
 }
 
-// configPath follows the XDG base directory spec; EDDY_CONFIG overrides it.
-func configPath(getenv func(string) string) (string, error) {
+// FilePath follows the XDG base directory spec; EDDY_CONFIG overrides it.
+func FilePath(getenv func(string) string) (string, error) {
 	if p := getenv("EDDY_CONFIG"); p != "" {
 		return p, nil
 	}
@@ -84,8 +91,8 @@ func configPath(getenv func(string) string) (string, error) {
 	return filepath.Join(dir, "eddy", "config.yaml"), nil
 }
 
-// loadConfig reads the config file; a missing file is an empty config.
-func loadConfig(path string) (*Config, error) {
+// Load reads the config file; a missing file is an empty config.
+func Load(path string) (*Config, error) {
 	c := &Config{path: path, Contexts: map[string]*Context{}}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -97,7 +104,7 @@ func loadConfig(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &usageError{fmt.Errorf("config %s: %v", path, err)}
+		return nil, &cmdutil.UsageError{Err: fmt.Errorf("config %s: %s", path, yamlMessage(err))}
 	}
 	if c.Contexts == nil {
 		c.Contexts = map[string]*Context{}
@@ -109,16 +116,27 @@ func loadConfig(path string) (*Config, error) {
 		}
 		if ctx.Schema != nil {
 			if err := ctx.Schema.Compile(); err != nil {
-				return nil, &usageError{fmt.Errorf("config %s: context %q: %v", path, name, err)}
+				return nil, &cmdutil.UsageError{Err: fmt.Errorf("config %s: context %q: %v", path, name, err)}
 			}
 		}
 	}
 	return c, nil
 }
 
-// save writes the config atomically (temp file + rename), mode 0600 because it
+// yamlMessage is err's text as eddy has always said it. yaml names the Go
+// type of a mapping whose key it does not know ("field nope not found in type
+// main.KafkaConfig"); these types were cmd/eddy's, package main, before they
+// moved here, and a move does not change what eddy says.
+func yamlMessage(err error) string {
+	return strings.ReplaceAll(err.Error(), " in type config.", " in type main.")
+}
+
+// Path is the file the config was read from and is saved to.
+func (c *Config) Path() string { return c.path }
+
+// Save writes the config atomically (temp file + rename), mode 0600 because it
 // may hold credentials.
-func (c *Config) save() error {
+func (c *Config) Save() error {
 	b, err := yaml.Marshal(c)
 	if err != nil {
 		return err
@@ -148,8 +166,8 @@ func (c *Config) save() error {
 	return nil
 }
 
-// names returns the context names, sorted.
-func (c *Config) names() []string {
+// Names returns the context names, sorted.
+func (c *Config) Names() []string {
 	names := make([]string, 0, len(c.Contexts))
 	for n := range c.Contexts {
 		names = append(names, n)
@@ -160,8 +178,8 @@ func (c *Config) names() []string {
 
 const masked = "****"
 
-// masked returns a copy of the context with every secret replaced, for display.
-func (ctx *Context) masked() *Context {
+// Masked returns a copy of the context with every secret replaced, for display.
+func (ctx *Context) Masked() *Context {
 	out := &Context{Schema: ctx.Schema}
 	if ctx.Kafka != nil {
 		k := *ctx.Kafka
@@ -181,4 +199,63 @@ func (ctx *Context) masked() *Context {
 		out.AMQP = &a
 	}
 	return out
+}
+
+// PointAt points the context name at a Kafka bootstrap broker (kafkaAddr)
+// or, when that is empty, at the RabbitMQ amqpURL, keeping the rest of the
+// context (a schema), and saves the file.
+func (c *Config) PointAt(name, kafkaAddr, amqpURL string) error {
+	ctx := c.Contexts[name]
+	if ctx == nil {
+		ctx = &Context{}
+	}
+	if kafkaAddr != "" {
+		ctx.Kafka, ctx.AMQP = &KafkaConfig{Brokers: []string{kafkaAddr}}, nil
+	} else {
+		ctx.Kafka, ctx.AMQP = nil, &AMQPConfig{URL: amqpURL}
+	}
+	c.Contexts[name] = ctx
+	return c.Save()
+}
+
+// Set creates or updates the context name from the connection flags o (the
+// SASL password by the name of an environment variable or a file, never
+// itself) and makes it current when use is set or none is. It does not save.
+func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool) error {
+	ctx := c.Contexts[name]
+	if ctx == nil {
+		ctx = &Context{}
+		c.Contexts[name] = ctx
+	}
+	kafkaSet := len(o.Brokers) > 0 || o.TLS || o.TLSCA != "" || o.TLSCert != "" || o.SASLMech != "" || o.SASLUser != ""
+	if kafkaSet && ctx.Kafka == nil {
+		ctx.Kafka = &KafkaConfig{}
+	}
+	if len(o.Brokers) > 0 {
+		ctx.Kafka.Brokers = o.Brokers
+	}
+	if o.TLS || o.TLSCA != "" || o.TLSCert != "" {
+		ctx.Kafka.TLS = &TLSConfig{Enabled: true, CA: o.TLSCA, Cert: o.TLSCert, Key: o.TLSKey, ServerName: o.TLSServer, Insecure: o.Insecure}
+	}
+	if o.SASLMech != "" || o.SASLUser != "" {
+		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile}
+	}
+	if o.AMQPURL != "" || o.AMQPMgmtURL != "" {
+		if ctx.AMQP == nil {
+			ctx.AMQP = &AMQPConfig{}
+		}
+		if o.AMQPURL != "" {
+			if _, err := amqp.New(o.AMQPURL); err != nil {
+				return cmdutil.AsUsage(err)
+			}
+			ctx.AMQP.URL = o.AMQPURL
+		}
+		if o.AMQPMgmtURL != "" {
+			ctx.AMQP.ManagementURL = o.AMQPMgmtURL
+		}
+	}
+	if use || c.CurrentContext == "" {
+		c.CurrentContext = name
+	}
+	return nil
 }

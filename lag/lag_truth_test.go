@@ -1,4 +1,4 @@
-package inspect_test
+package lag_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/lag"
 )
 
 // The tests in this file compute each expected figure from the fixture they
@@ -205,15 +206,15 @@ func TestLagReadBudget(t *testing.T) {
 			} else if pl.Lag != first.Lag || pl.LagMin != first.LagMin {
 				t.Errorf("run %d: range %d..%d; run 0 gave %d..%d", run, pl.LagMin, pl.Lag, first.LagMin, first.Lag)
 			}
-			checks := []inspect.LagCheck{}
+			checks := []lag.LagCheck{}
 			for _, c := range []string{fmt.Sprintf("lag>%d", want-1), fmt.Sprintf("lag<%d", pl.Lag+1), fmt.Sprintf("lag>%d", pl.Lag)} {
-				lc, err := inspect.ParseLagCheck(c)
+				lc, err := lag.ParseLagCheck(c)
 				if err != nil {
 					t.Fatal(err)
 				}
 				checks = append(checks, lc)
 			}
-			v := inspect.CheckLag(s, checks)
+			v := lag.CheckLag(s, checks)
 			if len(v) != 2 || !strings.Contains(v[0].Value, "cannot pass") || !strings.Contains(v[1].Value, "lag") {
 				t.Errorf("run %d: violations %v; want lag>%d (undecided: fails) and lag<%d (the whole range is below), not lag>%d", run, v, want-1, pl.Lag+1, pl.Lag)
 			}
@@ -280,11 +281,11 @@ func TestLagTimestamps(t *testing.T) {
 		commit(t, seeds, g2, topic, map[int32]int64{0: 0, 1: 0})
 		m2, _ := monitor(t, seeds, func() time.Time { return now }, g2)
 		s2 := sample(t, m2)
-		c, err := inspect.ParseLagCheck("time_lag>30s")
+		c, err := lag.ParseLagCheck("time_lag>30s")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v := inspect.CheckLag(s2, []inspect.LagCheck{c}); len(v) != 1 || !strings.Contains(v[0].Value, "cannot pass") {
+		if v := lag.CheckLag(s2, []lag.LagCheck{c}); len(v) != 1 || !strings.Contains(v[0].Value, "cannot pass") {
 			t.Errorf("time_lag>30s with no partition's time lag known: %v; want a violation that says it cannot tell", v)
 		}
 		var buf bytes.Buffer
@@ -331,8 +332,8 @@ func TestLagCommitBeyondEnd(t *testing.T) {
 		if gl.Status != inspect.StatusErr || len(gl.Reasons) != 1 || gl.Reasons[0] != inspect.ReasonBeyondEnd {
 			t.Errorf("group status %v reasons %v; want ERR (%s)", gl.Status, gl.Reasons, inspect.ReasonBeyondEnd)
 		}
-		c, _ := inspect.ParseLagCheck("status>=ERR")
-		if v := inspect.CheckLag(s, []inspect.LagCheck{c}); len(v) != 1 {
+		c, _ := lag.ParseLagCheck("status>=ERR")
+		if v := lag.CheckLag(s, []lag.LagCheck{c}); len(v) != 1 {
 			t.Errorf("status>=ERR: %v; want a violation", v)
 		}
 		var buf bytes.Buffer

@@ -1,4 +1,4 @@
-package inspect
+package lag
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eddy-sh/eddy/inspect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/otlptranslator"
@@ -71,7 +72,7 @@ type LagMetricsOptions struct {
 // the readers are safe for concurrent use.
 type LagMetrics struct {
 	mu   sync.Mutex
-	snap *LagSnapshot
+	snap *inspect.LagSnapshot
 	took time.Duration
 
 	reg      *prometheus.Registry
@@ -91,7 +92,7 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 		var eo []otlpmetrichttp.Option
 		if scheme, _, ok := strings.Cut(o.OTLPEndpoint, "://"); ok && !isURL(o.OTLPEndpoint) {
 			// Not the URL itself: it may carry a password.
-			return nil, fmt.Errorf("scheme %q is not supported; want http://HOST:PORT, https://HOST:PORT (OTLP/HTTP) or HOST:PORT", SafeString(scheme))
+			return nil, fmt.Errorf("scheme %q is not supported; want http://HOST:PORT, https://HOST:PORT (OTLP/HTTP) or HOST:PORT", inspect.SafeString(scheme))
 		}
 		if pu, err := url.Parse(o.OTLPEndpoint); err == nil && pu.User != nil {
 			// The exporter would drop it silently; a secret in a URL is
@@ -169,7 +170,7 @@ func isURL(s string) bool {
 
 // Update makes s the figures the metrics report; took is how long sampling
 // it took.
-func (m *LagMetrics) Update(s *LagSnapshot, took time.Duration) {
+func (m *LagMetrics) Update(s *inspect.LagSnapshot, took time.Duration) {
 	m.mu.Lock()
 	m.snap, m.took = s, took
 	m.mu.Unlock()
@@ -241,7 +242,7 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 				continue
 			}
 			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag"], float64(g.Lag), ga)
-			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag_min"], float64(lagMin(g.Lag, g.LagMin, g.LagInexact)), ga)
+			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag_min"], float64(inspect.LagMin(g.Lag, g.LagMin, g.LagInexact)), ga)
 			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag_exact"], boolGauge(!g.LagInexact), ga)
 			o.ObserveFloat64(gs["eddy_kafka_consumergroup_offset_lag"], float64(g.OffsetLag), ga)
 			if g.TimeLag >= 0 {
@@ -262,13 +263,13 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 				obsInt("eddy_kafka_consumergroup_partition_end_offset", p.End)
 				obsInt("eddy_kafka_consumergroup_partition_high_watermark", p.HighWatermark)
 				if p.Lag >= 0 {
-					obsInt("eddy_kafka_consumergroup_partition_lag_min", lagMin(p.Lag, p.LagMin, p.LagInexact))
+					obsInt("eddy_kafka_consumergroup_partition_lag_min", inspect.LagMin(p.Lag, p.LagMin, p.LagInexact))
 					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_lag_exact"], boolGauge(!p.LagInexact), pa)
 				}
 				if p.TimeLag >= 0 {
 					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_time_lag_seconds"], p.TimeLag.Seconds(), pa)
 				}
-				if judged(p) {
+				if inspect.Judged(p) {
 					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_status"], float64(p.Status), pa)
 				}
 			}
@@ -285,7 +286,7 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 			}
 			for name, r := range map[string]*float64{"eddy_rabbitmq_queue_publish_rate": q.PublishRate,
 				"eddy_rabbitmq_queue_deliver_rate": q.DeliverRate, "eddy_rabbitmq_queue_ack_rate": q.AckRate} {
-				if r := optRate(r); r != nil {
+				if r := inspect.FiniteRate(r); r != nil {
 					o.ObserveFloat64(gs[name], *r, qa)
 				}
 			}

@@ -1,4 +1,10 @@
-package main
+// Package cmdtree is what eddy applies once over its finished cobra command
+// tree, so that no command file carries it: argument errors that are usage
+// errors (exit 2) and say what is wrong, `help TOPIC` that refuses what is
+// not a command, examples from a table, and a section (EXIT STATUS) that
+// ends every runnable command's help. A command gets it all by being
+// registered.
+package cmdtree
 
 import (
 	"errors"
@@ -6,14 +12,16 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/eddy-sh/eddy/internal/cmdutil"
 )
 
-// strictArgs makes every wrong use of a command's arguments a usage error
+// StrictArgs makes every wrong use of a command's arguments a usage error
 // (exit 2) that says what is wrong, over the whole tree. cobra's own argument
 // checks return plain errors (exit 1), a command group given an unknown
 // subcommand prints its help and exits 0, and `eddy help nosuch` shows the
 // root's help: a script's typo would pass unnoticed.
-func strictArgs(root *cobra.Command) {
+func StrictArgs(root *cobra.Command) {
 	root.InitDefaultHelpCmd()
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -31,7 +39,7 @@ func strictArgs(root *cobra.Command) {
 					return unknownSubcommand(c, args[0])
 				}
 				if len(args) > 0 {
-					return usagef("%s takes no arguments, got %q", commandName(c), args[0])
+					return cmdutil.Usagef("%s takes no arguments, got %q", commandName(c), args[0])
 				}
 				return c.Help()
 			}
@@ -39,14 +47,14 @@ func strictArgs(root *cobra.Command) {
 			check := c.Args
 			c.Args = func(c *cobra.Command, args []string) error {
 				err := check(c, args)
-				var ue *usageError
+				var ue *cmdutil.UsageError
 				if err == nil || errors.As(err, &ue) {
 					return err
 				}
 				if c.HasSubCommands() && len(args) > 0 {
 					return unknownSubcommand(c, args[0])
 				}
-				return usagef("%s %s (usage: %s)", commandName(c), argsWording(err), strings.TrimSuffix(c.UseLine(), " [flags]"))
+				return cmdutil.Usagef("%s %s (usage: %s)", commandName(c), argsWording(err), strings.TrimSuffix(c.UseLine(), " [flags]"))
 			}
 		}
 		for _, sub := range c.Commands() {
@@ -79,7 +87,7 @@ func commandName(c *cobra.Command) string {
 }
 
 func unknownSubcommand(c *cobra.Command, name string) error {
-	return usagef("unknown command %q for %s ('%s --help' lists them)", name, commandName(c), c.CommandPath())
+	return cmdutil.Usagef("unknown command %q for %s ('%s --help' lists them)", name, commandName(c), c.CommandPath())
 }
 
 // helpTopic is `eddy help [COMMAND...]`: the command's help, or a usage error
@@ -87,9 +95,36 @@ func unknownSubcommand(c *cobra.Command, name string) error {
 func helpTopic(root *cobra.Command, args []string) error {
 	c, rest, err := root.Find(args)
 	if err != nil || c == nil || len(rest) > 0 {
-		return usagef("help: no command %q (eddy --help lists them)", strings.Join(args, " "))
+		return cmdutil.Usagef("help: no command %q (eddy --help lists them)", strings.Join(args, " "))
 	}
 	c.InitDefaultHelpFlag()
 	c.InitDefaultVersionFlag()
 	return c.Help()
+}
+
+// AddExamples sets the Example of every command in the tree that has none
+// from examples, keyed by command path.
+func AddExamples(c *cobra.Command, examples map[string]string) {
+	if c.Example == "" {
+		c.Example = examples[c.CommandPath()]
+	}
+	for _, sub := range c.Commands() {
+		AddExamples(sub, examples)
+	}
+}
+
+// AddSection ends every runnable command's help with section (restic's
+// habit for EXIT STATUS), so no one needs to hunt for it, unless its help
+// already has heading.
+func AddSection(c *cobra.Command, heading, section string) {
+	if c.Runnable() && !strings.Contains(c.Long, heading) {
+		long := c.Long
+		if long == "" {
+			long = c.Short
+		}
+		c.Long = long + "\n\n" + section
+	}
+	for _, sub := range c.Commands() {
+		AddSection(sub, heading, section)
+	}
 }

@@ -1,0 +1,43 @@
+package completion
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// TestCandidates: transports and schemes are offered by prefix (no space
+// after a scheme), names a terminal would act on are left out, a failing
+// source offers nothing, and file: completes paths with / after directories.
+func TestCandidates(t *testing.T) {
+	ctx := context.Background()
+	src := Sources{Contexts: func() ([]string, error) { return []string{"dev", "demo", "bad\x1b[2J", "prod"}, nil }}
+	check := func(kind Kind, word string, want []string, wantNoSpace bool) {
+		t.Helper()
+		got, noSpace := Candidates(ctx, src, kind, word)
+		if !slices.Equal(got, want) || noSpace != wantNoSpace {
+			t.Errorf("Candidates(%d, %q) = %q, %v; want %q, %v", kind, word, got, noSpace, want, wantNoSpace)
+		}
+	}
+	check(Contexts, "d", []string{"dev", "demo"}, false)
+	check(Contexts, "b", nil, false)
+	check(Transport, "a", []string{"amqp:"}, false)
+	check(Addresses, "", []string{"kafka:", "amqp:", "file:"}, true)
+	check(Brokers, "", []string{"kafka:", "amqp:"}, true)
+	check(None, "x", nil, false)
+
+	src.Contexts = func() ([]string, error) { return nil, errors.New("no config") }
+	check(Contexts, "", nil, false)
+
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "caps"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cap.jsonl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check(Addresses, "file:"+dir+"/ca", []string{"file:" + dir + "/cap.jsonl", "file:" + dir + "/caps/"}, true)
+}

@@ -1,0 +1,10 @@
+// Package lag is eddy lag's logic: sampling Kafka consumer groups
+// (bus/kafka's LagReader) and RabbitMQ queues (bus/amqp) into an
+// inspect.LagSnapshot ([LagMonitor]), judging each partition and group by
+// Burrow's rules over a window of samples ([Evaluator]), the --fail-on gates
+// ([LagCheck], [CheckLag]) and the Prometheus/OTLP metrics ([LagMetrics]).
+//
+// The snapshot's types and its rendering for people (inspect.WriteLag) are
+// in inspect, which imports no broker client; this package imports inspect,
+// never the reverse.
+package lag
