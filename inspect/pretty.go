@@ -169,6 +169,49 @@ func (r *Renderer) appendTime(dst []byte, t time.Time) []byte {
 }
 
 func (r *Renderer) appendOrigin(dst []byte, e *event.Event) []byte {
+	dst = r.appendWhere(dst, e)
+	if n := len(dst); e.Transport == event.AMQP {
+		dst = r.appendRoute(append(dst, ' '), e)
+		if len(dst) == n+1 {
+			dst = dst[:n]
+		}
+	}
+	return dst
+}
+
+// appendRoute appends an AMQP event's route, exchange→routing key (when it
+// was read from a queue), and the redelivered mark; nothing for Kafka.
+func (r *Renderer) appendRoute(dst []byte, e *event.Event) []byte {
+	if e.Transport != event.AMQP {
+		return dst
+	}
+	sep := false
+	if e.Queue != "" && (e.Exchange != "" || e.RoutingKey != "") {
+		dst = r.style(dst, sgrDim)
+		if e.Exchange == "" {
+			dst = append(dst, "(default)"...)
+		} else {
+			dst = appendSafe(dst, e.Exchange, 0)
+		}
+		dst = append(dst, "→"...)
+		dst = appendSafe(dst, e.RoutingKey, 0)
+		dst = r.style(dst, sgrReset)
+		sep = true
+	}
+	if e.Redelivered {
+		if sep {
+			dst = append(dst, ' ')
+		}
+		dst = r.style(dst, sgrYellow)
+		dst = append(dst, "redelivered"...)
+		dst = r.style(dst, sgrReset)
+	}
+	return dst
+}
+
+// appendWhere appends where an event is: topic[partition]@offset, or the
+// queue (else the exchange) and @offset for a stream queue.
+func (r *Renderer) appendWhere(dst []byte, e *event.Event) []byte {
 	dst = r.style(dst, sgrCyan)
 	if e.Transport == event.AMQP {
 		name := e.Queue
@@ -180,24 +223,6 @@ func (r *Renderer) appendOrigin(dst []byte, e *event.Event) []byte {
 		if e.Offset >= 0 {
 			dst = append(dst, '@')
 			dst = strconv.AppendInt(dst, e.Offset, 10)
-		}
-		if e.Queue != "" && (e.Exchange != "" || e.RoutingKey != "") {
-			dst = append(dst, ' ')
-			dst = r.style(dst, sgrDim)
-			if e.Exchange == "" {
-				dst = append(dst, "(default)"...)
-			} else {
-				dst = appendSafe(dst, e.Exchange, 0)
-			}
-			dst = append(dst, "→"...)
-			dst = appendSafe(dst, e.RoutingKey, 0)
-			dst = r.style(dst, sgrReset)
-		}
-		if e.Redelivered {
-			dst = append(dst, ' ')
-			dst = r.style(dst, sgrYellow)
-			dst = append(dst, "redelivered"...)
-			dst = r.style(dst, sgrReset)
 		}
 		return dst
 	}

@@ -31,10 +31,15 @@ tmux new-session -d -s "$session" -x 100 -y 30 \
 
 pane() { tmux capture-pane -p -t "$session"; }
 
-# wait_for TEXT [SECONDS]: until the pane contains TEXT.
-wait_for() {
+# wait_for TEXT [SECONDS]: until the pane contains TEXT (wait_re: matches
+# the extended regular expression RE).
+wait_for() { wait_match -F "$@"; }
+wait_re() { wait_match -E "$@"; }
+wait_match() {
+	local how=$1
+	shift
 	local deadline=$((SECONDS + ${2:-30}))
-	until pane | grep -qF -- "$1"; do
+	until pane | grep -q "$how" -- "$1"; do
 		if ((SECONDS > deadline)); then
 			echo "tui-capture: no \"$1\" on the screen after ${2:-30}s; it shows:" >&2
 			pane >&2
@@ -78,7 +83,8 @@ wait_for "edges of the"
 snap 04-trace
 
 keys 3
-wait_for "sample 2/"
+# Lag samples from the start, shown or not: at least two samples taken.
+wait_re "sample ([2-9]|[1-9][0-9]+)/"
 snap 05-lag
 
 keys 4

@@ -30,6 +30,10 @@ import (
 type Backend struct {
 	// Context names the context in force, for the top bar ("" for none).
 	Context string
+	// Endpoint is what the clients connect to (Kafka seeds, a RabbitMQ
+	// URL; comma-separated), shown in the top bar when no context is in
+	// force; a URL's user and password are never shown.
+	Endpoint string
 	// Kafka and AMQP are the clients; nil leaves that transport out.
 	Kafka *kafka.Client
 	AMQP  *amqp.Client

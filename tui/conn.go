@@ -385,13 +385,13 @@ func (m *Model) connMarker(now time.Time, short bool) string {
 // withConn puts the connection marker at the right of the top bar: in
 // words when the bar's left part still fits whole, else in brief, and the
 // left part is cut rather than the marker.
-func (m *Model) withConn(left string, w int) string {
+func (m *Model) withConn(w int) string {
 	now := m.o.Clock()
 	mark := m.connMarker(now, false)
 	if mark == "" {
-		return pad(left, w)
+		return pad(m.topBar(w), w)
 	}
-	if ansi.StringWidth(left)+ansi.StringWidth(mark)+2 > w {
+	if ansi.StringWidth(m.topBar(w))+ansi.StringWidth(mark)+2 > w {
 		mark = m.connMarker(now, true)
 	}
 	st := m.c.Styles
@@ -405,8 +405,10 @@ func (m *Model) withConn(left string, w int) string {
 		return pad(style.Render(" "+mark), w)
 	}
 	right := style.Render(" " + mark + " ")
+	// The breadcrumb trail gives way (its oldest views become …) before
+	// the marker does.
 	lw := w - ansi.StringWidth(mark) - 2
-	return pad(left, lw) + right
+	return pad(m.topBar(lw), lw) + right
 }
 
 // readAt words when a view last read its data successfully.

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
@@ -8,13 +10,16 @@ import (
 // contextsView lists the configured contexts (eddy config list's) and
 // switches to one.
 type contextsView struct {
-	c   *Common
-	be  *Backend
-	cur cursor
+	c      *Common
+	be     *Backend
+	cur    cursor
+	filter input // / keeps the contexts whose name holds it
+	shown  []int // the indexes of the contexts listed
 }
 
 func newContextsView(c *Common, be *Backend) *contextsView {
 	v := &contextsView{c: c, be: be}
+	v.reshow()
 	for i, n := range be.Contexts {
 		if n == be.Context {
 			v.cur.pos = i
@@ -25,10 +30,14 @@ func newContextsView(c *Common, be *Backend) *contextsView {
 
 func (v *contextsView) title() string { return "Contexts" }
 
-func (v *contextsView) editing() bool { return false }
+func (v *contextsView) editing() bool { return v.filter.active }
 
 func (v *contextsView) help() []key.Binding {
-	return append(v.c.Keys.moveHelp(), v.c.Keys.Open)
+	k := v.c.Keys
+	if v.be.Switch == nil {
+		return append(k.moveHelp(), k.ListFilter)
+	}
+	return append(k.moveHelp(), relabel(k.Open, "switch to it"), k.ListFilter)
 }
 
 func (v *contextsView) status() string {
@@ -38,20 +47,67 @@ func (v *contextsView) status() string {
 	if v.be.Switch == nil {
 		return "switching is not available here"
 	}
-	return shortHelp(v.c.Keys.Open) + " switches"
+	return shortHelp(v.c.Keys.Open) + " switches · " + shortHelp(v.c.Keys.ListFilter)
+}
+
+// reshow lists the contexts the filter matches; the cursor stays on its
+// context.
+func (v *contextsView) reshow() {
+	k := ""
+	if v.cur.pos < len(v.shown) {
+		k = v.be.Contexts[v.shown[v.cur.pos]]
+	}
+	v.shown = v.shown[:0]
+	q := strings.ToLower(v.filter.value)
+	for i, n := range v.be.Contexts {
+		if strings.Contains(strings.ToLower(n), q) {
+			v.shown = append(v.shown, i)
+		}
+	}
+	v.cur.follow(k, len(v.shown), func(i int) string { return v.be.Contexts[v.shown[i]] })
+}
+
+// esc clears the filter before it goes back.
+func (v *contextsView) esc() bool {
+	if v.filter.value == "" {
+		return false
+	}
+	v.filter.value = ""
+	v.reshow()
+	return true
+}
+
+func (v *contextsView) listHeight() int {
+	if v.filter.active || v.filter.value != "" {
+		return v.c.bodyHeight() - 1
+	}
+	return v.c.bodyHeight()
 }
 
 func (v *contextsView) update(msg tea.Msg) tea.Cmd {
+	if pm, ok := msg.(tea.PasteMsg); ok && v.filter.active {
+		v.filter.paste(pm.Content)
+		v.reshow()
+		return nil
+	}
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
 	}
 	k := v.c.Keys
-	if v.cur.move(k, km, len(v.be.Contexts), v.c.bodyHeight()) {
+	if v.filter.active {
+		v.filter.filterKey(k, km)
+		v.reshow()
 		return nil
 	}
-	if key.Matches(km, k.Open) && v.be.Switch != nil && v.cur.pos < len(v.be.Contexts) {
-		name, sw := v.be.Contexts[v.cur.pos], v.be.Switch
+	if v.cur.move(k, km, len(v.shown), v.listHeight()) {
+		return nil
+	}
+	switch {
+	case key.Matches(km, k.ListFilter):
+		v.filter.start("filter: ", v.filter.value)
+	case key.Matches(km, k.Open) && v.be.Switch != nil && v.cur.pos < len(v.shown):
+		name, sw := v.be.Contexts[v.shown[v.cur.pos]], v.be.Switch
 		return func() tea.Msg {
 			be, err := sw(name)
 			return backendMsg{be, err}
@@ -63,7 +119,13 @@ func (v *contextsView) update(msg tea.Msg) tea.Cmd {
 func (v *contextsView) view() string {
 	c, st := v.c, v.c.Styles
 	var lines []string
-	for i, n := range v.be.Contexts {
+	if v.filter.active || v.filter.value != "" {
+		lines = append(lines, v.filter.render(st, c.Width))
+	}
+	h := v.listHeight()
+	v.cur.clamp(len(v.shown), h)
+	for i := v.cur.top; i < len(v.shown) && i < v.cur.top+h; i++ {
+		n := v.be.Contexts[v.shown[i]]
 		mark := "  "
 		if n == v.be.Context {
 			mark = "● "
@@ -74,8 +136,11 @@ func (v *contextsView) view() string {
 		}
 		lines = append(lines, line)
 	}
-	if len(lines) == 0 {
+	switch {
+	case len(v.be.Contexts) == 0:
 		lines = append(lines, "  no contexts: eddy config set-context NAME --brokers HOST:PORT")
+	case len(v.shown) == 0:
+		lines = append(lines, st.Dim.Render("  no context matches the filter"))
 	}
 	if conn := v.connLines(); len(conn) > 0 {
 		h := c.bodyHeight()

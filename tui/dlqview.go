@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -69,6 +70,11 @@ type dlqView struct {
 	mcur      cursor
 	pickedIDs map[string]bool // selected messages of the open group, by identity
 	stage     dlqStage
+	lfilter   input // / filters the list of DLQs
+	lshown    []int // the indexes of the DLQs the filter matches
+	// sort and gsort: s and S in the list (by count until s moves it) and
+	// in a DLQ's groups (by count).
+	sort, gsort listSort
 
 	req      RedriveRequest
 	sel      string // the selection, in words
@@ -97,7 +103,7 @@ type dlqView struct {
 type dlqTick struct{ gen int }
 
 func newDLQView(c *Common, ctx context.Context, be *Backend) *dlqView {
-	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[string]bool{}}
+	return &dlqView{c: c, ctx: ctx, be: be, open: -1, picked: map[string]bool{}, sort: listSort{col: 1}}
 }
 
 func (v *dlqView) title() string {
@@ -107,16 +113,36 @@ func (v *dlqView) title() string {
 	return "DLQ"
 }
 
-func (v *dlqView) editing() bool { return v.gfilter.active }
+func (v *dlqView) editing() bool { return v.gfilter.active || v.lfilter.active }
 
+// help is the keys of the stage shown: each works there.
 func (v *dlqView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Select, k.ListFilter, k.Plan, k.Confirm, k.Refresh)
+	var plan []key.Binding
+	if v.canRedrive() {
+		plan = []key.Binding{k.Plan}
+	}
+	switch v.stage {
+	case stageGroups:
+		return append(append(k.moveHelp(), relabel(k.Open, "the group's messages"), k.Select, k.ListFilter, k.Sort, k.SortReverse), plan...)
+	case stageMessages:
+		return append(append(k.moveHelp(), relabel(k.Open, "open the message"), k.Select), plan...)
+	case stagePlan:
+		if v.planErr == nil && v.plan.Redriven+v.plan.Parked > 0 {
+			return []key.Binding{k.Confirm}
+		}
+		return nil
+	case stageRunning:
+		return nil
+	case stageResult:
+		return []key.Binding{relabel(k.Open, "back, counts re-read")}
+	}
+	return append(k.moveHelp(), relabel(k.Open, "the DLQ's error groups"), k.ListFilter, k.Sort, k.SortReverse, k.Refresh)
 }
 
 func (v *dlqView) activate() tea.Cmd {
 	v.active = true
-	v.tickGen++
+	v.tickGen = nextGen()
 	switch {
 	case v.loading:
 		return nil
@@ -152,7 +178,7 @@ func (v *dlqView) rereads() bool {
 }
 
 func (v *dlqView) load() tea.Cmd {
-	v.gen++
+	v.gen = nextGen()
 	v.loading = true
 	gen, be, ctx := v.gen, v.be, v.ctx
 	return func() tea.Msg { return dlqResult{gen, be.summarizeDLQs(ctx)} }
@@ -179,6 +205,13 @@ func (v *dlqView) escCmd() (tea.Cmd, bool) {
 func (v *dlqView) esc() bool {
 	switch v.stage {
 	case stageList:
+		if v.lfilter.value != "" {
+			rk := v.listKey(v.cur.pos)
+			v.lfilter.value = ""
+			v.relist()
+			v.cur.follow(rk, len(v.lshown), v.listKey)
+			return true
+		}
 		return false
 	case stageGroups:
 		if v.gfilter.value != "" {
@@ -246,7 +279,11 @@ func (v *dlqView) status() string {
 	for _, s := range v.res.sums {
 		total += s.Count
 	}
-	s := fmt.Sprintf("%d DLQs · %d messages · %s", len(v.res.sums), total, readAt(v.readAt))
+	s := fmt.Sprintf("%d DLQs · %d messages", len(v.res.sums), total)
+	if v.lfilter.value != "" {
+		s = fmt.Sprintf("%d of %d DLQs · %d messages", len(v.lshown), len(v.res.sums), total)
+	}
+	s += " · " + readAt(v.readAt)
 	if len(v.res.errs) > 0 {
 		s += " · " + st.Error.Render("read failed")
 	}
@@ -264,9 +301,7 @@ func groupKey(g *dlq.Group) string { return g.Pattern + "\x00" + g.Class + "\x00
 func (v *dlqView) reload(res *dlqMsg) {
 	var k, ok, gk, mk string
 	if v.res != nil {
-		if v.cur.pos < len(v.res.sums) {
-			k = dlqKey(&v.res.sums[v.cur.pos])
-		}
+		k = v.listKey(v.cur.pos)
 		if s := v.opened(); s != nil {
 			ok = dlqKey(s)
 			if g := v.gat(v.gcur.pos); g != nil {
@@ -278,7 +313,9 @@ func (v *dlqView) reload(res *dlqMsg) {
 		}
 	}
 	v.res = res
-	v.cur.follow(k, len(res.sums), func(i int) string { return dlqKey(&res.sums[i]) })
+	v.resort()
+	v.relist()
+	v.cur.follow(k, len(v.lshown), v.listKey)
 	if ok == "" {
 		return
 	}
@@ -298,6 +335,47 @@ func (v *dlqView) reload(res *dlqMsg) {
 			v.stage, v.pickedIDs = stageGroups, nil
 		}
 	}
+}
+
+// sortCols are the DLQ list's columns s cycles through, over v.res.sums.
+func (v *dlqView) sortCols() []sortCol {
+	s := func(i int) *dlq.Summary { return &v.res.sums[i] }
+	return []sortCol{
+		{"DLQ", byName(func(i int) string { return dlqKey(s(i)) }), false},
+		{"COUNT", byInt(func(i int) int64 { return s(i).Count }), true},
+		{"OLDEST", byInt(func(i int) int64 {
+			if s(i).Oldest.IsZero() {
+				return math.MaxInt64 // unknown: after every known time
+			}
+			return s(i).Oldest.UnixNano()
+		}), false},
+	}
+}
+
+// groupCols are a DLQ's groups' columns, over its Groups.
+func (v *dlqView) groupCols(s *dlq.Summary) []sortCol {
+	g := func(i int) *dlq.Group { return &s.Groups[i] }
+	return []sortCol{
+		{"COUNT", byInt(func(i int) int64 { return int64(g(i).Count) }), true},
+		{"ERROR", byName(func(i int) string { return g(i).Pattern }), false},
+		{"ORIGIN", byName(func(i int) string { return g(i).Origin }), false},
+		{"CLASS", byName(func(i int) string { return g(i).Class }), false},
+	}
+}
+
+// resort puts the DLQs in the sort's order (callers keep the cursor on its
+// DLQ).
+func (v *dlqView) resort() {
+	idx := make([]int, len(v.res.sums))
+	for i := range idx {
+		idx[i] = i
+	}
+	v.sort.apply(idx, v.sortCols())
+	sums := make([]dlq.Summary, len(idx))
+	for i, j := range idx {
+		sums[i] = v.res.sums[j]
+	}
+	v.res.sums = sums
 }
 
 // canRedrive: eddy dlq redrive reads Kafka topics and RabbitMQ queues.
@@ -352,6 +430,10 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 			v.gfilter.paste(msg.Content)
 			v.regroup()
 		}
+		if v.lfilter.active {
+			v.lfilter.paste(msg.Content)
+			v.relist()
+		}
 	case tea.KeyPressMsg:
 		return v.key(msg)
 	}
@@ -378,6 +460,10 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		h -= v.filterLines()
 		if v.gcur.move(k, msg, len(v.gshown), h) {
+			return nil
+		}
+		if v.gsort.key(k, msg, v.groupCols(s)) {
+			v.regroup() // the cursor stays on its group
 			return nil
 		}
 		switch {
@@ -488,24 +574,73 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	n := 0
-	if v.res != nil {
-		n = len(v.res.sums)
+	if v.lfilter.active {
+		rk := v.listKey(v.cur.pos)
+		v.lfilter.filterKey(k, msg)
+		v.relist()
+		v.cur.follow(rk, len(v.lshown), v.listKey)
+		return nil
 	}
+	if v.lfilter.value != "" {
+		h--
+	}
+	n := len(v.lshown)
 	if v.cur.move(k, msg, n, h) {
 		return nil
 	}
+	if n > 0 && v.sort.key(k, msg, v.sortCols()) {
+		cur := v.listKey(min(v.cur.pos, n-1))
+		v.resort()
+		v.relist()
+		v.cur.follow(cur, len(v.lshown), v.listKey)
+		return nil
+	}
 	switch {
+	case key.Matches(msg, k.ListFilter) && v.res != nil:
+		v.lfilter.start("filter: ", v.lfilter.value)
 	case key.Matches(msg, k.Refresh):
 		return v.load()
 	case key.Matches(msg, k.Open):
 		if v.cur.pos < n {
-			v.open, v.gcur, v.picked, v.stage = v.cur.pos, cursor{}, map[string]bool{}, stageGroups
-			v.gfilter = input{}
-			v.regroup()
+			v.openDLQ(v.lshown[v.cur.pos])
 		}
 	}
 	return nil
+}
+
+// listKey names row i of the list of DLQs ("" for none).
+func (v *dlqView) listKey(i int) string {
+	if v.res == nil || i < 0 || i >= len(v.lshown) {
+		return ""
+	}
+	return dlqKey(&v.res.sums[v.lshown[i]])
+}
+
+// relist lists the DLQs whose name holds the list filter.
+func (v *dlqView) relist() {
+	v.lshown = v.lshown[:0]
+	if v.res == nil {
+		return
+	}
+	q := strings.ToLower(v.lfilter.value)
+	for i := range v.res.sums {
+		if strings.Contains(strings.ToLower(dlqKey(&v.res.sums[i])), q) {
+			v.lshown = append(v.lshown, i)
+		}
+	}
+}
+
+// openDLQ shows the error groups of DLQ i (an index of the summaries),
+// the list's cursor on it (the list filter cleared when it hid it).
+func (v *dlqView) openDLQ(i int) {
+	if !slices.Contains(v.lshown, i) {
+		v.lfilter.value = ""
+		v.relist()
+	}
+	v.cur.pos = slices.Index(v.lshown, i)
+	v.open, v.gcur, v.picked, v.stage = i, cursor{}, map[string]bool{}, stageGroups
+	v.gfilter = input{}
+	v.regroup()
 }
 
 // regroup lists the open DLQ's groups the filter matches (in their error,
@@ -528,6 +663,7 @@ func (v *dlqView) regroup() {
 			v.gshown = append(v.gshown, i)
 		}
 	}
+	v.gsort.apply(v.gshown, v.groupCols(s))
 	v.gcur.follow(k, len(v.gshown), func(i int) string { return groupKey(&s.Groups[v.gshown[i]]) })
 	v.gcur.clamp(len(v.gshown), v.c.bodyHeight()-1-v.filterLines())
 }
@@ -562,7 +698,7 @@ func (v *dlqView) openMessage(s *dlq.Summary, identity string) tea.Cmd {
 }
 
 func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
-	v.runGen++
+	v.runGen = nextGen()
 	v.stage, v.plan, v.planErr = stagePlan, dlq.Report{}, nil
 	req.DryRun = true
 	v.req = req
@@ -575,7 +711,7 @@ func (v *dlqView) planRedrive(s *dlq.Summary, req RedriveRequest) tea.Cmd {
 
 // run starts the redrive that was planned; progress arrives as messages.
 func (v *dlqView) run() tea.Cmd {
-	v.runGen++
+	v.runGen = nextGen()
 	v.stage, v.progress = stageRunning, replay.Summary{}
 	req := v.req
 	req.DryRun = false
@@ -639,13 +775,20 @@ func (v *dlqView) view() string {
 		}
 		lines = append(lines, wrapped(st.Dim, what+"; "+again, c.Width)...)
 	}
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", "DLQ", "COUNT", "OLDEST", "TOP ERROR")))
-	if len(v.res.sums) == 0 && len(v.res.errs) == 0 {
-		lines = append(lines, st.Dim.Render("  no dead-letter topics or queues (names ending .DLT, -dlq, … )"))
+	if v.lfilter.active || v.lfilter.value != "" {
+		lines = append(lines, v.lfilter.render(st, c.Width))
 	}
-	v.cur.clamp(len(v.res.sums), h-len(lines))
-	for i := v.cur.top; i < len(v.res.sums) && len(lines) < h; i++ {
-		s := &v.res.sums[i]
+	cols := v.sortCols()
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-28s %8s  %-12s %s", v.sort.head(cols, 0), v.sort.head(cols, 1), v.sort.head(cols, 2), "TOP ERROR")))
+	switch {
+	case len(v.res.sums) == 0 && len(v.res.errs) == 0:
+		lines = append(lines, st.Dim.Render("  no dead-letter topics or queues (names ending .DLT, -dlq, … )"))
+	case len(v.res.sums) > 0 && len(v.lshown) == 0:
+		lines = append(lines, st.Dim.Render("  no DLQ matches the filter"))
+	}
+	v.cur.clamp(len(v.lshown), h-len(lines))
+	for i := v.cur.top; i < len(v.lshown) && len(lines) < h; i++ {
+		s := &v.res.sums[v.lshown[i]]
 		top := ""
 		if len(s.Errors) > 0 {
 			top = fmt.Sprintf("%s (%d)", safe(s.Errors[0].Value), s.Errors[0].Count)
@@ -660,7 +803,7 @@ func (v *dlqView) view() string {
 		}
 		lines = append(lines, line)
 	}
-	return body(lines, c.Width, h)
+	return body(lines, c.Width, c.bodyHeight())
 }
 
 func (v *dlqView) groupsView(h int) string {
@@ -680,7 +823,9 @@ func (v *dlqView) groupsView(h int) string {
 	originW := max(8, min(20, c.Width/6))
 	classW := max(10, min(36, c.Width/5))
 	errW := max(16, c.Width-2-6-2-1-originW-1-classW)
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %6s  %-*s %-*s %s", "COUNT", errW, fit("ERROR (ids, numbers, quoted masked)", errW), originW, "ORIGIN", "CLASS")))
+	cols := v.groupCols(v.opened())
+	hd := func(i int) string { return v.gsort.head(cols, i) }
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %6s  %-*s %-*s %s", hd(0), errW, fit(hd(1)+" (ids, numbers, quoted masked)", errW), originW, hd(2), hd(3))))
 	v.gcur.clamp(len(v.gshown), h-1)
 	if len(v.gshown) == 0 && v.gfilter.value != "" {
 		lines = append(lines, st.Dim.Render("  no group matches the filter (esc clears it)"))

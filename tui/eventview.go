@@ -33,6 +33,9 @@ type eventView struct {
 	// laidW is the width the lines were laid out for.
 	openHdr map[int]bool
 	laidW   int
+	// nav steps through the list the event was opened from (the tail, a
+	// trace's steps, a DLQ group's messages): ] and [; nil for none.
+	nav func(d int) tea.Cmd
 }
 
 func newEventView(c *Common, be *Backend, o Options) *eventView {
@@ -45,7 +48,14 @@ func (v *eventView) editing() bool { return false }
 
 func (v *eventView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Fold, k.Unfold, k.Open, k.FoldAll, k.UnfoldAll, k.Copy, k.Save, k.Trace)
+	if v.e == nil {
+		return nil
+	}
+	bs := append(k.moveHelp(), k.Fold, k.Unfold, relabel(k.Open, "fold/unfold; + header"), k.FoldAll, k.UnfoldAll, k.Copy, k.Save, k.Trace)
+	if v.nav != nil {
+		bs = append(bs, k.NextEvent, k.PrevEvent)
+	}
+	return bs
 }
 
 func (v *eventView) status() string {
@@ -277,6 +287,10 @@ func (v *eventView) update(msg tea.Msg) tea.Cmd {
 	case key.Matches(km, k.Trace):
 		e := v.e
 		return func() tea.Msg { return openTraceMsg{e} }
+	case key.Matches(km, k.NextEvent) && v.nav != nil:
+		return v.nav(1)
+	case key.Matches(km, k.PrevEvent) && v.nav != nil:
+		return v.nav(-1)
 	}
 	v.cur.clamp(len(v.lines), h)
 	return nil

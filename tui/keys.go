@@ -16,7 +16,11 @@ type KeyMap struct {
 	Trace                                           key.Binding
 	Plan, Confirm                                   key.Binding
 	Jobs                                            key.Binding
+	Sort, SortReverse                               key.Binding
+	ToggleID, ScrollLeft, ScrollRight               key.Binding
 	Accept, Cancel                                  key.Binding
+	Command, Complete                               key.Binding
+	NextEvent, PrevEvent                            key.Binding
 }
 
 // DefaultKeyMap returns eddy's keys.
@@ -70,8 +74,21 @@ func DefaultKeyMap() KeyMap {
 
 		Jobs: b("J", "show/hide eddy's own jobs", "J"),
 
+		Sort:        b("s", "sort by the next column", "s"),
+		SortReverse: b("S", "reverse the sort", "S"),
+
+		ToggleID:    b("i", "show/hide the id column", "i"),
+		ScrollLeft:  b("←/h", "scroll the payload left", "left", "h"),
+		ScrollRight: b("→/l", "scroll the payload right", "right", "l"),
+
 		Accept: b("enter", "apply", "enter"),
 		Cancel: b("esc", "cancel", "esc"),
+
+		Command:  b(":", "command (Tab completes)", ":"),
+		Complete: b("tab", "complete", "tab"),
+
+		NextEvent: b("]", "next event", "]"),
+		PrevEvent: b("[", "previous event", "["),
 	}
 }
 
@@ -82,9 +99,16 @@ type helpSection struct {
 }
 
 func (k KeyMap) globalHelp() helpSection {
-	return helpSection{"global", []key.Binding{k.Help, k.Back, k.Quit, k.Interrupt, k.GoSources, k.GoTail, k.GoLag, k.GoDLQ, k.GoContexts}}
+	return helpSection{"global", []key.Binding{k.Help, k.Command, k.Back, k.Quit, k.Interrupt, k.GoSources, k.GoTail, k.GoLag, k.GoDLQ, k.GoContexts}}
 }
 
 func (k KeyMap) moveHelp() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+}
+
+// relabel is b described for one view ("enter: tail from the committed
+// offset"), so the help says what the key does there.
+func relabel(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
 }

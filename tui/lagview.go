@@ -17,8 +17,8 @@ import (
 	"github.com/eddy-sh/eddy/replay/eos"
 )
 
-// lagTick asks for the next sample; gen drops ticks of an earlier
-// activation.
+// lagTick asks for the next sample; gen drops ticks of an earlier chain
+// (one restarted by r, or of a context switched away from).
 type lagTick struct{ gen int }
 
 // lagResult carries a sample to the activation that asked for it.
@@ -28,8 +28,9 @@ type lagResult struct {
 }
 
 // lagView samples consumer groups and queues with inspect's LagMonitor (eddy
-// lag's), while it is open, and keeps each one's lag history for a
-// sparkline. enter drills into a group's partitions.
+// lag's), from the TUI's start and whether it is shown or not, and keeps
+// each one's lag history for a sparkline (and the monitor its window for
+// Burrow's rules). enter drills into a group's partitions.
 type lagView struct {
 	c       *Common
 	ctx     context.Context
@@ -40,8 +41,7 @@ type lagView struct {
 	snap    *inspect.LagSnapshot
 	err     error
 	history map[string][]float64
-	gen     int
-	active  bool
+	gen     int // the one sampling chain in force (see sourcesView)
 	cur     cursor
 	drill   string // the group whose partitions are shown, "" for the list
 	pcur    cursor
@@ -52,6 +52,16 @@ type lagView struct {
 	// sampledAt is when the snapshot shown was taken: a failed sample
 	// keeps the last good one, said to be old.
 	sampledAt time.Time
+	// filter (/) keeps the groups and queues whose name holds it; qshown
+	// are the indexes of the queues listed.
+	filter input
+	qshown []int
+	// sort: s and S; by status (worst first, then by lag) until s moves it.
+	sort listSort
+	// inflight: a sample is being read. The monitor is not safe for
+	// concurrent use (its evaluator keeps the window), so r meanwhile
+	// only asks for the next sample to follow at once (soon).
+	inflight, soon bool
 }
 
 // eddyJob names the job when group is one of eddy's: a redrive's or a
@@ -77,29 +87,83 @@ func jobStatus(g *inspect.GroupLag) string {
 	return "job done"
 }
 
-// reshow lists the groups (without eddy's jobs unless J showed them).
+// reshow lists the groups (without eddy's jobs unless J showed them) and
+// then the queues, each in the sort's order.
 func (v *lagView) reshow() {
-	v.shown = v.shown[:0]
+	v.shown, v.qshown = v.shown[:0], v.qshown[:0]
 	if v.snap == nil {
 		return
 	}
+	q := strings.ToLower(v.filter.value)
 	for i := range v.snap.Groups {
-		if v.jobs || eddyJob(v.snap.Groups[i].Group) == "" {
+		g := v.snap.Groups[i].Group
+		if (v.jobs || eddyJob(g) == "") && strings.Contains(strings.ToLower(g+"\x00"+eddyJob(g)), q) {
 			v.shown = append(v.shown, i)
 		}
 	}
+	for i := range v.snap.Queues {
+		if strings.Contains(strings.ToLower("amqp:"+v.snap.Queues[i].Queue), q) {
+			v.qshown = append(v.qshown, i)
+		}
+	}
+	gcols, qcols := v.sortCols()
+	v.sort.apply(v.shown, gcols)
+	v.sort.apply(v.qshown, qcols)
 }
 
-// hiddenJobs counts eddy's jobs not listed.
+// sortCols are the columns s cycles through: over the groups' indexes,
+// and the same columns over the queues' (ready for LAG, unacked for
+// OFFSETLAG, the head message's age for TIMELAG; queues have no status).
+func (v *lagView) sortCols() (groups, queues []sortCol) {
+	g := func(i int) *inspect.GroupLag { return &v.snap.Groups[i] }
+	q := func(i int) *inspect.QueueLag { return &v.snap.Queues[i] }
+	// By the status shown: eddy's jobs are not judged by Burrow's rules
+	// (their ERR is not shown), so they sort after every consumer.
+	status := func(i int) int64 {
+		if eddyJob(g(i).Group) != "" && g(i).Err == "" {
+			return -1
+		}
+		return int64(g(i).Status)
+	}
+	byStatus := func(a, b int) int {
+		if c := byInt(status)(a, b); c != 0 {
+			return c
+		}
+		return byInt(func(i int) int64 { return g(i).Lag })(a, b)
+	}
+	groups = []sortCol{
+		{"GROUP / QUEUE", byName(func(i int) string { return g(i).Group }), false},
+		{"STATUS", byStatus, true},
+		{"LAG", byInt(func(i int) int64 { return g(i).Lag }), true},
+		{"OFFSETLAG", byInt(func(i int) int64 { return g(i).OffsetLag }), true},
+		{"TIMELAG", byInt(func(i int) int64 { return int64(g(i).TimeLag) }), true},
+	}
+	queues = []sortCol{
+		{"GROUP / QUEUE", byName(func(i int) string { return q(i).Queue }), false},
+		{"STATUS", func(int, int) int { return 0 }, true},
+		{"LAG", byInt(func(i int) int64 { return q(i).Ready }), true},
+		{"OFFSETLAG", byInt(func(i int) int64 { return q(i).Unacked }), true},
+		{"TIMELAG", byInt(func(i int) int64 { return int64(q(i).HeadAge) }), true},
+	}
+	return groups, queues
+}
+
+// hiddenJobs counts eddy's jobs not listed (J shows them).
 func (v *lagView) hiddenJobs() int {
-	if v.snap == nil {
+	if v.snap == nil || v.jobs {
 		return 0
 	}
-	return len(v.snap.Groups) - len(v.shown)
+	n := 0
+	for _, g := range v.snap.Groups {
+		if eddyJob(g.Group) != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func newLagView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *lagView {
-	return &lagView{c: c, ctx: ctx, be: be, refresh: refresh, history: map[string][]float64{}}
+	return &lagView{c: c, ctx: ctx, be: be, refresh: refresh, history: map[string][]float64{}, sort: listSort{col: 1}}
 }
 
 func (v *lagView) title() string {
@@ -109,25 +173,43 @@ func (v *lagView) title() string {
 	return "Lag"
 }
 
-func (v *lagView) editing() bool { return false }
+func (v *lagView) editing() bool { return v.filter.active }
 
 func (v *lagView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Refresh, k.Jobs)
+	if v.drill != "" {
+		return append(k.moveHelp(), relabel(k.Open, "tail from its commit"))
+	}
+	bs := append(k.moveHelp(), relabel(k.Open, "partitions; queue: tail"), k.ListFilter, k.Sort, k.SortReverse, k.Refresh)
+	if v.jobs || v.hiddenJobs() > 0 {
+		bs = append(bs, k.Jobs)
+	}
+	return bs
 }
 
+// activate starts the sampling chain if it is not running yet (the root
+// starts it with the TUI); it then runs in the background.
 func (v *lagView) activate() tea.Cmd {
-	v.active = true
-	v.gen++
-	if v.mon == nil {
-		v.mon = v.be.newLagMonitor()
+	if v.gen != 0 {
+		return nil
 	}
 	return v.sample()
 }
 
-func (v *lagView) deactivate() { v.active = false }
+func (v *lagView) deactivate() {}
 
+// sample reads now and starts a new chain from that sample; while one is
+// read, the next follows it at once.
 func (v *lagView) sample() tea.Cmd {
+	if v.inflight {
+		v.soon = true
+		return nil
+	}
+	if v.mon == nil {
+		v.mon = v.be.newLagMonitor()
+	}
+	v.inflight = true
+	v.gen = nextGen()
 	gen, mon, ctx := v.gen, v.mon, v.ctx
 	return func() tea.Msg {
 		s, err := mon.Sample(ctx)
@@ -139,6 +221,13 @@ func (v *lagView) sample() tea.Cmd {
 func (v *lagView) esc() bool {
 	if v.drill != "" {
 		v.drill = ""
+		return true
+	}
+	if v.filter.value != "" {
+		k := v.rowKey(v.cur.pos)
+		v.filter.value = ""
+		v.reshow()
+		v.cur.follow(k, v.rows(), v.rowKey)
 		return true
 	}
 	return false
@@ -167,6 +256,7 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 		if msg.gen != v.gen {
 			return nil
 		}
+		v.inflight = false
 		k, pk := v.rowKey(v.cur.pos), v.partKey(v.pcur.pos)
 		v.err = msg.err
 		if msg.snap != nil || v.snap == nil {
@@ -182,14 +272,20 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 				v.pcur.follow(pk, len(g.Partitions), v.partKey)
 			}
 		}
-		if !v.active {
-			return nil
+		if v.soon {
+			v.soon = false
+			return v.sample()
 		}
 		gen := v.gen
 		return tea.Tick(v.refresh, func(time.Time) tea.Msg { return lagTick{gen} })
 	case lagTick:
-		if v.active && msg.gen == v.gen {
+		if msg.gen == v.gen {
 			return v.sample()
+		}
+	case tea.PasteMsg:
+		if v.filter.active {
+			v.filter.paste(msg.Content)
+			v.reshow()
 		}
 	case tea.KeyPressMsg:
 		return v.key(msg)
@@ -221,7 +317,7 @@ func (v *lagView) rowKey(i int) string {
 	case i < len(v.shown):
 		return "g:" + v.snap.Groups[v.shown[i]].Group
 	case i < v.rows():
-		return "q:" + v.snap.Queues[i-len(v.shown)].Queue
+		return "q:" + v.snap.Queues[v.qshown[i-len(v.shown)]].Queue
 	}
 	return ""
 }
@@ -239,7 +335,7 @@ func (v *lagView) rows() int {
 	if v.snap == nil {
 		return 0
 	}
-	return len(v.shown) + len(v.snap.Queues)
+	return len(v.shown) + len(v.qshown)
 }
 
 func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
@@ -247,14 +343,28 @@ func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
 	h := v.c.bodyHeight() - 1
 	if v.drill != "" {
 		if g := v.group(v.drill); g != nil {
-			v.pcur.move(k, msg, len(g.Partitions), h)
+			if !v.pcur.move(k, msg, len(g.Partitions), h) && key.Matches(msg, k.Open) {
+				return v.tailPartition(g)
+			}
 		}
 		return nil
+	}
+	if v.filter.active {
+		rk := v.rowKey(v.cur.pos)
+		v.filter.filterKey(k, msg)
+		v.reshow()
+		v.cur.follow(rk, v.rows(), v.rowKey)
+		return nil
+	}
+	if v.filter.value != "" {
+		h--
 	}
 	if v.cur.move(k, msg, v.rows(), h) {
 		return nil
 	}
 	switch {
+	case key.Matches(msg, k.ListFilter):
+		v.filter.start("filter: ", v.filter.value)
 	case key.Matches(msg, k.Refresh):
 		return v.sample()
 	case key.Matches(msg, k.Jobs):
@@ -262,10 +372,20 @@ func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
 		v.jobs = !v.jobs
 		v.reshow()
 		v.cur.follow(k, v.rows(), v.rowKey)
+	case key.Matches(msg, k.Sort), key.Matches(msg, k.SortReverse):
+		if v.snap != nil {
+			gcols, _ := v.sortCols()
+			k := v.rowKey(v.cur.pos)
+			v.sort.key(v.c.Keys, msg, gcols)
+			v.reshow()
+			v.cur.follow(k, v.rows(), v.rowKey)
+		}
 	case key.Matches(msg, k.Open):
 		if v.snap != nil && v.cur.pos < len(v.shown) {
 			v.drill = v.snap.Groups[v.shown[v.cur.pos]].Group
 			v.pcur = cursor{}
+		} else if v.snap != nil && v.cur.pos < v.rows() {
+			return v.tailQueue(v.snap.Queues[v.qshown[v.cur.pos-len(v.shown)]].Queue)
 		}
 	}
 	return nil
@@ -330,14 +450,22 @@ func (v *lagView) viewSnap(h int) string {
 		return v.partitions(h)
 	}
 	nameW := max(12, min(32, c.Width-58))
-	lines := []string{st.Header.Render(fmt.Sprintf("  %-*s %-13s %9s %10s %8s  %s", nameW, "GROUP / QUEUE", "STATUS", "LAG", "OFFSETLAG", "TIMELAG", "HISTORY"))}
+	var lines []string
+	if v.filter.active || v.filter.value != "" {
+		lines = append(lines, v.filter.render(st, c.Width))
+		h--
+	}
+	cols, _ := v.sortCols()
+	hd := func(i int) string { return v.sort.head(cols, i) }
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %-13s %9s %10s %8s  %s", nameW, hd(0), hd(1), hd(2), hd(3), hd(4), "HISTORY")))
 	v.cur.clamp(v.rows(), h-1)
 	hists := make([][]float64, 0, v.rows())
 	for i := range v.rows() {
 		hists = append(hists, v.history[v.rowKey(i)])
 	}
 	hi := sparkMax(sparkLen, hists...)
-	for i := v.cur.top; i < v.rows() && len(lines) < h; i++ {
+	top := len(lines) - 1
+	for i := v.cur.top; i < v.rows() && len(lines)-top < h; i++ {
 		var line string
 		if i < len(v.shown) {
 			g := &v.snap.Groups[v.shown[i]]
@@ -350,7 +478,7 @@ func (v *lagView) viewSnap(h int) string {
 			line = fmt.Sprintf("  %-*s %s %9s %10s %8s  %s", nameW, fitName(safe(name), nameW), style.Render(status),
 				inspect.FormatLagCount(g.Lag, g.LagInexact), dash(g.OffsetLag), inspect.FormatTimeLag(g.TimeLag, g.TimeLagInexact), sparkline(v.history["g:"+g.Group], sparkLen, hi))
 		} else {
-			q := &v.snap.Queues[i-len(v.shown)]
+			q := &v.snap.Queues[v.qshown[i-len(v.shown)]]
 			line = fmt.Sprintf("  %-*s %-13s %9d %10s %8s  %s", nameW, fitName("amqp:"+safe(q.Queue), nameW), "ready",
 				q.Ready, fmt.Sprintf("unack %d", q.Unacked), inspect.FormatLagDuration(q.HeadAge), sparkline(v.history["q:"+q.Queue], sparkLen, hi))
 		}
@@ -359,17 +487,20 @@ func (v *lagView) viewSnap(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	if n := v.hiddenJobs(); n > 0 && len(lines) < h {
+	if v.rows() == 0 && v.filter.value != "" {
+		lines = append(lines, st.Dim.Render("  no group or queue matches the filter"))
+	}
+	if n := v.hiddenJobs(); n > 0 && len(lines)-top < h {
 		lines = append(lines, st.Dim.Render(fmt.Sprintf("  %d of eddy's own jobs hidden (redrive and replay groups; J shows them)", n)))
 	}
-	return body(lines, c.Width, h)
+	return body(lines, c.Width, c.bodyHeight())
 }
 
 func (v *lagView) partitions(h int) string {
 	c, st := v.c, v.c.Styles
 	g := v.group(v.drill)
 	if g == nil {
-		return body([]string{"  group " + safe(v.drill) + " is gone (esc goes back)"}, c.Width, h)
+		return body([]string{"  no group " + safe(v.drill) + " in the last sample (esc goes back)"}, c.Width, h)
 	}
 	// Narrow, COMMITTED and END go first: LAG and TIMELAG are what the
 	// view is for.

@@ -149,6 +149,8 @@ type Model struct {
 
 	stack    []viewID
 	showHelp bool
+	cmd      cmdLine
+	dlqWant  string // the DLQ :dlq named, opened once the DLQs are listed
 	askQuit  string // the question q asked, waiting for q or y
 	flash    string
 	flashErr bool
@@ -227,7 +229,7 @@ func (m *Model) comp(id viewID) component {
 
 // Init starts the first listing (and the tail when Options.Tail is set).
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.sources.activate(), m.connTick()}
+	cmds := []tea.Cmd{m.startSampling(), m.connTick()}
 	if m.o.Color && m.o.Theme == "" {
 		// The colours suit the background: the terminal says which.
 		cmds = append(cmds, tea.RequestBackgroundColor)
@@ -236,6 +238,13 @@ func (m *Model) Init() tea.Cmd {
 		cmds = append(cmds, m.push(viewTail), m.tail.open(m.o.Tail))
 	}
 	return tea.Batch(cmds...)
+}
+
+// startSampling starts the Sources and Lag views' samplers: they run from
+// the start, shown or not, so that their sparklines (and the lag window
+// Burrow's rules judge) have no gap for the time spent in another view.
+func (m *Model) startSampling() tea.Cmd {
+	return tea.Batch(m.sources.activate(), m.lag.activate())
 }
 
 // push shows a view on top of the current one (the same view again is
@@ -303,6 +312,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case tea.PasteMsg:
+		if m.cmd.in.active {
+			m.cmd.in.paste(msg.Content)
+			return m, nil
+		}
 		return m, m.comp(m.current()).update(msg)
 	case flashMsg:
 		m.flash, m.flashErr = msg.text, msg.err
@@ -315,8 +328,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openTailMsg:
 		return m, tea.Batch(m.push(viewTail), m.tail.open(msg.addrs))
 	case openEventMsg:
+		m.navMsg(msg)
 		m.event.show(msg.e)
 		return m, m.push(viewEvent)
+	case openPartitionMsg:
+		cmd, _ := m.navMsg(msg)
+		return m, cmd
 	case openTraceMsg:
 		return m, tea.Batch(m.push(viewTrace), m.trace.open(msg.e))
 	case backendMsg:
@@ -342,12 +359,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.switched = len(m.c.Conn.transports(m.be)) > 0; m.switched {
 			m.flash += " · checking its brokers…"
 		}
-		return m, tea.Batch(m.sources.activate(), m.connTick())
+		return m, tea.Batch(m.startSampling(), m.connTick())
 	}
 	// Data and ticks: every view ignores what is not its own.
 	var cmds []tea.Cmd
 	for _, v := range []component{m.sources, m.tail, m.event, m.trace, m.lag, m.dlq, m.contexts} {
 		cmds = append(cmds, v.update(msg))
+	}
+	if r, ok := msg.(dlqResult); ok && r.gen == m.dlq.gen && m.dlqWant != "" {
+		cmds = append(cmds, m.openWantedDLQ())
 	}
 	return m, tea.Batch(cmds...)
 }
@@ -373,6 +393,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.flash, m.flashErr = "not quitting", false
 		return nil
 	}
+	if m.cmd.in.active {
+		return m.cmdKey(msg)
+	}
 	v := m.comp(m.current())
 	if v.editing() {
 		return v.update(msg)
@@ -380,12 +403,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.flash = ""
 	switch {
 	case key.Matches(msg, k.Quit):
-		if q := m.quitQuestion(); q != "" {
-			m.askQuit = q
-			return nil
-		}
-		m.code, m.quitting = ExitQuit, true
-		return tea.Quit
+		return m.quit()
+	case key.Matches(msg, k.Command):
+		m.cmd = cmdLine{}
+		m.cmd.in.start(":", "")
+		return nil
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 		return nil
@@ -464,15 +486,9 @@ func (m *Model) render() string {
 		return ""
 	}
 	c := m.c
-	st := c.Styles
 	cur := m.comp(m.current())
-	ctxName := "no context"
-	if m.be.Context != "" {
-		ctxName = "context " + safe(m.be.Context)
-	}
-	top := st.TitleView.Render(" eddy ") + st.Title.Render("│ "+cur.title()+" │ "+ctxName+" ")
 	var b strings.Builder
-	b.WriteString(m.withConn(top, c.Width))
+	b.WriteString(m.withConn(c.Width))
 	b.WriteByte('\n')
 	if m.showHelp {
 		b.WriteString(m.helpView())
@@ -491,6 +507,8 @@ func (m *Model) statusBar(cur component) string {
 	case m.askQuit != "":
 		// The question takes the whole line.
 		return pad(st.Warn.Render(fit(m.askQuit, m.c.Width)), m.c.Width)
+	case m.cmd.in.active:
+		return pad(fit(m.cmdLineView(), m.c.Width), m.c.Width)
 	case m.flash != "" && m.flashErr:
 		left = st.Error.Render(m.flash)
 	case m.flash != "":
@@ -519,7 +537,9 @@ func keepBackground(s string, style lipgloss.Style) string {
 	return strings.ReplaceAll(s, "\x1b[m", "\x1b[m"+open[:i])
 }
 
-// helpView lists every key: the global ones, then the view's.
+// helpView lists the keys that work here: the global ones, then the
+// view's as it is now (each view's help() says which of its bindings its
+// current stage answers to).
 func (m *Model) helpView() string {
 	st := m.c.Styles
 	cur := m.comp(m.current())
@@ -527,6 +547,9 @@ func (m *Model) helpView() string {
 	var lines []string
 	for _, s := range sections {
 		lines = append(lines, st.Header.Render(s.title))
+		if len(s.keys) == 0 {
+			lines = append(lines, st.Dim.Render("  none here yet"))
+		}
 		for _, b := range s.keys {
 			h := b.Help()
 			lines = append(lines, "  "+st.Key.Render(pad(h.Key, 14))+st.Desc.Render(h.Desc))

@@ -56,7 +56,7 @@ func run(m *Model, cmd tea.Cmd) {
 		for _, c := range msg {
 			run(m, c)
 		}
-	case openTailMsg, openEventMsg, openTraceMsg, flashMsg, backendMsg, refilterMsg:
+	case openTailMsg, openEventMsg, openTraceMsg, flashMsg, backendMsg, refilterMsg, openPartitionMsg:
 		_, next := m.Update(msg)
 		// Opening a tail or a trace starts reads: not run here.
 		_ = next
@@ -83,6 +83,14 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "end":
 		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "pgup":
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "home":
+		return tea.KeyPressMsg{Code: tea.KeyHome}
 	case "ctrl+c":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	case "ctrl+u":
@@ -245,16 +253,16 @@ func TestSourcesKeys(t *testing.T) {
 	}
 	// / filters the list; q typed into the filter does not quit.
 	press(m, "/")
-	typeText(m, "payq")
+	typeText(m, "kafka:payq")
 	if m.quitting {
 		t.Fatal("q in the filter quit")
 	}
 	press(m, "backspace")
-	if got := len(v.shown); got != 3 {
-		t.Fatalf("filter pay: %d shown, want 3", got)
+	if got := len(v.shown); got != 2 {
+		t.Fatalf("filter kafka:pay: %d shown, want 2", got)
 	}
 	press(m, "enter")
-	if v.filter.active || v.filter.value != "pay" {
+	if v.filter.active || v.filter.value != "kafka:pay" {
 		t.Fatalf("enter: filter %+v", v.filter)
 	}
 	// space selects and moves on; enter tails the selection.
@@ -661,7 +669,7 @@ func TestCursorsFollowTheirItems(t *testing.T) {
 		v.gen++
 		m.Update(dlqResult{v.gen, late})
 		s := v.opened()
-		if s == nil || s.Name != "payments.DLT" || s.Groups[v.gcur.pos].Error != "card declined" {
+		if g := v.gat(v.gcur.pos); s == nil || s.Name != "payments.DLT" || g == nil || g.Error != "card declined" {
 			t.Fatalf("after a late read: opened %v, cursor on group %d", s != nil, v.gcur.pos)
 		}
 		if !v.picked[groupKey(&s.Groups[0])] || len(v.picked) != 1 {
@@ -684,7 +692,10 @@ func TestCursorsFollowTheirItems(t *testing.T) {
 	t.Run("sources", func(t *testing.T) {
 		m := newTestModel(t, 100, 30)
 		m.Update(testSources())
-		press(m, "j") // kafka:payments
+		press(m, "j", "j", "j") // by name: amqp:shop…, kafka:evil…, kafka:orders, kafka:payments
+		if r := m.sources.at(m.sources.cur.pos); r == nil || r.addr.Name != "payments" {
+			t.Fatalf("the cursor is on %+v", r)
+		}
 		s := testSources()
 		s.rows = append([]sourceRow{{addr: bus.Address{Transport: "kafka", Name: "aaa"}, rate: -1}}, s.rows...)
 		m.Update(s)

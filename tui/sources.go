@@ -20,8 +20,14 @@ func defaultNaming() convention.Naming { return convention.DefaultNaming() }
 const sparkLen = 20
 
 // sourcesTick asks for the next listing; gen drops ticks of an earlier
-// activation.
+// chain (one restarted by r, or of a context switched away from).
 type sourcesTick struct{ gen int }
+
+// sourcesResult carries a listing to the chain that asked for it.
+type sourcesResult struct {
+	gen int
+	sourcesMsg
+}
 
 // sourcesView lists the context's topics and queues.
 type sourcesView struct {
@@ -44,8 +50,12 @@ type sourcesView struct {
 	stale  bool
 	cur    cursor
 	filter input
-	gen    int
-	active bool
+	sort   listSort // s and S: by name (the default), parts, messages or rate
+	// gen is the one sampling chain in force: a listing, then a tick
+	// Refresh later, then the next listing. It runs whether the view is
+	// shown or not, so the rate sparklines have no gap for the time spent
+	// in another view.
+	gen int
 }
 
 func newSourcesView(c *Common, ctx context.Context, be *Backend, refresh time.Duration) *sourcesView {
@@ -59,20 +69,27 @@ func (v *sourcesView) editing() bool { return v.filter.active }
 
 func (v *sourcesView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.ListFilter, k.Select, k.SelectAll, k.Open, k.Refresh)
+	return append(k.moveHelp(), k.ListFilter, k.Select, k.SelectAll, k.Open, k.Sort, k.SortReverse, k.Refresh)
 }
 
+// activate starts the sampling chain the first time; after that it runs
+// in the background and showing the view changes nothing.
 func (v *sourcesView) activate() tea.Cmd {
-	v.active = true
-	v.gen++
+	if v.gen != 0 {
+		return nil
+	}
 	return v.load()
 }
 
-func (v *sourcesView) deactivate() { v.active = false }
+func (v *sourcesView) deactivate() {}
 
+// load lists the sources now and starts a new chain from that listing (the
+// previous chain's tick is dropped when it comes: one chain, whatever r
+// is pressed).
 func (v *sourcesView) load() tea.Cmd {
-	be, ctx := v.be, v.ctx
-	return func() tea.Msg { return be.listSources(ctx) }
+	v.gen = nextGen()
+	gen, be, ctx := v.gen, v.be, v.ctx
+	return func() tea.Msg { return sourcesResult{gen, be.listSources(ctx)} }
 }
 
 func (v *sourcesView) status() string {
@@ -95,14 +112,18 @@ func (v *sourcesView) status() string {
 func (v *sourcesView) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case sourcesMsg:
+		// A listing handed in whole (tests): shown, no chain.
 		v.apply(msg)
-		if !v.active {
+	case sourcesResult:
+		if msg.gen != v.gen {
+			// Of a chain since replaced, maybe of another context.
 			return nil
 		}
+		v.apply(msg.sourcesMsg)
 		gen := v.gen
 		return tea.Tick(v.refresh, func(time.Time) tea.Msg { return sourcesTick{gen} })
 	case sourcesTick:
-		if v.active && msg.gen == v.gen {
+		if msg.gen == v.gen {
 			return v.load()
 		}
 	case tea.PasteMsg:
@@ -168,7 +189,19 @@ func (v *sourcesView) curKey() string {
 
 func (v *sourcesView) refilter() { v.reshow(v.curKey()) }
 
-// reshow lists the rows the filter matches, the cursor on the row named k.
+// sortCols are the columns s cycles through, over v.rows' indexes.
+func (v *sourcesView) sortCols() []sortCol {
+	r := func(i int) *sourceRow { return &v.rows[i] }
+	return []sortCol{
+		{"SOURCE", byName(func(i int) string { return r(i).addr.String() }), false},
+		{"PARTS", byInt(func(i int) int64 { return int64(r(i).partitions) }), true},
+		{"MESSAGES", byInt(func(i int) int64 { return r(i).messages }), true},
+		{"RATE/S", byFloat(func(i int) float64 { return r(i).rate }), true},
+	}
+}
+
+// reshow lists the rows the filter matches, in the sort's order, the
+// cursor on the row named k.
 func (v *sourcesView) reshow(k string) {
 	v.shown = v.shown[:0]
 	q := strings.ToLower(v.filter.value)
@@ -177,6 +210,7 @@ func (v *sourcesView) reshow(k string) {
 			v.shown = append(v.shown, i)
 		}
 	}
+	v.sort.apply(v.shown, v.sortCols())
 	v.cur.follow(k, len(v.shown), func(i int) string { return v.rows[v.shown[i]].addr.String() })
 	v.cur.clamp(len(v.shown), v.listHeight())
 }
@@ -209,6 +243,10 @@ func (v *sourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	if v.cur.move(k, msg, len(v.shown), v.listHeight()) {
+		return nil
+	}
+	if cur := v.curKey(); v.sort.key(k, msg, v.sortCols()) {
+		v.reshow(cur)
 		return nil
 	}
 	switch {
@@ -293,7 +331,8 @@ func (v *sourcesView) view() string {
 	if !spark {
 		nameW, sparkHead = max(12, min(40, c.Width-38)), ""
 	}
-	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, "SOURCE", "PARTS", "MESSAGES", "RATE/S", sparkHead)))
+	cols := v.sortCols()
+	lines = append(lines, st.Header.Render(fmt.Sprintf("  %-*s %5s %10s %9s  %s", nameW, v.sort.head(cols, 0), v.sort.head(cols, 1), v.sort.head(cols, 2), v.sort.head(cols, 3), sparkHead)))
 	if !v.loaded {
 		lines = append(lines, "  listing…")
 	} else if len(v.shown) == 0 && (len(v.rows) > 0 || len(v.errs) == 0) {

@@ -31,6 +31,7 @@ type tailView struct {
 
 	addrs   []bus.Address
 	from    bus.Position
+	parts   []int32 // the partitions read (nil: all): a lag partition's tail
 	ring    *ring
 	shown   seqList
 	stream  *stream
@@ -92,6 +93,13 @@ type tailView struct {
 	render      *inspect.Renderer
 	renderWidth int
 	line        []byte
+
+	// The columns (tailcols.go): showID shows the event id (i), hoff is
+	// how many cells of the payload are scrolled off (←/→), rowFields the
+	// fields of the rows on screen (reused from frame to frame).
+	showID    bool
+	hoff      int
+	rowFields []inspect.LineFields
 }
 
 func newTailView(c *Common, ctx context.Context, be *Backend, o Options) *tailView {
@@ -104,7 +112,7 @@ func (v *tailView) title() string {
 	}
 	names := make([]string, len(v.addrs))
 	for i, a := range v.addrs {
-		names[i] = safe(a.String())
+		names[i] = safe(a.String()) + partsLabel(v.parts)
 	}
 	return "Tail " + strings.Join(names, " ")
 }
@@ -113,11 +121,23 @@ func (v *tailView) editing() bool { return v.filterIn.active || v.searchIn.activ
 
 func (v *tailView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search, k.NextMatch, k.PrevMatch, k.JumpTime, k.Clear)
+	if len(v.addrs) == 0 {
+		return nil // nothing tailed: nothing here works yet
+	}
+	bs := append(k.moveHelp(), k.Open, k.Trace, k.Pause, k.Follow, k.EditFilter, k.Search)
+	if v.search != "" {
+		bs = append(bs, k.NextMatch, k.PrevMatch)
+	}
+	bs = append(bs, k.JumpTime, k.Clear, k.ToggleID)
+	if v.hoff > 0 {
+		bs = append(bs, k.ScrollLeft) // only once scrolled right
+	}
+	return append(bs, k.ScrollRight)
 }
 
 // open starts tailing addrs from the end (live), as eddy tail does.
 func (v *tailView) open(addrs []bus.Address) tea.Cmd {
+	v.parts = nil
 	return v.openAt(addrs, bus.Position{})
 }
 
@@ -126,7 +146,7 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 	v.addrs, v.from = addrs, from
 	v.ring = newRing(v.o.Buffer)
 	v.shown.clear()
-	v.refilterGen, v.refiltering = v.refilterGen+1, false
+	v.refilterGen, v.refiltering = nextGen(), false
 	v.total, v.filterFails, v.firstFailure = 0, 0, ""
 	v.rate = rateMeter{}
 	v.endErr, v.follow, v.paused, v.opening = nil, true, false, true
@@ -142,9 +162,9 @@ func (v *tailView) openAt(addrs []bus.Address, from bus.Position) tea.Cmd {
 // start opens the source of v.addrs at from; the buffer and the counters
 // are left as they are.
 func (v *tailView) start(from bus.Position) tea.Cmd {
-	v.nextID++
+	v.nextID = nextGen()
 	id, be, ctx, addrs := v.nextID, v.be, v.ctx, v.addrs
-	read := bus.ReadOptions{From: from}
+	read := bus.ReadOptions{From: from, Partitions: v.parts}
 	wake := make(chan struct{}, 1)
 	book := v.c.Conn
 	if book != nil {
@@ -378,7 +398,7 @@ type refilterMsg struct {
 // the ring's matches go in front of them when the result comes
 // (refiltered).
 func (v *tailView) refilter() tea.Cmd {
-	v.refilterGen++
+	v.refilterGen = nextGen()
 	v.shown.clear()
 	v.filterFails, v.firstFailure = 0, ""
 	from, to := v.ring.oldest(), v.ring.next
@@ -428,7 +448,7 @@ func (v *tailView) refiltered(msg refilterMsg) {
 }
 
 func (v *tailView) listHeight() int {
-	h := v.c.bodyHeight() - 1 // the filter line
+	h := v.c.bodyHeight() - 2 // the filter line, the columns' header
 	if v.filterErr != "" {
 		h--
 	}
@@ -490,6 +510,9 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 		v.follow = v.cur.pos >= n-1
 		return nil
 	}
+	if v.colKey(msg) {
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Pause):
 		if v.full {
@@ -527,7 +550,7 @@ func (v *tailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Clear):
 		v.ring = newRing(v.o.Buffer)
 		v.shown.clear()
-		v.refilterGen, v.refiltering = v.refilterGen+1, false
+		v.refilterGen, v.refiltering = nextGen(), false
 		v.settle()
 	case key.Matches(msg, k.Open):
 		if e := v.selected(); e != nil {
@@ -745,28 +768,7 @@ func (v *tailView) view() string {
 	} else if v.shown.len() == 0 && !v.opening {
 		lines = append(lines, st.Dim.Render("  waiting for events…"))
 	}
-	r := v.renderer()
-	n := v.shown.len()
-	v.cur.clamp(n, h)
-	for i := v.cur.top; i < n && i < v.cur.top+h; i++ {
-		e := v.ring.get(v.shown.at(i))
-		if e == nil {
-			continue
-		}
-		v.line = r.AppendLine(v.line[:0], e)
-		text := string(v.line)
-		gutter := "  "
-		matched := v.search != "" && containsFold(text, v.search)
-		if matched {
-			gutter = "• "
-			text = highlight(text, v.search, st)
-		}
-		if i == v.cur.pos {
-			lines = append(lines, cursorRow(st, "  "+string(v.line), c.Width))
-		} else {
-			lines = append(lines, gutter+text)
-		}
-	}
+	lines = append(lines, v.tailRows(h)...)
 	return body(lines, c.Width, c.bodyHeight())
 }
 

@@ -33,6 +33,7 @@ type traceView struct {
 	res     traceMsg
 	cur     cursor
 	since   time.Time // where the read starts (read again after an outage)
+	steps   []stepRef // the rows of lines() that are steps
 }
 
 // traceResult carries a traceMsg to the request it answers.
@@ -56,23 +57,32 @@ func (v *traceView) editing() bool { return false }
 
 func (v *traceView) help() []key.Binding {
 	k := v.c.Keys
-	return append(k.moveHelp(), k.Refresh)
+	if v.lines(); len(v.steps) == 0 {
+		return nil
+	}
+	return append(k.moveHelp(), relabel(k.Open, "open the step's event"))
 }
 
 // open looks for the flow of e: every topic from TraceWindow before it to
 // the end.
 func (v *traceView) open(e *event.Event) tea.Cmd {
-	v.query = traceQuery(v.be.schema(), e)
-	v.gen++
+	return v.openID(traceQuery(v.be.schema(), e), e.Timestamp)
+}
+
+// openID looks for the flows of id (a correlation, trace or event id, as
+// eddy trace ID takes it): every topic from TraceWindow before at to the
+// end.
+func (v *traceView) openID(id string, at time.Time) tea.Cmd {
+	v.query = id
+	v.gen = nextGen()
 	v.loading, v.res, v.cur = true, traceMsg{}, cursor{}
 	if v.query == "" {
 		v.loading = false
 		v.res.err = fmt.Errorf("trace: the event has no correlation, trace or event id (see the schema in eddy config)")
 		return nil
 	}
-	since := e.Timestamp.Add(-v.o.TraceWindow)
-	v.since = since
-	return v.load(since)
+	v.since = at.Add(-v.o.TraceWindow)
+	return v.load(v.since)
 }
 
 func (v *traceView) load(since time.Time) tea.Cmd {
@@ -83,7 +93,7 @@ func (v *traceView) load(since time.Time) tea.Cmd {
 func (v *traceView) status() string {
 	switch {
 	case v.query == "":
-		return "no trace: press t on an event (Tail or Event view)"
+		return "no trace: press t on an event (Tail or Event view), or :trace ID"
 	case v.loading:
 		return "reading every topic for " + safe(v.query) + "…"
 	case v.res.err != nil:
@@ -98,19 +108,25 @@ func (v *traceView) update(msg tea.Msg) tea.Cmd {
 	case traceResult:
 		if msg.gen == v.gen {
 			v.loading, v.res = false, msg.traceMsg
+			// The cursor starts on the first step: enter opens its event.
+			if v.lines(); len(v.steps) > 0 {
+				v.cur = cursor{pos: v.steps[0].line}
+			}
 		}
 	case connRestoredMsg:
 		if !v.loading && errors.Is(v.res.err, bus.ErrConnect) && v.query != "" {
 			// The read failed for want of the broker: read again now it answers.
-			v.gen++
+			v.gen = nextGen()
 			v.loading, v.res = true, traceMsg{}
 			return v.load(v.since)
 		}
 	case tea.KeyPressMsg:
-		// The cursor scrolls the page: the timeline has no per-row action.
 		n, h := len(v.lines()), v.c.bodyHeight()
 		if v.cur.move(v.c.Keys, msg, n, h) {
-			v.cur.top = max(0, min(v.cur.pos, n-h))
+			return nil
+		}
+		if key.Matches(msg, v.c.Keys.Open) {
+			return v.openStep()
 		}
 	}
 	return nil
@@ -130,6 +146,7 @@ func (v *traceView) columns() (ow, tw, bw int) {
 func (v *traceView) lines() []string {
 	st := v.c.Styles
 	var out []string
+	v.steps = v.steps[:0]
 	if v.loading {
 		return []string{"  reading…"}
 	}
@@ -180,6 +197,7 @@ func (v *traceView) lines() []string {
 			if typ == "" {
 				typ = "?"
 			}
+			v.steps = append(v.steps, stepRef{len(out), s})
 			line := fmt.Sprintf("  +%-8s %-*s %-*s %9s %s", fmtLatency(off), ow, fitName(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat, st.Bar.Render(pad(bar, bw)))
 			switch {
 			case s.DeadLetter != nil:
@@ -220,8 +238,15 @@ func (v *traceView) lines() []string {
 				avail := max(10, nw-len(label)-4)
 				name = fitName(safe(e.From), avail/2) + " -> " + fitName(safe(to), avail-avail/2) + label
 			}
+			if narrow && label != "" && ansi.StringWidth(name) > v.c.Width-2 {
+				// Too narrow for the ends and the label on one line (under
+				// about 34 columns): the label takes a line of its own.
+				out = append(out, "  "+fitName(safe(e.From)+" -> "+safe(to), v.c.Width-2), "  "+strings.TrimSpace(label))
+			} else if narrow {
+				out = append(out, "  "+name)
+			}
 			if narrow {
-				out = append(out, "  "+name, fmt.Sprintf("    %6d %8s %8s %8s", e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
+				out = append(out, fmt.Sprintf("    %6d %8s %8s %8s", e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
 			} else {
 				out = append(out, fmt.Sprintf("  %-*s %6d %8s %8s %8s", nw, name, e.Count, fmtMS(e.P50MS), fmtMS(e.P99MS), fmtMS(e.MaxMS)))
 			}
@@ -311,6 +336,9 @@ func fmtMS(ms float64) string { return fmtLatency(time.Duration(ms * float64(tim
 func (v *traceView) view() string {
 	lines := v.lines()
 	h := v.c.bodyHeight()
-	top := max(0, min(v.cur.top, len(lines)-h))
-	return body(lines[top:], v.c.Width, h)
+	v.cur.clamp(len(lines), h)
+	if v.cur.pos < len(lines) && len(v.steps) > 0 {
+		lines[v.cur.pos] = cursorRow(v.c.Styles, lines[v.cur.pos], v.c.Width)
+	}
+	return body(lines[v.cur.top:], v.c.Width, h)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
@@ -47,7 +48,7 @@ dead-letter queues. It reads exactly as the commands do (tail joins no group
 and commits nothing; RabbitMQ queues are tapped, not consumed) and shows every
 payload terminal-safe.
 
-VIEWS (the number keys switch; ? lists every key)
+VIEWS (the number keys switch; ? lists the keys of the view on top)
   1 Sources   topics and queues, partitions, messages, rate; DLQs marked;
               / filters, space selects several, enter tails them
   2 Tail      live events: p pause, f edit the --filter expression, / search
@@ -56,23 +57,34 @@ VIEWS (the number keys switch; ? lists every key)
               the target and stops reading when --buffer is full; p reads
               on), enter opens an event, t traces it
   .. Event    the whole envelope, headers, the JSON payload folded and
-              unfolded (enter, ←/→, z/Z); y copies it (OSC 52), w writes a file
+              unfolded (enter, ←/→, z/Z); y copies it (OSC 52), w writes a file;
+              ] and [ show the next and previous event of the list it was
+              opened from (the tail, a trace's steps, a DLQ group)
   .. Trace    the event's flow: a timeline across topics, hop latencies as bars,
               the dead-lettered or stuck step marked, a latency histogram
-              per edge
-  3 Lag       groups and queues, status, lag history; enter: partitions;
+              per edge; enter on a step opens its event
+  3 Lag       groups and queues, status, lag history; / filters; enter:
+              partitions, and enter on a partition tails it from the
+              group's committed offset (on a queue: its tail);
               eddy's own redrive and replay jobs are hidden (J lists them,
               as jobs done or running, not as stopped consumers)
-  4 DLQ       dead-letter topics and queues, counts, errors; enter: groups
-              by error (ids, numbers and quoted values masked), / filters
-              them, enter lists a group's messages, enter on one opens it;
-              space selects, P plans a redrive (eddy dlq redrive --dry-run;
+  4 DLQ       dead-letter topics and queues, counts, errors; / filters;
+              enter: groups by error (ids, numbers and quoted values
+              masked), / filters them, enter lists a group's messages,
+              enter on one opens it; space selects, P plans a redrive (eddy dlq redrive --dry-run;
               nothing selected means the whole DLQ), Y runs exactly that
               plan: letters that arrived since are left, and counted
               (Kafka topics and RabbitMQ queues alike). RabbitMQ DLQs show
               counts and origins from the management API; their errors and
               groups need --backlog (a peek, as eddy dlq ls)
-  5 Contexts  the configured contexts; enter switches
+  5 Contexts  the configured contexts; / filters, enter switches
+
+: opens a command line (k9s's): :sources, :tail ADDR..., :lag [GROUP],
+:dlq [NAME], :ctx [NAME], :trace ID, :event, :help, :quit; Tab completes
+the command and the topics, groups, DLQs and contexts already read; esc
+cancels. The top bar shows the trail of views esc walks back (Sources ›
+Tail › Event › Trace) and the context, or with none the brokers, never a
+URL's user or password. ? lists the keys that work in the view as it is.
 
 SOURCES, when given (kafka:TOPIC, kafka:/REGEX/, amqp:QUEUE), open the tail at
 once. --demo starts the embedded demo shop (as eddy demo does, writing the
@@ -285,6 +297,8 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 		}
 		be.Kafka = c
 		closers = append(closers, c.Close)
+		seeds, _, _, _ := f.kafkaSettings() // f.Kafka resolved them already
+		be.Endpoint = strings.Join(seeds, ",")
 	}
 	if aExplicit {
 		c, err := f.AMQP()
@@ -294,6 +308,8 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 		}
 		be.AMQP = c
 		closers = append(closers, func() { c.Close() })
+		// The top bar shows it without user and password (tui.Backend).
+		be.Endpoint = strings.TrimPrefix(be.Endpoint+","+c.String(), ",")
 	}
 	if conf, err := f.Config(); err == nil {
 		be.Contexts = conf.names()

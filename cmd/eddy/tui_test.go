@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTUIFlags(t *testing.T) {
@@ -53,5 +54,23 @@ func TestTUIUsageErrors(t *testing.T) {
 		if out.Len() != 0 {
 			t.Errorf("%v: stdout %q", c.args, out.String())
 		}
+	}
+}
+
+// TestTUIEndpoint: with no context in force, the TUI's top bar names the
+// brokers the flags gave (tui.Backend.Endpoint), a RabbitMQ URL without its
+// password (the TUI then drops the user too).
+func TestTUIEndpoint(t *testing.T) {
+	f, _, _ := testFactory(true)
+	f.Global.Brokers = []string{"127.0.0.1:39999"}
+	f.Global.AMQPURL = "amqp://eddy:s3cret@127.0.0.1:1/"
+	f.Global.Timeout = time.Second
+	be, err := tuiBackend(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	if be.Context != "" || !strings.HasPrefix(be.Endpoint, "127.0.0.1:39999,amqp://") || strings.Contains(be.Endpoint, "s3cret") {
+		t.Fatalf("context %q endpoint %q", be.Context, be.Endpoint)
 	}
 }

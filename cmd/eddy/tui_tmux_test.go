@@ -83,12 +83,12 @@ func tuiUnderTmux(t *testing.T, redirect bool) {
 		wants []string
 	}{
 		{"01-sources", []string{"│ Sources │ context demo", "SOURCE", "PARTS", "kafka:orders", "kafka:payments.DLT"}},
-		{"02-tail", []string{"│ Tail kafka:orders │", "filter:", "OrderPlaced", "SCROLL", "events"}},
-		{"03-event", []string{"│ Event │", "origin", "kafka:orders", "payload (JSON"}},
-		{"04-trace", []string{"│ Trace ", "flow ", "OrderPlaced", "edges of the"}},
-		{"05-lag", []string{"│ Lag │", "GROUP / QUEUE", "sample 2/"}},
-		{"06-dlq", []string{"│ DLQ │", "COUNT", "TOP ERROR", "-dlq"}},
-		{"07-dlq-groups", []string{"│ DLQ ", "ERROR", "ORIGIN", "CLASS"}},
+		{"02-tail", []string{"│ Sources › Tail kafka:orders │", "filter:", "OrderPlaced", "SCROLL", "events"}},
+		{"03-event", []string{"› Tail kafka:orders › Event │", "origin", "kafka:orders", "payload (JSON"}},
+		{"04-trace", []string{"› Event › Trace ", "flow ", "OrderPlaced", "edges of the"}},
+		{"05-lag", []string{"│ Sources › Lag │", "GROUP / QUEUE", "sample "}},
+		{"06-dlq", []string{"│ Sources › DLQ │", "COUNT", "TOP ERROR", "-dlq"}},
+		{"07-dlq-groups", []string{"│ Sources › DLQ ", "ERROR", "ORIGIN", "CLASS"}},
 		{"08-help", []string{"help", "any key closes this help (q and esc too)"}},
 		{"09-quit", []string{"quit? the demo stops with it · q/y quits"}},
 	} {
