@@ -192,7 +192,8 @@ func (b *Backend) findFlows(ctx context.Context, id string, since time.Time) tra
 	defer src.Close()
 	stats := trace.NewStats(nil)
 	var c *trace.Correlator
-	if m.flows, c, m.err = trace.Find(ctx, trace.Input{Source: src}, trace.Config{Schema: b.schema(), OnFlow: stats.Add}, id); m.err != nil {
+	// KeepKeys: the Trace view's / filter matches a step's key.
+	if m.flows, c, m.err = trace.Find(ctx, trace.Input{Source: src}, trace.Config{Schema: b.schema(), OnFlow: stats.Add, KeepKeys: true}, id); m.err != nil {
 		return m
 	}
 	open := c.Open()

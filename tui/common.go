@@ -222,7 +222,12 @@ func (in *input) paste(s string) {
 	in.value += strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
 }
 
+// render draws the line; a list filter kept (enter) is drawn dim and
+// without the cursor block, so that / (edit it again) shows a change.
 func (in *input) render(st Styles, w int) string {
+	if !in.active {
+		return fit(st.Dim.Render(in.prompt+safe(in.value)), w)
+	}
 	return fit(st.Input.Render(in.prompt+safe(in.value)+"█"), w)
 }
 

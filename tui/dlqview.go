@@ -69,6 +69,8 @@ type dlqView struct {
 	group     int             // the group whose messages are shown
 	mcur      cursor
 	pickedIDs map[string]bool // selected messages of the open group, by identity
+	mfilter   input           // / filters the open group's messages
+	mshown    []int           // the indexes of the messages the filter matches
 	stage     dlqStage
 	lfilter   input // / filters the list of DLQs
 	lshown    []int // the indexes of the DLQs the filter matches
@@ -113,7 +115,7 @@ func (v *dlqView) title() string {
 	return "DLQ"
 }
 
-func (v *dlqView) editing() bool { return v.gfilter.active || v.lfilter.active }
+func (v *dlqView) editing() bool { return v.gfilter.active || v.lfilter.active || v.mfilter.active }
 
 // help is the keys of the stage shown: each works there.
 func (v *dlqView) help() []key.Binding {
@@ -126,7 +128,7 @@ func (v *dlqView) help() []key.Binding {
 	case stageGroups:
 		return append(append(k.moveHelp(), relabel(k.Open, "the group's messages"), k.Select, k.ListFilter, k.Sort, k.SortReverse), plan...)
 	case stageMessages:
-		return append(append(k.moveHelp(), relabel(k.Open, "open the message"), k.Select), plan...)
+		return append(append(k.moveHelp(), relabel(k.Open, "open the message"), k.Select, k.ListFilter), plan...)
 	case stagePlan:
 		if v.planErr == nil && v.plan.Redriven+v.plan.Parked > 0 {
 			return []key.Binding{k.Confirm}
@@ -221,6 +223,11 @@ func (v *dlqView) esc() bool {
 		}
 		v.stage, v.picked = stageList, map[string]bool{}
 	case stageMessages:
+		if v.mfilter.value != "" {
+			v.mfilter.value = ""
+			v.remsg()
+			return true
+		}
 		v.stage, v.pickedIDs = stageGroups, nil
 	case stagePlan:
 		v.stage = stageGroups
@@ -255,6 +262,9 @@ func (v *dlqView) status() string {
 	case stageMessages:
 		g := &v.opened().Groups[v.group]
 		s := fmt.Sprintf("%d of %d messages listed · %d selected", len(g.IDs), g.Count, len(v.pickedIDs))
+		if v.mfilter.value != "" {
+			s = fmt.Sprintf("%d of %d listed messages (of %d) · %d selected", len(v.mshown), len(g.IDs), g.Count, len(v.pickedIDs))
+		}
 		if v.canRedrive() {
 			return s + " · " + shortHelp(v.c.Keys.Select, v.c.Keys.Plan)
 		}
@@ -299,7 +309,7 @@ func groupKey(g *dlq.Group) string { return g.Pattern + "\x00" + g.Class + "\x00
 // reload takes newly read summaries: every cursor stays on its DLQ, group
 // and message; a DLQ or group that is gone goes back a stage.
 func (v *dlqView) reload(res *dlqMsg) {
-	var k, ok, gk, mk string
+	var k, ok, gk, mk, mid string
 	if v.res != nil {
 		k = v.listKey(v.cur.pos)
 		if s := v.opened(); s != nil {
@@ -309,6 +319,9 @@ func (v *dlqView) reload(res *dlqMsg) {
 			}
 			if v.stage == stageMessages && v.group < len(s.Groups) {
 				mk = groupKey(&s.Groups[v.group])
+				if i := v.mat(v.mcur.pos); i >= 0 {
+					mid = s.Groups[v.group].Identities[i]
+				}
 			}
 		}
 	}
@@ -333,6 +346,8 @@ func (v *dlqView) reload(res *dlqMsg) {
 	if mk != "" {
 		if v.group = slices.IndexFunc(gs, func(g dlq.Group) bool { return groupKey(&g) == mk }); v.group < 0 {
 			v.stage, v.pickedIDs = stageGroups, nil
+		} else {
+			v.remsgAt(mid)
 		}
 	}
 }
@@ -434,6 +449,7 @@ func (v *dlqView) update(msg tea.Msg) tea.Cmd {
 			v.lfilter.paste(msg.Content)
 			v.relist()
 		}
+		v.msgFilterUpdate(msg)
 	case tea.KeyPressMsg:
 		return v.key(msg)
 	}
@@ -482,7 +498,7 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 			}
 		case key.Matches(msg, k.Open):
 			if v.gcur.pos < len(v.gshown) {
-				v.group, v.mcur, v.pickedIDs, v.stage = v.gshown[v.gcur.pos], cursor{}, map[string]bool{}, stageMessages
+				v.openGroup(v.gshown[v.gcur.pos])
 			}
 		case key.Matches(msg, k.Plan):
 			if v.canRedrive() {
@@ -510,24 +526,27 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 		s := v.opened()
 		g := &s.Groups[v.group]
 		ids := g.Identities
-		if v.mcur.move(k, msg, len(ids), h-1) {
+		if v.msgFilterUpdate(msg) {
+			return nil
+		}
+		if v.mcur.move(k, msg, len(v.mshown), v.msgHeight()) {
 			return nil
 		}
 		switch {
 		case key.Matches(msg, k.Open):
-			if v.mcur.pos < len(ids) {
-				return v.openMessage(s, ids[v.mcur.pos])
+			if i := v.mat(v.mcur.pos); i >= 0 {
+				return v.openMessage(s, ids[i])
 			}
 		case key.Matches(msg, k.Select):
-			if v.mcur.pos < len(ids) {
-				id := ids[v.mcur.pos]
+			if i := v.mat(v.mcur.pos); i >= 0 {
+				id := ids[i]
 				if v.pickedIDs[id] {
 					delete(v.pickedIDs, id)
 				} else {
 					v.pickedIDs[id] = true
 				}
 				v.mcur.pos++
-				v.mcur.clamp(len(ids), h)
+				v.mcur.clamp(len(v.mshown), v.msgHeight())
 			}
 		case key.Matches(msg, k.Plan):
 			if !v.canRedrive() {
@@ -871,16 +890,23 @@ func (v *dlqView) messagesView(h int) string {
 		st.Dim.Render(fit("  first: "+safe(g.Error), c.Width)),
 	}...)
 	full := len(lines) - 2 + h
-	v.mcur.clamp(len(g.IDs), h-2)
-	for i := v.mcur.top; i < len(g.IDs) && len(lines) < full; i++ {
+	if v.mfilterLines() > 0 {
+		lines = append(lines, v.mfilter.render(st, c.Width))
+	}
+	if len(v.mshown) == 0 && v.mfilter.value != "" {
+		lines = append(lines, st.Dim.Render("  no message matches the filter (esc clears it)"))
+	}
+	v.mcur.clamp(len(v.mshown), v.msgHeight())
+	for i := v.mcur.top; i < len(v.mshown) && len(lines) < full; i++ {
+		j := v.mshown[i]
 		mark := " "
-		if i < len(g.Identities) && v.pickedIDs[g.Identities[i]] {
+		if j < len(g.Identities) && v.pickedIDs[g.Identities[j]] {
 			mark = st.Selected.Render("*")
 		}
-		line := mark + " " + safe(g.IDs[i])
-		if i < len(g.Identities) && !strings.HasSuffix(g.Identities[i], g.IDs[i]) {
+		line := mark + " " + safe(g.IDs[j])
+		if j < len(g.Identities) && !strings.HasSuffix(g.Identities[j], g.IDs[j]) {
 			// An event id may name several letters: the position tells.
-			line += st.Dim.Render("  " + safe(g.Identities[i]))
+			line += st.Dim.Render("  " + safe(g.Identities[j]))
 		}
 		if i == v.mcur.pos {
 			line = cursorRow(st, line, c.Width)

@@ -162,7 +162,7 @@ func (v *traceView) step(d int) tea.Cmd {
 		return flash(endOfList(d, "the trace"), false)
 	}
 	v.cur.pos = v.steps[i].line
-	v.cur.clamp(len(v.lines()), v.c.bodyHeight())
+	v.cur.clamp(len(v.lines()), v.listHeight())
 	return v.openStep()
 }
 
@@ -174,11 +174,11 @@ func (v *dlqView) step(d int) tea.Cmd {
 		return nil
 	}
 	ids := s.Groups[v.group].Identities
-	i := v.mcur.pos + d
-	if i < 0 || i >= len(ids) {
+	i := v.mat(v.mcur.pos + d)
+	if i < 0 {
 		return flash(endOfList(d, "the group"), false)
 	}
-	v.mcur.pos = i
-	v.mcur.clamp(len(ids), v.c.bodyHeight()-2)
+	v.mcur.pos += d
+	v.mcur.clamp(len(v.mshown), v.msgHeight())
 	return v.openMessage(s, ids[i])
 }

@@ -98,6 +98,17 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 			press(m, "j", "j", "j")
 			return m
 		},
+		// Every step filtered out: / (edit the filter) is all that works.
+		"trace filtered to nothing": func(t *testing.T) *Model {
+			m := newTestModel(t, 80, 24)
+			e := orderEvent(1, "orders", "OrderPlaced")
+			m.Update(openTraceMsg{&e})
+			m.Update(traceResult{m.trace.gen, testFlow()})
+			press(m, "/")
+			typeText(m, "nothing")
+			press(m, "enter")
+			return m
+		},
 		"lag":                       onLag("j", "j"),
 		"lag partitions":            onLag("enter", "j"),
 		"lag partitions at the end": onLag("enter", "k"),
@@ -112,6 +123,8 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 			m.Update(redrivePlanMsg{m.dlq.runGen, plan, nil})
 			return m
 		},
+		"dlq messages filtered":            onDLQ("enter", "j", "enter", "/", "e", "v", "t", "enter"),
+		"dlq messages filtered at the end": onDLQ("enter", "j", "enter", "/", "e", "v", "t", "enter", "G"),
 		"contexts": func(t *testing.T) *Model {
 			m := newTestModel(t, 80, 24)
 			m.be.Contexts = []string{"dev", "prod", "staging", "test"}
@@ -128,6 +141,7 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 		"lag partitions": {"lag partitions at the end"}, "lag partitions at the end": {"lag partitions"},
 		"dlq": {"dlq at the end"}, "dlq at the end": {"dlq"},
 		"dlq groups": {"dlq groups at the end"}, "dlq groups at the end": {"dlq groups"},
+		"dlq messages filtered": {"dlq messages filtered at the end"}, "dlq messages filtered at the end": {"dlq messages filtered"},
 		"event folded": {"event unfolded", "event from the tail"}, "event unfolded": {"event folded", "event from the tail"},
 		"event from the tail": {"event folded", "event unfolded"},
 	}

@@ -34,6 +34,7 @@ type traceView struct {
 	cur     cursor
 	since   time.Time // where the read starts (read again after an outage)
 	steps   []stepRef // the rows of lines() that are steps
+	filter  input     // / filters the steps (listfilter.go)
 }
 
 // traceResult carries a traceMsg to the request it answers.
@@ -53,14 +54,17 @@ func (v *traceView) title() string {
 	return "Trace " + safe(v.query)
 }
 
-func (v *traceView) editing() bool { return false }
+func (v *traceView) editing() bool { return v.filter.active }
 
 func (v *traceView) help() []key.Binding {
 	k := v.c.Keys
 	if v.lines(); len(v.steps) == 0 {
+		if v.filter.value != "" {
+			return []key.Binding{k.ListFilter}
+		}
 		return nil
 	}
-	return append(k.moveHelp(), relabel(k.Open, "open the step's event"))
+	return append(k.moveHelp(), relabel(k.Open, "open the step's event"), k.ListFilter)
 }
 
 // open looks for the flow of e: every topic from TraceWindow before it to
@@ -75,7 +79,7 @@ func (v *traceView) open(e *event.Event) tea.Cmd {
 func (v *traceView) openID(id string, at time.Time) tea.Cmd {
 	v.query = id
 	v.gen = nextGen()
-	v.loading, v.res, v.cur = true, traceMsg{}, cursor{}
+	v.loading, v.res, v.cur, v.filter = true, traceMsg{}, cursor{}, input{}
 	if v.query == "" {
 		v.loading = false
 		v.res.err = fmt.Errorf("trace: the event has no correlation, trace or event id (see the schema in eddy config)")
@@ -100,10 +104,13 @@ func (v *traceView) status() string {
 		return v.c.Styles.Error.Render(safe(v.res.err.Error()))
 	}
 	r := v.res.report
-	return fmt.Sprintf("%d flow(s) match · %d flows read (%d dead-lettered) · %d events", len(v.res.flows), r.Flows.Total, r.Flows.DeadLettered, r.Events.Total)
+	return v.filterCount() + fmt.Sprintf("%d flow(s) match · %d flows read (%d dead-lettered) · %d events", len(v.res.flows), r.Flows.Total, r.Flows.DeadLettered, r.Events.Total)
 }
 
 func (v *traceView) update(msg tea.Msg) tea.Cmd {
+	if v.filterUpdate(msg) {
+		return nil
+	}
 	switch msg := msg.(type) {
 	case traceResult:
 		if msg.gen == v.gen {
@@ -121,7 +128,7 @@ func (v *traceView) update(msg tea.Msg) tea.Cmd {
 			return v.load(v.since)
 		}
 	case tea.KeyPressMsg:
-		n, h := len(v.lines()), v.c.bodyHeight()
+		n, h := len(v.lines()), v.listHeight()
 		if v.cur.move(v.c.Keys, msg, n, h) {
 			return nil
 		}
@@ -160,8 +167,12 @@ func (v *traceView) lines() []string {
 	if len(v.res.flows) == 0 {
 		out = append(out, "  no flow matches "+safe(v.query)+" in what was read")
 	}
+	flows := v.shownFlows()
+	if len(flows) == 0 && len(v.res.flows) > 0 {
+		out = append(out, v.c.Styles.Dim.Render("  no step matches the filter (esc clears it)"))
+	}
 	ow, tw, bw := v.columns()
-	for _, f := range v.res.flows {
+	for _, f := range flows {
 		var longest time.Duration
 		for _, h := range f.Hops {
 			longest = max(longest, h.Latency)
@@ -182,6 +193,9 @@ func (v *traceView) lines() []string {
 		last := f.LastStep()
 		for i := range f.Steps {
 			s := &f.Steps[i]
+			if !v.keeps(s) {
+				continue
+			}
 			off := s.At.Sub(f.Start())
 			lat, bar := "", ""
 			if h, ok := hopInto[i]; ok {
@@ -335,10 +349,10 @@ func fmtMS(ms float64) string { return fmtLatency(time.Duration(ms * float64(tim
 
 func (v *traceView) view() string {
 	lines := v.lines()
-	h := v.c.bodyHeight()
+	h := v.listHeight()
 	v.cur.clamp(len(lines), h)
 	if v.cur.pos < len(lines) && len(v.steps) > 0 {
 		lines[v.cur.pos] = cursorRow(v.c.Styles, lines[v.cur.pos], v.c.Width)
 	}
-	return body(lines[v.cur.top:], v.c.Width, h)
+	return body(append(v.filterLine(), lines[v.cur.top:]...), v.c.Width, v.c.bodyHeight())
 }

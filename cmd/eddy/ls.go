@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/inspect"
 )
 
@@ -49,38 +49,11 @@ failure and exits 3.`,
 
 func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
 	format := tableOutput.resolve(o.Output, f.IO)
-	var wantKafka, wantAMQP bool
-	var topicFilters []bus.Address
-	var queues []string
-	for _, t := range o.Targets {
-		switch t {
-		case "kafka:", "kafka":
-			wantKafka = true
-			continue
-		case "amqp:", "amqp":
-			wantAMQP = true
-			continue
-		}
-		a, err := bus.ParseAddress(t)
-		if err != nil {
-			return asUsage(err)
-		}
-		switch a.Transport {
-		case "kafka":
-			wantKafka = true
-			topicFilters = append(topicFilters, a)
-		case "amqp":
-			if a.Name == "" {
-				return usagef("ls %q: name a queue (amqp:QUEUE) or all queues (amqp:)", t)
-			}
-			wantAMQP = true
-			queues = append(queues, a.Name)
-		default:
-			return usagef("ls %q: want kafka:, amqp:, kafka:/REGEX/ or amqp:QUEUE", t)
-		}
+	t, err := all.ParseListTargets(o.Targets)
+	if err != nil {
+		return asUsage(err)
 	}
-	implicit := !wantKafka && !wantAMQP
-	if implicit {
+	if !t.Kafka && !t.AMQP {
 		_, _, kExplicit, err := f.kafkaSettings()
 		if err != nil {
 			return err
@@ -89,110 +62,22 @@ func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
 		if err != nil {
 			return err
 		}
-		wantKafka, wantAMQP = kExplicit, aExplicit
+		t.Kafka, t.AMQP = kExplicit, aExplicit
 		if !kExplicit && !aExplicit {
-			wantKafka, wantAMQP = true, true // try both local defaults
+			t.Kafka, t.AMQP = true, true // try both local defaults
 		}
 	}
-
-	var topicRows []inspect.TopicRow
-	var queueRows []inspect.QueueRow
-	var failures []error
-	succeeded := false
-	if wantKafka {
-		rows, err := listTopics(ctx, f, o.Internal, topicFilters)
-		if err != nil {
-			failures = append(failures, err)
-		} else {
-			succeeded = true
-		}
-		topicRows = rows
-	}
-	if wantAMQP {
-		rows, err := listQueues(ctx, f, queues)
-		if err != nil {
-			failures = append(failures, err)
-		} else {
-			succeeded = true
-		}
-		queueRows = rows
-	}
+	l := all.List(ctx, sourceClients(f, nil, nil), t, o.Internal)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	// Partial output only makes sense when one transport answered in full;
 	// otherwise the error (the worst one decides the exit code) is the answer.
-	if len(failures) > 0 && !succeeded {
-		return errors.Join(failures...)
+	if len(l.Failures) > 0 && !l.Answered {
+		return errors.Join(l.Failures...)
 	}
-	if err := inspect.WriteList(f.IO.Out, topicRows, queueRows, inspect.ListOptions{Format: format, Color: f.IO.Color(), Width: f.IO.Width}); err != nil {
+	if err := inspect.WriteList(f.IO.Out, l.Topics, l.Queues, inspect.ListOptions{Format: format, Color: f.IO.Color(), Width: f.IO.Width}); err != nil {
 		return err
 	}
-	return partial(f, failures)
-}
-
-func listTopics(ctx context.Context, f *Factory, internal bool, filters []bus.Address) ([]inspect.TopicRow, error) {
-	c, err := f.Kafka()
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	topics, err := c.Topics(ctx, internal)
-	if err != nil {
-		return nil, err
-	}
-	rows := []inspect.TopicRow{}
-	for _, t := range topics {
-		if len(filters) > 0 && !matchesAny(filters, t.Name) {
-			continue
-		}
-		r := inspect.TopicRow{Name: t.Name, Partitions: len(t.Partitions), Replicas: t.Replicas, Messages: t.Messages, Internal: t.Internal}
-		for _, p := range t.Partitions {
-			r.StartOffsets = append(r.StartOffsets, p.Start)
-			r.EndOffsets = append(r.EndOffsets, p.End)
-		}
-		rows = append(rows, r)
-	}
-	for _, a := range filters {
-		if a.Regex == nil && !hasTopic(rows, a.Name) {
-			return rows, &bus.NotFoundError{Transport: "kafka", Kind: "topic", Name: a.Name}
-		}
-	}
-	return rows, nil
-}
-
-func matchesAny(filters []bus.Address, name string) bool {
-	for _, a := range filters {
-		if a.Regex != nil && a.Regex.MatchString(name) || a.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func hasTopic(rows []inspect.TopicRow, name string) bool {
-	for _, r := range rows {
-		if r.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func listQueues(ctx context.Context, f *Factory, names []string) ([]inspect.QueueRow, error) {
-	c, err := f.AMQP()
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	qs, err := c.Queues(ctx, names)
-	if err != nil {
-		return nil, err
-	}
-	rows := []inspect.QueueRow{}
-	for _, q := range qs {
-		rows = append(rows, inspect.QueueRow{Name: q.Name, Vhost: q.Vhost, Type: q.Type, Ready: q.Ready, Unacked: q.Unacked,
-			Consumers: q.Consumers, PublishRate: q.PublishRate, DeliverRate: q.DeliverRate, Via: q.Via, DeadLetterExchange: q.DeadLetterExchange})
-	}
-	return rows, nil
+	return partial(f, l.Failures)
 }

@@ -229,7 +229,7 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 	p.wait(t, "a group's messages", func(s string) bool { return strings.Contains(s, "first: ") })
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	p.wait(t, "the message's event", func(s string) bool {
-		return strings.Contains(s, "│ Event │") && strings.Contains(s, "origin      amqp:"+dlqName) && strings.Contains(s, "x-death")
+		return strings.Contains(s, "› Event │") && strings.Contains(s, "origin      amqp:"+dlqName) && strings.Contains(s, "x-death")
 	})
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
 	p.wait(t, "back to the messages", func(s string) bool { return strings.Contains(s, "first: ") })
