@@ -58,96 +58,23 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	}
 	router := NewRouter(r.Route)
 	t := &tally{}
-	var notes []string
-	if park := router.ParkTarget(); park.Name != "" {
-		// Declaring a queue is the topology owner's business; a missing
-		// parking queue is said up front rather than discovered as a
-		// returned message.
-		if _, err := r.Client.Queues(ctx, []string{park.Name}); errors.Is(err, bus.ErrNotFound) {
-			notes = append(notes, fmt.Sprintf("the parking queue %s does not exist: a message past --max-redrives will come back unroutable and stay in the DLQ (declare the queue, or name another with --park)", park.Name))
-		}
-	}
-	decide := router.Decide
+	notes := parkingNotes(ctx, r, router)
 	var pin *pinRecorder
 	if r.DryRun && r.RecordPin {
 		pin = newPinRecorder(true)
 	}
-	filter := matchFunc(func(e *event.Event) (bool, error) {
-		pin.read(e)
-		d, err := decide(e)
-		if err != nil {
-			return false, err
-		}
-		switch d.Outcome {
-		case Redrive, Park:
-			pin.write(e)
-			return true, nil
-		case Unknown:
-			t.add(d, "", &LeftRecord{Partition: -1, Offset: -1, Outcome: d.Outcome, ID: Position(e), Reason: d.Reason})
-		default:
-			t.add(d, "", nil)
-		}
-		t.end(true)
-		return false, nil
-	})
-	var src bus.Source
-	var err error
-	if r.DryRun {
-		src, err = r.Client.Source(ctx, []bus.Address{r.Route.DLQ}, bus.ReadOptions{Backlog: true,
-			From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
-	} else {
-		opts := r.Consume
-		if opts.Reconnect <= 0 {
-			opts.Reconnect = r.Outage.Timeout
-		}
-		src, err = r.Client.Consume(ctx, r.Route.DLQ.Name, opts)
-	}
+	src, err := openAMQPRedrive(ctx, r)
 	if err != nil {
 		return Report{}, err
 	}
 	defer src.Close()
-
-	var sink bus.Sink
-	var dry *replay.DryRun
-	var routes *replay.Router
-	route := func(e *event.Event) (string, event.Event, error) {
-		d, err := decide(e)
-		if err != nil {
-			return "", event.Event{}, err
-		}
-		if d.Outcome != Redrive && d.Outcome != Park {
-			// Decided otherwise by the filter a moment ago: it cannot
-			// change (same headers), so this is a bug, not a message.
-			return "", event.Event{}, errors.New("redrive: a message changed its outcome")
-		}
-		return d.Target.String(), Rewrite(e, d), nil
-	}
-	if r.DryRun {
-		dry = replay.NewDryRun(func(e *event.Event) string {
-			d, _ := decide(e)
-			return d.Target.String()
-		}, Position, 10)
-		sink = dry
-	} else {
-		routes = replay.NewRouter(route, func(target string) (bus.Sink, error) {
-			a, err := bus.ParseAddress(target)
-			if err != nil {
-				return nil, err
-			}
-			s, err := r.Client.Sink(a)
-			if err != nil || r.Tracer == nil {
-				return s, err
-			}
-			return replay.Traced(s, r.Tracer, a), nil
-		})
-		sink = routes
-	}
+	sink, dry, routes := amqpRedriveSink(r, router.Decide)
 	defer sink.Close()
 	led := r.Ledger
 	if r.DryRun && led != nil {
 		led = replay.ReadOnly(led)
 	}
-	ropts := replay.Options{Job: r.Job, Ledger: led, Filter: filter, Rate: r.Rate, Progress: r.Progress}
+	ropts := replay.Options{Job: r.Job, Ledger: led, Filter: amqpSelect(router.Decide, pin, t), Rate: r.Rate, Progress: r.Progress}
 	var sum replay.Summary
 	var runErr error
 	var unknown []string
@@ -175,7 +102,103 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 	} else {
 		rep.Targets = routes.Counts()
 	}
-	park := router.ParkTarget().String()
+	rep.countTargets(router.ParkTarget().String())
+	runErr = rep.foldRejected(runErr)
+	if c, ok := src.(*amqp.Consumer); ok && runErr != nil {
+		if n := len(c.OutcomeUnknown()); n > 0 {
+			runErr = fmt.Errorf("%w (%d message(s) of unknown outcome: the ledger recognises them on the rerun)", runErr, n)
+		}
+	}
+	return rep, runErr
+}
+
+// parkingNotes says up front that the parking queue is missing: declaring a
+// queue is the topology owner's business, and a missing one would
+// otherwise be discovered as a returned message.
+func parkingNotes(ctx context.Context, r AMQPRedrive, router *Router) []string {
+	if park := router.ParkTarget(); park.Name != "" {
+		if _, err := r.Client.Queues(ctx, []string{park.Name}); errors.Is(err, bus.ErrNotFound) {
+			return []string{fmt.Sprintf("the parking queue %s does not exist: a message past --max-redrives will come back unroutable and stay in the DLQ (declare the queue, or name another with --park)", park.Name)}
+		}
+	}
+	return nil
+}
+
+// amqpSelect is the run's filter: a message redriven or parked passes (and
+// is pinned); one left (not selected, unknown origin) is counted in t.
+func amqpSelect(decide func(*event.Event) (Decision, error), pin *pinRecorder, t *tally) replay.Matcher {
+	return matchFunc(func(e *event.Event) (bool, error) {
+		pin.read(e)
+		d, err := decide(e)
+		if err != nil {
+			return false, err
+		}
+		switch d.Outcome {
+		case Redrive, Park:
+			pin.write(e)
+			return true, nil
+		case Unknown:
+			t.add(d, "", &LeftRecord{Partition: -1, Offset: -1, Outcome: d.Outcome, ID: Position(e), Reason: d.Reason})
+		default:
+			t.add(d, "", nil)
+		}
+		t.end(true)
+		return false, nil
+	})
+}
+
+// openAMQPRedrive opens the DLQ: consumed, or for a dry run peeked up to
+// what the queue held at the start.
+func openAMQPRedrive(ctx context.Context, r AMQPRedrive) (bus.Source, error) {
+	if r.DryRun {
+		return r.Client.Source(ctx, []bus.Address{r.Route.DLQ}, replay.DryRunRead)
+	}
+	opts := r.Consume
+	if opts.Reconnect <= 0 {
+		opts.Reconnect = r.Outage.Timeout
+	}
+	return r.Client.Consume(ctx, r.Route.DLQ.Name, opts)
+}
+
+// amqpRedriveSink is where the run writes: a sink per target, each message
+// rewritten for its target (Rewrite); a dry run's plan instead.
+func amqpRedriveSink(r AMQPRedrive, decide func(*event.Event) (Decision, error)) (bus.Sink, *replay.DryRun, *replay.Router) {
+	if r.DryRun {
+		dry := replay.NewDryRun(func(e *event.Event) string {
+			d, _ := decide(e)
+			return d.Target.String()
+		}, Position, 10)
+		return dry, dry, nil
+	}
+	route := func(e *event.Event) (string, event.Event, error) {
+		d, err := decide(e)
+		if err != nil {
+			return "", event.Event{}, err
+		}
+		if d.Outcome != Redrive && d.Outcome != Park {
+			// Decided otherwise by the filter a moment ago: it cannot
+			// change (same headers), so this is a bug, not a message.
+			return "", event.Event{}, errors.New("redrive: a message changed its outcome")
+		}
+		return d.Target.String(), Rewrite(e, d), nil
+	}
+	routes := replay.NewRouter(route, func(target string) (bus.Sink, error) {
+		a, err := bus.ParseAddress(target)
+		if err != nil {
+			return nil, err
+		}
+		s, err := r.Client.Sink(a)
+		if err != nil || r.Tracer == nil {
+			return s, err
+		}
+		return replay.Traced(s, r.Tracer, a), nil
+	})
+	return routes, nil, routes
+}
+
+// countTargets splits the messages written into parked (to park) and
+// redriven.
+func (rep *Report) countTargets(park string) {
 	for _, c := range rep.Targets {
 		if c.Target == park {
 			rep.Parked += c.Count
@@ -183,31 +206,32 @@ func RedriveAMQP(ctx context.Context, r AMQPRedrive) (Report, error) {
 			rep.Redriven += c.Count
 		}
 	}
+}
+
+// foldRejected turns the messages the run could not move (nacked,
+// unroutable, held by another run) into what is left in the DLQ: they are
+// listed, and the run's error is then nil.
+func (rep *Report) foldRejected(runErr error) error {
 	var rej *replay.RejectedError
-	if errors.As(runErr, &rej) {
-		for _, x := range rej.Rejected {
-			l := LeftRecord{Partition: -1, Offset: -1, Outcome: Unknown, ID: x.ID, Reason: "nacked"}
-			switch {
-			case x.Held:
-				// Not refused: another run is moving it (Summary.Held
-				// counts it). It stays in the DLQ until that run acks it.
-				l.Outcome, l.Reason = Held, "held: in progress in another run sharing the ledger"
-			case x.Unroutable:
-				l.Reason = "unroutable: no queue bound for it"
-			}
-			if !x.Held {
-				rep.Unknown++
-			}
-			if len(rep.Left) < maxLeft {
-				rep.Left = append(rep.Left, l)
-			}
-		}
-		runErr = nil
+	if !errors.As(runErr, &rej) {
+		return runErr
 	}
-	if c, ok := src.(*amqp.Consumer); ok && runErr != nil {
-		if n := len(c.OutcomeUnknown()); n > 0 {
-			runErr = fmt.Errorf("%w (%d message(s) of unknown outcome: the ledger recognises them on the rerun)", runErr, n)
+	for _, x := range rej.Rejected {
+		l := LeftRecord{Partition: -1, Offset: -1, Outcome: Unknown, ID: x.ID, Reason: "nacked"}
+		switch {
+		case x.Held:
+			// Not refused: another run is moving it (Summary.Held
+			// counts it). It stays in the DLQ until that run acks it.
+			l.Outcome, l.Reason = Held, "held: in progress in another run sharing the ledger"
+		case x.Unroutable:
+			l.Reason = "unroutable: no queue bound for it"
+		}
+		if !x.Held {
+			rep.Unknown++
+		}
+		if len(rep.Left) < maxLeft {
+			rep.Left = append(rep.Left, l)
 		}
 	}
-	return rep, runErr
+	return nil
 }

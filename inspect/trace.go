@@ -105,17 +105,7 @@ func (w *timelineWriter) flow(fl trace.FlowJSON) {
 		w.str("]\n")
 		if d := e.DeadLetter; d != nil {
 			w.str("      ")
-			msg := "dead-lettered"
-			if d.Origin != "" {
-				msg += " from " + d.Origin
-			}
-			if d.Class != "" {
-				msg += ": " + d.Class
-			}
-			if d.Error != "" {
-				msg += ": " + d.Error
-			}
-			w.style("31", "✗ "+cut(msg, 300))
+			w.style("31", "✗ "+cut(DeadLetterText(d), 300))
 			w.str("\n")
 		}
 	}

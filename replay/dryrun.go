@@ -5,8 +5,15 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
 )
+
+// DryRunRead is how a dry run reads a RabbitMQ queue it would consume (eddy
+// replay amqp:QUEUE, eddy dlq redrive amqp:QUEUE): the peek of --backlog
+// (messages got and given back at once, marked redelivered) up to what the
+// queue held at the start; a stream queue by offset.
+var DryRunRead = bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}}
 
 // Plan is what a dry run would have written.
 type Plan struct {

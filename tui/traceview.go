@@ -216,7 +216,7 @@ func (v *traceView) lines() []string {
 			switch {
 			case s.DeadLetter != nil:
 				line = st.DLQ.Render(fmt.Sprintf("✗ +%-8s %-*s %-*s %9s ", fmtLatency(off), ow, fitName(safe(s.Origin()), ow), tw, fit(safe(typ), tw), lat)) + st.Bar.Render(pad(bar, bw))
-				out = append(out, line, st.DLQ.Render("    dead-lettered: "+safe(deadLetterText(s.DeadLetter))))
+				out = append(out, line, st.DLQ.Render("    "+safe(inspect.DeadLetterText(s.DeadLetter))))
 				continue
 			case last == s && f.DeadLettered():
 				line += st.Warn.Render(" ← stuck here")
@@ -341,20 +341,6 @@ func shortDur(d time.Duration) string {
 		return fmt.Sprintf("%dms", d.Milliseconds())
 	}
 	return fmt.Sprintf("%ds", int(d.Seconds()))
-}
-
-func deadLetterText(d *trace.DeadLetter) string {
-	s := d.Convention
-	if d.Class != "" {
-		s += " " + d.Class
-	}
-	if d.Error != "" {
-		s += ": " + d.Error
-	}
-	if d.Origin != "" {
-		s += " (from " + d.Origin + ")"
-	}
-	return s
 }
 
 func fmtLatency(d time.Duration) string { return inspect.FormatLatency(d, inspect.LatencyCompact) }

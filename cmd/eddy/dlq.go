@@ -2,19 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"strconv"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
-	"github.com/eddy-sh/eddy/bus/file"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
@@ -43,6 +37,7 @@ type DLQOptions struct {
 }
 
 func newCmdDLQ(f *Factory, runF func(context.Context, string, *DLQOptions) error) *cobra.Command {
+	lo, so := &DLQOptions{IDs: 5}, &DLQOptions{}
 	cmd := &cobra.Command{
 		Use:   "dlq",
 		Short: "Find dead-letter topics and queues and see why their messages failed",
@@ -96,12 +91,11 @@ WHAT IT DOES TO A QUEUE
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			o := dlqFlags(c)
-			o.Transports = args
+			lo.Transports = args
 			if runF != nil {
-				return runF(c.Context(), "ls", o)
+				return runF(c.Context(), "ls", lo)
 			}
-			return dlqLsRun(c.Context(), f, o)
+			return dlqLsRun(c.Context(), f, lo)
 		},
 	}
 	show := &cobra.Command{
@@ -130,56 +124,40 @@ WHAT IT DOES TO A QUEUE
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			o := dlqFlags(c)
-			o.DLQ = args[0]
+			so.DLQ = args[0]
 			if runF != nil {
-				return runF(c.Context(), "show", o)
+				return runF(c.Context(), "show", so)
 			}
-			return dlqShowRun(c.Context(), f, o)
+			return dlqShowRun(c.Context(), f, so)
 		},
 	}
-	for _, c := range []*cobra.Command{ls, show} {
-		fl := c.Flags()
-		tableOutput.bind(fl, new(string))
-		fl.StringSlice("suffix", nil, "name suffixes that mark a DLQ (replaces the default list)")
-		fl.StringSlice("prefix", nil, "name prefixes that mark a DLQ (replaces the default list)")
-		fl.StringSlice("contains", nil, "name parts that mark a DLQ (replaces the default list)")
-		bindLedgerFlags(fl, new(string), nil)
-		fl.Bool("backlog", false, backlogFlag)
+	for _, c := range []struct {
+		*cobra.Command
+		o *DLQOptions
+	}{{ls, lo}, {show, so}} {
+		fl, o := c.Flags(), c.o
+		tableOutput.bind(fl, &o.Output)
+		bindNamingFlags(fl, &o.Suffixes, &o.Prefixes, &o.Contains)
+		bindLedgerFlags(fl, &o.Ledger, nil)
+		fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
 	}
-	show.Flags().Int("ids", 5, "message ids to list per group")
+	show.Flags().IntVar(&so.IDs, "ids", 5, "message ids to list per group")
 	cmd.AddCommand(ls, show, newCmdRedrive(f, nil))
 	cmd.AddCommand(newCmdLedger(f, nil))
 	return cmd
 }
 
-func dlqFlags(c *cobra.Command) *DLQOptions {
-	o := &DLQOptions{}
-	o.Output, _ = c.Flags().GetString("output")
-	o.Suffixes, _ = c.Flags().GetStringSlice("suffix")
-	o.Prefixes, _ = c.Flags().GetStringSlice("prefix")
-	o.Contains, _ = c.Flags().GetStringSlice("contains")
-	o.Ledger, _ = c.Flags().GetString("ledger")
-	o.Backlog, _ = c.Flags().GetBool("backlog")
-	o.IDs = 5
-	if c.Flags().Lookup("ids") != nil {
-		o.IDs, _ = c.Flags().GetInt("ids")
-	}
-	return o
-}
-
 func (o *DLQOptions) naming() convention.Naming {
-	n := convention.DefaultNaming()
-	if len(o.Suffixes) > 0 || len(o.Prefixes) > 0 || len(o.Contains) > 0 {
-		n = convention.Naming{Suffixes: o.Suffixes, Prefixes: o.Prefixes, Contains: o.Contains}
-	}
-	return n
+	return resolveNaming(o.Suffixes, o.Prefixes, o.Contains)
 }
 
-// dlqJSON is -o json, version 1.
-type dlqJSON struct {
-	V    int           `json:"v"`
-	DLQs []dlq.Summary `json:"dlqs"`
+// dlqOptions reach the brokers through f, and the redrive jobs' logs
+// through --ledger.
+func (o *DLQOptions) dlqOptions(f *Factory) dlq.Options {
+	return dlq.Options{Naming: o.naming(), Backlog: o.Backlog,
+		Kafka:     func() (*kafka.Client, error) { return f.Kafka() },
+		AMQP:      func() (*amqp.Client, error) { return f.AMQP() },
+		JobLogDir: jobLogDir(f, o.Ledger)}
 }
 
 func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
@@ -187,6 +165,7 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if o.IDs < 0 {
 		return usagef("--ids wants a number >= 0")
 	}
+	lo := o.dlqOptions(f)
 	useKafka, useAMQP := len(o.Transports) == 0, false
 	if useKafka {
 		var err error
@@ -197,144 +176,22 @@ func dlqLsRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	for _, t := range o.Transports {
 		useKafka, useAMQP = useKafka || t == "kafka:", useAMQP || t == "amqp:"
 	}
-	out := dlqJSON{V: 1, DLQs: []dlq.Summary{}}
-	var names []string // per summary: its address
-	// One pass per transport: how it lists its DLQs and summarizes one.
-	type lister struct {
-		transport string
-		list      func() ([]string, error)
-		summarize func(name string) (dlq.Summary, error)
-		close     func()
+	if !useKafka {
+		lo.Kafka = nil
 	}
-	var listers []func() (lister, error)
-	if useKafka {
-		listers = append(listers, func() (lister, error) {
-			c, err := f.Kafka()
-			if err != nil {
-				return lister{}, err
-			}
-			return lister{"kafka", func() ([]string, error) { return dlq.KafkaDLQs(ctx, c, o.naming()) },
-				func(n string) (dlq.Summary, error) {
-					jobs, err := redriveJobs(ctx, f, o.Ledger, n)
-					if err != nil {
-						return dlq.Summary{}, err
-					}
-					return dlq.SummarizeKafka(ctx, c, n, o.naming(), nil, 0, jobs)
-				}, c.Close}, nil
-		})
+	if !useAMQP {
+		lo.AMQP = nil
 	}
-	if useAMQP {
-		listers = append(listers, func() (lister, error) {
-			c, err := f.AMQP()
-			if err != nil {
-				return lister{}, err
-			}
-			// Without --backlog the queues' messages are not read: one
-			// description of them all from the management API.
-			var described map[string]dlq.Summary
-			summarize := func(n string) (dlq.Summary, error) {
-				if o.Backlog {
-					return dlq.SummarizeAMQP(ctx, c, n, o.naming(), nil, 0, true)
-				}
-				s, ok := described[n]
-				if !ok {
-					return dlq.Summary{}, &bus.NotFoundError{Transport: "amqp", Kind: "queue", Name: n}
-				}
-				return s, nil
-			}
-			list := func() ([]string, error) {
-				names, err := dlq.AMQPDLQs(ctx, c, o.naming())
-				if err != nil || o.Backlog {
-					return names, err
-				}
-				sums, err := dlq.DescribeAMQP(ctx, c, names)
-				if err != nil {
-					return nil, err
-				}
-				described = map[string]dlq.Summary{}
-				for _, s := range sums {
-					described[s.Name] = s
-				}
-				return names, nil
-			}
-			return lister{"amqp", list, summarize, func() { c.Close() }}, nil
-		})
+	// A transport that cannot be reached does not hide the other's DLQs
+	// (exit 3, what failed on stderr), as in ls.
+	sums, names, failures, err := dlq.List(ctx, lo)
+	if err != nil {
+		return err
 	}
-	// Each transport is listed on its own: one that cannot be reached does
-	// not hide the other's DLQs (exit 3, what failed on stderr), as in ls.
-	var failures []error
-	succeeded := false
-	listOne := func(open func() (lister, error)) ([]dlq.Summary, []string, error) {
-		l, err := open()
-		if err != nil {
-			return nil, nil, err
-		}
-		defer l.close()
-		dlqs, err := l.list()
-		if err != nil {
-			return nil, nil, err
-		}
-		var sums []dlq.Summary
-		var names []string
-		for _, n := range dlqs {
-			s, err := l.summarize(n)
-			if errors.Is(err, bus.ErrNotFound) {
-				continue // deleted since it was listed
-			}
-			if err != nil {
-				return nil, nil, err
-			}
-			s.Groups = nil
-			sums = append(sums, s)
-			names = append(names, l.transport+":"+n)
-		}
-		return sums, names, nil
-	}
-	for _, open := range listers {
-		sums, ns, err := listOne(open)
-		if err != nil {
-			failures = append(failures, err)
-			continue
-		}
-		succeeded = true
-		out.DLQs = append(out.DLQs, sums...)
-		names = append(names, ns...)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if len(failures) > 0 && !succeeded {
-		return errors.Join(failures...)
-	}
-	if err := dlqLsWrite(f, format, out, names); err != nil {
+	if err := inspect.WriteDLQs(f.IO.Out, format, sums, names, f.Now()); err != nil {
 		return err
 	}
 	return partial(f, failures)
-}
-
-func dlqLsWrite(f *Factory, format string, out dlqJSON, names []string) error {
-	if format == "json" {
-		return writeJSON(f.IO.Out, out)
-	}
-	tw := newTable(f.IO.Out, format, "dlq", "count", "oldest", "newest", "top_error", "origins")
-	if format == "table" {
-		fmt.Fprintln(tw, "DLQ\tCOUNT\tOLDEST\tNEWEST\tTOP ERROR\tORIGINS")
-	}
-	now := f.Now()
-	for i, s := range out.DLQs {
-		top := "-"
-		if len(s.Errors) > 0 {
-			top = fmt.Sprintf("%s (%d)", s.Errors[0].Value, s.Errors[0].Count)
-		}
-		var origins []string
-		for _, c := range s.Origins {
-			origins = append(origins, c.Value)
-		}
-		row := []string{names[i], strconv.FormatInt(s.Count, 10), when(s.Oldest, now, format), when(s.Newest, now, format),
-			top, strings.Join(origins, ",")}
-		writeRow(tw, row, format)
-	}
-	return tw.Flush()
 }
 
 func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
@@ -354,171 +211,21 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	if err != nil {
 		return err
 	}
-	id := func(e *event.Event) string { return schema.Extract(e).ID }
-	var s dlq.Summary
-	switch a.Transport {
-	case "amqp":
-		c, err := f.AMQP()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if s, err = dlq.SummarizeAMQP(ctx, c, a.Name, o.naming(), id, o.IDs, o.Backlog); err != nil {
-			return err
-		}
-	case "file":
-		src, err := file.Open(a.Name, f.IO.In, bus.ReadOptions{})
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		sum := dlq.NewSummarizer(a.Name, o.naming(), id, o.IDs)
-		if err := dlq.Scan(ctx, src, sum); err != nil {
-			return err
-		}
-		s = sum.Summary()
-		s.Transport = "file"
-	default:
-		c, err := f.Kafka()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		jobs, err := redriveJobs(ctx, f, o.Ledger, a.Name)
-		if err != nil {
-			return err
-		}
-		if s, err = dlq.SummarizeKafka(ctx, c, a.Name, o.naming(), id, o.IDs, jobs); err != nil {
-			return err
-		}
+	do := o.dlqOptions(f)
+	do.ID, do.Keep, do.Stdin = func(e *event.Event) string { return schema.Extract(e).ID }, o.IDs, f.IO.In
+	s, err := dlq.Show(ctx, a, do)
+	if err != nil {
+		return err
 	}
-	if format == "json" {
-		return writeJSON(f.IO.Out, dlqJSON{V: 1, DLQs: []dlq.Summary{s}})
-	}
-	now := f.Now()
-	tw := newTable(f.IO.Out, format, "count", "error", "class", "origin", "first", "last", "ids")
-	if format == "table" {
-		fmt.Fprintf(tw.Out, "%s: %d message(s), oldest %s, newest %s\n\n", inspect.SafeString(a.String()), s.Count,
-			when(s.Oldest, now, format), when(s.Newest, now, format))
-		fmt.Fprintln(tw, "COUNT\tERROR\tCLASS\tORIGIN\tFIRST\tLAST\tIDS")
-	}
-	for _, g := range s.Groups {
-		class := g.Class
-		if class == "" {
-			class = "-"
-		}
-		writeRow(tw, []string{strconv.FormatInt(g.Count, 10), g.Pattern, class, g.Origin,
-			when(g.First, now, format), when(g.Last, now, format), strings.Join(g.IDs, " ")}, format)
-	}
-	return tw.Flush()
+	return inspect.WriteDLQGroups(f.IO.Out, format, a.String(), s, f.Now())
 }
 
-// table is a tabwriter for -o table, and w itself for tsv. It keeps the
-// first write error, which Flush returns: a listing written to a full disk
-// must fail (exit 1), as its JSON form does, not end as if all was written.
-type table struct {
-	io.Writer
-	// Out is the underlying stream, for lines outside the grid (a title);
-	// its errors count too.
-	Out io.Writer
-	tw  *tabwriter.Writer
-	ew  *errWriter
-}
-
-// newTable starts a table; tsvHead is the header line of tsv (the README
-// promises one), the names of its columns.
-func newTable(w io.Writer, format string, tsvHead ...string) *table {
-	ew := &errWriter{w: w}
-	t := &table{Writer: ew, Out: ew, ew: ew}
-	if format == "table" {
-		t.tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-		t.Writer = t.tw
-	} else if len(tsvHead) > 0 {
-		io.WriteString(ew, strings.Join(tsvHead, "\t")+"\n")
-	}
-	return t
-}
-
-// Flush writes a table's aligned rows and returns the first write error.
-func (t *table) Flush() error {
-	if t.tw != nil {
-		if err := t.tw.Flush(); err != nil && t.ew.err == nil {
-			t.ew.err = err
-		}
-	}
-	if t.ew.err != nil {
-		return fmt.Errorf("writing the output: %w", t.ew.err)
-	}
-	return nil
-}
-
-// errWriter writes to w until a write fails, then writes nothing more and
-// keeps that error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
-// writeRow writes cells terminal-safe: a table's cells are also cut to fit
-// a line; tsv's keep their text with tabs and newlines escaped.
-func writeRow(w io.Writer, cells []string, format string) {
-	for i, c := range cells {
-		c = inspect.SafeString(c)
-		c = strings.NewReplacer("\t", `\t`, "\n", `\n`).Replace(c)
-		if r := []rune(c); format == "table" && len(r) > 60 {
-			c = string(r[:59]) + "…"
-		}
-		if i > 0 {
-			io.WriteString(w, "\t")
-		}
-		io.WriteString(w, c)
-	}
-	io.WriteString(w, "\n")
-}
-
-// when is a time for a person (an age) on a terminal, RFC 3339 otherwise.
-func when(t, now time.Time, format string) string {
-	if t.IsZero() {
-		return "-"
-	}
-	if format != "table" {
-		return event.FormatTime(t)
-	}
-	d := now.Sub(t).Round(time.Second)
-	switch {
-	case d < 0:
-		return event.FormatTime(t)
-	case d < time.Minute:
-		return d.String() + " ago"
-	case d < 48*time.Hour:
-		return d.Truncate(time.Minute).String() + " ago"
-	}
-	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
-}
-
-// redriveJobs is what the local redrive job logs and their groups say about
-// the Kafka DLQ topic (nil when no job ran here).
-func redriveJobs(ctx context.Context, f *Factory, ledger, topic string) (dlq.Jobs, error) {
+// jobLogDir is where the redrive job logs of --ledger live, "" when there
+// is no state directory (no jobs known).
+func jobLogDir(f *Factory, ledger string) string {
 	dir, err := redriveLogDir(f, ledger)
 	if err != nil {
-		return nil, nil // no state directory: no jobs known
+		return ""
 	}
-	if ents, err := os.ReadDir(dir); err != nil || len(ents) == 0 {
-		return nil, nil
-	}
-	kc, err := f.Kafka()
-	if err != nil {
-		return nil, err
-	}
-	defer kc.Close()
-	return dlq.LoadJobs(ctx, kc.Admin(), dir, topic)
+	return dir
 }

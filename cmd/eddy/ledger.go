@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 )
 
@@ -60,6 +61,16 @@ func (f *Factory) OpenLedger(ctx context.Context, flag string, ttl time.Duration
 		return nil, err
 	}
 	return l, nil
+}
+
+// openRunLedger opens the ledger of a replay or redrive: for a dry run as
+// openDryLedger does (read-only; nil when there is none yet), else as
+// OpenLedger does.
+func (f *Factory) openRunLedger(ctx context.Context, flag string, ttl time.Duration, dryRun bool) (replay.Ledger, error) {
+	if dryRun {
+		return f.openDryLedger(ctx, flag, ttl)
+	}
+	return f.OpenLedger(ctx, flag, ttl)
 }
 
 // LedgerOptions are `eddy dlq ledger`'s flags and arguments.
@@ -156,76 +167,40 @@ in the target: a rerun would move it again.`,
 	return cmd
 }
 
-func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, string, error) {
+// open opens the ledger read-only and lists its jobs: ls and show only
+// read, so nothing is created and nothing expired is deleted.
+func (o *LedgerOptions) open(ctx context.Context, f *Factory) (replay.Store, string, []replay.JobInfo, error) {
 	format := tableOutput.resolve(o.Output, f.IO)
-	// ls and show only read: nothing is created, nothing expired is deleted.
 	l, err := f.OpenLedger(ctx, o.Ledger, replay.DefaultLedgerTTL, replay.ReadOnlyLedger())
-	return l, format, err
-}
-
-// ledgerJobJSON is one job in -o json (version 1).
-type ledgerJobJSON struct {
-	Job        string     `json:"job"`
-	Completed  int        `json:"completed"`
-	InProgress int        `json:"in_progress"`
-	Oldest     *time.Time `json:"oldest"`
-	Newest     *time.Time `json:"newest"`
-}
-
-func jobJSON(j replay.JobInfo) ledgerJobJSON {
-	out := ledgerJobJSON{Job: j.Job, Completed: j.Counts[replay.Completed], InProgress: j.Counts[replay.InProgress]}
-	if !j.Oldest.IsZero() {
-		o, n := j.Oldest.UTC(), j.Newest.UTC()
-		out.Oldest, out.Newest = &o, &n
+	if err != nil {
+		return nil, "", nil, err
 	}
-	return out
+	jobs, err := l.Jobs()
+	if err != nil {
+		l.Close()
+		return nil, "", nil, err
+	}
+	return l, format, jobs, nil
 }
 
 func ledgerLsRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
-	l, format, err := o.open(ctx, f)
+	l, format, jobs, err := o.open(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	jobs, err := l.Jobs()
-	if err != nil {
-		return err
-	}
-	if format == "json" {
-		out := struct {
-			V    int             `json:"v"`
-			Jobs []ledgerJobJSON `json:"jobs"`
-		}{V: 1, Jobs: []ledgerJobJSON{}}
-		for _, j := range jobs {
-			out.Jobs = append(out.Jobs, jobJSON(j))
-		}
-		return writeJSON(f.IO.Out, out)
-	}
-	tw := newTable(f.IO.Out, format, "job", "completed", "in_progress", "oldest", "newest")
-	if format == "table" {
-		fmt.Fprintln(tw, "JOB\tCOMPLETED\tINPROGRESS\tOLDEST\tNEWEST")
-	}
-	now := f.Now()
-	for _, j := range jobs {
-		writeRow(tw, []string{j.Job, strconv.Itoa(j.Counts[replay.Completed]), strconv.Itoa(j.Counts[replay.InProgress]),
-			when(j.Oldest, now, format), when(j.Newest, now, format)}, format)
-	}
-	return tw.Flush()
+	return inspect.WriteLedgerJobs(f.IO.Out, format, jobs, f.Now())
 }
 
 func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	if o.Limit < 0 {
 		return usagef("--limit wants a number >= 0")
 	}
-	l, format, err := o.open(ctx, f)
+	l, format, jobs, err := o.open(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	jobs, err := l.Jobs()
-	if err != nil {
-		return err
-	}
 	var job *replay.JobInfo
 	for i := range jobs {
 		if jobs[i].Job == o.Job {
@@ -239,35 +214,7 @@ func ledgerShowRun(ctx context.Context, f *Factory, o *LedgerOptions) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		type idJSON struct {
-			ID string    `json:"id"`
-			At time.Time `json:"at"`
-		}
-		out := struct {
-			V int `json:"v"`
-			ledgerJobJSON
-			InProgressIDs []idJSON `json:"in_progress_ids"`
-		}{V: 1, ledgerJobJSON: jobJSON(*job), InProgressIDs: []idJSON{}}
-		for _, e := range ents {
-			out.InProgressIDs = append(out.InProgressIDs, idJSON{ID: e.ID, At: e.At.UTC()})
-		}
-		return writeJSON(f.IO.Out, out)
-	}
-	now := f.Now()
-	tw := newTable(f.IO.Out, format, "in_progress_id", "since")
-	if format == "table" {
-		fmt.Fprintf(tw.Out, "job %s: %d completed, %d in progress (outcome unknown), oldest %s, newest %s\n",
-			strconv.Quote(job.Job), job.Counts[replay.Completed], job.Counts[replay.InProgress],
-			when(job.Oldest, now, format), when(job.Newest, now, format))
-		if len(ents) > 0 {
-			fmt.Fprintln(tw, "IN PROGRESS ID\tSINCE")
-		}
-	}
-	for _, e := range ents {
-		writeRow(tw, []string{e.ID, when(e.At, now, format)}, format)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := inspect.WriteLedgerJob(f.IO.Out, format, *job, ents, f.Now()); err != nil {
 		return err
 	}
 	if n := job.Counts[replay.InProgress]; format == "table" && len(ents) < n {

@@ -32,6 +32,17 @@ func startRunTracing(ctx context.Context, f *Factory, endpoint string) (*runTrac
 	return r, nil
 }
 
+// withRunTracing runs run traced as --otlp (endpoint) says, and folds what
+// the export did into the run's outcome (runTracing.End).
+func withRunTracing(ctx context.Context, f *Factory, endpoint string, run func(*runTracing) error) (err error) {
+	tr, err := startRunTracing(ctx, f, endpoint)
+	if err != nil {
+		return err
+	}
+	defer func() { err = tr.End(ctx, f, err) }()
+	return run(tr)
+}
+
 // sink wraps the run's sink so that each event it writes is a span.
 func (r *runTracing) sink(s bus.Sink, target bus.Address) bus.Sink {
 	if r.tracer == nil {

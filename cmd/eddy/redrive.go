@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -161,42 +157,15 @@ DRY RUN
 	fl.StringVar(&o.Job, "job", "", "the job's name, 1 to 200 letters, digits, '.', '_' and '-': its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	summaryOutput.bind(fl, &o.Output)
-	fl.StringSliceVar(&o.Suffixes, "suffix", nil, "name suffixes that mark a DLQ (names its origin: orders.DLT → orders)")
-	fl.StringSliceVar(&o.Prefixes, "prefix", nil, "name prefixes that mark a DLQ (names its origin: dlq.orders → orders)")
-	fl.StringSliceVar(&o.Contains, "contains", nil, "name parts that mark a DLQ (replaces the default list)")
+	bindNamingFlags(fl, &o.Suffixes, &o.Prefixes, &o.Contains)
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each message written to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	return cmd
 }
 
-// redriveReport is the summary, as -o json prints it (version 1).
-type redriveReport struct {
-	V          int                  `json:"v"`
-	Job        string               `json:"job"`
-	Group      string               `json:"group,omitempty"`
-	Mode       string               `json:"mode"` // "transactional", "dry-run"
-	Read       int64                `json:"read"`
-	Redriven   int64                `json:"redriven"`
-	Parked     int64                `json:"parked"`
-	Unknown    int64                `json:"unknown_origin"`
-	Unselected int64                `json:"not_selected"`
-	Already    int64                `json:"already_removed"`
-	Held       int64                `json:"held"`
-	Targets    []replay.TargetCount `json:"targets"`
-	Left       []dlq.LeftRecord     `json:"left"`
-	FirstIDs   []string             `json:"first_ids,omitempty"`
-	Seconds    float64              `json:"seconds"`
-	Stopped    bool                 `json:"stopped"`
-	// OutcomeUnknown: as in replay's report (RabbitMQ, a connection lost
-	// for longer than --timeout).
-	OutcomeUnknown []string `json:"outcome_unknown,omitempty"`
-	Error          *string  `json:"error"`
-}
-
-// redrivePlan is what redrive validated before touching a broker.
+// redrivePlan is what redrive validated before touching a broker: the
+// plan (route and job) and where the Kafka job log lives.
 type redrivePlan struct {
-	dlq    bus.Address
-	route  dlq.RouterOptions
-	job    string
+	*dlq.Plan
 	logDir string
 }
 
@@ -215,6 +184,8 @@ func redriveLogDir(f *Factory, flag string) (string, error) {
 	return dlq.JobLogDir(spec), nil
 }
 
+// planRedrive checks redrive's flags and plans the run (dlq.NewPlan, as the
+// TUI's redrive does).
 func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	name := o.DLQ
 	if !strings.Contains(name, ":") {
@@ -233,9 +204,8 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	if a.Transport == "amqp" && o.KeepPartition {
 		return nil, usagef("--keep-partition applies to Kafka DLQs")
 	}
-	p := &redrivePlan{dlq: a}
-	naming := (&DLQOptions{Suffixes: o.Suffixes, Prefixes: o.Prefixes, Contains: o.Contains}).naming()
-	p.route = dlq.RouterOptions{DLQ: a, Naming: naming, KeepPartition: o.KeepPartition, MaxRedrives: o.MaxRedrives}
+	po := dlq.PlanOptions{DLQ: a, Naming: resolveNaming(o.Suffixes, o.Prefixes, o.Contains), KeepPartition: o.KeepPartition,
+		MaxRedrives: o.MaxRedrives, ToText: o.To, ParkText: o.Park, FilterText: o.Filter, Error: o.Error, Job: o.Job}
 	if o.MaxRedrives < 1 {
 		return nil, usagef("--max-redrives wants a number >= 1")
 	}
@@ -257,7 +227,7 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		if to.Transport == a.Transport && (to.Name == a.Name || sameQueue(to, a.Name)) {
 			return nil, usagef("--to %s is the DLQ itself: its messages would be dead letters again; name the topic or queue they go back to", inspect.SafeString(o.To))
 		}
-		p.route.To = &to
+		po.To = &to
 	}
 	if o.Park != "" {
 		pk := o.Park
@@ -274,7 +244,7 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		if park.Name == a.Name {
 			return nil, usagef("--park %s is the DLQ itself: name another topic or queue to park messages in", inspect.SafeString(o.Park))
 		}
-		p.route.Park = &park
+		po.Park = &park
 	}
 	if o.Rate < 0 {
 		return nil, usagef("--rate wants a number >= 0")
@@ -283,46 +253,26 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	sel := &p.route.Select
-	sel.ID = func(e *event.Event) string { return schema.Extract(e).ID }
+	po.ID = func(e *event.Event) string { return schema.Extract(e).ID }
 	if o.Filter != "" {
 		flt, err := inspect.CompileFilter(o.Filter, schema)
 		if err != nil {
 			return nil, asUsage(err)
 		}
-		sel.Filter = flt
+		po.Filter = flt
 	}
-	if o.Error != "" {
-		if sel.Error, err = regexp.Compile(o.Error); err != nil {
-			return nil, usagef("--error %q: bad regular expression: %v", o.Error, err)
-		}
-	}
-	ids, err := readIDs(o.IDs)
-	if err != nil {
+	if po.IDs, err = readIDs(o.IDs); err != nil {
 		return nil, err
 	}
-	if o.IDs != nil && len(ids) == 0 {
+	if o.IDs != nil && len(po.IDs) == 0 {
 		// --ids '', --ids , or an @FILE of blank lines: a selection that
 		// came out empty selects nothing, and nothing is a usage error —
 		// never the whole DLQ.
 		return nil, usagef("--ids %q selects no message: give ids or positions, or leave --ids out to redrive every message", inspect.SafeString(strings.Join(o.IDs, ",")))
 	}
-	if len(ids) > 0 {
-		sel.IDs = map[string]bool{}
-		for _, id := range ids {
-			sel.IDs[id] = true
-		}
-	}
-	p.job = o.Job
-	if p.job == "" {
-		// The same DLQ and selection are the same job (a rerun resumes);
-		// another selection is another job. A queue's name may hold any
-		// character: the job keeps the safe ones (the hash tells apart
-		// names that differ in the others).
-		parts := []string{a.String(), "to=" + o.To, "filter=" + o.Filter, "error=" + o.Error, "ids=" + strings.Join(ids, ","),
-			fmt.Sprintf("max=%d", o.MaxRedrives), "park=" + o.Park, fmt.Sprintf("keep=%v", o.KeepPartition)}
-		h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-		p.job = replay.SafeJobName(a.Name, replay.MaxJobName-9) + "-" + hex.EncodeToString(h[:4])
+	p := &redrivePlan{}
+	if p.Plan, err = dlq.NewPlan(po); err != nil {
+		return nil, asUsage(err)
 	}
 	if p.logDir, err = redriveLogDir(f, o.Ledger); err != nil {
 		return nil, err
@@ -355,19 +305,21 @@ func readIDs(args []string) ([]string, error) {
 	return out, nil
 }
 
-func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) (err error) {
+func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
 	p, err := planRedrive(f, o)
 	if err != nil {
 		return err
 	}
-	tr, err := startRunTracing(ctx, f, o.OTLP)
-	if err != nil {
-		return err
-	}
-	defer func() { err = tr.End(ctx, f, err) }()
-	if p.dlq.Transport == "amqp" {
-		return redriveAMQP(ctx, f, o, p, tr)
-	}
+	return withRunTracing(ctx, f, o.OTLP, func(tr *runTracing) error {
+		if p.DLQ.Transport == "amqp" {
+			return redriveAMQP(ctx, f, o, p, tr)
+		}
+		return redriveKafka(ctx, f, o, p, tr)
+	})
+}
+
+// redriveKafka is the Kafka branch: transactional, through replay/eos.
+func redriveKafka(ctx context.Context, f *Factory, o *RedriveOptions, p *redrivePlan, tr *runTracing) error {
 	kc, err := f.Kafka()
 	if err != nil {
 		return err
@@ -382,24 +334,27 @@ func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) (err error) 
 	if err := redrivePreflight(ctx, f, p); err != nil {
 		return err
 	}
-	prog := newProgress(f)
-	prog.label = "redrive"
-	mode := "transactional"
-	if o.DryRun {
-		mode = "dry-run"
-	}
+	prog := inspect.NewProgress(f.IO.ErrOut, f.IO.ErrTTY, "redrive")
 	ctx, endSpan := redriveSpan(ctx, tr, p)
 	rep, runErr := dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
 		// An outage is retried for --timeout (each request, and the wait
 		// for a transaction's records: KafkaRedrive.Timeout), then the run
 		// fails with nothing committed for the open transaction.
-		Job: p.job, LogDir: p.logDir, Route: p.route,
-		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Client: kc, Tracer: tr.tracer,
+		Job: p.Job, LogDir: p.logDir, Route: p.Route,
+		Rate: o.Rate, Progress: prog.Update, DryRun: o.DryRun, Client: kc, Tracer: tr.tracer,
 		Timeout: f.Global.Timeout,
 	})
 	endSpan(rep.Summary, runErr)
-	prog.done()
-	return redriveEnd(f, o, p, mode, rep, concurrentRun(runErr))
+	prog.Done()
+	return redriveEnd(f, o, p, runMode(o.DryRun, "transactional"), rep, concurrentRun(runErr))
+}
+
+// runMode is a run's mode in its report: "dry-run", else mode.
+func runMode(dryRun bool, mode string) string {
+	if dryRun {
+		return "dry-run"
+	}
+	return mode
 }
 
 // redriveAMQP is the RabbitMQ branch: consumed, routed by x-death, through
@@ -416,44 +371,33 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 	if err := redrivePreflight(ctx, f, p); err != nil {
 		return err
 	}
-	// A dry run reads the ledger without creating or changing it.
-	var led replay.Ledger
-	if o.DryRun {
-		led, err = f.openDryLedger(ctx, o.Ledger, o.LedgerTTL)
-	} else {
-		led, err = f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
-	}
+	led, err := f.openRunLedger(ctx, o.Ledger, o.LedgerTTL, o.DryRun)
 	if err != nil {
 		return err
 	}
 	if led != nil {
 		defer led.Close()
 	}
-	prog := newProgress(f)
-	prog.label = "redrive"
-	mode := "ledger"
-	if o.DryRun {
-		mode = "dry-run"
-	}
+	prog := inspect.NewProgress(f.IO.ErrOut, f.IO.ErrTTY, "redrive")
 	ctx, endSpan := redriveSpan(ctx, tr, p)
-	rep, runErr := dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: c, Job: p.job, Ledger: led, Route: p.route,
-		Rate: o.Rate, Progress: prog.update, DryRun: o.DryRun, Tracer: tr.tracer,
+	rep, runErr := dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: c, Job: p.Job, Ledger: led, Route: p.Route,
+		Rate: o.Rate, Progress: prog.Update, DryRun: o.DryRun, Tracer: tr.tracer,
 		Outage: replay.Outage{Timeout: f.Global.Timeout, Debug: f.debugWriter()}})
 	endSpan(rep.Summary, runErr)
-	prog.done()
-	return redriveEnd(f, o, p, mode, rep, runErr)
+	prog.Done()
+	return redriveEnd(f, o, p, runMode(o.DryRun, "ledger"), rep, runErr)
 }
 
 // redrivePreflight checks, for a run and its dry run alike, what the run
 // needs before it writes: the --to target exists, and (Kafka) the job log's
 // directory can be made.
 func redrivePreflight(ctx context.Context, f *Factory, p *redrivePlan) error {
-	if p.route.To != nil {
-		if err := preflightTarget(ctx, f, *p.route.To); err != nil {
+	if p.Route.To != nil {
+		if err := preflightTarget(ctx, f, *p.Route.To); err != nil {
 			return err
 		}
 	}
-	if p.dlq.Transport == "kafka" {
+	if p.DLQ.Transport == "kafka" {
 		if err := checkCreatable(p.logDir); err != nil {
 			return fmt.Errorf("job log: %w", err)
 		}
@@ -469,40 +413,26 @@ func redriveSpan(ctx context.Context, tr *runTracing, p *redrivePlan) (context.C
 		return ctx, func(replay.Summary, error) {}
 	}
 	var to bus.Address
-	if p.route.To != nil {
-		to = *p.route.To
+	if p.Route.To != nil {
+		to = *p.Route.To
 	}
-	return replay.StartRun(ctx, tr.tracer, "redrive", p.job, to, attribute.String("eddy.dlq", p.dlq.String()))
+	return replay.StartRun(ctx, tr.tracer, "redrive", p.Job, to, attribute.String("eddy.dlq", p.DLQ.String()))
 }
 
 // redriveEnd reports a run and maps it to an exit code.
 func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep dlq.Report, runErr error) error {
-	out := redriveReport{V: 1, Job: p.job, Mode: mode,
-		Read: rep.Read, Redriven: rep.Redriven, Parked: rep.Parked, Unknown: rep.Unknown, Unselected: rep.Unselected,
-		Already: rep.Already, Held: rep.Held, Targets: rep.Targets, Left: rep.Left, FirstIDs: rep.First,
-		Seconds: rep.Elapsed.Seconds(), Stopped: rep.Stopped, OutcomeUnknown: rep.OutcomeUnknown}
-	if p.dlq.Transport == "kafka" {
-		out.Group = dlq.RedriveGroup(p.job)
+	if runErr != nil && !rep.Stopped && rep.Read == 0 && rep.Moved == 0 {
+		return runErr // nothing happened: the error alone says it
 	}
-	if out.Targets == nil {
-		out.Targets = []replay.TargetCount{}
+	group := ""
+	if p.DLQ.Transport == "kafka" {
+		group = dlq.RedriveGroup(p.Job)
 	}
-	if out.Left == nil {
-		out.Left = []dlq.LeftRecord{}
-	}
-	if runErr != nil && !rep.Stopped {
-		if rep.Read == 0 && rep.Moved == 0 {
-			return runErr // nothing happened: the error alone says it
-		}
-		s := runErr.Error()
-		out.Error = &s
-	}
-	if err := printRedrive(f, o, &out); err != nil {
+	out := inspect.NewRedriveReport(p.Job, group, mode, rep, runErr)
+	if err := inspect.WriteRedriveReport(f.IO.Out, f.IO.ErrOut, out, o.Output == "json"); err != nil {
 		return err
 	}
-	for _, n := range rep.Notes {
-		fmt.Fprintf(f.IO.ErrOut, "eddy: note: %s\n", inspect.SafeString(n))
-	}
+	inspect.WriteNotes(f.IO.ErrOut, rep.Notes)
 	if rep.FilterErr > 0 {
 		fmt.Fprintf(f.IO.ErrOut, "eddy: --filter failed on %d message(s), which were not redriven\n", rep.FilterErr)
 	}
@@ -515,59 +445,13 @@ func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep 
 	}
 	var partial []string
 	if rep.Unknown > 0 {
-		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: origin unknown, not writable or unroutable", rep.Unknown, p.dlq))
+		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: origin unknown, not writable or unroutable", rep.Unknown, p.DLQ))
 	}
 	if rep.Held > 0 {
-		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: in progress in another run sharing the ledger, which acks them once it moved them (a rerun after it ended moves what it did not)", rep.Held, p.dlq))
+		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: in progress in another run sharing the ledger, which acks them once it moved them (a rerun after it ended moves what it did not)", rep.Held, p.DLQ))
 	}
 	if len(partial) > 0 {
 		return &exitError{code: ExitPartial, err: fmt.Errorf("%s (listed above)", strings.Join(partial, "; "))}
-	}
-	return nil
-}
-
-func printRedrive(f *Factory, o *RedriveOptions, r *redriveReport) error {
-	if o.Output == "json" {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(f.IO.Out, "%s\n", b)
-		return err
-	}
-	w := &errWriter{w: f.IO.Out} // a lost report is an error (exit 1), as in JSON
-	verb := "redriven"
-	if r.Mode == "dry-run" {
-		verb = "would redrive"
-		fmt.Fprintf(w, "dry run: would write %d message(s)\n", r.Redriven+r.Parked)
-	}
-	for _, t := range r.Targets {
-		fmt.Fprintf(w, "  %-40s %d\n", inspect.SafeString(t.Target), t.Count)
-	}
-	if r.Unknown > 0 {
-		fmt.Fprintf(w, "  %-40s %d\n", "(left: unknown origin)", r.Unknown)
-	}
-	if len(r.FirstIDs) > 0 {
-		ids := make([]string, len(r.FirstIDs))
-		for i, id := range r.FirstIDs {
-			ids[i] = inspect.SafeString(id)
-		}
-		fmt.Fprintf(w, "first: %s\n", strings.Join(ids, " "))
-	}
-	for _, l := range r.Left {
-		fmt.Fprintf(f.IO.ErrOut, "eddy: left %s: %s\n", inspect.SafeString(l.ID), inspect.SafeString(l.Reason))
-	}
-	if int64(len(r.Left)) < r.Unknown {
-		fmt.Fprintf(f.IO.ErrOut, "eddy: ... and %d more left ('eddy dlq show' lists them)\n", r.Unknown-int64(len(r.Left)))
-	}
-	fmt.Fprintf(f.IO.ErrOut, "eddy: redrive %s: read %d, %s %d, parked %d, left %d (unknown origin), not selected %d, already removed %d in %.1fs (%s)\n",
-		r.Job, r.Read, verb, r.Redriven, r.Parked, r.Unknown, r.Unselected, r.Already, r.Seconds, r.Mode)
-	if r.Held > 0 {
-		fmt.Fprintf(f.IO.ErrOut, "eddy: redrive %s: %d message(s) held by another run sharing the ledger, left to it\n", r.Job, r.Held)
-	}
-	printOutcomeUnknown(f, r.OutcomeUnknown)
-	if w.err != nil {
-		return fmt.Errorf("writing the report: %w", w.err)
 	}
 	return nil
 }

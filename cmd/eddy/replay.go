@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -269,53 +268,28 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	return p, nil
 }
 
-// replayReport is the summary, as -o json prints it (version 1).
-type replayReport struct {
-	V        int      `json:"v"`
-	Job      string   `json:"job"`
-	Mode     string   `json:"mode"` // "transactional", "ledger", "dry-run"
-	Read     int64    `json:"read"`
-	Filtered int64    `json:"filtered"`
-	Skipped  int64    `json:"skipped"`
-	Retried  int64    `json:"retried"`
-	Held     int64    `json:"held"`
-	Moved    int64    `json:"moved"`
-	Failed   int64    `json:"failed"`
-	Seconds  float64  `json:"seconds"`
-	Stopped  bool     `json:"stopped"`
-	Plan     *planOut `json:"plan,omitempty"`
-	// Unknown lists the identities whose write was in flight when the
-	// target's connection was lost for good: in progress in the ledger, a
-	// rerun moves them again (a duplicate carries the same eddy-redrive-id).
-	Unknown []string `json:"outcome_unknown,omitempty"`
-	Error   *string  `json:"error"`
+// runOutcome is what a run did: its counts and the error it ended with.
+type runOutcome struct {
+	sum replay.Summary
+	err error
 }
 
-type planOut struct {
-	Targets  []replay.TargetCount `json:"targets"`
-	FirstIDs []string             `json:"first_ids"`
-	Total    int64                `json:"total"`
-}
-
-func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) (err error) {
+func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) error {
 	p, err := planReplay(f, o)
 	if err != nil {
 		return err
 	}
-	tr, err := startRunTracing(ctx, f, o.OTLP)
-	if err != nil {
-		return err
-	}
-	defer func() { err = tr.End(ctx, f, err) }()
+	return withRunTracing(ctx, f, o.OTLP, func(tr *runTracing) error { return replayTraced(ctx, f, o, p, tr) })
+}
+
+// replayTraced runs the replay p, its run a span of tr.
+func replayTraced(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPlan, tr *runTracing) (err error) {
 	ctx, endSpan := tr.run(ctx, "replay", p.job, p.to)
-	prog := newProgress(f)
-	rep := replayReport{V: 1, Job: p.job}
-	var sum replay.Summary
-	var runErr error
+	var run runOutcome
 	spanEnded := false
 	defer func() {
 		if !spanEnded { // an early return: the run never started
-			endSpan(sum, errors.New("replay did not start"))
+			endSpan(run.sum, errors.New("replay did not start"))
 		}
 	}()
 	// The target exists and takes writes: checked before anything is read,
@@ -323,117 +297,115 @@ func replayRun(ctx context.Context, f *Factory, o *ReplayOptions) (err error) {
 	if err := preflightTarget(ctx, f, p.to); err != nil {
 		return err
 	}
+	prog := inspect.NewProgress(f.IO.ErrOut, f.IO.ErrTTY, "replay")
+	rep := &inspect.ReplayReport{V: 1, Job: p.job}
 	if p.eos {
 		rep.Mode = "transactional"
-		topics := make([]string, len(p.kafka))
-		for i, a := range p.kafka {
-			topics[i] = a.Name
-		}
-		// An unreachable broker is exit 4, as for every command.
-		kc, err := f.Kafka()
-		if err != nil {
-			return err
-		}
-		defer kc.Close()
-		if err := kc.Ping(ctx); err != nil {
-			return err
-		}
-		sum, runErr = eos.Run(ctx, eos.Options{
-			Client: kc, Job: p.job, Topics: topics, Target: p.to.Name, From: p.read.From,
-			KeepPartition: o.KeepPartition, NewTimestamps: o.NewTimestamps,
-			Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.update, Tracer: tr.tracer,
-			Timeout: f.Global.Timeout,
-		})
-		runErr = concurrentRun(runErr)
+		run, err = replayEOS(ctx, f, o, p, tr, prog)
 	} else {
-		src, closeSrc, err := openReplaySource(ctx, f, p, o)
-		if err != nil {
-			return err
-		}
-		defer closeSrc()
-		// A dry run reads the ledger the real run would use, and fails as
-		// it would, without creating or changing it.
-		var led replay.Ledger
-		if o.DryRun {
-			led, err = f.openDryLedger(ctx, o.Ledger, o.LedgerTTL)
-		} else {
-			led, err = f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
-		}
-		if err != nil {
-			return err
-		}
-		if led != nil {
-			defer led.Close()
-		}
-		var dst bus.Sink
-		var dry *replay.DryRun
-		if o.DryRun {
-			rep.Mode = "dry-run"
-			target := p.to.String()
-			schema := p.schema
-			dry = replay.NewDryRun(func(*event.Event) string { return target }, func(e *event.Event) string {
-				if id := schema.Extract(e).ID; id != "" {
-					return id
-				}
-				v, _ := e.Header(replay.HeaderRedriveID)
-				return string(v)
-			}, 10)
-			dst = dry
-			if led != nil {
-				led = replay.ReadOnly(led)
-			}
-		} else {
-			rep.Mode = "ledger"
-			dst, err = openReplaySink(f, p, o)
-			if err != nil {
-				return err
-			}
-			dst = tr.sink(dst, p.to)
-		}
-		defer dst.Close()
-		ropts := replay.Options{
-			Job: p.job, Ledger: led, Filter: matcher(p.filter), Rate: o.Rate, Limit: o.Limit, Progress: prog.update,
-		}
-		if k, ok := src.(*amqp.Consumer); ok {
-			sum, runErr = runConsuming(ctx, f, k, dst, ropts, &rep)
-		} else {
-			sum, runErr = replay.Run(ctx, src, dst, ropts)
-		}
-		// A RabbitMQ source's notes: a dry run's peek cut at its limit (the
-		// plan covers only what it read), deliveries released at the hold
-		// deadline.
-		if n, ok := src.(interface{ Notes() []string }); ok {
-			for _, s := range n.Notes() {
-				fmt.Fprintf(f.IO.ErrOut, "eddy: note: %s\n", inspect.SafeString(s))
-			}
-		}
-		if dry != nil {
-			pl := dry.Plan()
-			rep.Plan = &planOut{Targets: pl.Targets, FirstIDs: pl.FirstIDs, Total: pl.Total}
-			if rep.Plan.Targets == nil {
-				rep.Plan.Targets = []replay.TargetCount{}
-			}
-			if rep.Plan.FirstIDs == nil {
-				rep.Plan.FirstIDs = []string{}
-			}
-		}
+		rep.Mode = runMode(o.DryRun, "ledger")
+		run, err = replayLedger(ctx, f, o, p, tr, prog, rep)
 	}
-	endSpan(sum, runErr)
+	if err != nil {
+		return err
+	}
+	endSpan(run.sum, run.err)
 	spanEnded = true
-	prog.done()
-	rep.Read, rep.Filtered, rep.Skipped, rep.Retried, rep.Held, rep.Moved, rep.Failed =
-		sum.Read, sum.Filtered, sum.Skipped, sum.Retried, sum.Held, sum.Moved, sum.Failed
-	rep.Seconds, rep.Stopped = sum.Elapsed.Seconds(), sum.Stopped
-	if runErr != nil && !sum.Stopped {
-		s := runErr.Error()
-		rep.Error = &s
+	prog.Done()
+	return replayEnd(f, o, p, rep, run)
+}
+
+// replayEOS is the Kafka to Kafka transactional run (replay/eos).
+func replayEOS(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPlan, tr *runTracing, prog *inspect.Progress) (runOutcome, error) {
+	topics := make([]string, len(p.kafka))
+	for i, a := range p.kafka {
+		topics[i] = a.Name
 	}
+	// An unreachable broker is exit 4, as for every command.
+	kc, err := f.Kafka()
+	if err != nil {
+		return runOutcome{}, err
+	}
+	defer kc.Close()
+	if err := kc.Ping(ctx); err != nil {
+		return runOutcome{}, err
+	}
+	sum, runErr := eos.Run(ctx, eos.Options{
+		Client: kc, Job: p.job, Topics: topics, Target: p.to.Name, From: p.read.From,
+		KeepPartition: o.KeepPartition, NewTimestamps: o.NewTimestamps,
+		Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.Update, Tracer: tr.tracer,
+		Timeout: f.Global.Timeout,
+	})
+	return runOutcome{sum, concurrentRun(runErr)}, nil
+}
+
+// replayLedger is every other run: through the ledger, or a dry run (which
+// reads the ledger the real run would use, and fails as it would, without
+// creating or changing it) whose plan goes in rep.
+func replayLedger(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPlan, tr *runTracing, prog *inspect.Progress, rep *inspect.ReplayReport) (runOutcome, error) {
+	src, closeSrc, err := openReplaySource(ctx, f, p, o)
+	if err != nil {
+		return runOutcome{}, err
+	}
+	defer closeSrc()
+	led, err := f.openRunLedger(ctx, o.Ledger, o.LedgerTTL, o.DryRun)
+	if err != nil {
+		return runOutcome{}, err
+	}
+	if led != nil {
+		defer led.Close()
+	}
+	var dst bus.Sink
+	var dry *replay.DryRun
+	if o.DryRun {
+		dry = replay.NewDryRun(func(*event.Event) string { return p.to.String() }, func(e *event.Event) string {
+			if id := p.schema.Extract(e).ID; id != "" {
+				return id
+			}
+			v, _ := e.Header(replay.HeaderRedriveID)
+			return string(v)
+		}, 10)
+		dst = dry
+		if led != nil {
+			led = replay.ReadOnly(led)
+		}
+	} else if dst, err = openReplaySink(f, p, o); err != nil {
+		return runOutcome{}, err
+	} else {
+		dst = tr.sink(dst, p.to)
+	}
+	defer dst.Close()
+	ropts := replay.Options{
+		Job: p.job, Ledger: led, Filter: matcher(p.filter), Rate: o.Rate, Limit: o.Limit, Progress: prog.Update,
+	}
+	var run runOutcome
+	if k, ok := src.(*amqp.Consumer); ok {
+		run.sum, rep.Unknown, run.err = replay.RunConsuming(ctx, k, dst, ropts, replay.Outage{Timeout: f.Global.Timeout, Debug: f.debugWriter()})
+	} else {
+		run.sum, run.err = replay.Run(ctx, src, dst, ropts)
+	}
+	// A RabbitMQ source's notes: a dry run's peek cut at its limit (the
+	// plan covers only what it read), deliveries released at the hold
+	// deadline.
+	if n, ok := src.(interface{ Notes() []string }); ok {
+		inspect.WriteNotes(f.IO.ErrOut, n.Notes())
+	}
+	if dry != nil {
+		rep.SetPlan(dry.Plan())
+	}
+	return run, nil
+}
+
+// replayEnd reports a run and maps it to an exit code.
+func replayEnd(f *Factory, o *ReplayOptions, p *replayPlan, rep *inspect.ReplayReport, run runOutcome) error {
+	sum, runErr := run.sum, run.err
+	rep.SetSummary(sum, runErr)
 	if runErr != nil && !sum.Stopped && sum.Read == 0 && sum.Moved == 0 {
 		// Nothing happened (a missing topic, a refused connection): the
 		// error alone says it.
 		return runErr
 	}
-	if err := printReplay(f, o, &rep); err != nil {
+	if err := inspect.WriteReplayReport(f.IO.Out, f.IO.ErrOut, rep, o.Output == "json"); err != nil {
 		return err
 	}
 	if o.DryRun && len(p.kafka) > 0 && p.to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd {
@@ -459,66 +431,6 @@ func matcher(f *inspect.Filter) replay.Matcher {
 		return nil
 	}
 	return f
-}
-
-func printReplay(f *Factory, o *ReplayOptions, rep *replayReport) error {
-	if o.Output == "json" {
-		b, err := json.Marshal(rep)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(f.IO.Out, "%s\n", b)
-		return err
-	}
-	w := &errWriter{w: f.IO.Out} // a lost report is an error (exit 1), as in JSON
-	if rep.Plan != nil {
-		fmt.Fprintf(w, "dry run: would write %d event(s)\n", rep.Plan.Total)
-		for _, t := range rep.Plan.Targets {
-			fmt.Fprintf(w, "  %-40s %d\n", inspect.SafeString(t.Target), t.Count)
-		}
-		if len(rep.Plan.FirstIDs) > 0 {
-			ids := make([]string, len(rep.Plan.FirstIDs))
-			for i, id := range rep.Plan.FirstIDs {
-				ids[i] = inspect.SafeString(id)
-			}
-			fmt.Fprintf(w, "first ids: %s\n", strings.Join(ids, " "))
-		}
-	}
-	verb := "moved"
-	if rep.Mode == "dry-run" {
-		verb = "would move"
-	}
-	fmt.Fprintf(f.IO.ErrOut, "eddy: replay %s: read %d, %s %d, skipped %d (already done), filtered out %d",
-		rep.Job, rep.Read, verb, rep.Moved, rep.Skipped, rep.Filtered)
-	if rep.Retried > 0 {
-		fmt.Fprintf(f.IO.ErrOut, ", retried %d (possible duplicates, same %s)", rep.Retried, replay.HeaderRedriveID)
-	}
-	if rep.Held > 0 {
-		fmt.Fprintf(f.IO.ErrOut, ", left to another run %d (in progress there)", rep.Held)
-	}
-	if rep.Failed > 0 {
-		fmt.Fprintf(f.IO.ErrOut, ", not confirmed %d", rep.Failed)
-	}
-	fmt.Fprintf(f.IO.ErrOut, " in %.1fs (%s)\n", rep.Seconds, rep.Mode)
-	printOutcomeUnknown(f, rep.Unknown)
-	if w.err != nil {
-		return fmt.Errorf("writing the report: %w", w.err)
-	}
-	return nil
-}
-
-// printOutcomeUnknown says which identities were in flight when a run gave
-// up on a lost connection: one line, the ids safely rendered.
-func printOutcomeUnknown(f *Factory, unknown []string) {
-	if len(unknown) == 0 {
-		return
-	}
-	ids := make([]string, len(unknown))
-	for i, id := range unknown {
-		ids[i] = inspect.SafeString(id)
-	}
-	fmt.Fprintf(f.IO.ErrOut, "eddy: outcome unknown for %d event(s) (in progress in the ledger; the same command moves them again, a duplicate carrying the same %s): %s\n",
-		len(ids), replay.HeaderRedriveID, strings.Join(ids, " "))
 }
 
 func openReplaySource(ctx context.Context, f *Factory, p *replayPlan, o *ReplayOptions) (bus.Source, func(), error) {

@@ -19,7 +19,7 @@ func openConsumer(ctx context.Context, f *Factory, queue string, dryRun bool, pr
 		return nil, nil, err
 	}
 	if dryRun {
-		s, err := c.Source(ctx, []bus.Address{{Transport: "amqp", Name: queue}}, dryRunRead)
+		s, err := c.Source(ctx, []bus.Address{{Transport: "amqp", Name: queue}}, replay.DryRunRead)
 		if err != nil {
 			c.Close()
 			return nil, nil, err
@@ -32,16 +32,4 @@ func openConsumer(ctx context.Context, f *Factory, queue string, dryRun bool, pr
 		return nil, nil, err
 	}
 	return k, func() { k.Close(); c.Close() }, nil
-}
-
-// dryRunRead is how a dry run reads a RabbitMQ queue: the peek of --backlog
-// up to what the queue held at the start, the same read as dlq redrive's.
-var dryRunRead = bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}}
-
-// runConsuming is replay.RunConsuming (a lost connection retried for
-// --timeout) with the outcome-unknown identities in rep.Unknown.
-func runConsuming(ctx context.Context, f *Factory, k *amqp.Consumer, dst bus.Sink, opts replay.Options, rep *replayReport) (replay.Summary, error) {
-	sum, unknown, err := replay.RunConsuming(ctx, k, dst, opts, replay.Outage{Timeout: f.Global.Timeout, Debug: f.debugWriter()})
-	rep.Unknown = unknown
-	return sum, err
 }

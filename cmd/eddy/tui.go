@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/dlq/convention"
+	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/tui"
@@ -275,7 +278,9 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 		return nil, err
 	}
 	be := &tui.Backend{Context: name, Schema: schema}
-	be.Jobs = func(ctx context.Context, topic string) (dlq.Jobs, error) { return redriveJobs(ctx, f, "", topic) }
+	be.Jobs = func(ctx context.Context, topic string) (dlq.Jobs, error) {
+		return dlq.LocalJobs(ctx, be.Kafka, jobLogDir(f, ""), topic)
+	}
 	be.Redrive = func(ctx context.Context, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
 		return tuiRedrive(ctx, f, be, req, progress)
 	}
@@ -325,54 +330,53 @@ func tuiBackend(f *Factory) (*tui.Backend, error) {
 }
 
 // tuiRedrive is eddy dlq redrive DLQ [--error RE] [--ids …] [--dry-run] for the DLQ
-// view: the same plan (job name, ledger, routing, loop guard) and the same
-// run — dlq.RedriveKafka for a topic, dlq.RedriveAMQP through the ledger
-// for a queue, as redriveRun and redriveAMQP call them.
+// view: the same plan (dlq.NewPlan: job name, routing, loop guard), the same
+// ledger and job log, and the same run — dlq.RedriveKafka for a topic,
+// dlq.RedriveAMQP through the ledger for a queue, as redriveRun and
+// redriveAMQP call them. The plan shown is what Y runs: pinned to the
+// messages it counted (req.Pin).
 func tuiRedrive(ctx context.Context, f *Factory, be *tui.Backend, req tui.RedriveRequest, progress func(replay.Summary)) (dlq.Report, error) {
-	transport := req.Transport
-	if transport == "" {
-		transport = "kafka"
+	a, err := bus.ParseAddress(cmp.Or(req.Transport, "kafka") + ":" + req.DLQ)
+	if err != nil {
+		return dlq.Report{}, asUsage(err)
 	}
-	o := &RedriveOptions{DLQ: transport + ":" + req.DLQ, Error: req.Error, IDs: req.IDs, DryRun: req.DryRun, MaxRedrives: dlq.DefaultMaxRedrives,
-		LedgerTTL: replay.DefaultLedgerTTL, Output: "text"}
-	p, err := planRedrive(f, o)
+	ids, err := readIDs(req.IDs)
 	if err != nil {
 		return dlq.Report{}, err
 	}
-	// The plan shown is what Y runs: pinned to the messages it counted.
-	p.route.Select.Pin = req.Pin
-	if len(req.Patterns) > 0 {
-		p.route.Select.Patterns = map[string]bool{}
-		for _, pt := range req.Patterns {
-			p.route.Select.Patterns[pt] = true
-		}
+	schema, err := f.Schema()
+	if err != nil {
+		return dlq.Report{}, err
 	}
-	if (req.Pin != nil || len(req.Patterns) > 0) && transport == "kafka" {
-		// Its group passes over what is not selected: a job of its own, so
-		// that the whole DLQ's job (eddy dlq redrive) still redrives that.
-		pins := req.Pin
-		if pins == nil {
-			pins = dlq.Pins(req.Patterns...) // the patterns, hashed as a set
-		}
-		p.job += "-" + pins.Hash()
+	p, err := dlq.NewPlan(dlq.PlanOptions{DLQ: a, Naming: convention.DefaultNaming(), MaxRedrives: dlq.DefaultMaxRedrives,
+		Error: req.Error, IDs: ids, ID: func(e *event.Event) string { return schema.Extract(e).ID }, Patterns: req.Patterns, Pin: req.Pin})
+	if err != nil {
+		return dlq.Report{}, asUsage(err)
 	}
-	if transport == "amqp" {
+	if a.Transport == "amqp" {
 		if be.AMQP == nil {
 			return dlq.Report{}, fmt.Errorf("redrive: no RabbitMQ in this context")
 		}
-		led, err := f.OpenLedger(ctx, o.Ledger, o.LedgerTTL)
+		// A plan reads the ledger as a dry run does: nothing created.
+		led, err := f.openRunLedger(ctx, "", replay.DefaultLedgerTTL, req.DryRun)
 		if err != nil {
 			return dlq.Report{}, err
 		}
-		defer led.Close()
-		return dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: be.AMQP, Job: p.job, Ledger: led, Route: p.route,
+		if led != nil {
+			defer led.Close()
+		}
+		return dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: be.AMQP, Job: p.Job, Ledger: led, Route: p.Route,
 			Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun})
 	}
 	if be.Kafka == nil {
 		return dlq.Report{}, fmt.Errorf("redrive: no Kafka in this context")
 	}
+	logDir, err := redriveLogDir(f, "")
+	if err != nil {
+		return dlq.Report{}, err
+	}
 	return dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
-		Job: p.job, LogDir: p.logDir, Route: p.route,
+		Job: p.Job, LogDir: logDir, Route: p.Route,
 		Progress: progress, DryRun: req.DryRun, RecordPin: req.DryRun, Client: be.Kafka,
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	neturl "net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,6 +108,45 @@ func screenCount(screen, name string) (int64, bool) {
 	return 0, false
 }
 
+// tuiRabbitBackend is the backend eddy tui builds for the RabbitMQ at url,
+// its state and config in dir, its ledger at ledger; out is its stdout.
+func tuiRabbitBackend(t *testing.T, url, dir, ledger string) (*tui.Backend, *strings.Builder) {
+	f, out, _ := testFactory(true)
+	f.Getenv = func(k string) string {
+		switch k {
+		case "EDDY_LEDGER":
+			return ledger
+		case "XDG_CONFIG_HOME", "XDG_STATE_HOME":
+			return dir
+		}
+		return ""
+	}
+	f.Global.AMQPURL, f.Global.AMQPMgmtURL, f.Global.Timeout = url, amqptest.ManagementURL(t, url), 10*time.Second
+	be, err := tuiBackend(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(be.Close)
+	return be, out
+}
+
+// TestTUIRedrivePlanRabbitMQReadsNoLedger: the TUI's P (a dry run) on a
+// RabbitMQ DLQ reads the ledger as eddy dlq redrive --dry-run does: a
+// ledger that does not exist yet is neither created nor its directory made
+// (it was opened for writing, as the real run opens it).
+func TestTUIRedrivePlanRabbitMQReadsNoLedger(t *testing.T) {
+	url := amqptest.URL(t)
+	tp := amqptest.Topology(t, url, amqptest.DeadLetter())
+	dir := t.TempDir()
+	be, _ := tuiRabbitBackend(t, url, dir, dir+"/state/ledger.db")
+	if _, err := be.Redrive(context.Background(), tui.RedriveRequest{Transport: "amqp", DLQ: tp.DLQ, DryRun: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir + "/state"); !os.IsNotExist(err) {
+		t.Fatalf("the plan made the ledger's directory (%v): a dry run must not create the ledger", err)
+	}
+}
+
 // TestTUIRedriveRabbitMQ: eddy tui's DLQ view on the real RabbitMQ, through
 // the backend `eddy tui` builds (tuiBackend: planRedrive, the ledger,
 // dlq.RedriveAMQP): a DLQ holding messages dead-lettered from two queues →
@@ -155,23 +195,8 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 	}
 	amqptest.Eventually(t, 10*time.Second, "the dead letters", func() bool { return amqptest.Depth(t, url, dlqName) == 2*n })
 
-	f, out, _ := testFactory(true)
 	dir := t.TempDir()
-	f.Getenv = func(k string) string {
-		switch k {
-		case "EDDY_LEDGER":
-			return dir + "/ledger.db"
-		case "XDG_CONFIG_HOME", "XDG_STATE_HOME":
-			return dir
-		}
-		return ""
-	}
-	f.Global.AMQPURL, f.Global.AMQPMgmtURL, f.Global.Timeout = url, amqptest.ManagementURL(t, url), 10*time.Second
-	be, err := tuiBackend(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
+	be, out := tuiRabbitBackend(t, url, dir, dir+"/ledger.db")
 	withBacklog(be, true) // eddy tui --backlog: the DLQ view reads the queue's errors
 	if be.Kafka != nil {
 		t.Fatal("a Kafka client for a RabbitMQ-only context")

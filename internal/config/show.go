@@ -1,10 +1,8 @@
 package config
 
 import (
-	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"go.yaml.in/yaml/v3"
 
@@ -15,24 +13,19 @@ import (
 // name, Kafka brokers and RabbitMQ URL (masked), "*" marking current, every
 // cell terminal-safe.
 func (c *Config) WriteList(w io.Writer, current string) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CURRENT\tNAME\tKAFKA\tAMQP")
+	var rows []inspect.ContextRow
 	for _, name := range c.Names() {
 		ctx := c.Contexts[name].Masked()
-		mark := ""
-		if name == current {
-			mark = "*"
-		}
-		k, a := "-", "-"
+		r := inspect.ContextRow{Current: name == current, Name: name, Kafka: "-", AMQP: "-"}
 		if ctx.Kafka != nil && len(ctx.Kafka.Brokers) > 0 {
-			k = strings.Join(ctx.Kafka.Brokers, ",")
+			r.Kafka = strings.Join(ctx.Kafka.Brokers, ",")
 		}
 		if ctx.AMQP != nil && ctx.AMQP.URL != "" {
-			a = ctx.AMQP.URL
+			r.AMQP = ctx.AMQP.URL
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", mark, inspect.SafeString(name), inspect.SafeString(k), inspect.SafeString(a))
+		rows = append(rows, r)
 	}
-	return tw.Flush()
+	return inspect.WriteContexts(w, rows) // the one table type
 }
 
 // WriteContext writes the context ctx named name as eddy config show shows
