@@ -61,15 +61,19 @@ func drain(t *testing.T, k *amqp.Consumer, ack func(e *event.Event) bool) []stri
 	}
 }
 
+// queueKind is the topology options for a "classic" or a "quorum" queue.
+func queueKind(kind string) []amqptest.Option {
+	if kind == "quorum" {
+		return []amqptest.Option{amqptest.Quorum()}
+	}
+	return nil
+}
+
 func TestConsumeDrains(t *testing.T) {
 	for _, kind := range []string{"classic", "quorum"} {
 		t.Run(kind, func(t *testing.T) {
 			url := amqptest.URL(t)
-			var opts []amqptest.Option
-			if kind == "quorum" {
-				opts = append(opts, amqptest.Quorum())
-			}
-			tp := amqptest.Topology(t, url, opts...)
+			tp := amqptest.Topology(t, url, queueKind(kind)...)
 			tp.Publish(t, numbered(3000)...)
 			k := consume(t, newClient(t, url), tp.Queue, amqp.ConsumeOptions{Prefetch: 700})
 			ids := drain(t, k, nil)
@@ -101,11 +105,7 @@ func TestConsumeLeftUnacked(t *testing.T) {
 	for _, kind := range []string{"classic", "quorum"} {
 		t.Run(kind, func(t *testing.T) {
 			url := amqptest.URL(t)
-			var opts []amqptest.Option
-			if kind == "quorum" {
-				opts = append(opts, amqptest.Quorum())
-			}
-			tp := amqptest.Topology(t, url, opts...)
+			tp := amqptest.Topology(t, url, queueKind(kind)...)
 			tp.Publish(t, numbered(100)...)
 			k := consume(t, newClient(t, url), tp.Queue, amqp.ConsumeOptions{Prefetch: 10})
 			odd := func(e *event.Event) bool {
@@ -174,11 +174,7 @@ func TestConsumeReconnect(t *testing.T) {
 	for _, kind := range []string{"classic", "quorum"} {
 		t.Run(kind, func(t *testing.T) {
 			url := amqptest.URL(t)
-			var opts []amqptest.Option
-			if kind == "quorum" {
-				opts = append(opts, amqptest.Quorum())
-			}
-			tp := amqptest.Topology(t, url, opts...)
+			tp := amqptest.Topology(t, url, queueKind(kind)...)
 			tp.Publish(t, numbered(500)...)
 			k := consume(t, newClient(t, url), tp.Queue, amqp.ConsumeOptions{Prefetch: 100})
 			ctx := ctxT(t)
@@ -236,11 +232,7 @@ func TestConsumeRefusesStream(t *testing.T) {
 func TestConsumeConformance(t *testing.T) {
 	for _, kind := range []string{"classic", "quorum"} {
 		t.Run(kind, func(t *testing.T) {
-			var opts []amqptest.Option
-			if kind == "quorum" {
-				opts = append(opts, amqptest.Quorum())
-			}
-			h := harness(t, opts...)
+			h := harness(t, queueKind(kind)...)
 			url := amqptest.URL(t)
 			c := newClient(t, url)
 			h.Depth = func(t *testing.T, dest string) int { return amqptest.Depth(t, url, dest) }

@@ -221,15 +221,8 @@ func (tp *Topo) Publish(t testing.TB, msgs ...amqp091.Publishing) {
 // confirms; exchange "" is the default exchange (key is then a queue name).
 func PublishTo(t testing.TB, amqpURL, exchange, key string, msgs ...amqp091.Publishing) {
 	t.Helper()
-	conn, err := amqp091.Dial(amqpURL)
-	if err != nil {
-		t.Fatalf("amqptest: %v", err)
-	}
+	conn, ch := dialChannel(t, amqpURL)
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatalf("amqptest: %v", err)
-	}
 	if err := ch.Confirm(false); err != nil {
 		t.Fatalf("amqptest: %v", err)
 	}
@@ -250,18 +243,27 @@ func PublishTo(t testing.TB, amqpURL, exchange, key string, msgs ...amqp091.Publ
 	}
 }
 
-// Depth returns the number of ready messages in queue (a passive declare).
-func Depth(t testing.TB, amqpURL, queue string) int {
+// dialChannel connects to amqpURL and opens a channel on it; the caller
+// closes the connection (which closes the channel).
+func dialChannel(t testing.TB, amqpURL string) (*amqp091.Connection, *amqp091.Channel) {
 	t.Helper()
 	conn, err := amqp091.Dial(amqpURL)
 	if err != nil {
 		t.Fatalf("amqptest: %v", err)
 	}
-	defer conn.Close()
 	ch, err := conn.Channel()
 	if err != nil {
+		conn.Close()
 		t.Fatalf("amqptest: %v", err)
 	}
+	return conn, ch
+}
+
+// Depth returns the number of ready messages in queue (a passive declare).
+func Depth(t testing.TB, amqpURL, queue string) int {
+	t.Helper()
+	conn, ch := dialChannel(t, amqpURL)
+	defer conn.Close()
 	q, err := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
 	if err != nil {
 		t.Fatalf("amqptest: depth of %q: %v", queue, err)
