@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -181,6 +182,20 @@ func groupOffsets(t *testing.T, seeds []string, job string) int64 {
 	return sum
 }
 
+// slowFirstJoin makes c answer the first group join d late; the flag says
+// whether a join came (and was slowed).
+func slowFirstJoin(c *kfake.Cluster, d time.Duration) *atomic.Bool {
+	var slowed atomic.Bool
+	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !slowed.Swap(true) {
+			c.SleepControl(func() { time.Sleep(d) })
+		}
+		return nil, nil, false
+	})
+	return &slowed
+}
+
 // TestSlowGroupJoinIsNotIdleness: a coordinator that takes longer than the
 // idle time to answer the group join (a loaded cluster, a rebalance delay)
 // does not end the run early, as done with nothing moved, nor fail it with
@@ -191,16 +206,9 @@ func TestSlowGroupJoinIsNotIdleness(t *testing.T) {
 	seeds := c.ListenAddrs()
 	from := fixture(t, seeds, 300)
 	to := kafkatest.NewTopic(t, seeds, 3)
-	var slowed atomic.Bool
-	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if !slowed.Swap(true) {
-			// Fault injection, not synchronisation: the join is answered
-			// five idle periods late.
-			c.SleepControl(func() { time.Sleep(time.Second) })
-		}
-		return nil, nil, false
-	})
+	// Fault injection, not synchronisation: the join is answered five idle
+	// periods late.
+	slowed := slowFirstJoin(c, time.Second)
 	sum, err := eos.Run(ctxT(t), options(t, seeds, kafkatest.UniqueName(t), from, to))
 	if err != nil || sum.Moved != 300 || !sum.Done {
 		t.Fatalf("run behind a slow join: %+v, %v; want all 300 moved", sum, err)
@@ -219,16 +227,9 @@ func TestNoAssignmentFails(t *testing.T) {
 	seeds := c.ListenAddrs()
 	from := fixture(t, seeds, 30)
 	to := kafkatest.NewTopic(t, seeds, 3)
-	var slowed atomic.Bool
-	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if !slowed.Swap(true) {
-			// Answered well after assignWait (and soon enough that the
-			// run's client closes without waiting for kgo's timeout).
-			c.SleepControl(func() { time.Sleep(1500 * time.Millisecond) })
-		}
-		return nil, nil, false
-	})
+	// Answered well after assignWait (and soon enough that the run's
+	// client closes without waiting for kgo's timeout).
+	slowFirstJoin(c, 1500*time.Millisecond)
 	sum, err := eos.Run(ctxT(t), options(t, seeds, kafkatest.UniqueName(t), from, to))
 	if err == nil || sum.Done || sum.Moved != 0 || !strings.Contains(err.Error(), "assigned this run no partitions") {
 		t.Fatalf("run without an assignment: %+v, %v; want the assignment error", sum, err)
