@@ -36,6 +36,24 @@ func drain(t *testing.T, m *Model, src bus.Source) {
 	}
 }
 
+// tailTwoEscaped tails addr in the Tail view from its beginning to its end
+// (opts adds to that) and requires two events read, hostile ones escaped.
+func tailTwoEscaped(t *testing.T, ctx context.Context, m *Model, addr bus.Address, opts bus.ReadOptions) {
+	t.Helper()
+	addrs := []bus.Address{addr}
+	m.tail.addrs = addrs
+	opts.From, opts.Until = bus.Position{Kind: bus.PosBeginning}, bus.Position{Kind: bus.PosEnd}
+	src, err := m.be.openTail(ctx, addrs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, m, src)
+	if m.tail.total != 2 {
+		t.Fatalf("%d events", m.tail.total)
+	}
+	requireEscapedEvent(t, m)
+}
+
 // TestBackendRealKafka: on the real Kafka, the Sources listing shows a topic
 // with its partitions and messages, and the tail reads it (nothing committed:
 // no group is created) and shows hostile payloads escaped.
@@ -62,17 +80,7 @@ func TestBackendRealKafka(t *testing.T) {
 	if row == nil || row.partitions != 2 || row.messages != 2 {
 		t.Fatalf("topic row %+v", row)
 	}
-	addrs := []bus.Address{{Transport: "kafka", Name: topic}}
-	m.tail.addrs = addrs
-	src, err := m.be.openTail(ctx, addrs, bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, m, src)
-	if m.tail.total != 2 {
-		t.Fatalf("%d events", m.tail.total)
-	}
-	requireEscapedEvent(t, m)
+	tailTwoEscaped(t, ctx, m, bus.Address{Transport: "kafka", Name: topic}, bus.ReadOptions{})
 	groups, err := kafkatest.Admin(t, seeds).ListGroups(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -140,17 +148,7 @@ func TestBackendRealRabbitMQ(t *testing.T) {
 		}
 		return row != nil && row.messages == 2
 	})
-	addrs := []bus.Address{{Transport: "amqp", Name: tp.Queue}}
-	m.tail.addrs = addrs
-	src, err := m.be.openTail(ctx, addrs, bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, m, src)
-	if m.tail.total != 2 {
-		t.Fatalf("%d events", m.tail.total)
-	}
-	requireEscapedEvent(t, m)
+	tailTwoEscaped(t, ctx, m, bus.Address{Transport: "amqp", Name: tp.Queue}, bus.ReadOptions{Backlog: true})
 	amqptest.Eventually(t, 20*time.Second, "both messages back in the queue", func() bool { return amqptest.Depth(t, u, tp.Queue) == 2 })
 }
 
