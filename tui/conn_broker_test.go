@@ -67,10 +67,7 @@ func (p *probe) eventCount() uint64 {
 // tail says FOLLOW and all of want, having read at least 5 events.
 func runTail(t *testing.T, opts Options, want ...string) (*probe, *teatest.TestModel) {
 	t.Helper()
-	m := New(context.Background(), opts)
-	t.Cleanup(m.Close)
-	p := &probe{Model: m}
-	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(120, 35))
+	p, tm := startProbe(t, opts, 120, 35)
 	waitScreen(t, p, "the tail reading", func(s string, v viewID) bool {
 		return v == viewTail && has(s, append([]string{"FOLLOW"}, want...)...) && p.eventCount() >= 5
 	})
