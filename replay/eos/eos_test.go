@@ -182,6 +182,14 @@ func groupOffsets(t *testing.T, seeds []string, job string) int64 {
 	return sum
 }
 
+// faultCluster is an in-process cluster (for fault injection) with a
+// fixture topic of n records and an empty 3-partition target.
+func faultCluster(t *testing.T, n int) (c *kfake.Cluster, seeds []string, from, to string) {
+	c = kafkatest.NewCluster(t)
+	seeds = c.ListenAddrs()
+	return c, seeds, fixture(t, seeds, n), kafkatest.NewTopic(t, seeds, 3)
+}
+
 // slowFirstJoin makes c answer the first group join d late; the flag says
 // whether a join came (and was slowed).
 func slowFirstJoin(c *kfake.Cluster, d time.Duration) *atomic.Bool {
@@ -202,10 +210,7 @@ func slowFirstJoin(c *kfake.Cluster, d time.Duration) *atomic.Bool {
 // the poll's own timeout: idleness counts from the assignment.
 func TestSlowGroupJoinIsNotIdleness(t *testing.T) {
 	defer eos.SetWaits(200*time.Millisecond, time.Minute)()
-	c := kafkatest.NewCluster(t)
-	seeds := c.ListenAddrs()
-	from := fixture(t, seeds, 300)
-	to := kafkatest.NewTopic(t, seeds, 3)
+	c, seeds, from, to := faultCluster(t, 300)
 	// Fault injection, not synchronisation: the join is answered five idle
 	// periods late.
 	slowed := slowFirstJoin(c, time.Second)
@@ -223,10 +228,7 @@ func TestSlowGroupJoinIsNotIdleness(t *testing.T) {
 // fails the run with a clear error instead of calling it done.
 func TestNoAssignmentFails(t *testing.T) {
 	defer eos.SetWaits(200*time.Millisecond, 600*time.Millisecond)()
-	c := kafkatest.NewCluster(t)
-	seeds := c.ListenAddrs()
-	from := fixture(t, seeds, 30)
-	to := kafkatest.NewTopic(t, seeds, 3)
+	c, seeds, from, to := faultCluster(t, 30)
 	// Answered well after assignWait (and soon enough that the run's
 	// client closes without waiting for kgo's timeout).
 	slowFirstJoin(c, 1500*time.Millisecond)
@@ -237,10 +239,7 @@ func TestNoAssignmentFails(t *testing.T) {
 }
 
 func TestFailedEndTxnAdvancesNoOffsetsAndResumesWithoutGaps(t *testing.T) {
-	c := kafkatest.NewCluster(t)
-	seeds := c.ListenAddrs()
-	from := fixture(t, seeds, 300)
-	to := kafkatest.NewTopic(t, seeds, 3)
+	c, seeds, from, to := faultCluster(t, 300)
 	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	// The third commit fails as an ambiguous server error.
@@ -287,10 +286,7 @@ func TestFailedEndTxnAdvancesNoOffsetsAndResumesWithoutGaps(t *testing.T) {
 }
 
 func TestFailedInitProducerIDMovesNothingAndRerunMovesAll(t *testing.T) {
-	c := kafkatest.NewCluster(t)
-	seeds := c.ListenAddrs()
-	from := fixture(t, seeds, 120)
-	to := kafkatest.NewTopic(t, seeds, 3)
+	c, seeds, from, to := faultCluster(t, 120)
 	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
