@@ -149,12 +149,7 @@ func TestLagOffsetsAndTimeLag(t *testing.T) {
 func TestLagBelowLogStart(t *testing.T) {
 	lagClusters(t, func(t *testing.T, seeds []string) {
 		topic := kafkatest.NewTopic(t, seeds, 1)
-		base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
-		var recs []*kgo.Record
-		for i := range 10 {
-			recs = append(recs, &kgo.Record{Topic: topic, Value: []byte("v"), Timestamp: base.Add(time.Duration(i) * time.Second)})
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		base := produceSeconds(t, seeds, topic, 10)
 		g := kafkatest.UniqueName(t)
 		commit(t, seeds, g, topic, map[int32]int64{0: 2})
 		var o kadm.Offsets
@@ -378,13 +373,7 @@ func TestLagCachesHeads(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	seeds := c.ListenAddrs()
 	topic := kafkatest.NewTopic(t, seeds, 4)
-	var recs []*kgo.Record
-	for p := range int32(4) {
-		for range 5 {
-			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Value: []byte("v")})
-		}
-	}
-	kafkatest.Produce(t, seeds, recs...)
+	produceEach(t, seeds, topic, 4, 5)
 	g := kafkatest.UniqueName(t)
 	commit(t, seeds, g, topic, map[int32]int64{0: 1, 1: 1, 2: 1, 3: 1})
 	m, _ := monitor(t, seeds, time.Now, g)
@@ -502,12 +491,7 @@ func TestLagGroupsShareFetch(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	seeds := c.ListenAddrs()
 	topic := kafkatest.NewTopic(t, seeds, 1)
-	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
-	var recs []*kgo.Record
-	for i := range 30 {
-		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte("v"), Timestamp: base.Add(time.Duration(i) * time.Second)})
-	}
-	kafkatest.Produce(t, seeds, recs...)
+	base := produceSeconds(t, seeds, topic, 30)
 	var groups []string
 	for _, at := range []int64{3, 11, 29} {
 		g := kafkatest.UniqueName(t)
@@ -532,4 +516,31 @@ func TestLagGroupsShareFetch(t *testing.T) {
 			t.Errorf("group at %d: %+v", at, p)
 		}
 	}
+}
+
+// produceEach produces each records ("v") to every one of parts partitions
+// of topic.
+func produceEach(t *testing.T, seeds []string, topic string, parts int32, each int) {
+	t.Helper()
+	var recs []*kgo.Record
+	for p := range parts {
+		for range each {
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Value: []byte("v")})
+		}
+	}
+	kafkatest.Produce(t, seeds, recs...)
+}
+
+// produceSeconds produces n records ("v") to partition 0 of topic, one a
+// second from an hour ago (truncated to the millisecond), and returns that
+// first timestamp.
+func produceSeconds(t *testing.T, seeds []string, topic string, n int) time.Time {
+	t.Helper()
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte("v"), Timestamp: base.Add(time.Duration(i) * time.Second)})
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	return base
 }

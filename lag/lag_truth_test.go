@@ -304,13 +304,7 @@ func TestLagTimestamps(t *testing.T) {
 func TestLagCommitBeyondEnd(t *testing.T) {
 	lagClusters(t, func(t *testing.T, seeds []string) {
 		topic := kafkatest.NewTopic(t, seeds, 2)
-		var recs []*kgo.Record
-		for p := range int32(2) {
-			for range 10 {
-				recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Value: []byte("v")})
-			}
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		produceEach(t, seeds, topic, 2, 10)
 		g := kafkatest.UniqueName(t)
 		commit(t, seeds, g, topic, map[int32]int64{0: 25, 1: 10})
 		m, _ := monitor(t, seeds, time.Now, g)
@@ -508,13 +502,7 @@ func kafkaToolLag(t *testing.T, seeds []string, group, topic string) int64 {
 func TestLagReadTimeout(t *testing.T) {
 	seeds := kafkatest.Cluster(t)
 	topic := kafkatest.NewTopic(t, seeds, 2)
-	var recs []*kgo.Record
-	for p := range int32(2) {
-		for range 5 {
-			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Value: []byte("v")})
-		}
-	}
-	kafkatest.Produce(t, seeds, recs...)
+	produceEach(t, seeds, topic, 2, 5)
 	g := kafkatest.UniqueName(t)
 	commit(t, seeds, g, topic, map[int32]int64{0: 1, 1: 5})
 	m, _ := monitor(t, seeds, time.Now, g)

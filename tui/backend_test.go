@@ -36,6 +36,38 @@ func drain(t *testing.T, m *Model, src bus.Source) {
 	}
 }
 
+// kafkaTestModel is newTestModel (100×30) with a Kafka client of seeds,
+// closed after the model.
+func kafkaTestModel(t *testing.T, seeds []string) *Model {
+	t.Helper()
+	c, err := kafka.New(seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	m := newTestModel(t, 100, 30)
+	m.be.Kafka = c
+	return m
+}
+
+// tailTwoEscaped tails addr in the Tail view from its beginning to its end
+// (opts adds to that) and requires two events read, hostile ones escaped.
+func tailTwoEscaped(t *testing.T, ctx context.Context, m *Model, addr bus.Address, opts bus.ReadOptions) {
+	t.Helper()
+	addrs := []bus.Address{addr}
+	m.tail.addrs = addrs
+	opts.From, opts.Until = bus.Position{Kind: bus.PosBeginning}, bus.Position{Kind: bus.PosEnd}
+	src, err := m.be.openTail(ctx, addrs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, m, src)
+	if m.tail.total != 2 {
+		t.Fatalf("%d events", m.tail.total)
+	}
+	requireEscapedEvent(t, m)
+}
+
 // TestBackendRealKafka: on the real Kafka, the Sources listing shows a topic
 // with its partitions and messages, and the tail reads it (nothing committed:
 // no group is created) and shows hostile payloads escaped.
@@ -44,13 +76,7 @@ func TestBackendRealKafka(t *testing.T) {
 	topic := kafkatest.NewTopic(t, seeds, 2)
 	kafkatest.Produce(t, seeds, &kgo.Record{Topic: topic, Partition: 0, Key: []byte("k1"), Value: []byte(`{"type":"OrderPlaced","event_id":"e1"}`)},
 		&kgo.Record{Topic: topic, Partition: 1, Value: []byte(hostileValue)})
-	c, err := kafka.New(seeds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	m := newTestModel(t, 100, 30)
-	m.be.Kafka = c
+	m := kafkaTestModel(t, seeds)
 	ctx := context.Background()
 	m.Update(m.be.listSources(ctx))
 	var row *sourceRow
@@ -62,17 +88,7 @@ func TestBackendRealKafka(t *testing.T) {
 	if row == nil || row.partitions != 2 || row.messages != 2 {
 		t.Fatalf("topic row %+v", row)
 	}
-	addrs := []bus.Address{{Transport: "kafka", Name: topic}}
-	m.tail.addrs = addrs
-	src, err := m.be.openTail(ctx, addrs, bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, m, src)
-	if m.tail.total != 2 {
-		t.Fatalf("%d events", m.tail.total)
-	}
-	requireEscapedEvent(t, m)
+	tailTwoEscaped(t, ctx, m, bus.Address{Transport: "kafka", Name: topic}, bus.ReadOptions{})
 	groups, err := kafkatest.Admin(t, seeds).ListGroups(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -140,17 +156,7 @@ func TestBackendRealRabbitMQ(t *testing.T) {
 		}
 		return row != nil && row.messages == 2
 	})
-	addrs := []bus.Address{{Transport: "amqp", Name: tp.Queue}}
-	m.tail.addrs = addrs
-	src, err := m.be.openTail(ctx, addrs, bus.ReadOptions{Backlog: true, From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, m, src)
-	if m.tail.total != 2 {
-		t.Fatalf("%d events", m.tail.total)
-	}
-	requireEscapedEvent(t, m)
+	tailTwoEscaped(t, ctx, m, bus.Address{Transport: "amqp", Name: tp.Queue}, bus.ReadOptions{Backlog: true})
 	amqptest.Eventually(t, 20*time.Second, "both messages back in the queue", func() bool { return amqptest.Depth(t, u, tp.Queue) == 2 })
 }
 
@@ -163,13 +169,7 @@ func TestDLQMessageOpensEvent(t *testing.T) {
 	for i := range 3 {
 		kafkatest.Produce(t, seeds, &kgo.Record{Topic: dlt, Value: []byte(`{"event_id":"same","n":` + string(rune('0'+i)) + `}`)})
 	}
-	c, err := kafka.New(seeds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	m := newTestModel(t, 100, 30)
-	m.be.Kafka = c
+	m := kafkaTestModel(t, seeds)
 	press(m, "4")
 	m.Update(dlqResult{m.dlq.gen, m.be.summarizeDLQs(context.Background())})
 	press(m, "enter", "enter", "j")
@@ -185,7 +185,7 @@ func TestDLQMessageOpensEvent(t *testing.T) {
 		t.Fatalf("enter opened %v:\n%s", m.current(), m.render())
 	}
 	// A message that is gone says so.
-	_, err = m.be.dlqMessage(context.Background(), "kafka", dlt, "kafka:"+dlt+"/0@9")
+	_, err := m.be.dlqMessage(context.Background(), "kafka", dlt, "kafka:"+dlt+"/0@9")
 	if err == nil || !strings.Contains(err.Error(), "no longer in") {
 		t.Fatalf("a gone message: %v", err)
 	}

@@ -28,17 +28,13 @@ func TestCommandLine(t *testing.T) {
 	if m.cmd.in.active {
 		t.Fatal("backspace on an empty line did not cancel")
 	}
-	press(m, ":")
-	typeText(m, "zz")
-	press(m, "esc")
+	runCommand(m, "zz", "esc")
 	if m.cmd.in.active || m.current() != viewSources || m.flash != "" {
 		t.Fatalf("esc: active %v view %d flash %q", m.cmd.in.active, m.current(), m.flash)
 	}
 
 	// An unknown command: one line, the commands named.
-	press(m, ":")
-	typeText(m, "lga")
-	press(m, "enter")
+	runCommand(m, "lga", "enter")
 	if !m.flashErr || m.flash != "unknown command :lga (commands: "+commandWords()+"; Tab completes)" || m.current() != viewSources {
 		t.Fatalf("unknown command: %q (err %v)", m.flash, m.flashErr)
 	}
@@ -47,9 +43,7 @@ func TestCommandLine(t *testing.T) {
 	}
 
 	// Tab over the command words: one match fills it in.
-	press(m, ":")
-	typeText(m, "la")
-	press(m, "tab")
+	runCommand(m, "la", "tab")
 	if m.cmd.in.value != "lag " {
 		t.Fatalf("tab on la: %q", m.cmd.in.value)
 	}
@@ -59,9 +53,7 @@ func TestCommandLine(t *testing.T) {
 	}
 
 	// :dlq NAME before the DLQs are listed opens it once they are.
-	press(m, ":")
-	typeText(m, "dlq payments.DLT")
-	press(m, "enter")
+	runCommand(m, "dlq payments.DLT", "enter")
 	if m.current() != viewDLQ || m.dlq.stage != stageList || m.dlqWant != "payments.DLT" {
 		t.Fatalf(":dlq before the listing: view %d stage %d want %q", m.current(), m.dlq.stage, m.dlqWant)
 	}
@@ -75,9 +67,7 @@ func TestCommandLine(t *testing.T) {
 
 	// Tab completes a DLQ's name from the listing; a second DLQ by its
 	// transport-qualified name.
-	press(m, ":")
-	typeText(m, "dlq sh")
-	press(m, "tab")
+	runCommand(m, "dlq sh", "tab")
 	if m.cmd.in.value != "dlq shop.payments.dlq " {
 		t.Fatalf("tab on a DLQ: %q", m.cmd.in.value)
 	}
@@ -85,17 +75,13 @@ func TestCommandLine(t *testing.T) {
 	if s := m.dlq.opened(); s == nil || s.Name != "shop.payments.dlq" || m.dlq.cur.pos != 1 {
 		t.Fatalf(":dlq shop.payments.dlq: %+v", s)
 	}
-	press(m, ":")
-	typeText(m, "dlq nope.DLT")
-	press(m, "enter")
+	runCommand(m, "dlq nope.DLT", "enter")
 	if !m.flashErr || !strings.Contains(m.flash, ":dlq nope.DLT: not a dead-letter topic or queue here") {
 		t.Fatalf(":dlq of no DLQ: %q", m.flash)
 	}
 
 	// Several matches: Tab fills their common start, then cycles.
-	press(m, ":")
-	typeText(m, "tail kafka:")
-	press(m, "tab")
+	runCommand(m, "tail kafka:", "tab")
 	if v := m.cmd.in.value; len(m.cmd.cands) < 2 || v != "tail "+m.cmd.cands[0] {
 		t.Fatalf("tab on kafka: %q, candidates %q", v, m.cmd.cands)
 	}
@@ -107,32 +93,24 @@ func TestCommandLine(t *testing.T) {
 	press(m, "esc")
 
 	// :tail opens the tail on a regex.
-	press(m, ":")
-	typeText(m, "tail kafka:/orders.*/")
-	_, cmd := m.Update(keyMsg("enter"))
+	cmd := commandCmd(m, "tail kafka:/orders.*/")
 	if cmd == nil || m.current() != viewTail || m.tail.title() != "Tail kafka:/orders.*/" {
 		t.Fatalf(":tail: view %d title %q", m.current(), m.tail.title())
 	}
-	press(m, ":")
-	typeText(m, "tail file:x.jsonl")
-	press(m, "enter")
+	runCommand(m, "tail file:x.jsonl", "enter")
 	if !m.flashErr || !strings.Contains(m.flash, "want kafka:TOPIC, kafka:/REGEX/ or amqp:QUEUE") {
 		t.Fatalf(":tail file: %q", m.flash)
 	}
 
 	// :trace ID reads the flows of that id.
-	press(m, ":")
-	typeText(m, "trace ord-7")
-	_, cmd = m.Update(keyMsg("enter"))
+	cmd = commandCmd(m, "trace ord-7")
 	if cmd == nil || m.current() != viewTrace || m.trace.query != "ord-7" || !m.trace.loading {
 		t.Fatalf(":trace: view %d query %q", m.current(), m.trace.query)
 	}
 	if top := strings.SplitN(m.render(), "\n", 2)[0]; !strings.Contains(top, "Sources › Tail kafka:/orders.*/ › Trace ord-7") {
 		t.Fatalf("breadcrumb: %q", top)
 	}
-	press(m, ":")
-	typeText(m, "trace")
-	press(m, "enter")
+	runCommand(m, "trace", "enter")
 	if !m.flashErr || !strings.Contains(m.flash, ":trace needs one id") {
 		t.Fatalf(":trace without an id: %q", m.flash)
 	}
@@ -147,15 +125,11 @@ func TestCommandLineContexts(t *testing.T) {
 		asked = append(asked, name)
 		return &Backend{Context: name, Contexts: []string{"prod", "test"}}, nil
 	}
-	press(m, ":")
-	typeText(m, "ctx staging")
-	press(m, "enter")
+	runCommand(m, "ctx staging", "enter")
 	if !m.flashErr || !strings.Contains(m.flash, ":ctx staging: no such context") || len(asked) != 0 {
 		t.Fatalf(":ctx staging: %q, asked %q", m.flash, asked)
 	}
-	press(m, ":")
-	typeText(m, "ctx p")
-	press(m, "tab")
+	runCommand(m, "ctx p", "tab")
 	if m.cmd.in.value != "ctx prod " {
 		t.Fatalf("tab on a context: %q", m.cmd.in.value)
 	}
@@ -163,9 +137,7 @@ func TestCommandLineContexts(t *testing.T) {
 	if len(asked) != 1 || asked[0] != "prod" || m.be.Context != "prod" || m.flash != "switched to context prod" {
 		t.Fatalf(":ctx prod: asked %q, context %q, flash %q", asked, m.be.Context, m.flash)
 	}
-	press(m, ":")
-	typeText(m, "ctx")
-	press(m, "enter")
+	runCommand(m, "ctx", "enter")
 	if m.current() != viewContexts {
 		t.Fatalf(":ctx: view %d", m.current())
 	}
@@ -209,9 +181,7 @@ func breadcrumbModel(t *testing.T, w, h int) *Model {
 	m.Update(openEventMsg{e: &e})
 	m.Update(openTraceMsg{&e})
 	m.Update(traceResult{m.trace.gen, testFlow()})
-	press(m, ":")
-	typeText(m, "tail kafka:")
-	press(m, "tab")
+	runCommand(m, "tail kafka:", "tab")
 	return m
 }
 
@@ -231,4 +201,21 @@ func TestGoldenCommandLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runCommand opens the command line, types line and presses end (enter, tab
+// or esc), running what the keys return.
+func runCommand(m *Model, line, end string) {
+	press(m, ":")
+	typeText(m, line)
+	press(m, end)
+}
+
+// commandCmd opens the command line, types line and presses enter; the
+// command enter returns is handed back unrun (it would start reads).
+func commandCmd(m *Model, line string) tea.Cmd {
+	press(m, ":")
+	typeText(m, line)
+	_, cmd := m.Update(keyMsg("enter"))
+	return cmd
 }

@@ -26,6 +26,14 @@ import (
 func produceEvery(t *testing.T, seeds []string, topic string, every time.Duration) {
 	t.Helper()
 	cl := kafkatest.Client(t, seeds, kgo.RecordDeliveryTimeout(2*time.Second))
+	repeatEvery(t, every, func(ctx context.Context) {
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: []byte(`{"type":"OrderPlaced","event_id":"e"}`)}, nil)
+	})
+}
+
+// repeatEvery calls do every interval, in a goroutine, until the test ends.
+func repeatEvery(t *testing.T, every time.Duration, do func(ctx context.Context)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -38,7 +46,7 @@ func produceEvery(t *testing.T, seeds []string, topic string, every time.Duratio
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				cl.Produce(ctx, &kgo.Record{Topic: topic, Value: []byte(`{"type":"OrderPlaced","event_id":"e"}`)}, nil)
+				do(ctx)
 			}
 		}
 	}()
@@ -46,6 +54,24 @@ func produceEvery(t *testing.T, seeds []string, topic string, every time.Duratio
 		cancel()
 		wg.Wait()
 	})
+}
+
+// eventCount is how many events the tail has read so far.
+func (p *probe) eventCount() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.events
+}
+
+// runTail starts the TUI with opts (which open a tail) and waits until the
+// tail says FOLLOW and all of want, having read at least 5 events.
+func runTail(t *testing.T, opts Options, want ...string) (*probe, *teatest.TestModel) {
+	t.Helper()
+	p, tm := startProbe(t, opts, 120, 35)
+	waitScreen(t, p, "the tail reading", func(s string, v viewID) bool {
+		return v == viewTail && has(s, append([]string{"FOLLOW"}, want...)...) && p.eventCount() >= 5
+	})
+	return p, tm
 }
 
 // waitWithin is waitScreen that also fails when the condition took longer
@@ -86,22 +112,9 @@ func TestBrokerKillEveryViewRecovers(t *testing.T) {
 
 	const timeout = 3 * time.Second
 	const refresh = 200 * time.Millisecond
-	c, err := kafka.New(seeds, kafka.WithDialTimeout(timeout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	m := New(context.Background(), Options{Backend: &Backend{Context: "kill", Kafka: c}, Local: time.UTC, Refresh: refresh,
-		Timeout: timeout, Tail: []bus.Address{{Transport: "kafka", Name: topic}}})
-	defer m.Close()
-	p := &probe{Model: m}
-	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(120, 35))
-
-	waitScreen(t, p, "the tail reading", func(s string, v viewID) bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return v == viewTail && has(s, "FOLLOW", "kafka connected") && p.events >= 5
-	})
+	c := seedsClient(t, seeds, timeout)
+	p, tm := runTail(t, Options{Backend: &Backend{Context: "kill", Kafka: c}, Local: time.UTC, Refresh: refresh,
+		Timeout: timeout, Tail: []bus.Address{{Transport: "kafka", Name: topic}}}, "kafka connected")
 	b.Kill()
 	// The first failed check says "reconnecting" at once; "DOWN" once the
 	// outage has lasted --timeout.
@@ -137,14 +150,10 @@ func TestBrokerKillEveryViewRecovers(t *testing.T) {
 	waitWithin(t, p, within, "Sources listing again", func(s string, v viewID) bool {
 		return v == viewSources && has(s, "2 sources", "DLQ 1") && !strings.Contains(s, "cannot connect")
 	})
-	p.mu.Lock()
-	before := p.events
-	p.mu.Unlock()
+	before := p.eventCount()
 	tm.Type("2")
 	waitWithin(t, p, 3*within, "the tail reading again", func(s string, v viewID) bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return v == viewTail && has(s, "FOLLOW") && !strings.Contains(s, "DOWN") && p.events > before+5
+		return v == viewTail && has(s, "FOLLOW") && !strings.Contains(s, "DOWN") && p.eventCount() > before+5
 	})
 	tm.Type("q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
@@ -157,21 +166,9 @@ func TestTailTopicVanishes(t *testing.T) {
 	seeds := kafkatest.Cluster(t)
 	topic := kafkatest.NewTopic(t, seeds, 1)
 	produceEvery(t, seeds, topic, 20*time.Millisecond)
-	c, err := kafka.New(seeds, kafka.WithDialTimeout(3*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	m := New(context.Background(), Options{Backend: &Backend{Context: "gone", Kafka: c}, Local: time.UTC, Refresh: 200 * time.Millisecond,
+	c := seedsClient(t, seeds, 3*time.Second)
+	p, tm := runTail(t, Options{Backend: &Backend{Context: "gone", Kafka: c}, Local: time.UTC, Refresh: 200 * time.Millisecond,
 		Timeout: 3 * time.Second, Tail: []bus.Address{{Transport: "kafka", Name: topic}}})
-	defer m.Close()
-	p := &probe{Model: m}
-	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(120, 35))
-	waitScreen(t, p, "the tail reading", func(s string, v viewID) bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return v == viewTail && has(s, "FOLLOW") && p.events >= 5
-	})
 	adm := kafkatest.Admin(t, seeds)
 	ctx := context.Background()
 	if _, err := adm.DeleteTopics(ctx, topic); err != nil {
@@ -185,13 +182,9 @@ func TestTailTopicVanishes(t *testing.T) {
 	}
 	// A new producer: the first one's client knew the deleted topic's id.
 	produceEvery(t, seeds, topic, 20*time.Millisecond)
-	p.mu.Lock()
-	before := p.events
-	p.mu.Unlock()
+	before := p.eventCount()
 	waitScreen(t, p, "the tail reading the topic again", func(s string, _ viewID) bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return has(s, "FOLLOW", "reopened ") && p.events > before+5
+		return has(s, "FOLLOW", "reopened ") && p.eventCount() > before+5
 	})
 	tm.Type("q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
@@ -213,42 +206,20 @@ func TestRabbitMQCutEveryViewRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	// Published straight to the broker, not through the proxy.
 	pub := amqptest.Dial(t, u)
 	ch, err := pub.Channel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				_ = ch.PublishWithContext(ctx, tp.Exchange, tp.Key, false, false,
-					amqp091.Publishing{Body: []byte(`{"type":"OrderPlaced"}`), Timestamp: time.Now()})
-			}
-		}
-	}()
-	defer func() { cancel(); wg.Wait() }()
-
-	m := New(context.Background(), Options{Backend: &Backend{Context: "cut", AMQP: c}, Local: time.UTC, Refresh: 200 * time.Millisecond,
-		Timeout: timeout, Tail: []bus.Address{{Transport: "amqp", Name: tp.Queue}}})
-	defer m.Close()
-	p := &probe{Model: m}
-	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(120, 35))
-	waitScreen(t, p, "the tail reading", func(s string, v viewID) bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return v == viewTail && has(s, "FOLLOW", "amqp connected") && p.events >= 5
+	repeatEvery(t, 50*time.Millisecond, func(ctx context.Context) {
+		_ = ch.PublishWithContext(ctx, tp.Exchange, tp.Key, false, false,
+			amqp091.Publishing{Body: []byte(`{"type":"OrderPlaced"}`), Timestamp: time.Now()})
 	})
+
+	p, tm := runTail(t, Options{Backend: &Backend{Context: "cut", AMQP: c}, Local: time.UTC, Refresh: 200 * time.Millisecond,
+		Timeout: timeout, Tail: []bus.Address{{Transport: "amqp", Name: tp.Queue}}}, "amqp connected")
 	px.Cut()
 	mpx.Cut()
 	within := timeout + 2*time.Second
@@ -266,17 +237,25 @@ func TestRabbitMQCutEveryViewRecovers(t *testing.T) {
 	waitWithin(t, p, within, "Sources listing again", func(s string, v viewID) bool {
 		return v == viewSources && has(s, "sources ·") && !strings.Contains(s, "read again every")
 	})
-	p.mu.Lock()
-	before := p.events
-	p.mu.Unlock()
+	before := p.eventCount()
 	tm.Type("2")
 	waitWithin(t, p, 3*within, "the tail reading on", func(s string, v viewID) bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return v == viewTail && has(s, "FOLLOW", "is reachable again") && p.events > before+5
+		return v == viewTail && has(s, "FOLLOW", "is reachable again") && p.eventCount() > before+5
 	})
 	tm.Type("q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
+
+// seedsClient is a client of seeds, closed when the test ends (after the
+// TUI that uses it).
+func seedsClient(t *testing.T, seeds []string, timeout time.Duration) *kafka.Client {
+	t.Helper()
+	c, err := kafka.New(seeds, kafka.WithDialTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 // proxied puts a fault proxy in front of the host of rawurl and returns

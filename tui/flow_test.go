@@ -41,6 +41,16 @@ func (p *probe) state() (string, viewID) {
 	return p.screen, p.view
 }
 
+// startProbe runs the TUI with opts in a w×h terminal under a probe; the
+// model is closed when the test ends.
+func startProbe(t *testing.T, opts Options, w, h int) (*probe, *teatest.TestModel) {
+	t.Helper()
+	m := New(context.Background(), opts)
+	t.Cleanup(m.Close)
+	p := &probe{Model: m}
+	return p, teatest.NewTestModel(t, p, teatest.WithInitialTermSize(w, h))
+}
+
 // waitScreen waits until the screen satisfies cond, failing after the
 // deadline with the last screen.
 func waitScreen(t *testing.T, p *probe, what string, cond func(screen string, view viewID) bool) {
@@ -85,10 +95,7 @@ func startDemo(t *testing.T) (*demo.Demo, *kafka.Client) {
 // topic, back to the event, and q exits 0.
 func TestFlowOnDemo(t *testing.T) {
 	_, c := startDemo(t)
-	m := New(context.Background(), Options{Backend: &Backend{Context: "demo", Kafka: c}, Local: time.UTC})
-	defer m.Close()
-	p := &probe{Model: m}
-	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(100, 30))
+	p, tm := startProbe(t, Options{Backend: &Backend{Context: "demo", Kafka: c}, Local: time.UTC}, 100, 30)
 
 	waitScreen(t, p, "the demo's topics", func(s string, _ viewID) bool {
 		return strings.Contains(s, "kafka:orders") && strings.Contains(s, "DLQ")
@@ -126,10 +133,7 @@ func TestFlowOnDemo(t *testing.T) {
 // into one; the DLQ view lists the demo's dead-letter topics with counts.
 func TestFlowLagAndDLQOnDemo(t *testing.T) {
 	_, c := startDemo(t)
-	m := New(context.Background(), Options{Backend: &Backend{Context: "demo", Kafka: c}, Local: time.UTC, Refresh: 200 * time.Millisecond})
-	defer m.Close()
-	p := &probe{Model: m}
-	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(100, 30))
+	p, tm := startProbe(t, Options{Backend: &Backend{Context: "demo", Kafka: c}, Local: time.UTC, Refresh: 200 * time.Millisecond}, 100, 30)
 	tm.Type("3")
 	waitScreen(t, p, "the demo's groups", func(s string, v viewID) bool {
 		// Lag samples from the start, shown or not: two samples or more.

@@ -149,13 +149,17 @@ func testFlow() traceMsg {
 	return traceMsg{query: "ord-1", flows: flows, report: rep, hists: edgeHists(stats, rep.Edges)}
 }
 
-func TestGoldenTrace100x30(t *testing.T) {
-	m := newTestModel(t, 100, 30)
+// goldenTrace is the Trace view of orders' event 1 at w×h.
+func goldenTrace(t *testing.T, w, h int) {
+	t.Helper()
+	m := newTestModel(t, w, h)
 	e := orderEvent(1, "orders", "OrderPlaced")
 	m.Update(openTraceMsg{&e})
 	m.Update(traceResult{m.trace.gen, testFlow()})
 	requireScreen(t, m)
 }
+
+func TestGoldenTrace100x30(t *testing.T) { goldenTrace(t, 100, 30) }
 
 func testLag() *inspect.LagSnapshot {
 	return &inspect.LagSnapshot{Time: t0, Samples: 3, Window: 10, Groups: []inspect.GroupLag{
@@ -206,13 +210,7 @@ func TestGoldenContexts80x24(t *testing.T) {
 	requireScreen(t, m)
 }
 
-func TestGoldenTrace80x24(t *testing.T) {
-	m := newTestModel(t, 80, 24)
-	e := orderEvent(1, "orders", "OrderPlaced")
-	m.Update(openTraceMsg{&e})
-	m.Update(traceResult{m.trace.gen, testFlow()})
-	requireScreen(t, m)
-}
+func TestGoldenTrace80x24(t *testing.T) { goldenTrace(t, 80, 24) }
 
 func TestGoldenDLQ80x24(t *testing.T) {
 	m := newTestModel(t, 80, 24)

@@ -57,10 +57,7 @@ func (p *navProbe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // shows the groups.
 func TestFlowCommandLineOnDemo(t *testing.T) {
 	_, c := startDemo(t)
-	m := New(context.Background(), Options{Backend: &Backend{Context: "demo", Kafka: c}, Local: time.UTC})
-	defer m.Close()
-	p := &probe{Model: m}
-	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(100, 30))
+	p, tm := startProbe(t, Options{Backend: &Backend{Context: "demo", Kafka: c}, Local: time.UTC}, 100, 30)
 	waitScreen(t, p, "the demo's topics", func(s string, _ viewID) bool { return strings.Contains(s, "kafka:orders") })
 
 	tm.Type(":tail kafka:or")

@@ -74,10 +74,7 @@ func TestFlowRedriveOnDemo(t *testing.T) {
 	d, c := startDemo(t)
 	be := &Backend{Context: "demo", Kafka: c}
 	redriveBackend(t, d.Addr(), be)
-	m := New(context.Background(), Options{Backend: be, Local: time.UTC})
-	defer m.Close()
-	p := &probe{Model: m}
-	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(100, 30))
+	p, tm := startProbe(t, Options{Backend: be, Local: time.UTC}, 100, 30)
 
 	// Wait for a few dead letters, then stall payments so no more come.
 	tm.Type("4")

@@ -61,72 +61,73 @@ func drain(t *testing.T, k *amqp.Consumer, ack func(e *event.Event) bool) []stri
 	}
 }
 
-func TestConsumeDrains(t *testing.T) {
+// queueKind is the topology options for a "classic" or a "quorum" queue.
+func queueKind(kind string) []amqptest.Option {
+	if kind == "quorum" {
+		return []amqptest.Option{amqptest.Quorum()}
+	}
+	return nil
+}
+
+// eachQueueKind runs test on a classic and on a quorum queue holding n
+// numbered messages, with a consumer of it (prefetch).
+func eachQueueKind(t *testing.T, n, prefetch int, test func(t *testing.T, url string, tp *amqptest.Topo, k *amqp.Consumer)) {
 	for _, kind := range []string{"classic", "quorum"} {
 		t.Run(kind, func(t *testing.T) {
 			url := amqptest.URL(t)
-			var opts []amqptest.Option
-			if kind == "quorum" {
-				opts = append(opts, amqptest.Quorum())
-			}
-			tp := amqptest.Topology(t, url, opts...)
-			tp.Publish(t, numbered(3000)...)
-			k := consume(t, newClient(t, url), tp.Queue, amqp.ConsumeOptions{Prefetch: 700})
-			ids := drain(t, k, nil)
-			if len(ids) != 3000 {
-				t.Fatalf("read %d messages, want 3000", len(ids))
-			}
-			for i, id := range ids {
-				if id != "m-"+strconv.Itoa(i) {
-					t.Fatalf("message %d is %s: out of order", i, id)
-				}
-			}
-			if err := k.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if d := amqptest.Depth(t, url, tp.Queue); d != 0 {
-				t.Fatalf("depth after consuming everything = %d", d)
-			}
-			if s := k.Stats(); s.Acked != 3000 || s.Unknown != 0 || s.Released != 0 {
-				t.Fatalf("stats %+v", s)
-			}
+			tp := amqptest.Topology(t, url, queueKind(kind)...)
+			tp.Publish(t, numbered(n)...)
+			test(t, url, tp, consume(t, newClient(t, url), tp.Queue, amqp.ConsumeOptions{Prefetch: prefetch}))
 		})
 	}
+}
+
+func TestConsumeDrains(t *testing.T) {
+	eachQueueKind(t, 3000, 700, func(t *testing.T, url string, tp *amqptest.Topo, k *amqp.Consumer) {
+		ids := drain(t, k, nil)
+		if len(ids) != 3000 {
+			t.Fatalf("read %d messages, want 3000", len(ids))
+		}
+		for i, id := range ids {
+			if id != "m-"+strconv.Itoa(i) {
+				t.Fatalf("message %d is %s: out of order", i, id)
+			}
+		}
+		if err := k.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := amqptest.Depth(t, url, tp.Queue); d != 0 {
+			t.Fatalf("depth after consuming everything = %d", d)
+		}
+		if s := k.Stats(); s.Acked != 3000 || s.Unknown != 0 || s.Released != 0 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
 }
 
 // Events the caller does not ack (a target refused them) stay held, not
 // redelivered, even when they fill the prefetch window several times over;
 // the rest of the queue still flows, and Close gives them back.
 func TestConsumeLeftUnacked(t *testing.T) {
-	for _, kind := range []string{"classic", "quorum"} {
-		t.Run(kind, func(t *testing.T) {
-			url := amqptest.URL(t)
-			var opts []amqptest.Option
-			if kind == "quorum" {
-				opts = append(opts, amqptest.Quorum())
-			}
-			tp := amqptest.Topology(t, url, opts...)
-			tp.Publish(t, numbered(100)...)
-			k := consume(t, newClient(t, url), tp.Queue, amqp.ConsumeOptions{Prefetch: 10})
-			odd := func(e *event.Event) bool {
-				n, _ := strconv.Atoi(e.Properties.MessageID[2:])
-				return n%3 != 0
-			}
-			ids := drain(t, k, odd)
-			if len(ids) != 100 {
-				t.Fatalf("read %d messages, want 100 (each once)", len(ids))
-			}
-			if k.Stats().Reconsumes == 0 {
-				t.Fatal("34 unacked deliveries with a prefetch of 10 and no consumer restart?")
-			}
-			if err := k.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if d := amqptest.Depth(t, url, tp.Queue); d != 34 {
-				t.Fatalf("depth after Close = %d, want the 34 not acked", d)
-			}
-		})
-	}
+	eachQueueKind(t, 100, 10, func(t *testing.T, url string, tp *amqptest.Topo, k *amqp.Consumer) {
+		odd := func(e *event.Event) bool {
+			n, _ := strconv.Atoi(e.Properties.MessageID[2:])
+			return n%3 != 0
+		}
+		ids := drain(t, k, odd)
+		if len(ids) != 100 {
+			t.Fatalf("read %d messages, want 100 (each once)", len(ids))
+		}
+		if k.Stats().Reconsumes == 0 {
+			t.Fatal("34 unacked deliveries with a prefetch of 10 and no consumer restart?")
+		}
+		if err := k.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := amqptest.Depth(t, url, tp.Queue); d != 34 {
+			t.Fatalf("depth after Close = %d, want the 34 not acked", d)
+		}
+	})
 }
 
 // A delivery held past the hold deadline is released (requeued) and counted;
@@ -171,49 +172,39 @@ func TestConsumeHoldDeadline(t *testing.T) {
 // (outcome-unknown), they are redelivered, and in the end every message is
 // acked exactly by its own delivery and the queue is empty.
 func TestConsumeReconnect(t *testing.T) {
-	for _, kind := range []string{"classic", "quorum"} {
-		t.Run(kind, func(t *testing.T) {
-			url := amqptest.URL(t)
-			var opts []amqptest.Option
-			if kind == "quorum" {
-				opts = append(opts, amqptest.Quorum())
-			}
-			tp := amqptest.Topology(t, url, opts...)
-			tp.Publish(t, numbered(500)...)
-			k := consume(t, newClient(t, url), tp.Queue, amqp.ConsumeOptions{Prefetch: 100})
-			ctx := ctxT(t)
-			evs, err := k.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			amqptest.Eventually(t, 20*time.Second, "the consumer's connection closed through the management API", func() bool {
-				return amqptest.CloseConnections(t, url, "consume "+tp.Queue) > 0
-			})
-			amqptest.Eventually(t, 20*time.Second, "a reconnect", func() bool { return k.Stats().Reconnects > 0 })
-			if err := k.Ack(ctx, evs); err != nil {
-				t.Fatal(err)
-			}
-			if s := k.Stats(); s.Unknown != int64(len(evs)) {
-				t.Fatalf("acks of %d events of the lost channel: %+v", len(evs), s)
-			}
-			seen := map[string]int{}
-			for _, e := range evs {
-				seen[e.Properties.MessageID]++
-			}
-			for _, id := range drain(t, k, nil) {
-				seen[id]++
-			}
-			for i := range 500 {
-				if seen["m-"+strconv.Itoa(i)] == 0 {
-					t.Fatalf("m-%d never delivered", i)
-				}
-			}
-			k.Close()
-			if d := amqptest.Depth(t, url, tp.Queue); d != 0 {
-				t.Fatalf("depth %d after draining", d)
-			}
+	eachQueueKind(t, 500, 100, func(t *testing.T, url string, tp *amqptest.Topo, k *amqp.Consumer) {
+		ctx := ctxT(t)
+		evs, err := k.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		amqptest.Eventually(t, 20*time.Second, "the consumer's connection closed through the management API", func() bool {
+			return amqptest.CloseConnections(t, url, "consume "+tp.Queue) > 0
 		})
-	}
+		amqptest.Eventually(t, 20*time.Second, "a reconnect", func() bool { return k.Stats().Reconnects > 0 })
+		if err := k.Ack(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		if s := k.Stats(); s.Unknown != int64(len(evs)) {
+			t.Fatalf("acks of %d events of the lost channel: %+v", len(evs), s)
+		}
+		seen := map[string]int{}
+		for _, e := range evs {
+			seen[e.Properties.MessageID]++
+		}
+		for _, id := range drain(t, k, nil) {
+			seen[id]++
+		}
+		for i := range 500 {
+			if seen["m-"+strconv.Itoa(i)] == 0 {
+				t.Fatalf("m-%d never delivered", i)
+			}
+		}
+		k.Close()
+		if d := amqptest.Depth(t, url, tp.Queue); d != 0 {
+			t.Fatalf("depth %d after draining", d)
+		}
+	})
 }
 
 func TestConsumeRefusesStream(t *testing.T) {
@@ -236,11 +227,7 @@ func TestConsumeRefusesStream(t *testing.T) {
 func TestConsumeConformance(t *testing.T) {
 	for _, kind := range []string{"classic", "quorum"} {
 		t.Run(kind, func(t *testing.T) {
-			var opts []amqptest.Option
-			if kind == "quorum" {
-				opts = append(opts, amqptest.Quorum())
-			}
-			h := harness(t, opts...)
+			h := harness(t, queueKind(kind)...)
 			url := amqptest.URL(t)
 			c := newClient(t, url)
 			h.Depth = func(t *testing.T, dest string) int { return amqptest.Depth(t, url, dest) }

@@ -85,11 +85,18 @@ func TestMissingFile(t *testing.T) {
 	}
 }
 
-func TestStdinCancel(t *testing.T) {
+// stdinPipe opens "-" on a pipe that stays open until the test ends; the
+// test writes to w.
+func stdinPipe(t *testing.T) (*io.PipeWriter, bus.Source) {
 	r, w := io.Pipe()
-	defer w.Close()
+	t.Cleanup(func() { w.Close() })
 	src, _ := file.Open("-", r, bus.ReadOptions{})
-	defer src.Close()
+	t.Cleanup(func() { src.Close() })
+	return w, src
+}
+
+func TestStdinCancel(t *testing.T) {
+	_, src := stdinPipe(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := src.Next(ctx); !errors.Is(err, context.Canceled) {
@@ -99,10 +106,7 @@ func TestStdinCancel(t *testing.T) {
 
 // A pipe that stays open still delivers each line as it arrives.
 func TestStdinDeliversBeforeEOF(t *testing.T) {
-	r, w := io.Pipe()
-	defer w.Close()
-	src, _ := file.Open("-", r, bus.ReadOptions{})
-	defer src.Close()
+	w, src := stdinPipe(t)
 	go w.Write(append(event.AppendEnvelope(nil, &event.Event{Transport: event.Kafka, Topic: "t", Value: []byte("x")}), '\n'))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -275,31 +275,7 @@ func TestLagServeOTLPRecovers(t *testing.T) {
 		srv.ServeHTTP(w, r)
 	}))
 	defer hs.Close()
-	f, _, errOut := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- lagServeRun(ctx, f, &LagServeOptions{Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Window: 10, OTLP: hs.URL})
-	}()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		srv.mu.Lock()
-		n := srv.pushes
-		srv.mu.Unlock()
-		if n >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no push arrived in 30s; stderr: %s", errOut)
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended: %v; stderr: %s", err, errOut)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	cancel()
-	<-done
+	errOut := serveUntilPushed(t, seeds, hs.URL, srv, "no push arrived in 30s")
 	var otlp []string
 	for _, l := range strings.Split(strings.TrimRight(errOut.String(), "\n"), "\n") {
 		if strings.Contains(l, "otlp") {
@@ -445,22 +421,33 @@ func TestOTLPRealCollectorExit0(t *testing.T) {
 
 	// lag serve: pushes through the collector, and no warning.
 	seeds := kafkatest.Cluster(t)
+	errOut := serveUntilPushed(t, seeds, "http://"+httpAddr, msrv, "no metrics arrived through the collector in 30s")
+	if strings.Contains(errOut.String(), "otlp") {
+		t.Errorf("lag serve warned about pushes that arrived:\n%s", errOut)
+	}
+}
+
+// serveUntilPushed runs lag serve on seeds, pushing to otlp every 100ms,
+// until srv has had two pushes (failing with none and the stderr after
+// 30s, or when serve ends), then stops it and returns its stderr.
+func serveUntilPushed(t *testing.T, seeds []string, otlp string, srv *otlpMetricsServer, none string) *lockedBuf {
+	t.Helper()
 	f, _, errOut := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- lagServeRun(ctx, f, &LagServeOptions{Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Window: 10, OTLP: "http://" + httpAddr})
+		done <- lagServeRun(ctx, f, &LagServeOptions{Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Window: 10, OTLP: otlp})
 	}()
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		msrv.mu.Lock()
-		n := msrv.pushes
-		msrv.mu.Unlock()
+		srv.mu.Lock()
+		n := srv.pushes
+		srv.mu.Unlock()
 		if n >= 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no metrics arrived through the collector in 30s; stderr: %s", errOut)
+			t.Fatalf("%s; stderr: %s", none, errOut)
 		}
 		select {
 		case err := <-done:
@@ -470,7 +457,5 @@ func TestOTLPRealCollectorExit0(t *testing.T) {
 	}
 	cancel()
 	<-done
-	if strings.Contains(errOut.String(), "otlp") {
-		t.Errorf("lag serve warned about pushes that arrived:\n%s", errOut)
-	}
+	return errOut
 }

@@ -347,15 +347,7 @@ func TestRedriveKafkaOutage(t *testing.T) {
 	if stderr, err = run(0, 10*time.Second); err != nil {
 		t.Fatalf("the rerun after the outage: %v, %s", err, stderr)
 	}
-	got := readCommitted(t, seeds, origin)
-	if len(got) != n {
-		t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
-	}
-	for v, c := range got {
-		if c != 1 {
-			t.Fatalf("%s landed %d times", v, c)
-		}
-	}
+	requireEachOnce(t, seeds, origin, n)
 	t.Logf("%d landed before giving up; the rerun moved the rest, each once", landed)
 }
 
@@ -404,7 +396,14 @@ func TestRedriveKafkaOutageWhilePolling(t *testing.T) {
 	if err := redriveRun(context.Background(), f, &RedriveOptions{DLQ: "kafka:" + dlt, Ledger: ledger, Output: "text", MaxRedrives: 3}); err != nil {
 		t.Fatalf("the rerun after the outage: %v, %s", err, errOut.String())
 	}
-	got := readCommitted(t, seeds, origin)
+	requireEachOnce(t, seeds, origin, n)
+}
+
+// requireEachOnce requires a read_committed reader of topic to see n
+// distinct letters, each once.
+func requireEachOnce(t *testing.T, seeds []string, topic string, n int) {
+	t.Helper()
+	got := readCommitted(t, seeds, topic)
 	if len(got) != n {
 		t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
 	}

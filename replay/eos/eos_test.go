@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -181,26 +182,38 @@ func groupOffsets(t *testing.T, seeds []string, job string) int64 {
 	return sum
 }
 
+// faultCluster is an in-process cluster (for fault injection) with a
+// fixture topic of n records and an empty 3-partition target.
+func faultCluster(t *testing.T, n int) (c *kfake.Cluster, seeds []string, from, to string) {
+	c = kafkatest.NewCluster(t)
+	seeds = c.ListenAddrs()
+	return c, seeds, fixture(t, seeds, n), kafkatest.NewTopic(t, seeds, 3)
+}
+
+// slowFirstJoin makes c answer the first group join d late; the flag says
+// whether a join came (and was slowed).
+func slowFirstJoin(c *kfake.Cluster, d time.Duration) *atomic.Bool {
+	var slowed atomic.Bool
+	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !slowed.Swap(true) {
+			c.SleepControl(func() { time.Sleep(d) })
+		}
+		return nil, nil, false
+	})
+	return &slowed
+}
+
 // TestSlowGroupJoinIsNotIdleness: a coordinator that takes longer than the
 // idle time to answer the group join (a loaded cluster, a rebalance delay)
 // does not end the run early, as done with nothing moved, nor fail it with
 // the poll's own timeout: idleness counts from the assignment.
 func TestSlowGroupJoinIsNotIdleness(t *testing.T) {
 	defer eos.SetWaits(200*time.Millisecond, time.Minute)()
-	c := kafkatest.NewCluster(t)
-	seeds := c.ListenAddrs()
-	from := fixture(t, seeds, 300)
-	to := kafkatest.NewTopic(t, seeds, 3)
-	var slowed atomic.Bool
-	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if !slowed.Swap(true) {
-			// Fault injection, not synchronisation: the join is answered
-			// five idle periods late.
-			c.SleepControl(func() { time.Sleep(time.Second) })
-		}
-		return nil, nil, false
-	})
+	c, seeds, from, to := faultCluster(t, 300)
+	// Fault injection, not synchronisation: the join is answered five idle
+	// periods late.
+	slowed := slowFirstJoin(c, time.Second)
 	sum, err := eos.Run(ctxT(t), options(t, seeds, kafkatest.UniqueName(t), from, to))
 	if err != nil || sum.Moved != 300 || !sum.Done {
 		t.Fatalf("run behind a slow join: %+v, %v; want all 300 moved", sum, err)
@@ -215,20 +228,10 @@ func TestSlowGroupJoinIsNotIdleness(t *testing.T) {
 // fails the run with a clear error instead of calling it done.
 func TestNoAssignmentFails(t *testing.T) {
 	defer eos.SetWaits(200*time.Millisecond, 600*time.Millisecond)()
-	c := kafkatest.NewCluster(t)
-	seeds := c.ListenAddrs()
-	from := fixture(t, seeds, 30)
-	to := kafkatest.NewTopic(t, seeds, 3)
-	var slowed atomic.Bool
-	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if !slowed.Swap(true) {
-			// Answered well after assignWait (and soon enough that the
-			// run's client closes without waiting for kgo's timeout).
-			c.SleepControl(func() { time.Sleep(1500 * time.Millisecond) })
-		}
-		return nil, nil, false
-	})
+	c, seeds, from, to := faultCluster(t, 30)
+	// Answered well after assignWait (and soon enough that the run's
+	// client closes without waiting for kgo's timeout).
+	slowFirstJoin(c, 1500*time.Millisecond)
 	sum, err := eos.Run(ctxT(t), options(t, seeds, kafkatest.UniqueName(t), from, to))
 	if err == nil || sum.Done || sum.Moved != 0 || !strings.Contains(err.Error(), "assigned this run no partitions") {
 		t.Fatalf("run without an assignment: %+v, %v; want the assignment error", sum, err)
@@ -236,10 +239,7 @@ func TestNoAssignmentFails(t *testing.T) {
 }
 
 func TestFailedEndTxnAdvancesNoOffsetsAndResumesWithoutGaps(t *testing.T) {
-	c := kafkatest.NewCluster(t)
-	seeds := c.ListenAddrs()
-	from := fixture(t, seeds, 300)
-	to := kafkatest.NewTopic(t, seeds, 3)
+	c, seeds, from, to := faultCluster(t, 300)
 	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	// The third commit fails as an ambiguous server error.
@@ -286,10 +286,7 @@ func TestFailedEndTxnAdvancesNoOffsetsAndResumesWithoutGaps(t *testing.T) {
 }
 
 func TestFailedInitProducerIDMovesNothingAndRerunMovesAll(t *testing.T) {
-	c := kafkatest.NewCluster(t)
-	seeds := c.ListenAddrs()
-	from := fixture(t, seeds, 120)
-	to := kafkatest.NewTopic(t, seeds, 3)
+	c, seeds, from, to := faultCluster(t, 120)
 	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {

@@ -221,15 +221,8 @@ func (tp *Topo) Publish(t testing.TB, msgs ...amqp091.Publishing) {
 // confirms; exchange "" is the default exchange (key is then a queue name).
 func PublishTo(t testing.TB, amqpURL, exchange, key string, msgs ...amqp091.Publishing) {
 	t.Helper()
-	conn, err := amqp091.Dial(amqpURL)
-	if err != nil {
-		t.Fatalf("amqptest: %v", err)
-	}
+	conn, ch := dialChannel(t, amqpURL)
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatalf("amqptest: %v", err)
-	}
 	if err := ch.Confirm(false); err != nil {
 		t.Fatalf("amqptest: %v", err)
 	}
@@ -250,18 +243,27 @@ func PublishTo(t testing.TB, amqpURL, exchange, key string, msgs ...amqp091.Publ
 	}
 }
 
-// Depth returns the number of ready messages in queue (a passive declare).
-func Depth(t testing.TB, amqpURL, queue string) int {
+// dialChannel connects to amqpURL and opens a channel on it; the caller
+// closes the connection (which closes the channel).
+func dialChannel(t testing.TB, amqpURL string) (*amqp091.Connection, *amqp091.Channel) {
 	t.Helper()
 	conn, err := amqp091.Dial(amqpURL)
 	if err != nil {
 		t.Fatalf("amqptest: %v", err)
 	}
-	defer conn.Close()
 	ch, err := conn.Channel()
 	if err != nil {
+		conn.Close()
 		t.Fatalf("amqptest: %v", err)
 	}
+	return conn, ch
+}
+
+// Depth returns the number of ready messages in queue (a passive declare).
+func Depth(t testing.TB, amqpURL, queue string) int {
+	t.Helper()
+	conn, ch := dialChannel(t, amqpURL)
+	defer conn.Close()
 	q, err := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
 	if err != nil {
 		t.Fatalf("amqptest: depth of %q: %v", queue, err)
@@ -286,10 +288,6 @@ func Do(t testing.TB, amqpURL, method, path string, body, out any) int {
 
 func do(t testing.TB, amqpURL, method, path string, body, out any) int {
 	t.Helper()
-	u, err := url.Parse(amqpURL)
-	if err != nil {
-		t.Fatal("amqptest: bad AMQP URL")
-	}
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -299,13 +297,8 @@ func do(t testing.TB, amqpURL, method, path string, body, out any) int {
 	if err != nil {
 		t.Fatalf("amqptest: %v", err)
 	}
-	pw, _ := u.User.Password()
-	req.SetBasicAuth(u.User.Username(), pw)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("amqptest: management API: %v", err)
-	}
+	resp := send(t, amqpURL, req, "management API")
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	if out != nil && resp.StatusCode == http.StatusOK {
@@ -314,6 +307,23 @@ func do(t testing.TB, amqpURL, method, path string, body, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// send sends a management API request with amqpURL's credentials; no
+// answer (what was being done) fails the test.
+func send(t testing.TB, amqpURL string, req *http.Request, what string) *http.Response {
+	t.Helper()
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		t.Fatal("amqptest: bad AMQP URL")
+	}
+	pw, _ := u.User.Password()
+	req.SetBasicAuth(u.User.Username(), pw)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("amqptest: %s: %v", what, err)
+	}
+	return resp
 }
 
 // Eventually polls cond every 50 ms until it is true, failing the test with
@@ -356,14 +366,8 @@ func CloseConnections(t testing.TB, amqpURL, match string) int {
 	for _, c := range conns {
 		if strings.Contains(c.Props.Name, match) {
 			req, _ := http.NewRequest(http.MethodDelete, ManagementURL(t, amqpURL)+"/api/connections/"+Escape(c.Name), nil)
-			u, _ := url.Parse(amqpURL)
-			pw, _ := u.User.Password()
-			req.SetBasicAuth(u.User.Username(), pw)
 			req.Header.Set("X-Reason", "eddy test: simulated outage")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatalf("amqptest: closing connection: %v", err)
-			}
+			resp := send(t, amqpURL, req, "closing connection")
 			resp.Body.Close()
 			if resp.StatusCode/100 == 2 {
 				n++
