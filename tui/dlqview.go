@@ -463,118 +463,16 @@ type redrivePlanMsg struct {
 	err error
 }
 
+// key handles a key in the stage on top: the list of DLQs, a DLQ's
+// groups, a group's messages, a redrive's plan, run or result.
 func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
-	k := v.c.Keys
-	h := v.c.bodyHeight() - 1
 	switch v.stage {
 	case stageGroups:
-		s := v.opened()
-		if v.gfilter.active {
-			v.gfilter.filterKey(k, msg)
-			v.regroup()
-			return nil
-		}
-		h -= v.filterLines()
-		if v.gcur.move(k, msg, len(v.gshown), h) {
-			return nil
-		}
-		if v.gsort.key(k, msg, v.groupCols(s)) {
-			v.regroup() // the cursor stays on its group
-			return nil
-		}
-		switch {
-		case key.Matches(msg, k.ListFilter):
-			v.gfilter.start("filter groups: ", v.gfilter.value)
-		case key.Matches(msg, k.Select):
-			if g := v.gat(v.gcur.pos); g != nil {
-				gk := groupKey(g)
-				if v.picked[gk] {
-					delete(v.picked, gk)
-				} else {
-					v.picked[gk] = true
-				}
-				v.gcur.pos++
-				v.gcur.clamp(len(v.gshown), h)
-			}
-		case key.Matches(msg, k.Open):
-			if v.gcur.pos < len(v.gshown) {
-				v.openGroup(v.gshown[v.gcur.pos])
-			}
-		case key.Matches(msg, k.Plan):
-			if v.canRedrive() {
-				// The picked groups (filtered out or not), by their masked
-				// error; none picked is the whole DLQ.
-				req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
-				var errs []string
-				for i := range s.Groups {
-					if g := &s.Groups[i]; v.picked[groupKey(g)] && !slices.Contains(req.Patterns, g.Pattern) {
-						req.Patterns = append(req.Patterns, g.Pattern)
-						errs = append(errs, fmt.Sprintf("%q", g.Pattern))
-					}
-				}
-				v.sel = fmt.Sprintf("%d group(s): the messages whose error is like %s", len(errs), strings.Join(errs, " or "))
-				if len(req.Patterns) == 0 {
-					v.sel = "nothing selected, so the WHOLE DLQ: every message in it as this plan reads it"
-				}
-				v.fromMsgs = false
-				return v.planRedrive(s, req)
-			}
-			return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
-		}
-		return nil
+		return v.groupsKey(msg)
 	case stageMessages:
-		s := v.opened()
-		g := &s.Groups[v.group]
-		ids := g.Identities
-		if v.msgFilterUpdate(msg) {
-			return nil
-		}
-		if v.mcur.move(k, msg, len(v.mshown), v.msgHeight()) {
-			return nil
-		}
-		switch {
-		case key.Matches(msg, k.Open):
-			if i := v.mat(v.mcur.pos); i >= 0 {
-				return v.openMessage(s, ids[i])
-			}
-		case key.Matches(msg, k.Select):
-			if i := v.mat(v.mcur.pos); i >= 0 {
-				id := ids[i]
-				if v.pickedIDs[id] {
-					delete(v.pickedIDs, id)
-				} else {
-					v.pickedIDs[id] = true
-				}
-				v.mcur.pos++
-				v.mcur.clamp(len(v.mshown), v.msgHeight())
-			}
-		case key.Matches(msg, k.Plan):
-			if !v.canRedrive() {
-				return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
-			}
-			req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
-			var picked, labels []string
-			for i, id := range ids {
-				if v.pickedIDs[id] {
-					picked = append(picked, id)
-					labels = append(labels, g.IDs[i])
-				}
-			}
-			v.fromMsgs = true
-			if len(picked) == 0 {
-				// None picked: the whole group, as P in the groups does.
-				req.Patterns = []string{g.Pattern}
-				v.sel = fmt.Sprintf("nothing selected, so the whole group: every message whose error is like %q", g.Pattern)
-			} else {
-				// These messages, by identity: an event id may name several
-				// (a letter dead-lettered again).
-				req.Pin = dlq.Pins(picked...)
-				v.sel = fmt.Sprintf("%d message(s): %s", len(picked), strings.Join(labels, " "))
-			}
-			return v.planRedrive(s, req)
-		}
-		return nil
+		return v.messagesKey(msg)
 	case stagePlan:
+		k := v.c.Keys
 		if key.Matches(msg, k.Confirm) && v.planErr == nil && v.plan.Redriven+v.plan.Parked > 0 {
 			if v.plan.Pin == nil {
 				// Run unpinned, the selection would be read again at run
@@ -587,12 +485,147 @@ func (v *dlqView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case stageRunning:
 		return nil
 	case stageResult:
-		if key.Matches(msg, k.Open) {
+		if key.Matches(msg, v.c.Keys.Open) {
 			v.esc()
 			return v.load()
 		}
 		return nil
 	}
+	return v.dlqsKey(msg)
+}
+
+// groupsKey handles a key in a DLQ's error groups: filter, move, sort,
+// select, open a group, P plan a redrive of the picked ones.
+func (v *dlqView) groupsKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.c.Keys
+	h := v.c.bodyHeight() - 1
+	s := v.opened()
+	if v.gfilter.active {
+		v.gfilter.filterKey(k, msg)
+		v.regroup()
+		return nil
+	}
+	h -= v.filterLines()
+	if v.gcur.move(k, msg, len(v.gshown), h) {
+		return nil
+	}
+	if v.gsort.key(k, msg, v.groupCols(s)) {
+		v.regroup() // the cursor stays on its group
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.ListFilter):
+		v.gfilter.start("filter groups: ", v.gfilter.value)
+	case key.Matches(msg, k.Select):
+		if g := v.gat(v.gcur.pos); g != nil {
+			gk := groupKey(g)
+			if v.picked[gk] {
+				delete(v.picked, gk)
+			} else {
+				v.picked[gk] = true
+			}
+			v.gcur.pos++
+			v.gcur.clamp(len(v.gshown), h)
+		}
+	case key.Matches(msg, k.Open):
+		if v.gcur.pos < len(v.gshown) {
+			v.openGroup(v.gshown[v.gcur.pos])
+		}
+	case key.Matches(msg, k.Plan):
+		if v.canRedrive() {
+			return v.planGroups(s)
+		}
+		return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
+	}
+	return nil
+}
+
+// planGroups plans a redrive of the picked groups (filtered out or not),
+// by their masked error; none picked is the whole DLQ.
+func (v *dlqView) planGroups(s *dlq.Summary) tea.Cmd {
+	req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
+	var errs []string
+	for i := range s.Groups {
+		if g := &s.Groups[i]; v.picked[groupKey(g)] && !slices.Contains(req.Patterns, g.Pattern) {
+			req.Patterns = append(req.Patterns, g.Pattern)
+			errs = append(errs, fmt.Sprintf("%q", g.Pattern))
+		}
+	}
+	v.sel = fmt.Sprintf("%d group(s): the messages whose error is like %s", len(errs), strings.Join(errs, " or "))
+	if len(req.Patterns) == 0 {
+		v.sel = "nothing selected, so the WHOLE DLQ: every message in it as this plan reads it"
+	}
+	v.fromMsgs = false
+	return v.planRedrive(s, req)
+}
+
+// messagesKey handles a key in a group's messages: filter, move, open one,
+// select, P plan a redrive of the picked ones.
+func (v *dlqView) messagesKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.c.Keys
+	s := v.opened()
+	ids := s.Groups[v.group].Identities
+	if v.msgFilterUpdate(msg) {
+		return nil
+	}
+	if v.mcur.move(k, msg, len(v.mshown), v.msgHeight()) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Open):
+		if i := v.mat(v.mcur.pos); i >= 0 {
+			return v.openMessage(s, ids[i])
+		}
+	case key.Matches(msg, k.Select):
+		if i := v.mat(v.mcur.pos); i >= 0 {
+			id := ids[i]
+			if v.pickedIDs[id] {
+				delete(v.pickedIDs, id)
+			} else {
+				v.pickedIDs[id] = true
+			}
+			v.mcur.pos++
+			v.mcur.clamp(len(v.mshown), v.msgHeight())
+		}
+	case key.Matches(msg, k.Plan):
+		if !v.canRedrive() {
+			return flash("redrive is not wired in this TUI (eddy dlq redrive)", true)
+		}
+		return v.planMessages(s, &s.Groups[v.group])
+	}
+	return nil
+}
+
+// planMessages plans a redrive of the picked messages of group g; none
+// picked is the whole group.
+func (v *dlqView) planMessages(s *dlq.Summary, g *dlq.Group) tea.Cmd {
+	req := RedriveRequest{Transport: s.Transport, DLQ: s.Name}
+	var picked, labels []string
+	for i, id := range g.Identities {
+		if v.pickedIDs[id] {
+			picked = append(picked, id)
+			labels = append(labels, g.IDs[i])
+		}
+	}
+	v.fromMsgs = true
+	if len(picked) == 0 {
+		// None picked: the whole group, as P in the groups does.
+		req.Patterns = []string{g.Pattern}
+		v.sel = fmt.Sprintf("nothing selected, so the whole group: every message whose error is like %q", g.Pattern)
+	} else {
+		// These messages, by identity: an event id may name several
+		// (a letter dead-lettered again).
+		req.Pin = dlq.Pins(picked...)
+		v.sel = fmt.Sprintf("%d message(s): %s", len(picked), strings.Join(labels, " "))
+	}
+	return v.planRedrive(s, req)
+}
+
+// dlqsKey handles a key in the list of DLQs: filter, move, sort, r reread,
+// open one.
+func (v *dlqView) dlqsKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.c.Keys
+	h := v.c.bodyHeight() - 1
 	if v.lfilter.active {
 		rk := v.listKey(v.cur.pos)
 		v.lfilter.filterKey(k, msg)

@@ -131,6 +131,31 @@ func demoRun(ctx context.Context, f *Factory, o *DemoOptions) error {
 	return d.Wait(f.IO.ErrOut, heartbeat)
 }
 
+// startTUIDemo starts the demo as eddy demo does and points the factory at
+// it; stop ends it.
+func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
+	o := &DemoOptions{Port: demo.DefaultPort, Rate: 20, FailRate: 0.02}
+	cfg, err := demoConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	d, err := demo.Start(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Other terminals reach it with --context demo, as after eddy demo; a
+	// config that cannot be written only loses that convenience.
+	if writeDemoContext(conf, d, "") == nil {
+		f.Global.Context = demoContext
+	}
+	f.Global.Brokers = []string{d.Addr()}
+	return func() { d.Close() }, nil
+}
+
 // writeDemoContext points the "demo" context at this run, keeping a schema the
 // user may have added to it.
 func writeDemoContext(conf *Config, d *demo.Demo, amqpURL string) error {

@@ -197,7 +197,7 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 
 	dir := t.TempDir()
 	be, out := tuiRabbitBackend(t, url, dir, dir+"/ledger.db")
-	withBacklog(be, true) // eddy tui --backlog: the DLQ view reads the queue's errors
+	be.SetBacklog(true) // eddy tui --backlog: the DLQ view reads the queue's errors
 	if be.Kafka != nil {
 		t.Fatal("a Kafka client for a RabbitMQ-only context")
 	}
