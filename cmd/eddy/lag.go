@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/helptext"
 	"github.com/eddy-sh/eddy/lag"
 )
 
@@ -45,20 +46,7 @@ func newCmdLag(f *Factory, runF func(context.Context, *LagOptions) error) *cobra
 	cmd := &cobra.Command{
 		Use:   "lag [GROUP... | kafka: | amqp: | amqp:QUEUE...]",
 		Short: "Consumer lag in records and seconds, health status and CI gates",
-		Long: `Consumer lag of Kafka consumer groups and RabbitMQ queues, in records and in
-seconds, with a health status for each group.
-
-With no arguments eddy reports every consumer group and every queue of the
-configured transports. GROUP names Kafka groups; kafka: means every group;
-amqp: every queue of the vhost; amqp:QUEUE names queues (kafka:GROUP names a
-group called like a subcommand, e.g. kafka:serve). eddy's own job groups
-(eddy-redrive-JOB, eddy-replay-JOB) are not consumers: a finished job has no
-member and counts what arrived since as lag, which Burrow's rules would call
-ERR (STOP). They are left out of "every group" (stderr says how many; JSON
-hidden_jobs) and so out of gates and metrics; --jobs lists them, and naming one
-shows it.
-
-` + lag.ColumnsHelp + "\n\n" + lag.StatusHelp + "\n\n" + lag.GatesHelp + "\n\n" + lag.OutputHelp,
+		Long:  helptext.Lag + lag.ColumnsHelp + "\n\n" + lag.StatusHelp + "\n\n" + lag.GatesHelp + "\n\n" + lag.OutputHelp,
 		Example: `  eddy lag
   eddy lag payments shipping --partitions
   eddy lag --watch 5s
@@ -95,17 +83,7 @@ func newCmdLagServe(f *Factory, runF func(context.Context, *LagServeOptions) err
 	cmd := &cobra.Command{
 		Use:   "serve [GROUP... | kafka: | amqp: | amqp:QUEUE...]",
 		Short: "Export lag as Prometheus metrics (and OTLP)",
-		Long: `Sample lag every --interval and serve the figures as Prometheus metrics on
-http://LISTEN/metrics; with --otlp, also push them with OTLP/HTTP. Targets are
-those of eddy lag. Unknown values are left out rather than made up.
-
-Each push, and the last one when serve stops, is bounded by --timeout. A push
-that fails is one line on stderr when a run of failures starts (not one per
---interval), and one line says when pushes arrive again; serving goes on, and
-the exit status is not changed by it (130 on the interrupt that stops serve).
-
-METRICS
-` + lag.LagMetricNames + `
+		Long: helptext.LagServe + lag.LagMetricNames + `
 
 ` + lag.StatusHelp,
 		Example: `  eddy lag serve --listen 127.0.0.1:9308

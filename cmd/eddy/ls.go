@@ -8,6 +8,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/helptext"
 )
 
 // LsOptions are `eddy ls`'s flags and arguments.
@@ -22,15 +23,7 @@ func newCmdLs(f *Factory, runF func(context.Context, *LsOptions) error) *cobra.C
 	cmd := &cobra.Command{
 		Use:   "ls [kafka: | amqp: | kafka:/REGEX/ | amqp:QUEUE]...",
 		Short: "List Kafka topics and RabbitMQ queues",
-		Long: `List Kafka topics (partitions, replicas, end offsets, messages retained) and
-RabbitMQ queues (type, ready and unacknowledged messages, consumers, rates).
-
-With no arguments eddy lists every configured transport. kafka: or amqp: limits
-the listing to one; kafka:/REGEX/ lists matching topics; amqp:QUEUE names queues.
-RabbitMQ queues are listed through the management API; when it cannot be reached,
-named queues are still shown from passive declares (depth and consumers only).
-If one transport fails and another answers, eddy prints what it got, reports the
-failure and exits 3.`,
+		Long:  helptext.Ls,
 		Example: `  eddy ls
   eddy ls kafka:/orders.*/ -o json
   eddy ls amqp: --amqp-url amqp://guest:guest@localhost:5672/`,
