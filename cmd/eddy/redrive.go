@@ -219,13 +219,13 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 			// A Kafka letter counts as removed when the write and the job's
 			// group position commit in one transaction, which a write to
 			// RabbitMQ cannot join (README: eddy dlq redrive).
-			return nil, usagef("--to %s: a Kafka DLQ is redriven to a Kafka topic of the same cluster (kafka:TOPIC) only, in one transaction with the job's position; to copy its records elsewhere, use 'eddy replay kafka:%s --to %s' (ledger; the records stay counted in the DLQ)",
-				inspect.SafeString(o.To), inspect.SafeString(a.Name), inspect.SafeString(o.To))
+			return nil, safeUsagef("--to %s: a Kafka DLQ is redriven to a Kafka topic of the same cluster (kafka:TOPIC) only, in one transaction with the job's position; to copy its records elsewhere, use 'eddy replay kafka:%s --to %s' (ledger; the records stay counted in the DLQ)",
+				o.To, a.Name, o.To)
 		case a.Transport == "amqp" && (to.Transport != "amqp" || (to.Name == "" && to.Exchange == "")):
 			return nil, usagef("--to %s: a RabbitMQ DLQ is redriven to a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE)", o.To)
 		}
 		if to.Transport == a.Transport && (to.Name == a.Name || sameQueue(to, a.Name)) {
-			return nil, usagef("--to %s is the DLQ itself: its messages would be dead letters again; name the topic or queue they go back to", inspect.SafeString(o.To))
+			return nil, safeUsagef("--to %s is the DLQ itself: its messages would be dead letters again; name the topic or queue they go back to", o.To)
 		}
 		po.To = &to
 	}
@@ -242,7 +242,7 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 			return nil, usagef("--park %s: want a %s like the DLQ's", o.Park, map[string]string{"kafka": "Kafka topic (kafka:TOPIC)", "amqp": "RabbitMQ queue (amqp:QUEUE)"}[a.Transport])
 		}
 		if park.Name == a.Name {
-			return nil, usagef("--park %s is the DLQ itself: name another topic or queue to park messages in", inspect.SafeString(o.Park))
+			return nil, safeUsagef("--park %s is the DLQ itself: name another topic or queue to park messages in", o.Park)
 		}
 		po.Park = &park
 	}
@@ -268,7 +268,7 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		// --ids '', --ids , or an @FILE of blank lines: a selection that
 		// came out empty selects nothing, and nothing is a usage error —
 		// never the whole DLQ.
-		return nil, usagef("--ids %q selects no message: give ids or positions, or leave --ids out to redrive every message", inspect.SafeString(strings.Join(o.IDs, ",")))
+		return nil, safeUsagef("--ids %q selects no message: give ids or positions, or leave --ids out to redrive every message", strings.Join(o.IDs, ","))
 	}
 	p := &redrivePlan{}
 	if p.Plan, err = dlq.NewPlan(po); err != nil {

@@ -421,7 +421,7 @@ func replayEnd(f *Factory, o *ReplayOptions, p *replayPlan, rep *inspect.ReplayR
 	}
 	var rejected *replay.RejectedError
 	if errors.As(runErr, &rejected) {
-		return &exitError{code: ExitPartial, err: errors.New(inspect.SafeString(runErr.Error()))}
+		return partialErr(runErr)
 	}
 	return runErr
 }
