@@ -14,6 +14,7 @@ import (
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/helptext"
 	"github.com/eddy-sh/eddy/replay"
 )
 
@@ -42,94 +43,10 @@ type RedriveOptions struct {
 func newCmdRedrive(f *Factory, runF func(context.Context, *RedriveOptions) error) *cobra.Command {
 	o := &RedriveOptions{}
 	cmd := &cobra.Command{
-		Use:   "redrive DLQ",
-		Short: "Put dead letters back where they failed, exactly once, selectively",
-		Long: `Put each message of a dead-letter topic or queue back to its own origin — the
-topic Spring Kafka (kafka_dlt-original-topic) or Kafka Connect
-(__connect.errors.topic) recorded, or, failing those headers, the topic the
-DLQ's name is for (orders.DLT → orders); for a RabbitMQ queue (amqp:QUEUE) the
-exchange and first routing key its latest x-death records — or to --to TARGET.
-A RabbitMQ message published with CC keys (x-death lists several routing keys)
-goes back to the queue it was dead-lettered from alone, through the default
-exchange: every queue the keys matched dead-lettered its own copy, so the
-exchange would deliver it again where it did not fail. CC and BCC headers are
-dropped from what a redrive publishes.
-
-SELECTION
-  --filter EXPR    only messages matching the expression (as in tail)
-  --ids ID,...     only these messages: event ids or positions TOPIC/P@OFFSET
-                   as 'eddy dlq show' lists them; --ids @FILE reads one a line
-  --error REGEX    only messages whose recorded error message or exception
-                   class matches
-  Messages not selected stay in the DLQ. A selection given empty (--ids ''
-  or ',', an @FILE with no id in it, --filter '', --error '') is a usage
-  error (exit 2): an empty selection never means every message.
-
-LOOP GUARD AND PARKING
-  Each redriven message carries eddy-redrive-count, one more than it had. A
-  message whose count is --max-redrives (default 3) or more is not redriven
-  again: it is moved to the parking topic or queue (--park, default
-  DLQ.parked; a Kafka topic is created with the broker's defaults when missing,
-  a RabbitMQ queue must exist) with an eddy-park-reason header.
-
-UNKNOWN ORIGIN
-  A message whose origin is not recorded, or whose origin topic does not
-  exist, is left in the DLQ and listed; the command then exits 3.
-
-EXACTLY ONCE, RERUNS AND WHAT IS LEFT
-  Kafka to Kafka is transactional: every batch's records are written in one
-  transaction that also commits the position of a consumer group dedicated to
-  the job (eddy-redrive-JOB); the DLQ is read read_committed. A crash or Ctrl-C
-  at any point loses nothing and duplicates nothing for read_committed readers;
-  the same command resumes, and once done it moves 0 until new dead letters
-  arrive. The job is named after the DLQ and the selection (--job overrides),
-  so the same command is the same job. Two runs of one job at once: the
-  later takes the job over, and the earlier ends with exit 3 and "another run
-  of job JOB is active; nothing was lost; rerun when it ends" (what it
-  committed stands; its open transaction is aborted).
-  A Kafka record cannot be deleted: a record counts as removed from the DLQ
-  once a job's committed position passed it and it was redriven or parked. The
-  records a job passed over (not selected, unknown origin) are recorded in the
-  job's log (next to the ledger, default $XDG_STATE_HOME/eddy/redrive/) before
-  the transaction that passes them commits: 'eddy dlq ls' and 'show' count them
-  as still in the DLQ, and another job (another selection, or --to) redrives
-  them while passing over what earlier jobs removed.
-  RabbitMQ: messages are consumed (never held past the consumer timeout),
-  published persistent with publisher confirms and the mandatory flag, and
-  acked only once confirmed and recorded in the ledger (--ledger, as for
-  replay). A returned (unroutable) or nacked message, one not selected and one
-  of unknown origin are not acked: they stay in the DLQ; exit 3 lists them. So
-  is one another live run sharing a Redis ledger holds in progress ("held"):
-  that run moves and acks it; this one leaves it.
-
-OPENTELEMETRY
-  --otlp ENDPOINT (as in eddy trace) traces the run as a span ("eddy
-  redrive"), and each message written (redriven or parked) as a producer span
-  that continues the message's original trace: a child of its traceparent
-  header and linked to it, linked to the run span too. The written copy
-  carries that span as its traceparent, so whoever consumes it again joins the
-  same trace. On Kafka a span ends when its transaction commits (an error when
-  it aborts); on RabbitMQ when the broker confirms (an error when it returns or
-  nacks the message). Exports are bounded by --timeout; spans that did not
-  arrive are one line on stderr and make a run that otherwise succeeded exit 3.
-
-DRY RUN
-  --dry-run reads the same records through the same decisions and prints the
-  plan — how many per target, parking included, how many left for an unknown
-  origin, the first positions — and writes nothing. It first checks what the
-  real run checks before it writes (the --to target exists, the job name, the
-  ledger and the job log's directory can be opened; nothing is created) and
-  fails as the real run would, with the same exit code.
-` + dryRunPeekHelp,
-		Example: `  # every dead letter back to its origin
-  eddy dlq redrive kafka:orders.DLT
-  # only the timeouts, 100 per second, after looking at the plan
-  eddy dlq redrive orders.DLT --error 'Timeout' --dry-run
-  eddy dlq redrive orders.DLT --error 'Timeout' --rate 100
-  # two messages, to a test topic
-  eddy dlq redrive orders.DLT --ids orders.DLT/0@17,orders.DLT/0@18 --to kafka:orders.test
-  # a RabbitMQ dead-letter queue, back to the exchanges its x-death records
-  eddy dlq redrive amqp:orders.dlq`,
+		Use:     "redrive DLQ",
+		Short:   "Put dead letters back where they failed, exactly once, selectively",
+		Long:    helptext.Redrive(dryRunPeekHelp),
+		Example: helptext.RedriveExample,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("dlq redrive needs one DLQ, e.g. kafka:orders.DLT (see 'eddy dlq redrive --help')")

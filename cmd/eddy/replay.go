@@ -17,6 +17,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/helptext"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/eos"
 )
@@ -46,84 +47,10 @@ type ReplayOptions struct {
 func newCmdReplay(f *Factory, runF func(context.Context, *ReplayOptions) error) *cobra.Command {
 	o := &ReplayOptions{}
 	cmd := &cobra.Command{
-		Use:   "replay SOURCE... --to TARGET",
-		Short: "Copy events from topics or captures to a topic, exactly once and resumable",
-		Long: `Copy events from Kafka topics or captures to a Kafka topic (or a capture),
-keeping key, headers and timestamp, selectively and at a bounded rate. Every
-copy carries an eddy-redrive-id header, the same for every attempt at one
-source record.
-
-SOURCES
-  kafka:TOPIC, kafka:/REGEX/   a range of Kafka topics: --from (default
-                               beginning) to --until (default end), as in tail
-  amqp:QUEUE                   a RabbitMQ classic or quorum queue, consumed
-                               until it is drained: each message is
-                               acknowledged (removed) only after the target
-                               confirmed it and the ledger recorded it
-  file:PATH, file:-            a capture in eddy's envelope format
-
-TARGETS
-  kafka:TOPIC                  a Kafka topic of the same cluster
-  amqp:exchange/EX/KEY         a RabbitMQ exchange, with routing key KEY (each
-                               event's own routing key when KEY is empty)
-  amqp:QUEUE                   a RabbitMQ queue (through the default exchange)
-  file:PATH                    a capture (appended to)
-
-  A target that is one of the sources is refused (exit 2): a Kafka topic
-  would get every record of the range again (--allow-same-target says that
-  is meant: the range ends where the topic ended when the run started, so
-  each record is copied once); a capture or a RabbitMQ queue would read its
-  own copies, and is refused always (the same file through a symlink or
-  another path is the same file).
-
-  RabbitMQ targets are published persistent, with publisher confirms and the
-  mandatory flag: a message no queue is bound for is returned, which is not a
-  success. The run moves everything else, then exits 3 listing the refused
-  events; they stay in progress in the ledger, and a rerun tries them again.
-
-EXACTLY ONCE, AND RERUNS
-  Kafka to Kafka with --until end: one transaction per batch that also commits
-  the source offsets of a consumer group dedicated to the job
-  (eddy-replay-JOB); sources are read read_committed. A crash or Ctrl-C at any
-  point loses nothing and duplicates nothing for read_committed readers, and
-  running the same command again resumes where it stopped. Two runs of one
-  job at once: the later takes the job over, and the earlier ends with exit 3
-  and "another run of job JOB is active; nothing was lost; rerun when it
-  ends".
-  Every other combination: a ledger (a bbolt file, default
-  $XDG_STATE_HOME/eddy/ledger.db, or a Redis shared by several operators with
-  --ledger redis://HOST:PORT/DB) records each source record of the job as
-  in progress before it is written and completed once the target confirmed it.
-  A rerun skips completed records. Only a record in progress when eddy died can
-  land twice, and both copies then carry the same eddy-redrive-id.
-  The job is named after the sources and the target unless --job names it.
-
-DRY RUN
-  --dry-run reads the same events through the same filter and ledger and prints
-  the plan (how many events per target, the first ids) without writing
-  anything, to the target or the ledger. It first checks what the real run
-  checks before it writes — the target exists and can be written to, the job
-  name, the ledger can be opened (a missing ledger file is not created) — and
-  fails as the real run would, with the same exit code.
-` + dryRunPeekHelp + `
-
-OPENTELEMETRY
-  --otlp ENDPOINT (as in eddy trace) traces the run as a span, and each moved
-  event as a span of its own: a child of the event's traceparent header when it
-  has one, so the replay appears inside the event's original trace. The copy
-  written carries that span as its traceparent. Exports are bounded by
-  --timeout; spans that did not arrive are one line on stderr and make a run
-  that otherwise succeeded exit 3.
-
-PROGRESS
-  On a terminal a progress line is drawn on stderr. At the end, or on Ctrl-C,
-  a summary is printed on stderr (-o json: on stdout, as JSON).`,
-		Example: `  # copy yesterday's orders to a test topic
-  eddy replay kafka:orders --from -24h --to kafka:orders.test
-  # put the failed payments of a capture back, 50 per second
-  eddy replay file:dlt.jsonl --filter 'type == "PaymentFailed"' --rate 50 --to kafka:payments
-  # what would be copied?
-  eddy replay kafka:orders.DLT --to kafka:orders --dry-run`,
+		Use:     "replay SOURCE... --to TARGET",
+		Short:   "Copy events from topics or captures to a topic, exactly once and resumable",
+		Long:    helptext.Replay(dryRunPeekHelp),
+		Example: helptext.ReplayExample,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("replay needs at least one SOURCE, e.g. kafka:orders.DLT (see 'eddy replay --help')")
