@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/dlq"
@@ -197,29 +195,10 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	return p, nil
 }
 
-// readIDs expands --ids: @FILE reads ids one a line (blank lines and # comments
-// skipped).
+// readIDs expands --ids (dlq.ReadIDs); its error is the user's.
 func readIDs(args []string) ([]string, error) {
-	var out []string
-	for _, a := range args {
-		if path, ok := strings.CutPrefix(a, "@"); ok {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return nil, usagef("--ids @%s: %v", path, err)
-			}
-			for _, line := range strings.Split(string(b), "\n") {
-				line = strings.TrimSpace(line)
-				if line != "" && !strings.HasPrefix(line, "#") {
-					out = append(out, line)
-				}
-			}
-			continue
-		}
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	ids, err := dlq.ReadIDs(args)
+	return ids, asUsage(err)
 }
 
 func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
@@ -252,7 +231,7 @@ func redriveKafka(ctx context.Context, f *Factory, o *RedriveOptions, p *redrive
 		return err
 	}
 	prog := inspect.NewProgress(f.IO.ErrOut, f.IO.ErrTTY, "redrive")
-	ctx, endSpan := redriveSpan(ctx, tr, p)
+	ctx, endSpan := p.StartRun(ctx, tr.tracer)
 	rep, runErr := dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
 		// An outage is retried for --timeout (each request, and the wait
 		// for a transaction's records: KafkaRedrive.Timeout), then the run
@@ -296,7 +275,7 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 		defer led.Close()
 	}
 	prog := inspect.NewProgress(f.IO.ErrOut, f.IO.ErrTTY, "redrive")
-	ctx, endSpan := redriveSpan(ctx, tr, p)
+	ctx, endSpan := p.StartRun(ctx, tr.tracer)
 	rep, runErr := dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: c, Job: p.Job, Ledger: led, Route: p.Route,
 		Rate: o.Rate, Progress: prog.Update, DryRun: o.DryRun, Tracer: tr.tracer,
 		Outage: replay.Outage{Timeout: f.Global.Timeout, Debug: f.debugWriter()}})
@@ -320,20 +299,6 @@ func redrivePreflight(ctx context.Context, f *Factory, p *redrivePlan) error {
 		}
 	}
 	return nil
-}
-
-// redriveSpan starts the run's span ("eddy redrive"): its destination is --to
-// when given (else each message goes to its own origin, and the span names
-// none), and eddy.dlq names the DLQ.
-func redriveSpan(ctx context.Context, tr *runTracing, p *redrivePlan) (context.Context, func(replay.Summary, error)) {
-	if tr.tracer == nil {
-		return ctx, func(replay.Summary, error) {}
-	}
-	var to bus.Address
-	if p.Route.To != nil {
-		to = *p.Route.To
-	}
-	return replay.StartRun(ctx, tr.tracer, "redrive", p.Job, to, attribute.String("eddy.dlq", p.DLQ.String()))
 }
 
 // redriveEnd reports a run and maps it to an exit code.
@@ -360,15 +325,8 @@ func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep 
 	if runErr != nil {
 		return runErr
 	}
-	var partial []string
-	if rep.Unknown > 0 {
-		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: origin unknown, not writable or unroutable", rep.Unknown, p.DLQ))
-	}
-	if rep.Held > 0 {
-		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: in progress in another run sharing the ledger, which acks them once it moved them (a rerun after it ended moves what it did not)", rep.Held, p.DLQ))
-	}
-	if len(partial) > 0 {
-		return &exitError{code: ExitPartial, err: fmt.Errorf("%s (listed above)", strings.Join(partial, "; "))}
+	if err := rep.Incomplete(p.DLQ); err != nil {
+		return &exitError{code: ExitPartial, err: err}
 	}
 	return nil
 }

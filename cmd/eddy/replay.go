@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/bus/amqp"
-	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
@@ -180,8 +178,7 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	}
 	p.job = o.Job
 	if p.job == "" {
-		h := sha256.Sum256([]byte(strings.Join(names, " ") + " -> " + to.String()))
-		p.job = "r-" + hex.EncodeToString(h[:6])
+		p.job = replay.DefaultJobName(names, to.String())
 	}
 	p.eos = len(p.kafka) > 0 && to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd && !o.DryRun
 	if p.eos && o.Limit > 0 {
@@ -285,13 +282,7 @@ func replayLedger(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPl
 	var dst bus.Sink
 	var dry *replay.DryRun
 	if o.DryRun {
-		dry = replay.NewDryRun(func(*event.Event) string { return p.to.String() }, func(e *event.Event) string {
-			if id := p.schema.Extract(e).ID; id != "" {
-				return id
-			}
-			v, _ := e.Header(replay.HeaderRedriveID)
-			return string(v)
-		}, 10)
+		dry = replay.NewDryRunTo(p.to.String(), p.schema, 10)
 		dst = dry
 		if led != nil {
 			led = replay.ReadOnly(led)
@@ -360,49 +351,30 @@ func matcher(f *inspect.Filter) replay.Matcher {
 	return f
 }
 
+// openReplaySource opens what p reads (all.Sources): a RabbitMQ queue is
+// consumed (all.Consume), reconnecting for as long as --timeout allows. A
+// dry run does not consume: it peeks, as --backlog does (see
+// dryRunPeekHelp) — the messages are got and given back at once, before the
+// first is planned, so none is held for the rest of the run; a stream queue
+// is read by offset.
 func openReplaySource(ctx context.Context, f *Factory, p *replayPlan, o *ReplayOptions) (bus.Source, func(), error) {
+	c := runClients(f)
+	read := all.Read{Brokers: p.read, Files: p.read}
 	if len(p.queues) > 0 {
-		return openConsumer(ctx, f, p.queues[0].Name, o.DryRun, o.Prefetch)
-	}
-	if len(p.files) > 0 {
-		s, err := file.Open(p.files[0].Name, f.IO.In, p.read)
-		if err != nil {
-			return nil, nil, err
+		if !o.DryRun {
+			return all.Consume(ctx, c, p.queues[0].Name, amqp.ConsumeOptions{Prefetch: o.Prefetch, Reconnect: f.Global.Timeout})
 		}
-		return s, func() { s.Close() }, nil
+		read.Brokers = replay.DryRunRead
 	}
-	c, err := f.Kafka()
+	set, err := all.Sources(ctx, c, all.Sort(slices.Concat(p.files, p.kafka, p.queues)), read)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := c.Source(ctx, p.kafka, p.read)
-	if err != nil {
-		c.Close()
-		return nil, nil, err
-	}
-	return s, func() { s.Close(); c.Close() }, nil
+	return set, func() { set.Close() }, nil
 }
 
+// openReplaySink opens p's target (all.Sink).
 func openReplaySink(f *Factory, p *replayPlan, o *ReplayOptions) (bus.Sink, error) {
-	switch p.to.Transport {
-	case "file":
-		return file.Create(p.to.Name, f.IO.Out)
-	case "amqp":
-		c, err := f.AMQP()
-		if err != nil {
-			return nil, err
-		}
-		s, err := c.Sink(p.to)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		return &closeBoth{Sink: s, close: func() { c.Close() }}, nil
-	}
-	c, err := f.Kafka()
-	if err != nil {
-		return nil, err
-	}
 	var opts []kafka.SinkOption
 	if o.KeepPartition {
 		opts = append(opts, kafka.WithKeepPartition())
@@ -410,22 +382,13 @@ func openReplaySink(f *Factory, p *replayPlan, o *ReplayOptions) (bus.Sink, erro
 	if o.NewTimestamps {
 		opts = append(opts, kafka.WithNewTimestamps())
 	}
-	s, err := c.Sink(p.to.Name, opts...)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	return &closeBoth{Sink: s, close: c.Close}, nil
+	return all.Sink(runClients(f), p.to, f.IO.Out, opts...)
 }
 
-// closeBoth is a sink that also closes the client it came from.
-type closeBoth struct {
-	bus.Sink
-	close func()
-}
-
-func (s *closeBoth) Close() error {
-	err := s.Sink.Close()
-	s.close()
-	return err
+// runClients are the clients a run opens its source and target with: no
+// health notices (a run's outages are its Outage's).
+func runClients(f *Factory) all.Clients {
+	c := sourceClients(f, nil, nil)
+	c.OnHealth = nil
+	return c
 }
