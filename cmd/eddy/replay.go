@@ -83,14 +83,13 @@ func newCmdReplay(f *Factory, runF func(context.Context, *ReplayOptions) error) 
 
 // replayPlan is everything replay validated before touching a broker.
 type replayPlan struct {
-	kafka, files []bus.Address
-	queues       []bus.Address // RabbitMQ queues, consumed (see replay_amqp.go)
-	to           bus.Address
-	read         bus.ReadOptions
-	filter       *inspect.Filter
-	schema       *event.Schema
-	job          string
-	eos          bool
+	src    all.Addrs // its RabbitMQ queue (src.AMQP) is consumed
+	to     bus.Address
+	read   bus.ReadOptions
+	filter *inspect.Filter
+	schema *event.Schema
+	job    string
+	eos    bool
 }
 
 func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
@@ -99,42 +98,28 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 		return nil, err
 	}
 	var names []string
+	var addrs []bus.Address
 	for _, s := range o.Sources {
 		a, err := bus.ParseAddress(s)
 		if err != nil {
 			return nil, asUsage(err)
 		}
-		switch a.Transport {
-		case "kafka":
-			p.kafka = append(p.kafka, a)
-		case "file":
-			p.files = append(p.files, a)
-		case "amqp":
-			if a.Name == "" {
-				return nil, usagef("%s: replay consumes a RabbitMQ queue (amqp:QUEUE), not an exchange", s)
-			}
-			p.queues = append(p.queues, a)
-		default:
-			return nil, usagef("replay reads Kafka topics, RabbitMQ queues and captures, not %s", s)
+		if a.Transport == "amqp" && a.Name == "" {
+			return nil, usagef("%s: replay consumes a RabbitMQ queue (amqp:QUEUE), not an exchange", s)
 		}
-		names = append(names, a.String())
+		addrs, names = append(addrs, a), append(names, a.String())
 	}
-	kinds := 0
-	for _, n := range []int{len(p.kafka), len(p.files), len(p.queues)} {
-		if n > 0 {
-			kinds++
-		}
-	}
-	if kinds > 1 {
+	p.src = all.Sort(addrs)
+	if len(slices.DeleteFunc([]int{len(p.src.Kafka), len(p.src.Files), len(p.src.AMQP)}, func(n int) bool { return n == 0 })) > 1 {
 		return nil, usagef("replay reads Kafka topics, a RabbitMQ queue or a capture, one kind at a time")
 	}
-	if len(p.queues) > 1 {
+	if len(p.src.AMQP) > 1 {
 		return nil, usagef("replay consumes one RabbitMQ queue at a time")
 	}
-	if len(p.queues) > 0 && (o.From != "beginning" || o.Until != "end") {
+	if len(p.src.AMQP) > 0 && (o.From != "beginning" || o.Until != "end") {
 		return nil, usagef("--from and --until are for Kafka: a RabbitMQ queue is consumed until it is drained")
 	}
-	if len(p.files) > 1 {
+	if len(p.src.Files) > 1 {
 		return nil, usagef("replay reads one capture at a time")
 	}
 	if o.To == "" {
@@ -159,7 +144,7 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	if p.read.From, p.read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return nil, asUsage(err)
 	}
-	if len(p.kafka) > 0 && !p.read.Until.IsSet() {
+	if len(p.src.Kafka) > 0 && !p.read.Until.IsSet() {
 		return nil, usagef("--until: a replay stops somewhere (end, an offset or a time)")
 	}
 	if o.Rate < 0 || o.Limit < 0 {
@@ -180,11 +165,11 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	if p.job == "" {
 		p.job = replay.DefaultJobName(names, to.String())
 	}
-	p.eos = len(p.kafka) > 0 && to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd && !o.DryRun
+	p.eos = len(p.src.Kafka) > 0 && to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd && !o.DryRun
 	if p.eos && o.Limit > 0 {
 		return nil, usagef("--limit does not combine with the transactional Kafka to Kafka path; use --until OFFSET or a time")
 	}
-	for _, a := range p.kafka {
+	for _, a := range p.src.Kafka {
 		if a.Regex != nil && p.eos {
 			return nil, usagef("%s: the transactional path reads named topics; name them, or use --until with an offset or a time", a)
 		}
@@ -241,8 +226,8 @@ func replayTraced(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPl
 
 // replayEOS is the Kafka to Kafka transactional run (replay/eos).
 func replayEOS(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPlan, tr *runTracing, prog *inspect.Progress) (runOutcome, error) {
-	topics := make([]string, len(p.kafka))
-	for i, a := range p.kafka {
+	topics := make([]string, len(p.src.Kafka))
+	for i, a := range p.src.Kafka {
 		topics[i] = a.Name
 	}
 	// An unreachable broker is exit 4, as for every command.
@@ -326,7 +311,7 @@ func replayEnd(f *Factory, o *ReplayOptions, p *replayPlan, rep *inspect.ReplayR
 	if err := inspect.WriteReplayReport(f.IO.Out, f.IO.ErrOut, rep, o.Output == "json"); err != nil {
 		return err
 	}
-	if o.DryRun && len(p.kafka) > 0 && p.to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd {
+	if o.DryRun && len(p.src.Kafka) > 0 && p.to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd {
 		fmt.Fprintf(f.IO.ErrOut, "eddy: note: the real run is transactional and moves only what group %s has not committed yet; this plan covers the whole range\n",
 			eos.GroupName(p.job))
 	}
@@ -360,13 +345,13 @@ func matcher(f *inspect.Filter) replay.Matcher {
 func openReplaySource(ctx context.Context, f *Factory, p *replayPlan, o *ReplayOptions) (bus.Source, func(), error) {
 	c := runClients(f)
 	read := all.Read{Brokers: p.read, Files: p.read}
-	if len(p.queues) > 0 {
+	if len(p.src.AMQP) > 0 {
 		if !o.DryRun {
-			return all.Consume(ctx, c, p.queues[0].Name, amqp.ConsumeOptions{Prefetch: o.Prefetch, Reconnect: f.Global.Timeout})
+			return all.Consume(ctx, c, p.src.AMQP[0].Name, amqp.ConsumeOptions{Prefetch: o.Prefetch, Reconnect: f.Global.Timeout})
 		}
 		read.Brokers = replay.DryRunRead
 	}
-	set, err := all.Sources(ctx, c, all.Sort(slices.Concat(p.files, p.kafka, p.queues)), read)
+	set, err := all.Sources(ctx, c, p.src, read)
 	if err != nil {
 		return nil, nil, err
 	}

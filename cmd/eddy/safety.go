@@ -47,7 +47,7 @@ func checkNotOwnSource(p *replayPlan, allow bool) error {
 	to := p.to
 	switch to.Transport {
 	case "kafka":
-		for _, a := range p.kafka {
+		for _, a := range p.src.Kafka {
 			if a.Name == to.Name || a.Regex != nil && a.Regex.MatchString(to.Name) {
 				if allow {
 					return nil
@@ -57,14 +57,14 @@ func checkNotOwnSource(p *replayPlan, allow bool) error {
 			}
 		}
 	case "file":
-		for _, a := range p.files {
+		for _, a := range p.src.Files {
 			if a.Name != "-" && file.SameFile(a.Name, to.Name) {
 				return safeUsagef("--to %s is the capture this replay reads (%s): it would read its own copies; write to another file",
 					to.String(), a.String())
 			}
 		}
 	case "amqp":
-		for _, a := range p.queues {
+		for _, a := range p.src.AMQP {
 			if sameQueue(to, a.Name) {
 				return safeUsagef("--to %s is the queue this replay consumes: it would consume its own copies; write to another queue",
 					to.String())
