@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -445,4 +446,21 @@ func ready(resp *kmsg.MetadataResponse, topic string) bool {
 		return true
 	}
 	return false
+}
+
+// Incomplete says what a finished run left in the DLQ d for a reason a
+// rerun may not change (origin unknown, held by another run), as one error
+// ("… (listed above)"); nil when it left nothing so.
+func (r Report) Incomplete(d bus.Address) error {
+	var partial []string
+	if r.Unknown > 0 {
+		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: origin unknown, not writable or unroutable", r.Unknown, d))
+	}
+	if r.Held > 0 {
+		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: in progress in another run sharing the ledger, which acks them once it moved them (a rerun after it ended moves what it did not)", r.Held, d))
+	}
+	if len(partial) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s (listed above)", strings.Join(partial, "; "))
 }

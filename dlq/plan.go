@@ -1,9 +1,11 @@
 package dlq
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/replay"
+	"go.opentelemetry.io/otel/attribute"
+	oteltrace "go.opentelemetry.io/otel/trace"
 )
 
 // PlanOptions are a redrive's request: the DLQ, where its messages go and
@@ -100,4 +104,44 @@ func NewPlan(o PlanOptions) (*Plan, error) {
 		p.Job += "-" + pins.Hash()
 	}
 	return p, nil
+}
+
+// StartRun starts the run's span ("eddy redrive", replay.StartRun): its
+// destination is --to when given (else each message goes to its own origin,
+// and the span names none), and eddy.dlq names the DLQ. A nil tracer traces
+// nothing.
+func (p *Plan) StartRun(ctx context.Context, tracer oteltrace.Tracer) (context.Context, func(replay.Summary, error)) {
+	if tracer == nil {
+		return ctx, func(replay.Summary, error) {}
+	}
+	var to bus.Address
+	if p.Route.To != nil {
+		to = *p.Route.To
+	}
+	return replay.StartRun(ctx, tracer, "redrive", p.Job, to, attribute.String("eddy.dlq", p.DLQ.String()))
+}
+
+// ReadIDs expands a redrive's --ids: @FILE reads ids one a line (blank lines
+// and # comments skipped); blank items are skipped.
+func ReadIDs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if path, ok := strings.CutPrefix(a, "@"); ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("--ids @%s: %v", path, err)
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				line = strings.TrimSpace(line)
+				if line != "" && !strings.HasPrefix(line, "#") {
+					out = append(out, line)
+				}
+			}
+			continue
+		}
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }

@@ -92,3 +92,16 @@ func (d *DryRun) Plan() Plan {
 
 // Close does nothing.
 func (d *DryRun) Close() error { return nil }
+
+// NewDryRunTo is the plan of a run that writes everything to target: each
+// event named by its schema id, else its eddy-redrive-id header (eddy
+// replay --dry-run).
+func NewDryRunTo(target string, schema *event.Schema, first int) *DryRun {
+	return NewDryRun(func(*event.Event) string { return target }, func(e *event.Event) string {
+		if id := schema.Extract(e).ID; id != "" {
+			return id
+		}
+		v, _ := e.Header(HeaderRedriveID)
+		return string(v)
+	}, first)
+}

@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -60,4 +62,11 @@ func SafeJobName(s string, max int) string {
 
 func jobByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+}
+
+// DefaultJobName is the job name of a replay of sources to target that
+// --job does not name: the same command is the same job.
+func DefaultJobName(sources []string, target string) string {
+	h := sha256.Sum256([]byte(strings.Join(sources, " ") + " -> " + target))
+	return "r-" + hex.EncodeToString(h[:6])
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
-	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/config"
 	"github.com/eddy-sh/eddy/internal/helptext"
 )
@@ -56,7 +53,7 @@ func newCmdConfigUse(f *Factory) *cobra.Command {
 			if err := c.Save(); err != nil {
 				return err
 			}
-			fmt.Fprintf(f.IO.ErrOut, "eddy: now using context %q\n", inspect.SafeString(args[0]))
+			notef(f.IO.ErrOut, "now using context %q", args[0])
 			return nil
 		},
 	}
@@ -111,7 +108,7 @@ func newCmdConfigSet(f *Factory) *cobra.Command {
 			if err := c.Save(); err != nil {
 				return err
 			}
-			fmt.Fprintf(f.IO.ErrOut, "eddy: saved context %q in %s\n", inspect.SafeString(args[0]), c.Path())
+			notef(f.IO.ErrOut, "saved context %q in %s", args[0], c.Path())
 			return nil
 		},
 	}

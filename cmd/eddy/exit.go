@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/amqp"
@@ -37,6 +38,44 @@ type usageError = cmdutil.UsageError
 func usagef(format string, a ...any) error { return cmdutil.Usagef(format, a...) }
 
 func asUsage(err error) error { return cmdutil.AsUsage(err) }
+
+// safeUsagef is usagef with its string, error and fmt.Stringer arguments
+// made terminal-safe (safeArgs): for messages that name what a user or a
+// broker wrote.
+func safeUsagef(format string, a ...any) error { return usagef(format, safeArgs(a)...) }
+
+// notef writes one "eddy: " line on w, its arguments terminal-safe
+// (safeArgs).
+func notef(w io.Writer, format string, a ...any) {
+	fmt.Fprintf(w, "eddy: "+format+"\n", safeArgs(a)...)
+}
+
+// partialErr is err as a partial success (exit 3), its message escaped as
+// one line (newlines shown as \n).
+func partialErr(err error) error {
+	return &exitError{code: ExitPartial, err: errors.New(inspect.SafeString(err.Error()))}
+}
+
+// safeArgs returns a with every string, error and fmt.Stringer argument
+// replaced by its text rendered by inspect.SafeString: the one place cmd/eddy
+// escapes what it puts in a message, so that no caller has to remember it.
+// (usagef itself does not: its callers' %q of raw values is escaped by fmt.)
+func safeArgs(a []any) []any {
+	out := make([]any, len(a))
+	for i, x := range a {
+		switch v := x.(type) {
+		case string:
+			out[i] = inspect.SafeString(v)
+		case error:
+			out[i] = inspect.SafeString(v.Error())
+		case fmt.Stringer:
+			out[i] = inspect.SafeString(v.String())
+		default:
+			out[i] = x
+		}
+	}
+	return out
+}
 
 // exitError carries an explicit exit code (for partial results and thresholds).
 type exitError struct {
@@ -88,7 +127,7 @@ func partial(f *Factory, failures []error) error {
 		return nil
 	}
 	for _, err := range failures {
-		fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(err.Error()))
+		notef(f.IO.ErrOut, "%s", err)
 	}
 	return &silentError{code: ExitPartial}
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/eddy-sh/eddy/bus"
-	"github.com/eddy-sh/eddy/inspect"
 )
 
 // healthNotice is a live reader's bus.ReadOptions.OnHealth: one prefixed
@@ -12,6 +9,6 @@ import (
 // reader keeps retrying), one when it answers again; never a line per retry.
 func healthNotice(f *Factory) func(bus.Health) {
 	return func(h bus.Health) {
-		fmt.Fprintf(f.IO.ErrOut, "eddy: %s\n", inspect.SafeString(h.String()))
+		notef(f.IO.ErrOut, "%s", h.String())
 	}
 }

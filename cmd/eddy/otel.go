@@ -7,7 +7,6 @@ import (
 
 	"go.opentelemetry.io/otel"
 
-	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/otlpwatch"
 	"github.com/eddy-sh/eddy/trace"
 )
@@ -48,7 +47,7 @@ func endOTLP(ctx context.Context, f *Factory, err, oerr error) error {
 	if err == nil && ctx.Err() == nil {
 		return &exitError{code: ExitPartial, err: fmt.Errorf("otlp: %w", oerr)}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "eddy: otlp: %s\n", inspect.SafeString(oerr.Error()))
+	notef(f.IO.ErrOut, "otlp: %s", oerr)
 	return err
 }
 

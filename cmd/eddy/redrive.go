@@ -3,17 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/helptext"
 	"github.com/eddy-sh/eddy/replay"
 )
 
@@ -42,94 +41,10 @@ type RedriveOptions struct {
 func newCmdRedrive(f *Factory, runF func(context.Context, *RedriveOptions) error) *cobra.Command {
 	o := &RedriveOptions{}
 	cmd := &cobra.Command{
-		Use:   "redrive DLQ",
-		Short: "Put dead letters back where they failed, exactly once, selectively",
-		Long: `Put each message of a dead-letter topic or queue back to its own origin — the
-topic Spring Kafka (kafka_dlt-original-topic) or Kafka Connect
-(__connect.errors.topic) recorded, or, failing those headers, the topic the
-DLQ's name is for (orders.DLT → orders); for a RabbitMQ queue (amqp:QUEUE) the
-exchange and first routing key its latest x-death records — or to --to TARGET.
-A RabbitMQ message published with CC keys (x-death lists several routing keys)
-goes back to the queue it was dead-lettered from alone, through the default
-exchange: every queue the keys matched dead-lettered its own copy, so the
-exchange would deliver it again where it did not fail. CC and BCC headers are
-dropped from what a redrive publishes.
-
-SELECTION
-  --filter EXPR    only messages matching the expression (as in tail)
-  --ids ID,...     only these messages: event ids or positions TOPIC/P@OFFSET
-                   as 'eddy dlq show' lists them; --ids @FILE reads one a line
-  --error REGEX    only messages whose recorded error message or exception
-                   class matches
-  Messages not selected stay in the DLQ. A selection given empty (--ids ''
-  or ',', an @FILE with no id in it, --filter '', --error '') is a usage
-  error (exit 2): an empty selection never means every message.
-
-LOOP GUARD AND PARKING
-  Each redriven message carries eddy-redrive-count, one more than it had. A
-  message whose count is --max-redrives (default 3) or more is not redriven
-  again: it is moved to the parking topic or queue (--park, default
-  DLQ.parked; a Kafka topic is created with the broker's defaults when missing,
-  a RabbitMQ queue must exist) with an eddy-park-reason header.
-
-UNKNOWN ORIGIN
-  A message whose origin is not recorded, or whose origin topic does not
-  exist, is left in the DLQ and listed; the command then exits 3.
-
-EXACTLY ONCE, RERUNS AND WHAT IS LEFT
-  Kafka to Kafka is transactional: every batch's records are written in one
-  transaction that also commits the position of a consumer group dedicated to
-  the job (eddy-redrive-JOB); the DLQ is read read_committed. A crash or Ctrl-C
-  at any point loses nothing and duplicates nothing for read_committed readers;
-  the same command resumes, and once done it moves 0 until new dead letters
-  arrive. The job is named after the DLQ and the selection (--job overrides),
-  so the same command is the same job. Two runs of one job at once: the
-  later takes the job over, and the earlier ends with exit 3 and "another run
-  of job JOB is active; nothing was lost; rerun when it ends" (what it
-  committed stands; its open transaction is aborted).
-  A Kafka record cannot be deleted: a record counts as removed from the DLQ
-  once a job's committed position passed it and it was redriven or parked. The
-  records a job passed over (not selected, unknown origin) are recorded in the
-  job's log (next to the ledger, default $XDG_STATE_HOME/eddy/redrive/) before
-  the transaction that passes them commits: 'eddy dlq ls' and 'show' count them
-  as still in the DLQ, and another job (another selection, or --to) redrives
-  them while passing over what earlier jobs removed.
-  RabbitMQ: messages are consumed (never held past the consumer timeout),
-  published persistent with publisher confirms and the mandatory flag, and
-  acked only once confirmed and recorded in the ledger (--ledger, as for
-  replay). A returned (unroutable) or nacked message, one not selected and one
-  of unknown origin are not acked: they stay in the DLQ; exit 3 lists them. So
-  is one another live run sharing a Redis ledger holds in progress ("held"):
-  that run moves and acks it; this one leaves it.
-
-OPENTELEMETRY
-  --otlp ENDPOINT (as in eddy trace) traces the run as a span ("eddy
-  redrive"), and each message written (redriven or parked) as a producer span
-  that continues the message's original trace: a child of its traceparent
-  header and linked to it, linked to the run span too. The written copy
-  carries that span as its traceparent, so whoever consumes it again joins the
-  same trace. On Kafka a span ends when its transaction commits (an error when
-  it aborts); on RabbitMQ when the broker confirms (an error when it returns or
-  nacks the message). Exports are bounded by --timeout; spans that did not
-  arrive are one line on stderr and make a run that otherwise succeeded exit 3.
-
-DRY RUN
-  --dry-run reads the same records through the same decisions and prints the
-  plan — how many per target, parking included, how many left for an unknown
-  origin, the first positions — and writes nothing. It first checks what the
-  real run checks before it writes (the --to target exists, the job name, the
-  ledger and the job log's directory can be opened; nothing is created) and
-  fails as the real run would, with the same exit code.
-` + dryRunPeekHelp,
-		Example: `  # every dead letter back to its origin
-  eddy dlq redrive kafka:orders.DLT
-  # only the timeouts, 100 per second, after looking at the plan
-  eddy dlq redrive orders.DLT --error 'Timeout' --dry-run
-  eddy dlq redrive orders.DLT --error 'Timeout' --rate 100
-  # two messages, to a test topic
-  eddy dlq redrive orders.DLT --ids orders.DLT/0@17,orders.DLT/0@18 --to kafka:orders.test
-  # a RabbitMQ dead-letter queue, back to the exchanges its x-death records
-  eddy dlq redrive amqp:orders.dlq`,
+		Use:     "redrive DLQ",
+		Short:   "Put dead letters back where they failed, exactly once, selectively",
+		Long:    helptext.Redrive(dryRunPeekHelp),
+		Example: helptext.RedriveExample,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("dlq redrive needs one DLQ, e.g. kafka:orders.DLT (see 'eddy dlq redrive --help')")
@@ -219,13 +134,13 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 			// A Kafka letter counts as removed when the write and the job's
 			// group position commit in one transaction, which a write to
 			// RabbitMQ cannot join (README: eddy dlq redrive).
-			return nil, usagef("--to %s: a Kafka DLQ is redriven to a Kafka topic of the same cluster (kafka:TOPIC) only, in one transaction with the job's position; to copy its records elsewhere, use 'eddy replay kafka:%s --to %s' (ledger; the records stay counted in the DLQ)",
-				inspect.SafeString(o.To), inspect.SafeString(a.Name), inspect.SafeString(o.To))
+			return nil, safeUsagef("--to %s: a Kafka DLQ is redriven to a Kafka topic of the same cluster (kafka:TOPIC) only, in one transaction with the job's position; to copy its records elsewhere, use 'eddy replay kafka:%s --to %s' (ledger; the records stay counted in the DLQ)",
+				o.To, a.Name, o.To)
 		case a.Transport == "amqp" && (to.Transport != "amqp" || (to.Name == "" && to.Exchange == "")):
 			return nil, usagef("--to %s: a RabbitMQ DLQ is redriven to a RabbitMQ exchange or queue (amqp:exchange/EX/KEY, amqp:QUEUE)", o.To)
 		}
 		if to.Transport == a.Transport && (to.Name == a.Name || sameQueue(to, a.Name)) {
-			return nil, usagef("--to %s is the DLQ itself: its messages would be dead letters again; name the topic or queue they go back to", inspect.SafeString(o.To))
+			return nil, safeUsagef("--to %s is the DLQ itself: its messages would be dead letters again; name the topic or queue they go back to", o.To)
 		}
 		po.To = &to
 	}
@@ -242,7 +157,7 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 			return nil, usagef("--park %s: want a %s like the DLQ's", o.Park, map[string]string{"kafka": "Kafka topic (kafka:TOPIC)", "amqp": "RabbitMQ queue (amqp:QUEUE)"}[a.Transport])
 		}
 		if park.Name == a.Name {
-			return nil, usagef("--park %s is the DLQ itself: name another topic or queue to park messages in", inspect.SafeString(o.Park))
+			return nil, safeUsagef("--park %s is the DLQ itself: name another topic or queue to park messages in", o.Park)
 		}
 		po.Park = &park
 	}
@@ -268,7 +183,7 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		// --ids '', --ids , or an @FILE of blank lines: a selection that
 		// came out empty selects nothing, and nothing is a usage error —
 		// never the whole DLQ.
-		return nil, usagef("--ids %q selects no message: give ids or positions, or leave --ids out to redrive every message", inspect.SafeString(strings.Join(o.IDs, ",")))
+		return nil, safeUsagef("--ids %q selects no message: give ids or positions, or leave --ids out to redrive every message", strings.Join(o.IDs, ","))
 	}
 	p := &redrivePlan{}
 	if p.Plan, err = dlq.NewPlan(po); err != nil {
@@ -280,29 +195,10 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 	return p, nil
 }
 
-// readIDs expands --ids: @FILE reads ids one a line (blank lines and # comments
-// skipped).
+// readIDs expands --ids (dlq.ReadIDs); its error is the user's.
 func readIDs(args []string) ([]string, error) {
-	var out []string
-	for _, a := range args {
-		if path, ok := strings.CutPrefix(a, "@"); ok {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return nil, usagef("--ids @%s: %v", path, err)
-			}
-			for _, line := range strings.Split(string(b), "\n") {
-				line = strings.TrimSpace(line)
-				if line != "" && !strings.HasPrefix(line, "#") {
-					out = append(out, line)
-				}
-			}
-			continue
-		}
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	ids, err := dlq.ReadIDs(args)
+	return ids, asUsage(err)
 }
 
 func redriveRun(ctx context.Context, f *Factory, o *RedriveOptions) error {
@@ -335,7 +231,7 @@ func redriveKafka(ctx context.Context, f *Factory, o *RedriveOptions, p *redrive
 		return err
 	}
 	prog := inspect.NewProgress(f.IO.ErrOut, f.IO.ErrTTY, "redrive")
-	ctx, endSpan := redriveSpan(ctx, tr, p)
+	ctx, endSpan := p.StartRun(ctx, tr.tracer)
 	rep, runErr := dlq.RedriveKafka(ctx, dlq.KafkaRedrive{
 		// An outage is retried for --timeout (each request, and the wait
 		// for a transaction's records: KafkaRedrive.Timeout), then the run
@@ -379,7 +275,7 @@ func redriveAMQP(ctx context.Context, f *Factory, o *RedriveOptions, p *redriveP
 		defer led.Close()
 	}
 	prog := inspect.NewProgress(f.IO.ErrOut, f.IO.ErrTTY, "redrive")
-	ctx, endSpan := redriveSpan(ctx, tr, p)
+	ctx, endSpan := p.StartRun(ctx, tr.tracer)
 	rep, runErr := dlq.RedriveAMQP(ctx, dlq.AMQPRedrive{Client: c, Job: p.Job, Ledger: led, Route: p.Route,
 		Rate: o.Rate, Progress: prog.Update, DryRun: o.DryRun, Tracer: tr.tracer,
 		Outage: replay.Outage{Timeout: f.Global.Timeout, Debug: f.debugWriter()}})
@@ -403,20 +299,6 @@ func redrivePreflight(ctx context.Context, f *Factory, p *redrivePlan) error {
 		}
 	}
 	return nil
-}
-
-// redriveSpan starts the run's span ("eddy redrive"): its destination is --to
-// when given (else each message goes to its own origin, and the span names
-// none), and eddy.dlq names the DLQ.
-func redriveSpan(ctx context.Context, tr *runTracing, p *redrivePlan) (context.Context, func(replay.Summary, error)) {
-	if tr.tracer == nil {
-		return ctx, func(replay.Summary, error) {}
-	}
-	var to bus.Address
-	if p.Route.To != nil {
-		to = *p.Route.To
-	}
-	return replay.StartRun(ctx, tr.tracer, "redrive", p.Job, to, attribute.String("eddy.dlq", p.DLQ.String()))
 }
 
 // redriveEnd reports a run and maps it to an exit code.
@@ -443,15 +325,8 @@ func redriveEnd(f *Factory, o *RedriveOptions, p *redrivePlan, mode string, rep 
 	if runErr != nil {
 		return runErr
 	}
-	var partial []string
-	if rep.Unknown > 0 {
-		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: origin unknown, not writable or unroutable", rep.Unknown, p.DLQ))
-	}
-	if rep.Held > 0 {
-		partial = append(partial, fmt.Sprintf("%d message(s) left in %s: in progress in another run sharing the ledger, which acks them once it moved them (a rerun after it ended moves what it did not)", rep.Held, p.DLQ))
-	}
-	if len(partial) > 0 {
-		return &exitError{code: ExitPartial, err: fmt.Errorf("%s (listed above)", strings.Join(partial, "; "))}
+	if err := rep.Incomplete(p.DLQ); err != nil {
+		return &exitError{code: ExitPartial, err: err}
 	}
 	return nil
 }

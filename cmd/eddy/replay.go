@@ -2,21 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/bus/amqp"
-	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/helptext"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/eos"
 )
@@ -46,84 +45,10 @@ type ReplayOptions struct {
 func newCmdReplay(f *Factory, runF func(context.Context, *ReplayOptions) error) *cobra.Command {
 	o := &ReplayOptions{}
 	cmd := &cobra.Command{
-		Use:   "replay SOURCE... --to TARGET",
-		Short: "Copy events from topics or captures to a topic, exactly once and resumable",
-		Long: `Copy events from Kafka topics or captures to a Kafka topic (or a capture),
-keeping key, headers and timestamp, selectively and at a bounded rate. Every
-copy carries an eddy-redrive-id header, the same for every attempt at one
-source record.
-
-SOURCES
-  kafka:TOPIC, kafka:/REGEX/   a range of Kafka topics: --from (default
-                               beginning) to --until (default end), as in tail
-  amqp:QUEUE                   a RabbitMQ classic or quorum queue, consumed
-                               until it is drained: each message is
-                               acknowledged (removed) only after the target
-                               confirmed it and the ledger recorded it
-  file:PATH, file:-            a capture in eddy's envelope format
-
-TARGETS
-  kafka:TOPIC                  a Kafka topic of the same cluster
-  amqp:exchange/EX/KEY         a RabbitMQ exchange, with routing key KEY (each
-                               event's own routing key when KEY is empty)
-  amqp:QUEUE                   a RabbitMQ queue (through the default exchange)
-  file:PATH                    a capture (appended to)
-
-  A target that is one of the sources is refused (exit 2): a Kafka topic
-  would get every record of the range again (--allow-same-target says that
-  is meant: the range ends where the topic ended when the run started, so
-  each record is copied once); a capture or a RabbitMQ queue would read its
-  own copies, and is refused always (the same file through a symlink or
-  another path is the same file).
-
-  RabbitMQ targets are published persistent, with publisher confirms and the
-  mandatory flag: a message no queue is bound for is returned, which is not a
-  success. The run moves everything else, then exits 3 listing the refused
-  events; they stay in progress in the ledger, and a rerun tries them again.
-
-EXACTLY ONCE, AND RERUNS
-  Kafka to Kafka with --until end: one transaction per batch that also commits
-  the source offsets of a consumer group dedicated to the job
-  (eddy-replay-JOB); sources are read read_committed. A crash or Ctrl-C at any
-  point loses nothing and duplicates nothing for read_committed readers, and
-  running the same command again resumes where it stopped. Two runs of one
-  job at once: the later takes the job over, and the earlier ends with exit 3
-  and "another run of job JOB is active; nothing was lost; rerun when it
-  ends".
-  Every other combination: a ledger (a bbolt file, default
-  $XDG_STATE_HOME/eddy/ledger.db, or a Redis shared by several operators with
-  --ledger redis://HOST:PORT/DB) records each source record of the job as
-  in progress before it is written and completed once the target confirmed it.
-  A rerun skips completed records. Only a record in progress when eddy died can
-  land twice, and both copies then carry the same eddy-redrive-id.
-  The job is named after the sources and the target unless --job names it.
-
-DRY RUN
-  --dry-run reads the same events through the same filter and ledger and prints
-  the plan (how many events per target, the first ids) without writing
-  anything, to the target or the ledger. It first checks what the real run
-  checks before it writes — the target exists and can be written to, the job
-  name, the ledger can be opened (a missing ledger file is not created) — and
-  fails as the real run would, with the same exit code.
-` + dryRunPeekHelp + `
-
-OPENTELEMETRY
-  --otlp ENDPOINT (as in eddy trace) traces the run as a span, and each moved
-  event as a span of its own: a child of the event's traceparent header when it
-  has one, so the replay appears inside the event's original trace. The copy
-  written carries that span as its traceparent. Exports are bounded by
-  --timeout; spans that did not arrive are one line on stderr and make a run
-  that otherwise succeeded exit 3.
-
-PROGRESS
-  On a terminal a progress line is drawn on stderr. At the end, or on Ctrl-C,
-  a summary is printed on stderr (-o json: on stdout, as JSON).`,
-		Example: `  # copy yesterday's orders to a test topic
-  eddy replay kafka:orders --from -24h --to kafka:orders.test
-  # put the failed payments of a capture back, 50 per second
-  eddy replay file:dlt.jsonl --filter 'type == "PaymentFailed"' --rate 50 --to kafka:payments
-  # what would be copied?
-  eddy replay kafka:orders.DLT --to kafka:orders --dry-run`,
+		Use:     "replay SOURCE... --to TARGET",
+		Short:   "Copy events from topics or captures to a topic, exactly once and resumable",
+		Long:    helptext.Replay(dryRunPeekHelp),
+		Example: helptext.ReplayExample,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("replay needs at least one SOURCE, e.g. kafka:orders.DLT (see 'eddy replay --help')")
@@ -158,14 +83,13 @@ PROGRESS
 
 // replayPlan is everything replay validated before touching a broker.
 type replayPlan struct {
-	kafka, files []bus.Address
-	queues       []bus.Address // RabbitMQ queues, consumed (see replay_amqp.go)
-	to           bus.Address
-	read         bus.ReadOptions
-	filter       *inspect.Filter
-	schema       *event.Schema
-	job          string
-	eos          bool
+	src    all.Addrs // its RabbitMQ queue (src.AMQP) is consumed
+	to     bus.Address
+	read   bus.ReadOptions
+	filter *inspect.Filter
+	schema *event.Schema
+	job    string
+	eos    bool
 }
 
 func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
@@ -174,42 +98,28 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 		return nil, err
 	}
 	var names []string
+	var addrs []bus.Address
 	for _, s := range o.Sources {
 		a, err := bus.ParseAddress(s)
 		if err != nil {
 			return nil, asUsage(err)
 		}
-		switch a.Transport {
-		case "kafka":
-			p.kafka = append(p.kafka, a)
-		case "file":
-			p.files = append(p.files, a)
-		case "amqp":
-			if a.Name == "" {
-				return nil, usagef("%s: replay consumes a RabbitMQ queue (amqp:QUEUE), not an exchange", s)
-			}
-			p.queues = append(p.queues, a)
-		default:
-			return nil, usagef("replay reads Kafka topics, RabbitMQ queues and captures, not %s", s)
+		if a.Transport == "amqp" && a.Name == "" {
+			return nil, usagef("%s: replay consumes a RabbitMQ queue (amqp:QUEUE), not an exchange", s)
 		}
-		names = append(names, a.String())
+		addrs, names = append(addrs, a), append(names, a.String())
 	}
-	kinds := 0
-	for _, n := range []int{len(p.kafka), len(p.files), len(p.queues)} {
-		if n > 0 {
-			kinds++
-		}
-	}
-	if kinds > 1 {
+	p.src = all.Sort(addrs)
+	if len(slices.DeleteFunc([]int{len(p.src.Kafka), len(p.src.Files), len(p.src.AMQP)}, func(n int) bool { return n == 0 })) > 1 {
 		return nil, usagef("replay reads Kafka topics, a RabbitMQ queue or a capture, one kind at a time")
 	}
-	if len(p.queues) > 1 {
+	if len(p.src.AMQP) > 1 {
 		return nil, usagef("replay consumes one RabbitMQ queue at a time")
 	}
-	if len(p.queues) > 0 && (o.From != "beginning" || o.Until != "end") {
+	if len(p.src.AMQP) > 0 && (o.From != "beginning" || o.Until != "end") {
 		return nil, usagef("--from and --until are for Kafka: a RabbitMQ queue is consumed until it is drained")
 	}
-	if len(p.files) > 1 {
+	if len(p.src.Files) > 1 {
 		return nil, usagef("replay reads one capture at a time")
 	}
 	if o.To == "" {
@@ -234,7 +144,7 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	if p.read.From, p.read.Until, err = bus.ParseRange(o.From, o.Until, now); err != nil {
 		return nil, asUsage(err)
 	}
-	if len(p.kafka) > 0 && !p.read.Until.IsSet() {
+	if len(p.src.Kafka) > 0 && !p.read.Until.IsSet() {
 		return nil, usagef("--until: a replay stops somewhere (end, an offset or a time)")
 	}
 	if o.Rate < 0 || o.Limit < 0 {
@@ -253,14 +163,13 @@ func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	}
 	p.job = o.Job
 	if p.job == "" {
-		h := sha256.Sum256([]byte(strings.Join(names, " ") + " -> " + to.String()))
-		p.job = "r-" + hex.EncodeToString(h[:6])
+		p.job = replay.DefaultJobName(names, to.String())
 	}
-	p.eos = len(p.kafka) > 0 && to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd && !o.DryRun
+	p.eos = len(p.src.Kafka) > 0 && to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd && !o.DryRun
 	if p.eos && o.Limit > 0 {
 		return nil, usagef("--limit does not combine with the transactional Kafka to Kafka path; use --until OFFSET or a time")
 	}
-	for _, a := range p.kafka {
+	for _, a := range p.src.Kafka {
 		if a.Regex != nil && p.eos {
 			return nil, usagef("%s: the transactional path reads named topics; name them, or use --until with an offset or a time", a)
 		}
@@ -317,8 +226,8 @@ func replayTraced(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPl
 
 // replayEOS is the Kafka to Kafka transactional run (replay/eos).
 func replayEOS(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPlan, tr *runTracing, prog *inspect.Progress) (runOutcome, error) {
-	topics := make([]string, len(p.kafka))
-	for i, a := range p.kafka {
+	topics := make([]string, len(p.src.Kafka))
+	for i, a := range p.src.Kafka {
 		topics[i] = a.Name
 	}
 	// An unreachable broker is exit 4, as for every command.
@@ -358,13 +267,7 @@ func replayLedger(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPl
 	var dst bus.Sink
 	var dry *replay.DryRun
 	if o.DryRun {
-		dry = replay.NewDryRun(func(*event.Event) string { return p.to.String() }, func(e *event.Event) string {
-			if id := p.schema.Extract(e).ID; id != "" {
-				return id
-			}
-			v, _ := e.Header(replay.HeaderRedriveID)
-			return string(v)
-		}, 10)
+		dry = replay.NewDryRunTo(p.to.String(), p.schema, 10)
 		dst = dry
 		if led != nil {
 			led = replay.ReadOnly(led)
@@ -408,7 +311,7 @@ func replayEnd(f *Factory, o *ReplayOptions, p *replayPlan, rep *inspect.ReplayR
 	if err := inspect.WriteReplayReport(f.IO.Out, f.IO.ErrOut, rep, o.Output == "json"); err != nil {
 		return err
 	}
-	if o.DryRun && len(p.kafka) > 0 && p.to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd {
+	if o.DryRun && len(p.src.Kafka) > 0 && p.to.Transport == "kafka" && p.read.Until.Kind == bus.PosEnd {
 		fmt.Fprintf(f.IO.ErrOut, "eddy: note: the real run is transactional and moves only what group %s has not committed yet; this plan covers the whole range\n",
 			eos.GroupName(p.job))
 	}
@@ -421,7 +324,7 @@ func replayEnd(f *Factory, o *ReplayOptions, p *replayPlan, rep *inspect.ReplayR
 	}
 	var rejected *replay.RejectedError
 	if errors.As(runErr, &rejected) {
-		return &exitError{code: ExitPartial, err: errors.New(inspect.SafeString(runErr.Error()))}
+		return partialErr(runErr)
 	}
 	return runErr
 }
@@ -433,49 +336,30 @@ func matcher(f *inspect.Filter) replay.Matcher {
 	return f
 }
 
+// openReplaySource opens what p reads (all.Sources): a RabbitMQ queue is
+// consumed (all.Consume), reconnecting for as long as --timeout allows. A
+// dry run does not consume: it peeks, as --backlog does (see
+// dryRunPeekHelp) — the messages are got and given back at once, before the
+// first is planned, so none is held for the rest of the run; a stream queue
+// is read by offset.
 func openReplaySource(ctx context.Context, f *Factory, p *replayPlan, o *ReplayOptions) (bus.Source, func(), error) {
-	if len(p.queues) > 0 {
-		return openConsumer(ctx, f, p.queues[0].Name, o.DryRun, o.Prefetch)
-	}
-	if len(p.files) > 0 {
-		s, err := file.Open(p.files[0].Name, f.IO.In, p.read)
-		if err != nil {
-			return nil, nil, err
+	c := runClients(f)
+	read := all.Read{Brokers: p.read, Files: p.read}
+	if len(p.src.AMQP) > 0 {
+		if !o.DryRun {
+			return all.Consume(ctx, c, p.src.AMQP[0].Name, amqp.ConsumeOptions{Prefetch: o.Prefetch, Reconnect: f.Global.Timeout})
 		}
-		return s, func() { s.Close() }, nil
+		read.Brokers = replay.DryRunRead
 	}
-	c, err := f.Kafka()
+	set, err := all.Sources(ctx, c, p.src, read)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := c.Source(ctx, p.kafka, p.read)
-	if err != nil {
-		c.Close()
-		return nil, nil, err
-	}
-	return s, func() { s.Close(); c.Close() }, nil
+	return set, func() { set.Close() }, nil
 }
 
+// openReplaySink opens p's target (all.Sink).
 func openReplaySink(f *Factory, p *replayPlan, o *ReplayOptions) (bus.Sink, error) {
-	switch p.to.Transport {
-	case "file":
-		return file.Create(p.to.Name, f.IO.Out)
-	case "amqp":
-		c, err := f.AMQP()
-		if err != nil {
-			return nil, err
-		}
-		s, err := c.Sink(p.to)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		return &closeBoth{Sink: s, close: func() { c.Close() }}, nil
-	}
-	c, err := f.Kafka()
-	if err != nil {
-		return nil, err
-	}
 	var opts []kafka.SinkOption
 	if o.KeepPartition {
 		opts = append(opts, kafka.WithKeepPartition())
@@ -483,22 +367,13 @@ func openReplaySink(f *Factory, p *replayPlan, o *ReplayOptions) (bus.Sink, erro
 	if o.NewTimestamps {
 		opts = append(opts, kafka.WithNewTimestamps())
 	}
-	s, err := c.Sink(p.to.Name, opts...)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	return &closeBoth{Sink: s, close: c.Close}, nil
+	return all.Sink(runClients(f), p.to, f.IO.Out, opts...)
 }
 
-// closeBoth is a sink that also closes the client it came from.
-type closeBoth struct {
-	bus.Sink
-	close func()
-}
-
-func (s *closeBoth) Close() error {
-	err := s.Sink.Close()
-	s.close()
-	return err
+// runClients are the clients a run opens its source and target with: no
+// health notices (a run's outages are its Outage's).
+func runClients(f *Factory) all.Clients {
+	c := sourceClients(f, nil, nil)
+	c.OnHealth = nil
+	return c
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/bus/file"
-	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/cmdutil"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/replay/eos"
@@ -26,7 +25,7 @@ func checkJobFlag(job string) error {
 		return nil
 	}
 	if err := replay.CheckJobName(job); err != nil {
-		return usagef("--job %q: %v", inspect.SafeString(job), err)
+		return safeUsagef("--job %q: %v", job, err)
 	}
 	return nil
 }
@@ -48,27 +47,27 @@ func checkNotOwnSource(p *replayPlan, allow bool) error {
 	to := p.to
 	switch to.Transport {
 	case "kafka":
-		for _, a := range p.kafka {
+		for _, a := range p.src.Kafka {
 			if a.Name == to.Name || a.Regex != nil && a.Regex.MatchString(to.Name) {
 				if allow {
 					return nil
 				}
-				return usagef("--to %s is a source of this replay (%s): every record of the range would be written to the topic again; pass --allow-same-target if that is meant",
-					inspect.SafeString(to.String()), inspect.SafeString(a.String()))
+				return safeUsagef("--to %s is a source of this replay (%s): every record of the range would be written to the topic again; pass --allow-same-target if that is meant",
+					to.String(), a.String())
 			}
 		}
 	case "file":
-		for _, a := range p.files {
+		for _, a := range p.src.Files {
 			if a.Name != "-" && file.SameFile(a.Name, to.Name) {
-				return usagef("--to %s is the capture this replay reads (%s): it would read its own copies; write to another file",
-					inspect.SafeString(to.String()), inspect.SafeString(a.String()))
+				return safeUsagef("--to %s is the capture this replay reads (%s): it would read its own copies; write to another file",
+					to.String(), a.String())
 			}
 		}
 	case "amqp":
-		for _, a := range p.queues {
+		for _, a := range p.src.AMQP {
 			if sameQueue(to, a.Name) {
-				return usagef("--to %s is the queue this replay consumes: it would consume its own copies; write to another queue",
-					inspect.SafeString(to.String()))
+				return safeUsagef("--to %s is the queue this replay consumes: it would consume its own copies; write to another queue",
+					to.String())
 			}
 		}
 	}
@@ -117,7 +116,7 @@ func (f *Factory) openDryLedger(ctx context.Context, flag string, ttl time.Durat
 func concurrentRun(err error) error {
 	var cr *eos.ConcurrentRunError
 	if errors.As(err, &cr) {
-		return &exitError{code: ExitPartial, err: errors.New(inspect.SafeString(cr.Error()))}
+		return partialErr(cr)
 	}
 	return err
 }
