@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
-	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/helptext"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/tui"
@@ -61,7 +60,7 @@ func planTUI(o *TUIOptions) ([]bus.Address, error) {
 	switch o.Theme {
 	case "", "auto", "dark", "light":
 	default:
-		return nil, usagef("--theme %s: want auto, dark or light", inspect.SafeString(o.Theme))
+		return nil, safeUsagef("--theme %s: want auto, dark or light", o.Theme)
 	}
 	var addrs []bus.Address
 	for _, s := range o.Sources {
