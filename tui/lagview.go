@@ -45,6 +45,10 @@ type lagView struct {
 	cur     cursor
 	drill   string // the group whose partitions are shown, "" for the list
 	pcur    cursor
+	// pfilter (/) keeps the drilled-into group's partitions it matches;
+	// pshown are their indexes.
+	pfilter input
+	pshown  []int
 	// shown are the indexes of the groups listed: eddy's own jobs (redrive
 	// and replay groups) only when jobs is set (J).
 	shown []int
@@ -173,12 +177,12 @@ func (v *lagView) title() string {
 	return "Lag"
 }
 
-func (v *lagView) editing() bool { return v.filter.active }
+func (v *lagView) editing() bool { return v.filter.active || v.pfilter.active }
 
 func (v *lagView) help() []key.Binding {
 	k := v.c.Keys
 	if v.drill != "" {
-		return append(k.moveHelp(), relabel(k.Open, "tail from its commit"))
+		return append(k.moveHelp(), relabel(k.Open, "tail from its commit"), k.ListFilter)
 	}
 	bs := append(k.moveHelp(), relabel(k.Open, "partitions; queue: tail"), k.ListFilter, k.Sort, k.SortReverse, k.Refresh)
 	if v.jobs || v.hiddenJobs() > 0 {
@@ -220,6 +224,10 @@ func (v *lagView) sample() tea.Cmd {
 // esc leaves a drill-down before the root goes back.
 func (v *lagView) esc() bool {
 	if v.drill != "" {
+		if v.pfilter.value != "" {
+			v.repart(func() { v.pfilter.value = "" })
+			return true
+		}
 		v.drill = ""
 		return true
 	}
@@ -242,7 +250,7 @@ func (v *lagView) status() string {
 	case v.snap == nil:
 		return "sampling lag…"
 	}
-	s := fmt.Sprintf("%d groups · %d queues · sample %d/%d · every %s", len(v.shown), len(v.snap.Queues), v.snap.Samples, v.snap.Window, v.refresh)
+	s := v.partCount() + fmt.Sprintf("%d groups · %d queues · sample %d/%d · every %s", len(v.shown), len(v.snap.Queues), v.snap.Samples, v.snap.Window, v.refresh)
 
 	for _, e := range v.snap.Errors {
 		s += " · " + v.c.Styles.Error.Render(safe(e))
@@ -268,9 +276,7 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 			// The groups are sorted by status and lag, which change from
 			// sample to sample: the cursor stays on its group.
 			v.cur.follow(k, v.rows(), v.rowKey)
-			if g := v.group(v.drill); g != nil {
-				v.pcur.follow(pk, len(g.Partitions), v.partKey)
-			}
+			v.repartAt(pk)
 		}
 		if v.soon {
 			v.soon = false
@@ -283,7 +289,9 @@ func (v *lagView) update(msg tea.Msg) tea.Cmd {
 			return v.sample()
 		}
 	case tea.PasteMsg:
-		if v.filter.active {
+		if v.pfilter.active {
+			v.repart(func() { v.pfilter.paste(msg.Content) })
+		} else if v.filter.active {
 			v.filter.paste(msg.Content)
 			v.reshow()
 		}
@@ -322,13 +330,14 @@ func (v *lagView) rowKey(i int) string {
 	return ""
 }
 
-// partKey names row i of the drilled-into group's partitions.
+// partKey names row i of the drilled-into group's partitions shown.
 func (v *lagView) partKey(i int) string {
 	g := v.group(v.drill)
-	if g == nil || i < 0 || i >= len(g.Partitions) {
+	if g == nil || i < 0 || i >= len(v.pshown) || v.pshown[i] >= len(g.Partitions) {
 		return ""
 	}
-	return g.Partitions[i].Topic + "\x00" + strconv.Itoa(int(g.Partitions[i].Partition))
+	p := &g.Partitions[v.pshown[i]]
+	return p.Topic + "\x00" + strconv.Itoa(int(p.Partition))
 }
 
 func (v *lagView) rows() int {
@@ -342,10 +351,16 @@ func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := v.c.Keys
 	h := v.c.bodyHeight() - 1
 	if v.drill != "" {
-		if g := v.group(v.drill); g != nil {
-			if !v.pcur.move(k, msg, len(g.Partitions), h) && key.Matches(msg, k.Open) {
-				return v.tailPartition(g)
-			}
+		g := v.group(v.drill)
+		switch {
+		case v.pfilter.active:
+			v.repart(func() { v.pfilter.filterKey(k, msg) })
+		case g == nil:
+		case v.pcur.move(k, msg, len(v.pshown), h-len(v.pfilterLine())):
+		case key.Matches(msg, k.Open):
+			return v.tailPartition(g)
+		case key.Matches(msg, k.ListFilter):
+			v.pfilter.start("filter partitions: ", v.pfilter.value)
 		}
 		return nil
 	}
@@ -383,7 +398,8 @@ func (v *lagView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Open):
 		if v.snap != nil && v.cur.pos < len(v.shown) {
 			v.drill = v.snap.Groups[v.shown[v.cur.pos]].Group
-			v.pcur = cursor{}
+			v.pcur, v.pfilter = cursor{}, input{}
+			v.repartAt("")
 		} else if v.snap != nil && v.cur.pos < v.rows() {
 			return v.tailQueue(v.snap.Queues[v.qshown[v.cur.pos-len(v.shown)]].Queue)
 		}
@@ -513,10 +529,10 @@ func (v *lagView) partitions(h int) string {
 	if !wide {
 		head = fmt.Sprintf("  %-*s %-7s %8s %8s  %s", tpW, "TOPIC[PARTITION]", "STATUS", "LAG", "TIMELAG", "MEMBER")
 	}
-	lines := []string{st.Header.Render(head)}
-	v.pcur.clamp(len(g.Partitions), h-1)
-	for i := v.pcur.top; i < len(g.Partitions) && len(lines) < h; i++ {
-		p := &g.Partitions[i]
+	lines := append(v.pfilterLine(), st.Header.Render(head))
+	v.pcur.clamp(len(v.pshown), h-len(lines))
+	for i := v.pcur.top; i < len(v.pshown) && len(lines) < h; i++ {
+		p := &g.Partitions[v.pshown[i]]
 		tp := fitName(fmt.Sprintf("%s[%d]", safe(p.Topic), p.Partition), tpW)
 		status := v.statusStyle(p.Status).Render(pad(p.Status.String(), 7))
 		line := fmt.Sprintf("  %-*s %s %10s %10s %8s %8s  %s", tpW, tp, status,
@@ -528,6 +544,9 @@ func (v *lagView) partitions(h int) string {
 			line = cursorRow(st, line, c.Width)
 		}
 		lines = append(lines, line)
+	}
+	if len(v.pshown) == 0 && v.pfilter.value != "" {
+		lines = append(lines, st.Dim.Render("  no partition matches the filter (esc clears it)"))
 	}
 	return body(lines, c.Width, h)
 }

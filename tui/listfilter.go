@@ -231,3 +231,50 @@ func (v *dlqView) msgFilterUpdate(msg tea.Msg) bool {
 	}
 	return false
 }
+
+// repartAt lists the drilled-into group's partitions the filter matches (in
+// their topic, topic[partition] or member, ignoring case), the cursor on
+// the partition k names.
+func (v *lagView) repartAt(k string) {
+	v.pshown = v.pshown[:0]
+	g := v.group(v.drill)
+	if g == nil {
+		return
+	}
+	q := strings.ToLower(v.pfilter.value)
+	for i := range g.Partitions {
+		p := &g.Partitions[i]
+		text := fmt.Sprintf("%s\x00%s[%d]\x00%s", p.Topic, p.Topic, p.Partition, p.ClientID)
+		if strings.Contains(strings.ToLower(text), q) {
+			v.pshown = append(v.pshown, i)
+		}
+	}
+	v.pcur.follow(k, len(v.pshown), v.partKey)
+	v.pcur.clamp(len(v.pshown), v.c.bodyHeight()-1-len(v.pfilterLine()))
+}
+
+// repart applies change to the partitions' filter with the cursor on the
+// partition it was on.
+func (v *lagView) repart(change func()) {
+	k := v.partKey(v.pcur.pos)
+	change()
+	v.repartAt(k)
+}
+
+// pfilterLine is the partitions' filter line, while it is shown.
+func (v *lagView) pfilterLine() []string {
+	if v.pfilter.active || v.pfilter.value != "" {
+		return []string{v.pfilter.render(v.c.Styles, v.c.Width)}
+	}
+	return nil
+}
+
+// partCount is the status's "n of m partitions · " while the partitions'
+// filter is set.
+func (v *lagView) partCount() string {
+	g := v.group(v.drill)
+	if g == nil || v.pfilter.value == "" {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d partitions · ", len(v.pshown), len(g.Partitions))
+}

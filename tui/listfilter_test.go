@@ -2,14 +2,17 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/trace"
 )
@@ -228,6 +231,90 @@ func TestDLQMessageFilter(t *testing.T) {
 func TestGoldenDLQMessagesFiltered80x24(t *testing.T) {
 	m := onDLQ("enter", "j", "enter", "/")(t)
 	typeText(m, "evt-")
+	press(m, "enter")
+	requireScreen(t, m)
+}
+
+// lagPartitions is testLag with payments reading orders[0..1] and
+// refunds[0..1], its members named after each.
+func lagPartitions() *inspect.LagSnapshot {
+	s := testLag()
+	ps := s.Groups[0].Partitions
+	for i := range 2 {
+		p := ps[i]
+		p.Topic, p.ClientID = "refunds", fmt.Sprintf("shop-refunds-%d", i)
+		ps = append(ps, p)
+	}
+	s.Groups[0].Partitions = ps
+	return s
+}
+
+// TestLagPartitionsFilter: a Lag group's partitions had no / filter. /
+// filters them by topic, topic[partition] or member as typed; the cursor
+// stays on its partition; enter keeps the filter and on a filtered row
+// tails that partition; esc clears the filter before it goes back.
+func TestLagPartitionsFilter(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	press(m, "3")
+	m.Update(lagResult{m.lag.gen, lagMsg{snap: lagPartitions()}})
+	press(m, "enter", "j", "j", "j") // on refunds[1]
+	press(m, "/")
+	typeText(m, "refunds")
+	if k := m.lag.partKey(m.lag.pcur.pos); k != "refunds\x001" || len(m.lag.pshown) != 2 || !strings.Contains(m.render(), "filter partitions: refunds") {
+		t.Fatalf("filter refunds: %v, cursor on %q", m.lag.pshown, k)
+	}
+	press(m, "ctrl+u")
+	typeText(m, "s[0]")
+	if len(m.lag.pshown) != 2 || m.lag.pcur.pos != 1 {
+		t.Fatalf("filter s[0]: %v, cursor at %d", m.lag.pshown, m.lag.pcur.pos)
+	}
+	press(m, "ctrl+u")
+	typeText(m, "REFUNDS-")
+	press(m, "enter")
+	if m.lag.pfilter.active || len(m.lag.pshown) != 2 {
+		t.Fatalf("enter: filter %+v, %v shown", m.lag.pfilter, m.lag.pshown)
+	}
+	if out := m.render(); !strings.Contains(out, "2 of 4 partitions") {
+		t.Fatalf("status:\n%s", out)
+	}
+	// A new sample keeps the filter and the cursor on its partition.
+	press(m, "k")
+	m.Update(lagResult{m.lag.gen, lagMsg{snap: lagPartitions()}})
+	if k := m.lag.partKey(m.lag.pcur.pos); k != "refunds\x000" || len(m.lag.pshown) != 2 {
+		t.Fatalf("new sample: %v, cursor on %q", m.lag.pshown, k)
+	}
+	_, cmd := m.Update(keyMsg("enter"))
+	run(m, cmd)
+	if m.current() != viewTail || m.tail.title() != "Tail kafka:refunds[0]" || m.tail.from != (bus.Position{Kind: bus.PosOffset, Offset: 100}) {
+		t.Fatalf("enter on refunds[0]: view %d title %q from %+v", m.current(), m.tail.title(), m.tail.from)
+	}
+	press(m, "esc")
+	if m.current() != viewLag || m.lag.pfilter.value != "REFUNDS-" {
+		t.Fatalf("esc from the tail: view %d filter %q", m.current(), m.lag.pfilter.value)
+	}
+	press(m, "/")
+	typeText(m, "x")
+	press(m, "enter")
+	if out := m.render(); !strings.Contains(out, "no partition matches the filter (esc clears it)") || !strings.Contains(out, "0 of 4 partitions") {
+		t.Fatalf("a filter matching nothing:\n%s", out)
+	}
+	press(m, "esc")
+	if m.lag.drill != "payments" || m.lag.pfilter.value != "" || len(m.lag.pshown) != 4 {
+		t.Fatalf("esc: drill %q filter %q, %v shown", m.lag.drill, m.lag.pfilter.value, m.lag.pshown)
+	}
+	press(m, "esc")
+	if m.lag.drill != "" || m.current() != viewLag {
+		t.Fatalf("esc with no filter: drill %q view %d", m.lag.drill, m.current())
+	}
+}
+
+// TestGoldenLagPartitionsFiltered80x24: a Lag group's partitions filtered.
+func TestGoldenLagPartitionsFiltered80x24(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	press(m, "3")
+	m.Update(lagResult{m.lag.gen, lagMsg{snap: lagPartitions()}})
+	press(m, "enter", "/")
+	typeText(m, "refunds")
 	press(m, "enter")
 	requireScreen(t, m)
 }

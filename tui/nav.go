@@ -93,10 +93,10 @@ func endOfList(d int, what string) string {
 // from the group's committed offset, so the first event shown is the next
 // one the group will read.
 func (v *lagView) tailPartition(g *inspect.GroupLag) tea.Cmd {
-	if v.pcur.pos >= len(g.Partitions) {
+	if v.pcur.pos < 0 || v.pcur.pos >= len(v.pshown) || v.pshown[v.pcur.pos] >= len(g.Partitions) {
 		return nil
 	}
-	p := g.Partitions[v.pcur.pos]
+	p := g.Partitions[v.pshown[v.pcur.pos]]
 	if p.Committed < 0 {
 		return flash(fmt.Sprintf("%s has no committed offset on %s[%d]: nothing to start the tail from", safe(g.Group), safe(p.Topic), p.Partition), true)
 	}

@@ -109,14 +109,16 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 			press(m, "enter")
 			return m
 		},
-		"lag":                       onLag("j", "j"),
-		"lag partitions":            onLag("enter", "j"),
-		"lag partitions at the end": onLag("enter", "k"),
-		"dlq at the end":            onDLQ("G"),
-		"dlq":                       onDLQ(),
-		"dlq groups":                onDLQ("enter"),
-		"dlq groups at the end":     onDLQ("enter", "G"),
-		"dlq messages":              onDLQ("enter", "j", "enter", "j"),
+		"lag":                                onLag("j", "j"),
+		"lag partitions":                     onLag("enter", "j"),
+		"lag partitions at the end":          onLag("enter", "k"),
+		"lag partitions filtered":            onLag("enter", "/", "o", "r", "d", "enter"),
+		"lag partitions filtered at the end": onLag("enter", "/", "o", "r", "d", "enter", "G"),
+		"dlq at the end":                     onDLQ("G"),
+		"dlq":                                onDLQ(),
+		"dlq groups":                         onDLQ("enter"),
+		"dlq groups at the end":              onDLQ("enter", "G"),
+		"dlq messages":                       onDLQ("enter", "j", "enter", "j"),
 		"dlq plan": func(t *testing.T) *Model {
 			m := onDLQ("enter", "P")(t)
 			plan := dlq.Report{Summary: replay.Summary{Read: 37}, Redriven: 7, Pin: dlq.Pins("kafka:payments.DLT/0@1")}
@@ -139,6 +141,7 @@ func TestHelpListsOnlyWorkingKeys(t *testing.T) {
 	// state, listed here.
 	siblings := map[string][]string{
 		"lag partitions": {"lag partitions at the end"}, "lag partitions at the end": {"lag partitions"},
+		"lag partitions filtered": {"lag partitions filtered at the end"}, "lag partitions filtered at the end": {"lag partitions filtered"},
 		"dlq": {"dlq at the end"}, "dlq at the end": {"dlq"},
 		"dlq groups": {"dlq groups at the end"}, "dlq groups at the end": {"dlq groups"},
 		"dlq messages filtered": {"dlq messages filtered at the end"}, "dlq messages filtered at the end": {"dlq messages filtered"},
