@@ -898,3 +898,35 @@ func TestSparklinesShareAScale(t *testing.T) {
 		}
 	}
 }
+
+// TestTailSearchSeesWhatTheColumnsShow: the search matched the pretty line
+// cut at the screen's width, with the event id in it even while the id
+// column was hidden: a row could be marked for text it did not show, and a
+// term past the cut (in a payload that scrolls) was never found.
+func TestTailSearchSeesWhatTheColumnsShow(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	long := strings.Repeat("x", 200) + "needle"
+	evs := []event.Event{
+		{Transport: event.Kafka, Topic: "orders", Offset: 0, Timestamp: t0, Value: []byte(`{"type":"A"}`),
+			Headers: []event.Header{{Key: "ce_id", Value: []byte("hdr-only-id-77")}}},
+		{Transport: event.Kafka, Topic: "orders", Offset: 1, Timestamp: t0.Add(time.Second), Value: []byte(`{"type":"B","pad":"` + long + `"}`)},
+	}
+	openTestTail(t, m, evs)
+	v := m.tail
+	search := func(term string) string {
+		press(m, "/")
+		typeText(m, term)
+		press(m, "enter")
+		return v.status()
+	}
+	if s := search("hdr-only-id"); !strings.Contains(s, "/hdr-only-id: no match") {
+		t.Fatalf("the hidden id matched: %q", s)
+	}
+	press(m, "i") // show the id: the same search now finds it
+	if s := v.status(); !strings.Contains(s, "/hdr-only-id") || strings.Contains(s, "no match") {
+		t.Fatalf("with the id shown: %q", s)
+	}
+	if s := search("needle"); strings.Contains(s, "no match") || v.selected().Offset != 1 {
+		t.Fatalf("a term past the screen's width in a payload: %q", s)
+	}
+}

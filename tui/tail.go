@@ -78,6 +78,7 @@ type tailView struct {
 	// and which of them is under the cursor (1-based; 0: none), as of the
 	// last search step.
 	searchHits, searchAt int
+	matchFields          inspect.LineFields // lineMatches' buffers, reused
 
 	// refilterGen numbers ring re-matches (a filter edited): a result
 	// of an older one, or of a ring since cleared, is dropped. refiltering
@@ -92,7 +93,6 @@ type tailView struct {
 
 	render      *inspect.Renderer
 	renderWidth int
-	line        []byte
 
 	// The columns (tailcols.go): showID shows the event id (i), hoff is
 	// how many cells of the payload are scrolled off (←/→), rowFields the
@@ -662,9 +662,18 @@ func (v *tailView) countMatches() {
 	}
 }
 
+// lineMatches: the search looks at the columns' text — time, source,
+// route, key, type and the whole payload (it scrolls) — and at the event id
+// only while `i` shows it, so a row is never marked for text the user hid.
 func (v *tailView) lineMatches(e *event.Event) bool {
-	v.line = v.renderer().AppendLine(v.line[:0], e)
-	return containsFold(string(v.line), v.search)
+	f := &v.matchFields
+	v.renderer().Fields(e, f)
+	for _, b := range [][]byte{f.Time, f.Origin, f.Route, f.Key, f.Type, f.Payload} {
+		if containsFold(string(b), v.search) {
+			return true
+		}
+	}
+	return v.showID && containsFold(string(f.ID), v.search)
 }
 
 func containsFold(s, sub string) bool {

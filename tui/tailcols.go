@@ -220,6 +220,9 @@ func (v *tailView) colKey(msg tea.KeyPressMsg) bool {
 	switch {
 	case key.Matches(msg, k.ToggleID):
 		v.showID = !v.showID
+		if v.search != "" {
+			v.countMatches() // the id is searched only while shown
+		}
 	case key.Matches(msg, k.ScrollLeft):
 		v.hoff = max(0, v.hoff-step)
 	case key.Matches(msg, k.ScrollRight):
