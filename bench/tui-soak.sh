@@ -8,9 +8,11 @@
 # Every sample it also moves between views (Sources, Tail, Lag, DLQ, Trace of
 # the event under the cursor) as a person would, so every view's reads run.
 # Samples go to $OUT (default $TMPDIR/eddy-tui-soak-DATE.csv):
-# unix_seconds,rss_kb,load1. At the end it prints first / peak / last RSS and
-# the slope of a least-squares line through the samples after the first
-# five minutes (KB per hour): about zero for bounded memory.
+# unix_seconds,rss_kb,load1. At the end it prints first / peak / last RSS, the
+# RSS every ten minutes, and the slope of a least-squares line through the
+# samples after SETTLE minutes (default 35: the demo keeps events 30 minutes,
+# so memory grows until retention starts deleting): about zero for bounded
+# memory.
 #
 # Needs tmux; runs its own tmux server, so a user's sessions are not touched.
 set -euo pipefail
@@ -54,21 +56,24 @@ while :; do
 	sleep "$INTERVAL" # the sampling interval itself, not a synchronisation
 done
 
-python3 - "$OUT" <<'EOF'
+python3 - "$OUT" "${SETTLE:-35}" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 t = [int(r["unix_seconds"]) for r in rows]
 m = [int(r["rss_kb"]) for r in rows]
 l = [float(r["load1"]) for r in rows]
 t0 = t[0]
-late = [(x - t0, y) for x, y in zip(t, m) if x - t0 >= 300]
+settle = int(sys.argv[2]) * 60
+late = [(x - t0, y) for x, y in zip(t, m) if x - t0 >= settle]
 slope = 0.0
 if len(late) > 2:
     n = len(late); sx = sum(x for x, _ in late); sy = sum(y for _, y in late)
     sxx = sum(x * x for x, _ in late); sxy = sum(x * y for x, y in late)
     slope = (n * sxy - sx * sy) / (n * sxx - sx * sx) * 3600
+marks = " ".join(f"{(x-t0)//60}m:{y/1024:.0f}" for x, y in zip(t, m) if (x - t0) // 60 % 10 == 0 and (x - t0) % 60 < 15)
 print(f"tui-soak: {len(rows)} samples over {(t[-1]-t0)/60:.1f} min; RSS first {m[0]/1024:.0f} MB, "
-      f"peak {max(m)/1024:.0f} MB, last {m[-1]/1024:.0f} MB; slope after 5 min {slope/1024:+.1f} MB/h; "
-      f"load1 {min(l):.1f}-{max(l):.1f}")
+      f"peak {max(m)/1024:.0f} MB, last {m[-1]/1024:.0f} MB; slope after {settle//60} min {slope/1024:+.1f} MB/h "
+      f"({len(late)} samples); load1 {min(l):.1f}-{max(l):.1f}")
+print(f"tui-soak: RSS (MB) by minute: {marks}")
 EOF
 echo "tui-soak: samples in $OUT"
