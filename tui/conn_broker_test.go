@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -262,15 +261,10 @@ func seedsClient(t *testing.T, seeds []string, timeout time.Duration) *kafka.Cli
 // the URL through it.
 func proxied(t *testing.T, rawurl string) (string, *faultproxy.Proxy) {
 	t.Helper()
-	u, err := url.Parse(rawurl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := faultproxy.New(u.Host)
+	through, p, err := faultproxy.ForURL(rawurl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	u.Host = p.Addr()
-	return u.String(), p
+	return through, p
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -45,17 +44,12 @@ func (l *lockedBuffer) String() string {
 // alone, not for the tests sharing that RabbitMQ.
 func proxied(t *testing.T, amqpURL string) (string, *faultproxy.Proxy) {
 	t.Helper()
-	u, err := url.Parse(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := faultproxy.New(u.Host)
+	through, p, err := faultproxy.ForURL(amqpURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	u.Host = p.Addr()
-	return u.String(), p
+	return through, p
 }
 
 // amqpOutageRun starts eddy with args against d's RabbitMQ through p, cuts

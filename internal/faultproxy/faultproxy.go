@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/url"
 	"sync"
 )
 
@@ -35,6 +36,21 @@ func New(upstream string) (*Proxy, error) {
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
+}
+
+// ForURL puts a proxy in front of the host of rawurl (an amqp:// or http://
+// URL) and returns the URL through it, credentials and path kept.
+func ForURL(rawurl string) (string, *Proxy, error) {
+	u, err := url.Parse(rawurl)
+	if err != nil {
+		return "", nil, err
+	}
+	p, err := New(u.Host)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Host = p.Addr()
+	return u.String(), p, nil
 }
 
 // Addr is the proxy's host:port.
