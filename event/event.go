@@ -49,6 +49,12 @@ type Event struct {
 	// header table, sorted by key (AMQP tables are unordered on the wire).
 	Headers []Header
 
+	// KeyDecoded and ValueDecoded, when a schema decoder ran (schema.Source),
+	// are the key and value as JSON and the schema that decoded them; nil
+	// when decoding was not asked for, or the payload is not in a schema's
+	// wire format. Key and Value keep the bytes.
+	KeyDecoded, ValueDecoded *Decoded
+
 	// AMQP-only fields.
 	Queue       string
 	Exchange    string
