@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -51,8 +52,10 @@ func newProtoMessage(md protoreflect.MessageDescriptor) *protoMessage {
 func newProtoCodec(reg *protoregistry.Files) *protoCodec {
 	types := protoTypes{local: dynamicpb.NewTypes(reg)}
 	return &protoCodec{
-		unmarshal: proto.UnmarshalOptions{Resolver: types},
-		marshal:   protojson.MarshalOptions{Resolver: types},
+		// AllowPartial: a record missing a proto2 required field is still
+		// shown, and the check costs a walk over every message.
+		unmarshal: proto.UnmarshalOptions{Resolver: types, AllowPartial: true},
+		marshal:   protojson.MarshalOptions{Resolver: types, AllowPartial: true},
 	}
 }
 
@@ -195,18 +198,29 @@ func (t protoTypes) FindExtensionByNumber(message protoreflect.FullName, field p
 	return protoregistry.GlobalTypes.FindExtensionByNumber(message, field)
 }
 
-// registerAll adds fd and everything it imports, transitively, to reg.
-func registerAll(reg *protoregistry.Files, fd protoreflect.FileDescriptor) error {
-	if _, err := reg.FindFileByPath(fd.Path()); err == nil {
-		return nil
+// registerAll adds fd and everything it imports, transitively, to reg, and
+// returns fd as registered. Files protocompile linked are rebuilt with
+// protodesc: the runtime's descriptors answer dynamicpb's and protojson's
+// questions (field presence, features) many times faster than the
+// linker's, which resolve them anew at each call.
+func registerAll(reg *protoregistry.Files, fd protoreflect.FileDescriptor) (protoreflect.FileDescriptor, error) {
+	if have, err := reg.FindFileByPath(fd.Path()); err == nil {
+		return have, nil
 	}
 	imps := fd.Imports()
 	for i := 0; i < imps.Len(); i++ {
-		if err := registerAll(reg, imps.Get(i).FileDescriptor); err != nil {
-			return err
+		if _, err := registerAll(reg, imps.Get(i).FileDescriptor); err != nil {
+			return nil, err
 		}
 	}
-	return reg.RegisterFile(fd)
+	if g, err := protoregistry.GlobalFiles.FindFileByPath(fd.Path()); err != nil || g != fd {
+		rebuilt, err := protodesc.NewFile(protodesc.ToFileDescriptorProto(fd), reg)
+		if err != nil {
+			return nil, err
+		}
+		fd = rebuilt
+	}
+	return fd, reg.RegisterFile(fd)
 }
 
 // messageNames lists up to max top-level message names of files, for an

@@ -98,12 +98,12 @@ func compileProto(ctx context.Context, text string, refs []refSchema, fetch fetc
 	if err != nil {
 		return nil, fmt.Errorf("protobuf schema: %w", err)
 	}
-	fd := files[0]
-	if fd.Messages().Len() == 0 {
+	if files[0].Messages().Len() == 0 {
 		return nil, errors.New("protobuf schema: defines no message")
 	}
 	reg := new(protoregistry.Files)
-	if err := registerAll(reg, fd); err != nil {
+	fd, err := registerAll(reg, files[0])
+	if err != nil {
 		return nil, fmt.Errorf("protobuf schema: %w", err)
 	}
 	c := newProtoCodec(reg)
@@ -213,8 +213,9 @@ func compileProtoFiles(dir string, names []string) (*protoregistry.Files, []prot
 	}
 	reg := new(protoregistry.Files)
 	own := make([]protoreflect.FileDescriptor, 0, len(files))
-	for _, fd := range files {
-		if err := registerAll(reg, fd); err != nil {
+	for _, f := range files {
+		fd, err := registerAll(reg, f)
+		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		own = append(own, fd)
@@ -244,9 +245,7 @@ func loadDescriptorSet(file string) (*protoregistry.Files, []protoreflect.FileDe
 	}
 	for _, f := range set.File {
 		for _, dep := range f.GetDependency() {
-			if err := addStandardDep(&set, have, dep); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", file, err)
-			}
+			addStandardDep(&set, have, dep)
 		}
 	}
 	reg, err := protodesc.NewFiles(&set)
@@ -269,10 +268,11 @@ func loadDescriptorSet(file string) (*protoregistry.Files, []protoreflect.FileDe
 }
 
 // addStandardDep adds dep to set, with its own imports, when the set lacks
-// it and it is a well-known type's file or Confluent's.
-func addStandardDep(set *descriptorpb.FileDescriptorSet, have map[string]bool, dep string) error {
+// it and it is a well-known type's file or Confluent's. Any other missing
+// import is left for protodesc to name.
+func addStandardDep(set *descriptorpb.FileDescriptorSet, have map[string]bool, dep string) {
 	if have[dep] {
-		return nil
+		return
 	}
 	var fd protoreflect.FileDescriptor
 	if d, err := protoregistry.GlobalFiles.FindFileByPath(dep); err == nil {
@@ -281,19 +281,16 @@ func addStandardDep(set *descriptorpb.FileDescriptorSet, have map[string]bool, d
 		comp := protocompile.Compiler{Resolver: protoResolver(protocompile.CompositeResolver{})}
 		files, err := comp.Compile(context.Background(), dep)
 		if err != nil {
-			return nil // not one of Confluent's: protodesc names the missing import
+			return // not one of Confluent's
 		}
 		fd = files[0]
 	} else {
-		return nil // protodesc names the missing import
+		return
 	}
 	have[dep] = true
 	imps := fd.Imports()
 	for i := 0; i < imps.Len(); i++ {
-		if err := addStandardDep(set, have, imps.Get(i).Path()); err != nil {
-			return err
-		}
+		addStandardDep(set, have, imps.Get(i).Path())
 	}
 	set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
-	return nil
 }

@@ -346,6 +346,40 @@ func TestProtoBadInput(t *testing.T) {
 	}
 }
 
+// TestProtoPathCacheBounded: the same path written with ever longer
+// (non-minimal) varints decodes each time but never grows the cache past
+// its bound.
+func TestProtoPathCacheBounded(t *testing.T) {
+	r := newProtoRegistry(t)
+	id, _ := r.register("nested-value", nestedProto)
+	c := r.compile(id).(*protoCodec)
+	fd := writerFile(t, map[string]string{"n.proto": nestedProto}, "n.proto")
+	mb, _ := proto.Marshal(newMsg(message(t, fd, "Second.Inner"), map[string]any{"inner_name": "x"}))
+	pad := func(b byte, n int) []byte { // b as a varint padded to n+1 bytes
+		out := []byte{b | 0x80}
+		for i := 1; i < n; i++ {
+			out = append(out, 0x80)
+		}
+		return append(out, 0)
+	}
+	n := 0
+	for a := 0; a < 9; a++ {
+		for b := 0; b < 9; b++ {
+			for d := 0; d < 9 && n < protoPathCacheMax+50; d++ {
+				body := append(append(append(pad(4, a), pad(2, b)...), pad(0, d)...), mb...) // [1,0]
+				_, msg, err := c.appendJSON(nil, body)
+				if err != nil || msg != "test.nested.Second.Inner" {
+					t.Fatalf("%d %d %d: %q %v", a, b, d, msg, err)
+				}
+				n++
+			}
+		}
+	}
+	if got := len(c.byPath); got > protoPathCacheMax {
+		t.Errorf("cache holds %d paths, bound is %d", got, protoPathCacheMax)
+	}
+}
+
 const moneyV1 = `syntax = "proto3";
 package test.common;
 message Money {
