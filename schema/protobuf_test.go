@@ -355,7 +355,10 @@ func TestProtoPathCacheBounded(t *testing.T) {
 	c := r.compile(id).(*protoCodec)
 	fd := writerFile(t, map[string]string{"n.proto": nestedProto}, "n.proto")
 	mb, _ := proto.Marshal(newMsg(message(t, fd, "Second.Inner"), map[string]any{"inner_name": "x"}))
-	pad := func(b byte, n int) []byte { // b as a varint padded to n+1 bytes
+	pad := func(b byte, n int) []byte { // b as a varint in n+1 bytes
+		if n == 0 {
+			return []byte{b}
+		}
 		out := []byte{b | 0x80}
 		for i := 1; i < n; i++ {
 			out = append(out, 0x80)
@@ -374,6 +377,9 @@ func TestProtoPathCacheBounded(t *testing.T) {
 				n++
 			}
 		}
+	}
+	if n <= protoPathCacheMax {
+		t.Fatalf("only %d encodings tried", n)
 	}
 	if got := len(c.byPath); got > protoPathCacheMax {
 		t.Errorf("cache holds %d paths, bound is %d", got, protoPathCacheMax)
