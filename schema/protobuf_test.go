@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -181,6 +182,10 @@ func decodeJSON(t testing.TB, c codec, body []byte) (map[string]any, string) {
 	if !strings.HasPrefix(string(out), "prefix:") {
 		t.Fatalf("appendJSON did not append to dst: %q", out)
 	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, out[len(prefix):]); err != nil || compact.String() != string(out[len(prefix):]) {
+		t.Errorf("not compact JSON (%v): %s", err, out)
+	}
 	var v map[string]any
 	if err := json.Unmarshal(out[len(prefix):], &v); err != nil {
 		t.Fatalf("not JSON: %v: %s", err, out)
@@ -342,6 +347,18 @@ func TestProtoBadInput(t *testing.T) {
 		}
 		if string(out) != "dst" {
 			t.Errorf("%s: dst changed on error: %q", name, out)
+		}
+	}
+}
+
+func TestProtoCompactJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":1, "b":[1, 2], "c":{"d":"x, y"}}`: `{"a":1,"b":[1,2],"c":{"d":"x, y"}}`,
+		`{"s":"q\" , ", "t":"\\", "u":2}`:       `{"s":"q\" , ","t":"\\","u":2}`,
+		`{}`:                                    `{}`,
+	} {
+		if got := string(compactJSON([]byte(in))); got != want {
+			t.Errorf("compactJSON(%s) = %s, want %s", in, got, want)
 		}
 	}
 }
