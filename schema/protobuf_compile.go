@@ -85,7 +85,7 @@ func compileProto(ctx context.Context, text string, refs []refSchema, fetch fetc
 	}
 	// The main text's own name: any that no reference uses.
 	main := "registered.proto"
-	for srcs[main] != "" {
+	for _, taken := srcs[main]; taken; _, taken = srcs[main] {
 		main = "_" + main
 	}
 	srcs[main] = text

@@ -727,15 +727,13 @@ func TestProtoLocalDirectory(t *testing.T) {
 func TestProtoLocalErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.proto")
-	if err := os.WriteFile(bad, []byte("syntax = \"proto3\";\n\nmessage M {\n  int32 = 1;\n}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, bad, "syntax = \"proto3\";\n\nmessage M {\n  int32 = 1;\n}\n")
 	_, err := localProto(bad, "")
 	if err == nil || !strings.Contains(err.Error(), "bad.proto:4:") {
 		t.Errorf("err = %v, want bad.proto:4:col", err)
 	}
 	imp := filepath.Join(dir, "imp.proto")
-	os.WriteFile(imp, []byte("syntax = \"proto3\";\nimport \"../outside.proto\";\nmessage M {}\n"), 0o600)
+	writeFile(t, imp, "syntax = \"proto3\";\nimport \"../outside.proto\";\nmessage M {}\n")
 	if _, err := localProto(imp, ""); err == nil || !strings.Contains(err.Error(), "outside.proto") {
 		t.Errorf("err = %v", err)
 	}
@@ -743,12 +741,12 @@ func TestProtoLocalErrors(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	txt := filepath.Join(dir, "x.txt")
-	os.WriteFile(txt, []byte("x"), 0o600)
+	writeFile(t, txt, "x")
 	if _, err := localProto(txt, ""); err == nil || !strings.Contains(err.Error(), "x.txt") {
 		t.Errorf("err = %v", err)
 	}
 	set := filepath.Join(dir, "junk.binpb")
-	os.WriteFile(set, []byte{0xff, 0xff, 0xff}, 0o600)
+	writeFile(t, set, "\xff\xff\xff")
 	if _, err := localProto(set, ""); err == nil || !strings.Contains(err.Error(), "junk.binpb") {
 		t.Errorf("err = %v", err)
 	}
@@ -803,13 +801,20 @@ func TestProtoLocalDescriptorSet(t *testing.T) {
 	add(fd)
 	b, _ = proto.Marshal(&descriptorpb.FileDescriptorSet{File: files})
 	path = filepath.Join(t.TempDir(), "all.pb")
-	os.WriteFile(path, b, 0o600)
+	writeFile(t, path, string(b))
 	_, err = localProto(path, "")
 	if err == nil || !strings.Contains(err.Error(), "shop.Order") || strings.Contains(err.Error(), "google.protobuf") || strings.Contains(err.Error(), "confluent.type") {
 		t.Errorf("err = %v, want the set's own messages listed", err)
 	}
 	if _, err := localProto(path, "shop.common.Money"); err != nil {
 		t.Error(err)
+	}
+}
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
