@@ -41,6 +41,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -65,19 +66,43 @@ var avroRawOpts = func() []avro.SchemaOpt {
 	return opts
 }()
 
-// avroDecodeOpts tags unions with their branch, so the renderer knows which
-// branch's schema (and logical type) a value has; it prints the value alone.
-var avroDecodeOpts = []avro.Opt{avro.TaggedUnions()}
+// Decoded strings alias the body (no copy): the renderer copies them into
+// the JSON before Decode returns. With a union whose branches the decoded Go
+// value cannot tell apart (two records, a string and an enum, an int and a
+// date), unions are also tagged with their branch ({"branch": value}, one
+// more allocation each), so the renderer knows which branch's schema and
+// logical type a value has; it prints the value alone either way.
+var (
+	avroDecodeOpts       = []avro.Opt{avro.AliasInput()}
+	avroDecodeTaggedOpts = []avro.Opt{avro.AliasInput(), avro.TaggedUnions()}
+)
 
 // avroCodec is one compiled Avro schema.
 type avroCodec struct {
 	schema *avro.Schema
 	root   *anode
+	opts   []avro.Opt
+	// vals holds *any whose record map the next decode reuses (the same
+	// schema writes the same keys), saving the map per record.
+	vals sync.Pool
 }
 
 func (c *avroCodec) appendJSON(dst, body []byte) ([]byte, string, error) {
-	var v any
-	rest, err := c.schema.Decode(body, &v, avroDecodeOpts...)
+	vp, _ := c.vals.Get().(*any)
+	if vp == nil {
+		vp = new(any)
+	}
+	defer func() {
+		// Keep the map's buckets, drop its values: they alias body.
+		if m, ok := (*vp).(map[string]any); ok {
+			clear(m)
+		} else {
+			*vp = nil
+		}
+		c.vals.Put(vp)
+	}()
+	rest, err := c.schema.Decode(body, vp, c.opts...)
+	v := *vp
 	if err != nil {
 		return dst, c.root.name, err
 	}
@@ -140,7 +165,14 @@ func newAvroCodec(s *avro.Schema) (*avroCodec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &avroCodec{schema: s, root: root}, nil
+	c := &avroCodec{schema: s, root: root, opts: avroDecodeOpts}
+	if b.ambiguous {
+		c.opts = avroDecodeTaggedOpts
+		for _, u := range b.unions {
+			u.tagged = true
+		}
+	}
+	return c, nil
 }
 
 // The kinds of anode.
@@ -196,6 +228,9 @@ type anode struct {
 	// branches by the tag TaggedUnions gives them (a primitive's type
 	// name, a named type's full name); null is the untagged nil.
 	branches []abranch
+	// tagged: the codec decodes with TaggedUnions; else a union's value is
+	// bare and its branch is the one of its Go type.
+	tagged bool
 }
 
 type afield struct {
@@ -210,7 +245,57 @@ type abranch struct {
 }
 
 type anodeBuilder struct {
-	named map[string]*anode
+	named     map[string]*anode
+	unions    []*anode
+	ambiguous bool // some union's branches decode to the same Go type
+}
+
+// goClass is the Go type twmb/avro decodes a node's values to, raw logical
+// types included: what tells an untagged union's branches apart.
+func goClass(a *anode) int {
+	switch a.kind {
+	case akString, akEnum:
+		return akString
+	case akBytes, akFixed:
+		return akBytes
+	case akRecord, akMap:
+		return akRecord
+	}
+	return a.kind
+}
+
+// branchOf is the branch of an untagged union that v, a decoded value,
+// belongs to; nil when none.
+func (a *anode) branchOf(v any) *anode {
+	var class int
+	switch v.(type) {
+	case bool:
+		class = akBoolean
+	case int32:
+		class = akInt
+	case int64:
+		class = akLong
+	case float32:
+		class = akFloat
+	case float64:
+		class = akDouble
+	case string:
+		class = akString
+	case []byte:
+		class = akBytes
+	case map[string]any:
+		class = akRecord
+	case []any:
+		class = akArray
+	default:
+		return nil
+	}
+	for i := range a.branches {
+		if goClass(a.branches[i].node) == class {
+			return a.branches[i].node
+		}
+	}
+	return nil
 }
 
 var avroPrimitives = map[string]int{
@@ -240,8 +325,14 @@ func (b *anodeBuilder) build(n *avro.SchemaNode, ns string) (*anode, error) {
 			if tag == "" {
 				tag = n.Branches[i].Type
 			}
+			for _, o := range u.branches {
+				if o.node.kind != akNull && goClass(o.node) == goClass(bn) {
+					b.ambiguous = true
+				}
+			}
 			u.branches = append(u.branches, abranch{tag: tag, node: bn})
 		}
+		b.unions = append(b.unions, u)
 		return u, nil
 	}
 	if k, ok := avroPrimitives[n.Type]; ok {
@@ -442,6 +533,12 @@ func (a *anode) append(dst []byte, v any) ([]byte, error) {
 	case akUnion:
 		if v == nil {
 			return append(dst, "null"...), nil
+		}
+		if !a.tagged {
+			if bn := a.branchOf(v); bn != nil {
+				return bn.append(dst, v)
+			}
+			break
 		}
 		if m, ok := v.(map[string]any); ok && len(m) == 1 {
 			for tag, x := range m {
