@@ -59,13 +59,13 @@ func TestAvroEveryTypeToJSON(t *testing.T) {
 		"tm":     time.Duration(13*time.Hour + 14*time.Minute + 15*time.Second + 16*time.Millisecond),
 		"tu":     time.Duration(13*time.Hour + 14*time.Minute + 15*time.Second + 16017*time.Microsecond),
 		"tsm":    ts, "tsu": ts, "tsn": ts, "ltm": ts, "ltu": ts, "ltn": ts,
-		"raw":    []byte{0, 'a', 0xff, '"'},
-		"fx":     [2]byte{1, 'b'},
-		"color":  "GREEN",
-		"tags":   []any{"a", "b"},
-		"attrs":  map[string]any{"z": int32(1), "a": int32(2)},
-		"line":   map[string]any{"sku": "s1"},
-		"again":  map[string]any{"sku": "s2"},
+		"raw":   []byte{0, 'a', 0xff, '"'},
+		"fx":    [2]byte{1, 'b'},
+		"color": "GREEN",
+		"tags":  []any{"a", "b"},
+		"attrs": map[string]any{"z": int32(1), "a": int32(2)},
+		"line":  map[string]any{"sku": "s1"},
+		"again": map[string]any{"sku": "s2"},
 	}
 	w, err := avro.Parse(allTypesSchema)
 	if err != nil {

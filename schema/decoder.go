@@ -260,4 +260,3 @@ func thousands(n int64) string {
 	}
 	return string(b)
 }
-
