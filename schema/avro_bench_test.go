@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"context"
 	"encoding/json"
 	"math/big"
 	"testing"
@@ -8,6 +9,9 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 	"github.com/twmb/avro"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/eddy-sh/eddy/event"
 )
 
 // benchSchema is a ~10-field record like the issue's benchmark topic:
@@ -81,3 +85,46 @@ func BenchmarkAvroToJSON(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSourceAvro is the Decoder's whole path for one batch of 10,000
+// framed records (header, cache, Avro, arena), per record: what `eddy tail`
+// pays for decoding on top of printing.
+func BenchmarkSourceAvro(b *testing.B) {
+	r := newRegistry(&testing.T{})
+	id, _, err := r.RegisterSchema("orders-value", sr.Schema{Schema: benchSchema})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := New(Config{Registry: &RegistryConfig{URL: r.URL()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	value := frame(id, benchBody(b))
+	const n = 10000
+	evs := make([]event.Event, n)
+	src := &repeatSource{evs: evs, value: value}
+	s := Source(src, d)
+	b.ReportAllocs()
+	b.SetBytes(int64(n * len(value)))
+	for b.Loop() {
+		got, err := s.Next(context.Background())
+		if err != nil || got[n-1].ValueDecoded == nil || got[n-1].ValueDecoded.Fail != "" {
+			b.Fatalf("%v %+v", err, got[n-1].ValueDecoded)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
+// repeatSource returns the same batch of records each time, reset.
+type repeatSource struct {
+	evs   []event.Event
+	value []byte
+}
+
+func (s *repeatSource) Next(context.Context) ([]event.Event, error) {
+	for i := range s.evs {
+		s.evs[i] = event.Event{Topic: "orders", Offset: int64(i), Value: s.value}
+	}
+	return s.evs, nil
+}
+func (s *repeatSource) Close() error { return nil }

@@ -89,6 +89,9 @@ func (d *Decoder) Decode(ctx context.Context, e *event.Event) {
 type batchState struct {
 	arena []byte
 	decs  []event.Decoded
+	// last is the entry of the run's previous framed payload: a run is
+	// mostly one id, which then skips the shared cache's lock.
+	last *entry
 }
 
 func (b *batchState) newDecoded() *event.Decoded {
@@ -140,7 +143,11 @@ func (d *Decoder) decodeFramed(ctx context.Context, topic string, key bool, p []
 		d.fail(dec, event.FailTruncated)
 		return dec
 	}
-	en := d.lookup(ctx, id)
+	en := b.last
+	if en == nil || en.id != id {
+		en = d.lookup(ctx, id)
+		b.last = en
+	}
 	if en == nil { // ctx ended while the registry was asked
 		dec.Schema = event.SchemaRef{ID: id}
 		d.fail(dec, event.FailRegistry)
