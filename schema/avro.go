@@ -410,33 +410,11 @@ func (a *anode) append(dst []byte, v any) ([]byte, error) {
 		}
 	case akInt:
 		if n, ok := v.(int32); ok {
-			switch a.logical {
-			case alDate:
-				return appendQuotedTime(dst, time.Unix(int64(n)*86400, 0).UTC(), "2006-01-02"), nil
-			case alTimeMillis:
-				return appendQuotedTime(dst, time.UnixMilli(int64(n)).UTC(), "15:04:05.000"), nil
-			}
-			return strconv.AppendInt(dst, int64(n), 10), nil
+			return a.appendInt(dst, n), nil
 		}
 	case akLong:
 		if n, ok := v.(int64); ok {
-			switch a.logical {
-			case alTimeMicros:
-				return appendQuotedTime(dst, time.UnixMicro(n).UTC(), "15:04:05.000000"), nil
-			case alTsMillis:
-				return appendQuotedTime(dst, time.UnixMilli(n).UTC(), "2006-01-02T15:04:05.000Z07:00"), nil
-			case alTsMicros:
-				return appendQuotedTime(dst, time.UnixMicro(n).UTC(), "2006-01-02T15:04:05.000000Z07:00"), nil
-			case alTsNanos:
-				return appendQuotedTime(dst, time.Unix(0, n).UTC(), "2006-01-02T15:04:05.000000000Z07:00"), nil
-			case alLocalMillis:
-				return appendQuotedTime(dst, time.UnixMilli(n).UTC(), "2006-01-02T15:04:05.000"), nil
-			case alLocalMicros:
-				return appendQuotedTime(dst, time.UnixMicro(n).UTC(), "2006-01-02T15:04:05.000000"), nil
-			case alLocalNanos:
-				return appendQuotedTime(dst, time.Unix(0, n).UTC(), "2006-01-02T15:04:05.000000000"), nil
-			}
-			return strconv.AppendInt(dst, n, 10), nil
+			return a.appendLong(dst, n), nil
 		}
 	case akFloat:
 		if f, ok := v.(float32); ok {
@@ -446,33 +424,17 @@ func (a *anode) append(dst []byte, v any) ([]byte, error) {
 		if f, ok := v.(float64); ok {
 			return appendJSONFloat(dst, f, 64), nil
 		}
-	case akString:
-		if s, ok := v.(string); ok {
-			return appendJSONString(dst, s), nil
-		}
-	case akEnum:
+	case akString, akEnum:
 		if s, ok := v.(string); ok {
 			return appendJSONString(dst, s), nil
 		}
 	case akBytes, akFixed:
-		var b []byte
 		switch x := v.(type) {
 		case []byte:
-			b = x
+			return a.appendBytes(dst, x), nil
 		case string:
-			b = []byte(x)
-		default:
-			return dst, errAvroShape
+			return a.appendBytes(dst, []byte(x)), nil
 		}
-		switch a.logical {
-		case alDecimal:
-			return appendDecimal(dst, b, a.scale), nil
-		case alUUID:
-			if len(b) == 16 {
-				return appendUUID(dst, b), nil
-			}
-		}
-		return appendAvroBytes(dst, b), nil
 	case akRecord:
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -554,6 +516,48 @@ func (a *anode) append(dst []byte, v any) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	return dst, errAvroShape
+}
+
+func (a *anode) appendInt(dst []byte, n int32) []byte {
+	switch a.logical {
+	case alDate:
+		return appendQuotedTime(dst, time.Unix(int64(n)*86400, 0).UTC(), "2006-01-02")
+	case alTimeMillis:
+		return appendQuotedTime(dst, time.UnixMilli(int64(n)).UTC(), "15:04:05.000")
+	}
+	return strconv.AppendInt(dst, int64(n), 10)
+}
+
+func (a *anode) appendLong(dst []byte, n int64) []byte {
+	switch a.logical {
+	case alTimeMicros:
+		return appendQuotedTime(dst, time.UnixMicro(n).UTC(), "15:04:05.000000")
+	case alTsMillis:
+		return appendQuotedTime(dst, time.UnixMilli(n).UTC(), "2006-01-02T15:04:05.000Z07:00")
+	case alTsMicros:
+		return appendQuotedTime(dst, time.UnixMicro(n).UTC(), "2006-01-02T15:04:05.000000Z07:00")
+	case alTsNanos:
+		return appendQuotedTime(dst, time.Unix(0, n).UTC(), "2006-01-02T15:04:05.000000000Z07:00")
+	case alLocalMillis:
+		return appendQuotedTime(dst, time.UnixMilli(n).UTC(), "2006-01-02T15:04:05.000")
+	case alLocalMicros:
+		return appendQuotedTime(dst, time.UnixMicro(n).UTC(), "2006-01-02T15:04:05.000000")
+	case alLocalNanos:
+		return appendQuotedTime(dst, time.Unix(0, n).UTC(), "2006-01-02T15:04:05.000000000")
+	}
+	return strconv.AppendInt(dst, n, 10)
+}
+
+func (a *anode) appendBytes(dst, b []byte) []byte {
+	switch a.logical {
+	case alDecimal:
+		return appendDecimal(dst, b, a.scale)
+	case alUUID:
+		if len(b) == 16 {
+			return appendUUID(dst, b)
+		}
+	}
+	return appendAvroBytes(dst, b)
 }
 
 func appendQuotedTime(dst []byte, t time.Time, layout string) []byte {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +35,7 @@ type entry struct {
 
 // ref is the entry's SchemaRef for a payload of topic: the subject the
 // TopicNameStrategy gives (topic-key or topic-value) when the id is
-// registered under it, else the first.
+// registered under it, else the first by name.
 func (en *entry) ref(topic string, key bool) event.SchemaRef {
 	r := event.SchemaRef{Format: en.format, ID: en.id}
 	suffix := "-value"
@@ -165,6 +167,14 @@ func (d *Decoder) fetch(ctx context.Context, id int) *entry {
 		// that answers one call and not the next is down.
 		return fail(FailReason(err))
 	}
+	// Registries list them in no set order: sorted, "the first" is the
+	// same on every run.
+	slices.SortFunc(en.subjects, func(a, b sr.SubjectVersion) int {
+		if c := strings.Compare(a.Subject, b.Subject); c != 0 {
+			return c
+		}
+		return a.Version - b.Version
+	})
 	cd, err := d.compile(ctx, s)
 	if err != nil {
 		if reason, ok := fetchFailure(err); ok {
