@@ -5,19 +5,22 @@ package schema
 // once per schema writes the decoded value as JSON in the schema's field
 // order, unions as plain values and logical types in their natural form.
 //
-// Why twmb/avro and not hamba/avro/v2, by measurement (BenchmarkAvroToJSON,
-// a 10-field record with strings, longs, a nullable union, a
-// timestamp-millis and a decimal, decoded to JSON bytes; -count 5 on a
-// shared 2-core machine, figures in the commit and the report):
+// Why twmb/avro and not hamba/avro/v2, by measurement (BenchmarkAvroToJSON
+// in avro_bench_test.go: a 10-field record with strings, longs, a nullable
+// union, a timestamp-millis and a decimal, decoded to JSON bytes; go test
+// -run X -bench Avro -count 5 ./schema on a 2-core machine shared with
+// other builds, load average 11):
 //
-//	twmb  (decode to any + this renderer)       ~2.3 µs/op, 1.1 KB/op, 23 allocs/op
-//	hamba (decode to any + encoding/json only)  ~4.9 µs/op, 2.3 KB/op, 47 allocs/op
+//	twmb  (into a struct built for the schema, this renderer)  2.4-4.3 µs/op,   16 B/op,  1 alloc/op
+//	twmb  (into map[string]any, this renderer)                  3.4-6.1 µs/op, 1243 B/op, 17 allocs/op
+//	hamba (into any, then encoding/json)                       11.3-20 µs/op,  2293 B/op, 62 allocs/op
 //
 // hamba's figure is a lower bound (encoding/json puts map keys in sorted
 // order and decimals as big.Rat fractions; a renderer would only add to
-// it), and twmb also parses references across subjects (SchemaCache) and
-// hands logical types over raw, so they are formatted exactly. See
-// avro_bench_test.go.
+// it). twmb also parses references across subjects (SchemaCache), hands
+// logical types over raw, so they are formatted exactly, decodes into a
+// reflect.StructOf type without boxing fields (avro_typed.go), and is what
+// rpk uses.
 //
 // Output (the same choices as rpk, which uses twmb/avro, and kcat, which
 // uses avro-c, where they print JSON):
@@ -38,6 +41,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,9 +89,15 @@ type avroCodec struct {
 	// vals holds *any whose record map the next decode reuses (the same
 	// schema writes the same keys), saving the map per record.
 	vals sync.Pool
+	// typed, when the root's Go type could be built, holds pointers to it:
+	// the typed path (avro_typed.go).
+	typed *sync.Pool
 }
 
 func (c *avroCodec) appendJSON(dst, body []byte) ([]byte, string, error) {
+	if c.typed != nil {
+		return c.appendJSONTyped(dst, body)
+	}
 	vp, _ := c.vals.Get().(*any)
 	if vp == nil {
 		vp = new(any)
@@ -172,7 +182,35 @@ func newAvroCodec(s *avro.Schema) (*avroCodec, error) {
 			u.tagged = true
 		}
 	}
+	if t, ok := b.typeOf(root, map[*anode]bool{}); ok && typedAvro {
+		c.typed = &sync.Pool{New: func() any { return reflect.New(t).Interface() }}
+	}
 	return c, nil
+}
+
+// typedAvro turns the typed path on; tests turn it off to check the other.
+var typedAvro = true
+
+func (c *avroCodec) appendJSONTyped(dst, body []byte) ([]byte, string, error) {
+	x := c.typed.Get() // a pointer to the root's struct
+	p := reflect.ValueOf(x)
+	defer func() {
+		// Drop what the value holds (strings alias body) before reuse.
+		p.Elem().SetZero()
+		c.typed.Put(x)
+	}()
+	rest, err := c.schema.Decode(body, x, c.opts...)
+	if err != nil {
+		return dst, c.root.name, err
+	}
+	if len(rest) != 0 {
+		return dst, c.root.name, fmt.Errorf("%d bytes after the value", len(rest))
+	}
+	out, err := c.root.appendValue(dst, p.Elem())
+	if err != nil {
+		return dst, c.root.name, err
+	}
+	return out, c.root.name, nil
 }
 
 // The kinds of anode.
@@ -231,6 +269,11 @@ type anode struct {
 	// tagged: the codec decodes with TaggedUnions; else a union's value is
 	// bare and its branch is the one of its Go type.
 	tagged bool
+	// typ is the Go type of the typed path (avro_typed.go); ptr, for a
+	// union of null and one other branch, is that branch (typ is a
+	// pointer to its type).
+	typ reflect.Type
+	ptr *anode
 }
 
 type afield struct {

@@ -45,7 +45,9 @@ const allTypesSchema = `{
   ]
 }`
 
-func TestAvroEveryTypeToJSON(t *testing.T) {
+func TestAvroEveryTypeToJSON(t *testing.T) { bothAvroPaths(t, testAvroEveryTypeToJSON) }
+
+func testAvroEveryTypeToJSON(t *testing.T) {
 	ts := time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.UTC)
 	v := map[string]any{
 		"id": "o-1\n\"x\"", "qty": int32(3), "total": int64(1) << 60, "ok": true,
@@ -98,7 +100,9 @@ func TestAvroEveryTypeToJSON(t *testing.T) {
 	}
 }
 
-func TestAvroUnionNullAndPlainBranch(t *testing.T) {
+func TestAvroUnionNullAndPlainBranch(t *testing.T) { bothAvroPaths(t, testAvroUnionNullAndPlainBranch) }
+
+func testAvroUnionNullAndPlainBranch(t *testing.T) {
 	const s = `{"type":"record","name":"R","fields":[{"name":"a","type":["null","string","int"]},{"name":"b","type":["null","string"]}]}`
 	w := avro.MustParse(s)
 	body, err := w.Encode(map[string]any{"a": map[string]any{"int": int32(7)}, "b": nil})
@@ -116,7 +120,9 @@ func TestAvroUnionNullAndPlainBranch(t *testing.T) {
 // A named type defined in another subject, referenced at version 1 while
 // that subject has a newer version 2 whose Address differs: the pinned
 // version decodes the record.
-func TestAvroReferencePinnedVersion(t *testing.T) {
+func TestAvroReferencePinnedVersion(t *testing.T) { bothAvroPaths(t, testAvroReferencePinnedVersion) }
+
+func testAvroReferencePinnedVersion(t *testing.T) {
 	r := newRegistry(t)
 	r.SetCompat("address", sr.CompatNone)
 	const addrV1 = `{"type":"record","name":"Address","namespace":"shop","fields":[{"name":"city","type":"string"}]}`
@@ -147,6 +153,10 @@ func TestAvroReferencePinnedVersion(t *testing.T) {
 // Records written with an older version decode with their own (writer)
 // schema, by their id.
 func TestAvroEvolutionEachVersionItsOwnSchema(t *testing.T) {
+	bothAvroPaths(t, testAvroEvolutionEachVersionItsOwnSchema)
+}
+
+func testAvroEvolutionEachVersionItsOwnSchema(t *testing.T) {
 	r := newRegistry(t)
 	const v1 = `{"type":"record","name":"U","fields":[{"name":"name","type":"string"}]}`
 	const v2 = `{"type":"record","name":"U","fields":[{"name":"name","type":"string"},{"name":"email","type":"string","default":""}]}`
@@ -205,7 +215,9 @@ func twosComplement(x *big.Int) []byte {
 
 // A union whose branches decode to the same Go type (two records, a string
 // and an enum) is told apart by its branch tag.
-func TestAvroAmbiguousUnion(t *testing.T) {
+func TestAvroAmbiguousUnion(t *testing.T) { bothAvroPaths(t, testAvroAmbiguousUnion) }
+
+func testAvroAmbiguousUnion(t *testing.T) {
 	const s = `{"type":"record","name":"R","namespace":"n","fields":[
 	 {"name":"x","type":[{"type":"record","name":"A","fields":[{"name":"a","type":"int"}]},
 	                     {"type":"record","name":"B","fields":[{"name":"a","type":{"type":"int","logicalType":"date"}}]}]},
@@ -229,4 +241,46 @@ func TestAvroAmbiguousUnion(t *testing.T) {
 			t.Errorf("got %s (%s), want %s", got.JSON, got.Fail, c.want)
 		}
 	}
+}
+
+// bothAvroPaths runs test with the typed path (a struct per schema) and
+// with the untyped one (map[string]any), which recursive schemas take.
+func bothAvroPaths(t *testing.T, test func(*testing.T)) {
+	t.Run("typed", test)
+	t.Run("untyped", func(t *testing.T) {
+		typedAvro = false
+		defer func() { typedAvro = true }()
+		test(t)
+	})
+}
+
+func TestAvroRecursiveSchemaDecodesUntyped(t *testing.T) {
+	const s = `{"type":"record","name":"Node","fields":[{"name":"v","type":"int"},{"name":"next","type":["null","Node"]}]}`
+	w := avro.MustParse(s)
+	body, err := w.Encode(map[string]any{"v": int32(1), "next": map[string]any{"v": int32(2), "next": nil}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newAvroCodec(must(avro.Parse(s, avroRawOpts...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.typed != nil {
+		t.Error("a recursive schema took the typed path")
+	}
+	out, msg, err := c.appendJSON(nil, body)
+	if err != nil || msg != "Node" || string(out) != `{"v":1,"next":{"v":2,"next":null}}` {
+		t.Errorf("%s %s %v", out, msg, err)
+	}
+	flat, err := newAvroCodec(must(avro.Parse(userSchema, avroRawOpts...)))
+	if err != nil || flat.typed == nil {
+		t.Errorf("a flat schema did not take the typed path: %v", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
