@@ -743,6 +743,13 @@ func appendJSONString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
+		if r >= 0x80 && r <= 0x9f { // C1 controls: escaped, never raw
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
 		if r == '\u2028' || r == '\u2029' {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"encoding/json"
 	"math/big"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -283,4 +285,42 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+func TestAppendJSONStringEscapesControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":       `"plain"`,
+		"a\x1b[31mb":  `"a\u001b[31mb"`,
+		"\x7f":        `"\u007f"`,
+		"\u009b2J":    `"\u009b2J"`,
+		"bad\xffutf":  `"bad\ufffdutf"`,
+		"é\u2028ü":    `"é\u2028ü"`,
+		"q\"b\\n\n\t": `"q\"b\\n\n\t"`,
+	} {
+		if got := string(appendJSONString(nil, in)); got != want {
+			t.Errorf("%q: %s, want %s", in, got, want)
+		}
+	}
+}
+
+// Bodies of random bytes never panic the decoder: each is a record that
+// does not decode (or, rarely, does).
+func TestAvroRandomBodies(t *testing.T) {
+	r := newRegistry(t)
+	id := r.register(t, "orders-value", sr.Schema{Schema: allTypesSchema})
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}})
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 3000 {
+		body := make([]byte, rng.IntN(64))
+		for i := range body {
+			body[i] = byte(rng.Uint32())
+		}
+		got := decodeValue(t, d, "orders", frame(id, body))
+		if got.Fail != "" && got.Fail != event.FailUndecodable {
+			t.Fatalf("%x: %+v", body, got)
+		}
+		if got.Fail == "" && !json.Valid(got.JSON) {
+			t.Fatalf("%x: invalid JSON %s", body, got.JSON)
+		}
+	}
 }

@@ -211,8 +211,14 @@ func fetchFailure(err error) (string, bool) {
 	return event.FailBadSchema, true
 }
 
-// compile compiles a registered schema by its type.
-func (d *Decoder) compile(ctx context.Context, s sr.Schema) (codec, error) {
+// compile compiles a registered schema by its type. A compiler that panics
+// on a schema from the registry (untrusted text) fails that schema, not eddy.
+func (d *Decoder) compile(ctx context.Context, s sr.Schema) (c codec, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, fmt.Errorf("compiling the schema: %v", p)
+		}
+	}()
 	refs := toRefs(s.References)
 	switch s.Type {
 	case sr.TypeProtobuf:

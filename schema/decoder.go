@@ -165,7 +165,7 @@ func (d *Decoder) decodeFramed(ctx context.Context, topic string, key bool, p []
 // run decodes body with c into dec, its JSON in b's arena.
 func (d *Decoder) run(dec *event.Decoded, c codec, body []byte, b *batchState) {
 	start := len(b.arena)
-	out, msg, err := c.appendJSON(b.arena, body)
+	out, msg, err := safeAppendJSON(c, b.arena, body)
 	dec.Schema.Message = msg
 	if err != nil && !errors.Is(err, errInvalid) {
 		b.arena = out[:start]
@@ -181,6 +181,17 @@ func (d *Decoder) run(dec *event.Decoded, c codec, body []byte, b *batchState) {
 		return
 	}
 	d.decoded.Add(1)
+}
+
+// safeAppendJSON is c.appendJSON, with a panic (a library's, on untrusted
+// bytes) an error: one record that does not decode, not a crash.
+func safeAppendJSON(c codec, dst, body []byte) (out []byte, msg string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = dst, fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	return c.appendJSON(dst, body)
 }
 
 func (d *Decoder) fail(dec *event.Decoded, reason string) {

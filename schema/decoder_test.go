@@ -191,12 +191,11 @@ func TestConcurrentLookupsShareOneCall(t *testing.T) {
 	var started atomic.Int64
 	release := make(chan struct{})
 	var once sync.Once
-	h := r.srv.Config.Handler
-	r.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.setHook(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
 		// Hold the first request until every goroutine is about to decode,
 		// so they all miss the cache together.
 		<-release
-		h.ServeHTTP(w, req)
+		next.ServeHTTP(w, req)
 	})
 	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}})
 	body := frame(id, userBody(t, "a", 1))
@@ -396,5 +395,61 @@ func TestSourceDecodesInOrder(t *testing.T) {
 	}
 	if Source(src, nil) != src {
 		t.Error("a nil decoder does not return the source")
+	}
+}
+
+type panicCodec struct{}
+
+func (panicCodec) appendJSON(dst, body []byte) ([]byte, string, error) { panic("boom") }
+
+func TestPanickingCodecIsUndecodable(t *testing.T) {
+	d := newDecoder(t, Config{})
+	d.local = map[string]*localMapping{"t": {value: &localSchema{format: "avro", codec: panicCodec{}}}}
+	if got := decodeValue(t, d, "t", []byte{1}); got.Fail != event.FailUndecodable || got.JSON != nil {
+		t.Errorf("%+v", got)
+	}
+}
+
+// A registered schema that does not compile (here Avro naming a type that
+// does not exist, or referencing a subject version that is not there) is
+// bad-schema, and cached like a schema.
+func TestBadSchema(t *testing.T) {
+	r := newRegistry(t)
+	id := r.register(t, "p-value", sr.Schema{Schema: `{"type":"record","name":"R","fields":[{"name":"a","type":"Nope"}]}`})
+	r.register(t, "addr", sr.Schema{Schema: `{"type":"record","name":"A","fields":[]}`})
+	id2 := r.register(t, "q-value", sr.Schema{Schema: `{"type":"record","name":"Q","fields":[{"name":"a","type":"A"}]}`,
+		References: []sr.SchemaReference{{Name: "A", Subject: "addr", Version: 1}}})
+	// The registry has lost the version referenced (srfake will not delete
+	// a referenced version, so its answer is made here).
+	r.setHook(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		if req.URL.Path == "/subjects/addr/versions/1" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error_code":40402,"message":"Version not found."}`))
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}})
+	for _, id := range []int{id, id2} {
+		got := decodeValue(t, d, "p", frame(id, []byte{2}))
+		if got.Fail != event.FailBadSchema || got.Schema.Format != "avro" || got.Schema.ID != id {
+			t.Errorf("id %d: %+v", id, got)
+		}
+		before := r.requests.Load()
+		decodeValue(t, d, "p", frame(id, []byte{2}))
+		if r.requests.Load() != before {
+			t.Errorf("id %d: a bad schema was fetched again", id)
+		}
+	}
+}
+
+func TestLocalJSONSchemaCompiledEvenWithoutValidate(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"type": 12}`), 0o644)
+	_, err := New(Config{Local: []Mapping{{Topic: "t", Value: &LocalSchema{Path: bad}}}})
+	if err == nil || !strings.Contains(err.Error(), "bad.json: not a JSON Schema") {
+		t.Errorf("%v", err)
 	}
 }

@@ -19,6 +19,9 @@ type registry struct {
 	*srfake.Registry
 	srv      *httptest.Server
 	requests atomic.Int64
+	// hook, when set, answers requests in the registry's stead (it may
+	// call next): a registry that loses a version, or holds requests.
+	hook atomic.Pointer[func(w http.ResponseWriter, req *http.Request, next http.Handler)]
 }
 
 func newRegistry(t *testing.T, opts ...srfake.Option) *registry {
@@ -27,6 +30,10 @@ func newRegistry(t *testing.T, opts ...srfake.Option) *registry {
 	h := r.Handler()
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
+		if f := r.hook.Load(); f != nil {
+			(*f)(w, req, h)
+			return
+		}
 		h.ServeHTTP(w, req)
 	}))
 	t.Cleanup(r.srv.Close)
@@ -66,4 +73,8 @@ func decodeValue(t *testing.T, d *Decoder, topic string, value []byte) *event.De
 	e := event.Event{Transport: event.Kafka, Topic: topic, Value: value}
 	d.Decode(context.Background(), &e)
 	return e.ValueDecoded
+}
+
+func (r *registry) setHook(f func(w http.ResponseWriter, req *http.Request, next http.Handler)) {
+	r.hook.Store(&f)
 }

@@ -89,10 +89,16 @@ func compileLocal(ls LocalSchema, validate bool) (*localSchema, error) {
 		}
 	case "json":
 		// A local JSON Schema has no pinned references: a $ref outside the
-		// file fails to compile rather than reading other files.
-		if out.codec, err = compileJSONSchema(context.Background(), string(text), nil, nil, validate); err != nil {
+		// file fails to compile rather than reading other files. It is
+		// compiled even when not validating, so a broken file is said now.
+		c, err := compileJSONSchema(context.Background(), string(text), nil, nil, true)
+		if err != nil {
 			return nil, fmt.Errorf("schema %s: not a JSON Schema: %v", ls.Path, err)
 		}
+		if !validate {
+			c.(*jsonCodec).schema = nil
+		}
+		out.codec = c
 	}
 	return out, nil
 }
