@@ -76,8 +76,10 @@ func New(cfg Config) (*Decoder, error) {
 // mapping, the bare payload decoded with its schema; else, with a registry,
 // a payload in the Confluent wire format (magic byte 0, a 4-byte schema id,
 // for Protobuf the message indexes) decoded with the registered schema. A
-// payload in neither is left alone (nil). Failures are event.Fail* reasons,
-// counted in Stats.
+// payload in neither is left alone (nil), and so is one whose schema id is
+// 0 (binary keys that start with zero bytes). Mapping a topic's key only
+// leaves its values to the registry, and the other way round. Failures are
+// event.Fail* reasons, counted in Stats.
 func (d *Decoder) Decode(ctx context.Context, e *event.Event) {
 	var b batchState
 	d.decodeEvent(ctx, e, &b)
@@ -107,24 +109,41 @@ func (d *Decoder) decodeEvent(ctx context.Context, e *event.Event, b *batchState
 	if e.Transport == event.AMQP && e.Queue != "" {
 		topic = e.Queue
 	}
+	// A part (key or value) with a local schema is its bare encoding; a
+	// part without one may still be framed for the registry (a topic may
+	// map only its keys).
+	var keyLocal, valueLocal *localSchema
 	if lm := d.local[topic]; lm != nil {
-		if lm.key != nil && e.Key != nil {
-			e.KeyDecoded = d.decodeLocal(lm.key, e.Key, b)
-		}
-		if lm.value != nil && e.Value != nil {
-			e.ValueDecoded = d.decodeLocal(lm.value, e.Value, b)
-		}
-		return
+		keyLocal, valueLocal = lm.key, lm.value
 	}
-	if d.client == nil {
-		return
-	}
-	if len(e.Key) > 0 && e.Key[0] == 0 {
+	switch {
+	case keyLocal != nil:
+		if e.Key != nil {
+			e.KeyDecoded = d.decodeLocal(keyLocal, e.Key, b)
+		}
+	case d.client != nil && framed(e.Key):
 		e.KeyDecoded = d.decodeFramed(ctx, topic, true, e.Key, b)
 	}
-	if len(e.Value) > 0 && e.Value[0] == 0 {
+	switch {
+	case valueLocal != nil:
+		if e.Value != nil {
+			e.ValueDecoded = d.decodeLocal(valueLocal, e.Value, b)
+		}
+	case d.client != nil && framed(e.Value):
 		e.ValueDecoded = d.decodeFramed(ctx, topic, false, e.Value, b)
 	}
+}
+
+// framed says whether p is meant for the registry: it starts with the magic
+// byte 0, and is not five zero bytes or more (schema id 0, which no
+// registry assigns: ids start at 1). That leaves alone the binary keys that
+// start with zeros, such as a small long in big-endian (Kafka's
+// LongSerializer), instead of counting each as an unknown schema.
+func framed(p []byte) bool {
+	if len(p) == 0 || p[0] != 0 {
+		return false
+	}
+	return len(p) < 5 || p[1]|p[2]|p[3]|p[4] != 0
 }
 
 func (d *Decoder) decodeLocal(ls *localSchema, p []byte, b *batchState) *event.Decoded {

@@ -42,6 +42,13 @@ func TestDecodeFramesAndFailures(t *testing.T) {
 	if e.KeyDecoded != nil || e.ValueDecoded != nil {
 		t.Errorf("plain payloads decoded: %+v %+v", e.KeyDecoded, e.ValueDecoded)
 	}
+	// Schema id 0 (no registry assigns it): a binary key such as a small
+	// big-endian long, left alone and not counted.
+	e = event.Event{Topic: "users", Key: []byte{0, 0, 0, 0, 0, 0, 4, 0xd2}}
+	d.Decode(ctx, &e)
+	if e.KeyDecoded != nil {
+		t.Errorf("id 0 decoded: %+v", e.KeyDecoded)
+	}
 	// Key and value both framed.
 	e = event.Event{Topic: "users", Key: frame(id, userBody(t, "k", 1)), Value: frame(id, userBody(t, "v", 2))}
 	d.Decode(ctx, &e)
@@ -320,6 +327,13 @@ func TestLocalMappings(t *testing.T) {
 	if e.KeyDecoded.Fail != event.FailInvalid || e.ValueDecoded != nil {
 		t.Errorf("json: key %+v value %+v", e.KeyDecoded, e.ValueDecoded)
 	}
+	// A topic that maps only its key: a framed value still goes to the
+	// registry (none here: left alone).
+	e = event.Event{Topic: "json", Key: []byte(`{"n":1}`), Value: frame(1, []byte{2})}
+	d.Decode(context.Background(), &e)
+	if e.KeyDecoded == nil || e.KeyDecoded.Fail != "" || e.ValueDecoded != nil {
+		t.Errorf("json: key %+v value %+v", e.KeyDecoded, e.ValueDecoded)
+	}
 	// An AMQP queue is mapped by its name.
 	e = event.Event{Transport: event.AMQP, Queue: "users", Value: userBody(t, "q", 1)}
 	d.Decode(context.Background(), &e)
@@ -451,5 +465,19 @@ func TestLocalJSONSchemaCompiledEvenWithoutValidate(t *testing.T) {
 	_, err := New(Config{Local: []Mapping{{Topic: "t", Value: &LocalSchema{Path: bad}}}})
 	if err == nil || !strings.Contains(err.Error(), "bad.json: not a JSON Schema") {
 		t.Errorf("%v", err)
+	}
+}
+
+func TestLocalKeyRegistryValue(t *testing.T) {
+	r := newRegistry(t)
+	id := r.register(t, "users-value", sr.Schema{Schema: userSchema})
+	avsc := filepath.Join(t.TempDir(), "key.avsc")
+	os.WriteFile(avsc, []byte(`"long"`), 0o644)
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()},
+		Local: []Mapping{{Topic: "users", Key: &LocalSchema{Path: avsc}}}})
+	e := event.Event{Topic: "users", Key: []byte{0x54}, Value: frame(id, userBody(t, "v", 9))}
+	d.Decode(context.Background(), &e)
+	if e.KeyDecoded == nil || string(e.KeyDecoded.JSON) != "42" || e.ValueDecoded == nil || string(e.ValueDecoded.JSON) != `{"name":"v","n":9}` {
+		t.Errorf("key %+v value %+v", e.KeyDecoded, e.ValueDecoded)
 	}
 }
