@@ -324,3 +324,36 @@ func TestAvroRandomBodies(t *testing.T) {
 		}
 	}
 }
+
+// appendTime writes what time.AppendFormat writes with the layouts it
+// replaces, across years, before 1970, and at every precision.
+func TestAppendTimeMatchesAppendFormat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 20000 {
+		ns := rng.Int64N(1<<62) - 1<<61 // ±73 years around 1970, and further:
+		if i%5 == 0 {
+			ns = rng.Int64()
+		}
+		tm := time.Unix(0, ns)
+		if i%7 == 0 { // years past 9999 and before 0
+			tm = time.UnixMilli(rng.Int64N(1<<50) - 1<<49)
+		}
+		for _, c := range []struct {
+			what, frac int
+			layout     string
+		}{
+			{tfDate, 0, "2006-01-02"},
+			{tfClock, 3, "15:04:05.000"},
+			{tfClock, 6, "15:04:05.000000"},
+			{tfDate | tfClock | tfZone, 3, "2006-01-02T15:04:05.000Z07:00"},
+			{tfDate | tfClock | tfZone, 6, "2006-01-02T15:04:05.000000Z07:00"},
+			{tfDate | tfClock | tfZone, 9, "2006-01-02T15:04:05.000000000Z07:00"},
+			{tfDate | tfClock, 9, "2006-01-02T15:04:05.000000000"},
+		} {
+			want := `"` + tm.UTC().Format(c.layout) + `"`
+			if got := string(appendTime(nil, tm, c.what, c.frac)); got != want {
+				t.Fatalf("%d %s: %s, want %s", ns, c.layout, got, want)
+			}
+		}
+	}
+}
