@@ -150,6 +150,20 @@ func testAvroReferencePinnedVersion(t *testing.T) {
 	if got.Fail != "" || string(got.JSON) != `{"name":"Ann","home":{"city":"Oslo"}}` {
 		t.Errorf("got %s (%s)", got.JSON, got.Fail)
 	}
+
+	// A second version of customers with the same reference: the
+	// reference is not fetched again.
+	const cust2 = `{"type":"record","name":"Customer","namespace":"shop","fields":[{"name":"name","type":"string"},{"name":"home","type":"shop.Address"},{"name":"vip","type":"boolean","default":false}]}`
+	id2 := r.register(t, "customers-value", sr.Schema{Schema: cust2,
+		References: []sr.SchemaReference{{Name: "shop.Address", Subject: "address", Version: 1}}})
+	before := r.requests.Load()
+	got = decodeValue(t, d, "customers", frame(id2, append(body, 1)))
+	if got.Fail != "" || string(got.JSON) != `{"name":"Ann","home":{"city":"Oslo"},"vip":true}` {
+		t.Errorf("v2: got %s (%s)", got.JSON, got.Fail)
+	}
+	if n := r.requests.Load() - before; n != 2 { // schema by id, versions by id
+		t.Errorf("%d requests for a second id with a known reference", n)
+	}
 }
 
 // Records written with an older version decode with their own (writer)

@@ -232,8 +232,18 @@ func (d *Decoder) compile(ctx context.Context, s sr.Schema) (c codec, err error)
 
 // fetchRef is the fetchFunc of registry schemas: a reference by its pinned
 // subject and version, never the subject's latest.
+//
+// A subject's version never changes, so what was fetched is kept (bounded
+// like the schemas): ids that share a reference, as the versions of one
+// subject do, fetch it once.
 func (d *Decoder) fetchRef(ctx context.Context, subject string, version int) (sr.SubjectSchema, error) {
-	var ss sr.SubjectSchema
+	key := subject + "\x00" + strconv.Itoa(version)
+	d.refsMu.Lock()
+	ss, ok := d.refs[key]
+	d.refsMu.Unlock()
+	if ok {
+		return ss, nil
+	}
 	err := d.client.call(ctx, func(ctx context.Context) (err error) {
 		ss, err = d.client.sr.SchemaByVersion(ctx, subject, version)
 		return err
@@ -241,6 +251,12 @@ func (d *Decoder) fetchRef(ctx context.Context, subject string, version int) (sr
 	if err != nil {
 		return ss, &fetchError{subject, version, err}
 	}
+	d.refsMu.Lock()
+	if d.refs == nil || len(d.refs) >= d.cache.max {
+		d.refs = map[string]sr.SubjectSchema{} // a crude bound: start over
+	}
+	d.refs[key] = ss
+	d.refsMu.Unlock()
 	return ss, nil
 }
 

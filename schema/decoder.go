@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/sr"
@@ -37,6 +38,9 @@ type Decoder struct {
 	cache    *cache
 	validate bool
 	local    map[string]*localMapping // by topic
+
+	refsMu sync.Mutex
+	refs   map[string]sr.SubjectSchema // fetched references by subject and version
 
 	decoded atomic.Int64
 	failed  [len(failReasons)]atomic.Int64
