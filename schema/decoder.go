@@ -2,6 +2,13 @@ package schema
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/sr"
 
@@ -27,23 +34,197 @@ type fetchFunc func(ctx context.Context, subject string, version int) (sr.Subjec
 // schemas are fetched once per id (concurrent lookups of one id share one
 // call), compiled once, and kept in a bounded cache.
 type Decoder struct {
-	// TODO(schema-core): registry client, caches, local mappings, stats.
+	client   *Client // nil without a registry
+	cache    *cache
+	validate bool
+	local    map[string]*localMapping // by topic
+
+	refsMu sync.Mutex
+	refs   map[string]sr.SubjectSchema // fetched references by subject and version
+
+	decoded atomic.Int64
+	failed  [len(failReasons)]atomic.Int64
+}
+
+// failReasons are the event.Fail* words, in the order Stats counts them.
+var failReasons = [...]string{
+	event.FailUnknownSchema, event.FailTruncated, event.FailUndecodable,
+	event.FailRegistry, event.FailDenied, event.FailInvalid, event.FailBadSchema,
 }
 
 // New returns a Decoder for cfg. It compiles the local schemas now (an error
 // names the file and what is wrong) and does not contact the registry.
 func New(cfg Config) (*Decoder, error) {
-	panic("TODO(schema-core)")
+	d := &Decoder{cache: newCache(cfg.CacheSize), validate: cfg.Validate}
+	if cfg.Registry != nil {
+		c, err := NewClient(*cfg.Registry, cfg.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		d.client = c
+	}
+	if len(cfg.Local) > 0 {
+		d.local = make(map[string]*localMapping, len(cfg.Local))
+		for _, m := range cfg.Local {
+			lm, err := compileMapping(m, cfg.Validate)
+			if err != nil {
+				return nil, err
+			}
+			d.local[m.Topic] = lm
+		}
+	}
+	return d, nil
 }
 
 // Decode sets e.KeyDecoded and e.ValueDecoded: for a topic with a local
 // mapping, the bare payload decoded with its schema; else, with a registry,
 // a payload in the Confluent wire format (magic byte 0, a 4-byte schema id,
 // for Protobuf the message indexes) decoded with the registered schema. A
-// payload in neither is left alone (nil). Failures are event.Fail* reasons,
-// counted in Stats.
+// payload in neither is left alone (nil), and so is one whose schema id is
+// 0 (binary keys that start with zero bytes). Mapping a topic's key only
+// leaves its values to the registry, and the other way round. Failures are
+// event.Fail* reasons, counted in Stats.
 func (d *Decoder) Decode(ctx context.Context, e *event.Event) {
-	panic("TODO(schema-core)")
+	var b batchState
+	d.decodeEvent(ctx, e, &b)
+}
+
+// batchState is what decoding a run of events shares: one arena the
+// events' JSON is sliced from, and one block of Decoded values, so a batch
+// costs a few allocations instead of two per event.
+type batchState struct {
+	arena []byte
+	decs  []event.Decoded
+	// last is the entry of the run's previous framed payload: a run is
+	// mostly one id, which then skips the shared cache's lock.
+	last *entry
+}
+
+func (b *batchState) newDecoded() *event.Decoded {
+	if len(b.decs) == cap(b.decs) {
+		b.decs = make([]event.Decoded, 0, max(2, 2*cap(b.decs)))
+	}
+	b.decs = b.decs[:len(b.decs)+1]
+	return &b.decs[len(b.decs)-1]
+}
+
+func (d *Decoder) decodeEvent(ctx context.Context, e *event.Event, b *batchState) {
+	topic := e.Topic
+	if e.Transport == event.AMQP && e.Queue != "" {
+		topic = e.Queue
+	}
+	// A part (key or value) with a local schema is its bare encoding; a
+	// part without one may still be framed for the registry (a topic may
+	// map only its keys).
+	var keyLocal, valueLocal *localSchema
+	if lm := d.local[topic]; lm != nil {
+		keyLocal, valueLocal = lm.key, lm.value
+	}
+	switch {
+	case keyLocal != nil:
+		if e.Key != nil {
+			e.KeyDecoded = d.decodeLocal(keyLocal, e.Key, b)
+		}
+	case d.client != nil && framed(e.Key):
+		e.KeyDecoded = d.decodeFramed(ctx, topic, true, e.Key, b)
+	}
+	switch {
+	case valueLocal != nil:
+		if e.Value != nil {
+			e.ValueDecoded = d.decodeLocal(valueLocal, e.Value, b)
+		}
+	case d.client != nil && framed(e.Value):
+		e.ValueDecoded = d.decodeFramed(ctx, topic, false, e.Value, b)
+	}
+}
+
+// framed says whether p is meant for the registry: it starts with the magic
+// byte 0, and is not five zero bytes or more (schema id 0, which no
+// registry assigns: ids start at 1). That leaves alone the binary keys that
+// start with zeros, such as a small long in big-endian (Kafka's
+// LongSerializer), instead of counting each as an unknown schema.
+func framed(p []byte) bool {
+	if len(p) == 0 || p[0] != 0 {
+		return false
+	}
+	return len(p) < 5 || p[1]|p[2]|p[3]|p[4] != 0
+}
+
+func (d *Decoder) decodeLocal(ls *localSchema, p []byte, b *batchState) *event.Decoded {
+	dec := b.newDecoded()
+	dec.Schema = event.SchemaRef{Format: ls.format, File: ls.path}
+	d.run(dec, ls.codec, p, b)
+	return dec
+}
+
+var confluent sr.ConfluentHeader
+
+func (d *Decoder) decodeFramed(ctx context.Context, topic string, key bool, p []byte, b *batchState) *event.Decoded {
+	dec := b.newDecoded()
+	id, body, err := confluent.DecodeID(p)
+	if err != nil { // starts with the magic byte, shorter than a header
+		d.fail(dec, event.FailTruncated)
+		return dec
+	}
+	en := b.last
+	if en == nil || en.id != id {
+		en = d.lookup(ctx, id)
+		b.last = en
+	}
+	if en == nil { // ctx ended while the registry was asked
+		dec.Schema = event.SchemaRef{ID: id}
+		d.fail(dec, event.FailRegistry)
+		return dec
+	}
+	dec.Schema = en.ref(topic, key)
+	if en.codec == nil {
+		d.fail(dec, en.fail)
+		return dec
+	}
+	d.run(dec, en.codec, body, b)
+	return dec
+}
+
+// run decodes body with c into dec, its JSON in b's arena.
+func (d *Decoder) run(dec *event.Decoded, c codec, body []byte, b *batchState) {
+	start := len(b.arena)
+	out, msg, err := safeAppendJSON(c, b.arena, body)
+	dec.Schema.Message = msg
+	if err != nil && !errors.Is(err, errInvalid) {
+		b.arena = out[:start]
+		d.fail(dec, event.FailUndecodable)
+		return
+	}
+	// The full slice expression keeps later appends to the arena from
+	// writing into this event's JSON.
+	dec.JSON = out[start:len(out):len(out)]
+	b.arena = out
+	if err != nil {
+		d.fail(dec, event.FailInvalid)
+		return
+	}
+	d.decoded.Add(1)
+}
+
+// safeAppendJSON is c.appendJSON, with a panic (a library's, on untrusted
+// bytes) an error: one record that does not decode, not a crash.
+func safeAppendJSON(c codec, dst, body []byte) (out []byte, msg string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = dst, fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	return c.appendJSON(dst, body)
+}
+
+func (d *Decoder) fail(dec *event.Decoded, reason string) {
+	dec.Fail = reason
+	for i, r := range failReasons {
+		if r == reason {
+			d.failed[i].Add(1)
+			return
+		}
+	}
 }
 
 // Stats counts what a Decoder did.
@@ -56,5 +237,67 @@ type Stats struct {
 
 // Stats returns the counts so far.
 func (d *Decoder) Stats() Stats {
-	panic("TODO(schema-core)")
+	s := Stats{Decoded: d.decoded.Load(), Failed: map[string]int64{}}
+	for i, r := range failReasons {
+		if n := d.failed[i].Load(); n > 0 {
+			s.Failed[r] = n
+		}
+	}
+	return s
+}
+
+// Summary is one line for stderr when some payloads were not decoded, e.g.
+// "schema: 12 of 3,400 payloads not decoded (10 unknown-schema, 2
+// truncated)", the reasons most frequent first; "" when none failed.
+func (s Stats) Summary() string {
+	var failed int64
+	type rc struct {
+		reason string
+		n      int64
+	}
+	var rs []rc
+	for r, n := range s.Failed {
+		if n > 0 {
+			failed += n
+			rs = append(rs, rc{r, n})
+		}
+	}
+	if failed == 0 {
+		return ""
+	}
+	slices.SortFunc(rs, func(a, b rc) int {
+		if a.n != b.n {
+			if a.n > b.n {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.reason, b.reason)
+	})
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "schema: %s of %s payloads not decoded (", thousands(failed), thousands(failed+s.Decoded))
+	for i, r := range rs {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "%s %s", thousands(r.n), r.reason)
+	}
+	sb.WriteString(")")
+	return sb.String()
+}
+
+// thousands writes n with commas: 3400 -> "3,400".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b []byte
+	for i, c := range []byte(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }

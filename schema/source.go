@@ -2,6 +2,8 @@ package schema
 
 import (
 	"context"
+	"runtime"
+	"sync"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
@@ -21,8 +23,57 @@ type source struct {
 	d   *Decoder
 }
 
+// parallelMin is the batch size from which decoding is split across
+// workers: below it, starting goroutines costs more than it saves.
+const parallelMin = 256
+
 func (s *source) Next(ctx context.Context) ([]event.Event, error) {
-	panic("TODO(schema-core)")
+	evs, err := s.src.Next(ctx)
+	if len(evs) == 0 {
+		return evs, err
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(evs) < parallelMin || workers < 2 {
+		s.d.decodeRun(ctx, evs)
+		return evs, err
+	}
+	chunk := (len(evs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(evs); lo += chunk {
+		part := evs[lo:min(lo+chunk, len(evs))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.d.decodeRun(ctx, part)
+		}()
+	}
+	wg.Wait()
+	return evs, err
+}
+
+// decodeRun decodes evs in place, their JSON in one arena and their
+// Decoded values in one block. The events own those from then on (the TUI
+// keeps events), so the arena is never reused; an event kept alone keeps
+// its run's arena alive, which is the price of one allocation per run
+// instead of one per event.
+func (d *Decoder) decodeRun(ctx context.Context, evs []event.Event) {
+	if d.client == nil && len(d.local) == 0 {
+		return
+	}
+	size := 0
+	for i := range evs {
+		size += len(evs[i].Key) + len(evs[i].Value)
+	}
+	// JSON from a binary encoding is typically two or three times its
+	// size; appends past the estimate grow the arena, earlier events keep
+	// the old one.
+	b := batchState{
+		arena: make([]byte, 0, 3*size+64),
+		decs:  make([]event.Decoded, 0, len(evs)),
+	}
+	for i := range evs {
+		d.decodeEvent(ctx, &evs[i], &b)
+	}
 }
 
 func (s *source) Close() error { return s.src.Close() }
