@@ -152,7 +152,7 @@ func newMsg(md protoreflect.MessageDescriptor, fields map[string]any) *dynamicpb
 
 // frame is a record's value in the Confluent wire format: magic, id, the
 // message indexes, the message; body is what a codec gets (after the id).
-func frame(t testing.TB, id int, index []int, m proto.Message) (body []byte) {
+func protoFrame(t testing.TB, id int, index []int, m proto.Message) (body []byte) {
 	t.Helper()
 	var h sr.ConfluentHeader
 	b, err := h.AppendEncode(nil, id, index)
@@ -248,21 +248,21 @@ func TestProtoNestedIndexPath(t *testing.T) {
 	fd := writerFile(t, map[string]string{"n.proto": nestedProto}, "n.proto")
 
 	inner := newMsg(message(t, fd, "Second.Inner"), map[string]any{"inner_name": "x", "inner_count": int64(7)})
-	got, msg := decodeJSON(t, c, frame(t, id, []int{1, 0}, inner))
+	got, msg := decodeJSON(t, c, protoFrame(t, id, []int{1, 0}, inner))
 	if msg != "test.nested.Second.Inner" {
 		t.Errorf("msg = %q, want test.nested.Second.Inner (kafkactl's bug reads [1,0] as First)", msg)
 	}
 	sameFields(t, got, map[string]any{"innerName": "x", "innerCount": "7"})
 
 	deep := newMsg(message(t, fd, "Second.Other.Deep"), map[string]any{"deep": "down"})
-	got, msg = decodeJSON(t, c, frame(t, id, []int{1, 1, 0}, deep))
+	got, msg = decodeJSON(t, c, protoFrame(t, id, []int{1, 1, 0}, deep))
 	if msg != "test.nested.Second.Other.Deep" {
 		t.Errorf("msg = %q, want test.nested.Second.Other.Deep", msg)
 	}
 	sameFields(t, got, map[string]any{"deep": "down"})
 
 	second := newMsg(message(t, fd, "Second"), map[string]any{"second_name": "s"})
-	got, msg = decodeJSON(t, c, frame(t, id, []int{1}, second))
+	got, msg = decodeJSON(t, c, protoFrame(t, id, []int{1}, second))
 	if msg != "test.nested.Second" {
 		t.Errorf("msg = %q", msg)
 	}
@@ -275,9 +275,9 @@ func TestProtoNestedIndexPath(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 50; j++ {
-				body := frame(t, id, []int{1, 0}, inner)
+				body := protoFrame(t, id, []int{1, 0}, inner)
 				if j%2 == 1 {
-					body = frame(t, id, []int{1, 1, 0}, deep)
+					body = protoFrame(t, id, []int{1, 1, 0}, deep)
 				}
 				if _, _, err := c.appendJSON(nil, body); err != nil {
 					t.Error(err)
@@ -298,7 +298,7 @@ func TestProtoFirstMessageShortcut(t *testing.T) {
 	fd := writerFile(t, map[string]string{"n.proto": nestedProto}, "n.proto")
 	first := newMsg(message(t, fd, "First"), map[string]any{"first_id": int32(42)})
 
-	body := frame(t, id, []int{0}, first)
+	body := protoFrame(t, id, []int{0}, first)
 	if body[0] != 0 {
 		t.Fatalf("AppendEncode did not write the shortcut: % x", body)
 	}
@@ -318,7 +318,7 @@ func TestProtoFirstMessageShortcut(t *testing.T) {
 
 	// [0,0]: the first message's first nested one.
 	sub := newMsg(message(t, fd, "First.Sub"), map[string]any{"flag": true})
-	got, msg = decodeJSON(t, c, frame(t, id, []int{0, 0}, sub))
+	got, msg = decodeJSON(t, c, protoFrame(t, id, []int{0, 0}, sub))
 	if msg != "test.nested.First.Sub" {
 		t.Errorf("msg = %q", msg)
 	}
@@ -448,7 +448,7 @@ func TestProtoReferencePinnedVersion(t *testing.T) {
 	fd := writerFile(t, map[string]string{"o.proto": orderWithMoney, "common/money.proto": moneyV1}, "o.proto")
 	total := newMsg(message(t, fd.Imports().Get(0).FileDescriptor, "Money"), map[string]any{"currency": "EUR", "units": int64(1250)})
 	order := newMsg(message(t, fd, "Order"), map[string]any{"id": "o-1", "total": total})
-	got, msg := decodeJSON(t, c, frame(t, id, []int{0}, order))
+	got, msg := decodeJSON(t, c, protoFrame(t, id, []int{0}, order))
 	if msg != "test.orders.Order" {
 		t.Errorf("msg = %q", msg)
 	}
@@ -499,7 +499,7 @@ message A { test.b.B b = 1; string a = 2; }
 	cm := newMsg(message(t, cfd, "C"), map[string]any{"c": "deep"})
 	bm := newMsg(message(t, bfd, "B"), map[string]any{"c": cm, "b": "mid"})
 	am := newMsg(message(t, fd, "A"), map[string]any{"b": bm, "a": "top"})
-	got, _ := decodeJSON(t, c, frame(t, id, []int{0}, am))
+	got, _ := decodeJSON(t, c, protoFrame(t, id, []int{0}, am))
 	sameFields(t, got, map[string]any{
 		"b": map[string]any{"c": map[string]any{"c": "deep"}, "b": "mid"},
 		"a": "top",
@@ -568,7 +568,7 @@ func TestProtoWellKnownTypes(t *testing.T) {
 		"kind":   protoreflect.EnumNumber(1),
 		"raw":    []byte{0xde, 0xad},
 	})
-	got, msg := decodeJSON(t, c, frame(t, id, []int{0}, m))
+	got, msg := decodeJSON(t, c, protoFrame(t, id, []int{0}, m))
 	if msg != "test.wkt.Event" {
 		t.Errorf("msg = %q", msg)
 	}
@@ -619,7 +619,7 @@ func TestProtoConfluentImports(t *testing.T) {
 	amount := newMsg(price.Fields().ByName("amount").Message(), map[string]any{
 		"value": []byte{0x04, 0xd2}, "precision": uint32(8), "scale": int32(2), // 12.34
 	})
-	got, msg := decodeJSON(t, c, frame(t, id, []int{0}, newMsg(price, map[string]any{"amount": amount, "unit": protoreflect.EnumNumber(1)})))
+	got, msg := decodeJSON(t, c, protoFrame(t, id, []int{0}, newMsg(price, map[string]any{"amount": amount, "unit": protoreflect.EnumNumber(1)})))
 	if msg != "test.money.Price" {
 		t.Errorf("msg = %q", msg)
 	}
@@ -865,7 +865,7 @@ message Order {
 		"status": "PAID",
 	})
 	m.Mutable(order.Fields().ByName("attrs")).Map().Set(protoreflect.ValueOfString("k").MapKey(), protoreflect.ValueOfString("v"))
-	body := frame(b, id, []int{1}, m)
+	body := protoFrame(b, id, []int{1}, m)
 	var dst []byte
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
