@@ -158,6 +158,18 @@ type Config struct {
 	// and Demo.Stall.
 	Slow, Stall []string
 
+	// Format is how the Kafka shop writes its events' values (default
+	// FormatPlain: bare JSON). The framed formats run an in-process Schema
+	// Registry (see RegistryURL) and write the Confluent wire format; the
+	// services decode what they consume with the same schemas. Kafka only: a
+	// framed format with AMQPURL is ErrConfig.
+	Format Format
+	// RegistryPort is the TCP port of the Schema Registry on 127.0.0.1, with
+	// a framed Format. When it is taken the next free port above it is used.
+	// 0 lets the operating system choose; eddy demo passes
+	// DefaultRegistryPort.
+	RegistryPort int
+
 	// AMQPURL, when set, runs the shop over this RabbitMQ instead of an embedded
 	// Kafka.
 	AMQPURL string
@@ -241,7 +253,16 @@ func (c *Config) withDefaults() (Config, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+	f, err := ParseFormat(string(o.Format))
+	if err != nil {
+		return o, err
+	}
+	o.Format = f
 	switch {
+	case o.Format.framed() && o.AMQPURL != "":
+		return o, fmt.Errorf("%w: format %s is for the Kafka shop; the RabbitMQ shop writes plain JSON", ErrConfig, o.Format)
+	case o.RegistryPort < 0 || o.RegistryPort > 65535:
+		return o, fmt.Errorf("%w: registry port %d is not between 0 and 65535", ErrConfig, o.RegistryPort)
 	case o.Port < 0 || o.Port > 65535:
 		return o, fmt.Errorf("%w: port %d is not between 0 and 65535", ErrConfig, o.Port)
 	case o.Partitions < 1 || o.Partitions > 1000:
@@ -406,6 +427,19 @@ func (d *Demo) Addr() string {
 		return ""
 	}
 	return d.kafka.addr
+}
+
+// Format returns how the shop writes its events' values.
+func (d *Demo) Format() Format { return d.cfg.Format }
+
+// RegistryURL returns the base URL of the demo's Schema Registry
+// (http://127.0.0.1:port), which holds the schemas of the framed formats'
+// values; "" with FormatPlain and in AMQP mode, where there is none.
+func (d *Demo) RegistryURL() string {
+	if d.kafka == nil || d.kafka.reg == nil {
+		return ""
+	}
+	return d.kafka.reg.url
 }
 
 // Topics returns the Kafka topics of the shop, dead-letter topics included, or
