@@ -442,6 +442,23 @@ func (d *Demo) RegistryURL() string {
 	return d.kafka.reg.url
 }
 
+// Subjects returns the registry subjects of the events' values with a framed
+// format, in flow order (Protobuf's shared shop/common.proto after them), or
+// nil without a registry.
+func (d *Demo) Subjects() []string {
+	if d.RegistryURL() == "" {
+		return nil
+	}
+	var subs []string
+	for _, te := range topicEvents {
+		subs = append(subs, te.topic+"-value")
+	}
+	if d.cfg.Format == FormatProtobuf {
+		subs = append(subs, protoCommonPath)
+	}
+	return subs
+}
+
 // Topics returns the Kafka topics of the shop, dead-letter topics included, or
 // nil in AMQP mode.
 func (d *Demo) Topics() []string {

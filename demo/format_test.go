@@ -146,6 +146,14 @@ func (r *registryDecoder) decode(topic string, v []byte) (*decoded, error) {
 	return d, nil
 }
 
+func dec0(t *testing.T, url string) *sr.Client {
+	cl, err := sr.NewClient(sr.URLs(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
 func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
 
 func TestFormats(t *testing.T) {
@@ -170,6 +178,22 @@ func testFormat(t *testing.T, f Format) {
 	})
 	if d.Format() != f || !strings.HasPrefix(d.RegistryURL(), "http://127.0.0.1:") {
 		t.Fatalf("Format() = %q, RegistryURL() = %q", d.Format(), d.RegistryURL())
+	}
+	subs, err := dec0(t, d.RegistryURL()).Subjects(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(subs)
+	if want := slices.Sorted(slices.Values(d.Subjects())); !slices.Equal(subs, want) || len(want) < 5 {
+		t.Fatalf("the registry has subjects %v; Subjects() says %v", subs, want)
+	}
+	var banner strings.Builder
+	d.WriteBanner(&banner, Banner{Rate: cfg.Rate, Context: "demo"})
+	for _, want := range []string{"values are " + formatName(f) + " in the Confluent wire format; Schema Registry at " + d.RegistryURL(),
+		"subjects orders-value payments-value", "eddy schema ls --context demo"} {
+		if !strings.Contains(banner.String(), want) {
+			t.Fatalf("the banner lacks %q:\n%s", want, banner.String())
+		}
 	}
 	waitFor(t, "flows, dead letters and every poison kind", 30*time.Second, func() (bool, string) {
 		s := d.Stats()
@@ -346,6 +370,25 @@ func testFormat(t *testing.T, f Format) {
 		t.Fatal("the registry still answers after Close")
 	}
 	waitGoroutines(t, base)
+}
+
+// TestPlainBanner: without a format the banner says the values are plain
+// JSON and how to get a registry; there is none.
+func TestPlainBanner(t *testing.T) {
+	cfg := fastConfig()
+	cfg.Rate = 1
+	d, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var b strings.Builder
+	d.WriteBanner(&b, Banner{Rate: 1, Context: "demo"})
+	if d.RegistryURL() != "" || d.Subjects() != nil || d.Format() != FormatPlain ||
+		!strings.Contains(b.String(), "values are plain JSON (--format avro, protobuf or json adds a Schema Registry)") ||
+		strings.Contains(b.String(), "eddy schema") {
+		t.Fatalf("plain demo: registry %q, subjects %v, format %q, banner:\n%s", d.RegistryURL(), d.Subjects(), d.Format(), b.String())
+	}
 }
 
 func TestFormatConfig(t *testing.T) {
