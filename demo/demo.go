@@ -26,6 +26,17 @@
 // each flow: the orders service starts a trace, and every service handles an
 // event in a child span of the span that produced it.
 //
+// # Formats
+//
+// With Config.Format avro, protobuf or json the Kafka shop writes the same
+// events in the Confluent wire format instead, against a Schema Registry that
+// runs in the process (franz-go's srfake on a loopback port, see
+// Demo.RegistryURL) with one schema per event topic under "<topic>-value". The
+// envelope fields keep their names (Protobuf JSON spells them in lowerCamelCase),
+// so the ids are found once a payload is decoded. The services decode what
+// they consume with those schemas, and a value they cannot read is dead-lettered
+// as Confluent's deserializer (Spring) or converter (Connect) reports it.
+//
 // # Kafka names
 //
 // Topics (Config.Partitions partitions each, keys = order ids, so one order stays

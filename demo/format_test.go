@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bufbuild/protocompile"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/twmb/avro"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -34,6 +36,7 @@ type registryDecoder struct {
 	subjects map[int][]string
 	avro     map[int]*avro.Schema
 	proto    map[int]protoreflect.FileDescriptor
+	json     map[int]*jsonschema.Schema
 	types    map[int]sr.SchemaType
 }
 
@@ -43,7 +46,7 @@ func newRegistryDecoder(t *testing.T, url string) *registryDecoder {
 		t.Fatal(err)
 	}
 	return &registryDecoder{t: t, cl: cl, ctx: context.Background(), subjects: map[int][]string{},
-		avro: map[int]*avro.Schema{}, proto: map[int]protoreflect.FileDescriptor{}, types: map[int]sr.SchemaType{}}
+		avro: map[int]*avro.Schema{}, json: map[int]*jsonschema.Schema{}, proto: map[int]protoreflect.FileDescriptor{}, types: map[int]sr.SchemaType{}}
 }
 
 // decoded is a value as JSON (the envelope's fields by their schema names)
@@ -139,6 +142,28 @@ func (r *registryDecoder) decode(topic string, v []byte) (*decoded, error) {
 		}
 	case sr.TypeJSON:
 		js = rest
+		if r.json[id] == nil {
+			s, _ := r.cl.SchemaByID(r.ctx, id)
+			doc, err := jsonschema.UnmarshalJSON(strings.NewReader(s.Schema))
+			if err != nil {
+				t.Fatalf("schema %d is not JSON: %v", id, err)
+			}
+			c := jsonschema.NewCompiler()
+			c.AssertFormat()
+			if err := c.AddResource("value.json", doc); err != nil {
+				t.Fatal(err)
+			}
+			if r.json[id], err = c.Compile("value.json"); err != nil {
+				t.Fatalf("schema %d does not compile: %v", id, err)
+			}
+		}
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(rest))
+		if err != nil {
+			return nil, err
+		}
+		if err := r.json[id].Validate(inst); err != nil {
+			return nil, fmt.Errorf("not valid against schema %d: %w", id, err)
+		}
 	}
 	if err := json.Unmarshal(js, &d.m); err != nil {
 		return nil, err

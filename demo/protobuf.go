@@ -56,6 +56,7 @@ func protoSchema(topic, container string, types []string) string {
 			b.WriteString("\n")
 		}
 		in := indent
+		fmt.Fprintf(&b, "%s// %s is an event of the %s topic. Amounts are decimal strings (\"42.50\").\n", in, typ, topic)
 		fmt.Fprintf(&b, "%smessage %s {\n", in, typ)
 		in += "  "
 		fmt.Fprintf(&b, "%sstring event_id = 1;\n%sstring type = 2;\n%sgoogle.protobuf.Timestamp occurred_at = 3;\n", in, in, in)

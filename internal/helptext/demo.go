@@ -37,10 +37,12 @@ FORMATS
   imports shop/common.proto (its own subject, referenced by version) and
   google.protobuf.Timestamp, and payments and inventory nest their two event
   messages (indexes [0,0] and [0,1]). The services decode what they read with
-  the same schemas; ids and CloudEvents headers are as with JSON. The schemas
-  go when the demo stops: with --data-dir, records kept from a run in another
-  format name ids this run's registry does not have. Kafka only: --format with
-  --amqp is a usage error.
+  the same schemas; ids and CloudEvents headers are as with JSON. The poison
+  is then a frame cut short, the legacy Avro record under an id the registry
+  does not have, and the order with escape sequences. The schemas go when the
+  demo stops: with --data-dir, records kept from a run in another format name
+  ids this run's registry does not have. Kafka only: --format with --amqp is a
+  usage error.
 
 --slow SERVICE makes that consumer fall behind, so its lag grows while the others
 keep up; --stall SERVICE makes it hang without committing. SERVICE is payments,
