@@ -38,6 +38,12 @@ func (d *Demo) WriteBanner(w io.Writer, b Banner) {
 		}
 		fmt.Fprintf(w, "eddy demo: topics %s\n", strings.Join(d.Topics(), " "))
 		fmt.Fprintf(w, "eddy demo: groups %s\n", strings.Join(d.Groups(), " "))
+		if u := d.RegistryURL(); u != "" {
+			fmt.Fprintf(w, "eddy demo: values are %s in the Confluent wire format; Schema Registry at %s (in this process), subjects %s\n",
+				formatName(d.Format()), u, strings.Join(d.Subjects(), " "))
+		} else {
+			fmt.Fprintf(w, "eddy demo: values are plain JSON (--format avro, protobuf or json adds a Schema Registry)\n")
+		}
 	} else {
 		fmt.Fprintf(w, "eddy demo: shop on RabbitMQ %s\n", b.AMQP)
 		fmt.Fprintf(w, "eddy demo: queues %s\n", strings.Join(d.Queues(), " "))
@@ -82,6 +88,10 @@ func (d *Demo) hints(context string, has func(string) bool) []string {
 		add("tail", "eddy tail 'kafka:/.*/'"+ctx)
 		add("tail", "eddy tail kafka:payments.DLT --from beginning"+ctx)
 		add("trace", "eddy trace flows 'kafka:/.*/'"+ctx)
+		if d.RegistryURL() != "" {
+			add("schema", "eddy schema ls"+ctx)
+			add("schema", "eddy schema show orders-value"+ctx)
+		}
 		add("lag", "eddy lag"+ctx)
 		add("dlq", "eddy dlq ls"+ctx)
 		return hints
@@ -121,4 +131,17 @@ func (d *Demo) Wait(w io.Writer, heartbeat time.Duration) error {
 			fmt.Fprintf(w, "eddy demo: %s\n", d.Stats())
 		}
 	}
+}
+
+// formatName is how the banner names a format.
+func formatName(f Format) string {
+	switch f {
+	case FormatAvro:
+		return "Avro"
+	case FormatProtobuf:
+		return "Protobuf"
+	case FormatJSONSchema:
+		return "JSON Schema"
+	}
+	return "plain JSON"
 }

@@ -58,6 +58,22 @@ func springDeadLetter(rec *kgo.Record, topic, group string, f *failure, now time
 		class = "org.springframework.kafka.support.serializer.DeserializationException"
 		causeClass = f.CauseClass
 		msg = "failed to deserialize; " + f.CauseMessage
+		causes := []cause{{"org.apache.kafka.common.errors.SerializationException", "Can't deserialize data  from topic [" + rec.Topic + "]", []string{
+			"org.springframework.kafka.support.serializer.JsonDeserializer.deserialize(JsonDeserializer.java:593)",
+			"org.springframework.kafka.support.serializer.ErrorHandlingDeserializer.deserialize(ErrorHandlingDeserializer.java:190)",
+		}}, {f.CauseClass, f.CauseMessage, []string{
+			"com.fasterxml.jackson.core.JsonParser._constructReadException(JsonParser.java:2648)",
+			"com.fasterxml.jackson.core.base.ParserMinimalBase._reportError(ParserMinimalBase.java:754)",
+			"com.fasterxml.jackson.databind.ObjectReader.readValue(ObjectReader.java:1321)",
+		}}}
+		if f.Serde != "" {
+			// Confluent's deserializer throws the SerializationException
+			// itself.
+			causes = []cause{{f.CauseClass, f.CauseMessage, []string{
+				f.Serde + ".deserialize(" + javaFile(f.Serde) + ":108)",
+				"org.springframework.kafka.support.serializer.ErrorHandlingDeserializer.deserialize(ErrorHandlingDeserializer.java:190)",
+			}}}
+		}
 		trace = javaTrace(class, "failed to deserialize", []string{
 			"org.springframework.kafka.support.serializer.ErrorHandlingDeserializer.deserializationException(ErrorHandlingDeserializer.java:218)",
 			"org.springframework.kafka.support.serializer.ErrorHandlingDeserializer.deserialize(ErrorHandlingDeserializer.java:193)",
@@ -66,14 +82,7 @@ func springDeadLetter(rec *kgo.Record, topic, group string, f *failure, now time
 			"org.apache.kafka.clients.consumer.internals.FetchCollector.fetchRecords(FetchCollector.java:168)",
 			"org.apache.kafka.clients.consumer.internals.ClassicKafkaConsumer.poll(ClassicKafkaConsumer.java:615)",
 			"org.springframework.kafka.listener.KafkaMessageListenerContainer$ListenerConsumer.pollConsumer(KafkaMessageListenerContainer.java:1709)",
-		}, cause{"org.apache.kafka.common.errors.SerializationException", "Can't deserialize data  from topic [" + rec.Topic + "]", []string{
-			"org.springframework.kafka.support.serializer.JsonDeserializer.deserialize(JsonDeserializer.java:593)",
-			"org.springframework.kafka.support.serializer.ErrorHandlingDeserializer.deserialize(ErrorHandlingDeserializer.java:190)",
-		}}, cause{f.CauseClass, f.CauseMessage, []string{
-			"com.fasterxml.jackson.core.JsonParser._constructReadException(JsonParser.java:2648)",
-			"com.fasterxml.jackson.core.base.ParserMinimalBase._reportError(ParserMinimalBase.java:754)",
-			"com.fasterxml.jackson.databind.ObjectReader.readValue(ObjectReader.java:1321)",
-		}})
+		}, causes...)
 	} else {
 		// The container wraps what the listener threw in a
 		// ListenerExecutionFailedException; the recoverer names it, its root
@@ -136,8 +145,26 @@ func connectDeadLetter(rec *kgo.Record, topic, connector string, task int, f *fa
 		executing = "org.apache.kafka.connect.json.JsonConverter"
 		class = "org.apache.kafka.connect.errors.DataException"
 		msg = "Converting byte[] to Kafka Connect data failed due to serialization error: "
+		causes := []cause{{"org.apache.kafka.common.errors.SerializationException", f.CauseClass + ": " + f.CauseMessage, []string{
+			"org.apache.kafka.connect.json.JsonDeserializer.deserialize(JsonDeserializer.java:69)",
+			"org.apache.kafka.connect.json.JsonConverter.toConnectData(JsonConverter.java:331)",
+		}}, {f.CauseClass, f.CauseMessage, []string{
+			"com.fasterxml.jackson.core.JsonParser._constructReadException(JsonParser.java:2648)",
+			"com.fasterxml.jackson.core.base.ParserMinimalBase._reportError(ParserMinimalBase.java:754)",
+			"com.fasterxml.jackson.databind.ObjectMapper.readTree(ObjectMapper.java:3324)",
+		}}}
+		if f.Converter != "" {
+			// Confluent's converters wrap the deserializer's exception in
+			// a DataException that names the topic.
+			executing = f.Converter
+			msg = "Failed to deserialize data for topic " + rec.Topic + " to " + strings.TrimSuffix(javaFile(f.Converter), "Converter.java") + ": "
+			causes = []cause{{f.CauseClass, f.CauseMessage, []string{
+				f.Serde + ".deserialize(" + javaFile(f.Serde) + ":108)",
+				f.Converter + ".toConnectData(" + javaFile(f.Converter) + ":131)",
+			}}}
+		}
 		trace = javaTrace(class, msg, []string{
-			"org.apache.kafka.connect.json.JsonConverter.toConnectData(JsonConverter.java:333)",
+			executing + ".toConnectData(" + javaFile(executing) + ":333)",
 			"org.apache.kafka.connect.storage.Converter.toConnectData(Converter.java:91)",
 			"org.apache.kafka.connect.runtime.WorkerSinkTask.lambda$convertAndTransformRecord$6(WorkerSinkTask.java:558)",
 			"org.apache.kafka.connect.runtime.errors.RetryWithToleranceOperator.execAndRetry(RetryWithToleranceOperator.java:208)",
@@ -151,14 +178,7 @@ func connectDeadLetter(rec *kgo.Record, topic, connector string, task int, f *fa
 			"org.apache.kafka.connect.runtime.WorkerTask.doRun(WorkerTask.java:226)",
 			"org.apache.kafka.connect.runtime.WorkerTask.run(WorkerTask.java:281)",
 			"java.base/java.lang.Thread.run(Thread.java:1583)",
-		}, cause{"org.apache.kafka.common.errors.SerializationException", f.CauseClass + ": " + f.CauseMessage, []string{
-			"org.apache.kafka.connect.json.JsonDeserializer.deserialize(JsonDeserializer.java:69)",
-			"org.apache.kafka.connect.json.JsonConverter.toConnectData(JsonConverter.java:331)",
-		}}, cause{f.CauseClass, f.CauseMessage, []string{
-			"com.fasterxml.jackson.core.JsonParser._constructReadException(JsonParser.java:2648)",
-			"com.fasterxml.jackson.core.base.ParserMinimalBase._reportError(ParserMinimalBase.java:754)",
-			"com.fasterxml.jackson.databind.ObjectMapper.readTree(ObjectMapper.java:3324)",
-		}})
+		}, causes...)
 	} else {
 		// The task reported the record through the ErrantRecordReporter
 		// (KIP-610) from put().
@@ -236,3 +256,6 @@ func javaTrace(class, msg string, frames []string, causes ...cause) string {
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+// javaFile is the source file of a class: its simple name with ".java".
+func javaFile(class string) string { return class[strings.LastIndexByte(class, '.')+1:] + ".java" }

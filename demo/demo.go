@@ -26,6 +26,17 @@
 // each flow: the orders service starts a trace, and every service handles an
 // event in a child span of the span that produced it.
 //
+// # Formats
+//
+// With Config.Format avro, protobuf or json the Kafka shop writes the same
+// events in the Confluent wire format instead, against a Schema Registry that
+// runs in the process (franz-go's srfake on a loopback port, see
+// Demo.RegistryURL) with one schema per event topic under "<topic>-value". The
+// envelope fields keep their names (Protobuf JSON spells them in lowerCamelCase),
+// so the ids are found once a payload is decoded. The services decode what
+// they consume with those schemas, and a value they cannot read is dead-lettered
+// as Confluent's deserializer (Spring) or converter (Connect) reports it.
+//
 // # Kafka names
 //
 // Topics (Config.Partitions partitions each, keys = order ids, so one order stays
@@ -158,6 +169,18 @@ type Config struct {
 	// and Demo.Stall.
 	Slow, Stall []string
 
+	// Format is how the Kafka shop writes its events' values (default
+	// FormatPlain: bare JSON). The framed formats run an in-process Schema
+	// Registry (see RegistryURL) and write the Confluent wire format; the
+	// services decode what they consume with the same schemas. Kafka only: a
+	// framed format with AMQPURL is ErrConfig.
+	Format Format
+	// RegistryPort is the TCP port of the Schema Registry on 127.0.0.1, with
+	// a framed Format. When it is taken the next free port above it is used.
+	// 0 lets the operating system choose; eddy demo passes
+	// DefaultRegistryPort.
+	RegistryPort int
+
 	// AMQPURL, when set, runs the shop over this RabbitMQ instead of an embedded
 	// Kafka.
 	AMQPURL string
@@ -241,7 +264,16 @@ func (c *Config) withDefaults() (Config, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+	f, err := ParseFormat(string(o.Format))
+	if err != nil {
+		return o, err
+	}
+	o.Format = f
 	switch {
+	case o.Format.framed() && o.AMQPURL != "":
+		return o, fmt.Errorf("%w: format %s is for the Kafka shop; the RabbitMQ shop writes plain JSON", ErrConfig, o.Format)
+	case o.RegistryPort < 0 || o.RegistryPort > 65535:
+		return o, fmt.Errorf("%w: registry port %d is not between 0 and 65535", ErrConfig, o.RegistryPort)
 	case o.Port < 0 || o.Port > 65535:
 		return o, fmt.Errorf("%w: port %d is not between 0 and 65535", ErrConfig, o.Port)
 	case o.Partitions < 1 || o.Partitions > 1000:
@@ -406,6 +438,36 @@ func (d *Demo) Addr() string {
 		return ""
 	}
 	return d.kafka.addr
+}
+
+// Format returns how the shop writes its events' values.
+func (d *Demo) Format() Format { return d.cfg.Format }
+
+// RegistryURL returns the base URL of the demo's Schema Registry
+// (http://127.0.0.1:port), which holds the schemas of the framed formats'
+// values; "" with FormatPlain and in AMQP mode, where there is none.
+func (d *Demo) RegistryURL() string {
+	if d.kafka == nil || d.kafka.reg == nil {
+		return ""
+	}
+	return d.kafka.reg.url
+}
+
+// Subjects returns the registry subjects of the events' values with a framed
+// format, in flow order (Protobuf's shared shop/common.proto after them), or
+// nil without a registry.
+func (d *Demo) Subjects() []string {
+	if d.RegistryURL() == "" {
+		return nil
+	}
+	var subs []string
+	for _, te := range topicEvents {
+		subs = append(subs, te.topic+"-value")
+	}
+	if d.cfg.Format == FormatProtobuf {
+		subs = append(subs, protoCommonPath)
+	}
+	return subs
 }
 
 // Topics returns the Kafka topics of the shop, dead-letter topics included, or

@@ -23,6 +23,10 @@ type kafkaShop struct {
 	cluster *kfake.Cluster
 	addr    string
 	wg      sync.WaitGroup
+	// codec writes and reads the events' values; reg is the schema registry
+	// of a framed format (nil for plain JSON).
+	codec codec
+	reg   *registry
 }
 
 // How long the demo's topics keep records.
@@ -76,13 +80,25 @@ func startKafka(ctx context.Context, d *Demo) (*kafkaShop, error) {
 	if c.DataDir != "" {
 		opts = append(opts, kfake.DataDir(c.DataDir))
 	}
+	var reg *registry
+	var cod codec = plainCodec{}
+	if c.Format.framed() {
+		var err error
+		if reg, err = startRegistry(c.Format, c.RegistryPort); err != nil {
+			return nil, err
+		}
+		cod = reg.codec
+	}
 	cluster, err := kfake.NewCluster(opts...)
 	if err != nil {
+		if reg != nil {
+			reg.stop()
+		}
 		return nil, fmt.Errorf("demo: start Kafka: %w", err)
 	}
-	k := &kafkaShop{d: d, cluster: cluster, addr: cluster.ListenAddrs()[0]}
+	k := &kafkaShop{d: d, cluster: cluster, addr: cluster.ListenAddrs()[0], codec: cod, reg: reg}
 	if err := k.createTopics(ctx); err != nil {
-		cluster.Close()
+		k.closeServers()
 		return nil, err
 	}
 	for i, svc := range shopServices {
@@ -112,7 +128,15 @@ func startKafka(ctx context.Context, d *Demo) (*kafkaShop, error) {
 // closes its client (leaving its group), then the cluster goes.
 func (k *kafkaShop) stop() {
 	k.wg.Wait()
+	k.closeServers()
+}
+
+// closeServers closes the cluster and the schema registry.
+func (k *kafkaShop) closeServers() {
 	k.cluster.Close()
+	if k.reg != nil {
+		k.reg.stop()
+	}
 }
 
 // listenFrom listens on the asked port, or the next free one above it: a second
@@ -382,7 +406,7 @@ func (k *kafkaShop) slowDelay() time.Duration {
 // its events or dead-letter the record.
 func (k *kafkaShop) handle(ctx context.Context, cl *kgo.Client, svc *service, replica int, rng *lockedRand, rec *kgo.Record) {
 	d := k.d
-	in, p, fail := decode(rec.Value)
+	in, p, fail := k.codec.decode(rec.Value)
 	if fail == nil && !svc.accepts[in.Type] {
 		return
 	}
@@ -418,8 +442,14 @@ func errIf(f *failure) error {
 // of the span in ctx.
 func (k *kafkaShop) produce(ctx context.Context, cl *kgo.Client, source, topic string, cause *body, o *outEvent, rng *lockedRand) {
 	now := k.d.cfg.Now()
-	b, v := newEvent(rng, now, o.typ, o.p.OrderID, cause, o.p)
-	rec := &kgo.Record{Topic: topic, Key: []byte(b.CorrelationID), Value: v, Timestamp: now, Headers: ceHeaders(b, source)}
+	b := newBody(rng, now, o.typ, o.p.OrderID, cause)
+	v, err := k.codec.encode(topic, b, &o.p)
+	if err != nil {
+		// The shop's own schemas fit its own events; this is a bug.
+		k.d.cfg.Logf("demo: %s: encode %s for %s: %v", source, o.typ, topic, err)
+		return
+	}
+	rec := &kgo.Record{Topic: topic, Key: []byte(b.CorrelationID), Value: v, Timestamp: now, Headers: ceHeaders(b, source, k.codec.contentType())}
 	propagator.Inject(ctx, kafkaCarrier{&rec.Headers})
 	cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 		if err != nil {
@@ -433,14 +463,16 @@ func (k *kafkaShop) produce(ctx context.Context, cl *kgo.Client, source, topic s
 }
 
 // ceHeaders are the CloudEvents Kafka protocol binding's binary-mode headers.
-func ceHeaders(b *body, source string) []kgo.RecordHeader {
+// contentType is the value's: the JSON event, or the binary encoding of a
+// framed format.
+func ceHeaders(b *body, source, contentType string) []kgo.RecordHeader {
 	return []kgo.RecordHeader{
 		{Key: "ce_specversion", Value: []byte("1.0")},
 		{Key: "ce_id", Value: []byte(b.EventID)},
 		{Key: "ce_source", Value: []byte("/shop/" + source)},
 		{Key: "ce_type", Value: []byte(b.Type)},
 		{Key: "ce_time", Value: []byte(b.OccurredAt)},
-		{Key: "content-type", Value: []byte("application/json")},
+		{Key: "content-type", Value: []byte(contentType)},
 	}
 }
 
@@ -501,8 +533,17 @@ func (k *kafkaShop) poison(ctx context.Context, cl *kgo.Client, rng *lockedRand,
 	if pm.typ == PaymentAuthorized {
 		topic = TopicPayments
 	}
-	rec := &kgo.Record{Topic: topic, Key: []byte(pm.b.CorrelationID), Value: pm.value, Timestamp: pm.now, Headers: ceHeaders(pm.b, "legacy-importer")}
-	rec.Headers[len(rec.Headers)-1].Value = []byte(pm.contentType)
+	if kind == poisonTruncatedJSON && k.reg != nil {
+		// In a framed format the importer writes the wire format too, and
+		// crashes as far into it: the header is whole, the body is cut.
+		v, err := k.codec.encode(topic, pm.b, pm.p)
+		if err != nil {
+			k.d.cfg.Logf("demo: legacy-importer: encode: %v", err)
+			return
+		}
+		pm.value, pm.contentType = v[:len(v)*2/3], k.codec.contentType()
+	}
+	rec := &kgo.Record{Topic: topic, Key: []byte(pm.b.CorrelationID), Value: pm.value, Timestamp: pm.now, Headers: ceHeaders(pm.b, "legacy-importer", pm.contentType)}
 	ctx, span := k.d.startOrder(ctx, "kafka", topic)
 	propagator.Inject(ctx, kafkaCarrier{&rec.Headers})
 	span.End()

@@ -66,6 +66,11 @@ type failure struct {
 	Deserialization bool
 	// Cause is the parser's exception for a deserialization failure.
 	CauseClass, CauseMessage string
+	// Serde, for a value of a framed format, is the Confluent deserializer
+	// that threw, and Converter the Connect converter that calls it; empty
+	// for plain JSON (Spring's JsonDeserializer and Connect's JsonConverter
+	// over Jackson).
+	Serde, Converter string
 }
 
 func (f *failure) Error() string { return f.Class + ": " + f.Message }
@@ -225,20 +230,18 @@ func parseFailure(v []byte, err error) *failure {
 // newEvent fills in the envelope of an event caused by cause (nil for a new
 // order).
 func newEvent(r *lockedRand, now time.Time, typ, order string, cause *body, p payload) (*body, []byte) {
+	b := newBody(r, now, typ, order, cause)
+	return b, marshalEvent(b, &p)
+}
+
+// newBody is the envelope of an event caused by cause (nil for a new order),
+// its Payload left for the encoder.
+func newBody(r *lockedRand, now time.Time, typ, order string, cause *body) *body {
 	b := &body{EventID: r.UUID(), Type: typ, OccurredAt: formatTime(now), CorrelationID: order}
 	if cause != nil {
 		b.CausationID = cause.EventID
 	}
-	pj, err := json.Marshal(p)
-	if err != nil {
-		panic(err) // a payload of plain fields always marshals
-	}
-	b.Payload = pj
-	v, err := json.Marshal(b)
-	if err != nil {
-		panic(err)
-	}
-	return b, v
+	return b
 }
 
 // formatTime is RFC 3339 in UTC with milliseconds, as most producers write it.
@@ -295,6 +298,7 @@ const (
 // headers), the broken value, and what it claims to be.
 type poisonMsg struct {
 	b           *body
+	p           *payload // the order, for the truncated kind
 	typ         string
 	value       []byte
 	contentType string
@@ -309,8 +313,9 @@ func newPoison(r *lockedRand, now time.Time, kind int64) poisonMsg {
 		b := &body{EventID: r.UUID(), Type: PaymentAuthorized, OccurredAt: formatTime(now), CorrelationID: order}
 		return poisonMsg{b: b, typ: PaymentAuthorized, value: avroRecord(r, order), contentType: "application/avro", now: now}
 	}
-	b, v := newEvent(r, now, OrderPlaced, order, nil, newOrder(r, order, false))
-	return poisonMsg{b: b, typ: OrderPlaced, value: v[:len(v)*2/3], contentType: "application/json", now: now}
+	p := newOrder(r, order, false)
+	b, v := newEvent(r, now, OrderPlaced, order, nil, p)
+	return poisonMsg{b: b, p: &p, typ: OrderPlaced, value: v[:len(v)*2/3], contentType: "application/json", now: now}
 }
 
 // avroRecord is a PaymentAuthorized as a producer that switched to Avro with a

@@ -26,6 +26,10 @@ type DemoOptions struct {
 	Stall    []string
 	DataDir  string
 	AMQPURL  string
+	// Format is how the Kafka shop writes its values (demo.Formats());
+	// RegistryPort is where the Schema Registry of a framed one listens.
+	Format       string
+	RegistryPort int
 
 	// hasCommand says whether the running eddy has a command, so the hints
 	// name only commands that exist in this build.
@@ -43,6 +47,8 @@ func newCmdDemo(f *Factory, runF func(context.Context, *DemoOptions) error) *cob
   eddy tail 'kafka:/.*/' --context demo
   # make payments fall behind, keep the data for next time
   eddy demo --slow payments --data-dir ~/.cache/eddy-demo
+  # Avro in the Confluent wire format, with a Schema Registry on port 8081
+  eddy demo --format avro
   # the same shop on a local RabbitMQ
   eddy demo --amqp amqp://guest:guest@localhost:5672/`,
 		Args: cobra.NoArgs,
@@ -68,14 +74,28 @@ func newCmdDemo(f *Factory, runF func(context.Context, *DemoOptions) error) *cob
 	fl.StringSliceVar(&o.Stall, "stall", nil, "make these services hang without committing")
 	fl.StringVar(&o.DataDir, "data-dir", "", "keep the cluster's data in this directory between runs (default: in memory)")
 	fl.StringVar(&o.AMQPURL, "amqp", "", "run the shop over this RabbitMQ (amqp://user:pass@host:port/vhost) instead of an embedded Kafka")
+	fl.StringVar(&o.Format, "format", string(demo.FormatPlain), "the Kafka shop's value format: "+strings.Join(demo.Formats(), ", ")+
+		" (JSON Schema); avro, protobuf and json run a Schema Registry in this process (Kafka only, not with --amqp)")
+	fl.IntVar(&o.RegistryPort, "registry-port", demo.DefaultRegistryPort, "Schema Registry port on 127.0.0.1 with --format avro|protobuf|json (the next free one if taken; 0: any free port)")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(demo.Formats(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // demoConfig checks the flags and turns them into the demo's configuration, so
 // a usage error never starts a broker.
 func demoConfig(o *DemoOptions) (demo.Config, error) {
-	cfg := demo.Config{Port: o.Port, Rate: o.Rate, DataDir: o.DataDir, AMQPURL: o.AMQPURL, Slow: o.Slow, Stall: o.Stall}
+	cfg := demo.Config{Port: o.Port, Rate: o.Rate, DataDir: o.DataDir, AMQPURL: o.AMQPURL, Slow: o.Slow, Stall: o.Stall,
+		RegistryPort: o.RegistryPort}
+	format, err := demo.ParseFormat(o.Format)
+	if err != nil {
+		return cfg, safeUsagef("--format %q: want one of %s", o.Format, strings.Join(demo.Formats(), ", "))
+	}
+	cfg.Format = format
 	switch {
+	case format != demo.FormatPlain && o.AMQPURL != "":
+		return cfg, usagef("--format %s is for the embedded Kafka; the RabbitMQ shop writes plain JSON", format)
+	case o.RegistryPort < 0 || o.RegistryPort > 65535:
+		return cfg, usagef("--registry-port %d: want 0 to 65535", o.RegistryPort)
 	case o.Rate <= 0:
 		return cfg, usagef("--rate %g: want a number of orders per second above 0", o.Rate)
 	case o.FailRate < 0 || o.FailRate > 1:
@@ -134,7 +154,7 @@ func demoRun(ctx context.Context, f *Factory, o *DemoOptions) error {
 // startTUIDemo starts the demo as eddy demo does and points the factory at
 // it; stop ends it.
 func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
-	o := &DemoOptions{Port: demo.DefaultPort, Rate: 20, FailRate: 0.02}
+	o := &DemoOptions{Port: demo.DefaultPort, Rate: 20, FailRate: 0.02, Format: string(demo.FormatPlain)}
 	cfg, err := demoConfig(o)
 	if err != nil {
 		return nil, err

@@ -1,7 +1,8 @@
 package helptext
 
 // Demo is eddy demo's long help: the shop, its topics and groups, the
-// flags that shape it, its retention and its RabbitMQ mode.
+// flags that shape it, its value formats, its retention and its RabbitMQ
+// mode.
 const Demo = `Start a Kafka cluster inside this process (franz-go's kfake, on 127.0.0.1) and a
 small simulated shop on it, so every eddy command has a living system to work on,
 with nothing installed. Its services consume and produce real events with real
@@ -24,6 +25,24 @@ and a W3C traceparent that follows each order through every service. A share of
 events fails and is dead-lettered (--fail-rate); now and then a poison message
 arrives: truncated JSON, an Avro record, or an order whose customer name holds
 terminal escape sequences. Orders come at --rate per second, with bursts.
+
+FORMATS
+  --format plain (the default) writes the JSON above. --format avro, protobuf or
+  json (JSON Schema) writes the Confluent wire format instead: magic byte 0, the
+  schema id, for Protobuf the message-index array, then the body. The schemas
+  live in a Schema Registry inside this process (franz-go's srfake, on
+  127.0.0.1:--registry-port, 8081 or the next free port), one per topic under
+  the subject <topic>-value; the banner says where. Avro has a uuid, a
+  timestamp-millis, decimals, a nested record and a union of records; Protobuf
+  imports shop/common.proto (its own subject, referenced by version) and
+  google.protobuf.Timestamp, and payments and inventory nest their two event
+  messages (indexes [0,0] and [0,1]). The services decode what they read with
+  the same schemas; ids and CloudEvents headers are as with JSON. The poison
+  is then a frame cut short, the legacy Avro record under an id the registry
+  does not have, and the order with escape sequences. The schemas go when the
+  demo stops: with --data-dir, records kept from a run in another format name
+  ids this run's registry does not have. Kafka only: --format with --amqp is a
+  usage error.
 
 --slow SERVICE makes that consumer fall behind, so its lag grows while the others
 keep up; --stall SERVICE makes it hang without committing. SERVICE is payments,
