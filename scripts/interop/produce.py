@@ -27,8 +27,9 @@ After producing it registers an incompatible version 2 of the referenced subject
 eddy/interop/common.proto: the records pin version 1, and a reader must resolve
 the reference by that pin, not by the subject's latest.
 
---out gets one JSON line per record: topic, partition, offset, format, subject,
-key, and "expected", the value as JSON the way eddy should render it:
+--out gets one JSON line per record: topic, partition, offset, key, format,
+subject, version, message (Avro record or Protobuf message name), schema_id (from
+the frame), value_b64 (the bytes produced), and "expected", the value as JSON the way eddy should render it:
   Avro      unions as plain values (not {"type": value}); bytes as base64;
             decimal as a string of its exact digits ("1234.50"); uuid as its
             string; date "2026-11-23"; time-millis "10:15:30.123"; time-micros
@@ -301,6 +302,10 @@ def main():
             if err is not None:
                 sys.exit(f"produce.py: delivery to {topic} failed: {err}")
             delivered.append(dict(topic=msg.topic(), partition=msg.partition(), offset=msg.offset(), key=key, **meta))
+        # The frame's schema id (bytes 1-4) and the bytes themselves: eddy's jsonl must
+        # name the one and keep the other exactly.
+        meta = dict(meta, schema_id=int.from_bytes(value_bytes[1:5], "big"),
+                    value_b64=base64.b64encode(value_bytes).decode())
         producer.produce(topic, key=key.encode(), value=value_bytes, on_delivery=on_delivery)
 
     def ctx(topic):
@@ -312,7 +317,8 @@ def main():
         ser = AvroSerializer(sr, json.dumps(schema))
         for i, (rec, exp) in enumerate(avro_records(args.n, version)):
             send(t, f"avro-v{version}-{i}", ser(rec, ctx(t)),
-                 dict(format="avro", subject=f"{t}-value", message="eddy.interop.Payment", expected=exp))
+                 dict(format="avro", subject=f"{t}-value", version=version, message="eddy.interop.Payment",
+                      expected=exp))
 
     # Protobuf: Order (index [1]) and Order.Line (index [1, 0]), Money by reference.
     with tempfile.TemporaryDirectory() as work:
@@ -323,12 +329,12 @@ def main():
             ser = ProtobufSerializer(type(msgs[0][0]), sr, {"use.deprecated.format": False})
             for i, (m, exp) in enumerate(msgs):
                 send(topic, f"proto-{i}", ser(m, ctx(topic)),
-                     dict(format="protobuf", subject=f"{topic}-value", message=name, expected=exp))
+                     dict(format="protobuf", subject=f"{topic}-value", version=1, message=name, expected=exp))
 
     t = topics["json"]
     ser = JSONSerializer(json.dumps(JSON_SCHEMA), sr)
     for i, (rec, exp) in enumerate(json_records(args.n)):
-        send(t, f"json-{i}", ser(rec, ctx(t)), dict(format="json", subject=f"{t}-value", expected=exp))
+        send(t, f"json-{i}", ser(rec, ctx(t)), dict(format="json", subject=f"{t}-value", version=1, expected=exp))
 
     if producer.flush(60) != 0:
         sys.exit("produce.py: records still unsent after 60s")
