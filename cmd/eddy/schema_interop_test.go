@@ -100,8 +100,8 @@ func TestSchemaInteropConfluentSerializers(t *testing.T) {
 	for _, topic := range topics {
 		want := byTopic[topic]
 		t.Run(strings.TrimPrefix(topic, prefix+"-"), func(t *testing.T) {
-			code, stdout, errOut := runEddy(t, map[string]string{"EDDY_BROKERS": kafka},
-				"tail", "kafka:"+topic, "--from", "beginning", "--until", "end", "-o", "jsonl",
+			code, stdout, errOut := runEddy(t, nil,
+				"tail", "kafka:"+topic, "--brokers", kafka, "--from", "beginning", "--until", "end", "-o", "jsonl",
 				"--schema-registry", registry, "--timeout", "30s")
 			if code != 0 {
 				t.Fatalf("eddy tail exit %d; stderr:\n%s", code, errOut)
