@@ -85,6 +85,12 @@ func TestSchemaInteropConfluentSerializers(t *testing.T) {
 	if _, err := cmd.Output(); err != nil {
 		t.Fatalf("produce.py: %v\n%s", err, stderr.String())
 	}
+	// The expectations must agree with Confluent's own deserializers first, so a
+	// difference below is eddy's, never a wrong expectation.
+	verify := exec.CommandContext(ctx, python, "../../scripts/interop/verify.py", registry, out)
+	if b, err := verify.CombinedOutput(); err != nil {
+		t.Fatalf("verify.py: %v\n%s", err, b)
+	}
 	byTopic := readInteropRecords(t, out)
 	for _, kind := range []string{"avro", "proto", "proto-nested", "json"} {
 		if len(byTopic[prefix+"-"+kind]) == 0 {
