@@ -11,6 +11,11 @@
 #             export EDDY_TEST_AMQP_MGMT=http://127.0.0.1:15672
 #             export EDDY_TEST_KAFKA_LIBS=~/.cache/eddy-brokers/kafka-VERSION/libs
 #             export EDDY_TEST_REDIS=redis://127.0.0.1:36379/0
+#             export EDDY_TEST_SCHEMA_REGISTRY=http://127.0.0.1:38080/apis/ccompat/v7
+#         The last is Apicurio Registry (its Confluent-compatible API), from Maven
+#         Central; it needs a Java 21+ (found under /usr/lib/jvm or $EDDY_JAVA21).
+#         Without one it is left out (the schema tests skip), except under CI=true or
+#         EDDY_REQUIRE_BROKERS=1, where that fails.
 #         Use it as:  eval "$(scripts/brokers.sh up)"
 #   down  stop what `up` started (by the PIDs it recorded) and remove its data;
 #         brokers that were already running when `up` ran are left alone.
@@ -26,10 +31,15 @@ AMQP_PORT=${EDDY_AMQP_PORT:-5672}
 MGMT_PORT=${EDDY_AMQP_MGMT_PORT:-15672}
 # Not Redis's 6379, which a system redis-server may already hold.
 REDIS_PORT=${EDDY_REDIS_PORT:-36379}
+APICURIO_VERSION=${EDDY_APICURIO_VERSION:-3.3.3}
+REGISTRY_PORT=${EDDY_REGISTRY_PORT:-38080}
+# Quarkus's management interface (health), apart from the API port.
+REGISTRY_MGMT_PORT=${EDDY_REGISTRY_MGMT_PORT:-38090}
 CACHE=${EDDY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eddy-brokers}
 RUN=${EDDY_BROKERS_RUN:-/tmp/eddy-brokers}
 # Bump the suffix when the dependency list below changes, so caches refresh.
 LIBS="$CACHE/kafka-$KAFKA_VERSION-2/libs"
+APICURIO="$CACHE/apicurio-registry-$APICURIO_VERSION"
 
 log() { printf 'brokers: %s\n' "$*" >&2; }
 die() { printf 'brokers: error: %s\n' "$*" >&2; exit 1; }
@@ -56,7 +66,14 @@ print_env() {
 	#   java -cp "$EDDY_TEST_KAFKA_LIBS/*" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ...
 	echo "export EDDY_TEST_KAFKA_LIBS=$LIBS"
 	echo "export EDDY_TEST_REDIS=redis://127.0.0.1:$REDIS_PORT/0"
+	# Only when the registry answers: without Java 21 outside CI it is not started,
+	# and its tests skip rather than fail on a URL nothing serves.
+	if registry_ready; then
+		echo "export EDDY_TEST_SCHEMA_REGISTRY=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
+	fi
 }
+
+strict() { [ "${CI:-}" = true ] || [ -n "${EDDY_REQUIRE_BROKERS:-}" ]; }
 
 apt_install() {
 	local missing=()
@@ -180,6 +197,70 @@ redis_up() {
 	wait_for "redis" 60 redis_ping || { tail -n 20 "$dir/redis.log" >&2; die "redis did not answer on 127.0.0.1:$REDIS_PORT"; }
 }
 
+# java21: print the first java whose major version is 21 or more: $EDDY_JAVA21,
+# then the JDKs under /usr/lib/jvm (Apicurio 3.x needs 21; Kafka runs on the
+# default java, often 17), then java on the PATH.
+java21() {
+	local j v major
+	for j in ${EDDY_JAVA21:+"$EDDY_JAVA21"} /usr/lib/jvm/*/bin/java "$(command -v java || true)"; do
+		[ -x "$j" ] || continue
+		# `openjdk version "25.0.3" ...`, `java version "1.8.0_402"`.
+		v=$("$j" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)
+		major=${v%%.*}
+		[ "$major" = 1 ] && { major=${v#1.}; major=${major%%.*}; }
+		[[ "$major" =~ ^[0-9]+$ ]] && ((major >= 21)) && { echo "$j"; return 0; }
+	done
+	return 1
+}
+
+apicurio_fetch() {
+	[ -f "$APICURIO/.complete" ] && return 0
+	command -v mvn >/dev/null || die "mvn is needed to fetch Apicurio Registry from Maven Central"
+	log "fetching Apicurio Registry $APICURIO_VERSION from Maven Central into $APICURIO"
+	local work; work=$(mktemp -d)
+	(cd "$work" && mvn -q -B dependency:copy -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
+		-Dtransitive=false -DoutputDirectory="$work" >&2) || die "mvn could not fetch io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all"
+	rm -rf "$APICURIO"; mkdir -p "$APICURIO"
+	tar -xzf "$work/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz" -C "$APICURIO" || die "could not extract Apicurio Registry"
+	[ -f "$APICURIO/quarkus-run.jar" ] || die "no quarkus-run.jar in the Apicurio Registry archive"
+	rm -rf "$work"
+	touch "$APICURIO/.complete"
+}
+
+registry_ready() { curl -fsS "http://127.0.0.1:$REGISTRY_MGMT_PORT/health/ready" >/dev/null 2>&1; }
+
+registry_up() {
+	if registry_ready; then
+		log "a registry already answers on 127.0.0.1:$REGISTRY_MGMT_PORT; assuming it is our Apicurio"
+	else
+		local java
+		if ! java=$(java21); then
+			strict && die "Apicurio Registry needs Java 21 or newer: none under /usr/lib/jvm or on the PATH (set EDDY_JAVA21=/path/to/java)"
+			log "warning: no Java 21+ found (Apicurio Registry needs it); the schema registry tests will skip"
+			return 0
+		fi
+		apicurio_fetch
+		local dir="$RUN/apicurio"
+		rm -rf "$dir"; mkdir -p "$dir"
+		log "starting Apicurio Registry $APICURIO_VERSION on 127.0.0.1:$REGISTRY_PORT ($java)"
+		# Storage is the distribution's default, H2 in memory: each start is empty.
+		# The connection pool is cut from 20 to 2: one test client needs no more.
+		# A subshell for the cd; exec, so the PID recorded is java's and `down` stops it.
+		(cd "$dir" || exit 1; exec nohup "$java" -Xmx256m -XX:+UseSerialGC -Djava.awt.headless=true \
+			-Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+			-Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MGMT_PORT" \
+			-Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 \
+			-Dquarkus.otel.sdk.disabled=true \
+			-jar "$APICURIO/quarkus-run.jar" >"$dir/apicurio.log" 2>&1) &
+		echo $! >"$RUN/apicurio.pid"
+		wait_for "apicurio registry" 120 registry_ready || { tail -n 40 "$dir/apicurio.log" >&2; die "apicurio registry did not become ready"; }
+	fi
+	# Apicurio's default is already NONE; say it, so no test depends on that default
+	# (a test registers an incompatible newer version of a referenced subject).
+	curl -fsS -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' -d '{"compatibility":"NONE"}' \
+		"http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/config" >/dev/null || die "could not set the registry's compatibility to NONE"
+}
+
 redis_ping() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG; }
 
 case "${1:-}" in
@@ -188,6 +269,7 @@ up)
 	rabbit_up
 	kafka_up
 	redis_up
+	registry_up
 	print_env
 	;;
 down)
@@ -197,6 +279,13 @@ down)
 		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
 		kill -9 "$pid" 2>/dev/null || true
 		rm -f "$RUN/kafka.pid"
+	fi
+	if [ -f "$RUN/apicurio.pid" ]; then
+		pid=$(cat "$RUN/apicurio.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		kill -9 "$pid" 2>/dev/null || true
+		rm -f "$RUN/apicurio.pid"
 	fi
 	if [ -f "$RUN/redis.pid" ]; then
 		pid=$(cat "$RUN/redis.pid")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README: "Run the tests"): bring up a real RabbitMQ, Redis and a real
-# Apache Kafka on loopback, then run every test, race detector on, against them
+# The test command (README: "Run the tests"): bring up a real RabbitMQ, Redis, a real
+# Apache Kafka and Apicurio Registry on loopback, then run every test, race detector on, against them
 # as well as against the in-process kfake cluster.
 #
 # Extra arguments go to `go test` (e.g. scripts/test.sh -run Tail ./cmd/...).
@@ -31,6 +31,9 @@ export EDDY_REQUIRE_BROKERS=1
 # A real OpenTelemetry Collector for trace's OTLP export test (built once).
 EDDY_TEST_OTELCOL=$(scripts/otelcol.sh)
 export EDDY_TEST_OTELCOL
+# Confluent's Python client and serializers, for the schema interop test (a cached virtualenv).
+EDDY_TEST_INTEROP_PYTHON=$(scripts/interop/venv.sh)
+export EDDY_TEST_INTEROP_PYTHON
 
 args=("$@")
 if ((${#args[@]})); then
