@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -91,7 +92,7 @@ func compileProto(ctx context.Context, text string, refs []refSchema, fetch fetc
 	srcs[main] = text
 
 	comp := protocompile.Compiler{
-		Resolver:       protoResolver(&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(srcs)}),
+		Resolver:       protoResolver(registeredResolver(srcs)),
 		MaxParallelism: 1, // a handful of small files: parallelism costs more than it saves
 	}
 	files, err := comp.Compile(ctx, main)
@@ -109,6 +110,40 @@ func compileProto(ctx context.Context, text string, refs []refSchema, fetch fetc
 	c := newProtoCodec(reg)
 	c.file = fd
 	return c, nil
+}
+
+// registeredResolver serves registered schemas by import path: .proto
+// text, or — as Confluent's own serializers (the Python client's among them)
+// register Protobuf schemas — a base64-encoded FileDescriptorProto, which
+// the registry hands back as it was given.
+func registeredResolver(srcs map[string]string) protocompile.Resolver {
+	text := &protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(srcs)}
+	return protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+		if fdp := descriptorText(srcs[path]); fdp != nil {
+			fdp.Name = proto.String(path) // imported by the reference's name, whatever it was compiled as
+			return protocompile.SearchResult{Proto: fdp}, nil
+		}
+		return text.FindFileByPath(path)
+	})
+}
+
+// descriptorText returns s as a FileDescriptorProto when s is one in base64,
+// else nil. Schema text is never valid base64 of one: it has spaces or
+// semicolons, which base64 has not.
+func descriptorText(s string) *descriptorpb.FileDescriptorProto {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s, " \t\n;{") {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	var fdp descriptorpb.FileDescriptorProto
+	if err := proto.Unmarshal(b, &fdp); err != nil {
+		return nil
+	}
+	return &fdp
 }
 
 // localProto compiles local .proto files (a file, or a directory whose files
