@@ -30,7 +30,8 @@ the reference by that pin, not by the subject's latest.
 --out gets one JSON line per record: topic, partition, offset, key, format,
 subject, version, message (Avro record or Protobuf message name), schema_id (from
 the frame), value_b64 (the bytes produced), and "expected", the value as JSON the way eddy should render it:
-  Avro      unions as plain values (not {"type": value}); bytes as base64;
+  Avro      unions as plain values (not {"type": value}); bytes as the Avro
+            spec's JSON encoding (one code point per byte, as kcat and rpk print);
             decimal as a string of its exact digits ("1234.50"); uuid as its
             string; date "2026-11-23"; time-millis "10:15:30.123"; time-micros
             "10:15:30.123456"; timestamp-* RFC 3339 in UTC with "Z"
@@ -191,7 +192,7 @@ def avro_records(n, version):
             "count": rec["count"],
             "ratio": rec["ratio"],
             "ok": rec["ok"],
-            "raw": base64.b64encode(rec["raw"]).decode(),
+            "raw": rec["raw"].decode("latin-1"),  # Avro's JSON encoding: a code point per byte
         }
         if version == 2:
             rec["channel"] = ["web", "app"][i % 2]

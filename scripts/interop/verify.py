@@ -42,8 +42,8 @@ def natural(v):
         return [natural(x) for x in v]
     if isinstance(v, (decimal.Decimal, uuid.UUID)):
         return str(v)
-    if isinstance(v, bytes):
-        return base64.b64encode(v).decode()
+    if isinstance(v, bytes):  # Avro: the spec's JSON encoding, a code point per byte
+        return v.decode("latin-1")
     if isinstance(v, dt.datetime):
         if v.tzinfo:
             return frac(v.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")) + "Z"
