@@ -142,6 +142,9 @@ func Equal(a, b *Event) bool {
 	if !HeadersEqual(a.Headers, b.Headers) {
 		return false
 	}
+	if !decodedEqual(a.KeyDecoded, b.KeyDecoded) || !decodedEqual(a.ValueDecoded, b.ValueDecoded) {
+		return false
+	}
 	switch {
 	case a.Properties == nil && b.Properties == nil:
 	case a.Properties == nil || b.Properties == nil:
@@ -157,6 +160,37 @@ func Equal(a, b *Event) bool {
 		}
 	}
 	return true
+}
+
+// decodedEqual compares two decodings: the same schema and failure, and
+// the same JSON up to the whitespace between its tokens (the envelope
+// writes it compacted).
+func decodedEqual(a, b *Decoded) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Schema != b.Schema || a.Fail != b.Fail || (a.JSON == nil) != (b.JSON == nil) {
+		return false
+	}
+	return bytes.Equal(appendCompactJSON(nil, a.JSON), appendCompactJSON(nil, b.JSON))
+}
+
+// Payload returns e's value as readers of its content mean it (filters,
+// templates, the schema's id lookup): the decoded JSON when a schema decoded
+// it, else the bytes. Replay and redrive copy Value, never this.
+func (e *Event) Payload() []byte {
+	if d := e.ValueDecoded; d != nil && d.JSON != nil {
+		return d.JSON
+	}
+	return e.Value
+}
+
+// KeyPayload is Payload for the key.
+func (e *Event) KeyPayload() []byte {
+	if d := e.KeyDecoded; d != nil && d.JSON != nil {
+		return d.JSON
+	}
+	return e.Key
 }
 
 // HeadersEqual reports whether two header lists are the same, in order, with the
