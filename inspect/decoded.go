@@ -59,10 +59,10 @@ func decodedShown(raw []byte, d *event.Decoded) (shown []byte, decoded bool) {
 	return raw, false
 }
 
-// keyText is a key as filters and templates read it: a decoded key that is
+// KeyText is a key as filters and templates read it: a decoded key that is
 // a JSON string is that string (an Avro "string" key reads o-1, not
 // "o-1"); any other decoded key is its JSON; else the bytes.
-func keyText(e *event.Event) []byte {
+func KeyText(e *event.Event) []byte {
 	d := e.KeyDecoded
 	if d == nil || d.JSON == nil {
 		return e.Key

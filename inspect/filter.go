@@ -394,7 +394,7 @@ func (f *Filter) Match(e *event.Event) (bool, error) {
 	}
 	run.doc = evalDoc{e: e}
 	if f.uses&useKey != 0 {
-		env.Key = string(keyText(e))
+		env.Key = string(KeyText(e))
 	}
 	if f.uses&useRaw != 0 {
 		// The payload may be megabytes; the view lives only for this call.

@@ -138,7 +138,7 @@ func (r *Renderer) appendKey(dst []byte, e *event.Event) []byte {
 		dst = r.appendMarker(dst, d)
 		dst = r.style(dst, sgrYellow)
 	}
-	k := keyText(e)
+	k := KeyText(e)
 	if len(k) == 0 {
 		return append(dst, `""`...)
 	}

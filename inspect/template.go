@@ -136,7 +136,7 @@ func NewTemplateView(e *event.Event, schema *event.Schema) *TemplateView {
 		Redelivered: e.Redelivered,
 		Source:      SafeString(e.Source()),
 		Timestamp:   e.Timestamp,
-		Key:         string(AppendSafe(nil, keyText(e))),
+		Key:         string(AppendSafe(nil, KeyText(e))),
 		Value:       string(AppendSafe(nil, e.Payload())),
 		KeySchema:   SafeString(SchemaMarker(e.KeyDecoded)),
 		ValueSchema: SafeString(SchemaMarker(e.ValueDecoded)),
