@@ -126,8 +126,9 @@ func (e *Event) Header(key string) ([]byte, bool) {
 	return nil, false
 }
 
-// Equal reports whether two events carry the same origin, key, value, headers
-// and properties, distinguishing nil from empty bytes. Used by tests and by the
+// Equal reports whether two events carry the same origin, key, value, headers,
+// properties and decodings (KeyDecoded, ValueDecoded: their JSON compared
+// without the whitespace between tokens), distinguishing nil from empty bytes. Used by tests and by the
 // conformance suite to prove adapters lossless.
 func Equal(a, b *Event) bool {
 	if a.Transport != b.Transport || a.Topic != b.Topic || a.Partition != b.Partition ||

@@ -21,7 +21,8 @@ import (
 // UTF-8, an escape it does not reproduce exactly, AMQP typed headers or
 // properties) goes to DecodeEnvelope, so it is never less correct.
 //
-// The Event it returns is the Decoder's own: the struct and its Headers are
+// The Event it returns is the Decoder's own: the struct, its Headers and its
+// KeyDecoded and ValueDecoded (whose JSON is the line's text) are
 // overwritten by the next Decode, and its strings and byte slices alias the
 // line and the Decoder's buffer, which Reset recycles. Copy what must outlive
 // them. A Decoder is not safe for concurrent use.
@@ -66,7 +67,9 @@ func (d *Decoder) Decode(line []byte) (*Event, error) {
 // escaped text does not settle (a payload that is not a JSON object, or
 // that the one-pass scan of ExtractAliased would leave to gjson) is
 // unescaped and extracted as usual, so the Fields are always those of
-// Decode followed by ExtractAliased.
+// Decode followed by ExtractAliased. A line with value_decoded (a schema's
+// JSON of the value, which the line holds as JSON) is read there, and the
+// value's text is not unescaped at all.
 func (d *Decoder) DecodeFields(line []byte, s *Schema) (*Event, Fields, error) {
 	if !d.scan(line, true) {
 		e, err := DecodeEnvelope(line)

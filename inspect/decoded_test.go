@@ -122,6 +122,7 @@ func TestTemplateDecoded(t *testing.T) {
 		{e, `{{.ValueB64}} {{.Size}}`, "AAAAAAObG2U= 8\n"},
 		{e, `{{.Value}}`, `{"type":"OrderPlaced","event_id":"e-1","total":120.5,"meta":{"correlation_id":"c-1"},"note":"a\u001b[2Jb\u009b"}` + "\n"},
 		{failedEvent(event.FailTruncated), `{{.ValueSchema}} {{.Value}}`, `truncated \x00\x00\x00\x00\x03\x9b\x1be` + "\n"},
+		{e, `{{.Raw}}`, `\x00\x00\x00\x00\x03\x9b\x1be` + "\n"},
 		{kafkaEvent(), `[{{.ValueSchema}}]`, "[]\n"},
 	} {
 		if got := render(t, PrinterOptions{Format: Template, Template: tc.tmpl}, tc.e); got != tc.want {

@@ -70,6 +70,9 @@ type TemplateView struct {
 	Value       string
 	KeySchema   string
 	ValueSchema string
+	// Raw is the value's bytes, never decoded (escaped like every string
+	// here): what -o raw shows on a terminal.
+	Raw string
 	// KeyB64 and ValueB64 are the exact bytes, base64-encoded.
 	KeyB64   string
 	ValueB64 string
@@ -140,6 +143,7 @@ func NewTemplateView(e *event.Event, schema *event.Schema) *TemplateView {
 		Value:       string(AppendSafe(nil, e.Payload())),
 		KeySchema:   SafeString(SchemaMarker(e.KeyDecoded)),
 		ValueSchema: SafeString(SchemaMarker(e.ValueDecoded)),
+		Raw:         string(AppendSafe(nil, e.Value)),
 		KeyB64:      base64.StdEncoding.EncodeToString(e.Key),
 		ValueB64:    base64.StdEncoding.EncodeToString(e.Value),
 		Size:        len(e.Value),
