@@ -214,3 +214,25 @@ func TestDecoderAgreesDecodedRandom(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEnvelopeDecoded: any valid JSON a decoder gives comes back through
+// the envelope (up to whitespace), the line valid JSON without a byte a
+// terminal acts on.
+func FuzzEnvelopeDecoded(f *testing.F) {
+	f.Add([]byte(`{"a":[1,"x\u001b"],"b":null}`), "orders-value")
+	f.Add([]byte("{ \"s\" : \"\u009b\u202e\" }"), "\x1b")
+	f.Add([]byte(`"str"`), "")
+	f.Fuzz(func(t *testing.T, js []byte, subject string) {
+		if !json.Valid(js) || !utf8Valid(subject) {
+			return
+		}
+		e := decodedEvent()
+		e.ValueDecoded = &Decoded{JSON: js, Schema: SchemaRef{Format: "json", Subject: subject}}
+		line := AppendEnvelope(nil, e)
+		if bytes.ContainsAny(line, "\x1b\x7f\u009b\u202e\u2028\n") {
+			t.Fatalf("unsafe line %q", line)
+		}
+		roundTrip(t, e)
+		checkScan(t, line)
+	})
+}
