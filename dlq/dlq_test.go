@@ -128,3 +128,46 @@ func TestSummaryGroupsByMaskedError(t *testing.T) {
 		t.Fatalf("a selection by the pattern picked %d, want its group's 5", n)
 	}
 }
+
+// TestSummaryOverDecodedLetters: dead letters whose payloads are Avro (the
+// bytes binary, the event id only in the decoded JSON, nested) group by
+// their errors as any do, and each group names its messages by the ids the
+// schema finds in the decoded JSON, as dlq show's ID does.
+func TestSummaryOverDecodedLetters(t *testing.T) {
+	schema := &event.Schema{ID: []string{"header:ce_id", "json:meta.event_id"}}
+	s := dlq.NewSummarizer("payments.DLT", convention.DefaultNaming(), func(e *event.Event) string { return schema.Extract(e).ID }, 3)
+	var evs []event.Event
+	for i := range 12 {
+		msg := fmt.Sprintf("amount %d exceeds the limit for order ord-%d", 100+i, i)
+		if i%4 == 3 {
+			msg = fmt.Sprintf("unknown currency 'X%dY'", i)
+		}
+		var hs []event.Header
+		for _, h := range springHeaders(msg, 0, int64(i)) {
+			if h.Key != "ce_id" { // the id is in the payload alone
+				hs = append(hs, h)
+			}
+		}
+		e := event.Event{Transport: event.Kafka, Topic: "payments.DLT", Offset: int64(i), Timestamp: origin, Headers: hs,
+			Value: []byte{0, 0, 0, 0, 5, 0x80, byte(i)},
+			ValueDecoded: &event.Decoded{JSON: []byte(fmt.Sprintf(`{"meta":{"event_id":"pay-%d"},"amount":%d}`, i, 100+i)),
+				Schema: event.SchemaRef{Format: "avro", ID: 5, Subject: "payments-value", Version: 2}}}
+		if i == 11 {
+			e.ValueDecoded = &event.Decoded{Fail: event.FailUnknownSchema} // no JSON: named by its position
+		}
+		evs = append(evs, e)
+	}
+	for i := range evs {
+		s.Add(&evs[i])
+	}
+	sum := s.Summary()
+	if len(sum.Groups) != 2 || sum.Groups[0].Count != 9 || sum.Groups[1].Count != 3 || sum.Errors[0].Count != 9 {
+		t.Fatalf("groups: %+v", sum.Groups)
+	}
+	if got := sum.Groups[0].IDs; !slices.Equal(got, []string{"pay-0", "pay-1", "pay-2"}) {
+		t.Fatalf("group 0 ids %q, want the decoded event ids", got)
+	}
+	if got := sum.Groups[1].IDs; len(got) != 3 || got[0] != "pay-3" || got[1] != "pay-7" || got[2] == "pay-11" || got[2] == "" {
+		t.Fatalf("group 1 ids %q: want pay-3, pay-7 and the undecoded one by position", got)
+	}
+}

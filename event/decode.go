@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -29,6 +30,18 @@ type wireEvent struct {
 	RoutingKey  string          `json:"routing_key"`
 	Redelivered bool            `json:"redelivered"`
 	Properties  *wireProps      `json:"properties"`
+	// A schema's decoding of the key and value (see appendDecoded).
+	KeyDecoded   json.RawMessage `json:"key_decoded"`
+	KeySchema    *wireSchema     `json:"key_schema"`
+	ValueDecoded json.RawMessage `json:"value_decoded"`
+	ValueSchema  *wireSchema     `json:"value_schema"`
+}
+
+// wireSchema is a key_schema or value_schema object: a SchemaRef, and the
+// Fail word as "error".
+type wireSchema struct {
+	SchemaRef
+	Error string `json:"error"`
 }
 
 type wireProps struct {
@@ -70,6 +83,7 @@ func decodeFast(line []byte) (e *Event, ok bool) {
 	ok = true
 	version := int64(-1)
 	var key, keyB64, value, valueB64 gjson.Result
+	var keyDec, keySch, valueDec, valueSch gjson.Result
 	str := func(r gjson.Result, dst *string) {
 		if r.Type != gjson.String {
 			ok = false
@@ -133,6 +147,14 @@ func decodeFast(line []byte) (e *Event, ok bool) {
 			value = r
 		case "value_b64":
 			valueB64 = r
+		case "key_decoded":
+			keyDec = r
+		case "key_schema":
+			keySch = r
+		case "value_decoded":
+			valueDec = r
+		case "value_schema":
+			valueSch = r
 		case "headers":
 			if !r.IsArray() {
 				ok = false
@@ -186,7 +208,81 @@ func decodeFast(line []byte) (e *Event, ok bool) {
 	if e.Value, ok = fastBytes(value, valueB64); !ok {
 		return nil, false
 	}
+	if e.KeyDecoded, ok = fastDecoded(keyDec, keySch); !ok {
+		return nil, false
+	}
+	if e.ValueDecoded, ok = fastDecoded(valueDec, valueSch); !ok {
+		return nil, false
+	}
 	return e, true
+}
+
+// fastDecoded reads a NAME_decoded member and its NAME_schema; nil when
+// neither is there. ok is false when they are malformed.
+func fastDecoded(js, sch gjson.Result) (*Decoded, bool) {
+	hasJS := js.Exists() && js.Type != gjson.Null
+	hasSch := sch.Exists() && sch.Type != gjson.Null
+	if !hasJS && !hasSch {
+		return nil, true
+	}
+	d := &Decoded{}
+	if hasJS {
+		d.JSON = []byte(js.Raw)
+	}
+	if hasSch && !schemaFrom(sch, d) {
+		return nil, false
+	}
+	return d, true
+}
+
+// schemaFrom reads a NAME_schema object into d's Schema and Fail, as
+// encoding/json would into a wireSchema (unknown members ignored); false
+// when a member has the wrong type.
+func schemaFrom(r gjson.Result, d *Decoded) bool {
+	if !r.IsObject() {
+		return false
+	}
+	ok := true
+	r.ForEach(func(k, v gjson.Result) bool {
+		var s *string
+		var n *int
+		switch k.Str {
+		case "format":
+			s = &d.Schema.Format
+		case "subject":
+			s = &d.Schema.Subject
+		case "message":
+			s = &d.Schema.Message
+		case "file":
+			s = &d.Schema.File
+		case "error":
+			s = &d.Fail
+		case "id":
+			n = &d.Schema.ID
+		case "version":
+			n = &d.Schema.Version
+		default:
+			return true
+		}
+		switch {
+		case v.Type == gjson.Null:
+			// encoding/json leaves the field as it was.
+		case s != nil && v.Type == gjson.String:
+			// encoding/json makes invalid UTF-8 U+FFFD: its path decides.
+			ok = utf8.ValidString(v.Str)
+			*s = v.Str
+		case n != nil && v.Type == gjson.Number:
+			x, err := strconv.ParseInt(v.Raw, 10, strconv.IntSize)
+			if err != nil {
+				ok = false
+			}
+			*n = int(x)
+		default:
+			ok = false
+		}
+		return ok
+	})
+	return ok
 }
 
 // fastBytes decodes a byte field and its _b64 twin; ok is false when they are
@@ -252,6 +348,8 @@ func decodeEnvelopeJSON(line []byte) (*Event, error) {
 	if e.Value, err = bytesField("value", w.Value, w.ValueB64); err != nil {
 		return nil, err
 	}
+	e.KeyDecoded = decodedField(w.KeyDecoded, w.KeySchema)
+	e.ValueDecoded = decodedField(w.ValueDecoded, w.ValueSchema)
 	if len(w.Headers) > 0 {
 		e.Headers = make([]Header, len(w.Headers))
 		for i, wh := range w.Headers {
@@ -279,6 +377,23 @@ func decodeEnvelopeJSON(line []byte) (*Event, error) {
 		e.Properties = &p
 	}
 	return e, nil
+}
+
+// decodedField builds a Decoded from a NAME_decoded member and its
+// NAME_schema; nil when neither is there.
+func decodedField(js json.RawMessage, sch *wireSchema) *Decoded {
+	hasJS := len(js) > 0 && string(js) != "null"
+	if !hasJS && sch == nil {
+		return nil
+	}
+	d := &Decoded{}
+	if hasJS {
+		d.JSON = []byte(js)
+	}
+	if sch != nil {
+		d.Schema, d.Fail = sch.SchemaRef, sch.Error
+	}
+	return d
 }
 
 func jsonErr(err error) string {

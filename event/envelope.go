@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // EnvelopeVersion is the version of the capture format that AppendEnvelope writes
@@ -88,6 +90,9 @@ func AppendEnvelope(dst []byte, e *Event) []byte {
 	if e.Transport != AMQP || e.Key != nil {
 		dst = appendBytesField(dst, "key", e.Key)
 	}
+	if e.KeyDecoded != nil {
+		dst = appendDecoded(dst, "key", e.KeyDecoded)
+	}
 	dst = append(dst, `,"headers":[`...)
 	for i := range e.Headers {
 		if i > 0 {
@@ -100,7 +105,123 @@ func AppendEnvelope(dst []byte, e *Event) []byte {
 		dst = appendProperties(dst, e.Properties)
 	}
 	dst = appendBytesField(dst, "value", e.Value)
+	if e.ValueDecoded != nil {
+		dst = appendDecoded(dst, "value", e.ValueDecoded)
+	}
 	return append(dst, '}')
+}
+
+// appendDecoded writes a decoded key's or value's members after its bytes:
+// ,"NAME_decoded":JSON (the JSON itself, compacted and terminal-safe; left
+// out when there is none, or it is not valid JSON) and ,"NAME_schema":{…},
+// what decoded it (SchemaRef's fields that are set, and "error": the Fail
+// word). The bytes stay as they are: a reader that knows nothing of schemas
+// reads the capture as before.
+func appendDecoded(dst []byte, name string, d *Decoded) []byte {
+	if d.JSON != nil && gjson.ValidBytes(d.JSON) {
+		dst = append(dst, ',', '"')
+		dst = append(dst, name...)
+		dst = append(dst, `_decoded":`...)
+		dst = appendCompactJSON(dst, d.JSON)
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, `_schema":{`...)
+	n := len(dst)
+	str := func(k, v string) {
+		if v == "" {
+			return
+		}
+		if len(dst) > n {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		dst = append(dst, '"', ':')
+		dst = appendString(dst, v)
+	}
+	num := func(k string, v int) {
+		if v == 0 {
+			return
+		}
+		if len(dst) > n {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		dst = append(dst, '"', ':')
+		dst = strconv.AppendInt(dst, int64(v), 10)
+	}
+	str("format", d.Schema.Format)
+	num("id", d.Schema.ID)
+	str("subject", d.Schema.Subject)
+	num("version", d.Schema.Version)
+	str("message", d.Schema.Message)
+	str("file", d.Schema.File)
+	str("error", d.Fail)
+	return append(dst, '}')
+}
+
+// appendCompactJSON appends the valid JSON js without the whitespace between
+// its tokens (an envelope is one line) and terminal-safe as appendStringBytes
+// makes strings: inside strings, raw controls, DEL, C1 controls, separators
+// and bidirectional controls become \u escapes and invalid UTF-8 U+FFFD.
+// Escapes already in js are kept as written (they are text, not controls).
+func appendCompactJSON(dst, js []byte) []byte {
+	inStr := false
+	start := 0
+	flush := func(i int) { dst = append(dst, js[start:i]...) }
+	for i := 0; i < len(js); {
+		c := js[i]
+		if !inStr {
+			switch c {
+			case ' ', '\t', '\n', '\r':
+				flush(i)
+				i++
+				start = i
+				continue
+			case '"':
+				inStr = true
+			}
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\\':
+				i += 2 // the escaped byte cannot end the string
+				continue
+			case c == '"':
+				inStr = false
+			case c < 0x20 || c == 0x7f:
+				flush(i)
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				i++
+				start = i
+				continue
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(js[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			flush(i)
+			dst = append(dst, `\ufffd`...)
+		case needsEscape(r):
+			flush(i)
+			dst = append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	if start < len(js) {
+		dst = append(dst, js[start:]...)
+	}
+	return dst
 }
 
 // appendBytesField writes ,"name":"…" for valid UTF-8, ,"name_b64":"…" otherwise,

@@ -126,8 +126,9 @@ func (e *Event) Header(key string) ([]byte, bool) {
 	return nil, false
 }
 
-// Equal reports whether two events carry the same origin, key, value, headers
-// and properties, distinguishing nil from empty bytes. Used by tests and by the
+// Equal reports whether two events carry the same origin, key, value, headers,
+// properties and decodings (KeyDecoded, ValueDecoded: their JSON compared
+// without the whitespace between tokens), distinguishing nil from empty bytes. Used by tests and by the
 // conformance suite to prove adapters lossless.
 func Equal(a, b *Event) bool {
 	if a.Transport != b.Transport || a.Topic != b.Topic || a.Partition != b.Partition ||
@@ -140,6 +141,9 @@ func Equal(a, b *Event) bool {
 		return false
 	}
 	if !HeadersEqual(a.Headers, b.Headers) {
+		return false
+	}
+	if !decodedEqual(a.KeyDecoded, b.KeyDecoded) || !decodedEqual(a.ValueDecoded, b.ValueDecoded) {
 		return false
 	}
 	switch {
@@ -157,6 +161,37 @@ func Equal(a, b *Event) bool {
 		}
 	}
 	return true
+}
+
+// decodedEqual compares two decodings: the same schema and failure, and
+// the same JSON up to the whitespace between its tokens (the envelope
+// writes it compacted).
+func decodedEqual(a, b *Decoded) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Schema != b.Schema || a.Fail != b.Fail || (a.JSON == nil) != (b.JSON == nil) {
+		return false
+	}
+	return bytes.Equal(appendCompactJSON(nil, a.JSON), appendCompactJSON(nil, b.JSON))
+}
+
+// Payload returns e's value as readers of its content mean it (filters,
+// templates, the schema's id lookup): the decoded JSON when a schema decoded
+// it, else the bytes. Replay and redrive copy Value, never this.
+func (e *Event) Payload() []byte {
+	if d := e.ValueDecoded; d != nil && d.JSON != nil {
+		return d.JSON
+	}
+	return e.Value
+}
+
+// KeyPayload is Payload for the key.
+func (e *Event) KeyPayload() []byte {
+	if d := e.KeyDecoded; d != nil && d.JSON != nil {
+		return d.JSON
+	}
+	return e.Key
 }
 
 // HeadersEqual reports whether two header lists are the same, in order, with the

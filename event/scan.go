@@ -10,6 +10,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/tidwall/gjson"
 )
 
 // Decoder decodes envelope lines as DecodeEnvelope does, without allocating
@@ -19,7 +21,8 @@ import (
 // UTF-8, an escape it does not reproduce exactly, AMQP typed headers or
 // properties) goes to DecodeEnvelope, so it is never less correct.
 //
-// The Event it returns is the Decoder's own: the struct and its Headers are
+// The Event it returns is the Decoder's own: the struct, its Headers and its
+// KeyDecoded and ValueDecoded (whose JSON is the line's text) are
 // overwritten by the next Decode, and its strings and byte slices alias the
 // line and the Decoder's buffer, which Reset recycles. Copy what must outlive
 // them. A Decoder is not safe for concurrent use.
@@ -37,6 +40,10 @@ type Decoder struct {
 	// ix indexes the line being scanned where that is fast (AVX2); ix.ok
 	// false means the scanner reads the line byte by byte instead.
 	ix index
+	// kdec and vdec are the Event's KeyDecoded and ValueDecoded when the
+	// line has them (hasK, hasV): the Decoder's own, like the Event.
+	kdec, vdec Decoded
+	hasK, hasV bool
 }
 
 // Reset recycles the Decoder's buffer: every Event decoded before, and what
@@ -60,7 +67,9 @@ func (d *Decoder) Decode(line []byte) (*Event, error) {
 // escaped text does not settle (a payload that is not a JSON object, or
 // that the one-pass scan of ExtractAliased would leave to gjson) is
 // unescaped and extracted as usual, so the Fields are always those of
-// Decode followed by ExtractAliased.
+// Decode followed by ExtractAliased. A line with value_decoded (a schema's
+// JSON of the value, which the line holds as JSON) is read there, and the
+// value's text is not unescaped at all.
 func (d *Decoder) DecodeFields(line []byte, s *Schema) (*Event, Fields, error) {
 	if !d.scan(line, true) {
 		e, err := DecodeEnvelope(line)
@@ -70,7 +79,8 @@ func (d *Decoder) DecodeFields(line []byte, s *Schema) (*Event, Fields, error) {
 		return e, s.ExtractAliased(e), nil
 	}
 	e := &d.ev
-	if d.raw == nil {
+	if d.raw == nil || e.ValueDecoded != nil && e.ValueDecoded.JSON != nil {
+		// The fields are in the decoded JSON, which the line has as it is.
 		return e, s.ExtractAliased(e), nil
 	}
 	esc := escText{base: d.rawOff}
@@ -117,6 +127,10 @@ const (
 	kExchange
 	kRoutingKey
 	kRedelivered
+	kKeyDecoded
+	kKeySchema
+	kValueDecoded
+	kValueSchema
 )
 
 // scan is the fast path; false means "not sure", never "invalid". lazy
@@ -130,6 +144,7 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 	e := &d.ev
 	*e = Event{Offset: -1}
 	d.hdrs = d.hdrs[:0]
+	d.hasK, d.hasV = false, false
 	mark := len(d.buf)
 	d.raw = nil
 	d.ix.ok = false
@@ -141,6 +156,7 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 	}
 	*e = Event{Offset: -1}
 	d.hdrs = d.hdrs[:0]
+	d.hasK, d.hasV = false, false
 	var seen uint32
 	var key, keyB64, value, valueB64 span
 	i := 1
@@ -245,6 +261,27 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 				bit, valueB64 = kValueB64, sp
 			}
 			i = j
+		case "key_decoded", "value_decoded", "key_schema", "value_schema":
+			isKey := name[0] == 'k'
+			var j int
+			var ok bool
+			if name[len(name)-1] == 'd' {
+				bit = kValueDecoded
+				if isKey {
+					bit = kKeyDecoded
+				}
+				j, ok = d.decodedJSON(line, i, isKey)
+			} else {
+				bit = kValueSchema
+				if isKey {
+					bit = kKeySchema
+				}
+				j, ok = d.decodedSchema(line, i, isKey)
+			}
+			if !ok {
+				return d.fail(mark)
+			}
+			i = j
 		case "headers":
 			bit = kHeaders
 			j, ok := d.headers(line, i)
@@ -291,7 +328,131 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 	if len(d.hdrs) > 0 {
 		e.Headers = d.hdrs
 	}
+	d.setDecoded()
 	return true
+}
+
+// setDecoded points the Event at the decodings the line had.
+func (d *Decoder) setDecoded() {
+	if d.hasK {
+		d.ev.KeyDecoded = &d.kdec
+	}
+	if d.hasV {
+		d.ev.ValueDecoded = &d.vdec
+	}
+}
+
+// decoded returns the Decoded a key_… or value_… member fills, made
+// present (and zero) by the first of them.
+func (d *Decoder) decoded(isKey bool) *Decoded {
+	has, dec := &d.hasV, &d.vdec
+	if isKey {
+		has, dec = &d.hasK, &d.kdec
+	}
+	if !*has {
+		*has, *dec = true, Decoded{}
+	}
+	return dec
+}
+
+// decodedJSON reads a key_decoded or value_decoded member's value at
+// line[i]: JSON, kept as the line has it (the Decoded aliases the line);
+// null is none.
+func (d *Decoder) decodedJSON(line []byte, i int, isKey bool) (int, bool) {
+	j, ok := skipJSON(line, i)
+	if !ok {
+		return 0, false
+	}
+	if string(line[i:j]) == "null" {
+		// As encoding/json has it: no JSON, and nothing decoded unless
+		// the schema member says so.
+		return j, true
+	}
+	d.decoded(isKey).JSON = line[i:j:j]
+	return j, true
+}
+
+// decodedSchema reads a key_schema or value_schema member's value at
+// line[i] (see schemaFrom).
+func (d *Decoder) decodedSchema(line []byte, i int, isKey bool) (int, bool) {
+	j, ok := skipJSON(line, i)
+	if !ok {
+		return 0, false
+	}
+	if string(line[i:j]) == "null" {
+		return j, true
+	}
+	return j, schemaFrom(gjson.Parse(unsafeString(line[i:j])), d.decoded(isKey))
+}
+
+// decodedMembers reads the ,"NAME_decoded":… and ,"NAME_schema":…
+// members that may follow a key or value at line[i], in the order
+// AppendEnvelope writes them.
+func (d *Decoder) decodedMembers(line []byte, i int, isKey bool) (int, bool) {
+	pd, ps := `,"value_decoded":`, `,"value_schema":`
+	if isKey {
+		pd, ps = `,"key_decoded":`, `,"key_schema":`
+	}
+	var ok bool
+	if hasPrefixAt(line, i, pd) {
+		if i, ok = d.decodedJSON(line, i+len(pd), isKey); !ok {
+			return 0, false
+		}
+	}
+	if hasPrefixAt(line, i, ps) {
+		if i, ok = d.decodedSchema(line, i+len(ps), isKey); !ok {
+			return 0, false
+		}
+	}
+	return i, true
+}
+
+// skipJSON returns the end of the JSON value at line[i], which must be
+// valid JSON (checked, so that the fast path accepts no line the careful
+// one refuses): an object or array to its matching bracket, anything else
+// to the next comma or closing brace outside strings.
+func skipJSON(line []byte, i int) (int, bool) {
+	depth := 0
+	j := i
+	for ; j < len(line); j++ {
+		switch line[j] {
+		case '"':
+			for j++; ; j++ {
+				k := bytes.IndexByte(line[j:], '"')
+				if k < 0 {
+					return 0, false
+				}
+				j += k
+				bs := 0
+				for bs < j-i && line[j-1-bs] == '\\' {
+					bs++
+				}
+				if bs%2 == 0 {
+					break
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				goto end
+			}
+			depth--
+			if depth == 0 {
+				j++
+				goto end
+			}
+		case ',':
+			if depth == 0 {
+				goto end
+			}
+		}
+	}
+end:
+	if j == i || depth != 0 || !gjson.ValidBytes(line[i:j]) {
+		return 0, false
+	}
+	return j, true
 }
 
 // bytesValue reads the value of a key, value, key_b64 or value_b64 member
@@ -365,27 +526,64 @@ func (d *Decoder) canonical(line []byte, lazy bool) bool {
 			return d.fail(mark)
 		}
 	}
-	if !hasPrefixAt(line, i, `,"key":`) {
+	// Binary keys and values (Avro, Protobuf) are base64.
+	keyB64 := hasPrefixAt(line, i, `,"key_b64":`)
+	var key span
+	switch {
+	case keyB64:
+		key, i, ok = d.bytesValue(line, i+11, "key_b64", false)
+	case hasPrefixAt(line, i, `,"key":`):
+		key, i, ok = d.bytesValue(line, i+7, "key", false)
+	default:
 		return d.fail(mark)
 	}
-	key, i, ok := d.bytesValue(line, i+7, "key", false)
+	if ok {
+		i, ok = d.decodedMembers(line, i, true)
+	}
 	if !ok || !hasPrefixAt(line, i, `,"headers":`) {
 		return d.fail(mark)
 	}
-	if i, ok = d.headers(line, i+11); !ok || !hasPrefixAt(line, i, `,"value":`) {
+	if i, ok = d.headers(line, i+11); !ok {
 		return d.fail(mark)
 	}
-	value, i, ok := d.bytesValue(line, i+9, "value", lazy)
+	valueB64 := hasPrefixAt(line, i, `,"value_b64":`)
+	var value span
+	switch {
+	case valueB64:
+		value, i, ok = d.bytesValue(line, i+13, "value_b64", false)
+	case hasPrefixAt(line, i, `,"value":`):
+		value, i, ok = d.bytesValue(line, i+9, "value", lazy)
+	default:
+		return d.fail(mark)
+	}
+	if ok {
+		i, ok = d.decodedMembers(line, i, false)
+	}
 	if !ok || i != len(line)-1 {
 		return d.fail(mark)
 	}
 	e.Transport = Kafka
-	e.Key, _ = d.bytesField(key, span{}, true, false)
-	e.Value, _ = d.bytesField(value, span{}, true, false)
+	if keyB64 {
+		e.Key, ok = d.bytesField(span{}, key, false, true)
+	} else {
+		e.Key, _ = d.bytesField(key, span{}, true, false)
+	}
+	if !ok {
+		return d.fail(mark)
+	}
+	if valueB64 {
+		e.Value, ok = d.bytesField(span{}, value, false, true)
+	} else {
+		e.Value, _ = d.bytesField(value, span{}, true, false)
+	}
+	if !ok {
+		return d.fail(mark)
+	}
 	if len(d.hdrs) > 0 {
 		e.Headers = d.hdrs
 	}
 	d.raw = value.raw
+	d.setDecoded()
 	return true
 }
 
@@ -401,6 +599,7 @@ func (d *Decoder) tail(start int) []byte {
 func (d *Decoder) fail(mark int) bool {
 	d.buf = d.buf[:mark]
 	d.raw = nil
+	d.hasK, d.hasV = false, false
 	return false
 }
 

@@ -78,6 +78,14 @@ func randomEvent(r *rand.Rand, i int) *Event {
 		h := Header{Key: string(text(r.IntN(8))), Value: pick()}
 		e.Headers = append(e.Headers, h)
 	}
+	if i%7 == 3 {
+		// A schema's decoding, beside the bytes.
+		e.ValueDecoded = &Decoded{JSON: []byte(`{"id":` + strconvQuote(text(r.IntN(6))) + `,"n":[1,{"x":null}]}`),
+			Schema: SchemaRef{Format: "avro", ID: r.IntN(9), Subject: string(text(3)), Version: r.IntN(3)}}
+		if r.IntN(3) == 0 {
+			e.KeyDecoded = &Decoded{Fail: FailUnknownSchema}
+		}
+	}
 	if i%5 == 4 {
 		e.Transport, e.Topic, e.Partition = AMQP, "", 0
 		e.Queue, e.Exchange, e.RoutingKey = string(text(5)), "ex", "rk."+string(text(3))
@@ -435,3 +443,5 @@ func TestDecodeFieldsFastPaths(t *testing.T) {
 		t.Errorf("fields %+v, want %+v", f, want)
 	}
 }
+
+func strconvQuote(b []byte) string { return string(AppendJSONString(nil, string(b))) }

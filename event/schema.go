@@ -222,7 +222,8 @@ func (s *Schema) Compile() error {
 	return nil
 }
 
-// Extract derives e's Fields. It never fails: a field whose locations are all
+// Extract derives e's Fields: json: locations read the payload as Payload
+// gives it (a schema-decoded value's JSON, else the bytes). It never fails: a field whose locations are all
 // absent, or an unparsable time, is left empty.
 func (s *Schema) Extract(e *Event) Fields { return s.extract(e, false) }
 
@@ -232,7 +233,8 @@ func (s *Schema) Extract(e *Event) Fields { return s.extract(e, false) }
 func (s *Schema) ExtractAliased(e *Event) Fields { return s.extract(e, true) }
 
 func (s *Schema) extract(e *Event, alias bool) Fields {
-	f, _ := s.extractFrom(e, alias, unsafeString(e.Value), nil)
+	// A payload a schema decoded is looked up in its JSON (Payload).
+	f, _ := s.extractFrom(e, alias, unsafeString(e.Payload()), nil)
 	return f
 }
 

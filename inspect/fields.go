@@ -21,15 +21,11 @@ func (r *Renderer) Fields(e *event.Event, f *LineFields) {
 	f.Origin = r.appendWhere(f.Origin[:0], e)
 	f.Route = r.appendRoute(f.Route[:0], e)
 	f.Key = f.Key[:0]
-	switch {
-	case e.Key == nil:
-	case len(e.Key) == 0:
-		f.Key = append(f.Key, `""`...)
-	default:
-		f.Key = appendCapped(f.Key, b2s(e.Key))
+	if e.Key != nil {
+		f.Key = r.appendKey(f.Key, e)
 	}
 	x := r.schema.Extract(e)
 	f.Type = appendCapped(f.Type[:0], x.Type)
 	f.ID = appendCapped(f.ID[:0], x.ID)
-	f.Payload = appendPayload(f.Payload[:0], e.Value, r.max, r.color)
+	f.Payload = r.appendValue(f.Payload[:0], e)
 }

@@ -22,6 +22,13 @@ func TestFieldsAreTheLinesParts(t *testing.T) {
 		{Transport: event.AMQP, Queue: "q", Offset: 5, Redelivered: true, Timestamp: at, Value: []byte("x")},
 		{Transport: event.AMQP, Exchange: "x", RoutingKey: "rk", Offset: -1, Timestamp: at, Value: []byte("x")},
 		{Transport: event.AMQP, Queue: "q", Offset: -1, Timestamp: at, Value: []byte("x")},
+		// Schema-decoded: the marker and the JSON; a failure's reason and bytes.
+		{Transport: event.Kafka, Topic: "orders", Timestamp: at, Key: []byte{0, 0, 0, 0, 1, 2}, Value: []byte{0, 0, 0, 0, 3, 0x9b},
+			KeyDecoded:   &event.Decoded{JSON: []byte(`"o-\u001b1"`), Schema: event.SchemaRef{Format: "avro", Subject: "orders-key", Version: 1}},
+			ValueDecoded: &event.Decoded{JSON: []byte(`{"event_id":"e-9","s":"\u009b‮"}`), Schema: event.SchemaRef{Format: "avro", Subject: "orders-value", Version: 3}}},
+		{Transport: event.Kafka, Topic: "orders", Timestamp: at, Key: []byte{0, 9, 0x1b}, Value: []byte{0, 0, 0, 0, 3, 0x9b},
+			KeyDecoded:   &event.Decoded{Fail: event.FailTruncated},
+			ValueDecoded: &event.Decoded{Fail: event.FailUnknownSchema, Schema: event.SchemaRef{ID: 3}}},
 	}
 	for _, color := range []bool{false, true} {
 		r, err := NewRenderer(PrinterOptions{Local: time.UTC, Color: color})

@@ -33,10 +33,13 @@ import (
 //	topic, partition, offset
 //	queue, exchange, routing_key, redelivered
 //	timestamp     time.Time (compare with now(), date("…"), duration("1h"))
-//	key           the key as a string
+//	key           the key as a string (a schema-decoded key: its JSON, or
+//	              the string when it is one)
 //	value         the payload decoded from JSON (map, array, number, string,
-//	              bool, nil) when it is valid JSON, else the payload as a string
-//	raw           the payload as a string, never decoded
+//	              bool, nil) when it is valid JSON, else the payload as a string;
+//	              a payload a schema decoded (Avro, Protobuf, JSON Schema) is
+//	              its decoded JSON (event.Event.Payload)
+//	raw           the payload's bytes as a string, never decoded
 //	headers       map[string]string, the last value of each key
 //	type, id, correlation_id, causation_id, trace_id, span_id
 //	              derived by the Schema ("" when absent)
@@ -168,7 +171,7 @@ type evalDoc struct {
 func (d *evalDoc) json() bool {
 	if !d.checked {
 		d.checked = true
-		v := bytes.TrimLeft(d.e.Value, " \t\r\n")
+		v := bytes.TrimLeft(d.e.Payload(), " \t\r\n")
 		d.isJSON = len(v) > 0 && strings.IndexByte(`{["-0123456789tfn`, v[0]) >= 0 && gjson.ValidBytes(v)
 	}
 	return d.isJSON
@@ -183,7 +186,7 @@ func valuePath(params ...any) (any, error) {
 	if d == nil || !d.json() {
 		return nil, nil
 	}
-	return fromGJSON(gjson.GetBytes(d.e.Value, params[1].(string))), nil
+	return fromGJSON(gjson.GetBytes(d.e.Payload(), params[1].(string))), nil
 }
 
 func fromGJSON(r gjson.Result) any {
@@ -391,14 +394,14 @@ func (f *Filter) Match(e *event.Event) (bool, error) {
 	}
 	run.doc = evalDoc{e: e}
 	if f.uses&useKey != 0 {
-		env.Key = string(e.Key)
+		env.Key = string(KeyText(e))
 	}
 	if f.uses&useRaw != 0 {
 		// The payload may be megabytes; the view lives only for this call.
 		env.Raw = b2s(e.Value)
 	}
 	if f.uses&useValue != 0 {
-		env.Value = decodeValue(e.Value)
+		env.Value = decodeValue(e.Payload())
 	}
 	if f.uses&useHeaders != 0 {
 		env.Headers = make(map[string]string, len(e.Headers))

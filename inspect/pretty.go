@@ -40,7 +40,9 @@ var sgrSequences = []string{sgrReset, sgrBold, sgrDim, sgrRed, sgrGreen, sgrYell
 // (omitted when null), the type and id that the Schema derives (omitted when
 // absent), and the payload: JSON compacted onto the line, other text and binary
 // as terminal-safe escapes, cut after MaxValue bytes with a marker saying how
-// much was left out. A null payload (tombstone) shows as <null>, an empty one as
+// much was left out. A payload a schema decoded shows its JSON after its
+// schema marker, [avro orders-value v3] {"order_id":"o-1"}; one that failed
+// to decode shows its bytes after the reason, [unknown-schema] \x00\x00…. A null payload (tombstone) shows as <null>, an empty one as
 // <empty>.
 //
 // Everything taken from the event goes through AppendSafe; the TUI uses a
@@ -102,11 +104,7 @@ func (r *Renderer) appendLine(dst []byte, e *event.Event) []byte {
 		dst = append(dst, "key="...)
 		dst = r.style(dst, sgrReset)
 		dst = r.style(dst, sgrYellow)
-		if len(e.Key) == 0 {
-			dst = append(dst, `""`...)
-		} else {
-			dst = appendCapped(dst, b2s(e.Key))
-		}
+		dst = r.appendKey(dst, e)
 		dst = r.style(dst, sgrReset)
 	}
 	f := r.schema.Extract(e)
@@ -126,7 +124,39 @@ func (r *Renderer) appendLine(dst []byte, e *event.Event) []byte {
 		dst = r.style(dst, sgrReset)
 	}
 	dst = append(dst, ' ')
-	return appendPayload(dst, e.Value, r.max, r.color)
+	return r.appendValue(dst, e)
+}
+
+// appendKey appends a key that is not nil: the decoded key when a schema
+// decoded it (a string as its text, as keys are shown), else the bytes,
+// with the reason in front when decoding failed. A decoded key has no
+// schema marker on the line: it would be the same on every line; -o jsonl
+// and the TUI's event view say it. The caller colours the key (yellow);
+// after a marker, its colour is set again.
+func (r *Renderer) appendKey(dst []byte, e *event.Event) []byte {
+	if d := e.KeyDecoded; d != nil && d.Fail != "" && d.JSON == nil {
+		dst = r.appendMarker(dst, d)
+		dst = r.style(dst, sgrYellow)
+	}
+	k := KeyText(e)
+	if len(k) == 0 {
+		return append(dst, `""`...)
+	}
+	return appendCapped(dst, b2s(k))
+}
+
+// appendValue appends the payload: a schema-decoded one as its JSON after
+// its schema marker ([avro orders-value v3] {…}), one that failed to decode
+// as the bytes after the reason ([unknown-schema] \x00…), any other as the
+// bytes.
+func (r *Renderer) appendValue(dst []byte, e *event.Event) []byte {
+	if e.ValueDecoded == nil {
+		return appendPayload(dst, e.Value, r.max, r.color)
+	}
+	dst = r.appendMarker(dst, e.ValueDecoded)
+	dst = append(dst, ' ')
+	v, _ := decodedShown(e.Value, e.ValueDecoded)
+	return appendPayload(dst, v, r.max, r.color)
 }
 
 // maxField caps the key, type and id on a pretty line: they are meant to be

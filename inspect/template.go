@@ -61,12 +61,22 @@ type TemplateView struct {
 	// Source is the topic, or for AMQP the queue (or exchange).
 	Source    string
 	Timestamp time.Time
-	Key       string
-	Value     string
+	// Key and Value are the key and payload as text: for one a schema
+	// decoded (Avro, Protobuf, JSON Schema), its JSON (a string key as its
+	// text), and KeySchema and ValueSchema say what decoded it
+	// (SchemaMarker: "avro orders-value v3", or the reason it failed, when
+	// Key or Value are then the bytes); "" when no schema was asked.
+	Key         string
+	Value       string
+	KeySchema   string
+	ValueSchema string
+	// Raw is the value's bytes, never decoded (escaped like every string
+	// here): what -o raw shows on a terminal.
+	Raw string
 	// KeyB64 and ValueB64 are the exact bytes, base64-encoded.
 	KeyB64   string
 	ValueB64 string
-	// Size is the length of the value in bytes; Null is true for a nil value
+	// Size is the length of the value's bytes; Null is true for a nil value
 	// (a tombstone), which Value shows as "".
 	Size int
 	Null bool
@@ -91,14 +101,14 @@ type TemplateHeader struct {
 	Key, Value, Type string
 }
 
-// Get returns the payload's JSON value at a gjson path ("order.total",
+// Get returns the payload's JSON value (a schema-decoded payload's) at a gjson path ("order.total",
 // "items.#", "items.0.sku"), terminal-safe; "" when the payload is not JSON or
 // the path is absent. Objects and arrays come back as JSON text.
 func (v *TemplateView) Get(path string) string {
 	if v.e == nil {
 		return ""
 	}
-	r := gjson.GetBytes(v.e.Value, path)
+	r := gjson.GetBytes(v.e.Payload(), path)
 	if !r.Exists() {
 		return ""
 	}
@@ -129,8 +139,11 @@ func NewTemplateView(e *event.Event, schema *event.Schema) *TemplateView {
 		Redelivered: e.Redelivered,
 		Source:      SafeString(e.Source()),
 		Timestamp:   e.Timestamp,
-		Key:         string(AppendSafe(nil, e.Key)),
-		Value:       string(AppendSafe(nil, e.Value)),
+		Key:         string(AppendSafe(nil, KeyText(e))),
+		Value:       string(AppendSafe(nil, e.Payload())),
+		KeySchema:   SafeString(SchemaMarker(e.KeyDecoded)),
+		ValueSchema: SafeString(SchemaMarker(e.ValueDecoded)),
+		Raw:         string(AppendSafe(nil, e.Value)),
 		KeyB64:      base64.StdEncoding.EncodeToString(e.Key),
 		ValueB64:    base64.StdEncoding.EncodeToString(e.Value),
 		Size:        len(e.Value),

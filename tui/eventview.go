@@ -69,8 +69,11 @@ func (v *eventView) status() string {
 func (v *eventView) show(e *event.Event) {
 	v.e = e
 	v.tree = nil
-	if t, err := parseJSON(e.Value); err == nil && len(e.Value) > 0 {
-		v.tree = t
+	// A payload a schema decoded shows its JSON (Payload): the tree.
+	if p := e.Payload(); len(p) > 0 {
+		if t, err := parseJSON(p); err == nil {
+			v.tree = t
+		}
 	}
 	v.cur = cursor{}
 	v.openHdr = map[int]bool{}
@@ -89,7 +92,11 @@ func (v *eventView) layout() {
 	add("origin      " + safe(origin(e)))
 	add("timestamp   " + e.Timestamp.In(v.o.Local).Format("2006-01-02 15:04:05.000 MST"))
 	if e.Key != nil {
-		add("key         " + string(inspect.AppendSafe(nil, e.Key)))
+		k := "key         " + string(inspect.AppendSafe(nil, inspect.KeyText(e)))
+		if e.KeyDecoded != nil {
+			k += "  " + schemaNote(e.KeyDecoded)
+		}
+		add(k)
 	}
 	f := v.be.schema().Extract(e)
 	for _, kv := range [][2]string{{"type", f.Type}, {"id", f.ID}, {"correlation", f.Correlation}, {"causation", f.Causation}, {"trace_id", f.TraceID}, {"span_id", f.SpanID}} {
@@ -120,21 +127,47 @@ func (v *eventView) layout() {
 		}
 	}
 	add("")
+	d := e.ValueDecoded
 	switch {
 	case e.Value == nil:
 		add("payload <null>")
 	case len(e.Value) == 0:
 		add("payload <empty>")
+	case d != nil && d.JSON != nil && v.tree != nil:
+		add(fmt.Sprintf("payload %s (%d bytes, decoded to JSON)", schemaNote(d), len(e.Value)))
+		v.lines = v.tree.lines(v.lines, 0, true)
+	case d != nil && d.Fail != "":
+		add(fmt.Sprintf("payload %s (%d bytes, not decoded; shown escaped)", schemaNote(d), len(e.Value)))
+		v.rawLines()
 	case v.tree != nil:
 		add(fmt.Sprintf("payload (JSON, %d bytes)", len(e.Value)))
 		v.lines = v.tree.lines(v.lines, 0, true)
 	default:
 		add(fmt.Sprintf("payload (%d bytes, not JSON; shown escaped)", len(e.Value)))
-		// Lines of text stay lines; everything else a terminal could act on
-		// is escaped.
-		for _, l := range strings.Split(string(e.Value), "\n") {
-			add("  " + string(inspect.AppendSafe(nil, []byte(l))))
+		v.rawLines()
+	}
+}
+
+// schemaNote is what decoded a key or value, for the view: its schema
+// marker in brackets ([avro orders-value v3]), or a failure's reason and
+// as much of the schema as was known ([unknown-schema: schema id 77]);
+// terminal-safe.
+func schemaNote(d *event.Decoded) string {
+	m := inspect.SchemaMarker(d)
+	if d.Fail != "" {
+		if s := d.Schema; s != (event.SchemaRef{}) {
+			m += ": " + inspect.SchemaMarker(&event.Decoded{Schema: s})
 		}
+	}
+	return "[" + safe(m) + "]"
+}
+
+// rawLines lays out the payload's bytes as terminal-safe text.
+func (v *eventView) rawLines() {
+	// Lines of text stay lines; everything else a terminal could act on
+	// is escaped.
+	for _, l := range strings.Split(string(v.e.Value), "\n") {
+		v.lines = append(v.lines, jline{text: "  " + string(inspect.AppendSafe(nil, []byte(l)))})
 	}
 }
 

@@ -161,7 +161,7 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 	if !format.SafeForTerminal() && f.IO.OutTTY {
 		// Raw bytes straight to a terminal would let a payload drive it; on a
 		// terminal raw shows the same bytes escaped.
-		format, tmpl = inspect.Template, "{{.Value}}"
+		format, tmpl = inspect.Template, "{{.Raw}}"
 	}
 	if o.Filter != "" {
 		if p.filter, err = inspect.CompileFilter(o.Filter, schema); err != nil {
