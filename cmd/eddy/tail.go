@@ -108,6 +108,7 @@ FILTER
 	fl.BoolVar(&o.Headers, "headers", false, "pretty: show each event's headers under it, known binary ones decoded (Spring's kafka_dlt-*)")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: also show records of open and aborted transactions (default: read_committed, like kcat)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
+	bindSchemaFlags(fl, &f.Schemas)
 	return cmd
 }
 
@@ -190,7 +191,11 @@ func tailRun(ctx context.Context, f *Factory, o *TailOptions) error {
 	if o.Firehose {
 		aopts = append(aopts, amqp.WithFirehose())
 	}
-	src, err := all.Sources(ctx, sourceClients(f, kopts, aopts), p.addrs, all.Read{Brokers: p.read, Files: p.read})
+	clients, err := decodingClients(f, kopts, aopts)
+	if err != nil {
+		return err
+	}
+	src, err := all.Sources(ctx, clients, p.addrs, all.Read{Brokers: p.read, Files: p.read})
 	if err != nil {
 		return err
 	}
