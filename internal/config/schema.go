@@ -303,6 +303,9 @@ func (r *Resolver) path(p string) string {
 // redactedURL is raw without its password, even when it does not parse.
 func redactedURL(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return raw // as given: url.URL.String drops an empty host's "//"
+		}
 		return u.Redacted()
 	}
 	if i := strings.LastIndex(raw, "@"); i >= 0 {
