@@ -44,6 +44,9 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 	if p := getenv("EDDY_SASL_PASSWORD"); p != "" {
 		r.Add(p)
 	}
+	if u := getenv("EDDY_SCHEMA_REGISTRY"); u != "" {
+		registerURLSecret(r, u)
+	}
 	root := newRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(io.In)
