@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/schema"
 )
 
@@ -353,5 +354,34 @@ func TestDecodeFailuresExit3(t *testing.T) {
 	code, _, stderr = runEddy(t, env, "replay", "kafka:"+topic, "--to", "file:"+filepath.Join(t.TempDir(), "copy.jsonl"), "--from", "beginning", "--until", "end")
 	if code != 0 || strings.Contains(stderr, "decode") {
 		t.Errorf("replay (never decodes): exit %d %s", code, stderr)
+	}
+}
+
+// TestDLQShowDecodes: dlq show reads its letters decoded: a capture of
+// Spring dead letters whose values are Avro (a local schema for the DLT
+// topic) lists the event ids found in the decoded payloads.
+func TestDLQShowDecodes(t *testing.T) {
+	if !schemaCoreMerged() {
+		t.Skip("package schema's decoder is not merged on this branch yet")
+	}
+	dir := t.TempDir()
+	avsc := filepath.Join(dir, "letter.avsc")
+	if err := os.WriteFile(avsc, []byte(`{"type":"record","name":"Payment","fields":[{"name":"event_id","type":"string"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var capture []byte
+	for _, id := range []string{"evt-1", "evt-2"} {
+		// The Avro string: its zigzag length, then its bytes.
+		value := append([]byte{byte(len(id) * 2)}, id...)
+		capture = event.AppendEnvelope(capture, &event.Event{Transport: event.Kafka, Topic: "payments.DLT", Value: value,
+			Headers: []event.Header{{Key: "kafka_dlt-exception-message", Value: []byte("card declined")}}})
+	}
+	path := filepath.Join(dir, "dlt.jsonl")
+	if err := os.WriteFile(path, capture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runEddy(t, nil, "dlq", "show", "file:"+path, "-o", "tsv", "--value-schema", "payments.DLT="+avsc)
+	if code != 0 || !strings.Contains(out, "evt-1 evt-2") {
+		t.Errorf("dlq show with a schema: exit %d\n%s%s", code, out, stderr)
 	}
 }
