@@ -87,7 +87,11 @@ func (r *Resolver) Schema(o *SchemaOptions) (cfg schema.Config, ok bool, err err
 	if cfg.Local, err = r.localSchemas(o); err != nil {
 		return schema.Config{}, false, err
 	}
-	return cfg, cfg.Registry != nil || len(cfg.Local) > 0, nil
+	ok = cfg.Registry != nil || len(cfg.Local) > 0
+	if o.Validate && !ok {
+		return schema.Config{}, false, cmdutil.Usagef("--validate checks payloads against their JSON Schema: name a registry (--schema-registry) or local schemas (--value-schema) too")
+	}
+	return cfg, ok, nil
 }
 
 // SchemaRegistry resolves the registry (flag, then EDDY_SCHEMA_REGISTRY,

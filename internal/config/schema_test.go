@@ -166,6 +166,7 @@ func TestLocalSchemas(t *testing.T) {
 		want string
 	}{
 		{SchemaOptions{ValueSchemas: []string{"orders"}}, &Context{}, `--value-schema "orders": want TOPIC=FILE[#MESSAGE]`},
+		{SchemaOptions{Validate: true}, &Context{}, "--validate checks payloads against their JSON Schema: name a registry"},
 		{SchemaOptions{KeySchemas: []string{"=x.avsc"}}, &Context{}, `--key-schema "=x.avsc": want TOPIC=FILE[#MESSAGE]`},
 		{SchemaOptions{ValueSchemas: []string{"orders=" + other + "#"}}, &Context{}, "nothing after #"},
 		{SchemaOptions{ValueSchemas: []string{"orders=/nonexistent/o.avsc"}}, &Context{}, "/nonexistent/o.avsc: no such file or directory"},

@@ -22,10 +22,11 @@ context's schema-registry (eddy config show). In the config file:
           value: {file: schemas/order.proto, message: shop.Order}
           key: {file: schemas/order-key.avsc}
 
-A context's credentials and TLS go only to the context's own URL, never to a
-registry named by the flag or the environment (give that one's user and
-password in its URL, https://USER:PASSWORD@HOST, or in a context). No secret
-is ever printed.
+The files a context names (tls, password-file, token-file, schemas) are
+relative to the config file's directory. A context's credentials and TLS go
+only to the context's own URL, never to a registry named by the flag or the
+environment (give that one's user and password in its URL,
+https://USER:PASSWORD@HOST, or in a context). No secret is ever printed.
 
 The commands that read payloads (tail, trace, trace flows, expect, dlq show,
 tui) decode Avro, Protobuf and JSON Schema with it: --schema-registry,
