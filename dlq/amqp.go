@@ -9,6 +9,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/schema"
 )
 
 // AMQPDLQs returns the names of the vhost's dead-letter queues, sorted: the
@@ -80,6 +81,12 @@ func DescribeAMQP(ctx context.Context, c *amqp.Client, queues []string) ([]Summa
 // requeued, see bus/amqp: they are marked redelivered, not consumed);
 // without it the error (wrapping amqp.ErrNoPosition) says so.
 func SummarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming convention.Naming, id func(*event.Event) string, keep int, peek bool) (Summary, error) {
+	return summarizeAMQP(ctx, c, queue, naming, id, keep, peek, nil)
+}
+
+// summarizeAMQP is SummarizeAMQP with the letters decoded by dec (nil: not
+// decoded).
+func summarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming convention.Naming, id func(*event.Event) string, keep int, peek bool, dec *schema.Decoder) (Summary, error) {
 	src, err := c.Source(ctx, []bus.Address{{Transport: "amqp", Name: queue}}, bus.ReadOptions{Backlog: peek,
 		From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
 	if err != nil {
@@ -87,7 +94,7 @@ func SummarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming con
 	}
 	defer src.Close()
 	s := NewSummarizer(queue, naming, id, keep)
-	if err := Scan(ctx, src, s); err != nil {
+	if err := Scan(ctx, schema.Source(src, dec), s); err != nil {
 		return Summary{}, err
 	}
 	sum := s.Summary()

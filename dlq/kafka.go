@@ -9,6 +9,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/schema"
 )
 
 // KafkaDLQs returns the names of the cluster's topics that naming calls
@@ -31,6 +32,12 @@ func KafkaDLQs(ctx context.Context, c *kafka.Client, naming convention.Naming) (
 // joining no group) and summarizes it; records that jobs removed (see
 // LoadJobs) count as Redriven.
 func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming convention.Naming, id func(*event.Event) string, keep int, jobs Jobs) (Summary, error) {
+	return summarizeKafka(ctx, c, topic, naming, id, keep, jobs, nil)
+}
+
+// summarizeKafka is SummarizeKafka with the letters decoded by dec (nil:
+// not decoded).
+func summarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming convention.Naming, id func(*event.Event) string, keep int, jobs Jobs, dec *schema.Decoder) (Summary, error) {
 	src, err := c.Source(ctx, []bus.Address{{Transport: "kafka", Name: topic}},
 		bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}, Until: bus.Position{Kind: bus.PosEnd}})
 	if err != nil {
@@ -39,7 +46,7 @@ func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming c
 	defer src.Close()
 	s := NewSummarizer(topic, naming, id, keep)
 	s.Redriven(jobs)
-	if err := Scan(ctx, src, s); err != nil {
+	if err := Scan(ctx, schema.Source(src, dec), s); err != nil {
 		return Summary{}, err
 	}
 	sum := s.Summary()

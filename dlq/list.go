@@ -12,6 +12,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/schema"
 )
 
 // Options say how List and Show reach the transports and read DLQs.
@@ -34,6 +35,9 @@ type Options struct {
 	ID    func(*event.Event) string
 	Keep  int
 	Stdin io.Reader
+	// Decoder, when set, decodes the letters Show reads with their schemas
+	// (schema.Source) before they are grouped and their ids read.
+	Decoder *schema.Decoder
 }
 
 // Show summarizes the DLQ at a, with its groups: a Kafka topic, a RabbitMQ
@@ -46,7 +50,7 @@ func Show(ctx context.Context, a bus.Address, o Options) (Summary, error) {
 			return Summary{}, err
 		}
 		defer c.Close()
-		return SummarizeAMQP(ctx, c, a.Name, o.Naming, o.ID, o.Keep, o.Backlog)
+		return summarizeAMQP(ctx, c, a.Name, o.Naming, o.ID, o.Keep, o.Backlog, o.Decoder)
 	case "file":
 		src, err := file.Open(a.Name, o.Stdin, bus.ReadOptions{})
 		if err != nil {
@@ -54,7 +58,7 @@ func Show(ctx context.Context, a bus.Address, o Options) (Summary, error) {
 		}
 		defer src.Close()
 		sum := NewSummarizer(a.Name, o.Naming, o.ID, o.Keep)
-		if err := Scan(ctx, src, sum); err != nil {
+		if err := Scan(ctx, schema.Source(src, o.Decoder), sum); err != nil {
 			return Summary{}, err
 		}
 		s := sum.Summary()
@@ -70,7 +74,7 @@ func Show(ctx context.Context, a bus.Address, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	return SummarizeKafka(ctx, c, a.Name, o.Naming, o.ID, o.Keep, jobs)
+	return summarizeKafka(ctx, c, a.Name, o.Naming, o.ID, o.Keep, jobs, o.Decoder)
 }
 
 // LocalJobs is what the job logs in dir ("" for none) and their groups say

@@ -24,6 +24,10 @@ type TopicRow struct {
 	// StartOffsets and EndOffsets are per partition, indexed by partition.
 	StartOffsets, EndOffsets []int64
 	Internal                 bool
+	// ValueSubject is the registry's subject for the topic's values
+	// (TopicNameStrategy: TOPIC-value), "" when it has none; shown when
+	// ListOptions.Subjects.
+	ValueSubject string
 }
 
 // QueueRow is one RabbitMQ queue in eddy ls.
@@ -44,6 +48,10 @@ type ListOptions struct {
 	Color bool
 	// Width clips table lines to this many cells; 0 means no limit.
 	Width int
+	// Subjects adds each topic's value subject (a schema registry is
+	// configured): a VALUE SUBJECT column ("-" for none), tsv's
+	// value_subject, json's "value_subject" (null for none).
+	Subjects bool
 }
 
 // maxTableOffsets is how many partitions' end offsets the table shows before
@@ -71,6 +79,9 @@ const maxTableOffsets = 8
 //	            "consumers":1,"publish_rate":1.5,"deliver_rate":null,
 //	            "dead_letter_exchange":"dlx","via":"management"}]}
 //
+// With Subjects (a schema registry is configured), topics get a last column,
+// value_subject, and json's topics a "value_subject" (null for none).
+//
 // Lists are never null; a rate is null when unknown; strings are JSON-escaped
 // and also terminal-safe (C1 and bidirectional controls as \u escapes).
 func WriteList(w io.Writer, topics []TopicRow, queues []QueueRow, o ListOptions) error {
@@ -79,9 +90,9 @@ func WriteList(w io.Writer, topics []TopicRow, queues []QueueRow, o ListOptions)
 	case "", "table":
 		writeTables(bw, topics, queues, o)
 	case "tsv":
-		writeTSV(bw, topics, queues)
+		writeTSV(bw, topics, queues, o.Subjects)
 	case "json":
-		bw.Write(appendListJSON(nil, topics, queues))
+		bw.Write(appendListJSON(nil, topics, queues, o.Subjects))
 	default:
 		return fmt.Errorf("unknown list format %q (valid: table, tsv, json)", SafeString(o.Format))
 	}
@@ -241,9 +252,16 @@ func writeTables(w *bufio.Writer, topics []TopicRow, queues []QueueRow, o ListOp
 			if r.Internal {
 				name += " (internal)"
 			}
-			t.rows = append(t.rows, []string{name, strconv.Itoa(r.Partitions), strconv.Itoa(r.Replicas),
-				strconv.FormatInt(r.Messages, 10), offsetList(r.EndOffsets, maxTableOffsets)})
+			row := []string{name, strconv.Itoa(r.Partitions), strconv.Itoa(r.Replicas),
+				strconv.FormatInt(r.Messages, 10), offsetList(r.EndOffsets, maxTableOffsets)}
+			if o.Subjects {
+				row = append(row, orDash(SafeString(r.ValueSubject)))
+			}
+			t.rows = append(t.rows, row)
 			t.dim[i] = r.Internal
+		}
+		if o.Subjects {
+			t.head, t.right = append(t.head, "VALUE SUBJECT"), append(t.right, false)
 		}
 		t.write(w, o)
 	}
@@ -287,17 +305,25 @@ func offsetList(offs []int64, limit int) string {
 	return string(b)
 }
 
-func writeTSV(w *bufio.Writer, topics []TopicRow, queues []QueueRow) {
+func writeTSV(w *bufio.Writer, topics []TopicRow, queues []QueueRow, subjects bool) {
 	row := func(cells ...string) {
 		w.WriteString(strings.Join(cells, "\t"))
 		w.WriteByte('\n')
 	}
 	if len(topics) > 0 {
-		row("topic", "partitions", "replicas", "messages", "start_offsets", "end_offsets", "internal")
+		head := []string{"topic", "partitions", "replicas", "messages", "start_offsets", "end_offsets", "internal"}
+		if subjects {
+			head = append(head, "value_subject")
+		}
+		row(head...)
 		for _, r := range topics {
-			row(SafeString(r.Name), strconv.Itoa(r.Partitions), strconv.Itoa(r.Replicas),
+			cells := []string{SafeString(r.Name), strconv.Itoa(r.Partitions), strconv.Itoa(r.Replicas),
 				strconv.FormatInt(r.Messages, 10), offsetList(r.StartOffsets, 0), offsetList(r.EndOffsets, 0),
-				strconv.FormatBool(r.Internal))
+				strconv.FormatBool(r.Internal)}
+			if subjects {
+				cells = append(cells, SafeString(r.ValueSubject))
+			}
+			row(cells...)
 		}
 	}
 	if len(queues) > 0 {
@@ -320,7 +346,7 @@ func tsvRate(r *float64) string {
 	return strconv.FormatFloat(*r, 'f', -1, 64)
 }
 
-func appendListJSON(b []byte, topics []TopicRow, queues []QueueRow) []byte {
+func appendListJSON(b []byte, topics []TopicRow, queues []QueueRow, subjects bool) []byte {
 	b = append(b, `{"v":1,"topics":[`...)
 	for i, r := range topics {
 		if i > 0 {
@@ -340,6 +366,14 @@ func appendListJSON(b []byte, topics []TopicRow, queues []QueueRow) []byte {
 		b = appendInts(b, r.EndOffsets)
 		b = append(b, `,"internal":`...)
 		b = strconv.AppendBool(b, r.Internal)
+		if subjects {
+			b = append(b, `,"value_subject":`...)
+			if r.ValueSubject == "" {
+				b = append(b, "null"...)
+			} else {
+				b = appendJSONString(b, r.ValueSubject)
+			}
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `],"queues":[`...)

@@ -20,6 +20,7 @@ import (
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/lag"
 	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/schema"
 	"github.com/eddy-sh/eddy/trace"
 )
 
@@ -39,6 +40,9 @@ type Backend struct {
 	AMQP  *amqp.Client
 	// Schema derives ids and types, as in eddy tail; nil is the default.
 	Schema *event.Schema
+	// Decoder decodes what the tail and the trace read with schemas (nil:
+	// none), as in eddy tail.
+	Decoder *schema.Decoder
 	// Naming says which topics and queues are dead-letter ones.
 	Naming convention.Naming
 	// Jobs, when set, says what redrive jobs already took from a Kafka DLQ,
@@ -134,7 +138,7 @@ func (b *Backend) openTail(ctx context.Context, addrs []bus.Address, read bus.Re
 
 // clients are the Backend's clients for all.Sources, which leaves them open.
 func (b *Backend) clients() all.Clients {
-	c := all.Clients{Borrowed: true,
+	c := all.Clients{Borrowed: true, Decoder: b.Decoder,
 		Kafka: func() (*kafka.Client, error) { return nil, errors.New("tui: no Kafka in this context") },
 		AMQP:  func() (*amqp.Client, error) { return nil, errors.New("tui: no RabbitMQ in this context") }}
 	if b.Kafka != nil {

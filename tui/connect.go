@@ -19,6 +19,7 @@ import (
 	"github.com/eddy-sh/eddy/event"
 	"github.com/eddy-sh/eddy/internal/cmdutil"
 	"github.com/eddy-sh/eddy/replay"
+	"github.com/eddy-sh/eddy/schema"
 )
 
 // Conn is one context's connection as cmd/eddy resolves it from the flags,
@@ -29,6 +30,8 @@ type Conn struct {
 	Context  string
 	Contexts []string
 	Schema   *event.Schema
+	// Decoder decodes payloads with schemas (nil: none), as in eddy tail.
+	Decoder *schema.Decoder
 	// Kafka connects Kafka, at KafkaSeeds (shown in the top bar); nil when
 	// only RabbitMQ is named. AMQP connects RabbitMQ; nil when not named.
 	Kafka      func(...kafka.Option) (*kafka.Client, error)
@@ -58,7 +61,7 @@ func connect(resolve func(name string) (Conn, error), name string) (*Backend, er
 	if err != nil {
 		return nil, err
 	}
-	be := &Backend{Context: conn.Context, Schema: conn.Schema}
+	be := &Backend{Context: conn.Context, Schema: conn.Schema, Decoder: conn.Decoder}
 	be.Jobs = func(ctx context.Context, topic string) (dlq.Jobs, error) {
 		return dlq.LocalJobs(ctx, be.Kafka, conn.JobLogDir(), topic)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/schema"
 )
 
 // Clients are how Sources reaches the brokers.
@@ -33,6 +34,10 @@ type Clients struct {
 	// OnHealth, when set, is the brokers' bus.ReadOptions.OnHealth (captures
 	// have no health).
 	OnHealth func(bus.Health)
+	// Decoder, when set, decodes every event Sources reads (schema.Source):
+	// tail, trace, trace flows, expect and the TUI set it; replay never
+	// does, it copies bytes.
+	Decoder *schema.Decoder
 }
 
 // Addrs are addresses sorted by transport.
@@ -180,7 +185,7 @@ func Sources(ctx context.Context, c Clients, a Addrs, read Read) (*Set, error) {
 			set.amqp = append(set.amqp, as)
 		}
 	}
-	set.Source = bus.Merge(srcs...)
+	set.Source = schema.Source(bus.Merge(srcs...), c.Decoder)
 	return set, nil
 }
 

@@ -47,6 +47,12 @@ func complete(parent context.Context, f *Factory, kind completion.Kind, toComple
 			return nil, err
 		}
 		return c.names(), nil
+	}, Subjects: func(ctx context.Context) ([]string, error) {
+		c, err := qf.SchemaClient()
+		if err != nil || c == nil {
+			return nil, err
+		}
+		return c.Subjects(ctx)
 	}}
 	names, noSpace := completion.Candidates(ctx, src, kind, toComplete)
 	directive := cobra.ShellCompDirectiveNoFileComp

@@ -142,6 +142,7 @@ WHAT IT DOES TO A QUEUE
 		fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
 	}
 	show.Flags().IntVar(&so.IDs, "ids", 5, "message ids to list per group")
+	bindSchemaFlags(show.Flags(), &f.Schemas)
 	cmd.AddCommand(ls, show, newCmdRedrive(f, nil))
 	cmd.AddCommand(newCmdLedger(f, nil))
 	return cmd
@@ -213,6 +214,9 @@ func dlqShowRun(ctx context.Context, f *Factory, o *DLQOptions) error {
 	}
 	do := o.dlqOptions(f)
 	do.ID, do.Keep, do.Stdin = func(e *event.Event) string { return schema.Extract(e).ID }, o.IDs, f.IO.In
+	if do.Decoder, err = f.Decoder(); err != nil {
+		return err
+	}
 	s, err := dlq.Show(ctx, a, do)
 	if err != nil {
 		return err

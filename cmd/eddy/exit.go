@@ -18,8 +18,8 @@ const (
 	ExitOK          = 0   // success
 	ExitError       = 1   // an error: missing topic or queue, bad capture, broker error
 	ExitUsage       = 2   // bad flags, arguments, expressions or configuration
-	ExitPartial     = 3   // partial success, or an expectation or threshold failed
-	ExitConnect     = 4   // a broker could not be reached or refused the credentials
+	ExitPartial     = 3   // partial success, or an expectation or threshold failed, or records not decoded
+	ExitConnect     = 4   // a broker or the schema registry could not be reached or refused the credentials
 	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 
@@ -27,8 +27,11 @@ const exitCodesHelp = `EXIT STATUS
   0    success
   1    error (missing topic or queue, malformed capture, broker error)
   2    usage error (bad flag, argument, address, position, filter or template)
-  3    partial success, or an expectation or threshold failed
-  4    cannot connect to a broker, or authentication failed
+  3    partial success, or an expectation or threshold failed, or records
+       that decoding was asked for could not be decoded (shown raw, counted
+       in one line on stderr)
+  4    cannot connect to a broker or the schema registry, or authentication
+       failed
   130  interrupted (Ctrl-C or SIGTERM)`
 
 // usageError marks an error as the user's input being wrong (exit 2); it is

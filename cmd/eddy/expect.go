@@ -83,6 +83,7 @@ type never seen) otherwise.
 	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "a flow with no event for this long is finished (its missing steps fail)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
 	fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
+	bindSchemaFlags(fl, &f.Schemas)
 	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "a step type that no event read has does not fail the expectation (by default it does, exit 3)")
 	return cmd
 }

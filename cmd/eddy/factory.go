@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/eddy-sh/eddy/bus/amqp"
@@ -34,12 +35,18 @@ type Factory struct {
 	Now      func() time.Time
 	Redactor *Redactor
 	Global   GlobalOptions
+	// Schemas are the schema flags of the command that runs
+	// (bindSchemaFlags), resolved by Decoder.
+	Schemas config.SchemaOptions
 
 	cfg *Config
+	// dec is the decoder made for this factory's settings (Decoder); a
+	// copy of the factory for another context (tuiConn) gets its own.
+	dec *decoderState
 }
 
 func newFactory(io *IOStreams, getenv func(string) string, r *Redactor) *Factory {
-	return &Factory{IO: io, Getenv: getenv, Now: time.Now, Redactor: r}
+	return &Factory{IO: io, Getenv: getenv, Now: time.Now, Redactor: r, dec: &decoderState{}}
 }
 
 // Config loads the config file once.
@@ -95,7 +102,11 @@ func (f *Factory) resolver() (*config.Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &config.Resolver{Flags: &f.Global, Getenv: f.Getenv, Context: ctx, Warn: f.IO.ErrOut, Debug: f.debugWriter(), Secrets: f.Redactor}, nil
+	dir := ""
+	if c, err := f.Config(); err == nil && c.Path() != "" {
+		dir = filepath.Dir(c.Path())
+	}
+	return &config.Resolver{Flags: &f.Global, Getenv: f.Getenv, Context: ctx, Dir: dir, Warn: f.IO.ErrOut, Debug: f.debugWriter(), Secrets: f.Redactor}, nil
 }
 
 // kafkaSettings resolves where Kafka is (config.Resolver.KafkaSettings) and

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/config"
 	"github.com/eddy-sh/eddy/replay"
 )
 
@@ -199,4 +200,29 @@ func orList(words []string) string {
 		return strings.Join(words, "")
 	}
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// Schemas: --schema-registry, --value-schema, --key-schema, --validate and
+// --no-decode, on the commands that read payloads (tail, trace, trace flows,
+// expect, dlq show, tui). Factory.Decoder resolves them (flags, then
+// EDDY_SCHEMA_REGISTRY, then the context; internal/config's
+// Resolver.Schema). replay and dlq redrive have none: they copy bytes.
+
+// schemaRegistryHelp is --schema-registry's help, the same everywhere.
+const schemaRegistryHelp = "the Schema Registry (Confluent API): http[s]://HOST:PORT[/PATH] (env EDDY_SCHEMA_REGISTRY; default: the context's schema-registry)"
+
+// bindSchemaFlags declares the schema flags on fs, bound to o (the
+// Factory's: one command runs per process).
+func bindSchemaFlags(fs *pflag.FlagSet, o *config.SchemaOptions) {
+	fs.StringVar(&o.Registry, "schema-registry", "", "decode Avro, Protobuf and JSON Schema payloads with "+strings.TrimPrefix(schemaRegistryHelp, "the "))
+	fs.StringArrayVar(&o.ValueSchemas, "value-schema", nil, "decode TOPIC's values with a local schema: TOPIC=FILE[#MESSAGE] (.avsc, .proto or a directory of them, .binpb, .json; repeatable)")
+	fs.StringArrayVar(&o.KeySchemas, "key-schema", nil, "decode TOPIC's keys with a local schema: TOPIC=FILE[#MESSAGE] (repeatable)")
+	fs.BoolVar(&o.Validate, "validate", false, "JSON Schema: check payloads against their schema; one that does not match shows as invalid")
+	fs.BoolVar(&o.NoDecode, "no-decode", false, "decode no payload with a schema, whatever the flags, environment or context configure")
+}
+
+// bindSchemaRegistryFlag declares --schema-registry alone: eddy schema ls
+// and show, and eddy ls's subject column.
+func bindSchemaRegistryFlag(fs *pflag.FlagSet, o *config.SchemaOptions) {
+	fs.StringVar(&o.Registry, "schema-registry", "", schemaRegistryHelp)
 }

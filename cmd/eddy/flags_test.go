@@ -27,6 +27,8 @@ func TestOutputFlags(t *testing.T) {
 		"eddy expect":          {"text", "json"},
 		"eddy replay":          {"text", "json"},
 		"eddy dlq redrive":     {"text", "json"},
+		"eddy schema ls":       {"table", "tsv", "json"},
+		"eddy schema show":     {"text", "json"},
 	}
 	f, _, _ := testFactory(false)
 	seen := map[string]bool{}

@@ -9,6 +9,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/all"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/helptext"
+	"github.com/eddy-sh/eddy/schema"
 )
 
 // LsOptions are `eddy ls`'s flags and arguments.
@@ -37,6 +38,7 @@ func newCmdLs(f *Factory, runF func(context.Context, *LsOptions) error) *cobra.C
 	}
 	cmd.Flags().BoolVar(&o.Internal, "internal", false, "include internal topics (__consumer_offsets, …)")
 	tableOutput.bind(cmd.Flags(), &o.Output)
+	bindSchemaRegistryFlag(cmd.Flags(), &f.Schemas)
 	return cmd
 }
 
@@ -60,6 +62,11 @@ func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
 			t.Kafka, t.AMQP = true, true // try both local defaults
 		}
 	}
+	// A registry URL that is wrong is said before anything connects.
+	registry, err := f.SchemaClient()
+	if err != nil {
+		return err
+	}
 	l := all.List(ctx, sourceClients(f, nil, nil), t, o.Internal)
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -69,8 +76,34 @@ func lsRun(ctx context.Context, f *Factory, o *LsOptions) error {
 	if len(l.Failures) > 0 && !l.Answered {
 		return errors.Join(l.Failures...)
 	}
-	if err := inspect.WriteList(f.IO.Out, l.Topics, l.Queues, inspect.ListOptions{Format: format, Color: f.IO.Color(), Width: f.IO.Width}); err != nil {
+	subjects := registry != nil && t.Kafka
+	if subjects && len(l.Topics) > 0 {
+		if err := valueSubjects(ctx, registry, l.Topics); err != nil {
+			l.Failures = append(l.Failures, err)
+		}
+	}
+	if err := inspect.WriteList(f.IO.Out, l.Topics, l.Queues, inspect.ListOptions{Format: format, Color: f.IO.Color(), Width: f.IO.Width, Subjects: subjects}); err != nil {
 		return err
 	}
 	return partial(f, l.Failures)
+}
+
+// valueSubjects sets each topic's value subject in the registry c
+// (TopicNameStrategy: TOPIC-value). A registry that does not answer leaves
+// the column empty: its error is a partial failure of the listing (exit 3).
+func valueSubjects(ctx context.Context, c *schema.Client, rows []inspect.TopicRow) error {
+	subjects, err := c.Subjects(ctx)
+	if err != nil {
+		return err
+	}
+	have := make(map[string]bool, len(subjects))
+	for _, s := range subjects {
+		have[s] = true
+	}
+	for i := range rows {
+		if s := rows[i].Name + "-value"; have[s] {
+			rows[i].ValueSubject = s
+		}
+	}
+	return nil
 }

@@ -44,6 +44,9 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 	if p := getenv("EDDY_SASL_PASSWORD"); p != "" {
 		r.Add(p)
 	}
+	if u := getenv("EDDY_SCHEMA_REGISTRY"); u != "" {
+		registerURLSecret(r, u)
+	}
 	root := newRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(io.In)
@@ -75,6 +78,13 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 		}
 	}
 	err := res.err
+	// Records that could not be decoded were shown raw, each with its
+	// reason; once at the end, one line says how many and why, and a run
+	// that otherwise succeeded is a partial success.
+	undecoded := f.decodeSummary()
+	if undecoded != "" {
+		fmt.Fprintln(io.ErrOut, undecoded)
+	}
 	if ctx.Err() != nil && parent.Err() == nil && (err == nil || errors.Is(err, context.Canceled)) {
 		// Commands whose normal end is Ctrl-C (eddy demo) say so; for the
 		// others an interrupt is exit 130, as shells expect.
@@ -85,6 +95,9 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 		return ExitInterrupted
 	}
 	if err == nil {
+		if undecoded != "" && (res.cmd == nil || res.cmd.Annotations[annotationNoDecodeExit] != "true") {
+			return ExitPartial
+		}
 		return ExitOK
 	}
 	reportError(io, err)

@@ -50,6 +50,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 		newCmdReplay(f, nil),
 		newCmdDLQ(f, nil),
 		newCmdTUI(f, nil),
+		newCmdSchema(f, nil),
 	}
 	for _, c := range readCmds {
 		c.GroupID = "read"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,6 +22,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/event"
@@ -99,6 +102,7 @@ func runScripts(t *testing.T, kafkaMode string) {
 			"member":       cmdMember,
 			"kcat-agree":   cmdKcatAgree,
 			"filesize":     cmdFileSize,
+			"registry":     cmdRegistry,
 		},
 	})
 }
@@ -477,4 +481,31 @@ func cmdFileSize(ts *testscript.TestScript, neg bool, args []string) {
 	if fi.Size() < minSize || fi.Size() > maxSize {
 		ts.Fatalf("%s is %d bytes, want %s", args[0], fi.Size(), args[1])
 	}
+}
+
+// registry [-auth USER:PASS] [SUBJECT TYPE FILE]...: start a Schema
+// Registry for this script (franz-go's srfake, on loopback), register each
+// FILE's text under SUBJECT as TYPE (avro, protobuf, json; each in turn a
+// new version), and set $REGISTRY to its URL.
+func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
+	var opts []srfake.Option
+	if len(args) >= 2 && args[0] == "-auth" {
+		opts = append(opts, srfake.WithAuth("Basic "+base64.StdEncoding.EncodeToString([]byte(args[1]))))
+		args = args[2:]
+	}
+	if len(args)%3 != 0 {
+		ts.Fatalf("usage: registry [-auth USER:PASS] [SUBJECT TYPE FILE]...")
+	}
+	reg := srfake.New(opts...)
+	ts.Defer(reg.Close)
+	types := map[string]sr.SchemaType{"avro": sr.TypeAvro, "protobuf": sr.TypeProtobuf, "json": sr.TypeJSON}
+	for ; len(args) > 0; args = args[3:] {
+		typ, ok := types[args[1]]
+		if !ok {
+			ts.Fatalf("registry: type %q: want avro, protobuf or json", args[1])
+		}
+		_, _, err := reg.RegisterSchema(args[0], sr.Schema{Schema: ts.ReadFile(args[2]), Type: typ})
+		ts.Check(err)
+	}
+	ts.Setenv("REGISTRY", reg.URL())
 }

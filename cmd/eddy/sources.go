@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -48,9 +49,18 @@ type traceInput struct {
 // openTraceInput opens addrs; with none, every non-internal Kafka topic.
 // fileRead applies to captures, read to Kafka and RabbitMQ.
 func openTraceInput(ctx context.Context, f *Factory, addrs []string, read, fileRead bus.ReadOptions) (*traceInput, error) {
-	files, ok, err := all.Captures(addrs)
+	clients, err := decodingClients(f, nil, nil)
 	if err != nil {
 		return nil, err
+	}
+	var files []*os.File
+	ok := false
+	// The parallel capture reader hands lines to the correlator, past the
+	// sources: with a decoder, captures are read as sources, decoded.
+	if clients.Decoder == nil {
+		if files, ok, err = all.Captures(addrs); err != nil {
+			return nil, err
+		}
 	}
 	in := &traceInput{Input: trace.Input{Skipped: func(name string, n int) { inspect.WriteSkipped(f.IO.ErrOut, name, n) }}}
 	if !ok {
@@ -59,7 +69,7 @@ func openTraceInput(ctx context.Context, f *Factory, addrs []string, read, fileR
 			return nil, asUsage(err)
 		}
 		a.EveryTopic = len(addrs) == 0
-		if in.set, err = all.Sources(ctx, sourceClients(f, nil, nil), a, all.Read{Brokers: read, Files: fileRead}); err != nil {
+		if in.set, err = all.Sources(ctx, clients, a, all.Read{Brokers: read, Files: fileRead}); err != nil {
 			return nil, err
 		}
 		in.Source = in.set

@@ -70,7 +70,16 @@ OUTPUT
 FILTER
   --filter is an expression (expr-lang.org) over the event: topic, queue,
   partition, offset, timestamp, key, value (the decoded JSON payload), raw,
-  headers["name"], type, id, correlation_id, causation_id, trace_id.`,
+  headers["name"], type, id, correlation_id, causation_id, trace_id.
+
+SCHEMAS
+  Avro, Protobuf and JSON Schema payloads in the Confluent wire format are
+  decoded with the Schema Registry of --schema-registry, EDDY_SCHEMA_REGISTRY
+  or the context (eddy help schema); --value-schema and --key-schema decode a
+  topic's bare payloads with a local schema file instead. value is then the
+  decoded JSON, for --filter and templates too. A record that does not decode
+  is printed raw with its reason; at the end one line on stderr says how many
+  and why, and the exit status is 3. --no-decode reads the bytes alone.`,
 		Example: `  # follow new orders
   eddy tail kafka:orders
   # everything so far in two topics, as JSON lines, then exit
@@ -80,7 +89,9 @@ FILTER
   # watch a RabbitMQ queue without consuming it, backlog included
   eddy tail amqp:orders.dlq --backlog
   # read a capture
-  eddy tail file:capture.jsonl --filter 'type == "PaymentFailed"'`,
+  eddy tail file:capture.jsonl --filter 'type == "PaymentFailed"'
+  # Avro and Protobuf through a Schema Registry; a local .proto for one topic
+  eddy tail kafka:orders kafka:refunds --schema-registry http://127.0.0.1:8081 --value-schema 'refunds=refund.proto#shop.Refund'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("tail needs at least one SOURCE, e.g. kafka:orders (see 'eddy tail --help')")
@@ -108,6 +119,7 @@ FILTER
 	fl.BoolVar(&o.Headers, "headers", false, "pretty: show each event's headers under it, known binary ones decoded (Spring's kafka_dlt-*)")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: also show records of open and aborted transactions (default: read_committed, like kcat)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
+	bindSchemaFlags(fl, &f.Schemas)
 	return cmd
 }
 
@@ -190,7 +202,11 @@ func tailRun(ctx context.Context, f *Factory, o *TailOptions) error {
 	if o.Firehose {
 		aopts = append(aopts, amqp.WithFirehose())
 	}
-	src, err := all.Sources(ctx, sourceClients(f, kopts, aopts), p.addrs, all.Read{Brokers: p.read, Files: p.read})
+	clients, err := decodingClients(f, kopts, aopts)
+	if err != nil {
+		return err
+	}
+	src, err := all.Sources(ctx, clients, p.addrs, all.Read{Brokers: p.read, Files: p.read})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/inspect"
+	"github.com/eddy-sh/eddy/internal/config"
 	"github.com/eddy-sh/eddy/internal/helptext"
 	"github.com/eddy-sh/eddy/trace"
 )
@@ -77,18 +78,19 @@ func newCmdTrace(f *Factory, runF func(context.Context, *TraceOptions) error) *c
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Since, "since", "1h", "how far back to look: a duration (1h, 30m) or an RFC3339 time")
-	bindTraceFlags(fl, o)
+	bindTraceFlags(fl, o, &f.Schemas)
 	cmd.AddCommand(newCmdTraceFlows(f, runF))
 	return cmd
 }
 
-func bindTraceFlags(fl *pflag.FlagSet, o *TraceOptions) {
+func bindTraceFlags(fl *pflag.FlagSet, o *TraceOptions, schemas *config.SchemaOptions) {
 	traceOutput.bind(fl, &o.Output)
 	fl.StringArrayVar(&o.Flows, "flow", nil, "a flow definition 'A -> B -> C' (repeatable); 'shop' is the demo's")
 	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "finalise a flow after it had no event for this long")
 	fl.StringVar(&o.OTLP, "otlp", "", "export every flow as an OpenTelemetry trace to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	fl.BoolVar(&o.SkipBad, "skip-bad", false, "captures: skip malformed lines and report how many, instead of stopping")
 	fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
+	bindSchemaFlags(fl, schemas)
 }
 
 func newCmdTraceFlows(f *Factory, runF func(context.Context, *TraceOptions) error) *cobra.Command {
@@ -124,7 +126,7 @@ func newCmdTraceFlows(f *Factory, runF func(context.Context, *TraceOptions) erro
 	fl := cmd.Flags()
 	bindPositions(fl, &o.From, &o.Until, "", "")
 	fl.DurationVar(&o.Refresh, "refresh", time.Second, "on a terminal, redraw the report this often")
-	bindTraceFlags(fl, o)
+	bindTraceFlags(fl, o, &f.Schemas)
 	return cmd
 }
 

@@ -48,6 +48,10 @@ func newCmdTUI(f *Factory, runF func(context.Context, *TUIOptions) error) *cobra
 	cmd.Flags().BoolVar(&o.Demo, "demo", false, "start the embedded demo shop and open the TUI on it")
 	cmd.Flags().IntVar(&o.Buffer, "buffer", 10000, "events the tail keeps in memory; older ones are dropped and counted")
 	cmd.Flags().BoolVar(&o.Backlog, "backlog", false, backlogFlag+"; in the DLQ view and when the tail jumps back")
+	bindSchemaFlags(cmd.Flags(), &f.Schemas)
+	// The TUI shows an undecodable record where it is: the exit status does
+	// not change for it.
+	cmd.Annotations = map[string]string{annotationNoDecodeExit: "true"}
 	cmd.Flags().StringVar(&o.Theme, "theme", "auto", "colours for a dark or light terminal background: auto (ask the terminal), dark or light")
 	return cmd
 }
@@ -79,6 +83,10 @@ func planTUI(o *TUIOptions) ([]bus.Address, error) {
 func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 	addrs, err := planTUI(o)
 	if err != nil {
+		return err
+	}
+	// A bad schema flag is said before the screen is taken.
+	if _, err := f.Decoder(); err != nil {
 		return err
 	}
 	// The UI draws on stderr so stdout stays clean; with stderr redirected
@@ -131,6 +139,9 @@ func tuiConn(first *Factory) func(name string) (tui.Conn, error) {
 		if name != "" {
 			g := *f
 			g.Global.Context, g.Global.Brokers, g.Global.AMQPURL, g.Global.AMQPMgmtURL = name, nil, "", ""
+			// Its own registry and schemas: the context's, not the first one's
+			// (the --value-schema and --key-schema mappings stay).
+			g.Schemas.Registry, g.dec = "", &decoderState{}
 			f = &g
 		}
 		kExplicit, aExplicit, err := configuredTransports(f)
@@ -145,7 +156,11 @@ func tuiConn(first *Factory) func(name string) (tui.Conn, error) {
 		if err != nil {
 			return tui.Conn{}, err
 		}
-		c := tui.Conn{Context: ctxName, Schema: schema, ReadIDs: readIDs,
+		dec, err := f.Decoder()
+		if err != nil {
+			return tui.Conn{}, err
+		}
+		c := tui.Conn{Context: ctxName, Schema: schema, Decoder: dec, ReadIDs: readIDs,
 			JobLogDir:     func() string { return jobLogDir(f, "") },
 			RedriveLogDir: func() (string, error) { return redriveLogDir(f, "") },
 			Ledger: func(ctx context.Context, dryRun bool) (replay.Ledger, error) {

@@ -27,6 +27,7 @@ const (
 	Groups         // consumer group names, kafka:, amqp:, amqp:QUEUE
 	Contexts       // context names from the config file
 	Trace          // an id first (nothing to offer), then addresses
+	Subjects       // a Schema Registry's subjects
 )
 
 // Sources are where names come from. Any of them may fail: that offers
@@ -35,6 +36,9 @@ type Sources struct {
 	Contexts func() ([]string, error)
 	Kafka    func(...kafka.Option) (*kafka.Client, error)
 	AMQP     func(...amqp.Option) (*amqp.Client, error)
+	// Subjects lists the Schema Registry's subjects; nil when none is
+	// configured.
+	Subjects func(context.Context) ([]string, error)
 }
 
 // Candidates returns the names of kind that start with toComplete, and
@@ -61,6 +65,17 @@ func Candidates(ctx context.Context, src Sources, kind Kind, toComplete string) 
 		return out, false
 	case Addresses, Brokers:
 		return address(ctx, src, toComplete, kind == Addresses)
+	case Subjects:
+		if src.Subjects == nil {
+			return nil, false
+		}
+		return withTimeout(ctx, func(ctx context.Context) []string {
+			names, err := src.Subjects(ctx)
+			if err != nil {
+				return nil
+			}
+			return names
+		}, toComplete), false
 	}
 	return nil, false
 }

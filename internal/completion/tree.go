@@ -28,6 +28,8 @@ var argKinds = map[string]Kind{
 	"eddy config show": Contexts,
 	"eddy config set":  Contexts,
 	"eddy demo":        None,
+	"eddy schema ls":   None,
+	"eddy schema show": Subjects,
 	"eddy version":     None,
 }
 

@@ -35,6 +35,10 @@ type Context struct {
 	Kafka  *KafkaConfig  `yaml:"kafka,omitempty"`
 	AMQP   *AMQPConfig   `yaml:"amqp,omitempty"`
 	Schema *event.Schema `yaml:"schema,omitempty"`
+	// SchemaRegistry decodes Avro, Protobuf and JSON Schema payloads in the
+	// Confluent wire format; Schemas maps topics to local schema files.
+	SchemaRegistry *SchemaRegistryConfig `yaml:"schema-registry,omitempty"`
+	Schemas        []SchemaMapping       `yaml:"schemas,omitempty"`
 }
 
 // KafkaConfig is a context's Kafka connection.
@@ -180,7 +184,18 @@ const masked = "****"
 
 // Masked returns a copy of the context with every secret replaced, for display.
 func (ctx *Context) Masked() *Context {
-	out := &Context{Schema: ctx.Schema}
+	out := &Context{Schema: ctx.Schema, Schemas: ctx.Schemas}
+	if ctx.SchemaRegistry != nil {
+		sr := *ctx.SchemaRegistry
+		sr.URL = amqp.Redact(sr.URL)
+		if sr.Password != "" {
+			sr.Password = masked
+		}
+		if sr.Token != "" {
+			sr.Token = masked
+		}
+		out.SchemaRegistry = &sr
+	}
 	if ctx.Kafka != nil {
 		k := *ctx.Kafka
 		if k.SASL != nil {

@@ -99,6 +99,9 @@ type Resolver struct {
 	Flags   *Options
 	Getenv  func(string) string
 	Context *Context // the context in force (Config.Current)
+	// Dir is the config file's directory: the context's schema files are
+	// relative to it.
+	Dir string
 	// Warn receives the --insecure warning; Debug the clients' debug logs
 	// (nil: none).
 	Warn, Debug io.Writer

@@ -9,4 +9,9 @@ the listing to one; kafka:/REGEX/ lists matching topics; amqp:QUEUE names queues
 RabbitMQ queues are listed through the management API; when it cannot be reached,
 named queues are still shown from passive declares (depth and consumers only).
 If one transport fails and another answers, eddy prints what it got, reports the
-failure and exits 3.`
+failure and exits 3.
+
+With a schema registry configured (--schema-registry, EDDY_SCHEMA_REGISTRY or
+the context's schema-registry), topics get a VALUE SUBJECT column: the
+registry's TOPIC-value subject, - when it has none (tsv value_subject, json
+"value_subject", null for none).`

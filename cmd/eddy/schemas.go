@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/eddy-sh/eddy/bus/all"
+	"github.com/eddy-sh/eddy/bus/amqp"
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/schema"
+)
+
+// Decoding payloads with schemas: the commands that read payloads (tail,
+// trace, trace flows, expect, dlq show, the TUI) get their decoder here;
+// replay and dlq redrive never do (they copy the bytes they read).
+
+// annotationNoDecodeExit marks a command whose exit status undecodable
+// records do not change (the TUI shows them where they are); its summary
+// line is still written.
+const annotationNoDecodeExit = "eddy.decode-failures-not-partial"
+
+// decoderState is the decoder made for a factory's settings, once.
+type decoderState struct {
+	mu   sync.Mutex
+	done bool
+	d    *schema.Decoder
+	err  error
+}
+
+// Decoder returns the schema decoder for the schema flags (Schemas), the
+// environment and the context in force, made once; nil when nothing is
+// configured (or --no-decode). A bad value (a URL, a mapping, a schema
+// file that does not compile) is a usage error, in one line. It does not
+// contact the registry.
+func (f *Factory) Decoder() (*schema.Decoder, error) {
+	if f.dec == nil {
+		f.dec = &decoderState{}
+	}
+	s := f.dec
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return s.d, s.err
+	}
+	s.done = true
+	r, err := f.resolver()
+	if err != nil {
+		s.err = err
+		return nil, err
+	}
+	cfg, ok, err := r.Schema(&f.Schemas)
+	if err != nil || !ok {
+		s.err = err
+		return nil, err
+	}
+	if s.d, err = schema.New(cfg); err != nil {
+		s.d, s.err = nil, safeUsagef("%s", err)
+	}
+	return s.d, s.err
+}
+
+// SchemaClient returns a client of the registry that --schema-registry,
+// EDDY_SCHEMA_REGISTRY or the context names; nil (and no error) when none
+// does.
+func (f *Factory) SchemaClient() (*schema.Client, error) {
+	r, err := f.resolver()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := r.SchemaRegistry(f.Schemas.Registry)
+	if err != nil || rc == nil {
+		return nil, err
+	}
+	c, err := schema.NewClient(*rc, f.Global.Timeout)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	return c, nil
+}
+
+// decodingClients are sourceClients with the command's decoder: every
+// event the sources read is decoded (schema.Source).
+func decodingClients(f *Factory, kopts []kafka.Option, aopts []amqp.Option) (all.Clients, error) {
+	c := sourceClients(f, kopts, aopts)
+	d, err := f.Decoder()
+	if err != nil {
+		return all.Clients{}, err
+	}
+	c.Decoder = d
+	return c, nil
+}
+
+// decodeSummary is the one stderr line that says which records could not be
+// decoded and why, "" when decoding was not asked or nothing failed. It is
+// read once the command is over.
+func (f *Factory) decodeSummary() string {
+	if f.dec == nil {
+		return ""
+	}
+	f.dec.mu.Lock()
+	d := f.dec.d
+	f.dec.mu.Unlock()
+	if d == nil {
+		return ""
+	}
+	line := statsSummary(d.Stats())
+	if line != "" && !strings.HasPrefix(line, "eddy: ") {
+		line = "eddy: " + line
+	}
+	return line
+}
+
+// statsSummary is st.Summary() (package schema's one line), or, until that
+// method is there, the same facts said here.
+func statsSummary(st schema.Stats) string {
+	if s, ok := any(st).(interface{ Summary() string }); ok {
+		return s.Summary()
+	}
+	var total int64
+	reasons := make([]string, 0, len(st.Failed))
+	for reason, n := range st.Failed {
+		if n > 0 {
+			total += n
+			reasons = append(reasons, reason)
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	sort.Strings(reasons)
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", st.Failed[r], r)
+	}
+	return fmt.Sprintf("%d key(s) or value(s) could not be decoded (%s); they are shown raw", total, strings.Join(parts, ", "))
+}
