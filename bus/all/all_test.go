@@ -125,27 +125,12 @@ func TestSourcesDecode(t *testing.T) {
 	if e := read(Clients{}); e.ValueDecoded != nil {
 		t.Errorf("decoded without a decoder: %+v", e.ValueDecoded)
 	}
-	d, ok := newDecoder(t, schema.Config{Local: []schema.Mapping{{Topic: "orders", Value: &schema.LocalSchema{Path: avsc}}}})
-	if !ok {
-		t.Skip("package schema's decoder is not merged on this branch yet")
+	d, err := schema.New(schema.Config{Local: []schema.Mapping{{Topic: "orders", Value: &schema.LocalSchema{Path: avsc}}}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	e := read(Clients{Decoder: d})
 	if e.ValueDecoded == nil || e.ValueDecoded.Fail != "" || string(e.ValueDecoded.JSON) != `{"id":"a"}` || string(e.Value) != string(body) {
 		t.Errorf("decoded: %+v, value %q", e.ValueDecoded, e.Value)
 	}
-}
-
-// newDecoder is schema.New, ok false while package schema's core is not
-// there (its functions panic until it is merged).
-func newDecoder(t *testing.T, cfg schema.Config) (d *schema.Decoder, ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	d, err := schema.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d, true
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -105,34 +103,9 @@ func (f *Factory) decodeSummary() string {
 	if d == nil {
 		return ""
 	}
-	line := statsSummary(d.Stats())
+	line := d.Stats().Summary()
 	if line != "" && !strings.HasPrefix(line, "eddy: ") {
 		line = "eddy: " + line
 	}
 	return line
-}
-
-// statsSummary is st.Summary() (package schema's one line), or, until that
-// method is there, the same facts said here.
-func statsSummary(st schema.Stats) string {
-	if s, ok := any(st).(interface{ Summary() string }); ok {
-		return s.Summary()
-	}
-	var total int64
-	reasons := make([]string, 0, len(st.Failed))
-	for reason, n := range st.Failed {
-		if n > 0 {
-			total += n
-			reasons = append(reasons, reason)
-		}
-	}
-	if total == 0 {
-		return ""
-	}
-	sort.Strings(reasons)
-	parts := make([]string, len(reasons))
-	for i, r := range reasons {
-		parts[i] = fmt.Sprintf("%d %s", st.Failed[r], r)
-	}
-	return fmt.Sprintf("%d key(s) or value(s) could not be decoded (%s); they are shown raw", total, strings.Join(parts, ", "))
 }
