@@ -7,16 +7,29 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // TestProtoBase64Descriptors: Confluent's serializers (the Python client's
 // among them) register a Protobuf schema as a base64 FileDescriptorProto, not
 // as text, and the registry returns it as given; its references may be
-// either. The pinned reference is still the one used.
+// either, and its fields carry no json_name (the Python client writes none).
+// The pinned reference is still the one used.
 func TestProtoBase64Descriptors(t *testing.T) {
 	r := newProtoRegistry(t)
 	fd := writerFile(t, map[string]string{"o.proto": orderWithMoney, "common/money.proto": moneyV1}, "o.proto")
-	b64 := func(fdp proto.Message) string {
+	// As Confluent's Python serializer registers them: no json_name.
+	b64 := func(fdp *descriptorpb.FileDescriptorProto) string {
+		var strip func(ms []*descriptorpb.DescriptorProto)
+		strip = func(ms []*descriptorpb.DescriptorProto) {
+			for _, m := range ms {
+				for _, f := range m.Field {
+					f.JsonName = nil
+				}
+				strip(m.NestedType)
+			}
+		}
+		strip(fdp.MessageType)
 		b, err := proto.Marshal(fdp)
 		if err != nil {
 			t.Fatal(err)

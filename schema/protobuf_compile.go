@@ -143,7 +143,56 @@ func descriptorText(s string) *descriptorpb.FileDescriptorProto {
 	if err := proto.Unmarshal(b, &fdp); err != nil {
 		return nil
 	}
+	for _, m := range fdp.MessageType {
+		defaultJSONNames(m)
+	}
+	for _, f := range fdp.Extension {
+		defaultJSONName(f)
+	}
 	return &fdp
+}
+
+// defaultJSONNames gives every field its json_name as protoc would:
+// Confluent's Python serializer registers descriptors without them (or with
+// ""), and a compiler given a descriptor takes its json_name as written, so
+// every field would have the same JSON name "".
+func defaultJSONNames(m *descriptorpb.DescriptorProto) {
+	for _, f := range m.Field {
+		defaultJSONName(f)
+	}
+	for _, f := range m.Extension {
+		defaultJSONName(f)
+	}
+	for _, n := range m.NestedType {
+		defaultJSONNames(n)
+	}
+}
+
+func defaultJSONName(f *descriptorpb.FieldDescriptorProto) {
+	if f.GetJsonName() == "" {
+		f.JsonName = proto.String(jsonCamelCase(f.GetName()))
+	}
+}
+
+// jsonCamelCase is protoc's default JSON name of a field: underscores
+// dropped, the letter after each one upper-cased.
+func jsonCamelCase(s string) string {
+	b := make([]byte, 0, len(s))
+	up := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_':
+			up = true
+		case up && 'a' <= c && c <= 'z':
+			b = append(b, c-'a'+'A')
+			up = false
+		default:
+			b = append(b, c)
+			up = false
+		}
+	}
+	return string(b)
 }
 
 // localProto compiles local .proto files (a file, or a directory whose files
