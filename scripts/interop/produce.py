@@ -295,7 +295,7 @@ def main():
             if e.args[0].code() != 36:  # TOPIC_ALREADY_EXISTS
                 raise
 
-    sr = SchemaRegistryClient({"url": args.registry})
+    sr = SchemaRegistryClient({"url": args.registry, "timeout": 30})  # httpx waits forever without one
     producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 5, "enable.idempotence": True})
     delivered = []
 
@@ -360,4 +360,7 @@ def main():
 
 
 if __name__ == "__main__":
+    import faulthandler
+    # A hang says where it hung (to stderr) before the Go test's deadline kills it.
+    faulthandler.dump_traceback_later(150, exit=True)
     main()

@@ -68,7 +68,7 @@ def trimmed(v):
 
 def main():
     registry, path = sys.argv[1:3]
-    sr = SchemaRegistryClient({"url": registry})
+    sr = SchemaRegistryClient({"url": registry, "timeout": 30})
     order_pb2 = produce.compile_protos(tempfile.mkdtemp())
     avro = AvroDeserializer(sr)
     proto = {
@@ -98,4 +98,7 @@ def main():
 
 
 if __name__ == "__main__":
+    import faulthandler
+    # A hang says where it hung (to stderr) before the Go test's deadline kills it.
+    faulthandler.dump_traceback_later(150, exit=True)
     main()
