@@ -37,6 +37,28 @@ type TailStats struct {
 	FilterErrors int64
 	// FirstFilterError is the first of those errors, for a report.
 	FirstFilterError error
+	// Decoded counts the keys and values of the events read that a schema
+	// decoded, Undecoded those it could not, by event.Fail* reason: the
+	// events Tail looked at, not the rest of a batch a Limit cut off, which
+	// the source decoded but no one saw.
+	Decoded   int64
+	Undecoded map[string]int64
+}
+
+// countDecoded adds e's key and value to the decoding counts.
+func (st *TailStats) countDecoded(e *event.Event) {
+	for _, d := range [2]*event.Decoded{e.KeyDecoded, e.ValueDecoded} {
+		switch {
+		case d == nil:
+		case d.Fail == "":
+			st.Decoded++
+		default:
+			if st.Undecoded == nil {
+				st.Undecoded = map[string]int64{}
+			}
+			st.Undecoded[d.Fail]++
+		}
+	}
 }
 
 // ctxCheckEvery is how often Tail looks at ctx inside a batch: often enough that
@@ -73,6 +95,9 @@ func Tail(ctx context.Context, src bus.Source, o TailOptions) (TailStats, error)
 			}
 			e := &evs[i]
 			st.Read++
+			if e.KeyDecoded != nil || e.ValueDecoded != nil {
+				st.countDecoded(e)
+			}
 			ok, ferr := o.Filter.Match(e)
 			if ferr != nil {
 				st.FilterErrors++

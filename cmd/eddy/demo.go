@@ -10,6 +10,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/demo"
+	"github.com/eddy-sh/eddy/internal/config"
 	"github.com/eddy-sh/eddy/internal/helptext"
 )
 
@@ -173,11 +174,23 @@ func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
 		f.Global.Context = demoContext
 	}
 	f.Global.Brokers = []string{d.Addr()}
+	f.Schemas.Registry = d.RegistryURL()
 	return func() { d.Close() }, nil
 }
 
 // writeDemoContext points the "demo" context at this run, keeping a schema the
 // user may have added to it.
 func writeDemoContext(conf *Config, d *demo.Demo, amqpURL string) error {
+	if ctx := conf.Contexts[demoContext]; ctx != nil {
+		ctx.SchemaRegistry = nil // a registry of an earlier demo run is gone
+	}
+	if url := d.RegistryURL(); url != "" {
+		// A framed format (--format avro|protobuf|json): the demo's own
+		// registry decodes it in every command pointed at the demo.
+		if conf.Contexts[demoContext] == nil {
+			conf.Contexts[demoContext] = &config.Context{}
+		}
+		conf.Contexts[demoContext].SchemaRegistry = &config.SchemaRegistryConfig{URL: url}
+	}
 	return conf.PointAt(demoContext, d.Addr(), amqpURL)
 }

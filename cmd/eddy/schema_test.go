@@ -324,20 +324,28 @@ func TestDecodeFailuresExit3(t *testing.T) {
 	topic := kafkatest.NewTopic(t, seeds, 1)
 	// Magic byte 0 and schema id 99, which the registry does not have; then
 	// a frame cut short of its id.
-	kafkatest.Produce(t, seeds, &kgo.Record{Topic: topic, Value: []byte{0, 0, 0, 0, 99, 2, 'x'}},
+	// First a plain JSON record, which is no schema's: not a failure.
+	kafkatest.Produce(t, seeds, &kgo.Record{Topic: topic, Value: []byte(`{"plain":1}`)},
+		&kgo.Record{Topic: topic, Value: []byte{0, 0, 0, 0, 99, 2, 'x'}},
 		&kgo.Record{Topic: topic, Value: []byte{0, 0, 1}})
 	env := map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_SCHEMA_REGISTRY": reg.URL()}
 	code, out, stderr := runEddy(t, env, "tail", "kafka:"+topic, "--from", "beginning", "--until", "end", "-o", "jsonl")
-	if code != ExitPartial || strings.Count(out, "\n") != 2 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "eddy: ") {
+	if code != ExitPartial || strings.Count(out, "\n") != 3 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "eddy: ") {
 		t.Errorf("tail with undecodable records: exit %d\n%s%s", code, out, stderr)
 	}
 	code, out, stderr = runEddy(t, env, "tail", "kafka:"+topic, "--from", "beginning", "--until", "end", "-o", "jsonl", "--no-decode")
-	if code != 0 || strings.Count(out, "\n") != 2 || stderr != "" {
+	if code != 0 || strings.Count(out, "\n") != 3 || stderr != "" {
 		t.Errorf("tail --no-decode: exit %d\n%s%s", code, out, stderr)
 	}
 	code, _, stderr = runEddy(t, env, "replay", "kafka:"+topic, "--to", "file:"+filepath.Join(t.TempDir(), "copy.jsonl"), "--from", "beginning", "--until", "end")
 	if code != 0 || strings.Contains(stderr, "decode") {
 		t.Errorf("replay (never decodes): exit %d %s", code, stderr)
+	}
+	// -n 1 shows only the plain record: the two the source decoded past it
+	// were never looked at, so they are no failure of this run.
+	code, out, stderr = runEddy(t, env, "tail", "kafka:"+topic, "--from", "beginning", "--until", "end", "-o", "jsonl", "-n", "1")
+	if code != 0 || strings.Count(out, "\n") != 1 || stderr != "" {
+		t.Errorf("tail -n 1 before the undecodable records: exit %d\n%s%s", code, out, stderr)
 	}
 }
 

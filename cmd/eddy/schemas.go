@@ -25,6 +25,10 @@ type decoderState struct {
 	done bool
 	d    *schema.Decoder
 	err  error
+	// seen, when set, are the counts of what the command looked at (tail
+	// with -n: not the rest of a batch the decoder decoded but no one saw);
+	// else the decoder's own.
+	seen *schema.Stats
 }
 
 // Decoder returns the schema decoder for the schema flags (Schemas), the
@@ -98,14 +102,29 @@ func (f *Factory) decodeSummary() string {
 		return ""
 	}
 	f.dec.mu.Lock()
-	d := f.dec.d
+	d, seen := f.dec.d, f.dec.seen
 	f.dec.mu.Unlock()
 	if d == nil {
 		return ""
 	}
-	line := d.Stats().Summary()
+	st := d.Stats()
+	if seen != nil {
+		st = *seen
+	}
+	line := st.Summary()
 	if line != "" && !strings.HasPrefix(line, "eddy: ") {
 		line = "eddy: " + line
 	}
 	return line
+}
+
+// decodedSeen makes the end-of-run summary count only the keys and values
+// the command looked at.
+func (f *Factory) decodedSeen(st schema.Stats) {
+	if f.dec == nil {
+		return
+	}
+	f.dec.mu.Lock()
+	f.dec.seen = &st
+	f.dec.mu.Unlock()
 }

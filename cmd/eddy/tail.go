@@ -13,6 +13,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/kafka"
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/helptext"
+	"github.com/eddy-sh/eddy/schema"
 )
 
 // TailOptions are `eddy tail`'s flags and arguments.
@@ -212,6 +213,7 @@ func tailRun(ctx context.Context, f *Factory, o *TailOptions) error {
 	}
 	defer src.Close()
 	st, err := inspect.Tail(ctx, src, inspect.TailOptions{Filter: p.filter, Limit: o.Limit, Printer: p.printer})
+	f.decodedSeen(schema.Stats{Decoded: st.Decoded, Failed: st.Undecoded})
 	if st.FilterErrors > 0 {
 		// Not fatal: one odd event should not end a live tail, but it must not
 		// pass silently either.
