@@ -21,7 +21,11 @@
 # whose current context is the demo). It may use {ORDER} (an order that went
 # all the way through the shop), {FAILED} (an order whose payment was
 # dead-lettered) and {EVENT} (the id of that order's OrderPlaced event), which
-# are replaced by real ids from the running demo, and may end in "exit=N" (or
+# are replaced by real ids from the running demo; {AVRO_BROKERS},
+# {AVRO_REGISTRY} and {AVRO_ORDER} are a second demo's Kafka, Schema Registry
+# and a shipped order (`eddy demo --format avro`, asked for ports 9093 and
+# 8082, with a config of its own so it leaves the first one's context alone).
+# It may end in "exit=N" (or
 # "exit=N,M") for the exit codes that are right (default 0) and "lines=N" to
 # keep only the first N lines of output (default 20). Commands run in the order
 # of the README, in an empty scratch directory; each gets 60 s.
@@ -36,11 +40,12 @@ mode=write
 
 work=$(mktemp -d)
 demo_pid=
+avro_pid=
 cleanup() {
-	if [ -n "$demo_pid" ]; then
-		kill -INT "$demo_pid" 2>/dev/null || true
-		wait "$demo_pid" 2>/dev/null || true
-	fi
+	for pid in $demo_pid $avro_pid; do
+		kill -INT "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -55,6 +60,10 @@ mkdir -p "$HOME"
 # The demo with payments slowed down, so lag has something to show; any free port.
 eddy demo --port 0 --slow payments >"$work/demo.out" 2>&1 &
 demo_pid=$!
+# The same shop with Avro values through the demo's in-process registry.
+mkdir -p "$work/avro-config"
+XDG_CONFIG_HOME=$work/avro-config eddy demo --format avro --port 9093 --registry-port 8082 >"$work/avro.out" 2>&1 &
+avro_pid=$!
 
 # wait_until DESC SECONDS CMD...: poll a condition with a deadline.
 wait_until() {
@@ -67,6 +76,7 @@ wait_until() {
 			exit 1
 		fi
 		kill -0 "$demo_pid" 2>/dev/null || { echo "readme-examples: eddy demo exited" >&2; cat "$work/demo.out" >&2; exit 1; }
+		[ -z "$avro_pid" ] || kill -0 "$avro_pid" 2>/dev/null || { echo "readme-examples: eddy demo --format avro exited" >&2; cat "$work/avro.out" >&2; exit 1; }
 		sleep 0.5
 	done
 }
@@ -90,13 +100,24 @@ event=$(eddy tail kafka:orders --from beginning --until end --filter "key == \"$
 [ -n "$order" ] && [ -n "$failed" ] && [ -n "$event" ] || { echo "readme-examples: no ids from the demo (order=$order failed=$failed event=$event)" >&2; exit 1; }
 echo "readme-examples: demo up; ORDER=$order FAILED=$failed EVENT=$event" >&2
 
+wait_until "the Avro demo" 60 grep -q 'context "demo" written' "$work/avro.out"
+avro_brokers=$(sed -n 's/^eddy demo: Kafka on \([^ ]*\) .*/\1/p' "$work/avro.out" | head -1)
+avro_registry=$(sed -n 's/.*Schema Registry at \(http[^ ]*\) .*/\1/p' "$work/avro.out" | head -1)
+[ -n "$avro_brokers" ] && [ -n "$avro_registry" ] || { echo "readme-examples: no addresses from the Avro demo" >&2; cat "$work/avro.out" >&2; exit 1; }
+avro_flags=(--brokers "$avro_brokers" --schema-registry "$avro_registry")
+avro_shipped() { [ -n "$(eddy tail kafka:notifications "${avro_flags[@]}" --from beginning --until end -n 1 -o 'template={{.Key}}')" ]; }
+wait_until "a shipped order in the Avro demo" 120 avro_shipped
+avro_order=$(eddy tail kafka:notifications "${avro_flags[@]}" --from beginning --until end -n 1 -o 'template={{.Key}}')
+echo "readme-examples: Avro demo up on $avro_brokers, $avro_registry; AVRO_ORDER=$avro_order" >&2
+
 mkdir -p "$work/scratch"
-SCRATCH=$work/scratch ORDER=$order FAILED=$failed EVENT=$event MODE=$mode python3 - "${README_FILE:-README.md}" <<'PY'
+SCRATCH=$work/scratch ORDER=$order FAILED=$failed EVENT=$event MODE=$mode \
+	AVRO_BROKERS=$avro_brokers AVRO_REGISTRY=$avro_registry AVRO_ORDER=$avro_order python3 - "${README_FILE:-README.md}" <<'PY'
 import os, re, subprocess, sys
 
 path = sys.argv[1]
 text = open(path, encoding="utf-8").read()
-subs = {"{ORDER}": os.environ["ORDER"], "{FAILED}": os.environ["FAILED"], "{EVENT}": os.environ["EVENT"]}
+subs = {k: os.environ[k[1:-1]] for k in ("{ORDER}", "{FAILED}", "{EVENT}", "{AVRO_BROKERS}", "{AVRO_REGISTRY}", "{AVRO_ORDER}")}
 block = re.compile(r"<!-- example: (?P<spec>.*?) -->\n(?P<body>.*?)<!-- /example -->", re.S)
 failures, n = [], 0
 
