@@ -1,0 +1,145 @@
+# bench/lib.sh — sourced by bench/*.sh: interleaved runs, figures as ranges,
+# and the machine's load beside every figure.
+#
+# A figure is only as true as the machine it was taken on. Every script here
+#   - runs the commands it compares interleaved, A B A B … (ab), so a drift of
+#     the machine's speed falls on both, and the ratio is taken pair by pair;
+#   - prints the load average and the CPU steal (from /proc/stat) before and
+#     after each figure (fig_begin / fig_end), and samples the load between
+#     pairs;
+#   - marks a figure UNDER LOAD when the 1-minute load average was above
+#     QUIET_LOAD (default 1.0: on 2 cores, one busy core besides the benchmark)
+#     at any sample, or the steal above QUIET_STEAL percent (default 5):
+#     bench/run lists such a figure as under load, never as the result;
+#   - quotes min–max over the runs and the median, never a best run alone.
+#
+# BENCH lines (one per figure, for bench/run), tab-separated:
+#   BENCH name eddy anchor-tool anchor unit ratio eddy-range anchor-range
+#         ratio-range goal load steal mark runs
+# eddy/anchor/ratio are medians; the ranges are min–max over the runs (the
+# ratio's over the A/B pairs); goal is "P1 >=1.0" style (empty: no goal);
+# load is "before -> after (max M)"; mark is "quiet" or "UNDER LOAD".
+
+QUIET_LOAD=${QUIET_LOAD:-1.0}
+QUIET_STEAL=${QUIET_STEAL:-5}
+WARMUP=${WARMUP:-1}
+
+bench_loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# bench_cpustat: total and steal jiffies of all CPUs (/proc/stat's cpu line:
+# user nice system idle iowait irq softirq steal ...).
+bench_cpustat() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat; }
+
+# fig_begin LABEL: start a figure; prints the machine's state.
+fig_begin() {
+	FIG_LABEL=$1
+	FIG_LOAD0=$(bench_loadavg)
+	FIG_STAT0=$(bench_cpustat)
+	FIG_MAXLOAD=${FIG_LOAD0%% *}
+	echo "[$FIG_LABEL] before: load average $FIG_LOAD0 ($(nproc) cores)"
+}
+
+# fig_sample: note the 1-minute load average now (between runs).
+fig_sample() {
+	local l
+	l=$(cut -d' ' -f1 /proc/loadavg)
+	FIG_MAXLOAD=$(awk -v a="$FIG_MAXLOAD" -v b="$l" 'BEGIN { print (b > a ? b : a) }')
+}
+
+# fig_end: end the figure; sets FIG_LOAD ("before -> after (max M)"),
+# FIG_STEAL (percent of CPU time stolen during the figure) and FIG_MARK.
+fig_end() {
+	fig_sample
+	local load1 stat1
+	load1=$(bench_loadavg)
+	stat1=$(bench_cpustat)
+	FIG_STEAL=$(awk -v a="$FIG_STAT0" -v b="$stat1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		dt = y[1] - x[1]; printf "%.1f%%", (dt > 0 ? 100 * (y[2] - x[2]) / dt : 0) }')
+	FIG_LOAD="${FIG_LOAD0%% *} -> ${load1%% *} (max $FIG_MAXLOAD)"
+	if awk -v m="$FIG_MAXLOAD" -v q="$QUIET_LOAD" -v s="${FIG_STEAL%\%}" -v qs="$QUIET_STEAL" 'BEGIN { exit !(m > q || s > qs) }'; then
+		FIG_MARK="UNDER LOAD"
+	else
+		FIG_MARK=quiet
+	fi
+	echo "[$FIG_LABEL] after: load average $load1, steal $FIG_STEAL; $FIG_MARK (quiet: 1-min load <= $QUIET_LOAD, steal <= $QUIET_STEAL%)"
+}
+
+
+# ab RUNS FN_A FN_B: WARMUP pairs not counted, then RUNS pairs A B A B …;
+# each FN is a shell function that runs one command and checks its output
+# (returning non-zero on a wrong answer, which stops the script: a fast wrong
+# answer cannot win). Sets AB_A and AB_B: wall microseconds of each run.
+ab() {
+	local runs=$1 fa=$2 fb=$3 i t0 t1
+	AB_A=() AB_B=()
+	for ((i = 0; i < WARMUP; i++)); do
+		"$fa" || { echo "bench: $fa failed (warm-up)" >&2; exit 1; }
+		"$fb" || { echo "bench: $fb failed (warm-up)" >&2; exit 1; }
+	done
+	for ((i = 0; i < runs; i++)); do
+		t0=${EPOCHREALTIME/./}
+		"$fa" || { echo "bench: $fa failed" >&2; exit 1; }
+		t1=${EPOCHREALTIME/./}
+		AB_A+=($((t1 - t0)))
+		t0=${EPOCHREALTIME/./}
+		"$fb" || { echo "bench: $fb failed" >&2; exit 1; }
+		t1=${EPOCHREALTIME/./}
+		AB_B+=($((t1 - t0)))
+		fig_sample
+	done
+}
+
+# stats V...: "min median max" of the numbers.
+stats() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		print v[1], m, v[NR] }'
+}
+
+# conv UNIT N US: a time in microseconds as UNIT (ms, s, or a rate msg/s /
+# events/s over N).
+conv() {
+	awk -v u="$1" -v n="$2" -v t="$3" 'BEGIN {
+		if (u == "ms") printf "%.1f", t / 1e3
+		else if (u == "s") printf "%.3f", t / 1e6
+		else printf "%.0f", n / (t / 1e6) }'
+}
+
+# emit_ab NAME ANCHOR UNIT N GOAL: the BENCH line and a readable row for the
+# last ab (A is eddy, B the anchor); the ratio is anchor time / eddy time per
+# pair (above 1: eddy faster). Call between fig_begin and fig_end's output:
+# it uses FIG_LOAD, FIG_STEAL, FIG_MARK, so call fig_end first.
+emit_ab() {
+	local name=$1 anchor=$2 unit=$3 n=$4 goal=$5 a b r i ratios=()
+	for ((i = 0; i < ${#AB_A[@]}; i++)); do
+		ratios+=("$(awk -v a="${AB_A[i]}" -v b="${AB_B[i]}" 'BEGIN { printf "%.4f", b / a }')")
+	done
+	read -r a_min a_med a_max < <(stats "${AB_A[@]}")
+	read -r b_min b_med b_max < <(stats "${AB_B[@]}")
+	read -r r_min r_med r_max < <(stats "${ratios[@]}")
+	local e em eM k km kM
+	e=$(conv "$unit" "$n" "$a_med") k=$(conv "$unit" "$n" "$b_med")
+	# For a rate, the slowest run is the smallest figure.
+	if [ "$unit" = ms ] || [ "$unit" = s ]; then
+		em=$(conv "$unit" "$n" "$a_min") eM=$(conv "$unit" "$n" "$a_max")
+		km=$(conv "$unit" "$n" "$b_min") kM=$(conv "$unit" "$n" "$b_max")
+	else
+		em=$(conv "$unit" "$n" "$a_max") eM=$(conv "$unit" "$n" "$a_min")
+		km=$(conv "$unit" "$n" "$b_max") kM=$(conv "$unit" "$n" "$b_min")
+	fi
+	local rr rm
+	rm=$(printf '%.2fx' "$r_med")
+	rr=$(printf '%.2f–%.2fx' "$r_min" "$r_max")
+	printf '%-44s eddy %s %s (%s–%s)  %s %s (%s–%s)  ratio %s (%s over %d pairs)  %s  [%s, steal %s]\n' \
+		"$name" "$e" "$unit" "$em" "$eM" "$anchor" "$k" "$km" "$kM" "$rm" "$rr" "${#AB_A[@]}" "$FIG_MARK" "$FIG_LOAD" "$FIG_STEAL"
+	printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\t%s–%s\t%s–%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"$name" "$e" "$anchor" "$k" "$unit" "$rm" "$em" "$eM" "$km" "$kM" "$rr" "$goal" "$FIG_LOAD" "$FIG_STEAL" "$FIG_MARK" "${#AB_A[@]}"
+}
+
+# emit_one NAME EDDY ANCHOR ANCHOR_VALUE UNIT RATIO EDDY_RANGE GOAL RUNS: a
+# BENCH line for a figure measured against a fixed budget rather than a
+# second command (a frame budget, a memory goal).
+emit_one() {
+	printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\t%s\t%s\t%s\t%s\t%s\n' \
+		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$FIG_LOAD" "$FIG_STEAL" "$FIG_MARK" "$9"
+}
