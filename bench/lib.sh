@@ -65,26 +65,29 @@ fig_end() {
 }
 
 
-# ab RUNS FN_A FN_B: WARMUP pairs not counted, then RUNS pairs A B A B …;
-# each FN is a shell function that runs one command and checks its output
-# (returning non-zero on a wrong answer, which stops the script: a fast wrong
-# answer cannot win). Sets AB_A and AB_B: wall microseconds of each run.
+# ab RUNS FN_A FN_B [AFTER_A AFTER_B]: WARMUP pairs not counted, then RUNS
+# pairs A B A B …; each FN is a shell function that runs one command and
+# checks its output (returning non-zero on a wrong answer, which stops the
+# script: a fast wrong answer cannot win). AFTER_A / AFTER_B, when given, run
+# after each A / B outside the clock (a read-back check, the next run's
+# set-up). Sets AB_A and AB_B: wall microseconds of each counted run.
 ab() {
-	local runs=$1 fa=$2 fb=$3 i t0 t1
+	local runs=$1 fa=$2 fb=$3 aa=${4:-:} abb=${5:-:} i t0 t1 ta tb
 	AB_A=() AB_B=()
-	for ((i = 0; i < WARMUP; i++)); do
-		"$fa" || { echo "bench: $fa failed (warm-up)" >&2; exit 1; }
-		"$fb" || { echo "bench: $fb failed (warm-up)" >&2; exit 1; }
-	done
-	for ((i = 0; i < runs; i++)); do
+	for ((i = 0; i < WARMUP + runs; i++)); do
 		t0=${EPOCHREALTIME/./}
 		"$fa" || { echo "bench: $fa failed" >&2; exit 1; }
 		t1=${EPOCHREALTIME/./}
-		AB_A+=($((t1 - t0)))
+		ta=$((t1 - t0))
+		"$aa" || { echo "bench: $aa failed" >&2; exit 1; }
 		t0=${EPOCHREALTIME/./}
 		"$fb" || { echo "bench: $fb failed" >&2; exit 1; }
 		t1=${EPOCHREALTIME/./}
-		AB_B+=($((t1 - t0)))
+		tb=$((t1 - t0))
+		"$abb" || { echo "bench: $abb failed" >&2; exit 1; }
+		if ((i >= WARMUP)); then
+			AB_A+=("$ta") AB_B+=("$tb")
+		fi
 		fig_sample
 	done
 }
@@ -129,10 +132,10 @@ emit_ab() {
 	fi
 	local rr rm
 	rm=$(printf '%.2fx' "$r_med")
-	rr=$(printf '%.2f–%.2fx' "$r_min" "$r_max")
-	printf '%-44s eddy %s %s (%s–%s)  %s %s (%s–%s)  ratio %s (%s over %d pairs)  %s  [%s, steal %s]\n' \
+	rr=$(printf '%.2f-%.2fx' "$r_min" "$r_max")
+	printf '%-44s eddy %s %s (%s-%s)  %s %s (%s-%s)  ratio %s (%s over %d pairs)  %s  [%s, steal %s]\n' \
 		"$name" "$e" "$unit" "$em" "$eM" "$anchor" "$k" "$km" "$kM" "$rm" "$rr" "${#AB_A[@]}" "$FIG_MARK" "$FIG_LOAD" "$FIG_STEAL"
-	printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\t%s–%s\t%s–%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\t%s-%s\t%s-%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 		"$name" "$e" "$anchor" "$k" "$unit" "$rm" "$em" "$eM" "$km" "$kM" "$rr" "$goal" "$FIG_LOAD" "$FIG_STEAL" "$FIG_MARK" "${#AB_A[@]}"
 }
 
