@@ -29,8 +29,8 @@
 # (ORIGIN.DLT → ORIGIN), decided per record exactly as from Spring's headers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. bench/lib.sh
 WARMUP=${WARMUP:-0}
+. bench/lib.sh
 
 N=${N:-1000000}
 RUNS=${RUNS:-3}
