@@ -34,6 +34,7 @@
 # benchmarks report allocations per event and the bytes a Correlator retains
 # per open event (the goal is <= 250; payloads are not retained at all).
 #
+# CHECK_ONLY=1 stops after the check (the answers at full size, no timing).
 # DuckDB lives in a virtualenv cached in $EDDY_BENCH_CACHE (default
 # ~/.cache/eddy-bench/venv), made on first use with pip install 'duckdb>=2,<3'.
 # A quick check of the method: N=20000 RUNS=2 bench/trace.sh
@@ -93,6 +94,7 @@ if ! paste "$work/eddy.edges" "$work/duck.edges" | awk -F'\t' -v ms="$TOL_MS" -v
 	exit 1
 fi
 echo "check: same flows, same edges and counts, p50 and p99 within ${TOL_MS} ms or ${TOL_PCT}% — ok"
+[ -z "${CHECK_ONLY:-}" ] || exit 0
 
 # --- Timing, interleaved.
 eddy_run() {
