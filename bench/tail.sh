@@ -114,6 +114,8 @@ for target in $TARGETS; do
 				esac
 				topic="bench-tail-$target-$comp-$parts-$batch-$(date +%s)-$$"
 				layout="$comp, $parts part., $batch batches"
+				# A size other than the default is named, so a quick check is never read as the figure.
+				[ "$N" = 1000000 ] && [ "$SIZE" = 200 ] || layout="$layout, $N x $SIZE B"
 				echo
 				echo "== $bname: $layout"
 				"$work/produce" -brokers "$B" -topic "$topic" -n "$N" -size "$SIZE" -partitions "$parts" \
