@@ -58,6 +58,7 @@ noop() { :; }
 # kfake: the fixture lives in lagsetup's process, served until its stdin closes.
 mkfifo "$work/hold"
 "$work/lagsetup" -kfake -prefix "$prefix" <"$work/hold" >"$work/kfake.addr" &
+BENCH_PIDS=$! # the broker's CPU is the benchmark's own
 exec 3>"$work/hold"
 while [ ! -s "$work/kfake.addr" ]; do sleep 0.1; done
 LB=$(cat "$work/kfake.addr")
@@ -69,6 +70,7 @@ kf_line=$(emit_one "lag -o json, 1,000 partitions, 50 groups, on kfake" "$(conv 
 	"$(awk -v b="$k_med" 'BEGIN{printf "%.1fx", 1e6/b}')" "$(conv ms 0 "$k_min")-$(conv ms 0 "$k_max")" "" "$RUNS")
 exec 3>&-
 wait
+BENCH_PIDS=
 
 # The real broker (it may hold other groups, such as the tests'; both tools
 # describe all of them).

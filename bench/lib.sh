@@ -7,10 +7,12 @@
 #   - prints the load average and the CPU steal (from /proc/stat) before and
 #     after each figure (fig_begin / fig_end), and samples the load between
 #     pairs;
-#   - marks a figure UNDER LOAD when the 1-minute load average was above
-#     QUIET_LOAD (default 1.0: on 2 cores, one busy core besides the benchmark)
-#     at any sample, or the steal above QUIET_STEAL percent (default 5):
-#     bench/run lists such a figure as under load, never as the result;
+#   - marks a figure UNDER LOAD when the 1-minute load average besides the
+#     benchmark's own was above QUIET_LOAD (default 1.0: on 2 cores, one busy
+#     core besides the benchmark) at any sample, other processes used more than
+#     QUIET_OTHERS (10) percent of the CPU, or the steal was above QUIET_STEAL
+#     percent (default 5) (see fig_end): bench/run lists such a figure as under
+#     load, never as the result;
 #   - quotes min–max over the runs and the median, never a best run alone.
 #
 # BENCH lines (one per figure, for bench/run), tab-separated:
@@ -18,23 +20,51 @@
 #         ratio-range goal load steal mark runs
 # eddy/anchor/ratio are medians; the ranges are min–max over the runs (the
 # ratio's over the A/B pairs); goal is "P1 >=1.0" style (empty: no goal);
-# load is "before -> after (max M)"; mark is "quiet" or "UNDER LOAD".
+# load is "before -> after (max M; ours C cores, others O%)"; mark is "quiet"
+# or "UNDER LOAD".
 
 QUIET_LOAD=${QUIET_LOAD:-1.0}
+QUIET_OTHERS=${QUIET_OTHERS:-10}
 QUIET_STEAL=${QUIET_STEAL:-5}
 WARMUP=${WARMUP:-1}
+BENCH_HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 bench_loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# bench_cpustat: total and steal jiffies of all CPUs (/proc/stat's cpu line:
-# user nice system idle iowait irq softirq steal ...).
-bench_cpustat() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat; }
+# bench_cpustat: total, busy and steal jiffies of all CPUs (/proc/stat's cpu
+# line: user nice system idle iowait irq softirq steal ...).
+bench_cpustat() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, t - $5 - $6, $9; exit }' /proc/stat; }
+
+# bench_pids: the processes whose CPU is the benchmark's own besides this
+# script's children: the brokers it talks to (whatever listens on the ports of
+# EDDY_TEST_KAFKA and EDDY_TEST_AMQP) and BENCH_PIDS (an in-process kfake).
+bench_pids() {
+	local port
+	for port in ${EDDY_TEST_KAFKA##*:} $(echo "${EDDY_TEST_AMQP:-}" | sed -nE 's#.*:([0-9]+)/?$#\1#p'); do
+		ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2
+	done | sort -u
+	for port in ${BENCH_PIDS:-}; do echo "$port"; done
+}
+
+# bench_owncpu: jiffies of CPU used so far by this script's children and by
+# bench_pids (utime + stime, /proc/PID/stat fields 14 and 15).
+bench_owncpu() {
+	local c pid sum=0 t
+	c=$(times | tail -n1 | awk -v hz="$BENCH_HZ" '{ s = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] } printf "%.0f", s * hz }')
+	for pid in $FIG_PIDS; do
+		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+		sum=$((sum + t))
+	done
+	echo $((c + sum))
+}
 
 # fig_begin LABEL: start a figure; prints the machine's state.
 fig_begin() {
 	FIG_LABEL=$1
+	FIG_PIDS=$(bench_pids | tr '\n' ' ')
 	FIG_LOAD0=$(bench_loadavg)
 	FIG_STAT0=$(bench_cpustat)
+	FIG_OWN0=$(bench_owncpu)
 	FIG_MAXLOAD=${FIG_LOAD0%% *}
 	echo "[$FIG_LABEL] before: load average $FIG_LOAD0 ($(nproc) cores)"
 }
@@ -46,24 +76,38 @@ fig_sample() {
 	FIG_MAXLOAD=$(awk -v a="$FIG_MAXLOAD" -v b="$l" 'BEGIN { print (b > a ? b : a) }')
 }
 
-# fig_end: end the figure; sets FIG_LOAD ("before -> after (max M)"),
-# FIG_STEAL (percent of CPU time stolen during the figure) and FIG_MARK.
+# fig_end: end the figure; sets FIG_LOAD ("before -> after (max M; ours C
+# cores, others O%)"), FIG_STEAL (percent of CPU time stolen during the
+# figure) and FIG_MARK.
+#
+# The load average counts the benchmark's own processes too (the command
+# timed, the broker): on 2 cores a quiet machine running a benchmark shows a
+# 1-minute load of 1 to 2. So the figure is marked UNDER LOAD when the load
+# besides ours — the highest 1-minute load sampled minus the cores our own
+# processes kept busy on average (this script's children and the brokers) —
+# is above QUIET_LOAD, or when other processes used more than QUIET_OTHERS
+# percent of the machine's CPU time (busy jiffies of /proc/stat minus ours),
+# or the steal is above QUIET_STEAL percent. Brokers shared with others count
+# as ours: their work for others is not seen.
 fig_end() {
 	fig_sample
-	local load1 stat1
+	local load1 stat1 own1
 	load1=$(bench_loadavg)
 	stat1=$(bench_cpustat)
-	FIG_STEAL=$(awk -v a="$FIG_STAT0" -v b="$stat1" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		dt = y[1] - x[1]; printf "%.1f%%", (dt > 0 ? 100 * (y[2] - x[2]) / dt : 0) }')
-	FIG_LOAD="${FIG_LOAD0%% *} -> ${load1%% *} (max $FIG_MAXLOAD)"
-	if awk -v m="$FIG_MAXLOAD" -v q="$QUIET_LOAD" -v s="${FIG_STEAL%\%}" -v qs="$QUIET_STEAL" 'BEGIN { exit !(m > q || s > qs) }'; then
+	own1=$(bench_owncpu)
+	read -r FIG_STEAL FIG_OTHERS FIG_OWN < <(awk -v a="$FIG_STAT0" -v b="$stat1" -v o0="$FIG_OWN0" -v o1="$own1" -v n="$(nproc)" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); dt = y[1] - x[1]; if (dt <= 0) dt = 1
+		own = o1 - o0; others = (y[2] - x[2]) - own; if (others < 0) others = 0
+		printf "%.1f%% %.0f%% %.2f\n", 100 * (y[3] - x[3]) / dt, 100 * others / dt, n * own / dt }')
+	FIG_LOAD="${FIG_LOAD0%% *} -> ${load1%% *} (max $FIG_MAXLOAD; ours $FIG_OWN cores, others $FIG_OTHERS)"
+	if awk -v m="$FIG_MAXLOAD" -v own="$FIG_OWN" -v q="$QUIET_LOAD" -v o="${FIG_OTHERS%\%}" -v qo="$QUIET_OTHERS" \
+		-v s="${FIG_STEAL%\%}" -v qs="$QUIET_STEAL" 'BEGIN { exit !(m - own > q || o > qo || s > qs) }'; then
 		FIG_MARK="UNDER LOAD"
 	else
 		FIG_MARK=quiet
 	fi
-	echo "[$FIG_LABEL] after: load average $load1, steal $FIG_STEAL; $FIG_MARK (quiet: 1-min load <= $QUIET_LOAD, steal <= $QUIET_STEAL%)"
+	echo "[$FIG_LABEL] after: load average $load1; our processes kept $FIG_OWN cores busy, others used $FIG_OTHERS of the CPU, steal $FIG_STEAL; $FIG_MARK (quiet: load besides ours <= $QUIET_LOAD, others <= $QUIET_OTHERS%, steal <= $QUIET_STEAL%)"
 }
-
 
 # ab RUNS FN_A FN_B [AFTER_A AFTER_B]: WARMUP pairs not counted, then RUNS
 # pairs A B A B …; each FN is a shell function that runs one command and

@@ -96,6 +96,7 @@ for target in $TARGETS; do
 		mkfifo "$work/hold"
 		"$work/produce" -serve-kfake <"$work/hold" >"$work/kfake.addr" &
 		kfake_pid=$!
+		BENCH_PIDS=$kfake_pid # the broker's CPU is the benchmark's own
 		exec 3>"$work/hold"
 		for _ in $(seq 100); do [ -s "$work/kfake.addr" ] && break; sleep 0.1; done # waiting for the address, 10 s at most
 		B=$(cat "$work/kfake.addr")
@@ -149,7 +150,7 @@ for target in $TARGETS; do
 	if [ "$target" = kfake ]; then
 		exec 3>&-
 		wait "$kfake_pid" || true
-		kfake_pid=
+		kfake_pid= BENCH_PIDS=
 		rm -f "$work/hold"
 	fi
 done
