@@ -47,10 +47,13 @@ bench_pids() {
 }
 
 # bench_owncpu: jiffies of CPU used so far by this script's children and by
-# bench_pids (utime + stime, /proc/PID/stat fields 14 and 15).
+# bench_pids (utime + stime, /proc/PID/stat fields 14 and 15; after the
+# command name, whose parentheses may hold spaces, they are fields 12 and 13).
 bench_owncpu() {
 	local c pid sum=0 t
-	c=$(times | tail -n1 | awk -v hz="$BENCH_HZ" '{ s = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] } printf "%.0f", s * hz }')
+	# This script's children, waited for (cutime + cstime of its own
+	# /proc/$$/stat, fields 16 and 17: $$ is this script even in a subshell).
+	c=$(awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
 	for pid in $FIG_PIDS; do
 		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
 		sum=$((sum + t))
