@@ -17,6 +17,9 @@
 #   P1j  eddy tail ... -o jsonl  vs  kcat -C ... -c N -q -J   (JSONL=all, the
 #        default; JSONL=first: only each broker's first layout; JSONL=none)
 #
+# PAD=hex pads the values with random hex digits (compressing about 2x, nearer
+# to real payloads) instead of one repeated letter (the default, as the
+# figures of issue 18 were taken: compresses almost to nothing).
 # KCAT_TUNED=1 adds kcat with larger fetches as a third command (its own pairs).
 # Every run's output is counted: N lines, and eddy's raw bytes equal kcat's,
 # so a fast wrong answer cannot win. Each figure prints the load average and
@@ -40,6 +43,7 @@ BATCHES=${BATCHES:-small large}
 SMALL_BATCH=${SMALL_BATCH:-16384}
 LARGE_BATCH=${LARGE_BATCH:-1048576}
 JSONL=${JSONL:-all}
+PAD=${PAD:-x}
 KCAT_TUNED=${KCAT_TUNED:-}
 
 command -v kcat >/dev/null || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 1; }
@@ -117,10 +121,11 @@ for target in $TARGETS; do
 				layout="$comp, $parts part., $batch batches"
 				# A size other than the default is named, so a quick check is never read as the figure.
 				[ "$N" = 1000000 ] && [ "$SIZE" = 200 ] || layout="$layout, $N x $SIZE B"
+				[ "$PAD" = x ] || layout="$layout, $PAD pad"
 				echo
 				echo "== $bname: $layout"
 				"$work/produce" -brokers "$B" -topic "$topic" -n "$N" -size "$SIZE" -partitions "$parts" \
-					-compression "$comp" -batch-bytes "$bb" -linger "$linger" 2>&1 | sed 's/^/   /'
+					-compression "$comp" -batch-bytes "$bb" -linger "$linger" -pad "$PAD" 2>&1 | sed 's/^/   /'
 				raw_bytes=
 				kcat_x=()
 				fig_begin "tail -o raw, $bname, $layout"

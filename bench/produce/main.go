@@ -4,7 +4,7 @@
 // benchmark can read every layout a user meets.
 //
 //	produce -brokers HOST:PORT -topic T -n N -size 200 -partitions 1 \
-//	        -compression snappy|none|lz4|zstd|gzip -batch-bytes 1048576
+//	        -compression snappy|none|lz4|zstd|gzip -batch-bytes 1048576 -pad x|hex
 //	produce -serve-kfake    start an in-process kfake broker, print its
 //	                        address, serve until stdin closes
 //
@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ func main() {
 	compression := flag.String("compression", "snappy", "batch compression: none, snappy, lz4, zstd or gzip (franz-go's default is snappy)")
 	batchBytes := flag.Int("batch-bytes", 1<<20, "largest batch in bytes: small values write small batches, as a low-rate producer does")
 	linger := flag.Duration("linger", 5*time.Millisecond, "how long a batch waits to fill (0: sent as soon as possible)")
+	padKind := flag.String("pad", "x", "value padding: x (one letter repeated: compresses almost to nothing) or hex (random hex digits: compresses about 2x, nearer to real payloads)")
 	serveKfake := flag.Bool("serve-kfake", false, "start an in-process kfake broker, print its address, serve until stdin closes")
 	flag.Parse()
 	if *serveKfake {
@@ -75,11 +77,27 @@ func main() {
 	}
 	// A JSON-ish value like an event, padded to size; distinct per record.
 	pad := strings.Repeat("x", max(0, *size-80))
+	var rng *rand.Rand
+	switch *padKind {
+	case "x":
+	case "hex":
+		rng = rand.New(rand.NewPCG(1, 2)) // the same values every run
+	default:
+		fmt.Fprintf(os.Stderr, "produce: unknown -pad %q (x, hex)\n", *padKind)
+		os.Exit(2)
+	}
+	hexPad := make([]byte, len(pad))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
 	start := time.Now()
 	for i := range *n {
+		if rng != nil {
+			for j := range hexPad {
+				hexPad[j] = "0123456789abcdef"[rng.IntN(16)]
+			}
+			pad = string(hexPad)
+		}
 		v := fmt.Sprintf(`{"event_id":"e-%09d","type":"OrderPlaced","total":%d,"pad":"%s"}`, i, i%1000, pad)
 		wg.Add(1)
 		cl.Produce(ctx, &kgo.Record{Key: []byte(fmt.Sprintf("o-%d", i%10000)), Value: []byte(v)}, func(_ *kgo.Record, err error) {
