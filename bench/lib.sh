@@ -39,8 +39,9 @@ bench_cpustat() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print 
 # script's children: the brokers it talks to (whatever listens on the ports of
 # EDDY_TEST_KAFKA and EDDY_TEST_AMQP) and BENCH_PIDS (an in-process kfake).
 bench_pids() {
-	local port
-	for port in ${EDDY_TEST_KAFKA##*:} $(echo "${EDDY_TEST_AMQP:-}" | sed -nE 's#.*:([0-9]+)/?$#\1#p'); do
+	local port kafka=${EDDY_TEST_KAFKA:-}
+	[ -z "$kafka" ] || kafka=${kafka##*:}
+	for port in $kafka $(echo "${EDDY_TEST_AMQP:-}" | sed -nE 's#.*:([0-9]+)/?$#\1#p'); do
 		ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2
 	done | sort -u
 	for port in ${BENCH_PIDS:-}; do echo "$port"; done
