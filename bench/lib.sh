@@ -52,9 +52,10 @@ bench_pids() {
 # command name, whose parentheses may hold spaces, they are fields 12 and 13).
 bench_owncpu() {
 	local c pid sum=0 t
-	# This script's children, waited for (cutime + cstime of its own
-	# /proc/$$/stat, fields 16 and 17: $$ is this script even in a subshell).
-	c=$(awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
+	# This script and its children, waited for (utime, stime, cutime, cstime
+	# of its own /proc/$$/stat, fields 14 to 17: $$ is this script even in a
+	# subshell).
+	c=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$$/stat")
 	for pid in $FIG_PIDS; do
 		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
 		sum=$((sum + t))
