@@ -11,11 +11,18 @@
 #   eddy    `eddy replay amqp:DLQ --to amqp:exchange/X/KEY` with publisher
 #           confirms, mandatory, the bbolt ledger (INPROGRESS, COMPLETED,
 #           fsynced) and acks after COMPLETED: the whole process, start to exit.
-# Best of RUNS (default 3) for each; prints msgs/s and the ratio eddy/shovel.
+# RUNS (default 3) rounds, each running the three in turn (shovel, shovel over
+# TCP, eddy: interleaved); prints msgs/s of each as min–max and median, and the
+# ratio shovel time / eddy time per round (goal P5 >= 1.0, stretch 2), with the
+# load average and CPU steal before and after, marked UNDER LOAD above
+# QUIET_LOAD (bench/lib.sh). Both end states are checked (the origin holds N,
+# the DLQ 0), so a fast wrong answer cannot win.
+# A quick check of the method: N=5000 RUNS=2 bench/redrive_amqp.sh
 # Needs the rabbitmq_shovel plugin (enabled here if rabbitmq-plugins can) and
 # the management API. AMQP_URL, MGMT_URL default to the local broker, guest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${N:-100000}
 SIZE=${SIZE:-200}
 RUNS=${RUNS:-3}
@@ -86,27 +93,22 @@ eddy_run() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
 
-echo "RabbitMQ DLQ -> origin, $N persistent messages of $SIZE B, best of $RUNS"
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), RabbitMQ $(curl -fsS -u "$user:$pass" "$MGMT_URL/api/overview" | sed -E 's/.*"rabbitmq_version":"([^"]*)".*/\1/')"
+echo "RabbitMQ DLQ -> origin, $N persistent messages of $SIZE B, $RUNS rounds (shovel, shovel over TCP, eddy in turn)"
+echo "machine: $(nproc) cores, RabbitMQ $(curl -fsS -u "$user:$pass" "$MGMT_URL/api/overview" | sed -E 's/.*"rabbitmq_version":"([^"]*)".*/\1/')"
 tcp_uri=$(echo "$AMQP_URL" | sed -E 's#/+$##')/%2F
-best_s=999999 best_t=999999 best_e=999999
-least() { awk -v a="$1" -v b="$2" 'BEGIN { print (b < a ? b : a) }'; }
+us() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e6 }'; }
+S=() T=() E=()
+fig_begin "RabbitMQ DLQ -> origin"
 for i in $(seq "$RUNS"); do
 	s=$(shovel_run "amqp://")
 	st=$(shovel_run "$tcp_uri")
 	e=$(eddy_run)
-	echo "run $i: shovel ${s}s ($(rate "$s") msgs/s)   shovel over TCP ${st}s ($(rate "$st") msgs/s)   eddy ${e}s ($(rate "$e") msgs/s)   load $(cut -d' ' -f1 /proc/loadavg)"
-	best_s=$(least "$best_s" "$s")
-	best_t=$(least "$best_t" "$st")
-	best_e=$(least "$best_e" "$e")
+	echo "round $i: shovel ${s}s ($(rate "$s") msgs/s)   shovel over TCP ${st}s ($(rate "$st") msgs/s)   eddy ${e}s ($(rate "$e") msgs/s)   load $(cut -d' ' -f1 /proc/loadavg)"
+	S+=("$(us "$s")") T+=("$(us "$st")") E+=("$(us "$e")")
+	fig_sample
 done
-printf '%-52s %10s\n' "benchmark (best of $RUNS)" "msgs/s"
-printf '%-52s %10s\n' "shovel, direct client (on-confirm, src-delete-after)" "$(rate "$best_s")"
-printf '%-52s %10s\n' "shovel over TCP (same, amqp://HOST URIs)" "$(rate "$best_t")"
-printf '%-52s %10s\n' "eddy replay (confirms, mandatory, ledger, acks)" "$(rate "$best_e")"
-awk -v s="$best_s" -v e="$best_e" 'BEGIN { printf "ratio eddy/shovel: %.2fx (goal >= 1.0x)\n", s / e }'
-awk -v s="$best_t" -v e="$best_e" 'BEGIN { printf "ratio eddy/shovel over TCP: %.2fx\n", s / e }'
-
-# One line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio.
-printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "RabbitMQ DLQ -> origin ($N x $SIZE B)" "$(rate "$best_e")" "shovel, direct client" "$(rate "$best_s")" "msg/s" "$(awk -v s="$best_s" -v e="$best_e" 'BEGIN { printf "%.2fx", s / e }')"
-printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "RabbitMQ DLQ -> origin ($N x $SIZE B)" "$(rate "$best_e")" "shovel over TCP" "$(rate "$best_t")" "msg/s" "$(awk -v s="$best_t" -v e="$best_e" 'BEGIN { printf "%.2fx", s / e }')"
+fig_end
+AB_A=("${E[@]}") AB_B=("${S[@]}")
+emit_ab "RabbitMQ DLQ -> origin ($N x $SIZE B)" "shovel, direct client" msg/s "$N" "P5 >=1.0"
+AB_B=("${T[@]}")
+emit_ab "RabbitMQ DLQ -> origin ($N x $SIZE B)" "shovel over TCP" msg/s "$N" ""

@@ -16,14 +16,21 @@
 #                                         transaction, no offsets, librdkafka's
 #                                         default acks) into a fresh topic;
 #                                         keys and values kept
-# and prints the median msgs/s of each and the ratio eddy/kcat (>1: eddy faster).
+# interleaved, A B A B … (no warm-up pair by default: each run moves N records;
+# WARMUP=1 adds one), and prints eddy's and kcat's msgs/s as min–max and median,
+# and the ratio kcat time / eddy time per pair (>1: eddy faster; goal P4 >= 1.0),
+# with the load average and CPU steal before and after, marked UNDER LOAD above
+# QUIET_LOAD (bench/lib.sh).
 # Both copies are counted (eddy's JSON report, a read of kcat's target), so a
 # fast wrong answer cannot win. Topics and groups are deleted at the end.
+# A quick check of the method: N=20000 RUNS=2 bench/redrive_kafka.sh
 #
 # The letters carry no dead-letter headers: their origin is the DLT's name
 # (ORIGIN.DLT → ORIGIN), decided per record exactly as from Spring's headers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+WARMUP=${WARMUP:-0}
+. bench/lib.sh
 
 N=${N:-1000000}
 RUNS=${RUNS:-3}
@@ -57,37 +64,36 @@ dlt="$base.DLT"
 "$work/produce" -brokers "$B" -topic "$dlt" -n "$N" -size "$SIZE" -partitions "$PARTITIONS"
 "$work/produce" -brokers "$B" -topic "$base" -n 0 -partitions "$PARTITIONS" 2>/dev/null # the origin
 
-us() { echo $(( $(date +%s%N) / 1000 )); }
-median() { sort -n | awk -v r="$RUNS" '{a[NR]=$1} END{print a[int((r+1)/2)]}'; }
-rate() { awk -v n="$N" -v us="$1" 'BEGIN{printf "%.0f", n / (us / 1e6)}'; }
-
-echo "bench: $N records of ~$SIZE B, $PARTITIONS partition(s), median of $RUNS runs, broker $B" >&2
-eddy_t=() kcat_t=()
-for run in $(seq 1 "$RUNS"); do
-	t0=$(us)
-	out=$("$work/eddy" dlq redrive kafka:"$dlt" --brokers "$B" --job "$base-$run" --ledger "$work/run-$run/ledger.db" -o json)
-	t1=$(us)
+eddy_n=0 kcat_n=0
+eddy_redrive() {
+	eddy_n=$((eddy_n + 1))
+	local out moved
+	out=$("$work/eddy" dlq redrive kafka:"$dlt" --brokers "$B" --job "$base-$eddy_n" --ledger "$work/run-$eddy_n/ledger.db" -o json)
 	moved=$(printf '%s' "$out" | sed -n 's/.*"redriven":\([0-9]*\).*/\1/p')
-	[ "$moved" = "$N" ] || { echo "bench: eddy redrove ${moved:-?} records, want $N: $out" >&2; exit 1; }
-	eddy_t+=("$((t1 - t0))")
+	[ "$moved" = "$N" ] || { echo "bench: eddy redrove ${moved:-?} records, want $N: $out" >&2; return 1; }
+}
+# The origin holds N more records after each run (read back outside the clock).
+eddy_after() {
+	local got
+	got=$(kcat -C -b "$B" -t "$base" -o beginning -e -q -f 'x\n' | wc -l)
+	[ "$got" -eq $((eddy_n * N)) ] || { echo "bench: the origin holds $got records after $eddy_n eddy runs of $N" >&2; return 1; }
+}
+# The kcat pipe's target is made, and its copy counted, outside the clock.
+kcat_target() { "$work/produce" -brokers "$B" -topic "$base-kcat-$1" -n 0 -partitions "$PARTITIONS" 2>/dev/null; }
+kcat_pipe() {
+	kcat_n=$((kcat_n + 1))
+	kcat -C -b "$B" -t "$dlt" -o beginning -e -q -f '%k\t%s\n' | kcat -P -b "$B" -t "$base-kcat-$kcat_n" -K $'\t'
+}
+kcat_after() {
+	local got
+	got=$(kcat -C -b "$B" -t "$base-kcat-$kcat_n" -o beginning -e -q -f 'x\n' | wc -l)
+	[ "$got" -eq "$N" ] || { echo "bench: kcat copied $got records, want $N" >&2; return 1; }
+	kcat_target $((kcat_n + 1))
+}
+kcat_target 1
 
-	target="$base-kcat-$run"
-	"$work/produce" -brokers "$B" -topic "$target" -n 0 -partitions "$PARTITIONS" 2>/dev/null
-	t0=$(us)
-	kcat -C -b "$B" -t "$dlt" -o beginning -e -q -f '%k\t%s\n' | kcat -P -b "$B" -t "$target" -K $'\t'
-	t1=$(us)
-	got=$(kcat -C -b "$B" -t "$target" -o beginning -e -q -f 'x\n' | wc -l)
-	[ "$got" -eq "$N" ] || { echo "bench: kcat copied $got records, want $N" >&2; exit 1; }
-	kcat_t+=("$((t1 - t0))")
-	echo "bench: run $run: eddy $(rate "${eddy_t[-1]}") msg/s, kcat pipe $(rate "${kcat_t[-1]}") msg/s" >&2
-done
-
-e=$(printf '%s\n' "${eddy_t[@]}" | median)
-k=$(printf '%s\n' "${kcat_t[@]}" | median)
-printf '%-48s %12s\n' "benchmark" "msg/s"
-printf '%-48s %12s\n' "eddy dlq redrive (EOS, DLQ -> origin)" "$(rate "$e")"
-printf '%-48s %12s\n' "kcat -C -e | kcat -P (no safety)" "$(rate "$k")"
-printf '%-48s %12s\n' "ratio eddy/kcat (goal >= 0.5, stretch >= 1.0)" "$(awk -v a="$k" -v b="$e" 'BEGIN{printf "%.2fx", a/b}')"
-
-# One line per figure for bench/run: BENCH, benchmark, eddy, anchor tool, anchor, unit, ratio.
-printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\n' "dlq redrive Kafka, exactly once ($N x ~${SIZE} B)" "$(rate "$e")" "kcat -C | kcat -P (no safety)" "$(rate "$k")" "msg/s" "$(awk -v a="$k" -v b="$e" 'BEGIN{printf "%.2fx", a/b}')"
+echo "bench: $N records of ~$SIZE B, $PARTITIONS partition(s), $RUNS interleaved pairs, broker $B" >&2
+fig_begin "dlq redrive, Kafka"
+ab "$RUNS" eddy_redrive kcat_pipe eddy_after kcat_after
+fig_end
+emit_ab "dlq redrive Kafka, exactly once ($N x ~${SIZE} B)" "kcat -C -e | kcat -P (no safety)" msg/s "$N" "P4 >=1.0"

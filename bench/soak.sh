@@ -13,9 +13,12 @@
 # At the end (or on Ctrl-C) it stops both, prints the trace's final report's
 # flow and event counts, and first / peak / last RSS and heap with the slope
 # of a least-squares line through the samples after the first flow timeout
-# (KB per hour): about zero for constant memory.
+# (KB per hour): about zero for constant memory. The load average and CPU
+# steal are printed at the start and the end, and the run marked UNDER LOAD
+# above QUIET_LOAD (bench/lib.sh): a busy machine slows the demo and the trace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DURATION=${1:?usage: bench/soak.sh DURATION [INTERVAL], e.g. bench/soak.sh 60m 10}
 INTERVAL=${2:-10}
@@ -51,6 +54,7 @@ EDDY_TRACE_MEMSTATS=$work/heap.csv "$work/eddy" trace flows 'kafka:/.*/' --conte
 trace_pid=$!
 echo "soak: demo pid $demo_pid, trace pid $trace_pid, $DURATION, sampling every ${INTERVAL}s into $OUT" >&2
 
+fig_begin "trace soak"
 echo "unix_seconds,rss_kb,heap_alloc,heap_inuse,heap_objects" >"$OUT"
 end=$(($(date +%s) + secs))
 while [ "$(date +%s)" -lt "$end" ]; do
@@ -58,8 +62,10 @@ while [ "$(date +%s)" -lt "$end" ]; do
 	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$trace_pid/status")
 	heap=$( (tail -n1 "$work/heap.csv" || true) 2>/dev/null | cut -d, -f2-4)
 	echo "$(date +%s),$rss,${heap:-,,}" >>"$OUT"
+	fig_sample
 	sleep "$INTERVAL"
 done
+fig_end
 kill -INT "$trace_pid"
 wait "$trace_pid" || true
 trace_pid=

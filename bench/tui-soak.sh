@@ -14,9 +14,13 @@
 # so memory grows until retention starts deleting): about zero for bounded
 # memory.
 #
+# The load average and CPU steal are printed at the start and the end, and the
+# run marked UNDER LOAD above QUIET_LOAD (bench/lib.sh).
+#
 # Needs tmux; runs its own tmux server, so a user's sessions are not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 command -v tmux >/dev/null || { echo "tui-soak: tmux is needed" >&2; exit 1; }
 
 DURATION=${1:?usage: bench/tui-soak.sh DURATION [INTERVAL], e.g. bench/tui-soak.sh 60m 15}
@@ -41,6 +45,7 @@ for _ in $(seq 1 100); do
 done
 [ -n "$pid" ] || { echo "tui-soak: eddy tui did not start" >&2; exit 1; }
 
+fig_begin "tui soak"
 echo "unix_seconds,rss_kb,load1" >"$OUT"
 keys=(2 enter t esc esc 3 4 1)
 start=$(date +%s)
@@ -53,8 +58,10 @@ while :; do
 	echo "$now,$rss,$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT"
 	tmux send-keys -t "$session" "${keys[$((i % ${#keys[@]}))]}"
 	i=$((i + 1))
+	fig_sample
 	sleep "$INTERVAL" # the sampling interval itself, not a synchronisation
 done
+fig_end
 
 python3 - "$OUT" "${SETTLE:-35}" <<'EOF'
 import csv, sys

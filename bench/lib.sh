@@ -1,0 +1,197 @@
+# bench/lib.sh — sourced by bench/*.sh: interleaved runs, figures as ranges,
+# and the machine's load beside every figure.
+#
+# A figure is only as true as the machine it was taken on. Every script here
+#   - runs the commands it compares interleaved, A B A B … (ab), so a drift of
+#     the machine's speed falls on both, and the ratio is taken pair by pair;
+#   - prints the load average and the CPU steal (from /proc/stat) before and
+#     after each figure (fig_begin / fig_end), and samples the load between
+#     pairs;
+#   - marks a figure UNDER LOAD when the 1-minute load average besides the
+#     benchmark's own was above QUIET_LOAD (default 1.0: on 2 cores, one busy
+#     core besides the benchmark) at any sample, other processes used more than
+#     QUIET_OTHERS (10) percent of the CPU, or the steal was above QUIET_STEAL
+#     percent (default 5) (see fig_end): bench/run lists such a figure as under
+#     load, never as the result;
+#   - quotes min–max over the runs and the median, never a best run alone.
+#
+# BENCH lines (one per figure, for bench/run), tab-separated:
+#   BENCH name eddy anchor-tool anchor unit ratio eddy-range anchor-range
+#         ratio-range goal load steal mark runs
+# eddy/anchor/ratio are medians; the ranges are min–max over the runs (the
+# ratio's over the A/B pairs); goal is "P1 >=1.0" style (empty: no goal);
+# load is "before -> after (max M; ours C cores, others O%)"; mark is "quiet"
+# or "UNDER LOAD".
+
+QUIET_LOAD=${QUIET_LOAD:-1.0}
+QUIET_OTHERS=${QUIET_OTHERS:-10}
+QUIET_STEAL=${QUIET_STEAL:-5}
+WARMUP=${WARMUP:-1}
+BENCH_HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+bench_loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# bench_cpustat: total, busy and steal jiffies of all CPUs (/proc/stat's cpu
+# line: user nice system idle iowait irq softirq steal ...).
+bench_cpustat() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, t - $5 - $6, $9; exit }' /proc/stat; }
+
+# bench_pids: the processes whose CPU is the benchmark's own besides this
+# script's children: the brokers it talks to (whatever listens on the ports of
+# EDDY_TEST_KAFKA and EDDY_TEST_AMQP) and BENCH_PIDS (an in-process kfake).
+bench_pids() {
+	local port kafka=${EDDY_TEST_KAFKA:-}
+	[ -z "$kafka" ] || kafka=${kafka##*:}
+	for port in $kafka $(echo "${EDDY_TEST_AMQP:-}" | sed -nE 's#.*:([0-9]+)/?$#\1#p'); do
+		ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2
+	done | sort -u
+	for port in ${BENCH_PIDS:-}; do echo "$port"; done
+}
+
+# bench_owncpu: jiffies of CPU used so far by this script's children and by
+# bench_pids (utime + stime, /proc/PID/stat fields 14 and 15; after the
+# command name, whose parentheses may hold spaces, they are fields 12 and 13).
+bench_owncpu() {
+	local c pid sum=0 t
+	# This script and its children, waited for (utime, stime, cutime, cstime
+	# of its own /proc/$$/stat, fields 14 to 17: $$ is this script even in a
+	# subshell).
+	c=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$$/stat")
+	for pid in $FIG_PIDS; do
+		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+		sum=$((sum + t))
+	done
+	echo $((c + sum))
+}
+
+# fig_begin LABEL: start a figure; prints the machine's state.
+fig_begin() {
+	FIG_LABEL=$1
+	FIG_PIDS=$(bench_pids | tr '\n' ' ')
+	FIG_LOAD0=$(bench_loadavg)
+	FIG_STAT0=$(bench_cpustat)
+	FIG_OWN0=$(bench_owncpu)
+	FIG_MAXLOAD=${FIG_LOAD0%% *}
+	echo "[$FIG_LABEL] before: load average $FIG_LOAD0 ($(nproc) cores)"
+}
+
+# fig_sample: note the 1-minute load average now (between runs).
+fig_sample() {
+	local l
+	l=$(cut -d' ' -f1 /proc/loadavg)
+	FIG_MAXLOAD=$(awk -v a="$FIG_MAXLOAD" -v b="$l" 'BEGIN { print (b > a ? b : a) }')
+}
+
+# fig_end: end the figure; sets FIG_LOAD ("before -> after (max M; ours C
+# cores, others O%)"), FIG_STEAL (percent of CPU time stolen during the
+# figure) and FIG_MARK.
+#
+# The load average counts the benchmark's own processes too (the command
+# timed, the broker): on 2 cores a quiet machine running a benchmark shows a
+# 1-minute load of 1 to 2. So the figure is marked UNDER LOAD when the load
+# besides ours — the highest 1-minute load sampled minus the cores our own
+# processes kept busy on average (this script's children and the brokers) —
+# is above QUIET_LOAD, or when other processes used more than QUIET_OTHERS
+# percent of the machine's CPU time (busy jiffies of /proc/stat minus ours),
+# or the steal is above QUIET_STEAL percent. Brokers shared with others count
+# as ours: their work for others is not seen.
+fig_end() {
+	fig_sample
+	local load1 stat1 own1
+	load1=$(bench_loadavg)
+	stat1=$(bench_cpustat)
+	own1=$(bench_owncpu)
+	read -r FIG_STEAL FIG_OTHERS FIG_OWN < <(awk -v a="$FIG_STAT0" -v b="$stat1" -v o0="$FIG_OWN0" -v o1="$own1" -v n="$(nproc)" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); dt = y[1] - x[1]; if (dt <= 0) dt = 1
+		own = o1 - o0; others = (y[2] - x[2]) - own; if (others < 0) others = 0
+		printf "%.1f%% %.0f%% %.2f\n", 100 * (y[3] - x[3]) / dt, 100 * others / dt, n * own / dt }')
+	FIG_LOAD="${FIG_LOAD0%% *} -> ${load1%% *} (max $FIG_MAXLOAD; ours $FIG_OWN cores, others $FIG_OTHERS)"
+	if awk -v m="$FIG_MAXLOAD" -v own="$FIG_OWN" -v q="$QUIET_LOAD" -v o="${FIG_OTHERS%\%}" -v qo="$QUIET_OTHERS" \
+		-v s="${FIG_STEAL%\%}" -v qs="$QUIET_STEAL" 'BEGIN { exit !(m - own > q || o > qo || s > qs) }'; then
+		FIG_MARK="UNDER LOAD"
+	else
+		FIG_MARK=quiet
+	fi
+	echo "[$FIG_LABEL] after: load average $load1; our processes kept $FIG_OWN cores busy, others used $FIG_OTHERS of the CPU, steal $FIG_STEAL; $FIG_MARK (quiet: load besides ours <= $QUIET_LOAD, others <= $QUIET_OTHERS%, steal <= $QUIET_STEAL%)"
+}
+
+# ab RUNS FN_A FN_B [AFTER_A AFTER_B]: WARMUP pairs not counted, then RUNS
+# pairs A B A B …; each FN is a shell function that runs one command and
+# checks its output (returning non-zero on a wrong answer, which stops the
+# script: a fast wrong answer cannot win). AFTER_A / AFTER_B, when given, run
+# after each A / B outside the clock (a read-back check, the next run's
+# set-up). Sets AB_A and AB_B: wall microseconds of each counted run.
+ab() {
+	local runs=$1 fa=$2 fb=$3 aa=${4:-:} abb=${5:-:} i t0 t1 ta tb
+	AB_A=() AB_B=()
+	for ((i = 0; i < WARMUP + runs; i++)); do
+		t0=${EPOCHREALTIME/./}
+		"$fa" || { echo "bench: $fa failed" >&2; exit 1; }
+		t1=${EPOCHREALTIME/./}
+		ta=$((t1 - t0))
+		"$aa" || { echo "bench: $aa failed" >&2; exit 1; }
+		t0=${EPOCHREALTIME/./}
+		"$fb" || { echo "bench: $fb failed" >&2; exit 1; }
+		t1=${EPOCHREALTIME/./}
+		tb=$((t1 - t0))
+		"$abb" || { echo "bench: $abb failed" >&2; exit 1; }
+		if ((i >= WARMUP)); then
+			AB_A+=("$ta") AB_B+=("$tb")
+		fi
+		fig_sample
+	done
+}
+
+# stats V...: "min median max" of the numbers.
+stats() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		print v[1], m, v[NR] }'
+}
+
+# conv UNIT N US: a time in microseconds as UNIT (ms, s, or a rate msg/s /
+# events/s over N).
+conv() {
+	awk -v u="$1" -v n="$2" -v t="$3" 'BEGIN {
+		if (u == "ms") printf "%.1f", t / 1e3
+		else if (u == "s") printf "%.3f", t / 1e6
+		else printf "%.0f", n / (t / 1e6) }'
+}
+
+# emit_ab NAME ANCHOR UNIT N GOAL: the BENCH line and a readable row for the
+# last ab (A is eddy, B the anchor); the ratio is anchor time / eddy time per
+# pair (above 1: eddy faster). Call between fig_begin and fig_end's output:
+# it uses FIG_LOAD, FIG_STEAL, FIG_MARK, so call fig_end first.
+emit_ab() {
+	local name=$1 anchor=$2 unit=$3 n=$4 goal=$5 a b r i ratios=()
+	for ((i = 0; i < ${#AB_A[@]}; i++)); do
+		ratios+=("$(awk -v a="${AB_A[i]}" -v b="${AB_B[i]}" 'BEGIN { printf "%.4f", b / a }')")
+	done
+	read -r a_min a_med a_max < <(stats "${AB_A[@]}")
+	read -r b_min b_med b_max < <(stats "${AB_B[@]}")
+	read -r r_min r_med r_max < <(stats "${ratios[@]}")
+	local e em eM k km kM
+	e=$(conv "$unit" "$n" "$a_med") k=$(conv "$unit" "$n" "$b_med")
+	# For a rate, the slowest run is the smallest figure.
+	if [ "$unit" = ms ] || [ "$unit" = s ]; then
+		em=$(conv "$unit" "$n" "$a_min") eM=$(conv "$unit" "$n" "$a_max")
+		km=$(conv "$unit" "$n" "$b_min") kM=$(conv "$unit" "$n" "$b_max")
+	else
+		em=$(conv "$unit" "$n" "$a_max") eM=$(conv "$unit" "$n" "$a_min")
+		km=$(conv "$unit" "$n" "$b_max") kM=$(conv "$unit" "$n" "$b_min")
+	fi
+	local rr rm
+	rm=$(printf '%.2fx' "$r_med")
+	rr=$(printf '%.2f-%.2fx' "$r_min" "$r_max")
+	printf '%-44s eddy %s %s (%s-%s)  %s %s (%s-%s)  ratio %s (%s over %d pairs)  %s  [%s, steal %s]\n' \
+		"$name" "$e" "$unit" "$em" "$eM" "$anchor" "$k" "$km" "$kM" "$rm" "$rr" "${#AB_A[@]}" "$FIG_MARK" "$FIG_LOAD" "$FIG_STEAL"
+	printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\t%s-%s\t%s-%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"$name" "$e" "$anchor" "$k" "$unit" "$rm" "$em" "$eM" "$km" "$kM" "$rr" "$goal" "$FIG_LOAD" "$FIG_STEAL" "$FIG_MARK" "${#AB_A[@]}"
+}
+
+# emit_one NAME EDDY ANCHOR ANCHOR_VALUE UNIT RATIO EDDY_RANGE GOAL RUNS: a
+# BENCH line for a figure measured against a fixed budget rather than a
+# second command (a frame budget, a memory goal).
+emit_one() {
+	printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\t%s\t%s\t%s\t%s\t%s\n' \
+		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$FIG_LOAD" "$FIG_STEAL" "$FIG_MARK" "$9"
+}
