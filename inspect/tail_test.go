@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -85,7 +86,7 @@ func TestTailToEOF(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("out = %q", out.String())
 	}
-	if st != (TailStats{Read: 6, Matched: 3, Printed: 3}) || batches != 2 {
+	if !reflect.DeepEqual(st, TailStats{Read: 6, Matched: 3, Printed: 3}) || batches != 2 {
 		t.Errorf("stats %+v, %d batches", st, batches)
 	}
 }
@@ -216,5 +217,24 @@ func TestTailFileSourceRoundTrip(t *testing.T) {
 	}
 	if !bytes.Equal(out.Bytes(), want) {
 		t.Errorf("round trip differs:\n got %q\nwant %q", out.Bytes(), want)
+	}
+}
+
+// TestTailCountsDecodedItLookedAt: the decoding counts are of the events
+// Tail looked at; the rest of a batch that the limit cut off is not counted.
+func TestTailCountsDecodedItLookedAt(t *testing.T) {
+	evs := numbered(0, 4)
+	evs[0].ValueDecoded = &event.Decoded{JSON: []byte(`{}`)}
+	evs[1].ValueDecoded = &event.Decoded{Fail: event.FailTruncated}
+	evs[1].KeyDecoded = &event.Decoded{Fail: event.FailUnknownSchema}
+	evs[2].ValueDecoded = &event.Decoded{Fail: event.FailUndecodable} // past the limit
+	var out bytes.Buffer
+	st, err := Tail(context.Background(), &sliceSource{batches: [][]event.Event{evs}}, TailOptions{Printer: newRaw(t, &out), Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{event.FailTruncated: 1, event.FailUnknownSchema: 1}
+	if st.Decoded != 1 || !reflect.DeepEqual(st.Undecoded, want) {
+		t.Errorf("decoded %d, undecoded %v; want 1, %v", st.Decoded, st.Undecoded, want)
 	}
 }
