@@ -25,7 +25,7 @@ func TestFieldsAreTheLinesParts(t *testing.T) {
 		// Schema-decoded: the marker and the JSON; a failure's reason and bytes.
 		{Transport: event.Kafka, Topic: "orders", Timestamp: at, Key: []byte{0, 0, 0, 0, 1, 2}, Value: []byte{0, 0, 0, 0, 3, 0x9b},
 			KeyDecoded:   &event.Decoded{JSON: []byte(`"o-\u001b1"`), Schema: event.SchemaRef{Format: "avro", Subject: "orders-key", Version: 1}},
-			ValueDecoded: &event.Decoded{JSON: []byte(`{"event_id":"e-9","s":"\u009b‮"}`), Schema: event.SchemaRef{Format: "avro", Subject: "orders-value", Version: 3}}},
+			ValueDecoded: &event.Decoded{JSON: []byte("{\"event_id\":\"e-9\",\"s\":\"\\u009b\u202e\"}"), Schema: event.SchemaRef{Format: "avro", Subject: "orders-value", Version: 3}}},
 		{Transport: event.Kafka, Topic: "orders", Timestamp: at, Key: []byte{0, 9, 0x1b}, Value: []byte{0, 0, 0, 0, 3, 0x9b},
 			KeyDecoded:   &event.Decoded{Fail: event.FailTruncated},
 			ValueDecoded: &event.Decoded{Fail: event.FailUnknownSchema, Schema: event.SchemaRef{ID: 3}}},
