@@ -29,6 +29,10 @@ type entry struct {
 	codec    codec
 	format   string
 	subjects []sr.SubjectVersion // the subject versions the id is registered under
+	// shown are subjects' names as a SchemaRef carries them (safeName:
+	// the registry's subject names are printed); subjects keep the names
+	// as registered, to match a topic's.
+	shown []string
 	fail     string              // event.Fail* when codec is nil
 	until    time.Time           // for transient failures: retry after
 }
@@ -43,12 +47,12 @@ func (en *entry) ref(topic string, key bool) event.SchemaRef {
 		suffix = "-key"
 	}
 	if len(en.subjects) > 0 {
-		r.Subject, r.Version = en.subjects[0].Subject, en.subjects[0].Version
+		r.Subject, r.Version = en.shown[0], en.subjects[0].Version
 	}
-	for _, sv := range en.subjects {
+	for i, sv := range en.subjects {
 		s := sv.Subject
 		if len(s) == len(topic)+len(suffix) && s[:len(topic)] == topic && s[len(topic):] == suffix {
-			r.Subject, r.Version = sv.Subject, sv.Version
+			r.Subject, r.Version = en.shown[i], sv.Version
 			break
 		}
 	}
@@ -175,6 +179,10 @@ func (d *Decoder) fetch(ctx context.Context, id int) *entry {
 		}
 		return a.Version - b.Version
 	})
+	en.shown = make([]string, len(en.subjects))
+	for i, sv := range en.subjects {
+		en.shown[i] = safeName(sv.Subject)
+	}
 	cd, err := d.compile(ctx, s)
 	if err != nil {
 		if reason, ok := fetchFailure(err); ok {

@@ -57,7 +57,9 @@ func compileJSONSchema(ctx context.Context, text string, refs []refSchema, fetch
 	}
 	c := &jsonCodec{}
 	if m, ok := doc.(map[string]any); ok {
-		c.title, _ = m["title"].(string)
+		// The title names the record in every event's SchemaRef: printed.
+		title, _ := m["title"].(string)
+		c.title = safeName(title)
 	}
 	if !validate {
 		return c, nil
