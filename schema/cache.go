@@ -33,8 +33,8 @@ type entry struct {
 	// the registry's subject names are printed); subjects keep the names
 	// as registered, to match a topic's.
 	shown []string
-	fail     string              // event.Fail* when codec is nil
-	until    time.Time           // for transient failures: retry after
+	fail  string    // event.Fail* when codec is nil
+	until time.Time // for transient failures: retry after
 }
 
 // ref is the entry's SchemaRef for a payload of topic: the subject the
