@@ -182,8 +182,12 @@ func newAvroCodec(s *avro.Schema) (*avroCodec, error) {
 			u.tagged = true
 		}
 	}
-	if t, ok := b.typeOf(root, map[*anode]bool{}); ok && typedAvro {
-		c.typed = &sync.Pool{New: func() any { return reflect.New(t).Interface() }}
+	// typeOf makes types, kept for the life of the process: only when
+	// they are used.
+	if typedAvro {
+		if t, ok := b.typeOf(root, map[*anode]bool{}); ok {
+			c.typed = &sync.Pool{New: func() any { return reflect.New(t).Interface() }}
+		}
 	}
 	return c, nil
 }
