@@ -123,6 +123,10 @@ func (d *Decoder) lookup(ctx context.Context, id int) *entry {
 	if en := d.cache.get(id, time.Now()); en != nil {
 		return en
 	}
+	if ctx.Err() != nil {
+		// Ended (a cancelled batch): no call started for nobody to read.
+		return nil
+	}
 	ch := d.cache.group.DoChan(strconv.Itoa(id), func() (any, error) {
 		// Another caller may have filled it between our miss and now.
 		if en := d.cache.get(id, time.Now()); en != nil {

@@ -109,17 +109,11 @@ func (b *batchState) newDecoded() *event.Decoded {
 }
 
 func (d *Decoder) decodeEvent(ctx context.Context, e *event.Event, b *batchState) {
-	topic := e.Topic
-	if e.Transport == event.AMQP && e.Queue != "" {
-		topic = e.Queue
-	}
+	topic := eventTopic(e)
 	// A part (key or value) with a local schema is its bare encoding; a
 	// part without one may still be framed for the registry (a topic may
 	// map only its keys).
-	var keyLocal, valueLocal *localSchema
-	if lm := d.local[topic]; lm != nil {
-		keyLocal, valueLocal = lm.key, lm.value
-	}
+	keyLocal, valueLocal := d.localFor(e)
 	switch {
 	case keyLocal != nil:
 		if e.Key != nil {
@@ -136,6 +130,23 @@ func (d *Decoder) decodeEvent(ctx context.Context, e *event.Event, b *batchState
 	case d.client != nil && framed(e.Value):
 		e.ValueDecoded = d.decodeFramed(ctx, topic, false, e.Value, b)
 	}
+}
+
+// eventTopic is what e's schemas are mapped by: its topic, or an AMQP
+// event's queue.
+func eventTopic(e *event.Event) string {
+	if e.Transport == event.AMQP && e.Queue != "" {
+		return e.Queue
+	}
+	return e.Topic
+}
+
+// localFor returns the local schemas of e's key and value (nil: none).
+func (d *Decoder) localFor(e *event.Event) (key, value *localSchema) {
+	if lm := d.local[eventTopic(e)]; lm != nil {
+		return lm.key, lm.value
+	}
+	return nil, nil
 }
 
 // framed says whether p is meant for the registry: it starts with the magic

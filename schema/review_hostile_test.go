@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -327,5 +328,55 @@ func TestReferenceFailures(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("%s: no answer", name)
 		}
+	}
+}
+
+// TestPlainBatchCostsNoArena: a batch of payloads that are not for the
+// registry (plain JSON), read with a registry configured, allocates
+// nothing near its size: the arena is sized by what will be decoded.
+func TestPlainBatchCostsNoArena(t *testing.T) {
+	r := newRegistry(t)
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}})
+	value := []byte(`{"plain":"` + strings.Repeat("j", 10<<10) + `"}`)
+	evs := make([]event.Event, 1000)
+	for i := range evs {
+		evs[i] = event.Event{Topic: "t", Key: []byte("k"), Value: value}
+	}
+	src := Source(&sliceSource{batches: [][]event.Event{evs}}, d)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got, err := src.Next(context.Background())
+	runtime.ReadMemStats(&after)
+	if err != nil || len(got) != len(evs) || got[0].ValueDecoded != nil {
+		t.Fatalf("%d events, %v, %+v", len(got), err, got[0].ValueDecoded)
+	}
+	batch := uint64(len(evs) * len(value))
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > batch/10 {
+		t.Errorf("decoding nothing in a %d KB batch allocated %d KB", batch>>10, alloc>>10)
+	}
+}
+
+// TestCancelledContextStartsNoFetch: once the context has ended (a run
+// stopping mid-batch), an id not in the cache is not fetched: the record
+// says registry-down and no call is left running for nobody.
+func TestCancelledContextStartsNoFetch(t *testing.T) {
+	r := newRegistry(t)
+	id := r.register(t, "users-value", sr.Schema{Schema: userSchema})
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	e := event.Event{Topic: "users", Value: frame(id, userBody(t, "a", 1))}
+	d.Decode(ctx, &e)
+	if e.ValueDecoded == nil || e.ValueDecoded.Fail != event.FailRegistry {
+		t.Errorf("%+v", e.ValueDecoded)
+	}
+	// Join any call the cancelled lookup started: after Do, it is done.
+	d.cache.group.Do(strconv.Itoa(id), func() (any, error) { return nil, nil })
+	if n := r.requests.Load(); n != 0 {
+		t.Errorf("%d registry requests for a cancelled lookup", n)
+	}
+	// A live context decodes it.
+	if got := decodeValue(t, d, "users", frame(id, userBody(t, "a", 1))); got.Fail != "" {
+		t.Errorf("%+v", got)
 	}
 }
