@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -378,5 +379,40 @@ func TestCancelledContextStartsNoFetch(t *testing.T) {
 	// A live context decodes it.
 	if got := decodeValue(t, d, "users", frame(id, userBody(t, "a", 1))); got.Fail != "" {
 		t.Errorf("%+v", got)
+	}
+}
+
+// TestRegistryResponseBounded: an answer past maxRegistryResponse fails
+// (registry-down) instead of being read whole into memory; one within it
+// decodes.
+func TestRegistryResponseBounded(t *testing.T) {
+	saved := maxRegistryResponse
+	maxRegistryResponse = 1 << 20
+	t.Cleanup(func() { maxRegistryResponse = saved })
+	r := newRegistry(t)
+	doc := func(n int) string {
+		return `{"type":"record","name":"R","doc":"` + strings.Repeat("d", n) + `","fields":[{"name":"a","type":"int"}]}`
+	}
+	small := r.register(t, "small-value", sr.Schema{Schema: doc(100 << 10)})
+	big := r.register(t, "big-value", sr.Schema{Schema: doc(4 << 20)})
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}})
+	if got := decodeValue(t, d, "small", frame(small, []byte{4})); got.Fail != "" || string(got.JSON) != `{"a":2}` {
+		t.Errorf("small: %+v", got)
+	}
+	if got := decodeValue(t, d, "big", frame(big, []byte{4})); got.Fail != event.FailRegistry || got.JSON != nil {
+		t.Errorf("past the bound: %+v", got)
+	}
+}
+
+func TestLimitedBody(t *testing.T) {
+	saved := maxRegistryResponse
+	maxRegistryResponse = 10
+	t.Cleanup(func() { maxRegistryResponse = saved })
+	for n, wantErr := range map[int]bool{0: false, 9: false, 10: false, 11: true, 1000: true} {
+		b := &limitedBody{ReadCloser: io.NopCloser(strings.NewReader(strings.Repeat("x", n))), left: maxRegistryResponse}
+		got, err := io.ReadAll(b)
+		if (err != nil) != wantErr || (!wantErr && len(got) != n) || len(got) > 11 {
+			t.Errorf("%d bytes: read %d, %v", n, len(got), err)
+		}
 	}
 }
