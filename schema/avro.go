@@ -142,6 +142,9 @@ func compileAvro(ctx context.Context, text string, refs []refSchema, fetch fetch
 			if seen[key] {
 				continue
 			}
+			if len(seen) >= maxRefs {
+				return fmt.Errorf("more than %d references", maxRefs)
+			}
 			seen[key] = true
 			if fetch == nil {
 				return fmt.Errorf("reference %s version %d: no registry", r.Subject, r.Version)

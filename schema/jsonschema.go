@@ -77,6 +77,9 @@ func compileJSONSchema(ctx context.Context, text string, refs []refSchema, fetch
 			if seen[key] {
 				continue
 			}
+			if len(seen) >= maxRefs {
+				return fmt.Errorf("more than %d references", maxRefs)
+			}
 			seen[key] = true
 			if fetch == nil {
 				return fmt.Errorf("reference %s version %d: no registry", r.Subject, r.Version)

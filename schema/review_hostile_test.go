@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -413,6 +414,82 @@ func TestLimitedBody(t *testing.T) {
 		got, err := io.ReadAll(b)
 		if (err != nil) != wantErr || (!wantErr && len(got) != n) || len(got) > 11 {
 			t.Errorf("%d bytes: read %d, %v", n, len(got), err)
+		}
+	}
+}
+
+// TestEndlessReferences: a registry whose references never end — a chain
+// (each referenced schema references a next one) and a fan-out (one schema
+// referencing thousands) — fails the schema (bad-schema) after a bounded
+// number of calls, for each format.
+func TestEndlessReferences(t *testing.T) {
+	r := newRegistry(t)
+	var refCalls atomic.Int64
+	types := map[int]string{1: "AVRO", 2: "PROTOBUF", 3: "JSON", 11: "AVRO", 12: "PROTOBUF", 13: "JSON"}
+	texts := map[string]string{
+		"AVRO":     `{"type":"record","name":"R","fields":[]}`,
+		"PROTOBUF": "syntax = \"proto3\";\nmessage R {}\n",
+		"JSON":     `{"type":"object"}`,
+	}
+	// Subjects are TYPE-n (a chain: each references TYPE-n+1) or
+	// TYPE-fan-n (no references of its own).
+	ref := func(typ, kind string, n int) map[string]any {
+		name := fmt.Sprintf("r%s%d", kind, n)
+		if typ == "PROTOBUF" {
+			name += ".proto"
+		}
+		return map[string]any{"name": name, "subject": fmt.Sprintf("%s-%s%d", typ, kind, n), "version": 1}
+	}
+	r.setHook(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		var v any
+		p := req.URL.Path
+		if rest, ok := strings.CutPrefix(p, "/schemas/ids/"); ok {
+			id, err := strconv.Atoi(strings.TrimSuffix(rest, "/versions"))
+			typ := types[id]
+			if err != nil || typ == "" {
+				next.ServeHTTP(w, req)
+				return
+			}
+			var refs []map[string]any
+			if id > 10 { // fan-out
+				for n := range 5000 {
+					refs = append(refs, ref(typ, "fan-", n))
+				}
+			} else { // the start of a chain
+				refs = append(refs, ref(typ, "", 0))
+			}
+			v = map[string]any{"schemaType": typ, "schema": texts[typ], "references": refs}
+			if strings.HasSuffix(rest, "/versions") {
+				v = []any{}
+			}
+		} else if rest, ok := strings.CutPrefix(p, "/subjects/"); ok {
+			subject, _, _ := strings.Cut(rest, "/")
+			typ, nText, _ := strings.Cut(subject, "-")
+			nText, fan := strings.CutPrefix(nText, "fan-")
+			n, _ := strconv.Atoi(nText)
+			refCalls.Add(1)
+			refs := []any{ref(typ, "", n+1)}
+			if fan {
+				refs = nil
+			}
+			v = map[string]any{"subject": subject, "version": 1, "id": 100 + n, "schemaType": typ,
+				"schema": texts[typ], "references": refs}
+		} else {
+			next.ServeHTTP(w, req)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(v)
+	})
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}, Validate: true})
+	for id, typ := range types {
+		before := refCalls.Load()
+		got := decodeValue(t, d, "x", frame(id, []byte(`{}`)))
+		if got.Fail != event.FailBadSchema {
+			t.Errorf("id %d (%s): %+v", id, typ, got)
+		}
+		if n := refCalls.Load() - before; n > 1100 {
+			t.Errorf("id %d (%s): %d reference calls", id, typ, n)
 		}
 	}
 }
