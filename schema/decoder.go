@@ -53,7 +53,8 @@ var failReasons = [...]string{
 }
 
 // New returns a Decoder for cfg. It compiles the local schemas now (an error
-// names the file and what is wrong) and does not contact the registry.
+// names the file and what is wrong; its text is terminal-safe, though it
+// quotes the file) and does not contact the registry.
 func New(cfg Config) (*Decoder, error) {
 	d := &Decoder{cache: newCache(cfg.CacheSize), validate: cfg.Validate}
 	if cfg.Registry != nil {
@@ -68,7 +69,7 @@ func New(cfg Config) (*Decoder, error) {
 		for _, m := range cfg.Local {
 			lm, err := compileMapping(m, cfg.Validate)
 			if err != nil {
-				return nil, err
+				return nil, safeError{err}
 			}
 			d.local[m.Topic] = lm
 		}

@@ -3,6 +3,8 @@ package schema
 import (
 	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -111,5 +113,35 @@ func TestSafeName(t *testing.T) {
 	}
 	if s := "plain"; testing.AllocsPerRun(10, func() { _ = safeName(s) }) != 0 {
 		t.Error("a safe name is copied")
+	}
+}
+
+// TestNewErrorsTerminalSafe: New's errors quote local files — their names,
+// and compilers' messages that quote their text — and are safe to print.
+func TestNewErrorsTerminalSafe(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"imp.proto":         "syntax = \"proto3\";\nimport \"x\x1b]0;owned\x07.proto\";\nmessage B { string a = 1; }\n",
+		"name\x1b[2J.avsc":  "{",
+		"bidi\u202e.json":   "{",
+		"ok.proto":          "syntax = \"proto3\";\nmessage \x9b { }\n",
+		"enum\x00sym.avsc":  `{"type":"enum","name":"E","symbols":[]}`,
+		"plain-broken.avsc": `{"type":"record"}`,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			if strings.Contains(name, "\x00") {
+				continue // no such file name on this system
+			}
+			t.Fatal(err)
+		}
+		_, err := New(Config{Local: []Mapping{{Topic: "t", Value: &LocalSchema{Path: p}}}})
+		if err == nil {
+			t.Errorf("%q: no error", name)
+			continue
+		}
+		if !safeForTerminal(err.Error()) {
+			t.Errorf("%q: %q", name, err)
+		}
 	}
 }

@@ -18,14 +18,23 @@ const maxNameLen = 256
 // itself when nothing needs doing. (inspect is not imported: it depends on
 // packages that may come to depend on this one.)
 func safeName(s string) string {
-	if len(s) <= maxNameLen && nameIsSafe(s) {
+	if len(s) <= maxNameLen && nameIsSafe(s, false) {
 		return s
 	}
+	return safeText(s, maxNameLen, false)
+}
+
+// safeText escapes s as safeName does, keeping newlines when keepLines
+// (an error's lines are its own), cut past limit bytes (0: no limit).
+func safeText(s string, limit int, keepLines bool) string {
 	const hex = "0123456789abcdef"
-	b := make([]byte, 0, min(len(s), maxNameLen)+16)
-	for i := 0; i < len(s) && len(b) < maxNameLen; {
+	b := make([]byte, 0, len(s)+16)
+	if limit > 0 {
+		b = make([]byte, 0, min(len(s), limit)+16)
+	}
+	for i := 0; i < len(s) && (limit <= 0 || len(b) < limit); {
 		c := s[i]
-		if c >= 0x20 && c < 0x7f {
+		if (c >= 0x20 && c < 0x7f) || (keepLines && c == '\n') {
 			b = append(b, c)
 			i++
 			continue
@@ -43,17 +52,25 @@ func safeName(s string) string {
 		}
 		i += size
 	}
-	if len(b) >= maxNameLen {
+	if limit > 0 && len(b) >= limit {
 		b = append(b, "..."...)
 	}
 	return string(b)
 }
 
-func nameIsSafe(s string) bool {
+// safeError is an error whose message is terminal-safe (safeText, lines
+// kept): New's errors quote local schema files, their names and their
+// compilers' messages, which quote the files' text.
+type safeError struct{ err error }
+
+func (e safeError) Error() string { return safeText(e.err.Error(), 0, true) }
+func (e safeError) Unwrap() error { return e.err }
+
+func nameIsSafe(s string, keepLines bool) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
+			if (c < 0x20 && !(keepLines && c == '\n')) || c == 0x7f {
 				return false
 			}
 			i++
