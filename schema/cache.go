@@ -96,6 +96,10 @@ func (c *cache) get(id int, now time.Time) *entry {
 func (c *cache) put(en *entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.putLocked(en)
+}
+
+func (c *cache) putLocked(en *entry) {
 	if el := c.byID[en.id]; el != nil {
 		el.Value = en
 		c.ll.MoveToFront(el)
@@ -107,6 +111,17 @@ func (c *cache) put(en *entry) {
 		c.ll.Remove(old)
 		delete(c.byID, old.Value.(*entry).id)
 	}
+}
+
+// putIfAbsent puts en unless id has an entry, and returns the entry id has.
+func (c *cache) putIfAbsent(en *entry) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el := c.byID[en.id]; el != nil {
+		return el.Value.(*entry)
+	}
+	c.putLocked(en)
+	return en
 }
 
 // len is how many entries the cache holds.
@@ -128,8 +143,10 @@ func (d *Decoder) lookup(ctx context.Context, id int) *entry {
 		return nil
 	}
 	ch := d.cache.group.DoChan(strconv.Itoa(id), func() (any, error) {
-		// Another caller may have filled it between our miss and now.
-		if en := d.cache.get(id, time.Now()); en != nil {
+		// Another caller may have filled it between our miss and now
+		// (with a schema or a lasting failure: a stand-in for a lookup
+		// that took too long is no reason not to look).
+		if en := d.cache.get(id, time.Now()); en != nil && en.until.IsZero() {
 			return en, nil
 		}
 		// The shared call outlives any one caller's cancellation: it is
@@ -138,11 +155,22 @@ func (d *Decoder) lookup(ctx context.Context, id int) *entry {
 		d.cache.put(en)
 		return en, nil
 	})
+	wait := time.NewTimer(d.client.timeout)
+	defer wait.Stop()
 	select {
 	case r := <-ch:
 		return r.Val.(*entry)
 	case <-ctx.Done():
 		return nil
+	case <-wait.C:
+		// The lookup as a whole (the schema, its subjects, its references
+		// one call each, compiling) has taken longer than one call may: a
+		// registry slow on every call, a schema that takes minutes to
+		// compile. No record waits longer: this one, and the id's next
+		// ones for failRetry, are registry-down; the lookup goes on, and
+		// its entry replaces this stand-in.
+		en := &entry{id: id, fail: event.FailRegistry, until: time.Now().Add(failRetry)}
+		return d.cache.putIfAbsent(en)
 	}
 }
 

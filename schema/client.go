@@ -78,7 +78,9 @@ func (c *Client) call(ctx context.Context, fn func(context.Context) error) error
 
 // FailReason maps a registry error to the one-word reason an event shows:
 // event.FailDenied for 401/403, event.FailUnknownSchema for 404,
-// event.FailRegistry for anything else (down, timed out, 5xx).
+// event.FailRegistry for anything else (down, timed out, 5xx, and an
+// answer that is not the API's: not JSON, an unknown schemaType, past
+// maxRegistryResponse), which is asked again after failRetry.
 func FailReason(err error) string {
 	var re *sr.ResponseError
 	if errors.As(err, &re) {

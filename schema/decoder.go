@@ -84,7 +84,8 @@ func New(cfg Config) (*Decoder, error) {
 // payload in neither is left alone (nil), and so is one whose schema id is
 // 0 (binary keys that start with zero bytes). Mapping a topic's key only
 // leaves its values to the registry, and the other way round. Failures are
-// event.Fail* reasons, counted in Stats.
+// event.Fail* reasons, counted in Stats; a record whose schema lookup ctx
+// ended first is event.FailRegistry (counted too).
 func (d *Decoder) Decode(ctx context.Context, e *event.Event) {
 	var b batchState
 	d.decodeEvent(ctx, e, &b)

@@ -493,3 +493,53 @@ func TestEndlessReferences(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupBoundedAsAWhole: a registry that answers every call within
+// the timeout, but slowly, for a schema of many references: no record
+// waits on the lookup much longer than one timeout (registry-down), the
+// id's next records fail at once meanwhile, and once the lookup is done
+// the id decodes.
+func TestLookupBoundedAsAWhole(t *testing.T) {
+	r := newRegistry(t)
+	const chain = 20
+	for i := chain - 1; i >= 0; i-- {
+		s := sr.Schema{Schema: fmt.Sprintf(`{"type":"record","name":"N%d","fields":[]}`, i)}
+		if i < chain-1 {
+			s.Schema = fmt.Sprintf(`{"type":"record","name":"N%d","fields":[{"name":"n","type":"N%d"}]}`, i, i+1)
+			s.References = []sr.SchemaReference{{Name: fmt.Sprintf("N%d", i+1), Subject: fmt.Sprintf("n%d", i+1), Version: 1}}
+		}
+		r.register(t, fmt.Sprintf("n%d", i), s)
+	}
+	id := r.register(t, "top-value", sr.Schema{Schema: `{"type":"record","name":"Top","fields":[{"name":"n","type":"N0"}]}`,
+		References: []sr.SchemaReference{{Name: "N0", Subject: "n0", Version: 1}}})
+	const timeout = 500 * time.Millisecond
+	r.setHook(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		// Latency, not synchronisation: each answer well within the
+		// timeout, the 22 of them together far past it.
+		select {
+		case <-time.After(timeout * 6 / 10):
+		case <-req.Context().Done():
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}, Timeout: timeout})
+	start := time.Now()
+	got := decodeValue(t, d, "top", frame(id, []byte{}))
+	if took := time.Since(start); got.Fail != event.FailRegistry || took > 6*timeout {
+		t.Errorf("first record: %+v after %v (the whole lookup takes ~%v)", got, took, 22*timeout*6/10)
+	}
+	before := r.requests.Load()
+	start = time.Now()
+	if got := decodeValue(t, d, "top", frame(id, []byte{})); got.Fail != event.FailRegistry || time.Since(start) > timeout {
+		t.Errorf("next record: %+v after %v", got, time.Since(start))
+	}
+	// Join the lookup still running; then the id decodes.
+	d.cache.group.Do(strconv.Itoa(id), func() (any, error) { return nil, nil })
+	if got := decodeValue(t, d, "top", frame(id, []byte{})); got.Fail != "" || got.Schema.Message != "Top" {
+		t.Errorf("after the lookup: %+v", got)
+	}
+	if n := r.requests.Load() - before; n > 24 {
+		t.Errorf("%d requests: the lookup was repeated", n)
+	}
+}
