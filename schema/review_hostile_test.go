@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -541,5 +543,21 @@ func TestLookupBoundedAsAWhole(t *testing.T) {
 	}
 	if n := r.requests.Load() - before; n > 24 {
 		t.Errorf("%d requests: the lookup was repeated", n)
+	}
+}
+
+// TestSourceEmptyLocalPayload: an empty (not nil) payload on a mapped
+// topic is still decoded through Source, as Decode does (an Avro "null"
+// schema's value is no bytes at all).
+func TestSourceEmptyLocalPayload(t *testing.T) {
+	avsc := filepath.Join(t.TempDir(), "null.avsc")
+	if err := os.WriteFile(avsc, []byte(`"null"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := newDecoder(t, Config{Local: []Mapping{{Topic: "t", Value: &LocalSchema{Path: avsc}}}})
+	src := Source(&sliceSource{batches: [][]event.Event{{{Topic: "t", Value: []byte{}}}}}, d)
+	evs, err := src.Next(context.Background())
+	if err != nil || len(evs) != 1 || evs[0].ValueDecoded == nil || string(evs[0].ValueDecoded.JSON) != "null" {
+		t.Fatalf("%v %+v", err, evs)
 	}
 }

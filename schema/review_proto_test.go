@@ -36,8 +36,7 @@ func wireFrame(t testing.TB, id int, index []int, m proto.Message) []byte {
 func TestDecoderProtobuf(t *testing.T) {
 	r := newRegistry(t)
 	r.SetCompat("money", sr.CompatNone)
-	v1 := r.register(t, "money", sr.Schema{Type: sr.TypeProtobuf, Schema: moneyV1})
-	_ = v1
+	r.register(t, "money", sr.Schema{Type: sr.TypeProtobuf, Schema: moneyV1})
 	ordersID := r.register(t, "orders-value", sr.Schema{Type: sr.TypeProtobuf, Schema: orderWithMoney,
 		References: []sr.SchemaReference{{Name: "common/money.proto", Subject: "money", Version: 1}}})
 	r.register(t, "money", sr.Schema{Type: sr.TypeProtobuf, Schema: moneyV2}) // money v2: not what orders pins
