@@ -142,6 +142,9 @@ func compileAvro(ctx context.Context, text string, refs []refSchema, fetch fetch
 			if seen[key] {
 				continue
 			}
+			if len(seen) >= maxRefs {
+				return fmt.Errorf("more than %d references", maxRefs)
+			}
 			seen[key] = true
 			if fetch == nil {
 				return fmt.Errorf("reference %s version %d: no registry", r.Subject, r.Version)
@@ -182,8 +185,12 @@ func newAvroCodec(s *avro.Schema) (*avroCodec, error) {
 			u.tagged = true
 		}
 	}
-	if t, ok := b.typeOf(root, map[*anode]bool{}); ok && typedAvro {
-		c.typed = &sync.Pool{New: func() any { return reflect.New(t).Interface() }}
+	// typeOf makes types, kept for the life of the process: only when
+	// they are used.
+	if typedAvro {
+		if t, ok := b.typeOf(root, map[*anode]bool{}); ok {
+			c.typed = &sync.Pool{New: func() any { return reflect.New(t).Interface() }}
+		}
 	}
 	return c, nil
 }

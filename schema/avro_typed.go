@@ -10,7 +10,60 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 )
+
+// maxTypedShapes bounds the struct types the typed path makes in a run.
+// reflect keeps every type StructOf returns for the life of the process,
+// so a topic whose records carry thousands of schema ids (each a record
+// shape of its own) would grow memory by about a kilobyte per id however
+// small the schema cache; past this many shapes, new schemas decode into
+// map[string]any (correct, a little slower).
+const maxTypedShapes = 2048
+
+// typedShapes are the struct types made so far, by their fields: a shape
+// met again (the same schema under another id, a cache eviction) reuses
+// its type and costs nothing against the bound.
+var typedShapes struct {
+	sync.Mutex
+	m map[string]reflect.Type
+}
+
+// structOf is reflect.StructOf within maxTypedShapes; ok false past it.
+func structOf(fields []reflect.StructField) (t reflect.Type, ok bool) {
+	var key strings.Builder
+	for _, f := range fields {
+		// A field's type by identity: types are never freed, so the
+		// address names one for the life of the process.
+		key.WriteString(f.Name)
+		key.WriteByte(0)
+		key.WriteString(string(f.Tag))
+		key.WriteByte(0)
+		key.WriteString(strconv.FormatUint(uint64(reflect.ValueOf(f.Type).Pointer()), 16))
+		key.WriteByte(0)
+	}
+	typedShapes.Lock()
+	defer typedShapes.Unlock()
+	if t := typedShapes.m[key.String()]; t != nil {
+		return t, true
+	}
+	if len(typedShapes.m) >= maxTypedShapes {
+		return nil, false
+	}
+	defer func() {
+		if recover() != nil {
+			t, ok = nil, false
+		}
+	}()
+	t = reflect.StructOf(fields)
+	if typedShapes.m == nil {
+		typedShapes.m = map[string]reflect.Type{}
+	}
+	typedShapes.m[key.String()] = t
+	return t, true
+}
 
 var anyType = reflect.TypeFor[any]()
 
@@ -83,12 +136,9 @@ func (b *anodeBuilder) typeOf(a *anode, building map[*anode]bool) (t reflect.Typ
 				Tag:  reflect.StructTag(`avro:"` + f.name + `"`),
 			}
 		}
-		defer func() {
-			if recover() != nil {
-				t, ok = nil, false
-			}
-		}()
-		t = reflect.StructOf(fields)
+		if t, ok = structOf(fields); !ok {
+			return nil, false
+		}
 	default:
 		return nil, false
 	}

@@ -29,8 +29,12 @@ type entry struct {
 	codec    codec
 	format   string
 	subjects []sr.SubjectVersion // the subject versions the id is registered under
-	fail     string              // event.Fail* when codec is nil
-	until    time.Time           // for transient failures: retry after
+	// shown are subjects' names as a SchemaRef carries them (safeName:
+	// the registry's subject names are printed); subjects keep the names
+	// as registered, to match a topic's.
+	shown []string
+	fail  string    // event.Fail* when codec is nil
+	until time.Time // for transient failures: retry after
 }
 
 // ref is the entry's SchemaRef for a payload of topic: the subject the
@@ -43,12 +47,12 @@ func (en *entry) ref(topic string, key bool) event.SchemaRef {
 		suffix = "-key"
 	}
 	if len(en.subjects) > 0 {
-		r.Subject, r.Version = en.subjects[0].Subject, en.subjects[0].Version
+		r.Subject, r.Version = en.shown[0], en.subjects[0].Version
 	}
-	for _, sv := range en.subjects {
+	for i, sv := range en.subjects {
 		s := sv.Subject
 		if len(s) == len(topic)+len(suffix) && s[:len(topic)] == topic && s[len(topic):] == suffix {
-			r.Subject, r.Version = sv.Subject, sv.Version
+			r.Subject, r.Version = en.shown[i], sv.Version
 			break
 		}
 	}
@@ -92,6 +96,10 @@ func (c *cache) get(id int, now time.Time) *entry {
 func (c *cache) put(en *entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.putLocked(en)
+}
+
+func (c *cache) putLocked(en *entry) {
 	if el := c.byID[en.id]; el != nil {
 		el.Value = en
 		c.ll.MoveToFront(el)
@@ -103,6 +111,17 @@ func (c *cache) put(en *entry) {
 		c.ll.Remove(old)
 		delete(c.byID, old.Value.(*entry).id)
 	}
+}
+
+// putIfAbsent puts en unless id has an entry, and returns the entry id has.
+func (c *cache) putIfAbsent(en *entry) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el := c.byID[en.id]; el != nil {
+		return el.Value.(*entry)
+	}
+	c.putLocked(en)
+	return en
 }
 
 // len is how many entries the cache holds.
@@ -119,9 +138,15 @@ func (d *Decoder) lookup(ctx context.Context, id int) *entry {
 	if en := d.cache.get(id, time.Now()); en != nil {
 		return en
 	}
+	if ctx.Err() != nil {
+		// Ended (a cancelled batch): no call started for nobody to read.
+		return nil
+	}
 	ch := d.cache.group.DoChan(strconv.Itoa(id), func() (any, error) {
-		// Another caller may have filled it between our miss and now.
-		if en := d.cache.get(id, time.Now()); en != nil {
+		// Another caller may have filled it between our miss and now
+		// (with a schema or a lasting failure: a stand-in for a lookup
+		// that took too long is no reason not to look).
+		if en := d.cache.get(id, time.Now()); en != nil && en.until.IsZero() {
 			return en, nil
 		}
 		// The shared call outlives any one caller's cancellation: it is
@@ -130,11 +155,22 @@ func (d *Decoder) lookup(ctx context.Context, id int) *entry {
 		d.cache.put(en)
 		return en, nil
 	})
+	wait := time.NewTimer(d.client.timeout)
+	defer wait.Stop()
 	select {
 	case r := <-ch:
 		return r.Val.(*entry)
 	case <-ctx.Done():
 		return nil
+	case <-wait.C:
+		// The lookup as a whole (the schema, its subjects, its references
+		// one call each, compiling) has taken longer than one call may: a
+		// registry slow on every call, a schema that takes minutes to
+		// compile. No record waits longer: this one, and the id's next
+		// ones for failRetry, are registry-down; the lookup goes on, and
+		// its entry replaces this stand-in.
+		en := &entry{id: id, fail: event.FailRegistry, until: time.Now().Add(failRetry)}
+		return d.cache.putIfAbsent(en)
 	}
 }
 
@@ -175,6 +211,10 @@ func (d *Decoder) fetch(ctx context.Context, id int) *entry {
 		}
 		return a.Version - b.Version
 	})
+	en.shown = make([]string, len(en.subjects))
+	for i, sv := range en.subjects {
+		en.shown[i] = safeName(sv.Subject)
+	}
 	cd, err := d.compile(ctx, s)
 	if err != nil {
 		if reason, ok := fetchFailure(err); ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,7 +44,7 @@ func NewClient(rc RegistryConfig, timeout time.Duration) (*Client, error) {
 	}
 	opts := []sr.ClientOpt{
 		sr.URLs(u.String()),
-		sr.HTTPClient(&http.Client{Transport: tr, Timeout: timeout}),
+		sr.HTTPClient(&http.Client{Transport: limitedTransport{tr}, Timeout: timeout}),
 		sr.UserAgent("eddy"),
 	}
 	switch {
@@ -77,7 +78,9 @@ func (c *Client) call(ctx context.Context, fn func(context.Context) error) error
 
 // FailReason maps a registry error to the one-word reason an event shows:
 // event.FailDenied for 401/403, event.FailUnknownSchema for 404,
-// event.FailRegistry for anything else (down, timed out, 5xx).
+// event.FailRegistry for anything else (down, timed out, 5xx, and an
+// answer that is not the API's: not JSON, an unknown schemaType, past
+// maxRegistryResponse), which is asked again after failRetry.
 func FailReason(err error) string {
 	var re *sr.ResponseError
 	if errors.As(err, &re) {
@@ -90,6 +93,45 @@ func FailReason(err error) string {
 	}
 	return "registry-down"
 }
+
+// maxRegistryResponse bounds one registry answer. franz-go's client reads
+// a whole body into memory; a registry (or a proxy in front of one) that
+// streams without end would otherwise hold up to --timeout worth of bytes.
+// Real answers are a schema's text and some JSON around it.
+var maxRegistryResponse int64 = 64 << 20
+
+// limitedTransport fails a response body past maxRegistryResponse.
+type limitedTransport struct{ rt http.RoundTripper }
+
+func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err == nil {
+		resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxRegistryResponse}
+	}
+	return resp, err
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, errResponseTooLarge
+	}
+	// One byte past the bound tells "exactly the bound" from "more".
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	if b.left -= int64(n); b.left < 0 {
+		return n, errResponseTooLarge
+	}
+	return n, err
+}
+
+var errResponseTooLarge = errors.New("registry response too large")
 
 // redactURL drops userinfo from a URL for a message, even an unparsable one.
 func redactURL(s string) string {

@@ -13,7 +13,10 @@ type Config struct {
 	// Local maps topics (or queues) to schema files, for teams without a
 	// registry: their payloads are the bare encoding, no wire-format header.
 	Local []Mapping
-	// Timeout bounds each registry call (0: 10 s).
+	// Timeout bounds each registry call (0: 10 s), and how long a record
+	// waits on its schema's lookup as a whole (calls, references,
+	// compiling): past it the record is event.FailRegistry, and so are the
+	// id's next ones for a few seconds while the lookup goes on.
 	Timeout time.Duration
 	// Validate checks JSON Schema payloads against their schema; a record
 	// that does not match is event.FailInvalid.

@@ -53,7 +53,8 @@ var failReasons = [...]string{
 }
 
 // New returns a Decoder for cfg. It compiles the local schemas now (an error
-// names the file and what is wrong) and does not contact the registry.
+// names the file and what is wrong; its text is terminal-safe, though it
+// quotes the file) and does not contact the registry.
 func New(cfg Config) (*Decoder, error) {
 	d := &Decoder{cache: newCache(cfg.CacheSize), validate: cfg.Validate}
 	if cfg.Registry != nil {
@@ -68,7 +69,7 @@ func New(cfg Config) (*Decoder, error) {
 		for _, m := range cfg.Local {
 			lm, err := compileMapping(m, cfg.Validate)
 			if err != nil {
-				return nil, err
+				return nil, safeError{err}
 			}
 			d.local[m.Topic] = lm
 		}
@@ -83,7 +84,8 @@ func New(cfg Config) (*Decoder, error) {
 // payload in neither is left alone (nil), and so is one whose schema id is
 // 0 (binary keys that start with zero bytes). Mapping a topic's key only
 // leaves its values to the registry, and the other way round. Failures are
-// event.Fail* reasons, counted in Stats.
+// event.Fail* reasons, counted in Stats; a record whose schema lookup ctx
+// ended first is event.FailRegistry (counted too).
 func (d *Decoder) Decode(ctx context.Context, e *event.Event) {
 	var b batchState
 	d.decodeEvent(ctx, e, &b)
@@ -109,17 +111,11 @@ func (b *batchState) newDecoded() *event.Decoded {
 }
 
 func (d *Decoder) decodeEvent(ctx context.Context, e *event.Event, b *batchState) {
-	topic := e.Topic
-	if e.Transport == event.AMQP && e.Queue != "" {
-		topic = e.Queue
-	}
+	topic := eventTopic(e)
 	// A part (key or value) with a local schema is its bare encoding; a
 	// part without one may still be framed for the registry (a topic may
 	// map only its keys).
-	var keyLocal, valueLocal *localSchema
-	if lm := d.local[topic]; lm != nil {
-		keyLocal, valueLocal = lm.key, lm.value
-	}
+	keyLocal, valueLocal := d.localFor(e)
 	switch {
 	case keyLocal != nil:
 		if e.Key != nil {
@@ -136,6 +132,23 @@ func (d *Decoder) decodeEvent(ctx context.Context, e *event.Event, b *batchState
 	case d.client != nil && framed(e.Value):
 		e.ValueDecoded = d.decodeFramed(ctx, topic, false, e.Value, b)
 	}
+}
+
+// eventTopic is what e's schemas are mapped by: its topic, or an AMQP
+// event's queue.
+func eventTopic(e *event.Event) string {
+	if e.Transport == event.AMQP && e.Queue != "" {
+		return e.Queue
+	}
+	return e.Topic
+}
+
+// localFor returns the local schemas of e's key and value (nil: none).
+func (d *Decoder) localFor(e *event.Event) (key, value *localSchema) {
+	if lm := d.local[eventTopic(e)]; lm != nil {
+		return lm.key, lm.value
+	}
+	return nil, nil
 }
 
 // framed says whether p is meant for the registry: it starts with the magic

@@ -57,7 +57,9 @@ func compileJSONSchema(ctx context.Context, text string, refs []refSchema, fetch
 	}
 	c := &jsonCodec{}
 	if m, ok := doc.(map[string]any); ok {
-		c.title, _ = m["title"].(string)
+		// The title names the record in every event's SchemaRef: printed.
+		title, _ := m["title"].(string)
+		c.title = safeName(title)
 	}
 	if !validate {
 		return c, nil
@@ -74,6 +76,9 @@ func compileJSONSchema(ctx context.Context, text string, refs []refSchema, fetch
 			key := r.Subject + "@" + strconv.Itoa(r.Version)
 			if seen[key] {
 				continue
+			}
+			if len(seen) >= maxRefs {
+				return fmt.Errorf("more than %d references", maxRefs)
 			}
 			seen[key] = true
 			if fetch == nil {

@@ -191,7 +191,9 @@ func (c *protoCodec) walk(key []byte) (protoreflect.MessageDescriptor, error) {
 	}
 	msgs := c.file.Messages()
 	var md protoreflect.MessageDescriptor
-	path := make([]int64, 0, count)
+	// Not preallocated from count: the record claims it, and a path longer
+	// than the file's nesting fails within a few indexes.
+	var path []int64
 	for i := int64(0); i < count; i++ {
 		idx, m := binary.Varint(key[n:])
 		n += m

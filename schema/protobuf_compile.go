@@ -46,10 +46,6 @@ func protoResolver(r protocompile.Resolver) protocompile.Resolver {
 	return protocompile.WithStandardImports(protocompile.CompositeResolver{r, confluentResolver})
 }
 
-// protoMaxRefs bounds the references (transitively) of one registered
-// schema, against a registry whose references never end.
-const protoMaxRefs = 1000
-
 // compileProto compiles a registered Protobuf schema (its text, and its
 // references, each fetched by its pinned subject and version through fetch)
 // into a codec whose body starts with the Confluent message-index array.
@@ -63,8 +59,8 @@ func compileProto(ctx context.Context, text string, refs []refSchema, fetch fetc
 			if _, ok := srcs[ref.Name]; ok {
 				continue
 			}
-			if len(srcs) >= protoMaxRefs {
-				return fmt.Errorf("protobuf schema: more than %d references", protoMaxRefs)
+			if len(srcs) >= maxRefs {
+				return fmt.Errorf("protobuf schema: more than %d references", maxRefs)
 			}
 			ss, err := fetch(ctx, ref.Subject, ref.Version)
 			if err != nil {

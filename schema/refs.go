@@ -7,3 +7,8 @@ type refSchema struct {
 	Subject string
 	Version int
 }
+
+// maxRefs bounds the references (transitively) of one registered schema,
+// whatever its format, against a registry whose references never end: each
+// is a registry call.
+const maxRefs = 1000

@@ -60,9 +60,23 @@ func (d *Decoder) decodeRun(ctx context.Context, evs []event.Event) {
 	if d.client == nil && len(d.local) == 0 {
 		return
 	}
-	size := 0
+	// Sized by the parts that will be decoded only: a topic of plain JSON
+	// read with a registry configured decodes nothing, and must not cost
+	// three times its batch in an arena no event uses.
+	size, parts := 0, 0
 	for i := range evs {
-		size += len(evs[i].Key) + len(evs[i].Value)
+		kl, vl := d.localFor(&evs[i])
+		if kl != nil || (d.client != nil && framed(evs[i].Key)) {
+			size += len(evs[i].Key)
+			parts++
+		}
+		if vl != nil || (d.client != nil && framed(evs[i].Value)) {
+			size += len(evs[i].Value)
+			parts++
+		}
+	}
+	if parts == 0 {
+		return
 	}
 	// JSON from a binary encoding is typically two or three times its
 	// size; appends past the estimate grow the arena, earlier events keep
