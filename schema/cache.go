@@ -34,6 +34,7 @@ type entry struct {
 	// as registered, to match a topic's.
 	shown []string
 	fail  string    // event.Fail* when codec is nil
+	why   string    // with fail: what went wrong, one terminal-safe line, for the summary
 	until time.Time // for transient failures: retry after
 }
 
@@ -178,8 +179,9 @@ func (d *Decoder) lookup(ctx context.Context, id int) *entry {
 // and compiles it.
 func (d *Decoder) fetch(ctx context.Context, id int) *entry {
 	en := &entry{id: id}
-	fail := func(reason string) *entry {
+	fail := func(reason string, err error) *entry {
 		en.fail = reason
+		en.why = whyLine(fmt.Sprintf("schema id %d: %v", id, err))
 		if reason == event.FailRegistry || reason == event.FailDenied {
 			en.until = time.Now().Add(failRetry)
 		}
@@ -191,7 +193,7 @@ func (d *Decoder) fetch(ctx context.Context, id int) *entry {
 		return err
 	})
 	if err != nil {
-		return fail(FailReason(err))
+		return fail(FailReason(err), err)
 	}
 	en.format = formatName(s.Type)
 	err = d.client.call(ctx, func(ctx context.Context) (err error) {
@@ -201,7 +203,7 @@ func (d *Decoder) fetch(ctx context.Context, id int) *entry {
 	if err != nil && FailReason(err) != event.FailUnknownSchema {
 		// The schema is known but not where it is registered: a registry
 		// that answers one call and not the next is down.
-		return fail(FailReason(err))
+		return fail(FailReason(err), err)
 	}
 	// Registries list them in no set order: sorted, "the first" is the
 	// same on every run.
@@ -218,9 +220,9 @@ func (d *Decoder) fetch(ctx context.Context, id int) *entry {
 	cd, err := d.compile(ctx, s)
 	if err != nil {
 		if reason, ok := fetchFailure(err); ok {
-			return fail(reason)
+			return fail(reason, err)
 		}
-		return fail(event.FailBadSchema)
+		return fail(event.FailBadSchema, err)
 	}
 	en.codec = cd
 	return en

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,9 @@ type Decoder struct {
 
 	decoded atomic.Int64
 	failed  [len(failReasons)]atomic.Int64
+
+	whyMu sync.Mutex
+	why   map[string]string // the first detail said per reason (Stats.Why)
 }
 
 // failReasons are the event.Fail* words, in the order Stats counts them.
@@ -192,6 +196,7 @@ func (d *Decoder) decodeFramed(ctx context.Context, topic string, key bool, p []
 	dec.Schema = en.ref(topic, key)
 	if en.codec == nil {
 		d.fail(dec, en.fail)
+		d.firstWhy(en.fail, en.why)
 		return dec
 	}
 	d.run(dec, en.codec, body, b)
@@ -240,12 +245,42 @@ func (d *Decoder) fail(dec *event.Decoded, reason string) {
 	}
 }
 
+// firstWhy keeps the first detail said for reason (the summary's example
+// of it); a record's own failure (undecodable, truncated) has none kept.
+func (d *Decoder) firstWhy(reason, why string) {
+	if why == "" {
+		return
+	}
+	d.whyMu.Lock()
+	if d.why == nil {
+		d.why = map[string]string{}
+	}
+	if _, ok := d.why[reason]; !ok {
+		d.why[reason] = why
+	}
+	d.whyMu.Unlock()
+}
+
+// whyLine is err's text as the summary shows it: terminal-safe, one line,
+// cut at 240 bytes.
+func whyLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	return safeName(s)
+}
+
 // Stats counts what a Decoder did.
 type Stats struct {
 	// Decoded is how many keys and values were decoded.
 	Decoded int64
 	// Failed counts the keys and values that were not, by event.Fail* reason.
 	Failed map[string]int64
+	// Why is, for the reasons that come from a schema rather than a record
+	// (bad-schema, unknown-schema, registry-down, denied), the first
+	// detail seen: which id, and what the registry or the compiler said.
+	Why map[string]string
 }
 
 // Stats returns the counts so far.
@@ -256,6 +291,11 @@ func (d *Decoder) Stats() Stats {
 			s.Failed[r] = n
 		}
 	}
+	d.whyMu.Lock()
+	if len(d.why) > 0 {
+		s.Why = maps.Clone(d.why)
+	}
+	d.whyMu.Unlock()
 	return s
 }
 
@@ -296,6 +336,14 @@ func (s Stats) Summary() string {
 		fmt.Fprintf(&sb, "%s %s", thousands(r.n), r.reason)
 	}
 	sb.WriteString(")")
+	// The most frequent reason's detail, when it has one: a bad schema or a
+	// refusing registry is otherwise a word with no way to find out why.
+	for _, r := range rs {
+		if why := s.Why[r.reason]; why != "" {
+			fmt.Fprintf(&sb, "; %s: %s", r.reason, why)
+			break
+		}
+	}
 	return sb.String()
 }
 

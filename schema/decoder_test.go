@@ -87,7 +87,7 @@ func TestDecodeFramesAndFailures(t *testing.T) {
 	if st.Decoded != 2 || st.Failed[event.FailUnknownSchema] != 11 || st.Failed[event.FailTruncated] != 1 || st.Failed[event.FailUndecodable] != 2 {
 		t.Errorf("stats %+v", st)
 	}
-	if got, want := st.Summary(), "schema: 14 of 16 payloads not decoded (11 unknown-schema, 2 undecodable, 1 truncated)"; got != want {
+	if got, want := st.Summary(), "schema: 14 of 16 payloads not decoded (11 unknown-schema, 2 undecodable, 1 truncated); unknown-schema: schema id 9999: schema not found"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 }
@@ -455,6 +455,11 @@ func TestBadSchema(t *testing.T) {
 		if r.requests.Load() != before {
 			t.Errorf("id %d: a bad schema was fetched again", id)
 		}
+	}
+	// The summary says why, not only that: the first bad schema's id and
+	// the compiler's complaint (the unknown type "Nope").
+	if s := d.Stats().Summary(); !strings.Contains(s, fmt.Sprintf("; bad-schema: schema id %d: ", id)) || !strings.Contains(s, "Nope") {
+		t.Errorf("summary %q does not say why the schema is bad", s)
 	}
 }
 

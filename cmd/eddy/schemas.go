@@ -109,7 +109,9 @@ func (f *Factory) decodeSummary() string {
 	}
 	st := d.Stats()
 	if seen != nil {
+		why := st.Why
 		st = *seen
+		st.Why = why
 	}
 	line := st.Summary()
 	if line != "" && !strings.HasPrefix(line, "eddy: ") {
