@@ -87,6 +87,10 @@ func (c *Client) Schema(ctx context.Context, subject string, version int) (Regis
 		return err
 	})
 	if err != nil {
+		var re *sr.ResponseError
+		if version > 0 && errors.As(err, &re) && re.ErrorCode == sr.ErrVersionNotFound.Code {
+			subject = fmt.Sprintf("%s@%d", subject, version) // which version is missing
+		}
 		return Registered{}, c.browseError(err, subject)
 	}
 	return registered(ss), nil

@@ -181,7 +181,7 @@ func (d *Decoder) fetch(ctx context.Context, id int) *entry {
 	en := &entry{id: id}
 	fail := func(reason string, err error) *entry {
 		en.fail = reason
-		en.why = whyLine(fmt.Sprintf("schema id %d: %v", id, err))
+		en.why = whyLine(fmt.Sprintf("schema id %d: %v", id, unwrapURL(err)))
 		if reason == event.FailRegistry || reason == event.FailDenied {
 			en.until = time.Now().Add(failRetry)
 		}

@@ -120,7 +120,7 @@ shipments-value  1              1   5  protobuf  common.proto=common@1  shipment
 		stderr string
 	}{
 		{[]string{"schema", "show", "nope-value"}, ExitError, `eddy: schema registry: subject "nope-value" not found` + "\n"},
-		{[]string{"schema", "show", "orders-value@9"}, ExitError, `eddy: schema registry: subject version "orders-value" not found` + "\n"},
+		{[]string{"schema", "show", "orders-value@9"}, ExitError, `eddy: schema registry: subject version "orders-value@9" not found` + "\n"},
 		{[]string{"schema", "show", "orders-value@0"}, ExitUsage, `schema show "orders-value@0": the version after @ is a number >= 1 or latest`},
 		{[]string{"schema", "show", "@2"}, ExitUsage, `schema show "@2": no subject before @`},
 		{[]string{"schema", "show"}, ExitUsage, "schema show needs one SUBJECT[@VERSION]"},
