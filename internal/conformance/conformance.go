@@ -26,6 +26,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/schema"
 )
 
 // Topics: orders and payments carry the flow's two steps; OrdersDLT holds
@@ -54,6 +57,12 @@ func (e Event) JSON() []byte {
 		panic(err) // plain strings and a float always marshal
 	}
 	return b
+}
+
+// EventSchema is SchemaConfig as an event.Schema.
+func EventSchema() *event.Schema {
+	return &event.Schema{ID: []string{"json:id"}, Type: []string{"json:type"},
+		Correlation: []string{"json:meta.correlation"}, Causation: []string{"json:meta.causation"}}
 }
 
 // SchemaConfig is the context schema (eddy config's schema:) that finds
@@ -107,6 +116,9 @@ type Format struct {
 	// TOPIC=FILE for a local schema).
 	Registry *srfake.Registry
 	Flags    []string
+	// Config is the same as a schema.Config, for a Decoder built without
+	// the command line (the TUI's tests).
+	Config schema.Config
 	// Encode writes e's value for topic.
 	Encode func(topic string, e Event) []byte
 	// Marker is the schema marker (inspect.SchemaMarker) of a value of
@@ -184,12 +196,26 @@ func Formats(t testing.TB) []Format {
 			t.Fatal(err)
 		}
 	}
-	localFlags := func(file string) []string {
+	localFlags := func(file, message string) []string {
 		var fs []string
 		for _, topic := range []string{Orders, Payments, OrdersDLT} {
-			fs = append(fs, "--value-schema", topic+"="+file)
+			v := topic + "=" + file
+			if message != "" {
+				v += "#" + message
+			}
+			fs = append(fs, "--value-schema", v)
 		}
 		return fs
+	}
+	localConfig := func(file, message string) schema.Config {
+		var c schema.Config
+		for _, topic := range []string{Orders, Payments, OrdersDLT} {
+			c.Local = append(c.Local, schema.Mapping{Topic: topic, Value: &schema.LocalSchema{Path: file, Message: message}})
+		}
+		return c
+	}
+	registryConfig := func(reg *srfake.Registry) schema.Config {
+		return schema.Config{Registry: &schema.RegistryConfig{URL: reg.URL()}}
 	}
 	fileMarker := func(format, file, message string) func(string) string {
 		return func(string) string {
@@ -205,19 +231,19 @@ func Formats(t testing.TB) []Format {
 	protoReg := registry(sr.TypeProtobuf, ProtoSchema)
 	jsonReg := registry(sr.TypeJSON, JSONSchema)
 	return []Format{
-		{Name: "avro", Registry: avroReg, Flags: []string{"--schema-registry", avroReg.URL()},
+		{Name: "avro", Registry: avroReg, Flags: []string{"--schema-registry", avroReg.URL()}, Config: registryConfig(avroReg),
 			Encode: func(topic string, e Event) []byte { return framed(topic, nil, avroBody(e)) },
 			Marker: subjectMarker("avro", "")},
-		{Name: "protobuf", Registry: protoReg, Flags: []string{"--schema-registry", protoReg.URL()},
+		{Name: "protobuf", Registry: protoReg, Flags: []string{"--schema-registry", protoReg.URL()}, Config: registryConfig(protoReg),
 			Encode: func(topic string, e Event) []byte { return framed(topic, ProtoIndex, protoBody(e)) },
 			Marker: subjectMarker("protobuf", ProtoMessage)},
-		{Name: "jsonschema", Registry: jsonReg, Flags: []string{"--schema-registry", jsonReg.URL()},
+		{Name: "jsonschema", Registry: jsonReg, Flags: []string{"--schema-registry", jsonReg.URL()}, Config: registryConfig(jsonReg),
 			Encode: func(topic string, e Event) []byte { return framed(topic, nil, e.JSON()) },
 			Marker: subjectMarker("json", "")},
-		{Name: "local-avsc", Flags: localFlags(avsc),
+		{Name: "local-avsc", Flags: localFlags(avsc, ""), Config: localConfig(avsc, ""),
 			Encode: func(_ string, e Event) []byte { return avroBody(e) },
 			Marker: fileMarker("avro", avsc, "conf.Event")},
-		{Name: "local-proto", Flags: localFlags(protoFile + "#" + ProtoMessage),
+		{Name: "local-proto", Flags: localFlags(protoFile, ProtoMessage), Config: localConfig(protoFile, ProtoMessage),
 			Encode: func(_ string, e Event) []byte { return protoBody(e) },
 			Marker: fileMarker("protobuf", protoFile, ProtoMessage)},
 	}
