@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -157,6 +158,17 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 				ev[1].Causation != orders[0].ID || ev[1].Hop == nil || ev[1].Hop.Basis != trace.FromCausation {
 				t.Errorf("events:\n%s", out)
 			}
+			// Event times from the decoded meta.at (a timestamp-millis, a
+			// google.protobuf.Timestamp, a date-time string), not the
+			// broker's: the hop is the payment's latency.
+			for i, want := range []time.Time{orders[0].At, payments[0].At} {
+				if !ev[i].At.Equal(want) || ev[i].TimeSource != "json:meta.at" {
+					t.Errorf("event %d at %v from %q, want %v from json:meta.at", i, ev[i].At, ev[i].TimeSource, want)
+				}
+			}
+			if ev[1].Hop != nil && ev[1].Hop.LatencyMS != float64(conformance.PaymentLatency.Milliseconds()) {
+				t.Errorf("hop %v ms, want %v", ev[1].Hop.LatencyMS, conformance.PaymentLatency.Milliseconds())
+			}
 		})
 	}
 
@@ -183,7 +195,8 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 				edge = &r.Edges[i]
 			}
 		}
-		if r.Flows.Total != 2 || r.Types["OrderPlaced"] != 2 || r.Types["PaymentAuthorized"] != 2 || edge == nil || edge.Count != 2 {
+		if r.Flows.Total != 2 || r.Flows.Complete+r.Flows.Incomplete != 2 || r.Types["OrderPlaced"] != 2 || r.Types["PaymentAuthorized"] != 2 ||
+			edge == nil || edge.Count != 2 || edge.MaxMS != float64(conformance.PaymentLatency.Milliseconds()) {
 			t.Errorf("report:\n%s", out)
 		}
 	})
