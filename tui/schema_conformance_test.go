@@ -36,11 +36,13 @@ func TestSchemaConformance(t *testing.T) {
 func tuiConformanceRow(t *testing.T, f conformance.Format) {
 	seeds := kafkatest.Cluster(t)
 	kafkatest.NamedTopic(t, seeds, conformance.Orders, 1)
+	kafkatest.NamedTopic(t, seeds, conformance.Payments, 1)
 	kafkatest.NamedTopic(t, seeds, conformance.OrdersDLT, 1)
-	orders, _, letters := conformance.Flow(f.Name)
+	orders, payments, letters := conformance.Flow(f.Name)
 	var recs []*kgo.Record
-	for _, o := range orders {
-		recs = append(recs, &kgo.Record{Topic: conformance.Orders, Value: f.Encode(conformance.Orders, o)})
+	for i, o := range orders {
+		recs = append(recs, &kgo.Record{Topic: conformance.Orders, Value: f.Encode(conformance.Orders, o)},
+			&kgo.Record{Topic: conformance.Payments, Value: f.Encode(conformance.Payments, payments[i])})
 	}
 	for _, l := range letters {
 		recs = append(recs, &kgo.Record{Topic: conformance.OrdersDLT, Value: f.Encode(conformance.OrdersDLT, l), Headers: []kgo.RecordHeader{
@@ -71,8 +73,10 @@ func tuiConformanceRow(t *testing.T, f conformance.Format) {
 	}
 	marker := "[" + f.Marker(conformance.Orders) + "]"
 
-	t.Run("event-view", func(t *testing.T) {
-		m := newModel(t)
+	// tailOrders tails the orders in m's Tail view, decoded by the
+	// Backend's all.Sources.
+	tailOrders := func(t *testing.T, m *Model) {
+		t.Helper()
 		addrs := []bus.Address{{Transport: "kafka", Name: conformance.Orders}}
 		m.tail.addrs = addrs
 		src, err := m.be.openTail(context.Background(), addrs,
@@ -84,6 +88,11 @@ func tuiConformanceRow(t *testing.T, f conformance.Format) {
 		if m.tail.total != 2 {
 			t.Fatalf("%d events", m.tail.total)
 		}
+	}
+
+	t.Run("event-view", func(t *testing.T) {
+		m := newModel(t)
+		tailOrders(t, m)
 		// The tail's columns: the decoded payload after its marker.
 		if out := screenOf(t, m); !strings.Contains(out, marker+` {"id":"`+orders[0].ID+`"`) {
 			t.Errorf("tail: no %s and the decoded payload:\n%s", marker, out)
@@ -99,6 +108,33 @@ func tuiConformanceRow(t *testing.T, f conformance.Format) {
 			"decoded to JSON", `"correlation": "` + o.Correlation + `"`, `"sku": "` + o.SKU + `"`} {
 			if !strings.Contains(out, want) {
 				t.Errorf("event view: no %q:\n%s", want, out)
+			}
+		}
+	})
+
+	// t on an order: its flow found by the nested correlation id in the
+	// decoded payloads of every topic, timed by their meta.at.
+	t.Run("trace-view", func(t *testing.T) {
+		m := newModel(t)
+		tailOrders(t, m)
+		e := *m.tail.selected()
+		m.Update(openTraceMsg{&e})
+		v := m.trace
+		if v.query != orders[1].Correlation {
+			t.Fatalf("trace of %q, want the correlation id %q", v.query, orders[1].Correlation)
+		}
+		msg := m.be.findFlows(context.Background(), v.query, v.since)
+		if msg.err != nil || len(msg.flows) != 1 || len(msg.flows[0].Steps) != 2 {
+			t.Fatalf("flows %v: %+v", msg.err, msg.flows)
+		}
+		if s := msg.flows[0].Steps[1]; s.ID != payments[1].ID || s.Type != "PaymentAuthorized" || !s.At.Equal(payments[1].At) {
+			t.Errorf("step %+v, want %s at %v", s, payments[1].ID, payments[1].At)
+		}
+		m.Update(traceResult{v.gen, msg})
+		out := screenOf(t, m)
+		for _, want := range []string{"flow " + orders[1].Correlation + " (correlation_id)", "OrderPlaced", "PaymentAuthorized      250ms"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("trace view: no %q:\n%s", want, out)
 			}
 		}
 	})
