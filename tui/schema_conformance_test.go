@@ -41,7 +41,7 @@ func tuiConformanceRow(t *testing.T, f conformance.Format) {
 	orders, payments, letters := conformance.Flow(f.Name)
 	var recs []*kgo.Record
 	for i, o := range orders {
-		recs = append(recs, &kgo.Record{Topic: conformance.Orders, Value: f.Encode(conformance.Orders, o)},
+		recs = append(recs, &kgo.Record{Topic: conformance.Orders, Key: f.EncodeKey(conformance.Orders, o), Value: f.Encode(conformance.Orders, o)},
 			&kgo.Record{Topic: conformance.Payments, Value: f.Encode(conformance.Payments, payments[i])})
 	}
 	for _, l := range letters {
@@ -104,11 +104,28 @@ func tuiConformanceRow(t *testing.T, f conformance.Format) {
 		}
 		o := orders[1]
 		out := screenOf(t, m)
-		for _, want := range []string{"id          " + o.ID, "type        OrderPlaced", "payload " + marker,
+		for _, want := range []string{"key         " + o.ID + "  [" + f.KeyMarker(conformance.Orders) + "]", "id          " + o.ID, "type        OrderPlaced", "payload " + marker,
 			"decoded to JSON", `"correlation": "` + o.Correlation + `"`, `"sku": "` + o.SKU + `"`} {
 			if !strings.Contains(out, want) {
 				t.Errorf("event view: no %q:\n%s", want, out)
 			}
+		}
+	})
+
+	// f: the tail's filter reads the decoded value, key and ids.
+	t.Run("tail-filter", func(t *testing.T) {
+		m := newModel(t)
+		tailOrders(t, m)
+		press(m, "f")
+		typeText(m, `value.order.sku == "SKU-2" && value.order.total > 20 && correlation_id == "`+orders[1].Correlation+`" && key == "`+orders[1].ID+`"`)
+		_, refilter := m.Update(keyMsg("enter"))
+		v := m.tail
+		if v.filter == nil || refilter == nil {
+			t.Fatalf("filter %v (%s)", v.filter, v.filterErr)
+		}
+		m.Update(refilter())
+		if v.shown.len() != 1 || v.ring.get(v.shown.items()[0]).Offset != 1 {
+			t.Fatalf("%d shown:\n%s", v.shown.len(), m.render())
 		}
 	})
 

@@ -49,11 +49,11 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 	orders, payments, letters := conformance.Flow(f.Name)
 	var recs []*kgo.Record
 	for i := range orders {
-		recs = append(recs, &kgo.Record{Topic: conformance.Orders, Value: f.Encode(conformance.Orders, orders[i])},
-			&kgo.Record{Topic: conformance.Payments, Value: f.Encode(conformance.Payments, payments[i])})
+		recs = append(recs, &kgo.Record{Topic: conformance.Orders, Key: f.EncodeKey(conformance.Orders, orders[i]), Value: f.Encode(conformance.Orders, orders[i])},
+			&kgo.Record{Topic: conformance.Payments, Key: f.EncodeKey(conformance.Payments, payments[i]), Value: f.Encode(conformance.Payments, payments[i])})
 	}
 	for i, l := range letters {
-		recs = append(recs, &kgo.Record{Topic: conformance.OrdersDLT, Value: f.Encode(conformance.OrdersDLT, l), Headers: []kgo.RecordHeader{
+		recs = append(recs, &kgo.Record{Topic: conformance.OrdersDLT, Key: f.EncodeKey(conformance.OrdersDLT, l), Value: f.Encode(conformance.OrdersDLT, l), Headers: []kgo.RecordHeader{
 			{Key: convention.SpringExceptionFQCN, Value: []byte("org.springframework.kafka.listener.ListenerExecutionFailedException")},
 			{Key: convention.SpringExceptionMessage, Value: []byte("no stock for " + l.SKU + " in order " + l.ID)},
 			{Key: convention.SpringOriginalTopic, Value: []byte(conformance.Orders)},
@@ -88,7 +88,7 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 		}
 		for i, l := range lines {
 			o := orders[i]
-			for _, want := range []string{"[" + f.Marker(conformance.Orders) + "]", "OrderPlaced", o.ID, `"sku":"` + o.SKU + `"`} {
+			for _, want := range []string{"[" + f.Marker(conformance.Orders) + "]", "OrderPlaced", "key=" + o.ID + " ", `"sku":"` + o.SKU + `"`} {
 				if !strings.Contains(l, want) {
 					t.Errorf("line %d lacks %q:\n%s", i, want, l)
 				}
@@ -104,6 +104,8 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 		}
 		for i, l := range lines {
 			var env struct {
+				KeyDecoded   json.RawMessage `json:"key_decoded"`
+				KeySchema    map[string]any  `json:"key_schema"`
 				Value        string          `json:"value"`
 				ValueB64     string          `json:"value_b64"`
 				ValueDecoded json.RawMessage `json:"value_decoded"`
@@ -113,6 +115,9 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 				t.Fatalf("line %d: %v\n%s", i, err, l)
 			}
 			requireSameJSON(t, env.ValueDecoded, orders[i].JSON())
+			if string(env.KeyDecoded) != `"`+orders[i].ID+`"` || env.KeySchema["format"] != "avro" {
+				t.Errorf("line %d: key_decoded %s, key_schema %v", i, env.KeyDecoded, env.KeySchema)
+			}
 			if env.ValueSchema["format"] == nil || f.Registry != nil && env.ValueSchema["subject"] != conformance.Orders+"-value" ||
 				f.Registry == nil && env.ValueSchema["file"] == nil {
 				t.Errorf("line %d: value_schema %v", i, env.ValueSchema)
@@ -125,10 +130,10 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 	})
 
 	t.Run("tail-template", func(t *testing.T) {
-		out := eddy(t, append(tail, "-o", `template={{.ID}} {{.Correlation}} {{.Get "order.sku"}} {{.Get "order.total"}} [{{.ValueSchema}}]`)...)
+		out := eddy(t, append(tail, "-o", `template={{.Key}} [{{.KeySchema}}] {{.ID}} {{.Correlation}} {{.Get "order.sku"}} {{.Get "order.total"}} [{{.ValueSchema}}]`)...)
 		want := ""
 		for _, o := range orders {
-			want += o.ID + " " + o.Correlation + " " + o.SKU + " " + strconv.FormatFloat(o.Total, 'f', -1, 64) +
+			want += o.ID + " [" + f.KeyMarker(conformance.Orders) + "] " + o.ID + " " + o.Correlation + " " + o.SKU + " " + strconv.FormatFloat(o.Total, 'f', -1, 64) +
 				" [" + f.Marker(conformance.Orders) + "]\n"
 		}
 		if out != want {
@@ -137,7 +142,7 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 	})
 
 	t.Run("tail-filter", func(t *testing.T) {
-		out := eddy(t, append(tail, "-o", "jsonl", "--filter", `value.order.sku == "SKU-2" && correlation_id == "`+orders[1].Correlation+`"`)...)
+		out := eddy(t, append(tail, "-o", "jsonl", "--filter", `value.order.sku == "SKU-2" && value.order.total > 20 && type == "OrderPlaced" && correlation_id == "`+orders[1].Correlation+`" && key == "`+orders[1].ID+`"`)...)
 		if strings.Count(out, "\n") != 1 || !strings.Contains(out, `"`+orders[1].ID+`"`) {
 			t.Errorf("filter kept:\n%s", out)
 		}
@@ -217,8 +222,8 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 			}
 			// recs[2*i] is orders[i] as produced (dynamicpb does not
 			// write fields in one order, so encoding again could differ).
-			if want := recs[2*i].Value; !bytes.Equal(e.Value, want) || e.ValueDecoded != nil {
-				t.Errorf("copy %d: %q, want the bytes produced %q", i, e.Value, want)
+			if want := recs[2*i]; !bytes.Equal(e.Value, want.Value) || !bytes.Equal(e.Key, want.Key) || e.ValueDecoded != nil || e.KeyDecoded != nil {
+				t.Errorf("copy %d: %q %q, want the bytes produced %q %q", i, e.Key, e.Value, want.Key, want.Value)
 			}
 		}
 	})

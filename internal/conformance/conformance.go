@@ -142,6 +142,9 @@ import "conf/common.proto";
 message Event { string id = 1; string type = 2; Meta meta = 3; Order order = 4; }
 `
 
+// KeyAvroSchema is the keys' schema: the event id as an Avro string.
+const KeyAvroSchema = `"string"`
+
 // JSONSchema is the events' JSON Schema.
 const JSONSchema = `{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","required":["id","type","meta","order"],
 "properties":{"id":{"type":"string"},"type":{"type":"string"},
@@ -161,8 +164,13 @@ type Format struct {
 	// Config is the same as a schema.Config, for a Decoder built without
 	// the command line (the TUI's tests).
 	Config schema.Config
-	// Encode writes e's value for topic.
-	Encode func(topic string, e Event) []byte
+	// Encode writes e's value for topic; EncodeKey its key, the event id
+	// as an Avro string (framed with the id of TOPIC-key's KeyAvroSchema
+	// in the registry rows; bare, --key-schema, in the local ones).
+	Encode    func(topic string, e Event) []byte
+	EncodeKey func(topic string, e Event) []byte
+	// KeyMarker is the key's schema marker.
+	KeyMarker func(topic string) string
 	// Marker is the schema marker (inspect.SchemaMarker) of a value of
 	// topic as eddy shows it.
 	Marker func(topic string) string
@@ -188,6 +196,17 @@ func Formats(t testing.TB) []Format {
 		}
 		return b
 	}
+	keySchema, err := avro.Parse(KeyAvroSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyBody := func(e Event) []byte {
+		b, err := keySchema.Encode(e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	nested := protoMessage(t, map[string]string{"event.proto": ProtoSchema}, ProtoMessage)
 	referencing := protoMessage(t, map[string]string{"event.proto": RefProtoSchema, "conf/common.proto": CommonProto}, "conf.Event")
 	protoBody := func(md protoreflect.MessageDescriptor) func(Event) []byte {
@@ -205,9 +224,11 @@ func Formats(t testing.TB) []Format {
 	}
 	// ids: the value subjects of orders and payments, per format. The DLT's
 	// letters keep the id of the orders schema they were written with.
+	// The keys' subjects are 7 and 8.
 	ids := map[string]int{Orders: 1, Payments: 2, OrdersDLT: 1}
+	keyIDs := map[string]int{Orders: 7, Payments: 8, OrdersDLT: 7}
 	var h sr.ConfluentHeader
-	framed := func(index []int, body func(Event) []byte) func(string, Event) []byte {
+	framedWith := func(ids map[string]int, index []int, body func(Event) []byte) func(string, Event) []byte {
 		return func(topic string, e Event) []byte {
 			out, err := h.AppendEncode(nil, ids[topic], index)
 			if err != nil {
@@ -215,6 +236,9 @@ func Formats(t testing.TB) []Format {
 			}
 			return append(out, body(e)...)
 		}
+	}
+	framed := func(index []int, body func(Event) []byte) func(string, Event) []byte {
+		return framedWith(ids, index, body)
 	}
 	// registry seeds refs (subject, then its versions' texts, ids from 10)
 	// before the value subjects that reference them.
@@ -226,6 +250,8 @@ func Formats(t testing.TB) []Format {
 		}
 		reg.SeedSchema(Orders+"-value", 1, ids[Orders], s)
 		reg.SeedSchema(Payments+"-value", 1, ids[Payments], s)
+		reg.SeedSchema(Orders+"-key", 1, keyIDs[Orders], sr.Schema{Schema: KeyAvroSchema, Type: sr.TypeAvro})
+		reg.SeedSchema(Payments+"-key", 1, keyIDs[Payments], sr.Schema{Schema: KeyAvroSchema, Type: sr.TypeAvro})
 		return reg
 	}
 	subjectMarker := func(format, message string) func(string) string {
@@ -234,6 +260,9 @@ func Formats(t testing.TB) []Format {
 				topic = Orders
 			}
 			m := format + " " + topic + "-value v1"
+			if format == "key" {
+				m = "avro " + topic + "-key v1"
+			}
 			if message != "" {
 				m += " " + message
 			}
@@ -245,7 +274,7 @@ func Formats(t testing.TB) []Format {
 	}
 	registryRow := func(name string, reg *srfake.Registry, encode func(string, Event) []byte, marker func(string) string) Format {
 		return Format{Name: name, Registry: reg, Flags: []string{"--schema-registry", reg.URL()}, Config: registryConfig(reg),
-			Encode: encode, Marker: marker}
+			Encode: encode, Marker: marker, EncodeKey: framedWith(keyIDs, nil, keyBody), KeyMarker: subjectMarker("key", "")}
 	}
 
 	avroReg := registry(sr.Schema{Schema: AvroSchema, Type: sr.TypeAvro})
@@ -258,7 +287,8 @@ func Formats(t testing.TB) []Format {
 	dir := t.TempDir()
 	avsc := filepath.Join(dir, "event.avsc")
 	protoFile := filepath.Join(dir, "event.proto")
-	for path, text := range map[string]string{avsc: AvroSchema, protoFile: ProtoSchema} {
+	keyAvsc := filepath.Join(dir, "key.avsc")
+	for path, text := range map[string]string{avsc: AvroSchema, protoFile: ProtoSchema, keyAvsc: KeyAvroSchema} {
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -266,15 +296,18 @@ func Formats(t testing.TB) []Format {
 	// shown is the record or message the marker names (SchemaMarker names
 	// a local schema's, Avro's too); message is the one the flag picks.
 	localRow := func(name, format, file, message, shown string, body func(Event) []byte) Format {
-		f := Format{Name: name, Encode: func(_ string, e Event) []byte { return body(e) }}
+		f := Format{Name: name, Encode: func(_ string, e Event) []byte { return body(e) },
+			EncodeKey: func(_ string, e Event) []byte { return keyBody(e) }}
 		for _, topic := range []string{Orders, Payments, OrdersDLT} {
 			v := topic + "=" + file
 			if message != "" {
 				v += "#" + message
 			}
-			f.Flags = append(f.Flags, "--value-schema", v)
-			f.Config.Local = append(f.Config.Local, schema.Mapping{Topic: topic, Value: &schema.LocalSchema{Path: file, Message: message}})
+			f.Flags = append(f.Flags, "--value-schema", v, "--key-schema", topic+"="+keyAvsc)
+			f.Config.Local = append(f.Config.Local, schema.Mapping{Topic: topic,
+				Key: &schema.LocalSchema{Path: keyAvsc}, Value: &schema.LocalSchema{Path: file, Message: message}})
 		}
+		f.KeyMarker = func(string) string { return "avro " + keyAvsc }
 		marker := format + " " + file + " " + shown
 		f.Marker = func(string) string { return marker }
 		return f
