@@ -319,8 +319,9 @@ func (b *Backend) dlqMessage(ctx context.Context, transport, name, identity stri
 		for i := range evs {
 			if replay.DefaultIdentity(&evs[i]) == identity {
 				e := evs[i]
-				// Decoded as the DLQ view's summary read it: only the one
-				// message shown, not every letter read past to find it.
+				// Decoded as the DLQ view's summary and the trace read it
+				// (a trace step opens through here too): only the one
+				// message shown, not every one read past to find it.
 				if b.Decoder != nil {
 					b.Decoder.Decode(ctx, &e)
 				}

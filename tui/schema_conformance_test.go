@@ -130,7 +130,8 @@ func tuiConformanceRow(t *testing.T, f conformance.Format) {
 	})
 
 	// t on an order: its flow found by the nested correlation id in the
-	// decoded payloads of every topic, timed by their meta.at.
+	// decoded payloads of every topic, timed by their meta.at; a step
+	// opened from it is decoded too.
 	t.Run("trace-view", func(t *testing.T) {
 		m := newModel(t)
 		tailOrders(t, m)
@@ -152,6 +153,18 @@ func tuiConformanceRow(t *testing.T, f conformance.Format) {
 		for _, want := range []string{"flow " + orders[1].Correlation + " (correlation_id)", "OrderPlaced", "PaymentAuthorized      250ms"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("trace view: no %q:\n%s", want, out)
+			}
+		}
+		// enter on the step under the cursor (the order) reads it back by
+		// its position and opens it decoded.
+		press(m, "enter")
+		if m.current() != viewEvent || m.event.e == nil {
+			t.Fatalf("enter opened %v:\n%s", m.current(), m.render())
+		}
+		out = screenOf(t, m)
+		for _, want := range []string{"id          " + orders[1].ID, "payload " + marker, `"sku": "` + orders[1].SKU + `"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the step's event view: no %q:\n%s", want, out)
 			}
 		}
 	})
