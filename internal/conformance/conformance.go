@@ -161,6 +161,9 @@ type Format struct {
 	// TOPIC=FILE for a local schema).
 	Registry *srfake.Registry
 	Flags    []string
+	// FlagsFor are the schema flags for other topics or queues (a
+	// RabbitMQ queue's name is what a local schema is mapped to).
+	FlagsFor func(names ...string) []string
 	// Config is the same as a schema.Config, for a Decoder built without
 	// the command line (the TUI's tests).
 	Config schema.Config
@@ -273,7 +276,8 @@ func Formats(t testing.TB) []Format {
 		return schema.Config{Registry: &schema.RegistryConfig{URL: reg.URL()}}
 	}
 	registryRow := func(name string, reg *srfake.Registry, encode func(string, Event) []byte, marker func(string) string) Format {
-		return Format{Name: name, Registry: reg, Flags: []string{"--schema-registry", reg.URL()}, Config: registryConfig(reg),
+		flags := []string{"--schema-registry", reg.URL()}
+		return Format{Name: name, Registry: reg, Flags: flags, FlagsFor: func(...string) []string { return flags }, Config: registryConfig(reg),
 			Encode: encode, Marker: marker, EncodeKey: framedWith(keyIDs, nil, keyBody), KeyMarker: subjectMarker("key", "")}
 	}
 
@@ -298,12 +302,19 @@ func Formats(t testing.TB) []Format {
 	localRow := func(name, format, file, message, shown string, body func(Event) []byte) Format {
 		f := Format{Name: name, Encode: func(_ string, e Event) []byte { return body(e) },
 			EncodeKey: func(_ string, e Event) []byte { return keyBody(e) }}
-		for _, topic := range []string{Orders, Payments, OrdersDLT} {
-			v := topic + "=" + file
-			if message != "" {
-				v += "#" + message
+		f.FlagsFor = func(names ...string) []string {
+			var fs []string
+			for _, n := range names {
+				v := n + "=" + file
+				if message != "" {
+					v += "#" + message
+				}
+				fs = append(fs, "--value-schema", v, "--key-schema", n+"="+keyAvsc)
 			}
-			f.Flags = append(f.Flags, "--value-schema", v, "--key-schema", topic+"="+keyAvsc)
+			return fs
+		}
+		f.Flags = f.FlagsFor(Orders, Payments, OrdersDLT)
+		for _, topic := range []string{Orders, Payments, OrdersDLT} {
 			f.Config.Local = append(f.Config.Local, schema.Mapping{Topic: topic,
 				Key: &schema.LocalSchema{Path: keyAvsc}, Value: &schema.LocalSchema{Path: file, Message: message}})
 		}
