@@ -239,6 +239,29 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 		}
 	})
 
+	// Within 100ms: the broker's timestamps (one produce) would pass; the
+	// decoded event times, 250ms apart, fail both flows as too slow.
+	t.Run("expect-too-slow", func(t *testing.T) {
+		args := append([]string{"expect", "OrderPlaced -> PaymentAuthorized within 100ms", "--since", "1h", "-o", "json"}, flowSources...)
+		code, out, stderr := runEddy(t, env, append(args, f.Flags...)...)
+		var r trace.ExpectReport
+		if err := json.Unmarshal([]byte(out), &r); code != ExitPartial || err != nil {
+			t.Fatalf("exit %d, %v:\n%s%s", code, err, out, stderr)
+		}
+		var flows []string
+		if len(r.Results) == 1 {
+			for _, v := range r.Results[0].Violations {
+				if v.Kind == trace.TooSlow {
+					flows = append(flows, v.Flow)
+				}
+			}
+		}
+		slices.Sort(flows)
+		if r.OK || !slices.Equal(flows, []string{orders[0].Correlation, orders[1].Correlation}) {
+			t.Errorf("report:\n%s", out)
+		}
+	})
+
 	t.Run("flows", func(t *testing.T) {
 		out := eddy(t, append([]string{"trace", "flows", "--from", "beginning", "--until", "end", "-o", "json"}, flowSources...)...)
 		var r trace.Report
