@@ -22,9 +22,12 @@ import (
 // table (cmd/eddy's TestSchemaConformance has the commands'): for every
 // format, a Backend with a Decoder over kfake and srfake (or local
 // files) tails the orders and opens one in the event view, which shows the
-// decoded tree under its schema marker; and its DLQ view groups Spring dead
-// letters whose values are schema-encoded, by the event ids inside them,
-// and opens one decoded.
+// decoded tree and key under their schema markers (event-view); the tail's
+// filter reads decoded values (tail-filter); the Trace view finds an
+// order's flow by the nested correlation id and opens a step decoded
+// (trace-view); the DLQ view groups Spring dead letters whose values are
+// schema-encoded by the event ids inside them, and opens one decoded
+// (dlq-view).
 //
 //	go test ./tui -run 'TestSchemaConformance/protobuf/event-view'
 func TestSchemaConformance(t *testing.T) {

@@ -23,14 +23,21 @@ import (
 	"github.com/eddy-sh/eddy/trace"
 )
 
-// TestSchemaConformance is issue 17's conformance table: every format
-// (Avro, Protobuf with a nested message's index path and JSON Schema
-// through a registry; a local .avsc and a local .proto by --value-schema)
-// × every command that reads payloads. The events' ids, types and fields
-// are only inside their encoded values (the correlation id nested), so
-// each cell passes only if the command read the decoded value. The TUI's
-// column (its event view, its DLQ view) is TestSchemaConformance in
-// package tui, over the same fixtures (internal/conformance).
+// TestSchemaConformance is issue 17's conformance table: every format ×
+// every command that reads payloads. Rows (internal/conformance.Formats):
+// avro, protobuf (a message nested in another: index path [2,0]),
+// protobuf-refs (messages from a reference pinned below a newer,
+// incompatible version; the [0] shortcut) and jsonschema through a
+// registry; local-avsc and local-proto by --value-schema/--key-schema.
+// Columns: tail-pretty, tail-jsonl, tail-template, tail-filter,
+// trace-event-id, trace-correlation-id (nested), trace-capture, expect,
+// expect-too-slow, flows (trace flows), dlq-show (Spring dead letters),
+// replay-keeps-bytes. The events' ids, types, times and fields are only
+// inside their encoded values (the correlation id nested, the event time a
+// logical timestamp), so each cell passes only if the command read the
+// decoded value. The TUI's columns (event view, tail filter, trace view,
+// DLQ view) are TestSchemaConformance in package tui, over the same
+// fixtures; the RabbitMQ rows are TestSchemaConformanceAMQP.
 //
 //	go test ./cmd/eddy -run 'TestSchemaConformance/avro/trace'
 func TestSchemaConformance(t *testing.T) {
