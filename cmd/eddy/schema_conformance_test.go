@@ -30,7 +30,8 @@ import (
 // incompatible version; the [0] shortcut) and jsonschema through a
 // registry; local-avsc and local-proto by --value-schema/--key-schema.
 // Columns: tail-pretty, tail-jsonl, tail-template, tail-filter,
-// trace-event-id, trace-correlation-id (nested), trace-capture, expect,
+// trace-event-id, trace-correlation-id (nested), trace-capture,
+// filter-capture, dlq-show-capture (captures read with no schema), expect,
 // expect-too-slow, flows (trace flows), dlq-show (Spring dead letters),
 // replay-keeps-bytes. The events' ids, types, times and fields are only
 // inside their encoded values (the correlation id nested, the event time a
@@ -188,20 +189,47 @@ func conformanceRow(t *testing.T, f conformance.Format) {
 	}
 
 	// A capture keeps what the tail decoded (value_decoded beside the
-	// bytes): traced later with no schema flags, its flow is the same.
-	t.Run("trace-capture", func(t *testing.T) {
-		capture := filepath.Join(t.TempDir(), "capture.jsonl")
-		if err := os.WriteFile(capture, []byte(eddy(t, append([]string{"tail", "--from", "beginning", "--until", "end", "-o", "jsonl"}, flowSources...)...)), 0o600); err != nil {
+	// bytes): read later with no schema flags, by trace, a filter and dlq
+	// show, it is the same.
+	capture := func(t *testing.T, sources ...string) string {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "capture.jsonl")
+		if err := os.WriteFile(path, []byte(eddy(t, append([]string{"tail", "--from", "beginning", "--until", "end", "-o", "jsonl"}, sources...)...)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		code, out, stderr := runEddy(t, env, "trace", orders[1].Correlation, "file:"+capture, "-o", "json")
+		return "file:" + path
+	}
+	bare := func(t *testing.T, args ...string) string {
+		t.Helper()
+		code, out, stderr := runEddy(t, env, args...)
+		if code != 0 || stderr != "" {
+			t.Fatalf("eddy %s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
+		}
+		return out
+	}
+	t.Run("trace-capture", func(t *testing.T) {
+		out := bare(t, "trace", orders[1].Correlation, capture(t, flowSources...), "-o", "json")
 		var tl trace.Timeline
-		if err := json.Unmarshal([]byte(out), &tl); code != 0 || err != nil {
-			t.Fatalf("exit %d, %v:\n%s%s", code, err, out, stderr)
+		if err := json.Unmarshal([]byte(out), &tl); err != nil {
+			t.Fatalf("%v:\n%s", err, out)
 		}
 		if len(tl.Flows) != 1 || len(tl.Flows[0].Events) != 2 || tl.Flows[0].Events[1].ID != payments[1].ID ||
 			!tl.Flows[0].Events[1].At.Equal(payments[1].At) {
 			t.Errorf("flows:\n%s", out)
+		}
+	})
+	t.Run("filter-capture", func(t *testing.T) {
+		out := bare(t, "tail", capture(t, "kafka:"+conformance.Orders), "-o", "template={{.ID}} [{{.ValueSchema}}]", "--filter", `value.order.sku == "SKU-2" && key == "`+orders[1].ID+`"`)
+		if want := orders[1].ID + " [" + f.Marker(conformance.Orders) + "]\n"; out != want {
+			t.Errorf("got %q, want %q", out, want)
+		}
+	})
+	t.Run("dlq-show-capture", func(t *testing.T) {
+		out := bare(t, "dlq", "show", capture(t, "kafka:"+conformance.OrdersDLT), "-o", "json")
+		var r struct{ DLQs []dlq.Summary }
+		if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.DLQs) != 1 || len(r.DLQs[0].Groups) != 1 ||
+			!slices.Equal(r.DLQs[0].Groups[0].IDs, []string{letters[0].ID, letters[1].ID}) {
+			t.Errorf("%v:\n%s", err, out)
 		}
 	})
 
