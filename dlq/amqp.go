@@ -84,6 +84,12 @@ func SummarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming con
 	return summarizeAMQP(ctx, c, queue, naming, id, keep, peek, nil)
 }
 
+// SummarizeAMQPDecoded is SummarizeAMQP with the letters decoded by dec
+// (nil: not decoded), as eddy dlq show reads them: the TUI's DLQ view.
+func SummarizeAMQPDecoded(ctx context.Context, c *amqp.Client, queue string, naming convention.Naming, id func(*event.Event) string, keep int, peek bool, dec *schema.Decoder) (Summary, error) {
+	return summarizeAMQP(ctx, c, queue, naming, id, keep, peek, dec)
+}
+
 // summarizeAMQP is SummarizeAMQP with the letters decoded by dec (nil: not
 // decoded).
 func summarizeAMQP(ctx context.Context, c *amqp.Client, queue string, naming convention.Naming, id func(*event.Event) string, keep int, peek bool, dec *schema.Decoder) (Summary, error) {

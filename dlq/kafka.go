@@ -35,6 +35,13 @@ func SummarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming c
 	return summarizeKafka(ctx, c, topic, naming, id, keep, jobs, nil)
 }
 
+// SummarizeKafkaDecoded is SummarizeKafka with the letters decoded by dec
+// (nil: not decoded) before they are grouped and their ids read, as eddy
+// dlq show reads them (Options.Decoder): the TUI's DLQ view.
+func SummarizeKafkaDecoded(ctx context.Context, c *kafka.Client, topic string, naming convention.Naming, id func(*event.Event) string, keep int, jobs Jobs, dec *schema.Decoder) (Summary, error) {
+	return summarizeKafka(ctx, c, topic, naming, id, keep, jobs, dec)
+}
+
 // summarizeKafka is SummarizeKafka with the letters decoded by dec (nil:
 // not decoded).
 func summarizeKafka(ctx context.Context, c *kafka.Client, topic string, naming convention.Naming, id func(*event.Event) string, keep int, jobs Jobs, dec *schema.Decoder) (Summary, error) {

@@ -40,8 +40,8 @@ type Backend struct {
 	AMQP  *amqp.Client
 	// Schema derives ids and types, as in eddy tail; nil is the default.
 	Schema *event.Schema
-	// Decoder decodes what the tail and the trace read with schemas (nil:
-	// none), as in eddy tail.
+	// Decoder decodes what the tail, the trace and the DLQ view read with
+	// schemas (nil: none), as eddy tail and eddy dlq show do.
 	Decoder *schema.Decoder
 	// Naming says which topics and queues are dead-letter ones.
 	Naming convention.Naming
@@ -319,6 +319,12 @@ func (b *Backend) dlqMessage(ctx context.Context, transport, name, identity stri
 		for i := range evs {
 			if replay.DefaultIdentity(&evs[i]) == identity {
 				e := evs[i]
+				// Decoded as the DLQ view's summary and the trace read it
+				// (a trace step opens through here too): only the one
+				// message shown, not every one read past to find it.
+				if b.Decoder != nil {
+					b.Decoder.Decode(ctx, &e)
+				}
 				return &e, nil
 			}
 		}
@@ -350,7 +356,7 @@ func (b *Backend) summarizeDLQs(ctx context.Context) dlqMsg {
 					m.errs = append(m.errs, err)
 				}
 			}
-			s, err := dlq.SummarizeKafka(ctx, b.Kafka, n, b.Naming, id, dlqKeep, jobs)
+			s, err := dlq.SummarizeKafkaDecoded(ctx, b.Kafka, n, b.Naming, id, dlqKeep, jobs, b.Decoder)
 			if err != nil {
 				m.errs = append(m.errs, err)
 				continue
@@ -375,7 +381,7 @@ func (b *Backend) summarizeDLQs(ctx context.Context) dlqMsg {
 		for _, n := range names {
 			// The error groups need the messages: a peek (marked
 			// redelivered), asked for by eddy tui --backlog.
-			s, err := dlq.SummarizeAMQP(ctx, b.AMQP, n, b.Naming, id, dlqKeep, true)
+			s, err := dlq.SummarizeAMQPDecoded(ctx, b.AMQP, n, b.Naming, id, dlqKeep, true, b.Decoder)
 			if err != nil {
 				m.errs = append(m.errs, err)
 				continue
