@@ -50,6 +50,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/twmb/avro"
+	"github.com/twmb/franz-go/pkg/sr"
 )
 
 // avroLogicals are the logical types handed over raw (their Avro-native
@@ -131,38 +132,13 @@ func (c *avroCodec) appendJSON(dst, body []byte) ([]byte, string, error) {
 // named types defined in another subject resolve.
 func compileAvro(ctx context.Context, text string, refs []refSchema, fetch fetchFunc) (codec, error) {
 	var cache avro.SchemaCache
-	seen := map[string]bool{}
-	var parseRefs func(refs []refSchema, depth int) error
-	parseRefs = func(refs []refSchema, depth int) error {
-		if depth > 32 {
-			return errors.New("references nested too deep")
-		}
-		for _, r := range refs {
-			key := r.Subject + "@" + strconv.Itoa(r.Version)
-			if seen[key] {
-				continue
-			}
-			if len(seen) >= maxRefs {
-				return fmt.Errorf("more than %d references", maxRefs)
-			}
-			seen[key] = true
-			if fetch == nil {
-				return fmt.Errorf("reference %s version %d: no registry", r.Subject, r.Version)
-			}
-			ss, err := fetch(ctx, r.Subject, r.Version)
-			if err != nil {
-				return err
-			}
-			if err := parseRefs(toRefs(ss.References), depth+1); err != nil {
-				return err
-			}
-			if _, err := cache.Parse(ss.Schema.Schema, avroRawOpts...); err != nil {
-				return fmt.Errorf("reference %s version %d: %v", r.Subject, r.Version, err)
-			}
+	err := walkRefs(ctx, refs, fetch, func(r refSchema, ss sr.SubjectSchema) error {
+		if _, err := cache.Parse(ss.Schema.Schema, avroRawOpts...); err != nil {
+			return fmt.Errorf("reference %s version %d: %v", r.Subject, r.Version, err)
 		}
 		return nil
-	}
-	if err := parseRefs(refs, 0); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	s, err := cache.Parse(text, avroRawOpts...)

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/twmb/franz-go/pkg/sr"
 )
 
 // jsonCodec is a JSON Schema: the body is JSON already, so decoding is
@@ -66,42 +66,17 @@ func compileJSONSchema(ctx context.Context, text string, refs []refSchema, fetch
 	}
 	comp := jsonschema.NewCompiler()
 	comp.UseLoader(jsonschema.SchemeURLLoader{}) // no file, no network
-	seen := map[string]bool{}
-	var addRefs func(refs []refSchema, depth int) error
-	addRefs = func(refs []refSchema, depth int) error {
-		if depth > 32 {
-			return errors.New("references nested too deep")
+	err = walkRefs(ctx, refs, fetch, func(r refSchema, ss sr.SubjectSchema) error {
+		rdoc, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(ss.Schema.Schema)))
+		if err != nil {
+			return fmt.Errorf("reference %s version %d: not JSON: %v", r.Subject, r.Version, err)
 		}
-		for _, r := range refs {
-			key := r.Subject + "@" + strconv.Itoa(r.Version)
-			if seen[key] {
-				continue
-			}
-			if len(seen) >= maxRefs {
-				return fmt.Errorf("more than %d references", maxRefs)
-			}
-			seen[key] = true
-			if fetch == nil {
-				return fmt.Errorf("reference %s version %d: no registry", r.Subject, r.Version)
-			}
-			ss, err := fetch(ctx, r.Subject, r.Version)
-			if err != nil {
-				return err
-			}
-			rdoc, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(ss.Schema.Schema)))
-			if err != nil {
-				return fmt.Errorf("reference %s version %d: not JSON: %v", r.Subject, r.Version, err)
-			}
-			if err := comp.AddResource(jsonRefURL(r.Name), rdoc); err != nil {
-				return fmt.Errorf("reference %s version %d: %v", r.Subject, r.Version, err)
-			}
-			if err := addRefs(toRefs(ss.References), depth+1); err != nil {
-				return err
-			}
+		if err := comp.AddResource(jsonRefURL(r.Name), rdoc); err != nil {
+			return fmt.Errorf("reference %s version %d: %v", r.Subject, r.Version, err)
 		}
 		return nil
-	}
-	if err := addRefs(refs, 0); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	const main = jsonBase + "__eddy_main.json"
