@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -85,7 +86,7 @@ func TestTailToEOF(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("out = %q", out.String())
 	}
-	if st != (TailStats{Read: 6, Matched: 3, Printed: 3}) || batches != 2 {
+	if !reflect.DeepEqual(st, TailStats{Read: 6, Matched: 3, Printed: 3}) || batches != 2 {
 		t.Errorf("stats %+v, %d batches", st, batches)
 	}
 }

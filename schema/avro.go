@@ -774,7 +774,8 @@ func appendAvroBytes(dst, b []byte) []byte {
 }
 
 // appendJSONString writes s as a JSON string: control characters and
-// invalid UTF-8 escaped (U+FFFD), so untrusted text is never raw.
+// invalid UTF-8 escaped (U+FFFD), so untrusted text is never raw; it escapes
+// what event.AppendEnvelope escapes, so the codec's JSON is event.Decoded.Safe.
 func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
@@ -811,16 +812,13 @@ func appendJSONString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if r >= 0x80 && r <= 0x9f { // C1 controls: escaped, never raw
+		// C1 controls, line and paragraph separators and bidirectional
+		// controls: escaped, never raw, the same set as the envelope's
+		// (event.Decoded.Safe: the envelope copies this JSON unchanged).
+		if r >= 0x80 && r <= 0x9f || r == '\u2028' || r == '\u2029' ||
+			r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			dst = append(dst, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 			i += size
 			start = i
 			continue

@@ -203,6 +203,11 @@ func (d *Decoder) run(dec *event.Decoded, c codec, body []byte, b *batchState) {
 		d.fail(dec, event.FailInvalid)
 		return
 	}
+	// The Avro renderer writes compact, terminal-safe JSON (appendJSONString
+	// escapes what the envelope does): the envelope need not go over it
+	// again. Protobuf (protojson) and JSON Schema (the body as it came) are
+	// not known to be.
+	_, dec.Safe = c.(*avroCodec)
 	d.decoded.Add(1)
 }
 
