@@ -44,6 +44,10 @@ type Decoder struct {
 
 	decoded atomic.Int64
 	failed  [len(failReasons)]atomic.Int64
+
+	// jsonRatio is the last run's JSON bytes per input byte, in 1/16ths:
+	// how large decodeRun makes the next run's arena.
+	jsonRatio atomic.Int64
 }
 
 // failReasons are the event.Fail* words, in the order Stats counts them.

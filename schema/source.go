@@ -71,15 +71,24 @@ func (d *Decoder) decodeRun(ctx context.Context, evs []event.Event) {
 	for i := range evs {
 		size += len(evs[i].Key) + len(evs[i].Value)
 	}
-	// JSON from a binary encoding is typically two or three times its
-	// size; appends past the estimate grow the arena, earlier events keep
-	// the old one.
+	// The arena is sized by the JSON bytes per input byte the runs before
+	// made (JSON from a binary encoding is three to four times its size):
+	// an arena too small grows, copying itself and leaving the old one to
+	// the GC (earlier events keep it), which at a million records a
+	// second was most of what decoding allocated.
+	ratio := d.jsonRatio.Load() // in 1/16ths
+	if ratio == 0 {
+		ratio = 3 * 16
+	}
 	b := batchState{
-		arena: make([]byte, 0, 3*size+64),
+		arena: make([]byte, 0, int64(size)*ratio/16*9/8+64),
 		decs:  make([]event.Decoded, 0, len(evs)),
 	}
 	for i := range evs {
 		d.decodeEvent(ctx, &evs[i], &b)
+	}
+	if size >= 1024 && len(b.arena) > 0 {
+		d.jsonRatio.Store(max(int64(len(b.arena))*16/int64(size), 1))
 	}
 }
 
