@@ -112,13 +112,21 @@ func AppendEnvelope(dst []byte, e *Event) []byte {
 }
 
 // appendDecoded writes a decoded key's or value's members after its bytes:
-// ,"NAME_decoded":JSON (the JSON itself, compacted and terminal-safe; left
-// out when there is none, or it is not valid JSON) and ,"NAME_schema":{…},
+// ,"NAME_decoded":JSON (the JSON itself, compacted and terminal-safe —
+// copied as is when d.Safe says it is so already; left out when there is
+// none, or it is not valid JSON) and ,"NAME_schema":{…},
 // what decoded it (SchemaRef's fields that are set, and "error": the Fail
 // word). The bytes stay as they are: a reader that knows nothing of schemas
 // reads the capture as before.
 func appendDecoded(dst []byte, name string, d *Decoded) []byte {
-	if d.JSON != nil && gjson.ValidBytes(d.JSON) {
+	switch {
+	case d.JSON == nil:
+	case d.Safe:
+		dst = append(dst, ',', '"')
+		dst = append(dst, name...)
+		dst = append(dst, `_decoded":`...)
+		dst = append(dst, d.JSON...)
+	case gjson.ValidBytes(d.JSON):
 		dst = append(dst, ',', '"')
 		dst = append(dst, name...)
 		dst = append(dst, `_decoded":`...)

@@ -588,9 +588,16 @@ const (
 // standard library's path.
 func appendTime(dst []byte, t time.Time, what, frac int) []byte {
 	t = t.UTC()
+	// The date and the time of day from the Unix seconds by integer
+	// arithmetic: t.Date and t.Clock were two thirds of this function.
+	sec := t.Unix()
+	days, sod := sec/86400, sec%86400
+	if sod < 0 {
+		days, sod = days-1, sod+86400
+	}
 	dst = append(dst, '"')
 	if what&tfDate != 0 {
-		y, m, d := t.Date()
+		y, m, d := civil(days)
 		if y < 0 || y > 9999 {
 			layout := "2006-01-02"
 			if what&tfClock != 0 {
@@ -602,22 +609,16 @@ func appendTime(dst []byte, t time.Time, what, frac int) []byte {
 			dst = t.AppendFormat(dst, layout)
 			return append(dst, '"')
 		}
-		dst = appendDigits(dst, y, 4)
-		dst = append(dst, '-')
-		dst = appendDigits(dst, int(m), 2)
-		dst = append(dst, '-')
-		dst = appendDigits(dst, d, 2)
+		dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+			byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
 		if what&tfClock != 0 {
 			dst = append(dst, 'T')
 		}
 	}
 	if what&tfClock != 0 {
-		h, mi, sec := t.Clock()
-		dst = appendDigits(dst, h, 2)
-		dst = append(dst, ':')
-		dst = appendDigits(dst, mi, 2)
-		dst = append(dst, ':')
-		dst = appendDigits(dst, sec, 2)
+		h, mi, s := sod/3600, sod/60%60, sod%60
+		dst = append(dst, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+			byte('0'+s/10), byte('0'+s%10))
 		if frac > 0 {
 			dst = append(dst, '.')
 			ns := t.Nanosecond()
@@ -631,6 +632,31 @@ func appendTime(dst []byte, t time.Time, what, frac int) []byte {
 		dst = append(dst, 'Z')
 	}
 	return append(dst, '"')
+}
+
+// civil is the proleptic Gregorian date of the day days after 1970-01-01
+// (Howard Hinnant's civil_from_days), as time.Time.Date gives it in UTC.
+func civil(days int64) (y, m, d int64) {
+	z := days + 719468
+	era := z / 146097
+	if z < 0 {
+		era = (z - 146096) / 146097
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // [0, 11], from March
+	d = doy - (153*mp+2)/5 + 1
+	if mp < 10 {
+		m = mp + 3
+	} else {
+		m = mp - 9
+	}
+	y = yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
 }
 
 // appendDigits writes n (>= 0) zero-padded to width digits.
@@ -756,8 +782,18 @@ func appendAvroBytes(dst, b []byte) []byte {
 	return append(dst, '"')
 }
 
+// jsonPlain: the ASCII bytes a JSON string holds as they are (a table, not
+// four comparisons: strings are most of a record's bytes).
+var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendJSONString writes s as a JSON string: control characters and
-// invalid UTF-8 escaped (U+FFFD), so untrusted text is never raw.
+// invalid UTF-8 escaped (U+FFFD), so untrusted text is never raw; it escapes
+// what event.AppendEnvelope escapes, so the codec's JSON is event.Decoded.Safe.
 func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
@@ -765,7 +801,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+			if jsonPlain[c] {
 				i++
 				continue
 			}
@@ -794,16 +830,13 @@ func appendJSONString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if r >= 0x80 && r <= 0x9f { // C1 controls: escaped, never raw
+		// C1 controls, line and paragraph separators and bidirectional
+		// controls: escaped, never raw, the same set as the envelope's
+		// (event.Decoded.Safe: the envelope copies this JSON unchanged).
+		if r >= 0x80 && r <= 0x9f || r == '\u2028' || r == '\u2029' ||
+			r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			dst = append(dst, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 			i += size
 			start = i
 			continue

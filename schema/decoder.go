@@ -48,6 +48,10 @@ type Decoder struct {
 
 	whyMu sync.Mutex
 	why   map[string]string // the first detail said per reason (Stats.Why)
+
+	// jsonRatio is the last run's JSON bytes per input byte, in 1/16ths:
+	// how large decodeRun makes the next run's arena.
+	jsonRatio atomic.Int64
 }
 
 // failReasons are the event.Fail* words, in the order Stats counts them.
@@ -221,6 +225,11 @@ func (d *Decoder) run(dec *event.Decoded, c codec, body []byte, b *batchState) {
 		d.fail(dec, event.FailInvalid)
 		return
 	}
+	// The Avro renderer writes compact, terminal-safe JSON (appendJSONString
+	// escapes what the envelope does): the envelope need not go over it
+	// again. Protobuf (protojson) and JSON Schema (the body as it came) are
+	// not known to be.
+	_, dec.Safe = c.(*avroCodec)
 	d.decoded.Add(1)
 }
 

@@ -185,7 +185,15 @@ func Sources(ctx context.Context, c Clients, a Addrs, read Read) (*Set, error) {
 			set.amqp = append(set.amqp, as)
 		}
 	}
-	set.Source = schema.Source(bus.Merge(srcs...), c.Decoder)
+	// Decoding one batch ahead overlaps it with the caller's printing or
+	// tracing, unless reading takes something: a consumer group commits
+	// what was read, Backlog takes a queue's messages; then a batch read
+	// ahead and never looked at (tail -n) would be lost to the caller.
+	if brokers.Group == "" && !brokers.Backlog {
+		set.Source = schema.SourceAhead(bus.Merge(srcs...), c.Decoder)
+	} else {
+		set.Source = schema.Source(bus.Merge(srcs...), c.Decoder)
+	}
 	return set, nil
 }
 
