@@ -220,9 +220,13 @@ func testFormat(t *testing.T, f Format) {
 			t.Fatalf("the banner lacks %q:\n%s", want, banner.String())
 		}
 	}
-	waitFor(t, "flows, dead letters and every poison kind", 30*time.Second, func() (bool, string) {
+	waitFor(t, "flows, dead letters, both outcomes of payments and inventory, and every poison kind", 30*time.Second, func() (bool, string) {
 		s := d.Stats()
-		return s.Events[EmailSent] >= 60 && s.DeadLettered[TopicPaymentsDLT] >= 3 && s.DeadLettered[TopicInventoryDLQ] >= 3 && s.Poison >= 4, s.String()
+		// PaymentFailed and OutOfStock are the second message of their
+		// topics' container: without one of each, index [0 1] is not there to check.
+		return s.Events[EmailSent] >= 60 && s.Events[PaymentFailed] >= 1 && s.Events[OutOfStock] >= 1 &&
+				s.DeadLettered[TopicPaymentsDLT] >= 3 && s.DeadLettered[TopicInventoryDLQ] >= 3 && s.Poison >= 4,
+			fmt.Sprintf("%s; %d PaymentFailed, %d OutOfStock", s.String(), s.Events[PaymentFailed], s.Events[OutOfStock])
 	})
 	snap := readAll(t, d.Addr(), d.Topics()...)
 	dec := newRegistryDecoder(t, d.RegistryURL())
