@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
@@ -259,7 +261,10 @@ func (s *Sink) Write(ctx context.Context, evs []event.Event) error {
 		dc, err := s.ch.PublishWithDeferredConfirm(s.exchange, key, true, false, publishing(&evs[i], user))
 		if err != nil {
 			fail = s.closedErr()
-			if !s.ch.IsClosed() {
+			// A write the socket refused (reset, broken pipe) is a lost
+			// connection even before the library has seen it and closed
+			// the channel: the run retries it, as it does a closed one.
+			if !s.ch.IsClosed() && !socketLost(err) {
 				fail = fmt.Errorf("amqp: publishing to %s: %s", s.dest, scrub(err.Error(), s.c.secrets))
 			}
 			break
@@ -358,4 +363,12 @@ func (s *Sink) Close() error {
 		return fmt.Errorf("amqp: closing the sink: %s", scrub(err.Error(), s.c.secrets))
 	}
 	return nil
+}
+
+// socketLost says whether a publish failed because the connection's socket
+// did: closed by the library, at its end, or refused by the network.
+func socketLost(err error) bool {
+	var oe *net.OpError
+	return errors.Is(err, amqp091.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.As(err, &oe)
 }
