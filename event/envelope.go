@@ -449,10 +449,6 @@ func appendProperties(dst []byte, p *Properties) []byte {
 // as JSON for scripts uses it, so all of it is safe to print.
 func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
 
-func appendString(dst []byte, s string) []byte {
-	return appendStringBytes(dst, []byte(s))
-}
-
 // safeASCII[c] is true for ASCII bytes that go into a JSON string as they are.
 var safeASCII = func() (t [utf8.RuneSelf]bool) {
 	for c := 0x20; c < 0x7f; c++ {
@@ -461,21 +457,27 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// appendStringBytes writes b as a JSON string that is also terminal-safe (see
+// appendStringBytes is appendString for bytes (no copy: the bytes are only
+// read).
+func appendStringBytes(dst []byte, b []byte) []byte { return appendString(dst, unsafeString(b)) }
+
+// appendString writes s as a JSON string that is also terminal-safe (see
 // AppendEnvelope). Byte fields reach here only when valid UTF-8; names (topic,
 // header keys, properties) may not be, and their invalid bytes become U+FFFD as
-// encoding/json does, because a raw 0x9b must never reach a terminal.
-func appendStringBytes(dst []byte, b []byte) []byte {
+// encoding/json does, because a raw 0x9b must never reach a terminal. The
+// schema codecs write their strings with it too (AppendJSONString), which is
+// what lets the envelope copy their JSON as it is (Decoded.Safe).
+func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(b); {
-		c := b[i]
+	for i := 0; i < len(s); {
+		c := s[i]
 		if c < utf8.RuneSelf {
 			if safeASCII[c] {
 				i++
 				continue
 			}
-			dst = append(dst, b[start:i]...)
+			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"':
 				dst = append(dst, '\\', '"')
@@ -494,16 +496,16 @@ func appendStringBytes(dst []byte, b []byte) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRune(b[i:])
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, b[start:i]...)
+			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
 			i++
 			start = i
 			continue
 		}
 		if needsEscape(r) {
-			dst = append(dst, b[start:i]...)
+			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 			i += size
 			start = i
@@ -511,7 +513,7 @@ func appendStringBytes(dst []byte, b []byte) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, b[start:]...)
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
 

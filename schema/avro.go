@@ -47,8 +47,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/eddy-sh/eddy/event"
 	"github.com/twmb/avro"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -782,67 +782,9 @@ func appendAvroBytes(dst, b []byte) []byte {
 	return append(dst, '"')
 }
 
-// jsonPlain: the ASCII bytes a JSON string holds as they are (a table, not
-// four comparisons: strings are most of a record's bytes).
-var jsonPlain = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// appendJSONString writes s as a JSON string: control characters and
-// invalid UTF-8 escaped (U+FFFD), so untrusted text is never raw; it escapes
-// what event.AppendEnvelope escapes, so the codec's JSON is event.Decoded.Safe.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonPlain[c] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		// C1 controls, line and paragraph separators and bidirectional
-		// controls: escaped, never raw, the same set as the envelope's
-		// (event.Decoded.Safe: the envelope copies this JSON unchanged).
-		if r >= 0x80 && r <= 0x9f || r == '\u2028' || r == '\u2029' ||
-			r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendJSONString writes s as a JSON string the way the envelope writes
+// every string (event.AppendJSONString: control characters, C1, separators
+// and bidirectional controls escaped, invalid UTF-8 U+FFFD), so untrusted
+// text is never raw and the codec's JSON is event.Decoded.Safe: the envelope
+// copies it unchanged. One function for both, so the two cannot drift.
+func appendJSONString(dst []byte, s string) []byte { return event.AppendJSONString(dst, s) }
