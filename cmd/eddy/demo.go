@@ -154,8 +154,11 @@ func demoRun(ctx context.Context, f *Factory, o *DemoOptions) error {
 
 // startTUIDemo starts the demo as eddy demo does and points the factory at
 // it; stop ends it.
-func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
-	o := &DemoOptions{Port: demo.DefaultPort, Rate: 20, FailRate: 0.02, Format: string(demo.FormatPlain)}
+func startTUIDemo(ctx context.Context, f *Factory, format string) (stop func(), err error) {
+	if format == "" {
+		format = string(demo.FormatPlain)
+	}
+	o := &DemoOptions{Port: demo.DefaultPort, Rate: 20, FailRate: 0.02, Format: format}
 	cfg, err := demoConfig(o)
 	if err != nil {
 		return nil, err
@@ -174,7 +177,11 @@ func startTUIDemo(ctx context.Context, f *Factory) (stop func(), err error) {
 		f.Global.Context = demoContext
 	}
 	f.Global.Brokers = []string{d.Addr()}
-	f.Schemas.Registry = d.RegistryURL()
+	if url := d.RegistryURL(); url != "" {
+		// The decoder was resolved (to check the flags) before the demo
+		// had a registry: resolve it again, with the demo's.
+		f.Schemas.Registry, f.dec = url, &decoderState{}
+	}
 	return func() { d.Close() }, nil
 }
 

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/bus"
+	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/internal/helptext"
 	"github.com/eddy-sh/eddy/replay"
 	"github.com/eddy-sh/eddy/tui"
@@ -18,6 +20,9 @@ type TUIOptions struct {
 	Sources []string
 	// Demo starts the embedded demo and opens the TUI on it.
 	Demo bool
+	// DemoFormat is --format: the demo's value format (plain, avro,
+	// protobuf, json), as eddy demo's.
+	DemoFormat string
 	// Buffer is how many events the tail keeps.
 	Buffer int
 	// Backlog is --backlog: peek at RabbitMQ queues (see tui.Backend.Backlog).
@@ -35,6 +40,8 @@ func newCmdTUI(f *Factory, runF func(context.Context, *TUIOptions) error) *cobra
 		Long:  helptext.TUI,
 		Example: `  # try it on the embedded demo
   eddy tui --demo
+  # the demo with Avro values, decoded through its in-process Schema Registry
+  eddy tui --demo --format avro
   # the current context, tailing two topics at once
   eddy tui kafka:orders kafka:payments`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,6 +53,9 @@ func newCmdTUI(f *Factory, runF func(context.Context, *TUIOptions) error) *cobra
 		},
 	}
 	cmd.Flags().BoolVar(&o.Demo, "demo", false, "start the embedded demo shop and open the TUI on it")
+	cmd.Flags().StringVar(&o.DemoFormat, "format", string(demo.FormatPlain), "with --demo: the shop's value format: "+strings.Join(demo.Formats(), ", ")+
+		" (avro, protobuf and json run a Schema Registry in this process, and the TUI decodes through it)")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(demo.Formats(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().IntVar(&o.Buffer, "buffer", 10000, "events the tail keeps in memory; older ones are dropped and counted")
 	cmd.Flags().BoolVar(&o.Backlog, "backlog", false, backlogFlag+"; in the DLQ view and when the tail jumps back")
 	bindSchemaFlags(cmd.Flags(), &f.Schemas)
@@ -65,6 +75,12 @@ func planTUI(o *TUIOptions) ([]bus.Address, error) {
 	case "", "auto", "dark", "light":
 	default:
 		return nil, safeUsagef("--theme %s: want auto, dark or light", o.Theme)
+	}
+	if o.DemoFormat != "" && o.DemoFormat != string(demo.FormatPlain) && !o.Demo {
+		return nil, usagef("--format is the demo's value format: it needs --demo")
+	}
+	if _, err := demo.ParseFormat(o.DemoFormat); err != nil && o.Demo {
+		return nil, safeUsagef("--format %q: want one of %s", o.DemoFormat, strings.Join(demo.Formats(), ", "))
 	}
 	var addrs []bus.Address
 	for _, s := range o.Sources {
@@ -99,7 +115,7 @@ func tuiRun(ctx context.Context, f *Factory, o *TUIOptions) error {
 		return usagef("eddy tui needs a terminal: stderr is not one and there is no controlling terminal (/dev/tty)")
 	}
 	if o.Demo {
-		stop, err := startTUIDemo(ctx, f)
+		stop, err := startTUIDemo(ctx, f, o.DemoFormat)
 		if err != nil {
 			return err
 		}
