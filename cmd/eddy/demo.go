@@ -88,7 +88,7 @@ func demoConfig(o *DemoOptions) (demo.Config, error) {
 	cfg := demo.Config{Port: o.Port, Rate: o.Rate, DataDir: o.DataDir, AMQPURL: o.AMQPURL, Slow: o.Slow, Stall: o.Stall,
 		RegistryPort: o.RegistryPort}
 	format, err := demo.ParseFormat(o.Format)
-	if err != nil {
+	if err != nil || o.Format == "" { // an empty --format= is a mistake, not the default
 		return cfg, safeUsagef("--format %q: want one of %s", o.Format, strings.Join(demo.Formats(), ", "))
 	}
 	cfg.Format = format

@@ -38,7 +38,7 @@ func TestDemoFlags(t *testing.T) {
 		t.Fatalf("--format protobuf --registry-port 0: %v, %+v", err, *got)
 	}
 	for _, bad := range [][]string{{"--rate", "0"}, {"--fail-rate", "2"}, {"--port", "70000"}, {"--slow", "billing"}, {"--amqp", "http://x"},
-		{"--format", "nope"}, {"--format", "avro", "--amqp", "amqp://guest:guest@127.0.0.1:1/"}, {"--registry-port", "-1"}} {
+		{"--format", "nope"}, {"--format", ""}, {"--format", "avro", "--amqp", "amqp://guest:guest@127.0.0.1:1/"}, {"--registry-port", "-1"}} {
 		code, _, errOut := runEddy(t, nil, append([]string{"demo"}, bad...)...)
 		if code != ExitUsage || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("eddy demo %v: exit %d, stderr %q; want 2 and one line", bad, code, errOut)
