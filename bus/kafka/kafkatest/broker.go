@@ -28,8 +28,36 @@ type Broker struct {
 	t              testing.TB
 	libs, dir      string
 	port, ctrlPort int
+	cfg            Config
+	ports          map[string]int // Config.Listeners' ports, by name
 	cmd            *exec.Cmd
 	exited         chan struct{}
+}
+
+// Listener is one more listener of a broker of the test's own, beside the
+// PLAINTEXT one the broker itself and a test's setup (topics, records) use:
+// a secured door to test a client's authentication against.
+type Listener struct {
+	// Name is the listener's name, upper case (OAUTH, GSSAPI, MTLS…): it
+	// prefixes its properties in Props as listener.name.<lower case name>.
+	Name string
+	// Protocol is its security protocol: SSL, SASL_PLAINTEXT or SASL_SSL.
+	Protocol string
+	// Props are broker properties, one "key=value" each, such as
+	// "listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER".
+	Props []string
+}
+
+// Config is what StartBrokerWith adds to the plain broker StartBroker runs.
+type Config struct {
+	Listeners []Listener
+	// Props are broker-wide properties, one "key=value" each.
+	Props []string
+	// JVMOpts are more java options, such as -Djava.security.krb5.conf=FILE
+	// or -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=URL.
+	JVMOpts []string
+	// Env is more environment for the broker's JVM ("KEY=value").
+	Env []string
 }
 
 // StartBroker formats a log directory and starts a broker, waiting until it
@@ -37,6 +65,14 @@ type Broker struct {
 // EDDY_TEST_KAFKA_LIBS the test is skipped, except in CI
 // (EDDY_REQUIRE_BROKERS=1 or CI=true), where it fails.
 func StartBroker(t testing.TB) *Broker {
+	t.Helper()
+	return StartBrokerWith(t, Config{})
+}
+
+// StartBrokerWith is StartBroker with cfg's listeners, properties and java
+// options added; ListenerAddr gives each listener's address. It is skipped
+// or fails without the jars as StartBroker does.
+func StartBrokerWith(t testing.TB, cfg Config) *Broker {
 	t.Helper()
 	libs := os.Getenv(EnvLibs)
 	if libs == "" {
@@ -48,14 +84,31 @@ func StartBroker(t testing.TB) *Broker {
 	if _, err := exec.LookPath("java"); err != nil {
 		t.Fatalf("%s is set but java is not installed: %v", EnvLibs, err)
 	}
-	b := &Broker{t: t, libs: libs, dir: t.TempDir(), port: freePort(t), ctrlPort: freePort(t)}
+	b := &Broker{t: t, libs: libs, dir: t.TempDir(), port: freePort(t), ctrlPort: freePort(t), cfg: cfg, ports: map[string]int{}}
+	listeners := fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d", b.port, b.ctrlPort)
+	advertised := fmt.Sprintf("PLAINTEXT://127.0.0.1:%d", b.port)
+	protocols := "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+	var extra strings.Builder
+	for _, l := range cfg.Listeners {
+		port := freePort(t)
+		b.ports[l.Name] = port
+		listeners += fmt.Sprintf(",%s://127.0.0.1:%d", l.Name, port)
+		advertised += fmt.Sprintf(",%s://127.0.0.1:%d", l.Name, port)
+		protocols += "," + l.Name + ":" + l.Protocol
+		for _, p := range l.Props {
+			extra.WriteString(p + "\n")
+		}
+	}
+	for _, p := range cfg.Props {
+		extra.WriteString(p + "\n")
+	}
 	props := fmt.Sprintf(`process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:%[2]d
-listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
-advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d
+listeners=%[4]s
+advertised.listeners=%[5]s
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=%[6]s
 inter.broker.listener.name=PLAINTEXT
 log.dirs=%[3]s
 num.partitions=1
@@ -69,7 +122,7 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
 log.retention.ms=-1
-`, b.port, b.ctrlPort, filepath.Join(b.dir, "data"))
+`, b.port, b.ctrlPort, filepath.Join(b.dir, "data"), listeners, advertised, protocols) + extra.String()
 	if err := os.WriteFile(b.file("server.properties"), []byte(props), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +154,27 @@ log.retention.ms=-1
 // Addr is the broker's host:port.
 func (b *Broker) Addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
 
+// ListenerAddr is the host:port of the listener of Config.Listeners named
+// name; it fails the test for a name the broker was not given.
+func (b *Broker) ListenerAddr(name string) string {
+	b.t.Helper()
+	port, ok := b.ports[name]
+	if !ok {
+		b.t.Fatalf("kafkatest: the broker has no listener %q", name)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// Dir is the broker's own directory (its server.properties and kafka.log
+// are there), for files a test makes for it: keystores, JAAS files, keys.
+func (b *Broker) Dir() string { return b.dir }
+
+// Log is what the broker has logged so far, for a test's failure message.
+func (b *Broker) Log() string {
+	log, _ := os.ReadFile(b.file("kafka.log"))
+	return string(tail(log, 8000))
+}
+
 // Seeds is Addr as a seed list.
 func (b *Broker) Seeds() []string { return []string{b.Addr()} }
 
@@ -128,6 +202,9 @@ func (b *Broker) Restart() {
 	}
 	cmd := exec.Command("java", append(b.javaOpts(), "-cp", b.classpath(), "kafka.Kafka", b.file("server.properties"))...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if len(b.cfg.Env) > 0 {
+		cmd.Env = append(os.Environ(), b.cfg.Env...)
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		b.t.Fatalf("starting kafka: %v", err)
@@ -175,7 +252,8 @@ func (b *Broker) file(name string) string { return filepath.Join(b.dir, name) }
 func (b *Broker) classpath() string { return filepath.Join(b.libs, "*") }
 
 func (b *Broker) javaOpts() []string {
-	return []string{"-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + b.file("log4j2.yaml")}
+	opts := []string{"-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + b.file("log4j2.yaml")}
+	return append(opts, b.cfg.JVMOpts...)
 }
 
 // freePort returns a loopback TCP port nothing listens on now.
