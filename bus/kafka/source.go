@@ -23,16 +23,13 @@ import (
 // Consumer tuning. eddy reads to show, so it favours throughput on large reads
 // (`--from beginning --until end`) while an idle live tail costs nothing.
 const (
-	// One fetch may carry this much in all, and per partition. Large fetches
-	// amortise the round trip: kgo keeps one fetch in flight per broker and
-	// issues the next one only once the previous one has been polled. On one
-	// partition of ~200 B records, 16 MiB reads about 2.5x as fast as kgo's
-	// default of 1 MiB. Kafka returns a batch larger than the partition
-	// limit anyway (KIP-74), so it bounds memory, not the largest record.
-	fetchMaxBytes          = 32 << 20
-	fetchMaxPartitionBytes = 16 << 20
-	// Fetches in flight or buffered, over all brokers: with fetchMaxBytes,
-	// bounds what a read of a large cluster holds in memory (128 MiB).
+	// Fetches in flight or buffered, over all brokers: with the fetch
+	// sizes (fetchsize.go: about 32 MiB of decompressed records each),
+	// bounds what a read of a large cluster holds in memory. kgo keeps one
+	// fetch in flight per broker and issues the next one only once the
+	// previous one has been polled. Kafka returns a batch larger than the
+	// fetch limits anyway (KIP-74), so they bound memory, not the largest
+	// record.
 	maxConcurrentFetches = 4
 	// Each Next returns at most this many events: enough to amortise the
 	// channel hand-off, small enough that a printer starts writing while the
@@ -499,10 +496,10 @@ func (s *source) start() error {
 	opts := append(s.c.baseOpts(),
 		kgo.WithHooks(s.health),
 		kgo.FetchIsolationLevel(iso),
-		kgo.FetchMaxBytes(fetchMaxBytes),
-		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
 		kgo.MaxConcurrentFetches(maxConcurrentFetches),
 	)
+	sizer := newFetchSizer()
+	opts = append(opts, sizer.opts()...)
 	if !s.c.cfg.noControlRecords {
 		// Transaction markers are how a reader sees that it has passed the
 		// last offsets of a partition when they hold no record: the Until
@@ -549,6 +546,7 @@ func (s *source) start() error {
 		return fmt.Errorf("kafka: %s", s.c.redact(err.Error()))
 	}
 	s.cl = cl
+	sizer.cl.Store(cl)
 	if s.group {
 		s.dropFinished() // the group would assign them: keep them paused
 	}
