@@ -19,15 +19,17 @@ import (
 // compression ratio of the batches read so far: the same 32 MiB on
 // uncompressed topics (where large fetches amortise the round trip: 16 MiB
 // per partition read ~2.5x as fast as kgo's default 1 MiB), ~4 MiB on snappy
-// ones (0.36-0.49 s and 150-250 MB on the same data; bench/RESULTS.md).
+// ones (0.36-0.49 s and 150-250 MB on the same data; bench/RESULTS.md), 1-2
+// MiB on zstd ones (~20x here: six partitions, 0.64-0.72 s -> 0.47-0.50 s).
 const (
 	decodedFetchBytes = 32 << 20
-	minFetchBytes     = 2 << 20
+	minFetchBytes     = 1 << 20
 	// firstFetchBytes is the size of the first fetch, before any ratio is
 	// known: small enough that a compressed topic's first fetch does not
-	// decompress to hundreds of MiB, while an uncompressed topic's fetches
-	// grow to decodedFetchBytes from the second on.
-	firstFetchBytes = 4 << 20
+	// decompress to hundreds of MiB (4 MiB of zstd batches held ~80 MiB and
+	// cost a zstd read of six partitions 0.2 s), while an uncompressed
+	// topic's fetches grow to decodedFetchBytes from the second on.
+	firstFetchBytes = 2 << 20
 )
 
 // fetchSizer is a kgo hook that keeps a client's fetch sizes at

@@ -16,15 +16,15 @@ func TestFetchBytesFor(t *testing.T) {
 		wire, decoded int64
 		want          int32
 	}{
-		{0, 0, decodedFetchBytes},          // nothing read yet
-		{100, 100, decodedFetchBytes},      // uncompressed
-		{100, 90, decodedFetchBytes},       // "compressed" larger than its records
-		{100, 800, 4 << 20},                // snappy on repetitive records, 8x
-		{100, 250, 12 << 20},               // 2.5x: 12.8 MiB rounded down
-		{1, 1000, minFetchBytes},           // 1000x: never below the floor
-		{1 << 40, 1<<40 + 1, 31 << 20},     // just above 1x: rounded down to a MiB
-		{300, 900, 10 << 20},               // 3x: 10.67 MiB rounded down
-		{1 << 20, 16 << 20, minFetchBytes}, // 16x: 2 MiB
+		{0, 0, decodedFetchBytes},      // nothing read yet
+		{100, 100, decodedFetchBytes},  // uncompressed
+		{100, 90, decodedFetchBytes},   // "compressed" larger than its records
+		{100, 800, 4 << 20},            // snappy on repetitive records, 8x
+		{100, 250, 12 << 20},           // 2.5x: 12.8 MiB rounded down
+		{1, 1000, minFetchBytes},       // 1000x: never below the floor
+		{1 << 40, 1<<40 + 1, 31 << 20}, // just above 1x: rounded down to a MiB
+		{300, 900, 10 << 20},           // 3x: 10.67 MiB rounded down
+		{1 << 20, 16 << 20, 2 << 20},   // 16x: 2 MiB
 		{1 << 20, 4 << 20, decodedFetchBytes / 4},
 	} {
 		if got := fetchBytesFor(tc.wire, tc.decoded); got != tc.want {
