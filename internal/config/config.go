@@ -66,6 +66,8 @@ type SASLConfig struct {
 	Password     string `yaml:"password,omitempty"`
 	PasswordEnv  string `yaml:"password-env,omitempty"`
 	PasswordFile string `yaml:"password-file,omitempty"`
+	// Kerberos is the login of mechanism GSSAPI.
+	Kerberos *KerberosConfig `yaml:"kerberos,omitempty"`
 }
 
 // AMQPConfig is a context's RabbitMQ connection. The URL may carry a password.
