@@ -260,5 +260,3 @@ func noSecrets(t *testing.T, keys []string, texts ...string) {
 		}
 	}
 }
-
-
