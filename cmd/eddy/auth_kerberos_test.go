@@ -101,6 +101,16 @@ contexts:
 			t.Fatalf("eddy config show: exit %d, stdout %q, stderr %q; want the kerberos settings", code, out, errOut)
 		}
 		shows(t, out, errOut)
+		// eddy config set records the --sasl-kerberos-* flags.
+		code, out, errOut = runEddy(t, env, "config", "set", "corp2", "--brokers", gss, "--sasl-kerberos-config", kdc.Config,
+			"--sasl-kerberos-principal", user, "--sasl-kerberos-keytab", kt)
+		if code != 0 {
+			t.Fatalf("eddy config set: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		code, out, errOut = runEddy(t, env, "ls", "--context", "corp2", "--timeout", "30s")
+		if code != 0 || !strings.Contains(out, topic) {
+			t.Fatalf("eddy ls --context corp2 (made by config set): exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
 	})
 	t.Run("stale keytab", func(t *testing.T) {
 		stale := kdc.UniquePrincipal("eddy-stale")

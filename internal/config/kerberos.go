@@ -102,3 +102,20 @@ func (r *Resolver) kerberos(mech string, ctx *KerberosConfig) (opt kafka.Option,
 	k.Config, _, _ = strings.Cut(k.Config, ":")
 	return kafka.WithKerberos(k), true, nil
 }
+
+// setKerberos records eddy config set's --sasl-kerberos-* flags in kc's
+// sasl.kerberos (mechanism GSSAPI unless the flags name another, which
+// resolution then refuses).
+func setKerberos(kc *KafkaConfig, o *Options) {
+	if o.Kerberos == (KerberosConfig{}) {
+		return
+	}
+	if kc.SASL == nil || (o.SASLMech == "" && !isKerberos(kc.SASL.Mechanism)) {
+		kc.SASL = &SASLConfig{}
+	}
+	if kc.SASL.Mechanism == "" {
+		kc.SASL.Mechanism = "GSSAPI"
+	}
+	k := o.Kerberos
+	kc.SASL.Kerberos = &k
+}
