@@ -53,22 +53,22 @@ func isKerberos(mech string) bool {
 	return false
 }
 
-// kerberos resolves a Kerberos login when the mechanism is GSSAPI (alias
+// kerberosLogin resolves a Kerberos login when the mechanism is GSSAPI (alias
 // KERBEROS), or when none is named but a --sasl-kerberos-* flag or the
 // context's sasl.kerberos is there; ok is false otherwise. Each setting comes
 // from its flag, then the context, then KRB5CCNAME / KRB5_CONFIG, then the
 // MIT default: a context that names a file is more specific than those
 // variables, which a login shell sets for every Kerberos program.
-func (r *Resolver) kerberos(mech string, ctx *KerberosConfig) (opt kafka.Option, ok bool, err error) {
+func (r *Resolver) kerberosLogin(mech string, ctx *KerberosConfig) (k kafka.Kerberos, ok bool, err error) {
 	f := r.Flags.Kerberos
 	if ctx == nil {
 		ctx = &KerberosConfig{}
 	}
 	if !isKerberos(mech) && (mech != "" || (f == KerberosConfig{} && *ctx == KerberosConfig{})) {
 		if mech != "" && f != (KerberosConfig{}) {
-			return nil, true, cmdutil.Usagef("--sasl-kerberos-* flags are for --sasl-mechanism GSSAPI, not %s", mech)
+			return k, true, cmdutil.Usagef("--sasl-kerberos-* flags are for --sasl-mechanism GSSAPI, not %s", mech)
 		}
-		return nil, false, nil
+		return k, false, nil
 	}
 	pick := func(vals ...string) string {
 		for _, v := range vals {
@@ -78,7 +78,7 @@ func (r *Resolver) kerberos(mech string, ctx *KerberosConfig) (opt kafka.Option,
 		}
 		return ""
 	}
-	k := kafka.Kerberos{
+	k = kafka.Kerberos{
 		Principal:   pick(f.Principal, ctx.Principal, r.Flags.SASLUser),
 		Config:      pick(f.Config, ctx.Config, r.Getenv("KRB5_CONFIG"), DefaultKrb5Config),
 		ServiceName: pick(f.ServiceName, ctx.ServiceName),
@@ -86,13 +86,13 @@ func (r *Resolver) kerberos(mech string, ctx *KerberosConfig) (opt kafka.Option,
 	}
 	switch {
 	case f.Keytab != "" && f.CCache != "":
-		return nil, true, cmdutil.Usagef("--sasl-kerberos-keytab and --sasl-kerberos-ccache: give one, not both")
+		return k, true, cmdutil.Usagef("--sasl-kerberos-keytab and --sasl-kerberos-ccache: give one, not both")
 	case f.Keytab != "":
 		k.Keytab = f.Keytab
 	case f.CCache != "":
 		k.CCache = f.CCache
 	case ctx.Keytab != "" && ctx.CCache != "":
-		return nil, true, cmdutil.Usagef("the context's sasl.kerberos has both a keytab and a ccache: keep one")
+		return k, true, cmdutil.Usagef("the context's sasl.kerberos has both a keytab and a ccache: keep one")
 	case ctx.Keytab != "":
 		k.Keytab = ctx.Keytab
 	default:
@@ -100,7 +100,7 @@ func (r *Resolver) kerberos(mech string, ctx *KerberosConfig) (opt kafka.Option,
 	}
 	// KRB5_CONFIG may list several files (a:b); the first is the main one.
 	k.Config, _, _ = strings.Cut(k.Config, ":")
-	return kafka.WithKerberos(k), true, nil
+	return k, true, nil
 }
 
 // setKerberos records eddy config set's --sasl-kerberos-* flags in kc's

@@ -259,8 +259,8 @@ func (r *Resolver) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
 	if c.user == "" {
 		c.user = s.Username
 	}
-	if opt, ok, err := r.kerberos(c.mech, s.Kerberos); ok || err != nil {
-		c.opt, c.mech = opt, "GSSAPI"
+	if k, ok, err := r.kerberosLogin(c.mech, s.Kerberos); ok || err != nil {
+		c.opt, c.mech = kafka.WithKerberos(k), "GSSAPI"
 		return c, err
 	}
 	if c.mech == "" && c.user == "" {
