@@ -106,7 +106,11 @@ func loadKerberos(k Kerberos) (*krbLogin, error) {
 		// KEYRING:, KCM:, DIR:, API: name caches gokrb5 cannot read.
 		return nil, fmt.Errorf("kafka: Kerberos credential cache %s: only FILE: caches are supported (run kinit with KRB5CCNAME=FILE:/some/path)", k.CCache)
 	}
-	conf, err := krbconfig.Load(k.Config)
+	raw, err := os.ReadFile(k.Config)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: Kerberos config %s: %v", k.Config, fileErr(err))
+	}
+	conf, err := krbconfig.NewFromString(string(raw))
 	var unsupported krbconfig.UnsupportedDirective
 	if err != nil && !errors.As(err, &unsupported) {
 		// gokrb5 reports, and skips, the directives it does not know:

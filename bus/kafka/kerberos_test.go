@@ -189,7 +189,7 @@ func TestKerberosNew(t *testing.T) {
 		{"no login", kafka.WithKerberos(kafka.Kerberos{Config: conf}), "needs a keytab (--sasl-kerberos-keytab) or a credential cache"},
 		{"both", kafka.WithKerberos(kafka.Kerberos{Config: conf, Keytab: garbage, CCache: garbage}), "not both"},
 		{"keytab without principal", kafka.WithKerberos(kafka.Kerberos{Config: conf, Keytab: garbage}), "which principal?"},
-		{"missing config", kafka.WithKerberos(kafka.Kerberos{Config: missing, Principal: "u", Keytab: garbage}), missing},
+		{"missing config", kafka.WithKerberos(kafka.Kerberos{Config: missing, Principal: "u", Keytab: garbage}), "Kerberos config " + missing + ": no such file"},
 		{"missing keytab", kafka.WithKerberos(kafka.Kerberos{Config: conf, Principal: "u", Keytab: missing}), "Kerberos keytab " + missing + ": no such file"},
 		{"garbage keytab", kafka.WithKerberos(kafka.Kerberos{Config: conf, Principal: "u", Keytab: garbage}), "Kerberos keytab " + garbage},
 		{"missing ccache", kafka.WithKerberos(kafka.Kerberos{Config: conf, CCache: "FILE:" + missing}), "Kerberos credential cache " + missing + ": no such file"},
