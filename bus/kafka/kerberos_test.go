@@ -75,6 +75,7 @@ func TestKerberos(t *testing.T) {
 		start := time.Now()
 		err = c.Ping(ctxT(t))
 		took := time.Since(start)
+		t.Logf("after %v: %v", took.Round(time.Millisecond), err)
 		var ce *bus.ConnectError
 		if !errors.As(err, &ce) {
 			t.Fatalf("Ping = %v, want a *bus.ConnectError", err)

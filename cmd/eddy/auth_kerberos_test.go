@@ -126,6 +126,7 @@ contexts:
 		if code != ExitConnect || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 1 {
 			t.Fatalf("stale keytab: exit %d, stdout %q, stderr %q; want exit %d and one line starting %q", code, out, errOut, ExitConnect, want)
 		}
+		t.Logf("eddy ls with a stale keytab: exit %d: %s", code, errOut)
 		code, out, errOut = runEddy(t, nil, append(args, "--debug")...)
 		if code != ExitConnect {
 			t.Fatalf("stale keytab, --debug: exit %d, stderr %q", code, errOut)
