@@ -12,14 +12,25 @@
 #             export EDDY_TEST_KAFKA_LIBS=~/.cache/eddy-brokers/kafka-VERSION/libs
 #             export EDDY_TEST_REDIS=redis://127.0.0.1:36379/0
 #             export EDDY_TEST_SCHEMA_REGISTRY=http://127.0.0.1:38080/apis/ccompat/v7
+#             export EDDY_TEST_KDC_CONFIG=/tmp/eddy-brokers/kdc/krb5.conf
+#             export EDDY_TEST_KDC_PROFILE=/tmp/eddy-brokers/kdc/kdc.conf
+#             export EDDY_TEST_KDC_REALM=EDDY.TEST
 #         The last is Apicurio Registry (its Confluent-compatible API), from Maven
 #         Central; it needs a Java 21+ (found under /usr/lib/jvm or $EDDY_JAVA21).
 #         Without one it is left out (the schema tests skip), except under CI=true or
 #         EDDY_REQUIRE_BROKERS=1, where that fails.
+#         The last three are an MIT Kerberos KDC (Debian's krb5-kdc) on loopback, for
+#         the SASL GSSAPI tests: its own realm, port, config files (through KRB5_CONFIG
+#         and KRB5_KDC_PROFILE: /etc is not read) and database under the run directory.
+#         Tests make principals and keytabs with
+#             KRB5_CONFIG=$EDDY_TEST_KDC_CONFIG KRB5_KDC_PROFILE=$EDDY_TEST_KDC_PROFILE \
+#                 kadmin.local -q 'addprinc -randkey NAME'    (and 'ktadd -norandkey -k FILE NAME')
 #         Use it as:  eval "$(scripts/brokers.sh up)"
 #   down  stop what `up` started (by the PIDs it recorded) and remove its data;
 #         brokers that were already running when `up` ran are left alone.
 #   env   print the exports without starting anything.
+#   kdc   start only the KDC (beside brokers already running) and print the exports;
+#         `down` stops it with the rest.
 #
 # Everything it logs goes to stderr, so stdout is only the exports.
 set -euo pipefail
@@ -35,6 +46,9 @@ APICURIO_VERSION=${EDDY_APICURIO_VERSION:-3.3.3}
 REGISTRY_PORT=${EDDY_REGISTRY_PORT:-38080}
 # Quarkus's management interface (health), apart from the API port.
 REGISTRY_MGMT_PORT=${EDDY_REGISTRY_MGMT_PORT:-38090}
+# The test KDC: not Kerberos's 88, which a real KDC may hold; UDP and TCP.
+KDC_PORT=${EDDY_KDC_PORT:-38088}
+KDC_REALM=${EDDY_KDC_REALM:-EDDY.TEST}
 CACHE=${EDDY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eddy-brokers}
 RUN=${EDDY_BROKERS_RUN:-/tmp/eddy-brokers}
 # Bump the suffix when the dependency list below changes, so caches refresh.
@@ -70,6 +84,13 @@ print_env() {
 	# and its tests skip rather than fail on a URL nothing serves.
 	if registry_ready; then
 		echo "export EDDY_TEST_SCHEMA_REGISTRY=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
+	fi
+	# Only when our KDC runs: its tests skip (outside CI) rather than fail on files
+	# that do not exist.
+	if kdc_ready; then
+		echo "export EDDY_TEST_KDC_CONFIG=$RUN/kdc/krb5.conf"
+		echo "export EDDY_TEST_KDC_PROFILE=$RUN/kdc/kdc.conf"
+		echo "export EDDY_TEST_KDC_REALM=$KDC_REALM"
 	fi
 }
 
@@ -263,6 +284,83 @@ registry_up() {
 
 redis_ping() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG; }
 
+kdc_ready() { [ -f "$RUN/kdc/krb5.conf" ] && [ -f "$RUN/kdc.pid" ] && kill -0 "$(cat "$RUN/kdc.pid")" 2>/dev/null && port_open "$KDC_PORT"; }
+
+# kdc_up: an MIT KDC for realm $KDC_REALM on 127.0.0.1:$KDC_PORT (UDP and TCP), with
+# a new database each time (principals are cheap; tests make their own). krb5-kdc
+# has krb5kdc and kdb5_util, krb5-admin-server kadmin.local, krb5-user kinit.
+kdc_up() {
+	if kdc_ready; then
+		log "the KDC already runs (pid $(cat "$RUN/kdc.pid"))"
+		return 0
+	fi
+	if port_open "$KDC_PORT"; then
+		die "something else listens on 127.0.0.1:$KDC_PORT (set EDDY_KDC_PORT)"
+	fi
+	apt_install krb5-kdc krb5-admin-server krb5-user
+	local dir="$RUN/kdc"
+	rm -rf "$dir"; mkdir -p "$dir"
+	cat >"$dir/krb5.conf" <<CONF
+[libdefaults]
+	default_realm = $KDC_REALM
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	dns_canonicalize_hostname = false
+	rdns = false
+	ticket_lifetime = 24h
+	forwardable = true
+
+[realms]
+	$KDC_REALM = {
+		kdc = 127.0.0.1:$KDC_PORT
+	}
+
+[domain_realm]
+	localhost = $KDC_REALM
+	127.0.0.1 = $KDC_REALM
+CONF
+	cat >"$dir/kdc.conf" <<CONF
+[kdcdefaults]
+	kdc_listen = 127.0.0.1:$KDC_PORT
+	kdc_tcp_listen = 127.0.0.1:$KDC_PORT
+
+[realms]
+	$KDC_REALM = {
+		database_name = $dir/principal
+		key_stash_file = $dir/stash
+		acl_file = $dir/kadm5.acl
+		max_life = 24h
+		max_renewable_life = 7d
+		supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
+		default_principal_flags = +preauth
+	}
+
+[logging]
+	kdc = FILE:$dir/kdc.log
+	admin_server = FILE:$dir/kadmin.log
+	default = FILE:$dir/krb5.log
+CONF
+	: >"$dir/kadm5.acl"
+	export KRB5_CONFIG="$dir/krb5.conf" KRB5_KDC_PROFILE="$dir/kdc.conf"
+	log "creating Kerberos realm $KDC_REALM in $dir"
+	# The master password only guards the throwaway database (stashed with -s).
+	kdb5_util create -s -r "$KDC_REALM" -P "eddy-test-master-$RANDOM$RANDOM" >&2 2>&1 || die "kdb5_util create failed"
+	log "starting krb5kdc on 127.0.0.1:$KDC_PORT"
+	# krb5kdc forks itself and writes its pid file.
+	krb5kdc -r "$KDC_REALM" -P "$RUN/kdc.pid" >&2 2>&1 || die "krb5kdc did not start (see $dir/kdc.log)"
+	wait_for "kdc" 60 kdc_ready || { tail -n 20 "$dir/kdc.log" >&2; die "the KDC did not listen on 127.0.0.1:$KDC_PORT"; }
+	unset KRB5_CONFIG KRB5_KDC_PROFILE
+}
+
+kdc_down() {
+	if [ -f "$RUN/kdc.pid" ]; then
+		pid=$(cat "$RUN/kdc.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		rm -f "$RUN/kdc.pid"
+	fi
+}
+
 case "${1:-}" in
 up)
 	mkdir -p "$RUN"
@@ -270,9 +368,16 @@ up)
 	kafka_up
 	redis_up
 	registry_up
+	kdc_up
 	print_env
 	;;
+kdc)
+	mkdir -p "$RUN"
+	kdc_up
+	print_env | grep KDC
+	;;
 down)
+	kdc_down
 	if [ -f "$RUN/kafka.pid" ]; then
 		pid=$(cat "$RUN/kafka.pid")
 		kill "$pid" 2>/dev/null || true
@@ -299,5 +404,5 @@ down)
 	rm -rf "$RUN"
 	;;
 env) print_env ;;
-*) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|env|kdc" >&2; exit 2 ;;
 esac

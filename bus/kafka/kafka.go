@@ -71,6 +71,8 @@ type cfg struct {
 	saslMech    string
 	saslUser    string
 	saslPass    string
+	kerberos    *Kerberos // WithKerberos (GSSAPI)
+	krb         *krbLogin // kerberos, loaded by validate
 	dialTimeout time.Duration
 	logger      io.Writer
 	clientID    string
@@ -92,8 +94,10 @@ func (c *cfg) validate() error {
 	if c.saslMech != "" || c.saslUser != "" || c.saslPass != "" {
 		switch c.saslMech {
 		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		case "GSSAPI", "KERBEROS":
+			return c.validateKerberos()
 		default:
-			return fmt.Errorf("kafka: SASL mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.saslMech)
+			return fmt.Errorf("kafka: SASL mechanism %q: want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI", c.saslMech)
 		}
 		if c.saslUser == "" {
 			return fmt.Errorf("kafka: SASL %s needs a user name", c.saslMech)
@@ -107,7 +111,8 @@ func (c *cfg) validate() error {
 func WithTLS(c *tls.Config) Option { return func(o *cfg) { o.tls = c } }
 
 // WithSASL authenticates with SASL: mechanism is PLAIN, SCRAM-SHA-256 or
-// SCRAM-SHA-512 (in any case); any other makes New fail. The default is no
+// SCRAM-SHA-512 (in any case); any other makes New fail. GSSAPI (Kerberos)
+// is WithKerberos. The default is no
 // authentication. The password is kept out of every error and log line.
 func WithSASL(mechanism, user, password string) Option {
 	return func(o *cfg) {
@@ -217,6 +222,8 @@ func (c *Client) mechanism() sasl.Mechanism {
 		return scram.Auth{User: u, Pass: p}.AsSha256Mechanism()
 	case "SCRAM-SHA-512":
 		return scram.Auth{User: u, Pass: p}.AsSha512Mechanism()
+	case "GSSAPI", "KERBEROS":
+		return c.kerberosMechanism()
 	}
 	return nil
 }
@@ -279,6 +286,9 @@ func connect[T any](ctx context.Context, c *Client, fn func(context.Context) (T,
 // connectCause returns a short, password-free cause when err means the cluster
 // could not be reached or refused us, and nil otherwise.
 func (c *Client) connectCause(err error, timedOut bool) error {
+	if kc := c.kerberosCause(err); kc != nil {
+		return kc
+	}
 	if errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.UnsupportedSaslMechanism) ||
 		errors.Is(err, kerr.IllegalSaslState) {
 		return &cause{msg: "authentication failed: " + c.redact(err.Error()), err: err}

@@ -66,6 +66,8 @@ type SASLConfig struct {
 	Password     string `yaml:"password,omitempty"`
 	PasswordEnv  string `yaml:"password-env,omitempty"`
 	PasswordFile string `yaml:"password-file,omitempty"`
+	// Kerberos is the login of mechanism GSSAPI.
+	Kerberos *KerberosConfig `yaml:"kerberos,omitempty"`
 }
 
 // AMQPConfig is a context's RabbitMQ connection. The URL may carry a password.
@@ -242,7 +244,8 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 		ctx = &Context{}
 		c.Contexts[name] = ctx
 	}
-	kafkaSet := len(o.Brokers) > 0 || o.TLS || o.TLSCA != "" || o.TLSCert != "" || o.SASLMech != "" || o.SASLUser != ""
+	kafkaSet := len(o.Brokers) > 0 || o.TLS || o.TLSCA != "" || o.TLSCert != "" || o.SASLMech != "" || o.SASLUser != "" ||
+		o.Kerberos != (KerberosConfig{})
 	if kafkaSet && ctx.Kafka == nil {
 		ctx.Kafka = &KafkaConfig{}
 	}
@@ -255,6 +258,7 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 	if o.SASLMech != "" || o.SASLUser != "" {
 		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile}
 	}
+	setKerberos(ctx.Kafka, o)
 	if o.AMQPURL != "" || o.AMQPMgmtURL != "" {
 		if ctx.AMQP == nil {
 			ctx.AMQP = &AMQPConfig{}

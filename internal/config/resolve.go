@@ -45,6 +45,7 @@ type Options struct {
 	SASLMech     string
 	SASLUser     string
 	SASLPassFile string
+	Kerberos     KerberosConfig // --sasl-kerberos-*
 }
 
 // Bind declares the options as flags of fs (eddy's root's persistent flags),
@@ -63,9 +64,10 @@ func (g *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&g.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&g.TLSServer, "tls-server-name", "", "expected server name in the broker's certificate")
 	fs.BoolVar(&g.Insecure, "insecure", false, "do not verify the broker's TLS certificate (prints a warning; never the default)")
-	fs.StringVar(&g.SASLMech, "sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	fs.StringVar(&g.SASLMech, "sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI (Kerberos)")
 	fs.StringVar(&g.SASLUser, "sasl-user", "", "Kafka SASL user name")
 	fs.StringVar(&g.SASLPassFile, "sasl-password-file", "", "file holding the SASL password (or env EDDY_SASL_PASSWORD; never a flag, which ps would show)")
+	g.bindKerberos(fs)
 }
 
 // Current returns the context in force and its name: flag (--context), else
@@ -214,7 +216,9 @@ func (r *Resolver) Kafka(extra ...kafka.Option) (*kafka.Client, error) {
 	if auth.tls != nil {
 		opts = append(opts, kafka.WithTLS(auth.tls))
 	}
-	if auth.mech != "" {
+	if auth.opt != nil {
+		opts = append(opts, auth.opt)
+	} else if auth.mech != "" {
 		opts = append(opts, kafka.WithSASL(auth.mech, auth.user, auth.pass))
 	}
 	if r.Debug != nil {
@@ -232,6 +236,7 @@ func (r *Resolver) Kafka(extra ...kafka.Option) (*kafka.Client, error) {
 type kafkaCreds struct {
 	tls              *tls.Config
 	mech, user, pass string
+	opt              kafka.Option // a mechanism without a password: GSSAPI
 }
 
 // kafkaAuth resolves TLS and SASL for Kafka, for the bus/kafka client every
@@ -253,6 +258,10 @@ func (r *Resolver) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
 	}
 	if c.user == "" {
 		c.user = s.Username
+	}
+	if k, ok, err := r.kerberosLogin(c.mech, s.Kerberos); ok || err != nil {
+		c.opt, c.mech = kafka.WithKerberos(k), "GSSAPI"
+		return c, err
 	}
 	if c.mech == "" && c.user == "" {
 		return c, nil
