@@ -71,6 +71,7 @@ type cfg struct {
 	saslMech    string
 	saslUser    string
 	saslPass    string
+	oauth       *oauthSource // OAUTHBEARER's tokens (WithOAuth)
 	dialTimeout time.Duration
 	logger      io.Writer
 	clientID    string
@@ -92,8 +93,10 @@ func (c *cfg) validate() error {
 	if c.saslMech != "" || c.saslUser != "" || c.saslPass != "" {
 		switch c.saslMech {
 		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		case "OAUTHBEARER":
+			return c.oauth.validate()
 		default:
-			return fmt.Errorf("kafka: SASL mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.saslMech)
+			return fmt.Errorf("kafka: SASL mechanism %q: want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER", c.saslMech)
 		}
 		if c.saslUser == "" {
 			return fmt.Errorf("kafka: SASL %s needs a user name", c.saslMech)
@@ -107,7 +110,8 @@ func (c *cfg) validate() error {
 func WithTLS(c *tls.Config) Option { return func(o *cfg) { o.tls = c } }
 
 // WithSASL authenticates with SASL: mechanism is PLAIN, SCRAM-SHA-256 or
-// SCRAM-SHA-512 (in any case); any other makes New fail. The default is no
+// SCRAM-SHA-512 (in any case), or OAUTHBEARER with WithOAuth's token; any
+// other makes New fail. The default is no
 // authentication. The password is kept out of every error and log line.
 func WithSASL(mechanism, user, password string) Option {
 	return func(o *cfg) {
@@ -217,6 +221,8 @@ func (c *Client) mechanism() sasl.Mechanism {
 		return scram.Auth{User: u, Pass: p}.AsSha256Mechanism()
 	case "SCRAM-SHA-512":
 		return scram.Auth{User: u, Pass: p}.AsSha512Mechanism()
+	case "OAUTHBEARER":
+		return c.cfg.oauth.mechanism(c.cfg.dialTimeout)
 	}
 	return nil
 }

@@ -66,6 +66,8 @@ type SASLConfig struct {
 	Password     string `yaml:"password,omitempty"`
 	PasswordEnv  string `yaml:"password-env,omitempty"`
 	PasswordFile string `yaml:"password-file,omitempty"`
+	// OAuth is the OAUTHBEARER login (mechanism OAUTHBEARER; oauth.go).
+	OAuth *OAuthConfig `yaml:"oauth,omitempty"`
 }
 
 // AMQPConfig is a context's RabbitMQ connection. The URL may carry a password.
@@ -203,6 +205,7 @@ func (ctx *Context) Masked() *Context {
 			if s.Password != "" {
 				s.Password = masked
 			}
+			s.OAuth = s.OAuth.masked()
 			k.SASL = &s
 		}
 		out.Kafka = &k
