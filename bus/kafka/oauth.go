@@ -107,10 +107,8 @@ func (s *oauthSource) validate() error {
 		if !extensionKey.MatchString(k) || k == "auth" {
 			return fmt.Errorf("kafka: OAUTHBEARER extension %s: the key must be letters only, and not \"auth\"", strconv.QuoteToASCII(k))
 		}
-		for _, r := range v {
-			if r < 0x20 && r != '\t' || r > 0x7e {
-				return fmt.Errorf("kafka: OAUTHBEARER extension %s: the value must be printable ASCII", k)
-			}
+		if v == "" || strings.IndexFunc(v, func(r rune) bool { return (r < 0x20 && r != '\t') || r > 0x7e }) >= 0 {
+			return fmt.Errorf("kafka: OAUTHBEARER extension %s: the value must be printable ASCII, and not empty", k)
 		}
 	}
 	return nil

@@ -293,6 +293,11 @@ contexts:
 			{"wrong audience", idp.mint(t, idp.key, "someone-else", time.Hour), `the token is for audience "someone-else"`, "someone-else"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
+				brokerLog := func() string {
+					log, _ := os.ReadFile(filepath.Join(b.Dir(), "kafka.log"))
+					return string(log)
+				}
+				logged := len(brokerLog())
 				start := time.Now()
 				code, out, errOut := runEddy(t, map[string]string{"EDDY_SASL_OAUTH_TOKEN": tc.tok}, slices.Concat(tailArgs[:len(tailArgs)-1], []string{"--sasl-mechanism", "OAUTHBEARER"})...)
 				took := time.Since(start)
@@ -306,8 +311,7 @@ contexts:
 				noSecrets(t, out+errOut, tc.tok)
 				// Kafka tells the client only "invalid_token"; its log says why.
 				kafkatest.WaitFor(t, 10*time.Second, "the broker to log why it refused the token", func() bool {
-					log, _ := os.ReadFile(filepath.Join(b.Dir(), "kafka.log"))
-					return strings.Contains(string(log), tc.brokerSays)
+					return strings.Contains(brokerLog()[logged:], tc.brokerSays)
 				})
 			})
 		}

@@ -245,7 +245,7 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 		ctx = &Context{}
 		c.Contexts[name] = ctx
 	}
-	kafkaSet := len(o.Brokers) > 0 || o.TLS || o.TLSCA != "" || o.TLSCert != "" || o.SASLMech != "" || o.SASLUser != ""
+	kafkaSet := len(o.Brokers) > 0 || o.TLS || o.TLSCA != "" || o.TLSCert != "" || o.SASLMech != "" || o.SASLUser != "" || o.OAuth.set()
 	if kafkaSet && ctx.Kafka == nil {
 		ctx.Kafka = &KafkaConfig{}
 	}
@@ -255,8 +255,8 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 	if o.TLS || o.TLSCA != "" || o.TLSCert != "" {
 		ctx.Kafka.TLS = &TLSConfig{Enabled: true, CA: o.TLSCA, Cert: o.TLSCert, Key: o.TLSKey, ServerName: o.TLSServer, Insecure: o.Insecure}
 	}
-	if o.SASLMech != "" || o.SASLUser != "" {
-		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile}
+	if o.SASLMech != "" || o.SASLUser != "" || o.OAuth.set() {
+		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile, OAuth: o.OAuth.config()}
 	}
 	if o.AMQPURL != "" || o.AMQPMgmtURL != "" {
 		if ctx.AMQP == nil {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func (r *Resolver) kafkaOAuth(mech *string, ctxOAuth *OAuthConfig) (*kafka.OAuth
 	f := &r.Flags.OAuth
 	*mech = strings.ToUpper(strings.TrimSpace(*mech))
 	switch {
-	case *mech == "" && f.set():
+	case *mech == "" && (f.set() || ctxOAuth != nil):
 		*mech = "OAUTHBEARER"
 	case *mech != "OAUTHBEARER" && f.set():
 		return nil, cmdutil.Usagef("--sasl-oauth-* flags are for --sasl-mechanism OAUTHBEARER, not %s", *mech)
@@ -222,6 +223,32 @@ func (r *Resolver) clientCredentials(where, endpoint, clientID, scope string, c 
 		return nil, cmdutil.Usagef("%s: no client secret (--sasl-oauth-client-secret-file FILE or env EDDY_SASL_OAUTH_CLIENT_SECRET)", where)
 	}
 	return &kafka.ClientCredentials{TokenURL: endpoint, ClientID: clientID, ClientSecret: secret, Scopes: strings.Fields(scope)}, nil
+}
+
+// config is the flags as a context's sasl.oauth, for config set (nil when
+// none is given): files made absolute, since the context's relative paths
+// are relative to the config file.
+func (o *OAuthOptions) config() *OAuthConfig {
+	if !o.set() {
+		return nil
+	}
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil && p != "" {
+			return a
+		}
+		return p
+	}
+	c := &OAuthConfig{TokenFile: abs(o.TokenFile), TokenCommand: o.TokenCommand, TokenEndpoint: o.TokenEndpoint,
+		ClientID: o.ClientID, ClientSecretFile: abs(o.ClientSecretFile), Scope: o.Scope}
+	for _, kv := range o.Extensions {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			if c.Extensions == nil {
+				c.Extensions = map[string]string{}
+			}
+			c.Extensions[k] = v
+		}
+	}
+	return c
 }
 
 // masked is o with its inline secrets replaced, for config show.

@@ -52,6 +52,8 @@ func TestKafkaOAuth(t *testing.T) {
 				Extensions: ctxEndpoint.Extensions}, secret: "Env-S3cret"},
 		{name: "context token-env", sasl: &SASLConfig{Mechanism: "OAUTHBEARER", OAuth: &OAuthConfig{TokenEnv: "MY_TOKEN"}},
 			env: map[string]string{"MY_TOKEN": "My-T0ken"}, want: kafka.OAuth{Token: "My-T0ken"}, secret: "My-T0ken"},
+		{name: "a context's sasl.oauth implies OAUTHBEARER", sasl: &SASLConfig{OAuth: &OAuthConfig{TokenCommand: "gcloud auth print-access-token"}},
+			want: kafka.OAuth{TokenCommand: "gcloud auth print-access-token"}},
 		{name: "context token file", sasl: &SASLConfig{Mechanism: "OAUTHBEARER", OAuth: &OAuthConfig{TokenFile: "tok"}},
 			want: kafka.OAuth{TokenFile: filepath.Join(dir, "tok")}, secret: "F1le-T0ken"},
 	} {
@@ -149,5 +151,23 @@ func TestOAuthMasked(t *testing.T) {
 	}
 	if ctx.Kafka.SASL.OAuth.Token != "Inl1ne-T0ken" {
 		t.Fatal("Masked changed the context itself")
+	}
+}
+
+// TestOAuthConfigSet: config set keeps the --sasl-oauth-* flags in the
+// context (files made absolute, secrets only by file), and the context then
+// logs in as the flags did.
+func TestOAuthConfigSet(t *testing.T) {
+	c := &Config{Contexts: map[string]*Context{}}
+	o := &Options{Brokers: []string{"k:9094"}, OAuth: OAuthOptions{TokenEndpoint: "https://idp/token", ClientID: "eddy",
+		ClientSecretFile: "secret", Scope: "kafka", Extensions: []string{"logicalCluster=lkc-1"}}}
+	if err := c.Set("idp", o, "", "", false); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	got := c.Contexts["idp"].Kafka.SASL
+	if got.Mechanism != "" || got.OAuth == nil || got.OAuth.TokenEndpoint != "https://idp/token" || got.OAuth.ClientID != "eddy" ||
+		got.OAuth.ClientSecretFile != filepath.Join(wd, "secret") || got.OAuth.Scope != "kafka" || got.OAuth.Extensions["logicalCluster"] != "lkc-1" {
+		t.Fatalf("config set stored %+v %+v", got, got.OAuth)
 	}
 }
