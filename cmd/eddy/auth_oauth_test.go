@@ -39,6 +39,7 @@ type testIdP struct {
 
 	mu     sync.Mutex
 	scopes []string // the scopes each token request asked for
+	tokens []string // the tokens it issued
 }
 
 const (
@@ -83,10 +84,11 @@ func newTestIdP(t *testing.T) *testIdP {
 			return
 		}
 		p.mu.Lock()
-		p.scopes = append(p.scopes, r.PostForm.Get("scope"))
-		p.mu.Unlock()
 		life := p.lifetime.Load()
 		tok := p.mint(t, p.key, idpAudience, time.Duration(life)*time.Second)
+		p.scopes = append(p.scopes, r.PostForm.Get("scope"))
+		p.tokens = append(p.tokens, tok)
+		p.mu.Unlock()
 		p.calls.Add(1)
 		json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": life})
 	})
@@ -272,9 +274,12 @@ contexts:
 		if scope != "kafka read" {
 			t.Errorf("the token endpoint was asked for scope %q", scope)
 		}
-		noSecrets(t, out+errOut, idpClientSecret)
-		if red.Redact(idpClientSecret) != "****" {
-			t.Error("the client secret is not registered with the redactor")
+		idp.mu.Lock()
+		issued := slices.Clone(idp.tokens)
+		idp.mu.Unlock()
+		noSecrets(t, out+errOut, append(issued, idpClientSecret)...)
+		if red.Redact(idpClientSecret) != "****" || red.Redact(issued[len(issued)-1]) != "****" {
+			t.Error("the client secret or the token is not registered with the redactor")
 		}
 
 		code, out, errOut = runEddy(t, map[string]string{"EDDY_CONFIG": filepath.Join(dir, "config.yaml"), "EDDY_SASL_OAUTH_CLIENT_SECRET": "Wr0ng-S3cret"}, "ls", "kafka:", "--timeout", "20s")
@@ -309,6 +314,7 @@ contexts:
 					t.Errorf("the refusal took %v: it should end the command at once, not at the 20s timeout", took)
 				}
 				noSecrets(t, out+errOut, tc.tok)
+				t.Logf("after %v: %s", took.Round(time.Millisecond), errOut)
 				// Kafka tells the client only "invalid_token"; its log says why.
 				kafkatest.WaitFor(t, 10*time.Second, "the broker to log why it refused the token", func() bool {
 					return strings.Contains(brokerLog()[logged:], tc.brokerSays)
@@ -335,11 +341,14 @@ contexts:
 			return env[k]
 		}
 		before := idp.calls.Load()
+		idp.mu.Lock()
+		issuedBefore := len(idp.tokens)
+		idp.mu.Unlock()
 		start := time.Now()
 		done := make(chan int, 1)
 		go func() {
 			done <- run(ctx, []string{"tail", "kafka:" + topic, "--brokers", addr, "--from", "beginning", "-o", "raw", "--timeout", "20s",
-				"--sasl-oauth-token-endpoint", idp.srv.URL + "/token", "--sasl-oauth-client-id", idpClientID}, io, getenv, red)
+				"--sasl-oauth-token-endpoint", idp.srv.URL + "/token", "--sasl-oauth-client-id", idpClientID, "--debug"}, io, getenv, red)
 		}()
 		out := func() string { return io.Out.(*syncWriter).String() }
 		errOut := func() string { return io.ErrOut.(*syncWriter).String() }
@@ -362,5 +371,19 @@ contexts:
 			t.Errorf("stderr: %s", errOut())
 		}
 		t.Logf("token endpoint called %d times in %v", idp.calls.Load()-before, time.Since(start).Round(time.Second))
+		// franz-go's --debug log: the broker set a session lifetime (the
+		// token's) and the tail logged in again on the same connection.
+		if !strings.Contains(errOut(), "sasl expiry limit reached") {
+			t.Errorf("the tail never re-authenticated:\n%s", errOut())
+		}
+		idp.mu.Lock()
+		issued := slices.Clone(idp.tokens[issuedBefore:])
+		idp.mu.Unlock()
+		noSecrets(t, out()+errOut(), issued...)
+		for _, tok := range issued {
+			if red.Redact(tok) != "****" {
+				t.Error("a token fetched during the run is not registered with the redactor")
+			}
+		}
 	})
 }
