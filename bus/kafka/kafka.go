@@ -71,8 +71,9 @@ type cfg struct {
 	saslMech    string
 	saslUser    string
 	saslPass    string
-	kerberos    *Kerberos // WithKerberos (GSSAPI)
-	krb         *krbLogin // kerberos, loaded by validate
+	kerberos    *Kerberos    // WithKerberos (GSSAPI)
+	krb         *krbLogin    // kerberos, loaded by validate
+	oauth       *oauthSource // OAUTHBEARER's tokens (WithOAuth)
 	dialTimeout time.Duration
 	logger      io.Writer
 	clientID    string
@@ -96,8 +97,10 @@ func (c *cfg) validate() error {
 		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 		case "GSSAPI", "KERBEROS":
 			return c.validateKerberos()
+		case "OAUTHBEARER":
+			return c.oauth.validate()
 		default:
-			return fmt.Errorf("kafka: SASL mechanism %q: want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI", c.saslMech)
+			return fmt.Errorf("kafka: SASL mechanism %q: want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or GSSAPI", c.saslMech)
 		}
 		if c.saslUser == "" {
 			return fmt.Errorf("kafka: SASL %s needs a user name", c.saslMech)
@@ -111,8 +114,8 @@ func (c *cfg) validate() error {
 func WithTLS(c *tls.Config) Option { return func(o *cfg) { o.tls = c } }
 
 // WithSASL authenticates with SASL: mechanism is PLAIN, SCRAM-SHA-256 or
-// SCRAM-SHA-512 (in any case); any other makes New fail. GSSAPI (Kerberos)
-// is WithKerberos. The default is no
+// SCRAM-SHA-512 (in any case), or OAUTHBEARER with WithOAuth's token; any
+// other makes New fail. GSSAPI (Kerberos) is WithKerberos. The default is no
 // authentication. The password is kept out of every error and log line.
 func WithSASL(mechanism, user, password string) Option {
 	return func(o *cfg) {
@@ -224,6 +227,8 @@ func (c *Client) mechanism() sasl.Mechanism {
 		return scram.Auth{User: u, Pass: p}.AsSha512Mechanism()
 	case "GSSAPI", "KERBEROS":
 		return c.kerberosMechanism()
+	case "OAUTHBEARER":
+		return c.cfg.oauth.mechanism(c.cfg.dialTimeout)
 	}
 	return nil
 }

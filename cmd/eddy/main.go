@@ -41,8 +41,10 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 	if u := getenv("EDDY_AMQP_URL"); u != "" {
 		registerURLSecret(r, u)
 	}
-	if p := getenv("EDDY_SASL_PASSWORD"); p != "" {
-		r.Add(p)
+	for _, k := range []string{"EDDY_SASL_PASSWORD", "EDDY_SASL_OAUTH_TOKEN", "EDDY_SASL_OAUTH_CLIENT_SECRET"} {
+		if p := getenv(k); p != "" {
+			r.Add(p)
+		}
 	}
 	if u := getenv("EDDY_SCHEMA_REGISTRY"); u != "" {
 		registerURLSecret(r, u)

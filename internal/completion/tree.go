@@ -42,7 +42,7 @@ var flagKinds = map[string]Kind{
 
 // flagValues are the fixed choices of flags whose values are a closed set.
 var flagValues = map[string][]string{
-	"sasl-mechanism": {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI"},
+	"sasl-mechanism": {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI"},
 }
 
 // commandArgKind classifies a command from the table, else from its usage.

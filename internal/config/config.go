@@ -68,6 +68,8 @@ type SASLConfig struct {
 	PasswordFile string `yaml:"password-file,omitempty"`
 	// Kerberos is the login of mechanism GSSAPI.
 	Kerberos *KerberosConfig `yaml:"kerberos,omitempty"`
+	// OAuth is the OAUTHBEARER login (mechanism OAUTHBEARER; oauth.go).
+	OAuth *OAuthConfig `yaml:"oauth,omitempty"`
 }
 
 // AMQPConfig is a context's RabbitMQ connection. The URL may carry a password.
@@ -205,6 +207,7 @@ func (ctx *Context) Masked() *Context {
 			if s.Password != "" {
 				s.Password = masked
 			}
+			s.OAuth = s.OAuth.masked()
 			k.SASL = &s
 		}
 		out.Kafka = &k
@@ -245,7 +248,7 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 		c.Contexts[name] = ctx
 	}
 	kafkaSet := len(o.Brokers) > 0 || o.TLS || o.TLSCA != "" || o.TLSCert != "" || o.SASLMech != "" || o.SASLUser != "" ||
-		o.Kerberos != (KerberosConfig{})
+		o.Kerberos != (KerberosConfig{}) || o.OAuth.set()
 	if kafkaSet && ctx.Kafka == nil {
 		ctx.Kafka = &KafkaConfig{}
 	}
@@ -255,8 +258,8 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 	if o.TLS || o.TLSCA != "" || o.TLSCert != "" {
 		ctx.Kafka.TLS = &TLSConfig{Enabled: true, CA: o.TLSCA, Cert: o.TLSCert, Key: o.TLSKey, ServerName: o.TLSServer, Insecure: o.Insecure}
 	}
-	if o.SASLMech != "" || o.SASLUser != "" {
-		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile}
+	if o.SASLMech != "" || o.SASLUser != "" || o.OAuth.set() {
+		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile, OAuth: o.OAuth.config()}
 	}
 	setKerberos(ctx.Kafka, o)
 	if o.AMQPURL != "" || o.AMQPMgmtURL != "" {

@@ -46,6 +46,7 @@ type Options struct {
 	SASLUser     string
 	SASLPassFile string
 	Kerberos     KerberosConfig // --sasl-kerberos-*
+	OAuth        OAuthOptions   // the --sasl-oauth-* flags (oauth.go)
 }
 
 // Bind declares the options as flags of fs (eddy's root's persistent flags),
@@ -64,9 +65,10 @@ func (g *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&g.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&g.TLSServer, "tls-server-name", "", "expected server name in the broker's certificate")
 	fs.BoolVar(&g.Insecure, "insecure", false, "do not verify the broker's TLS certificate (prints a warning; never the default)")
-	fs.StringVar(&g.SASLMech, "sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI (Kerberos)")
+	fs.StringVar(&g.SASLMech, "sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or GSSAPI (Kerberos)")
 	fs.StringVar(&g.SASLUser, "sasl-user", "", "Kafka SASL user name")
 	fs.StringVar(&g.SASLPassFile, "sasl-password-file", "", "file holding the SASL password (or env EDDY_SASL_PASSWORD; never a flag, which ps would show)")
+	g.bindOAuth(fs)
 	g.bindKerberos(fs)
 }
 
@@ -221,6 +223,9 @@ func (r *Resolver) Kafka(extra ...kafka.Option) (*kafka.Client, error) {
 	} else if auth.mech != "" {
 		opts = append(opts, kafka.WithSASL(auth.mech, auth.user, auth.pass))
 	}
+	if auth.oauth != nil {
+		opts = append(opts, kafka.WithOAuth(*auth.oauth))
+	}
 	if r.Debug != nil {
 		opts = append(opts, kafka.WithLogger(r.Debug))
 	}
@@ -237,6 +242,7 @@ type kafkaCreds struct {
 	tls              *tls.Config
 	mech, user, pass string
 	opt              kafka.Option // a mechanism without a password: GSSAPI
+	oauth            *kafka.OAuth // OAUTHBEARER's (oauth.go)
 }
 
 // kafkaAuth resolves TLS and SASL for Kafka, for the bus/kafka client every
@@ -255,6 +261,9 @@ func (r *Resolver) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
 	}
 	if c.mech == "" {
 		c.mech = s.Mechanism
+	}
+	if c.oauth, err = r.kafkaOAuth(&c.mech, s.OAuth); c.oauth != nil || err != nil {
+		return c, err
 	}
 	if c.user == "" {
 		c.user = s.Username

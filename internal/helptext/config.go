@@ -25,5 +25,7 @@ password-file to an inline password. The file is written with mode 0600.`
 // ConfigSet is eddy config set's long help: the flags it takes.
 const ConfigSet = `Create or update a context from the connection flags given with it: --brokers,
 --tls-ca, --tls-cert, --tls-key, --tls-server-name, --sasl-mechanism, --sasl-user,
-the --sasl-kerberos-* flags, --amqp-url and --amqp-mgmt-url. The SASL password is never taken from a flag:
-name an environment variable (--password-env) or a file (--password-file).`
+the --sasl-oauth-* and --sasl-kerberos-* flags, --amqp-url and --amqp-mgmt-url. The SASL
+password is never taken from a flag: name an environment variable (--password-env) or a
+file (--password-file); OAUTHBEARER's token and client secret by file
+(--sasl-oauth-token-file, --sasl-oauth-client-secret-file).`
