@@ -240,7 +240,7 @@ func TestLagCommand(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "group\ttype\tstate\tstatus") || !strings.Contains(out, "orders-svc\t"+topic+"\t0\t2\t0\t5\t3\t3\t") {
 		t.Fatalf("tsv (exit %d):\n%s", code, out)
 	}
-	code, out, _ = runLag(t, brokers, true, "--partitions")
+	code, out, _ = runLag(t, brokers, true, "--per-partition")
 	if code != 0 || !strings.Contains(out, "GROUP / TOPIC") || !strings.Contains(out, "?  status needs a window") {
 		t.Fatalf("table (exit %d):\n%s", code, out)
 	}

@@ -63,6 +63,10 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 		done <- result{cmd, err}
 	}()
 
+	// -o yaml and --no-headers wrap io.Out for the command (wrapOutput);
+	// the caller gets its writer back.
+	out := io.Out
+	defer func() { io.Out = out }()
 	var res result
 	select {
 	case res = <-done:
