@@ -220,7 +220,7 @@ func TestConfigImportKcat(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	noSecret(t, cfgPath, out+errOut, "kcat-s3cret")
-	if !strings.Contains(errOut, "kcat.conf:8: queued.min.messages is not supported by eddy") {
+	if !strings.Contains(errOut, "kcat.conf:9: queued.min.messages is not supported by eddy") {
 		t.Errorf("no warning naming queued.min.messages:\n%s", errOut)
 	}
 	k := loadConfig(t, cfgPath).Contexts["kcat"].Kafka

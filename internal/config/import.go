@@ -97,7 +97,7 @@ func ReadImport(kind, path, name string, warn func(string)) ([]Imported, error) 
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, cmdutil.Usagef("eddy config import %s: %s: %s", kind, path, inspect.SafeString(err.Error()))
 	}
-	top := &ymap{m: doc, where: path, warn: warn}
+	top := &ymap{m: doc, where: path, warn: warn, top: true}
 	switch kind {
 	case "kaf":
 		return readKaf(top)
@@ -119,6 +119,15 @@ type ymap struct {
 	where string // "kaf.yaml: clusters[prod].TLS"
 	warn  func(string)
 	used  map[string]bool
+	top   bool // the file itself: "kaf.yaml: clusters[prod]", not "kaf.yaml.clusters"
+}
+
+// at names the key k under y, for warnings.
+func (y *ymap) at(k string) string {
+	if y.top {
+		return y.where + ": " + k
+	}
+	return y.where + "." + k
 }
 
 func (y *ymap) get(k string) any {
@@ -170,7 +179,7 @@ func (y *ymap) sub(k string) *ymap {
 	if !ok {
 		return nil
 	}
-	return &ymap{m: m, where: y.where + "." + k, warn: y.warn}
+	return &ymap{m: m, where: y.at(k), warn: y.warn}
 }
 
 // done warns about every key with a value that nothing read.
@@ -219,9 +228,9 @@ func list(y *ymap, k string) []*ymap {
 		if !ok {
 			continue
 		}
-		where := fmt.Sprintf("%s.%s[%d]", y.where, k, i)
+		where := fmt.Sprintf("%s[%d]", y.at(k), i)
 		if n, ok := m["name"].(string); ok {
-			where = fmt.Sprintf("%s.%s[%s]", y.where, k, inspect.SafeString(n))
+			where = fmt.Sprintf("%s[%s]", y.at(k), inspect.SafeString(n))
 		}
 		out = append(out, &ymap{m: m, where: where, warn: y.warn})
 	}

@@ -20,7 +20,11 @@ settings and, optionally, the schema eddy uses to find event ids. Example file:
         correlation: [header:x-correlation-id, json:meta.correlation]
 
 Secrets are masked in everything eddy prints; prefer password-env or
-password-file to an inline password. The file is written with mode 0600.`
+password-file to an inline password. The file is written with mode 0600.
+
+eddy config import makes contexts from what kaf, kafkactl, rpk, kcat or a Java
+client.properties already say; -F FILE and -X KEY=VALUE (every command) take
+librdkafka or Java client properties for one command, as kcat does.`
 
 // ConfigSet is eddy config set's long help: the flags it takes.
 const ConfigSet = `Create or update a context from the connection flags given with it: --brokers,
