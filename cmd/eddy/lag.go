@@ -59,6 +59,11 @@ func newCmdLag(f *Factory, runF func(context.Context, *LagOptions) error) *cobra
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Targets = args
+			if cmd.Flags().Changed("partitions") {
+				// On stderr: cobra's own deprecation notice goes to stdout,
+				// into the table a script reads.
+				notef(f.IO.ErrOut, "warning: lag --partitions is deprecated: use --per-partition (-P); --partitions names partitions, as in eddy tail -p 0,2")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -75,7 +80,7 @@ func newCmdLag(f *Factory, runF func(context.Context, *LagOptions) error) *cobra
 	// --partitions means a list of partitions everywhere (tail -p 0,2);
 	// lag's old boolean spelling still works, with a deprecation notice.
 	fl.BoolVar(&o.Partitions, "partitions", false, "deprecated: --per-partition")
-	_ = fl.MarkDeprecated("partitions", "use --per-partition (-P): --partitions names partitions, as in eddy tail -p 0,2")
+	_ = fl.MarkHidden("partitions")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: lag up to the high watermark, counting open and aborted transactions (default: read_committed, the last stable offset)")
 	fl.BoolVar(&o.Jobs, "jobs", false, "also list eddy's own redrive and replay job groups (eddy-redrive-*, eddy-replay-*), left out by default")
 	cmd.AddCommand(newCmdLagServe(f, nil))

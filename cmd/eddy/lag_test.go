@@ -159,7 +159,7 @@ func TestLagFlags(t *testing.T) {
 // TestLagUsageErrors: bad expressions and flags exit 2 before connecting.
 func TestLagUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"--fail-on", "lag>>3"}, {"--fail-on", "status>=MEH"}, {"--fail-on", "latency>3"}, {"-o", "yaml"},
+		{"--fail-on", "lag>>3"}, {"--fail-on", "status>=MEH"}, {"--fail-on", "latency>3"}, {"-o", "xml"},
 		{"--samples", "3"}, {"--window", "1"},
 	} {
 		code, _, errOut := runLag(t, "127.0.0.1:1", false, args...)
