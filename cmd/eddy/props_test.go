@@ -2,15 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 )
@@ -167,5 +176,87 @@ func TestPropertiesErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPropertiesMTLSKeyStore: a client certificate in a PKCS#12 key store
+// (ssl.keystore.*) logs in to a broker that requires one, for one command
+// (-F) and as an imported context, whose key becomes a 0600 PEM file.
+func TestPropertiesMTLSKeyStore(t *testing.T) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "eddy mtls CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ca, _ := x509.ParseCertificate(caDER)
+	issue := func(serial int64, cn string, usage x509.ExtKeyUsage, ip bool) (*ecdsa.PrivateKey, *x509.Certificate) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			ExtKeyUsage: []x509.ExtKeyUsage{usage}, KeyUsage: x509.KeyUsageDigitalSignature}
+		if ip {
+			tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		return key, c
+	}
+	srvKey, srvCert := issue(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, true)
+	cliKey, cliCert := issue(3, "eddy-client", x509.ExtKeyUsageClientAuth, false)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	c := kafkatest.NewCluster(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey}},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}), kfake.SeedTopics(1, "t"))
+	seeds := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds), kgo.DefaultProduceTopic("t"), kgo.DialTLSConfig(&tls.Config{RootCAs: pool,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{cliCert.Raw}, PrivateKey: cliKey}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Value: []byte("mutual")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	trust, _ := pkcs12.Modern.EncodeTrustStore([]*x509.Certificate{ca}, "changeit")
+	keys, err := pkcs12.Modern.Encode(cliKey, cliCert, []*x509.Certificate{ca}, "k3ystore-pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "truststore.p12"), trust, 0o600)
+	os.WriteFile(filepath.Join(dir, "keystore.p12"), keys, 0o600)
+	base := []string{"bootstrap.servers=" + seeds, "security.protocol=SSL",
+		"ssl.truststore.location=" + filepath.Join(dir, "truststore.p12"), "ssl.truststore.password=changeit"}
+	withKey := writeProps(t, append(base, "ssl.keystore.location="+filepath.Join(dir, "keystore.p12"), "ssl.keystore.type=PKCS12",
+		"ssl.keystore.password=k3ystore-pass")...)
+	tail := []string{"tail", "kafka:t", "--from", "beginning", "--until", "end", "-o", "raw", "--timeout", "5s"}
+
+	code, out, errOut := runEddy(t, nil, append(tail, "-F", withKey, "--debug")...)
+	if code != 0 || out != "mutual\n" || strings.Contains(errOut, "k3ystore-pass") {
+		t.Fatalf("-F with a key store: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, errOut := runEddy(t, nil, append(tail, "-F", writeProps(t, base...), "--timeout", "3s")...); code != ExitConnect {
+		t.Errorf("without the key store: exit %d, stderr %q; want %d", code, errOut, ExitConnect)
+	}
+
+	// Imported: the context's certificate and key are PEM files beside the
+	// config, and the context connects.
+	env, cfgPath := importEnv(t)
+	if code, _, errOut := runEddy(t, env, "config", "import", "properties", withKey, "--name", "mtls"); code != 0 {
+		t.Fatalf("import: exit %d, %s", code, errOut)
+	}
+	k := loadConfig(t, cfgPath).Contexts["mtls"].Kafka
+	if k.TLS == nil || k.TLS.Cert == "" || k.TLS.Key == "" || k.TLS.CA == "" {
+		t.Fatalf("tls %+v", k.TLS)
+	}
+	if fi, err := os.Stat(k.TLS.Key); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file %s: %v %v", k.TLS.Key, err, fi)
+	}
+	code, out, errOut = runEddy(t, env, append(tail, "--context", "mtls")...)
+	if code != 0 || out != "mutual\n" {
+		t.Fatalf("the imported context: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
