@@ -26,6 +26,10 @@ const (
 	Raw
 	// Template is a Go text/template over a view of the event; see NewPrinter.
 	Template
+	// Kcat is kcat's -f FORMAT (%s %k %t %p %o %T %h ...; see kcat.go),
+	// in PrinterOptions.Template; PrinterOptions.Escape makes it
+	// terminal-safe.
+	Kcat
 )
 
 // String returns the name ParseFormat accepts for f.
@@ -39,6 +43,8 @@ func (f Format) String() string {
 		return "raw"
 	case Template:
 		return "template"
+	case Kcat:
+		return "kcat"
 	}
 	return fmt.Sprintf("Format(%d)", int(f))
 }
@@ -97,6 +103,9 @@ type PrinterOptions struct {
 	// its event, with the binary headers of known conventions decoded (Spring
 	// Kafka's kafka_dlt-original-partition is a 4-byte big-endian int, …).
 	Headers bool
+	// Escape makes Kcat output terminal-safe: the event's bytes escaped
+	// (AppendSafe), for a terminal.
+	Escape bool
 }
 
 // DefaultMaxValue is the PrinterOptions.MaxValue used when it is 0.
@@ -138,6 +147,8 @@ func NewPrinter(w io.Writer, o PrinterOptions) (Printer, error) {
 		return &prettyPrinter{w: bw, r: r, buf: make([]byte, 0, 4096)}, nil
 	case Template:
 		return newTemplatePrinter(bw, o)
+	case Kcat:
+		return newKcatPrinter(bw, o)
 	}
 	return nil, fmt.Errorf("inspect: unknown format %v", o.Format)
 }

@@ -73,9 +73,9 @@ func WriteLag(w io.Writer, s *LagSnapshot, o LagWriteOptions) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	switch o.Format {
 	case "", "table":
-		writeLagTables(bw, s, o)
+		writeLagTables(bw, s, o, isHeadless(w))
 	case "tsv":
-		writeLagTSV(bw, s)
+		writeLagTSV(bw, s, isHeadless(w))
 	case "json", "jsonl":
 		b, err := json.Marshal(lagJSON(s))
 		if err != nil {
@@ -355,8 +355,8 @@ func FormatTimeLag(d time.Duration, inexact bool) string {
 	return FormatLagDuration(d)
 }
 
-func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
-	lo := ListOptions{Color: o.Color, Width: o.Width}
+func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions, noHead bool) {
+	lo := ListOptions{Color: o.Color, Width: o.Width, noHead: noHead}
 	unknown, unjudged, lagBound, timeBound := false, false, false, false
 	if len(s.Groups) > 0 {
 		t := &table{
@@ -453,10 +453,15 @@ func writeLagTables(w *bufio.Writer, s *LagSnapshot, o LagWriteOptions) {
 	}
 }
 
-func writeLagTSV(w *bufio.Writer, s *LagSnapshot) {
+func writeLagTSV(w *bufio.Writer, s *LagSnapshot, noHead bool) {
 	row := func(cells ...string) {
 		w.WriteString(strings.Join(cells, "\t"))
 		w.WriteByte('\n')
+	}
+	header := func(cells ...string) {
+		if !noHead {
+			row(cells...)
+		}
 	}
 	secs := func(d time.Duration) string {
 		if d < 0 {
@@ -471,7 +476,7 @@ func writeLagTSV(w *bufio.Writer, s *LagSnapshot) {
 		return strconv.FormatInt(n, 10)
 	}
 	if len(s.Groups) > 0 {
-		row("group", "type", "state", "status", "worst_partition_status", "members", "lag", "offset_lag", "time_lag_seconds",
+		header("group", "type", "state", "status", "worst_partition_status", "members", "lag", "offset_lag", "time_lag_seconds",
 			"lag_min", "lag_exact", "time_lag_exact", "reasons")
 		for _, g := range s.Groups {
 			row(SafeString(g.Group), SafeString(g.Type), SafeString(g.State), g.Status.String(), g.Worst.String(), strconv.Itoa(len(g.Members)),
@@ -479,7 +484,7 @@ func writeLagTSV(w *bufio.Writer, s *LagSnapshot) {
 				strconv.FormatInt(LagMin(g.Lag, g.LagMin, g.LagInexact), 10), strconv.FormatBool(!g.LagInexact), strconv.FormatBool(!g.TimeLagInexact), strings.Join(g.Reasons, ","))
 		}
 		w.WriteByte('\n')
-		row("group", "topic", "partition", "committed", "log_start", "end", "lag", "offset_lag", "time_lag_seconds", "client_id", "status", "note",
+		header("group", "topic", "partition", "committed", "log_start", "end", "lag", "offset_lag", "time_lag_seconds", "client_id", "status", "note",
 			"high_watermark", "lag_min", "lag_exact", "reason")
 		for _, g := range s.Groups {
 			for _, p := range g.Partitions {
@@ -500,7 +505,7 @@ func writeLagTSV(w *bufio.Writer, s *LagSnapshot) {
 		if len(s.Groups) > 0 {
 			w.WriteByte('\n')
 		}
-		row("queue", "vhost", "type", "ready", "unacked", "consumers", "publish_rate", "deliver_rate", "ack_rate", "head_age_seconds", "via")
+		header("queue", "vhost", "type", "ready", "unacked", "consumers", "publish_rate", "deliver_rate", "ack_rate", "head_age_seconds", "via")
 		for _, q := range s.Queues {
 			unacked := strconv.FormatInt(q.Unacked, 10)
 			if q.Via != "management" {

@@ -52,7 +52,22 @@ type ListOptions struct {
 	// configured): a VALUE SUBJECT column ("-" for none), tsv's
 	// value_subject, json's "value_subject" (null for none).
 	Subjects bool
+
+	noHead bool // WithoutHeaders
 }
+
+// headless is a writer that asks for tables and tsv without their header
+// lines (--no-headers, kubectl's): every writer of this package that writes
+// a header checks for it, so that no signature has to carry the choice.
+type headless struct{ w io.Writer }
+
+func (h headless) Write(p []byte) (int, error) { return h.w.Write(p) }
+
+// WithoutHeaders returns w, marked so that the table and tsv output written
+// to it has no header lines. JSON is unchanged.
+func WithoutHeaders(w io.Writer) io.Writer { return headless{w} }
+
+func isHeadless(w io.Writer) bool { _, ok := w.(headless); return ok }
 
 // maxTableOffsets is how many partitions' end offsets the table shows before
 // it elides the rest; tsv and json always have them all.
@@ -86,11 +101,12 @@ const maxTableOffsets = 8
 // and also terminal-safe (C1 and bidirectional controls as \u escapes).
 func WriteList(w io.Writer, topics []TopicRow, queues []QueueRow, o ListOptions) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
+	o.noHead = isHeadless(w)
 	switch o.Format {
 	case "", "table":
 		writeTables(bw, topics, queues, o)
 	case "tsv":
-		writeTSV(bw, topics, queues, o.Subjects)
+		writeTSV(bw, topics, queues, o.Subjects, o.noHead)
 	case "json":
 		bw.Write(appendListJSON(nil, topics, queues, o.Subjects))
 	default:
@@ -143,7 +159,9 @@ func (t *table) write(w *bufio.Writer, o ListOptions) {
 		w.Write(appendClipped(nil, b2s(line), o.Width, o.Color))
 		w.WriteByte('\n')
 	}
-	emit(t.head, sgrBold)
+	if !o.noHead {
+		emit(t.head, sgrBold)
+	}
 	for i, r := range t.rows {
 		sgr := ""
 		if t.dim != nil && t.dim[i] {
@@ -184,10 +202,14 @@ func (t *table) writeFormat(w io.Writer, format, title string, noEmpty bool, tsv
 			t.right = make([]bool, len(t.head))
 		}
 		if len(t.rows) > 0 || !noEmpty {
-			t.write(bw, ListOptions{})
+			t.write(bw, ListOptions{noHead: isHeadless(w)})
 		}
 	} else {
-		for _, r := range append([][]string{tsvHead}, t.rows...) {
+		rows := t.rows
+		if !isHeadless(w) {
+			rows = append([][]string{tsvHead}, rows...)
+		}
+		for _, r := range rows {
 			bw.WriteString(strings.Join(r, "\t"))
 			bw.WriteByte('\n')
 		}
@@ -236,7 +258,7 @@ func WriteContexts(w io.Writer, rows []ContextRow) error {
 		t.rows = append(t.rows, []string{mark, SafeString(r.Name), SafeString(r.Kafka), SafeString(r.AMQP)})
 	}
 	bw := bufio.NewWriter(w)
-	t.write(bw, ListOptions{})
+	t.write(bw, ListOptions{noHead: isHeadless(w)})
 	return bw.Flush()
 }
 
@@ -305,17 +327,22 @@ func offsetList(offs []int64, limit int) string {
 	return string(b)
 }
 
-func writeTSV(w *bufio.Writer, topics []TopicRow, queues []QueueRow, subjects bool) {
+func writeTSV(w *bufio.Writer, topics []TopicRow, queues []QueueRow, subjects, noHead bool) {
 	row := func(cells ...string) {
 		w.WriteString(strings.Join(cells, "\t"))
 		w.WriteByte('\n')
+	}
+	header := func(cells ...string) {
+		if !noHead {
+			row(cells...)
+		}
 	}
 	if len(topics) > 0 {
 		head := []string{"topic", "partitions", "replicas", "messages", "start_offsets", "end_offsets", "internal"}
 		if subjects {
 			head = append(head, "value_subject")
 		}
-		row(head...)
+		header(head...)
 		for _, r := range topics {
 			cells := []string{SafeString(r.Name), strconv.Itoa(r.Partitions), strconv.Itoa(r.Replicas),
 				strconv.FormatInt(r.Messages, 10), offsetList(r.StartOffsets, 0), offsetList(r.EndOffsets, 0),
@@ -330,7 +357,7 @@ func writeTSV(w *bufio.Writer, topics []TopicRow, queues []QueueRow, subjects bo
 		if len(topics) > 0 {
 			w.WriteByte('\n')
 		}
-		row("queue", "vhost", "type", "ready", "unacked", "consumers", "publish_rate", "deliver_rate", "dead_letter_exchange", "via")
+		header("queue", "vhost", "type", "ready", "unacked", "consumers", "publish_rate", "deliver_rate", "dead_letter_exchange", "via")
 		for _, r := range queues {
 			row(SafeString(r.Name), SafeString(r.Vhost), SafeString(r.Type),
 				strconv.FormatInt(r.Ready, 10), strconv.FormatInt(r.Unacked, 10), strconv.FormatInt(r.Consumers, 10),

@@ -26,7 +26,7 @@ const ColumnsHelp = `KAFKA, per group, topic and partition
              a group's time lag with such a partition is a lower bound, "≥".
              Reads are cached: a --watch refresh reads only where a committed
              offset or the end moved.
-  Totals per group and topic; --partitions shows each partition and the
+  Totals per group and topic; --per-partition shows each partition and the
   client that owns it. A committed offset below the log start (retention,
   compaction, DeleteRecords) counts from the log start and says how many
   records were lost; a committed offset beyond the log end (a truncated or

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/eddy-sh/eddy/internal/completion"
+	"github.com/eddy-sh/eddy/internal/config"
 )
 
 // completionTimeout bounds how long a TAB may wait for a broker: a shell that
@@ -25,6 +26,13 @@ func addCompletions(root *cobra.Command, f *Factory) {
 	}, func(fl *pflag.Flag) ([]string, bool) {
 		if of, isOutput := fl.Value.(*outputFlag); isOutput {
 			return of.spec.completions(), true
+		}
+		if fl.Name == "property" { // -X KEY=VALUE: the keys eddy maps
+			keys := config.PropertyKeys()
+			for i := range keys {
+				keys[i] += "="
+			}
+			return keys, true
 		}
 		return nil, false
 	})

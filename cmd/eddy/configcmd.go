@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/config"
 	"github.com/eddy-sh/eddy/internal/helptext"
 )
@@ -13,12 +14,13 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		Short: "Manage named contexts (brokers, credentials, schema)",
 		Long:  helptext.Config,
 	}
-	cmd.AddCommand(newCmdConfigList(f), newCmdConfigUse(f), newCmdConfigShow(f), newCmdConfigSet(f))
+	cmd.AddCommand(newCmdConfigList(f), newCmdConfigUse(f), newCmdConfigShow(f), newCmdConfigSet(f), newCmdConfigImport(f))
 	return cmd
 }
 
 func newCmdConfigList(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	var noHeaders bool
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List contexts; * marks the current one",
 		Args:  cobra.NoArgs,
@@ -31,9 +33,15 @@ func newCmdConfigList(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.WriteList(f.IO.Out, current)
+			w := f.IO.Out
+			if noHeaders {
+				w = inspect.WithoutHeaders(w)
+			}
+			return c.WriteList(w, current)
 		},
 	}
+	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "leave out the header line (kubectl's)")
+	return cmd
 }
 
 func newCmdConfigUse(f *Factory) *cobra.Command {

@@ -115,26 +115,31 @@ type outputSpec struct {
 var (
 	// tableOutput is -o of the listings: ls, dlq ls and show, dlq ledger
 	// ls and show.
-	tableOutput = &outputSpec{formats: []string{"table", "tsv", "json"}, onTTY: "table", inPipe: "tsv",
-		usage: "table, tsv or json (default: table on a terminal, tsv in a pipe)"}
+	tableOutput = &outputSpec{formats: []string{"table", "tsv", "json", "yaml"}, onTTY: "table", inPipe: "tsv",
+		usage: "table, tsv, json or yaml (default: table on a terminal, tsv in a pipe)"}
 	// lagOutput: lagRun also makes jsonl the default in a pipe with --watch.
-	lagOutput = &outputSpec{formats: []string{"table", "tsv", "json", "jsonl"}, onTTY: "table", inPipe: "tsv",
-		usage: "table, tsv, json or jsonl (default: table on a terminal; tsv in a pipe, jsonl with --watch)"}
+	lagOutput = &outputSpec{formats: []string{"table", "tsv", "json", "jsonl", "yaml"}, onTTY: "table", inPipe: "tsv",
+		usage: "table, tsv, json, jsonl or yaml (default: table on a terminal; tsv in a pipe, jsonl with --watch)"}
 	tailOutput = &outputSpec{formats: []string{"pretty", "jsonl", "raw", "template=TEXT"}, onTTY: "pretty", inPipe: "jsonl",
 		accept: func(s string) bool { _, _, err := inspect.ParseFormat(s); return err == nil },
 		usage:  "pretty, jsonl, raw or template=TEXT (default: pretty on a terminal, jsonl in a pipe)"}
 	// traceOutput is trace's, trace flows' and expect's: "" is text.
-	traceOutput = &outputSpec{formats: []string{"text", "json"}, also: []string{"pretty"},
-		usage: "text or json (default text)"}
+	traceOutput = &outputSpec{formats: []string{"text", "json", "yaml"}, also: []string{"pretty"},
+		usage: "text, json or yaml (default text)"}
 	// summaryOutput is replay's and dlq redrive's.
-	summaryOutput = &outputSpec{formats: []string{"text", "json"}, def: "text",
-		usage: "the summary as text (on stderr) or json (on stdout)"}
+	summaryOutput = &outputSpec{formats: []string{"text", "json", "yaml"}, def: "text",
+		usage: "the summary as text (on stderr), json or yaml (on stdout)"}
 )
 
-// bind declares -o/--output bound to p, set to the default.
+// bind declares -o/--output bound to p, set to the default, and, where
+// the formats include tsv, --no-headers.
 func (s *outputSpec) bind(fs *pflag.FlagSet, p *string) {
 	*p = s.def
-	fs.VarP(&outputFlag{p: p, spec: s}, "output", "o", s.usage)
+	v := &outputFlag{p: p, spec: s}
+	fs.VarP(v, "output", "o", s.usage)
+	if slices.Contains(s.formats, "tsv") {
+		fs.BoolVar(&v.noHeaders, "no-headers", false, "table and tsv: leave out the header lines (kubectl's)")
+	}
 }
 
 // resolve is the format to write: the one given, else the default for where
@@ -167,6 +172,10 @@ func (s *outputSpec) completions() []string {
 type outputFlag struct {
 	p    *string
 	spec *outputSpec
+	// yaml: -o yaml, which the command sees as json and cmd/eddy converts
+	// as it is written (yamlout.go), so YAML says exactly what JSON says.
+	// noHeaders: --no-headers.
+	yaml, noHeaders bool
 }
 
 func (v *outputFlag) Type() string { return "string" }
@@ -189,6 +198,10 @@ func (v *outputFlag) Set(s string) error {
 	if !ok {
 		// A usage error (exit 2) also where no root maps flag errors.
 		return usagef("want %s", orList(v.spec.formats))
+	}
+	v.yaml = s == "yaml"
+	if v.yaml {
+		s = "json"
 	}
 	*v.p = s
 	return nil

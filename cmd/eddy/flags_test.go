@@ -14,21 +14,21 @@ import (
 // one wording and exit 2, whatever the command.
 func TestOutputFlags(t *testing.T) {
 	want := map[string][]string{
-		"eddy ls":              {"table", "tsv", "json"},
-		"eddy dlq ls":          {"table", "tsv", "json"},
-		"eddy dlq show":        {"table", "tsv", "json"},
-		"eddy dlq ledger":      {"table", "tsv", "json"},
-		"eddy dlq ledger ls":   {"table", "tsv", "json"},
-		"eddy dlq ledger show": {"table", "tsv", "json"},
-		"eddy lag":             {"table", "tsv", "json", "jsonl"},
+		"eddy ls":              {"table", "tsv", "json", "yaml"},
+		"eddy dlq ls":          {"table", "tsv", "json", "yaml"},
+		"eddy dlq show":        {"table", "tsv", "json", "yaml"},
+		"eddy dlq ledger":      {"table", "tsv", "json", "yaml"},
+		"eddy dlq ledger ls":   {"table", "tsv", "json", "yaml"},
+		"eddy dlq ledger show": {"table", "tsv", "json", "yaml"},
+		"eddy lag":             {"table", "tsv", "json", "jsonl", "yaml"},
 		"eddy tail":            {"pretty", "jsonl", "raw", "template="},
-		"eddy trace":           {"text", "json"},
-		"eddy trace flows":     {"text", "json"},
-		"eddy expect":          {"text", "json"},
-		"eddy replay":          {"text", "json"},
-		"eddy dlq redrive":     {"text", "json"},
-		"eddy schema ls":       {"table", "tsv", "json"},
-		"eddy schema show":     {"text", "json"},
+		"eddy trace":           {"text", "json", "yaml"},
+		"eddy trace flows":     {"text", "json", "yaml"},
+		"eddy expect":          {"text", "json", "yaml"},
+		"eddy replay":          {"text", "json", "yaml"},
+		"eddy dlq redrive":     {"text", "json", "yaml"},
+		"eddy schema ls":       {"table", "tsv", "json", "yaml"},
+		"eddy schema show":     {"text", "json", "yaml"},
 	}
 	f, _, _ := testFactory(false)
 	seen := map[string]bool{}
@@ -60,11 +60,11 @@ func TestOutputFlags(t *testing.T) {
 		if code != 0 || !slices.Equal(got, values) {
 			t.Errorf("%s -o <TAB>: exit %d, %q; want %q", path, code, got, values)
 		}
-		code, _, stderr := runEddy(t, nil, append(words, "-o", "yaml")...)
-		wantErr := "eddy: invalid argument \"yaml\" for \"-o, --output\" flag: want " + orList(fl.Value.(*outputFlag).spec.formats) +
+		code, _, stderr := runEddy(t, nil, append(words, "-o", "xml")...)
+		wantErr := "eddy: invalid argument \"xml\" for \"-o, --output\" flag: want " + orList(fl.Value.(*outputFlag).spec.formats) +
 			" (see '" + path + " --help')\n"
 		if code != ExitUsage || stderr != wantErr {
-			t.Errorf("%s -o yaml: exit %d, stderr %q; want exit 2, %q", path, code, stderr, wantErr)
+			t.Errorf("%s -o xml: exit %d, stderr %q; want exit 2, %q", path, code, stderr, wantErr)
 		}
 	})
 	for path := range want {
@@ -100,7 +100,7 @@ func TestOutputDefaults(t *testing.T) {
 		}
 	}
 	for spec, vals := range map[*outputSpec]map[string]bool{
-		tableOutput:   {"": true, "table": true, "tsv": true, "json": true, "jsonl": false, "TABLE": false},
+		tableOutput:   {"": true, "table": true, "tsv": true, "json": true, "yaml": true, "jsonl": false, "TABLE": false},
 		lagOutput:     {"": true, "jsonl": true, "text": false},
 		tailOutput:    {"": true, "PRETTY": true, "json": true, "template={{.Key}}": true, "go-template=x": true, "yaml": false},
 		traceOutput:   {"": true, "text": true, "pretty": true, "json": true, "jsonl": false},

@@ -48,7 +48,7 @@ func newCmdLag(f *Factory, runF func(context.Context, *LagOptions) error) *cobra
 		Short: "Consumer lag in records and seconds, health status and CI gates",
 		Long:  helptext.Lag + lag.ColumnsHelp + "\n\n" + lag.StatusHelp + "\n\n" + lag.GatesHelp + "\n\n" + lag.OutputHelp,
 		Example: `  eddy lag
-  eddy lag payments shipping --partitions
+  eddy lag payments shipping --per-partition
   eddy lag --watch 5s
   eddy lag -o json | jq '.groups[] | {group, lag, time_lag_seconds}'
   # CI: fail when any group is more than 30 s behind or payments is unhealthy
@@ -59,6 +59,11 @@ func newCmdLag(f *Factory, runF func(context.Context, *LagOptions) error) *cobra
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Targets = args
+			if cmd.Flags().Changed("partitions") {
+				// On stderr: cobra's own deprecation notice goes to stdout,
+				// into the table a script reads.
+				notef(f.IO.ErrOut, "warning: lag --partitions is deprecated: use --per-partition (-P); --partitions names partitions, as in eddy tail -p 0,2")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -71,7 +76,11 @@ func newCmdLag(f *Factory, runF func(context.Context, *LagOptions) error) *cobra
 	fl.IntVar(&o.Samples, "samples", 0, "with --watch: stop after N samples (the gates judge the last)")
 	fl.IntVar(&o.Window, "window", lag.DefaultWindow, "samples the status rules look at")
 	fl.StringArrayVar(&o.FailOn, "fail-on", nil, "exit 3 when a threshold is crossed: [TARGET:]lag|offset_lag|time_lag|status OP VALUE (repeatable)")
-	fl.BoolVarP(&o.Partitions, "partitions", "P", false, "table: a row per partition, with its owner")
+	fl.BoolVarP(&o.Partitions, "per-partition", "P", false, "table: a row per partition, with its owner")
+	// --partitions means a list of partitions everywhere (tail -p 0,2);
+	// lag's old boolean spelling still works, with a deprecation notice.
+	fl.BoolVar(&o.Partitions, "partitions", false, "deprecated: --per-partition")
+	_ = fl.MarkHidden("partitions")
 	fl.BoolVar(&o.ReadUncommitted, "read-uncommitted", false, "Kafka: lag up to the high watermark, counting open and aborted transactions (default: read_committed, the last stable offset)")
 	fl.BoolVar(&o.Jobs, "jobs", false, "also list eddy's own redrive and replay job groups (eddy-redrive-*, eddy-replay-*), left out by default")
 	cmd.AddCommand(newCmdLagServe(f, nil))

@@ -159,7 +159,7 @@ func TestLagFlags(t *testing.T) {
 // TestLagUsageErrors: bad expressions and flags exit 2 before connecting.
 func TestLagUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"--fail-on", "lag>>3"}, {"--fail-on", "status>=MEH"}, {"--fail-on", "latency>3"}, {"-o", "yaml"},
+		{"--fail-on", "lag>>3"}, {"--fail-on", "status>=MEH"}, {"--fail-on", "latency>3"}, {"-o", "xml"},
 		{"--samples", "3"}, {"--window", "1"},
 	} {
 		code, _, errOut := runLag(t, "127.0.0.1:1", false, args...)
@@ -240,7 +240,7 @@ func TestLagCommand(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "group\ttype\tstate\tstatus") || !strings.Contains(out, "orders-svc\t"+topic+"\t0\t2\t0\t5\t3\t3\t") {
 		t.Fatalf("tsv (exit %d):\n%s", code, out)
 	}
-	code, out, _ = runLag(t, brokers, true, "--partitions")
+	code, out, _ = runLag(t, brokers, true, "--per-partition")
 	if code != 0 || !strings.Contains(out, "GROUP / TOPIC") || !strings.Contains(out, "?  status needs a window") {
 		t.Fatalf("table (exit %d):\n%s", code, out)
 	}

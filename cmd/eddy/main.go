@@ -37,6 +37,11 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// -o yaml and --no-headers wrap io.Out for the command (wrapOutput);
+	// the caller gets its writer back.
+	out := io.Out
+	defer func() { io.Out = out }()
+
 	f := newFactory(io, getenv, r)
 	if u := getenv("EDDY_AMQP_URL"); u != "" {
 		registerURLSecret(r, u)

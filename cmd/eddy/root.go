@@ -32,7 +32,14 @@ func newRootCmd(f *Factory) *cobra.Command {
 		},
 		Args: cobra.ArbitraryArgs,
 		// An empty selector never means "everything" (safety.go).
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return checkEmptyFlags(cmd) },
+		// -F and -X fold into the connection flags before anything resolves them.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkEmptyFlags(cmd); err != nil {
+				return err
+			}
+			wrapOutput(cmd, f) // yamlout.go: -o yaml, --no-headers
+			return f.Global.ApplyProperties(f.IO.ErrOut, f.Redactor)
+		},
 	}
 	root.SetVersionTemplate("eddy {{.Version}}\n")
 	f.Global.Bind(root.PersistentFlags())

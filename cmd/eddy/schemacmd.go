@@ -23,8 +23,8 @@ type SchemaCmdOptions struct {
 }
 
 // schemaShowOutput is eddy schema show's -o.
-var schemaShowOutput = &outputSpec{formats: []string{"text", "json"}, def: "text",
-	usage: "text or json (default text)"}
+var schemaShowOutput = &outputSpec{formats: []string{"text", "json", "yaml"}, def: "text",
+	usage: "text, json or yaml (default text)"}
 
 func newCmdSchema(f *Factory, runF func(context.Context, string, *SchemaCmdOptions) error) *cobra.Command {
 	lo, so := &SchemaCmdOptions{}, &SchemaCmdOptions{}

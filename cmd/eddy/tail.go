@@ -34,6 +34,8 @@ type TailOptions struct {
 	ReadUncommitted bool
 	// Headers shows headers under each pretty line.
 	Headers bool
+	// KcatFormat is -f, kcat's format string.
+	KcatFormat string
 }
 
 func newCmdTail(f *Factory, runF func(context.Context, *TailOptions) error) *cobra.Command {
@@ -112,6 +114,7 @@ SCHEMAS
 	fl.IntVarP(&o.Limit, "limit", "n", 0, "stop after printing N events")
 	fl.IntSliceVarP(&o.Partitions, "partitions", "p", nil, "only these Kafka partitions, e.g. 0,2")
 	tailOutput.bind(fl, &o.Output)
+	fl.StringVarP(&o.KcatFormat, "format", "f", "", `kcat's -f: print each event as FORMAT: %s value, %k key, %t topic, %p partition, %o offset, %T timestamp (ms), %h headers, %S/%K lengths, \n; e.g. -f '%t %p %o %k %s\n' (escaped on a terminal)`)
 	fl.StringVar(&o.Filter, "filter", "", "only events matching this expression")
 	fl.StringVar(&o.Group, "group", "", "consume as this Kafka consumer group and commit (default: no group, nothing committed)")
 	fl.BoolVar(&o.Force, "force", false, "with --group: allow a group that has active members")
@@ -171,7 +174,15 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 	if err != nil {
 		return nil, asUsage(err)
 	}
-	if !format.SafeForTerminal() && f.IO.OutTTY {
+	if o.KcatFormat != "" {
+		if o.Output != "" {
+			return nil, usagef("-f and -o both say how to print: give one")
+		}
+		if err := inspect.ParseKcatFormat(o.KcatFormat); err != nil {
+			return nil, asUsage(err)
+		}
+		format, tmpl = inspect.Kcat, o.KcatFormat
+	} else if !format.SafeForTerminal() && f.IO.OutTTY {
 		// Raw bytes straight to a terminal would let a payload drive it; on a
 		// terminal raw shows the same bytes escaped.
 		format, tmpl = inspect.Template, "{{.Raw}}"
@@ -183,6 +194,7 @@ func planTail(f *Factory, o *TailOptions) (*tailPlan, error) {
 	}
 	p.printer, err = inspect.NewPrinter(f.IO.Out, inspect.PrinterOptions{
 		Format: format, Template: tmpl, Color: f.IO.Color(), Width: f.IO.Width, Schema: schema, Headers: o.Headers,
+		Escape: f.IO.OutTTY,
 	})
 	if err != nil {
 		return nil, asUsage(err)

@@ -47,6 +47,8 @@ type Options struct {
 	SASLPassFile string
 	Kerberos     KerberosConfig // --sasl-kerberos-*
 	OAuth        OAuthOptions   // the --sasl-oauth-* flags (oauth.go)
+
+	propOpts // -F and -X (propflags.go)
 }
 
 // Bind declares the options as flags of fs (eddy's root's persistent flags),
@@ -54,7 +56,7 @@ type Options struct {
 // falls back on.
 func (g *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&g.Context, "context", "", "use this named context from the config file (env EDDY_CONTEXT)")
-	fs.StringSliceVar(&g.Brokers, "brokers", nil, "Kafka bootstrap brokers, host:port,... (env EDDY_BROKERS; default "+DefaultBrokers+")")
+	fs.StringSliceVarP(&g.Brokers, "brokers", "b", nil, "Kafka bootstrap brokers, host:port,... (env EDDY_BROKERS; default "+DefaultBrokers+")")
 	fs.StringVar(&g.AMQPURL, "amqp-url", "", "RabbitMQ URL amqp[s]://user:pass@host:port/vhost (env EDDY_AMQP_URL; default amqp://guest:****@127.0.0.1:5672/)")
 	fs.StringVar(&g.AMQPMgmtURL, "amqp-mgmt-url", "", "RabbitMQ management API URL (env EDDY_AMQP_MGMT_URL; default: the AMQP host on port 15672)")
 	fs.DurationVar(&g.Timeout, "timeout", 10*time.Second, "give up connecting to a broker after this long; a live Kafka reader warns after this long without its cluster")
@@ -70,6 +72,7 @@ func (g *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&g.SASLPassFile, "sasl-password-file", "", "file holding the SASL password (or env EDDY_SASL_PASSWORD; never a flag, which ps would show)")
 	g.bindOAuth(fs)
 	g.bindKerberos(fs)
+	g.bindProps(fs)
 }
 
 // Current returns the context in force and its name: flag (--context), else
@@ -177,7 +180,7 @@ func splitList(s string) []string {
 func (r *Resolver) tlsConfig(ctxTLS *TLSConfig, force bool) (*tls.Config, error) {
 	g := r.Flags
 	files := bus.TLSFiles{CA: g.TLSCA, Cert: g.TLSCert, Key: g.TLSKey, ServerName: g.TLSServer, Insecure: g.Insecure}
-	enabled := force || g.TLS || files != (bus.TLSFiles{})
+	enabled := force || g.TLS || files != (bus.TLSFiles{}) || g.propTLS()
 	if ctxTLS != nil {
 		enabled = enabled || ctxTLS.Enabled || ctxTLS.CA != "" || ctxTLS.Cert != ""
 		if files.CA == "" {
@@ -201,7 +204,7 @@ func (r *Resolver) tlsConfig(ctxTLS *TLSConfig, force bool) (*tls.Config, error)
 	if err != nil {
 		return nil, cmdutil.AsUsage(err)
 	}
-	return c, nil
+	return c, g.applyPropPEM(c)
 }
 
 // Kafka connects a Kafka client for the resolved settings.
@@ -228,6 +231,9 @@ func (r *Resolver) Kafka(extra ...kafka.Option) (*kafka.Client, error) {
 	}
 	if r.Debug != nil {
 		opts = append(opts, kafka.WithLogger(r.Debug))
+	}
+	if r.Flags.clientID != "" {
+		opts = append(opts, kafka.WithClientID(r.Flags.clientID))
 	}
 	c, err := kafka.New(seeds, append(opts, extra...)...)
 	if err != nil {
@@ -287,6 +293,9 @@ func (r *Resolver) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
 
 func (r *Resolver) saslPassword(s SASLConfig) (string, error) {
 	file := r.Flags.SASLPassFile
+	if file == "" && r.Flags.propPass != "" {
+		return r.Flags.propPass, nil
+	}
 	if file == "" {
 		file = s.PasswordFile
 	}
