@@ -127,6 +127,14 @@ func (e *mgmtError) unusable() bool {
 	return e.Status == 0 || e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Status >= 500
 }
 
+// isMgmtUntrusted reports a management API whose TLS certificate failed
+// verification: every caller fails closed on it, even those that otherwise go
+// on without the API.
+func isMgmtUntrusted(err error) bool {
+	var me *mgmtError
+	return errors.As(err, &me) && me.untrusted
+}
+
 func isMgmtUnusable(err error) bool {
 	var me *mgmtError
 	return errors.As(err, &me) && me.unusable()

@@ -16,6 +16,7 @@ import (
 // (the management password, any private key).
 func oneLine(t *testing.T, what, stderr, want string) {
 	t.Helper()
+	t.Logf("%s: %s", what, stderr)
 	if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) {
 		t.Errorf("%s: stderr %q; want one line saying %q", what, stderr, want)
 	}
@@ -59,6 +60,22 @@ func TestAMQPSTailAndLs(t *testing.T) {
 		t.Fatalf("ls with the HTTPS management API and another CA: exit %d, stdout %q; want exit 4", code, out)
 	}
 	oneLine(t, "ls, management API, other CA", errOut, "the management API's certificate is not signed by a trusted CA (--tls-ca")
+
+	// A live tail finds the queue's bindings through the API: with its CA,
+	// over HTTPS behind plain AMQP; with another, exit 4, not a tail
+	// without them.
+	mgmt = strings.Replace(b.ManagementURL, "https://", "https://guest:guest@", 1)
+	code, out, errOut = runEddy(t, env, "tail", "amqp:"+tp.Queue, "--backlog", "--until", "end", "-o", "template={{.Value}}",
+		"--amqp-url", plain, "--amqp-mgmt-url", mgmt, "--tls-ca", b.File("ca.pem"), "--timeout", "5s")
+	if code != ExitOK || out != "tls-1\ntls-2\n" {
+		t.Fatalf("tail with the HTTPS management API behind amqp://: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = runEddy(t, env, "tail", "amqp:"+tp.Queue, "--backlog", "--until", "end",
+		"--amqp-url", plain, "--amqp-mgmt-url", mgmt, "--tls-ca", b.File("other-ca.pem"), "--timeout", "5s")
+	if code != ExitConnect || out != "" {
+		t.Fatalf("tail with the HTTPS management API and another CA: exit %d, stdout %q; want exit 4", code, out)
+	}
+	oneLine(t, "tail, management API, other CA", errOut, "the management API's certificate is not signed by a trusted CA (--tls-ca")
 }
 
 // TestAMQPSExternal: a client certificate and an amqps:// URL without a
