@@ -1,9 +1,15 @@
 package amqp_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/url"
 	"strings"
 	"testing"
@@ -234,10 +240,42 @@ func TestTLSExternal(t *testing.T) {
 		}
 	})
 
+	t.Run("client certificate from an unknown CA", func(t *testing.T) {
+		// A self-signed certificate with the user's CN is no way in:
+		// RabbitMQ 3.10 lets it through the TLS handshake (verify_peer, no
+		// fail_if_no_peer_cert) and EXTERNAL refuses it; a broker that
+		// ends the handshake instead gets the TLS-alert sentence. Either
+		// way, authentication failed.
+		self := tlsFiles(t, bus.TLSFiles{CA: b.File("ca.pem")})
+		self.Certificates = []tls.Certificate{selfSigned(t)}
+		c := newClient(t, "amqps://"+host, amqp.WithTLS(self), amqp.WithDialTimeout(5*time.Second))
+		err := c.Ping(ctxT(t))
+		if !errors.Is(err, amqp.ErrAuth) || !errors.Is(err, bus.ErrConnect) || !strings.Contains(err.Error(), "authentication failed: the broker refused the ") {
+			t.Fatalf("Ping with a self-signed client certificate = %v; want ErrAuth, authentication failed", err)
+		}
+	})
+
 	t.Run("unknown auth_mechanism", func(t *testing.T) {
 		_, err := amqp.New(b.URL + "?auth_mechanism=kerberos")
 		if err == nil || !strings.Contains(err.Error(), `auth_mechanism "kerberos": want plain, amqplain or external`) || strings.Contains(err.Error(), "guest:guest") {
 			t.Fatalf("New = %v", err)
 		}
 	})
+}
+
+// selfSigned makes a client certificate that no CA signed.
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: amqptest.ExternalUser},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
