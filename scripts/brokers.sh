@@ -15,17 +15,30 @@
 #             export EDDY_TEST_KDC_CONFIG=/tmp/eddy-brokers/kdc/krb5.conf
 #             export EDDY_TEST_KDC_PROFILE=/tmp/eddy-brokers/kdc/kdc.conf
 #             export EDDY_TEST_KDC_REALM=EDDY.TEST
+#             export EDDY_TEST_AMQPS=amqps://guest:guest@127.0.0.1:5671/
+#             export EDDY_TEST_AMQPS_MGMT=https://127.0.0.1:15671
+#             export EDDY_TEST_TLS_DIR=/tmp/eddy-brokers/rabbitmq-tls
 #         The last is Apicurio Registry (its Confluent-compatible API), from Maven
 #         Central; it needs a Java 21+ (found under /usr/lib/jvm or $EDDY_JAVA21).
 #         Without one it is left out (the schema tests skip), except under CI=true or
 #         EDDY_REQUIRE_BROKERS=1, where that fails.
-#         The last three are an MIT Kerberos KDC (Debian's krb5-kdc) on loopback, for
+#         The KDC variables are an MIT Kerberos KDC (Debian's krb5-kdc) on loopback, for
 #         the SASL GSSAPI tests: its own realm, port, config files (through KRB5_CONFIG
 #         and KRB5_KDC_PROFILE: /etc is not read) and database under the run directory.
 #         Tests make principals and keytabs with
 #             KRB5_CONFIG=$EDDY_TEST_KDC_CONFIG KRB5_KDC_PROFILE=$EDDY_TEST_KDC_PROFILE \
 #                 kadmin.local -q 'addprinc -randkey NAME'    (and 'ktadd -norandkey -k FILE NAME')
+#         RabbitMQ also listens for AMQP over TLS and serves its management API over
+#         HTTPS, with certificates made by openssl (cached; copied to
+#         $EDDY_TEST_TLS_DIR): ca.pem signs server.pem (localhost, 127.0.0.1),
+#         client.pem/client.key (CN eddy-tls-client, a RabbitMQ user without a
+#         password, who logs in with EXTERNAL: rabbitmq_auth_mechanism_ssl) and
+#         stranger.pem/stranger.key (CN eddy-tls-nobody, no such user);
+#         other-ca.pem is an unrelated CA, for the tests that must fail closed.
+#         A node that is already running without the TLS listener is restarted
+#         when this script started it, else left alone (and the TLS tests skip).
 #         Use it as:  eval "$(scripts/brokers.sh up)"
+#         `up rabbitmq kafka ...` starts only those (rabbitmq kafka redis registry).
 #   down  stop what `up` started (by the PIDs it recorded) and remove its data;
 #         brokers that were already running when `up` ran are left alone.
 #   env   print the exports without starting anything.
@@ -40,6 +53,15 @@ KAFKA_PORT=${EDDY_KAFKA_PORT:-39092}
 KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
 AMQP_PORT=${EDDY_AMQP_PORT:-5672}
 MGMT_PORT=${EDDY_AMQP_MGMT_PORT:-15672}
+AMQPS_PORT=${EDDY_AMQPS_PORT:-5671}
+MGMTS_PORT=${EDDY_AMQPS_MGMT_PORT:-15671}
+# The RabbitMQ node: Debian's (rabbit@HOST) unless EDDY_RABBITMQ_NODE names
+# another, e.g. eddytls@localhost, to run a second node beside it with its own
+# data, logs and plugins under $RUN/rabbitmq (give it other ports too, and
+# EDDY_RABBITMQ_DIST_PORT, default AMQP port + 20000).
+RABBIT_NODE=${EDDY_RABBITMQ_NODE:-}
+# The user a client certificate with this CN logs in as (EXTERNAL).
+TLS_USER=eddy-tls-client
 # Not Redis's 6379, which a system redis-server may already hold.
 REDIS_PORT=${EDDY_REDIS_PORT:-36379}
 APICURIO_VERSION=${EDDY_APICURIO_VERSION:-3.3.3}
@@ -53,6 +75,9 @@ CACHE=${EDDY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eddy-brokers}
 RUN=${EDDY_BROKERS_RUN:-/tmp/eddy-brokers}
 # Bump the suffix when the dependency list below changes, so caches refresh.
 LIBS="$CACHE/kafka-$KAFKA_VERSION-2/libs"
+TLS_CACHE="$CACHE/rabbitmq-tls-1"
+# Not under $CACHE: the broker runs as the rabbitmq user, who cannot read root's home.
+TLS_DIR="$RUN/rabbitmq-tls"
 APICURIO="$CACHE/apicurio-registry-$APICURIO_VERSION"
 
 log() { printf 'brokers: %s\n' "$*" >&2; }
@@ -92,6 +117,13 @@ print_env() {
 		echo "export EDDY_TEST_KDC_PROFILE=$RUN/kdc/kdc.conf"
 		echo "export EDDY_TEST_KDC_REALM=$KDC_REALM"
 	fi
+	# Only when the node listens for TLS: one started before it was configured
+	# does not, and the TLS tests then skip rather than fail.
+	if port_open "$AMQPS_PORT" && [ -f "$TLS_DIR/ca.pem" ]; then
+		echo "export EDDY_TEST_AMQPS=amqps://guest:guest@127.0.0.1:$AMQPS_PORT/"
+		echo "export EDDY_TEST_AMQPS_MGMT=https://127.0.0.1:$MGMTS_PORT"
+		echo "export EDDY_TEST_TLS_DIR=$TLS_DIR"
+	fi
 }
 
 strict() { [ "${CI:-}" = true ] || [ -n "${EDDY_REQUIRE_BROKERS:-}" ]; }
@@ -108,21 +140,133 @@ apt_install() {
 	apt-get install -y -qq "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 }
 
+# rctl/rplugins: rabbitmqctl and rabbitmq-plugins for our node.
+rctl() { rabbitmqctl ${RABBIT_NODE:+-n "$RABBIT_NODE"} "$@"; }
+rplugins() { rabbitmq-plugins ${RABBIT_NODE:+-n "$RABBIT_NODE"} "$@"; }
+
+# tls_certs: the CA and certificates for RabbitMQ's TLS listeners, made once
+# into the cache (again when one expires within a week) and copied to $TLS_DIR
+# for the broker to read.
+tls_certs() {
+	local c=$TLS_CACHE
+	if ! { [ -f "$c/.complete" ] && openssl x509 -checkend 604800 -noout -in "$c/server.pem" >/dev/null 2>&1 &&
+		openssl x509 -checkend 604800 -noout -in "$c/ca.pem" >/dev/null 2>&1; }; then
+		command -v openssl >/dev/null || apt_install openssl
+		log "making TLS certificates in $c"
+		rm -rf "$c"; mkdir -p "$c"
+		local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+		for ca in ca other-ca; do
+			openssl req -x509 "${ec[@]}" -keyout "$c/$ca.key" -out "$c/$ca.pem" -days 3650 -subj "/CN=eddy test $ca" \
+				-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign >/dev/null 2>&1 ||
+				die "openssl could not make the test CA $ca"
+		done
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n' >"$c/server.ext"
+		printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' >"$c/client.ext"
+		local leaf cn ext
+		for leaf in server:localhost:server client:$TLS_USER:client stranger:eddy-tls-nobody:client; do
+			IFS=: read -r leaf cn ext <<<"$leaf"
+			openssl req -new "${ec[@]}" -keyout "$c/$leaf.key" -out "$c/$leaf.csr" -subj "/CN=$cn" >/dev/null 2>&1 &&
+				openssl x509 -req -in "$c/$leaf.csr" -CA "$c/ca.pem" -CAkey "$c/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+					-days 825 -sha256 -extfile "$c/$ext.ext" -out "$c/$leaf.pem" >/dev/null 2>&1 ||
+				die "openssl could not make the $leaf certificate"
+		done
+		touch "$c/.complete"
+	fi
+	mkdir -p "$TLS_DIR"
+	chmod 755 "$TLS_DIR"
+	# No CA key: nothing under $RUN can sign.
+	for f in ca.pem other-ca.pem server.pem server.key client.pem client.key stranger.pem stranger.key; do
+		cp "$c/$f" "$TLS_DIR/$f"
+	done
+	chmod 644 "$TLS_DIR"/*.pem
+	chmod 600 "$TLS_DIR"/*.key
+	if id rabbitmq >/dev/null 2>&1; then
+		chgrp rabbitmq "$TLS_DIR/server.key" && chmod 640 "$TLS_DIR/server.key"
+	fi
+}
+
+# rabbit_config: the node's rabbitmq.conf (TLS listeners, EXTERNAL) and, for
+# a node of our own, its environment.
+rabbit_config() {
+	local dir="$RUN/rabbitmq"
+	mkdir -p "$dir"
+	cat >"$dir/rabbitmq.conf" <<CONF
+listeners.ssl.1 = 127.0.0.1:$AMQPS_PORT
+ssl_options.cacertfile = $TLS_DIR/ca.pem
+ssl_options.certfile = $TLS_DIR/server.pem
+ssl_options.keyfile = $TLS_DIR/server.key
+# Ask for a client certificate; one is needed only to log in with EXTERNAL.
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+ssl_cert_login_from = common_name
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $MGMT_PORT
+management.ssl.ip = 127.0.0.1
+management.ssl.port = $MGMTS_PORT
+management.ssl.cacertfile = $TLS_DIR/ca.pem
+management.ssl.certfile = $TLS_DIR/server.pem
+management.ssl.keyfile = $TLS_DIR/server.key
+CONF
+	chmod 644 "$dir/rabbitmq.conf"
+	export RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf"
+	export RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+	if [ -n "$RABBIT_NODE" ]; then
+		export RABBITMQ_NODENAME=$RABBIT_NODE
+		export RABBITMQ_DIST_PORT=${EDDY_RABBITMQ_DIST_PORT:-$((AMQP_PORT + 20000))}
+		export RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log"
+		export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
+		mkdir -p "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
+		[ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo '[rabbitmq_management,rabbitmq_auth_mechanism_ssl].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+		if id rabbitmq >/dev/null 2>&1; then
+			chown -R rabbitmq:rabbitmq "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE" "$RABBITMQ_ENABLED_PLUGINS_FILE"
+		fi
+	fi
+}
+
+rabbit_start() {
+	log "starting rabbitmq-server${RABBIT_NODE:+ ($RABBIT_NODE)}"
+	# -detached forks; the node keeps running after this script exits.
+	rabbitmq-server -detached >&2 2>&1 || true
+	wait_for "rabbitmq node" 120 rctl -q await_startup || die "rabbitmq did not start (see ${RABBITMQ_LOG_BASE:-/var/log/rabbitmq})"
+	# Remember that we started it, and which node: `down` stops only that.
+	echo "$RABBIT_NODE" >"$RUN/rabbitmq.started"
+}
+
 rabbit_up() {
 	apt_install rabbitmq-server
-	if rabbitmqctl -q status >/dev/null 2>&1; then
-		log "rabbitmq already running"
+	tls_certs
+	rabbit_config
+	if rctl -q status >/dev/null 2>&1; then
+		log "rabbitmq already running${RABBIT_NODE:+ ($RABBIT_NODE)}"
+		if ! port_open "$AMQPS_PORT"; then
+			if [ -f "$RUN/rabbitmq.started" ]; then
+				log "restarting it (started by this script, before its TLS listener was configured) to listen for TLS on :$AMQPS_PORT"
+				rctl -q stop >&2 || die "could not stop rabbitmq to restart it with TLS"
+				rabbit_start
+			else
+				strict && die "rabbitmq runs without a TLS listener on 127.0.0.1:$AMQPS_PORT and was not started by this script: restart it with RABBITMQ_CONFIG_FILE=$RUN/rabbitmq/rabbitmq.conf"
+				log "warning: rabbitmq runs without a TLS listener on 127.0.0.1:$AMQPS_PORT and was not started by this script, so it is left alone: the AMQP-over-TLS tests will skip (restart it with RABBITMQ_CONFIG_FILE=$RUN/rabbitmq/rabbitmq.conf)"
+			fi
+		fi
 	else
-		log "starting rabbitmq-server"
-		# -detached forks; the node keeps running after this script exits.
-		RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached >&2 2>&1 || true
-		wait_for "rabbitmq node" 120 rabbitmqctl -q await_startup || die "rabbitmq did not start (see /var/log/rabbitmq)"
-		# Remember that we started it: `down` stops only what `up` started.
-		touch "$RUN/rabbitmq.started"
+		rabbit_start
 	fi
-	rabbitmq-plugins -q enable rabbitmq_management >&2 || die "could not enable rabbitmq_management"
+	rplugins -q enable rabbitmq_management rabbitmq_auth_mechanism_ssl >&2 || die "could not enable rabbitmq_management and rabbitmq_auth_mechanism_ssl"
 	wait_for "rabbitmq amqp port" 60 port_open "$AMQP_PORT" || die "rabbitmq is not listening on 127.0.0.1:$AMQP_PORT"
 	wait_for "rabbitmq management api" 60 curl -fsS -u guest:guest "http://127.0.0.1:$MGMT_PORT/api/overview" || die "rabbitmq management API did not answer on :$MGMT_PORT"
+	if port_open "$AMQPS_PORT"; then
+		wait_for "rabbitmq management api over https" 60 curl -fsS --cacert "$TLS_DIR/ca.pem" -u guest:guest "https://127.0.0.1:$MGMTS_PORT/api/overview" ||
+			die "rabbitmq management API did not answer over HTTPS on :$MGMTS_PORT"
+		# The EXTERNAL user: no password, so the certificate is the only way in.
+		if ! rctl -q list_users | grep -q "^$TLS_USER[[:space:]]"; then
+			rctl -q add_user "$TLS_USER" "$(openssl rand -hex 16)" >&2 && rctl -q clear_password "$TLS_USER" >&2 ||
+				die "could not add the RabbitMQ user $TLS_USER"
+		fi
+		rctl -q set_permissions -p / "$TLS_USER" '.*' '.*' '.*' >&2 || die "could not give $TLS_USER access to vhost /"
+	fi
 }
 
 kafka_fetch() {
@@ -363,12 +507,18 @@ kdc_down() {
 
 case "${1:-}" in
 up)
+	shift
 	mkdir -p "$RUN"
-	rabbit_up
-	kafka_up
-	redis_up
-	registry_up
-	kdc_up
+	for svc in ${*:-rabbitmq kafka redis registry kdc}; do
+		case $svc in
+		rabbitmq) rabbit_up ;;
+		kafka) kafka_up ;;
+		redis) redis_up ;;
+		registry) registry_up ;;
+		kdc) kdc_up ;;
+		*) die "unknown broker $svc (want rabbitmq, kafka, redis, registry or kdc)" ;;
+		esac
+	done
 	print_env
 	;;
 kdc)
@@ -399,7 +549,9 @@ down)
 		rm -f "$RUN/redis.pid"
 	fi
 	if [ -f "$RUN/rabbitmq.started" ]; then
-		rabbitmqctl -q stop >/dev/null 2>&1 || true
+		# The node `up` started, by name (empty: Debian's default node).
+		node=$(cat "$RUN/rabbitmq.started")
+		rabbitmqctl ${node:+-n "$node"} -q stop >/dev/null 2>&1 || true
 	fi
 	rm -rf "$RUN"
 	;;

@@ -82,8 +82,12 @@ func (c *cfg) validate() error {
 func WithManagementURL(u string) Option { return func(c *cfg) { c.mgmtURL = u } }
 
 // WithTLS sets the TLS configuration for amqps:// URLs (and for an https
-// management URL). Default: the system roots, the URL's host as server name, and
-// the certfile/keyfile/cacertfile query parameters of the URL when present.
+// management URL). Default: the system roots and the URL's host as server name.
+// The URL's cacertfile, certfile, keyfile and server_name_indication query
+// parameters (RabbitMQ's URI spec) fill in what t leaves unset: its roots, its
+// client certificate, its server name.
+//
+// A client certificate also changes how the client logs in: see New.
 func WithTLS(t *tls.Config) Option { return func(c *cfg) { c.tls = t } }
 
 // WithDialTimeout bounds connecting, including the TLS and AMQP handshakes, and
@@ -133,6 +137,9 @@ type Client struct {
 	redacted string
 	mgmt     *mgmtClient
 	secrets  []string
+	// external: log in with SASL EXTERNAL, as the client certificate's
+	// subject (see New).
+	external bool
 
 	mu     sync.Mutex
 	admin  *amqp091.Connection
@@ -145,6 +152,15 @@ type Client struct {
 
 // New parses and validates an amqp:// or amqps:// URL and returns a client for
 // it. It does not connect: see Ping. Errors never contain the password.
+//
+// The login mechanism is the URL's auth_mechanism query parameter when it has
+// one (plain, amqplain or external, as in RabbitMQ's URI spec). Without it, an
+// amqps:// URL that holds no password, given a client certificate (WithTLS or
+// the certfile and keyfile parameters), logs in with EXTERNAL: the broker
+// (with its rabbitmq_auth_mechanism_ssl plugin) takes the user name from the
+// certificate, and a user name in the URL is ignored. Otherwise the user and
+// password of the URL log in with PLAIN (guest and guest when absent, the URI
+// spec's defaults).
 func New(rawurl string, opts ...Option) (*Client, error) {
 	uri, err := parseURL(rawurl)
 	if err != nil {
@@ -157,6 +173,10 @@ func New(rawurl string, opts ...Option) (*Client, error) {
 	if err := c.cfg.validate(); err != nil {
 		return nil, err
 	}
+	if c.cfg.tls, err = tlsFromURL(uri, c.cfg.tls); err != nil {
+		return nil, fmt.Errorf("amqp: URL %s: %w", c.redacted, err)
+	}
+	c.external = loginExternal(rawurl, uri, c.cfg.tls)
 	c.addr = net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)) + "/"
 	if uri.Vhost != "/" {
 		c.addr += url.PathEscape(uri.Vhost)
@@ -212,7 +232,70 @@ func parseURL(rawurl string) (amqp091.URI, error) {
 		// ParseURI's remaining errors are about the port and query parameters.
 		return bad(err.Error())
 	}
+	// amqp091-go would only find out at the first dial.
+	for _, m := range uri.AuthMechanism {
+		switch strings.ToUpper(m) {
+		case "PLAIN", "AMQPLAIN", "EXTERNAL":
+		default:
+			return bad(fmt.Sprintf("auth_mechanism %q: want plain, amqplain or external", m))
+		}
+	}
+	if (uri.CertFile == "") != (uri.KeyFile == "") {
+		return bad("certfile and keyfile go together")
+	}
 	return uri, nil
+}
+
+// tlsFromURL fills in what t leaves unset from the URL's TLS query parameters
+// (cacertfile, certfile, keyfile, server_name_indication). It returns t itself
+// when the URL has none, and a config of the parameters alone when t is nil.
+func tlsFromURL(uri amqp091.URI, t *tls.Config) (*tls.Config, error) {
+	if uri.Scheme != "amqps" || (uri.CACertFile == "" && uri.CertFile == "" && uri.ServerName == "") {
+		return t, nil
+	}
+	fromURL, err := bus.TLSFiles{CA: uri.CACertFile, Cert: uri.CertFile, Key: uri.KeyFile, ServerName: uri.ServerName}.Config()
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return fromURL, nil
+	}
+	t = t.Clone()
+	if t.RootCAs == nil {
+		t.RootCAs = fromURL.RootCAs
+	}
+	if len(t.Certificates) == 0 && t.GetClientCertificate == nil {
+		t.Certificates = fromURL.Certificates
+	}
+	if t.ServerName == "" {
+		t.ServerName = fromURL.ServerName
+	}
+	return t, nil
+}
+
+// loginExternal says whether to log in with SASL EXTERNAL: the URL asks for it,
+// or it asks for no mechanism, holds no password, and a client certificate
+// goes with it. The certificate is then the credential; without this rule the
+// login would be PLAIN with guest's password, amqp091-go's default, which
+// fails with a confusing refusal.
+func loginExternal(rawurl string, uri amqp091.URI, t *tls.Config) bool {
+	for _, m := range uri.AuthMechanism {
+		if strings.EqualFold(m, "EXTERNAL") {
+			return true
+		}
+	}
+	if len(uri.AuthMechanism) > 0 || uri.Scheme != "amqps" || t == nil {
+		return false
+	}
+	if len(t.Certificates) == 0 && t.GetClientCertificate == nil {
+		return false
+	}
+	u, err := url.Parse(rawurl)
+	if err != nil {
+		return false
+	}
+	_, hasPassword := u.User.Password() // nil-safe
+	return !hasPassword
 }
 
 func passwordOf(u *url.URL) string {
@@ -384,6 +467,9 @@ func (c *Client) dial(ctx context.Context, purpose string) (*amqp091.Connection,
 	if c.uri.Scheme == "amqps" && c.cfg.tls != nil {
 		config.TLSClientConfig = c.cfg.tls.Clone()
 	}
+	if c.external && len(c.uri.AuthMechanism) == 0 {
+		config.SASL = []amqp091.Authentication{&amqp091.ExternalAuth{}}
+	}
 	// Cancelling ctx aborts a handshake in progress: the library takes no context.
 	stop := context.AfterFunc(ctx, func() {
 		mu.Lock()
@@ -430,9 +516,6 @@ func (c *Client) connectCause(ctx context.Context, err error, took time.Duration
 	var ae *amqp091.Error
 	var dnsErr *net.DNSError
 	var netErr net.Error
-	var certErr *tls.CertificateVerificationError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
 	var recordErr tls.RecordHeaderError
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
@@ -451,10 +534,21 @@ func (c *Client) connectCause(ctx context.Context, err error, took time.Duration
 		strings.Contains(ae.Reason, "connection reset")):
 		return mk("the connection was closed during the handshake (not an AMQP port, or TLS expected?)", ae)
 	case errors.As(err, &ae) && ae.Code == amqp091.AccessRefused:
-		if ae == amqp091.ErrSASL {
+		switch {
+		case ae == amqp091.ErrSASL && c.external:
+			return mk("the broker does not offer the EXTERNAL mechanism that a client certificate logs in with "+
+				"(it needs the rabbitmq_auth_mechanism_ssl plugin and EXTERNAL in auth_mechanisms; or put a password in the URL)", ae)
+		case ae == amqp091.ErrSASL:
 			return mk("no authentication mechanism in common with the broker (see the auth_mechanism URL parameter)", ae)
+		case c.external:
+			return mk("authentication failed: the broker refused the client certificate "+
+				"(with EXTERNAL the user is the certificate's subject, which must be a RabbitMQ user with access to the vhost)", ErrAuth, ae)
 		}
 		return mk("authentication failed: the broker refused the username or password", ErrAuth, ae)
+	case errors.As(err, &ae) && ae.Code == amqp091.FrameError && strings.Contains(ae.Reason, "remote error: tls:"):
+		// With TLS 1.3 the broker's verdict on the client certificate
+		// arrives after the handshake, as an alert on the first read.
+		return c.tlsRefused(ae.Reason, ae)
 	case errors.As(err, &ae) && ae.Code == amqp091.NotAllowed:
 		return mk(fmt.Sprintf("vhost %q: %s", c.uri.Vhost, ae.Reason), ae)
 	case errors.As(err, &ae):
@@ -465,8 +559,12 @@ func (c *Client) connectCause(ctx context.Context, err error, took time.Duration
 		return mk("connection refused", err)
 	case errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH):
 		return mk("network unreachable", err)
-	case errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr):
-		return mk("TLS: the broker's certificate is not trusted: "+err.Error(), err)
+	case isUntrusted(err):
+		return mk(untrusted("the broker's", err), err)
+	case strings.Contains(err.Error(), "remote error: tls:"):
+		// crypto/tls reports an alert from the server as a *net.OpError
+		// around an unexported type: its text is all there is.
+		return c.tlsRefused(err.Error(), err)
 	case errors.As(err, &recordErr):
 		return mk("TLS handshake failed: the port does not speak TLS (use amqp:// for a plain port)", err)
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -544,4 +642,47 @@ func (c *Client) bounded(conn *amqp091.Connection, what string, op func() error)
 		c.addr, what, c.cfg.dialTimeout), c.secrets)}
 	c.logf("%v", err)
 	return err
+}
+
+// untrusted says why a server's certificate failed verification, in one
+// sentence that names the flag that fixes it. whose is "the broker's" or "the
+// management API's".
+func untrusted(whose string, err error) string {
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknownAuth):
+		return "TLS: " + whose + " certificate is not signed by a trusted CA (--tls-ca or the context's tls.ca names the CA to trust)"
+	case errors.As(err, &hostErr):
+		return "TLS: " + whose + " certificate is not valid for " + strconv.Quote(hostErr.Host) +
+			" (--tls-server-name or the context's tls.server-name sets the name to expect)"
+	case errors.As(err, &invalid):
+		return "TLS: " + whose + " certificate is not valid: " + invalid.Error()
+	}
+	return "TLS: " + whose + " certificate is not trusted: " + err.Error()
+}
+
+// isUntrusted reports a server certificate that failed verification.
+func isUntrusted(err error) bool {
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &invalid)
+}
+
+// tlsRefused explains a TLS alert from the server. An alert about a
+// certificate is the broker refusing the client's (none, or one it does not
+// trust): an authentication failure.
+func (c *Client) tlsRefused(alert string, err error) error {
+	_, what, _ := strings.Cut(alert, "remote error: ")
+	if what == "" {
+		what = alert
+	}
+	if strings.Contains(what, "certificate") {
+		return &causeError{errs: []error{ErrAuth, err}, msg: scrub("authentication failed: the broker refused the TLS handshake ("+what+
+			"): it wants a client certificate signed by a CA it trusts (--tls-cert and --tls-key, or the context's tls.cert and tls.key)", c.secrets)}
+	}
+	return &causeError{errs: []error{err}, msg: scrub("the broker refused the TLS handshake ("+what+")", c.secrets)}
 }

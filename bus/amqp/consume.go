@@ -186,6 +186,10 @@ func (c *Client) Consume(ctx context.Context, queue string, opts ConsumeOptions)
 		return nil, err
 	}
 	mq, mgmtErr := c.mgmt.queue(ctx, queue)
+	if isMgmtUntrusted(mgmtErr) {
+		conn.Close()
+		return nil, mgmtErr
+	}
 	if mgmtErr != nil {
 		c.logf("consume %q: type and consumer timeout unknown: %v", queue, mgmtErr)
 	}

@@ -42,6 +42,11 @@ type mgmtClient struct {
 
 func newMgmt(c *Client) (*mgmtClient, error) {
 	m := &mgmtClient{c: c, user: c.uri.Username, pass: c.uri.Password}
+	if c.external {
+		// A certificate login has no password to give the API (which takes
+		// none but basic auth): only the management URL's credentials, if any.
+		m.user, m.pass = "", ""
+	}
 	if c.cfg.mgmtURL == "" {
 		scheme, port := "http", "15672"
 		if c.uri.Scheme == "amqps" {
@@ -86,9 +91,14 @@ type mgmtError struct {
 	Status int
 	msg    string
 	err    error
+	// untrusted: the API's TLS certificate failed verification.
+	untrusted bool
 }
 
 func (e *mgmtError) Error() string {
+	if e.untrusted {
+		return fmt.Sprintf("the management API at %s: %s", e.base, e.msg)
+	}
 	if e.Status == 0 {
 		return fmt.Sprintf("the management API at %s is unreachable (%s)", e.base, e.msg)
 	}
@@ -111,7 +121,18 @@ func (e *mgmtError) Unwrap() []error {
 // unusable reports a failure that is about the API, not about what was asked:
 // callers fall back to AMQP (passive declares) or explain what needs the API.
 func (e *mgmtError) unusable() bool {
+	if e.untrusted {
+		return false // fail closed: see get
+	}
 	return e.Status == 0 || e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Status >= 500
+}
+
+// isMgmtUntrusted reports a management API whose TLS certificate failed
+// verification: every caller fails closed on it, even those that otherwise go
+// on without the API.
+func isMgmtUntrusted(err error) bool {
+	var me *mgmtError
+	return errors.As(err, &me) && me.untrusted
 }
 
 func isMgmtUnusable(err error) bool {
@@ -157,7 +178,9 @@ func (m *mgmtClient) get(ctx context.Context, path string, out any) error {
 	if err != nil {
 		return &mgmtError{base: m.base, msg: "bad request: " + scrub(err.Error(), m.c.secrets)}
 	}
-	req.SetBasicAuth(m.user, m.pass)
+	if m.user != "" {
+		req.SetBasicAuth(m.user, m.pass)
+	}
 	req.Header.Set("Accept", "application/json")
 	unanswered := func(prefix string, err error) error {
 		took := time.Since(start)
@@ -176,6 +199,13 @@ func (m *mgmtClient) get(ctx context.Context, path string, out any) error {
 		return me
 	}
 	resp, err := m.hc.Do(req)
+	if err != nil && isUntrusted(err) {
+		// Fail closed: not a reason to fall back to AMQP quietly but a
+		// misconfiguration, or someone else's server, to say at once.
+		me := &mgmtError{base: m.base, msg: untrusted("the management API's", err), err: err, untrusted: true}
+		m.c.logf("GET %s%s: %s", m.base, path, me.msg)
+		return me
+	}
 	if err != nil {
 		return unanswered("", err)
 	}
@@ -190,8 +220,11 @@ func (m *mgmtClient) get(ctx context.Context, path string, out any) error {
 	case http.StatusNotFound:
 		return errMgmtNotFound
 	case http.StatusUnauthorized:
-		return &mgmtError{base: m.base, Status: resp.StatusCode, err: ErrAuth,
-			msg: "the username or password was refused, or the user lacks the management or monitoring tag"}
+		msg := "the username or password was refused, or the user lacks the management or monitoring tag"
+		if m.user == "" {
+			msg = "it needs a user and password (a client certificate login has none to lend it): put them in the management URL, https://USER:PASSWORD@HOST:15671"
+		}
+		return &mgmtError{base: m.base, Status: resp.StatusCode, err: ErrAuth, msg: msg}
 	default:
 		var why struct{ Error, Reason string }
 		_ = json.Unmarshal(body, &why)

@@ -288,7 +288,7 @@ func (s *Source) plan(ctx context.Context, name string) (*queuePlan, error) {
 	p := &queuePlan{name: name}
 	mq, mgmtErr := c.mgmt.queue(ctx, name)
 	var nf *bus.NotFoundError
-	if errors.As(mgmtErr, &nf) {
+	if errors.As(mgmtErr, &nf) || isMgmtUntrusted(mgmtErr) {
 		return nil, mgmtErr
 	}
 	if mgmtErr == nil {

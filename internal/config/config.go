@@ -238,6 +238,10 @@ func (c *Config) PointAt(name, kafkaAddr, amqpURL string) error {
 	return c.Save()
 }
 
+func (o *Options) tlsConfig() *TLSConfig {
+	return &TLSConfig{Enabled: true, CA: o.TLSCA, Cert: o.TLSCert, Key: o.TLSKey, ServerName: o.TLSServer, Insecure: o.Insecure}
+}
+
 // Set creates or updates the context name from the connection flags o (the
 // SASL password by the name of an environment variable or a file, never
 // itself) and makes it current when use is set or none is. It does not save.
@@ -247,16 +251,21 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 		ctx = &Context{}
 		c.Contexts[name] = ctx
 	}
-	kafkaSet := len(o.Brokers) > 0 || o.TLS || o.TLSCA != "" || o.TLSCert != "" || o.SASLMech != "" || o.SASLUser != "" ||
+	// The --tls-* flags serve whichever connection is TLS: an amqps:// URL or
+	// an https:// management API, Kafka otherwise (or as well, with brokers).
+	tlsSet := o.TLS || o.TLSCA != "" || o.TLSCert != ""
+	amqpTLS := tlsSet && (strings.HasPrefix(o.AMQPURL, "amqps:") || strings.HasPrefix(o.AMQPMgmtURL, "https:"))
+	kafkaBrokersOrSASL := len(o.Brokers) > 0 || o.SASLMech != "" || o.SASLUser != "" ||
 		o.Kerberos != (KerberosConfig{}) || o.OAuth.set()
-	if kafkaSet && ctx.Kafka == nil {
+	kafkaTLS := tlsSet && (kafkaBrokersOrSASL || !amqpTLS)
+	if (kafkaBrokersOrSASL || kafkaTLS) && ctx.Kafka == nil {
 		ctx.Kafka = &KafkaConfig{}
 	}
 	if len(o.Brokers) > 0 {
 		ctx.Kafka.Brokers = o.Brokers
 	}
-	if o.TLS || o.TLSCA != "" || o.TLSCert != "" {
-		ctx.Kafka.TLS = &TLSConfig{Enabled: true, CA: o.TLSCA, Cert: o.TLSCert, Key: o.TLSKey, ServerName: o.TLSServer, Insecure: o.Insecure}
+	if kafkaTLS {
+		ctx.Kafka.TLS = o.tlsConfig()
 	}
 	if o.SASLMech != "" || o.SASLUser != "" || o.OAuth.set() {
 		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile, OAuth: o.OAuth.config()}
@@ -274,6 +283,9 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 		}
 		if o.AMQPMgmtURL != "" {
 			ctx.AMQP.ManagementURL = o.AMQPMgmtURL
+		}
+		if amqpTLS {
+			ctx.AMQP.TLS = o.tlsConfig()
 		}
 	}
 	if use || c.CurrentContext == "" {

@@ -175,3 +175,36 @@ func TestLoadUnknownField(t *testing.T) {
 		t.Errorf("got %v, want usage error %q", err, want)
 	}
 }
+
+// TestSetAMQPTLS: the --tls-* flags given with an amqps:// URL (or an https
+// management API) are the RabbitMQ connection's, not Kafka's; with brokers as
+// well, both get them, as on the command line.
+func TestSetAMQPTLS(t *testing.T) {
+	c, err := Load(filepath.Join(t.TempDir(), "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &Options{AMQPURL: "amqps://rabbit:5671/", TLSCA: "ca.pem", TLSCert: "c.pem", TLSKey: "c.key"}
+	if err := c.Set("r", o, "", "", false); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Contexts["r"]
+	if r.Kafka != nil || r.AMQP.TLS == nil || r.AMQP.TLS.CA != "ca.pem" || r.AMQP.TLS.Cert != "c.pem" || r.AMQP.TLS.Key != "c.key" {
+		t.Fatalf("amqps with --tls-*: kafka %+v, amqp %+v", r.Kafka, r.AMQP)
+	}
+	o = &Options{AMQPURL: "amqp://rabbit/", AMQPMgmtURL: "https://rabbit:15671", TLSCA: "ca.pem", Brokers: []string{"k:9093"}}
+	if err := c.Set("both", o, "", "", false); err != nil {
+		t.Fatal(err)
+	}
+	both := c.Contexts["both"]
+	if both.Kafka == nil || both.Kafka.TLS == nil || both.Kafka.TLS.CA != "ca.pem" || both.AMQP.TLS == nil || both.AMQP.TLS.CA != "ca.pem" {
+		t.Fatalf("https management and brokers with --tls-ca: kafka %+v, amqp %+v", both.Kafka, both.AMQP)
+	}
+	o = &Options{AMQPURL: "amqp://rabbit/", TLSCA: "ca.pem"}
+	if err := c.Set("plain", o, "", "", false); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Contexts["plain"]; p.AMQP.TLS != nil || p.Kafka == nil || p.Kafka.TLS.CA != "ca.pem" {
+		t.Fatalf("plain amqp with --tls-ca: kafka %+v, amqp %+v", p.Kafka, p.AMQP)
+	}
+}

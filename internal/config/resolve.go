@@ -62,8 +62,8 @@ func (g *Options) Bind(fs *pflag.FlagSet) {
 	fs.DurationVar(&g.Timeout, "timeout", 10*time.Second, "give up connecting to a broker after this long; a live Kafka reader warns after this long without its cluster")
 	fs.BoolVar(&g.Debug, "debug", false, "log client internals to stderr (secrets are masked)")
 	fs.BoolVar(&g.TLS, "tls", false, "connect to Kafka over TLS (implied by the other --tls-* flags)")
-	fs.StringVar(&g.TLSCA, "tls-ca", "", "PEM file of CA certificates to trust (Kafka and amqps)")
-	fs.StringVar(&g.TLSCert, "tls-cert", "", "PEM client certificate for mutual TLS")
+	fs.StringVar(&g.TLSCA, "tls-ca", "", "PEM file of CA certificates to trust (Kafka, amqps, an https management API)")
+	fs.StringVar(&g.TLSCert, "tls-cert", "", "PEM client certificate for mutual TLS (amqps without a password in the URL: also the login, SASL EXTERNAL)")
 	fs.StringVar(&g.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&g.TLSServer, "tls-server-name", "", "expected server name in the broker's certificate")
 	fs.BoolVar(&g.Insecure, "insecure", false, "do not verify the broker's TLS certificate (prints a warning; never the default)")
@@ -349,7 +349,9 @@ func (r *Resolver) AMQP(extra ...amqp.Option) (*amqp.Client, error) {
 		r.Secrets.AddURL(mgmt)
 		opts = append(opts, amqp.WithManagementURL(mgmt))
 	}
-	if strings.HasPrefix(url, "amqps:") {
+	// The TLS settings serve an https management API too, behind a plain
+	// amqp:// URL as well.
+	if strings.HasPrefix(url, "amqps:") || strings.HasPrefix(mgmt, "https:") {
 		tc, err := r.tlsConfig(ac.TLS, true)
 		if err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,6 +37,44 @@ func URL(t testing.TB) string {
 		t.Skip("EDDY_TEST_AMQP is not set: skipping a RabbitMQ test (eval \"$(scripts/brokers.sh up)\" to run it)")
 	}
 	return u
+}
+
+// TLSBroker is the test broker's TLS side, set up by scripts/brokers.sh on the
+// node EDDY_TEST_AMQP reaches (so topology made through URL is there too).
+type TLSBroker struct {
+	// URL is amqps:// with guest's user and password (PLAIN over TLS).
+	URL string
+	// ManagementURL is the management API over HTTPS, without credentials.
+	ManagementURL string
+	// Dir holds ca.pem, which signs the broker's certificate (localhost,
+	// 127.0.0.1) and the clients'; client.pem/client.key, whose CN is a
+	// RabbitMQ user that logs in with EXTERNAL (ExternalUser);
+	// stranger.pem/stranger.key, whose CN is no user; and other-ca.pem, a CA
+	// that signed none of them.
+	Dir string
+}
+
+// ExternalUser is the RabbitMQ user named by the CN of TLSBroker's client.pem.
+const ExternalUser = "eddy-tls-client"
+
+// File returns the path of one of the broker's certificate files (see Dir).
+func (b TLSBroker) File(name string) string { return filepath.Join(b.Dir, name) }
+
+// TLS returns the test broker's TLS side, from EDDY_TEST_AMQPS,
+// EDDY_TEST_AMQPS_MGMT and EDDY_TEST_TLS_DIR. Without them the test is skipped
+// with the reason, or fails when CI is true, like URL.
+func TLS(t testing.TB) TLSBroker {
+	t.Helper()
+	URL(t)
+	b := TLSBroker{URL: os.Getenv("EDDY_TEST_AMQPS"), ManagementURL: strings.TrimRight(os.Getenv("EDDY_TEST_AMQPS_MGMT"), "/"), Dir: os.Getenv("EDDY_TEST_TLS_DIR")}
+	if b.URL == "" || b.ManagementURL == "" || b.Dir == "" {
+		const why = "EDDY_TEST_AMQPS, EDDY_TEST_AMQPS_MGMT and EDDY_TEST_TLS_DIR are not all set (a RabbitMQ with TLS listeners, from scripts/brokers.sh up)"
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatal(why + " and CI=true: a missing TLS broker fails CI")
+		}
+		t.Skip(why + ": skipping a RabbitMQ TLS test")
+	}
+	return b
 }
 
 // ManagementURL returns the test broker's management API base URL, from
