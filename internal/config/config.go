@@ -46,6 +46,8 @@ type KafkaConfig struct {
 	Brokers []string    `yaml:"brokers,omitempty"`
 	TLS     *TLSConfig  `yaml:"tls,omitempty"`
 	SASL    *SASLConfig `yaml:"sasl,omitempty"`
+	// EventHubs: an Azure Event Hubs namespace (eventhubs.go).
+	EventHubs *EventHubsConfig `yaml:"event-hubs,omitempty"`
 }
 
 // TLSConfig enables TLS; files are PEM.
@@ -254,6 +256,9 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 	}
 	if o.SASLMech != "" || o.SASLUser != "" {
 		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile}
+	}
+	if err := setEventHubs(ctx, o); err != nil {
+		return err
 	}
 	if o.AMQPURL != "" || o.AMQPMgmtURL != "" {
 		if ctx.AMQP == nil {

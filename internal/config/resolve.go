@@ -45,6 +45,8 @@ type Options struct {
 	SASLMech     string
 	SASLUser     string
 	SASLPassFile string
+	// EventHubsFile is --event-hubs-connection-string-file (eventhubs.go).
+	EventHubsFile string
 }
 
 // Bind declares the options as flags of fs (eddy's root's persistent flags),
@@ -66,6 +68,7 @@ func (g *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&g.SASLMech, "sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
 	fs.StringVar(&g.SASLUser, "sasl-user", "", "Kafka SASL user name")
 	fs.StringVar(&g.SASLPassFile, "sasl-password-file", "", "file holding the SASL password (or env EDDY_SASL_PASSWORD; never a flag, which ps would show)")
+	g.bindEventHubs(fs)
 }
 
 // Current returns the context in force and its name: flag (--context), else
@@ -124,6 +127,11 @@ func (r *Resolver) KafkaSettings() (seeds []string, kc *KafkaConfig, explicit bo
 		seeds, explicit, where = splitList(r.Getenv("EDDY_BROKERS")), true, "EDDY_BROKERS"
 	case len(kc.Brokers) > 0:
 		seeds, explicit, where = kc.Brokers, true, "the context's kafka.brokers"
+	case r.eventHubsSet(kc):
+		if seeds, err = r.eventHubsSeeds(kc); err != nil {
+			return nil, nil, false, err
+		}
+		explicit, where = true, "the Event Hubs connection string"
 	default:
 		seeds = []string{DefaultBrokers}
 	}
@@ -238,6 +246,9 @@ type kafkaCreds struct {
 // Kafka path uses (the exactly-once ones too, through Client.KgoOpts); the
 // password is registered with the redactor.
 func (r *Resolver) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
+	if c, ok, err := r.eventHubsAuth(kc); ok || err != nil {
+		return c, err
+	}
 	var c kafkaCreds
 	var err error
 	if c.tls, err = r.tlsConfig(kc.TLS, false); err != nil {

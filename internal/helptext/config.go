@@ -26,4 +26,9 @@ password-file to an inline password. The file is written with mode 0600.`
 const ConfigSet = `Create or update a context from the connection flags given with it: --brokers,
 --tls-ca, --tls-cert, --tls-key, --tls-server-name, --sasl-mechanism, --sasl-user,
 --amqp-url and --amqp-mgmt-url. The SASL password is never taken from a flag:
-name an environment variable (--password-env) or a file (--password-file).`
+name an environment variable (--password-env) or a file (--password-file).
+
+--event-hubs-connection-string-file FILE makes the context an Azure Event Hubs
+namespace: brokers NAMESPACE.servicebus.windows.net:9093 (unless --brokers),
+TLS, and SASL PLAIN as $ConnectionString with the connection string the file
+holds (checked now, read again at each use, never copied into the config).`
