@@ -164,8 +164,8 @@ func startAuthBroker(t *testing.T) *authBroker {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "t"); err != nil {
-		t.Fatal(err)
+	if r, err := adm.CreateTopic(ctx, 1, 1, nil, "t"); err != nil || r.Err != nil {
+		t.Fatalf("creating topic t: %v %v", err, r.Err)
 	}
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("hello")}).FirstErr(); err != nil {
 		t.Fatal(err)
