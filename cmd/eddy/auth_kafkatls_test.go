@@ -170,16 +170,15 @@ func startAuthBroker(t *testing.T) *authBroker {
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("hello")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	upserts := []kadm.UpsertSCRAM{
-		{User: scramUser, Mechanism: kadm.ScramSha256, Iterations: 4096, Password: scramPass},
-		{User: scramUser, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: scramPass},
-	}
-	res, err := adm.AlterUserSCRAMs(ctx, nil, upserts)
-	if err == nil {
-		err = res.Error()
-	}
-	if err != nil {
-		t.Fatalf("creating the SCRAM credentials: %v", err)
+	// One mechanism per request: Kafka refuses a user named twice in one.
+	for _, m := range []kadm.ScramMechanism{kadm.ScramSha256, kadm.ScramSha512} {
+		res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: scramUser, Mechanism: m, Iterations: 4096, Password: scramPass}})
+		if err == nil {
+			err = res.Error()
+		}
+		if err != nil {
+			t.Fatalf("creating the SCRAM credentials: %v", err)
+		}
 	}
 	// The credentials reach the SASL listener through the metadata log:
 	// wait until a login with them works.
@@ -273,7 +272,7 @@ func TestKafkaAuthRealBroker(t *testing.T) {
 					{"tail", "kafka:t"}, // live: no end to fail at
 					{"ls"},
 					{"lag", "kafka:"},
-					{"trace", "o-1", "kafka:t", "--from", "beginning"},
+					{"trace", "o-1", "kafka:t"},
 					{"replay", "kafka:t", "--to", "kafka:u", "--ledger", ledger},
 					{"dlq", "redrive", "kafka:t.DLT", "--ledger", ledger},
 				} {
@@ -339,7 +338,7 @@ func TestKafkaAuthRealBroker(t *testing.T) {
 		tail := []string{"tail", "kafka:t", "--from", "beginning", "--until", "end", "-o", "raw", "--debug"}
 		noSecret := func(what, s string) {
 			t.Helper()
-			if strings.Contains(s, key) || strings.Contains(s, "SharedAccessKey=") {
+			if strings.Contains(s, strings.TrimRight(key, "=")) {
 				t.Fatalf("%s: the output shows the connection string's key:\n%s", what, s)
 			}
 		}
@@ -393,7 +392,8 @@ func TestKafkaAuthRealBroker(t *testing.T) {
 			{"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k", "no SharedAccessKey="},
 			{"SharedAccessKeyName=k;SharedAccessKey=" + key, "no Endpoint="},
 			{"Endpoint=https://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=" + key, "want sb://"},
-			{"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;" + key, "has no '='"},
+			{"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;" + strings.TrimRight(key, "="), "has no '='"},
+			{"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;" + key, "no SharedAccessKey="}, // a key pasted without its name
 			{"", "empty"},
 		} {
 			bad := filepath.Join(dir, "bad.txt")
@@ -432,6 +432,7 @@ func checkAuthFailure(t *testing.T, cmd []string, code int, out, errOut, what st
 		t.Fatalf("eddy %s: want one error line, stderr:\n%s", strings.Join(cmd, " "), errOut)
 	}
 	line := errLines[0]
+	t.Logf("eddy %s: %s", cmd[0], line)
 	for _, want := range append([]string{what}, names...) {
 		if !strings.Contains(line, want) {
 			t.Fatalf("eddy %s: the error line %q does not say %q", strings.Join(cmd, " "), line, want)

@@ -157,19 +157,19 @@ func (r *Resolver) eventHubs(kc *KafkaConfig) (conn EventHubsConn, s string, ok 
 		return conn, "", ok, err
 	}
 	s = strings.TrimSpace(s)
-	r.secret(s)
+	r.addSecret(s)
 	conn, err = ParseEventHubs(s)
 	if err != nil {
 		return conn, "", true, cmdutil.Usagef("Event Hubs connection string (%s): %v", inspect.SafeString(where), err)
 	}
-	r.secret(conn.Key)
-	r.secret(conn.Signature)
+	r.addSecret(conn.Key)
+	r.addSecret(conn.Signature)
 	return conn, s, true, nil
 }
 
-// secret registers s with the redactor, when there is one (a Resolver made
+// addSecret registers s with the redactor, when there is one (a Resolver made
 // only to find where Kafka is may have none).
-func (r *Resolver) secret(s string) {
+func (r *Resolver) addSecret(s string) {
 	if r.Secrets != nil {
 		r.Secrets.Add(s)
 	}
