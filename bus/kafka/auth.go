@@ -94,14 +94,22 @@ func (c *Client) authCause(err error) error {
 }
 
 // saslWho names the login: mechanism and user, never the password.
+// A mechanism set by its own option (WithOAuth, WithKerberos) is named by
+// its sasl.Mechanism.
 func (c *Client) saslWho() string {
-	if c.cfg.saslMech == "" {
+	mech := c.cfg.saslMech
+	if mech == "" {
+		if m := c.mechanism(); m != nil {
+			mech = m.Name()
+		}
+	}
+	switch {
+	case mech == "":
 		return "the login"
+	case c.cfg.saslUser == "":
+		return "SASL " + mech + " login"
 	}
-	if c.cfg.saslUser == "" {
-		return "SASL " + c.cfg.saslMech + " login"
-	}
-	return fmt.Sprintf("SASL %s login as user %q", c.cfg.saslMech, c.cfg.saslUser)
+	return fmt.Sprintf("SASL %s login as user %q", mech, c.cfg.saslUser)
 }
 
 // brokerSaid is the broker's own words about a refused login, if it sent
