@@ -126,6 +126,11 @@ func (h Health) String() string {
 var (
 	// ErrConnect: a broker could not be reached, or refused the credentials.
 	ErrConnect = errors.New("cannot connect")
+	// ErrAuth: the broker refused the credentials, or the TLS handshake
+	// failed. A *ConnectError's cause unwraps to it (besides ErrConnect):
+	// trying again with the same credentials cannot help, so it ends a
+	// command at once (exit 4).
+	ErrAuth = errors.New("authentication failed")
 	// ErrNotFound: a named topic, queue or file does not exist.
 	ErrNotFound = errors.New("not found")
 )

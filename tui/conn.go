@@ -32,6 +32,7 @@ type connInfo struct {
 	since   time.Time // the outage's start (zero when none)
 	err     string    // its latest failure, terminal-safe
 	checked time.Time // when the last word came
+	refused bool      // that failure was a refused login (bus.ErrAuth): down at once
 }
 
 // connBook is the connection state of each transport, shared by every view
@@ -76,6 +77,7 @@ func (b *connBook) failed(t string, start, at time.Time, err error) {
 		ci.since = start
 	}
 	ci.heard, ci.ok, ci.err, ci.checked = true, false, safe(err.Error()), at
+	ci.refused = errors.Is(err, bus.ErrAuth)
 }
 
 // answered records an answer from t; it reports whether that ended an
@@ -86,6 +88,7 @@ func (b *connBook) answered(t string, at time.Time) (restored bool) {
 	ci := b.get(t)
 	restored = ci.heard && !ci.ok
 	ci.heard, ci.ok, ci.since, ci.err, ci.checked = true, true, time.Time{}, "", at
+	ci.refused = false
 	return restored
 }
 
@@ -169,7 +172,8 @@ func (b *connBook) state(t string, now time.Time) connView {
 		cv.state = connUp
 	default:
 		cv.state, cv.since, cv.err = connRetrying, ci.since, ci.err
-		if now.Sub(ci.since) >= b.timeout {
+		if now.Sub(ci.since) >= b.timeout || ci.refused {
+			// A refused login will be refused again: no grace.
 			cv.state = connDown
 		}
 	}

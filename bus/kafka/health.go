@@ -27,6 +27,11 @@ type health struct {
 	redact  func(string) string
 	notify  func(bus.Health) // may be nil
 	giveUp  func(error)      // may be nil: called, instead of notify, when an outage lasts the timeout
+	// auth words an authentication failure (nil: not one; sasl: the
+	// failure was reading a SASL response); fatal, when set, is called
+	// with it at once, live source or not: retrying cannot help.
+	auth  func(err error, sasl bool) error
+	fatal func(error)
 
 	mu     sync.Mutex
 	since  time.Time // start of the current outage; zero when none
@@ -38,7 +43,7 @@ type health struct {
 
 // OnBrokerConnect implements kgo.HookBrokerConnect.
 func (h *health) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
-	if err != nil {
+	if err != nil && !h.refused(err, false) {
 		h.failed(err)
 	}
 }
@@ -51,12 +56,39 @@ func (h *health) OnBrokerWrite(_ kgo.BrokerMetadata, _ int16, _ int, _, _ time.D
 }
 
 // OnBrokerRead implements kgo.HookBrokerRead.
-func (h *health) OnBrokerRead(_ kgo.BrokerMetadata, _ int16, _ int, _, _ time.Duration, err error) {
+func (h *health) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	if err != nil {
+		if h.refused(err, key == 17 || key == 36) { // SaslHandshake, SaslAuthenticate
+			return
+		}
 		h.failed(err)
 	} else {
 		h.answered()
 	}
+}
+
+// refused ends the source at once when err is an authentication failure,
+// and says whether it was one.
+func (h *health) refused(err error, sasl bool) bool {
+	if h.auth == nil {
+		return false
+	}
+	ac := h.auth(err, sasl)
+	if ac == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.fatal == nil {
+		return true
+	}
+	fatal := h.fatal
+	h.fatal, h.giveUp = nil, nil
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	fatal(&bus.ConnectError{Transport: transport, Addr: h.addr, Err: ac})
+	return true
 }
 
 func (h *health) failed(err error) {
@@ -89,7 +121,7 @@ func (h *health) expire() {
 		// Not unwrapping to the cause: a source's io.EOF means its end.
 		h.giveUp(&bus.ConnectError{Transport: transport, Addr: h.addr,
 			Err: errors.New("lost the connection and could not reach the cluster again within " + h.timeout.String() + " (" + why.Error() + ")")})
-		h.giveUp = nil
+		h.giveUp, h.fatal = nil, nil // both end the source: only once
 		return
 	}
 	if h.notify != nil {

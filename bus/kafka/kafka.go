@@ -24,9 +24,10 @@
 // # Connections
 //
 // New does not connect. Ping, Source, Topics and the first Write connect, and
-// an unreachable broker or refused credentials come back as a
-// *bus.ConnectError within the dial timeout. Passwords never appear in errors
-// or in the debug log.
+// an unreachable broker comes back as a *bus.ConnectError within the dial
+// timeout; refused credentials and failed TLS handshakes come back as one at
+// once, unwrapping to bus.ErrAuth (see auth.go). Passwords never appear in
+// errors or in the debug log.
 package kafka
 
 import (
@@ -44,7 +45,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
@@ -260,7 +260,8 @@ func connect[T any](ctx context.Context, c *Client, fn func(context.Context) (T,
 		v   T
 		err error
 	}
-	done := make(chan result, 1) // buffered: an abandoned fn still finishes
+	done := make(chan result, 1)      // buffered: an abandoned fn still finishes
+	refused := c.dials.authFailures() // before fn: a failure while it runs must be seen
 	go func() {
 		v, err := fn(tctx)
 		done <- result{v, err}
@@ -270,10 +271,12 @@ func connect[T any](ctx context.Context, c *Client, fn func(context.Context) (T,
 	case r = <-done:
 	case <-tctx.Done():
 		r.err = tctx.Err()
-	case <-c.dials.saslFailures():
-		// kgo would retry the closed connection until the deadline, but
-		// the same credentials will be refused again.
-		r.err = errSASLClosed
+	case <-refused:
+		// kgo may retry until the deadline, but the same credentials
+		// and certificates will be refused again: end now.
+		if r.err = c.dials.authErr(); r.err == nil {
+			r.err = errSASLClosed
+		}
 	}
 	if r.err == nil {
 		return r.v, nil
@@ -294,19 +297,18 @@ func (c *Client) connectCause(err error, timedOut bool) error {
 	if kc := c.kerberosCause(err); kc != nil {
 		return kc
 	}
-	if errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.UnsupportedSaslMechanism) ||
-		errors.Is(err, kerr.IllegalSaslState) {
-		return &cause{msg: "authentication failed: " + c.redact(err.Error()), err: err}
+	if ac := c.authCause(err); ac != nil {
+		return ac
 	}
 	if c.mechanism() != nil && c.dials.saslFailed() {
-		// Some brokers (and kfake) close the connection instead of
-		// answering a failed SASL exchange.
-		return &cause{msg: "authentication failed: the broker closed the connection during SASL " + c.cfg.saslMech +
-			" authentication (wrong user or password?)", err: err}
+		return c.saslClosedCause(err)
 	}
 	if timedOut || errors.Is(err, context.DeadlineExceeded) {
 		// The hook saw why dials failed; a bare "deadline exceeded" says less.
 		if d := c.dials.last(); d != nil {
+			if ac := c.authCause(d); ac != nil {
+				return ac
+			}
 			if dc := dialCause(d, c.redact); dc != nil {
 				return dc
 			}
@@ -387,14 +389,16 @@ func (c *Client) scrub(err error) error {
 
 // dialWatch remembers how the most recent connection attempt failed, so that
 // a timeout can say what went wrong ("connection refused") instead of
-// "deadline exceeded", and a closed connection can be told apart from a
-// rejected password.
+// "deadline exceeded", a closed connection can be told apart from a
+// rejected password, and an authentication failure ends the wait at once
+// (see auth.go).
 type dialWatch struct {
 	err  atomic.Pointer[error]
-	sasl atomic.Bool // the last attempt failed in the SASL exchange
+	sasl atomic.Bool           // the last attempt failed in the SASL exchange
+	auth atomic.Pointer[error] // the latest authentication failure
 
 	mu     sync.Mutex
-	saslCh chan struct{} // closed at the next SASL failure
+	authCh chan struct{} // closed at the next authentication failure
 }
 
 // errSASLClosed stands for the error of a connection the broker closed during
@@ -405,6 +409,10 @@ var errSASLClosed = errors.New("connection closed during SASL authentication")
 func (d *dialWatch) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	if err != nil {
 		d.err.Store(&err)
+		if isAuthFailure(err) {
+			d.auth.Store(&err)
+			d.signal()
+		}
 	} else {
 		d.err.Store(nil)
 		d.sasl.Store(false)
@@ -416,23 +424,39 @@ func (d *dialWatch) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net
 func (d *dialWatch) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	if err != nil && (key == 17 || key == 36) {
 		d.sasl.Store(true)
-		d.mu.Lock()
-		if d.saslCh != nil {
-			close(d.saslCh)
-			d.saslCh = nil
-		}
-		d.mu.Unlock()
+		d.signal()
 	}
 }
 
-// saslFailures returns a channel that is closed at the next SASL failure.
-func (d *dialWatch) saslFailures() <-chan struct{} {
+// signal closes the channel authFailures returned.
+func (d *dialWatch) signal() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.saslCh == nil {
-		d.saslCh = make(chan struct{})
+	if d.authCh != nil {
+		close(d.authCh)
+		d.authCh = nil
 	}
-	return d.saslCh
+}
+
+// authFailures returns a channel that is closed at the next authentication
+// failure (a refused SASL login, a connection closed during SASL, a failed
+// TLS handshake).
+func (d *dialWatch) authFailures() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.authCh == nil {
+		d.authCh = make(chan struct{})
+	}
+	return d.authCh
+}
+
+// authErr is the latest refused login or failed handshake, nil when the
+// only failure seen is a connection closed during SASL.
+func (d *dialWatch) authErr() error {
+	if p := d.auth.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (d *dialWatch) last() error {

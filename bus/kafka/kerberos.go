@@ -217,12 +217,7 @@ func (m *krbMech) Authenticate(ctx context.Context, addr string) (sasl.Session, 
 // SASL response does.
 func (d *dialWatch) failSASL() {
 	d.sasl.Store(true)
-	d.mu.Lock()
-	if d.saslCh != nil {
-		close(d.saslCh)
-		d.saslCh = nil
-	}
-	d.mu.Unlock()
+	d.signal()
 }
 
 // kerberosError is a failed Kerberos login or service ticket, explained.

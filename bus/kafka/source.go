@@ -483,15 +483,20 @@ func (s *source) start() error {
 	if s.c.cfg.uncommitted {
 		iso = kgo.ReadUncommitted()
 	}
-	s.health = &health{timeout: s.c.cfg.dialTimeout, addr: s.c.addr, redact: s.c.redact, notify: s.opts.OnHealth}
+	s.health = &health{timeout: s.c.cfg.dialTimeout, addr: s.c.addr, redact: s.c.redact, notify: s.opts.OnHealth,
+		auth: s.c.failureAuthCause}
 	s.down = make(chan struct{})
+	end := func(err error) {
+		s.lost = err
+		close(s.down)
+	}
+	// Refused credentials end every source at once (health calls one of
+	// fatal and giveUp, once).
+	s.health.fatal = end
 	if s.bounded {
 		// A read with an end does not wait for a lost cluster past the
 		// timeout: it fails (exit 4), as a first connection would.
-		s.health.giveUp = func(err error) {
-			s.lost = err
-			close(s.down)
-		}
+		s.health.giveUp = end
 	}
 	opts := append(s.c.baseOpts(),
 		kgo.WithHooks(s.health),

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eddy-sh/eddy/internal/cmdutil"
+	"github.com/eddy-sh/eddy/internal/config"
 )
 
 func main() { os.Exit(Main()) }
@@ -50,6 +52,9 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 		if p := getenv(k); p != "" {
 			r.Add(p)
 		}
+	}
+	if p := getenv(config.EnvEventHubs); p != "" {
+		r.Add(strings.TrimSpace(p))
 	}
 	if u := getenv("EDDY_SCHEMA_REGISTRY"); u != "" {
 		registerURLSecret(r, u)

@@ -46,6 +46,8 @@ type KafkaConfig struct {
 	Brokers []string    `yaml:"brokers,omitempty"`
 	TLS     *TLSConfig  `yaml:"tls,omitempty"`
 	SASL    *SASLConfig `yaml:"sasl,omitempty"`
+	// EventHubs: an Azure Event Hubs namespace (eventhubs.go).
+	EventHubs *EventHubsConfig `yaml:"event-hubs,omitempty"`
 }
 
 // TLSConfig enables TLS; files are PEM.
@@ -271,6 +273,9 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile, OAuth: o.OAuth.config()}
 	}
 	setKerberos(ctx.Kafka, o)
+	if err := setEventHubs(ctx, o); err != nil {
+		return err
+	}
 	if o.AMQPURL != "" || o.AMQPMgmtURL != "" {
 		if ctx.AMQP == nil {
 			ctx.AMQP = &AMQPConfig{}

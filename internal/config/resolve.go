@@ -49,6 +49,8 @@ type Options struct {
 	OAuth        OAuthOptions   // the --sasl-oauth-* flags (oauth.go)
 
 	propOpts // -F and -X (propflags.go)
+	// EventHubsFile is --event-hubs-connection-string-file (eventhubs.go).
+	EventHubsFile string
 }
 
 // Bind declares the options as flags of fs (eddy's root's persistent flags),
@@ -73,6 +75,7 @@ func (g *Options) Bind(fs *pflag.FlagSet) {
 	g.bindOAuth(fs)
 	g.bindKerberos(fs)
 	g.bindProps(fs)
+	g.bindEventHubs(fs)
 }
 
 // Current returns the context in force and its name: flag (--context), else
@@ -131,6 +134,11 @@ func (r *Resolver) KafkaSettings() (seeds []string, kc *KafkaConfig, explicit bo
 		seeds, explicit, where = splitList(r.Getenv("EDDY_BROKERS")), true, "EDDY_BROKERS"
 	case len(kc.Brokers) > 0:
 		seeds, explicit, where = kc.Brokers, true, "the context's kafka.brokers"
+	case r.eventHubsSet(kc):
+		if seeds, err = r.eventHubsSeeds(kc); err != nil {
+			return nil, nil, false, err
+		}
+		explicit, where = true, "the Event Hubs connection string"
 	default:
 		seeds = []string{DefaultBrokers}
 	}
@@ -255,6 +263,9 @@ type kafkaCreds struct {
 // Kafka path uses (the exactly-once ones too, through Client.KgoOpts); the
 // password is registered with the redactor.
 func (r *Resolver) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
+	if c, ok, err := r.eventHubsAuth(kc); ok || err != nil {
+		return c, err
+	}
 	var c kafkaCreds
 	var err error
 	if c.tls, err = r.tlsConfig(kc.TLS, false); err != nil {

@@ -32,7 +32,12 @@ const ConfigSet = `Create or update a context from the connection flags given wi
 the --sasl-oauth-* and --sasl-kerberos-* flags, --amqp-url and --amqp-mgmt-url. The SASL
 password is never taken from a flag: name an environment variable (--password-env) or a
 file (--password-file); OAUTHBEARER's token and client secret by file
-(--sasl-oauth-token-file, --sasl-oauth-client-secret-file).`
+(--sasl-oauth-token-file, --sasl-oauth-client-secret-file).
+
+--event-hubs-connection-string-file FILE makes the context an Azure Event Hubs
+namespace: brokers NAMESPACE.servicebus.windows.net:9093 (unless --brokers),
+TLS, and SASL PLAIN as $ConnectionString with the connection string the file
+holds (checked now, read again at each use, never copied into the config).`
 
 // ConfigImport is eddy config import's long help: the sources, what is
 // kept, where secrets go.
