@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,7 +52,9 @@ var chunkSize = 1 << 21
 // Its inputs alias data and dec's buffer, so a chunk is recycled only after
 // the Correlator consumed them (and copied what it keeps).
 type chunk struct {
+	// data is the chunk's lines: buf's, or a mapped capture's.
 	data []byte
+	buf  []byte
 	dec  event.Decoder
 	ins  []input
 	// lines is the number of lines in data; errLine, when err is set, the
@@ -59,7 +64,77 @@ type chunk struct {
 	skipped int
 	err     error
 	errLine int
-	done    chan struct{}
+	// fault is set when reading a mapped capture faulted (errShrank).
+	fault error
+	// grouped says the inputs were grouped by flow key (group): gid is
+	// each one's group, next the next input of its group (-1: none), and
+	// first and last those of each group; keys numbers the groups.
+	grouped     bool
+	gid, next   []int32
+	first, last []int32
+	keys        map[string]int32
+	done        chan struct{}
+}
+
+// mapping is a capture mapped into memory (mapCapture): data is the file
+// from off, its offset when it was mapped, to its end then.
+type mapping struct {
+	data  []byte
+	off   int64
+	unmap func()
+}
+
+// afterMap, when set (by tests), runs once a capture is mapped.
+var afterMap func()
+
+// errShrank is what reading a mapped capture that shrank meanwhile reports.
+var errShrank = errors.New("the file shrank while it was read")
+
+// recoverFault, deferred, turns the panic of a read past the end of a
+// mapped capture (debug.SetPanicOnFault) into errShrank in *err, wrapped
+// by wrap when not nil; any other panic goes on.
+func recoverFault(err *error, wrap func(error) error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if _, ok := r.(interface{ Addr() uintptr }); !ok {
+		panic(r)
+	}
+	*err = errShrank
+	if wrap != nil {
+		*err = wrap(errShrank)
+	}
+}
+
+// mappedChunks hands the whole lines of data (a mapped capture) to send in
+// chunks of about chunkSize, in order, and returns how many bytes they
+// took: up to the last newline. ok is false when send refused or ctx
+// ended; err says a fault.
+func mappedChunks(ctx context.Context, data []byte, free chan *chunk, send func(*chunk) bool) (n int, ok bool, err error) {
+	defer recoverFault(&err, nil)
+	end := bytes.LastIndexByte(data, '\n') + 1
+	for n < end {
+		var ch *chunk
+		select {
+		case ch = <-free:
+		case <-ctx.Done():
+			return n, false, nil
+		}
+		hi := n + chunkSize
+		if hi >= end {
+			hi = end
+		} else {
+			// The chunk ends after the first newline from its size on.
+			hi += bytes.IndexByte(data[hi-1:end], '\n')
+		}
+		ch.data = data[n:hi:hi]
+		n = hi
+		if !send(ch) {
+			return n, false, nil
+		}
+	}
+	return n, true, nil
 }
 
 // ReadCapture correlates every event of a capture (eddy's envelope, one
@@ -69,10 +144,30 @@ type chunk struct {
 // and the chunks are fed to the Correlator in file order, so the result is
 // what Add on each event in turn would give. A malformed line stops it with a
 // *file.LineError (the events before it are correlated), unless SkipBad.
-func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOptions) (CaptureResult, error) {
-	var res CaptureResult
+//
+// A capture in a regular file is mapped into memory (where the platform
+// can) and decoded where it lies, without a copy; anything appended after
+// the mapping is read. A file that shrinks while it is read stops it with
+// an error.
+func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOptions) (res CaptureResult, err error) {
 	if err := c.schema.Compile(); err != nil {
 		return res, err
+	}
+	var m mapping
+	mapped := false
+	f, isFile := r.(*os.File)
+	if isFile {
+		if m, mapped = mapCapture(f); mapped {
+			// Reading a mapping past the end of a file that shrank is a
+			// fault: an error here, not a crash. The workers and the reader
+			// say it through their chunks.
+			defer m.unmap()
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			defer recoverFault(&err, func(e error) error { return fmt.Errorf("file: reading %s: %w", o.Name, e) })
+			if afterMap != nil {
+				afterMap()
+			}
+		}
 	}
 	workers := o.Workers
 	if workers <= 0 {
@@ -83,7 +178,7 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 
 	free := make(chan *chunk, inFlight)
 	for range inFlight {
-		free <- &chunk{data: make([]byte, 0, chunkSize)}
+		free <- &chunk{}
 	}
 	work := make(chan *chunk, inFlight)
 	ordered := make(chan *chunk, inFlight)
@@ -94,7 +189,7 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 		defer wg.Done()
 		defer close(work)
 		defer close(ordered)
-		readErr = readChunks(ctx, r, free, func(ch *chunk) bool {
+		send := func(ch *chunk) bool {
 			ch.done = make(chan struct{})
 			select {
 			case work <- ch:
@@ -107,14 +202,32 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 			case <-ctx.Done():
 				return false
 			}
-		})
+		}
+		if mapped {
+			debug.SetPanicOnFault(true)
+			n, ok, err := mappedChunks(ctx, m.data, free, send)
+			if !ok || err != nil {
+				readErr = err
+				return
+			}
+			// The rest: a last line without its newline, or what was
+			// appended since the file was mapped.
+			if _, err := f.Seek(m.off+int64(n), io.SeekStart); err != nil {
+				readErr = err
+				return
+			}
+		}
+		readErr = readChunks(ctx, r, free, send)
 	}()
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if mapped {
+				debug.SetPanicOnFault(true)
+			}
 			for ch := range work {
-				c.decodeChunk(ch, o)
+				c.decodeChunkSafe(ch, o, mapped)
 				close(ch.done)
 			}
 		}()
@@ -135,13 +248,13 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
-		nowNano := c.cfg.Clock().UnixNano()
+		if ch.fault != nil {
+			res.Latest = fromNano(latest)
+			return res, fmt.Errorf("file: reading %s: %w", o.Name, ch.fault)
+		}
+		c.addChunk(ch, c.cfg.Clock().UnixNano())
 		for i := range ch.ins {
-			in := &ch.ins[i]
-			c.add(in, nowNano)
-			if in.ts > latest {
-				latest = in.ts
-			}
+			latest = max(latest, ch.ins[i].ts)
 		}
 		res.Skipped += ch.skipped
 		if ch.err != nil {
@@ -149,7 +262,7 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 			return res, &file.LineError{Path: o.Name, Line: line + ch.errLine, Err: ch.err}
 		}
 		line += ch.lines
-		ch.ins, ch.err, ch.skipped = ch.ins[:0], nil, 0
+		ch.ins, ch.err, ch.skipped, ch.data = ch.ins[:0], nil, 0, nil
 		ch.dec.Reset()
 		free <- ch
 		if err := ctx.Err(); err != nil {
@@ -185,7 +298,10 @@ func readChunks(ctx context.Context, r io.Reader, free chan *chunk, send func(*c
 		case <-ctx.Done():
 			return nil
 		}
-		buf := append(ch.data[:0], carry...)
+		if ch.buf == nil {
+			ch.buf = make([]byte, 0, chunkSize)
+		}
+		buf := append(ch.buf[:0], carry...)
 		carry = carry[:0]
 		eof := false
 		for {
@@ -211,7 +327,7 @@ func readChunks(ctx context.Context, r io.Reader, free chan *chunk, send func(*c
 			carry = append(carry, buf[last+1:]...)
 			buf = buf[:last+1]
 		}
-		ch.data = buf
+		ch.buf, ch.data = buf, buf
 		if len(buf) > 0 && !send(ch) {
 			return nil
 		}
@@ -219,6 +335,15 @@ func readChunks(ctx context.Context, r io.Reader, free chan *chunk, send func(*c
 			return nil
 		}
 	}
+}
+
+// decodeChunkSafe is decodeChunk, a fault reading a mapped capture (which
+// shrank) said in ch.fault.
+func (c *Correlator) decodeChunkSafe(ch *chunk, o CaptureOptions, mapped bool) {
+	if mapped {
+		defer recoverFault(&ch.fault, nil)
+	}
+	c.decodeChunk(ch, o)
 }
 
 // decodeChunk decodes the lines of ch into inputs; it runs on a worker.
@@ -254,8 +379,68 @@ func (c *Correlator) decodeChunk(ch *chunk, o CaptureOptions) {
 			continue
 		}
 		in := makeInput(e, &f, &names)
-		in.typ1, in.src1 = c.types.lookup(in.typ), c.srcs.lookup(in.source)
+		in.typ1, in.src1, in.from1 = c.types.lookup(in.typ), c.srcs.lookup(in.source), c.times.lookup(in.atFrom)
 		ch.ins = append(ch.ins, in)
 	}
 	ch.lines = lines
+	ch.group()
+}
+
+// group groups ch's inputs by flow key when every one has a correlation or
+// trace id (see Correlator.addRun), and else sets grouped false.
+func (ch *chunk) group() {
+	ch.grouped = false
+	for i := range ch.ins {
+		if ch.ins[i].corr == "" && ch.ins[i].traceID == "" {
+			return
+		}
+	}
+	n := len(ch.ins)
+	if ch.keys == nil {
+		ch.keys = make(map[string]int32, n)
+	}
+	clear(ch.keys)
+	ch.gid = slices.Grow(ch.gid[:0], n)[:n]
+	ch.next = slices.Grow(ch.next[:0], n)[:n]
+	ch.first, ch.last = ch.first[:0], ch.last[:0]
+	for i := range ch.ins {
+		k := ch.ins[i].corr
+		if k == "" {
+			k = ch.ins[i].traceID
+		}
+		g, ok := ch.keys[k]
+		if !ok {
+			g = int32(len(ch.first))
+			ch.keys[k] = g
+			ch.first, ch.last = append(ch.first, int32(i)), append(ch.last, int32(i))
+		} else {
+			ch.next[ch.last[g]] = int32(i)
+			ch.last[g] = int32(i)
+		}
+		ch.next[i], ch.gid[i] = -1, g
+	}
+	ch.grouped = true
+}
+
+// addChunk correlates ch's inputs at Clock time now: each key's run at
+// once (addRun) when the worker grouped them and the Correlator does not
+// link yet, else one by one.
+func (c *Correlator) addChunk(ch *chunk, now int64) {
+	if !ch.grouped || c.linked {
+		for i := range ch.ins {
+			c.add(&ch.ins[i], now)
+		}
+		return
+	}
+	// Names are numbered in the order their events come, as add does.
+	for i := range ch.ins {
+		c.intern(&ch.ins[i])
+	}
+	// Runs in the order of their last input: the list of open flows ends
+	// as it would.
+	for i := range ch.ins {
+		if g := ch.gid[i]; ch.last[g] == int32(i) {
+			c.addRun(ch.ins, ch.first[g], ch.next, now)
+		}
+	}
 }
