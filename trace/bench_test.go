@@ -170,8 +170,8 @@ func BenchmarkCorrelateCausation(b *testing.B) {
 
 // BenchmarkReadCaptureFile is trace flows over the capture file named by
 // EDDY_BENCH_CAPTURE (bench/gencapture writes one; skipped without it): the
-// file mapped and read on every core, the flows flushed into Stats and the
-// report made, per event. It is what a CPU profile of `eddy trace flows
+// file read on every core, the flows flushed into Stats and the report
+// made, per event. It is what a CPU profile of `eddy trace flows
 // file:CAPTURE` sees, without the process around it.
 func BenchmarkReadCaptureFile(b *testing.B) {
 	path := os.Getenv("EDDY_BENCH_CAPTURE")

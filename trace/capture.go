@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -52,9 +50,7 @@ var chunkSize = 1 << 21
 // Its inputs alias data and dec's buffer, so a chunk is recycled only after
 // the Correlator consumed them (and copied what it keeps).
 type chunk struct {
-	// data is the chunk's lines: buf's, or a mapped capture's.
 	data []byte
-	buf  []byte
 	dec  event.Decoder
 	ins  []input
 	// lines is the number of lines in data; errLine, when err is set, the
@@ -64,8 +60,6 @@ type chunk struct {
 	skipped int
 	err     error
 	errLine int
-	// fault is set when reading a mapped capture faulted (errShrank).
-	fault error
 	// grouped says the inputs were grouped by flow key (group): gid is
 	// each one's group, next the next input of its group (-1: none), and
 	// first and last those of each group; keys numbers the groups.
@@ -76,67 +70,6 @@ type chunk struct {
 	done        chan struct{}
 }
 
-// mapping is a capture mapped into memory (mapCapture): data is the file
-// from off, its offset when it was mapped, to its end then.
-type mapping struct {
-	data  []byte
-	off   int64
-	unmap func()
-}
-
-// afterMap, when set (by tests), runs once a capture is mapped.
-var afterMap func()
-
-// errShrank is what reading a mapped capture that shrank meanwhile reports.
-var errShrank = errors.New("the file shrank while it was read")
-
-// recoverFault, deferred, turns the panic of a read past the end of a
-// mapped capture (debug.SetPanicOnFault) into errShrank in *err, wrapped
-// by wrap when not nil; any other panic goes on.
-func recoverFault(err *error, wrap func(error) error) {
-	r := recover()
-	if r == nil {
-		return
-	}
-	if _, ok := r.(interface{ Addr() uintptr }); !ok {
-		panic(r)
-	}
-	*err = errShrank
-	if wrap != nil {
-		*err = wrap(errShrank)
-	}
-}
-
-// mappedChunks hands the whole lines of data (a mapped capture) to send in
-// chunks of about chunkSize, in order, and returns how many bytes they
-// took: up to the last newline. ok is false when send refused or ctx
-// ended; err says a fault.
-func mappedChunks(ctx context.Context, data []byte, free chan *chunk, send func(*chunk) bool) (n int, ok bool, err error) {
-	defer recoverFault(&err, nil)
-	end := bytes.LastIndexByte(data, '\n') + 1
-	for n < end {
-		var ch *chunk
-		select {
-		case ch = <-free:
-		case <-ctx.Done():
-			return n, false, nil
-		}
-		hi := n + chunkSize
-		if hi >= end {
-			hi = end
-		} else {
-			// The chunk ends after the first newline from its size on.
-			hi += bytes.IndexByte(data[hi-1:end], '\n')
-		}
-		ch.data = data[n:hi:hi]
-		n = hi
-		if !send(ch) {
-			return n, false, nil
-		}
-	}
-	return n, true, nil
-}
-
 // ReadCapture correlates every event of a capture (eddy's envelope, one
 // event per line) read from r until its end. It is the fast way through a
 // large file: the capture is read in line-aligned chunks, decoded on parallel
@@ -144,30 +77,10 @@ func mappedChunks(ctx context.Context, data []byte, free chan *chunk, send func(
 // and the chunks are fed to the Correlator in file order, so the result is
 // what Add on each event in turn would give. A malformed line stops it with a
 // *file.LineError (the events before it are correlated), unless SkipBad.
-//
-// A capture in a regular file is mapped into memory (where the platform
-// can) and decoded where it lies, without a copy; anything appended after
-// the mapping is read. A file that shrinks while it is read stops it with
-// an error.
-func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOptions) (res CaptureResult, err error) {
+func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOptions) (CaptureResult, error) {
+	var res CaptureResult
 	if err := c.schema.Compile(); err != nil {
 		return res, err
-	}
-	var m mapping
-	mapped := false
-	f, isFile := r.(*os.File)
-	if isFile {
-		if m, mapped = mapCapture(f); mapped {
-			// Reading a mapping past the end of a file that shrank is a
-			// fault: an error here, not a crash. The workers and the reader
-			// say it through their chunks.
-			defer m.unmap()
-			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-			defer recoverFault(&err, func(e error) error { return fmt.Errorf("file: reading %s: %w", o.Name, e) })
-			if afterMap != nil {
-				afterMap()
-			}
-		}
 	}
 	workers := o.Workers
 	if workers <= 0 {
@@ -178,7 +91,7 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 
 	free := make(chan *chunk, inFlight)
 	for range inFlight {
-		free <- &chunk{}
+		free <- &chunk{data: make([]byte, 0, chunkSize)}
 	}
 	work := make(chan *chunk, inFlight)
 	ordered := make(chan *chunk, inFlight)
@@ -189,7 +102,7 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 		defer wg.Done()
 		defer close(work)
 		defer close(ordered)
-		send := func(ch *chunk) bool {
+		readErr = readChunks(ctx, r, free, func(ch *chunk) bool {
 			ch.done = make(chan struct{})
 			select {
 			case work <- ch:
@@ -202,32 +115,14 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 			case <-ctx.Done():
 				return false
 			}
-		}
-		if mapped {
-			debug.SetPanicOnFault(true)
-			n, ok, err := mappedChunks(ctx, m.data, free, send)
-			if !ok || err != nil {
-				readErr = err
-				return
-			}
-			// The rest: a last line without its newline, or what was
-			// appended since the file was mapped.
-			if _, err := f.Seek(m.off+int64(n), io.SeekStart); err != nil {
-				readErr = err
-				return
-			}
-		}
-		readErr = readChunks(ctx, r, free, send)
+		})
 	}()
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if mapped {
-				debug.SetPanicOnFault(true)
-			}
 			for ch := range work {
-				c.decodeChunkSafe(ch, o, mapped)
+				c.decodeChunk(ch, o)
 				close(ch.done)
 			}
 		}()
@@ -248,10 +143,6 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
-		if ch.fault != nil {
-			res.Latest = fromNano(latest)
-			return res, fmt.Errorf("file: reading %s: %w", o.Name, ch.fault)
-		}
 		c.addChunk(ch, c.cfg.Clock().UnixNano())
 		for i := range ch.ins {
 			latest = max(latest, ch.ins[i].ts)
@@ -262,7 +153,7 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 			return res, &file.LineError{Path: o.Name, Line: line + ch.errLine, Err: ch.err}
 		}
 		line += ch.lines
-		ch.ins, ch.err, ch.skipped, ch.data = ch.ins[:0], nil, 0, nil
+		ch.ins, ch.err, ch.skipped = ch.ins[:0], nil, 0
 		ch.dec.Reset()
 		free <- ch
 		if err := ctx.Err(); err != nil {
@@ -298,10 +189,7 @@ func readChunks(ctx context.Context, r io.Reader, free chan *chunk, send func(*c
 		case <-ctx.Done():
 			return nil
 		}
-		if ch.buf == nil {
-			ch.buf = make([]byte, 0, chunkSize)
-		}
-		buf := append(ch.buf[:0], carry...)
+		buf := append(ch.data[:0], carry...)
 		carry = carry[:0]
 		eof := false
 		for {
@@ -327,7 +215,7 @@ func readChunks(ctx context.Context, r io.Reader, free chan *chunk, send func(*c
 			carry = append(carry, buf[last+1:]...)
 			buf = buf[:last+1]
 		}
-		ch.buf, ch.data = buf, buf
+		ch.data = buf
 		if len(buf) > 0 && !send(ch) {
 			return nil
 		}
@@ -335,15 +223,6 @@ func readChunks(ctx context.Context, r io.Reader, free chan *chunk, send func(*c
 			return nil
 		}
 	}
-}
-
-// decodeChunkSafe is decodeChunk, a fault reading a mapped capture (which
-// shrank) said in ch.fault.
-func (c *Correlator) decodeChunkSafe(ch *chunk, o CaptureOptions, mapped bool) {
-	if mapped {
-		defer recoverFault(&ch.fault, nil)
-	}
-	c.decodeChunk(ch, o)
 }
 
 // decodeChunk decodes the lines of ch into inputs; it runs on a worker.
