@@ -6,7 +6,7 @@ import (
 )
 
 // A line's index: where its quotes and backslashes are, found for the whole
-// line at once (eight or, with AVX2, 64 bytes a step) so that the scanner
+// line at once (eight bytes a step) so that the scanner
 // finds the end of each string with a bit scan instead of reading it again
 // byte by byte. The idea is simdjson's stage one, cut down to what the
 // envelope needs.

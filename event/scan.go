@@ -37,7 +37,7 @@ type Decoder struct {
 	// nil when the value was decoded as usual. rawOff is where it starts.
 	raw    []byte
 	rawOff int
-	// ix indexes the line being scanned where that is fast (AVX2); ix.ok
+	// ix indexes the line being scanned when indexed() (never now); ix.ok
 	// false means the scanner reads the line byte by byte instead.
 	ix index
 	// kdec and vdec are the Event's KeyDecoded and ValueDecoded when the

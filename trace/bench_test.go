@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -165,4 +166,33 @@ func BenchmarkCorrelateCausation(b *testing.B) {
 		c.Add(&evs[i%len(evs)])
 	}
 	c.Flush()
+}
+
+// BenchmarkReadCaptureFile is trace flows over the capture file named by
+// EDDY_BENCH_CAPTURE (bench/gencapture writes one; skipped without it): the
+// file read on every core, the flows flushed into Stats and the report
+// made, per event. It is what a CPU profile of `eddy trace flows
+// file:CAPTURE` sees, without the process around it.
+func BenchmarkReadCaptureFile(b *testing.B) {
+	path := os.Getenv("EDDY_BENCH_CAPTURE")
+	if path == "" {
+		b.Skip("EDDY_BENCH_CAPTURE names no capture")
+	}
+	var events int64
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := NewStats(nil)
+		c := NewCorrelator(Config{Borrow: true, OnFlow: st.Add})
+		if _, err := c.ReadCapture(context.Background(), f, CaptureOptions{Name: path}); err != nil {
+			b.Fatal(err)
+		}
+		c.Flush()
+		_ = st.Report(nil)
+		f.Close()
+		events = c.Events()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*events), "ns/event")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,7 +60,14 @@ type chunk struct {
 	skipped int
 	err     error
 	errLine int
-	done    chan struct{}
+	// grouped says the inputs were grouped by flow key (group): gid is
+	// each one's group, next the next input of its group (-1: none), and
+	// first and last those of each group; keys numbers the groups.
+	grouped     bool
+	gid, next   []int32
+	first, last []int32
+	keys        map[string]int32
+	done        chan struct{}
 }
 
 // ReadCapture correlates every event of a capture (eddy's envelope, one
@@ -135,13 +143,9 @@ func (c *Correlator) ReadCapture(ctx context.Context, r io.Reader, o CaptureOpti
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
-		nowNano := c.cfg.Clock().UnixNano()
+		c.addChunk(ch, c.cfg.Clock().UnixNano())
 		for i := range ch.ins {
-			in := &ch.ins[i]
-			c.add(in, nowNano)
-			if in.ts > latest {
-				latest = in.ts
-			}
+			latest = max(latest, ch.ins[i].ts)
 		}
 		res.Skipped += ch.skipped
 		if ch.err != nil {
@@ -254,8 +258,68 @@ func (c *Correlator) decodeChunk(ch *chunk, o CaptureOptions) {
 			continue
 		}
 		in := makeInput(e, &f, &names)
-		in.typ1, in.src1 = c.types.lookup(in.typ), c.srcs.lookup(in.source)
+		in.typ1, in.src1, in.from1 = c.types.lookup(in.typ), c.srcs.lookup(in.source), c.times.lookup(in.atFrom)
 		ch.ins = append(ch.ins, in)
 	}
 	ch.lines = lines
+	ch.group()
+}
+
+// group groups ch's inputs by flow key when every one has a correlation or
+// trace id (see Correlator.addRun), and else sets grouped false.
+func (ch *chunk) group() {
+	ch.grouped = false
+	for i := range ch.ins {
+		if ch.ins[i].corr == "" && ch.ins[i].traceID == "" {
+			return
+		}
+	}
+	n := len(ch.ins)
+	if ch.keys == nil {
+		ch.keys = make(map[string]int32, n)
+	}
+	clear(ch.keys)
+	ch.gid = slices.Grow(ch.gid[:0], n)[:n]
+	ch.next = slices.Grow(ch.next[:0], n)[:n]
+	ch.first, ch.last = ch.first[:0], ch.last[:0]
+	for i := range ch.ins {
+		k := ch.ins[i].corr
+		if k == "" {
+			k = ch.ins[i].traceID
+		}
+		g, ok := ch.keys[k]
+		if !ok {
+			g = int32(len(ch.first))
+			ch.keys[k] = g
+			ch.first, ch.last = append(ch.first, int32(i)), append(ch.last, int32(i))
+		} else {
+			ch.next[ch.last[g]] = int32(i)
+			ch.last[g] = int32(i)
+		}
+		ch.next[i], ch.gid[i] = -1, g
+	}
+	ch.grouped = true
+}
+
+// addChunk correlates ch's inputs at Clock time now: each key's run at
+// once (addRun) when the worker grouped them and the Correlator does not
+// link yet, else one by one.
+func (c *Correlator) addChunk(ch *chunk, now int64) {
+	if !ch.grouped || c.linked {
+		for i := range ch.ins {
+			c.add(&ch.ins[i], now)
+		}
+		return
+	}
+	// Names are numbered in the order their events come, as add does.
+	for i := range ch.ins {
+		c.intern(&ch.ins[i])
+	}
+	// Runs in the order of their last input: the list of open flows ends
+	// as it would.
+	for i := range ch.ins {
+		if g := ch.gid[i]; ch.last[g] == int32(i) {
+			c.addRun(ch.ins, ch.first[g], ch.next, now)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +233,76 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	n := copy(p, f.data)
 	f.data = f.data[n:]
 	return n, nil
+}
+
+// TestReadCaptureGroupedAgreesWithAdd: chunks whose events all have a
+// correlation or trace id are correlated a flow key at a time (their runs
+// in the order of their last event); the flows, their order, the event
+// types' order, events and duplicates are Add's on each event in turn, with
+// flows across chunks, retries (duplicates, some earlier than the first
+// copy), and some events with neither id, which make the Correlator link
+// from their chunk on.
+func TestReadCaptureGroupedAgreesWithAdd(t *testing.T) {
+	for _, unkeyed := range []int{0, 2, 300} { // per thousand
+		r := rand.New(rand.NewPCG(41, uint64(unkeyed)))
+		var data []byte
+		type open struct{ corr, last string }
+		var flows []open
+		for i := range 3000 {
+			if len(flows) < 12 || r.IntN(4) == 0 {
+				flows = append(flows, open{corr: fmt.Sprintf("c-%d", i)})
+			}
+			k := r.IntN(len(flows))
+			f := &flows[k]
+			id := fmt.Sprintf("e-%d", i)
+			if r.IntN(20) == 0 && f.last != "" {
+				id = f.last // a retry
+			}
+			typ := fmt.Sprintf("T%d", r.IntN(7))
+			at := time.Duration(i+r.IntN(50)-25) * time.Millisecond
+			var e event.Event
+			switch {
+			case r.IntN(1000) < unkeyed:
+				e = ev("orders", 0, int64(i), id, typ, "", f.last, at)
+			case r.IntN(3) == 0:
+				e = ev("orders", 1, int64(i), id, typ, "", f.last, at, "traceparent", fmt.Sprintf("00-%032x-%016x-01", k+1, i+1))
+			default:
+				e = ev("payments", 2, int64(i), id, typ, f.corr, f.last, at)
+			}
+			f.last = id
+			data = event.AppendEnvelope(data, &e)
+			data = append(data, '\n')
+			if r.IntN(6) == 0 {
+				flows = slices.Delete(flows, k, k+1)
+			}
+		}
+		clock := func() time.Time { return t0 }
+		var want []*Flow
+		ref := NewCorrelator(Config{Clock: clock, OnFlow: collect(&want)})
+		for line := range bytes.Lines(data) {
+			e, err := event.DecodeEnvelope(bytes.TrimSuffix(line, []byte("\n")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref.Add(e)
+		}
+		ref.Flush()
+		defer func(n int) { chunkSize = n }(chunkSize)
+		for _, size := range []int{64, 1000, 8192, 1 << 21} {
+			chunkSize = size
+			var got []*Flow
+			c := NewCorrelator(Config{Clock: clock, OnFlow: collect(&got)})
+			if _, err := c.ReadCapture(context.Background(), bytes.NewReader(data), CaptureOptions{Workers: 2}); err != nil {
+				t.Fatal(err)
+			}
+			c.Flush()
+			if g, w := flowsDigest(got), flowsDigest(want); g != w {
+				t.Fatalf("%d‰ without ids, chunk %d: flows differ from Add's\ngot  %.3000s\nwant %.3000s", unkeyed, size, g, w)
+			}
+			if !slices.Equal(c.Types(), ref.Types()) || c.Events() != ref.Events() || c.Duplicates() != ref.Duplicates() {
+				t.Fatalf("%d‰ without ids, chunk %d: types %v/%v, events %d/%d, duplicates %d/%d", unkeyed, size,
+					c.Types(), ref.Types(), c.Events(), ref.Events(), c.Duplicates(), ref.Duplicates())
+			}
+		}
+	}
 }

@@ -153,9 +153,9 @@ type input struct {
 	hasTrace                      bool
 	trace                         [16]byte
 	span                          [8]byte
-	// typ1 and src1 are 1 + the interned number of the type and source
-	// when a capture worker found them, else 0.
-	typ1, src1 uint32
+	// typ1, src1 and from1 are 1 + the interned number of the type, the
+	// source and atFrom when a capture worker found them, else 0.
+	typ1, src1, from1 uint32
 }
 
 // makeInput reduces e, whose fields the schema extracted into f.
@@ -205,32 +205,7 @@ func (c *Correlator) Add(e *event.Event) {
 
 // add correlates one input at Clock time now.
 func (c *Correlator) add(r *input, now int64) {
-	c.events++
-	s := step{
-		typ:       r.typ1 - 1,
-		src:       r.src1 - 1,
-		ts:        r.ts,
-		at:        r.at,
-		offset:    r.offset,
-		partition: r.partition,
-		hasTrace:  r.hasTrace,
-		trace:     r.trace,
-		span:      r.span,
-	}
-	if r.typ1 == 0 {
-		s.typ = c.types.id(r.typ)
-	}
-	if r.src1 == 0 {
-		s.src = c.srcs.id(r.source)
-	}
-	if r.amqp {
-		s.transport = 1
-	}
-	s.coarse = r.coarse
-	if n := c.times.id(r.atFrom); n <= 255 {
-		s.atFrom = uint8(n)
-	}
-
+	s := c.stepOf(r)
 	var fs *flowState
 	var key string
 	var kind KeyKind
@@ -265,26 +240,114 @@ func (c *Correlator) add(r *input, now int64) {
 		}
 	}
 	if fs == nil {
-		fs = &flowState{kind: kind, steps: make([]step, 0, 6), arena: make([]byte, 0, arenaSize(len(key), r, c.cfg.KeepKeys))}
-		fs.key = fs.str(fs.put(key))
-		c.flows[fs.key] = fs
+		fs = c.newFlow(key, kind, r)
 	} else {
 		c.unlink(fs)
-		if dup := fs.find(r.id, s.src); dup >= 0 {
-			d := &fs.steps[dup]
-			if d.dups < ^uint16(0) {
-				d.dups++
-			}
-			// The first time the event happened is its time; a later copy
-			// (a retry) does not move it.
-			if s.at < d.at {
-				d.at, d.ts, d.offset, d.partition = s.at, s.ts, s.offset, s.partition
-			}
-			c.duplicates++
-			fs.lastSeen = now
-			c.pushBack(fs)
-			return
+	}
+	c.record(fs, r, &s, kind)
+	fs.lastSeen = now
+	c.pushBack(fs)
+}
+
+// addRun correlates the inputs of one key (a correlation or trace id), the
+// first at ins[i] and each one's next at next[i] (-1 ends them), with one
+// look-up of their flow. A capture worker grouped a chunk's inputs so
+// (chunk.group) when every one had such a key: until the Correlator links
+// (no such key yet), those of different keys have nothing to do with each
+// other, and adding each key's run in the order of its last input leaves
+// the Correlator as add on each in turn would.
+func (c *Correlator) addRun(ins []input, i int32, next []int32, now int64) {
+	r := &ins[i]
+	key, kind := r.corr, ByCorrelation
+	if key == "" {
+		key, kind = r.traceID, ByTrace
+	}
+	fs := c.flows[key]
+	if fs == nil {
+		fs = c.newFlow(key, kind, r)
+	} else {
+		c.unlink(fs)
+	}
+	for ; i >= 0; i = next[i] {
+		r := &ins[i]
+		s := c.stepOf(r)
+		c.record(fs, r, &s, kind)
+	}
+	fs.lastSeen = now
+	c.pushBack(fs)
+}
+
+// newFlow makes the flow of key for its first input r.
+func (c *Correlator) newFlow(key string, kind KeyKind, r *input) *flowState {
+	fs := &flowState{kind: kind, steps: make([]step, 0, 6), arena: make([]byte, 0, arenaSize(len(key), r, c.cfg.KeepKeys))}
+	fs.key = fs.str(fs.put(key))
+	c.flows[fs.key] = fs
+	return fs
+}
+
+// stepOf is the step of r, its strings not yet in an arena; it counts the
+// event.
+func (c *Correlator) stepOf(r *input) step {
+	c.events++
+	s := step{
+		typ:       r.typ1 - 1,
+		src:       r.src1 - 1,
+		ts:        r.ts,
+		at:        r.at,
+		offset:    r.offset,
+		partition: r.partition,
+		hasTrace:  r.hasTrace,
+		trace:     r.trace,
+		span:      r.span,
+		coarse:    r.coarse,
+	}
+	if r.typ1 == 0 {
+		s.typ = c.types.id(r.typ)
+	}
+	if r.src1 == 0 {
+		s.src = c.srcs.id(r.source)
+	}
+	if r.amqp {
+		s.transport = 1
+	}
+	n := r.from1 - 1
+	if r.from1 == 0 {
+		n = c.times.id(r.atFrom)
+	}
+	if n <= 255 {
+		s.atFrom = uint8(n)
+	}
+	return s
+}
+
+// intern numbers r's names (as stepOf would) where the worker did not.
+func (c *Correlator) intern(r *input) {
+	if r.typ1 == 0 {
+		r.typ1 = c.types.id(r.typ) + 1
+	}
+	if r.src1 == 0 {
+		r.src1 = c.srcs.id(r.source) + 1
+	}
+	if r.from1 == 0 {
+		r.from1 = c.times.id(r.atFrom) + 1
+	}
+}
+
+// record adds the step s of r to fs (out of the list of open flows), or
+// counts it as a duplicate of one fs has.
+func (c *Correlator) record(fs *flowState, r *input, s *step, kind KeyKind) {
+	if dup := fs.find(r.id, s.src); dup >= 0 {
+		d := &fs.steps[dup]
+		if d.dups < ^uint16(0) {
+			d.dups++
 		}
+		// The first time the event happened is its time; a later copy
+		// (a retry) does not move it.
+		if s.at < d.at {
+			d.at, d.ts, d.offset, d.partition = s.at, s.ts, s.offset, s.partition
+		}
+		c.duplicates++
+		return
 	}
 	s.id = fs.put(r.id)
 	s.cause = fs.put(r.cause)
@@ -295,15 +358,13 @@ func (c *Correlator) add(r *input, now int64) {
 		fs.dlqs = append(fs.dlqs, r.dlq)
 		s.dlq = uint32(len(fs.dlqs))
 	}
-	fs.appendStep(s)
+	fs.appendStep(*s)
 	if c.linked || !kind.keyed() {
 		c.alias1(fs.str(s.id), fs, ownID)
 	}
 	if !kind.keyed() {
 		c.alias1(fs.str(s.cause), fs, causeID)
 	}
-	fs.lastSeen = now
-	c.pushBack(fs)
 }
 
 // appendStep appends s, whose strings are in the arena, and indexes it.
