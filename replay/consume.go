@@ -40,7 +40,7 @@ func RunConsuming(ctx context.Context, k *amqp.Consumer, dst bus.Sink, opts Opti
 	var outage time.Time
 	backoff := 100 * time.Millisecond
 	for {
-		rec.reset()
+		rec.newRun()
 		sum, err := Run(ctx, k, rec, opts)
 		total = addSummary(total, sum)
 		if sum.Moved > 0 || sum.Skipped > 0 {
@@ -100,15 +100,18 @@ func addSummary(t, s Summary) Summary {
 	return t
 }
 
-// recordingSink remembers the events of the writes of the last run that
-// failed without saying which landed: their outcome is unknown. With writes
-// in flight (Pipeliner), a lost connection fails several.
+// recordingSink remembers the events of the last writes that failed without
+// saying which landed: their outcome is unknown. With writes in flight
+// (Pipeliner), a lost connection fails several in one run: all of them are
+// kept, until a write of a later run fails.
 type recordingSink struct {
 	bus.Sink
 	identity IdentityFunc
 
-	mu      sync.Mutex
-	unknown []string
+	mu         sync.Mutex
+	run        int // numbers RunConsuming's runs
+	unknownRun int // the run that unknown is of
+	unknown    []string
 }
 
 func (r *recordingSink) Write(ctx context.Context, evs []event.Event) error {
@@ -146,15 +149,19 @@ func (r *recordingSink) record(evs []event.Event, err error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.unknownRun != r.run {
+		r.unknown, r.unknownRun = nil, r.run
+	}
 	for i := from; i < len(evs); i++ {
 		r.unknown = append(r.unknown, r.identity(&evs[i]))
 	}
 }
 
-// reset forgets the unknown of an earlier run (retried since).
-func (r *recordingSink) reset() {
+// newRun starts the next run: a write of it that fails replaces what the
+// earlier runs left unknown.
+func (r *recordingSink) newRun() {
 	r.mu.Lock()
-	r.unknown = nil
+	r.run++
 	r.mu.Unlock()
 }
 
