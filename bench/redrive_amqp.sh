@@ -18,6 +18,9 @@
 # QUIET_LOAD (bench/lib.sh). Both end states are checked (the origin holds N,
 # the DLQ 0), so a fast wrong answer cannot win.
 # A quick check of the method: N=5000 RUNS=2 bench/redrive_amqp.sh
+# BASELINE=/path/to/an/older/eddy runs that binary too, in the same rounds
+# (before eddy in even rounds, after it in odd ones), and prints eddy against it and it against the shovel: a
+# change measured old vs new under the same load.
 # Needs the rabbitmq_shovel plugin (enabled here if rabbitmq-plugins can) and
 # the management API. AMQP_URL, MGMT_URL default to the local broker, guest.
 set -euo pipefail
@@ -27,6 +30,7 @@ N=${N:-100000}
 SIZE=${SIZE:-200}
 RUNS=${RUNS:-3}
 PREFETCH=${PREFETCH:-}
+BASELINE=${BASELINE:-}
 AMQP_URL=${AMQP_URL:-${EDDY_TEST_AMQP:-amqp://guest:guest@127.0.0.1:5672/}}
 MGMT_URL=${MGMT_URL:-${EDDY_TEST_AMQP_MGMT:-http://127.0.0.1:15672}}
 export AMQP_URL
@@ -79,13 +83,14 @@ shovel_run() {
 }
 
 eddy_run() {
+	local bin=${1:-$tmp/eddy}
 	$B purge -queue $ORIGIN
 	$B fill -dlq $DLQ -n "$N" -size "$SIZE"
 	local t0 t1 extra=()
 	[ -n "$PREFETCH" ] && extra=(--prefetch "$PREFETCH")
 	rm -f "$tmp/ledger.db"
 	t0=$(now)
-	EDDY_AMQP_URL=$AMQP_URL EDDY_AMQP_MGMT_URL=$MGMT_URL "$tmp/eddy" replay amqp:$DLQ --to amqp:exchange/$X/$KEY \
+	EDDY_AMQP_URL=$AMQP_URL EDDY_AMQP_MGMT_URL=$MGMT_URL "$bin" replay amqp:$DLQ --to amqp:exchange/$X/$KEY \
 		--ledger "$tmp/ledger.db" "${extra[@]}" 2>"$tmp/eddy.err" || { cat "$tmp/eddy.err" >&2; exit 1; }
 	t1=$(now)
 	[ "$($B depth -queue $ORIGIN)" = "$N" ] || { echo "eddy: the origin holds $($B depth -queue $ORIGIN), want $N" >&2; exit 1; }
@@ -97,13 +102,22 @@ echo "RabbitMQ DLQ -> origin, $N persistent messages of $SIZE B, $RUNS rounds (s
 echo "machine: $(nproc) cores, RabbitMQ $(curl -fsS -u "$user:$pass" "$MGMT_URL/api/overview" | sed -E 's/.*"rabbitmq_version":"([^"]*)".*/\1/')"
 tcp_uri=$(echo "$AMQP_URL" | sed -E 's#/+$##')/%2F
 us() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e6 }'; }
-S=() T=() E=()
+S=() T=() E=() O=()
 fig_begin "RabbitMQ DLQ -> origin"
 for i in $(seq "$RUNS"); do
 	s=$(shovel_run "amqp://")
 	st=$(shovel_run "$tcp_uri")
+	old=
+	if [ -n "$BASELINE" ] && ((i % 2 == 0)); then
+		o=$(eddy_run "$BASELINE") # before eddy in even rounds: neither always goes first
+	fi
 	e=$(eddy_run)
-	echo "round $i: shovel ${s}s ($(rate "$s") msgs/s)   shovel over TCP ${st}s ($(rate "$st") msgs/s)   eddy ${e}s ($(rate "$e") msgs/s)   load $(cut -d' ' -f1 /proc/loadavg)"
+	if [ -n "$BASELINE" ]; then
+		((i % 2 == 0)) || o=$(eddy_run "$BASELINE")
+		old="   baseline ${o}s ($(rate "$o") msgs/s)"
+		O+=("$(us "$o")")
+	fi
+	echo "round $i: shovel ${s}s ($(rate "$s") msgs/s)   shovel over TCP ${st}s ($(rate "$st") msgs/s)   eddy ${e}s ($(rate "$e") msgs/s)$old   load $(cut -d' ' -f1 /proc/loadavg)"
 	S+=("$(us "$s")") T+=("$(us "$st")") E+=("$(us "$e")")
 	fig_sample
 done
@@ -112,3 +126,9 @@ AB_A=("${E[@]}") AB_B=("${S[@]}")
 emit_ab "RabbitMQ DLQ -> origin ($N x $SIZE B)" "shovel, direct client" msg/s "$N" "P5 >=1.0"
 AB_B=("${T[@]}")
 emit_ab "RabbitMQ DLQ -> origin ($N x $SIZE B)" "shovel over TCP" msg/s "$N" ""
+if [ -n "$BASELINE" ]; then
+	AB_A=("${E[@]}") AB_B=("${O[@]}")
+	emit_ab "RabbitMQ DLQ -> origin ($N x $SIZE B)" "baseline eddy" msg/s "$N" ""
+	AB_A=("${O[@]}") AB_B=("${S[@]}")
+	emit_ab "RabbitMQ DLQ -> origin, baseline ($N x $SIZE B)" "shovel, direct client" msg/s "$N" ""
+fi

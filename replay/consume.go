@@ -40,6 +40,7 @@ func RunConsuming(ctx context.Context, k *amqp.Consumer, dst bus.Sink, opts Opti
 	var outage time.Time
 	backoff := 100 * time.Millisecond
 	for {
+		rec.newRun()
 		sum, err := Run(ctx, k, rec, opts)
 		total = addSummary(total, sum)
 		if sum.Moved > 0 || sum.Skipped > 0 {
@@ -99,35 +100,69 @@ func addSummary(t, s Summary) Summary {
 	return t
 }
 
-// recordingSink remembers the events of the last write that failed without
-// saying which landed: their outcome is unknown.
+// recordingSink remembers the events of the last writes that failed without
+// saying which landed: their outcome is unknown. With writes in flight
+// (Pipeliner), a lost connection fails several in one run: all of them are
+// kept, until a write of a later run fails.
 type recordingSink struct {
 	bus.Sink
 	identity IdentityFunc
 
-	mu      sync.Mutex
-	unknown []string
+	mu         sync.Mutex
+	run        int // numbers RunConsuming's runs
+	unknownRun int // the run that unknown is of
+	unknown    []string
 }
 
 func (r *recordingSink) Write(ctx context.Context, evs []event.Event) error {
 	err := r.Sink.Write(ctx, evs)
+	r.record(evs, err)
+	return err
+}
+
+// Publish implements Pipeliner.
+func (r *recordingSink) Publish(ctx context.Context, evs []event.Event) Pending {
+	return &recordingPending{r: r, evs: evs, p: publish(ctx, r.Sink, evs)}
+}
+
+type recordingPending struct {
+	r   *recordingSink
+	evs []event.Event
+	p   Pending
+}
+
+func (p *recordingPending) Wait(ctx context.Context) error {
+	err := p.p.Wait(ctx)
+	p.r.record(p.evs, err)
+	return err
+}
+
+func (r *recordingSink) record(evs []event.Event, err error) {
 	var pe *amqp.PublishError
 	if err == nil || errors.As(err, &pe) {
-		return err // confirmed, or refused one by one: both known
+		return // confirmed, or refused one by one: both known
 	}
 	from := 0
 	var we *bus.WriteError
 	if errors.As(err, &we) {
 		from = min(max(we.Written, 0), len(evs))
 	}
-	ids := make([]string, 0, len(evs)-from)
-	for i := from; i < len(evs); i++ {
-		ids = append(ids, r.identity(&evs[i]))
-	}
 	r.mu.Lock()
-	r.unknown = ids
+	defer r.mu.Unlock()
+	if r.unknownRun != r.run {
+		r.unknown, r.unknownRun = nil, r.run
+	}
+	for i := from; i < len(evs); i++ {
+		r.unknown = append(r.unknown, r.identity(&evs[i]))
+	}
+}
+
+// newRun starts the next run: a write of it that fails replaces what the
+// earlier runs left unknown.
+func (r *recordingSink) newRun() {
+	r.mu.Lock()
+	r.run++
 	r.mu.Unlock()
-	return err
 }
 
 func (r *recordingSink) unknownIDs() []string {

@@ -209,7 +209,36 @@ func (t *traced) Write(ctx context.Context, evs []event.Event) error {
 		spans[i] = t.spans.Start(ctx, &out[i])
 	}
 	err := t.sink.Write(ctx, out)
-	confirmed, rejected := confirmations(err, len(out))
+	t.end(spans, err)
+	return err
+}
+
+// Publish implements Pipeliner: the spans end when the write is settled.
+func (t *traced) Publish(ctx context.Context, evs []event.Event) Pending {
+	spans := make([]oteltrace.Span, len(evs))
+	out := make([]event.Event, len(evs))
+	for i := range evs {
+		out[i] = evs[i]
+		spans[i] = t.spans.Start(ctx, &out[i])
+	}
+	return &tracedPending{t: t, spans: spans, p: publish(ctx, t.sink, out)}
+}
+
+type tracedPending struct {
+	t     *traced
+	spans []oteltrace.Span
+	p     Pending
+}
+
+func (p *tracedPending) Wait(ctx context.Context) error {
+	err := p.p.Wait(ctx)
+	p.t.end(p.spans, err)
+	return err
+}
+
+// end ends the spans of a write, with the write's outcome.
+func (t *traced) end(spans []oteltrace.Span, err error) {
+	confirmed, rejected := confirmations(err, len(spans))
 	reasons := make(map[int]string, len(rejected))
 	for _, f := range rejected {
 		reasons[f.Index] = f.Reason
@@ -226,7 +255,6 @@ func (t *traced) Write(ctx context.Context, evs []event.Event) error {
 		}
 		EndEventSpan(span, failure)
 	}
-	return err
 }
 
 func (t *traced) Close() error { return t.sink.Close() }

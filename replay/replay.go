@@ -21,6 +21,21 @@
 // carries an eddy-redrive-id header (RedriveID) that is the same for every
 // attempt.
 //
+// # Writes in flight
+//
+// From a source acked explicitly (a RabbitMQ queue consumed) to a sink that
+// can publish before the previous batch is confirmed (Pipeliner: RabbitMQ),
+// Run keeps several writes in flight without giving up any of the above:
+// one goroutine reads, Begins (step 1) and publishes chunks of at most 1,000
+// events; another waits for each chunk's confirms in publishing order,
+// records the confirmed Completed — every chunk settled meanwhile in one
+// ledger transaction, so one fsync for many (group commit) — and only then
+// acks them. So the publisher never pauses for the last confirm of a batch,
+// a ledger fsync or an ack; an event is still acked only after its copy was
+// confirmed and its Completed is durable, and a crash anywhere leaves each
+// event either in the source (InProgress or absent in the ledger) or moved
+// and Completed. A Limit runs one write at a time.
+//
 // # Dry run
 //
 // A dry run is the same Run with a DryRun sink (which records a Plan instead
@@ -36,6 +51,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -74,7 +90,9 @@ type Options struct {
 	Rate float64
 	// Limit, when positive, stops after that many events were moved.
 	Limit int64
-	// Progress, when set, is called after every chunk with the counts so far.
+	// Progress, when set, is called after every chunk with the counts so
+	// far; in a pipelined run (see the package doc) after every group of
+	// writes settled, from a goroutine of the run's own, never two at once.
 	Progress func(Summary)
 	// StopGrace bounds how long a write in flight may still take once ctx is
 	// done, so that a stop leaves it confirmed or failed rather than unknown.
@@ -125,7 +143,12 @@ func Run(ctx context.Context, src bus.Source, dst bus.Sink, opts Options) (Summa
 		burst := max(1, int(math.Ceil(opts.Rate/10)))
 		r.lim = rate.NewLimiter(rate.Limit(opts.Rate), burst)
 	}
-	err := r.run(ctx)
+	var err error
+	if dst, a, ok := r.pipelined(); ok {
+		err = r.runPipelined(ctx, dst, a)
+	} else {
+		err = r.run(ctx)
+	}
 	r.sum.Elapsed = time.Since(r.start)
 	if err == nil && len(r.rejected) > 0 {
 		err = &RejectedError{Rejected: r.rejected}
@@ -142,10 +165,13 @@ type runner struct {
 	src   bus.Source
 	dst   bus.Sink
 	lim   *rate.Limiter
-	sum   Summary
 	start time.Time
 	ids   []string
 
+	// mu guards sum and rejected: a pipelined run settles writes in a
+	// goroutine of its own.
+	mu       sync.Mutex
+	sum      Summary
 	rejected []Rejection
 	// gen is the source's generation at the last batch (genSeen: there was
 	// one); see newGeneration.
@@ -243,6 +269,8 @@ func (r *runner) newGeneration() {
 	}
 	gen := g.Generation()
 	if r.genSeen && gen != r.gen {
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		r.sum.Filtered, r.sum.FilterErr, r.sum.Held = 0, 0, 0
 		r.rejected = slices.DeleteFunc(r.rejected, func(x Rejection) bool { return x.Held })
 		if r.opts.OnRedeliver != nil {
@@ -255,18 +283,7 @@ func (r *runner) newGeneration() {
 // batch moves one batch from the source, in chunks of at most the rate
 // limiter's burst.
 func (r *runner) batch(ctx context.Context, evs []event.Event) error {
-	keep := evs[:0:0]
-	for i := range evs {
-		ok, err := match(r.opts.Filter, &evs[i])
-		if err != nil {
-			r.sum.FilterErr++
-		}
-		if !ok {
-			r.sum.Filtered++
-			continue
-		}
-		keep = append(keep, evs[i])
-	}
+	keep := r.selected(evs)
 	var acked []event.Event
 	for len(keep) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -304,7 +321,32 @@ func (r *runner) batch(ctx context.Context, evs []event.Event) error {
 	return r.ack(ctx, acked, nil)
 }
 
+// selected returns the events of evs that the filter matches, and counts
+// the others.
+func (r *runner) selected(evs []event.Event) []event.Event {
+	keep := evs[:0:0]
+	var filtered, ferr int64
+	for i := range evs {
+		ok, err := match(r.opts.Filter, &evs[i])
+		if err != nil {
+			ferr++
+		}
+		if !ok {
+			filtered++
+			continue
+		}
+		keep = append(keep, evs[i])
+	}
+	r.mu.Lock()
+	r.sum.Filtered += filtered
+	r.sum.FilterErr += ferr
+	r.mu.Unlock()
+	return keep
+}
+
 func (r *runner) snapshot() Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	s := r.sum
 	s.Elapsed = time.Since(r.start)
 	return s
@@ -326,27 +368,61 @@ func (r *runner) ack(ctx context.Context, evs []event.Event, cause error) error 
 // chunk moves evs through the ledger and the sink, and returns the events
 // that may be acked at the source.
 func (r *runner) chunk(ctx context.Context, evs []event.Event) ([]event.Event, error) {
+	p, err := r.prepare(evs, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.out) == 0 {
+		return p.acks, nil
+	}
+
+	// A stop should not cut a write in half: give it StopGrace to finish.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(r.opts.StopGrace, cancel)
+		context.AfterFunc(wctx, func() { t.Stop() })
+	})
+	err = r.dst.Write(wctx, p.out)
+	stop()
+	cancel()
+	return r.finish(ctx, []*flight{{prepared: p, err: err}})
+}
+
+// prepared is a chunk ready to be written.
+type prepared struct {
+	out  []event.Event // the events to write, with their eddy-redrive-id
+	ids  []string      // ids[j] is the identity of out[j]
+	srcs []event.Event // srcs[j] is the source event out[j] was made from
+	acks []event.Event // skipped: Completed before, safe to ack
+}
+
+// prepare records the identities of evs InProgress (Begin) and returns what
+// is to be written: not the Completed, the Held, or repeats. before, when
+// set, is called with the identities before Begin.
+func (r *runner) prepare(evs []event.Event, before func(ids []string)) (prepared, error) {
 	r.ids = r.ids[:0]
 	for i := range evs {
 		r.ids = append(r.ids, r.opts.Identity(&evs[i]))
+	}
+	if before != nil {
+		before(r.ids)
 	}
 	var states []State
 	if r.opts.Ledger != nil {
 		var err error
 		if states, err = r.opts.Ledger.Begin(r.opts.Job, r.ids); err != nil {
-			return nil, err
+			return prepared{}, err
 		}
 	}
-	out := make([]event.Event, 0, len(evs))
-	outIDs := make([]string, 0, len(evs))
-	orig := make([]int, 0, len(evs)) // out[j] is evs[orig[j]]
-	var acks []event.Event           // skipped: Completed before, safe to ack
+	p := prepared{out: make([]event.Event, 0, len(evs)), ids: make([]string, 0, len(evs)), srcs: make([]event.Event, 0, len(evs))}
 	seen := make(map[string]bool, len(evs))
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for i := range evs {
 		id := r.ids[i]
 		if seen[id] || (states != nil && states[i] == Completed) {
 			r.sum.Skipped++
-			acks = append(acks, evs[i])
+			p.acks = append(p.acks, evs[i])
 			continue
 		}
 		if states != nil && states[i] == Held {
@@ -361,58 +437,67 @@ func (r *runner) chunk(ctx context.Context, evs []event.Event) ([]event.Event, e
 		}
 		e := evs[i]
 		e.Headers = withHeader(e.Headers, HeaderRedriveID, RedriveID(r.opts.Job, id))
-		out = append(out, e)
-		outIDs = append(outIDs, id)
-		orig = append(orig, i)
+		p.out = append(p.out, e)
+		p.ids = append(p.ids, id)
+		p.srcs = append(p.srcs, evs[i])
 	}
-	if len(out) == 0 {
-		return acks, nil
-	}
+	return p, nil
+}
 
-	// A stop should not cut a write in half: give it StopGrace to finish.
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(r.opts.StopGrace, cancel)
-		context.AfterFunc(wctx, func() { t.Stop() })
-	})
-	err := r.dst.Write(wctx, out)
-	stop()
-	cancel()
-
-	confirmed, rejected := confirmations(err, len(out))
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		err = ctx.Err()
-	}
+// finish settles written chunks (each with its write's error): it records
+// the confirmed events Completed, in one ledger call for them all, and
+// returns the events that may be acked — the skipped and the confirmed —
+// and the first write error that is not a refusal one by one.
+func (r *runner) finish(ctx context.Context, fs []*flight) ([]event.Event, error) {
+	var acks, landed []event.Event
 	var done []string
-	for j, ok := range confirmed {
-		if ok {
-			done = append(done, outIDs[j])
+	var first error
+	written := 0
+	for _, f := range fs {
+		acks = append(acks, f.acks...)
+		written += len(f.out)
+		err := f.err
+		confirmed, rejected := confirmations(err, len(f.out))
+		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			err = ctx.Err()
+		}
+		n := 0
+		for j, ok := range confirmed {
+			if ok {
+				done = append(done, f.ids[j])
+				landed = append(landed, f.srcs[j])
+				n++
+			}
+		}
+		if len(rejected) > 0 && len(rejected) == len(f.out)-n {
+			// Refused one by one, not lost in flight: the run goes on, the
+			// refused stay unacked, and Run ends with a *RejectedError.
+			r.mu.Lock()
+			for _, x := range rejected {
+				r.rejected = append(r.rejected, Rejection{ID: f.ids[x.Index], Unroutable: x.Unroutable, Reason: x.Reason})
+			}
+			r.mu.Unlock()
+			err = nil
+		}
+		if err != nil && first == nil {
+			first = err
 		}
 	}
 	if len(done) > 0 && r.opts.Ledger != nil {
 		if cerr := r.opts.Ledger.Complete(r.opts.Job, done); cerr != nil {
 			// Landed but not recorded: they stay InProgress and none of
 			// them may be acked away.
-			r.sum.Failed += int64(len(out))
+			r.mu.Lock()
+			r.sum.Failed += int64(written)
+			r.mu.Unlock()
 			return acks, cerr
 		}
 	}
+	r.mu.Lock()
 	r.sum.Moved += int64(len(done))
-	r.sum.Failed += int64(len(out) - len(done))
-	for j, ok := range confirmed {
-		if ok {
-			acks = append(acks, evs[orig[j]])
-		}
-	}
-	if len(rejected) > 0 && len(rejected) == len(out)-len(done) {
-		// Refused one by one, not lost in flight: the run goes on, the
-		// refused stay unacked, and Run ends with a *RejectedError.
-		for _, f := range rejected {
-			r.rejected = append(r.rejected, Rejection{ID: outIDs[f.Index], Unroutable: f.Unroutable, Reason: f.Reason})
-		}
-		return acks, nil
-	}
-	return acks, err
+	r.sum.Failed += int64(written - len(done))
+	r.mu.Unlock()
+	return append(acks, landed...), first
 }
 
 // confirmations says which of the n events of a Write landed, from its

@@ -92,6 +92,96 @@ func (r *Router) Write(ctx context.Context, evs []event.Event) error {
 	return nil
 }
 
+// Publish implements Pipeliner: each run of one target is published to its
+// sink (in flight when that sink pipelines), and the Pending's Wait settles
+// them in order as Write does.
+func (r *Router) Publish(ctx context.Context, evs []event.Event) Pending {
+	targets := make([]string, len(evs))
+	outs := make([]event.Event, len(evs))
+	for i := range evs {
+		t, out, err := r.route(&evs[i])
+		if err != nil {
+			return donePending{&bus.WriteError{Written: i, Err: err}}
+		}
+		targets[i], outs[i] = t, out
+	}
+	rp := &routerPending{r: r, n: len(evs)}
+	for start := 0; start < len(evs); {
+		end := start + 1
+		for end < len(evs) && targets[end] == targets[start] {
+			end++
+		}
+		pt := routerPart{start: start, end: end, target: targets[start]}
+		s, err := r.sink(targets[start])
+		if err != nil {
+			pt.pending = donePending{err}
+			pt.open = true
+			rp.parts = append(rp.parts, pt)
+			break
+		}
+		pt.pending = publish(ctx, s, outs[start:end])
+		rp.parts = append(rp.parts, pt)
+		var pe *amqp.PublishError
+		if d, ok := pt.pending.(donePending); ok && d.err != nil && !errors.As(d.err, &pe) {
+			break // written at once, and failed: as Write, nothing after it
+		}
+		start = end
+	}
+	return rp
+}
+
+type routerPart struct {
+	start, end int
+	target     string
+	pending    Pending
+	open       bool // the sink failed to open: nothing was written
+}
+
+type routerPending struct {
+	r     *Router
+	n     int
+	parts []routerPart
+}
+
+func (rp *routerPending) Wait(ctx context.Context) error {
+	var refused *amqp.PublishError
+	for _, pt := range rp.parts {
+		err := pt.pending.Wait(ctx)
+		if pt.open {
+			return &bus.WriteError{Written: pt.start, Err: err}
+		}
+		var pe *amqp.PublishError
+		switch {
+		case err == nil:
+		case errors.As(err, &pe):
+			if refused == nil {
+				refused = &amqp.PublishError{Exchange: pe.Exchange, Total: rp.n}
+			}
+			for _, f := range pe.Failed {
+				f.Index += pt.start
+				refused.Failed = append(refused.Failed, f)
+			}
+		default:
+			var we *bus.WriteError
+			n := 0
+			if errors.As(err, &we) {
+				n = max(we.Written, 0)
+			}
+			rp.r.add(pt.target, int64(n))
+			return &bus.WriteError{Written: pt.start + n, Err: err}
+		}
+		ok := int64(pt.end - pt.start)
+		if pe != nil {
+			ok -= int64(len(pe.Failed))
+		}
+		rp.r.add(pt.target, ok)
+	}
+	if refused != nil {
+		return refused
+	}
+	return nil
+}
+
 func (r *Router) add(target string, n int64) {
 	r.mu.Lock()
 	r.count[target] += n

@@ -50,6 +50,10 @@ type closeBoth struct {
 	close func()
 }
 
+// Unwrap returns the sink it wraps, which it adds nothing to but Close: a
+// run may write through that sink's own interfaces (replay.Pipeliner).
+func (s *closeBoth) Unwrap() bus.Sink { return s.Sink }
+
 func (s *closeBoth) Close() error {
 	err := s.Sink.Close()
 	s.close()

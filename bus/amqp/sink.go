@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
@@ -48,6 +49,14 @@ type Sink struct {
 	returns chan amqp091.Return
 	closes  chan *amqp091.Error
 	checked bool
+
+	// mu guards the channel and what is in flight on it, between Publish
+	// and the Wait of earlier batches.
+	mu   sync.Mutex
+	fifo []inflight       // messages published and not settled, oldest first
+	rets []amqp091.Return // returns not yet matched to their message
+	// broken is why the channel was last reset (see reset).
+	broken error
 
 	blockMu   sync.Mutex
 	blocked   string        // the broker's reason while it blocks publishers; "" when not
@@ -104,7 +113,7 @@ func (s *Sink) open(ctx context.Context) error {
 	// would make the library drop a return after 5 s).
 	s.returns = ch.NotifyReturn(make(chan amqp091.Return, 2*s.c.cfg.publishWindow+1))
 	s.closes = ch.NotifyClose(make(chan *amqp091.Error, 1))
-	s.ch = ch
+	s.ch, s.broken = ch, nil
 	return nil
 }
 
@@ -147,7 +156,25 @@ func (s *Sink) waitUnblocked(ctx context.Context) error {
 
 // Preflight connects and checks (passively) that the exchange or queue
 // exists, as the first Write does (bus.Preflighter). It publishes nothing.
-func (s *Sink) Preflight(ctx context.Context) error { return s.open(ctx) }
+func (s *Sink) Preflight(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open(ctx)
+}
+
+// waitUnblockedLocked is waitUnblocked with s.mu held, released while it
+// waits so that earlier batches are settled meanwhile.
+func (s *Sink) waitUnblockedLocked(ctx context.Context) error {
+	s.blockMu.Lock()
+	blocked := s.blocked != ""
+	s.blockMu.Unlock()
+	if !blocked {
+		return nil
+	}
+	s.mu.Unlock()
+	defer s.mu.Lock()
+	return s.waitUnblocked(ctx)
+}
 
 // check makes a missing destination a NotFoundError up front, instead of a
 // channel closed by the broker mid-batch (exchange) or every message returned
@@ -176,83 +203,73 @@ func (s *Sink) check() error {
 }
 
 type inflight struct {
+	p   *Pending
 	idx int
 	dc  *amqp091.DeferredConfirmation
 	key string
 }
 
+// Pending is a Publish in flight: its messages are published, and Wait
+// settles them (their confirms and returns).
+type Pending struct {
+	s        *Sink
+	evs      []event.Event
+	n        int // messages published
+	settled  int // of those, confirmed, nacked or returned
+	ok       []bool
+	returned []bool
+	reason   []string
+	fail     error // set when the rest of the batch has an unknown outcome
+}
+
 // Write publishes evs in order and waits for the broker's confirms. Up to a
 // window of messages is in flight at once. See Sink for the mapping and errors.
 func (s *Sink) Write(ctx context.Context, evs []event.Event) error {
+	return s.Publish(ctx, evs).Wait(ctx)
+}
+
+// Publish publishes evs in order, as Write does, and returns once they are
+// published — not yet confirmed — so that the caller can publish the next
+// batch while the broker confirms this one: the window of messages in flight
+// spans batches. Wait then returns what Write would have. Publish is called
+// from one goroutine at a time; Wait may be called from another, in the
+// order the batches were published. A failure (a lost channel, ctx ended)
+// fails every batch still in flight: their unconfirmed messages have an
+// unknown outcome.
+func (s *Sink) Publish(ctx context.Context, evs []event.Event) *Pending {
+	p := &Pending{s: s, evs: evs, ok: make([]bool, len(evs)), returned: make([]bool, len(evs)), reason: make([]string, len(evs))}
 	if len(evs) == 0 {
-		return nil
+		return p
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.open(ctx); err != nil {
-		return &bus.WriteError{Written: 0, Err: err}
+		p.fail = err
+		return p
 	}
 	user := s.c.uri.Username
-	ok := make([]bool, len(evs))
-	reason := make([]string, len(evs))
-	returned := make([]bool, len(evs))
-	var rets []amqp091.Return
-	var pending []inflight
-	var fail error
-	returns := s.returns // nil once closed, so a select does not spin on it
-
-	drain := func() {
-		for returns != nil {
-			select {
-			case r, ok := <-returns:
-				if !ok {
-					returns = nil
-					return
-				}
-				rets = append(rets, r)
-			default:
-				return
-			}
-		}
-	}
-	// wait settles the oldest in-flight message.
-	wait := func() error {
-		f := pending[0]
-		for {
-			select {
-			case <-f.dc.Done():
-				pending = pending[1:]
-				if s.ch.IsClosed() && !f.dc.Acked() {
-					return s.closedErr()
-				}
-				ok[f.idx] = f.dc.Acked()
-				if !ok[f.idx] {
-					reason[f.idx] = "basic.nack"
-				}
-				return nil
-			case r, open := <-returns:
-				if !open {
-					returns = nil
-					continue
-				}
-				rets = append(rets, r)
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-
 	for i := range evs {
 		if err := ctx.Err(); err != nil {
-			fail = err
+			p.fail = err
 			break
 		}
-		drain()
-		if fail = s.waitUnblocked(ctx); fail != nil {
+		if err := s.waitUnblockedLocked(ctx); err != nil {
+			p.fail = err
 			break
 		}
-		if len(pending) >= s.c.cfg.publishWindow {
-			if fail = wait(); fail != nil {
-				break
+		for p.fail == nil && len(s.fifo) >= s.c.cfg.publishWindow {
+			s.settleOldest(ctx)
+		}
+		if p.fail != nil {
+			break
+		}
+		if s.ch == nil {
+			// Reset by a failure of an earlier batch meanwhile.
+			p.fail = s.broken
+			if p.fail == nil {
+				p.fail = s.closedErr()
 			}
+			break
 		}
 		key := s.key
 		if key == "" {
@@ -260,43 +277,50 @@ func (s *Sink) Write(ctx context.Context, evs []event.Event) error {
 		}
 		dc, err := s.ch.PublishWithDeferredConfirm(s.exchange, key, true, false, publishing(&evs[i], user))
 		if err != nil {
-			fail = s.closedErr()
+			p.fail = s.closedErr()
 			// A write the socket refused (reset, broken pipe) is a lost
 			// connection even before the library has seen it and closed
 			// the channel: the run retries it, as it does a closed one.
 			if !s.ch.IsClosed() && !socketLost(err) {
-				fail = fmt.Errorf("amqp: publishing to %s: %s", s.dest, scrub(err.Error(), s.c.secrets))
+				p.fail = fmt.Errorf("amqp: publishing to %s: %s", s.dest, scrub(err.Error(), s.c.secrets))
 			}
 			break
 		}
-		pending = append(pending, inflight{idx: i, dc: dc, key: key})
+		s.fifo = append(s.fifo, inflight{p: p, idx: i, dc: dc, key: key})
+		p.n++
 	}
-	for fail == nil && len(pending) > 0 {
-		fail = wait()
+	if p.fail != nil {
+		s.reset(p.fail)
 	}
-	// A return precedes its message's confirm on the wire, and the library
-	// delivers it before it processes that confirm: every return of this
-	// batch is in hand now.
-	drain()
-	s.match(evs, rets, returned, reason)
+	return p
+}
 
+// Wait returns once every message of the batch is settled, with what Write
+// returns (see Sink).
+func (p *Pending) Wait(ctx context.Context) error {
+	s := p.s
+	if len(p.evs) > 0 {
+		s.mu.Lock()
+		for p.fail == nil && p.settled < p.n {
+			if len(s.fifo) == 0 {
+				p.fail = s.closedErr() // cannot happen: its messages were dropped
+				break
+			}
+			s.settleOldest(ctx)
+		}
+		s.mu.Unlock()
+	}
 	written := 0
-	for written < len(evs) && ok[written] && !returned[written] {
+	for written < len(p.evs) && p.ok[written] && !p.returned[written] {
 		written++
 	}
-	if fail != nil {
-		// Confirms or returns of this batch may still arrive; a fresh channel
-		// keeps them from being taken for the next batch's.
-		if s.ch != nil {
-			s.ch.Close()
-			s.ch = nil
-		}
-		return &bus.WriteError{Written: written, Err: fail}
+	if p.fail != nil {
+		return &bus.WriteError{Written: written, Err: p.fail}
 	}
-	pe := &PublishError{Exchange: s.exchange, Total: len(evs)}
-	for i := range evs {
-		if returned[i] || !ok[i] {
-			pe.Failed = append(pe.Failed, Failure{Index: i, Unroutable: returned[i], Reason: reason[i]})
+	pe := &PublishError{Exchange: s.exchange, Total: len(p.evs)}
+	for i := range p.evs {
+		if p.returned[i] || !p.ok[i] {
+			pe.Failed = append(pe.Failed, Failure{Index: i, Unroutable: p.returned[i], Reason: p.reason[i]})
 		}
 	}
 	if len(pe.Failed) > 0 {
@@ -305,28 +329,104 @@ func (s *Sink) Write(ctx context.Context, evs []event.Event) error {
 	return nil
 }
 
-// match assigns each return to the first not yet returned event that it is a
-// copy of. Returns carry no delivery tag; two events identical in exchange,
-// key, id and body route identically, so which of them is blamed is moot.
-func (s *Sink) match(evs []event.Event, rets []amqp091.Return, returned []bool, reason []string) {
-	for _, r := range rets {
-		for i := range evs {
-			if returned[i] {
-				continue
+// settleOldest waits, without holding s.mu, for the oldest message in
+// flight to be settled, and settles every settled one. s.mu is held on entry
+// and on return; the other goroutine may have settled them meanwhile.
+func (s *Sink) settleOldest(ctx context.Context) {
+	f := s.fifo[0]
+	s.mu.Unlock()
+	var err error
+	select {
+	case <-f.dc.Done():
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.mu.Lock()
+	if err != nil {
+		s.reset(err) // fails every batch still in flight
+		return
+	}
+	s.settleReady()
+}
+
+// settleReady settles the messages in flight whose confirm arrived, oldest
+// first; s.mu is held. A return precedes its message's confirm on the wire,
+// and the library delivers it before it processes that confirm: when a
+// message is confirmed, its return (if any) is in the returns channel.
+func (s *Sink) settleReady() {
+	for len(s.fifo) > 0 {
+		f := s.fifo[0]
+		select {
+		case <-f.dc.Done():
+		default:
+			return
+		}
+		if !f.dc.Acked() && (s.ch == nil || s.ch.IsClosed()) {
+			s.reset(s.closedErr())
+			return
+		}
+		s.fifo[0] = inflight{}
+		s.fifo = s.fifo[1:]
+		p := f.p
+		p.settled++
+		p.ok[f.idx] = f.dc.Acked()
+		if !p.ok[f.idx] {
+			p.reason[f.idx] = "basic.nack"
+		}
+		s.drainReturns()
+		if len(s.rets) > 0 {
+			s.matchReturn(p, f.idx, f.key)
+		}
+	}
+}
+
+// reset fails every batch in flight with err and closes the channel:
+// confirms or returns of those messages may still arrive, and a fresh channel
+// keeps them from being taken for the next batch's. s.mu is held.
+func (s *Sink) reset(err error) {
+	for _, f := range s.fifo {
+		if f.p.fail == nil {
+			f.p.fail = err
+		}
+	}
+	s.fifo, s.rets, s.broken = nil, nil, err
+	if s.ch != nil {
+		s.ch.Close()
+		s.ch = nil
+	}
+}
+
+// drainReturns moves the returns that arrived into s.rets; s.mu is held.
+func (s *Sink) drainReturns() {
+	for s.returns != nil {
+		select {
+		case r, ok := <-s.returns:
+			if !ok {
+				s.returns = nil // closed: a select must not spin on it
+				return
 			}
-			key := s.key
-			if key == "" {
-				key = evs[i].RoutingKey
-			}
-			var id string
-			if evs[i].Properties != nil {
-				id = evs[i].Properties.MessageID
-			}
-			if r.Exchange == s.exchange && r.RoutingKey == key && r.MessageId == id && bytes.Equal(r.Body, evs[i].Value) {
-				returned[i] = true
-				reason[i] = fmt.Sprintf("%s: no queue bound to exchange %q matches routing key %q", r.ReplyText, r.Exchange, r.RoutingKey)
-				break
-			}
+			s.rets = append(s.rets, r)
+		default:
+			return
+		}
+	}
+}
+
+// matchReturn marks event i of p returned when a return not yet matched is
+// a copy of it. Returns carry no delivery tag; two events identical in
+// exchange, key, id and body route identically, so which of them is blamed
+// is moot.
+func (s *Sink) matchReturn(p *Pending, i int, key string) {
+	var id string
+	if p.evs[i].Properties != nil {
+		id = p.evs[i].Properties.MessageID
+	}
+	for j, r := range s.rets {
+		if r.Exchange == s.exchange && r.RoutingKey == key && r.MessageId == id && bytes.Equal(r.Body, p.evs[i].Value) {
+			p.returned[i] = true
+			p.reason[i] = fmt.Sprintf("%s: no queue bound to exchange %q matches routing key %q", r.ReplyText, r.Exchange, r.RoutingKey)
+			s.rets = slices.Delete(s.rets, j, j+1)
+			return
 		}
 	}
 }
@@ -354,6 +454,8 @@ func (s *Sink) closedErr() error {
 
 // Close closes the sink's connection.
 func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.conn == nil {
 		return nil
 	}
