@@ -22,10 +22,6 @@ var fastPayload = true
 // string, whose only escapes are \" (Decoder.quotedOnly made sure): every
 // quote of the payload is \" there, and no string of the payload has an
 // escape, so the members read from s are the payload's own.
-//
-// escText says so, and may carry the line's index of backslashes, in which
-// the end of each of the payload's strings (the next backslash) is a bit
-// scan away.
 func topMembers(s string, c *compiledSchema, js []member, st *stopper, esc *escText) bool {
 	q := 1 // the length of a quote in s
 	if esc != nil {
@@ -40,30 +36,14 @@ func topMembers(s string, c *compiledSchema, js []member, st *stopper, esc *escT
 		return skipWS(s, i+1) == len(s)
 	}
 	found := 0
-	// With the line's index, each string's end is a bit scan (the inline
-	// paths below); anything else goes through stringEnd and valueEnd.
-	var bs []uint64
-	base := 0
-	if esc != nil {
-		bs, base = esc.bs, esc.base
-	}
 	for {
 		// "key"
-		var ke int
-		if bs != nil && i+1 < len(s) && s[i] == '\\' && s[i+1] == '"' {
-			j := next(bs, base+i+2) - base
-			if j < 0 || j+1 >= len(s) || s[j+1] != '"' {
-				return false
-			}
-			ke = j + 2
-		} else {
-			if !quoteAt(s, i, esc != nil) {
-				return false
-			}
-			var hasEsc, ok bool
-			if ke, hasEsc, ok = stringEnd(s, i, esc); !ok || hasEsc {
-				return false
-			}
+		if !quoteAt(s, i, esc != nil) {
+			return false
+		}
+		ke, hasEsc, ok := stringEnd(s, i, esc)
+		if !ok || hasEsc {
+			return false
 		}
 		key := s[i+q : ke-q]
 		i = ke
@@ -77,20 +57,9 @@ func topMembers(s string, c *compiledSchema, js []member, st *stopper, esc *escT
 		}
 		i = skipWS(s, i)
 		vs := i
-		var ve int
-		var typ gjson.Type
-		var hasEsc bool
-		if bs != nil && i+1 < len(s) && s[i] == '\\' && s[i+1] == '"' {
-			j := next(bs, base+i+2) - base
-			if j < 0 || j+1 >= len(s) || s[j+1] != '"' {
-				return false
-			}
-			ve, typ = j+2, gjson.String
-		} else {
-			var ok bool
-			if ve, typ, hasEsc, ok = valueEnd(s, i, 0, esc); !ok {
-				return false
-			}
+		ve, typ, hasEsc, ok := valueEnd(s, i, 0, esc)
+		if !ok {
+			return false
 		}
 		if k, want := c.top(key); want && !js[k].found {
 			raw := s[vs:ve]
@@ -132,10 +101,8 @@ func topMembers(s string, c *compiledSchema, js []member, st *stopper, esc *escT
 }
 
 // escText marks a payload given as its text inside an envelope string (see
-// topMembers); bs, when not nil, is the line's backslashes (index.bs), s
-// starting at base in the line.
+// topMembers), starting at base in the line.
 type escText struct {
-	bs   []uint64
 	base int
 }
 
@@ -176,14 +143,7 @@ func skipWS(s string, i int) int {
 func stringEnd(s string, i int, esc *escText) (end int, hasEsc, ok bool) {
 	if esc != nil {
 		// The next backslash is the closing quote's.
-		var j int
-		if esc.bs != nil {
-			if j = next(esc.bs, esc.base+i+2) - esc.base; j < 0 {
-				j = len(s)
-			}
-		} else {
-			j = indexStop(s, i+2, true)
-		}
+		j := indexStop(s, i+2, true)
 		if !quoteAt(s, j, true) {
 			return 0, false, false
 		}

@@ -37,9 +37,6 @@ type Decoder struct {
 	// nil when the value was decoded as usual. rawOff is where it starts.
 	raw    []byte
 	rawOff int
-	// ix indexes the line being scanned when indexed() (never now); ix.ok
-	// false means the scanner reads the line byte by byte instead.
-	ix index
 	// kdec and vdec are the Event's KeyDecoded and ValueDecoded when the
 	// line has them (hasK, hasV): the Decoder's own, like the Event.
 	kdec, vdec Decoded
@@ -84,9 +81,6 @@ func (d *Decoder) DecodeFields(line []byte, s *Schema) (*Event, Fields, error) {
 		return e, s.ExtractAliased(e), nil
 	}
 	esc := escText{base: d.rawOff}
-	if d.ix.ok {
-		esc.bs = d.ix.bs
-	}
 	if f, ok := s.extractEscaped(e, unsafeString(d.raw), &esc); ok {
 		return e, f, nil
 	}
@@ -147,10 +141,6 @@ func (d *Decoder) scan(line []byte, lazy bool) bool {
 	d.hasK, d.hasV = false, false
 	mark := len(d.buf)
 	d.raw = nil
-	d.ix.ok = false
-	if indexed() {
-		d.ix.build(line)
-	}
 	if !noCanonical && d.canonical(line, lazy) {
 		return true
 	}
@@ -703,13 +693,6 @@ func (d *Decoder) headers(line []byte, i int) (int, bool) {
 // escapes and is ASCII: every key of the envelope is. It returns the bounds of
 // the key's bytes.
 func (d *Decoder) plainKey(line []byte, i int) (start, end int, ok bool) {
-	if d.ix.ok {
-		j := next(d.ix.real, i+1)
-		if j < 0 || j-i > 16 || anyBit(d.ix.bs, i+1, j) {
-			return 0, 0, false
-		}
-		return i + 1, j, true
-	}
 	for j := i + 1; j < len(line) && j < i+16; j++ {
 		c := line[j]
 		if c == '"' {
@@ -731,21 +714,6 @@ func (d *Decoder) str(line []byte, i int) (s []byte, end int, ok bool) {
 	n := len(line)
 	if i >= n || line[i] != '"' {
 		return nil, 0, false
-	}
-	if d.ix.ok {
-		// The line is valid UTF-8 without control characters: the string
-		// ends at the next real quote.
-		j := next(d.ix.real, i+1)
-		if j < 0 {
-			return nil, 0, false
-		}
-		if anyBit(d.ix.bs, i+1, j) {
-			return d.unescape(line, i+1, next(d.ix.bs, i+1), true)
-		}
-		if j == i+1 {
-			return nil, j + 1, true
-		}
-		return line[i+1 : j : j], j + 1, true
 	}
 	start := i + 1
 	ascii := true
@@ -827,13 +795,10 @@ func (d *Decoder) quotedOnly(line []byte, i int) (end int, esc, ok bool) {
 	if i >= len(line) || line[i] != '"' {
 		return 0, false, false
 	}
-	if d.ix.ok {
-		return d.ix.quotedOnly(i)
-	}
 	return quotedOnly(line, i)
 }
 
-// quotedOnly is Decoder.quotedOnly on a line without an index.
+// quotedOnly is Decoder.quotedOnly's scan.
 func quotedOnly(line []byte, i int) (end int, esc, ok bool) {
 	n := len(line)
 	start := i + 1
@@ -890,62 +855,6 @@ closed:
 		return 0, false, false
 	}
 	return j + 1, bsAny != 0, true
-}
-
-// quotedOnly is Decoder.quotedOnly on an indexed line (ix.ok), the string's
-// opening quote at i: every backslash before the closing quote must be
-// followed by a quote.
-func (ix *index) quotedOnly(i int) (end int, esc, ok bool) {
-	j := next(ix.real, i+1)
-	if j < 0 {
-		return 0, false, false
-	}
-	// The positions right after a backslash, within the string, must all be
-	// quotes.
-	var carry uint64
-	for w := (i + 1) >> 6; w <= j>>6; w++ {
-		b := ix.bs[w]
-		m := b<<1 | carry
-		carry = b >> 63
-		if w == (i+1)>>6 {
-			lo := uint64(1)<<((i+1)&63) - 1
-			m &^= lo
-			b &^= lo
-		}
-		if w == j>>6 {
-			hi := ^(uint64(1)<<(j&63) - 1)
-			b &^= hi
-			m &^= hi << 1
-		}
-		if b != 0 {
-			esc = true
-		}
-		if m&^ix.q[w] != 0 {
-			return 0, false, false
-		}
-	}
-	return j + 1, esc, true
-}
-
-// anyBit reports whether bm has a bit set in [from, to).
-func anyBit(bm []uint64, from, to int) bool {
-	if from >= to {
-		return false
-	}
-	lo, hi := from>>6, (to-1)>>6
-	for w := lo; w <= hi; w++ {
-		m := bm[w]
-		if w == lo {
-			m &= ^uint64(0) << (from & 63)
-		}
-		if w == hi {
-			m &= ^uint64(0) >> (63 - (to-1)&63)
-		}
-		if m != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // unescape decodes a string with escapes from line[start:], the first escape

@@ -12,12 +12,6 @@ import (
 // the line, the careful decoder accepts it too and decodes the same event.
 func checkScan(t *testing.T, line []byte) (fast bool) {
 	t.Helper()
-	if indexed() && !noIndex {
-		// The same line, read byte by byte rather than through its index.
-		noIndex = true
-		checkScan(t, line)
-		noIndex = false
-	}
 	if !noCanonical {
 		// And by the general loop alone.
 		noCanonical = true
@@ -248,18 +242,6 @@ func TestQuotedOnly(t *testing.T) {
 		var d Decoder
 		s, send, sok := d.str(line, i)
 		end, esc, ok := quotedOnly(line, i)
-		if d.ix.build(line); d.ix.ok {
-			// The indexed reader: the same answer.
-			iend, iesc, iok := d.ix.quotedOnly(i)
-			if iok != ok || ok && (iend != end || iesc != esc) {
-				t.Fatalf("index.quotedOnly(%q) = %d, %v, %v; quotedOnly %d, %v, %v", line, iend, iesc, iok, end, esc, ok)
-			}
-			is, iend, iok := d.str(line, i)
-			if iok != sok || sok && (iend != send || !bytes.Equal(is, s)) {
-				t.Fatalf("indexed str(%q) = %q, %d, %v; str %q, %d, %v", line, is, iend, iok, s, send, sok)
-			}
-			d.ix.ok = false
-		}
 		if !ok {
 			if sok && onlyQuoteEscapes(line[i+1:send-1]) {
 				t.Fatalf("quotedOnly(%q) refused a string whose only escapes are \\\"", line)
@@ -433,9 +415,6 @@ func TestDecodeFieldsFastPaths(t *testing.T) {
 	}
 	if e.Value != nil {
 		t.Errorf("DecodeFields unescaped the payload (Value %q): the escaped text should have settled the fields", e.Value)
-	}
-	if indexed() && !d.ix.ok {
-		t.Errorf("the line was not indexed")
 	}
 	want := Fields{ID: "evt-00001", Type: "OrderPlaced", Correlation: "o-0001", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7",
 		OccurredAt: time.Date(2026, 11, 23, 10, 0, 0, 714e6, time.UTC), OccurredAtFrom: "json:occurred_at"}
