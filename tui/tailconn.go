@@ -23,8 +23,13 @@ const (
 
 // reopenable says whether a tail that could not be opened is tried again:
 // when its broker could not be reached or its topic or queue is not there
-// (yet). A source that ended after it opened is always tried again.
+// (yet). A refused login is not: the same credentials would be refused again,
+// and a broker (or the directory behind it) may lock an account that keeps
+// failing. A source that ended after it opened is always tried again.
 func reopenable(err error) bool {
+	if errors.Is(err, bus.ErrAuth) {
+		return false
+	}
 	return errors.Is(err, bus.ErrConnect) || errors.Is(err, bus.ErrNotFound)
 }
 
