@@ -248,6 +248,11 @@ func (o *Options) tlsConfig() *TLSConfig {
 // SASL password by the name of an environment variable or a file, never
 // itself) and makes it current when use is set or none is. It does not save.
 func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool) error {
+	if o.propPass != "" && passEnv == "" && passFile == "" {
+		// A context never holds a password: storing the rest of -F's
+		// settings without it would make a context that cannot log in.
+		return cmdutil.Usagef("config set: the SASL password that -F/-X gave is not stored in a context; put it in a file and name it with --password-file FILE, or in an environment variable named with --password-env NAME")
+	}
 	ctx := c.Contexts[name]
 	if ctx == nil {
 		ctx = &Context{}

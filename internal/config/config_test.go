@@ -208,3 +208,28 @@ func TestSetAMQPTLS(t *testing.T) {
 		t.Fatalf("plain amqp with --tls-ca: kafka %+v, amqp %+v", p.Kafka, p.AMQP)
 	}
 }
+
+// TestSetRefusesPropertiesPassword: config set with a password that -F or -X
+// gave, and no --password-file or --password-env to keep it by, is a usage
+// error that creates nothing — not a context without its password.
+func TestSetRefusesPropertiesPassword(t *testing.T) {
+	c, err := Load(filepath.Join(t.TempDir(), "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &Options{Brokers: []string{"k:9093"}, SASLMech: "PLAIN", SASLUser: "eddy"}
+	o.propPass = "s3cret-from-properties"
+	err = c.Set("p", o, "", "", false)
+	if err == nil || !strings.Contains(err.Error(), "--password-file") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("Set with a -F password: %v; want a usage error naming --password-file, without the password", err)
+	}
+	if _, ok := c.Contexts["p"]; ok {
+		t.Fatal("the refused Set created a context")
+	}
+	if err := c.Set("p", o, "", "/etc/eddy/p.password", false); err != nil {
+		t.Fatalf("Set with --password-file: %v", err)
+	}
+	if got := c.Contexts["p"].Kafka.SASL.PasswordFile; got != "/etc/eddy/p.password" {
+		t.Fatalf("password-file %q", got)
+	}
+}
