@@ -439,7 +439,13 @@ kdc_up() {
 		return 0
 	fi
 	if port_open "$KDC_PORT"; then
-		die "something else listens on 127.0.0.1:$KDC_PORT (set EDDY_KDC_PORT)"
+		# Another run directory's KDC, or something else: its files are not
+		# ours to export, so the Kerberos tests skip (and fail under CI).
+		if [ "${CI:-}" = true ] || [ "${EDDY_REQUIRE_BROKERS:-}" = 1 ]; then
+			die "something else listens on 127.0.0.1:$KDC_PORT (set EDDY_KDC_PORT)"
+		fi
+		log "something else listens on 127.0.0.1:$KDC_PORT; no KDC of this run (set EDDY_KDC_PORT), the Kerberos tests skip"
+		return 0
 	fi
 	apt_install krb5-kdc krb5-admin-server krb5-user
 	local dir="$RUN/kdc"
