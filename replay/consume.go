@@ -122,18 +122,19 @@ func (r *recordingSink) Write(ctx context.Context, evs []event.Event) error {
 
 // Publish implements Pipeliner.
 func (r *recordingSink) Publish(ctx context.Context, evs []event.Event) Pending {
-	return &recordingPending{r: r, evs: evs, p: publish(ctx, r.Sink, evs)}
+	return thenPending{p: publish(ctx, r.Sink, evs), then: func(err error) { r.record(evs, err) }}
 }
 
-type recordingPending struct {
-	r   *recordingSink
-	evs []event.Event
-	p   Pending
+// thenPending is a Pending that, once its write settles, hands the outcome
+// to then (a decorating sink's bookkeeping: recording, ending spans).
+type thenPending struct {
+	p    Pending
+	then func(error)
 }
 
-func (p *recordingPending) Wait(ctx context.Context) error {
+func (p thenPending) Wait(ctx context.Context) error {
 	err := p.p.Wait(ctx)
-	p.r.record(p.evs, err)
+	p.then(err)
 	return err
 }
 

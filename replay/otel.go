@@ -221,19 +221,7 @@ func (t *traced) Publish(ctx context.Context, evs []event.Event) Pending {
 		out[i] = evs[i]
 		spans[i] = t.spans.Start(ctx, &out[i])
 	}
-	return &tracedPending{t: t, spans: spans, p: publish(ctx, t.sink, out)}
-}
-
-type tracedPending struct {
-	t     *traced
-	spans []oteltrace.Span
-	p     Pending
-}
-
-func (p *tracedPending) Wait(ctx context.Context) error {
-	err := p.p.Wait(ctx)
-	p.t.end(p.spans, err)
-	return err
+	return thenPending{p: publish(ctx, t.sink, out), then: func(err error) { t.end(spans, err) }}
 }
 
 // end ends the spans of a write, with the write's outcome.
