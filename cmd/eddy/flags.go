@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -227,7 +228,7 @@ const schemaRegistryHelp = "the Schema Registry (Confluent API): http[s]://HOST:
 // bindSchemaFlags declares the schema flags on fs, bound to o (the
 // Factory's: one command runs per process).
 func bindSchemaFlags(fs *pflag.FlagSet, o *config.SchemaOptions) {
-	fs.StringVar(&o.Registry, "schema-registry", "", "decode Avro, Protobuf and JSON Schema payloads with "+strings.TrimPrefix(schemaRegistryHelp, "the "))
+	fs.Var(registryFlag{&o.Registry}, "schema-registry", "decode Avro, Protobuf and JSON Schema payloads with "+strings.TrimPrefix(schemaRegistryHelp, "the "))
 	fs.StringArrayVar(&o.ValueSchemas, "value-schema", nil, "decode TOPIC's values with a local schema: TOPIC=FILE[#MESSAGE] (.avsc, .proto or a directory of them, .binpb, .json; repeatable)")
 	fs.StringArrayVar(&o.KeySchemas, "key-schema", nil, "decode TOPIC's keys with a local schema: TOPIC=FILE[#MESSAGE] (repeatable)")
 	fs.BoolVar(&o.Validate, "validate", false, "JSON Schema: check payloads against their schema; one that does not match shows as invalid")
@@ -237,5 +238,27 @@ func bindSchemaFlags(fs *pflag.FlagSet, o *config.SchemaOptions) {
 // bindSchemaRegistryFlag declares --schema-registry alone: eddy schema ls
 // and show, and eddy ls's subject column.
 func bindSchemaRegistryFlag(fs *pflag.FlagSet, o *config.SchemaOptions) {
-	fs.StringVar(&o.Registry, "schema-registry", "", schemaRegistryHelp)
+	fs.Var(registryFlag{&o.Registry}, "schema-registry", schemaRegistryHelp)
+}
+
+// registryFlag is --schema-registry: a string that cannot be given empty.
+// Unset falls back to the environment and the context; an explicit
+// --schema-registry= (an unset shell variable, most often) would otherwise
+// silently fall back too, and decode with a registry the user meant to
+// replace. --no-decode is how to say "no registry".
+type registryFlag struct{ p *string }
+
+func (f registryFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+func (f registryFlag) Type() string { return "url" }
+func (f registryFlag) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("empty: give http[s]://HOST:PORT[/PATH], or --no-decode to decode nothing with a schema")
+	}
+	*f.p = v
+	return nil
 }

@@ -138,3 +138,25 @@ func TestSharedFlagsOneHelp(t *testing.T) {
 		t.Errorf("shared flags seen %v; want from 3, until 4, ledger 8", count)
 	}
 }
+
+// TestSchemaRegistryEmpty: --schema-registry= (an unset shell variable) is
+// refused while the flags are parsed, on every command that has it, rather
+// than falling back to the environment's or the context's registry.
+func TestSchemaRegistryEmpty(t *testing.T) {
+	f, _, _ := testFactory(false)
+	n := 0
+	visibleCommands(newRootCmd(f), func(c *cobra.Command) {
+		if c.Flags().Lookup("schema-registry") == nil {
+			return
+		}
+		n++
+		words := strings.Fields(c.CommandPath())[1:]
+		code, _, stderr := runEddy(t, map[string]string{"EDDY_SCHEMA_REGISTRY": "http://127.0.0.1:1"}, append(words, "--schema-registry=")...)
+		if code != ExitUsage || !strings.Contains(stderr, `invalid argument "" for "--schema-registry" flag: empty`) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%s --schema-registry=: exit %d, stderr %q; want exit 2 and one line saying it is empty", c.CommandPath(), code, stderr)
+		}
+	})
+	if n < 5 {
+		t.Fatalf("only %d commands have --schema-registry", n)
+	}
+}
