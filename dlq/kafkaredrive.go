@@ -346,6 +346,26 @@ func dryRunKafka(ctx context.Context, k KafkaRedrive, self *Job, decide func(*ev
 		return d.Target.String()
 	}
 	dry := replay.NewDryRun(target, Position, 10)
+	// Each topic a letter would go back to (or be parked on) is checked as
+	// the real run's first write to it would be: it exists, the user may
+	// write to it.
+	dry.Check = func(ctx context.Context, e *event.Event) error {
+		mu.Lock()
+		to := decided[Position(e)].Target
+		mu.Unlock()
+		if to.Transport != "kafka" || to.Name == "" {
+			return nil
+		}
+		s, err := k.Client.Sink(to.Name)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if p, ok := s.(bus.Preflighter); ok {
+			return p.Preflight(ctx)
+		}
+		return nil
+	}
 	sum, err := replay.Run(ctx, src, dry, replay.Options{Filter: filter, Progress: k.Progress})
 	t.end(true)
 	rep := t.report()

@@ -40,6 +40,12 @@ type DryRun struct {
 	id     func(*event.Event) string
 	first  int
 
+	// Check, when set, is asked once per target, with the first event
+	// bound for it, whether the real run could write there (the target
+	// exists, the user may write to it): a dry run refuses what the real
+	// run would be refused. Its error fails the Write.
+	Check func(ctx context.Context, e *event.Event) error
+
 	mu   sync.Mutex
 	plan Plan
 	idx  map[string]int
@@ -58,8 +64,9 @@ func NewDryRun(target, id func(*event.Event) string, first int) *DryRun {
 	return &DryRun{target: target, id: id, first: first, idx: map[string]int{}}
 }
 
-// Write records evs in the plan and returns nil.
-func (d *DryRun) Write(_ context.Context, evs []event.Event) error {
+// Write records evs in the plan and returns nil, or Check's error for the
+// first event of a new target.
+func (d *DryRun) Write(ctx context.Context, evs []event.Event) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := range evs {
@@ -67,6 +74,11 @@ func (d *DryRun) Write(_ context.Context, evs []event.Event) error {
 		t := d.target(e)
 		j, ok := d.idx[t]
 		if !ok {
+			if d.Check != nil {
+				if err := d.Check(ctx, e); err != nil {
+					return err
+				}
+			}
 			j = len(d.plan.Targets)
 			d.idx[t] = j
 			d.plan.Targets = append(d.plan.Targets, TargetCount{Target: t})

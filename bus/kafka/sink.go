@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -66,12 +67,29 @@ func (c *Client) Sink(topic string, opts ...SinkOption) (bus.Sink, error) {
 }
 
 // Preflight checks that the sink's topic exists (bus.Preflighter), as the
-// first Write does; a sink without a topic has nothing to check up front.
+// first Write does, and that the user may write to it: a dry run must
+// refuse what the real run would be refused. Kafka answers the second
+// without anything written (Metadata's authorized operations, KIP-430); a
+// broker that does not say (before 2.3, or no answer) leaves it to the
+// first Write. A sink without a topic has nothing to check up front.
 func (s *sink) Preflight(ctx context.Context) error {
 	if s.topic == "" {
 		return nil
 	}
-	return s.check(ctx, []event.Event{{Topic: s.topic}})
+	if err := s.check(ctx, []event.Event{{Topic: s.topic}}); err != nil {
+		return err
+	}
+	ops, err := connect(ctx, s.c, func(ctx context.Context) ([]kadm.ACLOperation, error) {
+		m, err := s.c.adm.Metadata(kadm.WithAuthorizedOps(ctx), s.topic)
+		return m.Topics[s.topic].AuthorizedOperations, err
+	})
+	if err != nil || len(ops) == 0 {
+		return err
+	}
+	if !slices.Contains(ops, kadm.OpWrite) && !slices.Contains(ops, kadm.OpAll) {
+		return fmt.Errorf("kafka: not authorized to write to topic %s: %w", s.topic, kerr.TopicAuthorizationFailed)
+	}
+	return nil
 }
 
 type sink struct {

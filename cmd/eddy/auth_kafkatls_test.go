@@ -10,16 +10,19 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
@@ -113,6 +116,7 @@ const (
 	plainUser, plainPass = "alice", "alice-s3cret-pw"
 	scramUser, scramPass = "sam", "sam-s3cret-pw-scram"
 	wrongPass            = "wr0ng-but-l0ng-pw"
+	aclUser, aclPass     = "ro", "ro-s3cret-pw-acl" // a PLAIN user ACLs restrict
 )
 
 // startAuthBroker starts a Kafka broker with a SASL_PLAINTEXT listener
@@ -141,7 +145,7 @@ func startAuthBroker(t *testing.T) *authBroker {
 	ab.b = kafkatest.StartBrokerWith(t, kafkatest.Config{Listeners: []kafkatest.Listener{
 		{Name: "LOGIN", Protocol: "SASL_PLAINTEXT", Props: []string{
 			"listener.name.login.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
-			`listener.name.login.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_` + plainUser + `="` + plainPass + `";`,
+			`listener.name.login.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_` + plainUser + `="` + plainPass + `" user_` + aclUser + `="` + aclPass + `";`,
 			"listener.name.login.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
 			"listener.name.login.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
 		}},
@@ -154,6 +158,14 @@ func startAuthBroker(t *testing.T) *authBroker {
 			"listener.name.eventhubs.sasl.enabled.mechanisms=PLAIN",
 			`listener.name.eventhubs.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$ConnectionString="`+ab.eventHubs+`";`,
 		)},
+	}, Props: []string{
+		// ACLs on: a topic without any stays open to everyone, so only
+		// the topics TestKafkaAuthRealBroker's DryRunACL gives ACLs to
+		// are restricted. The set-up listener and the controller's are
+		// PLAINTEXT (User:ANONYMOUS), which must stay a super user.
+		"authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"allow.everyone.if.no.acl.found=true",
+		"super.users=User:ANONYMOUS",
 	}})
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -283,6 +295,99 @@ func TestKafkaAuthRealBroker(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+
+	// A dry run checks what the real run would: a target topic the user
+	// may not write to is refused by the dry run, with the real run's
+	// sentence and exit code, and a writable one passes. Kafka says which
+	// operations the caller may do on a topic (Metadata's authorized
+	// operations); nothing is written to ask.
+	t.Run("DryRunACL", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		admCl, err := kgo.NewClient(kgo.SeedBrokers(ab.b.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admCl.Close()
+		adm := kadm.NewClient(admCl)
+		for _, topic := range []string{"acl-ro", "acl-rw"} {
+			if r, err := adm.CreateTopic(ctx, 1, 1, nil, topic); err != nil || r.Err != nil {
+				t.Fatalf("creating topic %s: %v %v", topic, err, r.Err)
+			}
+		}
+		acls := kadm.NewACLs().Allow("User:"+aclUser).ResourcePatternType(kadm.ACLPatternLiteral).Topics("acl-ro").Operations(kadm.OpDescribe, kadm.OpRead)
+		rw := kadm.NewACLs().Allow("User:"+aclUser).ResourcePatternType(kadm.ACLPatternLiteral).Topics("acl-rw").Operations(kadm.OpDescribe, kadm.OpWrite)
+		for _, b := range []*kadm.ACLBuilder{acls, rw} {
+			res, err := adm.CreateACLs(ctx, b)
+			if err == nil {
+				for _, r := range res {
+					err = errors.Join(err, r.Err)
+				}
+			}
+			if err != nil {
+				t.Fatalf("creating ACLs: %v", err)
+			}
+		}
+		// The ACLs reach the listener through the metadata log: wait until
+		// the user sees them (acl-ro: no WRITE; acl-rw: WRITE).
+		ro, err := kgo.NewClient(kgo.SeedBrokers(ab.b.ListenerAddr("LOGIN")), kgo.SASL(plain.Auth{User: aclUser, Pass: aclPass}.AsMechanism()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		for {
+			m, err := kadm.NewClient(ro).Metadata(kadm.WithAuthorizedOps(ctx), "acl-ro", "acl-rw")
+			if err == nil && len(m.Topics["acl-ro"].AuthorizedOperations) > 0 && !slices.Contains(m.Topics["acl-ro"].AuthorizedOperations, kadm.OpWrite) &&
+				slices.Contains(m.Topics["acl-rw"].AuthorizedOperations, kadm.OpWrite) {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the ACLs never applied: %v %+v\n%s", err, m.Topics, ab.b.Log())
+			}
+			time.Sleep(100 * time.Millisecond) // poll; the ACLs applying ends the wait
+		}
+		login := []string{"--brokers", ab.b.ListenerAddr("LOGIN"), "--sasl-mechanism", "PLAIN", "--sasl-user", aclUser, "--timeout", timeout}
+		env := baseEnv("EDDY_SASL_PASSWORD", aclPass)
+		replay := func(to string, extra ...string) (int, string, string) {
+			return runEddyBounded(t, limit, env, append(append([]string{"replay", "kafka:t", "--to", "kafka:" + to, "--ledger", filepath.Join(t.TempDir(), "l.db")}, extra...), login...)...)
+		}
+		dryCode, dryOut, dryErr := replay("acl-ro", "--dry-run")
+		if dryCode == 0 || !strings.Contains(dryErr, "not authorized to write to topic acl-ro") {
+			t.Fatalf("dry run to a topic the user may not write: exit %d, stdout %q, stderr %q; want it refused", dryCode, dryOut, dryErr)
+		}
+		realCode, _, realErr := replay("acl-ro")
+		if realCode != dryCode || !strings.Contains(realErr, "not authorized to write to topic acl-ro") {
+			t.Fatalf("the real run: exit %d, stderr %q; the dry run: exit %d, %q: want the same refusal", realCode, realErr, dryCode, dryErr)
+		}
+		if code, out, errOut := replay("acl-rw", "--dry-run"); code != 0 {
+			t.Fatalf("dry run to a writable topic: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		if strings.Contains(dryOut+dryErr+realErr, aclPass) {
+			t.Fatal("the output shows the password")
+		}
+
+		// dlq redrive: the topic each letter goes back to is checked as
+		// the real run's first write to it would be.
+		if r, err := adm.CreateTopic(ctx, 1, 1, nil, "acl-ro.DLT"); err != nil || r.Err != nil {
+			t.Fatalf("creating topic acl-ro.DLT: %v %v", err, r.Err)
+		}
+		letter := &kgo.Record{Topic: "acl-ro.DLT", Value: []byte(`{"id":"o-1"}`), Headers: []kgo.RecordHeader{
+			{Key: "kafka_dlt-original-topic", Value: []byte("acl-ro")}, {Key: "kafka_dlt-exception-message", Value: []byte("boom")}}}
+		if err := admCl.ProduceSync(ctx, letter).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		redrive := func(extra ...string) (int, string, string) {
+			return runEddyBounded(t, limit, env, append(append([]string{"dlq", "redrive", "kafka:acl-ro.DLT", "--ledger", filepath.Join(t.TempDir(), "l.db")}, extra...), login...)...)
+		}
+		dryCode, dryOut, dryErr = redrive("--dry-run")
+		if dryCode == 0 || !strings.Contains(dryErr, "not authorized to write to topic acl-ro") {
+			t.Fatalf("redrive dry run back to a topic the user may not write: exit %d, stdout %q, stderr %q; want it refused", dryCode, dryOut, dryErr)
+		}
+		realCode, _, realErr = redrive()
+		if realCode != dryCode || !strings.Contains(realErr, "not authorized to write to topic acl-ro") {
+			t.Fatalf("the real redrive: exit %d, stderr %q; the dry run: exit %d, %q: want the same refusal", realCode, realErr, dryCode, dryErr)
 		}
 	})
 

@@ -385,8 +385,9 @@ type txn struct {
 
 // produced is how the produce request of the i-th record produced ended.
 type produced struct {
-	i   int
-	err error
+	i     int
+	topic string
+	err   error
 }
 
 // transact moves recs in one transaction: begin, produce, wait for the
@@ -468,7 +469,7 @@ func (r *run) produce(ctx, wctx context.Context, recs []*kgo.Record) *txn {
 		if r.spans != nil {
 			tx.spans = append(tx.spans, r.spans.start(ctx, &e, out))
 		}
-		r.sess.Produce(wctx, out, func(_ *kgo.Record, err error) { tx.done <- produced{i, err} })
+		r.sess.Produce(wctx, out, func(_ *kgo.Record, err error) { tx.done <- produced{i, out.Topic, err} })
 	}
 	if r.spans != nil {
 		tx.errs = make([]error, tx.moved)
@@ -517,6 +518,11 @@ func (r *run) await(tx *txn) error {
 		}
 		if p.err != nil && tx.err == nil {
 			tx.err = fmt.Errorf("producing: %w", p.err)
+			if errors.Is(p.err, kerr.TopicAuthorizationFailed) {
+				// The sentence of every eddy write refused on a topic,
+				// a dry run's included (bus/kafka's sink).
+				tx.err = fmt.Errorf("kafka: not authorized to write to topic %s: %w", p.topic, p.err)
+			}
 		}
 		if tx.errs != nil {
 			tx.errs[p.i] = p.err
