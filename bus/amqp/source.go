@@ -48,8 +48,12 @@ type Source struct {
 	once   sync.Once
 
 	readers int // goroutines that each end with one eof or error item
-	eofs    int
-	err     error // sticky: io.EOF or the first reader error
+	// tapped: some queue is read through a tap, which misses what is
+	// published while the connection is down (a stream does not: it is
+	// read on from its last offset seen). Set before the readers start.
+	tapped bool
+	eofs   int
+	err    error // sticky: io.EOF or the first reader error
 
 	mu    sync.Mutex
 	notes []string
@@ -159,6 +163,7 @@ func (s *Source) start(ctx context.Context, names []string) error {
 			return err
 		}
 		fire.reopen = func() (*consumer, error) { return s.openTap(firehose[0].name+" (firehose)", fireBinds) }
+		s.tapped = true
 	}
 	peeksDone := make(chan struct{})
 	var peeks sync.WaitGroup
@@ -176,6 +181,7 @@ func (s *Source) start(ctx context.Context, names []string) error {
 				return err
 			}
 			tap.reopen = func() (*consumer, error) { return s.openTap(p.name, p.bindings) }
+			s.tapped = true
 		}
 		var peekCh *amqp091.Channel
 		if p.peek {
@@ -233,6 +239,10 @@ func (s *Source) connNow() *amqp091.Connection {
 // tapGap is what a lost connection costs a tap, said with the health lines.
 const tapGap = "messages published to the queue while eddy was disconnected were not seen (a tap sees only what arrives while it exists)"
 
+// streamResume is the outage note of a source that reads only stream
+// queues: each is read on from the offset after the last one seen.
+const streamResume = "a stream queue is read on from the offset after the last one seen: nothing published meanwhile is missed"
+
 // reconnect replaces lost, the connection a reader found closed, unless
 // another reader did already. It says once through OnHealth that the broker
 // is unreachable, retries with backoff — for ever while following (no
@@ -245,7 +255,11 @@ func (s *Source) reconnect(lost *amqp091.Connection, cause error) (*amqp091.Conn
 		return s.conn, nil
 	}
 	since := time.Now()
-	h := bus.Health{Transport: "amqp", Addr: s.c.addr, Since: since, Note: tapGap}
+	note := streamResume
+	if s.tapped {
+		note = tapGap
+	}
+	h := bus.Health{Transport: "amqp", Addr: s.c.addr, Since: since, Note: note}
 	if s.opts.OnHealth != nil {
 		down := h
 		down.Down, down.Err = true, cause
@@ -968,8 +982,22 @@ func (s *Source) startStream(ctx context.Context, p *queuePlan) error {
 		return err
 	}
 	s.c.logf("stream %q: reading from %v", p.name, p.spec)
+	// A lost connection is ridden out as for a tap, but a stream keeps
+	// what was published meanwhile: the consumer is made again from the
+	// offset after the last one handed on (from the start's spec if none
+	// was). handle and reopen run on the one reading goroutine.
+	resumeAt := p.spec
+	cs.reopen = func() (*consumer, error) {
+		ch, err := s.channel(p.name)
+		if err != nil {
+			return nil, err
+		}
+		s.c.logf("stream %q: reading on from %v", p.name, resumeAt)
+		return s.consumeBounded(ch, p.name, amqp091.Table{"x-stream-offset": resumeAt})
+	}
 	handle := func(d *amqp091.Delivery) ([]event.Event, bool) {
 		e := fromDelivery(d, p.name, time.Now())
+		resumeAt = e.Offset + 1
 		switch {
 		case p.hasStopAt && e.Offset >= p.stopAt, p.hasEnd && e.Offset > p.end, s.afterUntil(&e):
 			return nil, true

@@ -102,3 +102,74 @@ func TestAMQPLiveTailOutage(t *testing.T) {
 	}
 	p.Restore()
 }
+
+// TestAMQPStreamTailOutage: a live tail of a RabbitMQ stream queue whose
+// connection is cut rides the outage out like a tap does, but misses
+// nothing: the stream is read on from the offset after the last one shown,
+// so what was published while eddy was cut off is shown after it is back,
+// once, in order, and the note says nothing was missed.
+func TestAMQPStreamTailOutage(t *testing.T) {
+	url := amqptest.URL(t)
+	tp := amqptest.Topology(t, url, amqptest.Stream())
+	via, p := proxied(t, url)
+	mgmt := amqptest.ManagementURL(t, url)
+	bin := eddyBinary(t)
+	publish := func(body string) { tp.Publish(t, amqp091.Publishing{Body: []byte(body)}) }
+
+	tp.Publish(t, amqp091.Publishing{Body: []byte("old")})
+	cmd := exec.Command(bin, "tail", "amqp:"+tp.Queue, "--from", "beginning", "--amqp-url", via, "--amqp-mgmt-url", mgmt, "--timeout", "2s", "-o", "template={{.Value}}")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
+	var out, errOut lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			select {
+			case err := <-exited:
+				t.Fatalf("eddy ended while waiting for %s: %v\nstdout:\n%s\nstderr:\n%s", what, err, out.String(), errOut.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within 30 s\nstdout:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
+			}
+		}
+	}
+	waitFor("the stream's first message", func() bool { return strings.Contains(out.String(), "old") })
+	publish("before")
+	waitFor("a live message", func() bool { return strings.Contains(out.String(), "before") })
+
+	p.Cut()
+	waitFor("the outage warning", func() bool { return strings.Contains(errOut.String(), "cannot reach") })
+	// Published straight to the broker while eddy's connection is cut.
+	for _, b := range []string{"during-1", "during-2", "during-3"} {
+		publish(b)
+	}
+	p.Restore()
+	waitFor("the back-again line", func() bool { return strings.Contains(errOut.String(), "reachable again") })
+	publish("after")
+	waitFor("the message published after the outage", func() bool { return strings.Contains(out.String(), "after") })
+	if got, want := out.String(), "old\nbefore\nduring-1\nduring-2\nduring-3\nafter\n"; got != want {
+		t.Errorf("stdout %q, want %q: every message once, in order, the outage's too", got, want)
+	}
+	if !strings.Contains(errOut.String(), "nothing published meanwhile is missed") || strings.Contains(errOut.String(), "were not seen") {
+		t.Errorf("the outage note should say the stream misses nothing:\n%s", errOut.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if c := procExit(err); c != ExitInterrupted {
+			t.Fatalf("exit %d after the interrupt, want %d\n%s", c, ExitInterrupted, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("eddy did not end within 30 s of the interrupt")
+	}
+}
