@@ -203,7 +203,11 @@ func (s *oauthSource) fromCommand(ctx context.Context) (string, time.Time, error
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", s.o.TokenCommand)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	// A command that leaves a process behind holding its output (a helper
+	// started in the background) would keep Run waiting for ever once the
+	// command itself has exited; its token is what it printed by then.
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil && !(errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState.Success()) {
 		msg := "the token command failed: " + err.Error()
 		if last := lastLine(stderr.String()); last != "" {
 			msg += ": " + last

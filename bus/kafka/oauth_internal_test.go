@@ -258,6 +258,25 @@ func TestOAuthCommandAndFile(t *testing.T) {
 	if _, err := s.token(context.Background()); err == nil || err.Error() != "could not get an OAUTHBEARER token: the token command failed: exit status 3: not logged in" {
 		t.Fatalf("failing command: %v", err)
 	}
+	// A command that leaves a process behind holding its stdout: its token
+	// is what it printed, not a wait for the process left behind.
+	s = newOAuthSource(OAuth{TokenCommand: "sleep 120 & echo B4ckgr0undT0ken"}, time.Now)
+	got := make(chan error, 1)
+	go func() {
+		tok, err := s.token(context.Background())
+		if err == nil && tok != "B4ckgr0undT0ken" {
+			err = fmt.Errorf("token %q", tok)
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("command leaving a process behind: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("a command that left a process behind holding its output: still waiting after 60 s")
+	}
 	s = newOAuthSource(OAuth{TokenCommand: "true"}, time.Now)
 	if _, err := s.token(context.Background()); err == nil || !strings.Contains(err.Error(), "printed no token") {
 		t.Fatalf("silent command: %v", err)
