@@ -250,8 +250,9 @@ type panel struct {
 	} `json:"datasource"`
 	GridPos struct{ H, W, X, Y int } `json:"gridPos"`
 	Targets []struct {
-		Expr    string `json:"expr"`
-		Instant bool   `json:"instant"`
+		Expr         string `json:"expr"`
+		LegendFormat string `json:"legendFormat"`
+		Instant      bool   `json:"instant"`
 	} `json:"targets"`
 	Panels []panel `json:"panels"`
 }
@@ -261,6 +262,10 @@ type panel struct {
 type query struct{ where, expr string }
 
 var labelValues = regexp.MustCompile(`^label_values\((.*),\s*([a-zA-Z_][a-zA-Z0-9_]*)\)$`)
+
+func queryWhere(title string, target int) string {
+	return fmt.Sprintf("panel %q target %d", title, target)
+}
 
 // dashboardQueries are the panels' expressions, and the template variables'
 // label_values(SELECTOR, LABEL) as `count by (LABEL) (SELECTOR)`: non-empty
@@ -276,7 +281,7 @@ func dashboardQueries(t testing.TB) (dashboard, []query) {
 	walk = func(ps []panel) {
 		for _, p := range ps {
 			for i, tg := range p.Targets {
-				qs = append(qs, query{fmt.Sprintf("panel %q target %d", p.Title, i), tg.Expr})
+				qs = append(qs, query{queryWhere(p.Title, i), tg.Expr})
 			}
 			walk(p.Panels)
 		}
