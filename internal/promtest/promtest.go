@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -118,7 +119,11 @@ func Start(t testing.TB, cfg Config) *Server {
 		cfg.JobName = "eddy"
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(configYAML(cfg)), 0o644); err != nil {
+	major, minor := version(t, bin)
+	// From 3.8 on native histograms are scraped per scrape config (3.9 drops
+	// the feature flag's effect); before, the flag alone turns them on.
+	nativeSetting := major > 3 || major == 3 && minor >= 8
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(configYAML(cfg, nativeSetting)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var lastLog string
@@ -147,7 +152,7 @@ func (s *Server) start(bin string, cfg Config) error {
 		"--log.level=warn",
 	}
 	if !cfg.ClassicHistograms {
-		// Prometheus 2.40 to 2.x: native histograms are a feature flag, and with
+		// Prometheus 2.40 to 3.8: native histograms are a feature flag, and with
 		// it on the scrape asks for the protobuf exposition that carries them.
 		args = append(args, "--enable-feature=native-histograms")
 	}
@@ -197,7 +202,26 @@ func (s *Server) start(bin string, cfg Config) error {
 	}
 }
 
-func configYAML(cfg Config) string {
+// version is prometheus's major and minor version, from --version
+// ("prometheus, version 2.42.0+ds (branch: ...").
+func version(t testing.TB, bin string) (major, minor int) {
+	t.Helper()
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s --version: %v\n%s", bin, err, out)
+	}
+	m := versionRE.FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("%s --version: no version in %q", bin, out)
+	}
+	major, _ = strconv.Atoi(m[1])
+	minor, _ = strconv.Atoi(m[2])
+	return major, minor
+}
+
+var versionRE = regexp.MustCompile(`version (\d+)\.(\d+)\.`)
+
+func configYAML(cfg Config, nativeSetting bool) string {
 	var b strings.Builder
 	// %q quoting is valid YAML for these plain strings.
 	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: %s\n",
@@ -208,7 +232,11 @@ func configYAML(cfg Config) string {
 			fmt.Fprintf(&b, "  - %q\n", f)
 		}
 	}
-	fmt.Fprintf(&b, "scrape_configs:\n  - job_name: %q\n    metrics_path: %q\n    static_configs:\n      - targets: [", cfg.JobName, cfg.MetricsPath)
+	fmt.Fprintf(&b, "scrape_configs:\n  - job_name: %q\n    metrics_path: %q\n", cfg.JobName, cfg.MetricsPath)
+	if nativeSetting {
+		fmt.Fprintf(&b, "    scrape_native_histograms: %t\n", !cfg.ClassicHistograms)
+	}
+	b.WriteString("    static_configs:\n      - targets: [")
 	for i, target := range cfg.Targets {
 		if i > 0 {
 			b.WriteString(", ")
