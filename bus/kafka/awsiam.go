@@ -108,6 +108,29 @@ func (c *cfg) validateAWSIAM() error {
 	return nil
 }
 
+// checkAWSRegions makes New fail when the AWS_MSK_IAM login would not know
+// the region of a seed broker: said before any connection, since a broker
+// that does not take AWS_MSK_IAM refuses it before the login is signed.
+func (c *cfg) checkAWSRegions(seeds []string) error {
+	if c.awsIAM == nil || c.awsIAM.Region != "" || c.awsRegion != "" {
+		return nil
+	}
+	for _, s := range seeds {
+		host, _, err := net.SplitHostPort(s)
+		if err != nil {
+			host = s
+		}
+		if regionOfHost(host) == "" {
+			return errors.New(noRegion(host))
+		}
+	}
+	return nil
+}
+
+func noRegion(host string) string {
+	return fmt.Sprintf("kafka: AWS_MSK_IAM: which AWS region is broker %s in? Its name does not say (an MSK broker's ends in .kafka.REGION.amazonaws.com): give --sasl-aws-region (or AWS_REGION, or a region in the profile)", safeText(host))
+}
+
 // awsIAMMechanism is the SASL AWS_MSK_IAM mechanism of the Client's login.
 func (c *Client) awsIAMMechanism() sasl.Mechanism {
 	return &mskIAM{a: c.cfg.awsIAM, fallbackRegion: c.cfg.awsRegion, timeout: c.cfg.dialTimeout}
@@ -138,7 +161,8 @@ func (m *mskIAM) Authenticate(ctx context.Context, addr string) (sasl.Session, [
 		region = m.fallbackRegion
 	}
 	if region == "" {
-		return nil, nil, &awsIAMError{msg: fmt.Sprintf("AWS_MSK_IAM: which AWS region is broker %s in? Its name does not say (an MSK broker's ends in .kafka.REGION.amazonaws.com): give --sasl-aws-region (or AWS_REGION)", safeText(host))}
+		// A broker advertised under another name than the seeds'.
+		return nil, nil, &awsIAMError{msg: strings.TrimPrefix(noRegion(host), "kafka: ")}
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()

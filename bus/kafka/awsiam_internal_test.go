@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -151,4 +152,99 @@ func TestMSKIAMNoRegionNoCredentials(t *testing.T) {
 	if len(secrets) != 1 || secrets[0] != "s3cr3t-key-never-shown" {
 		t.Errorf("OnSecret was told %q, want the secret key", secrets)
 	}
+}
+
+// isolateAWS points the AWS SDK's default chain at the given variables and
+// nowhere else: no ~/.aws files, no instance metadata (not on loopback).
+func isolateAWS(t *testing.T, kv ...string) {
+	none := t.TempDir() + "/none"
+	vars := map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
+		"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true",
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		vars[kv[i]] = kv[i+1]
+	}
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+}
+
+// TestMSKIAMDefaultChain: with no credentials given, the AWS SDK's default
+// chain supplies them at each login — from a profile of the shared files
+// here — and says where it looked when it finds none; a seed broker whose
+// region nothing tells makes New fail before any connection.
+func TestMSKIAMDefaultChain(t *testing.T) {
+	const seed = "b-1.eddy.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098"
+	login := func(t *testing.T, a AWSMSKIAM, seeds ...string) ([]byte, error) {
+		t.Helper()
+		c, err := New(seeds, WithAWSMSKIAM(a))
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		_, first, err := c.mechanism().Authenticate(context.Background(), seeds[0])
+		return first, err
+	}
+
+	t.Run("no credentials", func(t *testing.T) {
+		isolateAWS(t)
+		_, err := login(t, AWSMSKIAM{}, seed)
+		if _, ok := errors.AsType[*awsIAMError](err); !ok || !strings.Contains(err.Error(), "no AWS credentials") {
+			t.Fatalf("got %v, want an awsIAMError saying there are no credentials", err)
+		}
+		t.Log(err)
+	})
+
+	t.Run("a profile", func(t *testing.T) {
+		dir := t.TempDir()
+		const secret = "pr0file-s3cret/0f+the-credentials-file"
+		if err := os.WriteFile(dir+"/credentials", []byte("[eddy-msk]\naws_access_key_id = AKIAPROFILEEXAMPLE\naws_secret_access_key = "+secret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/config", []byte("[profile eddy-msk]\nregion = eu-west-1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		isolateAWS(t, "AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials", "AWS_CONFIG_FILE", dir+"/config")
+		var told []string
+		first, err := login(t, AWSMSKIAM{Profile: "eddy-msk", OnSecret: func(s string) { told = append(told, s) }}, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kv map[string]string
+		if err := json.Unmarshal(first, &kv); err != nil {
+			t.Fatal(err)
+		}
+		// The host's region wins over the profile's.
+		if !strings.HasPrefix(kv["x-amz-credential"], "AKIAPROFILEEXAMPLE/") || !strings.Contains(kv["x-amz-credential"], "/us-east-1/kafka-cluster/") {
+			t.Errorf("credential %q: want the profile's key and the host's region", kv["x-amz-credential"])
+		}
+		if len(told) != 1 || told[0] != secret || bytes.Contains(first, []byte(secret)) {
+			t.Errorf("OnSecret told %q; the payload must not hold the secret", told)
+		}
+		// A loopback name (a tunnel): the profile's region.
+		first, err = login(t, AWSMSKIAM{Profile: "eddy-msk"}, "127.0.0.1:9098")
+		if err != nil || !bytes.Contains(first, []byte("/eu-west-1/kafka-cluster/")) {
+			t.Fatalf("loopback seed: %v %s; want the profile's region", err, first)
+		}
+		if _, err := New([]string{seed}, WithAWSMSKIAM(AWSMSKIAM{Profile: "no-such-profile"})); err == nil || !strings.Contains(err.Error(), "no-such-profile") {
+			t.Errorf("unknown profile: %v", err)
+		}
+	})
+
+	t.Run("no region", func(t *testing.T) {
+		isolateAWS(t, "AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY", "s3cr3t")
+		if _, err := New([]string{"127.0.0.1:9098"}, WithAWSMSKIAM(AWSMSKIAM{})); err == nil || !strings.Contains(err.Error(), "--sasl-aws-region") {
+			t.Fatalf("no region: %v", err)
+		}
+		if _, err := New([]string{"127.0.0.1:9098"}, WithAWSMSKIAM(AWSMSKIAM{Region: "us-east-1"})); err != nil {
+			t.Fatalf("a given region: %v", err)
+		}
+		if _, err := New([]string{"127.0.0.1:9098"}, WithAWSMSKIAM(AWSMSKIAM{Region: "US East"})); err == nil {
+			t.Fatal("a malformed region is taken")
+		}
+	})
 }

@@ -180,6 +180,9 @@ func New(seeds []string, opts ...Option) (*Client, error) {
 		return nil, errors.New("kafka: no brokers given (--brokers host:port or EDDY_BROKERS)")
 	}
 	c.addr = strings.Join(c.seeds, ",")
+	if err := c.cfg.checkAWSRegions(c.seeds); err != nil {
+		return nil, err
+	}
 	cl, err := kgo.NewClient(c.baseOpts()...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %s", c.redact(err.Error()))

@@ -48,7 +48,7 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 	if u := getenv("EDDY_AMQP_URL"); u != "" {
 		registerURLSecret(r, u)
 	}
-	for _, k := range []string{"EDDY_SASL_PASSWORD", "EDDY_SASL_OAUTH_TOKEN", "EDDY_SASL_OAUTH_CLIENT_SECRET"} {
+	for _, k := range []string{"EDDY_SASL_PASSWORD", "EDDY_SASL_OAUTH_TOKEN", "EDDY_SASL_OAUTH_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
 		if p := getenv(k); p != "" {
 			r.Add(p)
 		}
