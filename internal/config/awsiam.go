@@ -35,7 +35,7 @@ func (g *Options) bindAWSIAM(fs *pflag.FlagSet) {
 // context's sasl.aws is there; ok is false otherwise. The flags win over
 // the context. The secret key and session token the chain gives are
 // registered with the redactor before they sign.
-func (r *Resolver) awsIAMLogin(mech string, ctx *AWSIAMConfig) (opt kafka.Option, ok bool, err error) {
+func (r *Resolver) awsIAMLogin(mech string, ctx *AWSIAMConfig) (a kafka.AWSMSKIAM, ok bool, err error) {
 	f := r.Flags.AWS
 	if ctx == nil {
 		ctx = &AWSIAMConfig{}
@@ -44,22 +44,22 @@ func (r *Resolver) awsIAMLogin(mech string, ctx *AWSIAMConfig) (opt kafka.Option
 	if mech != "AWS_MSK_IAM" {
 		switch {
 		case mech != "" && f != (AWSIAMConfig{}):
-			return nil, true, cmdutil.Usagef("--sasl-aws-* flags are for --sasl-mechanism AWS_MSK_IAM, not %s", mech)
+			return a, true, cmdutil.Usagef("--sasl-aws-* flags are for --sasl-mechanism AWS_MSK_IAM, not %s", mech)
 		case mech != "" || (f == AWSIAMConfig{} && *ctx == AWSIAMConfig{}):
-			return nil, false, nil
+			return a, false, nil
 		}
 	}
 	if r.Flags.SASLUser != "" || r.Flags.SASLPassFile != "" {
-		return nil, true, cmdutil.Usagef("AWS_MSK_IAM takes no --sasl-user or --sasl-password-file: the AWS credentials come from the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws profiles with --sasl-aws-profile, web identity)")
+		return a, true, cmdutil.Usagef("AWS_MSK_IAM takes no --sasl-user or --sasl-password-file: the AWS credentials come from the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws profiles with --sasl-aws-profile, web identity)")
 	}
-	a := kafka.AWSMSKIAM{Region: ctx.Region, Profile: ctx.Profile, OnSecret: r.Secrets.Add}
+	a = kafka.AWSMSKIAM{Region: ctx.Region, Profile: ctx.Profile, OnSecret: r.Secrets.Add}
 	if f.Region != "" {
 		a.Region = f.Region
 	}
 	if f.Profile != "" {
 		a.Profile = f.Profile
 	}
-	return kafka.WithAWSMSKIAM(a), true, nil
+	return a, true, nil
 }
 
 // setAWSIAM records eddy config set's --sasl-aws-* flags in kc's sasl.aws

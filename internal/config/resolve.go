@@ -287,8 +287,8 @@ func (r *Resolver) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
 	if c.user == "" {
 		c.user = s.Username
 	}
-	if opt, ok, err := r.awsIAMLogin(c.mech, s.AWS); ok || err != nil {
-		c.opt, c.mech = opt, "AWS_MSK_IAM"
+	if a, ok, err := r.awsIAMLogin(c.mech, s.AWS); ok || err != nil {
+		c.opt, c.mech = kafka.WithAWSMSKIAM(a), "AWS_MSK_IAM"
 		return c, err
 	}
 	if k, ok, err := r.kerberosLogin(c.mech, s.Kerberos); ok || err != nil {
