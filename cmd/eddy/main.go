@@ -39,10 +39,13 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// -o yaml and --no-headers wrap io.Out for the command (wrapOutput);
-	// the caller gets its writer back.
-	out := io.Out
-	defer func() { io.Out = out }()
+	// The command gets its own copy of the streams: -o yaml and
+	// --no-headers replace its Out (wrapOutput), and the caller's streams
+	// must not change under it. A caller may read them while the command
+	// runs (a test polls a live tail's output), and the command's goroutine
+	// can outlive run after an interrupt.
+	own := *io
+	io = &own
 
 	f := newFactory(io, getenv, r)
 	if u := getenv("EDDY_AMQP_URL"); u != "" {
