@@ -259,7 +259,9 @@ func regionOfHost(host string) string {
 // it looked: the SDK's own error names the last place only.
 func credentialsProblem(err error) string {
 	s := err.Error()
-	if strings.Contains(s, "no EC2 IMDS role found") || strings.Contains(s, "failed to refresh cached credentials") && strings.Contains(s, "IMDS") {
+	// The chain ends at the instance role: its failure says the chain
+	// found nothing before it.
+	if strings.Contains(s, "no EC2 IMDS role found") || (strings.Contains(s, "failed to refresh cached credentials") && strings.Contains(s, "IMDS")) {
 		return "none in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared files (~/.aws/credentials, ~/.aws/config; --sasl-aws-profile or AWS_PROFILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN) or an instance role"
 	}
 	return s
