@@ -5,10 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,4 +252,90 @@ func TestMSKIAMDefaultChain(t *testing.T) {
 			t.Fatal("a malformed region is taken")
 		}
 	})
+}
+
+// TestMSKIAMWebIdentityRefresh: web identity (an EKS service account's
+// AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN) buys temporary credentials
+// from STS — a stand-in on loopback, named by AWS_ENDPOINT_URL_STS — and a
+// login after they expire signs with new ones, bought again: credentials are
+// asked of the chain at each login.
+func TestMSKIAMWebIdentityRefresh(t *testing.T) {
+	var calls atomic.Int32
+	const life = 2 * time.Second
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "AssumeRoleWithWebIdentity" ||
+			r.PostForm.Get("WebIdentityToken") != "the-web-identity-jwt" || r.PostForm.Get("RoleArn") != "arn:aws:iam::123456789012:role/eddy" {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		n := calls.Add(1)
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials>
+      <AccessKeyId>ASIAWEBIDENTITY%04d</AccessKeyId>
+      <SecretAccessKey>web-identity-secret-%d</SecretAccessKey>
+      <SessionToken>web-identity-session-token-%d</SessionToken>
+      <Expiration>%s</Expiration>
+    </Credentials>
+    <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/eddy/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>r-%d</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>`, n, n, n, time.Now().Add(life).UTC().Format(time.RFC3339), n)
+	}))
+	defer sts.Close()
+	tokenFile := t.TempDir() + "/token"
+	if err := os.WriteFile(tokenFile, []byte("the-web-identity-jwt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	isolateAWS(t, "AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile, "AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/eddy",
+		"AWS_ROLE_SESSION_NAME", "eddy-test", "AWS_REGION", "us-east-1", "AWS_ENDPOINT_URL_STS", sts.URL)
+
+	var told []string
+	c, err := New([]string{"b-1.eddy.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098"}, WithAWSMSKIAM(AWSMSKIAM{OnSecret: func(s string) { told = append(told, s) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	login := func() map[string]string {
+		t.Helper()
+		_, first, err := c.mechanism().Authenticate(context.Background(), "b-1.eddy.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kv map[string]string
+		if err := json.Unmarshal(first, &kv); err != nil {
+			t.Fatal(err)
+		}
+		return kv
+	}
+	first := login()
+	if !strings.HasPrefix(first["x-amz-credential"], "ASIAWEBIDENTITY0001/") || first["x-amz-security-token"] != "web-identity-session-token-1" {
+		t.Fatalf("first login: %v", first)
+	}
+	if again := login(); again["x-amz-credential"] != first["x-amz-credential"] || calls.Load() != 1 {
+		t.Fatalf("a login before they expire: %v, STS called %d times; want the same credentials, bought once", again, calls.Load())
+	}
+	start := time.Now()
+	waitUntil(t, life+10*time.Second, func() bool { return time.Since(start) > life+500*time.Millisecond })
+	later := login()
+	if !strings.HasPrefix(later["x-amz-credential"], "ASIAWEBIDENTITY0002/") || later["x-amz-security-token"] != "web-identity-session-token-2" || calls.Load() != 2 {
+		t.Fatalf("a login after they expired: %v (STS called %d times); want new credentials", later, calls.Load())
+	}
+	if !slices.Contains(told, "web-identity-secret-1") || !slices.Contains(told, "web-identity-session-token-2") {
+		t.Errorf("OnSecret was told %q; want every secret key and token", told)
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test at within (this
+// package's tests cannot import kafkatest, which imports it).
+func waitUntil(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition; its holding ends the wait
+	}
 }
