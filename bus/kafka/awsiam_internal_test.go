@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 )
 
 // mskClasspath is the class path of AWS's Java MSK IAM library and the
@@ -317,25 +319,12 @@ func TestMSKIAMWebIdentityRefresh(t *testing.T) {
 		t.Fatalf("a login before they expire: %v, STS called %d times; want the same credentials, bought once", again, calls.Load())
 	}
 	start := time.Now()
-	waitUntil(t, life+10*time.Second, func() bool { return time.Since(start) > life+500*time.Millisecond })
+	kafkatest.WaitFor(t, life+10*time.Second, "the credentials to expire", func() bool { return time.Since(start) > life+500*time.Millisecond })
 	later := login()
 	if !strings.HasPrefix(later["x-amz-credential"], "ASIAWEBIDENTITY0002/") || later["x-amz-security-token"] != "web-identity-session-token-2" || calls.Load() != 2 {
 		t.Fatalf("a login after they expired: %v (STS called %d times); want new credentials", later, calls.Load())
 	}
 	if !slices.Contains(told, "web-identity-secret-1") || !slices.Contains(told, "web-identity-session-token-2") {
 		t.Errorf("OnSecret was told %q; want every secret key and token", told)
-	}
-}
-
-// waitUntil polls cond until it holds, failing the test at within (this
-// package's tests cannot import kafkatest, which imports it).
-func waitUntil(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition; its holding ends the wait
 	}
 }
