@@ -137,3 +137,26 @@ func testKafkaAWSIAM(t *testing.T, saslAddr string, timeout string, limit time.D
 		}
 	})
 }
+
+// TestImportMSKProperties: the client.properties AWS documents for MSK with
+// IAM becomes a context whose login is AWS_MSK_IAM with the JAAS config's
+// profile.
+func TestImportMSKProperties(t *testing.T) {
+	env, cfgPath := importEnv(t)
+	props := filepath.Join(t.TempDir(), "client.properties")
+	if err := os.WriteFile(props, []byte("bootstrap.servers=b-1.prod.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098\n"+
+		"security.protocol=SASL_SSL\n"+
+		"sasl.mechanism=AWS_MSK_IAM\n"+
+		"sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required awsProfileName=\"prod\";\n"+
+		"sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runEddy(t, env, "config", "import", "properties", props, "--name", "msk")
+	if code != 0 {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	k := loadConfig(t, cfgPath).Contexts["msk"].Kafka
+	if k == nil || k.SASL == nil || k.SASL.Mechanism != "AWS_MSK_IAM" || k.SASL.AWS == nil || k.SASL.AWS.Profile != "prod" || k.TLS == nil || !k.TLS.Enabled {
+		t.Fatalf("context: %+v (sasl %+v)", k, k.SASL)
+	}
+}

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/inspect"
 	"github.com/eddy-sh/eddy/internal/cmdutil"
 )
 
@@ -77,4 +79,34 @@ func setAWSIAM(kc *KafkaConfig, o *Options) {
 	}
 	a := o.AWS
 	kc.SASL.AWS = &a
+}
+
+// mskIAMLoginModule is the JAAS login module of AWS's Java client, which a
+// Java client.properties for MSK names (sasl.jaas.config), with
+// sasl.mechanism=AWS_MSK_IAM and its callback handler
+// (sasl.client.callback.handler.class).
+const (
+	mskIAMLoginModule     = "software.amazon.msk.auth.iam.IAMLoginModule"
+	mskIAMCallbackHandler = "software.amazon.msk.auth.iam.IAMClientCallbackHandler"
+)
+
+// awsIAMJAAS maps IAMLoginModule's options onto c: awsProfileName is the
+// profile; the others (awsRoleArn, awsDebugCreds, ...) have no eddy
+// setting and are named in a warning.
+func awsIAMJAAS(c *Conn, opts map[string]string, keys []string, warn func(string)) error {
+	switch c.Mechanism {
+	case "":
+		c.Mechanism = "AWS_MSK_IAM"
+	case "AWS_MSK_IAM":
+	default:
+		return fmt.Errorf("IAMLoginModule needs sasl.mechanism AWS_MSK_IAM, not %s", inspect.SafeString(c.Mechanism))
+	}
+	for _, k := range keys {
+		if k == "awsProfileName" {
+			c.AWSProfile = opts[k]
+			continue
+		}
+		warn(fmt.Sprintf("sasl.jaas.config option %s of IAMLoginModule is not supported (eddy takes awsProfileName; a role to assume goes in the profile: role_arn, source_profile); ignored", inspect.SafeString(k)))
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -72,4 +73,46 @@ func TestAWSIAMLogin(t *testing.T) {
 			t.Fatalf("context sasl %+v", s)
 		}
 	})
+}
+
+// TestAWSIAMProperties: the client.properties AWS documents for MSK with
+// IAM (sasl.mechanism=AWS_MSK_IAM, MSK's IAMLoginModule, its callback
+// handler) is read by -F and config import: the mechanism, and the profile
+// of awsProfileName; an option eddy has no setting for is a warning; a
+// login module that contradicts the mechanism, or another callback handler,
+// is refused.
+func TestAWSIAMProperties(t *testing.T) {
+	parse := func(t *testing.T, text string) (*Conn, []string, error) {
+		t.Helper()
+		props, err := ParseProperties(strings.NewReader(text), "client.properties")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var warnings []string
+		c, err := PropertiesToConn(props, true, func(s string) { warnings = append(warnings, s) })
+		return c, warnings, err
+	}
+	const base = "bootstrap.servers=b-1.prod.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098\n" +
+		"security.protocol=SASL_SSL\n" +
+		"sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler\n"
+
+	c, warnings, err := parse(t, base+"sasl.mechanism=AWS_MSK_IAM\nsasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required;\n")
+	if err != nil || c.Mechanism != "AWS_MSK_IAM" || c.AWSProfile != "" || !c.TLS || len(warnings) != 0 {
+		t.Fatalf("the default chain: %+v %v %q", c, err, warnings)
+	}
+	c, warnings, err = parse(t, base+"sasl.mechanism=AWS_MSK_IAM\nsasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required awsProfileName=\"prod\" awsDebugCreds=true;\n")
+	if err != nil || c.AWSProfile != "prod" || len(warnings) != 1 || !strings.Contains(warnings[0], "awsDebugCreds") {
+		t.Fatalf("a profile: %+v %v %q", c, err, warnings)
+	}
+	o := &Options{}
+	o.props = []string{"sasl.mechanism=AWS_MSK_IAM", `sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required awsProfileName="prod";`}
+	if err := o.ApplyProperties(io.Discard, nil); err != nil || o.SASLMech != "AWS_MSK_IAM" || o.AWS.Profile != "prod" {
+		t.Fatalf("-X: mechanism %q profile %q, %v", o.SASLMech, o.AWS.Profile, err)
+	}
+	if _, _, err := parse(t, base+"sasl.mechanism=PLAIN\nsasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required;\n"); err == nil || !strings.Contains(err.Error(), "IAMLoginModule needs sasl.mechanism AWS_MSK_IAM, not PLAIN") {
+		t.Errorf("IAMLoginModule with PLAIN: %v", err)
+	}
+	if _, _, err := parse(t, "sasl.client.callback.handler.class=com.example.Handler\n"); err == nil || !strings.Contains(err.Error(), `callback handler "com.example.Handler" is not supported`) {
+		t.Errorf("another callback handler: %v", err)
+	}
 }
