@@ -48,9 +48,9 @@ const ConfigImport = `Create contexts from the configuration another Kafka tool 
   rpk         ~/.config/rpk/rpk.yaml (profiles: kafka_api brokers, tls, sasl)
   kcat        ~/.config/kcat.conf or $KCAT_CONFIG (librdkafka properties)
   properties  a Java client.properties (bootstrap.servers, security.protocol,
-              sasl.mechanism, sasl.jaas.config with PlainLoginModule or
-              ScramLoginModule, ssl.truststore.* and ssl.keystore.* as PEM,
-              JKS or PKCS#12); FILE is required
+              sasl.mechanism, sasl.jaas.config with PlainLoginModule,
+              ScramLoginModule or MSK's IAMLoginModule, ssl.truststore.* and
+              ssl.keystore.* as PEM, JKS or PKCS#12); FILE is required
 
 FILE overrides the default location. kaf, kafkactl and rpk hold several
 clusters: the source's current one is imported, or --name NAME, or --all.
