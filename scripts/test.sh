@@ -34,6 +34,10 @@ export EDDY_TEST_OTELCOL
 # Confluent's Python client and serializers, for the schema interop test (a cached virtualenv).
 EDDY_TEST_INTEROP_PYTHON=$(scripts/interop/venv.sh)
 export EDDY_TEST_INTEROP_PYTHON
+# AWS's own MSK IAM client (aws-msk-iam-auth, Maven Central) and the Java program that prints its
+# AWS_MSK_IAM payload, for the payload interop test (cached; needs mvn and javac).
+EDDY_TEST_MSK_IAM_CLASSPATH=$(scripts/interop/msk-iam.sh)
+export EDDY_TEST_MSK_IAM_CLASSPATH
 
 args=("$@")
 if ((${#args[@]})); then

@@ -80,6 +80,9 @@ func (c *Client) authCause(err error) error {
 		// says no more than invalid_token.
 		return &authCause{msg: "authentication failed: " + c.redact(oe.msg), err: err}
 	}
+	if ae, ok := errors.AsType[*awsIAMError](err); ok {
+		return &authCause{msg: "authentication failed: " + c.redact(ae.msg), err: err} // no region, no credentials
+	}
 	if isSASLRefusal(err) {
 		return &authCause{msg: "authentication failed: " + c.saslWho() + " refused" + brokerSaid(err, c.redact), err: err}
 	}

@@ -74,6 +74,8 @@ type cfg struct {
 	kerberos    *Kerberos    // WithKerberos (GSSAPI)
 	krb         *krbLogin    // kerberos, loaded by validate
 	oauth       *oauthSource // OAUTHBEARER's tokens (WithOAuth)
+	awsIAM      *AWSMSKIAM   // WithAWSMSKIAM (AWS_MSK_IAM)
+	awsRegion   string       // awsIAM's fallback region, from the AWS configuration
 	dialTimeout time.Duration
 	logger      io.Writer
 	clientID    string
@@ -99,8 +101,10 @@ func (c *cfg) validate() error {
 			return c.validateKerberos()
 		case "OAUTHBEARER":
 			return c.oauth.validate()
+		case "AWS_MSK_IAM":
+			return c.validateAWSIAM()
 		default:
-			return fmt.Errorf("kafka: SASL mechanism %q: want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or GSSAPI", c.saslMech)
+			return fmt.Errorf("kafka: SASL mechanism %q: want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI or AWS_MSK_IAM", c.saslMech)
 		}
 		if c.saslUser == "" {
 			return fmt.Errorf("kafka: SASL %s needs a user name", c.saslMech)
@@ -115,8 +119,9 @@ func WithTLS(c *tls.Config) Option { return func(o *cfg) { o.tls = c } }
 
 // WithSASL authenticates with SASL: mechanism is PLAIN, SCRAM-SHA-256 or
 // SCRAM-SHA-512 (in any case), or OAUTHBEARER with WithOAuth's token; any
-// other makes New fail. GSSAPI (Kerberos) is WithKerberos. The default is no
-// authentication. The password is kept out of every error and log line.
+// other makes New fail. GSSAPI (Kerberos) is WithKerberos, AWS_MSK_IAM is
+// WithAWSMSKIAM. The default is no authentication. The password is kept out
+// of every error and log line.
 func WithSASL(mechanism, user, password string) Option {
 	return func(o *cfg) {
 		o.saslMech, o.saslUser, o.saslPass = strings.ToUpper(strings.TrimSpace(mechanism)), user, password
@@ -175,6 +180,9 @@ func New(seeds []string, opts ...Option) (*Client, error) {
 		return nil, errors.New("kafka: no brokers given (--brokers host:port or EDDY_BROKERS)")
 	}
 	c.addr = strings.Join(c.seeds, ",")
+	if err := c.cfg.checkAWSRegions(c.seeds); err != nil {
+		return nil, err
+	}
 	cl, err := kgo.NewClient(c.baseOpts()...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %s", c.redact(err.Error()))
@@ -229,6 +237,8 @@ func (c *Client) mechanism() sasl.Mechanism {
 		return c.kerberosMechanism()
 	case "OAUTHBEARER":
 		return c.cfg.oauth.mechanism(c.cfg.dialTimeout)
+	case "AWS_MSK_IAM":
+		return c.awsIAMMechanism()
 	}
 	return nil
 }

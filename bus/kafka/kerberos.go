@@ -8,7 +8,9 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jcmturner/gokrb5/v8/client"
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
@@ -35,8 +37,12 @@ type Kerberos struct {
 	// or a CCache, not both.
 	Keytab string
 	// CCache is a credential cache file ("FILE:" prefix allowed), as kinit
-	// writes it. Its tickets are used as they are: they are not renewed,
-	// so a long run ends when they expire.
+	// writes it. A renewable TGT (kinit -r) is renewed with the KDC, in
+	// memory, once five sixths of its life have passed, until its renew
+	// limit; when the TGT has expired, the file is read again, so that a
+	// kinit (or k5start, or a sidecar) that refreshed it meanwhile is
+	// taken at the next login. Without either, the next login after the
+	// expiry fails, saying the tickets expired.
 	CCache string
 	// Config is the krb5.conf file (required): the realms and their KDCs.
 	Config string
@@ -66,8 +72,19 @@ func WithKerberos(k Kerberos) Option {
 type krbLogin struct {
 	k    Kerberos
 	who  string // principal@REALM, for messages
-	cl   *client.Client
+	conf *krbconfig.Config
 	last atomic.Pointer[kerberosError] // the last failed login, nil after a success
+
+	mu     sync.Mutex
+	cl     *client.Client // replaced when a ccache is read again (reload)
+	tgtEnd time.Time      // the end of the TGT of the ccache cl was made from
+}
+
+// client is the gokrb5 client of the login now.
+func (l *krbLogin) client() *client.Client {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cl
 }
 
 // validateKerberos loads the files of cfg's Kerberos login.
@@ -117,7 +134,7 @@ func loadKerberos(k Kerberos) (*krbLogin, error) {
 		// the rest of a krb5.conf written for MIT or Heimdal still holds.
 		return nil, fmt.Errorf("kafka: Kerberos config %s: %v", k.Config, err)
 	}
-	l := &krbLogin{k: k}
+	l := &krbLogin{k: k, conf: conf}
 	if k.Keytab != "" {
 		kt, err := keytab.Load(k.Keytab)
 		if err != nil {
@@ -151,7 +168,46 @@ func loadKerberos(k Kerberos) (*krbLogin, error) {
 	if l.cl, err = client.NewFromCCache(cc, conf, client.DisablePAFXFAST(true)); err != nil {
 		return nil, fmt.Errorf("kafka: Kerberos credential cache %s: %v (run kinit again)", k.CCache, err)
 	}
+	l.tgtEnd = tgtEnd(cc)
 	return l, nil
+}
+
+// tgtEnd is when the TGT of cc's principal ends (zero: none).
+func tgtEnd(cc *credentials.CCache) time.Time {
+	realm := cc.DefaultPrincipal.Realm
+	for _, c := range cc.GetEntries() {
+		if n := c.Server.PrincipalName.NameString; len(n) == 2 && n[0] == "krbtgt" && n[1] == realm {
+			return c.EndTime
+		}
+	}
+	return time.Time{}
+}
+
+// reload reads the credential cache again after a failed login, and takes
+// its tickets when they are of the same principal and its TGT lasts longer
+// than the one in use, and has not ended: gokrb5 reads a cache once, where
+// MIT's library reads it at each use, so a kinit during a long run would
+// otherwise go unseen. It reports whether a new client is in place.
+func (l *krbLogin) reload() bool {
+	if l.k.CCache == "" {
+		return false
+	}
+	cc, err := credentials.LoadCCache(l.k.CCache)
+	if err != nil || cc.DefaultPrincipal.PrincipalName.PrincipalNameString()+"@"+cc.DefaultPrincipal.Realm != l.who {
+		return false
+	}
+	end := tgtEnd(cc)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !end.After(l.tgtEnd) || !end.After(time.Now()) {
+		return false
+	}
+	cl, err := client.NewFromCCache(cc, l.conf, client.DisablePAFXFAST(true))
+	if err != nil {
+		return false
+	}
+	l.cl, l.tgtEnd = cl, end
+	return true
 }
 
 // fileErr keeps the part of a gokrb5 load error that says what is wrong with
@@ -175,23 +231,23 @@ func splitPrincipal(p string) (user, realm string) {
 // kerberosMechanism is the SASL GSSAPI mechanism of the Client's login.
 func (c *Client) kerberosMechanism() sasl.Mechanism {
 	l := c.cfg.krb
-	return &krbMech{
-		inner: kerberos.Auth{Client: l.cl, Service: l.k.ServiceName}.AsMechanism(),
-		login: l,
-		dials: c.dials,
-	}
+	return &krbMech{login: l, dials: c.dials}
 }
 
 // krbMech is franz-go's GSSAPI mechanism with eddy's choice of the broker host
 // in the service principal, and login failures explained and reported at once
 // (kgo would otherwise retry them until the dial timeout).
 type krbMech struct {
-	inner sasl.Mechanism
 	login *krbLogin
 	dials *dialWatch
 }
 
-func (m *krbMech) Name() string { return m.inner.Name() }
+func (m *krbMech) Name() string { return "GSSAPI" }
+
+// inner is franz-go's mechanism over the login's client now.
+func (m *krbMech) inner() sasl.Mechanism {
+	return kerberos.Auth{Client: m.login.client(), Service: m.login.k.ServiceName}.AsMechanism()
+}
 
 func (m *krbMech) Authenticate(ctx context.Context, addr string) (sasl.Session, []byte, error) {
 	host, port, err := net.SplitHostPort(addr)
@@ -202,7 +258,11 @@ func (m *krbMech) Authenticate(ctx context.Context, addr string) (sasl.Session, 
 		host = m.login.k.Host
 	}
 	// franz-go's mechanism takes host:port and keeps the host.
-	s, first, err := m.inner.Authenticate(ctx, net.JoinHostPort(host, port))
+	s, first, err := m.inner().Authenticate(ctx, net.JoinHostPort(host, port))
+	if err != nil && m.login.reload() {
+		// The cache file holds newer tickets than those that failed.
+		s, first, err = m.inner().Authenticate(ctx, net.JoinHostPort(host, port))
+	}
 	if err != nil {
 		ke := m.login.explain(err, m.login.k.ServiceName+"/"+host)
 		m.login.last.Store(ke)

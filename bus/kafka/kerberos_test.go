@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -160,6 +162,62 @@ func TestKerberos(t *testing.T) {
 			t.Fatal(err)
 		}
 		fails(t, kafka.Kerberos{Principal: user, Keytab: kt, Config: conf}, "Kerberos: cannot reach a KDC of realm "+kdc.Realm+" (the kdc lines of "+conf+")")
+	})
+
+	t.Run("ccache expiring mid-run", func(t *testing.T) {
+		// A TGT of a few seconds that cannot be renewed (kinit -l without
+		// -r): logins after it ends fail saying the tickets expired, until
+		// a kinit refreshes the cache file, which the running client reads
+		// again at its next login.
+		cache := filepath.Join(t.TempDir(), "krb5cc")
+		kinit := func(args ...string) time.Time {
+			t.Helper()
+			cmd := exec.Command("kinit", append(args, "-k", "-t", kt, user+"@"+kdc.Realm)...)
+			cmd.Env = append(os.Environ(), "KRB5_CONFIG="+kdc.Config, "KRB5CCNAME=FILE:"+cache)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("kinit %v: %v\n%s", args, err, out)
+			}
+			cc, err := credentials.LoadCCache(cache)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cc.GetEntries() {
+				if c.Server.PrincipalName.NameString[0] == "krbtgt" {
+					return c.EndTime
+				}
+			}
+			t.Fatal("kinit left no TGT")
+			return time.Time{}
+		}
+		end := kinit("-l", "8s")
+		c, err := kafka.New(gss, kafka.WithKerberos(kafka.Kerberos{CCache: cache, Config: kdc.Config}), kafka.WithDialTimeout(30*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// Each kgo client of c (a Source's, a Sink's) makes connections of
+		// its own, each logging in with c's Kerberos login.
+		login := func() error {
+			cl, err := kgo.NewClient(c.KgoOpts()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			return cl.Ping(ctxT(t))
+		}
+		if err := login(); err != nil {
+			t.Fatalf("login with a fresh TGT: %v", err)
+		}
+		kafkatest.WaitFor(t, time.Until(end)+10*time.Second, "the TGT to end", func() bool { return time.Now().After(end.Add(time.Second)) })
+		err = login()
+		if err == nil || !strings.Contains(err.Error(), "its tickets have expired (run kinit again)") {
+			t.Fatalf("login after the TGT ended: %v, want it to say the tickets expired", err)
+		}
+		t.Log(err)
+		kinit()
+		if err := login(); err != nil {
+			t.Fatalf("login after kinit refreshed the cache: %v", err)
+		}
 	})
 }
 

@@ -391,6 +391,8 @@ func TestKafkaAuthRealBroker(t *testing.T) {
 		}
 	})
 
+	t.Run("AWS_MSK_IAM", func(t *testing.T) { testKafkaAWSIAM(t, ab.b.ListenerAddr("LOGIN"), timeout, limit) }) // auth_awsiam_test.go
+
 	t.Run("mTLS", func(t *testing.T) {
 		mtls := ab.b.ListenerAddr("MTLS")
 		ls := []string{"ls", "--brokers", mtls, "--timeout", timeout}

@@ -323,6 +323,45 @@ contexts:
 		}
 	})
 
+	t.Run("a live tail whose token cannot be renewed ends with exit 4", func(t *testing.T) {
+		// A static token that expires mid-run: when the broker demands a
+		// new login (connections.max.reauth.ms) and refuses the expired
+		// token, the tail must say so and end, not sit silent.
+		const life = 6 * time.Second
+		tok := idp.mint(t, idp.key, idpAudience, life)
+		topic := kafkatest.NewTopic(t, b.Seeds(), 1)
+		kafkatest.Produce(t, b.Seeds(), &kgo.Record{Topic: topic, Value: []byte("before")})
+		ctx, cancel := context.WithCancel(context.Background())
+		io, _, _, _ := TestStreams(false)
+		// The streams' writers and the directories are taken here, not
+		// from the command's goroutine, which may outlive a failed test.
+		stdout, stderr := io.Out.(*syncWriter), io.ErrOut.(*syncWriter)
+		dir := t.TempDir()
+		env := map[string]string{"EDDY_SASL_OAUTH_TOKEN": tok, "XDG_CONFIG_HOME": dir, "XDG_STATE_HOME": dir}
+		done := make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"tail", "kafka:" + topic, "--brokers", addr, "--from", "beginning", "-o", "raw",
+				"--timeout", "10s", "--sasl-mechanism", "OAUTHBEARER"}, io, func(k string) string { return env[k] }, &Redactor{})
+		}()
+		defer func() {
+			// A failed wait must not leave the tail running past the test.
+			cancel()
+			<-done
+		}()
+		kafkatest.WaitFor(t, 30*time.Second, "the tail to show the first record", func() bool { return strings.Contains(stdout.String(), "before") })
+		select {
+		case code := <-done:
+			done <- code
+			if code != ExitConnect || !strings.Contains(stderr.String(), "authentication failed") || !strings.Contains(stderr.String(), "expired") {
+				t.Fatalf("exit %d, stderr %q; want exit 4 saying the token expired", code, stderr.String())
+			}
+			noSecrets(t, stdout.String()+stderr.String(), tok)
+		case <-time.After(life + 90*time.Second):
+			// Generous: what is checked is that it ends, and says why.
+			t.Fatalf("the live tail is still running %v after its token expired (stderr %q): it should end with exit 4", 90*time.Second, stderr.String())
+		}
+	})
+
 	t.Run("a long tail re-authenticates with fresh tokens", func(t *testing.T) {
 		const life = 6 * time.Second
 		idp.lifetime.Store(int64(life / time.Second))

@@ -39,16 +39,19 @@ func run(parent context.Context, args []string, io *IOStreams, getenv func(strin
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// -o yaml and --no-headers wrap io.Out for the command (wrapOutput);
-	// the caller gets its writer back.
-	out := io.Out
-	defer func() { io.Out = out }()
+	// The command gets its own copy of the streams: -o yaml and
+	// --no-headers replace its Out (wrapOutput), and the caller's streams
+	// must not change under it. A caller may read them while the command
+	// runs (a test polls a live tail's output), and the command's goroutine
+	// can outlive run after an interrupt.
+	own := *io
+	io = &own
 
 	f := newFactory(io, getenv, r)
 	if u := getenv("EDDY_AMQP_URL"); u != "" {
 		registerURLSecret(r, u)
 	}
-	for _, k := range []string{"EDDY_SASL_PASSWORD", "EDDY_SASL_OAUTH_TOKEN", "EDDY_SASL_OAUTH_CLIENT_SECRET"} {
+	for _, k := range []string{"EDDY_SASL_PASSWORD", "EDDY_SASL_OAUTH_TOKEN", "EDDY_SASL_OAUTH_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
 		if p := getenv(k); p != "" {
 			r.Add(p)
 		}

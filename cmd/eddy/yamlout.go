@@ -84,7 +84,8 @@ func blockStyle(n *yaml.Node) {
 }
 
 // wrapOutput applies the output flags that change the writer rather than
-// the command: -o yaml and --no-headers. run restores io.Out afterwards.
+// the command: -o yaml and --no-headers, on the command's own copy of the
+// streams (run makes it).
 func wrapOutput(cmd *cobra.Command, f *Factory) {
 	fl := cmd.Flags().Lookup("output")
 	if fl == nil {

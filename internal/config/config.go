@@ -72,6 +72,8 @@ type SASLConfig struct {
 	Kerberos *KerberosConfig `yaml:"kerberos,omitempty"`
 	// OAuth is the OAUTHBEARER login (mechanism OAUTHBEARER; oauth.go).
 	OAuth *OAuthConfig `yaml:"oauth,omitempty"`
+	// AWS is the Amazon MSK IAM login (mechanism AWS_MSK_IAM; awsiam.go).
+	AWS *AWSIAMConfig `yaml:"aws,omitempty"`
 }
 
 // AMQPConfig is a context's RabbitMQ connection. The URL may carry a password.
@@ -263,7 +265,7 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 	tlsSet := o.TLS || o.TLSCA != "" || o.TLSCert != ""
 	amqpTLS := tlsSet && (strings.HasPrefix(o.AMQPURL, "amqps:") || strings.HasPrefix(o.AMQPMgmtURL, "https:"))
 	kafkaBrokersOrSASL := len(o.Brokers) > 0 || o.SASLMech != "" || o.SASLUser != "" ||
-		o.Kerberos != (KerberosConfig{}) || o.OAuth.set()
+		o.Kerberos != (KerberosConfig{}) || o.OAuth.set() || o.AWS != (AWSIAMConfig{})
 	kafkaTLS := tlsSet && (kafkaBrokersOrSASL || !amqpTLS)
 	if (kafkaBrokersOrSASL || kafkaTLS) && ctx.Kafka == nil {
 		ctx.Kafka = &KafkaConfig{}
@@ -278,6 +280,7 @@ func (c *Config) Set(name string, o *Options, passEnv, passFile string, use bool
 		ctx.Kafka.SASL = &SASLConfig{Mechanism: o.SASLMech, Username: o.SASLUser, PasswordEnv: passEnv, PasswordFile: passFile, OAuth: o.OAuth.config()}
 	}
 	setKerberos(ctx.Kafka, o)
+	setAWSIAM(ctx.Kafka, o)
 	if err := setEventHubs(ctx, o); err != nil {
 		return err
 	}

@@ -440,6 +440,9 @@ func (c *Config) Import(items []Imported, o ImportOptions) (map[string]*Context,
 		}
 		if cn.Mechanism != "" || cn.User != "" {
 			s := &SASLConfig{Mechanism: cn.Mechanism, Username: cn.User}
+			if cn.AWSProfile != "" {
+				s.AWS = &AWSIAMConfig{Profile: cn.AWSProfile}
+			}
 			if cn.Password != "" {
 				if o.PasswordEnv != "" {
 					s.PasswordEnv = o.PasswordEnv

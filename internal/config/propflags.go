@@ -111,6 +111,9 @@ func (g *Options) ApplyProperties(warn io.Writer, secrets *iostreams.Redactor) e
 	if g.SASLUser == "" {
 		g.SASLUser = c.User
 	}
+	if g.AWS.Profile == "" {
+		g.AWS.Profile = c.AWSProfile
+	}
 	g.propPass = c.Password
 	g.clientID = c.ClientID
 	if c.SchemaRegistry != "" {

@@ -171,6 +171,7 @@ type Conn struct {
 	Insecure               bool
 	Mechanism, User        string
 	Password               string // a secret: never printed
+	AWSProfile             string // AWS_MSK_IAM's IAMLoginModule awsProfileName (awsiam.go)
 	ClientID               string
 	// SchemaRegistry is the Schema Registry URL, when the source names one.
 	SchemaRegistry string
@@ -181,6 +182,7 @@ type Conn struct {
 var propKeys = []string{
 	"bootstrap.servers", "metadata.broker.list", "security.protocol",
 	"sasl.mechanism", "sasl.mechanisms", "sasl.username", "sasl.password", "sasl.jaas.config",
+	"sasl.client.callback.handler.class",
 	"ssl.ca.location", "ssl.ca.pem", "ssl.certificate.location", "ssl.certificate.pem", "ssl.key.location", "ssl.key.pem",
 	"ssl.truststore.location", "ssl.truststore.type", "ssl.truststore.password", "ssl.truststore.certificates",
 	"ssl.keystore.location", "ssl.keystore.type", "ssl.keystore.password", "ssl.key.password",
@@ -277,8 +279,13 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 			if !strings.HasPrefix(c.Mechanism, "SCRAM-") {
 				return nil, bad(p, "ScramLoginModule needs sasl.mechanism SCRAM-SHA-256 or SCRAM-SHA-512")
 			}
+		case j.module == mskIAMLoginModule:
+			if err := awsIAMJAAS(c, j.opts, j.keys, func(msg string) { warn(p.Where + ": " + msg) }); err != nil {
+				return nil, bad(p, "%v", err)
+			}
+			j.keys = nil // awsIAMJAAS said what it did with each
 		default:
-			return nil, bad(p, "login module %s is not supported (PlainLoginModule and ScramLoginModule are)", inspect.SafeString(j.module))
+			return nil, bad(p, "login module %s is not supported (PlainLoginModule, ScramLoginModule and MSK's IAMLoginModule are)", inspect.SafeString(j.module))
 		}
 		// sasl.username and sasl.password (librdkafka's) against the
 		// JAAS options (Java's): the one written last wins, so -X
@@ -296,6 +303,9 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 				warn(fmt.Sprintf("%s: sasl.jaas.config option %s is not supported; ignored", p.Where, inspect.SafeString(k)))
 			}
 		}
+	}
+	if p, ok := get("sasl.client.callback.handler.class"); ok && strings.TrimSpace(p.Value) != mskIAMCallbackHandler {
+		return nil, bad(p, "callback handler %s is not supported (MSK's IAMClientCallbackHandler is, with AWS_MSK_IAM)", strconv.Quote(inspect.SafeString(p.Value)))
 	}
 	if sasl && c.Mechanism == "" {
 		// Both clients' default mechanism: GSSAPI in Java, in librdkafka

@@ -47,6 +47,7 @@ type Options struct {
 	SASLPassFile string
 	Kerberos     KerberosConfig // --sasl-kerberos-*
 	OAuth        OAuthOptions   // the --sasl-oauth-* flags (oauth.go)
+	AWS          AWSIAMConfig   // --sasl-aws-* (awsiam.go)
 
 	propOpts // -F and -X (propflags.go)
 	// EventHubsFile is --event-hubs-connection-string-file (eventhubs.go).
@@ -69,11 +70,12 @@ func (g *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&g.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&g.TLSServer, "tls-server-name", "", "expected server name in the broker's certificate")
 	fs.BoolVar(&g.Insecure, "insecure", false, "do not verify the broker's TLS certificate (prints a warning; never the default)")
-	fs.StringVar(&g.SASLMech, "sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or GSSAPI (Kerberos)")
+	fs.StringVar(&g.SASLMech, "sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI (Kerberos) or AWS_MSK_IAM")
 	fs.StringVar(&g.SASLUser, "sasl-user", "", "Kafka SASL user name")
 	fs.StringVar(&g.SASLPassFile, "sasl-password-file", "", "file holding the SASL password (or env EDDY_SASL_PASSWORD; never a flag, which ps would show)")
 	g.bindOAuth(fs)
 	g.bindKerberos(fs)
+	g.bindAWSIAM(fs)
 	g.bindProps(fs)
 	g.bindEventHubs(fs)
 }
@@ -284,6 +286,10 @@ func (r *Resolver) kafkaAuth(kc *KafkaConfig) (kafkaCreds, error) {
 	}
 	if c.user == "" {
 		c.user = s.Username
+	}
+	if a, ok, err := r.awsIAMLogin(c.mech, s.AWS); ok || err != nil {
+		c.opt, c.mech = kafka.WithAWSMSKIAM(a), "AWS_MSK_IAM"
+		return c, err
 	}
 	if k, ok, err := r.kerberosLogin(c.mech, s.Kerberos); ok || err != nil {
 		c.opt, c.mech = kafka.WithKerberos(k), "GSSAPI"

@@ -29,7 +29,7 @@ librdkafka or Java client properties for one command, as kcat does.`
 // ConfigSet is eddy config set's long help: the flags it takes.
 const ConfigSet = `Create or update a context from the connection flags given with it: --brokers,
 --tls-ca, --tls-cert, --tls-key, --tls-server-name, --sasl-mechanism, --sasl-user,
-the --sasl-oauth-* and --sasl-kerberos-* flags, --amqp-url and --amqp-mgmt-url. The SASL
+the --sasl-oauth-*, --sasl-kerberos-* and --sasl-aws-* flags, --amqp-url and --amqp-mgmt-url. The SASL
 password is never taken from a flag: name an environment variable (--password-env) or a
 file (--password-file); OAUTHBEARER's token and client secret by file
 (--sasl-oauth-token-file, --sasl-oauth-client-secret-file).
@@ -48,9 +48,9 @@ const ConfigImport = `Create contexts from the configuration another Kafka tool 
   rpk         ~/.config/rpk/rpk.yaml (profiles: kafka_api brokers, tls, sasl)
   kcat        ~/.config/kcat.conf or $KCAT_CONFIG (librdkafka properties)
   properties  a Java client.properties (bootstrap.servers, security.protocol,
-              sasl.mechanism, sasl.jaas.config with PlainLoginModule or
-              ScramLoginModule, ssl.truststore.* and ssl.keystore.* as PEM,
-              JKS or PKCS#12); FILE is required
+              sasl.mechanism, sasl.jaas.config with PlainLoginModule,
+              ScramLoginModule or MSK's IAMLoginModule, ssl.truststore.* and
+              ssl.keystore.* as PEM, JKS or PKCS#12); FILE is required
 
 FILE overrides the default location. kaf, kafkactl and rpk hold several
 clusters: the source's current one is imported, or --name NAME, or --all.
