@@ -240,8 +240,13 @@ func readLog(path, topic string) (Job, bool, error) {
 	}
 	j := Job{Group: h.Group, Left: map[int32]map[int64]LeftRecord{}}
 	for sc.Scan() {
-		var r LeftRecord
-		if json.Unmarshal(sc.Bytes(), &r) != nil {
+		var r struct {
+			LeftRecord
+			// Two workers of the job on this machine that opened the
+			// new log at once both wrote its head.
+			Group string `json:"group"`
+		}
+		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Group != "" {
 			continue
 		}
 		m := j.Left[r.Partition]
@@ -249,7 +254,7 @@ func readLog(path, topic string) (Job, bool, error) {
 			m = map[int64]LeftRecord{}
 			j.Left[r.Partition] = m
 		}
-		m[r.Offset] = r
+		m[r.Offset] = r.LeftRecord
 	}
 	if err := sc.Err(); err != nil {
 		return Job{}, false, fmt.Errorf("job log %s: %w", path, err)

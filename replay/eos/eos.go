@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,17 @@ type Options struct {
 	// Group, when set, replaces GroupName(Job) as the job's consumer group
 	// and transactional id (a redrive names its own).
 	Group string
+	// Worker, when set, names this process among the workers of the job:
+	// its transactional id and static group instance id are WorkerID(Group,
+	// Worker), so that several processes of one job share its partitions
+	// (the group assigns them, and moves a dead worker's to the live ones)
+	// instead of fencing each other. A worker rerun under the same name
+	// fences its dead predecessor's open transaction at once; under another
+	// name, the partitions it held move once the group has seen it die
+	// (the session timeout) and are read once Kafka aborted its open
+	// transaction (the transaction timeout). Empty: the group's name itself,
+	// one process per job (a second one fences the first).
+	Worker string
 	// Route, when set, routes each record on its own (a redrive): it
 	// returns what to write — Topic, Key, Value, Headers and Timestamp of
 	// the returned event, and its Partition when >= 0 (else the partition
@@ -110,10 +122,16 @@ type Options struct {
 // committed offsets.
 type ConcurrentRunError struct {
 	Job, Group string
-	Err        error
+	// Worker is the worker name both runs share, if any.
+	Worker string
+	Err    error
 }
 
 func (e *ConcurrentRunError) Error() string {
+	if e.Worker != "" {
+		return fmt.Sprintf("another run of job %s is active as worker %s (it took over the transactional id %s); nothing was lost; rerun when it ends, or under another worker name to share the job",
+			e.Job, e.Worker, WorkerID(e.Group, e.Worker))
+	}
 	return fmt.Sprintf("another run of job %s is active (it took over the group and transactional id %s); nothing was lost; rerun when it ends", e.Job, e.Group)
 }
 
@@ -128,6 +146,15 @@ func fenced(err error) bool {
 
 // GroupName is the consumer group (and transactional id) of a job.
 func GroupName(job string) string { return "eddy-replay-" + job }
+
+// WorkerID is the transactional id and group instance id of worker in the
+// job whose group is group: the group itself when worker is empty.
+func WorkerID(group, worker string) string {
+	if worker == "" {
+		return group
+	}
+	return group + "." + worker
+}
 
 // Run moves the records. It returns the summary in every case; the error is
 // nil once every partition reached its end, ctx.Err() when stopped (the
@@ -145,6 +172,11 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	// The job names a consumer group and a transactional id.
 	if err := replay.CheckJobName(o.Job); err != nil {
 		return r.sum, fmt.Errorf("eos: job %q: %w", o.Job, err)
+	}
+	if o.Worker != "" {
+		if err := replay.CheckJobName(o.Worker); err != nil {
+			return r.sum, fmt.Errorf("eos: worker %q: %w", o.Worker, err)
+		}
 	}
 	if r.o.MaxRecords <= 0 {
 		r.o.MaxRecords = 10000
@@ -179,10 +211,20 @@ type run struct {
 	// assignedAt is when the group last gave this run partitions (unix
 	// nanos; 0: never).
 	assignedAt atomic.Int64
+	// mine are the partitions the group gives this worker now, with when
+	// their offsets were resolved and fetching them could start (unix
+	// nanos; 0: not yet: the offset fetch waits while another worker's
+	// transaction holds offsets of them).
+	mu   sync.Mutex
+	mine map[tp]int64
 
-	// remaining are the partitions with records left to move, and their end.
-	remaining map[tp]int64
-	sum       replay.Summary
+	// remaining are the partitions with records left to move, and their end;
+	// parts every partition of the job, with where the job starts it and
+	// where it ends (the job's progress, all workers together).
+	remaining   map[tp]int64
+	parts       map[tp][2]int64
+	refreshedAt time.Time
+	sum         replay.Summary
 }
 
 // setup opens the admin client, checks the topics exist, plans what is left
@@ -201,9 +243,10 @@ func (r *run) setup(ctx context.Context) error {
 		return err
 	}
 	batchMax := r.targetBatchMax(ctx)
-	if r.remaining, err = plan(ctx, r.adm, r.group, r.o); err != nil || len(r.remaining) == 0 {
+	if r.remaining, r.parts, err = plan(ctx, r.adm, r.group, r.o); err != nil || len(r.remaining) == 0 {
 		return err
 	}
+	r.mine = map[tp]int64{}
 	sess, err := kgo.NewGroupTransactSession(r.sessionOpts(conn, batchMax)...)
 	if err != nil {
 		return fmt.Errorf("eos: %w", err)
@@ -255,15 +298,16 @@ func (r *run) targetBatchMax(ctx context.Context) int32 {
 // sessionOpts are the options of the job's transactional session.
 func (r *run) sessionOpts(conn []kgo.Opt, batchMax int32) []kgo.Opt {
 	kopts := append(conn,
-		kgo.TransactionalID(r.group),
+		kgo.TransactionalID(WorkerID(r.group, r.o.Worker)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumerGroup(r.group),
-		// A job is one member. A rerun after a crash (SIGKILL, power loss)
-		// would otherwise wait for the dead member's session to expire
-		// before the group rebalances: the static instance id makes the
-		// rerun take its place at once, and the short session bounds the
-		// wait where static membership is not supported.
-		kgo.InstanceID(r.group),
+		// A worker is one member. A rerun after a crash (SIGKILL, power
+		// loss) would otherwise wait for the dead member's session to
+		// expire before the group rebalances: the static instance id makes
+		// a rerun under the same name take its place at once, and the short
+		// session bounds the wait for a worker that does not come back
+		// (its partitions move to the live ones).
+		kgo.InstanceID(WorkerID(r.group, r.o.Worker)),
 		kgo.SessionTimeout(6*time.Second),
 		kgo.HeartbeatInterval(time.Second),
 		kgo.ConsumeTopics(r.o.Topics...),
@@ -273,10 +317,33 @@ func (r *run) sessionOpts(conn []kgo.Opt, batchMax int32) []kgo.Opt {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
 		kgo.DisableAutoCommit(),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			r.assignedAt.Store(time.Now().UnixNano())
+			r.assign(m, 0)
 		}),
+		// The offsets are resolved once no other worker's transaction
+		// holds them: from then on an empty poll means nothing to read.
+		kgo.AdjustFetchOffsetsFn(func(_ context.Context, offs map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+			m := map[string][]int32{}
+			for t, ps := range offs {
+				for p := range ps {
+					m[t] = append(m[t], p)
+				}
+			}
+			r.assign(m, time.Now().UnixNano())
+			return offs, nil
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { r.unassign(m) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { r.unassign(m) }),
 	)
+	if r.o.Worker != "" {
+		// A worker killed with a transaction open holds the offsets of its
+		// partitions (and the last stable offset of its targets) until
+		// Kafka aborts the transaction; a rerun under its name aborts it at
+		// once, any other worker waits this long for the partitions it
+		// took over.
+		kopts = append(kopts, kgo.TransactionTimeout(txnTimeout))
+	}
 	switch {
 	case r.o.Route != nil:
 		// Each record's topic has its own limit, and its partition is
@@ -291,19 +358,47 @@ func (r *run) sessionOpts(conn []kgo.Opt, batchMax int32) []kgo.Opt {
 	return kopts
 }
 
+// assign notes partitions the group gave this worker, resolved at (0: not
+// yet).
+func (r *run) assign(m map[string][]int32, at int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for t, ps := range m {
+		for _, p := range ps {
+			r.mine[tp{t, p}] = at
+		}
+	}
+}
+
+// unassign forgets partitions the group took from this worker.
+func (r *run) unassign(m map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for t, ps := range m {
+		for _, p := range ps {
+			delete(r.mine, tp{t, p})
+		}
+	}
+}
+
 // loop polls and moves batches, one transaction each, until every partition
-// reached its end (nil), the run is stopped or it fails.
+// of the job reached its end (nil), the run is stopped or it fails. Other
+// workers of the job move the partitions the group gives them; their
+// commits count from the group's offsets (refresh).
 func (r *run) loop(ctx context.Context) error {
 	for len(r.remaining) > 0 {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		recs, idleEnd, err := r.poll(ctx)
+		recs, timedOut, err := r.poll(ctx)
 		if err != nil {
 			return err
 		}
-		if idleEnd {
-			break
+		if timedOut {
+			if r.idleEnd(ctx) {
+				break
+			}
+			continue
 		}
 		if len(recs) == 0 {
 			continue
@@ -316,24 +411,73 @@ func (r *run) loop(ctx context.Context) error {
 		if err := r.transact(ctx, recs); err != nil {
 			return err
 		}
+		if time.Since(r.refreshedAt) >= time.Second {
+			r.refresh(ctx)
+		}
 	}
 	r.sum.Done = true
 	return nil
 }
 
-// poll fetches the next batch. idleEnd says the run is over although some
-// partitions did not reach their end: markers make every partition reach
-// it, but one whose last offsets hold no record at all (compaction) never
-// would, so a poll that finds nothing for idle, once the group has given
-// this run its partitions, ends the run.
-func (r *run) poll(ctx context.Context) (recs []*kgo.Record, idleEnd bool, err error) {
+// refresh reads the group's committed offsets: partitions another worker
+// finished are no longer remaining, and the job's progress (all workers)
+// goes in the summary. A failed fetch changes nothing: it is tried again.
+func (r *run) refresh(ctx context.Context) {
+	r.refreshedAt = time.Now()
+	offs, err := r.adm.FetchOffsets(ctx, r.group)
+	if err != nil {
+		return
+	}
+	var done, total int64
+	for k, be := range r.parts {
+		at := be[0]
+		if c, ok := offs.Lookup(k.topic, k.partition); ok && c.Err == nil && c.At >= 0 {
+			at = c.At
+		}
+		at = min(max(at, be[0]), be[1])
+		done += at - be[0]
+		total += be[1] - be[0]
+		if end, ok := r.remaining[k]; ok && at >= end {
+			delete(r.remaining, k)
+		}
+	}
+	r.sum.JobDone, r.sum.JobTotal = done, total
+	r.progress()
+}
+
+// idleEnd says whether a poll that found nothing for idle ends the run:
+// when the group's offsets say the job is done, or when every partition
+// left is this worker's and fetchable for idle. Markers make every partition
+// reach its end, but one whose last offsets hold no record at all
+// (compaction) never would. A partition another worker holds is that
+// worker's to finish; if it died, the group moves the partition to a live
+// worker once its session expired.
+func (r *run) idleEnd(ctx context.Context) bool {
+	r.refresh(ctx)
+	if len(r.remaining) == 0 {
+		return true
+	}
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.remaining {
+		at, ok := r.mine[k]
+		if !ok || at == 0 || now.Sub(time.Unix(0, at)) < idle {
+			return false
+		}
+	}
+	return true
+}
+
+// poll fetches the next batch; timedOut says it found nothing for idle.
+func (r *run) poll(ctx context.Context) (recs []*kgo.Record, timedOut bool, err error) {
 	n := r.o.MaxRecords
 	if r.lim != nil {
 		n = r.lim.Burst()
 	}
 	pctx, cancel := context.WithTimeout(ctx, idle)
 	fs := r.sess.PollRecords(pctx, n)
-	timedOut := pctx.Err() != nil && ctx.Err() == nil
+	timedOut = pctx.Err() != nil && ctx.Err() == nil
 	cancel()
 	if fs.IsClientClosed() {
 		return nil, false, errors.New("eos: client closed")
@@ -359,14 +503,10 @@ func (r *run) poll(ctx context.Context) (recs []*kgo.Record, idleEnd bool, err e
 	}
 	// The time a slow group join takes is not idleness: nothing could be
 	// fetched before the partitions were assigned.
-	at := r.assignedAt.Load()
-	if at != 0 && time.Since(time.Unix(0, at)) >= idle {
-		return nil, true, nil
-	}
-	if at == 0 && time.Since(r.start) > assignWait {
+	if r.assignedAt.Load() == 0 && time.Since(r.start) > assignWait {
 		return nil, false, fmt.Errorf("eos: the group %s assigned this run no partitions within %s (is another run of the job alive?)", r.group, assignWait)
 	}
-	return nil, false, nil
+	return nil, true, nil
 }
 
 // txn is one transaction's records: what was read, passed over and
@@ -420,9 +560,10 @@ func (r *run) transact(ctx context.Context, recs []*kgo.Record) error {
 	}
 	if !committed {
 		// Aborted: the session rewinds to the committed offsets and the
-		// records come again.
-		r.sum.Failed += tx.moved
+		// records come again, here or (the group moved the partitions
+		// meanwhile: another worker joined or left) to another worker.
 		if tx.err != nil {
+			r.sum.Failed += tx.moved
 			return fmt.Errorf("eos: %w", tx.err)
 		}
 		r.progress()
@@ -543,7 +684,7 @@ func (r *run) finish(ctx context.Context, err error) (replay.Summary, error) {
 		return r.sum, ctx.Err()
 	}
 	if fenced(err) {
-		err = &ConcurrentRunError{Job: r.o.Job, Group: r.group, Err: err}
+		err = &ConcurrentRunError{Job: r.o.Job, Group: r.group, Worker: r.o.Worker, Err: err}
 	}
 	return r.sum, err
 }
@@ -602,6 +743,10 @@ var (
 	assignWait = 2 * time.Minute
 )
 
+// txnTimeout bounds a worker's transaction (Options.Worker): a transaction
+// moves at most MaxRecords records already fetched, well under it.
+const txnTimeout = 20 * time.Second
+
 // graceful returns a context for finishing a transaction: not ended by ctx,
 // but by a second after ctx is done (a stop commits what it produced when it
 // can), or after a minute.
@@ -641,14 +786,15 @@ func exist(ctx context.Context, adm *kadm.Client, o Options) error {
 }
 
 // plan returns the partitions that still have records to move, and where
-// they end (the last stable offset now).
-func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[tp]int64, error) {
+// they end (the last stable offset now); and every partition with where the
+// job starts it (its From) and ends it.
+func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[tp]int64, map[tp][2]int64, error) {
 	ends, err := adm.ListEndOffsets(ctx, o.Topics...)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eos: listing end offsets: %w", err)
+		return nil, nil, fmt.Errorf("eos: listing end offsets: %w", err)
 	}
 	// ListEndOffsets is read_uncommitted; the last stable offset is what a
 	// read_committed reader reaches.
@@ -657,32 +803,37 @@ func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[t
 		err = lso.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eos: listing last stable offsets: %w", err)
+		return nil, nil, fmt.Errorf("eos: listing last stable offsets: %w", err)
 	}
 	starts, err := startOffsets(ctx, adm, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	committed, err := FetchOffsets(ctx, adm, group)
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		committed, err = nil, nil // a new job
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eos: fetching the offsets of group %s: %w", group, err)
+		return nil, nil, fmt.Errorf("eos: fetching the offsets of group %s: %w", group, err)
 	}
-	out := map[tp]int64{}
+	out, parts := map[tp]int64{}, map[tp][2]int64{}
 	lso.Each(func(l kadm.ListedOffset) {
 		from := l.Offset // nothing to do unless a start says otherwise
+		base := l.Offset
+		if s, ok := starts.Lookup(l.Topic, l.Partition); ok {
+			base = min(s.Offset, l.Offset)
+		}
 		if c, ok := committed.Lookup(l.Topic, l.Partition); ok && c.Err == nil && c.At >= 0 {
 			from = c.At
-		} else if s, ok := starts.Lookup(l.Topic, l.Partition); ok {
-			from = s.Offset
+		} else {
+			from = base
 		}
+		parts[tp{l.Topic, l.Partition}] = [2]int64{min(base, from), l.Offset}
 		if from < l.Offset {
 			out[tp{l.Topic, l.Partition}] = l.Offset
 		}
 	})
-	return out, nil
+	return out, parts, nil
 }
 
 // FetchOffsets fetches group's committed offsets, retrying for up to ten
