@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/dlq"
+	"github.com/eddy-sh/eddy/replay/eos"
+)
+
+// worker is one `eddy` process of a shared job, its JSON report on stdout.
+type worker struct {
+	name   string
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+}
+
+// startWorkers starts one process per name: args, then --worker NAME
+// (none for "": the default name) and -o json.
+func startWorkers(t *testing.T, home string, args []string, names ...string) []*worker {
+	t.Helper()
+	bin := eddyBinary(t)
+	ws := make([]*worker, len(names))
+	for i, n := range names {
+		w := &worker{name: n}
+		a := append(append([]string{}, args...), "-o", "json")
+		if n != "" {
+			a = append(a, "--worker", n)
+		}
+		w.cmd = exec.Command(bin, a...)
+		w.cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
+		w.cmd.Stdout, w.cmd.Stderr = &w.stdout, &w.stderr
+		if err := w.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if w.cmd.ProcessState == nil {
+				w.cmd.Process.Kill()
+				w.cmd.Wait()
+			}
+		})
+		ws[i] = w
+	}
+	return ws
+}
+
+// workerPartitions is what the group gives the worker with instance id now.
+func workerPartitions(adm *kadm.Client, group, instance string) []int32 {
+	dg, err := adm.DescribeGroups(context.Background(), group)
+	if err != nil {
+		return nil
+	}
+	for _, m := range dg[group].Members {
+		if m.InstanceID == nil || *m.InstanceID != instance {
+			continue
+		}
+		if c, ok := m.Assigned.AsConsumer(); ok {
+			var ps []int32
+			for _, t := range c.Topics {
+				ps = append(ps, t.Partitions...)
+			}
+			return ps
+		}
+	}
+	return nil
+}
+
+// committedOn is the group's committed offsets on topic's partitions ps.
+func committedOn(adm *kadm.Client, group, topic string, ps []int32) int64 {
+	offs, err := adm.FetchOffsets(context.Background(), group)
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	for _, p := range ps {
+		if o, ok := offs.Lookup(topic, p); ok && o.At > 0 {
+			sum += o.At
+		}
+	}
+	return sum
+}
+
+// TestRedriveWorkersShareAndKill: three workers of one redrive job on a
+// 6-partition DLT share it: each moves a share of the letters; one is killed
+// with SIGKILL once it committed some, and the other two take over its
+// partitions (after the group's session timeout, and once Kafka aborted the
+// transaction it left open) and finish the job. A rerun finds nothing left.
+// A read_committed reader of the origin sees every letter exactly once.
+func TestRedriveWorkersShareAndKill(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		const n = 6000
+		origin := kafkatest.NewTopic(t, seeds, 6)
+		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 6)
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			recs[i] = springLetter(dlt, origin, int32(i%6), int64(i), "boom", "v"+strconv.Itoa(i))
+			recs[i].Partition = int32(i % 6)
+		}
+		kafkatest.Produce(t, seeds, recs...)
+		adm := kafkatest.Admin(t, seeds)
+		home := t.TempDir()
+		const job = "shared"
+		group := dlq.RedriveGroup(job)
+		args := []string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--job", job}
+		start := time.Now()
+		// 250/s each: about 8 s for the three, long enough to kill one
+		// mid-run.
+		ws := startWorkers(t, home, append(args, "--rate", "250"), "w1", "w2", "w3")
+		victim := ws[1]
+		var owned []int32
+		kafkatest.WaitFor(t, 60*time.Second, "w2 committed letters of its own partitions", func() bool {
+			owned = workerPartitions(adm, group, eos.WorkerID(group, "w2"))
+			return len(owned) > 0 && committedOn(adm, group, dlt, owned) > 0
+		})
+		victim.cmd.Process.Kill() // SIGKILL: no chance to end a transaction
+		victim.cmd.Wait()
+		t.Logf("killed w2 after %s holding partitions %v", time.Since(start).Round(time.Millisecond), owned)
+		for _, w := range []*worker{ws[0], ws[2]} {
+			if err := w.cmd.Wait(); err != nil {
+				t.Fatalf("%s: %v\n%s", w.name, err, w.stderr.String())
+			}
+			var rep redriveReport
+			if err := json.Unmarshal(w.stdout.Bytes(), &rep); err != nil {
+				t.Fatalf("%s: %v\n%s", w.name, err, w.stdout.String())
+			}
+			t.Logf("%s redrove %d letters", w.name, rep.Redriven)
+			if rep.Redriven == 0 {
+				t.Errorf("%s moved no share of the job", w.name)
+			}
+		}
+		t.Logf("the survivors finished the job %s after the start", time.Since(start).Round(time.Millisecond))
+		rerun := startWorkers(t, home, args, "rerun")[0]
+		if err := rerun.cmd.Wait(); err != nil {
+			t.Fatalf("rerun: %v\n%s", err, rerun.stderr.String())
+		}
+		var rep redriveReport
+		if err := json.Unmarshal(rerun.stdout.Bytes(), &rep); err != nil || rep.Redriven != 0 {
+			t.Fatalf("a rerun of the finished job: %v, %+v", err, rep)
+		}
+		got := readCommitted(t, seeds, origin)
+		if len(got) != n {
+			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
+		}
+		for v, c := range got {
+			if c != 1 {
+				t.Fatalf("%s landed %d times", v, c)
+			}
+		}
+		if left, redriven := dlqCount(t, seeds, home+"/eddy/ledger.db", dlt); left != 0 || redriven != n {
+			t.Fatalf("dlq show counts %d left, %d redriven; want 0, %d", left, redriven, n)
+		}
+	})
+}
+
+// TestRedriveDefaultWorkersShare: two processes of one job started without
+// --worker (each its own default name) share the job, where before the
+// second fenced the first: both end with exit 0, each moved a share, and
+// every letter landed once.
+func TestRedriveDefaultWorkersShare(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		const n = 3000
+		origin := kafkatest.NewTopic(t, seeds, 6)
+		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 6)
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			recs[i] = springLetter(dlt, origin, int32(i%6), int64(i), "boom", "v"+strconv.Itoa(i))
+			recs[i].Partition = int32(i % 6)
+		}
+		kafkatest.Produce(t, seeds, recs...)
+		args := []string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--rate", "300"}
+		var moved int64
+		for _, w := range startWorkers(t, t.TempDir(), args, "", "") {
+			if err := w.cmd.Wait(); err != nil {
+				t.Fatalf("a worker: %v\n%s", err, w.stderr.String())
+			}
+			var rep redriveReport
+			if err := json.Unmarshal(w.stdout.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.Redriven == 0 {
+				t.Errorf("a worker moved no share:\n%s", w.stderr.String())
+			}
+			moved += rep.Redriven
+		}
+		if moved != n {
+			t.Errorf("the workers redrove %d letters together, want %d", moved, n)
+		}
+		got := readCommitted(t, seeds, origin)
+		if len(got) != n {
+			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
+		}
+		for v, c := range got {
+			if c != 1 {
+				t.Fatalf("%s landed %d times", v, c)
+			}
+		}
+	})
+}
