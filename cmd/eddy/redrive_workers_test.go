@@ -208,3 +208,47 @@ func TestRedriveDefaultWorkersShare(t *testing.T) {
 		}
 	})
 }
+
+// TestReplayWorkersShare: `eddy replay` from Kafka to Kafka runs on the same
+// engine: two workers of one job share a 6-partition source, each moves a
+// share, and a read_committed reader of the target sees every record once.
+func TestReplayWorkersShare(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		const n = 3000
+		src := kafkatest.NewTopic(t, seeds, 6)
+		dst := kafkatest.NewTopic(t, seeds, 6)
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 6), Value: []byte("v" + strconv.Itoa(i))}
+		}
+		kafkatest.Produce(t, seeds, recs...)
+		args := []string{"replay", "kafka:" + src, "--to", "kafka:" + dst, "--brokers", strings.Join(seeds, ","), "--job", "shared", "--rate", "300"}
+		var moved int64
+		for _, w := range startWorkers(t, t.TempDir(), args, "a", "b") {
+			if err := w.cmd.Wait(); err != nil {
+				t.Fatalf("%s: %v\n%s", w.name, err, w.stderr.String())
+			}
+			var rep replayReport
+			if err := json.Unmarshal(w.stdout.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s moved %d", w.name, rep.Moved)
+			if rep.Moved == 0 {
+				t.Errorf("%s moved no share", w.name)
+			}
+			moved += rep.Moved
+		}
+		if moved != n {
+			t.Errorf("the workers moved %d records together, want %d", moved, n)
+		}
+		got := readCommitted(t, seeds, dst)
+		if len(got) != n {
+			t.Fatalf("a read_committed reader sees %d distinct records, want %d", len(got), n)
+		}
+		for v, c := range got {
+			if c != 1 {
+				t.Fatalf("%s landed %d times", v, c)
+			}
+		}
+	})
+}
