@@ -124,9 +124,24 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 			owned = workerPartitions(adm, group, eos.WorkerID(group, "w2"))
 			return len(owned) > 0 && committedOn(adm, group, dlt, owned) > 0
 		})
+		// The kill that matters most catches w2 inside a transaction: its
+		// partitions' offsets and the origin's last stable offset are then
+		// held until Kafka aborts it. Its transactions are short (25
+		// letters, ten a second), so ask for its state as fast as the
+		// cluster answers, for up to ten seconds.
+		open := false
+		for deadline := time.Now().Add(10 * time.Second); !open && time.Now().Before(deadline); {
+			dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "w2"))
+			if err == nil {
+				for _, d := range dt {
+					open = open || d.State == "Ongoing"
+				}
+			}
+		}
 		victim.cmd.Process.Kill() // SIGKILL: no chance to end a transaction
 		victim.cmd.Wait()
-		t.Logf("killed w2 after %s holding partitions %v", time.Since(start).Round(time.Millisecond), owned)
+		t.Logf("killed w2 after %s holding partitions %v; a transaction open at the kill: %v", time.Since(start).Round(time.Millisecond), owned, open)
+		var survivors int64
 		for _, w := range []*worker{ws[0], ws[2]} {
 			if err := w.cmd.Wait(); err != nil {
 				t.Fatalf("%s: %v\n%s", w.name, err, w.stderr.String())
@@ -139,6 +154,11 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 			if rep.Redriven == 0 {
 				t.Errorf("%s moved no share of the job", w.name)
 			}
+			survivors += rep.Redriven
+		}
+		// What the survivors did not move, w2 committed before the kill.
+		if survivors >= n {
+			t.Errorf("the survivors redrove %d letters: w2 moved no share", survivors)
 		}
 		t.Logf("the survivors finished the job %s after the start", time.Since(start).Round(time.Millisecond))
 		rerun := startWorkers(t, home, args, "rerun")[0]
