@@ -224,7 +224,9 @@ type run struct {
 	remaining   map[tp]int64
 	parts       map[tp][2]int64
 	refreshedAt time.Time
-	sum         replay.Summary
+	// lastRecs is when a poll last returned records.
+	lastRecs time.Time
+	sum      replay.Summary
 }
 
 // setup opens the admin client, checks the topics exist, plans what is left
@@ -445,9 +447,9 @@ func (r *run) refresh(ctx context.Context) {
 	r.progress()
 }
 
-// idleEnd says whether a poll that found nothing for idle ends the run:
-// when the group's offsets say the job is done, or when every partition
-// left is this worker's and fetchable for idle. Markers make every partition
+// idleEnd says whether a poll that found nothing ends the run: when the
+// group's offsets say the job is done, or when no record came for idle and
+// every partition left is this worker's and fetchable for idle. Markers make every partition
 // reach its end, but one whose last offsets hold no record at all
 // (compaction) never would. A partition another worker holds is that
 // worker's to finish; if it died, the group moves the partition to a live
@@ -458,6 +460,9 @@ func (r *run) idleEnd(ctx context.Context) bool {
 		return true
 	}
 	now := time.Now()
+	if now.Sub(r.lastRecs) < idle {
+		return false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k := range r.remaining {
@@ -469,13 +474,16 @@ func (r *run) idleEnd(ctx context.Context) bool {
 	return true
 }
 
-// poll fetches the next batch; timedOut says it found nothing for idle.
+// poll fetches the next batch; timedOut says it found nothing for a
+// while (pollWait).
 func (r *run) poll(ctx context.Context) (recs []*kgo.Record, timedOut bool, err error) {
 	n := r.o.MaxRecords
 	if r.lim != nil {
 		n = r.lim.Burst()
 	}
-	pctx, cancel := context.WithTimeout(ctx, idle)
+	// A short poll: the group's offsets are looked at after each empty
+	// one, so that a worker whose partitions others finished ends soon.
+	pctx, cancel := context.WithTimeout(ctx, min(idle, pollWait))
 	fs := r.sess.PollRecords(pctx, n)
 	timedOut = pctx.Err() != nil && ctx.Err() == nil
 	cancel()
@@ -498,6 +506,9 @@ func (r *run) poll(ctx context.Context) (recs []*kgo.Record, timedOut bool, err 
 		return nil, false, ctx.Err()
 	}
 	recs = fs.Records()
+	if len(recs) > 0 {
+		r.lastRecs = time.Now()
+	}
 	if len(recs) > 0 || !timedOut {
 		return recs, false, nil
 	}
@@ -741,6 +752,7 @@ func endSpans(spans []oteltrace.Span, errs []error, committed bool, endErr error
 var (
 	idle       = 5 * time.Second
 	assignWait = 2 * time.Minute
+	pollWait   = time.Second
 )
 
 // txnTimeout bounds a worker's transaction (Options.Worker): a transaction
