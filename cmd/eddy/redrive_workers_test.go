@@ -272,3 +272,38 @@ func TestReplayWorkersShare(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkerFlag: a --worker name that could not be a transactional id's
+// part is exit 2 with one line naming the flag, before any broker is asked;
+// an empty one too (never "the default").
+func TestWorkerFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"dlq", "redrive", "kafka:x.DLT", "--brokers", "127.0.0.1:1"},
+		{"replay", "kafka:x", "--to", "kafka:y", "--brokers", "127.0.0.1:1"},
+	} {
+		for _, bad := range []string{"a b", "../x", "..", strings.Repeat("w", 101), "\x1b[31mred"} {
+			code, _, stderr := runEddy(t, nil, append(args, "--worker", bad)...)
+			if code != ExitUsage || strings.Count(strings.TrimSpace(stderr), "\n") != 0 ||
+				!strings.Contains(stderr, "--worker") || !strings.Contains(stderr, "a worker name is 1 to 100") || strings.Contains(stderr, "\x1b") {
+				t.Errorf("%s --worker %q: exit %d\n%s", args[0], bad, code, stderr)
+			}
+		}
+		code, _, stderr := runEddy(t, nil, append(args, "--worker", "")...)
+		if code != ExitUsage || !strings.Contains(stderr, "--worker") {
+			t.Errorf("%s --worker '': exit %d\n%s", args[0], code, stderr)
+		}
+	}
+}
+
+// TestDefaultWorker: the default worker name is a valid one, distinct for
+// every process (the pid), so that two runs of a job started without
+// --worker share it.
+func TestDefaultWorker(t *testing.T) {
+	w, err := resolveWorker("")
+	if err != nil || !strings.HasSuffix(w, "-"+strconv.Itoa(os.Getpid())) || len(w) > maxWorker {
+		t.Fatalf("default worker %q, %v", w, err)
+	}
+	if got, err := resolveWorker(w); err != nil || got != w {
+		t.Fatalf("the default name %q is refused as --worker: %v", w, err)
+	}
+}
