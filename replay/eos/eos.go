@@ -417,6 +417,8 @@ func (r *run) loop(ctx context.Context) error {
 			r.refresh(ctx)
 		}
 	}
+	// The summary ends with the job's progress as the group has it now.
+	r.refresh(ctx)
 	r.sum.Done = true
 	return nil
 }
