@@ -307,3 +307,64 @@ func TestDefaultWorker(t *testing.T) {
 		t.Fatalf("the default name %q is refused as --worker: %v", w, err)
 	}
 }
+
+// TestRedriveWorkerRerunSameName: a worker killed inside a transaction and
+// rerun under its --worker name aborts that transaction at once (the same
+// transactional id) and finishes the job without waiting for Kafka to time
+// the transaction out; every letter lands once.
+func TestRedriveWorkerRerunSameName(t *testing.T) {
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		const n = 3000
+		origin := kafkatest.NewTopic(t, seeds, 3)
+		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 3)
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			recs[i] = springLetter(dlt, origin, int32(i%3), int64(i), "boom", "v"+strconv.Itoa(i))
+			recs[i].Partition = int32(i % 3)
+		}
+		kafkatest.Produce(t, seeds, recs...)
+		adm := kafkatest.Admin(t, seeds)
+		home := t.TempDir()
+		const job = "solo"
+		group := dlq.RedriveGroup(job)
+		args := []string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--job", job}
+		w := startWorkers(t, home, append(args, "--rate", "250"), "solo")[0]
+		open := false
+		for deadline := time.Now().Add(30 * time.Second); !open && time.Now().Before(deadline); {
+			if committedOn(adm, group, dlt, []int32{0, 1, 2}) == 0 {
+				continue
+			}
+			dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "solo"))
+			if err == nil {
+				for _, d := range dt {
+					open = open || d.State == "Ongoing"
+				}
+			}
+		}
+		w.cmd.Process.Kill()
+		w.cmd.Wait()
+		if !open {
+			t.Skip("could not catch the worker inside a transaction to kill it there")
+		}
+		start := time.Now()
+		rerun := startWorkers(t, home, args, "solo")[0]
+		if err := rerun.cmd.Wait(); err != nil {
+			t.Fatalf("rerun: %v\n%s", err, rerun.stderr.String())
+		}
+		// Kafka would abort the dead transaction after 20 s (its timeout);
+		// the rerun under the same name aborts it when it starts.
+		if took := time.Since(start); took >= 20*time.Second {
+			t.Errorf("the rerun under the same name took %s: it waited for the dead transaction to time out", took)
+		}
+		got := readCommitted(t, seeds, origin)
+		if len(got) != n {
+			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
+		}
+		for v, c := range got {
+			if c != 1 {
+				t.Fatalf("%s landed %d times", v, c)
+			}
+		}
+		t.Logf("killed inside a transaction; the rerun under the same name finished in %s", time.Since(start).Round(time.Millisecond))
+	})
+}

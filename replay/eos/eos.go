@@ -254,6 +254,13 @@ func (r *run) setup(ctx context.Context) error {
 		return fmt.Errorf("eos: %w", err)
 	}
 	r.sess = sess
+	// Loading the producer id now aborts what a dead run under the same
+	// transactional id left open: the group's offsets of its partitions are
+	// unstable until then, and the session would wait on them until Kafka
+	// timed the transaction out.
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		return fmt.Errorf("eos: %w", err)
+	}
 	if r.o.Tracer != nil {
 		r.spans = &recordSpans{tracer: r.o.Tracer, by: map[string]*replay.EventSpans{}}
 	}
