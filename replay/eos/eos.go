@@ -259,6 +259,9 @@ func (r *run) setup(ctx context.Context) error {
 	// unstable until then, and the session would wait on them until Kafka
 	// timed the transaction out.
 	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		if fenced(err) {
+			return &ConcurrentRunError{Job: r.o.Job, Group: r.group, Worker: r.o.Worker, Err: err}
+		}
 		return fmt.Errorf("eos: %w", err)
 	}
 	if r.o.Tracer != nil {
