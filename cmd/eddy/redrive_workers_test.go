@@ -161,6 +161,26 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 			t.Errorf("the survivors redrove %d letters: w2 moved no share", survivors)
 		}
 		t.Logf("the survivors finished the job %s after the start", time.Since(start).Round(time.Millisecond))
+		// w2's open transaction wrote to the origin: read_committed readers
+		// of it stop there (the last stable offset) until Kafka aborts the
+		// transaction — its timeout (20 s) plus, on a real broker, up to
+		// the 10 s between its checks for expired transactions.
+		if open {
+			killed := time.Now()
+			kafkatest.WaitFor(t, 90*time.Second, "Kafka to abort w2's transaction", func() bool {
+				dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "w2"))
+				if err != nil {
+					return false
+				}
+				for _, d := range dt {
+					if d.State == "Ongoing" || strings.HasPrefix(d.State, "Prepare") {
+						return false
+					}
+				}
+				return true
+			})
+			t.Logf("w2's transaction ended %s after the survivors", time.Since(killed).Round(time.Millisecond))
+		}
 		rerun := startWorkers(t, home, args, "rerun")[0]
 		if err := rerun.cmd.Wait(); err != nil {
 			t.Fatalf("rerun: %v\n%s", err, rerun.stderr.String())
