@@ -121,7 +121,7 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 		victim := ws[1]
 		var owned []int32
 		kafkatest.WaitFor(t, 60*time.Second, "w2 committed letters of its own partitions", func() bool {
-			owned = workerPartitions(adm, group, eos.WorkerID(group, "w2"))
+			owned = workerPartitions(adm, group, "w2")
 			return len(owned) > 0 && committedOn(adm, group, dlt, owned) > 0
 		})
 		// The kill that matters most catches w2 inside a transaction: its
@@ -140,6 +140,7 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 		}
 		victim.cmd.Process.Kill() // SIGKILL: no chance to end a transaction
 		victim.cmd.Wait()
+		killed := time.Now()
 		t.Logf("killed w2 after %s holding partitions %v; a transaction open at the kill: %v", time.Since(start).Round(time.Millisecond), owned, open)
 		var survivors int64
 		for _, w := range []*worker{ws[0], ws[2]} {
@@ -162,12 +163,22 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 		}
 		t.Logf("the survivors finished the job %s after the start", time.Since(start).Round(time.Millisecond))
 		// w2's open transaction wrote to the origin: read_committed readers
-		// of it stop there (the last stable offset) until Kafka aborts the
-		// transaction — its timeout (20 s) plus, on a real broker, up to
-		// the 10 s between its checks for expired transactions.
+		// of it stop there (the last stable offset) until the transaction
+		// is aborted. Once the group dropped w2 (its 6 s session), a live
+		// worker aborts it (fenceDead); the survivors finished well after
+		// that, so it must be aborted already — else Kafka would have timed
+		// it out (20 s, plus up to 10 s between a broker's checks).
 		if open {
-			killed := time.Now()
-			kafkatest.WaitFor(t, 90*time.Second, "Kafka to abort w2's transaction", func() bool {
+			dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "w2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range dt {
+				if time.Since(killed) > 10*time.Second && (d.State == "Ongoing" || strings.HasPrefix(d.State, "Prepare")) {
+					t.Fatalf("w2's transaction is %s %s after the kill: the survivors left it open", d.State, time.Since(killed).Round(time.Millisecond))
+				}
+			}
+			kafkatest.WaitFor(t, 90*time.Second, "w2's transaction aborted", func() bool {
 				dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "w2"))
 				if err != nil {
 					return false
@@ -179,7 +190,6 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 				}
 				return true
 			})
-			t.Logf("w2's transaction ended %s after the survivors", time.Since(killed).Round(time.Millisecond))
 		}
 		rerun := startWorkers(t, home, args, "rerun")[0]
 		if err := rerun.cmd.Wait(); err != nil {

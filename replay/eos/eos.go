@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,13 +148,23 @@ func fenced(err error) bool {
 // GroupName is the consumer group (and transactional id) of a job.
 func GroupName(job string) string { return "eddy-replay-" + job }
 
-// WorkerID is the transactional id and group instance id of worker in the
-// job whose group is group: the group itself when worker is empty.
+// WorkerID is the transactional id of worker in the job whose group is
+// group: the group itself when worker is empty. A job's name holds no ':', so
+// group+":" begins the ids of that job's workers and no other's.
 func WorkerID(group, worker string) string {
 	if worker == "" {
 		return group
 	}
-	return group + "." + worker
+	return group + ":" + worker
+}
+
+// instanceID is a worker's static member id in its job's group (unique
+// within the group, and of the characters Kafka allows there).
+func instanceID(group, worker string) string {
+	if worker == "" {
+		return group
+	}
+	return worker
 }
 
 // Run moves the records. It returns the summary in every case; the error is
@@ -224,6 +235,9 @@ type run struct {
 	remaining   map[tp]int64
 	parts       map[tp][2]int64
 	refreshedAt time.Time
+	// fencedAt is when this worker last looked for dead workers' open
+	// transactions (fenceDead).
+	fencedAt time.Time
 	// lastRecs is when a poll last returned records.
 	lastRecs time.Time
 	sum      replay.Summary
@@ -319,7 +333,7 @@ func (r *run) sessionOpts(conn []kgo.Opt, batchMax int32) []kgo.Opt {
 		// a rerun under the same name take its place at once, and the short
 		// session bounds the wait for a worker that does not come back
 		// (its partitions move to the live ones).
-		kgo.InstanceID(WorkerID(r.group, r.o.Worker)),
+		kgo.InstanceID(instanceID(r.group, r.o.Worker)),
 		kgo.SessionTimeout(6*time.Second),
 		kgo.HeartbeatInterval(time.Second),
 		kgo.ConsumeTopics(r.o.Topics...),
@@ -427,7 +441,9 @@ func (r *run) loop(ctx context.Context) error {
 			r.refresh(ctx)
 		}
 	}
-	// The summary ends with the job's progress as the group has it now.
+	// The summary ends with the job's progress as the group has it now;
+	// and a worker that ends leaves no dead worker's transaction open.
+	r.fencedAt = time.Time{}
 	r.refresh(ctx)
 	r.sum.Done = true
 	return nil
@@ -457,6 +473,71 @@ func (r *run) refresh(ctx context.Context) {
 	}
 	r.sum.JobDone, r.sum.JobTotal = done, total
 	r.progress()
+	if time.Since(r.fencedAt) >= fenceEvery {
+		r.fenceDead(ctx)
+	}
+}
+
+// fenceDead aborts the transactions that workers of the job no longer in its
+// group left open (killed, or cut off long enough for the group to drop
+// them). Kafka would abort them after their timeout, and until then they hold
+// the last stable offset of the partitions they wrote to (read_committed
+// readers of the targets wait) and, when the worker died while committing,
+// its partitions' offsets. A worker that is a member is never touched; a
+// zombie one is fenced, as KIP-447 would fence its commit. Best effort: a
+// cluster that cannot list transactions (before Kafka 3.0, or no DESCRIBE on
+// them) leaves them to their timeout.
+func (r *run) fenceDead(ctx context.Context) {
+	r.fencedAt = time.Now()
+	if r.o.Worker == "" {
+		return
+	}
+	prefix := r.group + ":"
+	lt, _ := r.adm.ListTransactions(ctx, nil, []string{"Ongoing"})
+	var dead []string
+	for id := range lt {
+		if strings.HasPrefix(id, prefix) && id != WorkerID(r.group, r.o.Worker) {
+			dead = append(dead, id)
+		}
+	}
+	if len(dead) == 0 {
+		return
+	}
+	dg, err := r.adm.DescribeGroups(ctx, r.group)
+	if err != nil {
+		return
+	}
+	g, ok := dg[r.group]
+	// Members are certain only in a stable group.
+	if !ok || g.Err != nil || g.State != "Stable" {
+		return
+	}
+	live := map[string]bool{}
+	for _, m := range g.Members {
+		if m.InstanceID != nil {
+			live[*m.InstanceID] = true
+		}
+	}
+	for _, id := range dead {
+		if live[strings.TrimPrefix(id, prefix)] {
+			continue
+		}
+		r.fence(ctx, id)
+	}
+}
+
+// fence aborts the open transaction of the transactional id: loading a
+// producer id under it bumps its epoch, and Kafka aborts what the older
+// epoch left open.
+func (r *run) fence(ctx context.Context, id string) {
+	cl, err := kgo.NewClient(append(r.o.Client.KgoOpts(), kgo.TransactionalID(id), kgo.TransactionTimeout(txnTimeout))...)
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cl.ProducerID(fctx)
 }
 
 // idleEnd says whether a poll that found nothing ends the run: when the
@@ -770,6 +851,10 @@ var (
 // txnTimeout bounds a worker's transaction (Options.Worker): a transaction
 // moves at most MaxRecords records already fetched, well under it.
 const txnTimeout = 20 * time.Second
+
+// fenceEvery is how often a worker looks for dead workers' open
+// transactions.
+const fenceEvery = 3 * time.Second
 
 // graceful returns a context for finishing a transaction: not ended by ctx,
 // but by a second after ctx is done (a stop commits what it produced when it
