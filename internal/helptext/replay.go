@@ -151,21 +151,23 @@ EXACTLY ONCE, RERUNS AND WHAT IS LEFT
 WORKERS
   Run the same command in several processes, on one machine or several, and
   they share the job. Kafka: each is a member of the job's group under its
-  own transactional id (eddy-redrive-JOB.WORKER; --worker names it, default
+  own transactional id (eddy-redrive-JOB:WORKER; --worker names it, default
   HOSTNAME-PID); Kafka assigns the DLQ's partitions among them (at most one
   worker per partition does work), and a worker stays until the whole job is
   done, so it takes over the partitions of a worker that ended or died. Each
   worker's --rate is its own. Exactly once holds across workers for
   read_committed readers (Kafka 2.5 or later: KIP-447 fences a worker that
   lost its partitions). A worker killed (kill -9, power loss) with a
-  transaction open: nothing of that transaction is visible; its partitions
-  move to the live workers once the group missed its heartbeats (6 s), and
-  are read once Kafka aborted the transaction (its timeout, 20 s, plus the
-  broker's abort check, up to 10 s more) — read_committed readers of the
-  origin wait as long. Rerun it under the same --worker name and it aborts the
-  transaction at once. Two runs under one --worker name fence each other: the
-  earlier ends with exit 3 and "another run of job JOB is active as worker W
-  ...; nothing was lost; rerun when it ends, or under another worker name".
+  transaction open: nothing of that transaction is visible, and what it
+  committed stands. Once the group missed its heartbeats (6 s) its partitions
+  move to the live workers, and a live worker aborts the transaction it left
+  open (within 3 s more); until then read_committed readers of the origin wait
+  at it. With no live worker, Kafka aborts it after its timeout (20 s, and up
+  to 10 s more). Rerun it under the same --worker name and it takes its place
+  and aborts the transaction at once. Two runs under one --worker name fence
+  each other: the earlier ends with exit 3 and "another run of job JOB is
+  active as worker W ...; nothing was lost; rerun when it ends, or under
+  another worker name".
   On a terminal the progress line adds "job N% (all workers)", from the
   group's committed offsets; 'eddy lag eddy-redrive-JOB' and 'eddy dlq show'
   give the same from any machine. The job log of the records passed over is
