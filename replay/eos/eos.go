@@ -130,7 +130,7 @@ type ConcurrentRunError struct {
 
 func (e *ConcurrentRunError) Error() string {
 	if e.Worker != "" {
-		return fmt.Sprintf("another run of job %s is active as worker %s (it took over the transactional id %s); nothing was lost; rerun when it ends, or under another worker name to share the job",
+		return fmt.Sprintf("another run of job %s is active as worker %s, or the job's group dropped this worker as dead (transactional id %s taken over); nothing was lost; rerun when it ends, or under another worker name to share the job",
 			e.Job, e.Worker, WorkerID(e.Group, e.Worker))
 	}
 	return fmt.Sprintf("another run of job %s is active (it took over the group and transactional id %s); nothing was lost; rerun when it ends", e.Job, e.Group)
