@@ -32,7 +32,11 @@ import (
 // Left records are listed by `eddy dlq ls` and `show` and redriven by any
 // other job (another selection, or --to). The logs are local files (under
 // the ledger's directory): a job run on another machine is not known here, so
-// what it moved still counts as left — never the other way round.
+// what it moved still counts as left — never the other way round. Workers of
+// one job on several machines are the exception: each machine's log holds
+// only what its workers passed over, so elsewhere a record another machine's
+// worker left counts as removed (it stays in the DLQ; README: work shared
+// across processes).
 
 // LeftRecord is one record a job passed over and left in the DLQ.
 type LeftRecord struct {
