@@ -32,7 +32,11 @@ import (
 // Left records are listed by `eddy dlq ls` and `show` and redriven by any
 // other job (another selection, or --to). The logs are local files (under
 // the ledger's directory): a job run on another machine is not known here, so
-// what it moved still counts as left — never the other way round.
+// what it moved still counts as left — never the other way round. Workers of
+// one job on several machines are the exception: each machine's log holds
+// only what its workers passed over, so elsewhere a record another machine's
+// worker left counts as removed (it stays in the DLQ; README: work shared
+// across processes).
 
 // LeftRecord is one record a job passed over and left in the DLQ.
 type LeftRecord struct {
@@ -240,8 +244,13 @@ func readLog(path, topic string) (Job, bool, error) {
 	}
 	j := Job{Group: h.Group, Left: map[int32]map[int64]LeftRecord{}}
 	for sc.Scan() {
-		var r LeftRecord
-		if json.Unmarshal(sc.Bytes(), &r) != nil {
+		var r struct {
+			LeftRecord
+			// Two workers of the job on this machine that opened the
+			// new log at once both wrote its head.
+			Group string `json:"group"`
+		}
+		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Group != "" {
 			continue
 		}
 		m := j.Left[r.Partition]
@@ -249,7 +258,7 @@ func readLog(path, topic string) (Job, bool, error) {
 			m = map[int64]LeftRecord{}
 			j.Left[r.Partition] = m
 		}
-		m[r.Offset] = r
+		m[r.Offset] = r.LeftRecord
 	}
 	if err := sc.Err(); err != nil {
 		return Job{}, false, fmt.Errorf("job log %s: %w", path, err)

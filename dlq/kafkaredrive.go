@@ -146,6 +146,9 @@ type KafkaRedrive struct {
 	// Job names the job: its group is RedriveGroup(Job). The same DLQ and
 	// selection should give the same job, so that a rerun resumes.
 	Job string
+	// Worker names this process among the job's workers (eos.Options.Worker):
+	// processes of one job under distinct names share its partitions.
+	Worker string
 	// LogDir holds the job logs (see JobLogDir).
 	LogDir string
 	Route  RouterOptions
@@ -258,7 +261,7 @@ func RedriveKafka(ctx context.Context, k KafkaRedrive) (Report, error) {
 	}
 	defer log.Close()
 	sum, err := eos.Run(ctx, eos.Options{
-		Client: k.Client, RetryTimeout: k.Timeout, Job: k.Job, Group: group, Topics: []string{topic},
+		Client: k.Client, RetryTimeout: k.Timeout, Job: k.Job, Group: group, Worker: k.Worker, Topics: []string{topic},
 		From: bus.Position{Kind: bus.PosBeginning}, NewTimestamps: k.NewTimestamps, Rate: k.Rate,
 		Progress: k.Progress, MaxRecords: k.MaxRecords, Tracer: k.Tracer, Timeout: k.Timeout,
 		Route: func(e *event.Event) (event.Event, bool, error) {

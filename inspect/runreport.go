@@ -277,6 +277,10 @@ func (p *Progress) Update(s replay.Summary) {
 		rate = float64(s.Moved) / s.Elapsed.Seconds()
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s: %d moved, %d skipped, %d filtered out, %.0f/s", p.label, s.Moved, s.Skipped, s.Filtered, rate)
+	if s.JobTotal > 0 {
+		// Several workers share a job: this one's figures are its share.
+		fmt.Fprintf(p.w, "; job %d%% (all workers)", s.JobDone*100/s.JobTotal)
+	}
 	p.drew = true
 }
 

@@ -121,6 +121,11 @@ type Summary struct {
 	Stopped bool
 	// Done is set when the source was read to its end.
 	Done bool
+	// JobTotal, when positive, is how many source positions the whole job
+	// passes (Kafka's transactional path: to the end as of this run's
+	// start), and JobDone how many of them the job's group committed, all
+	// its workers together.
+	JobDone, JobTotal int64
 }
 
 // Run moves events from src to dst until src ends (io.EOF), ctx is done,

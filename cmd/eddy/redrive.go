@@ -29,6 +29,7 @@ type RedriveOptions struct {
 	Park          string
 	KeepPartition bool
 	Job           string
+	Worker        string
 	Ledger        string
 	LedgerTTL     time.Duration
 	Output        string
@@ -70,6 +71,7 @@ func newCmdRedrive(f *Factory, runF func(context.Context, *RedriveOptions) error
 	fl.StringVar(&o.Park, "park", "", "the parking topic or queue (default: the DLQ's name + "+dlq.ParkSuffix+")")
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "write each message to its original partition (as recorded by Spring or Connect)")
 	fl.StringVar(&o.Job, "job", "", "the job's name, 1 to 200 letters, digits, '.', '_' and '-': its consumer group is eddy-redrive-JOB (default: derived from the DLQ and the selection)")
+	bindWorkerFlag(fl, &o.Worker)
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	summaryOutput.bind(fl, &o.Output)
 	bindNamingFlags(fl, &o.Suffixes, &o.Prefixes, &o.Contains)
@@ -82,6 +84,7 @@ func newCmdRedrive(f *Factory, runF func(context.Context, *RedriveOptions) error
 type redrivePlan struct {
 	*dlq.Plan
 	logDir string
+	worker string
 }
 
 // redriveLogDir is where Kafka redrive job logs live: next to the bbolt
@@ -114,6 +117,10 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		return nil, usagef("dlq redrive reads a Kafka topic (kafka:TOPIC) or a RabbitMQ queue (amqp:QUEUE), not %s", o.DLQ)
 	}
 	if err := checkJobFlag(o.Job); err != nil {
+		return nil, err
+	}
+	worker, err := resolveWorker(o.Worker)
+	if err != nil {
 		return nil, err
 	}
 	if a.Transport == "amqp" && o.KeepPartition {
@@ -185,7 +192,7 @@ func planRedrive(f *Factory, o *RedriveOptions) (*redrivePlan, error) {
 		// never the whole DLQ.
 		return nil, safeUsagef("--ids %q selects no message: give ids or positions, or leave --ids out to redrive every message", strings.Join(o.IDs, ","))
 	}
-	p := &redrivePlan{}
+	p := &redrivePlan{worker: worker}
 	if p.Plan, err = dlq.NewPlan(po); err != nil {
 		return nil, asUsage(err)
 	}
@@ -236,7 +243,7 @@ func redriveKafka(ctx context.Context, f *Factory, o *RedriveOptions, p *redrive
 		// An outage is retried for --timeout (each request, and the wait
 		// for a transaction's records: KafkaRedrive.Timeout), then the run
 		// fails with nothing committed for the open transaction.
-		Job: p.Job, LogDir: p.logDir, Route: p.Route,
+		Job: p.Job, Worker: p.worker, LogDir: p.logDir, Route: p.Route,
 		Rate: o.Rate, Progress: prog.Update, DryRun: o.DryRun, Client: kc, Tracer: tr.tracer,
 		Timeout: f.Global.Timeout,
 	})

@@ -18,7 +18,9 @@ import (
 )
 
 // TestRedriveConcurrentRuns: two runs of one redrive job at once on a
-// 6-partition DLT. One of them is fenced by the other: it ends with exit 3
+// 6-partition DLT under one --worker name (runs under distinct names share
+// the job: TestRedriveWorkersShareAndKill). One of them is fenced by the
+// other: it ends with exit 3
 // and says so in words (another run of the job is active, nothing was lost,
 // rerun when it ends) — never Kafka's FENCED_INSTANCE_ID text. Nothing is
 // lost or duplicated, and a rerun finishes the job.
@@ -46,7 +48,7 @@ func TestRedriveConcurrentRuns(t *testing.T) {
 		}
 		home := t.TempDir()
 		run := func(args ...string) (*exec.Cmd, *bytes.Buffer) {
-			cmd := exec.Command(bin, append([]string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ",")}, args...)...)
+			cmd := exec.Command(bin, append([]string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--worker", "same"}, args...)...)
 			cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr

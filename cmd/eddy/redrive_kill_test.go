@@ -65,7 +65,12 @@ func TestRedriveKillAndRerun(t *testing.T) {
 		}
 		home := t.TempDir()
 		run := func(args ...string) *exec.Cmd {
-			cmd := exec.Command(bin, append([]string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ",")}, args...)...)
+			// One worker name for every run: a rerun aborts the transaction
+			// the killed run left open as it starts, so the origins' last
+			// stable offset does not wait for Kafka to time it out
+			// (TestRedriveWorkersShareAndKill covers a rerun under another
+			// name).
+			cmd := exec.Command(bin, append([]string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--worker", "killed"}, args...)...)
 			cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
 			return cmd
 		}

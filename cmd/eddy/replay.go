@@ -33,6 +33,7 @@ type ReplayOptions struct {
 	KeepPartition bool
 	NewTimestamps bool
 	Job           string
+	Worker        string
 	Ledger        string
 	LedgerTTL     time.Duration
 	OTLP          string
@@ -73,6 +74,7 @@ func newCmdReplay(f *Factory, runF func(context.Context, *ReplayOptions) error) 
 	fl.BoolVar(&o.KeepPartition, "keep-partition", false, "Kafka target: write each event to the partition number it came from")
 	fl.BoolVar(&o.NewTimestamps, "new-timestamps", false, "Kafka target: stamp events with the time of writing instead of keeping theirs")
 	fl.StringVar(&o.Job, "job", "", "the job's name in the ledger and its consumer group, 1 to 200 letters, digits, '.', '_' and '-' (default: derived from sources and target)")
+	bindWorkerFlag(fl, &o.Worker)
 	bindLedgerFlags(fl, &o.Ledger, &o.LedgerTTL)
 	fl.StringVar(&o.OTLP, "otlp", "", "trace the run and each moved event to this OTLP endpoint (http://HOST:4318, grpc://HOST:4317)")
 	summaryOutput.bind(fl, &o.Output)
@@ -89,12 +91,17 @@ type replayPlan struct {
 	filter *inspect.Filter
 	schema *event.Schema
 	job    string
+	worker string
 	eos    bool
 }
 
 func planReplay(f *Factory, o *ReplayOptions) (*replayPlan, error) {
 	p := &replayPlan{}
 	if err := checkJobFlag(o.Job); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.worker, err = resolveWorker(o.Worker); err != nil {
 		return nil, err
 	}
 	var names []string
@@ -240,7 +247,7 @@ func replayEOS(ctx context.Context, f *Factory, o *ReplayOptions, p *replayPlan,
 		return runOutcome{}, err
 	}
 	sum, runErr := eos.Run(ctx, eos.Options{
-		Client: kc, Job: p.job, Topics: topics, Target: p.to.Name, From: p.read.From,
+		Client: kc, Job: p.job, Worker: p.worker, Topics: topics, Target: p.to.Name, From: p.read.From,
 		KeepPartition: o.KeepPartition, NewTimestamps: o.NewTimestamps,
 		Filter: matcher(p.filter), Rate: o.Rate, Progress: prog.Update, Tracer: tr.tracer,
 		Timeout: f.Global.Timeout,

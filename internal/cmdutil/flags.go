@@ -19,6 +19,7 @@ var NonEmptyFlags = map[string]string{
 	"ids":      "ids or positions",
 	"to":       "an address",
 	"job":      "a job name",
+	"worker":   "a worker name",
 	"park":     "a topic or queue",
 	"group":    "a consumer group",
 	"ledger":   "a file path or redis:// URL",

@@ -48,10 +48,11 @@ EXACTLY ONCE, AND RERUNS
   the source offsets of a consumer group dedicated to the job
   (eddy-replay-JOB); sources are read read_committed. A crash or Ctrl-C at any
   point loses nothing and duplicates nothing for read_committed readers, and
-  running the same command again resumes where it stopped. Two runs of one
-  job at once: the later takes the job over, and the earlier ends with exit 3
-  and "another run of job JOB is active; nothing was lost; rerun when it
-  ends".
+  running the same command again resumes where it stopped. Several runs of
+  one job at once are its workers and share its partitions (see WORKERS in
+  'eddy dlq redrive --help': the same engine); two under one --worker name
+  fence each other, and the earlier ends with exit 3 and "another run of job
+  JOB is active ...; nothing was lost; rerun when it ends".
   Every other combination: a ledger (a bbolt file, default
   $XDG_STATE_HOME/eddy/ledger.db, or a Redis shared by several operators with
   --ledger redis://HOST:PORT/DB) records each source record of the job as
@@ -130,10 +131,8 @@ EXACTLY ONCE, RERUNS AND WHAT IS LEFT
   at any point loses nothing and duplicates nothing for read_committed readers;
   the same command resumes, and once done it moves 0 until new dead letters
   arrive. The job is named after the DLQ and the selection (--job overrides),
-  so the same command is the same job. Two runs of one job at once: the
-  later takes the job over, and the earlier ends with exit 3 and "another run
-  of job JOB is active; nothing was lost; rerun when it ends" (what it
-  committed stands; its open transaction is aborted).
+  so the same command is the same job. Several runs of one job at once are
+  its workers and share it (WORKERS).
   A Kafka record cannot be deleted: a record counts as removed from the DLQ
   once a job's committed position passed it and it was redriven or parked. The
   records a job passed over (not selected, unknown origin) are recorded in the
@@ -148,6 +147,36 @@ EXACTLY ONCE, RERUNS AND WHAT IS LEFT
   of unknown origin are not acked: they stay in the DLQ; exit 3 lists them. So
   is one another live run sharing a Redis ledger holds in progress ("held"):
   that run moves and acks it; this one leaves it.
+
+WORKERS
+  Run the same command in several processes, on one machine or several, and
+  they share the job. Kafka: each is a member of the job's group under its
+  own transactional id (eddy-redrive-JOB:WORKER; --worker names it, default
+  HOSTNAME-PID); Kafka assigns the DLQ's partitions among them (at most one
+  worker per partition does work), and a worker stays until the whole job is
+  done, so it takes over the partitions of a worker that ended or died. Each
+  worker's --rate is its own. Exactly once holds across workers for
+  read_committed readers (Kafka 2.5 or later: KIP-447 fences a worker that
+  lost its partitions). A worker killed (kill -9, power loss) with a
+  transaction open: nothing of that transaction is visible, and what it
+  committed stands. Once the group missed its heartbeats (6 s) its partitions
+  move to the live workers, and a live worker aborts the transaction it left
+  open (within 3 s more); until then read_committed readers of the origin wait
+  at it. With no live worker, Kafka aborts it after its timeout (20 s, and up
+  to 10 s more). Rerun it under the same --worker name and it takes its place
+  and aborts the transaction at once. Two runs under one --worker name fence
+  each other: the earlier ends with exit 3 and "another run of job JOB is
+  active as worker W ...; nothing was lost; rerun when it ends, or under
+  another worker name".
+  On a terminal the progress line adds "job N% (all workers)", from the
+  group's committed offsets; 'eddy lag eddy-redrive-JOB' and 'eddy dlq show'
+  give the same from any machine. The job log of the records passed over is
+  kept per machine: with a selection (or unknown origins) run the workers on
+  one machine, or with one state directory, or 'dlq ls' elsewhere counts what
+  they passed over as removed.
+  RabbitMQ: consumers of one queue share it by nature (each holds at most its
+  prefetch window, 10,000); with a shared Redis ledger (--ledger redis://)
+  each message moves once across them.
 
 OPENTELEMETRY
   --otlp ENDPOINT (as in eddy trace) traces the run as a span ("eddy

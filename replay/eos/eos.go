@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +81,17 @@ type Options struct {
 	// Group, when set, replaces GroupName(Job) as the job's consumer group
 	// and transactional id (a redrive names its own).
 	Group string
+	// Worker, when set, names this process among the workers of the job:
+	// its transactional id and static group instance id are WorkerID(Group,
+	// Worker), so that several processes of one job share its partitions
+	// (the group assigns them, and moves a dead worker's to the live ones)
+	// instead of fencing each other. A worker rerun under the same name
+	// fences its dead predecessor's open transaction at once; under another
+	// name, the partitions it held move once the group has seen it die
+	// (the session timeout) and are read once Kafka aborted its open
+	// transaction (the transaction timeout). Empty: the group's name itself,
+	// one process per job (a second one fences the first).
+	Worker string
 	// Route, when set, routes each record on its own (a redrive): it
 	// returns what to write — Topic, Key, Value, Headers and Timestamp of
 	// the returned event, and its Partition when >= 0 (else the partition
@@ -110,10 +123,16 @@ type Options struct {
 // committed offsets.
 type ConcurrentRunError struct {
 	Job, Group string
-	Err        error
+	// Worker is the worker name both runs share, if any.
+	Worker string
+	Err    error
 }
 
 func (e *ConcurrentRunError) Error() string {
+	if e.Worker != "" {
+		return fmt.Sprintf("another run of job %s is active as worker %s, or the job's group dropped this worker as dead (transactional id %s taken over); nothing was lost; rerun when it ends, or under another worker name to share the job",
+			e.Job, e.Worker, WorkerID(e.Group, e.Worker))
+	}
 	return fmt.Sprintf("another run of job %s is active (it took over the group and transactional id %s); nothing was lost; rerun when it ends", e.Job, e.Group)
 }
 
@@ -128,6 +147,25 @@ func fenced(err error) bool {
 
 // GroupName is the consumer group (and transactional id) of a job.
 func GroupName(job string) string { return "eddy-replay-" + job }
+
+// WorkerID is the transactional id of worker in the job whose group is
+// group: the group itself when worker is empty. A job's name holds no ':', so
+// group+":" begins the ids of that job's workers and no other's.
+func WorkerID(group, worker string) string {
+	if worker == "" {
+		return group
+	}
+	return group + ":" + worker
+}
+
+// instanceID is a worker's static member id in its job's group (unique
+// within the group, and of the characters Kafka allows there).
+func instanceID(group, worker string) string {
+	if worker == "" {
+		return group
+	}
+	return worker
+}
 
 // Run moves the records. It returns the summary in every case; the error is
 // nil once every partition reached its end, ctx.Err() when stopped (the
@@ -145,6 +183,11 @@ func Run(ctx context.Context, o Options) (replay.Summary, error) {
 	// The job names a consumer group and a transactional id.
 	if err := replay.CheckJobName(o.Job); err != nil {
 		return r.sum, fmt.Errorf("eos: job %q: %w", o.Job, err)
+	}
+	if o.Worker != "" {
+		if err := replay.CheckJobName(o.Worker); err != nil {
+			return r.sum, fmt.Errorf("eos: worker %q: %w", o.Worker, err)
+		}
 	}
 	if r.o.MaxRecords <= 0 {
 		r.o.MaxRecords = 10000
@@ -179,10 +222,25 @@ type run struct {
 	// assignedAt is when the group last gave this run partitions (unix
 	// nanos; 0: never).
 	assignedAt atomic.Int64
+	// mine are the partitions the group gives this worker now, with when
+	// their offsets were resolved and fetching them could start (unix
+	// nanos; 0: not yet: the offset fetch waits while another worker's
+	// transaction holds offsets of them).
+	mu   sync.Mutex
+	mine map[tp]int64
 
-	// remaining are the partitions with records left to move, and their end.
-	remaining map[tp]int64
-	sum       replay.Summary
+	// remaining are the partitions with records left to move, and their end;
+	// parts every partition of the job, with where the job starts it and
+	// where it ends (the job's progress, all workers together).
+	remaining   map[tp]int64
+	parts       map[tp][2]int64
+	refreshedAt time.Time
+	// fencedAt is when this worker last looked for dead workers' open
+	// transactions (fenceDead).
+	fencedAt time.Time
+	// lastRecs is when a poll last returned records.
+	lastRecs time.Time
+	sum      replay.Summary
 }
 
 // setup opens the admin client, checks the topics exist, plans what is left
@@ -201,14 +259,25 @@ func (r *run) setup(ctx context.Context) error {
 		return err
 	}
 	batchMax := r.targetBatchMax(ctx)
-	if r.remaining, err = plan(ctx, r.adm, r.group, r.o); err != nil || len(r.remaining) == 0 {
+	if r.remaining, r.parts, err = plan(ctx, r.adm, r.group, r.o); err != nil || len(r.remaining) == 0 {
 		return err
 	}
+	r.mine = map[tp]int64{}
 	sess, err := kgo.NewGroupTransactSession(r.sessionOpts(conn, batchMax)...)
 	if err != nil {
 		return fmt.Errorf("eos: %w", err)
 	}
 	r.sess = sess
+	// Loading the producer id now aborts what a dead run under the same
+	// transactional id left open: the group's offsets of its partitions are
+	// unstable until then, and the session would wait on them until Kafka
+	// timed the transaction out.
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		if fenced(err) {
+			return &ConcurrentRunError{Job: r.o.Job, Group: r.group, Worker: r.o.Worker, Err: err}
+		}
+		return fmt.Errorf("eos: %w", err)
+	}
 	if r.o.Tracer != nil {
 		r.spans = &recordSpans{tracer: r.o.Tracer, by: map[string]*replay.EventSpans{}}
 	}
@@ -255,15 +324,16 @@ func (r *run) targetBatchMax(ctx context.Context) int32 {
 // sessionOpts are the options of the job's transactional session.
 func (r *run) sessionOpts(conn []kgo.Opt, batchMax int32) []kgo.Opt {
 	kopts := append(conn,
-		kgo.TransactionalID(r.group),
+		kgo.TransactionalID(WorkerID(r.group, r.o.Worker)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumerGroup(r.group),
-		// A job is one member. A rerun after a crash (SIGKILL, power loss)
-		// would otherwise wait for the dead member's session to expire
-		// before the group rebalances: the static instance id makes the
-		// rerun take its place at once, and the short session bounds the
-		// wait where static membership is not supported.
-		kgo.InstanceID(r.group),
+		// A worker is one member. A rerun after a crash (SIGKILL, power
+		// loss) would otherwise wait for the dead member's session to
+		// expire before the group rebalances: the static instance id makes
+		// a rerun under the same name take its place at once, and the short
+		// session bounds the wait for a worker that does not come back
+		// (its partitions move to the live ones).
+		kgo.InstanceID(instanceID(r.group, r.o.Worker)),
 		kgo.SessionTimeout(6*time.Second),
 		kgo.HeartbeatInterval(time.Second),
 		kgo.ConsumeTopics(r.o.Topics...),
@@ -273,10 +343,33 @@ func (r *run) sessionOpts(conn []kgo.Opt, batchMax int32) []kgo.Opt {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
 		kgo.DisableAutoCommit(),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			r.assignedAt.Store(time.Now().UnixNano())
+			r.assign(m, 0)
 		}),
+		// The offsets are resolved once no other worker's transaction
+		// holds them: from then on an empty poll means nothing to read.
+		kgo.AdjustFetchOffsetsFn(func(_ context.Context, offs map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+			m := map[string][]int32{}
+			for t, ps := range offs {
+				for p := range ps {
+					m[t] = append(m[t], p)
+				}
+			}
+			r.assign(m, time.Now().UnixNano())
+			return offs, nil
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { r.unassign(m) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { r.unassign(m) }),
 	)
+	if r.o.Worker != "" {
+		// A worker killed with a transaction open holds the offsets of its
+		// partitions (and the last stable offset of its targets) until
+		// Kafka aborts the transaction; a rerun under its name aborts it at
+		// once, any other worker waits this long for the partitions it
+		// took over.
+		kopts = append(kopts, kgo.TransactionTimeout(txnTimeout))
+	}
 	switch {
 	case r.o.Route != nil:
 		// Each record's topic has its own limit, and its partition is
@@ -291,19 +384,47 @@ func (r *run) sessionOpts(conn []kgo.Opt, batchMax int32) []kgo.Opt {
 	return kopts
 }
 
+// assign notes partitions the group gave this worker, resolved at (0: not
+// yet).
+func (r *run) assign(m map[string][]int32, at int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for t, ps := range m {
+		for _, p := range ps {
+			r.mine[tp{t, p}] = at
+		}
+	}
+}
+
+// unassign forgets partitions the group took from this worker.
+func (r *run) unassign(m map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for t, ps := range m {
+		for _, p := range ps {
+			delete(r.mine, tp{t, p})
+		}
+	}
+}
+
 // loop polls and moves batches, one transaction each, until every partition
-// reached its end (nil), the run is stopped or it fails.
+// of the job reached its end (nil), the run is stopped or it fails. Other
+// workers of the job move the partitions the group gives them; their
+// commits count from the group's offsets (refresh).
 func (r *run) loop(ctx context.Context) error {
 	for len(r.remaining) > 0 {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		recs, idleEnd, err := r.poll(ctx)
+		recs, timedOut, err := r.poll(ctx)
 		if err != nil {
 			return err
 		}
-		if idleEnd {
-			break
+		if timedOut {
+			if r.idleEnd(ctx) {
+				break
+			}
+			continue
 		}
 		if len(recs) == 0 {
 			continue
@@ -316,24 +437,148 @@ func (r *run) loop(ctx context.Context) error {
 		if err := r.transact(ctx, recs); err != nil {
 			return err
 		}
+		if time.Since(r.refreshedAt) >= time.Second {
+			r.refresh(ctx)
+		}
 	}
+	// The summary ends with the job's progress as the group has it now;
+	// and a worker that ends leaves no dead worker's transaction open.
+	r.fencedAt = time.Time{}
+	r.refresh(ctx)
 	r.sum.Done = true
 	return nil
 }
 
-// poll fetches the next batch. idleEnd says the run is over although some
-// partitions did not reach their end: markers make every partition reach
-// it, but one whose last offsets hold no record at all (compaction) never
-// would, so a poll that finds nothing for idle, once the group has given
-// this run its partitions, ends the run.
-func (r *run) poll(ctx context.Context) (recs []*kgo.Record, idleEnd bool, err error) {
+// refresh reads the group's committed offsets: partitions another worker
+// finished are no longer remaining, and the job's progress (all workers)
+// goes in the summary. A failed fetch changes nothing: it is tried again.
+func (r *run) refresh(ctx context.Context) {
+	r.refreshedAt = time.Now()
+	offs, err := r.adm.FetchOffsets(ctx, r.group)
+	if err != nil {
+		return
+	}
+	var done, total int64
+	for k, be := range r.parts {
+		at := be[0]
+		if c, ok := offs.Lookup(k.topic, k.partition); ok && c.Err == nil && c.At >= 0 {
+			at = c.At
+		}
+		at = min(max(at, be[0]), be[1])
+		done += at - be[0]
+		total += be[1] - be[0]
+		if end, ok := r.remaining[k]; ok && at >= end {
+			delete(r.remaining, k)
+		}
+	}
+	r.sum.JobDone, r.sum.JobTotal = done, total
+	r.progress()
+	if time.Since(r.fencedAt) >= fenceEvery {
+		r.fenceDead(ctx)
+	}
+}
+
+// fenceDead aborts the transactions that workers of the job no longer in its
+// group left open (killed, or cut off long enough for the group to drop
+// them). Kafka would abort them after their timeout, and until then they hold
+// the last stable offset of the partitions they wrote to (read_committed
+// readers of the targets wait) and, when the worker died while committing,
+// its partitions' offsets. A worker that is a member is never touched; a
+// zombie one is fenced, as KIP-447 would fence its commit. Best effort: a
+// cluster that cannot list transactions (before Kafka 3.0, or no DESCRIBE on
+// them) leaves them to their timeout.
+func (r *run) fenceDead(ctx context.Context) {
+	r.fencedAt = time.Now()
+	if r.o.Worker == "" {
+		return
+	}
+	prefix := r.group + ":"
+	lt, _ := r.adm.ListTransactions(ctx, nil, []string{"Ongoing"})
+	var dead []string
+	for id := range lt {
+		if strings.HasPrefix(id, prefix) && id != WorkerID(r.group, r.o.Worker) {
+			dead = append(dead, id)
+		}
+	}
+	if len(dead) == 0 {
+		return
+	}
+	dg, err := r.adm.DescribeGroups(ctx, r.group)
+	if err != nil {
+		return
+	}
+	g, ok := dg[r.group]
+	// Members are certain only in a stable group.
+	if !ok || g.Err != nil || g.State != "Stable" {
+		return
+	}
+	live := map[string]bool{}
+	for _, m := range g.Members {
+		if m.InstanceID != nil {
+			live[*m.InstanceID] = true
+		}
+	}
+	for _, id := range dead {
+		if live[strings.TrimPrefix(id, prefix)] {
+			continue
+		}
+		r.fence(ctx, id)
+	}
+}
+
+// fence aborts the open transaction of the transactional id: loading a
+// producer id under it bumps its epoch, and Kafka aborts what the older
+// epoch left open.
+func (r *run) fence(ctx context.Context, id string) {
+	cl, err := kgo.NewClient(append(r.o.Client.KgoOpts(), kgo.TransactionalID(id), kgo.TransactionTimeout(txnTimeout))...)
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cl.ProducerID(fctx)
+}
+
+// idleEnd says whether a poll that found nothing ends the run: when the
+// group's offsets say the job is done, or when no record came for idle and
+// every partition left is this worker's and fetchable for idle. Markers make every partition
+// reach its end, but one whose last offsets hold no record at all
+// (compaction) never would. A partition another worker holds is that
+// worker's to finish; if it died, the group moves the partition to a live
+// worker once its session expired.
+func (r *run) idleEnd(ctx context.Context) bool {
+	r.refresh(ctx)
+	if len(r.remaining) == 0 {
+		return true
+	}
+	now := time.Now()
+	if now.Sub(r.lastRecs) < idle {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.remaining {
+		at, ok := r.mine[k]
+		if !ok || at == 0 || now.Sub(time.Unix(0, at)) < idle {
+			return false
+		}
+	}
+	return true
+}
+
+// poll fetches the next batch; timedOut says it found nothing for a
+// while (pollWait).
+func (r *run) poll(ctx context.Context) (recs []*kgo.Record, timedOut bool, err error) {
 	n := r.o.MaxRecords
 	if r.lim != nil {
 		n = r.lim.Burst()
 	}
-	pctx, cancel := context.WithTimeout(ctx, idle)
+	// A short poll: the group's offsets are looked at after each empty
+	// one, so that a worker whose partitions others finished ends soon.
+	pctx, cancel := context.WithTimeout(ctx, min(idle, pollWait))
 	fs := r.sess.PollRecords(pctx, n)
-	timedOut := pctx.Err() != nil && ctx.Err() == nil
+	timedOut = pctx.Err() != nil && ctx.Err() == nil
 	cancel()
 	if fs.IsClientClosed() {
 		return nil, false, errors.New("eos: client closed")
@@ -354,19 +599,18 @@ func (r *run) poll(ctx context.Context) (recs []*kgo.Record, idleEnd bool, err e
 		return nil, false, ctx.Err()
 	}
 	recs = fs.Records()
+	if len(recs) > 0 {
+		r.lastRecs = time.Now()
+	}
 	if len(recs) > 0 || !timedOut {
 		return recs, false, nil
 	}
 	// The time a slow group join takes is not idleness: nothing could be
 	// fetched before the partitions were assigned.
-	at := r.assignedAt.Load()
-	if at != 0 && time.Since(time.Unix(0, at)) >= idle {
-		return nil, true, nil
-	}
-	if at == 0 && time.Since(r.start) > assignWait {
+	if r.assignedAt.Load() == 0 && time.Since(r.start) > assignWait {
 		return nil, false, fmt.Errorf("eos: the group %s assigned this run no partitions within %s (is another run of the job alive?)", r.group, assignWait)
 	}
-	return nil, false, nil
+	return nil, true, nil
 }
 
 // txn is one transaction's records: what was read, passed over and
@@ -421,9 +665,10 @@ func (r *run) transact(ctx context.Context, recs []*kgo.Record) error {
 	}
 	if !committed {
 		// Aborted: the session rewinds to the committed offsets and the
-		// records come again.
-		r.sum.Failed += tx.moved
+		// records come again, here or (the group moved the partitions
+		// meanwhile: another worker joined or left) to another worker.
 		if tx.err != nil {
+			r.sum.Failed += tx.moved
 			return fmt.Errorf("eos: %w", tx.err)
 		}
 		r.progress()
@@ -549,7 +794,7 @@ func (r *run) finish(ctx context.Context, err error) (replay.Summary, error) {
 		return r.sum, ctx.Err()
 	}
 	if fenced(err) {
-		err = &ConcurrentRunError{Job: r.o.Job, Group: r.group, Err: err}
+		err = &ConcurrentRunError{Job: r.o.Job, Group: r.group, Worker: r.o.Worker, Err: err}
 	}
 	return r.sum, err
 }
@@ -606,7 +851,16 @@ func endSpans(spans []oteltrace.Span, errs []error, committed bool, endErr error
 var (
 	idle       = 5 * time.Second
 	assignWait = 2 * time.Minute
+	pollWait   = time.Second
 )
+
+// txnTimeout bounds a worker's transaction (Options.Worker): a transaction
+// moves at most MaxRecords records already fetched, well under it.
+const txnTimeout = 20 * time.Second
+
+// fenceEvery is how often a worker looks for dead workers' open
+// transactions.
+const fenceEvery = 3 * time.Second
 
 // graceful returns a context for finishing a transaction: not ended by ctx,
 // but by a second after ctx is done (a stop commits what it produced when it
@@ -647,14 +901,15 @@ func exist(ctx context.Context, adm *kadm.Client, o Options) error {
 }
 
 // plan returns the partitions that still have records to move, and where
-// they end (the last stable offset now).
-func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[tp]int64, error) {
+// they end (the last stable offset now); and every partition with where the
+// job starts it (its From) and ends it.
+func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[tp]int64, map[tp][2]int64, error) {
 	ends, err := adm.ListEndOffsets(ctx, o.Topics...)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eos: listing end offsets: %w", err)
+		return nil, nil, fmt.Errorf("eos: listing end offsets: %w", err)
 	}
 	// ListEndOffsets is read_uncommitted; the last stable offset is what a
 	// read_committed reader reaches.
@@ -663,32 +918,37 @@ func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[t
 		err = lso.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eos: listing last stable offsets: %w", err)
+		return nil, nil, fmt.Errorf("eos: listing last stable offsets: %w", err)
 	}
 	starts, err := startOffsets(ctx, adm, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	committed, err := FetchOffsets(ctx, adm, group)
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		committed, err = nil, nil // a new job
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eos: fetching the offsets of group %s: %w", group, err)
+		return nil, nil, fmt.Errorf("eos: fetching the offsets of group %s: %w", group, err)
 	}
-	out := map[tp]int64{}
+	out, parts := map[tp]int64{}, map[tp][2]int64{}
 	lso.Each(func(l kadm.ListedOffset) {
 		from := l.Offset // nothing to do unless a start says otherwise
+		base := l.Offset
+		if s, ok := starts.Lookup(l.Topic, l.Partition); ok {
+			base = min(s.Offset, l.Offset)
+		}
 		if c, ok := committed.Lookup(l.Topic, l.Partition); ok && c.Err == nil && c.At >= 0 {
 			from = c.At
-		} else if s, ok := starts.Lookup(l.Topic, l.Partition); ok {
-			from = s.Offset
+		} else {
+			from = base
 		}
+		parts[tp{l.Topic, l.Partition}] = [2]int64{min(base, from), l.Offset}
 		if from < l.Offset {
 			out[tp{l.Topic, l.Partition}] = l.Offset
 		}
 	})
-	return out, nil
+	return out, parts, nil
 }
 
 // FetchOffsets fetches group's committed offsets, retrying for up to ten
