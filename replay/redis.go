@@ -274,7 +274,7 @@ func nanos(t time.Time) string {
 var beginScript = redis.NewScript(-1, `
 local now = tonumber(ARGV[3])
 redis.call('SET', ARGV[6] .. ARGV[5], '1', 'PX', ARGV[7])
-redis.call('SADD', '` + redisJobs + `', ARGV[1])
+redis.call('SADD', '`+redisJobs+`', ARGV[1])
 local out = {}
 for i, k in ipairs(KEYS) do
   local st = 0
@@ -333,7 +333,7 @@ func (l *RedisLedger) Begin(job string, ids []string) ([]State, error) {
 // completeScript: KEYS are the entry keys; ARGV: the job's set member, the
 // Completed value and the TTL (ms, "0": none).
 var completeScript = redis.NewScript(-1, `
-redis.call('SADD', '` + redisJobs + `', ARGV[1])
+redis.call('SADD', '`+redisJobs+`', ARGV[1])
 for _, k in ipairs(KEYS) do
   if ARGV[3] ~= '0' then
     redis.call('SET', k, ARGV[2], 'PX', ARGV[3])
@@ -552,7 +552,7 @@ func (l *RedisLedger) Jobs() ([]JobInfo, error) {
 // left. ARGV: the job, and the MATCH pattern of its keys.
 var forgetJobScript = redis.NewScript(-1, `
 local r = redis.call('SCAN', '0', 'MATCH', ARGV[2], 'COUNT', 1000)
-if r[1] == '0' and #r[2] == 0 then redis.call('SREM', '` + redisJobs + `', ARGV[1]) end
+if r[1] == '0' and #r[2] == 0 then redis.call('SREM', '`+redisJobs+`', ARGV[1]) end
 return 0
 `)
 
