@@ -109,7 +109,7 @@ got=$(env -i PATH=/usr/bin:/bin HOME="$work" zsh -fc '
 grep -qx _eddy <<<"$got" || die "zsh maps eddy to no completion function: $got"
 grep -qx /usr/share/zsh/vendor-completions/_eddy <<<"$got" || die "zsh does not find the package's _eddy: $got"
 # fish: autoloads vendor_completions.d/eddy.fish, which asks eddy itself.
-words=$(env -i PATH=/usr/bin:/bin HOME="$work" fish --no-config -c 'complete -C "eddy ta"') || die "fish: complete -C failed"
+words=$(env -i PATH=/usr/bin:/bin HOME="$work" fish -c 'complete -C "eddy ta"') || die "fish: complete -C failed"
 grep -q '^tail' <<<"$words" || die "fish completes 'eddy ta' to: $words"
 dpkg -r eddy >&2 || die "dpkg -r eddy failed"
 deb_installed=
@@ -161,24 +161,30 @@ cask=$(find dist -path '*Casks/eddy.rb' | head -n1)
 [ -n "$cask" ] || die "no Homebrew cask (Casks/eddy.rb) in dist/"
 scoop=$(find dist -name eddy.json -path '*scoop*' | head -n1)
 [ -n "$scoop" ] || die "no Scoop manifest (eddy.json) in dist/"
-python3 - "$cask" "$scoop" "$version" dist/checksums.txt <<'EOF' || die "cask/scoop: see above"
+tag=$(python3 -c 'import json; print(json.load(open("dist/metadata.json"))["tag"])')
+mans=$(ls build/docs/man/*.1 | wc -l)
+python3 - "$cask" "$scoop" "$version" dist/checksums.txt "$tag" "$mans" <<'EOF' || die "cask/scoop: see above"
 import json, re, sys
-cask, scoop, version, sums = sys.argv[1:]
+cask, scoop, version, sums, tag, mans = sys.argv[1:]
 want = dict(reversed(l.split()) for l in open(sums) if l.strip())
 rb = open(cask).read()
 bad = []
 pairs = re.findall(r'url "([^"]+)"(?:(?!url ").)*?sha256 "([0-9a-f]{64})"', rb, re.S)
 seen = {}
+base = f"https://github.com/eddy-sh/eddy/releases/download/{tag}/"
 for url, sha in pairs:
+    url = url.replace("#{version}", version)
     name = url.rsplit("/", 1)[-1]
-    if not url.startswith("https://github.com/eddy-sh/eddy/releases/download/"):
-        bad.append(f"cask url {url} is not the release's")
+    if url != base + name:
+        bad.append(f"cask url {url} is not under the release's {base}")
     if want.get(name) != sha:
         bad.append(f"cask sha256 of {name} is {sha}, checksums.txt says {want.get(name)}")
     seen[name] = sha
 for plat in ["darwin_amd64", "darwin_arm64", "linux_amd64", "linux_arm64"]:
     if f"eddy_{version}_{plat}.tar.gz" not in seen:
         bad.append(f"cask has no {plat} archive")
+if rb.count('manpage "man/man1/') != int(mans):
+    bad.append(f"cask installs {rb.count('manpage')} man pages, the archives hold {mans}")
 for stanza in [f'version "{version}"', 'binary "eddy"', 'manpage "man/man1/eddy.1"',
                'bash_completion "completions/eddy.bash"', 'zsh_completion "completions/_eddy"',
                'fish_completion "completions/eddy.fish"', 'homepage "https://github.com/eddy-sh/eddy"']:
@@ -190,7 +196,7 @@ if m.get("version") != version:
 for key, plat in [("64bit", "windows_amd64"), ("arm64", "windows_arm64")]:
     a = m.get("architecture", {}).get(key, {})
     name = f"eddy_{version}_{plat}.zip"
-    if not a.get("url", "").endswith("/" + name):
+    if a.get("url") != base + name:
         bad.append(f"scoop {key} url {a.get('url')}")
     if a.get("hash") != want.get(name):
         bad.append(f"scoop {key} hash {a.get('hash')}, checksums.txt says {want.get(name)}")
