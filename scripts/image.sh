@@ -132,6 +132,34 @@ log "ko built $ref in $((SECONDS - t0)) s"
 
 rm -rf "$work/layout"
 "$crane" pull --format oci "$ref" "$work/layout"
+# ko names the base by where it pulled it from: the loopback registry of
+# this build, gone when it ends. The manifests keep the base's digest (the
+# base is reproducible) and drop the name; their digests change with it.
+python3 - "$work/layout" <<'PY'
+import hashlib, json, os, sys
+root = sys.argv[1]
+blobs = os.path.join(root, "blobs", "sha256")
+def fix(desc):
+    if not desc["mediaType"].endswith(("manifest.v1+json", "index.v1+json")):
+        return desc
+    path = os.path.join(blobs, desc["digest"].split(":")[1])
+    m = json.load(open(path))
+    m["manifests"] = [fix(c) for c in m.get("manifests", [])] if "manifests" in m else None
+    if m["manifests"] is None:
+        del m["manifests"]
+    m.get("annotations", {}).pop("org.opencontainers.image.base.name", None)
+    data = json.dumps(m, separators=(",", ":")).encode()
+    digest = hashlib.sha256(data).hexdigest()
+    open(os.path.join(blobs, digest), "wb").write(data)
+    if os.path.basename(path) != digest:
+        os.remove(path)
+    desc = dict(desc, digest="sha256:" + digest, size=len(data))
+    desc.get("annotations", {}).pop("org.opencontainers.image.base.name", None)
+    return desc
+idx = json.load(open(os.path.join(root, "index.json")))
+idx["manifests"] = [fix(d) for d in idx["manifests"]]
+json.dump(idx, open(os.path.join(root, "index.json"), "w"), indent=3)
+PY
 mkdir -p "$(dirname "$out")"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/layout" -cf "$out" .
 log "wrote $out ($(du -h "$out" | cut -f1)): an OCI layout of $ref"

@@ -243,6 +243,7 @@ image=dist/eddy_${version}_oci.tar
 scripts/image.sh "$version" "$commit" "$image"
 mkdir "$work/layout"
 tar -xf "$image" -C "$work/layout"
+if grep -rlq '127\.0\.0\.1' "$work/layout"; then die "$image names the build's loopback registry"; fi
 "$crane" registry serve --address 127.0.0.1:0 >"$work/registry.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
