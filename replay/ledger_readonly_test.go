@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
+
 	"github.com/eddy-sh/eddy/replay/redistest"
 )
 
@@ -71,7 +73,7 @@ func TestReadOnlyRedisLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := l.c.Exists(ctx, redisOwnerKey(l.owner)).Result()
+	n, err := redis.Int(l.do(ctx, "EXISTS", redisOwnerKey(l.owner)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +92,39 @@ func TestReadOnlyRedisLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if n, _ := w.c.Exists(ctx, redisOwnerKey(w.owner)).Result(); n != 1 {
+	if n, _ := redis.Int(w.do(ctx, "EXISTS", redisOwnerKey(w.owner))); n != 1 {
 		t.Fatal("a writer holds no owner lease")
+	}
+}
+
+// TestParseRedisURL: what go-redis accepted is accepted, a typo is
+// ErrLedgerURL (a usage error) before any connection is tried, and db= in the
+// query is the same as the path's database.
+func TestParseRedisURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"redis://127.0.0.1:6379/0":           "redis://127.0.0.1:6379/0",
+		"redis://:pw@127.0.0.1:6379":         "redis://:pw@127.0.0.1:6379",
+		"rediss://u:pw@127.0.0.1:6380/3":     "rediss://u:pw@127.0.0.1:6380/3",
+		"redis://127.0.0.1?db=2":             "redis://127.0.0.1/2",
+		"redis://127.0.0.1/2?db=2":           "redis://127.0.0.1/2",
+		"redis://127.0.0.1:6379/":            "redis://127.0.0.1:6379/",
+		"http://127.0.0.1:6379/0":            "",
+		"redis://127.0.0.1:notaport/0":       "",
+		"redis://127.0.0.1:6379/zero":        "",
+		"redis://127.0.0.1:6379/0?bogus=1":   "",
+		"redis://127.0.0.1:6379/1?db=2":      "",
+		"redis:///0":                         "",
+		"redis://127.0.0.1:6379/0?db=1&db=x": "",
+	} {
+		got, err := parseRedisURL(in)
+		if want == "" {
+			if err == nil {
+				t.Errorf("%s: accepted as %s", in, got)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", in, got, err, want)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
@@ -439,14 +439,14 @@ func TestRedisLedgerKeysExpire(t *testing.T) {
 	if err := l.Complete(job, []string{"c"}); err != nil {
 		t.Fatal(err)
 	}
-	opts, err := redis.ParseURL(url)
+	c, err := redis.DialURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := redis.NewClient(opts)
 	defer c.Close()
 	for _, id := range []string{"i", "c"} {
-		ttl, err := c.PTTL(context.Background(), "eddy:ledger:e:{"+strings.ReplaceAll(job, "}", "%7D")+"}:"+id).Result()
+		pttl, err := redis.Int64(c.Do("PTTL", "eddy:ledger:e:{"+strings.ReplaceAll(job, "}", "%7D")+"}:"+id))
+		ttl := time.Duration(pttl) * time.Millisecond
 		if err != nil || ttl <= 59*time.Minute || ttl > time.Hour {
 			t.Errorf("PTTL of %s: %v %v, want about an hour", id, ttl, err)
 		}

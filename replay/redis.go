@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 
 	"github.com/eddy-sh/eddy/bus"
 )
@@ -54,7 +54,7 @@ import (
 // appendonly yes (and appendfsync always for the strict guarantee of the
 // embedded ledger).
 type RedisLedger struct {
-	c      *redis.Client
+	c      *redis.Pool
 	cfg    ledgerConfig
 	owner  string
 	where  string // the URL without its password, for errors
@@ -93,13 +93,12 @@ func RedactURL(raw string) string {
 // server is a bus.ConnectError. Errors never contain the password.
 func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (*RedisLedger, error) {
 	where := RedactURL(rawURL)
-	ro, err := redis.ParseURL(rawURL)
+	dialURL, err := parseRedisURL(rawURL)
 	if err != nil {
-		// go-redis's message may quote the URL; say only what is wrong.
+		// Say only what is wrong: the parser's message may quote the URL.
 		return nil, fmt.Errorf("ledger %s: %w", where, ErrLedgerURL)
 	}
-	quietRedis.Do(func() { redis.SetLogger(nopLogger{}) })
-	c := redis.NewClient(ro)
+	c := newRedisPool(dialURL)
 	var tok [12]byte
 	if _, err := rand.Read(tok[:]); err != nil {
 		c.Close()
@@ -108,14 +107,14 @@ func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (
 	l := &RedisLedger{c: c, cfg: newLedgerConfig(opts), owner: hex.EncodeToString(tok[:]), where: where}
 	if l.cfg.readOnly {
 		// A reader holds no lease: it writes nothing to the server.
-		if err := c.Ping(ctx).Err(); err != nil {
+		if _, err := l.do(ctx, "PING"); err != nil {
 			c.Close()
 			return nil, &bus.ConnectError{Transport: "ledger", Addr: where, Err: err}
 		}
 		l.cancel = func() {}
 		return l, nil
 	}
-	if err := c.Set(ctx, redisOwnerKey(l.owner), "1", l.cfg.lease).Err(); err != nil {
+	if err := l.setLease(ctx); err != nil {
 		c.Close()
 		return nil, &bus.ConnectError{Transport: "ledger", Addr: where, Err: err}
 	}
@@ -126,17 +125,110 @@ func OpenRedisLedger(ctx context.Context, rawURL string, opts ...LedgerOption) (
 	return l, nil
 }
 
-// ErrLedgerURL is returned by OpenRedisLedger for a URL go-redis cannot
-// parse: the user's input is wrong, nothing was tried.
+// ErrLedgerURL is returned by OpenRedisLedger for a URL that is not a Redis
+// URL: the user's input is wrong, nothing was tried.
 var ErrLedgerURL = errors.New("not a Redis URL like redis://HOST:6379/0 or rediss://HOST:6380/0")
 
-// go-redis logs dial failures on its own to stderr; eddy reports the errors
-// it returns, once, in its own words.
-var quietRedis sync.Once
+// parseRedisURL checks rawURL up front, so a typo is a usage error and not a
+// connection failure, and returns the URL to dial: the query's db= (the one
+// parameter eddy reads) moved into the path.
+func parseRedisURL(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", err
+	}
+	if (u.Scheme != "redis" && u.Scheme != "rediss") || u.Opaque != "" || u.Host == "" {
+		return "", ErrLedgerURL
+	}
+	if p := u.Port(); p != "" {
+		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+			return "", ErrLedgerURL
+		}
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	q := u.Query()
+	for k := range q {
+		if k != "db" {
+			return "", ErrLedgerURL
+		}
+	}
+	if v := q.Get("db"); v != "" {
+		if db != "" && db != v {
+			return "", ErrLedgerURL
+		}
+		db = v
+	}
+	if db != "" {
+		if _, err := strconv.ParseUint(db, 10, 31); err != nil {
+			return "", ErrLedgerURL
+		}
+		u.Path = "/" + db
+	}
+	u.RawQuery = ""
+	return u.String(), nil
+}
 
-type nopLogger struct{}
+// Timeouts as go-redis, the client before, had them: a stalled server fails
+// a call in seconds instead of hanging a redrive.
+const (
+	redisDialTimeout = 5 * time.Second
+	redisIOTimeout   = 3 * time.Second
+)
 
-func (nopLogger) Printf(context.Context, string, ...any) {}
+// newRedisPool returns a pool of connections to dialURL: the heartbeat and
+// the ledger's calls run at once, and a redigo connection serves one caller.
+func newRedisPool(dialURL string) *redis.Pool {
+	return &redis.Pool{
+		MaxIdle:     4,
+		IdleTimeout: 5 * time.Minute,
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			return redis.DialURLContext(ctx, dialURL,
+				redis.DialConnectTimeout(redisDialTimeout),
+				redis.DialReadTimeout(redisIOTimeout),
+				redis.DialWriteTimeout(redisIOTimeout))
+		},
+		// A connection idle for a while may have been dropped by the server
+		// or a proxy; one PING finds out before a call fails on it.
+		TestOnBorrow: func(c redis.Conn, idle time.Time) error {
+			if time.Since(idle) < 10*time.Second {
+				return nil
+			}
+			_, err := c.Do("PING")
+			return err
+		},
+	}
+}
+
+// do runs one command on a pooled connection.
+func (l *RedisLedger) do(ctx context.Context, cmd string, args ...any) (any, error) {
+	c, err := l.c.GetContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return redis.DoContext(c, ctx, cmd, args...)
+}
+
+// eval runs a Lua script (EVALSHA, loading it on NOSCRIPT) with keys and args.
+func (l *RedisLedger) eval(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+	c, err := l.c.GetContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ka := make([]any, 0, 1+len(keys)+len(args))
+	ka = append(ka, len(keys))
+	for _, k := range keys {
+		ka = append(ka, k)
+	}
+	return s.DoContext(ctx, c, append(ka, args...)...)
+}
+
+// setLease sets (or renews) this run's owner key with the lease as its TTL.
+func (l *RedisLedger) setLease(ctx context.Context) error {
+	_, err := l.do(ctx, "SET", redisOwnerKey(l.owner), "1", "PX", ms(l.cfg.lease))
+	return err
+}
 
 // heartbeat renews the owner lease, so other runs keep seeing this one alive
 // during long writes.
@@ -151,7 +243,7 @@ func (l *RedisLedger) heartbeat(ctx context.Context) {
 		case <-t.C:
 			// A failure is retried at the next tick; Begin renews the
 			// lease too, and fails loudly if Redis is gone.
-			l.c.Set(ctx, redisOwnerKey(l.owner), "1", l.cfg.lease)
+			l.setLease(ctx)
 		}
 	}
 }
@@ -179,10 +271,10 @@ func nanos(t time.Time) string {
 // owner token, the owner key prefix and the lease (ms). It returns each key's
 // state as Begin does. Times are compared as Lua numbers (doubles): a
 // precision of a few hundred nanoseconds is plenty.
-var beginScript = redis.NewScript(`
+var beginScript = redis.NewScript(-1, `
 local now = tonumber(ARGV[3])
 redis.call('SET', ARGV[6] .. ARGV[5], '1', 'PX', ARGV[7])
-redis.call('SADD', '` + redisJobs + `', ARGV[1])
+redis.call('SADD', '`+redisJobs+`', ARGV[1])
 local out = {}
 for i, k in ipairs(KEYS) do
   local st = 0
@@ -223,8 +315,8 @@ func (l *RedisLedger) Begin(job string, ids []string) ([]State, error) {
 	ctx := context.Background()
 	now := l.cfg.now()
 	v := "1:" + nanos(now) + ":" + nanos(l.cfg.expires(now)) + ":" + l.owner
-	res, err := beginScript.Run(ctx, l.c, l.keys(job, ids), job, v, nanos(now),
-		ms(l.cfg.ttl), l.owner, redisPrefix+"o:", ms(l.cfg.lease)).Int64Slice()
+	res, err := redis.Int64s(l.eval(ctx, beginScript, l.keys(job, ids), job, v, nanos(now),
+		ms(l.cfg.ttl), l.owner, redisPrefix+"o:", ms(l.cfg.lease)))
 	if err != nil {
 		return nil, l.err(err)
 	}
@@ -240,8 +332,8 @@ func (l *RedisLedger) Begin(job string, ids []string) ([]State, error) {
 
 // completeScript: KEYS are the entry keys; ARGV: the job's set member, the
 // Completed value and the TTL (ms, "0": none).
-var completeScript = redis.NewScript(`
-redis.call('SADD', '` + redisJobs + `', ARGV[1])
+var completeScript = redis.NewScript(-1, `
+redis.call('SADD', '`+redisJobs+`', ARGV[1])
 for _, k in ipairs(KEYS) do
   if ARGV[3] ~= '0' then
     redis.call('SET', k, ARGV[2], 'PX', ARGV[3])
@@ -260,7 +352,7 @@ func (l *RedisLedger) Complete(job string, ids []string) error {
 	}
 	now := l.cfg.now()
 	v := "2:" + nanos(now) + ":" + nanos(l.cfg.expires(now))
-	if err := completeScript.Run(context.Background(), l.c, l.keys(job, ids), job, v, ms(l.cfg.ttl)).Err(); err != nil {
+	if _, err := l.eval(context.Background(), completeScript, l.keys(job, ids), job, v, ms(l.cfg.ttl)); err != nil {
 		return l.err(err)
 	}
 	return nil
@@ -293,8 +385,8 @@ func (l *RedisLedger) parse(v string, now time.Time) (State, time.Time, string) 
 
 // Get implements Ledger. It reports InProgress whoever holds the identity.
 func (l *RedisLedger) Get(job, id string) (State, error) {
-	v, err := l.c.Get(context.Background(), redisJobPrefix(job)+id).Result()
-	if errors.Is(err, redis.Nil) {
+	v, err := redis.String(l.do(context.Background(), "GET", redisJobPrefix(job)+id))
+	if errors.Is(err, redis.ErrNil) {
 		return Absent, nil
 	}
 	if err != nil {
@@ -310,13 +402,13 @@ func (l *RedisLedger) Lookup(job string, ids []string) ([]State, error) {
 	if len(ids) == 0 {
 		return out, nil
 	}
-	raw, err := l.c.MGet(context.Background(), l.keys(job, ids)...).Result()
+	raw, err := l.mget(context.Background(), l.keys(job, ids))
 	if err != nil {
 		return nil, l.err(err)
 	}
 	now := l.cfg.now()
-	for i, r := range raw {
-		if v, ok := r.(string); ok {
+	for i, v := range raw {
+		if v != "" {
 			out[i], _, _ = l.parse(v, now)
 		}
 	}
@@ -344,29 +436,51 @@ func (l *RedisLedger) scan(job string, fn func(keys, vals []string) error) error
 // and their values.
 func (l *RedisLedger) scanMatch(match string, fn func(keys, vals []string) error) error {
 	ctx := context.Background()
-	var cursor uint64
+	cursor := "0"
 	for {
-		keys, next, err := l.c.Scan(ctx, cursor, match, 1000).Result()
+		r, err := redis.Values(l.do(ctx, "SCAN", cursor, "MATCH", match, "COUNT", 1000))
+		if err == nil && len(r) != 2 {
+			err = fmt.Errorf("SCAN returned %d values, want 2", len(r))
+		}
+		if err != nil {
+			return l.err(err)
+		}
+		next, err := redis.String(r[0], nil)
+		if err != nil {
+			return l.err(err)
+		}
+		keys, err := redis.Strings(r[1], nil)
 		if err != nil {
 			return l.err(err)
 		}
 		if len(keys) > 0 {
-			raw, err := l.c.MGet(ctx, keys...).Result()
+			vals, err := l.mget(ctx, keys) // "": gone since SCAN
 			if err != nil {
 				return l.err(err)
-			}
-			vals := make([]string, len(raw))
-			for i, r := range raw {
-				vals[i], _ = r.(string) // nil: gone since SCAN
 			}
 			if err := fn(keys, vals); err != nil {
 				return err
 			}
 		}
-		if cursor = next; cursor == 0 {
+		if cursor = next; cursor == "0" {
 			return nil
 		}
 	}
+}
+
+// mget returns the values of keys, "" for a key that does not exist (no
+// entry is ever the empty string).
+func (l *RedisLedger) mget(ctx context.Context, keys []string) ([]string, error) {
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	// redis.Strings turns a missing key (nil) into "".
+	vals, err := redis.Strings(l.do(ctx, "MGET", args...))
+	if err == nil && len(vals) != len(keys) {
+		err = fmt.Errorf("MGET returned %d values for %d keys", len(vals), len(keys))
+	}
+	return vals, err
 }
 
 // Counts implements Store.
@@ -395,7 +509,7 @@ func (l *RedisLedger) job(job string) (JobInfo, error) {
 // job). A job whose entries all expired is dropped from the set of jobs.
 func (l *RedisLedger) Jobs() ([]JobInfo, error) {
 	ctx := context.Background()
-	names, err := l.c.SMembers(ctx, redisJobs).Result()
+	names, err := redis.Strings(l.do(ctx, "SMEMBERS", redisJobs))
 	if err != nil {
 		return nil, l.err(err)
 	}
@@ -436,15 +550,15 @@ func (l *RedisLedger) Jobs() ([]JobInfo, error) {
 
 // forgetJobScript removes a job from the set of jobs when it has no key
 // left. ARGV: the job, and the MATCH pattern of its keys.
-var forgetJobScript = redis.NewScript(`
+var forgetJobScript = redis.NewScript(-1, `
 local r = redis.call('SCAN', '0', 'MATCH', ARGV[2], 'COUNT', 1000)
-if r[1] == '0' and #r[2] == 0 then redis.call('SREM', '` + redisJobs + `', ARGV[1]) end
+if r[1] == '0' and #r[2] == 0 then redis.call('SREM', '`+redisJobs+`', ARGV[1]) end
 return 0
 `)
 
 // forgetIfEmpty is best effort: a job left in the set costs one empty scan.
 func (l *RedisLedger) forgetIfEmpty(ctx context.Context, job string) {
-	forgetJobScript.Run(ctx, l.c, nil, job, globEscape(redisJobPrefix(job))+"*")
+	l.eval(ctx, forgetJobScript, nil, job, globEscape(redisJobPrefix(job))+"*")
 }
 
 // Entries implements Store.
@@ -469,7 +583,7 @@ func (l *RedisLedger) Entries(job string, s State, limit int) ([]Entry, error) {
 
 // pruneScript deletes each key whose value is still what the scan read (so
 // an entry rewritten meanwhile is kept). KEYS: the keys; ARGV: their values.
-var pruneScript = redis.NewScript(`
+var pruneScript = redis.NewScript(-1, `
 local n = 0
 for i, k in ipairs(KEYS) do
   if redis.call('GET', k) == ARGV[i] then
@@ -486,7 +600,7 @@ func (l *RedisLedger) Prune(p Prune) (int, error) {
 	jobs := []string{p.Job}
 	if p.Job == "" {
 		var err error
-		if jobs, err = l.c.SMembers(ctx, redisJobs).Result(); err != nil {
+		if jobs, err = redis.Strings(l.do(ctx, "SMEMBERS", redisJobs)); err != nil {
 			return 0, l.err(err)
 		}
 	}
@@ -507,7 +621,7 @@ func (l *RedisLedger) Prune(p Prune) (int, error) {
 			if len(ks) == 0 {
 				return nil
 			}
-			d, err := pruneScript.Run(ctx, l.c, ks, vs...).Int()
+			d, err := redis.Int(l.eval(ctx, pruneScript, ks, vs...))
 			n += d
 			if err != nil {
 				return l.err(err)
@@ -529,7 +643,7 @@ func (l *RedisLedger) Close() error {
 	l.wg.Wait()
 	var err error
 	if !l.cfg.readOnly {
-		err = l.c.Del(context.Background(), redisOwnerKey(l.owner)).Err()
+		_, err = l.do(context.Background(), "DEL", redisOwnerKey(l.owner))
 	}
 	if cerr := l.c.Close(); err == nil {
 		err = cerr

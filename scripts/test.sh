@@ -48,3 +48,6 @@ go test -race -count=1 -timeout 20m ./...
 # The portable build of the envelope scanner (what other platforms run, and
 # amd64 without AVX2): no line index, no assembly.
 go test -count=1 -tags purego ./event ./trace
+# The gen-docs build (cmd/eddy with -tags gendocs, what the release runs for
+# the man pages and completions): its pages render without a groff warning.
+go test -count=1 -tags gendocs -run 'TestGenDocs' ./cmd/eddy

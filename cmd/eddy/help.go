@@ -33,6 +33,11 @@ var commandGroups = map[string]string{
 // (helptext.Examples).
 var helpExamples = helptext.Examples
 
+// extraCommands are commands only some builds have: the gen-docs build
+// (-tags gendocs, help_docs.go) adds its hidden `eddy gen-docs`, which links
+// cobra/doc and md2man, to no released binary.
+var extraCommands []func(*Factory) *cobra.Command
+
 // finishTree is applied once to the whole command tree after every command is
 // registered: groups, examples, EXIT STATUS sections, the completion command
 // and dynamic completion. Doing it over the tree keeps command files free of
@@ -43,7 +48,9 @@ func finishTree(root *cobra.Command, f *Factory) {
 			root.AddGroup(g)
 		}
 	}
-	root.AddCommand(newCmdGenDocs(f))
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(f))
+	}
 	// cobra's completion command binds its output stream when it is made.
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)

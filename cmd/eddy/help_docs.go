@@ -1,3 +1,5 @@
+//go:build gendocs
+
 package main
 
 import (
@@ -8,10 +10,16 @@ import (
 	"github.com/eddy-sh/eddy/internal/docs"
 )
 
-// newCmdGenDocs is the hidden `eddy gen-docs DIR` the release build runs
+func init() { extraCommands = append(extraCommands, newCmdGenDocs) }
+
+// newCmdGenDocs is the hidden `eddy gen-docs DIR` of the gen-docs program,
+// `go run -tags gendocs ./cmd/eddy gen-docs DIR`, that the release build runs
 // (.goreleaser.yaml's before hook): man pages into DIR/man and shell
 // completion scripts into DIR/completions, from the same command tree users
-// get, so they cannot drift from the binary.
+// get, so they cannot drift from the binary. The build tag keeps cobra/doc,
+// md2man and blackfriday out of the eddy that ships; the command tree lives
+// in package main, so the generator is this package built with one more
+// file rather than a program of its own that would need the tree exported.
 func newCmdGenDocs(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:    "gen-docs DIR",
