@@ -75,6 +75,8 @@ type Options struct {
 	// stops after this many events (0: when the input ends).
 	Rate  float64
 	Count int64
+	// FlushTimeout bounds the wait for what was sent once ctx is done.
+	FlushTimeout time.Duration
 	// Now is the clock of {{now}} (default time.Now).
 	Now func() time.Time
 	// OnLanded, when set, is called with each event's id as the broker
@@ -407,7 +409,15 @@ func Run(ctx context.Context, in Input, p Producer, t *Tracker, o *Options) erro
 		}
 		i++
 	}
-	if err := p.Flush(ctx); err != nil && stop == nil {
+	// Stopped (Ctrl-C) or not, what was handed to the broker is waited
+	// for, so that the report says what landed.
+	fctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), max(o.FlushTimeout, time.Second))
+		defer cancel()
+	}
+	if err := p.Flush(fctx); err != nil && stop == nil {
 		stop = err
 	}
 	return stop
