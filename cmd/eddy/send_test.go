@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"os"
 	"path/filepath"
@@ -282,5 +283,28 @@ func TestSendMissingTopicAndUnreachable(t *testing.T) {
 	code, _, errOut = runEddyIn(t, nil, []byte("x\n"), "send", "kafka:t", "-b", "127.0.0.1:1", "--timeout", "2s")
 	if code != ExitConnect {
 		t.Fatalf("unreachable: exit %d: %s", code, errOut)
+	}
+}
+
+// TestSendPartialKafka: an event the producer cannot write (larger than a
+// batch may be) fails alone; the line names it with its id and says which
+// events landed, and exit is 3.
+func TestSendPartialKafka(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	dir := t.TempDir()
+	var paths []string
+	for i, v := range []string{`{"event_id":"e0"}`, `{"event_id":"e1","pad":"` + strings.Repeat("x", 2<<20) + `"}`, `{"event_id":"e2"}`} {
+		p := filepath.Join(dir, fmt.Sprint(i))
+		os.WriteFile(p, []byte(v), 0o600)
+		paths = append(paths, p)
+	}
+	code, out, errOut := runEddyIn(t, nil, nil, append([]string{"send", "kafka:" + topic, "-b", seeds[0], "--print-id"}, paths...)...)
+	if code != ExitPartial || !strings.Contains(errOut, "event #1 (id e1) was not confirmed") ||
+		!strings.Contains(errOut, "2 of 3 events landed (#0, #2)") || out != "e0\ne2\n" {
+		t.Fatalf("exit %d out %q: %s", code, out, errOut)
+	}
+	if evs := readBack(t, seeds, topic); len(evs) != 2 {
+		t.Fatalf("%d events on the topic, want 2", len(evs))
 	}
 }
