@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/event"
@@ -306,5 +310,40 @@ func TestSendPartialKafka(t *testing.T) {
 	}
 	if evs := readBack(t, seeds, topic); len(evs) != 2 {
 		t.Fatalf("%d events on the topic, want 2", len(evs))
+	}
+}
+
+// TestSendSecrets: send logs in with SASL as every command does; neither
+// --debug nor a refused login nor a refused registry nor an unreachable
+// RabbitMQ shows a password.
+func TestSendSecrets(t *testing.T) {
+	const user, pass, wrong = "admin", "s3nd-c0rrect-h0rse", "s3nd-wr0ng-pass"
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", user, pass), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seeds := strings.Join(c.ListenAddrs(), ",")
+	args := []string{"send", "kafka:t", "--brokers", seeds, "--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", user, "--timeout", "3s", "--debug", "--print-id"}
+	code, out, errOut := runEddyIn(t, map[string]string{"EDDY_SASL_PASSWORD": pass}, []byte(`{"id":"x1"}`+"\n"), args...)
+	if code != 0 || out != "x1\n" || strings.Contains(errOut, pass) {
+		t.Fatalf("right password: exit %d, stdout %q (stderr has the password: %v)", code, out, strings.Contains(errOut, pass))
+	}
+	code, out, errOut = runEddyIn(t, map[string]string{"EDDY_SASL_PASSWORD": wrong}, []byte("x\n"), args...)
+	if code != ExitConnect || strings.Contains(out+errOut, wrong) {
+		t.Fatalf("wrong password: exit %d, password shown: %v: %s", code, strings.Contains(out+errOut, wrong), errOut)
+	}
+
+	reg := srfake.New(srfake.WithAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("u:reg-good-secret"))))
+	defer reg.Close()
+	regURL := strings.Replace(reg.URL(), "http://", "http://u:reg-bad-secret@", 1)
+	code, _, errOut = runEddyIn(t, nil, []byte("{}\n"), "send", "kafka:t", "-b", kafkatest.Cluster(t)[0], "--encode", "--schema-registry", regURL)
+	if code != ExitConnect || strings.Contains(errOut, "reg-bad-secret") {
+		t.Fatalf("registry refused: exit %d: %s", code, errOut)
+	}
+
+	code, _, errOut = runEddyIn(t, map[string]string{"EDDY_AMQP_URL": "amqp://guest:amqp-url-secret@127.0.0.1:1/"}, []byte("x\n"), "send", "amqp:q", "--timeout", "2s")
+	if code != ExitConnect || strings.Contains(errOut, "amqp-url-secret") {
+		t.Fatalf("RabbitMQ unreachable: exit %d: %s", code, errOut)
 	}
 }
