@@ -44,6 +44,7 @@ type part struct {
 type Template struct {
 	raw   []byte
 	parts []part // nil: no placeholder
+	uuid  bool   // has {{uuid}}: the event needs one made
 }
 
 // Compile finds the placeholders in b. It keeps b (not a copy).
@@ -82,6 +83,7 @@ func Compile(b []byte) *Template {
 		return t
 	}
 	t.appendText(rest)
+	t.uuid = t.uses(partUUID)
 	return t
 }
 
@@ -108,7 +110,7 @@ func (t *Template) hasPlaceholder() bool {
 // Static reports whether t has no placeholder.
 func (t *Template) Static() bool { return t.parts == nil }
 
-// Uses reports whether t has the placeholder kind (partUUID, ...).
+// uses reports whether t has the placeholder kind (partUUID, ...).
 func (t *Template) uses(kind int) bool {
 	for _, p := range t.parts {
 		if p.kind == kind {

@@ -161,6 +161,7 @@ func planSend(f *Factory, o *SendOptions) (*sendPlan, error) {
 	op.Rate, op.Count = o.Rate, o.Count
 	op.RoutingKey, op.ContentType, op.Expiration, op.Persistent = o.RoutingKey, o.ContentType, o.Expiration, o.Persistent
 	op.NoTemplate = o.NoTemplate
+	op.AMQP = to.Transport == "amqp"
 	op.FlushTimeout = f.Global.Timeout
 	op.Now = f.Now
 	if o.KeySet {
