@@ -210,6 +210,10 @@ func Build(it *Item, i int64, o *Options, now time.Time) (event.Event, error) {
 		}
 		if !o.Timestamp.IsZero() {
 			p.Timestamp = o.Timestamp
+		} else if it.Event == nil {
+			// The time of sending, as trace reads a message's time from
+			// this property (RabbitMQ keeps seconds).
+			p.Timestamp = time.Now()
 		}
 		ev.Properties = p
 	}
