@@ -347,3 +347,21 @@ func TestSendSecrets(t *testing.T) {
 		t.Fatalf("RabbitMQ unreachable: exit %d: %s", code, errOut)
 	}
 }
+
+// TestSendRateCount: --count stops a stream of lines at N, and --rate R
+// spaces the events (N events at R/s cannot take less than (N-1)/R).
+func TestSendRateCount(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	start := time.Now()
+	code, _, errOut := runEddyIn(t, nil, []byte(strings.Repeat("x\n", 10)), "send", "kafka:"+topic, "-b", seeds[0], "--count", "5", "--rate", "20")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Fatalf("5 events at 20/s took %s", took)
+	}
+	if evs := readBack(t, seeds, topic); len(evs) != 5 {
+		t.Fatalf("%d events, want 5", len(evs))
+	}
+}
