@@ -290,7 +290,6 @@ type Tracker struct {
 	failed  []failure
 	n       int64
 	onLand  func(i int64, id string)
-	settled chan struct{}
 }
 
 type span struct{ from, to int64 } // [from, to]
