@@ -284,12 +284,12 @@ func CheckTraceparent(spec string) error {
 // Tracker records each event's fate, for the report and --print-id. It is
 // safe for concurrent use (producers call it from their callbacks).
 type Tracker struct {
-	mu      sync.Mutex
-	ids     map[int64]string // queued and not settled
-	landed  []span
-	failed  []failure
-	n       int64
-	onLand  func(i int64, id string)
+	mu     sync.Mutex
+	ids    map[int64]string // queued and not settled
+	landed []span
+	failed []failure
+	n      int64
+	onLand func(i int64, id string)
 }
 
 type span struct{ from, to int64 } // [from, to]
