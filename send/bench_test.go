@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/eddy-sh/eddy/bus/kafka"
@@ -14,6 +15,9 @@ import (
 // partition, per line (bench/send.sh compares the command with kcat).
 func BenchmarkSendLinesKfake(b *testing.B) {
 	seeds := kafkatest.Cluster(b)
+	if os.Getenv("EDDY_BENCH_REAL") != "" {
+		seeds = kafkatest.Real(b)
+	}
 	topic := kafkatest.NewTopic(b, seeds, 1)
 	c, err := kafka.New(seeds)
 	if err != nil {

@@ -27,6 +27,9 @@ type Item struct {
 	Where string
 	// template is the value compiled, cached across the repeats of a file.
 	template *Template
+	// plain: a line (without a key) that has no placeholder and gets none
+	// from the options, found by Run.
+	plain bool
 }
 
 // Input is a stream of items. Next returns io.EOF after the last one.

@@ -117,7 +117,7 @@ func Build(it *Item, i int64, o *Options, now time.Time) (event.Event, error) {
 	v := Vars{Seq: i + 1, Now: now}
 	// A UUID is made only for an event that uses one: crypto/rand and its
 	// text cost as much as the rest of a line's path.
-	if o.CE != nil && o.CE.ID == "" || !o.NoTemplate && o.usesUUID(it) {
+	if o.CE != nil && o.CE.ID == "" || !o.NoTemplate && !it.plain && o.usesUUID(it) {
 		v.UUID = NewUUID()
 	}
 	expand := func(t *Template) []byte {
@@ -135,7 +135,7 @@ func Build(it *Item, i int64, o *Options, now time.Time) (event.Event, error) {
 		switch {
 		case it.template != nil:
 			ev.Value = expand(it.template)
-		case o.NoTemplate || !bytes.Contains(it.Value, []byte("{{")):
+		case o.NoTemplate || it.plain || !bytes.Contains(it.Value, []byte("{{")):
 			ev.Value = it.Value // a line without a placeholder: no template made
 		default:
 			ev.Value = expand(Compile(it.Value))
@@ -218,6 +218,11 @@ func Build(it *Item, i int64, o *Options, now time.Time) (event.Event, error) {
 		ev.Properties = p
 	}
 	return ev, nil
+}
+
+// static reports whether the options add no placeholder of their own.
+func (o *Options) static() bool {
+	return o.Key == nil && o.MessageID == nil && len(o.Headers) == 0
 }
 
 // usesNow reports whether the event made of it has a {{now}} to fill.
@@ -438,7 +443,10 @@ func Run(ctx context.Context, in Input, p Producer, t *Tracker, o *Options) erro
 		// The clock is read only for an event that shows the time: it
 		// costs as much as the rest of a plain line's path on some VMs.
 		var at time.Time
-		if o.CE != nil || !o.NoTemplate && it.Event == nil && o.usesNow(it) {
+		// One scan of a line says whether it has a placeholder at all;
+		// only then are the placeholders looked for one by one.
+		it.plain = it.Event == nil && it.template == nil && it.Key == nil && !o.NoTemplate && o.static() && !bytes.Contains(it.Value, []byte("{{"))
+		if o.CE != nil || !o.NoTemplate && !it.plain && it.Event == nil && o.usesNow(it) {
 			at = now()
 		}
 		ev, err := Build(it, i, o, at)

@@ -93,3 +93,23 @@ func TestTrackerSpans(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestBuildPlaceholdersEverywhere: a line's key (-K) and the options' key,
+// header and message id get the event's values, the same {{uuid}} as its
+// value; a plain line is sent as it is.
+func TestBuildPlaceholdersEverywhere(t *testing.T) {
+	o := &Options{Partition: -1, AMQP: true, Headers: []Header{{Key: "h", Value: Compile([]byte("{{uuid}}/{{seq}}"))}}, MessageID: Compile([]byte("m-{{uuid}}"))}
+	it := &Item{Key: []byte("k-{{uuid}}"), Value: []byte(`{"id":"{{uuid}}"}`)}
+	ev, err := Build(it, 4, o, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(string(ev.Value), `{"id":"`), `"}`)
+	if !uuidRE.MatchString(id) || string(ev.Key) != "k-"+id || string(ev.Headers[0].Value) != id+"/5" || ev.Properties.MessageID != "m-"+id {
+		t.Fatalf("value %s key %s header %s message id %s", ev.Value, ev.Key, ev.Headers[0].Value, ev.Properties.MessageID)
+	}
+	plain := &Item{Value: []byte("plain"), plain: true}
+	if ev, _ := Build(plain, 0, &Options{Partition: -1}, time.Time{}); string(ev.Value) != "plain" || &ev.Value[0] != &plain.Value[0] {
+		t.Fatalf("plain line: %q", ev.Value)
+	}
+}
