@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -27,6 +28,8 @@ type KafkaProducer struct {
 	c     *kafka.Client
 	topic string
 	t     *Tracker
+	cur   *slab
+	used  int
 }
 
 // NewKafka returns a producer to topic that reports to t. It checks the
@@ -63,9 +66,41 @@ func NewKafka(ctx context.Context, c *kafka.Client, topic string, partition int3
 	return &KafkaProducer{cl: cl, c: c, topic: topic, t: t}, nil
 }
 
+// recSlab is how many records are allocated at once, with one promise for
+// all of them: a record and a closure per event were a third of send's
+// allocations on a million lines.
+const recSlab = 1024
+
+// slab is a run of records and the promise they share.
+type slab struct {
+	recs    [recSlab]kgo.Record
+	base    int64 // the index of recs[0]'s event
+	promise func(*kgo.Record, error)
+}
+
 // Send implements Producer.
 func (p *KafkaProducer) Send(ctx context.Context, i int64, ev *event.Event) error {
-	r := &kgo.Record{Key: ev.Key, Value: ev.Value, Timestamp: ev.Timestamp}
+	if p.cur == nil || p.used == recSlab {
+		sl := &slab{base: i}
+		start := uintptr(unsafe.Pointer(&sl.recs[0]))
+		sl.promise = func(r *kgo.Record, err error) {
+			// The record is one of this slab's: its index in the array
+			// is its event's offset from base.
+			k := sl.base + int64((uintptr(unsafe.Pointer(r))-start)/unsafe.Sizeof(*r))
+			if err != nil {
+				p.t.Failed(k, p.why(ctx, err))
+				return
+			}
+			p.t.Landed(k)
+		}
+		p.cur, p.used = sl, 0
+	}
+	if i != p.cur.base+int64(p.used) {
+		return fmt.Errorf("send: event %d out of order (want %d)", i, p.cur.base+int64(p.used))
+	}
+	r := &p.cur.recs[p.used]
+	p.used++
+	r.Key, r.Value, r.Timestamp = ev.Key, ev.Value, ev.Timestamp
 	if ev.Partition >= 0 {
 		r.Partition = ev.Partition
 	}
@@ -75,13 +110,7 @@ func (p *KafkaProducer) Send(ctx context.Context, i int64, ev *event.Event) erro
 			r.Headers[k] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	p.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
-		if err != nil {
-			p.t.Failed(i, p.why(ctx, err))
-			return
-		}
-		p.t.Landed(i)
-	})
+	p.cl.Produce(ctx, r, p.cur.promise)
 	return nil
 }
 
