@@ -45,8 +45,21 @@ func newCmdExpect(f *Factory, runF func(context.Context, *ExpectOptions) error) 
 		Short: "Assert that business flows happen, in order and in time (for CI)",
 		Long: helptext.Expect + backlogHelp + `
 
+FLOW TESTS (--for-id)
+  --for-id ID judges only the flows of that event (by event id, the flow's key
+  or trace id) and ignores every other: send a test event, then expect its
+  flow, on a system others use too. Repeatable; @FILE (or @- for stdin) reads
+  one id per line, as eddy send --print-id writes them:
+    eddy send kafka:orders order.json --print-id > ids
+    eddy expect 'OrderPlaced -> OrderShipped within 30s' kafka:/.*/ --for-id @ids --since 5m
+  On Kafka it reads from --since and follows until each of those flows has
+  passed or failed for good (a deadline passed, a step dead-lettered), at most
+  --wait; a flow still unfinished then fails, as does an id no event has
+  (missing_ids in -o json). A RabbitMQ queue is read from when expect starts
+  (a tap; a stream queue from --since): start expect before send there.
+
 Exit 0 when no flow failed; 3 with a report of each failing flow (or step
-type never seen) otherwise.
+type never seen, or --for-id id never read) otherwise.
 
 ` + expectJSONHelp,
 		Example: `  # in CI, after the end-to-end tests ran
