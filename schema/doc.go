@@ -6,8 +6,9 @@
 // A Decoder sets an event's KeyDecoded and ValueDecoded (event.Decoded);
 // Source puts one in front of any bus.Source, so every command that reads
 // payloads (tail, trace, expect, trace flows, dlq show, the TUI) sees the
-// decoded JSON as `value`, while Event.Value keeps the bytes. Nothing here
-// encodes: replay and redrive copy the bytes they read.
+// decoded JSON as `value`, while Event.Value keeps the bytes. Replay and
+// redrive copy the bytes they read; the one encoder, Encoder, is eddy send's
+// (JSON in, a registered schema's wire format out).
 //
 // Bad input is never fatal: an unknown schema id, a truncated frame, a
 // record that does not decode, a registry that is down or refuses the

@@ -131,6 +131,8 @@ type ExpectReport struct {
 	OK      bool     `json:"ok"`
 	Strict  bool     `json:"strict"`
 	Results []Result `json:"results"`
+	// MissingIDs are the ids of expect --for-id that no event read had.
+	MissingIDs []string `json:"missing_ids,omitempty"`
 }
 
 // Report returns the results as eddy expect -o json has them.

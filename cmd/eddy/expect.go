@@ -32,6 +32,10 @@ type ExpectOptions struct {
 	// AllowEmpty: a step type that never occurs in what was read does not
 	// fail the expectation.
 	AllowEmpty bool
+	// ForID: judge only the flows of these events (--for-id; @FILE read).
+	ForID    []string
+	Wait     time.Duration
+	UntilSet bool
 }
 
 func newCmdExpect(f *Factory, runF func(context.Context, *ExpectOptions) error) *cobra.Command {
@@ -41,8 +45,21 @@ func newCmdExpect(f *Factory, runF func(context.Context, *ExpectOptions) error) 
 		Short: "Assert that business flows happen, in order and in time (for CI)",
 		Long: helptext.Expect + backlogHelp + `
 
+FLOW TESTS (--for-id)
+  --for-id ID judges only the flows of that event (by event id, the flow's key
+  or trace id) and ignores every other: send a test event, then expect its
+  flow, on a system others use too. Repeatable; @FILE (or @- for stdin) reads
+  one id per line, as eddy send --print-id writes them:
+    eddy send kafka:orders order.json --print-id > ids
+    eddy expect 'OrderPlaced -> OrderShipped within 30s' kafka:/.*/ --for-id @ids --since 5m
+  On Kafka it reads from --since and follows until each of those flows has
+  passed or failed for good (a deadline passed, a step dead-lettered), at most
+  --wait; a flow still unfinished then fails, as does an id no event has
+  (missing_ids in -o json). A RabbitMQ queue is read from when expect starts
+  (a tap; a stream queue from --since): start expect before send there.
+
 Exit 0 when no flow failed; 3 with a report of each failing flow (or step
-type never seen) otherwise.
+type never seen, or --for-id id never read) otherwise.
 
 ` + expectJSONHelp,
 		Example: `  # in CI, after the end-to-end tests ran
@@ -68,6 +85,7 @@ type never seen) otherwise.
 				return usagef("expect needs at least one SOURCE, e.g. kafka:/.*/ or file:capture.jsonl")
 			}
 			o.SinceSet = cmd.Flags().Changed("since")
+			o.UntilSet = cmd.Flags().Changed("until")
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -85,6 +103,7 @@ type never seen) otherwise.
 	fl.BoolVar(&o.Backlog, "backlog", false, backlogFlag)
 	bindSchemaFlags(fl, &f.Schemas)
 	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "a step type that no event read has does not fail the expectation (by default it does, exit 3)")
+	bindForID(fl, &o.ForID, &o.Wait)
 	return cmd
 }
 
@@ -125,6 +144,16 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	if err := bus.CheckRange("--since", o.Since, since, o.Until, until, now); err != nil {
 		return asUsage(err)
 	}
+	ids, err := readForIDs(o.ForID, f.IO.In)
+	if err != nil {
+		return err
+	}
+	live := all.Live(o.Sources)
+	if len(ids) > 0 && live && !o.UntilSet {
+		// --for-id follows the brokers until the flows of its events
+		// settle (or --wait ends): the events it waits for are yet to come.
+		until = bus.Position{}
+	}
 	read, fileRead := traceReads(since, until, o.SinceSet, o.SkipBad, o.Backlog)
 	in, err := openTraceInput(ctx, f, o.Sources, read, fileRead)
 	if err != nil {
@@ -138,8 +167,8 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	// past: a flow whose deadline passed with no next step has failed),
 	// or --until when that is earlier (what came after it was not read);
 	// for captures, the latest time in the data.
-	types, err := trace.Expect(ctx, in.Input, trace.Config{Schema: p.schema, Timeout: o.FlowTimeout}, chk, func(latest time.Time) time.Time {
-		if !all.Live(o.Sources) {
+	endAt := func(latest time.Time) time.Time {
+		if !live {
 			return latest
 		}
 		end := f.Now()
@@ -147,12 +176,25 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 			end = until.Time
 		}
 		return end
-	})
+	}
+	var types, missing []string
+	if len(ids) > 0 {
+		// A flow the run waited for and that did not finish fails: the
+		// job sent its event to see it through.
+		chk.Strict = chk.Strict || live
+		types, missing, err = trace.ExpectFor(ctx, in.Input, trace.Config{Schema: p.schema, Timeout: o.FlowTimeout}, chk, ids, live,
+			f.Now().Add(forIDWait(o.Wait, exps)), f.Now, endAt)
+	} else {
+		types, err = trace.Expect(ctx, in.Input, trace.Config{Schema: p.schema, Timeout: o.FlowTimeout}, chk, endAt)
+	}
 	if err != nil {
 		return err
 	}
 	in.reportSkipped(f)
 	rep := chk.Report()
+	if len(missing) > 0 {
+		rep.OK, rep.MissingIDs = false, missing
+	}
 	if p.json {
 		if err := writeJSON(f.IO.Out, rep); err != nil {
 			return err
@@ -160,7 +202,13 @@ func expectRun(ctx context.Context, f *Factory, o *ExpectOptions) error {
 	} else if err := inspect.WriteExpect(f.IO.Out, chk, types, o.AllowEmpty); err != nil {
 		return err
 	}
+	for _, id := range missing {
+		notef(f.IO.ErrOut, "--for-id %s: no event with this id (or a flow keyed by it) was read from %s", id, strings.Join(o.Sources, " "))
+	}
 	if !rep.OK {
+		if !chk.Failed() {
+			return &silentError{code: ExitPartial}
+		}
 		inspect.ExpectFailed(f.IO.ErrOut, rep.Results, o.AllowEmpty, types)
 		return &silentError{code: ExitPartial}
 	}

@@ -22,6 +22,7 @@ var commandGroups = map[string]string{
 	"lag":        "health",
 	"expect":     "health",
 	"replay":     "move",
+	"send":       "move",
 	"dlq":        "move",
 	"demo":       "setup",
 	"config":     "setup",

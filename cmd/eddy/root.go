@@ -55,6 +55,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 		newCmdTrace(f, nil), newCmdExpect(f, nil),
 		newCmdLag(f, nil),
 		newCmdReplay(f, nil),
+		newCmdSend(f, nil),
 		newCmdDLQ(f, nil),
 		newCmdTUI(f, nil),
 		newCmdSchema(f, nil),

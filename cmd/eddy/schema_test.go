@@ -283,8 +283,8 @@ func TestSchemaFlags(t *testing.T) {
 		if want := slices.Contains(readers, c.CommandPath()); has != want {
 			t.Errorf("%s: schema flags %v, want %v", c.CommandPath(), has, want)
 		}
-		// --schema-registry alone: the registry's listings, and ls's column.
-		if registryOnly := []string{"eddy ls", "eddy schema ls", "eddy schema show"}; !has && (c.Flags().Lookup("schema-registry") != nil) != slices.Contains(registryOnly, c.CommandPath()) {
+		// --schema-registry alone: the registry's listings, ls's column, and send's --encode.
+		if registryOnly := []string{"eddy ls", "eddy schema ls", "eddy schema show", "eddy send"}; !has && (c.Flags().Lookup("schema-registry") != nil) != slices.Contains(registryOnly, c.CommandPath()) {
 			t.Errorf("%s: --schema-registry where it does not belong, or missing", c.CommandPath())
 		}
 	})

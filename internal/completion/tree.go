@@ -21,6 +21,7 @@ var argKinds = map[string]Kind{
 	"eddy lag":         Groups,
 	"eddy lag serve":   Groups,
 	"eddy replay":      Addresses,
+	"eddy send":        Addresses,
 	"eddy dlq ls":      Transport,
 	"eddy dlq show":    Addresses,
 	"eddy dlq redrive": Addresses,

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# bench/send.sh — eddy send against kcat -P on the same machine, broker and
+# data: N (default 1,000,000) lines of ~SIZE (200) B from one file, to a topic
+# of one partition, on the real Kafka and on kfake (TARGETS, default "kafka
+# kfake"), interleaved A B A B … after WARMUP (1) pair(s), RUNS (default 5)
+# pairs (bench/lib.sh):
+#
+#   P1s  eddy send kafka:T --lines FILE
+#        vs kcat -P -b B -t T -l FILE, with eddy's settings: acks=all,
+#        idempotence, snappy, batches of 1 MB lingering 5 ms (librdkafka's
+#        defaults but for acks, idempotence and compression, which eddy's
+#        producer uses)
+#
+# Each run must succeed (exit 0), and once the pairs are done the topic holds
+# exactly (WARMUP + RUNS) x 2 x N records (read with eddy ls), so a fast
+# wrong answer cannot win. Each figure prints the load average and CPU steal
+# before and after and is marked UNDER LOAD when the machine was not quiet
+# (bench/lib.sh). The ratio is kcat's time / eddy's per pair. Goal (issue
+# 21): >= 1.0x.
+#
+# A quick check of the method: N=20000 RUNS=2 bench/send.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+N=${N:-1000000}
+RUNS=${RUNS:-5}
+SIZE=${SIZE:-200}
+TARGETS=${TARGETS:-kafka kfake}
+
+command -v kcat >/dev/null || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 1; }
+work=$(mktemp -d)
+started= kfake_pid=
+cleanup() {
+	[ -z "$kfake_pid" ] || { exec 3>&- 2>/dev/null; wait "$kfake_pid" 2>/dev/null || true; }
+	rm -rf "$work"
+	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
+}
+trap cleanup EXIT
+go build -o "$work/eddy" ./cmd/eddy
+go build -o "$work/produce" ./bench/produce
+go build -o "$work/lagsetup" ./bench/lagsetup
+
+# The lines: a sequence number and a JSON-ish body of ~SIZE bytes, no two alike.
+awk -v n="$N" -v size="$SIZE" 'BEGIN {
+	pad = sprintf("%*s", size - 40, ""); gsub(/ /, "x", pad)
+	for (i = 1; i <= n; i++) printf "{\"seq\":%d,\"pad\":\"%s\"}\n", i, pad }' >"$work/lines"
+
+KCAT_X=(-X acks=all -X enable.idempotence=true -X compression.codec=snappy -X linger.ms=5 -X batch.size=1000000)
+eddy_send() { "$work/eddy" send "kafka:$topic" --lines "$work/lines" --brokers "$B" >/dev/null; }
+kcat_send() { kcat -P -b "$B" -t "$topic" -l "${KCAT_X[@]}" "$work/lines"; }
+
+echo "bench: send, $N lines of ~$SIZE B to one partition, $RUNS interleaved pairs after $WARMUP warm-up; kcat $(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p' | head -n1)"
+for target in $TARGETS; do
+	case $target in
+	kafka)
+		if [ -z "${EDDY_TEST_KAFKA:-}" ]; then
+			scripts/brokers.sh up >"$work/env"
+			. "$work/env"
+			started=1
+		fi
+		B=$EDDY_TEST_KAFKA
+		bname="Kafka $(basename "${EDDY_TEST_KAFKA_LIBS:-kafka}" | sed -n 's/^kafka-\([0-9.]*\).*/\1/p')"
+		bname=${bname% } ;;
+	kfake)
+		rm -f "$work/hold"
+		mkfifo "$work/hold"
+		"$work/produce" -serve-kfake <"$work/hold" >"$work/kfake.addr" &
+		kfake_pid=$!
+		BENCH_PIDS=$kfake_pid # the broker's CPU is the benchmark's own
+		exec 3>"$work/hold"
+		for _ in $(seq 100); do [ -s "$work/kfake.addr" ] && break; sleep 0.1; done # waiting for the address, 10 s at most
+		B=$(cat "$work/kfake.addr")
+		[ -n "$B" ] || { echo "bench: kfake did not start" >&2; exit 1; }
+		bname=kfake ;;
+	*) echo "bench: unknown target $target (kafka, kfake)" >&2; exit 2 ;;
+	esac
+	topic="bench-send-$target-$(date +%s)-$$"
+	layout="1 part."
+	[ "$N" = 1000000 ] && [ "$SIZE" = 200 ] || layout="$layout, $N x $SIZE B"
+	echo
+	echo "== $bname: $layout"
+	# One record makes the topic (one partition); the count below allows for it.
+	"$work/produce" -brokers "$B" -topic "$topic" -n 1 -size 10 -partitions 1 2>&1 | sed 's/^/   /'
+	fig_begin "send, $bname, $layout"
+	ab "$RUNS" eddy_send kcat_send
+	fig_end
+	emit_ab "send, $bname, $layout" "kcat -P -l" msg/s "$N" "P1s >=1.0"
+	want=$(((WARMUP + RUNS) * 2 * N + 1))
+	got=$("$work/eddy" ls "kafka:$topic" --brokers "$B" -o json | python3 -c 'import json,sys; print(sum(t.get("messages", 0) for t in json.load(sys.stdin).get("topics", [])))' 2>/dev/null || echo "?")
+	if [ "$got" != "$want" ]; then
+		echo "bench: topic $topic holds $got records, want $want" >&2
+		exit 1
+	fi
+	echo "   $topic holds $got records, as it should"
+	[ "$target" != kafka ] || "$work/lagsetup" -brokers "$B" -cleanup -prefix "$topic" >/dev/null 2>&1 || true
+	if [ "$target" = kfake ]; then
+		exec 3>&-
+		wait "$kfake_pid" || true
+		kfake_pid= BENCH_PIDS=
+	fi
+done

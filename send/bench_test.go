@@ -1,0 +1,46 @@
+package send
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+)
+
+// BenchmarkSendLinesKfake is eddy send --lines' path, lines to one kfake
+// partition, per line (bench/send.sh compares the command with kcat).
+func BenchmarkSendLinesKfake(b *testing.B) {
+	seeds := kafkatest.Cluster(b)
+	if os.Getenv("EDDY_BENCH_REAL") != "" {
+		seeds = kafkatest.Real(b)
+	}
+	topic := kafkatest.NewTopic(b, seeds, 1)
+	c, err := kafka.New(seeds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var buf bytes.Buffer
+	for i := range b.N {
+		fmt.Fprintf(&buf, `{"seq":%d,"pad":"%0160d"}`+"\n", i, 0)
+	}
+	b.SetBytes(int64(buf.Len() / max(b.N, 1)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	t := NewTracker(nil)
+	p, err := NewKafka(context.Background(), c, topic, -1, t)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	if err := Run(context.Background(), Lines(&buf, "bench", nil, nil), p, t, &Options{Partition: -1}); err != nil {
+		b.Fatal(err)
+	}
+	if r := t.Result(); r.Landed != int64(b.N) {
+		b.Fatalf("landed %d of %d", r.Landed, b.N)
+	}
+}
