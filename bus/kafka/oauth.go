@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/sasl"
@@ -437,14 +438,25 @@ func (c *claims) describe() string {
 // safeText keeps an untrusted string to one printable line of reasonable
 // length.
 func safeText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		// C0 and C1 controls, DEL, line and paragraph separators and
+		// bidirectional controls: what a terminal acts on or that reorders
+		// text (the set inspect.AppendSafe escapes; inspect imports this
+		// package, so the set is repeated here).
+		switch {
+		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0x2028, r == 0x2029,
+			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
 			return ' '
 		}
 		return r
 	}, s)
 	if len(s) > 200 {
-		s = s[:200] + "…"
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut-- // never half a character
+		}
+		s = s[:cut] + "…"
 	}
 	return strings.TrimSpace(s)
 }
