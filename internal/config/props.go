@@ -151,7 +151,16 @@ func ParseProperty(arg string) (Property, error) {
 	k, v, ok := strings.Cut(arg, "=")
 	k = strings.TrimSpace(k)
 	if !ok || k == "" {
-		return Property{}, cmdutil.Usagef("-X %s: want KEY=VALUE, e.g. -X security.protocol=SASL_SSL", strconv.Quote(inspect.SafeString(arg)))
+		// Only the key is named: what follows it, after a ':' or a blank
+		// written for '=', is the value, and may be a password.
+		key, _, _ := strings.Cut(strings.TrimSpace(arg), "=")
+		if i := strings.IndexAny(key, ": \t"); i >= 0 {
+			key = key[:i]
+		}
+		if key == "" {
+			return Property{}, cmdutil.Usagef("-X: want KEY=VALUE, e.g. -X security.protocol=SASL_SSL")
+		}
+		return Property{}, cmdutil.Usagef("-X %s: want KEY=VALUE, e.g. -X security.protocol=SASL_SSL", strconv.Quote(inspect.SafeString(key)))
 	}
 	return Property{Key: k, Value: strings.TrimSpace(v), Where: "-X"}, nil
 }
@@ -255,6 +264,22 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 			c.TLS, c.TLSSet, sasl = true, true, true
 		default:
 			return nil, bad(p, "%s: want PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", strconv.Quote(inspect.SafeString(p.Value)))
+		}
+	}
+	if c.TLSSet && !sasl {
+		// PLAINTEXT or SSL: both clients ignore the sasl.* settings (a
+		// template's leftovers); logging in with them would be refused by a
+		// listener that takes no SASL.
+		var keys []string
+		for _, k := range []string{"sasl.mechanism", "sasl.mechanisms", "sasl.username", "sasl.password", "sasl.jaas.config"} {
+			if _, ok := get(k); ok {
+				keys = append(keys, k)
+				delete(last, k)
+			}
+		}
+		if len(keys) > 0 {
+			sp := last["security.protocol"]
+			warn(fmt.Sprintf("%s: security.protocol=%s: %s ignored (SASL_PLAINTEXT or SASL_SSL logs in with SASL)", sp.Where, strings.ToUpper(sp.Value), strings.Join(keys, ", ")))
 		}
 	}
 	for _, k := range []string{"sasl.mechanism", "sasl.mechanisms"} {
