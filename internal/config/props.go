@@ -2,6 +2,7 @@ package config
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/eddy-sh/eddy/inspect"
@@ -54,6 +56,10 @@ func ParseProperties(r io.Reader, name string) ([]Property, error) {
 		for continues(line) && sc.Scan() {
 			n++
 			line = line[:len(line)-1] + strings.TrimLeft(sc.Text(), " \t\f")
+		}
+		if continues(line) {
+			// The file ended on it: dropped, as java.util.Properties does.
+			line = line[:len(line)-1]
 		}
 		key, value := splitProperty(line)
 		k, err := unescapeProperty(key)
@@ -134,8 +140,21 @@ func unescapeProperty(s string) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf(`malformed \uXXXX escape`)
 			}
-			b.WriteRune(rune(v))
 			i += 4
+			r := rune(v)
+			if utf16.IsSurrogate(r) {
+				// Properties.store writes a character outside the Basic
+				// Multilingual Plane as two escapes, a UTF-16 surrogate pair.
+				if i+6 >= len(s) || s[i+1] != '\\' || s[i+2] != 'u' {
+					return "", errors.New(`a \uXXXX escape of half a UTF-16 surrogate pair, without the other half`)
+				}
+				lo, err := strconv.ParseUint(s[i+3:i+7], 16, 16)
+				if r = utf16.DecodeRune(r, rune(lo)); err != nil || r == utf8.RuneError {
+					return "", errors.New(`a \uXXXX escape of half a UTF-16 surrogate pair, without the other half`)
+				}
+				i += 6
+			}
+			b.WriteRune(r)
 		default:
 			b.WriteByte(s[i])
 		}
