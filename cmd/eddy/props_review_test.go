@@ -44,3 +44,20 @@ func TestPropsReviewSASLIgnoredWithoutSASLProtocol(t *testing.T) {
 		t.Errorf("want a warning naming the ignored sasl.* settings, without the password: %q", errOut)
 	}
 }
+
+// TestPropsReviewEmptyFileFlagsRefused: -F "$PROPS" and
+// --event-hubs-connection-string-file "$FILE" with the variable unset are
+// refused (exit 2): read as "not given", the command used to run against
+// the current context's cluster instead of the one the file names.
+func TestPropsReviewEmptyFileFlagsRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"ls", "-F", ""},
+		{"ls", "--properties", " "},
+		{"ls", "--event-hubs-connection-string-file", ""},
+	} {
+		code, _, errOut := runEddy(t, nil, args...)
+		if code != ExitUsage || !strings.Contains(errOut, "empty") {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 saying it is empty", args, code, errOut)
+		}
+	}
+}

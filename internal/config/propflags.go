@@ -28,8 +28,31 @@ type propOpts struct {
 
 // bindProps declares -F and -X.
 func (g *Options) bindProps(fs *pflag.FlagSet) {
-	fs.StringVarP(&g.propFile, "properties", "F", "", "read Kafka client properties for this command from FILE (librdkafka's or Java's key=value, as kcat -F and client.properties)")
+	fs.VarP(fileFlag{&g.propFile, "a properties FILE"}, "properties", "F", "read Kafka client properties for this command from FILE (librdkafka's or Java's key=value, as kcat -F and client.properties)")
 	fs.StringArrayVarP(&g.props, "property", "X", nil, "set a Kafka client property for this command, e.g. -X security.protocol=SASL_SSL (repeatable; over -F's)")
+}
+
+// fileFlag is a flag naming a file that cannot be given empty: -F "$PROPS"
+// with the variable unset would otherwise read as "not given" and run the
+// command against the current context's cluster instead of the file's.
+type fileFlag struct {
+	p    *string
+	what string // "a properties FILE", for the error
+}
+
+func (f fileFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+func (f fileFlag) Type() string { return "file" }
+func (f fileFlag) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("empty: give %s", f.what)
+	}
+	*f.p = v
+	return nil
 }
 
 // secretKeys are the properties whose values are secrets: registered with
