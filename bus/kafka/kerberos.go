@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jcmturner/gokrb5/v8/client"
@@ -65,9 +66,15 @@ func WithKerberos(k Kerberos) Option {
 // service tickets.
 type krbLogin struct {
 	k    Kerberos
-	who  string // principal@REALM, for messages
-	cl   *client.Client
-	last atomic.Pointer[kerberosError] // the last failed login, nil after a success
+	who  string         // principal@REALM, for messages
+	cl   *client.Client // the keytab's, for keytabHolds; no login is made with it
+	conf *krbconfig.Config
+	// The keytab and its principal, or the credential cache: what each
+	// mechanism's own gokrb5 client is made from (newClient).
+	user, realm string
+	kt          *keytab.Keytab
+	cc          *credentials.CCache
+	last        atomic.Pointer[kerberosError] // the last failed login, nil after a success
 }
 
 // validateKerberos loads the files of cfg's Kerberos login.
@@ -117,7 +124,7 @@ func loadKerberos(k Kerberos) (*krbLogin, error) {
 		// the rest of a krb5.conf written for MIT or Heimdal still holds.
 		return nil, fmt.Errorf("kafka: Kerberos config %s: %v", k.Config, err)
 	}
-	l := &krbLogin{k: k}
+	l := &krbLogin{k: k, conf: conf}
 	if k.Keytab != "" {
 		kt, err := keytab.Load(k.Keytab)
 		if err != nil {
@@ -131,6 +138,7 @@ func loadKerberos(k Kerberos) (*krbLogin, error) {
 			return nil, fmt.Errorf("kafka: Kerberos principal %q has no @REALM and %s sets no default_realm", k.Principal, k.Config)
 		}
 		l.who = user + "@" + realm
+		l.user, l.realm, l.kt = user, realm, kt
 		l.cl = client.NewWithKeytab(user, realm, kt, conf, client.DisablePAFXFAST(true))
 		return l, nil
 	}
@@ -151,6 +159,11 @@ func loadKerberos(k Kerberos) (*krbLogin, error) {
 	if l.cl, err = client.NewFromCCache(cc, conf, client.DisablePAFXFAST(true)); err != nil {
 		return nil, fmt.Errorf("kafka: Kerberos credential cache %s: %v (run kinit again)", k.CCache, err)
 	}
+	// A client made from a cache has a session, and a goroutine renewing
+	// it, from the start: this one only checked the cache. Each mechanism
+	// handed to kgo makes its own (newClient) and destroys it on Close.
+	l.cl.Destroy()
+	l.cc = cc
 	return l, nil
 }
 
@@ -174,26 +187,75 @@ func splitPrincipal(p string) (user, realm string) {
 
 // kerberosMechanism is the SASL GSSAPI mechanism of the Client's login.
 func (c *Client) kerberosMechanism() sasl.Mechanism {
-	l := c.cfg.krb
-	return &krbMech{
-		inner: kerberos.Auth{Client: l.cl, Service: l.k.ServiceName}.AsMechanism(),
-		login: l,
-		dials: c.dials,
+	return &krbMech{login: c.cfg.krb, dials: c.dials}
+}
+
+// newClient is a gokrb5 client of the login, not yet logged in: from the
+// keytab, or from the credential cache.
+func (l *krbLogin) newClient() (*client.Client, error) {
+	if l.kt != nil {
+		return client.NewWithKeytab(l.user, l.realm, l.kt, l.conf, client.DisablePAFXFAST(true)), nil
 	}
+	return client.NewFromCCache(l.cc, l.conf, client.DisablePAFXFAST(true))
 }
 
 // krbMech is franz-go's GSSAPI mechanism with eddy's choice of the broker host
 // in the service principal, and login failures explained and reported at once
 // (kgo would otherwise retry them until the dial timeout).
+//
+// Each kgo client gets its own krbMech (baseOpts), and with it, at its first
+// login, its own gokrb5 client, which Close (kgo calls it when the kgo client
+// closes) destroys: gokrb5 renews a login's ticket in a goroutine of its own
+// until then, and a client never destroyed left that goroutine, holding the
+// keytab's keys, behind every eddy client a long-lived process closed.
 type krbMech struct {
-	inner sasl.Mechanism
 	login *krbLogin
 	dials *dialWatch
+
+	mu     sync.Mutex
+	cl     *client.Client // made at the first login
+	inner  sasl.Mechanism
+	closed bool
 }
 
-func (m *krbMech) Name() string { return m.inner.Name() }
+func (m *krbMech) Name() string { return "GSSAPI" }
+
+// mechanism is franz-go's GSSAPI mechanism over m's gokrb5 client, made on
+// first use.
+func (m *krbMech) mechanism() (sasl.Mechanism, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errors.New("kafka: Kerberos: the client is closed")
+	}
+	if m.inner == nil {
+		cl, err := m.login.newClient()
+		if err != nil {
+			return nil, err
+		}
+		m.cl = cl
+		m.inner = kerberos.Auth{Client: cl, Service: m.login.k.ServiceName}.AsMechanism()
+	}
+	return m.inner, nil
+}
+
+// Close implements sasl.ClosingMechanism: it ends the gokrb5 client's
+// sessions and their renewal goroutines.
+func (m *krbMech) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	if m.cl != nil {
+		m.cl.Destroy()
+		m.cl = nil
+	}
+}
 
 func (m *krbMech) Authenticate(ctx context.Context, addr string) (sasl.Session, []byte, error) {
+	inner, err := m.mechanism()
+	if err != nil {
+		return nil, nil, err
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		host, port = addr, ""
@@ -202,7 +264,7 @@ func (m *krbMech) Authenticate(ctx context.Context, addr string) (sasl.Session, 
 		host = m.login.k.Host
 	}
 	// franz-go's mechanism takes host:port and keeps the host.
-	s, first, err := m.inner.Authenticate(ctx, net.JoinHostPort(host, port))
+	s, first, err := inner.Authenticate(ctx, net.JoinHostPort(host, port))
 	if err != nil {
 		ke := m.login.explain(err, m.login.k.ServiceName+"/"+host)
 		m.login.last.Store(ke)
