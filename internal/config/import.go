@@ -441,6 +441,11 @@ func (c *Config) Import(items []Imported, o ImportOptions) (map[string]*Context,
 		}
 		if cn.Mechanism != "" || cn.User != "" {
 			s := &SASLConfig{Mechanism: cn.Mechanism, Username: cn.User}
+			if isKerberos(cn.Mechanism) && cn.Kerberos != (KerberosConfig{}) {
+				k := cn.Kerberos
+				k.Keytab, k.CCache = abs(k.Keytab), abs(k.CCache)
+				s.Kerberos = &k
+			}
 			if cn.Password != "" {
 				if o.PasswordEnv != "" {
 					s.PasswordEnv = o.PasswordEnv

@@ -135,6 +135,16 @@ func (g *Options) ApplyProperties(warn io.Writer, secrets *iostreams.Redactor) e
 		g.SASLUser = c.User
 	}
 	g.propPass = c.Password
+	// The Kerberos login, where no --sasl-kerberos-* flag says otherwise.
+	if k := &g.Kerberos; k.Keytab == "" && k.CCache == "" {
+		k.Keytab, k.CCache = c.Kerberos.Keytab, c.Kerberos.CCache
+	}
+	if k := &g.Kerberos; k.Principal == "" {
+		k.Principal = c.Kerberos.Principal
+	}
+	if k := &g.Kerberos; k.ServiceName == "" {
+		k.ServiceName = c.Kerberos.ServiceName
+	}
 	g.clientID = c.ClientID
 	if c.SchemaRegistry != "" {
 		fmt.Fprintln(warn, "eddy: warning: schema.registry.url is not used by -F/-X: pass --schema-registry (or keep it in a context: eddy config import properties)")

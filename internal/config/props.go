@@ -199,7 +199,11 @@ type Conn struct {
 	Insecure               bool
 	Mechanism, User        string
 	Password               string // a secret: never printed
-	ClientID               string
+	// Kerberos is the GSSAPI login: Java's Krb5LoginModule options
+	// (keyTab, principal, ticketCache) or librdkafka's sasl.kerberos.*,
+	// and the brokers' service name.
+	Kerberos KerberosConfig
+	ClientID string
 	// SchemaRegistry is the Schema Registry URL, when the source names one.
 	SchemaRegistry string
 }
@@ -209,6 +213,7 @@ type Conn struct {
 var propKeys = []string{
 	"bootstrap.servers", "metadata.broker.list", "security.protocol",
 	"sasl.mechanism", "sasl.mechanisms", "sasl.username", "sasl.password", "sasl.jaas.config",
+	"sasl.kerberos.service.name", "sasl.kerberos.keytab", "sasl.kerberos.principal",
 	"ssl.ca.location", "ssl.ca.pem", "ssl.certificate.location", "ssl.certificate.pem", "ssl.key.location", "ssl.key.pem",
 	"ssl.truststore.location", "ssl.truststore.type", "ssl.truststore.password", "ssl.truststore.certificates",
 	"ssl.keystore.location", "ssl.keystore.type", "ssl.keystore.password", "ssl.key.password",
@@ -290,7 +295,8 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 		// template's leftovers); logging in with them would be refused by a
 		// listener that takes no SASL.
 		var keys []string
-		for _, k := range []string{"sasl.mechanism", "sasl.mechanisms", "sasl.username", "sasl.password", "sasl.jaas.config"} {
+		for _, k := range []string{"sasl.mechanism", "sasl.mechanisms", "sasl.username", "sasl.password", "sasl.jaas.config",
+			"sasl.kerberos.service.name", "sasl.kerberos.keytab", "sasl.kerberos.principal"} {
 			if _, ok := get(k); ok {
 				keys = append(keys, k)
 				delete(last, k)
@@ -312,7 +318,23 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 		if err != nil {
 			return nil, bad(p, "%v", err)
 		}
+		krb := strings.HasSuffix(j.module, ".Krb5LoginModule")
 		switch {
+		case krb:
+			// Java's Kerberos login: a keytab and its principal, or the
+			// ticket cache kinit filled.
+			if c.Mechanism == "" {
+				c.Mechanism = "GSSAPI"
+			}
+			if !isKerberos(c.Mechanism) {
+				return nil, bad(p, "Krb5LoginModule needs sasl.mechanism GSSAPI")
+			}
+			c.Kerberos.Principal = j.opts["principal"]
+			if strings.EqualFold(j.opts["useKeyTab"], "true") || j.opts["keyTab"] != "" {
+				c.Kerberos.Keytab = expandHome(j.opts["keyTab"])
+			} else if strings.EqualFold(j.opts["useTicketCache"], "true") {
+				c.Kerberos.CCache = expandHome(j.opts["ticketCache"])
+			}
 		case strings.HasSuffix(j.module, ".PlainLoginModule"):
 			if c.Mechanism == "" {
 				c.Mechanism = "PLAIN"
@@ -322,7 +344,7 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 				return nil, bad(p, "ScramLoginModule needs sasl.mechanism SCRAM-SHA-256 or SCRAM-SHA-512")
 			}
 		default:
-			return nil, bad(p, "login module %s is not supported (PlainLoginModule and ScramLoginModule are)", inspect.SafeString(j.module))
+			return nil, bad(p, "login module %s is not supported (PlainLoginModule, ScramLoginModule and Krb5LoginModule are)", inspect.SafeString(j.module))
 		}
 		// sasl.username and sasl.password (librdkafka's) against the
 		// JAAS options (Java's): the one written last wins, so -X
@@ -336,10 +358,26 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 			c.Password = pw
 		}
 		for _, k := range j.keys {
-			if k != "username" && k != "password" {
+			// The Krb5LoginModule options that only say how Java keeps
+			// what it read: nothing for eddy to do or to say.
+			quiet := krb && slices.Contains([]string{"useKeyTab", "keyTab", "principal", "useTicketCache", "ticketCache",
+				"storeKey", "doNotPrompt", "debug", "refreshKrb5Config", "isInitiator"}, k)
+			if k != "username" && k != "password" && !quiet {
 				warn(fmt.Sprintf("%s: sasl.jaas.config option %s is not supported; ignored", p.Where, inspect.SafeString(k)))
 			}
 		}
+	}
+	// librdkafka's (kcat's) Kerberos settings; its default, kinit run by
+	// librdkafka itself, is a ticket cache to eddy.
+	if v := val("sasl.kerberos.keytab"); v != "" {
+		c.Kerberos.Keytab, c.Kerberos.CCache = expandHome(v), ""
+	}
+	if v := val("sasl.kerberos.principal"); v != "" {
+		c.Kerberos.Principal = v
+	}
+	c.Kerberos.ServiceName = val("sasl.kerberos.service.name")
+	if c.Kerberos != (KerberosConfig{}) && c.Mechanism == "" {
+		c.Mechanism = "GSSAPI"
 	}
 	if sasl && c.Mechanism == "" {
 		// Both clients' default mechanism: GSSAPI in Java, in librdkafka
