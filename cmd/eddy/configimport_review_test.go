@@ -133,3 +133,26 @@ func TestConfigImportReviewPasswordNeverInAWiderFile(t *testing.T) {
 		t.Errorf("the new password was written in place, into a file of mode 0644 (seen through a link)")
 	}
 }
+
+// TestConfigImportReviewCaseFoldedNames: "Prod" and "prod" imported
+// together keep two password files whose names differ by more than case,
+// so that a case-insensitive file system (macOS's default) does not make
+// them one.
+func TestConfigImportReviewCaseFoldedNames(t *testing.T) {
+	env, cfgPath := importEnv(t)
+	src := filepath.Join(t.TempDir(), "config.yml")
+	os.WriteFile(src, []byte(`contexts:
+  Prod: {brokers: [127.0.0.1:9092], sasl: {enabled: true, username: a, password: pw-A-s3cret}}
+  prod: {brokers: [127.0.0.1:9092], sasl: {enabled: true, username: b, password: pw-b-s3cret}}
+`), 0o600)
+	if code, _, errOut := runEddy(t, env, "config", "import", "kafkactl", src, "--all"); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	c := loadConfig(t, cfgPath)
+	one, two := c.Contexts["Prod"].Kafka.SASL.PasswordFile, c.Contexts["prod"].Kafka.SASL.PasswordFile
+	if strings.EqualFold(one, two) {
+		t.Fatalf("the two contexts' password files differ only by case: %s, %s", one, two)
+	}
+	secretFile(t, one, "pw-A-s3cret")
+	secretFile(t, two, "pw-b-s3cret")
+}

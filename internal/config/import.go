@@ -559,7 +559,9 @@ func importBase(dir, safe string, planned map[string]bool, replacing *Context) s
 		}
 		free := true
 		for _, p := range importFiles(base) {
-			if planned[p] {
+			// Case folded: on a case-insensitive file system (macOS's
+			// default) "Prod" and "prod" would share one file.
+			if planned[strings.ToLower(p)] {
 				free = false
 				break
 			}
@@ -570,7 +572,7 @@ func importBase(dir, safe string, planned map[string]bool, replacing *Context) s
 		}
 		if free {
 			for _, p := range importFiles(base) {
-				planned[p] = true
+				planned[strings.ToLower(p)] = true
 			}
 			return base
 		}
