@@ -12,7 +12,7 @@ import (
 //
 //	%s value   %S value length (-1 for null)   %k key   %K key length (-1 for null)
 //	%t topic (a queue's name for RabbitMQ)      %p partition   %o offset
-//	%T timestamp, milliseconds since the epoch  %h headers as k=v,k=v   %% a %
+//	%T timestamp, milliseconds since the epoch  %h headers as k=v,k=v (NULL: none)   %% a %
 //
 // and the escapes \n \r \t \\ and \xHH. kcat's %R (a binary length) is not
 // offered: it is for programs, which read -o jsonl. franz-go's
@@ -84,7 +84,7 @@ func parseKcat(s string) ([]kcatPart, error) {
 				lit = append(lit, byte(v))
 				i += 2
 			default:
-				lit = append(lit, '\\', s[i])
+				return nil, fmt.Errorf(`-f: \%s is not an escape eddy knows (want \n \r \t \\ or \xHH)`, SafeString(string(s[i])))
 			}
 		default:
 			lit = append(lit, c)
@@ -157,6 +157,12 @@ func (p *kcatPrinter) Print(e *event.Event) error {
 				}
 				b = p.bytes(b, []byte(h.Key))
 				b = append(b, '=')
+				if h.Value == nil && h.Typed == nil {
+					// A header without a value, as kcat prints it (an
+					// empty one prints nothing).
+					b = append(b, "NULL"...)
+					continue
+				}
 				b = p.bytes(b, h.Value)
 			}
 		}

@@ -71,20 +71,26 @@ func WithKerberos(k Kerberos) Option {
 // service tickets.
 type krbLogin struct {
 	k    Kerberos
-	who  string // principal@REALM, for messages
+	who  string         // principal@REALM, for messages
+	cl   *client.Client // the keytab's, for keytabHolds; no login is made with it
 	conf *krbconfig.Config
-	last atomic.Pointer[kerberosError] // the last failed login, nil after a success
+	// The keytab and its principal: what each mechanism's own gokrb5
+	// client is made from (newClient).
+	user, realm string
+	kt          *keytab.Keytab
+	last        atomic.Pointer[kerberosError] // the last failed login, nil after a success
 
 	mu     sync.Mutex
-	cl     *client.Client // replaced when a ccache is read again (reload)
-	tgtEnd time.Time      // the end of the TGT of the ccache cl was made from
+	cc     *credentials.CCache // the credential cache's tickets now: replaced by reload
+	tgtEnd time.Time           // the end of cc's TGT
+	gen    int                 // counts reloads: a mechanism whose client is older makes a new one
 }
 
-// client is the gokrb5 client of the login now.
-func (l *krbLogin) client() *client.Client {
+// cache is the credential cache's tickets now, and their generation.
+func (l *krbLogin) cache() (*credentials.CCache, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.cl
+	return l.cc, l.gen
 }
 
 // validateKerberos loads the files of cfg's Kerberos login.
@@ -148,6 +154,7 @@ func loadKerberos(k Kerberos) (*krbLogin, error) {
 			return nil, fmt.Errorf("kafka: Kerberos principal %q has no @REALM and %s sets no default_realm", k.Principal, k.Config)
 		}
 		l.who = user + "@" + realm
+		l.user, l.realm, l.kt = user, realm, kt
 		l.cl = client.NewWithKeytab(user, realm, kt, conf, client.DisablePAFXFAST(true))
 		return l, nil
 	}
@@ -168,7 +175,11 @@ func loadKerberos(k Kerberos) (*krbLogin, error) {
 	if l.cl, err = client.NewFromCCache(cc, conf, client.DisablePAFXFAST(true)); err != nil {
 		return nil, fmt.Errorf("kafka: Kerberos credential cache %s: %v (run kinit again)", k.CCache, err)
 	}
-	l.tgtEnd = tgtEnd(cc)
+	// A client made from a cache has a session, and a goroutine renewing
+	// it, from the start: this one only checked the cache. Each mechanism
+	// handed to kgo makes its own (newClient) and destroys it on Close.
+	l.cl.Destroy()
+	l.cc, l.tgtEnd = cc, tgtEnd(cc)
 	return l, nil
 }
 
@@ -187,7 +198,8 @@ func tgtEnd(cc *credentials.CCache) time.Time {
 // its tickets when they are of the same principal and its TGT lasts longer
 // than the one in use, and has not ended: gokrb5 reads a cache once, where
 // MIT's library reads it at each use, so a kinit during a long run would
-// otherwise go unseen. It reports whether a new client is in place.
+// otherwise go unseen. It reports whether newer tickets are in place (each
+// mechanism then makes its gokrb5 client again from them).
 func (l *krbLogin) reload() bool {
 	if l.k.CCache == "" {
 		return false
@@ -202,11 +214,8 @@ func (l *krbLogin) reload() bool {
 	if !end.After(l.tgtEnd) || !end.After(time.Now()) {
 		return false
 	}
-	cl, err := client.NewFromCCache(cc, l.conf, client.DisablePAFXFAST(true))
-	if err != nil {
-		return false
-	}
-	l.cl, l.tgtEnd = cl, end
+	l.cc, l.tgtEnd = cc, end
+	l.gen++
 	return true
 }
 
@@ -230,26 +239,84 @@ func splitPrincipal(p string) (user, realm string) {
 
 // kerberosMechanism is the SASL GSSAPI mechanism of the Client's login.
 func (c *Client) kerberosMechanism() sasl.Mechanism {
-	l := c.cfg.krb
-	return &krbMech{login: l, dials: c.dials}
+	return &krbMech{login: c.cfg.krb, dials: c.dials}
+}
+
+// newClient is a gokrb5 client of the login, not yet logged in: from the
+// keytab, or from the credential cache's tickets now; gen is their
+// generation.
+func (l *krbLogin) newClient() (cl *client.Client, gen int, err error) {
+	if l.kt != nil {
+		return client.NewWithKeytab(l.user, l.realm, l.kt, l.conf, client.DisablePAFXFAST(true)), 0, nil
+	}
+	cc, gen := l.cache()
+	cl, err = client.NewFromCCache(cc, l.conf, client.DisablePAFXFAST(true))
+	return cl, gen, err
 }
 
 // krbMech is franz-go's GSSAPI mechanism with eddy's choice of the broker host
 // in the service principal, and login failures explained and reported at once
 // (kgo would otherwise retry them until the dial timeout).
+//
+// Each kgo client gets its own krbMech (baseOpts), and with it, at its first
+// login, its own gokrb5 client, which Close (kgo calls it when the kgo client
+// closes) destroys: gokrb5 renews a login's ticket in a goroutine of its own
+// until then, and a client never destroyed left that goroutine, holding the
+// keytab's keys, behind every eddy client a long-lived process closed.
 type krbMech struct {
 	login *krbLogin
 	dials *dialWatch
+
+	mu     sync.Mutex
+	cl     *client.Client // made at the first login
+	gen    int            // the generation of the cache cl was made from
+	inner  sasl.Mechanism
+	closed bool
 }
 
 func (m *krbMech) Name() string { return "GSSAPI" }
 
-// inner is franz-go's mechanism over the login's client now.
-func (m *krbMech) inner() sasl.Mechanism {
-	return kerberos.Auth{Client: m.login.client(), Service: m.login.k.ServiceName}.AsMechanism()
+// mechanism is franz-go's GSSAPI mechanism over m's gokrb5 client, made on
+// first use, and made again from the credential cache's newer tickets after
+// a reload.
+func (m *krbMech) mechanism() (sasl.Mechanism, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errors.New("kafka: Kerberos: the client is closed")
+	}
+	if _, gen := m.login.cache(); m.inner != nil && m.login.kt == nil && gen != m.gen {
+		m.cl.Destroy()
+		m.cl, m.inner = nil, nil
+	}
+	if m.inner == nil {
+		cl, gen, err := m.login.newClient()
+		if err != nil {
+			return nil, err
+		}
+		m.cl, m.gen = cl, gen
+		m.inner = kerberos.Auth{Client: cl, Service: m.login.k.ServiceName}.AsMechanism()
+	}
+	return m.inner, nil
+}
+
+// Close implements sasl.ClosingMechanism: it ends the gokrb5 client's
+// sessions and their renewal goroutines.
+func (m *krbMech) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	if m.cl != nil {
+		m.cl.Destroy()
+		m.cl = nil
+	}
 }
 
 func (m *krbMech) Authenticate(ctx context.Context, addr string) (sasl.Session, []byte, error) {
+	inner, err := m.mechanism()
+	if err != nil {
+		return nil, nil, err
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		host, port = addr, ""
@@ -258,10 +325,12 @@ func (m *krbMech) Authenticate(ctx context.Context, addr string) (sasl.Session, 
 		host = m.login.k.Host
 	}
 	// franz-go's mechanism takes host:port and keeps the host.
-	s, first, err := m.inner().Authenticate(ctx, net.JoinHostPort(host, port))
+	s, first, err := inner.Authenticate(ctx, net.JoinHostPort(host, port))
 	if err != nil && m.login.reload() {
 		// The cache file holds newer tickets than those that failed.
-		s, first, err = m.inner().Authenticate(ctx, net.JoinHostPort(host, port))
+		if inner, err = m.mechanism(); err == nil {
+			s, first, err = inner.Authenticate(ctx, net.JoinHostPort(host, port))
+		}
 	}
 	if err != nil {
 		ke := m.login.explain(err, m.login.k.ServiceName+"/"+host)

@@ -111,7 +111,7 @@ func ParseEventHubs(s string) (EventHubsConn, error) {
 
 // bindEventHubs declares the Event Hubs flag (see Options.Bind).
 func (g *Options) bindEventHubs(fs *pflag.FlagSet) {
-	fs.StringVar(&g.EventHubsFile, "event-hubs-connection-string-file", "",
+	fs.Var(fileFlag{&g.EventHubsFile, "the FILE holding the connection string"}, "event-hubs-connection-string-file",
 		"file holding an Azure Event Hubs connection string: Kafka over TLS to its namespace on port 9093 (env "+EnvEventHubs+"; never a flag)")
 }
 

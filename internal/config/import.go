@@ -410,6 +410,7 @@ func (c *Config) Import(items []Imported, o ImportOptions) (map[string]*Context,
 		data []byte
 	}
 	var files []file
+	planned := map[string]bool{} // the files this import writes
 	for _, it := range items {
 		if it.Name == "" {
 			return nil, cmdutil.Usagef("a cluster without a name: pass --name NAME")
@@ -424,7 +425,7 @@ func (c *Config) Import(items []Imported, o ImportOptions) (map[string]*Context,
 		if err := checkSeeds(it.Name, cn.Brokers); err != nil {
 			return nil, err
 		}
-		base := filepath.Join(dir, fileSafe(it.Name))
+		base := importBase(dir, fileSafe(it.Name), planned, c.Contexts[it.Name])
 		k := &KafkaConfig{Brokers: cn.Brokers}
 		if cn.TLS {
 			t := &TLSConfig{Enabled: true, CA: abs(cn.CA), Cert: abs(cn.Cert), Key: abs(cn.Key), Insecure: cn.Insecure}
@@ -442,6 +443,11 @@ func (c *Config) Import(items []Imported, o ImportOptions) (map[string]*Context,
 			s := &SASLConfig{Mechanism: cn.Mechanism, Username: cn.User}
 			if cn.AWSProfile != "" {
 				s.AWS = &AWSIAMConfig{Profile: cn.AWSProfile}
+			}
+			if isKerberos(cn.Mechanism) && cn.Kerberos != (KerberosConfig{}) {
+				k := cn.Kerberos
+				k.Keytab, k.CCache = abs(k.Keytab), abs(k.CCache)
+				s.Kerberos = &k
 			}
 			if cn.Password != "" {
 				if o.PasswordEnv != "" {
@@ -470,12 +476,33 @@ func (c *Config) Import(items []Imported, o ImportOptions) (map[string]*Context,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	// Every file is written whole to a temporary 0600 file first, and only
+	// when all of them are is each renamed into place: an import that fails
+	// half-way leaves the existing files (the password of a context it would
+	// have replaced) as they were, and a password is never written into an
+	// existing file that may have a wider mode.
+	var temps []string
+	defer func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}()
 	for _, f := range files {
-		// 0600: a password, a private key; a CA too, for one rule.
-		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+		// A rename over a directory would fail after the others were
+		// done: found before anything is renamed.
+		if fi, err := os.Lstat(f.path); err == nil && !fi.Mode().IsRegular() {
+			return nil, cmdutil.Usagef("config import: %s is in the way: not a regular file", f.path)
+		}
+		t, err := writeTemp(dir, f.data)
+		if t != "" {
+			temps = append(temps, t)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("config import: %w", pathErr(err))
 		}
-		if err := os.Chmod(f.path, 0o600); err != nil { // WriteFile keeps an existing file's mode
+	}
+	for i, f := range files {
+		if err := os.Rename(temps[i], f.path); err != nil {
 			return nil, fmt.Errorf("config import: %w", pathErr(err))
 		}
 	}
@@ -498,6 +525,79 @@ func (c *Config) Import(items []Imported, o ImportOptions) (map[string]*Context,
 		c.CurrentContext = cur
 	}
 	return made, c.Save()
+}
+
+// importFiles are the files an import may write for a context of base.
+func importFiles(base string) []string {
+	return []string{base + "-ca.pem", base + "-client-cert.pem", base + "-client-key.pem",
+		base + "-kafka.password", base + "-schema-registry.password"}
+}
+
+// importBase is the path prefix of the files of a context whose name is
+// safe as a file name: dir/safe, or dir/safe-2, -3... when one of its files
+// is another's. Two names can map to one file name ("prod eu" and
+// "prod_eu"): sharing it, the second import would overwrite the first
+// context's password. A file may be reused only when it is planned by
+// nobody else and either does not exist or belongs to the context being
+// replaced (replacing, nil when new).
+func importBase(dir, safe string, planned map[string]bool, replacing *Context) string {
+	own := map[string]bool{}
+	if replacing != nil {
+		if k := replacing.Kafka; k != nil {
+			if t := k.TLS; t != nil {
+				own[t.CA], own[t.Cert], own[t.Key] = true, true, true
+			}
+			if k.SASL != nil {
+				own[k.SASL.PasswordFile] = true
+			}
+		}
+		if sr := replacing.SchemaRegistry; sr != nil {
+			own[sr.PasswordFile] = true
+		}
+	}
+	for n := 1; ; n++ {
+		base := filepath.Join(dir, safe)
+		if n > 1 {
+			base = fmt.Sprintf("%s-%d", base, n)
+		}
+		free := true
+		for _, p := range importFiles(base) {
+			// Case folded: on a case-insensitive file system (macOS's
+			// default) "Prod" and "prod" would share one file.
+			if planned[strings.ToLower(p)] {
+				free = false
+				break
+			}
+			if _, err := os.Lstat(p); err == nil && !own[p] {
+				free = false
+				break
+			}
+		}
+		if free {
+			for _, p := range importFiles(base) {
+				planned[strings.ToLower(p)] = true
+			}
+			return base
+		}
+	}
+}
+
+// writeTemp writes data to a new 0600 file in dir and returns its name
+// (also on an error after it was made, to be removed).
+func writeTemp(dir string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, ".import-*")
+	if err != nil {
+		return "", err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return f.Name(), err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return f.Name(), err
+	}
+	return f.Name(), f.Close()
 }
 
 // SelectImport picks what to import: every cluster (all), the one named,

@@ -28,8 +28,31 @@ type propOpts struct {
 
 // bindProps declares -F and -X.
 func (g *Options) bindProps(fs *pflag.FlagSet) {
-	fs.StringVarP(&g.propFile, "properties", "F", "", "read Kafka client properties for this command from FILE (librdkafka's or Java's key=value, as kcat -F and client.properties)")
+	fs.VarP(fileFlag{&g.propFile, "a properties FILE"}, "properties", "F", "read Kafka client properties for this command from FILE (librdkafka's or Java's key=value, as kcat -F and client.properties)")
 	fs.StringArrayVarP(&g.props, "property", "X", nil, "set a Kafka client property for this command, e.g. -X security.protocol=SASL_SSL (repeatable; over -F's)")
+}
+
+// fileFlag is a flag naming a file that cannot be given empty: -F "$PROPS"
+// with the variable unset would otherwise read as "not given" and run the
+// command against the current context's cluster instead of the file's.
+type fileFlag struct {
+	p    *string
+	what string // "a properties FILE", for the error
+}
+
+func (f fileFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+func (f fileFlag) Type() string { return "file" }
+func (f fileFlag) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("empty: give %s", f.what)
+	}
+	*f.p = v
+	return nil
 }
 
 // secretKeys are the properties whose values are secrets: registered with
@@ -115,6 +138,16 @@ func (g *Options) ApplyProperties(warn io.Writer, secrets *iostreams.Redactor) e
 		g.AWS.Profile = c.AWSProfile
 	}
 	g.propPass = c.Password
+	// The Kerberos login, where no --sasl-kerberos-* flag says otherwise.
+	if k := &g.Kerberos; k.Keytab == "" && k.CCache == "" {
+		k.Keytab, k.CCache = c.Kerberos.Keytab, c.Kerberos.CCache
+	}
+	if k := &g.Kerberos; k.Principal == "" {
+		k.Principal = c.Kerberos.Principal
+	}
+	if k := &g.Kerberos; k.ServiceName == "" {
+		k.ServiceName = c.Kerberos.ServiceName
+	}
 	g.clientID = c.ClientID
 	if c.SchemaRegistry != "" {
 		fmt.Fprintln(warn, "eddy: warning: schema.registry.url is not used by -F/-X: pass --schema-registry (or keep it in a context: eddy config import properties)")

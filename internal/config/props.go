@@ -2,6 +2,7 @@ package config
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/eddy-sh/eddy/inspect"
@@ -54,6 +56,10 @@ func ParseProperties(r io.Reader, name string) ([]Property, error) {
 		for continues(line) && sc.Scan() {
 			n++
 			line = line[:len(line)-1] + strings.TrimLeft(sc.Text(), " \t\f")
+		}
+		if continues(line) {
+			// The file ended on it: dropped, as java.util.Properties does.
+			line = line[:len(line)-1]
 		}
 		key, value := splitProperty(line)
 		k, err := unescapeProperty(key)
@@ -134,8 +140,21 @@ func unescapeProperty(s string) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf(`malformed \uXXXX escape`)
 			}
-			b.WriteRune(rune(v))
 			i += 4
+			r := rune(v)
+			if utf16.IsSurrogate(r) {
+				// Properties.store writes a character outside the Basic
+				// Multilingual Plane as two escapes, a UTF-16 surrogate pair.
+				if i+6 >= len(s) || s[i+1] != '\\' || s[i+2] != 'u' {
+					return "", errors.New(`a \uXXXX escape of half a UTF-16 surrogate pair, without the other half`)
+				}
+				lo, err := strconv.ParseUint(s[i+3:i+7], 16, 16)
+				if r = utf16.DecodeRune(r, rune(lo)); err != nil || r == utf8.RuneError {
+					return "", errors.New(`a \uXXXX escape of half a UTF-16 surrogate pair, without the other half`)
+				}
+				i += 6
+			}
+			b.WriteRune(r)
 		default:
 			b.WriteByte(s[i])
 		}
@@ -151,7 +170,16 @@ func ParseProperty(arg string) (Property, error) {
 	k, v, ok := strings.Cut(arg, "=")
 	k = strings.TrimSpace(k)
 	if !ok || k == "" {
-		return Property{}, cmdutil.Usagef("-X %s: want KEY=VALUE, e.g. -X security.protocol=SASL_SSL", strconv.Quote(inspect.SafeString(arg)))
+		// Only the key is named: what follows it, after a ':' or a blank
+		// written for '=', is the value, and may be a password.
+		key, _, _ := strings.Cut(strings.TrimSpace(arg), "=")
+		if i := strings.IndexAny(key, ": \t"); i >= 0 {
+			key = key[:i]
+		}
+		if key == "" {
+			return Property{}, cmdutil.Usagef("-X: want KEY=VALUE, e.g. -X security.protocol=SASL_SSL")
+		}
+		return Property{}, cmdutil.Usagef("-X %s: want KEY=VALUE, e.g. -X security.protocol=SASL_SSL", strconv.Quote(inspect.SafeString(key)))
 	}
 	return Property{Key: k, Value: strings.TrimSpace(v), Where: "-X"}, nil
 }
@@ -172,7 +200,11 @@ type Conn struct {
 	Mechanism, User        string
 	Password               string // a secret: never printed
 	AWSProfile             string // AWS_MSK_IAM's IAMLoginModule awsProfileName (awsiam.go)
-	ClientID               string
+	// Kerberos is the GSSAPI login: Java's Krb5LoginModule options
+	// (keyTab, principal, ticketCache) or librdkafka's sasl.kerberos.*,
+	// and the brokers' service name.
+	Kerberos KerberosConfig
+	ClientID string
 	// SchemaRegistry is the Schema Registry URL, when the source names one.
 	SchemaRegistry string
 }
@@ -183,6 +215,7 @@ var propKeys = []string{
 	"bootstrap.servers", "metadata.broker.list", "security.protocol",
 	"sasl.mechanism", "sasl.mechanisms", "sasl.username", "sasl.password", "sasl.jaas.config",
 	"sasl.client.callback.handler.class",
+	"sasl.kerberos.service.name", "sasl.kerberos.keytab", "sasl.kerberos.principal",
 	"ssl.ca.location", "ssl.ca.pem", "ssl.certificate.location", "ssl.certificate.pem", "ssl.key.location", "ssl.key.pem",
 	"ssl.truststore.location", "ssl.truststore.type", "ssl.truststore.password", "ssl.truststore.certificates",
 	"ssl.keystore.location", "ssl.keystore.type", "ssl.keystore.password", "ssl.key.password",
@@ -259,6 +292,23 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 			return nil, bad(p, "%s: want PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", strconv.Quote(inspect.SafeString(p.Value)))
 		}
 	}
+	if c.TLSSet && !sasl {
+		// PLAINTEXT or SSL: both clients ignore the sasl.* settings (a
+		// template's leftovers); logging in with them would be refused by a
+		// listener that takes no SASL.
+		var keys []string
+		for _, k := range []string{"sasl.mechanism", "sasl.mechanisms", "sasl.username", "sasl.password", "sasl.jaas.config",
+			"sasl.kerberos.service.name", "sasl.kerberos.keytab", "sasl.kerberos.principal"} {
+			if _, ok := get(k); ok {
+				keys = append(keys, k)
+				delete(last, k)
+			}
+		}
+		if len(keys) > 0 {
+			sp := last["security.protocol"]
+			warn(fmt.Sprintf("%s: security.protocol=%s: %s ignored (SASL_PLAINTEXT or SASL_SSL logs in with SASL)", sp.Where, strings.ToUpper(sp.Value), strings.Join(keys, ", ")))
+		}
+	}
 	for _, k := range []string{"sasl.mechanism", "sasl.mechanisms"} {
 		if p, ok := get(k); ok {
 			c.Mechanism = strings.ToUpper(strings.TrimSpace(p.Value))
@@ -270,7 +320,23 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 		if err != nil {
 			return nil, bad(p, "%v", err)
 		}
+		krb := strings.HasSuffix(j.module, ".Krb5LoginModule")
 		switch {
+		case krb:
+			// Java's Kerberos login: a keytab and its principal, or the
+			// ticket cache kinit filled.
+			if c.Mechanism == "" {
+				c.Mechanism = "GSSAPI"
+			}
+			if !isKerberos(c.Mechanism) {
+				return nil, bad(p, "Krb5LoginModule needs sasl.mechanism GSSAPI")
+			}
+			c.Kerberos.Principal = j.opts["principal"]
+			if strings.EqualFold(j.opts["useKeyTab"], "true") || j.opts["keyTab"] != "" {
+				c.Kerberos.Keytab = expandHome(j.opts["keyTab"])
+			} else if strings.EqualFold(j.opts["useTicketCache"], "true") {
+				c.Kerberos.CCache = expandHome(j.opts["ticketCache"])
+			}
 		case strings.HasSuffix(j.module, ".PlainLoginModule"):
 			if c.Mechanism == "" {
 				c.Mechanism = "PLAIN"
@@ -285,7 +351,7 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 			}
 			j.keys = nil // awsIAMJAAS said what it did with each
 		default:
-			return nil, bad(p, "login module %s is not supported (PlainLoginModule, ScramLoginModule and MSK's IAMLoginModule are)", inspect.SafeString(j.module))
+			return nil, bad(p, "login module %s is not supported (PlainLoginModule, ScramLoginModule, Krb5LoginModule and MSK's IAMLoginModule are)", inspect.SafeString(j.module))
 		}
 		// sasl.username and sasl.password (librdkafka's) against the
 		// JAAS options (Java's): the one written last wins, so -X
@@ -299,13 +365,29 @@ func PropertiesToConn(props []Property, strict bool, warn func(string)) (*Conn, 
 			c.Password = pw
 		}
 		for _, k := range j.keys {
-			if k != "username" && k != "password" {
+			// The Krb5LoginModule options that only say how Java keeps
+			// what it read: nothing for eddy to do or to say.
+			quiet := krb && slices.Contains([]string{"useKeyTab", "keyTab", "principal", "useTicketCache", "ticketCache",
+				"storeKey", "doNotPrompt", "debug", "refreshKrb5Config", "isInitiator"}, k)
+			if k != "username" && k != "password" && !quiet {
 				warn(fmt.Sprintf("%s: sasl.jaas.config option %s is not supported; ignored", p.Where, inspect.SafeString(k)))
 			}
 		}
 	}
 	if p, ok := get("sasl.client.callback.handler.class"); ok && strings.TrimSpace(p.Value) != mskIAMCallbackHandler {
 		return nil, bad(p, "callback handler %s is not supported (MSK's IAMClientCallbackHandler is, with AWS_MSK_IAM)", strconv.Quote(inspect.SafeString(p.Value)))
+	}
+	// librdkafka's (kcat's) Kerberos settings; its default, kinit run by
+	// librdkafka itself, is a ticket cache to eddy.
+	if v := val("sasl.kerberos.keytab"); v != "" {
+		c.Kerberos.Keytab, c.Kerberos.CCache = expandHome(v), ""
+	}
+	if v := val("sasl.kerberos.principal"); v != "" {
+		c.Kerberos.Principal = v
+	}
+	c.Kerberos.ServiceName = val("sasl.kerberos.service.name")
+	if c.Kerberos != (KerberosConfig{}) && c.Mechanism == "" {
+		c.Mechanism = "GSSAPI"
 	}
 	if sasl && c.Mechanism == "" {
 		// Both clients' default mechanism: GSSAPI in Java, in librdkafka
