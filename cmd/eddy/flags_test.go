@@ -160,3 +160,24 @@ func TestSchemaRegistryEmpty(t *testing.T) {
 		t.Fatalf("only %d commands have --schema-registry", n)
 	}
 }
+
+// TestConnectionFlagsEmpty: a connection or login flag given empty (a
+// script's variable that came out empty) is refused with exit 2 and one
+// line naming it, before anything connects, instead of falling back to
+// the environment's, the context's or 127.0.0.1's cluster and login.
+func TestConnectionFlagsEmpty(t *testing.T) {
+	env := map[string]string{"EDDY_BROKERS": "127.0.0.1:1", "EDDY_AMQP_URL": "amqp://127.0.0.1:1/"}
+	for _, fl := range []string{"brokers", "amqp-url", "amqp-mgmt-url", "context", "sasl-mechanism", "sasl-user",
+		"sasl-password-file", "tls-ca", "tls-cert", "tls-key", "tls-server-name", "sasl-oauth-token-file",
+		"sasl-oauth-token-command", "sasl-oauth-token-endpoint", "sasl-oauth-client-id", "sasl-oauth-client-secret-file",
+		"sasl-kerberos-keytab", "sasl-kerberos-ccache", "sasl-kerberos-config", "sasl-kerberos-principal",
+		"sasl-kerberos-service-name", "sasl-kerberos-host", "sasl-aws-region", "sasl-aws-profile"} {
+		code, _, stderr := runEddy(t, env, "ls", "--"+fl+"=")
+		if code != ExitUsage || !strings.HasPrefix(stderr, "eddy: --"+fl+" is empty: give ") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("eddy ls --%s=: exit %d, stderr %q; want exit 2 and one line saying it is empty", fl, code, stderr)
+		}
+	}
+	if code, _, stderr := runEddy(t, env, "ls", "-b", ""); code != ExitUsage || !strings.Contains(stderr, "--brokers is empty") {
+		t.Errorf("eddy ls -b '': exit %d, stderr %q", code, stderr)
+	}
+}

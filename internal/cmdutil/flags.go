@@ -27,6 +27,34 @@ var NonEmptyFlags = map[string]string{
 	"prefix":   "name prefixes",
 	"contains": "name parts",
 	"flow":     "a flow definition",
+
+	// Where to connect and how to log in: given empty, each would fall
+	// back to the environment, the context or 127.0.0.1 — another
+	// cluster, or another login, than the script meant.
+	"brokers":                       "host:port addresses",
+	"amqp-url":                      "an amqp[s]:// URL",
+	"amqp-mgmt-url":                 "an http[s]:// URL",
+	"context":                       "a context name",
+	"sasl-mechanism":                "a SASL mechanism",
+	"sasl-user":                     "a user name",
+	"sasl-password-file":            "a file",
+	"tls-ca":                        "a PEM file",
+	"tls-cert":                      "a PEM file",
+	"tls-key":                       "a PEM file",
+	"tls-server-name":               "a host name",
+	"sasl-oauth-token-file":         "a file",
+	"sasl-oauth-token-command":      "a command",
+	"sasl-oauth-token-endpoint":     "an https:// URL",
+	"sasl-oauth-client-id":          "a client id",
+	"sasl-oauth-client-secret-file": "a file",
+	"sasl-kerberos-keytab":          "a keytab file",
+	"sasl-kerberos-ccache":          "a credential cache file",
+	"sasl-kerberos-config":          "a krb5.conf file",
+	"sasl-kerberos-principal":       "a principal",
+	"sasl-kerberos-service-name":    "a service name",
+	"sasl-kerberos-host":            "a host name",
+	"sasl-aws-region":               "an AWS region",
+	"sasl-aws-profile":              "an AWS profile",
 }
 
 // CheckNonEmpty refuses every flag of fs named in what that was given with
