@@ -12,8 +12,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -150,12 +152,73 @@ func avroEncoder(s *avro.Schema, head []byte) func(dst, value []byte) ([]byte, e
 		if err := s.DecodeJSON(value, &v); err != nil {
 			return nil, avroEncodeError(err)
 		}
+		// twmb/avro's JSON reader takes what the schema names and drops
+		// the rest: a field the schema does not have (a typo, a producer
+		// ahead of the schema) would be sent without a word. Refused,
+		// naming it, as a field of the wrong type is.
+		var in any
+		if json.Unmarshal(value, &in) == nil {
+			if f := avroExtraField(in, v, ""); f != "" {
+				return nil, &EncodeError{Field: f, Err: errors.New("is not a field of the Avro schema")}
+			}
+		}
 		out, err := s.AppendEncode(append(dst, head...), v)
 		if err != nil {
 			return nil, avroEncodeError(err)
 		}
 		return out, nil
 	}
+}
+
+// avroExtraField is the path of the first field of the JSON in that the
+// value the Avro reader made of it (dec) does not have, "" when there is
+// none. A one-key object around what the reader took whole is a union's
+// type wrapper ({"string": "x"}, {"ns.Record": {...}}), not a field.
+func avroExtraField(in, dec any, path string) string {
+	switch in := in.(type) {
+	case []any:
+		if da, ok := dec.([]any); ok && len(da) == len(in) {
+			for i := range in {
+				if f := avroExtraField(in[i], da[i], path); f != "" {
+					return f
+				}
+			}
+		}
+		return ""
+	case map[string]any:
+		dm, ok := dec.(map[string]any)
+		if !ok {
+			return "" // a wrapper around a scalar, or bytes, fixed
+		}
+		if len(in) == 1 {
+			for k, v := range in {
+				if _, field := dm[k]; !field {
+					if _, obj := v.(map[string]any); obj {
+						return avroExtraField(v, dec, path)
+					}
+				}
+			}
+		}
+		keys := make([]string, 0, len(in))
+		for k := range in {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			dv, ok := dm[k]
+			if !ok {
+				return p
+			}
+			if f := avroExtraField(in[k], dv, p); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
 }
 
 // avroEncodeError keeps the field path and the innermost reason of a

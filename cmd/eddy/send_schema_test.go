@@ -131,6 +131,8 @@ func TestSendEncode(t *testing.T) {
 		{strings.Replace(sendAvroValue, `"a@example.com"`, `42`, 1), "field customer.email", nil},
 		{strings.Replace(sendAvroValue, `"qty":2`, `"qty":"two"`, 1), "field qty", nil},
 		{strings.Replace(sendAvroValue, `"PAID"`, `"LOST"`, 1), "field status", nil},
+		{strings.Replace(sendAvroValue, `"a@example.com"`, `"a@example.com","phone":"+1"`, 1), "field customer.phone: is not a field of the Avro schema", nil},
+		{strings.Replace(sendAvroValue, `"id":"o-1"`, `"id":"o-1","extra":1`, 1), "field extra: is not a field", nil},
 		{`{"id":"o-1","qty":0}`, "field qty", []string{"--subject", "order-json"}},
 		{`{"id":"o-1","qty":"many"}`, "Protobuf message eddy.send.Order", []string{"--subject", protoT + "-value"}},
 	} {
