@@ -3,6 +3,7 @@ package lag
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,15 +66,21 @@ type LagMetricsOptions struct {
 	// it arrived), the final push at Shutdown included. Without it a failed
 	// push goes only to OpenTelemetry's global error handler.
 	OnPush func(error)
+	// ClusterLabel adds a cluster label to every metric, the name given to
+	// UpdateCluster (eddy serve, which samples several clusters).
+	ClusterLabel bool
+	// Producer, when set, is pushed with OTLP beside the lag metrics (eddy
+	// serve's flow metrics, from its own Prometheus registry).
+	Producer sdkmetric.Producer
 }
 
 // LagMetrics exposes the latest LagSnapshot as OpenTelemetry gauges, read by
 // a Prometheus scrape (Handler) and optionally pushed with OTLP. Update and
 // the readers are safe for concurrent use.
 type LagMetrics struct {
-	mu   sync.Mutex
-	snap *inspect.LagSnapshot
-	took time.Duration
+	mu    sync.Mutex
+	snaps map[string]sampled // by cluster ("" without ClusterLabel)
+	label bool
 
 	reg      *prometheus.Registry
 	provider *sdkmetric.MeterProvider
@@ -82,7 +89,7 @@ type LagMetrics struct {
 
 // NewLagMetrics sets up the meter provider and its readers.
 func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error) {
-	m := &LagMetrics{reg: prometheus.NewRegistry()}
+	m := &LagMetrics{reg: prometheus.NewRegistry(), snaps: map[string]sampled{}, label: o.ClusterLabel}
 	exp, err := otelprom.New(otelprom.WithRegisterer(m.reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo(), otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithoutSuffixes))
 	if err != nil {
 		return nil, err
@@ -119,6 +126,9 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 			m.shown = "http://" + o.OTLPEndpoint + "/v1/metrics"
 		}
 		var ro []sdkmetric.PeriodicReaderOption
+		if o.Producer != nil {
+			ro = append(ro, sdkmetric.WithProducer(o.Producer))
+		}
 		if t := o.OTLPTimeout; t > 0 {
 			// Each request, the retries of one push (else up to a minute
 			// of them), and the push as a whole.
@@ -170,10 +180,22 @@ func isURL(s string) bool {
 
 // Update makes s the figures the metrics report; took is how long sampling
 // it took.
-func (m *LagMetrics) Update(s *inspect.LagSnapshot, took time.Duration) {
+func (m *LagMetrics) Update(s *inspect.LagSnapshot, took time.Duration) { m.UpdateCluster("", s, took) }
+
+// UpdateCluster makes s the figures of cluster (its cluster label, with
+// ClusterLabel).
+func (m *LagMetrics) UpdateCluster(cluster string, s *inspect.LagSnapshot, took time.Duration) {
 	m.mu.Lock()
-	m.snap, m.took = s, took
+	m.snaps[cluster] = sampled{s, took}
 	m.mu.Unlock()
+}
+
+// Registry is the Prometheus registry the metrics are read from.
+func (m *LagMetrics) Registry() *prometheus.Registry { return m.reg }
+
+type sampled struct {
+	snap *inspect.LagSnapshot
+	took time.Duration
 }
 
 // Handler serves the Prometheus text format.
@@ -226,16 +248,36 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 	}
 	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		m.mu.Lock()
-		s, took := m.snap, m.took
+		snaps := maps.Clone(m.snaps)
 		m.mu.Unlock()
-		if s == nil {
-			return nil
+		for cluster, sm := range snaps {
+			var extra []attribute.KeyValue
+			if m.label {
+				extra = []attribute.KeyValue{attribute.String("cluster", cluster)}
+			}
+			observeSnapshot(o, gs, sm.snap, sm.took, extra)
 		}
-		o.ObserveFloat64(gs["eddy_lag_sample_timestamp_seconds"], float64(s.Time.UnixNano())/1e9)
-		o.ObserveFloat64(gs["eddy_lag_sample_duration_seconds"], took.Seconds())
-		o.ObserveFloat64(gs["eddy_lag_sample_errors"], float64(len(s.Errors)))
+		return nil
+	}, obs...)
+	return err
+}
+
+// observeSnapshot observes one cluster's snapshot, extra the labels every
+// metric of it gets.
+func observeSnapshot(o metric.Observer, gs map[string]metric.Float64ObservableGauge, s *inspect.LagSnapshot, took time.Duration, extra []attribute.KeyValue) {
+	attrs := func(kv ...attribute.KeyValue) metric.MeasurementOption {
+		return metric.WithAttributes(append(kv, extra...)...)
+	}
+	{
+		if s == nil {
+			return
+		}
+		none := attrs()
+		o.ObserveFloat64(gs["eddy_lag_sample_timestamp_seconds"], float64(s.Time.UnixNano())/1e9, none)
+		o.ObserveFloat64(gs["eddy_lag_sample_duration_seconds"], took.Seconds(), none)
+		o.ObserveFloat64(gs["eddy_lag_sample_errors"], float64(len(s.Errors)), none)
 		for _, g := range s.Groups {
-			ga := metric.WithAttributes(attribute.String("group", g.Group))
+			ga := attrs(attribute.String("group", g.Group))
 			o.ObserveFloat64(gs["eddy_kafka_consumergroup_status"], float64(g.Status), ga)
 			o.ObserveFloat64(gs["eddy_kafka_consumergroup_members"], float64(len(g.Members)), ga)
 			if g.Err != "" {
@@ -250,7 +292,7 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 			}
 			o.ObserveFloat64(gs["eddy_kafka_consumergroup_time_lag_exact"], boolGauge(!g.TimeLagInexact), ga)
 			for _, p := range g.Partitions {
-				pa := metric.WithAttributes(attribute.String("group", g.Group), attribute.String("topic", p.Topic),
+				pa := attrs(attribute.String("group", g.Group), attribute.String("topic", p.Topic),
 					attribute.String("partition", strconv.Itoa(int(p.Partition))))
 				obsInt := func(name string, v int64) {
 					if v >= 0 {
@@ -275,7 +317,7 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 			}
 		}
 		for _, q := range s.Queues {
-			qa := metric.WithAttributes(attribute.String("vhost", q.Vhost), attribute.String("queue", q.Queue))
+			qa := attrs(attribute.String("vhost", q.Vhost), attribute.String("queue", q.Queue))
 			o.ObserveFloat64(gs["eddy_rabbitmq_queue_messages_ready"], float64(q.Ready), qa)
 			o.ObserveFloat64(gs["eddy_rabbitmq_queue_consumers"], float64(q.Consumers), qa)
 			if q.Via == "management" {
@@ -291,9 +333,7 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 				}
 			}
 		}
-		return nil
-	}, obs...)
-	return err
+	}
 }
 
 func boolGauge(b bool) float64 {

@@ -36,6 +36,15 @@ type Config struct {
 	// memory. For a callee that aggregates and keeps nothing (Stats.Add), it
 	// saves most of what building flows allocates.
 	Borrow bool
+	// Label, when set, classes each new flow by the type of the event that
+	// opened it (eddy serve: which flow definition it starts); the flow
+	// keeps the label to the end (Flow.Label). OnOpen is told of each flow
+	// opened, with its label; OnMerged of a flow that joined another (it
+	// is not finalised on its own). Together with OnFlow they let a caller
+	// count the open flows of each label without listing them.
+	Label    func(typ string) uint16
+	OnOpen   func(label uint16)
+	OnMerged func(label uint16)
 }
 
 // Correlator groups events into flows. It is not safe for concurrent use.
@@ -79,6 +88,7 @@ type flowState struct {
 	// parent is the flow this one was merged into (then it holds nothing
 	// else); nil for an open flow.
 	parent *flowState
+	label  uint16 // Config.Label of the event that opened it
 }
 
 // aliasOf is where an alias leads: the flow, and what the id is there.
@@ -282,6 +292,12 @@ func (c *Correlator) newFlow(key string, kind KeyKind, r *input) *flowState {
 	fs := &flowState{kind: kind, steps: make([]step, 0, 6), arena: make([]byte, 0, arenaSize(len(key), r, c.cfg.KeepKeys))}
 	fs.key = fs.str(fs.put(key))
 	c.flows[fs.key] = fs
+	if c.cfg.Label != nil {
+		fs.label = c.cfg.Label(r.typ)
+	}
+	if c.cfg.OnOpen != nil {
+		c.cfg.OnOpen(fs.label)
+	}
 	return fs
 }
 
@@ -515,6 +531,9 @@ func (c *Correlator) merge(a, b *flowState) *flowState {
 		dst.appendStep(st)
 	}
 	dst.lastSeen = max(a.lastSeen, b.lastSeen)
+	if c.cfg.OnMerged != nil {
+		c.cfg.OnMerged(src.label)
+	}
 	*src = flowState{parent: dst}
 	// The caller adds the event and puts dst back in the list.
 	return dst
@@ -892,7 +911,7 @@ func (c *Correlator) buildIn(fs *flowState, open bool, buf *buildBuf) *Flow {
 			}
 		}
 	}
-	f.Open = open
+	f.Open, f.Label = open, fs.label
 	return f
 }
 
