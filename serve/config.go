@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -84,7 +85,7 @@ func ParseConfig(b []byte, name string) (*FileConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%s: %s", name, yamlError(err))
 	}
 	if c.Interval < 0 || c.FlowTimeout < 0 {
 		return nil, fmt.Errorf("%s: interval and flow-timeout must be positive", name)
@@ -152,4 +153,19 @@ func (c *FileConfig) Rules(name string) ([]Rule, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+var notFound = regexp.MustCompile(`field (\S+) not found in type .*`)
+
+// yamlError is err on one line, without the Go types YAML names.
+func yamlError(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = strings.TrimPrefix(s, "unmarshal errors:\n")
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, notFound.ReplaceAllString(l, "unknown key $1"))
+		}
+	}
+	return strings.Join(lines, "; ")
 }

@@ -145,11 +145,14 @@ func (m *Metrics) NewRecorder(cluster string, defs []FlowDef, rules []Rule) *Rec
 // (it keeps none), labelled by the definition whose first step opened them.
 func (r *Recorder) Config(schema *event.Schema, timeout time.Duration, clock func() time.Time) trace.Config {
 	return trace.Config{Schema: schema, Timeout: timeout, Clock: clock, Borrow: true, OnFlow: r.Flow,
-		Label: func(typ string) uint16 { return r.first[typ] },
-		OnOpen: func(l uint16) {
-			c := &r.labels[l]
-			c.started.Inc()
-			c.open.Inc()
+		Label:  func(typ string) uint16 { return r.first[typ] },
+		OnOpen: r.labels[0].open.Inc,
+		OnLabel: func(l uint16) {
+			// A flow is started for its definition when the definition's
+			// first step arrives, whatever arrived before it.
+			r.labels[0].open.Dec()
+			r.labels[l].open.Inc()
+			r.labels[l].started.Inc()
 		},
 		OnMerged: func(l uint16) { r.labels[l].open.Dec() }}
 }
@@ -162,6 +165,11 @@ func (r *Recorder) Flow(fl *trace.Flow) {
 	}
 	c := &r.labels[l]
 	c.open.Dec()
+	if l == 0 {
+		// A flow no definition claimed is known to have started only
+		// when it ends unclaimed.
+		c.started.Inc()
+	}
 	var def *trace.Definition
 	if l > 0 {
 		def = &r.defs[l-1].Definition

@@ -36,14 +36,17 @@ type Config struct {
 	// memory. For a callee that aggregates and keeps nothing (Stats.Add), it
 	// saves most of what building flows allocates.
 	Borrow bool
-	// Label, when set, classes each new flow by the type of the event that
-	// opened it (eddy serve: which flow definition it starts); the flow
-	// keeps the label to the end (Flow.Label). OnOpen is told of each flow
-	// opened, with its label; OnMerged of a flow that joined another (it
-	// is not finalised on its own). Together with OnFlow they let a caller
-	// count the open flows of each label without listing them.
+	// Label, when set, classes a flow by the first of its events (not dead
+	// letters) whose type it gives a label other than 0 (eddy serve: the
+	// flow definition whose first step the flow has), in whatever order
+	// its events arrive; the flow keeps it to the end (Flow.Label). OnOpen
+	// is told of each flow opened (label 0), OnLabel of a flow labelled,
+	// OnMerged of a flow that joined another, with its label (it is not
+	// finalised on its own). With OnFlow they let a caller count the open
+	// flows of each label without listing them.
 	Label    func(typ string) uint16
-	OnOpen   func(label uint16)
+	OnOpen   func()
+	OnLabel  func(label uint16)
 	OnMerged func(label uint16)
 }
 
@@ -292,11 +295,8 @@ func (c *Correlator) newFlow(key string, kind KeyKind, r *input) *flowState {
 	fs := &flowState{kind: kind, steps: make([]step, 0, 6), arena: make([]byte, 0, arenaSize(len(key), r, c.cfg.KeepKeys))}
 	fs.key = fs.str(fs.put(key))
 	c.flows[fs.key] = fs
-	if c.cfg.Label != nil {
-		fs.label = c.cfg.Label(r.typ)
-	}
 	if c.cfg.OnOpen != nil {
-		c.cfg.OnOpen(fs.label)
+		c.cfg.OnOpen()
 	}
 	return fs
 }
@@ -375,6 +375,11 @@ func (c *Correlator) record(fs *flowState, r *input, s *step, kind KeyKind) {
 		s.dlq = uint32(len(fs.dlqs))
 	}
 	fs.appendStep(*s)
+	if fs.label == 0 && r.dlq == nil && c.cfg.Label != nil {
+		if fs.label = c.cfg.Label(r.typ); fs.label != 0 && c.cfg.OnLabel != nil {
+			c.cfg.OnLabel(fs.label)
+		}
+	}
 	if c.linked || !kind.keyed() {
 		c.alias1(fs.str(s.id), fs, ownID)
 	}
@@ -531,8 +536,13 @@ func (c *Correlator) merge(a, b *flowState) *flowState {
 		dst.appendStep(st)
 	}
 	dst.lastSeen = max(a.lastSeen, b.lastSeen)
+	gone := src.label
+	if dst.label == 0 && src.label != 0 {
+		// The label the merged flow had is the flow's now.
+		dst.label, gone = src.label, 0
+	}
 	if c.cfg.OnMerged != nil {
-		c.cfg.OnMerged(src.label)
+		c.cfg.OnMerged(gone)
 	}
 	*src = flowState{parent: dst}
 	// The caller adds the event and puts dst back in the list.

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+)
+
+// scrape reads /metrics in Prometheus's protobuf exposition (what a
+// Prometheus with native histograms asks for) into families by name.
+func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req.Header.Set("Accept", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
+	out := map[string]*dto.MetricFamily{}
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); errors.Is(err, io.EOF) {
+			return out
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		out[mf.GetName()] = &mf
+	}
+}
+
+// sample finds the metric of a family whose labels include want.
+func sample(fams map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
+	mf := fams[name]
+	if mf == nil {
+		return nil
+	}
+next:
+	for _, m := range mf.Metric {
+		got := map[string]string{}
+		for _, l := range m.Label {
+			got[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if got[k] != v {
+				continue next
+			}
+		}
+		return m
+	}
+	return nil
+}
+
+func value(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	m := sample(fams, name, labels)
+	switch {
+	case m == nil:
+		return math.NaN()
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	}
+	return math.NaN()
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// startServe runs serveRun until the test ends and returns its address
+// and the function that interrupts it and returns its error (once; the
+// test's end calls it too).
+func startServe(t *testing.T, f *Factory, o *ServeOptions) (string, func() error) {
+	t.Helper()
+	addr := make(chan string, 1)
+	o.ready = func(a string) { addr <- a }
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveRun(ctx, f, o) }()
+	stop := sync.OnceValue(func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop on interrupt")
+			return nil
+		}
+	})
+	t.Cleanup(func() { stop() })
+	select {
+	case a := <-addr:
+		return a, stop
+	case err := <-done:
+		t.Fatalf("serve ended: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return "", nil
+}
+
+func serveOpts(o ServeOptions) *ServeOptions {
+	if o.Interval == 0 {
+		o.Interval = 200 * time.Millisecond
+	}
+	if o.FlowTimeout == 0 {
+		o.FlowTimeout = 300 * time.Millisecond
+	}
+	if o.From == "" {
+		o.From = "end"
+	}
+	if o.MaxEdges == 0 {
+		o.MaxEdges = 50
+	}
+	if o.MaxReasons == 0 {
+		o.MaxReasons = 10
+	}
+	return &o
+}
+
+func getStatus(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
+}
+
+// shopEvent is one event of the test's flows: its record timestamp and its
+// occurred_at are base+at, so every hop's latency is known exactly.
+func shopEvent(topic, id, typ, order, cause string, base time.Time, at time.Duration, headers ...string) *kgo.Record {
+	v := fmt.Sprintf(`{"event_id":%q,"type":%q,"occurred_at":%q,"correlation_id":%q`, id, typ, base.Add(at).UTC().Format(time.RFC3339Nano), order)
+	if cause != "" {
+		v += fmt.Sprintf(`,"causation_id":%q`, cause)
+	}
+	r := &kgo.Record{Topic: topic, Key: []byte(order), Value: []byte(v + "}"), Timestamp: base.Add(at)}
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: headers[i], Value: []byte(headers[i+1])})
+	}
+	return r
+}
+
+type shopTopics struct{ orders, payments, stock, shipping, dlt string }
+
+// injectShop produces flows whose figures the test knows: 10 complete
+// (hops 40, 25 and 100 ms), 2 complete but slow (the last hop 300 ms),
+// 3 that stop after the payment, 2 whose payment was dead-lettered (30 ms
+// after it, with a Spring error naming the order).
+func injectShop(t *testing.T, seeds []string, tp shopTopics, prefix string) {
+	t.Helper()
+	base := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	var recs []*kgo.Record
+	flow := func(n int, kind string) {
+		o := fmt.Sprintf("%s-o%d", prefix, n)
+		b := base.Add(time.Duration(n) * time.Second)
+		recs = append(recs, shopEvent(tp.orders, o+"-a", "OrderPlaced", o, "", b, 0),
+			shopEvent(tp.payments, o+"-b", "PaymentAuthorized", o, o+"-a", b, 40*time.Millisecond))
+		switch kind {
+		case "complete", "slow":
+			last := 100 * time.Millisecond
+			if kind == "slow" {
+				last = 300 * time.Millisecond
+			}
+			recs = append(recs, shopEvent(tp.stock, o+"-c", "StockReserved", o, o+"-b", b, 65*time.Millisecond),
+				shopEvent(tp.shipping, o+"-d", "OrderShipped", o, o+"-c", b, 65*time.Millisecond+last))
+		case "dead":
+			recs = append(recs, shopEvent(tp.dlt, o+"-b", "PaymentAuthorized", o, o+"-a", b, 70*time.Millisecond,
+				"kafka_dlt-exception-message", "payment declined for order "+o+" after 3 attempts",
+				"kafka_dlt-original-topic", tp.payments))
+		}
+	}
+	n := 0
+	for _, k := range []struct {
+		kind  string
+		count int
+	}{{"complete", 10}, {"slow", 2}, {"stuck", 3}, {"dead", 2}} {
+		for range k.count {
+			flow(n, k.kind)
+			n++
+		}
+	}
+	kafkatest.Produce(t, seeds, recs...)
+}
+
+const checkoutFlow = "checkout=OrderPlaced -> PaymentAuthorized -> StockReserved -> OrderShipped"
+
+// checkShopMetrics asserts the figures injectShop's flows make.
+func checkShopMetrics(t *testing.T, fams map[string]*dto.MetricFamily, cluster string, tp shopTopics) {
+	t.Helper()
+	cf := map[string]string{"cluster": cluster, "flow": "checkout"}
+	for name, want := range map[string]float64{
+		"eddy_flows_started_total":       17,
+		"eddy_flows_completed_total":     12,
+		"eddy_flows_incomplete_total":    3,
+		"eddy_flows_dead_lettered_total": 2,
+		"eddy_flows_open":                0,
+		"eddy_flow_clock_skew_total":     0,
+	} {
+		if got := value(fams, name, cf); got != want {
+			t.Errorf("%s = %v; want %v", name, got, want)
+		}
+	}
+	if got := value(fams, "eddy_serve_events_total", map[string]string{"cluster": cluster}); got != 10*4+2*4+3*2+2*3 {
+		t.Errorf("events = %v; want 60", got)
+	}
+	hops := []struct {
+		from, to string
+		count    uint64
+		sum      float64
+		le       float64 // the classic bucket that holds them all
+		below    float64 // the one below it, which holds none
+	}{
+		{"OrderPlaced", "PaymentAuthorized", 17, 17 * 0.040, 0.05, 0.025},
+		{"PaymentAuthorized", "StockReserved", 12, 12 * 0.025, 0.025, 0.01},
+		{"PaymentAuthorized", "PaymentAuthorized (dead letter)", 2, 2 * 0.030, 0.05, 0.025},
+	}
+	for _, h := range hops {
+		m := sample(fams, "eddy_flow_hop_latency_seconds", map[string]string{"cluster": cluster, "flow": "checkout", "from": h.from, "to": h.to})
+		if m == nil || m.Histogram == nil {
+			t.Errorf("no hop histogram %s -> %s", h.from, h.to)
+			continue
+		}
+		hg := m.Histogram
+		if hg.GetSampleCount() != h.count || !near(hg.GetSampleSum(), h.sum) {
+			t.Errorf("%s -> %s: count %d sum %v; want %d, %v", h.from, h.to, hg.GetSampleCount(), hg.GetSampleSum(), h.count, h.sum)
+		}
+		for _, b := range hg.Bucket {
+			if b.GetUpperBound() == h.le && b.GetCumulativeCount() != h.count || b.GetUpperBound() == h.below && b.GetCumulativeCount() != 0 {
+				t.Errorf("%s -> %s: classic bucket le=%v holds %d", h.from, h.to, b.GetUpperBound(), b.GetCumulativeCount())
+			}
+		}
+		// The native histogram beside the classic buckets: schema 3, every
+		// observation in the one bucket of its latency.
+		if hg.Schema == nil || hg.GetSchema() != 3 || len(hg.PositiveSpan) != 1 || len(hg.PositiveDelta) != 1 || uint64(hg.PositiveDelta[0]) != h.count {
+			t.Errorf("%s -> %s: native histogram schema %v spans %v deltas %v", h.from, h.to, hg.Schema, hg.PositiveSpan, hg.PositiveDelta)
+		}
+	}
+	last := sample(fams, "eddy_flow_hop_latency_seconds", map[string]string{"cluster": cluster, "from": "StockReserved", "to": "OrderShipped"})
+	if last == nil || last.Histogram.GetSampleCount() != 12 || !near(last.Histogram.GetSampleSum(), 10*0.1+2*0.3) {
+		t.Errorf("StockReserved -> OrderShipped: %v", last)
+	}
+	dur := sample(fams, "eddy_flow_duration_seconds", cf)
+	if dur == nil || dur.Histogram.GetSampleCount() != 12 || !near(dur.Histogram.GetSampleSum(), 10*0.165+2*0.365) {
+		t.Errorf("duration: %v", dur)
+	}
+	th := sample(fams, "eddy_flow_topic_hop_latency_seconds", map[string]string{"cluster": cluster, "from_topic": tp.orders, "to_topic": tp.payments})
+	if th == nil || th.Histogram.GetSampleCount() != 17 {
+		t.Errorf("topic hop %s -> %s: %v", tp.orders, tp.payments, th)
+	}
+	ship := map[string]string{"cluster": cluster, "rule": "ships"}
+	if tot, good := value(fams, "eddy_slo_total", ship), value(fams, "eddy_slo_good_total", ship); tot != 17 || good != 10 {
+		t.Errorf("SLO ships: good %v of %v; want 10 of 17", good, tot)
+	}
+	if v := value(fams, "eddy_slo_first_step_seen", ship); v != 1 {
+		t.Errorf("ships first step seen = %v", v)
+	}
+	never := map[string]string{"cluster": cluster, "rule": "Refunded -> OrderShipped"}
+	if v, tot := value(fams, "eddy_slo_first_step_seen", never), value(fams, "eddy_slo_total", never); v != 0 || tot != 0 {
+		t.Errorf("a rule whose first step never occurs: seen %v, total %v", v, tot)
+	}
+}
+
+// TestServeFlowsKfake: eddy serve tails the shop's topics from the end and
+// exports exactly the injected hop latencies (classic and native
+// histograms), flow counts, SLO good/total and DLQ inflow, depth and
+// reasons; /readyz turns 200 once everything answered; an interrupt ends it
+// in order.
+func TestServeFlowsKfake(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	testServeShop(t, seeds)
+}
+
+// TestServeFlowsRealKafka is the same on the real Kafka.
+func TestServeFlowsRealKafka(t *testing.T) {
+	seeds := realKafkaSeeds(t)
+	testServeShop(t, seeds)
+}
+
+func testServeShop(t *testing.T, seeds []string) {
+	tp := shopTopics{orders: kafkatest.NewTopic(t, seeds, 2), payments: kafkatest.NewTopic(t, seeds, 2),
+		stock: kafkatest.NewTopic(t, seeds, 1), shipping: kafkatest.NewTopic(t, seeds, 1)}
+	tp.dlt = kafkatest.NamedTopic(t, seeds, kafkatest.UniqueName(t)+".DLT", 1)
+	f, _, errOut := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	o := serveOpts(ServeOptions{Sources: []string{"kafka:" + tp.orders, "kafka:" + tp.payments, "kafka:" + tp.stock, "kafka:" + tp.shipping, "kafka:" + tp.dlt},
+		Flows:  []string{checkoutFlow},
+		Expect: []string{"ships=OrderPlaced -> OrderShipped within 200ms", "Refunded -> OrderShipped"},
+		DLQs:   []string{"kafka:" + tp.dlt}, NoLag: true})
+	addr, stop := startServe(t, f, o)
+	if code, _ := getStatus(t, "http://"+addr+"/healthz"); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	kafkatest.WaitFor(t, 60*time.Second, "readyz 200", func() bool {
+		code, _ := getStatus(t, "http://"+addr+"/readyz")
+		return code == 200
+	})
+	injectShop(t, seeds, tp, kafkatest.UniqueName(t))
+	var fams map[string]*dto.MetricFamily
+	kafkatest.WaitFor(t, 60*time.Second, "every flow finalised", func() bool {
+		fams = scrape(t, addr)
+		cf := map[string]string{"cluster": "default", "flow": "checkout"}
+		return value(fams, "eddy_flows_completed_total", cf)+value(fams, "eddy_flows_incomplete_total", cf)+value(fams, "eddy_flows_dead_lettered_total", cf) >= 17 &&
+			value(fams, "eddy_dlq_inflow_total", map[string]string{"dlq": tp.dlt}) >= 2 &&
+			value(fams, "eddy_dlq_depth", map[string]string{"dlq": tp.dlt}) >= 2
+	})
+	checkShopMetrics(t, fams, "default", tp)
+	d := map[string]string{"cluster": "default", "transport": "kafka", "dlq": tp.dlt}
+	if v := value(fams, "eddy_dlq_inflow_total", d); v != 2 {
+		t.Errorf("DLQ inflow %v; want 2", v)
+	}
+	if v := value(fams, "eddy_dlq_depth", d); v != 2 {
+		t.Errorf("DLQ depth %v; want 2", v)
+	}
+	if v := value(fams, "eddy_dlq_oldest_age_seconds", d); !(v >= 40 && v < 600) {
+		t.Errorf("DLQ oldest age %v; want the first letter's (about 45 s)", v)
+	}
+	r := map[string]string{"cluster": "default", "dlq": tp.dlt, "reason": "payment declined for order <id> after <n> attempts"}
+	if v := value(fams, "eddy_dlq_reason_total", r); v != 2 {
+		t.Errorf("DLQ reason: %v\n%v", v, fams["eddy_dlq_reason_total"])
+	}
+	// No order id anywhere in the labels.
+	for _, mf := range fams {
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if strings.Contains(l.GetValue(), "-o1") {
+					t.Errorf("an id as a label: %s{%s=%q}", mf.GetName(), l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+	if err := stop(); !errors.Is(err, context.Canceled) {
+		t.Errorf("serve ended with %v; want an interrupt (130)", err)
+	}
+	if s := errOut.String(); strings.Contains(s, "flows:") {
+		t.Errorf("stderr: %s", s)
+	}
+}
+
+// TestServeReadyz: while a cluster cannot be reached, /healthz is 200 and
+// /readyz 503 with one line naming the cluster and the part.
+func TestServeReadyz(t *testing.T) {
+	f, _, _ := lagFactory(false, map[string]string{"EDDY_BROKERS": "127.0.0.1:1", "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	f.Global.Timeout = 500 * time.Millisecond
+	addr, _ := startServe(t, f, serveOpts(ServeOptions{Sources: []string{"kafka:orders"}, NoLag: true}))
+	if code, _ := getStatus(t, "http://"+addr+"/healthz"); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	kafkatest.WaitFor(t, 30*time.Second, "readyz saying why", func() bool {
+		code, body := getStatus(t, "http://"+addr+"/readyz")
+		if code != 503 {
+			t.Fatalf("readyz %d %s", code, body)
+		}
+		return strings.HasPrefix(body, "not ready: cluster default flows: ") && !strings.Contains(body, "not answered yet") && strings.Count(body, "\n") == 1
+	})
+}
+
+// TestServeMaxEdges: past --max-edges, edges fold into from/to "other",
+// whose counts hold every hop past the bound.
+func TestServeMaxEdges(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	f, _, _ := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	addr, _ := startServe(t, f, serveOpts(ServeOptions{Sources: []string{"kafka:" + topic}, NoLag: true, MaxEdges: 2}))
+	kafkatest.WaitFor(t, 60*time.Second, "readyz 200", func() bool { code, _ := getStatus(t, "http://"+addr+"/readyz"); return code == 200 })
+	base := time.Now().Truncate(time.Millisecond)
+	var recs []*kgo.Record
+	// Five flows of five distinct edges, T0 -> Tk.
+	for k := 1; k <= 5; k++ {
+		o := fmt.Sprintf("m%d", k)
+		recs = append(recs, shopEvent(topic, o+"-a", "T0", o, "", base, 0), shopEvent(topic, o+"-b", fmt.Sprintf("T%d", k), o, o+"-a", base, 10*time.Millisecond))
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	var fams map[string]*dto.MetricFamily
+	kafkatest.WaitFor(t, 60*time.Second, "5 flows", func() bool {
+		fams = scrape(t, addr)
+		return value(fams, "eddy_flows_completed_total", map[string]string{"flow": "default"}) == 5
+	})
+	var labelled, other uint64
+	for _, m := range fams["eddy_flow_hop_latency_seconds"].Metric {
+		lv := map[string]string{}
+		for _, l := range m.Label {
+			lv[l.GetName()] = l.GetValue()
+		}
+		if lv["from"] == "other" && lv["to"] == "other" {
+			other += m.Histogram.GetSampleCount()
+		} else {
+			labelled++
+		}
+	}
+	if labelled != 2 || other != 3 {
+		t.Errorf("%d labelled edges, %d hops in other; want 2 and 3", labelled, other)
+	}
+}
+
+// TestServeUsage: bad flags and config files are one line and exit 2.
+func TestServeUsage(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("listen: x\nflows:\n  - name: a\n    stepz: A -> B\n"), 0o600)
+	for _, c := range []struct {
+		o    ServeOptions
+		want string
+	}{
+		{ServeOptions{Flows: []string{"A"}}, "--flow"},
+		{ServeOptions{Expect: []string{"A -> B within soon"}}, "--expect"},
+		{ServeOptions{From: "yesterday-ish"}, "--from"},
+		{ServeOptions{Config: bad}, "bad.yaml"},
+		{ServeOptions{Config: filepath.Join(dir, "none.yaml")}, "--config"},
+		{ServeOptions{DLQs: []string{"file:x"}}, "--dlq"},
+		{ServeOptions{MaxEdges: -1}, "--max-edges"},
+	} {
+		f, _, _ := testFactory(false)
+		o := serveOpts(c.o)
+		if c.o.MaxEdges < 0 {
+			o.MaxEdges = 0
+		}
+		err := serveRun(context.Background(), f, o)
+		if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: exit %d, %v", c.o, exitCode(err), err)
+		}
+	}
+}
