@@ -7,8 +7,10 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/twmb/franz-go/pkg/kgo"
+	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 )
@@ -438,5 +443,76 @@ func TestServeUsage(t *testing.T) {
 		if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%+v: exit %d, %v", c.o, exitCode(err), err)
 		}
+	}
+}
+
+// otlpHistograms is a test-local OTLP/HTTP receiver that keeps the last
+// exponential histogram point of each metric and attribute set.
+type otlpHistograms struct {
+	mu     sync.Mutex
+	points map[string]*metricpb.ExponentialHistogramDataPoint
+}
+
+func (s *otlpHistograms) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var req colmetricpb.ExportMetricsServiceRequest
+	if err := proto.Unmarshal(b, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	for _, rm := range req.ResourceMetrics {
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				for _, dp := range m.GetExponentialHistogram().GetDataPoints() {
+					var kv []string
+					for _, a := range dp.Attributes {
+						kv = append(kv, a.Key+"="+a.Value.GetStringValue())
+					}
+					slices.Sort(kv)
+					s.points[m.Name+"{"+strings.Join(kv, ",")+"}"] = dp
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	out, _ := proto.Marshal(&colmetricpb.ExportMetricsServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.Write(out)
+}
+
+// TestServeOTLPPush: with --otlp, the hop latency histograms are pushed as
+// OTLP exponential histograms with the same counts and sums, the last push
+// made at shutdown.
+func TestServeOTLPPush(t *testing.T) {
+	rcv := &otlpHistograms{points: map[string]*metricpb.ExponentialHistogramDataPoint{}}
+	hs := httptest.NewServer(rcv)
+	defer hs.Close()
+	seeds := kafkatest.Cluster(t)
+	tp := shopTopics{orders: kafkatest.NewTopic(t, seeds, 1), payments: kafkatest.NewTopic(t, seeds, 1),
+		stock: kafkatest.NewTopic(t, seeds, 1), shipping: kafkatest.NewTopic(t, seeds, 1)}
+	tp.dlt = kafkatest.NamedTopic(t, seeds, kafkatest.UniqueName(t)+".DLT", 1)
+	f, _, _ := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	o := serveOpts(ServeOptions{Sources: []string{"kafka:" + tp.orders, "kafka:" + tp.payments, "kafka:" + tp.stock, "kafka:" + tp.shipping, "kafka:" + tp.dlt},
+		Flows: []string{checkoutFlow}, NoLag: true, OTLP: hs.URL, Interval: time.Hour})
+	addr, stop := startServe(t, f, o)
+	kafkatest.WaitFor(t, 60*time.Second, "readyz 200", func() bool { code, _ := getStatus(t, "http://"+addr+"/readyz"); return code == 200 })
+	injectShop(t, seeds, tp, kafkatest.UniqueName(t))
+	kafkatest.WaitFor(t, 60*time.Second, "every flow finalised", func() bool {
+		fams := scrape(t, addr)
+		return value(fams, "eddy_flows_completed_total", map[string]string{"flow": "checkout"}) == 12
+	})
+	if err := stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("serve ended with %v", err)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	dp := rcv.points["eddy_flow_hop_latency_seconds{cluster=default,flow=checkout,from=OrderPlaced,to=PaymentAuthorized}"]
+	if dp == nil || dp.Count != 17 || !near(dp.GetSum(), 17*0.04) || dp.Scale != 3 {
+		var keys []string
+		for k := range rcv.points {
+			keys = append(keys, k)
+		}
+		t.Fatalf("pushed %v; have %v", dp, keys)
 	}
 }
