@@ -17,12 +17,14 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/twmb/franz-go/pkg/kgo"
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 )
 
@@ -433,6 +435,7 @@ func TestServeUsage(t *testing.T) {
 		{ServeOptions{Config: filepath.Join(dir, "none.yaml")}, "--config"},
 		{ServeOptions{DLQs: []string{"file:x"}}, "--dlq"},
 		{ServeOptions{MaxEdges: -1}, "--max-edges"},
+		{ServeOptions{OTLP: "http://eddy:s3cret-pw@127.0.0.1:4318", NoFlows: true, NoLag: true}, "--otlp"},
 	} {
 		f, _, _ := testFactory(false)
 		o := serveOpts(c.o)
@@ -440,7 +443,7 @@ func TestServeUsage(t *testing.T) {
 			o.MaxEdges = 0
 		}
 		err := serveRun(context.Background(), f, o)
-		if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+		if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%+v: exit %d, %v", c.o, exitCode(err), err)
 		}
 	}
@@ -514,5 +517,46 @@ func TestServeOTLPPush(t *testing.T) {
 			keys = append(keys, k)
 		}
 		t.Fatalf("pushed %v; have %v", dp, keys)
+	}
+}
+
+// TestServeRabbitMQDLQ: on the real RabbitMQ, messages rejected from a
+// queue reach its dead-letter queue; eddy serve counts each arrival (a tap
+// on the DLQ, nothing consumed) with x-death's reason, and samples the
+// depth and the head's age from the management API.
+func TestServeRabbitMQDLQ(t *testing.T) {
+	url := amqptest.URL(t)
+	tp := amqptest.Topology(t, url, amqptest.DeadLetter())
+	f, _, errOut := lagFactory(false, map[string]string{"EDDY_AMQP_URL": url, "EDDY_AMQP_MGMT_URL": os.Getenv("EDDY_TEST_AMQP_MGMT"),
+		"EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	addr, _ := startServe(t, f, serveOpts(ServeOptions{NoFlows: true, NoLag: true, DLQs: []string{"amqp:" + tp.DLQ}}))
+	amqptest.Eventually(t, 60*time.Second, "readyz 200", func() bool { code, _ := getStatus(t, "http://"+addr+"/readyz"); return code == 200 })
+	sent := time.Now().Add(-time.Minute).Truncate(time.Second)
+	for range 3 {
+		tp.Publish(t, amqp091.Publishing{Body: []byte(`{"type":"OrderPlaced"}`), Timestamp: sent})
+	}
+	conn := amqptest.Dial(t, url)
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < 3; {
+		d, ok, err := ch.Get(tp.Queue, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			d.Nack(false, false) // rejected: dead-lettered
+			n++
+		}
+	}
+	d := map[string]string{"cluster": "default", "transport": "amqp", "dlq": tp.DLQ}
+	var fams map[string]*dto.MetricFamily
+	amqptest.Eventually(t, 60*time.Second, "3 letters counted and the depth sampled", func() bool {
+		fams = scrape(t, addr)
+		return value(fams, "eddy_dlq_inflow_total", d) == 3 && value(fams, "eddy_dlq_depth", d) == 3
+	})
+	if v := value(fams, "eddy_dlq_reason_total", map[string]string{"dlq": tp.DLQ, "reason": "rejected"}); v != 3 {
+		t.Errorf("reason rejected: %v\n%v\n%s", v, fams["eddy_dlq_reason_total"], errOut)
 	}
 }
