@@ -560,3 +560,65 @@ func TestServeRabbitMQDLQ(t *testing.T) {
 		t.Errorf("reason rejected: %v\n%v\n%s", v, fams["eddy_dlq_reason_total"], errOut)
 	}
 }
+
+// TestServeConfigClusters: one eddy serve, configured by a file, watches
+// two clusters (two contexts of eddy's config): each cluster's flows and
+// lag under its own cluster label, flows and rules shared.
+func TestServeConfigClusters(t *testing.T) {
+	seedsA, seedsB := kafkatest.Cluster(t), kafkatest.Cluster(t)
+	tp := shopTopics{orders: kafkatest.NewTopic(t, seedsA, 1), payments: kafkatest.NewTopic(t, seedsA, 1),
+		stock: kafkatest.NewTopic(t, seedsA, 1), shipping: kafkatest.NewTopic(t, seedsA, 1)}
+	tp.dlt = kafkatest.NamedTopic(t, seedsA, kafkatest.UniqueName(t)+".DLT", 1)
+	billing := kafkatest.NewTopic(t, seedsB, 1)
+	kafkatest.Produce(t, seedsB, &kgo.Record{Topic: billing, Value: []byte("a")}, &kgo.Record{Topic: billing, Value: []byte("b")})
+	commitOffsets(t, seedsB, "billing", billing, map[int32]int64{0: 0})
+
+	dir := t.TempDir()
+	eddyCfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(eddyCfg, []byte(fmt.Sprintf("contexts:\n  shop-a:\n    kafka:\n      brokers: [%q]\n  shop-b:\n    kafka:\n      brokers: [%q]\n", seedsA[0], seedsB[0])), 0o600)
+	serveCfg := filepath.Join(dir, "serve.yaml")
+	os.WriteFile(serveCfg, []byte(fmt.Sprintf(`interval: 200ms
+flow-timeout: 300ms
+max-edges: 20
+clusters:
+  - name: a
+    context: shop-a
+    sources: [kafka:%s, kafka:%s, kafka:%s, kafka:%s, kafka:%s]
+    no-lag: true
+  - name: b
+    context: shop-b
+    sources: [kafka:%s]
+    lag: [billing]
+flows:
+  - name: checkout
+    steps: OrderPlaced -> PaymentAuthorized -> StockReserved -> OrderShipped
+expect:
+  - name: ships
+    rule: OrderPlaced -> OrderShipped within 200ms
+  - rule: Refunded -> OrderShipped
+`, tp.orders, tp.payments, tp.stock, tp.shipping, tp.dlt, billing)), 0o600)
+	f, _, errOut := lagFactory(false, map[string]string{"EDDY_CONFIG": eddyCfg})
+	addr, _ := startServe(t, f, &ServeOptions{Config: serveCfg, From: "end", MaxEdges: 50, MaxReasons: 10, Interval: 15 * time.Second, FlowTimeout: time.Minute})
+	kafkatest.WaitFor(t, 60*time.Second, "readyz 200", func() bool { code, _ := getStatus(t, "http://"+addr+"/readyz"); return code == 200 })
+	injectShop(t, seedsA, tp, kafkatest.UniqueName(t))
+	var fams map[string]*dto.MetricFamily
+	kafkatest.WaitFor(t, 60*time.Second, "cluster a's flows finalised and b's lag", func() bool {
+		fams = scrape(t, addr)
+		cf := map[string]string{"cluster": "a", "flow": "checkout"}
+		return value(fams, "eddy_flows_completed_total", cf)+value(fams, "eddy_flows_incomplete_total", cf)+value(fams, "eddy_flows_dead_lettered_total", cf) >= 17 &&
+			value(fams, "eddy_kafka_consumergroup_lag", map[string]string{"cluster": "b", "group": "billing"}) == 2
+	})
+	checkShopMetrics(t, fams, "a", tp)
+	if v := value(fams, "eddy_flows_started_total", map[string]string{"cluster": "b", "flow": "checkout"}); v != 0 {
+		t.Errorf("cluster b started %v flows", v)
+	}
+	if v := value(fams, "eddy_slo_total", map[string]string{"cluster": "b", "rule": "ships"}); v != 0 {
+		t.Errorf("cluster b judged %v", v)
+	}
+	if m := sample(fams, "eddy_kafka_consumergroup_lag", map[string]string{"cluster": "a"}); m != nil {
+		t.Errorf("cluster a has lag though no-lag: %v", m)
+	}
+	if s := errOut.String(); s != "" && !strings.HasPrefix(s, "eddy: serving on") {
+		t.Errorf("stderr: %s", s)
+	}
+}
