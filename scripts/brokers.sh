@@ -18,6 +18,8 @@
 #             export EDDY_TEST_AMQPS=amqps://guest:guest@127.0.0.1:5671/
 #             export EDDY_TEST_AMQPS_MGMT=https://127.0.0.1:15671
 #             export EDDY_TEST_TLS_DIR=/tmp/eddy-brokers/rabbitmq-tls
+#             export EDDY_TEST_PROMETHEUS=/usr/bin/prometheus
+#             export EDDY_TEST_PROMTOOL=/usr/bin/promtool
 #         The last is Apicurio Registry (its Confluent-compatible API), from Maven
 #         Central; it needs a Java 21+ (found under /usr/lib/jvm or $EDDY_JAVA21).
 #         Without one it is left out (the schema tests skip), except under CI=true or
@@ -37,8 +39,13 @@
 #         other-ca.pem is an unrelated CA, for the tests that must fail closed.
 #         A node that is already running without the TLS listener is restarted
 #         when this script started it, else left alone (and the TLS tests skip).
+#         The Prometheus pair is Debian's prometheus package, installed but not
+#         started: each test that needs a Prometheus starts its own throwaway server
+#         (internal/promtest) on a free port, and promtool checks the shipped rules.
+#         Under CI=true or EDDY_REQUIRE_BROKERS=1 a missing binary fails.
 #         Use it as:  eval "$(scripts/brokers.sh up)"
-#         `up rabbitmq kafka ...` starts only those (rabbitmq kafka redis registry).
+#         `up rabbitmq kafka ...` starts only those (rabbitmq kafka redis registry kdc
+#         prometheus).
 #   down  stop what `up` started (by the PIDs it recorded) and remove its data;
 #         brokers that were already running when `up` ran are left alone.
 #   env   print the exports without starting anything.
@@ -124,12 +131,18 @@ print_env() {
 		echo "export EDDY_TEST_AMQPS_MGMT=https://127.0.0.1:$MGMTS_PORT"
 		echo "export EDDY_TEST_TLS_DIR=$TLS_DIR"
 	fi
+	# Only when installed: without them the Prometheus tests skip (outside CI).
+	local bin
+	if bin=$(command -v prometheus); then echo "export EDDY_TEST_PROMETHEUS=$bin"; fi
+	if bin=$(command -v promtool); then echo "export EDDY_TEST_PROMTOOL=$bin"; fi
 }
 
 strict() { [ "${CI:-}" = true ] || [ -n "${EDDY_REQUIRE_BROKERS:-}" ]; }
 
+# apt_install [--no-install-recommends] PKG...: install the packages not yet installed.
 apt_install() {
-	local missing=()
+	local missing=() opts=()
+	if [ "${1:-}" = --no-install-recommends ]; then opts+=("$1"); shift; fi
 	for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 	((${#missing[@]} == 0)) && return 0
 	log "installing ${missing[*]}"
@@ -137,7 +150,7 @@ apt_install() {
 	apt-get update -qq >&2
 	# The package's postinst tries to start the service through init scripts; where
 	# there is no init system that fails harmlessly and we start it ourselves below.
-	apt-get install -y -qq "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	apt-get install -y -qq "${opts[@]}" "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 }
 
 # rctl/rplugins: rabbitmqctl and rabbitmq-plugins for our node.
@@ -426,6 +439,24 @@ registry_up() {
 		"http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/config" >/dev/null || die "could not set the registry's compatibility to NONE"
 }
 
+# prometheus_up: Debian's prometheus (the server and promtool), not started here.
+# Without recommends: prometheus-node-exporter is not wanted, and where an init
+# system runs the package's own service would start on :9090; nothing here uses it.
+prometheus_up() {
+	if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+		apt_install --no-install-recommends prometheus
+	fi
+	local bin
+	for bin in prometheus promtool; do
+		if ! command -v "$bin" >/dev/null 2>&1; then
+			strict && die "$bin is not on the PATH after installing Debian's prometheus package"
+			log "warning: no $bin on the PATH; the Prometheus tests will skip"
+			return 0
+		fi
+	done
+	log "prometheus: $(prometheus --version 2>&1 | head -n1)"
+}
+
 redis_ping() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG; }
 
 kdc_ready() { [ -f "$RUN/kdc/krb5.conf" ] && [ -f "$RUN/kdc.pid" ] && kill -0 "$(cat "$RUN/kdc.pid")" 2>/dev/null && port_open "$KDC_PORT"; }
@@ -515,14 +546,15 @@ case "${1:-}" in
 up)
 	shift
 	mkdir -p "$RUN"
-	for svc in ${*:-rabbitmq kafka redis registry kdc}; do
+	for svc in ${*:-rabbitmq kafka redis registry kdc prometheus}; do
 		case $svc in
 		rabbitmq) rabbit_up ;;
 		kafka) kafka_up ;;
 		redis) redis_up ;;
 		registry) registry_up ;;
 		kdc) kdc_up ;;
-		*) die "unknown broker $svc (want rabbitmq, kafka, redis, registry or kdc)" ;;
+		prometheus) prometheus_up ;;
+		*) die "unknown broker $svc (want rabbitmq, kafka, redis, registry, kdc or prometheus)" ;;
 		esac
 	done
 	print_env
