@@ -26,6 +26,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/internal/promtest"
 )
 
 // scrape reads /metrics in Prometheus's protobuf exposition (what a
@@ -621,4 +622,83 @@ expect:
 	if s := errOut.String(); s != "" && !strings.HasPrefix(s, "eddy: serving on") {
 		t.Errorf("stderr: %s", s)
 	}
+}
+
+// TestServePrometheus: a real Prometheus scrapes eddy serve while the shop's
+// flows (known latencies) go through kfake, and its answers match the
+// injected figures: histogram_quantile over the native histogram within its
+// precision (schema 3: inside the bucket of the value, whose bounds are a
+// factor 2^(1/8), about 9%, apart), over the classic buckets within the
+// bucket that holds them, the SLO ratio 10/17, the DLQ's 2 letters and their rate.
+func TestServePrometheus(t *testing.T) {
+	promtest.Binary(t)
+	seeds := kafkatest.Cluster(t)
+	tp := shopTopics{orders: kafkatest.NewTopic(t, seeds, 2), payments: kafkatest.NewTopic(t, seeds, 2),
+		stock: kafkatest.NewTopic(t, seeds, 1), shipping: kafkatest.NewTopic(t, seeds, 1)}
+	tp.dlt = kafkatest.NamedTopic(t, seeds, kafkatest.UniqueName(t)+".DLT", 1)
+	f, _, _ := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	addr, _ := startServe(t, f, serveOpts(ServeOptions{Sources: []string{"kafka:" + tp.orders, "kafka:" + tp.payments, "kafka:" + tp.stock, "kafka:" + tp.shipping, "kafka:" + tp.dlt},
+		Flows: []string{checkoutFlow}, Expect: []string{"ships=OrderPlaced -> OrderShipped within 200ms"}, DLQs: []string{"kafka:" + tp.dlt}}))
+	native := promtest.Start(t, promtest.Config{Targets: []string{addr}, ScrapeInterval: 100 * time.Millisecond})
+	classic := promtest.Start(t, promtest.Config{Targets: []string{addr}, ScrapeInterval: 100 * time.Millisecond, ClassicHistograms: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, s := range []*promtest.Server{native, classic} {
+		if err := s.WaitUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kafkatest.WaitFor(t, 60*time.Second, "readyz 200", func() bool { code, _ := getStatus(t, "http://"+addr+"/readyz"); return code == 200 })
+	injectShop(t, seeds, tp, kafkatest.UniqueName(t))
+	total := `sum(eddy_flows_completed_total{flow="checkout"}) + sum(eddy_flows_incomplete_total{flow="checkout"}) + sum(eddy_flows_dead_lettered_total{flow="checkout"})`
+	for _, s := range []*promtest.Server{native, classic} {
+		if _, err := s.WaitForFloat(ctx, total, func(v float64) bool { return v == 17 }); err != nil {
+			t.Fatalf("%v\n%s", err, s.Log())
+		}
+		if _, err := s.WaitForFloat(ctx, `sum(eddy_dlq_inflow_total)`, func(v float64) bool { return v == 2 }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hop := `eddy_flow_hop_latency_seconds{flow="checkout",from="%s",to="%s"}`
+	for _, h := range []struct {
+		from, to string
+		want     float64
+	}{{"OrderPlaced", "PaymentAuthorized", 0.040}, {"PaymentAuthorized", "StockReserved", 0.025}, {"StockReserved", "OrderShipped", 0.100}} {
+		q, err := native.QueryFloat(ctx, fmt.Sprintf("histogram_quantile(0.5, "+hop+")", h.from, h.to))
+		if err != nil || !inNativeBucket(q, h.want) {
+			t.Errorf("native p50 %s -> %s = %v (%v); want %v within its bucket", h.from, h.to, q, err, h.want)
+		}
+		if c, err := native.QueryFloat(ctx, fmt.Sprintf("histogram_count("+hop+")", h.from, h.to)); err != nil || c != map[string]float64{"OrderPlaced": 17, "PaymentAuthorized": 12, "StockReserved": 12}[h.from] {
+			t.Errorf("native count %s -> %s = %v (%v)", h.from, h.to, c, err)
+		}
+	}
+	// Classic buckets: the median is interpolated inside the bucket that
+	// holds every 40 ms hop, (25 ms, 50 ms].
+	q, err := classic.QueryFloat(ctx, `histogram_quantile(0.5, sum by (le) (eddy_flow_hop_latency_seconds_bucket{flow="checkout",from="OrderPlaced",to="PaymentAuthorized"}))`)
+	if err != nil || q <= 0.025 || q > 0.05 {
+		t.Errorf("classic p50 = %v (%v); want within (0.025, 0.05]", q, err)
+	}
+	// The slow flows are the p99 of the last hop: 300 ms, in (250 ms, 500 ms].
+	q, err = native.QueryFloat(ctx, fmt.Sprintf("histogram_quantile(0.99, "+hop+")", "StockReserved", "OrderShipped"))
+	if err != nil || !inNativeBucket(q, 0.3) {
+		t.Errorf("native p99 of the last hop = %v (%v); want 0.3 within its bucket", q, err)
+	}
+	for _, s := range []*promtest.Server{native, classic} {
+		if r, err := s.QueryFloat(ctx, `sum(eddy_slo_good_total{rule="ships"}) / sum(eddy_slo_total{rule="ships"})`); err != nil || !near(r, 10.0/17) {
+			t.Errorf("SLO ratio = %v (%v); want 10/17", r, err)
+		}
+		if r, err := s.QueryFloat(ctx, `sum(rate(eddy_dlq_inflow_total[1m]))`); err != nil || r <= 0 {
+			t.Errorf("DLQ inflow rate = %v (%v); want > 0", r, err)
+		}
+		if v, err := s.QueryFloat(ctx, `sum(eddy_dlq_depth)`); err != nil || v != 2 {
+			t.Errorf("DLQ depth = %v (%v)", v, err)
+		}
+	}
+}
+
+// inNativeBucket reports whether q is in the schema-3 bucket that holds
+// want, (2^((k-1)/8), 2^(k/8)], where Prometheus interpolates it.
+func inNativeBucket(q, want float64) bool {
+	k := math.Ceil(8 * math.Log2(want))
+	return q > math.Exp2((k-1)/8) && q <= math.Exp2(k/8)
 }
