@@ -17,8 +17,8 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/prometheus/common/expfmt"
+	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
