@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/eddy-sh/eddy/dlq"
 	"github.com/eddy-sh/eddy/dlq/convention"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/inspect"
 )
 
 // UnknownReason is the reason of a letter whose headers record no error.
@@ -60,7 +62,7 @@ func (l *letters) add(e *event.Event) {
 	l.counter(k).Inc()
 	reason := UnknownReason
 	if lt, ok := convention.Read(e); ok && lt.Error != "" {
-		reason = dlq.MaskError(lt.Error)
+		reason = reasonLabel(dlq.MaskError(lt.Error))
 	}
 	rk := reasonKey{k, reason}
 	c, ok := l.reasons[rk]
@@ -197,4 +199,22 @@ func (d *depths) sampleAMQP(ctx context.Context) error {
 		d.m.dlqOldest.WithLabelValues(d.cluster, "amqp", q.Name).Set(age)
 	}
 	return nil
+}
+
+// maxReason is the longest reason label, in bytes: exception messages run
+// to stack traces.
+const maxReason = 120
+
+// reasonLabel is a masked error as a label value: one line, control bytes
+// escaped, at most maxReason bytes (cut on a rune, marked with "…").
+func reasonLabel(s string) string {
+	s = inspect.SafeString(strings.Join(strings.Fields(s), " "))
+	if len(s) <= maxReason {
+		return s
+	}
+	cut := maxReason
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

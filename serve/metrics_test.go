@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -38,5 +39,21 @@ func TestMetricNamesDocumented(t *testing.T) {
 	slices.Sort(doc)
 	if !slices.Equal(got, doc) {
 		t.Fatalf("registered:\n%s\ndocumented:\n%s", strings.Join(got, "\n"), strings.Join(doc, "\n"))
+	}
+}
+
+// TestReasonLabel: a reason is one line of at most maxReason bytes, its
+// control bytes escaped, cut on a rune.
+func TestReasonLabel(t *testing.T) {
+	long := "failed to deserialize; Unexpected end-of-input: expected close marker\n at [Source: REDACTED; line: <n>, column: <n>] " + strings.Repeat("é", 100)
+	got := reasonLabel(long)
+	if strings.ContainsAny(got, "\n\r\x1b") || len(got) > maxReason+len("…") || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
+		t.Errorf("%q", got)
+	}
+	if got := reasonLabel("bad \x1b[31mred"); strings.Contains(got, "\x1b") {
+		t.Errorf("%q", got)
+	}
+	if got := reasonLabel("no answer within <n> ms"); got != "no answer within <n> ms" {
+		t.Errorf("%q", got)
 	}
 }
