@@ -31,6 +31,7 @@ const ConfigHelp = `CONFIG FILE (--config, YAML; flags given on the command line
       no-lag: false
       no-flows: false
       dlqs: [kafka:orders.DLT, amqp:orders.dlq]
+      group: eddy-serve-prod    # share the flow work with the instances of this group (--group)
   flows:
     - name: checkout
       steps: OrderPlaced -> PaymentAuthorized -> OrderShipped
@@ -67,6 +68,7 @@ type ClusterConfig struct {
 	NoLag   bool     `yaml:"no-lag"`
 	NoFlows bool     `yaml:"no-flows"`
 	DLQs    []string `yaml:"dlqs"`
+	Group   string   `yaml:"group"`
 }
 
 // LoadConfig reads and checks the file at path; errors name the file (and

@@ -43,6 +43,13 @@ type Cluster struct {
 	Letters func(ctx context.Context) (bus.Source, error)
 	Kafka   func() (*kafka.Client, error)
 	AMQP    func() (*amqp.Client, error)
+	// Group, when set, is the consumer group the flow sources read Kafka
+	// as (Sources applies it): instances of one group share the
+	// partitions. KafkaAddrs and EveryTopic are the flow sources' Kafka
+	// topics, checked for co-partitioning at start.
+	Group      string
+	KafkaAddrs []bus.Address
+	EveryTopic bool
 }
 
 // Options configure Run.
@@ -231,6 +238,9 @@ func retry(ctx context.Context, d time.Duration) bool {
 // a source that fails is reopened after an interval, the open flows kept.
 func runFlows(ctx context.Context, c Cluster, rec *Recorder, o Options, answered func(error)) {
 	cor := trace.NewCorrelator(rec.Config(c.Schema, o.FlowTimeout, o.Clock))
+	if c.Group != "" && (len(c.KafkaAddrs) > 0 || c.EveryTopic) {
+		checkCoPartitioning(ctx, c, o)
+	}
 	for ctx.Err() == nil {
 		src, err := c.Sources(ctx)
 		answered(err)
@@ -381,4 +391,21 @@ func runDLQs(ctx context.Context, c Cluster, m *Metrics, o Options, answered fun
 		case <-tick.C:
 		}
 	}
+}
+
+// checkCoPartitioning says on ErrOut, once at start, when the topics an
+// instance of a --group shares are not co-partitioned.
+func checkCoPartitioning(ctx context.Context, c Cluster, o Options) {
+	kc, err := c.Kafka()
+	if err == nil {
+		defer kc.Close()
+		var why string
+		if why, err = CoPartitioning(ctx, kc, c.KafkaAddrs, c.EveryTopic); err == nil {
+			if why != "" {
+				fmt.Fprintf(o.ErrOut, "eddy: serve: cluster %s: %s\n", c.Name, oneLine(why))
+			}
+			return
+		}
+	}
+	fmt.Fprintf(o.ErrOut, "eddy: serve: cluster %s: --group: cannot check co-partitioning: %s\n", c.Name, oneLine(err.Error()))
 }

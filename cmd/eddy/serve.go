@@ -34,6 +34,7 @@ type ServeOptions struct {
 	OTLP        string
 	MaxEdges    int
 	MaxReasons  int
+	Group       string
 	// set holds the flags given on the command line (they win over
 	// --config).
 	set map[string]bool
@@ -108,6 +109,7 @@ func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	fl.BoolVar(&o.NoFlows, "no-flows", false, "read no flows (lag and DLQs only)")
 	fl.StringVar(&o.OTLP, "otlp", "", "also push every metric with OTLP/HTTP to this endpoint (host:port, or http(s):// URL)")
 	fl.IntVar(&o.MaxEdges, "max-edges", 50, "distinct edges per hop histogram; more fold into from/to=\"other\"")
+	fl.StringVar(&o.Group, "group", "", "read Kafka flows as this consumer group: instances of one group share the partitions (the topics must be co-partitioned by correlation id; checked at start)")
 	fl.IntVar(&o.MaxReasons, "max-reasons", 10, "distinct error reasons per DLQ; more fold into reason=\"other\"")
 	return cmd
 }
@@ -185,10 +187,10 @@ func serveRun(ctx context.Context, f *Factory, o *ServeOptions) error {
 		}
 		rules = append(rules, r)
 	}
-	clusters := []serve.ClusterConfig{{Sources: o.Sources, Lag: o.Lag, NoLag: o.NoLag, NoFlows: o.NoFlows, DLQs: o.DLQs}}
+	clusters := []serve.ClusterConfig{{Sources: o.Sources, Lag: o.Lag, NoLag: o.NoLag, NoFlows: o.NoFlows, DLQs: o.DLQs, Group: o.Group}}
 	if file != nil && len(file.Clusters) > 0 {
-		if len(o.Sources) > 0 || len(o.DLQs) > 0 || len(o.Lag) > 0 {
-			return usagef("--config names clusters: give their sources, lag and DLQs there, not as arguments or flags")
+		if len(o.Sources) > 0 || len(o.DLQs) > 0 || len(o.Lag) > 0 || o.Group != "" {
+			return usagef("--config names clusters: give their sources, lag, DLQs and group there, not as arguments or flags")
 		}
 		clusters = file.Clusters
 	}
@@ -246,6 +248,11 @@ func serveCluster(first *Factory, cc serve.ClusterConfig, from bus.Position) (se
 			return serve.Cluster{}, usagef("cluster %s: serve reads live brokers, not captures (file:)", name)
 		}
 		a.EveryTopic = len(cc.Sources) == 0
+		c.Group, c.KafkaAddrs, c.EveryTopic = cc.Group, a.Kafka, a.EveryTopic
+		// In a group the instances share the partitions: several members
+		// are the point (Force), and each partition starts where the
+		// group committed (From only for those without a commit).
+		read := bus.ReadOptions{From: from, Group: cc.Group, Force: cc.Group != ""}
 		if c.Schema, err = f.Schema(); err != nil {
 			return serve.Cluster{}, err
 		}
@@ -257,7 +264,7 @@ func serveCluster(first *Factory, cc serve.ClusterConfig, from bus.Position) (se
 			if err != nil {
 				return nil, err
 			}
-			return all.Sources(ctx, clients, a, all.Read{Brokers: bus.ReadOptions{From: from}})
+			return all.Sources(ctx, clients, a, all.Read{Brokers: read})
 		}
 	}
 	if !cc.NoLag {

@@ -702,3 +702,93 @@ func inNativeBucket(q, want float64) bool {
 	k := math.Ceil(8 * math.Log2(want))
 	return q > math.Exp2((k-1)/8) && q <= math.Exp2(k/8)
 }
+
+// TestServeGroupShares: two eddy serve instances of one --group share the
+// partitions of co-partitioned topics (every flow's events on one
+// partition number, keyed by order): each counts some of the flows, whole,
+// and together they count every flow once, with every hop. Topics with
+// different partition counts are said to be not co-partitioned.
+func TestServeGroupShares(t *testing.T) { testServeGroup(t, kafkatest.Cluster(t)) }
+
+// TestServeGroupSharesRealKafka is the same on the real Kafka.
+func TestServeGroupSharesRealKafka(t *testing.T) { testServeGroup(t, realKafkaSeeds(t)) }
+
+func testServeGroup(t *testing.T, seeds []string) {
+	tp := shopTopics{orders: kafkatest.NewTopic(t, seeds, 4), payments: kafkatest.NewTopic(t, seeds, 4),
+		stock: kafkatest.NewTopic(t, seeds, 4), shipping: kafkatest.NewTopic(t, seeds, 4)}
+	group := kafkatest.UniqueName(t)
+	srcs := []string{"kafka:" + tp.orders, "kafka:" + tp.payments, "kafka:" + tp.stock, "kafka:" + tp.shipping}
+	env := map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")}
+	var addrs []string
+	var errOuts []*lockedBuf
+	for range 2 {
+		f, _, errOut := lagFactory(false, env)
+		addr, _ := startServe(t, f, serveOpts(ServeOptions{Sources: srcs, Flows: []string{checkoutFlow}, NoLag: true, Group: group}))
+		addrs, errOuts = append(addrs, addr), append(errOuts, errOut)
+	}
+	adm := kafkatest.Admin(t, seeds)
+	kafkatest.WaitFor(t, 60*time.Second, "two members sharing the 16 partitions", func() bool {
+		dg, err := adm.DescribeGroups(context.Background(), group)
+		if err != nil || len(dg[group].Members) != 2 || dg[group].State != "Stable" {
+			return false
+		}
+		for _, m := range dg[group].Members {
+			a, ok := m.Assigned.AsConsumer()
+			if !ok || len(a.Topics) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	base := time.Now().Truncate(time.Millisecond)
+	var recs []*kgo.Record
+	const flows = 24
+	for n := range flows {
+		o := fmt.Sprintf("g-o%d", n)
+		b := base.Add(time.Duration(n) * time.Millisecond)
+		for _, r := range []*kgo.Record{shopEvent(tp.orders, o+"-a", "OrderPlaced", o, "", b, 0),
+			shopEvent(tp.payments, o+"-b", "PaymentAuthorized", o, o+"-a", b, 40*time.Millisecond),
+			shopEvent(tp.stock, o+"-c", "StockReserved", o, o+"-b", b, 65*time.Millisecond),
+			shopEvent(tp.shipping, o+"-d", "OrderShipped", o, o+"-c", b, 165*time.Millisecond)} {
+			r.Partition = int32(n % 4) // co-partitioned by order
+			recs = append(recs, r)
+		}
+	}
+	kafkatest.Produce(t, seeds, recs...)
+	cf := map[string]string{"flow": "checkout"}
+	var per [2]float64
+	kafkatest.WaitFor(t, 60*time.Second, "every flow counted once across the two", func() bool {
+		for i, a := range addrs {
+			fams := scrape(t, a)
+			per[i] = value(fams, "eddy_flows_completed_total", cf)
+		}
+		return per[0]+per[1] == flows
+	})
+	var hops uint64
+	for _, a := range addrs {
+		fams := scrape(t, a)
+		if v := value(fams, "eddy_flows_incomplete_total", cf); v != 0 {
+			t.Errorf("%s: %v incomplete flows: a flow was split", a, v)
+		}
+		if m := sample(fams, "eddy_flow_hop_latency_seconds", map[string]string{"from": "StockReserved", "to": "OrderShipped"}); m != nil {
+			hops += m.Histogram.GetSampleCount()
+		}
+	}
+	if per[0] == 0 || per[1] == 0 || hops != flows {
+		t.Errorf("completed %v and %v, %d last hops; want both a share, %d hops", per[0], per[1], hops, flows)
+	}
+	for _, e := range errOuts {
+		if strings.Contains(e.String(), "co-partitioned") {
+			t.Errorf("co-partitioned topics said not to be: %s", e)
+		}
+	}
+
+	// Not co-partitioned: said at start, plainly.
+	odd := kafkatest.NewTopic(t, seeds, 3)
+	f, _, errOut := lagFactory(false, env)
+	startServe(t, f, serveOpts(ServeOptions{Sources: append(srcs, "kafka:"+odd), NoLag: true, Group: group + "-odd"}))
+	kafkatest.WaitFor(t, 30*time.Second, "the co-partitioning warning", func() bool {
+		s := errOut.String()
+		return strings.Contains(s, "not co-partitioned (3 partitions: "+odd+"; 4 partitions: ")
+	})
+}
