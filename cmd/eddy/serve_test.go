@@ -721,10 +721,11 @@ func testServeGroup(t *testing.T, seeds []string) {
 	env := map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")}
 	var addrs []string
 	var errOuts []*lockedBuf
+	var stops []func() error
 	for range 2 {
 		f, _, errOut := lagFactory(false, env)
-		addr, _ := startServe(t, f, serveOpts(ServeOptions{Sources: srcs, Flows: []string{checkoutFlow}, NoLag: true, Group: group}))
-		addrs, errOuts = append(addrs, addr), append(errOuts, errOut)
+		addr, stop := startServe(t, f, serveOpts(ServeOptions{Sources: srcs, Flows: []string{checkoutFlow}, NoLag: true, Group: group}))
+		addrs, errOuts, stops = append(addrs, addr), append(errOuts, errOut), append(stops, stop)
 	}
 	adm := kafkatest.Admin(t, seeds)
 	kafkatest.WaitFor(t, 60*time.Second, "two members sharing the 16 partitions", func() bool {
@@ -740,21 +741,8 @@ func testServeGroup(t *testing.T, seeds []string) {
 		}
 		return true
 	})
-	base := time.Now().Truncate(time.Millisecond)
-	var recs []*kgo.Record
 	const flows = 24
-	for n := range flows {
-		o := fmt.Sprintf("g-o%d", n)
-		b := base.Add(time.Duration(n) * time.Millisecond)
-		for _, r := range []*kgo.Record{shopEvent(tp.orders, o+"-a", "OrderPlaced", o, "", b, 0),
-			shopEvent(tp.payments, o+"-b", "PaymentAuthorized", o, o+"-a", b, 40*time.Millisecond),
-			shopEvent(tp.stock, o+"-c", "StockReserved", o, o+"-b", b, 65*time.Millisecond),
-			shopEvent(tp.shipping, o+"-d", "OrderShipped", o, o+"-c", b, 165*time.Millisecond)} {
-			r.Partition = int32(n % 4) // co-partitioned by order
-			recs = append(recs, r)
-		}
-	}
-	kafkatest.Produce(t, seeds, recs...)
+	produceFlows(t, seeds, tp, "g", flows)
 	cf := map[string]string{"flow": "checkout"}
 	var per [2]float64
 	kafkatest.WaitFor(t, 60*time.Second, "every flow counted once across the two", func() bool {
@@ -783,6 +771,28 @@ func testServeGroup(t *testing.T, seeds []string) {
 		}
 	}
 
+	// One instance stops (nothing was open: every flow was final): its
+	// partitions move to the other, which counts every later flow.
+	if err := stops[0](); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stop: %v", err)
+	}
+	kafkatest.WaitFor(t, 60*time.Second, "one member with every partition", func() bool {
+		dg, err := adm.DescribeGroups(context.Background(), group)
+		if err != nil || len(dg[group].Members) != 1 || dg[group].State != "Stable" {
+			return false
+		}
+		a, ok := dg[group].Members[0].Assigned.AsConsumer()
+		n := 0
+		for _, tp := range a.Topics {
+			n += len(tp.Partitions)
+		}
+		return ok && n == 16
+	})
+	produceFlows(t, seeds, tp, "h", flows)
+	kafkatest.WaitFor(t, 60*time.Second, "the survivor counting the second round", func() bool {
+		return value(scrape(t, addrs[1]), "eddy_flows_completed_total", cf) == per[1]+flows
+	})
+
 	// Not co-partitioned: said at start, plainly.
 	odd := kafkatest.NewTopic(t, seeds, 3)
 	f, _, errOut := lagFactory(false, env)
@@ -791,4 +801,24 @@ func testServeGroup(t *testing.T, seeds []string) {
 		s := errOut.String()
 		return strings.Contains(s, "not co-partitioned (3 partitions: "+odd+"; 4 partitions: ")
 	})
+}
+
+// produceFlows produces n complete checkout flows (40/25/100 ms hops), each
+// flow's events on partition n%4 of every topic: co-partitioned by order.
+func produceFlows(t *testing.T, seeds []string, tp shopTopics, prefix string, flows int) {
+	t.Helper()
+	base := time.Now().Truncate(time.Millisecond)
+	var recs []*kgo.Record
+	for n := range flows {
+		o := fmt.Sprintf("%s-o%d", prefix, n)
+		b := base.Add(time.Duration(n) * time.Millisecond)
+		for _, r := range []*kgo.Record{shopEvent(tp.orders, o+"-a", "OrderPlaced", o, "", b, 0),
+			shopEvent(tp.payments, o+"-b", "PaymentAuthorized", o, o+"-a", b, 40*time.Millisecond),
+			shopEvent(tp.stock, o+"-c", "StockReserved", o, o+"-b", b, 65*time.Millisecond),
+			shopEvent(tp.shipping, o+"-d", "OrderShipped", o, o+"-c", b, 165*time.Millisecond)} {
+			r.Partition = int32(n % 4) // co-partitioned by order
+			recs = append(recs, r)
+		}
+	}
+	kafkatest.Produce(t, seeds, recs...)
 }
