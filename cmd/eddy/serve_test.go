@@ -822,3 +822,29 @@ func produceFlows(t *testing.T, seeds []string, tp shopTopics, prefix string, fl
 	}
 	kafkatest.Produce(t, seeds, recs...)
 }
+
+// TestServeNoSecrets: a RabbitMQ that cannot be reached with a password in
+// its URL: /readyz, /metrics and stderr say why without the password.
+func TestServeNoSecrets(t *testing.T) {
+	const pw = "hunter2-serve-pw"
+	f, _, errOut := lagFactory(false, map[string]string{"EDDY_AMQP_URL": "amqp://eddy:" + pw + "@127.0.0.1:1/", "EDDY_AMQP_MGMT_URL": "http://eddy:" + pw + "@127.0.0.1:1",
+		"EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	f.Global.Timeout = 500 * time.Millisecond
+	addr, stop := startServe(t, f, serveOpts(ServeOptions{Sources: []string{"amqp:orders.q"}, DLQs: []string{"amqp:orders.dlq"}, Lag: []string{"amqp:"}}))
+	var body string
+	kafkatest.WaitFor(t, 30*time.Second, "readyz saying why", func() bool {
+		var code int
+		code, body = getStatus(t, "http://"+addr+"/readyz")
+		return code == 503 && !strings.Contains(body, "not answered yet")
+	})
+	_, metrics := getStatus(t, "http://"+addr+"/metrics")
+	stop()
+	for what, s := range map[string]string{"readyz": body, "metrics": metrics, "stderr": errOut.String()} {
+		if strings.Contains(s, pw) {
+			t.Errorf("%s shows the password: %s", what, s)
+		}
+	}
+	if !strings.Contains(errOut.String(), "127.0.0.1:1") {
+		t.Errorf("stderr does not say what failed: %s", errOut)
+	}
+}
