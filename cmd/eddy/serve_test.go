@@ -27,6 +27,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/internal/promtest"
+	"github.com/eddy-sh/eddy/serve"
 )
 
 // scrape reads /metrics in Prometheus's protobuf exposition (what a
@@ -632,7 +633,16 @@ expect:
 // bucket that holds them, the SLO ratio 10/17, the DLQ's 2 letters and their rate.
 func TestServePrometheus(t *testing.T) {
 	promtest.Binary(t)
-	seeds := kafkatest.Cluster(t)
+	testServePrometheus(t, kafkatest.Cluster(t))
+}
+
+// TestServePrometheusRealKafka is the same on the real Kafka.
+func TestServePrometheusRealKafka(t *testing.T) {
+	promtest.Binary(t)
+	testServePrometheus(t, realKafkaSeeds(t))
+}
+
+func testServePrometheus(t *testing.T, seeds []string) {
 	tp := shopTopics{orders: kafkatest.NewTopic(t, seeds, 2), payments: kafkatest.NewTopic(t, seeds, 2),
 		stock: kafkatest.NewTopic(t, seeds, 1), shipping: kafkatest.NewTopic(t, seeds, 1)}
 	tp.dlt = kafkatest.NamedTopic(t, seeds, kafkatest.UniqueName(t)+".DLT", 1)
@@ -846,5 +856,37 @@ func TestServeNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "127.0.0.1:1") {
 		t.Errorf("stderr does not say what failed: %s", errOut)
+	}
+}
+
+// TestServeFlags checks flag parsing alone, through runF, and that the
+// flags given are told apart from the defaults (they win over --config).
+func TestServeFlags(t *testing.T) {
+	f, _, _ := testFactory(false)
+	var got *ServeOptions
+	cmd := newCmdServe(f, func(_ context.Context, o *ServeOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"kafka:orders", "amqp:q", "--flow", "c=A -> B", "--expect", "A -> B within 5s", "--dlq", "kafka:x.DLT",
+		"--lag", "payments", "--flow-timeout", "1m", "--from", "beginning", "--group", "g", "--max-edges", "7", "--listen", "127.0.0.1:0"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.Sources, ",") != "kafka:orders,amqp:q" || got.Flows[0] != "c=A -> B" || got.Expect[0] != "A -> B within 5s" ||
+		got.DLQs[0] != "kafka:x.DLT" || got.Lag[0] != "payments" || got.FlowTimeout != time.Minute || got.From != "beginning" ||
+		got.Group != "g" || got.MaxEdges != 7 || got.MaxReasons != 10 || got.Listen != "127.0.0.1:0" || got.Interval != 15*time.Second {
+		t.Fatalf("parsed %+v", *got)
+	}
+	if !got.set["max-edges"] || got.set["max-reasons"] || got.set["interval"] {
+		t.Fatalf("flags given: %v", got.set)
+	}
+	// --config under the flags given.
+	cfg := filepath.Join(t.TempDir(), "serve.yaml")
+	os.WriteFile(cfg, []byte("interval: 3s\nmax-edges: 99\nmax-reasons: 4\nlisten: 127.0.0.1:1\n"), 0o600)
+	fc, err := serve.LoadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.merge(fc)
+	if got.Interval != 3*time.Second || got.MaxEdges != 7 || got.MaxReasons != 4 || got.Listen != "127.0.0.1:0" {
+		t.Fatalf("merged %+v", *got)
 	}
 }
