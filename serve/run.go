@@ -153,7 +153,7 @@ func Run(ctx context.Context, ln net.Listener, o Options) error {
 	}
 	ready := &readiness{pending: map[string]string{}}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{lm.Registry(), m.Registry}, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{lm.Registry(), m.Registry}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if why := ready.why(); why != "" {
