@@ -58,10 +58,16 @@ answered once (503 and the reason before).
 Flows are read live from the end (--from), correlated as eddy trace flows
 does, and counted when they finalise: after --flow-timeout without an event,
 which also bounds memory. A flow is labelled by the definition (--flow)
-whose first step opened it, else "default"; the SLO rules (--expect) judge
-each finalised flow that reached their first step. On SIGINT or SIGTERM
-ingest stops, the last OTLP push is made and scrapes in flight finish; flows
-still open then are not counted.
+whose first step it reaches (in any order of arrival), else "default"; the
+SLO rules (--expect) judge each finalised flow that reached their first
+step. On SIGINT or SIGTERM ingest stops, the last OTLP push is made and
+scrapes in flight finish; flows still open then are not counted.
+
+Several instances share the flow work with --group: Kafka assigns each the
+partitions of the flow topics and moves them when one leaves. A flow stays
+whole on one instance when the topics are co-partitioned by the correlation
+key (one partition count, every event keyed by its correlation id); the
+partition counts are checked at start, and a line says when they differ.
 
 Label cardinality is bounded: no id, key or payload value is ever a label;
 event types and topics form at most --max-edges edges per histogram (a
