@@ -67,11 +67,12 @@ func (l *letters) add(e *event.Event) {
 	rk := reasonKey{k, reason}
 	c, ok := l.reasons[rk]
 	if !ok {
-		shown := reason
 		if !l.m.reasons.admit(l.cluster+"\x00"+k.transport+"\x00"+k.name, reason) {
-			shown = Other
+			// Not cached: a reason past the bound costs no memory.
+			l.m.dlqReason.WithLabelValues(l.cluster, k.transport, k.name, Other).Inc()
+			return
 		}
-		c = l.m.dlqReason.WithLabelValues(l.cluster, k.transport, k.name, shown)
+		c = l.m.dlqReason.WithLabelValues(l.cluster, k.transport, k.name, reason)
 		l.reasons[reasonKey{dlqKey{strings.Clone(k.transport), strings.Clone(k.name)}, strings.Clone(reason)}] = c
 	}
 	c.Inc()

@@ -210,11 +210,12 @@ func (r *Recorder) hop(l uint16, from, to string) prometheus.Observer {
 		return o
 	}
 	flow := r.labels[l].name
-	f, t := from, to
 	if !r.m.edges.admit(r.cluster+"\x00"+flow, from+"\x00"+to) {
-		f, t = Other, Other
+		// Not cached: types come from the data, and an edge past the
+		// bound must not cost memory either.
+		return r.m.hop.WithLabelValues(r.cluster, flow, Other, Other)
 	}
-	o := r.m.hop.WithLabelValues(r.cluster, flow, f, t)
+	o := r.m.hop.WithLabelValues(r.cluster, flow, from, to)
 	// The flow's strings are lent: the key keeps copies.
 	r.hops[hopKey{l, strings.Clone(from), strings.Clone(to)}] = o
 	return o
@@ -225,11 +226,10 @@ func (r *Recorder) topicHop(from, to string) prometheus.Observer {
 	if o, ok := r.topics[k]; ok {
 		return o
 	}
-	f, t := from, to
 	if !r.m.topics.admit(r.cluster, from+"\x00"+to) {
-		f, t = Other, Other
+		return r.m.topicHop.WithLabelValues(r.cluster, Other, Other)
 	}
-	o := r.m.topicHop.WithLabelValues(r.cluster, f, t)
+	o := r.m.topicHop.WithLabelValues(r.cluster, from, to)
 	r.topics[hopKey{0, strings.Clone(from), strings.Clone(to)}] = o
 	return o
 }

@@ -113,7 +113,7 @@ type bound struct {
 	max   int
 	mu    sync.Mutex
 	seen  map[string]map[string]bool // scope -> values given their own label
-	folds int64                      // values folded into Other
+	folds int64                      // values folded into Other (each time)
 }
 
 // admit reports whether value keeps its own label in scope.
@@ -139,8 +139,7 @@ func (b *bound) admit(scope, value string) bool {
 	return true
 }
 
-// Folded is how many distinct edges and reasons were folded into Other
-// (each counted once per recorder that met it).
+// Folded is how many hops and letters were counted under Other.
 func (m *Metrics) Folded() (edges, reasons int64) {
 	m.edges.mu.Lock()
 	m.topics.mu.Lock()

@@ -1,13 +1,19 @@
 package serve
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/trace"
 )
 
 // TestMetricNamesDocumented: the help's list (MetricNames, the contract of
@@ -55,5 +61,36 @@ func TestReasonLabel(t *testing.T) {
 	}
 	if got := reasonLabel("no answer within <n> ms"); got != "no answer within <n> ms" {
 		t.Errorf("%q", got)
+	}
+}
+
+// TestEdgesBoundedInMemory: event types come from the data; past
+// --max-edges, a thousand distinct edges cost no label and no cache entry,
+// and every one of their hops is counted under other.
+func TestEdgesBoundedInMemory(t *testing.T) {
+	m := NewMetrics(2, 2)
+	r := m.NewRecorder("c", nil, nil)
+	for i := range 1000 {
+		a := fmt.Sprintf("T%d", i)
+		fl := &trace.Flow{Steps: []trace.Step{{Type: "Start", Source: "s"}, {Type: a, Source: a}},
+			Hops: []trace.Hop{{From: 0, To: 1, Latency: time.Millisecond}}}
+		r.Flow(fl)
+	}
+	if len(r.hops) != 2 || len(r.topics) != 2 {
+		t.Fatalf("%d hop and %d topic entries cached", len(r.hops), len(r.topics))
+	}
+	var other dto.Metric
+	if err := m.hop.WithLabelValues("c", DefaultFlow, Other, Other).(prometheus.Histogram).Write(&other); err != nil {
+		t.Fatal(err)
+	}
+	if other.Histogram.GetSampleCount() != 998 {
+		t.Fatalf("other holds %d hops", other.Histogram.GetSampleCount())
+	}
+	l := newLetters(m, "c", nil)
+	for i := range 1000 {
+		l.add(&event.Event{Transport: event.Kafka, Topic: "x.DLT", Headers: []event.Header{{Key: "kafka_dlt-exception-message", Value: []byte(fmt.Sprintf("boom %s", strings.Repeat("z", i%500+1)))}}})
+	}
+	if len(l.reasons) != 2 {
+		t.Fatalf("%d reasons cached", len(l.reasons))
 	}
 }
