@@ -26,6 +26,7 @@ import (
 
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/demo"
 	"github.com/eddy-sh/eddy/internal/promtest"
 	"github.com/eddy-sh/eddy/serve"
 )
@@ -888,5 +889,46 @@ func TestServeFlags(t *testing.T) {
 	got.merge(fc)
 	if got.Interval != 3*time.Second || got.MaxEdges != 7 || got.MaxReasons != 4 || got.Listen != "127.0.0.1:0" {
 		t.Fatalf("merged %+v", *got)
+	}
+}
+
+// TestServePrometheusDemo: a real Prometheus scrapes eddy serve beside the
+// demo shop (the payments service takes 40 ms an event): the hop into
+// PaymentAuthorized has its median above those 40 ms (the service's time
+// plus its consumer's; 0.5 s in one run on kfake), most flows ship
+// within the rule's 10 s, and the dead letters the demo writes arrive at a
+// rate.
+func TestServePrometheusDemo(t *testing.T) {
+	promtest.Binary(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := demo.Start(ctx, demo.Config{Rate: 100, BurstEvery: -1, PoisonEvery: -1, FailRate: 0.05,
+		Latency: map[string]demo.Latency{"payments": {Median: 40 * time.Millisecond, P99: 40 * time.Millisecond}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	f, _, _ := lagFactory(false, map[string]string{"EDDY_BROKERS": d.Addr(), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
+	addr, _ := startServe(t, f, serveOpts(ServeOptions{Sources: []string{"kafka:/.*/"}, Flows: []string{"shop"}, FlowTimeout: 5 * time.Second,
+		Expect: []string{"ships=OrderPlaced -> OrderShipped within 10s"}, DLQs: []string{"kafka:" + demo.TopicPaymentsDLT}}))
+	p := promtest.Start(t, promtest.Config{Targets: []string{addr}, ScrapeInterval: 100 * time.Millisecond})
+	qctx, qcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer qcancel()
+	if _, err := p.WaitForFloat(qctx, `sum(eddy_flows_completed_total{flow="shop"})`, func(v float64) bool { return v >= 100 }); err != nil {
+		t.Fatalf("%v\n%s", err, p.Log())
+	}
+	if _, err := p.WaitForFloat(qctx, `sum(rate(eddy_dlq_inflow_total{dlq="payments.DLT"}[30s]))`, func(v float64) bool { return v > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	q, err := p.QueryFloat(qctx, `histogram_quantile(0.5, sum(eddy_flow_hop_latency_seconds{flow="shop",from="OrderPlaced",to="PaymentAuthorized"}))`)
+	if err != nil || q < 0.040/1.1 || q > 2 {
+		t.Errorf("p50 OrderPlaced -> PaymentAuthorized = %v (%v); want above the service's 40 ms, below 2 s", q, err)
+	}
+	vec, err := p.Query(qctx, `eddy_slo_good_total{rule="ships"} / eddy_slo_total{rule="ships"}`)
+	if err != nil || len(vec) != 1 || !(vec[0].Value > 0.5 && vec[0].Value <= 1) {
+		t.Errorf("SLO ratio %v (%v)", vec, err)
+	}
+	if v, err := p.QueryFloat(qctx, `sum(eddy_flows_dead_lettered_total{flow="shop"})`); err != nil || v == 0 {
+		t.Errorf("dead-lettered flows %v (%v)", v, err)
 	}
 }
