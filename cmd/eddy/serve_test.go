@@ -893,16 +893,16 @@ func TestServeFlags(t *testing.T) {
 }
 
 // TestServePrometheusDemo: a real Prometheus scrapes eddy serve beside the
-// demo shop (the payments service takes 40 ms an event): the hop into
-// PaymentAuthorized has its median above those 40 ms (the service's time
-// plus its consumer's; 0.5 s in one run on kfake), most flows ship
-// within the rule's 10 s, and the dead letters the demo writes arrive at a
-// rate.
+// demo shop, 10 orders/s, its payments service taking 40 ms an event (busy
+// 40% of the time: little queueing): the hop into PaymentAuthorized has its
+// median at those 40 ms plus the consumer's fetch (under 200 ms), most
+// flows ship within the rule's 10 s, and the dead letters the demo writes
+// arrive at a rate.
 func TestServePrometheusDemo(t *testing.T) {
 	promtest.Binary(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d, err := demo.Start(ctx, demo.Config{Rate: 100, BurstEvery: -1, PoisonEvery: -1, FailRate: 0.05,
+	d, err := demo.Start(ctx, demo.Config{Rate: 10, BurstEvery: -1, PoisonEvery: -1, FailRate: 0.1,
 		Latency: map[string]demo.Latency{"payments": {Median: 40 * time.Millisecond, P99: 40 * time.Millisecond}}})
 	if err != nil {
 		t.Fatal(err)
@@ -914,16 +914,17 @@ func TestServePrometheusDemo(t *testing.T) {
 	p := promtest.Start(t, promtest.Config{Targets: []string{addr}, ScrapeInterval: 100 * time.Millisecond})
 	qctx, qcancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer qcancel()
-	if _, err := p.WaitForFloat(qctx, `sum(eddy_flows_completed_total{flow="shop"})`, func(v float64) bool { return v >= 100 }); err != nil {
+	if _, err := p.WaitForFloat(qctx, `sum(eddy_flows_completed_total{flow="shop"})`, func(v float64) bool { return v >= 40 }); err != nil {
 		t.Fatalf("%v\n%s", err, p.Log())
 	}
 	if _, err := p.WaitForFloat(qctx, `sum(rate(eddy_dlq_inflow_total{dlq="payments.DLT"}[30s]))`, func(v float64) bool { return v > 0 }); err != nil {
 		t.Fatal(err)
 	}
 	q, err := p.QueryFloat(qctx, `histogram_quantile(0.5, sum(eddy_flow_hop_latency_seconds{flow="shop",from="OrderPlaced",to="PaymentAuthorized"}))`)
-	if err != nil || q < 0.040/1.1 || q > 2 {
-		t.Errorf("p50 OrderPlaced -> PaymentAuthorized = %v (%v); want above the service's 40 ms, below 2 s", q, err)
+	if err != nil || q < 0.040/1.1 || q > 0.2 {
+		t.Errorf("p50 OrderPlaced -> PaymentAuthorized = %v (%v); want the service's 40 ms and a fetch, under 200 ms", q, err)
 	}
+	t.Logf("p50 OrderPlaced -> PaymentAuthorized: %.1f ms", q*1000)
 	vec, err := p.Query(qctx, `eddy_slo_good_total{rule="ships"} / eddy_slo_total{rule="ships"}`)
 	if err != nil || len(vec) != 1 || !(vec[0].Value > 0.5 && vec[0].Value <= 1) {
 		t.Errorf("SLO ratio %v (%v)", vec, err)
