@@ -42,6 +42,7 @@ func BenchmarkIngest(b *testing.B) {
 	rec := m.NewRecorder("bench", []FlowDef{def}, []Rule{rule})
 	now := base
 	c := trace.NewCorrelator(rec.Config(nil, time.Second, func() time.Time { return now }))
+	rec.Attach(c)
 	b.ResetTimer()
 	events := 0
 	for i := 0; i < b.N; i++ {

@@ -80,6 +80,7 @@ type Recorder struct {
 	topics  map[hopKey]prometheus.Observer
 	events  prometheus.Counter
 	counted int64
+	cor     *trace.Correlator // the one fed (Attach), for its event count
 
 	chk               *trace.Checker
 	rules             []Rule
@@ -157,8 +158,24 @@ func (r *Recorder) Config(schema *event.Schema, timeout time.Duration, clock fun
 		OnMerged: func(l uint16) { r.labels[l].open.Dec() }}
 }
 
+// Attach names the Correlator r's Config made: the events counter is then
+// brought up to date with every flow finalised too, not only at Tick.
+func (r *Recorder) Attach(c *trace.Correlator) { r.cor = c }
+
+func (r *Recorder) syncEvents(c *trace.Correlator) {
+	if n := c.Events(); n > r.counted {
+		r.events.Add(float64(n - r.counted))
+		r.counted = n
+	}
+}
+
 // Flow records one finalised flow.
 func (r *Recorder) Flow(fl *trace.Flow) {
+	if r.cor != nil {
+		// The events of a flow are counted before it is: a scrape never
+		// sees a flow whose events it does not.
+		r.syncEvents(r.cor)
+	}
 	l := fl.Label
 	if int(l) >= len(r.labels) {
 		l = 0
@@ -266,10 +283,7 @@ func (r *Recorder) markSeen(i int) {
 // Tick brings the events counter and the rules' first-step gauges up to
 // date with c, the Correlator r feeds.
 func (r *Recorder) Tick(c *trace.Correlator) {
-	if n := c.Events(); n > r.counted {
-		r.events.Add(float64(n - r.counted))
-		r.counted = n
-	}
+	r.syncEvents(c)
 	if r.chk == nil || !slices.Contains(r.seen, false) {
 		return
 	}

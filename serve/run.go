@@ -238,6 +238,7 @@ func retry(ctx context.Context, d time.Duration) bool {
 // a source that fails is reopened after an interval, the open flows kept.
 func runFlows(ctx context.Context, c Cluster, rec *Recorder, o Options, answered func(error)) {
 	cor := trace.NewCorrelator(rec.Config(c.Schema, o.FlowTimeout, o.Clock))
+	rec.Attach(cor)
 	if c.Group != "" && (len(c.KafkaAddrs) > 0 || c.EveryTopic) {
 		checkCoPartitioning(ctx, c, o)
 	}
