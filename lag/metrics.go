@@ -3,6 +3,7 @@ package lag
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,11 +14,8 @@ import (
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/otlptranslator"
-	"go.opentelemetry.io/otel/attribute"
+	promb "go.opentelemetry.io/contrib/bridges/prometheus"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -65,29 +63,37 @@ type LagMetricsOptions struct {
 	// it arrived), the final push at Shutdown included. Without it a failed
 	// push goes only to OpenTelemetry's global error handler.
 	OnPush func(error)
+	// ClusterLabel adds a cluster label to every metric, the name given to
+	// UpdateCluster (eddy serve, which samples several clusters).
+	ClusterLabel bool
+	// Producer, when set, is pushed with OTLP beside the lag metrics (eddy
+	// serve's flow metrics, from its own Prometheus registry).
+	Producer sdkmetric.Producer
 }
 
-// LagMetrics exposes the latest LagSnapshot as OpenTelemetry gauges, read by
-// a Prometheus scrape (Handler) and optionally pushed with OTLP. Update and
+// LagMetrics exposes the latest LagSnapshot as Prometheus gauges, read by a
+// scrape (Handler) and optionally pushed with OTLP (the registry, through
+// OpenTelemetry's Prometheus bridge). Update and
 // the readers are safe for concurrent use.
 type LagMetrics struct {
-	mu   sync.Mutex
-	snap *inspect.LagSnapshot
-	took time.Duration
+	mu    sync.Mutex
+	snaps map[string]sampled // by cluster ("" without ClusterLabel)
+	label bool
 
 	reg      *prometheus.Registry
-	provider *sdkmetric.MeterProvider
-	shown    string // the OTLP endpoint, for messages: no user, no query
+	descs    map[string]*prometheus.Desc
+	provider *sdkmetric.MeterProvider // nil without OTLP
+	shown    string                   // the OTLP endpoint, for messages: no user, no query
 }
 
 // NewLagMetrics sets up the meter provider and its readers.
 func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error) {
-	m := &LagMetrics{reg: prometheus.NewRegistry()}
-	exp, err := otelprom.New(otelprom.WithRegisterer(m.reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo(), otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithoutSuffixes))
-	if err != nil {
+	m := &LagMetrics{reg: prometheus.NewRegistry(), snaps: map[string]sampled{}, label: o.ClusterLabel}
+	m.descs = lagDescs(o.ClusterLabel)
+	if err := m.reg.Register((*lagCollector)(m)); err != nil {
 		return nil, err
 	}
-	opts := []sdkmetric.Option{sdkmetric.WithReader(exp)}
+	var opts []sdkmetric.Option
 	if o.OTLPEndpoint != "" {
 		var eo []otlpmetrichttp.Option
 		if scheme, _, ok := strings.Cut(o.OTLPEndpoint, "://"); ok && !isURL(o.OTLPEndpoint) {
@@ -118,7 +124,12 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 			eo = append(eo, otlpmetrichttp.WithEndpoint(o.OTLPEndpoint), otlpmetrichttp.WithInsecure())
 			m.shown = "http://" + o.OTLPEndpoint + "/v1/metrics"
 		}
-		var ro []sdkmetric.PeriodicReaderOption
+		// The registry is what is pushed, through the Prometheus bridge:
+		// the same figures, names and help as a scrape reads.
+		ro := []sdkmetric.PeriodicReaderOption{sdkmetric.WithProducer(promb.NewMetricProducer(promb.WithGatherer(m.reg)))}
+		if o.Producer != nil {
+			ro = append(ro, sdkmetric.WithProducer(o.Producer))
+		}
 		if t := o.OTLPTimeout; t > 0 {
 			// Each request, the retries of one push (else up to a minute
 			// of them), and the push as a whole.
@@ -140,9 +151,8 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 		}
 		opts = append(opts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, append(ro, sdkmetric.WithInterval(iv))...)))
 	}
-	m.provider = sdkmetric.NewMeterProvider(opts...)
-	if err := m.register(m.provider.Meter("github.com/eddy-sh/eddy/inspect")); err != nil {
-		return nil, err
+	if len(opts) > 0 {
+		m.provider = sdkmetric.NewMeterProvider(opts...)
 	}
 	return m, nil
 }
@@ -170,91 +180,147 @@ func isURL(s string) bool {
 
 // Update makes s the figures the metrics report; took is how long sampling
 // it took.
-func (m *LagMetrics) Update(s *inspect.LagSnapshot, took time.Duration) {
+func (m *LagMetrics) Update(s *inspect.LagSnapshot, took time.Duration) { m.UpdateCluster("", s, took) }
+
+// UpdateCluster makes s the figures of cluster (its cluster label, with
+// ClusterLabel).
+func (m *LagMetrics) UpdateCluster(cluster string, s *inspect.LagSnapshot, took time.Duration) {
 	m.mu.Lock()
-	m.snap, m.took = s, took
+	m.snaps[cluster] = sampled{s, took}
 	m.mu.Unlock()
+}
+
+// Registry is the Prometheus registry the metrics are read from.
+func (m *LagMetrics) Registry() *prometheus.Registry { return m.reg }
+
+type sampled struct {
+	snap *inspect.LagSnapshot
+	took time.Duration
 }
 
 // Handler serves the Prometheus text format.
 func (m *LagMetrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	// A series that cannot be collected is left out, not the whole scrape.
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 // Shutdown pushes a last time (OTLP) and stops the readers.
-func (m *LagMetrics) Shutdown(ctx context.Context) error { return m.provider.Shutdown(ctx) }
+func (m *LagMetrics) Shutdown(ctx context.Context) error {
+	if m.provider == nil {
+		return nil
+	}
+	return m.provider.Shutdown(ctx)
+}
 
-func (m *LagMetrics) register(meter metric.Meter) error {
-	names := []struct{ name, desc string }{
-		{"eddy_kafka_consumergroup_lag", "Records the group still has to read (sum over partitions; an upper bound when lag_exact is 0)."},
-		{"eddy_kafka_consumergroup_lag_min", "Lower bound of the records the group still has to read."},
-		{"eddy_kafka_consumergroup_lag_exact", "1 when the lag is exact, 0 when it is a range (read budget or timeout)."},
-		{"eddy_kafka_consumergroup_offset_lag", "High watermark minus committed offset, summed (kafka-consumer-groups' LAG)."},
-		{"eddy_kafka_consumergroup_time_lag_seconds", "Age of the oldest record the group has not read (a lower bound when time_lag_exact is 0)."},
-		{"eddy_kafka_consumergroup_time_lag_exact", "0 when a partition with records to read has no time lag."},
-		{"eddy_kafka_consumergroup_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 3 ERR."},
-		{"eddy_kafka_consumergroup_members", "Members of the group."},
-		{"eddy_kafka_consumergroup_partition_lag", "Records still to read in the partition (an upper bound when not exact)."},
-		{"eddy_kafka_consumergroup_partition_lag_min", "Lower bound of the records still to read in the partition."},
-		{"eddy_kafka_consumergroup_partition_lag_exact", "1 when the partition's lag is exact, 0 when it is a range."},
-		{"eddy_kafka_consumergroup_partition_high_watermark", "The partition's high watermark."},
-		{"eddy_kafka_consumergroup_partition_offset_lag", "High watermark minus committed offset."},
-		{"eddy_kafka_consumergroup_partition_time_lag_seconds", "Age of the first unread record of the partition."},
-		{"eddy_kafka_consumergroup_partition_committed_offset", "The group's committed offset."},
-		{"eddy_kafka_consumergroup_partition_end_offset", "The partition's end offset (last stable offset when read_committed)."},
-		{"eddy_kafka_consumergroup_partition_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 3 ERR (commit beyond the log end), 4 STOP, 5 STALL, 6 REWIND."},
-		{"eddy_rabbitmq_queue_messages_ready", "Messages ready for delivery."},
-		{"eddy_rabbitmq_queue_messages_unacked", "Messages delivered and not yet acknowledged."},
-		{"eddy_rabbitmq_queue_consumers", "Consumers of the queue."},
-		{"eddy_rabbitmq_queue_head_age_seconds", "Age of the oldest ready message (its timestamp property)."},
-		{"eddy_rabbitmq_queue_publish_rate", "Messages published per second."},
-		{"eddy_rabbitmq_queue_deliver_rate", "Messages delivered per second."},
-		{"eddy_rabbitmq_queue_ack_rate", "Messages acknowledged per second."},
-		{"eddy_lag_sample_timestamp_seconds", "When the figures were sampled, Unix time."},
-		{"eddy_lag_sample_duration_seconds", "How long the last sample took."},
-		{"eddy_lag_sample_errors", "Transports that failed in the last sample."},
-	}
-	gs := map[string]metric.Float64ObservableGauge{}
-	var obs []metric.Observable
-	for _, n := range names {
-		g, err := meter.Float64ObservableGauge(n.name, metric.WithDescription(n.desc))
-		if err != nil {
-			return err
+// lagNames are the metrics' names and help.
+var lagNames = []struct{ name, desc string }{
+	{"eddy_kafka_consumergroup_lag", "Records the group still has to read (sum over partitions; an upper bound when lag_exact is 0)."},
+	{"eddy_kafka_consumergroup_lag_min", "Lower bound of the records the group still has to read."},
+	{"eddy_kafka_consumergroup_lag_exact", "1 when the lag is exact, 0 when it is a range (read budget or timeout)."},
+	{"eddy_kafka_consumergroup_offset_lag", "High watermark minus committed offset, summed (kafka-consumer-groups' LAG)."},
+	{"eddy_kafka_consumergroup_time_lag_seconds", "Age of the oldest record the group has not read (a lower bound when time_lag_exact is 0)."},
+	{"eddy_kafka_consumergroup_time_lag_exact", "0 when a partition with records to read has no time lag."},
+	{"eddy_kafka_consumergroup_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 3 ERR."},
+	{"eddy_kafka_consumergroup_members", "Members of the group."},
+	{"eddy_kafka_consumergroup_partition_lag", "Records still to read in the partition (an upper bound when not exact)."},
+	{"eddy_kafka_consumergroup_partition_lag_min", "Lower bound of the records still to read in the partition."},
+	{"eddy_kafka_consumergroup_partition_lag_exact", "1 when the partition's lag is exact, 0 when it is a range."},
+	{"eddy_kafka_consumergroup_partition_high_watermark", "The partition's high watermark."},
+	{"eddy_kafka_consumergroup_partition_offset_lag", "High watermark minus committed offset."},
+	{"eddy_kafka_consumergroup_partition_time_lag_seconds", "Age of the first unread record of the partition."},
+	{"eddy_kafka_consumergroup_partition_committed_offset", "The group's committed offset."},
+	{"eddy_kafka_consumergroup_partition_end_offset", "The partition's end offset (last stable offset when read_committed)."},
+	{"eddy_kafka_consumergroup_partition_status", "Burrow status: 0 unknown, 1 OK, 2 WARN, 3 ERR (commit beyond the log end), 4 STOP, 5 STALL, 6 REWIND."},
+	{"eddy_rabbitmq_queue_messages_ready", "Messages ready for delivery."},
+	{"eddy_rabbitmq_queue_messages_unacked", "Messages delivered and not yet acknowledged."},
+	{"eddy_rabbitmq_queue_consumers", "Consumers of the queue."},
+	{"eddy_rabbitmq_queue_head_age_seconds", "Age of the oldest ready message (its timestamp property)."},
+	{"eddy_rabbitmq_queue_publish_rate", "Messages published per second."},
+	{"eddy_rabbitmq_queue_deliver_rate", "Messages delivered per second."},
+	{"eddy_rabbitmq_queue_ack_rate", "Messages acknowledged per second."},
+	{"eddy_lag_sample_timestamp_seconds", "When the figures were sampled, Unix time."},
+	{"eddy_lag_sample_duration_seconds", "How long the last sample took."},
+	{"eddy_lag_sample_errors", "Transports that failed in the last sample."},
+}
+
+// lagDescs are the metrics' descriptions: each level's labels, then
+// cluster when asked.
+func lagDescs(cluster bool) map[string]*prometheus.Desc {
+	out := map[string]*prometheus.Desc{}
+	for _, n := range lagNames {
+		var labels []string
+		switch {
+		case strings.HasPrefix(n.name, "eddy_kafka_consumergroup_partition_"):
+			labels = []string{"group", "topic", "partition"}
+		case strings.HasPrefix(n.name, "eddy_kafka_consumergroup_"):
+			labels = []string{"group"}
+		case strings.HasPrefix(n.name, "eddy_rabbitmq_queue_"):
+			labels = []string{"vhost", "queue"}
 		}
-		gs[n.name] = g
-		obs = append(obs, g)
+		if cluster {
+			labels = append(labels, "cluster")
+		}
+		out[n.name] = prometheus.NewDesc(n.name, n.desc, labels, nil)
 	}
-	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		m.mu.Lock()
-		s, took := m.snap, m.took
-		m.mu.Unlock()
+	return out
+}
+
+// lagCollector reads the latest snapshots at each scrape (or push): the
+// metrics are constant gauges made from them, which costs a fraction of
+// going through OpenTelemetry's instruments with thousands of partitions.
+type lagCollector LagMetrics
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	snaps := maps.Clone(c.snaps)
+	c.mu.Unlock()
+	for cluster, sm := range snaps {
+		var extra []string
+		if c.label {
+			extra = []string{cluster}
+		}
+		observeSnapshot(func(name string, v float64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, v, append(labels, extra...)...)
+		}, sm.snap, sm.took)
+	}
+}
+
+// observeSnapshot emits the gauges of one cluster's snapshot, each with
+// the values of its level's labels.
+func observeSnapshot(emit func(name string, v float64, labels ...string), s *inspect.LagSnapshot, took time.Duration) {
+	{
 		if s == nil {
-			return nil
+			return
 		}
-		o.ObserveFloat64(gs["eddy_lag_sample_timestamp_seconds"], float64(s.Time.UnixNano())/1e9)
-		o.ObserveFloat64(gs["eddy_lag_sample_duration_seconds"], took.Seconds())
-		o.ObserveFloat64(gs["eddy_lag_sample_errors"], float64(len(s.Errors)))
+		emit("eddy_lag_sample_timestamp_seconds", float64(s.Time.UnixNano())/1e9)
+		emit("eddy_lag_sample_duration_seconds", took.Seconds())
+		emit("eddy_lag_sample_errors", float64(len(s.Errors)))
 		for _, g := range s.Groups {
-			ga := metric.WithAttributes(attribute.String("group", g.Group))
-			o.ObserveFloat64(gs["eddy_kafka_consumergroup_status"], float64(g.Status), ga)
-			o.ObserveFloat64(gs["eddy_kafka_consumergroup_members"], float64(len(g.Members)), ga)
+			ga := []string{g.Group}
+			emit("eddy_kafka_consumergroup_status", float64(g.Status), ga...)
+			emit("eddy_kafka_consumergroup_members", float64(len(g.Members)), ga...)
 			if g.Err != "" {
 				continue
 			}
-			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag"], float64(g.Lag), ga)
-			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag_min"], float64(inspect.LagMin(g.Lag, g.LagMin, g.LagInexact)), ga)
-			o.ObserveFloat64(gs["eddy_kafka_consumergroup_lag_exact"], boolGauge(!g.LagInexact), ga)
-			o.ObserveFloat64(gs["eddy_kafka_consumergroup_offset_lag"], float64(g.OffsetLag), ga)
+			emit("eddy_kafka_consumergroup_lag", float64(g.Lag), ga...)
+			emit("eddy_kafka_consumergroup_lag_min", float64(inspect.LagMin(g.Lag, g.LagMin, g.LagInexact)), ga...)
+			emit("eddy_kafka_consumergroup_lag_exact", boolGauge(!g.LagInexact), ga...)
+			emit("eddy_kafka_consumergroup_offset_lag", float64(g.OffsetLag), ga...)
 			if g.TimeLag >= 0 {
-				o.ObserveFloat64(gs["eddy_kafka_consumergroup_time_lag_seconds"], g.TimeLag.Seconds(), ga)
+				emit("eddy_kafka_consumergroup_time_lag_seconds", g.TimeLag.Seconds(), ga...)
 			}
-			o.ObserveFloat64(gs["eddy_kafka_consumergroup_time_lag_exact"], boolGauge(!g.TimeLagInexact), ga)
+			emit("eddy_kafka_consumergroup_time_lag_exact", boolGauge(!g.TimeLagInexact), ga...)
 			for _, p := range g.Partitions {
-				pa := metric.WithAttributes(attribute.String("group", g.Group), attribute.String("topic", p.Topic),
-					attribute.String("partition", strconv.Itoa(int(p.Partition))))
+				pa := []string{g.Group, p.Topic, strconv.Itoa(int(p.Partition))}
 				obsInt := func(name string, v int64) {
 					if v >= 0 {
-						o.ObserveFloat64(gs[name], float64(v), pa)
+						emit(name, float64(v), pa...)
 					}
 				}
 				obsInt("eddy_kafka_consumergroup_partition_lag", p.Lag)
@@ -264,36 +330,34 @@ func (m *LagMetrics) register(meter metric.Meter) error {
 				obsInt("eddy_kafka_consumergroup_partition_high_watermark", p.HighWatermark)
 				if p.Lag >= 0 {
 					obsInt("eddy_kafka_consumergroup_partition_lag_min", inspect.LagMin(p.Lag, p.LagMin, p.LagInexact))
-					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_lag_exact"], boolGauge(!p.LagInexact), pa)
+					emit("eddy_kafka_consumergroup_partition_lag_exact", boolGauge(!p.LagInexact), pa...)
 				}
 				if p.TimeLag >= 0 {
-					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_time_lag_seconds"], p.TimeLag.Seconds(), pa)
+					emit("eddy_kafka_consumergroup_partition_time_lag_seconds", p.TimeLag.Seconds(), pa...)
 				}
 				if inspect.Judged(p) {
-					o.ObserveFloat64(gs["eddy_kafka_consumergroup_partition_status"], float64(p.Status), pa)
+					emit("eddy_kafka_consumergroup_partition_status", float64(p.Status), pa...)
 				}
 			}
 		}
 		for _, q := range s.Queues {
-			qa := metric.WithAttributes(attribute.String("vhost", q.Vhost), attribute.String("queue", q.Queue))
-			o.ObserveFloat64(gs["eddy_rabbitmq_queue_messages_ready"], float64(q.Ready), qa)
-			o.ObserveFloat64(gs["eddy_rabbitmq_queue_consumers"], float64(q.Consumers), qa)
+			qa := []string{q.Vhost, q.Queue}
+			emit("eddy_rabbitmq_queue_messages_ready", float64(q.Ready), qa...)
+			emit("eddy_rabbitmq_queue_consumers", float64(q.Consumers), qa...)
 			if q.Via == "management" {
-				o.ObserveFloat64(gs["eddy_rabbitmq_queue_messages_unacked"], float64(q.Unacked), qa)
+				emit("eddy_rabbitmq_queue_messages_unacked", float64(q.Unacked), qa...)
 			}
 			if q.HeadAge >= 0 {
-				o.ObserveFloat64(gs["eddy_rabbitmq_queue_head_age_seconds"], q.HeadAge.Seconds(), qa)
+				emit("eddy_rabbitmq_queue_head_age_seconds", q.HeadAge.Seconds(), qa...)
 			}
 			for name, r := range map[string]*float64{"eddy_rabbitmq_queue_publish_rate": q.PublishRate,
 				"eddy_rabbitmq_queue_deliver_rate": q.DeliverRate, "eddy_rabbitmq_queue_ack_rate": q.AckRate} {
 				if r := inspect.FiniteRate(r); r != nil {
-					o.ObserveFloat64(gs[name], *r, qa)
+					emit(name, *r, qa...)
 				}
 			}
 		}
-		return nil
-	}, obs...)
-	return err
+	}
 }
 
 func boolGauge(b bool) float64 {

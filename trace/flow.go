@@ -65,6 +65,8 @@ type Flow struct {
 	Hops []Hop
 	// Open is set for a flow reported before it was idle for the timeout.
 	Open bool
+	// Label is Config.Label of the event that opened the flow (0 without).
+	Label uint16
 }
 
 // Start is the event time of the first step.

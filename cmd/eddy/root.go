@@ -54,6 +54,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 		newCmdDemo(f, nil),
 		newCmdTrace(f, nil), newCmdExpect(f, nil),
 		newCmdLag(f, nil),
+		newCmdServe(f, nil),
 		newCmdReplay(f, nil),
 		newCmdSend(f, nil),
 		newCmdDLQ(f, nil),
