@@ -933,8 +933,8 @@ func plan(ctx context.Context, adm *kadm.Client, group string, o Options) (map[t
 	}
 	out, parts := map[tp]int64{}, map[tp][2]int64{}
 	lso.Each(func(l kadm.ListedOffset) {
-		from := l.Offset // nothing to do unless a start says otherwise
-		base := l.Offset
+		base := l.Offset // nothing to do unless a start says otherwise
+		var from int64
 		if s, ok := starts.Lookup(l.Topic, l.Partition); ok {
 			base = min(s.Offset, l.Offset)
 		}
