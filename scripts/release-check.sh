@@ -44,8 +44,10 @@ CYCLONEDX_GOMOD_VERSION=${CYCLONEDX_GOMOD_VERSION:-v1.10.0}
 CRANE_VERSION=${CRANE_VERSION:-v0.22.1}
 KUBECONFORM_VERSION=${KUBECONFORM_VERSION:-v0.8.0}
 # The release build of linux/amd64, stripped: issue 22's goal is 32 MB; this
-# is the ceiling it must stay under today (see CHANGELOG for the sizes).
-MAX_BINARY_BYTES=${MAX_BINARY_BYTES:-41000000}
+# is the ceiling it must stay under today (see CHANGELOG for the sizes:
+# 40.0 MB after the Redis and gen-docs savings, 43.9 MB with the AWS SDK of
+# MSK IAM, eddy send and eddy serve).
+MAX_BINARY_BYTES=${MAX_BINARY_BYTES:-44500000}
 MODE=${RELEASE_CHECK:-full}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/eddy-tools
 
