@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/eddy-sh/eddy/lag"
+	"github.com/eddy-sh/eddy/serve"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -22,7 +23,7 @@ const (
 	histogram
 )
 
-// metric is one metric of eddy serve's contract (/work/wt/SERVE-METRICS.md,
+// metric is one metric of eddy serve's contract (serve.MetricNames,
 // issue 20): name as exposed on /metrics, type, labels.
 type metric struct {
 	name   string
@@ -30,27 +31,57 @@ type metric struct {
 	labels []string
 }
 
-// serveMetrics are the metrics eddy serve exports beside lag serve's. The
-// dashboard and the rules may read these and no others.
-// TODO(lead): derive from the names eddy serve registers once it exists.
-var serveMetrics = []metric{
-	{"eddy_flow_hop_latency_seconds", histogram, []string{"cluster", "flow", "from", "to"}},
-	{"eddy_flow_topic_hop_latency_seconds", histogram, []string{"cluster", "from_topic", "to_topic"}},
-	{"eddy_flows_started_total", counter, []string{"cluster", "flow"}},
-	{"eddy_flows_completed_total", counter, []string{"cluster", "flow"}},
-	{"eddy_flows_incomplete_total", counter, []string{"cluster", "flow"}},
-	{"eddy_flows_dead_lettered_total", counter, []string{"cluster", "flow"}},
-	{"eddy_flow_duration_seconds", histogram, []string{"cluster", "flow"}},
-	{"eddy_flows_open", gauge, []string{"cluster", "flow"}},
-	{"eddy_flow_clock_skew_total", counter, []string{"cluster", "flow"}},
-	{"eddy_serve_events_total", counter, []string{"cluster"}},
-	{"eddy_slo_total", counter, []string{"cluster", "rule"}},
-	{"eddy_slo_good_total", counter, []string{"cluster", "rule"}},
-	{"eddy_slo_first_step_seen", gauge, []string{"cluster", "rule"}},
-	{"eddy_dlq_depth", gauge, []string{"cluster", "transport", "dlq"}},
-	{"eddy_dlq_inflow_total", counter, []string{"cluster", "transport", "dlq"}},
-	{"eddy_dlq_oldest_age_seconds", gauge, []string{"cluster", "transport", "dlq"}},
-	{"eddy_dlq_reason_total", counter, []string{"cluster", "transport", "dlq", "reason"}},
+// serveLine is one line of serve.MetricNames: a name, its labels in braces,
+// and what it is ("histogram: ..." for a histogram).
+var serveLine = regexp.MustCompile(`^\s+(eddy_[a-z_]+)\{([a-z_,]*)\}\s+(.*)$`)
+
+// serveMetrics are the metrics eddy serve registers beside lag serve's, read
+// from serve.MetricNames (which serve's TestMetricNamesDocumented holds to
+// the registry): the dashboard and the rules follow the code. A line that
+// says "histogram:" is a histogram, a name ending in _total a counter, the
+// rest gauges.
+var serveMetrics = func() []metric {
+	var ms []metric
+	for _, line := range strings.Split(serve.MetricNames, "\n") {
+		m := serveLine.FindStringSubmatch(line)
+		if m == nil {
+			panic(fmt.Sprintf("serve.MetricNames: line %q is not NAME{LABELS} MEANING", line))
+		}
+		k := gauge
+		switch {
+		case strings.HasPrefix(m[3], "histogram:"):
+			k = histogram
+		case strings.HasSuffix(m[1], "_total"):
+			k = counter
+		}
+		ms = append(ms, metric{m[1], k, strings.Split(m[2], ",")})
+	}
+	return ms
+}()
+
+// TestServeMetricsRead: the contract read from serve.MetricNames is the
+// issue's list, with their types (a check on the reading, not on serve).
+func TestServeMetricsRead(t *testing.T) {
+	kinds := map[string]kind{}
+	for _, m := range serveMetrics {
+		kinds[m.name] = m.kind
+		if m.labels[0] != "cluster" {
+			t.Errorf("%s: labels %v do not start with cluster", m.name, m.labels)
+		}
+	}
+	for name, want := range map[string]kind{
+		"eddy_flow_hop_latency_seconds": histogram, "eddy_flow_topic_hop_latency_seconds": histogram,
+		"eddy_flow_duration_seconds": histogram, "eddy_flows_started_total": counter, "eddy_flows_open": gauge,
+		"eddy_slo_good_total": counter, "eddy_slo_first_step_seen": gauge, "eddy_dlq_depth": gauge,
+		"eddy_dlq_oldest_age_seconds": gauge, "eddy_dlq_inflow_total": counter, "eddy_dlq_reason_total": counter,
+	} {
+		if got, ok := kinds[name]; !ok || got != want {
+			t.Errorf("%s: read as kind %d (present %v), want %d", name, got, ok, want)
+		}
+	}
+	if len(serveMetrics) < 17 {
+		t.Errorf("only %d metrics read from serve.MetricNames", len(serveMetrics))
+	}
 }
 
 // lagLine is one line of lag.LagMetricNames: a name and its labels in braces.

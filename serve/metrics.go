@@ -15,7 +15,7 @@ const Other = "other"
 // MetricNames documents eddy serve's own metrics for its help and the
 // README (SERVE-METRICS.md is the contract): name, labels, meaning.
 const MetricNames = `  eddy_flow_hop_latency_seconds{cluster,flow,from,to}        histogram: event time of a hop's effect minus its cause's
-  eddy_flow_topic_hop_latency_seconds{cluster,from_topic,to_topic}  the same hops by topic or queue
+  eddy_flow_topic_hop_latency_seconds{cluster,from_topic,to_topic}  histogram: the same hops by topic or queue
   eddy_flow_duration_seconds{cluster,flow}                   histogram: first event to last of a completed flow
   eddy_flows_started_total{cluster,flow}                     flows that reached their definition's first step (flow="default": counted when they end)
   eddy_flows_completed_total{cluster,flow}                   flows that passed every step of their definition
