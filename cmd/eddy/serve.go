@@ -106,7 +106,7 @@ func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	fl.StringVar(&o.Listen, "listen", "127.0.0.1:9309", "address of the metrics endpoint")
 	fl.DurationVar(&o.Interval, "interval", 15*time.Second, "how often lag and DLQ depths are sampled (and OTLP pushed)")
 	fl.DurationVar(&o.FlowTimeout, "flow-timeout", trace.DefaultTimeout, "finalise a flow after it had no event for this long (bounds memory)")
-	fl.StringVar(&o.From, "from", "end", "where live ingest starts: end, beginning, an RFC 3339 time or -DURATION")
+	fl.StringVar(&o.From, "from", "end", fromHelp+" (where live ingest starts)")
 	fl.StringArrayVar(&o.Flows, "flow", nil, "a flow definition '[NAME=]A -> B -> C' (repeatable); 'shop' is the demo's")
 	fl.StringArrayVar(&o.Expect, "expect", nil, "an SLO rule '[NAME=]A -> B within 5s', eddy expect's syntax (repeatable)")
 	fl.StringArrayVar(&o.DLQs, "dlq", nil, "a DLQ to watch: kafka:TOPIC or amqp:QUEUE (repeatable)")
