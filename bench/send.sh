@@ -88,6 +88,7 @@ kcat_send() {
 	kcat -P -b "$B" -t "$topic" -l "${KCAT_X[@]}" "$work/lines"
 	cpu_ms; KCAT_CPU+=($((CPU_MS - c0)))
 }
+sec() { awk -v ms="$1" 'BEGIN { printf "%.3f", ms / 1000 }'; }
 # emit_cpu NAME: the CPU time per run of the last ab's pairs (warm-up left
 # out), medians and ranges, and kcat's / eddy's per pair.
 emit_cpu() {
@@ -96,9 +97,10 @@ emit_cpu() {
 	read -r emin emed emax <<<"$(stats "${e[@]}")"
 	read -r kmin kmed kmax <<<"$(stats "${k[@]}")"
 	read -r rmin rmed rmax <<<"$(stats "${r[@]}")"
-	printf '%-44s eddy %.2f s (%.2f-%.2f)  kcat -P -l %.2f s (%.2f-%.2f)  ratio %sx (%s-%sx over %d pairs)  %s  [load %s]\n' \
-		"$1, CPU time per run" "$(conv s 0 "$((emed * 1000))")" "$(conv s 0 "$((emin * 1000))")" "$(conv s 0 "$((emax * 1000))")" \
-		"$(conv s 0 "$((kmed * 1000))")" "$(conv s 0 "$((kmin * 1000))")" "$(conv s 0 "$((kmax * 1000))")" \
+	# (ms; a median of an even count may end in .5)
+	printf '%-44s eddy %.2f s (%.2f-%.2f)  kcat -P -l %.2f s (%.2f-%.2f)  ratio %.2fx (%s-%sx over %d pairs)  %s  [load %s]\n' \
+		"$1, CPU time per run" "$(sec "$emed")" "$(sec "$emin")" "$(sec "$emax")" \
+		"$(sec "$kmed")" "$(sec "$kmin")" "$(sec "$kmax")" \
 		"$rmed" "$rmin" "$rmax" "${#e[@]}" "$FIG_MARK" "$(bench_loadavg)"
 	EDDY_CPU=() KCAT_CPU=()
 }
