@@ -180,11 +180,14 @@ func serveRun(ctx context.Context, f *Factory, o *ServeOptions) error {
 	if o.MaxEdges < 1 || o.MaxReasons < 1 {
 		return usagef("--max-edges %d, --max-reasons %d: want at least 1", o.MaxEdges, o.MaxReasons)
 	}
-	if o.Spans != "auto" && o.Spans != "always" {
+	switch o.Spans {
+	case "", "auto":
+	case "always":
+		if o.OTLPSpans == "" {
+			return usagef("--spans always: give --otlp-spans ENDPOINT too")
+		}
+	default:
 		return usagef("--spans %q: want auto or always", o.Spans)
-	}
-	if o.set["spans"] && o.OTLPSpans == "" {
-		return usagef("--spans: give --otlp-spans ENDPOINT too")
 	}
 	from, err := bus.ParseFrom(o.From, f.Now())
 	if err != nil {

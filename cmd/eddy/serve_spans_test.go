@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -168,4 +169,53 @@ func testServeSpans(t *testing.T, seeds []string) {
 	if len(got) != len(members) {
 		t.Errorf("%d traces, want %d (one per flow)", len(got), len(members))
 	}
+}
+
+// TestServeSpansAlways: one instance, no group: with --otlp-spans alone it
+// says that no spans are exported (it sees every flow whole); with --spans
+// always (here from the --config file) every flow's spans go out under its
+// derived trace id.
+func TestServeSpansAlways(t *testing.T) {
+	seeds := kafkatest.Cluster(t)
+	rcv, url := otlptest.Start(t)
+	tp := shopTopics{orders: kafkatest.NewTopic(t, seeds, 4), payments: kafkatest.NewTopic(t, seeds, 4),
+		stock: kafkatest.NewTopic(t, seeds, 4), shipping: kafkatest.NewTopic(t, seeds, 4)}
+	srcs := []string{"kafka:" + tp.orders, "kafka:" + tp.payments, "kafka:" + tp.stock, "kafka:" + tp.shipping}
+	dir := t.TempDir()
+	env := map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(dir, "none.yaml")}
+
+	f, _, errOut := lagFactory(false, env)
+	startServe(t, f, serveOpts(ServeOptions{Sources: srcs, NoLag: true, OTLPSpans: url}))
+	kafkatest.WaitFor(t, 30*time.Second, "the line saying no spans are exported", func() bool {
+		return strings.Contains(errOut.String(), "no spans exported: each flow is seen whole by one instance (--spans always to export them anyway)")
+	})
+
+	cfg := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(cfg, []byte("otlp-spans: "+url+"\nspans: always\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, _, errOut = lagFactory(false, env)
+	addr, _ := startServe(t, f, serveOpts(ServeOptions{Sources: srcs, NoLag: true, Config: cfg, Flows: []string{checkoutFlow}}))
+	kafkatest.WaitFor(t, 30*time.Second, "the line saying spans are exported", func() bool {
+		return strings.Contains(errOut.String(), "exporting each flow's spans under a trace id derived from its correlation id (--spans always)")
+	})
+	kafkatest.WaitFor(t, 60*time.Second, "readyz 200", func() bool {
+		code, _ := getStatus(t, "http://"+addr+"/readyz")
+		return code == 200
+	})
+	produceFlows(t, seeds, tp, "a", 3)
+	kafkatest.WaitFor(t, 60*time.Second, "each flow's four events as spans of its trace", func() bool {
+		n := map[string]int{}
+		for _, s := range rcv.Spans() {
+			if strings.HasPrefix(s.Name, "receive ") {
+				n[hex.EncodeToString(s.TraceId)]++
+			}
+		}
+		for i := range 3 {
+			if n[trace.FlowTraceID(fmt.Sprintf("a-o%d", i)).String()] != 4 {
+				return false
+			}
+		}
+		return len(n) == 3
+	})
 }
