@@ -302,7 +302,9 @@ func serveCluster(first *Factory, cc serve.ClusterConfig, from bus.Position) (se
 		// In a group the instances share the partitions: several members
 		// are the point (Force), and each partition starts where the
 		// group committed (From only for those without a commit).
-		read := bus.ReadOptions{From: from, Group: cc.Group, Force: cc.Group != ""}
+		// Co-partitioned topics keep a flow on one instance only if
+		// partition p of each goes to one member: the range assignor.
+		read := bus.ReadOptions{From: from, Group: cc.Group, Force: cc.Group != "", CoPartitioned: cc.Group != ""}
 		if c.Schema, err = f.Schema(); err != nil {
 			return serve.Cluster{}, err
 		}
