@@ -80,6 +80,12 @@ type ReadOptions struct {
 	Group string
 	// Force allows Group to name a group that has active members.
 	Force bool
+	// CoPartitioned makes the members of Group share the partitions by
+	// number (Kafka's range assignor): partition p of every topic with one
+	// partition count goes to one member, so the events of one key meet
+	// there. The default (cooperative sticky) balances the partitions but
+	// not by number.
+	CoPartitioned bool
 	// SkipBad makes a file source skip malformed lines instead of failing;
 	// Skipped reports how many.
 	SkipBad bool

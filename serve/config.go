@@ -21,6 +21,8 @@ const ConfigHelp = `CONFIG FILE (--config, YAML; flags given on the command line
   flow-timeout: 5m              # a flow quiet this long is finalised (memory bound)
   from: end                     # where live ingest starts: end (default), beginning, a time, -10m
   otlp: http://collector:4318   # also push every metric with OTLP/HTTP
+  otlp-spans: grpc://collector:4317  # flows as spans when a group may split them
+  spans: auto                   # or always
   max-edges: 50                 # distinct edges per histogram before "other"
   max-reasons: 10               # distinct reasons per DLQ before "other"
   clusters:                     # default: one, the current context's ("default" without one)
@@ -46,6 +48,8 @@ type FileConfig struct {
 	FlowTimeout time.Duration   `yaml:"flow-timeout"`
 	From        string          `yaml:"from"`
 	OTLP        string          `yaml:"otlp"`
+	OTLPSpans   string          `yaml:"otlp-spans"`
+	Spans       string          `yaml:"spans"`
 	MaxEdges    int             `yaml:"max-edges"`
 	MaxReasons  int             `yaml:"max-reasons"`
 	Clusters    []ClusterConfig `yaml:"clusters"`

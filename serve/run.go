@@ -76,6 +76,14 @@ type Options struct {
 	// OnFinal is told the last push's error.
 	CloseTimeout time.Duration
 	OnFinal      func(error)
+	// Spans, when set, receives each finalised flow (or the part of it
+	// this instance saw) as spans under the flow's own trace id
+	// (trace.Exporter.ExportShared) from the clusters whose flows may be
+	// split across instances: with a Group, when the co-partitioning check
+	// says the topics are not co-partitioned or cannot tell; from every
+	// cluster when SpansAlways. The caller closes it after Run.
+	Spans       *trace.Exporter
+	SpansAlways bool
 }
 
 // readiness is what /readyz reports: every part of every cluster answered
@@ -237,11 +245,32 @@ func retry(ctx context.Context, d time.Duration) bool {
 // runFlows correlates the cluster's live events into rec until ctx ends;
 // a source that fails is reopened after an interval, the open flows kept.
 func runFlows(ctx context.Context, c Cluster, rec *Recorder, o Options, answered func(error)) {
-	cor := trace.NewCorrelator(rec.Config(c.Schema, o.FlowTimeout, o.Clock))
-	rec.Attach(cor)
+	split := false
 	if c.Group != "" && (len(c.KafkaAddrs) > 0 || c.EveryTopic) {
-		checkCoPartitioning(ctx, c, o)
+		split = !checkCoPartitioning(ctx, c, o)
 	}
+	cfg := rec.Config(c.Schema, o.FlowTimeout, o.Clock)
+	if x := o.Spans; x != nil {
+		if split || o.SpansAlways {
+			why := "--spans always"
+			if !o.SpansAlways {
+				why = "flows may be split across the group's instances"
+			}
+			fmt.Fprintf(o.ErrOut, "eddy: serve: cluster %s: exporting each flow's spans under a trace id derived from its correlation id (%s)\n", c.Name, why)
+			// The exporter keeps the flow's strings until its batch is
+			// sent: flows are owned, not lent.
+			cfg.Borrow = false
+			count := cfg.OnFlow
+			cfg.OnFlow = func(f *trace.Flow) {
+				count(f)
+				x.ExportShared(f)
+			}
+		} else {
+			fmt.Fprintf(o.ErrOut, "eddy: serve: cluster %s: no spans exported: each flow is seen whole by one instance (--spans always to export them anyway)\n", c.Name)
+		}
+	}
+	cor := trace.NewCorrelator(cfg)
+	rec.Attach(cor)
 	for ctx.Err() == nil {
 		src, err := c.Sources(ctx)
 		answered(err)
@@ -395,8 +424,9 @@ func runDLQs(ctx context.Context, c Cluster, m *Metrics, o Options, answered fun
 }
 
 // checkCoPartitioning says on ErrOut, once at start, when the topics an
-// instance of a --group shares are not co-partitioned.
-func checkCoPartitioning(ctx context.Context, c Cluster, o Options) {
+// instance of a --group shares are not co-partitioned (false), or that it
+// cannot tell (false too: flows may be split).
+func checkCoPartitioning(ctx context.Context, c Cluster, o Options) bool {
 	kc, err := c.Kafka()
 	if err == nil {
 		defer kc.Close()
@@ -405,8 +435,9 @@ func checkCoPartitioning(ctx context.Context, c Cluster, o Options) {
 			if why != "" {
 				fmt.Fprintf(o.ErrOut, "eddy: serve: cluster %s: %s\n", c.Name, oneLine(why))
 			}
-			return
+			return why == ""
 		}
 	}
 	fmt.Fprintf(o.ErrOut, "eddy: serve: cluster %s: --group: cannot check co-partitioning: %s\n", c.Name, oneLine(err.Error()))
+	return false
 }

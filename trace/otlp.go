@@ -2,9 +2,12 @@ package trace
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"strings"
@@ -44,7 +47,17 @@ type Exporter struct {
 // ExporterOption configures NewExporter.
 type ExporterOption func(*exporterConfig)
 
-type exporterConfig struct{ timeout time.Duration }
+type exporterConfig struct {
+	timeout  time.Duration
+	instance string
+}
+
+// WithInstance names the process in the spans' resource
+// (service.instance.id): with several eddy serve instances exporting the
+// parts of one flow, it tells a trace store which part came from where.
+func WithInstance(id string) ExporterOption {
+	return func(c *exporterConfig) { c.instance = id }
+}
 
 // WithTimeout bounds every export (connecting, retries included) by d, as
 // eddy's --timeout bounds every network call. Close takes a context; give it
@@ -125,7 +138,11 @@ func NewExporter(ctx context.Context, endpoint string, opts ...ExporterOption) (
 	if err != nil {
 		return nil, fmt.Errorf("--otlp %q: %v", endpoint, err)
 	}
-	res := resource.NewSchemaless(semconv.ServiceName("eddy"))
+	rattrs := []attribute.KeyValue{semconv.ServiceName("eddy")}
+	if cfg.instance != "" {
+		rattrs = append(rattrs, semconv.ServiceInstanceID(cfg.instance))
+	}
+	res := resource.NewSchemaless(rattrs...)
 	rec := &recordingExporter{SpanExporter: exp}
 	ended := &endCounter{}
 	var bo []sdktrace.BatchSpanProcessorOption
@@ -138,7 +155,7 @@ func NewExporter(ctx context.Context, endpoint string, opts ...ExporterOption) (
 	// while the receiver does not answer): what Close compares with what
 	// was exported.
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(ended), sdktrace.WithBatcher(rec, bo...),
-		sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithIDGenerator(flowIDs{}))
 	return &Exporter{tp: tp, rec: rec, ended: ended, tracer: tp.Tracer("github.com/eddy-sh/eddy/trace"),
 		endpoint: shown, timeout: cfg.timeout}, nil
 }
@@ -244,16 +261,73 @@ func (x *Exporter) Close(ctx context.Context) error {
 	return &ExportError{Spans: lost, Endpoint: x.endpoint, Err: cause, Timeout: x.timeout}
 }
 
+// FlowTraceID is the trace id ExportShared gives the spans of the flow
+// keyed key (its correlation id, for a flow keyed by one): the first 16
+// bytes of SHA-256("eddy-flow:" + key). Any process can derive it from the
+// events alone, so the parts of one flow exported by several processes meet
+// under one trace id in a trace store.
+func FlowTraceID(key string) oteltrace.TraceID {
+	sum := sha256.Sum256([]byte("eddy-flow:" + key))
+	var tid oteltrace.TraceID
+	copy(tid[:], sum[:16])
+	return tid
+}
+
+// flowTraceKey carries, in a root span's context, the trace id flowIDs
+// gives it.
+type flowTraceKey struct{}
+
+// flowIDs is the exporter's ID generator: random ids, as the SDK's own
+// generator makes, except a root span's trace id when its context carries
+// one (ExportShared).
+type flowIDs struct{}
+
+func (flowIDs) NewIDs(ctx context.Context) (oteltrace.TraceID, oteltrace.SpanID) {
+	tid, ok := ctx.Value(flowTraceKey{}).(oteltrace.TraceID)
+	for !ok || !tid.IsValid() {
+		binary.NativeEndian.PutUint64(tid[:8], rand.Uint64())
+		binary.NativeEndian.PutUint64(tid[8:], rand.Uint64())
+		ok = true
+	}
+	return tid, flowIDs{}.NewSpanID(ctx, tid)
+}
+
+func (flowIDs) NewSpanID(context.Context, oteltrace.TraceID) oteltrace.SpanID {
+	var sid oteltrace.SpanID
+	for !sid.IsValid() {
+		binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
+	}
+	return sid
+}
+
 // Export sends one flow (asynchronously; Close flushes).
-func (x *Exporter) Export(f *Flow) {
+func (x *Exporter) Export(f *Flow) { x.export(f, false) }
+
+// ExportShared sends one flow, or the part of it this process saw, under
+// the trace id FlowTraceID(f.Key): a "flow KEY" root span (attribute
+// eddy.flow.shared) and, under it, the spans Export makes; the producer's
+// span a step carries is a link, not the parent (the trace id is the
+// flow's). Several processes that each see part of a flow (eddy serve
+// instances sharing partitions of topics not co-partitioned) thus export
+// one trace, with one root span per part; a hop between events that
+// different processes saw is in no part.
+func (x *Exporter) ExportShared(f *Flow) { x.export(f, true) }
+
+func (x *Exporter) export(f *Flow, shared bool) {
 	ctx := context.Background()
 	var root oteltrace.Span
 	rootCtx := ctx
 	for i := range f.Steps {
-		if f.Steps[i].TraceID == "" {
-			rootCtx, root = x.tracer.Start(ctx, "flow "+f.Key, oteltrace.WithNewRoot(),
+		if shared || f.Steps[i].TraceID == "" {
+			attrs := []attribute.KeyValue{attribute.String("eddy.flow.key", f.Key), attribute.String("eddy.flow.key_kind", string(f.KeyKind))}
+			start := ctx
+			if shared {
+				attrs = append(attrs, attribute.Bool("eddy.flow.shared", true))
+				start = context.WithValue(ctx, flowTraceKey{}, FlowTraceID(f.Key))
+			}
+			rootCtx, root = x.tracer.Start(start, "flow "+f.Key, oteltrace.WithNewRoot(),
 				oteltrace.WithTimestamp(f.Start()), oteltrace.WithSpanKind(oteltrace.SpanKindInternal),
-				oteltrace.WithAttributes(attribute.String("eddy.flow.key", f.Key), attribute.String("eddy.flow.key_kind", string(f.KeyKind))))
+				oteltrace.WithAttributes(attrs...))
 			break
 		}
 	}
@@ -264,7 +338,9 @@ func (x *Exporter) Export(f *Flow) {
 		parent := rootCtx
 		var links []oteltrace.Link
 		if sc, ok := creationContext(s); ok {
-			parent = oteltrace.ContextWithRemoteSpanContext(ctx, sc)
+			if !shared {
+				parent = oteltrace.ContextWithRemoteSpanContext(ctx, sc)
+			}
 			links = append(links, oteltrace.Link{SpanContext: sc, Attributes: []attribute.KeyValue{attribute.String("eddy.link", "creation")}})
 		}
 		end := s.At

@@ -524,6 +524,10 @@ func (s *source) start() error {
 		)
 		if s.serverAssigned {
 			opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer()))
+		} else if s.opts.CoPartitioned {
+			// Range gives partition p of each topic to the same member;
+			// sticky would balance them without regard to their number.
+			opts = append(opts, kgo.Balancers(kgo.RangeBalancer()))
 		}
 	} else {
 		assign := make(map[string]map[int32]kgo.Offset, len(s.parts))

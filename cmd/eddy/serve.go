@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,6 +38,8 @@ type ServeOptions struct {
 	MaxEdges    int
 	MaxReasons  int
 	Group       string
+	OTLPSpans   string
+	Spans       string
 	// set holds the flags given on the command line (they win over
 	// --config).
 	set map[string]bool
@@ -64,10 +69,20 @@ step. On SIGINT or SIGTERM ingest stops, the last OTLP push is made and
 scrapes in flight finish; flows still open then are not counted.
 
 Several instances share the flow work with --group: Kafka assigns each the
-partitions of the flow topics and moves them when one leaves. A flow stays
+partitions of the flow topics by number (the range assignor: partition p of
+every topic to one instance) and moves them when one leaves. A flow stays
 whole on one instance when the topics are co-partitioned by the correlation
 key (one partition count, every event keyed by its correlation id); the
 partition counts are checked at start, and a line says when they differ.
+Then, with --otlp-spans, each instance exports every flow it finalises (or
+the part of it that it saw) as spans over OTLP under a trace id derived
+from the correlation id: the first 16 bytes of SHA-256 of "eddy-flow:" +
+correlation id, the same in every instance, so a trace store behind an
+OpenTelemetry Collector assembles each flow from all of them (one "flow ID"
+root span per instance's part, one "receive TOPIC" span per event, a "hop
+A -> B" span per hop seen within one part; a hop whose two events went to
+different instances is in no part's figures). --spans always exports them
+from every cluster, co-partitioned, grouped or not.
 
 Label cardinality is bounded: no id, key or payload value is ever a label;
 event types and topics form at most --max-edges edges per histogram (a
@@ -116,6 +131,8 @@ func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	fl.StringVar(&o.OTLP, "otlp", "", "also push every metric with OTLP/HTTP to this endpoint (host:port, or http(s):// URL)")
 	fl.IntVar(&o.MaxEdges, "max-edges", 50, "distinct edges per hop histogram; more fold into from/to=\"other\"")
 	fl.StringVar(&o.Group, "group", "", "read Kafka flows as this consumer group: instances of one group share the partitions (the topics must be co-partitioned by correlation id; checked at start)")
+	fl.StringVar(&o.OTLPSpans, "otlp-spans", "", "export flows as spans to this OTLP endpoint (grpc://HOST:PORT, HOST:PORT for gRPC, or http(s)://HOST:PORT) when they may be split across --group instances")
+	fl.StringVar(&o.Spans, "spans", "auto", "with --otlp-spans: auto (only when the topics of a --group are not co-partitioned) or always")
 	fl.IntVar(&o.MaxReasons, "max-reasons", 10, "distinct error reasons per DLQ; more fold into reason=\"other\"")
 	return cmd
 }
@@ -130,6 +147,8 @@ func (o *ServeOptions) merge(c *serve.FileConfig) {
 	str("listen", &o.Listen, c.Listen)
 	str("from", &o.From, c.From)
 	str("otlp", &o.OTLP, c.OTLP)
+	str("otlp-spans", &o.OTLPSpans, c.OTLPSpans)
+	str("spans", &o.Spans, c.Spans)
 	if !o.set["interval"] && c.Interval > 0 {
 		o.Interval = c.Interval
 	}
@@ -161,6 +180,15 @@ func serveRun(ctx context.Context, f *Factory, o *ServeOptions) error {
 	}
 	if o.MaxEdges < 1 || o.MaxReasons < 1 {
 		return usagef("--max-edges %d, --max-reasons %d: want at least 1", o.MaxEdges, o.MaxReasons)
+	}
+	switch o.Spans {
+	case "", "auto":
+	case "always":
+		if o.OTLPSpans == "" {
+			return usagef("--spans always: give --otlp-spans ENDPOINT too")
+		}
+	default:
+		return usagef("--spans %q: want auto or always", o.Spans)
 	}
 	from, err := bus.ParseFrom(o.From, f.Now())
 	if err != nil {
@@ -214,10 +242,27 @@ func serveRun(ctx context.Context, f *Factory, o *ServeOptions) error {
 	}
 	defer ln.Close()
 	pushes := &pushWatch{f: f, timeout: otlpTimeout(f)}
-	err = serve.Run(ctx, ln, serve.Options{Clusters: cs, Flows: defs, Rules: rules, FlowTimeout: o.FlowTimeout,
+	var spans *trace.Exporter
+	if o.OTLPSpans != "" {
+		host, _ := os.Hostname()
+		spans, err = trace.NewExporter(ctx, o.OTLPSpans, trace.WithTimeout(pushes.timeout),
+			trace.WithInstance(fmt.Sprintf("%s-%d", host, os.Getpid())))
+		if err != nil {
+			// trace's errors name the flag its own commands have.
+			return usagef("%s", strings.Replace(err.Error(), "--otlp", "--otlp-spans", 1))
+		}
+	}
+	err = serve.Run(ctx, ln, serve.Options{Spans: spans, SpansAlways: o.Spans == "always", Clusters: cs, Flows: defs, Rules: rules, FlowTimeout: o.FlowTimeout,
 		Interval: o.Interval, MaxEdges: o.MaxEdges, MaxReasons: o.MaxReasons, ErrOut: f.IO.ErrOut, Clock: o.clock,
 		OTLP:  lag.LagMetricsOptions{OTLPEndpoint: o.OTLP, OTLPTimeout: pushes.timeout, OnPush: pushes.report},
 		Ready: o.ready, OnEndpoint: pushes.setEndpoint, CloseTimeout: pushes.timeout + otlpCloseMargin, OnFinal: pushes.final})
+	if spans != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), pushes.timeout+otlpCloseMargin)
+		if cerr := spans.Close(cctx); cerr != nil {
+			fmt.Fprintf(f.IO.ErrOut, "eddy: serve: --otlp-spans: %s\n", cerr)
+		}
+		cancel()
+	}
 	if err != nil {
 		return err
 	}
@@ -258,7 +303,9 @@ func serveCluster(first *Factory, cc serve.ClusterConfig, from bus.Position) (se
 		// In a group the instances share the partitions: several members
 		// are the point (Force), and each partition starts where the
 		// group committed (From only for those without a commit).
-		read := bus.ReadOptions{From: from, Group: cc.Group, Force: cc.Group != ""}
+		// Co-partitioned topics keep a flow on one instance only if
+		// partition p of each goes to one member: the range assignor.
+		read := bus.ReadOptions{From: from, Group: cc.Group, Force: cc.Group != "", CoPartitioned: cc.Group != ""}
 		if c.Schema, err = f.Schema(); err != nil {
 			return serve.Cluster{}, err
 		}

@@ -441,6 +441,11 @@ func TestServeUsage(t *testing.T) {
 		{ServeOptions{DLQs: []string{"file:x"}}, "--dlq"},
 		{ServeOptions{MaxEdges: -1}, "--max-edges"},
 		{ServeOptions{OTLP: "http://eddy:s3cret-pw@127.0.0.1:4318", NoFlows: true, NoLag: true}, "--otlp"},
+		{ServeOptions{Spans: "sometimes"}, "--spans"},
+		{ServeOptions{Spans: "always"}, "--otlp-spans"},
+		{ServeOptions{OTLPSpans: "http://eddy:s3cret-pw@127.0.0.1:4318", NoFlows: true, NoLag: true}, "--otlp-spans http://127.0.0.1:4318"},
+		{ServeOptions{OTLPSpans: "grpc://eddy:s3cret-pw@127.0.0.1:4317", NoFlows: true, NoLag: true}, "--otlp-spans grpc://"},
+		{ServeOptions{OTLPSpans: "ftp://eddy:s3cret-pw@127.0.0.1", NoFlows: true, NoLag: true}, "--otlp-spans"},
 	} {
 		f, _, _ := testFactory(false)
 		o := serveOpts(c.o)
