@@ -497,17 +497,29 @@ func (s *otlpHistograms) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestServeOTLPPush: with --otlp, the hop latency histograms are pushed as
 // OTLP exponential histograms with the same counts and sums, the last push
 // made at shutdown.
-func TestServeOTLPPush(t *testing.T) {
+func TestServeOTLPPush(t *testing.T) { testServeOTLPPush(t, false) }
+
+// TestServeOTLPPushCollector: the same, through the real OpenTelemetry
+// Collector (an OTLP/HTTP receiver and exporter, as a team would run one
+// between eddy and its metrics store).
+func TestServeOTLPPushCollector(t *testing.T) { testServeOTLPPush(t, true) }
+
+func testServeOTLPPush(t *testing.T, viaCollector bool) {
 	rcv := &otlpHistograms{points: map[string]*metricpb.ExponentialHistogramDataPoint{}}
 	hs := httptest.NewServer(rcv)
 	defer hs.Close()
+	endpoint := hs.URL
+	if viaCollector {
+		_, httpAddr := startOtelcol(t, hs.URL, hs.URL)
+		endpoint = "http://" + httpAddr
+	}
 	seeds := kafkatest.Cluster(t)
 	tp := shopTopics{orders: kafkatest.NewTopic(t, seeds, 1), payments: kafkatest.NewTopic(t, seeds, 1),
 		stock: kafkatest.NewTopic(t, seeds, 1), shipping: kafkatest.NewTopic(t, seeds, 1)}
 	tp.dlt = kafkatest.NamedTopic(t, seeds, kafkatest.UniqueName(t)+".DLT", 1)
 	f, _, _ := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml")})
 	o := serveOpts(ServeOptions{Sources: []string{"kafka:" + tp.orders, "kafka:" + tp.payments, "kafka:" + tp.stock, "kafka:" + tp.shipping, "kafka:" + tp.dlt},
-		Flows: []string{checkoutFlow}, NoLag: true, OTLP: hs.URL, Interval: time.Hour})
+		Flows: []string{checkoutFlow}, NoLag: true, OTLP: endpoint, Interval: time.Hour})
 	addr, stop := startServe(t, f, o)
 	kafkatest.WaitFor(t, 60*time.Second, "readyz 200", func() bool { code, _ := getStatus(t, "http://"+addr+"/readyz"); return code == 200 })
 	injectShop(t, seeds, tp, kafkatest.UniqueName(t))
@@ -518,9 +530,19 @@ func TestServeOTLPPush(t *testing.T) {
 	if err := stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("serve ended with %v", err)
 	}
+	const key = "eddy_flow_hop_latency_seconds{cluster=default,flow=checkout,from=OrderPlaced,to=PaymentAuthorized}"
+	if viaCollector {
+		// The collector forwards the shutdown push after eddy has ended.
+		kafkatest.WaitFor(t, 30*time.Second, "the push forwarded by the collector", func() bool {
+			rcv.mu.Lock()
+			defer rcv.mu.Unlock()
+			dp := rcv.points[key]
+			return dp != nil && dp.Count == 17
+		})
+	}
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
-	dp := rcv.points["eddy_flow_hop_latency_seconds{cluster=default,flow=checkout,from=OrderPlaced,to=PaymentAuthorized}"]
+	dp := rcv.points[key]
 	if dp == nil || dp.Count != 17 || !near(dp.GetSum(), 17*0.04) || dp.Scale != 3 {
 		var keys []string
 		for k := range rcv.points {
