@@ -177,6 +177,12 @@ func TestConnectionFlagsEmpty(t *testing.T) {
 			t.Errorf("eddy ls --%s=: exit %d, stderr %q; want exit 2 and one line saying it is empty", fl, code, stderr)
 		}
 	}
+	for _, args := range [][]string{{"serve", "--listen="}, {"lag", "serve", "--listen="}, {"serve", "--otlp-spans="}} {
+		fl := strings.TrimSuffix(args[len(args)-1], "=")
+		if code, _, stderr := runEddy(t, env, args...); code != ExitUsage || !strings.HasPrefix(stderr, "eddy: "+fl+" is empty: give ") {
+			t.Errorf("eddy %s: exit %d, stderr %q; want exit 2 saying it is empty", strings.Join(args, " "), code, stderr)
+		}
+	}
 	if code, _, stderr := runEddy(t, env, "ls", "-b", ""); code != ExitUsage || !strings.Contains(stderr, "--brokers is empty") {
 		t.Errorf("eddy ls -b '': exit %d, stderr %q", code, stderr)
 	}

@@ -55,6 +55,12 @@ var NonEmptyFlags = map[string]string{
 	"sasl-kerberos-host":            "a host name",
 	"sasl-aws-region":               "an AWS region",
 	"sasl-aws-profile":              "an AWS profile",
+
+	// Where eddy serves and pushes: an empty --listen would serve the
+	// metrics on every interface at a random port, an empty --otlp-spans
+	// would silently export nothing.
+	"listen":     "a HOST:PORT to serve on",
+	"otlp-spans": "an OTLP endpoint",
 }
 
 // CheckNonEmpty refuses every flag of fs named in what that was given with
