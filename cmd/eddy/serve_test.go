@@ -217,6 +217,38 @@ func injectShop(t *testing.T, seeds []string, tp shopTopics, prefix string) {
 
 const checkoutFlow = "checkout=OrderPlaced -> PaymentAuthorized -> StockReserved -> OrderShipped"
 
+// shopSettled says whether a scrape has seen every one of injectShop's 17
+// flows finalised and every hop they make recorded. A flow's outcome
+// counter and its hop histograms are separate collectors, which a scrape
+// reads one after another while flows are recorded: one scrape can see a
+// flow's outcome before its hops (CI saw 17 outcomes and 16 hops), so the
+// wait is for both, and checkShopMetrics then asserts exact figures.
+func shopSettled(fams map[string]*dto.MetricFamily, cluster string) bool {
+	cf := map[string]string{"cluster": cluster, "flow": "checkout"}
+	if value(fams, "eddy_flows_completed_total", cf)+value(fams, "eddy_flows_incomplete_total", cf)+value(fams, "eddy_flows_dead_lettered_total", cf) < 17 {
+		return false
+	}
+	observed := func(name string) uint64 {
+		var n uint64
+		if mf := fams[name]; mf != nil {
+			for _, m := range mf.Metric {
+				for _, l := range m.Label {
+					if l.GetName() == "cluster" && l.GetValue() == cluster {
+						n += m.GetHistogram().GetSampleCount()
+					}
+				}
+			}
+		}
+		return n
+	}
+	// 17 first hops, 12 to stock and 12 to shipping, 2 dead letters; 12
+	// complete flows; every flow judged by the rule "ships".
+	return observed("eddy_flow_hop_latency_seconds") >= 17+12+12+2 &&
+		observed("eddy_flow_topic_hop_latency_seconds") >= 17+12+12+2 &&
+		observed("eddy_flow_duration_seconds") >= 12 &&
+		value(fams, "eddy_slo_total", map[string]string{"cluster": cluster, "rule": "ships"}) >= 17
+}
+
 // checkShopMetrics asserts the figures injectShop's flows make.
 func checkShopMetrics(t *testing.T, fams map[string]*dto.MetricFamily, cluster string, tp shopTopics) {
 	t.Helper()
@@ -330,8 +362,7 @@ func testServeShop(t *testing.T, seeds []string) {
 	var fams map[string]*dto.MetricFamily
 	kafkatest.WaitFor(t, 60*time.Second, "every flow finalised", func() bool {
 		fams = scrape(t, addr)
-		cf := map[string]string{"cluster": "default", "flow": "checkout"}
-		return value(fams, "eddy_flows_completed_total", cf)+value(fams, "eddy_flows_incomplete_total", cf)+value(fams, "eddy_flows_dead_lettered_total", cf) >= 17 &&
+		return shopSettled(fams, "default") &&
 			value(fams, "eddy_dlq_inflow_total", map[string]string{"dlq": tp.dlt}) >= 2 &&
 			value(fams, "eddy_dlq_depth", map[string]string{"dlq": tp.dlt}) >= 2
 	})
@@ -636,8 +667,7 @@ expect:
 	var fams map[string]*dto.MetricFamily
 	kafkatest.WaitFor(t, 60*time.Second, "cluster a's flows finalised and b's lag", func() bool {
 		fams = scrape(t, addr)
-		cf := map[string]string{"cluster": "a", "flow": "checkout"}
-		return value(fams, "eddy_flows_completed_total", cf)+value(fams, "eddy_flows_incomplete_total", cf)+value(fams, "eddy_flows_dead_lettered_total", cf) >= 17 &&
+		return shopSettled(fams, "a") &&
 			value(fams, "eddy_kafka_consumergroup_lag", map[string]string{"cluster": "b", "group": "billing"}) == 2
 	})
 	checkShopMetrics(t, fams, "a", tp)
