@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -88,7 +92,7 @@ func newCmdSend(f *Factory, runF func(context.Context, *SendOptions) error) *cob
 	fl.StringVar(&o.Expiration, "expiration", "", "RabbitMQ: the expiration property, in milliseconds")
 	fl.Float64Var(&o.Rate, "rate", 0, "at most this many events per second (default: as fast as the broker confirms)")
 	fl.Int64Var(&o.Count, "count", 0, "send this many events: FILEs are sent again from the first until then; lines and captures stop there")
-	fl.BoolVar(&o.PrintID, "print-id", false, "print each event's id (as trace and expect find it) on stdout once the broker confirmed it, one per line")
+	fl.BoolVar(&o.PrintID, "print-id", false, "print each event's id (as trace and expect find it) on stdout once the broker confirmed it, one per line; if stdout is closed, sending goes on")
 	fl.BoolVar(&o.NoTemplate, "no-template", false, "send payloads as they are: {{uuid}}, {{now}} and {{seq}} are not replaced")
 	fl.StringVar(&o.Traceparent, "traceparent", "", "add a W3C traceparent header: new (a new trace per event) or a traceparent whose trace the events join")
 	fl.StringVar(&o.Traceparent, "parent", "", "the same as --traceparent TRACEPARENT: the events are children of this span")
@@ -321,11 +325,23 @@ func sendRun(ctx context.Context, f *Factory, o *SendOptions) error {
 	}
 	defer in.Close()
 
-	out := bufio.NewWriter(f.IO.Out)
+	idw := &idWriter{w: f.IO.Out}
+	out := bufio.NewWriter(idw)
 	defer out.Flush()
 	var onLand func(int64, string)
 	if o.PrintID {
+		// The ids are a by-product: when their reader goes away (`| head
+		// -1`) the events still go out and the report still comes, where
+		// the default SIGPIPE would kill send between two events with
+		// nothing said. Only while send runs: tail | head still ends
+		// quietly.
+		sigpipe := make(chan os.Signal, 1)
+		signal.Notify(sigpipe, syscall.SIGPIPE)
+		defer signal.Stop(sigpipe)
 		onLand = func(_ int64, id string) {
+			if idw.err != nil {
+				return
+			}
 			out.WriteString(id)
 			out.WriteByte('\n')
 		}
@@ -369,7 +385,41 @@ func sendRun(ctx context.Context, f *Factory, o *SendOptions) error {
 	}
 	runErr := send.Run(ctx, in, prod, t, &p.opts)
 	out.Flush()
-	return sendOutcome(f, p.to, t.Result(), runErr)
+	err = sendOutcome(f, p.to, t.Result(), runErr)
+	if idw.err == nil {
+		return err
+	}
+	if errors.Is(idw.err, syscall.EPIPE) {
+		// The reader took what it wanted: not a failure of send.
+		notef(f.IO.ErrOut, "stdout was closed after %d printed ids; the events after them were sent all the same", idw.lines)
+		return err
+	}
+	notef(f.IO.ErrOut, "printing ids: %v after %d ids; the events after them were sent all the same", idw.err, idw.lines)
+	if err == nil {
+		err = &silentError{code: ExitError}
+	}
+	return err
+}
+
+// idWriter is send's stdout under its buffer: it keeps the first write
+// error (the buffer forgets how far it got) and how many whole ids were
+// written before it.
+type idWriter struct {
+	w     io.Writer
+	err   error
+	lines int
+}
+
+func (w *idWriter) Write(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.w.Write(b)
+	w.lines += bytes.Count(b[:n], []byte{'\n'})
+	if err != nil {
+		w.err = err
+	}
+	return n, err
 }
 
 // sendOutcome turns a run's result into the report on stderr and the exit

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -363,5 +365,53 @@ func TestSendRateCount(t *testing.T) {
 	}
 	if evs := readBack(t, seeds, topic); len(evs) != 5 {
 		t.Fatalf("%d events, want 5", len(evs))
+	}
+}
+
+// TestSendPrintIDReaderGone: `eddy send --print-id | head -1` — the reader
+// of the ids goes away after the first; every event is sent all the same,
+// stderr says so in one line and the exit status is send's (0), where the
+// default SIGPIPE killed send between two events, unreported. A live tail
+// into a closed pipe still ends by SIGPIPE, as kcat and tail(1) do.
+func TestSendPrintIDReaderGone(t *testing.T) {
+	bin := eddyBinary(t)
+	seeds := kafkatest.Cluster(t)
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	// 3,000 ids of 41 bytes: more than a pipe holds (64 KiB), so send
+	// writes into the pipe after the reader closed it, however fast.
+	const n = 3000
+	cmd := exec.Command(bin, "send", "kafka:"+topic, "-b", strings.Join(seeds, ","), "--print-id")
+	cmd.Env = append(os.Environ(), "EDDY_CONFIG="+filepath.Join(t.TempDir(), "none.yaml"))
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, `{"event_id":"e%039d","type":"T"}`+"\n", i)
+	}
+	cmd.Stdin = strings.NewReader(in.String())
+	errOut := &lockedBuf{}
+	cmd.Stderr = errOut
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	// head -1: read one line, then close the pipe.
+	first, err := bufio.NewReader(r).ReadString('\n')
+	r.Close()
+	if err != nil || first != fmt.Sprintf("e%039d\n", 0) {
+		t.Fatalf("first id %q (%v)", first, err)
+	}
+	err = cmd.Wait()
+	if err != nil {
+		t.Fatalf("send ended with %v: %s", err, errOut)
+	}
+	if s := errOut.String(); !regexp.MustCompile(`^eddy: stdout was closed after \d+ printed ids; the events after them were sent all the same\n$`).MatchString(s) {
+		t.Fatalf("stderr %q", s)
+	}
+	if evs := readBack(t, seeds, topic); len(evs) != n {
+		t.Fatalf("%d events landed; want %d", len(evs), n)
 	}
 }
