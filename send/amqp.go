@@ -50,11 +50,22 @@ func (p *AMQPProducer) Send(ctx context.Context, i int64, ev *event.Event) error
 	if p.stop != nil {
 		return p.stop
 	}
-	p.fifo = append(p.fifo, pending{i: i, p: p.s.Publish(ctx, []event.Event{*ev})})
+	pub := p.s.Publish(ctx, []event.Event{*ev})
+	p.fifo = append(p.fifo, pending{i: i, p: pub})
+	if pub.Failed() != nil {
+		// The channel is gone: every batch in flight failed with it, so
+		// settling them all is immediate, and nothing more is sent
+		// (without this, a thousand more events went to a dead sink).
+		for len(p.fifo) > 0 {
+			p.settle(ctx)
+		}
+	}
 	for len(p.fifo) > amqpInFlight {
 		p.settle(ctx)
 	}
-	return p.stop
+	// Event i is the tracker's now (queued or settled): the next Send
+	// says that nothing more can be sent.
+	return nil
 }
 
 func (p *AMQPProducer) settle(ctx context.Context) {
@@ -69,12 +80,22 @@ func (p *AMQPProducer) settle(ctx context.Context) {
 	if errors.As(err, &we) {
 		err = we.Err
 	}
+	if errors.Is(err, amqp.ErrConnectionLost) && !errors.Is(err, bus.ErrConnect) {
+		// Lost, not refused: to the user the broker went away (exit 4).
+		err = lostError{err}
+	}
 	var pe *amqp.PublishError
 	if !errors.As(err, &pe) && p.stop == nil {
 		p.stop = err
 	}
 	p.t.Failed(f.i, err)
 }
+
+// lostError is a lost connection, which is also bus.ErrConnect.
+type lostError struct{ err error }
+
+func (e lostError) Error() string   { return e.err.Error() }
+func (e lostError) Unwrap() []error { return []error{bus.ErrConnect, e.err} }
 
 // Flush implements Producer.
 func (p *AMQPProducer) Flush(ctx context.Context) error {

@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -30,10 +31,25 @@ type KafkaProducer struct {
 	t     *Tracker
 	cur   *slab
 	used  int
+
+	// The outage watch: kgo retries an idempotent record for ever, and
+	// one sent on a connection that died cannot be failed safely, so
+	// without it send waited for a cluster that had gone, unreported.
+	sent      atomic.Int64 // events handed to kgo (Send's goroutine)
+	_         [56]byte     // apart: kgo's promise goroutine writes settled
+	settled   atomic.Int64 // events settled by a promise
+	gone      atomic.Pointer[error]
+	stopWatch context.CancelFunc
+	abandon   context.CancelFunc // fails a Produce waiting for buffer space
+	pctx      context.Context
 }
 
 // NewKafka returns a producer to topic that reports to t. It checks the
 // topic (and partition, when >= 0) exists first: a *bus.NotFoundError.
+// ctx is the producer's life: Send's ctx must be it or within it. When
+// events are outstanding and none settles for the client's --timeout while
+// the cluster does not answer, every event not confirmed fails as
+// unreachable.
 func NewKafka(ctx context.Context, c *kafka.Client, topic string, partition int32, t *Tracker) (*KafkaProducer, error) {
 	tds, err := c.Admin().ListTopics(ctx, topic)
 	if err != nil {
@@ -63,7 +79,56 @@ func NewKafka(ctx context.Context, c *kafka.Client, topic string, partition int3
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	return &KafkaProducer{cl: cl, c: c, topic: topic, t: t}, nil
+	p := &KafkaProducer{cl: cl, c: c, topic: topic, t: t}
+	p.pctx, p.abandon = context.WithCancel(ctx)
+	wctx, stop := context.WithCancel(ctx)
+	p.stopWatch = stop
+	go p.watch(wctx, c.Timeout())
+	return p, nil
+}
+
+// watch gives up on the cluster when events are outstanding, none has
+// settled for timeout, and the cluster does not answer a ping within
+// timeout either: every event not yet confirmed then fails as unreachable
+// (exit 4). Those that were on the wire may have landed; they are reported
+// not confirmed, never as landed. A slow cluster that answers is waited for.
+func (p *KafkaProducer) watch(ctx context.Context, timeout time.Duration) {
+	tick := time.NewTicker(max(timeout/4, 50*time.Millisecond))
+	defer tick.Stop()
+	// Progress is seen here, from the count, not stamped per event: a
+	// clock read per record costs send's hot path a few per cent.
+	var seen int64
+	since := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n := p.settled.Load(); n != seen || n == p.sent.Load() {
+			seen, since = n, time.Now()
+			continue
+		}
+		if time.Since(since) < timeout {
+			continue
+		}
+		err := p.c.Ping(ctx)
+		if err == nil {
+			// It answers: the wait starts again.
+			since = time.Now()
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		err = fmt.Errorf("no event confirmed for %v and %w", timeout, err)
+		p.gone.Store(&err)
+		p.abandon()
+		// Unsafe only for this client, which is never used again: the
+		// records it held fail now, not when the cluster comes back.
+		p.cl.UnsafeAbortBufferedRecords()
+		return
+	}
 }
 
 // recSlab is how many records are allocated at once, with one promise for
@@ -87,6 +152,7 @@ func (p *KafkaProducer) Send(ctx context.Context, i int64, ev *event.Event) erro
 			// The record is one of this slab's: its index in the array
 			// is its event's offset from base.
 			k := sl.base + int64((uintptr(unsafe.Pointer(r))-start)/unsafe.Sizeof(*r))
+			p.settled.Add(1)
 			if err != nil {
 				p.t.Failed(k, p.why(ctx, err))
 				return
@@ -110,11 +176,20 @@ func (p *KafkaProducer) Send(ctx context.Context, i int64, ev *event.Event) erro
 			r.Headers[k] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	p.cl.Produce(ctx, r, p.cur.promise)
+	if g := p.gone.Load(); g != nil {
+		return *g
+	}
+	p.sent.Add(1)
+	// kgo blocks in Produce while its buffer is full: pctx (NewKafka's
+	// ctx, and the watch) ends that wait.
+	p.cl.Produce(p.pctx, r, p.cur.promise)
 	return nil
 }
 
 func (p *KafkaProducer) why(ctx context.Context, err error) error {
+	if g := p.gone.Load(); g != nil {
+		return *g
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -122,10 +197,18 @@ func (p *KafkaProducer) why(ctx context.Context, err error) error {
 }
 
 // Flush implements Producer.
-func (p *KafkaProducer) Flush(ctx context.Context) error { return p.cl.Flush(ctx) }
+func (p *KafkaProducer) Flush(ctx context.Context) error {
+	err := p.cl.Flush(ctx)
+	if g := p.gone.Load(); g != nil {
+		return *g
+	}
+	return err
+}
 
 // Close implements Producer.
 func (p *KafkaProducer) Close() error {
+	p.stopWatch()
+	p.abandon()
 	p.cl.Close()
 	return nil
 }

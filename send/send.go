@@ -350,6 +350,15 @@ func (t *Tracker) Failed(i int64, err error) {
 	t.failed = append(t.failed, failure{i: i, id: id, err: err})
 }
 
+// Unsent takes back Queued(i): the producer refused event i before
+// handing it to the broker (it had already stopped), so it was not sent.
+func (t *Tracker) Unsent(i int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.ids, i)
+	t.n--
+}
+
 // Result is what a run sent.
 type Result struct {
 	Sent    int64 // events handed to the broker
@@ -469,7 +478,7 @@ func Run(ctx context.Context, in Input, p Producer, t *Tracker, o *Options) erro
 		}
 		t.Queued(i, id)
 		if err := p.Send(ctx, i, &ev); err != nil {
-			t.Failed(i, err)
+			t.Unsent(i)
 			stop = err
 			break
 		}

@@ -295,6 +295,15 @@ func (s *Sink) Publish(ctx context.Context, evs []event.Event) *Pending {
 	return p
 }
 
+// Failed is the failure that already ended the batch (a lost channel,
+// ctx ended) or nil while it may still land: a caller that keeps batches
+// in flight stops publishing at once rather than at its next Wait.
+func (p *Pending) Failed() error {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	return p.fail
+}
+
 // Wait returns once every message of the batch is settled, with what Write
 // returns (see Sink).
 func (p *Pending) Wait(ctx context.Context) error {

@@ -248,6 +248,9 @@ func (c *Client) mechanism() sasl.Mechanism {
 // that reads to an end uses it to check where partitions end.
 func (c *Client) Close() { c.cl.Close() }
 
+// Timeout is how long the client waits for a broker to answer (--timeout).
+func (c *Client) Timeout() time.Duration { return c.cfg.dialTimeout }
+
 // Ping checks that a broker answers (and accepts the credentials), within the
 // dial timeout. A failure is a *bus.ConnectError.
 func (c *Client) Ping(ctx context.Context) error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -401,6 +402,43 @@ func sendRun(ctx context.Context, f *Factory, o *SendOptions) error {
 	return err
 }
 
+// allConnect says whether every failure is a broker out of reach: then the
+// first one's cause is why the others failed too.
+func allConnect(fs []send.Failure) bool {
+	for _, fl := range fs {
+		if !errors.Is(fl.Err, bus.ErrConnect) {
+			return false
+		}
+	}
+	return true
+}
+
+// failedRanges is the failures' indices as "#3, #60-#301".
+func failedRanges(fs []send.Failure) string {
+	idx := make([]int64, len(fs))
+	for k, fl := range fs {
+		idx[k] = fl.Index
+	}
+	slices.Sort(idx)
+	var b strings.Builder
+	for k := 0; k < len(idx); {
+		j := k
+		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		if j == k {
+			fmt.Fprintf(&b, "#%d", idx[k])
+		} else {
+			fmt.Fprintf(&b, "#%d-#%d", idx[k], idx[j])
+		}
+		k = j + 1
+	}
+	return b.String()
+}
+
 // idWriter is send's stdout under its buffer: it keeps the first write
 // error (the buffer forgets how far it got) and how many whole ids were
 // written before it.
@@ -447,6 +485,21 @@ func sendOutcome(f *Factory, to bus.Address, r send.Result, runErr error) error 
 			notef(f.IO.ErrOut, "%s before event #%d was refused", landed(), bad.Index)
 		}
 		return runErr
+	}
+	if len(r.Failed) > 1 && allConnect(r.Failed) {
+		// The cluster went away: one cause for all of them, said once.
+		cause := r.Failed[0].Err
+		for _, fl := range r.Failed {
+			if fl.Index < r.Failed[0].Index {
+				cause = fl.Err
+			}
+		}
+		notef(f.IO.ErrOut, "%d events were not confirmed (%s): %s; those on the wire at the cut may or may not have landed", len(r.Failed), failedRanges(r.Failed), cause)
+		notef(f.IO.ErrOut, "%s to %s", landed(), to)
+		if runErr != nil && !errors.Is(runErr, context.Canceled) && runErr.Error() != cause.Error() {
+			notef(f.IO.ErrOut, "%s", runErr)
+		}
+		return &silentError{code: ExitConnect}
 	}
 	if len(r.Failed) > 0 {
 		code := ExitPartial

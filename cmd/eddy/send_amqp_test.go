@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -121,4 +125,71 @@ func TestSendAMQP(t *testing.T) {
 	if n, _ := ch.QueueDeclarePassive(q.Name, false, true, false, false, nil); n.Messages != 0 {
 		t.Fatalf("queue holds %d messages after the unroutable send", n.Messages)
 	}
+}
+
+// TestSendAMQPOutage: RabbitMQ goes away mid-send (every connection reset,
+// every new one refused): send ends with exit 4 within --timeout, says in
+// two lines what was not confirmed and what landed, and the queue holds
+// every id --print-id printed, once.
+func TestSendAMQPOutage(t *testing.T) {
+	url := amqptest.URL(t)
+	ch := amqpChannel(t, url)
+	name := fmt.Sprintf("eddy-send-outage-%d-%d", os.Getpid(), time.Now().UnixNano())
+	q, err := ch.QueueDeclare(name, false, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	via, p := proxied(t, url)
+	const n = 2000
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, `{"event_id":"a%d"}`+"\n", i)
+	}
+	f, out, errOut := testFactory(false)
+	f.IO.In = io.NopCloser(strings.NewReader(in.String()))
+	f.Global.AMQPURL, f.Global.Timeout = via, 2*time.Second
+	done := make(chan error, 1)
+	go func() {
+		done <- sendRun(context.Background(), f, &SendOptions{Address: "amqp:" + q.Name, Inputs: []string{"-"}, PrintID: true, Rate: 100, Partition: -1, CESource: "/eddy/send", SchemaVersion: "latest"})
+	}()
+	kafkatest.WaitFor(t, 30*time.Second, "messages in the queue", func() bool {
+		qi, err := ch.QueueDeclarePassive(q.Name, false, true, false, false, nil)
+		return err == nil && qi.Messages >= 60
+	})
+	p.Cut()
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("send still running 60 s into an outage, --timeout 2s")
+	}
+	stderr := errOut.String()
+	t.Logf("exit %d: %v\n%s", exitCode(err), err, stderr)
+	if code := exitCode(err); code != ExitConnect {
+		t.Fatalf("exit %d; want %d (unreachable)", code, ExitConnect)
+	}
+	m := regexp.MustCompile(`eddy: (\d+) of \d+ events landed`).FindStringSubmatch(stderr)
+	if m == nil || strings.Count(stderr, "\n") > 3 {
+		t.Fatalf("not a short report of what did not land and what did: %s", stderr)
+	}
+	printed := strings.Fields(out.String())
+	if m[1] != fmt.Sprint(len(printed)) || len(printed) == 0 || len(printed) == n {
+		t.Fatalf("the report says %s landed, --print-id printed %d of %d", m[1], len(printed), n)
+	}
+	on := map[string]int{}
+	for {
+		d, ok, err := ch.Get(q.Name, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		on[event.DefaultSchema().Extract(&event.Event{Value: d.Body}).ID]++
+	}
+	for _, id := range printed {
+		if on[id] != 1 {
+			t.Fatalf("printed id %s is in the queue %d times", id, on[id])
+		}
+	}
+	t.Logf("%d confirmed and printed before the outage; %d in the queue", len(printed), len(on))
 }

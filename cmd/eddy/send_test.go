@@ -5,17 +5,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
@@ -413,5 +417,103 @@ func TestSendPrintIDReaderGone(t *testing.T) {
 	}
 	if evs := readBack(t, seeds, topic); len(evs) != n {
 		t.Fatalf("%d events landed; want %d", len(evs), n)
+	}
+}
+
+// TestSendKafkaOutage: the cluster goes away mid-send for longer than
+// --timeout: send gives up within a bounded time with exit 4, its last line
+// says how many events landed, and --print-id printed exactly those: every
+// printed id is on the topic once (what was in flight at the cut is reported
+// not confirmed — it may or may not have landed — and never printed).
+func TestSendKafkaOutage(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	var down atomic.Bool
+	c.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
+		if !down.Load() {
+			return nil, nil, false
+		}
+		c.KeepControl()
+		return nil, errors.New("outage"), true // closes the connection
+	})
+	const n = 2000
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, `{"event_id":"e%d","type":"T"}`+"\n", i)
+	}
+	f, out, errOut := testFactory(false)
+	f.IO.In = io.NopCloser(strings.NewReader(in.String()))
+	f.Global.Brokers, f.Global.Timeout = seeds, 2*time.Second
+	done := make(chan error, 1)
+	go func() {
+		// 100/s: 20 s for all, the outage comes first.
+		done <- sendRun(context.Background(), f, &SendOptions{Address: "kafka:" + topic, Inputs: []string{"-"}, PrintID: true, Rate: 100, Partition: -1, CESource: "/eddy/send", SchemaVersion: "latest"})
+	}()
+	kafkatest.WaitFor(t, 30*time.Second, "events on the topic", func() bool { return len(records(t, seeds, topic)) >= 60 })
+	down.Store(true)
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("send still running 60 s into an outage, --timeout 2s")
+	}
+	down.Store(false)
+	stderr := errOut.String()
+	t.Logf("exit %d: %v\n%s", exitCode(err), err, stderr)
+	if code := exitCode(err); code != ExitConnect {
+		t.Fatalf("exit %d; want %d (unreachable)", code, ExitConnect)
+	}
+	// Two lines: the one cause, said once, and what landed.
+	m := regexp.MustCompile(`^eddy: \d+ events were not confirmed \(#\d+-#\d+\): no event confirmed for 2s and kafka: cannot connect to [^\n]+; those on the wire at the cut may or may not have landed\neddy: (\d+) of (\d+) events landed \(#0-#\d+\) to kafka:[^\n]+\n$`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("not the two lines saying what did not land and what did: %s", stderr)
+	}
+	printed := strings.Fields(out.String())
+	if m[1] != fmt.Sprint(len(printed)) {
+		t.Fatalf("the report says %s landed, --print-id printed %d", m[1], len(printed))
+	}
+	on := map[string]int{}
+	for _, r := range records(t, seeds, topic) {
+		on[event.DefaultSchema().Extract(&event.Event{Value: r.Value}).ID]++
+	}
+	for _, id := range printed {
+		if on[id] != 1 {
+			t.Fatalf("printed id %s is on the topic %d times", id, on[id])
+		}
+	}
+	if len(printed) == 0 || len(printed) == n {
+		t.Fatalf("%d of %d printed: the outage did not come mid-send", len(printed), n)
+	}
+	t.Logf("%d landed and printed before the outage; %d on the topic", len(printed), len(on))
+}
+
+// TestSendKafkaSlowBroker: a cluster that answers, slowly, is waited for —
+// each produce answered 2.5 s late with --timeout 1s: every event lands,
+// exit 0 (the outage watch pings the cluster before it gives up).
+func TestSendKafkaSlowBroker(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	var slow atomic.Bool
+	slow.Store(true)
+	c.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if req.Key() != int16(kmsg.Produce) || !slow.Load() {
+			return nil, nil, false
+		}
+		c.KeepControl()
+		// The broker is slow, not the test waiting: franz-go sends
+		// produce requests on a connection of their own, so pings are
+		// answered meanwhile.
+		c.SleepControl(func() { time.Sleep(2500 * time.Millisecond) })
+		return nil, nil, false
+	})
+	f, out, errOut := testFactory(false)
+	f.IO.In = io.NopCloser(strings.NewReader("{\"event_id\":\"s1\"}\n{\"event_id\":\"s2\"}\n"))
+	f.Global.Brokers, f.Global.Timeout = seeds, time.Second
+	err := sendRun(context.Background(), f, &SendOptions{Address: "kafka:" + topic, Inputs: []string{"-"}, PrintID: true, Partition: -1, CESource: "/eddy/send", SchemaVersion: "latest"})
+	slow.Store(false)
+	if err != nil || out.String() != "s1\ns2\n" {
+		t.Fatalf("%v: out %q: %s", err, out, errOut)
 	}
 }

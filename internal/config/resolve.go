@@ -62,7 +62,7 @@ func (g *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringSliceVarP(&g.Brokers, "brokers", "b", nil, "Kafka bootstrap brokers, host:port,... (env EDDY_BROKERS; default "+DefaultBrokers+")")
 	fs.StringVar(&g.AMQPURL, "amqp-url", "", "RabbitMQ URL amqp[s]://user:pass@host:port/vhost (env EDDY_AMQP_URL; default amqp://guest:****@127.0.0.1:5672/)")
 	fs.StringVar(&g.AMQPMgmtURL, "amqp-mgmt-url", "", "RabbitMQ management API URL (env EDDY_AMQP_MGMT_URL; default: the AMQP host on port 15672)")
-	fs.DurationVar(&g.Timeout, "timeout", 10*time.Second, "give up connecting to a broker after this long; a live Kafka reader warns after this long without its cluster")
+	fs.DurationVar(&g.Timeout, "timeout", 10*time.Second, "give up connecting to a broker after this long; a live Kafka reader warns after this long without its cluster; send gives up on events the cluster has not confirmed for this long")
 	fs.BoolVar(&g.Debug, "debug", false, "log client internals to stderr (secrets are masked)")
 	fs.BoolVar(&g.TLS, "tls", false, "connect to Kafka over TLS (implied by the other --tls-* flags)")
 	fs.StringVar(&g.TLSCA, "tls-ca", "", "PEM file of CA certificates to trust (Kafka, amqps, an https management API)")
