@@ -80,6 +80,9 @@ type killStep struct {
 // killFigures are one instance's flow counts.
 type killFigures struct {
 	CheckoutCompleted, CheckoutIncomplete, DefaultCompleted, DefaultIncomplete, DeadLettered float64
+	// Events is eddy_serve_events_total: the events read, those read
+	// again included.
+	Events float64
 }
 
 func figuresOf(fams map[string]*dto.MetricFamily) killFigures {
@@ -92,7 +95,8 @@ func figuresOf(fams map[string]*dto.MetricFamily) killFigures {
 	}
 	return killFigures{CheckoutCompleted: v("eddy_flows_completed_total", "checkout"), CheckoutIncomplete: v("eddy_flows_incomplete_total", "checkout"),
 		DefaultCompleted: v("eddy_flows_completed_total", "default"), DefaultIncomplete: v("eddy_flows_incomplete_total", "default"),
-		DeadLettered: v("eddy_flows_dead_lettered_total", "checkout") + v("eddy_flows_dead_lettered_total", "default")}
+		DeadLettered: v("eddy_flows_dead_lettered_total", "checkout") + v("eddy_flows_dead_lettered_total", "default"),
+		Events:       value(fams, "eddy_serve_events_total", nil)}
 }
 
 // flowsOpen is eddy_flows_open summed over the flow labels.
@@ -245,7 +249,7 @@ func testServeGroupKill(t *testing.T, seeds []string) {
 	produce("r1", 12, []int{0, 1, 2, 3}, false)
 	kafkatest.WaitFor(t, killFlowTimeout+60*time.Second, "the 12 flows of round 1 counted, 4 by each", func() bool {
 		for _, fams := range scrapeAll() {
-			if f := figuresOf(fams); f != (killFigures{CheckoutCompleted: 4}) {
+			if f := figuresOf(fams); f != (killFigures{CheckoutCompleted: 4, Events: 16}) {
 				return false
 			}
 		}
@@ -272,7 +276,8 @@ func testServeGroupKill(t *testing.T, seeds []string) {
 			n += flowsOpen(fams)
 		}
 		last = all[victim]
-		return n == 24 && flowsOpen(last) == 8
+		// 16 events of round 1, 8 of A, 8 of B on its 2 partitions.
+		return n == 24 && flowsOpen(last) == 8 && figuresOf(last).Events == 32
 	})
 	if err := insts[victim].cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -299,7 +304,9 @@ func testServeGroupKill(t *testing.T, seeds []string) {
 	// every step), one without it is the default flow's (complete: no
 	// definition says a step is missing).
 	parts := map[string]map[string]map[int]bool{} // instance -> flow -> steps
+	events := map[string]float64{}
 	see := func(inst, flow string, step int) {
+		events[inst]++
 		if parts[inst] == nil {
 			parts[inst] = map[string]map[int]bool{}
 		}
@@ -331,7 +338,7 @@ func testServeGroupKill(t *testing.T, seeds []string) {
 	}
 	want := map[string]*killFigures{}
 	for inst, fl := range parts {
-		want[inst] = &killFigures{}
+		want[inst] = &killFigures{Events: events[inst]}
 		for flow, st := range fl {
 			if inst == victim && !strings.HasPrefix(flow, "r1-") {
 				continue // open at the kill: never counted by it
@@ -434,8 +441,12 @@ func testServeGroupKill(t *testing.T, seeds []string) {
 		sumGot.CheckoutCompleted += f.CheckoutCompleted
 		sumGot.CheckoutIncomplete += f.CheckoutIncomplete
 		sumGot.DefaultCompleted += f.DefaultCompleted
+		sumGot.Events += f.Events
 	}
 	lastV := figuresOf(last)
+	if lastV.Events+sumGot.Events != float64(len(steps)+reread) {
+		t.Errorf("%v events read by the victim and %v by the survivors; want the %d produced and the %d read again", lastV.Events, sumGot.Events, len(steps), reread)
+	}
 	if inFlight != 8 || whole+partial != inFlight {
 		t.Errorf("%d flows in flight on the victim, %d counted whole and %d in part after; want 8, each once", inFlight, whole, partial)
 	}
