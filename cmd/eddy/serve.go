@@ -73,7 +73,8 @@ scrapes in flight finish; flows still open then are not counted.
 
 Several instances share the flow work with --group: Kafka assigns each the
 partitions of the flow topics by number (the range assignor: partition p of
-every topic to one instance) and moves them when one leaves. A flow stays
+every topic to one instance) and moves them when one leaves (when one dies,
+after --session-timeout). A flow stays
 whole on one instance when the topics are co-partitioned by the correlation
 key (one partition count, every event keyed by its correlation id); the
 partition counts are checked at start, and a line says when they differ.

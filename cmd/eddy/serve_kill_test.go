@@ -477,3 +477,45 @@ func wantString(want map[string]*killFigures, insts map[string]*killInstance) st
 	}
 	return strings.Join(out, " ")
 }
+
+// TestServeSessionTimeoutUsage: --session-timeout is parsed, and refused in
+// one line with exit 2 when negative or without a group to apply to (as is
+// a config file's session-timeout of a cluster without a group); a value
+// the brokers refuse is said on stderr, naming their bound.
+func TestServeSessionTimeoutUsage(t *testing.T) {
+	f, _, _ := testFactory(false)
+	var got *ServeOptions
+	cmd := newCmdServe(f, func(_ context.Context, o *ServeOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"kafka:orders", "--group", "g", "--session-timeout", "10s"})
+	if err := cmd.Execute(); err != nil || got.SessionTimeout != 10*time.Second || !got.set["session-timeout"] {
+		t.Fatalf("parsed %v: %+v", err, got)
+	}
+	dir := t.TempDir()
+	noGroup := filepath.Join(dir, "nogroup.yaml")
+	os.WriteFile(noGroup, []byte("clusters:\n  - name: a\n    session-timeout: 10s\n"), 0o600)
+	for _, c := range []struct {
+		o    ServeOptions
+		want string
+	}{
+		{ServeOptions{SessionTimeout: 10 * time.Second}, "--session-timeout 10s: it is a consumer group's: give --group too"},
+		{ServeOptions{SessionTimeout: -time.Second, Group: "g"}, "--session-timeout -1s: want a positive duration"},
+		{ServeOptions{Config: noGroup}, "nogroup.yaml: clusters[0]: session-timeout 10s: want a positive duration, with a group"},
+	} {
+		f, _, _ := testFactory(false)
+		err := serveRun(context.Background(), f, serveOpts(c.o))
+		if exitCode(err) != ExitUsage || err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: exit %d, %v; want %q", c.o, exitCode(err), err, c.want)
+		}
+	}
+
+	// Below the brokers' group.min.session.timeout.ms (6 s by default):
+	// the broker refuses the join, and serve says so (and reopens its
+	// sources every --interval, as after any failure of theirs).
+	seeds := kafkatest.Cluster(t)
+	topic := kafkatest.NewTopic(t, seeds, 1)
+	f, _, errOut := lagFactory(false, map[string]string{"EDDY_BROKERS": strings.Join(seeds, ","), "EDDY_CONFIG": filepath.Join(dir, "none.yaml")})
+	startServe(t, f, serveOpts(ServeOptions{Sources: []string{"kafka:" + topic}, NoLag: true, Group: kafkatest.UniqueName(t), SessionTimeout: time.Second}))
+	kafkatest.WaitFor(t, 30*time.Second, "the broker's refusal said", func() bool {
+		return strings.Contains(errOut.String(), "INVALID_SESSION_TIMEOUT") && strings.Contains(errOut.String(), "group.min.session.timeout.ms")
+	})
+}
