@@ -86,6 +86,12 @@ type ReadOptions struct {
 	// there. The default (cooperative sticky) balances the partitions but
 	// not by number.
 	CoPartitioned bool
+	// SessionTimeout, for Group, is how long the group waits for a member
+	// that stopped answering (a crash, kill -9, a lost host) before it moves
+	// the member's partitions to the others; it must lie within the
+	// brokers' group.min/max.session.timeout.ms (6 s to 30 min by
+	// default). Zero: the client's default, 45 s.
+	SessionTimeout time.Duration
 	// SkipBad makes a file source skip malformed lines instead of failing;
 	// Skipped reports how many.
 	SkipBad bool

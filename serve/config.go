@@ -34,6 +34,7 @@ const ConfigHelp = `CONFIG FILE (--config, YAML; flags given on the command line
       no-flows: false
       dlqs: [kafka:orders.DLT, amqp:orders.dlq]
       group: eddy-serve-prod    # share the flow work with the instances of this group (--group)
+      session-timeout: 45s      # the group's wait for a dead instance before its partitions move
   flows:
     - name: checkout
       steps: OrderPlaced -> PaymentAuthorized -> OrderShipped
@@ -73,6 +74,9 @@ type ClusterConfig struct {
 	NoFlows bool     `yaml:"no-flows"`
 	DLQs    []string `yaml:"dlqs"`
 	Group   string   `yaml:"group"`
+	// SessionTimeout is the group's session timeout (--session-timeout;
+	// 0: the client's default, 45 s).
+	SessionTimeout time.Duration `yaml:"session-timeout"`
 }
 
 // LoadConfig reads and checks the file at path; errors name the file (and
@@ -112,6 +116,9 @@ func ParseConfig(b []byte, name string) (*FileConfig, error) {
 			return nil, fmt.Errorf("%s: clusters[%d]: cluster %q twice (give each a name)", name, i, n)
 		}
 		seen[n] = true
+		if cl.SessionTimeout < 0 || cl.SessionTimeout > 0 && cl.Group == "" {
+			return nil, fmt.Errorf("%s: clusters[%d]: session-timeout %v: want a positive duration, with a group", name, i, cl.SessionTimeout)
+		}
 		c.Clusters[i].Name = n
 	}
 	for i, f := range c.Flows {

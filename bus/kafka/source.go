@@ -522,6 +522,11 @@ func (s *source) start() error {
 			kgo.ConsumeResetOffset(ResetOffset(s.opts.From)),
 			kgo.AutoCommitMarks(),
 		)
+		if d := s.opts.SessionTimeout; d > 0 {
+			// Heartbeats at a third of the session at most, as Kafka
+			// advises: a live member missing one is not taken for dead.
+			opts = append(opts, kgo.SessionTimeout(d), kgo.HeartbeatInterval(min(3*time.Second, d/3)))
+		}
 		if s.serverAssigned {
 			opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer()))
 		} else if s.opts.CoPartitioned {

@@ -38,8 +38,11 @@ type ServeOptions struct {
 	MaxEdges    int
 	MaxReasons  int
 	Group       string
-	OTLPSpans   string
-	Spans       string
+	// SessionTimeout is the --group's session timeout (0: the client's
+	// default).
+	SessionTimeout time.Duration
+	OTLPSpans      string
+	Spans          string
 	// set holds the flags given on the command line (they win over
 	// --config).
 	set map[string]bool
@@ -70,7 +73,8 @@ scrapes in flight finish; flows still open then are not counted.
 
 Several instances share the flow work with --group: Kafka assigns each the
 partitions of the flow topics by number (the range assignor: partition p of
-every topic to one instance) and moves them when one leaves. A flow stays
+every topic to one instance) and moves them when one leaves (when one dies,
+after --session-timeout). A flow stays
 whole on one instance when the topics are co-partitioned by the correlation
 key (one partition count, every event keyed by its correlation id); the
 partition counts are checked at start, and a line says when they differ.
@@ -131,6 +135,7 @@ func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	fl.StringVar(&o.OTLP, "otlp", "", "also push every metric with OTLP/HTTP to this endpoint (host:port, or http(s):// URL)")
 	fl.IntVar(&o.MaxEdges, "max-edges", 50, "distinct edges per hop histogram; more fold into from/to=\"other\"")
 	fl.StringVar(&o.Group, "group", "", "read Kafka flows as this consumer group: instances of one group share the partitions (the topics must be co-partitioned by correlation id; checked at start)")
+	fl.DurationVar(&o.SessionTimeout, "session-timeout", 0, "with --group: how long the group waits for an instance that stopped answering (kill -9, a lost host) before its partitions move; within the brokers' group.min/max.session.timeout.ms (default 45s)")
 	fl.StringVar(&o.OTLPSpans, "otlp-spans", "", "export flows as spans to this OTLP endpoint (grpc://HOST:PORT, HOST:PORT for gRPC, or http(s)://HOST:PORT) when they may be split across --group instances")
 	fl.StringVar(&o.Spans, "spans", "auto", "with --otlp-spans: auto (only when the topics of a --group are not co-partitioned) or always")
 	fl.IntVar(&o.MaxReasons, "max-reasons", 10, "distinct error reasons per DLQ; more fold into reason=\"other\"")
@@ -178,6 +183,12 @@ func serveRun(ctx context.Context, f *Factory, o *ServeOptions) error {
 	if o.FlowTimeout <= 0 {
 		return usagef("--flow-timeout %v: want a positive duration", o.FlowTimeout)
 	}
+	if o.SessionTimeout < 0 {
+		return usagef("--session-timeout %v: want a positive duration", o.SessionTimeout)
+	}
+	if o.SessionTimeout > 0 && o.Group == "" {
+		return usagef("--session-timeout %v: it is a consumer group's: give --group too", o.SessionTimeout)
+	}
 	if o.MaxEdges < 1 || o.MaxReasons < 1 {
 		return usagef("--max-edges %d, --max-reasons %d: want at least 1", o.MaxEdges, o.MaxReasons)
 	}
@@ -221,7 +232,7 @@ func serveRun(ctx context.Context, f *Factory, o *ServeOptions) error {
 		}
 		rules = append(rules, r)
 	}
-	clusters := []serve.ClusterConfig{{Sources: o.Sources, Lag: o.Lag, NoLag: o.NoLag, NoFlows: o.NoFlows, DLQs: o.DLQs, Group: o.Group}}
+	clusters := []serve.ClusterConfig{{Sources: o.Sources, Lag: o.Lag, NoLag: o.NoLag, NoFlows: o.NoFlows, DLQs: o.DLQs, Group: o.Group, SessionTimeout: o.SessionTimeout}}
 	if file != nil && len(file.Clusters) > 0 {
 		if len(o.Sources) > 0 || len(o.DLQs) > 0 || len(o.Lag) > 0 || o.Group != "" {
 			return usagef("--config names clusters: give their sources, lag, DLQs and group there, not as arguments or flags")
@@ -305,7 +316,7 @@ func serveCluster(first *Factory, cc serve.ClusterConfig, from bus.Position) (se
 		// group committed (From only for those without a commit).
 		// Co-partitioned topics keep a flow on one instance only if
 		// partition p of each goes to one member: the range assignor.
-		read := bus.ReadOptions{From: from, Group: cc.Group, Force: cc.Group != "", CoPartitioned: cc.Group != ""}
+		read := bus.ReadOptions{From: from, Group: cc.Group, Force: cc.Group != "", CoPartitioned: cc.Group != "", SessionTimeout: cc.SessionTimeout}
 		if c.Schema, err = f.Schema(); err != nil {
 			return serve.Cluster{}, err
 		}

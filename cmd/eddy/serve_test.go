@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	amqp091 "github.com/rabbitmq/amqp091-go"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
@@ -990,104 +988,5 @@ func TestServePrometheusDemo(t *testing.T) {
 	}
 	if v, err := p.QueryFloat(qctx, `sum(eddy_flows_dead_lettered_total{flow="shop"})`); err != nil || v == 0 {
 		t.Errorf("dead-lettered flows %v (%v)", v, err)
-	}
-}
-
-// TestServeGroupKill: two eddy serve processes of one --group; one is
-// killed (SIGKILL) once the group committed everything it read: after the
-// group's session timeout its partitions move to the survivor, which counts
-// every later flow, whole (none re-read: everything was committed; a kill
-// before the commit, every 5 s, would have the survivor read again and
-// count again what the dead one had read since).
-func TestServeGroupKill(t *testing.T) {
-	bin := eddyBinary(t)
-	seeds := kafkatest.Cluster(t)
-	tp := shopTopics{orders: kafkatest.NewTopic(t, seeds, 4), payments: kafkatest.NewTopic(t, seeds, 4),
-		stock: kafkatest.NewTopic(t, seeds, 4), shipping: kafkatest.NewTopic(t, seeds, 4)}
-	group := kafkatest.UniqueName(t)
-	cfg := filepath.Join(t.TempDir(), "none.yaml")
-	var procs []*exec.Cmd
-	var addrs []string
-	for range 2 {
-		cmd := exec.Command(bin, "serve", "kafka:"+tp.orders, "kafka:"+tp.payments, "kafka:"+tp.stock, "kafka:"+tp.shipping,
-			"--flow", checkoutFlow, "--no-lag", "--group", group, "--flow-timeout", "300ms", "--listen", "127.0.0.1:0", "--brokers", strings.Join(seeds, ","))
-		cmd.Env = append(os.Environ(), "EDDY_CONFIG="+cfg)
-		errOut := &lockedBuf{}
-		cmd.Stderr = errOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		var addr string
-		kafkatest.WaitFor(t, 60*time.Second, "eddy serve listening", func() bool {
-			s := errOut.String()
-			if i := strings.Index(s, "serving on http://"); i >= 0 {
-				addr = strings.SplitN(s[i+len("serving on http://"):], "/", 2)[0]
-				return true
-			}
-			return false
-		})
-		procs, addrs = append(procs, cmd), append(addrs, addr)
-	}
-	adm := kafkatest.Admin(t, seeds)
-	members := func(n int) func() bool {
-		return func() bool {
-			dg, err := adm.DescribeGroups(context.Background(), group)
-			if err != nil || len(dg[group].Members) != n || dg[group].State != "Stable" {
-				return false
-			}
-			parts := 0
-			for _, m := range dg[group].Members {
-				a, ok := m.Assigned.AsConsumer()
-				if !ok {
-					return false
-				}
-				for _, tp := range a.Topics {
-					parts += len(tp.Partitions)
-				}
-			}
-			return parts == 16
-		}
-	}
-	kafkatest.WaitFor(t, 60*time.Second, "two members sharing the 16 partitions", members(2))
-	const flows = 24
-	produceFlows(t, seeds, tp, "k", flows)
-	cf := map[string]string{"flow": "checkout"}
-	var per [2]float64
-	kafkatest.WaitFor(t, 60*time.Second, "the first round counted across the two", func() bool {
-		for i, a := range addrs {
-			per[i] = value(scrape(t, a), "eddy_flows_completed_total", cf)
-		}
-		return per[0]+per[1] == flows
-	})
-	kafkatest.WaitFor(t, 30*time.Second, "the group's commits at the end of every partition", func() bool {
-		ends, err := adm.ListEndOffsets(context.Background(), tp.orders, tp.payments, tp.stock, tp.shipping)
-		if err != nil {
-			return false
-		}
-		committed, err := adm.FetchOffsets(context.Background(), group)
-		if err != nil {
-			return false
-		}
-		done := true
-		ends.Each(func(e kadm.ListedOffset) {
-			if c, ok := committed.Lookup(e.Topic, e.Partition); !ok || c.At != e.Offset {
-				done = false
-			}
-		})
-		return done
-	})
-	if err := procs[0].Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	procs[0].Wait()
-	kafkatest.WaitFor(t, 120*time.Second, "the survivor holding every partition (after the session timeout)", members(1))
-	produceFlows(t, seeds, tp, "l", flows)
-	kafkatest.WaitFor(t, 60*time.Second, "the survivor counting the second round", func() bool {
-		return value(scrape(t, addrs[1]), "eddy_flows_completed_total", cf) == per[1]+flows
-	})
-	fams := scrape(t, addrs[1])
-	if v := value(fams, "eddy_flows_incomplete_total", cf); v != 0 {
-		t.Errorf("%v incomplete flows after the move", v)
 	}
 }
