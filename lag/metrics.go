@@ -89,12 +89,13 @@ type LagMetrics struct {
 	gathering sync.Mutex               // one regather at a time
 	cur       atomic.Pointer[gathered] // what scrapes and pushes read
 	askedMu   sync.Mutex
-	asked     map[expfmt.Format]bool // formats scrapes asked for (true: with gzip), encoded at each update
+	asked     map[expfmt.Format]asked // formats scrapes asked for lately: encoded at each update
+	updates   uint64                  // regathers so far (under askedMu)
 }
 
 // NewLagMetrics sets up the meter provider and its readers.
 func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error) {
-	m := &LagMetrics{reg: prometheus.NewRegistry(), snaps: map[string]sampled{}, label: o.ClusterLabel, asked: map[expfmt.Format]bool{}}
+	m := &LagMetrics{reg: prometheus.NewRegistry(), snaps: map[string]sampled{}, label: o.ClusterLabel, asked: map[expfmt.Format]asked{}}
 	m.descs = lagDescs(o.ClusterLabel)
 	if err := m.reg.Register((*lagCollector)(m)); err != nil {
 		return nil, err

@@ -94,13 +94,7 @@ func (m *LagMetrics) regather() {
 	defer m.gathering.Unlock()
 	fams, err := m.reg.Gather()
 	g := &gathered{fams: fams, err: err, encs: map[expfmt.Format]*encoding{}}
-	m.askedMu.Lock()
-	asked := make(map[expfmt.Format]bool, len(m.asked))
-	for f, gz := range m.asked {
-		asked[f] = gz
-	}
-	m.askedMu.Unlock()
-	for f, gz := range asked {
+	for f, gz := range m.lately() {
 		// An error is met again, and handled, by the scrape.
 		_, _ = g.encoding(f, gz)
 	}
@@ -255,16 +249,44 @@ func (h *scrapeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.end()
 }
 
+// asked is a format's last scrape: at which update, with gzip or not.
+type asked struct {
+	update uint64
+	gz     bool
+}
+
+// askedFor is how many updates a format asked for stays encoded at each
+// update without a scrape asking for it again: scrapes come every few
+// samples at least, a one-off (curl) stops costing soon.
+const askedFor = 4
+
 // ask remembers that a scrape asked for format f (gzip'd when gz), so the
-// next update encodes it before a scrape does.
+// next updates encode it before a scrape does.
 func (m *LagMetrics) ask(f expfmt.Format, gz bool) {
 	m.askedMu.Lock()
 	defer m.askedMu.Unlock()
-	had, ok := m.asked[f]
-	if ok && (had || !gz) || !ok && len(m.asked) >= maxEncodings {
+	a, ok := m.asked[f]
+	if !ok && len(m.asked) >= maxEncodings {
 		return
 	}
-	m.asked[f] = gz || had
+	m.asked[f] = asked{update: m.updates, gz: gz || ok && a.gz && m.updates-a.update < askedFor}
+}
+
+// lately counts an update and returns the formats scrapes asked for
+// within the last askedFor updates (true: with gzip), forgetting older ones.
+func (m *LagMetrics) lately() map[expfmt.Format]bool {
+	m.askedMu.Lock()
+	defer m.askedMu.Unlock()
+	m.updates++
+	out := make(map[expfmt.Format]bool, len(m.asked))
+	for f, a := range m.asked {
+		if m.updates-a.update > askedFor {
+			delete(m.asked, f)
+			continue
+		}
+		out[f] = a.gz
+	}
+	return out
 }
 
 // body writes a scrape's response: identity, or one gzip member whose
