@@ -9,11 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eddy-sh/eddy/inspect"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	promb "go.opentelemetry.io/contrib/bridges/prometheus"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -72,9 +73,9 @@ type LagMetricsOptions struct {
 }
 
 // LagMetrics exposes the latest LagSnapshot as Prometheus gauges, read by a
-// scrape (Handler) and optionally pushed with OTLP (the registry, through
-// OpenTelemetry's Prometheus bridge). Update and
-// the readers are safe for concurrent use.
+// scrape (Handler) and optionally pushed with OTLP (through OpenTelemetry's
+// Prometheus bridge). The gauges are gathered once per update, not per
+// scrape (scrape.go). Update and the readers are safe for concurrent use.
 type LagMetrics struct {
 	mu    sync.Mutex
 	snaps map[string]sampled // by cluster ("" without ClusterLabel)
@@ -84,15 +85,22 @@ type LagMetrics struct {
 	descs    map[string]*prometheus.Desc
 	provider *sdkmetric.MeterProvider // nil without OTLP
 	shown    string                   // the OTLP endpoint, for messages: no user, no query
+
+	gathering sync.Mutex               // one regather at a time
+	cur       atomic.Pointer[gathered] // what scrapes and pushes read
+	askedMu   sync.Mutex
+	asked     map[expfmt.Format]asked // formats scrapes asked for lately: encoded at each update
+	updates   uint64                  // regathers so far (under askedMu)
 }
 
 // NewLagMetrics sets up the meter provider and its readers.
 func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error) {
-	m := &LagMetrics{reg: prometheus.NewRegistry(), snaps: map[string]sampled{}, label: o.ClusterLabel}
+	m := &LagMetrics{reg: prometheus.NewRegistry(), snaps: map[string]sampled{}, label: o.ClusterLabel, asked: map[expfmt.Format]asked{}}
 	m.descs = lagDescs(o.ClusterLabel)
 	if err := m.reg.Register((*lagCollector)(m)); err != nil {
 		return nil, err
 	}
+	m.regather()
 	var opts []sdkmetric.Option
 	if o.OTLPEndpoint != "" {
 		var eo []otlpmetrichttp.Option
@@ -124,9 +132,9 @@ func NewLagMetrics(ctx context.Context, o LagMetricsOptions) (*LagMetrics, error
 			eo = append(eo, otlpmetrichttp.WithEndpoint(o.OTLPEndpoint), otlpmetrichttp.WithInsecure())
 			m.shown = "http://" + o.OTLPEndpoint + "/v1/metrics"
 		}
-		// The registry is what is pushed, through the Prometheus bridge:
-		// the same figures, names and help as a scrape reads.
-		ro := []sdkmetric.PeriodicReaderOption{sdkmetric.WithProducer(promb.NewMetricProducer(promb.WithGatherer(m.reg)))}
+		// The gathered figures are what is pushed, through the Prometheus
+		// bridge: the same figures, names and help as a scrape reads.
+		ro := []sdkmetric.PeriodicReaderOption{sdkmetric.WithProducer(promb.NewMetricProducer(promb.WithGatherer(m)))}
 		if o.Producer != nil {
 			ro = append(ro, sdkmetric.WithProducer(o.Producer))
 		}
@@ -183,14 +191,19 @@ func isURL(s string) bool {
 func (m *LagMetrics) Update(s *inspect.LagSnapshot, took time.Duration) { m.UpdateCluster("", s, took) }
 
 // UpdateCluster makes s the figures of cluster (its cluster label, with
-// ClusterLabel).
+// ClusterLabel). The metrics are gathered now, and encoded in the formats
+// scrapes asked for, so that a scrape only writes them out: with
+// thousands of partitions this call takes tens of milliseconds.
 func (m *LagMetrics) UpdateCluster(cluster string, s *inspect.LagSnapshot, took time.Duration) {
 	m.mu.Lock()
 	m.snaps[cluster] = sampled{s, took}
 	m.mu.Unlock()
+	m.regather()
 }
 
-// Registry is the Prometheus registry the metrics are read from.
+// Registry is the Prometheus registry the metrics are collected from, at
+// each update (Gather and the handlers read what that gathered; gathering
+// the registry itself makes the gauges again from the snapshots).
 func (m *LagMetrics) Registry() *prometheus.Registry { return m.reg }
 
 type sampled struct {
@@ -198,10 +211,12 @@ type sampled struct {
 	took time.Duration
 }
 
-// Handler serves the Prometheus text format.
+// Handler serves the metrics in the exposition format a scrape asks for
+// (HandlerWith without live metrics).
 func (m *LagMetrics) Handler() http.Handler {
-	// A series that cannot be collected is left out, not the whole scrape.
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	// A series that cannot be collected is left out, not the whole scrape
+	// (promhttp's ContinueOnError).
+	return m.HandlerWith(ScrapeOptions{})
 }
 
 // Shutdown pushes a last time (OTLP) and stops the readers.
@@ -265,7 +280,7 @@ func lagDescs(cluster bool) map[string]*prometheus.Desc {
 	return out
 }
 
-// lagCollector reads the latest snapshots at each scrape (or push): the
+// lagCollector reads the latest snapshots at each update (regather): the
 // metrics are constant gauges made from them, which costs a fraction of
 // going through OpenTelemetry's instruments with thousands of partitions.
 type lagCollector LagMetrics

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	promb "go.opentelemetry.io/contrib/bridges/prometheus"
 
 	"github.com/eddy-sh/eddy/bus"
@@ -161,7 +159,7 @@ func Run(ctx context.Context, ln net.Listener, o Options) error {
 	}
 	ready := &readiness{pending: map[string]string{}}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{lm.Registry(), m.Registry}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.Handle("/metrics", metricsHandler(lm, m))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if why := ready.why(); why != "" {
@@ -228,6 +226,16 @@ func Run(ctx context.Context, ln net.Listener, o Options) error {
 		srv.Close()
 	}
 	return runErr
+}
+
+// metricsHandler serves /metrics: the lag metrics as gathered and encoded
+// once per sample, the flow metrics gathered at each scrape (they move with
+// every event), in the exposition format asked for — what
+// promhttp.HandlerFor(prometheus.Gatherers{lm.Registry(), m.Registry},
+// ContinueOnError) writes, at a fraction of its cost with thousands of
+// partitions.
+func metricsHandler(lm *lag.LagMetrics, m *Metrics) http.Handler {
+	return lm.HandlerWith(lag.ScrapeOptions{Live: m.Registry})
 }
 
 // retry waits d or until ctx ends (false).
