@@ -44,6 +44,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -142,8 +143,11 @@ func main() {
 		}
 		acked.Add(1)
 	}
+	var outMu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
 	report := func() {
+		outMu.Lock()
+		defer outMu.Unlock()
 		fmt.Fprintf(out, "%d %d %d %d\n", time.Now().Unix(), asked.Load(), acked.Load(), failed.Load())
 		out.Flush()
 	}
@@ -158,8 +162,21 @@ func main() {
 	var owed float64
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	sec := time.NewTicker(time.Second)
-	defer sec.Stop()
+	// The counts are reported from a goroutine of their own: when the
+	// client's buffer is full, Produce blocks the loop, and the acks still
+	// tell what the broker wrote.
+	go func() {
+		sec := time.NewTicker(time.Second)
+		defer sec.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-sec.C:
+				report()
+			}
+		}
+	}()
 	start := time.Now()
 	run := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffffff)
 	var hdrBuf [8]byte
@@ -236,9 +253,6 @@ loop:
 		select {
 		case <-stop:
 			break loop
-		case <-sec.C:
-			report()
-			continue
 		case <-t.C:
 		}
 		cur := int(time.Since(start) / tick)
