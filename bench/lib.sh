@@ -195,3 +195,38 @@ emit_one() {
 	printf 'BENCH\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\t%s\t%s\t%s\t%s\t%s\n' \
 		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$FIG_LOAD" "$FIG_STEAL" "$FIG_MARK" "$9"
 }
+
+# bench_seconds DURATION: 90, 90s, 5m or 1h as seconds; a usage error
+# (exit 2) otherwise.
+bench_seconds() {
+	[[ $1 =~ ^([0-9]+)([smh]?)$ ]] || { echo "bench: $1 is not a duration (90, 90s, 5m, 1h)" >&2; exit 2; }
+	case ${BASH_REMATCH[2]} in
+	h) echo $((BASH_REMATCH[1] * 3600)) ;;
+	m) echo $((BASH_REMATCH[1] * 60)) ;;
+	*) echo "${BASH_REMATCH[1]}" ;;
+	esac
+}
+
+# bench_kafka WORKDIR [SERVICES]: the real Kafka to run against in B:
+# EDDY_TEST_KAFKA's, else scripts/brokers.sh up SERVICES (default all; its
+# environment sourced). BENCH_KAFKA_STARTED is set only when no Kafka
+# answered on brokers.sh's port before: `up` adopts brokers that already run
+# (another session's), and a caller that stops what it started must never
+# stop those.
+bench_kafka() {
+	if [ -z "${EDDY_TEST_KAFKA:-}" ]; then
+		(exec 3<>/dev/tcp/127.0.0.1/"${EDDY_KAFKA_PORT:-39092}") 2>/dev/null || BENCH_KAFKA_STARTED=1
+		# shellcheck disable=SC2086 # SERVICES is a list
+		scripts/brokers.sh up ${2:-} >"$1/env"
+		. "$1/env"
+	fi
+	B=$EDDY_TEST_KAFKA
+}
+
+# metrics_sum URL NAME: the sum of metric NAME's samples over all its labels
+# in the text exposition at URL (a large counter may be written as 1e+06),
+# or nothing while the endpoint does not answer or has no such metric.
+metrics_sum() {
+	curl -fsS --max-time 2 "$1" 2>/dev/null |
+		awk -v m="$2" '$1 == m || index($1, m "{") == 1 { s += $NF; n = 1 } END { if (n) printf "%.0f\n", s }'
+}

@@ -88,10 +88,7 @@ listen=127.0.0.1:$port
 # events_seen: eddy_serve_events_total summed over its clusters (the text
 # exposition may write a large counter as 1e+06), or nothing while the
 # endpoint does not answer.
-events_seen() {
-	curl -fsS --max-time 2 "http://$listen/metrics" 2>/dev/null |
-		awk '/^eddy_serve_events_total[{ ]/ { s += $NF; n = 1 } END { if (n) printf "%d\n", s }'
-}
+events_seen() { metrics_sum "http://$listen/metrics" eddy_serve_events_total; }
 
 # eddy serve brings eddy_serve_events_total up to date once a second (the
 # tick of its Drive loop, serve/run.go) or when a flow is finalised (after
@@ -192,12 +189,8 @@ echo "bench: serve, $N events ($flows_want five-step flows, $(du -m "$cap" | cut
 for target in $TARGETS; do
 	case $target in
 	kafka)
-		if [ -z "${EDDY_TEST_KAFKA:-}" ]; then
-			scripts/brokers.sh up >"$work/env"
-			. "$work/env"
-			started=1
-		fi
-		B=$EDDY_TEST_KAFKA
+		bench_kafka "$work"
+		started=${BENCH_KAFKA_STARTED:-}
 		bname="Kafka $(basename "${EDDY_TEST_KAFKA_LIBS:-kafka}" | sed -n 's/^kafka-\([0-9.]*\).*/\1/p')"
 		bname=${bname% } ;;
 	kfake)

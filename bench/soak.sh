@@ -24,7 +24,7 @@ DURATION=${1:?usage: bench/soak.sh DURATION [INTERVAL], e.g. bench/soak.sh 60m 1
 INTERVAL=${2:-10}
 TIMEOUT=${FLOW_TIMEOUT:-30s}
 OUT=${OUT:-${TMPDIR:-/tmp}/eddy-soak-$(date -u +%Y%m%dT%H%M%SZ).csv}
-secs=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)([smh]?)', sys.argv[1]); print(int(m[1])*{'':1,'s':1,'m':60,'h':3600}[m[2]])" "$DURATION")
+secs=$(bench_seconds "$DURATION")
 
 work=$(mktemp -d)
 demo_pid= trace_pid=
@@ -80,22 +80,7 @@ except Exception as e:
 t0 = int(rows[0]["unix_seconds"])
 print(f"duration {int(rows[-1]['unix_seconds']) - t0} s, {len(rows)} samples")
 EOF
-python3 - "$OUT" "$TIMEOUT" <<'EOF'
-import csv, re, sys
-rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["rss_kb"]]
-m = re.fullmatch(r"(\d+)([smh]?)", sys.argv[2])
-warm = int(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
-t0 = int(rows[0]["unix_seconds"])
-for col, div, unit in (("rss_kb", 1024, "MB"), ("heap_alloc", 1 << 20, "MB"), ("heap_inuse", 1 << 20, "MB"), ("heap_objects", 1, "objects")):
-    pts = [(int(r["unix_seconds"]) - t0, int(r[col]) / div) for r in rows if r.get(col)]
-    if len(pts) < 2:
-        continue
-    vals = [v for _, v in pts]
-    fit = [(t, v) for t, v in pts if t > 2 * warm] or pts
-    n = len(fit)
-    mt = sum(t for t, _ in fit) / n
-    mv = sum(v for _, v in fit) / n
-    var = sum((t - mt) ** 2 for t, _ in fit)
-    slope = sum((t - mt) * (v - mv) for t, v in fit) / var * 3600 if var else 0.0
-    print(f"{col:12s} first {vals[0]:10.1f}  peak {max(vals):10.1f}  last {vals[-1]:10.1f} {unit:7s}  slope {slope:+9.2f} {unit}/h (fit after {2*warm}s, {n} samples)")
-EOF
+# The fit starts after two flow timeouts: by then flows are finalised as
+# fast as they start.
+warm=$((2 * $(bench_seconds "$TIMEOUT")))
+python3 bench/py/memfit.py "$OUT" "$warm"

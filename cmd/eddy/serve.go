@@ -263,6 +263,13 @@ func serveRun(ctx context.Context, f *Factory, o *ServeOptions) error {
 			return usagef("%s", strings.Replace(err.Error(), "--otlp", "--otlp-spans", 1))
 		}
 	}
+	// The Go heap beside the RSS for bench/serve-soak.sh, as for a live
+	// trace (bench/soak.sh): EDDY_TRACE_MEMSTATS=FILE.
+	stopMem, err := logMemStats(f.Getenv("EDDY_TRACE_MEMSTATS"), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer stopMem()
 	err = serve.Run(ctx, ln, serve.Options{Spans: spans, SpansAlways: o.Spans == "always", Clusters: cs, Flows: defs, Rules: rules, FlowTimeout: o.FlowTimeout,
 		Interval: o.Interval, MaxEdges: o.MaxEdges, MaxReasons: o.MaxReasons, ErrOut: f.IO.ErrOut, Clock: o.clock,
 		OTLP:  lag.LagMetricsOptions{OTLPEndpoint: o.OTLP, OTLPTimeout: pushes.timeout, OnPush: pushes.report},

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -413,6 +414,31 @@ func TestServeReadyz(t *testing.T) {
 		}
 		return strings.HasPrefix(body, "not ready: cluster default flows: ") && !strings.Contains(body, "not answered yet") && strings.Count(body, "\n") == 1
 	})
+}
+
+// TestServeMemStats: EDDY_TRACE_MEMSTATS=FILE makes eddy serve write CSV
+// samples of its Go heap while it runs, as trace flows does
+// (bench/serve-soak.sh's view of the heap beside the RSS).
+func TestServeMemStats(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "heap.csv")
+	f, _, _ := lagFactory(false, map[string]string{"EDDY_BROKERS": "127.0.0.1:1", "EDDY_CONFIG": filepath.Join(t.TempDir(), "none.yaml"), "EDDY_TRACE_MEMSTATS": path})
+	f.Global.Timeout = 500 * time.Millisecond
+	startServe(t, f, serveOpts(ServeOptions{Sources: []string{"kafka:orders"}, NoLag: true}))
+	var line string
+	kafkatest.WaitFor(t, 30*time.Second, "a heap sample in "+path, func() bool {
+		b, _ := os.ReadFile(path)
+		line, _, _ = strings.Cut(string(b), "\n")
+		return strings.HasSuffix(string(b), "\n")
+	})
+	fields := strings.Split(line, ",")
+	if len(fields) != 5 {
+		t.Fatalf("memstats line %q, want unix,heap_alloc,heap_inuse,heap_objects,num_gc", line)
+	}
+	for _, v := range fields {
+		if _, err := strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("memstats line %q: %v", line, err)
+		}
+	}
 }
 
 // TestServeMaxEdges: past --max-edges, edges fold into from/to "other",
