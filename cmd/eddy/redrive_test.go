@@ -422,15 +422,7 @@ func TestRedriveInterruptAndResume(t *testing.T) {
 		if stderr, err = run(context.Background(), 0); err != nil {
 			t.Fatalf("resumed: %v, %s", err, stderr)
 		}
-		got := readCommitted(t, seeds, origin)
-		if len(got) != n {
-			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
-		}
-		for v, c := range got {
-			if c != 1 {
-				t.Fatalf("%s landed %d times", v, c)
-			}
-		}
+		requireEachOnce(t, seeds, n, origin)
 		if left, redriven := dlqCount(t, seeds, ledger, dlt); left != 0 || redriven != n {
 			t.Fatalf("after the resume dlq show counts %d left, %d redriven", left, redriven)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
@@ -36,34 +34,9 @@ func TestReplayFlags(t *testing.T) {
 // to its last stable offsets.
 func readCommitted(t *testing.T, seeds []string, topic string) map[string]int {
 	t.Helper()
-	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
 	got := map[string]int{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= want[r.Partition] {
-				delete(want, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				got[string(r.Value)]++
-			}
-		})
+	for _, r := range records(t, seeds, topic) {
+		got[string(r.Value)]++
 	}
 	return got
 }
@@ -132,15 +105,7 @@ func TestReplayInterruptAndResume(t *testing.T) {
 			if err != nil {
 				t.Fatalf("resumed: %v, %s", err, stderr)
 			}
-			got := readCommitted(t, seeds, dst)
-			if len(got) != 1000 {
-				t.Fatalf("a read_committed reader sees %d distinct records, want 1000", len(got))
-			}
-			for v, n := range got {
-				if n != 1 {
-					t.Fatalf("%s landed %d times", v, n)
-				}
-			}
+			requireEachOnce(t, seeds, 1000, dst)
 		})
 	}
 }
@@ -197,44 +162,17 @@ func TestReplayKillAndRerun(t *testing.T) {
 			}
 			kafkatest.Produce(t, seeds, recs...)
 			adm := kafkatest.Admin(t, seeds)
-			landed := func() int64 {
-				l, err := adm.ListCommittedOffsets(context.Background(), dst)
-				if err != nil {
-					return 0
-				}
-				var sum int64
-				l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-				return sum
-			}
+			landed := func() int64 { return offsetSum(adm.ListCommittedOffsets(context.Background(), dst)) }
 			home := t.TempDir()
 			run := func(args ...string) *exec.Cmd {
-				cmd := exec.Command(bin, append([]string{"replay", "kafka:" + src, "--to", "kafka:" + dst,
+				return eddyAt(bin, home, append([]string{"replay", "kafka:" + src, "--to", "kafka:" + dst,
 					"--brokers", strings.Join(seeds, ",")}, args...)...)
-				cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
-				return cmd
 			}
-			for _, pct := range []int64{20, 40, 60} {
-				cmd := run("--rate", "4000")
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				kafkatest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d%% landed", pct), func() bool { return landed() >= n*pct/100 })
-				cmd.Process.Kill() // SIGKILL: no chance to finish a transaction
-				cmd.Wait()
-				t.Logf("killed at %d%%: last stable offsets sum %d", pct, landed())
-			}
+			killAt(t, 60*time.Second, func() *exec.Cmd { return run("--rate", "4000") }, landed, n, 20, 40, 60)
 			if out, err := run().CombinedOutput(); err != nil {
 				t.Fatalf("final run: %v\n%s", err, out)
 			}
-			got := readCommitted(t, seeds, dst)
-			if len(got) != n {
-				t.Fatalf("a read_committed reader sees %d distinct records, want %d", len(got), n)
-			}
-			for v, c := range got {
-				if c != 1 {
-					t.Fatalf("%s landed %d times", v, c)
-				}
-			}
+			requireEachOnce(t, seeds, n, dst)
 		})
 	}
 }
@@ -260,51 +198,17 @@ func TestReplayLedgerKillAndRerun(t *testing.T) {
 	}
 	dst := kafkatest.NewTopic(t, seeds, 1)
 	adm := kafkatest.Admin(t, seeds)
-	landed := func() int64 {
-		l, err := adm.ListEndOffsets(context.Background(), dst)
-		if err != nil {
-			return 0
-		}
-		var sum int64
-		l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-		return sum
-	}
+	landed := func() int64 { return offsetSum(adm.ListEndOffsets(context.Background(), dst)) }
 	run := func(args ...string) *exec.Cmd {
 		return exec.Command(bin, append([]string{"replay", "file:" + capture, "--to", "kafka:" + dst,
 			"--brokers", strings.Join(seeds, ","), "--ledger", dir + "/ledger.db"}, args...)...)
 	}
-	for _, pct := range []int64{20, 40, 60} {
-		cmd := run("--rate", "4000")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		kafkatest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d%% landed", pct), func() bool { return landed() >= n*pct/100 })
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
+	killAt(t, 60*time.Second, func() *exec.Cmd { return run("--rate", "4000") }, landed, n, 20, 40, 60)
 	if out, err := run().CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(dst), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	end := landed()
-	values := map[string][]string{} // value -> its copies' redrive ids
-	var read int64
-	for read < end {
-		fs := cl.PollFetches(context.Background())
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			read++
-			var rid string
-			for _, h := range r.Headers {
-				if h.Key == "eddy-redrive-id" {
-					rid = string(h.Value)
-				}
-			}
-			values[string(r.Value)] = append(values[string(r.Value)], rid)
-		})
-	}
+	read := landed()
+	values := redriveIDsOf(t, seeds, dst, read) // value -> its copies' redrive ids
 	if len(values) != n {
 		t.Fatalf("%d distinct records landed, want %d", len(values), n)
 	}
