@@ -46,6 +46,17 @@ func produceLetters(t *testing.T, seeds []string, dlt string, parts int32, n int
 	kafkatest.Produce(t, seeds, recs...)
 }
 
+// produceValues puts n records on topic: record i on partition i%parts,
+// with the value "v<i>".
+func produceValues(t *testing.T, seeds []string, topic string, parts int32, n int) {
+	t.Helper()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Partition: int32(i) % parts, Value: []byte("v" + strconv.Itoa(i))}
+	}
+	kafkatest.Produce(t, seeds, recs...)
+}
+
 // eddyAt is a command line of the eddy binary bin with HOME and
 // XDG_STATE_HOME at home, where the default ledger and the job logs live:
 // the processes of one job share it.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/dlq"
@@ -214,11 +213,7 @@ func TestReplayWorkersShare(t *testing.T) {
 		const n = 3000
 		src := kafkatest.NewTopic(t, seeds, 6)
 		dst := kafkatest.NewTopic(t, seeds, 6)
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 6), Value: []byte("v" + strconv.Itoa(i))}
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		produceValues(t, seeds, src, 6, n)
 		args := []string{"replay", "kafka:" + src, "--to", "kafka:" + dst, "--brokers", strings.Join(seeds, ","), "--job", "shared", "--rate", "300"}
 		var moved int64
 		for _, w := range startWorkers(t, t.TempDir(), args, "a", "b") {

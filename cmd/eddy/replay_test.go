@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/event"
 )
@@ -45,69 +43,57 @@ func readCommitted(t *testing.T, seeds []string, topic string) map[string]int {
 // summary and exit 130; the same command resumes, and a read_committed reader
 // sees every record exactly once.
 func TestReplayInterruptAndResume(t *testing.T) {
-	for _, mode := range []string{"kfake", "real"} {
-		t.Run(mode, func(t *testing.T) {
-			var seeds []string
-			if mode == "real" {
-				seeds = kafkatest.Real(t)
-			} else {
-				seeds = kafkatest.Cluster(t)
-			}
-			src := kafkatest.NewTopic(t, seeds, 2)
-			dst := kafkatest.NewTopic(t, seeds, 2)
-			// 1000 records at 50/s: the interrupt comes long before the end
-			// (20 s) even when checking the target is slow (-race on a busy
-			// machine); the resumed run is not rate-limited.
-			recs := make([]*kgo.Record, 1000)
-			for i := range recs {
-				recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 2), Value: []byte("v" + strconv.Itoa(i))}
-			}
-			kafkatest.Produce(t, seeds, recs...)
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		src := kafkatest.NewTopic(t, seeds, 2)
+		dst := kafkatest.NewTopic(t, seeds, 2)
+		// 1000 records at 50/s: the interrupt comes long before the end
+		// (20 s) even when checking the target is slow (-race on a busy
+		// machine); the resumed run is not rate-limited.
+		produceValues(t, seeds, src, 2, 1000)
 
-			run := func(ctx context.Context, rate float64) (string, error) {
-				f, _, errOut := testFactory(false)
-				f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
-				err := replayRun(ctx, f, &ReplayOptions{Sources: []string{"kafka:" + src}, To: "kafka:" + dst,
-					From: "beginning", Until: "end", Rate: rate, Output: "text"})
-				return errOut.String(), err
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			var err error
-			var stderr string
-			go func() {
-				defer close(done)
-				stderr, err = run(ctx, 50)
-			}()
-			// Interrupt once some records landed (a condition, not a sleep).
-			kafkatest.WaitFor(t, 30*time.Second, "records in the target", func() bool {
-				select {
-				case <-done:
-					t.Fatalf("replay ended before the interrupt: %v, %s", err, stderr)
-				default:
-				}
-				return len(readCommitted(t, seeds, dst)) >= 40
-			})
-			cancel()
+		run := func(ctx context.Context, rate float64) (string, error) {
+			f, _, errOut := testFactory(false)
+			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+			err := replayRun(ctx, f, &ReplayOptions{Sources: []string{"kafka:" + src}, To: "kafka:" + dst,
+				From: "beginning", Until: "end", Rate: rate, Output: "text"})
+			return errOut.String(), err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		var err error
+		var stderr string
+		go func() {
+			defer close(done)
+			stderr, err = run(ctx, 50)
+		}()
+		// Interrupt once some records landed (a condition, not a sleep).
+		kafkatest.WaitFor(t, 30*time.Second, "records in the target", func() bool {
 			select {
 			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("replay did not stop within 5s of the interrupt")
+				t.Fatalf("replay ended before the interrupt: %v, %s", err, stderr)
+			default:
 			}
-			if exitCode(err) != ExitInterrupted || !strings.Contains(stderr, "replay stopped; run the same command to resume") {
-				t.Fatalf("interrupted: exit %d (%v), stderr %q", exitCode(err), err, stderr)
-			}
-			if n := len(readCommitted(t, seeds, dst)); n >= 1000 {
-				t.Fatalf("the interrupted run moved everything (%d): nothing was tested", n)
-			}
-
-			stderr, err = run(context.Background(), 0)
-			if err != nil {
-				t.Fatalf("resumed: %v, %s", err, stderr)
-			}
-			requireEachOnce(t, seeds, 1000, dst)
+			return len(readCommitted(t, seeds, dst)) >= 40
 		})
-	}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("replay did not stop within 5s of the interrupt")
+		}
+		if exitCode(err) != ExitInterrupted || !strings.Contains(stderr, "replay stopped; run the same command to resume") {
+			t.Fatalf("interrupted: exit %d (%v), stderr %q", exitCode(err), err, stderr)
+		}
+		if n := len(readCommitted(t, seeds, dst)); n >= 1000 {
+			t.Fatalf("the interrupted run moved everything (%d): nothing was tested", n)
+		}
+
+		stderr, err = run(context.Background(), 0)
+		if err != nil {
+			t.Fatalf("resumed: %v, %s", err, stderr)
+		}
+		requireEachOnce(t, seeds, 1000, dst)
+	})
 }
 
 // TestReplayCaptureTTYAndPipe: a progress line on a terminal's stderr, none in
@@ -145,36 +131,24 @@ func TestReplayCaptureTTYAndPipe(t *testing.T) {
 // the target sees every source record exactly once.
 func TestReplayKillAndRerun(t *testing.T) {
 	bin := eddyBinary(t)
-	for _, mode := range []string{"kfake", "real"} {
-		t.Run(mode, func(t *testing.T) {
-			var seeds []string
-			if mode == "real" {
-				seeds = kafkatest.Real(t)
-			} else {
-				seeds = kafkatest.Cluster(t)
-			}
-			const n = 20000
-			src := kafkatest.NewTopic(t, seeds, 3)
-			dst := kafkatest.NewTopic(t, seeds, 3)
-			recs := make([]*kgo.Record, n)
-			for i := range recs {
-				recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 3), Value: []byte("v" + strconv.Itoa(i))}
-			}
-			kafkatest.Produce(t, seeds, recs...)
-			adm := kafkatest.Admin(t, seeds)
-			landed := func() int64 { return offsetSum(adm.ListCommittedOffsets(context.Background(), dst)) }
-			home := t.TempDir()
-			run := func(args ...string) *exec.Cmd {
-				return eddyAt(bin, home, append([]string{"replay", "kafka:" + src, "--to", "kafka:" + dst,
-					"--brokers", strings.Join(seeds, ",")}, args...)...)
-			}
-			killAt(t, 60*time.Second, func() *exec.Cmd { return run("--rate", "4000") }, landed, n, 20, 40, 60)
-			if out, err := run().CombinedOutput(); err != nil {
-				t.Fatalf("final run: %v\n%s", err, out)
-			}
-			requireEachOnce(t, seeds, n, dst)
-		})
-	}
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		const n = 20000
+		src := kafkatest.NewTopic(t, seeds, 3)
+		dst := kafkatest.NewTopic(t, seeds, 3)
+		produceValues(t, seeds, src, 3, n)
+		adm := kafkatest.Admin(t, seeds)
+		landed := func() int64 { return offsetSum(adm.ListCommittedOffsets(context.Background(), dst)) }
+		home := t.TempDir()
+		run := func(args ...string) *exec.Cmd {
+			return eddyAt(bin, home, append([]string{"replay", "kafka:" + src, "--to", "kafka:" + dst,
+				"--brokers", strings.Join(seeds, ",")}, args...)...)
+		}
+		killAt(t, 60*time.Second, func() *exec.Cmd { return run("--rate", "4000") }, landed, n, 20, 40, 60)
+		if out, err := run().CombinedOutput(); err != nil {
+			t.Fatalf("final run: %v\n%s", err, out)
+		}
+		requireEachOnce(t, seeds, n, dst)
+	})
 }
 
 // TestReplayLedgerKillAndRerun: the ledger path (a capture to Kafka) SIGKILLed
