@@ -301,7 +301,7 @@ func TestRedriveKafkaOutage(t *testing.T) {
 			t.Fatalf("redrive ended before the outage: %v, %s", err, stderr)
 		default:
 		}
-		return len(records(t, seeds, origin)) >= 60
+		return len(kafkatest.ReadCommitted(t, seeds, origin)) >= 60
 	})
 	down.Store(true)
 	select {
@@ -314,7 +314,7 @@ func TestRedriveKafkaOutage(t *testing.T) {
 		t.Fatalf("after an outage longer than --timeout: exit %d (%v), %s", code, err, stderr)
 	}
 	t.Logf("gave up: exit %d: %v", exitCode(err), err)
-	landed := len(records(t, seeds, origin))
+	landed := len(kafkatest.ReadCommitted(t, seeds, origin))
 	// dlq show counts from the job group's committed offsets.
 	if left, redriven := dlqCount(t, seeds, ledger, dlt); redriven != int64(landed) || left != int64(n-landed) {
 		t.Fatalf("the job's committed offsets count %d redriven, %d left; the origin holds %d committed letters of %d", redriven, left, landed, n)

@@ -33,7 +33,7 @@ func TestReplayFlags(t *testing.T) {
 func readCommitted(t *testing.T, seeds []string, topic string) map[string]int {
 	t.Helper()
 	got := map[string]int{}
-	for _, r := range records(t, seeds, topic) {
+	for _, r := range kafkatest.ReadCommitted(t, seeds, topic) {
 		got[string(r.Value)]++
 	}
 	return got

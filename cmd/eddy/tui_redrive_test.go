@@ -330,7 +330,7 @@ func TestTUIRedriveKafkaBackend(t *testing.T) {
 	if err != nil || plan.Redriven != 3 || plan.Unselected != 1 {
 		t.Fatalf("plan: %v, %+v", err, plan)
 	}
-	if n := len(records(t, seeds, origin)); n != 0 {
+	if n := len(kafkatest.ReadCommitted(t, seeds, origin)); n != 0 {
 		t.Fatalf("the plan wrote %d records", n)
 	}
 	// A group of the DLQ view is selected by its masked error, as dlq

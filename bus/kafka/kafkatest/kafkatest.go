@@ -189,6 +189,45 @@ func Produce(t testing.TB, seeds []string, recs ...*kgo.Record) []*kgo.Record {
 	return recs
 }
 
+// ReadCommitted reads every record a read_committed reader sees in topic,
+// up to its partitions' last stable offsets (not the markers of the
+// transactions), failing the test after 60 s.
+func ReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Record {
+	t.Helper()
+	cl := Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	var got []*kgo.Record
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			// The control records (kept) mark a partition read to its end
+			// even when a transaction's marker is its last offset.
+			if r.Offset+1 >= want[r.Partition] {
+				delete(want, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				got = append(got, r)
+			}
+		})
+	}
+	return got
+}
+
 // WaitFor polls cond until it holds, failing the test with what it waited
 // for after timeout. Tests wait on conditions, never on fixed sleeps.
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
