@@ -307,18 +307,7 @@ func TestTUIRedriveKafkaBackend(t *testing.T) {
 		recs = append(recs, springLetter(dlt, origin, 0, int64(i), msg, "v"+strconv.Itoa(i)))
 	}
 	kafkatest.Produce(t, seeds, recs...)
-	f, _, _ := testFactory(true)
-	dir := t.TempDir()
-	f.Getenv = func(k string) string {
-		switch k {
-		case "EDDY_LEDGER":
-			return dir + "/ledger.db"
-		case "XDG_CONFIG_HOME", "XDG_STATE_HOME":
-			return dir
-		}
-		return ""
-	}
-	f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+	f, dir := tuiPinFactory(t, seeds)
 	be, err := tuiBackend(f)
 	if err != nil {
 		t.Fatal(err)
