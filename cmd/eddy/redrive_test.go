@@ -44,11 +44,19 @@ func springLetter(dlt, origin string, partition int32, offset int64, msg, value 
 	return &kgo.Record{Topic: dlt, Key: []byte("k-" + value), Value: []byte(value), Headers: hs}
 }
 
-// redriveOut runs redrive in process and returns its JSON report and stderr.
+// redriveOut runs redrive in process on the Kafka at seeds and returns its
+// JSON report and stderr.
 func redriveOut(t *testing.T, seeds []string, ledger string, o RedriveOptions) (redriveReport, string, error) {
 	t.Helper()
 	f, out, errOut := testFactory(false)
 	f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+	return redriveJSON(t, f, out, errOut, ledger, o)
+}
+
+// redriveJSON runs redrive in process with f (whose outputs are out and
+// errOut) and the ledger at ledger, and returns its JSON report and stderr.
+func redriveJSON(t *testing.T, f *Factory, out, errOut *strings.Builder, ledger string, o RedriveOptions) (redriveReport, string, error) {
+	t.Helper()
 	o.Ledger, o.Output = ledger, "json"
 	if o.MaxRedrives == 0 {
 		o.MaxRedrives = dlq.DefaultMaxRedrives
