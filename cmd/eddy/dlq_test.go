@@ -144,20 +144,7 @@ func TestDLQShowRabbitMQ(t *testing.T) {
 	for i := range 3 {
 		tp.Publish(t, amqp091.Publishing{MessageId: "m" + strconv.Itoa(i), Body: []byte("x")})
 	}
-	ch, err := amqptest.Dial(t, url).Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		d, ok, err := ch.Get(tp.Queue, false)
-		if err != nil || !ok {
-			t.Fatalf("get: %v %v", ok, err)
-		}
-		if err := d.Nack(false, false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	amqptest.Eventually(t, 10*time.Second, "3 dead letters", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 3 })
+	tp.Reject(t, 3)
 
 	f, out, _ := testFactory(false)
 	f.Global.AMQPURL, f.Global.Timeout = url, 10*time.Second
