@@ -120,17 +120,7 @@ func TestRedriveFailedEndTxn(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	seeds := c.ListenAddrs()
 	dlt, a, b := letters(t, seeds, 300)
-	var commits atomic.Int32
-	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		r := req.(*kmsg.EndTxnRequest)
-		if !r.Commit || commits.Add(1) != 3 {
-			return nil, nil, false
-		}
-		resp := r.ResponseKind().(*kmsg.EndTxnResponse)
-		resp.ErrorCode = kerr.UnknownServerError.Code
-		return resp, nil, true
-	})
+	kafkatest.FailCommit(c, 3)
 	dir := t.TempDir()
 	k := redrive(t, seeds, dlt, kafkatest.UniqueName(t), dir)
 	var before int64
@@ -162,11 +152,7 @@ func TestRedriveFailedInitProducerID(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	seeds := c.ListenAddrs()
 	dlt, a, b := letters(t, seeds, 120)
-	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
-		return resp, nil, true
-	})
+	kafkatest.RefuseInitProducerID(c)
 	dir := t.TempDir()
 	k := redrive(t, seeds, dlt, kafkatest.UniqueName(t), dir)
 	rep, err := dlq.RedriveKafka(context.Background(), k)

@@ -10,12 +10,15 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // EnvReal names the environment variable that points tests at a real broker
@@ -226,6 +229,34 @@ func ReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Record {
 		})
 	}
 	return got
+}
+
+// FailCommit makes the n-th transaction commit on c (an EndTxn that
+// commits, counted from 1) fail with UNKNOWN_SERVER_ERROR: an ambiguous
+// outcome, as a broker lost mid-commit gives. The others pass.
+func FailCommit(c *kfake.Cluster, n int32) {
+	var commits atomic.Int32
+	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		r := req.(*kmsg.EndTxnRequest)
+		if !r.Commit || commits.Add(1) != n {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.UnknownServerError.Code
+		return resp, nil, true
+	})
+}
+
+// RefuseInitProducerID makes c refuse the first InitProducerID with
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a transactional producer cannot
+// start.
+func RefuseInitProducerID(c *kfake.Cluster) {
+	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil, true
+	})
 }
 
 // WaitFor polls cond until it holds, failing the test with what it waited
