@@ -20,24 +20,13 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 RUNS=${RUNS:-5}
-work=$(mktemp -d)
 prefix="bench-lag-$(date +%s)-$$"
-started=
+bench_on_exit() { kafka_delete "$prefix"; }
+bench_start
 # Brokers already running (EDDY_TEST_KAFKA set) are used and left alone.
-if [ -z "${EDDY_TEST_KAFKA:-}" ]; then
-	scripts/brokers.sh up >"$work/env"
-	. "$work/env"
-	started=1
-fi
-cleanup() {
-	[ -x "$work/lagsetup" ] && "$work/lagsetup" -brokers "$EDDY_TEST_KAFKA" -prefix "$prefix" -cleanup 2>/dev/null || true
-	rm -rf "$work"
-	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
-}
-trap cleanup EXIT
+kafka_up
 : "${EDDY_TEST_KAFKA_LIBS:?scripts/brokers.sh did not export EDDY_TEST_KAFKA_LIBS}"
-go build -o "$work/eddy" ./cmd/eddy
-go build -o "$work/lagsetup" ./bench/lagsetup
+bench_build eddy lagsetup
 
 # check_groups PREFIX: the last eddy output holds the 50 groups of the fixture.
 check_groups() {
@@ -55,22 +44,18 @@ java_lag() {
 }
 noop() { :; }
 
-# kfake: the fixture lives in lagsetup's process, served until its stdin closes.
-mkfifo "$work/hold"
-"$work/lagsetup" -kfake -prefix "$prefix" <"$work/hold" >"$work/kfake.addr" &
-BENCH_PIDS=$! # the broker's CPU is the benchmark's own
-exec 3>"$work/hold"
-while [ ! -s "$work/kfake.addr" ]; do sleep 0.1; done
-LB=$(cat "$work/kfake.addr")
+# kfake: the fixture lives in lagsetup's process, served until its stdin
+# closes; it prints the address once the fixture is made (which a busy
+# machine may take minutes over).
+KFAKE_WAIT=600 kfake_start "$work/lagsetup" -kfake -prefix "$prefix"
+LB=$B
 fig_begin "lag, kfake"
 ab "$RUNS" eddy_lag noop
 fig_end
 read -r k_min k_med k_max < <(stats "${AB_A[@]}")
 kf_line=$(emit_one "lag -o json, 1,000 partitions, 50 groups, on kfake" "$(conv ms 0 "$k_med")" "the 1 s goal" 1000 ms \
 	"$(awk -v b="$k_med" 'BEGIN{printf "%.1fx", 1e6/b}')" "$(conv ms 0 "$k_min")-$(conv ms 0 "$k_max")" "" "$RUNS")
-exec 3>&-
-wait
-BENCH_PIDS=
+kfake_stop
 
 # The real broker (it may hold other groups, such as the tests'; both tools
 # describe all of them).

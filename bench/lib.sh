@@ -1,5 +1,7 @@
 # bench/lib.sh — sourced by bench/*.sh: interleaved runs, figures as ranges,
-# and the machine's load beside every figure.
+# and the machine's load beside every figure; and the set-up and teardown the
+# scripts share (the work directory, the builds, the real Kafka or kfake, the
+# cleanup at exit: see bench_start and below).
 #
 # A figure is only as true as the machine it was taken on. Every script here
 #   - runs the commands it compares interleaved, A B A B … (ab), so a drift of
@@ -223,6 +225,65 @@ bench_kafka() {
 	B=$EDDY_TEST_KAFKA
 }
 
+# --- Set-up and teardown shared by the scripts: a work directory, the go
+# builds, the real Kafka (scripts/brokers.sh) and kfake, and the cleanup.
+#
+# bench_start: a fresh work directory ($work) and the EXIT trap that cleans
+# up (bench_cleanup). A script with something of its own to undo at the end
+# (its topics on the real broker, a process) defines bench_on_exit, which
+# runs first.
+bench_start() {
+	work=$(mktemp -d)
+	started= kfake_pid=
+	trap bench_cleanup EXIT
+}
+
+# bench_cleanup: bench_on_exit, then stop kfake, remove $work and stop the
+# brokers when this script started them (unless EDDY_KEEP_BROKERS is set:
+# bench/run stops them itself).
+bench_cleanup() {
+	if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
+	kfake_stop 2>/dev/null
+	rm -rf "$work"
+	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
+}
+
+# bench_need CMD [HOW]: stop with a clear line unless CMD is installed.
+bench_need() {
+	command -v "$1" >/dev/null || { echo "bench: $1 is needed${2:+ ($2)}" >&2; exit 1; }
+}
+
+# bench_build NAME...: go build each into $work/NAME: eddy from ./cmd/eddy,
+# any other from ./bench/NAME (produce, lagsetup, schemaproduce, ...).
+bench_build() {
+	local name
+	for name in "$@"; do
+		if [ "$name" = eddy ]; then
+			go build -o "$work/eddy" ./cmd/eddy
+		else
+			go build -o "$work/$name" "./bench/$name"
+		fi
+	done
+}
+
+# kafka_up [VAR...]: B is the real Kafka. The brokers already running
+# (EDDY_TEST_KAFKA and every VAR set, e.g. EDDY_TEST_SCHEMA_REGISTRY) are
+# used and left alone; else scripts/brokers.sh brings them up, exports their
+# variables, and bench_cleanup stops them at the end if it started them.
+kafka_up() {
+	local v need=
+	for v in EDDY_TEST_KAFKA "$@"; do [ -n "${!v:-}" ] || need=1; done
+	if [ -n "$need" ]; then
+		# Started by us only when nothing answered on the port before:
+		# `up` adopts brokers that already run (another session's), and
+		# bench_cleanup must never stop those.
+		(exec 3<>/dev/tcp/127.0.0.1/"${EDDY_KAFKA_PORT:-39092}") 2>/dev/null || started=1
+		scripts/brokers.sh up >"$work/env"
+		. "$work/env"
+	fi
+	B=$EDDY_TEST_KAFKA
+}
+
 # metrics_sum URL NAME: the sum of metric NAME's samples over all its labels
 # in the text exposition at URL (a large counter may be written as 1e+06),
 # or nothing while the endpoint does not answer or has no such metric.
@@ -230,3 +291,106 @@ metrics_sum() {
 	curl -fsS --max-time 2 "$1" 2>/dev/null |
 		awk -v m="$2" '$1 == m || index($1, m "{") == 1 { s += $NF; n = 1 } END { if (n) printf "%.0f\n", s }'
 }
+
+# registry_up: kafka_up, with the Schema Registry (Apicurio, scripts/brokers.sh)
+# beside the Kafka: B and R, its URL.
+registry_up() {
+	kafka_up EDDY_TEST_SCHEMA_REGISTRY
+	[ -n "${EDDY_TEST_SCHEMA_REGISTRY:-}" ] || { echo "bench: no schema registry (scripts/brokers.sh needs a Java 21+ for Apicurio)" >&2; exit 1; }
+	R=$EDDY_TEST_SCHEMA_REGISTRY
+}
+
+# kafka_version: "Kafka 4.3.1", the version of the jars scripts/brokers.sh
+# runs ("Kafka" alone when it cannot tell).
+kafka_version() {
+	local v
+	v="Kafka $(basename "${EDDY_TEST_KAFKA_LIBS:-kafka}" | sed -n 's/^kafka-\([0-9.]*\).*/\1/p')"
+	echo "${v% }"
+}
+
+# kafka_delete PREFIX...: delete the topics and groups whose names start with
+# each PREFIX on the real broker, EDDY_TEST_KAFKA (it keeps its topics on
+# disk); quiet, and never a failure (this is cleanup).
+kafka_delete() {
+	local p
+	[ -x "$work/lagsetup" ] && [ -n "${EDDY_TEST_KAFKA:-}" ] || return 0
+	for p in "$@"; do
+		"$work/lagsetup" -brokers "$EDDY_TEST_KAFKA" -cleanup -prefix "$p" >/dev/null 2>&1 || true
+	done
+}
+
+# kafka_dlt NAME N SIZE PARTITIONS: on the real Kafka, a fresh origin topic
+# (base: NAME-TIME-PID, empty) and its dead-letter topic (dlt: base.DLT)
+# holding N records of ~SIZE B, PARTITIONS partitions each (bench/produce:
+# bench_build produce first). The letters carry no dead-letter headers: their
+# origin is the DLT's name.
+kafka_dlt() {
+	base="$1-$(date +%s)-$$"
+	dlt="$base.DLT"
+	"$work/produce" -brokers "$B" -topic "$dlt" -n "$2" -size "$3" -partitions "$4"
+	"$work/produce" -brokers "$B" -topic "$base" -n 0 -partitions "$4" 2>/dev/null # the origin
+}
+
+# kfake_start CMD...: start CMD, a kfake server that prints its address and
+# serves until its stdin closes (bench/produce -serve-kfake, bench/lagsetup
+# -kfake); its stdin is held open on fd 3 until kfake_stop. Sets B to its
+# address, kfake_pid, and BENCH_PIDS (the broker's CPU is the benchmark's
+# own). Waits for the address up to KFAKE_WAIT seconds (default 10).
+kfake_start() {
+	local i
+	rm -f "$work/hold"
+	mkfifo "$work/hold"
+	"$@" <"$work/hold" >"$work/kfake.addr" &
+	kfake_pid=$!
+	BENCH_PIDS=$kfake_pid
+	exec 3>"$work/hold"
+	for ((i = 0; i < ${KFAKE_WAIT:-10} * 10; i++)); do # waiting for the address, with a deadline
+		[ -s "$work/kfake.addr" ] && break
+		kill -0 "$kfake_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	B=$(cat "$work/kfake.addr")
+	[ -n "$B" ] || { echo "bench: kfake did not start" >&2; exit 1; }
+}
+
+# kfake_stop: close kfake's stdin and wait for it to end.
+kfake_stop() {
+	[ -n "${kfake_pid:-}" ] || return 0
+	exec 3>&-
+	wait "$kfake_pid" || true
+	kfake_pid= BENCH_PIDS=
+	rm -f "$work/hold"
+}
+
+# bench_target kafka|kfake: B and bname (the broker's name in the report) for
+# one of a script's TARGETS: the real Kafka (kafka_up), or kfake served by
+# bench/produce -serve-kfake (bench_build produce first).
+bench_target() {
+	case $1 in
+	kafka)
+		kafka_up
+		bname=$(kafka_version) ;;
+	kfake)
+		kfake_start "$work/produce" -serve-kfake
+		bname=kfake ;;
+	*) echo "bench: unknown target $1 (kafka, kfake)" >&2; exit 2 ;;
+	esac
+}
+
+# bench_target_done TARGET TOPIC: the end of a target: TOPIC deleted from the
+# real Kafka, kfake stopped.
+bench_target_done() {
+	case $1 in
+	kafka) kafka_delete "$2" ;;
+	kfake) kfake_stop ;;
+	esac
+}
+
+# kcat_version: kcat's version and its librdkafka's, for a report's header.
+kcat_version() {
+	kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p' | head -n1
+}
+
+# KCAT_TUNED_X: kcat's settings for throughput (larger fetches): kcat as
+# shipped waits on small fetches, so tuned kcat is the stronger anchor.
+KCAT_TUNED_X=(-X fetch.max.bytes=52428800 -X max.partition.fetch.bytes=10485760 -X queued.min.messages=1000000 -X fetch.wait.max.ms=100)

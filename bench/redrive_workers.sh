@@ -28,31 +28,12 @@ RUNS=${RUNS:-3}
 SIZE=${SIZE:-200}
 PARTITIONS=${PARTITIONS:-6}
 
-work=$(mktemp -d)
-started= base=
-cleanup() {
-	if [ -n "$base" ] && [ -x "$work/lagsetup" ]; then
-		"$work/lagsetup" -brokers "$B" -cleanup -prefix "$base" >/dev/null 2>&1 || true
-		"$work/lagsetup" -brokers "$B" -cleanup -prefix "eddy-redrive-$base" >/dev/null 2>&1 || true
-	fi
-	rm -rf "$work"
-	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
-}
-trap cleanup EXIT
-if [ -z "${EDDY_TEST_KAFKA:-}" ]; then
-	scripts/brokers.sh up >"$work/env"
-	. "$work/env"
-	started=1
-fi
-B=$EDDY_TEST_KAFKA
-
-go build -o "$work/eddy" ./cmd/eddy
-go build -o "$work/produce" ./bench/produce
-go build -o "$work/lagsetup" ./bench/lagsetup
-base="bench-workers-$(date +%s)-$$"
-dlt="$base.DLT"
-"$work/produce" -brokers "$B" -topic "$dlt" -n "$N" -size "$SIZE" -partitions "$PARTITIONS"
-"$work/produce" -brokers "$B" -topic "$base" -n 0 -partitions "$PARTITIONS" 2>/dev/null # the origin
+base=
+bench_on_exit() { [ -z "$base" ] || kafka_delete "$base" "eddy-redrive-$base"; }
+bench_start
+kafka_up
+bench_build eddy produce lagsetup
+kafka_dlt bench-workers "$N" "$SIZE" "$PARTITIONS"
 
 redrove() { sed -n 's/.*"redriven":\([0-9]*\).*/\1/p' "$1"; }
 jobs_n=0

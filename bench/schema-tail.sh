@@ -35,31 +35,14 @@ RUNS=${RUNS:-5}
 PY_RUNS=${PY_RUNS:-1}
 KCAT_TUNED=${KCAT_TUNED:-1}
 
-command -v kcat >/dev/null || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 1; }
-work=$(mktemp -d)
-started=
-cleanup() {
-	rm -rf "$work"
-	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
-}
-trap cleanup EXIT
-if [ -z "${EDDY_TEST_KAFKA:-}" ] || [ -z "${EDDY_TEST_SCHEMA_REGISTRY:-}" ]; then
-	scripts/brokers.sh up >"$work/env"
-	. "$work/env"
-	started=1
-fi
-[ -n "${EDDY_TEST_SCHEMA_REGISTRY:-}" ] || { echo "bench: no schema registry (scripts/brokers.sh needs a Java 21+ for Apicurio)" >&2; exit 1; }
-B=$EDDY_TEST_KAFKA
-R=$EDDY_TEST_SCHEMA_REGISTRY
+bench_need kcat "apt-get install kcat"
+bench_start
+registry_up
 py=$(scripts/interop/venv.sh)
 
-go build -o "$work/eddy" ./cmd/eddy
-go build -o "$work/schemaproduce" ./bench/schemaproduce
-go build -o "$work/lagsetup" ./bench/lagsetup
+bench_build eddy schemaproduce lagsetup
 topic="bench-schema-tail-$(date +%s)-$$"
 "$work/schemaproduce" -brokers "$B" -registry "$R" -topic "$topic" -n "$N" -format avro 2>&1 | sed 's/^/   /'
-
-KCAT_TUNED_X=(-X fetch.max.bytes=52428800 -X max.partition.fetch.bytes=10485760 -X queued.min.messages=1000000 -X fetch.wait.max.ms=100)
 kcat_x=()
 
 # The commands, each checked: N lines.
@@ -83,7 +66,7 @@ decoded=$("$work/eddy" tail "kafka:$topic" --brokers "$B" --from beginning --unt
 size=$(kcat -b "$B" -C -t "$topic" -o beginning -c 1 -e -q -f '%S')
 name="tail -o jsonl, Avro decoded"
 [ "$N" = 1000000 ] || name="$name, $N records"
-echo "bench: $N Avro records of $size B (11 fields), $RUNS interleaved pairs after $WARMUP warm-up (python: $PY_RUNS pair(s), no warm-up); kcat $(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p' | head -n1)"
+echo "bench: $N Avro records of $size B (11 fields), $RUNS interleaved pairs after $WARMUP warm-up (python: $PY_RUNS pair(s), no warm-up); kcat $(kcat_version)"
 
 fig_begin "$name vs kcat -J"
 ab "$RUNS" eddy_avro kcat_json
@@ -105,4 +88,4 @@ fig_end
 emit_ab "$name" "confluent-kafka AvroDeserializer (Python)" msg/s "$N" "A1 >=5.0"
 
 # The real broker keeps its topics on disk: delete ours.
-"$work/lagsetup" -brokers "$B" -cleanup -prefix "$topic" >/dev/null 2>&1 || true
+kafka_delete "$topic"

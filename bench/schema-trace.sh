@@ -29,27 +29,11 @@ cd "$(dirname "$0")/.."
 
 N=${N:-1000000}
 RUNS=${RUNS:-5}
-command -v jq >/dev/null || { echo "bench: jq is needed (apt-get install jq)" >&2; exit 1; }
+bench_need jq "apt-get install jq"
 
-work=$(mktemp -d)
-started=
-cleanup() {
-	rm -rf "$work"
-	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
-}
-trap cleanup EXIT
-if [ -z "${EDDY_TEST_KAFKA:-}" ] || [ -z "${EDDY_TEST_SCHEMA_REGISTRY:-}" ]; then
-	scripts/brokers.sh up >"$work/env"
-	. "$work/env"
-	started=1
-fi
-[ -n "${EDDY_TEST_SCHEMA_REGISTRY:-}" ] || { echo "bench: no schema registry (scripts/brokers.sh needs a Java 21+ for Apicurio)" >&2; exit 1; }
-B=$EDDY_TEST_KAFKA
-R=$EDDY_TEST_SCHEMA_REGISTRY
-
-go build -o "$work/eddy" ./cmd/eddy
-go build -o "$work/schemaproduce" ./bench/schemaproduce
-go build -o "$work/lagsetup" ./bench/lagsetup
+bench_start
+registry_up
+bench_build eddy schemaproduce lagsetup
 base="bench-schema-trace-$(date +%s)-$$"
 "$work/schemaproduce" -brokers "$B" -registry "$R" -topic "$base-avro" -n "$N" -format avro 2>&1 | sed 's/^/   /'
 "$work/schemaproduce" -brokers "$B" -topic "$base-json" -n "$N" -format json 2>&1 | sed 's/^/   /'
@@ -104,4 +88,4 @@ emit_one "$name, CPU seconds" "$ac_med" "the same over JSON" "$jc_med" "s cpu" \
 emit_one "$name, max RSS" "$am_med" "the same over JSON" "$jm_med" "MiB" \
 	"$(awk -v a="$am_med" -v j="$jm_med" 'BEGIN { printf "%.2fx", j / a }')" "$am_min-$am_max" "" "$RUNS"
 
-"$work/lagsetup" -brokers "$B" -cleanup -prefix "$base" >/dev/null 2>&1 || true
+kafka_delete "$base"

@@ -42,18 +42,9 @@ RUNS=${RUNS:-5}
 SIZE=${SIZE:-200}
 TARGETS=${TARGETS:-kafka kfake}
 
-command -v kcat >/dev/null || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 1; }
-work=$(mktemp -d)
-started= kfake_pid=
-cleanup() {
-	[ -z "$kfake_pid" ] || { exec 3>&- 2>/dev/null; wait "$kfake_pid" 2>/dev/null || true; }
-	rm -rf "$work"
-	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
-}
-trap cleanup EXIT
-go build -o "$work/eddy" ./cmd/eddy
-go build -o "$work/produce" ./bench/produce
-go build -o "$work/lagsetup" ./bench/lagsetup
+bench_need kcat "apt-get install kcat"
+bench_start
+bench_build eddy produce lagsetup
 
 # The lines: a sequence number and a JSON-ish body of ~SIZE bytes, no two alike.
 awk -v n="$N" -v size="$SIZE" 'BEGIN {
@@ -105,31 +96,9 @@ emit_cpu() {
 	EDDY_CPU=() KCAT_CPU=()
 }
 
-echo "bench: send, $N lines of ~$SIZE B to one partition, $RUNS interleaved pairs after $WARMUP warm-up; kcat $(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p' | head -n1)"
+echo "bench: send, $N lines of ~$SIZE B to one partition, $RUNS interleaved pairs after $WARMUP warm-up; kcat $(kcat_version)"
 for target in $TARGETS; do
-	case $target in
-	kafka)
-		if [ -z "${EDDY_TEST_KAFKA:-}" ]; then
-			scripts/brokers.sh up >"$work/env"
-			. "$work/env"
-			started=1
-		fi
-		B=$EDDY_TEST_KAFKA
-		bname="Kafka $(basename "${EDDY_TEST_KAFKA_LIBS:-kafka}" | sed -n 's/^kafka-\([0-9.]*\).*/\1/p')"
-		bname=${bname% } ;;
-	kfake)
-		rm -f "$work/hold"
-		mkfifo "$work/hold"
-		"$work/produce" -serve-kfake <"$work/hold" >"$work/kfake.addr" &
-		kfake_pid=$!
-		BENCH_PIDS=$kfake_pid # the broker's CPU is the benchmark's own
-		exec 3>"$work/hold"
-		for _ in $(seq 100); do [ -s "$work/kfake.addr" ] && break; sleep 0.1; done # waiting for the address, 10 s at most
-		B=$(cat "$work/kfake.addr")
-		[ -n "$B" ] || { echo "bench: kfake did not start" >&2; exit 1; }
-		bname=kfake ;;
-	*) echo "bench: unknown target $target (kafka, kfake)" >&2; exit 2 ;;
-	esac
+	bench_target "$target"
 	topic="bench-send-$target-$(date +%s)-$$"
 	layout="1 part."
 	[ "$N" = 1000000 ] && [ "$SIZE" = 200 ] || layout="$layout, $N x $SIZE B"
@@ -149,10 +118,5 @@ for target in $TARGETS; do
 		exit 1
 	fi
 	echo "   $topic holds $got records, as it should"
-	[ "$target" != kafka ] || "$work/lagsetup" -brokers "$B" -cleanup -prefix "$topic" >/dev/null 2>&1 || true
-	if [ "$target" = kfake ]; then
-		exec 3>&-
-		wait "$kfake_pid" || true
-		kfake_pid= BENCH_PIDS=
-	fi
+	bench_target_done "$target" "$topic"
 done

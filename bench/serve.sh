@@ -61,23 +61,15 @@ GOAL_EPS=200000
 GOAL_SCRAPE_MS=50
 FLOW='shop=OrderPlaced -> PaymentAuthorized -> StockReserved -> OrderShipped -> EmailSent'
 
-command -v curl >/dev/null || { echo "bench: curl is needed" >&2; exit 1; }
-command -v jq >/dev/null || { echo "bench: jq is needed (apt-get install jq)" >&2; exit 1; }
+bench_need curl
+bench_need jq "apt-get install jq"
 ((N % 5 == 0)) || { echo "bench: N must be a multiple of 5 (flows of five events)" >&2; exit 2; }
 flows_want=$((N / 5))
 
-work=$(mktemp -d)
-started= kfake_pid= serve_pid=
-cleanup() {
-	[ -z "$serve_pid" ] || { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; }
-	[ -z "$kfake_pid" ] || { exec 3>&- 2>/dev/null; wait "$kfake_pid" 2>/dev/null || true; }
-	rm -rf "$work"
-	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
-}
-trap cleanup EXIT
-go build -o "$work/eddy" ./cmd/eddy
-go build -o "$work/produce" ./bench/produce
-go build -o "$work/lagsetup" ./bench/lagsetup
+serve_pid=
+bench_on_exit() { [ -z "$serve_pid" ] || { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; }; }
+bench_start
+bench_build eddy produce lagsetup
 go run ./bench/gencapture -n "$N" -o "$work/capture.jsonl"
 cap=$work/capture.jsonl
 
@@ -187,25 +179,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
 echo "bench: serve, $N events ($flows_want five-step flows, $(du -m "$cap" | cut -f1) MB capture) on one topic of $P partitions, $RUNS interleaved pairs after $WARMUP warm-up"
 for target in $TARGETS; do
-	case $target in
-	kafka)
-		bench_kafka "$work"
-		started=${BENCH_KAFKA_STARTED:-}
-		bname="Kafka $(basename "${EDDY_TEST_KAFKA_LIBS:-kafka}" | sed -n 's/^kafka-\([0-9.]*\).*/\1/p')"
-		bname=${bname% } ;;
-	kfake)
-		rm -f "$work/hold"
-		mkfifo "$work/hold"
-		"$work/produce" -serve-kfake <"$work/hold" >"$work/kfake.addr" &
-		kfake_pid=$!
-		BENCH_PIDS=$kfake_pid # the broker's CPU is the benchmark's own
-		exec 3>"$work/hold"
-		for _ in $(seq 100); do [ -s "$work/kfake.addr" ] && break; sleep 0.1; done # waiting for the address, 10 s at most
-		B=$(cat "$work/kfake.addr")
-		[ -n "$B" ] || { echo "bench: kfake did not start" >&2; exit 1; }
-		bname=kfake ;;
-	*) echo "bench: unknown target $target (kafka, kfake)" >&2; exit 2 ;;
-	esac
+	bench_target "$target"
 	topic="bench-serve-$target-$(date +%s)-$$"
 	echo
 	echo "== $bname: $topic, $P partitions"
@@ -242,12 +216,7 @@ for target in $TARGETS; do
 	emit_goal "$label, vs the goal" "$e_med" "$e_slow" "$e_fast" "$GOAL_EPS" events/s SV1 "${#AB_A[@]}"
 	SERVE_US=() SERVE_RSS=() SERVE_STEADY=()
 
-	[ "$target" != kafka ] || "$work/lagsetup" -brokers "$B" -cleanup -prefix "$topic" >/dev/null 2>&1 || true
-	if [ "$target" = kfake ]; then
-		exec 3>&-
-		wait "$kfake_pid" || true
-		kfake_pid= BENCH_PIDS=
-	fi
+	bench_target_done "$target" "$topic"
 done
 
 # --- 2. Scrape time: 1,000 partitions of lag and 50 edges.

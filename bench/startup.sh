@@ -22,24 +22,12 @@ WARMUP=${WARMUP:-2}
 . bench/lib.sh
 
 RUNS=${RUNS:-20}
-command -v kcat >/dev/null || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 1; }
-work=$(mktemp -d)
-started= topic=
-cleanup() {
-	[ -z "$topic" ] || "$work/lagsetup" -brokers "$B" -cleanup -prefix "$topic" >/dev/null 2>&1 || true
-	rm -rf "$work"
-	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
-}
-trap cleanup EXIT
-if [ -z "${EDDY_TEST_KAFKA:-}" ]; then
-	scripts/brokers.sh up >"$work/env"
-	. "$work/env"
-	started=1
-fi
-B=$EDDY_TEST_KAFKA
-go build -o "$work/eddy" ./cmd/eddy
-go build -o "$work/produce" ./bench/produce
-go build -o "$work/lagsetup" ./bench/lagsetup
+bench_need kcat "apt-get install kcat"
+topic=
+bench_on_exit() { [ -z "$topic" ] || kafka_delete "$topic"; }
+bench_start
+kafka_up
+bench_build eddy produce lagsetup
 topic="bench-startup-$(date +%s)-$$"
 "$work/produce" -brokers "$B" -topic "$topic" -n 100 2>/dev/null
 last=$(kcat -C -b "$B" -t "$topic" -o -1 -c 1 -q -f '%s\n')

@@ -49,20 +49,9 @@ JSONL=${JSONL:-all}
 PAD=${PAD:-x}
 KCAT_TUNED=${KCAT_TUNED-1}
 
-command -v kcat >/dev/null || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 1; }
-work=$(mktemp -d)
-started= kfake_pid=
-cleanup() {
-	[ -z "$kfake_pid" ] || { exec 3>&- 2>/dev/null; wait "$kfake_pid" 2>/dev/null || true; }
-	rm -rf "$work"
-	if [ -n "$started" ] && [ -z "${EDDY_KEEP_BROKERS:-}" ]; then scripts/brokers.sh down; fi
-}
-trap cleanup EXIT
-go build -o "$work/eddy" ./cmd/eddy
-go build -o "$work/produce" ./bench/produce
-go build -o "$work/lagsetup" ./bench/lagsetup
-
-KCAT_TUNED_X=(-X fetch.max.bytes=52428800 -X max.partition.fetch.bytes=10485760 -X queued.min.messages=1000000 -X fetch.wait.max.ms=100)
+bench_need kcat "apt-get install kcat"
+bench_start
+bench_build eddy produce lagsetup
 
 # The commands, each checked: N lines; raw bytes the same for eddy and kcat.
 eddy_raw() {
@@ -86,31 +75,10 @@ kcat_json() {
 	[ "$l" -eq "$N" ] || { echo "bench: kcat -J printed $l lines, want $N" >&2; return 1; }
 }
 
-echo "bench: tail, $N records of ~$SIZE B per layout, $RUNS interleaved pairs after $WARMUP warm-up; kcat $(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p' | head -n1)"
+echo "bench: tail, $N records of ~$SIZE B per layout, $RUNS interleaved pairs after $WARMUP warm-up; kcat $(kcat_version)"
 first_broker=
 for target in $TARGETS; do
-	case $target in
-	kafka)
-		if [ -z "${EDDY_TEST_KAFKA:-}" ]; then
-			scripts/brokers.sh up >"$work/env"
-			. "$work/env"
-			started=1
-		fi
-		B=$EDDY_TEST_KAFKA
-		bname="Kafka $(basename "${EDDY_TEST_KAFKA_LIBS:-kafka}" | sed -n 's/^kafka-\([0-9.]*\).*/\1/p')"
-		bname=${bname% } ;;
-	kfake)
-		mkfifo "$work/hold"
-		"$work/produce" -serve-kfake <"$work/hold" >"$work/kfake.addr" &
-		kfake_pid=$!
-		BENCH_PIDS=$kfake_pid # the broker's CPU is the benchmark's own
-		exec 3>"$work/hold"
-		for _ in $(seq 100); do [ -s "$work/kfake.addr" ] && break; sleep 0.1; done # waiting for the address, 10 s at most
-		B=$(cat "$work/kfake.addr")
-		[ -n "$B" ] || { echo "bench: kfake did not start" >&2; exit 1; }
-		bname=kfake ;;
-	*) echo "bench: unknown target $target (kafka, kfake)" >&2; exit 2 ;;
-	esac
+	bench_target "$target"
 	first_layout=1
 	for comp in $COMPRESSIONS; do
 		for parts in $PARTITIONS; do
@@ -151,14 +119,9 @@ for target in $TARGETS; do
 				fi
 				first_layout=
 				# The real broker keeps its topics on disk: delete ours.
-				[ "$target" != kafka ] || "$work/lagsetup" -brokers "$B" -cleanup -prefix "$topic" >/dev/null 2>&1 || true
+				[ "$target" != kafka ] || kafka_delete "$topic"
 			done
 		done
 	done
-	if [ "$target" = kfake ]; then
-		exec 3>&-
-		wait "$kfake_pid" || true
-		kfake_pid= BENCH_PIDS=
-		rm -f "$work/hold"
-	fi
+	[ "$target" != kfake ] || kfake_stop
 done

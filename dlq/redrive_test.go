@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -61,34 +60,9 @@ func redrive(t *testing.T, seeds []string, dlt, job, dir string) dlq.KafkaRedriv
 // committed counts each value a read_committed reader sees in topic.
 func committed(t *testing.T, seeds []string, topic string) map[string]int {
 	t.Helper()
-	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
 	got := map[string]int{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= want[r.Partition] {
-				delete(want, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				got[string(r.Value)]++
-			}
-		})
+	for _, r := range kafkatest.ReadCommitted(t, seeds, topic) {
+		got[string(r.Value)]++
 	}
 	return got
 }
@@ -146,17 +120,7 @@ func TestRedriveFailedEndTxn(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	seeds := c.ListenAddrs()
 	dlt, a, b := letters(t, seeds, 300)
-	var commits atomic.Int32
-	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		r := req.(*kmsg.EndTxnRequest)
-		if !r.Commit || commits.Add(1) != 3 {
-			return nil, nil, false
-		}
-		resp := r.ResponseKind().(*kmsg.EndTxnResponse)
-		resp.ErrorCode = kerr.UnknownServerError.Code
-		return resp, nil, true
-	})
+	kafkatest.FailCommit(c, 3)
 	dir := t.TempDir()
 	k := redrive(t, seeds, dlt, kafkatest.UniqueName(t), dir)
 	var before int64
@@ -188,11 +152,7 @@ func TestRedriveFailedInitProducerID(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	seeds := c.ListenAddrs()
 	dlt, a, b := letters(t, seeds, 120)
-	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
-		return resp, nil, true
-	})
+	kafkatest.RefuseInitProducerID(c)
 	dir := t.TempDir()
 	k := redrive(t, seeds, dlt, kafkatest.UniqueName(t), dir)
 	rep, err := dlq.RedriveKafka(context.Background(), k)

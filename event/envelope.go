@@ -216,7 +216,7 @@ func appendCompactJSON(dst, js []byte) []byte {
 		case r == utf8.RuneError && size == 1:
 			flush(i)
 			dst = append(dst, `\ufffd`...)
-		case needsEscape(r):
+		case UnsafeRune(r):
 			flush(i)
 			dst = append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 		default:
@@ -504,7 +504,7 @@ func appendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if needsEscape(r) {
+		if UnsafeRune(r) {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 			i += size
@@ -517,10 +517,12 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// needsEscape reports the non-ASCII runes that a terminal may act on: C1 controls,
-// line and paragraph separators, and bidirectional controls (which can make text
-// read in an order other than its bytes, "Trojan Source").
-func needsEscape(r rune) bool {
+// UnsafeRune reports the non-ASCII runes that a terminal may act on: C1
+// controls, line and paragraph separators, and bidirectional controls (which
+// can make text read in an order other than its bytes, "Trojan Source").
+// AppendEnvelope escapes them, and so does every other output that shows
+// untrusted text (inspect's), so that all agree on what is dangerous.
+func UnsafeRune(r rune) bool {
 	switch {
 	case r >= 0x80 && r <= 0x9f:
 		return true
@@ -528,8 +530,6 @@ func needsEscape(r rune) bool {
 		return true
 	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
 		return true
-	case r == utf8.RuneError:
-		return false
 	}
 	return false
 }

@@ -46,22 +46,6 @@ const (
 	modeJSON
 )
 
-// unsafeRune reports the non-ASCII runes a terminal may act on or that change
-// how the surrounding text reads: C1 controls, line and paragraph separators,
-// and bidirectional controls. It matches the set that event.AppendEnvelope
-// escapes, so jsonl and pretty agree on what is dangerous.
-func unsafeRune(r rune) bool {
-	switch {
-	case r >= 0x80 && r <= 0x9f:
-		return true
-	case r == 0x2028 || r == 0x2029:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
-		return true
-	}
-	return false
-}
-
 // AppendSafe appends b to dst with every byte a terminal could act on written
 // as a visible escape: C0 controls and DEL as \xNN (tab, newline and CR as \t,
 // \n, \r), C1 controls, bidirectional controls and line/paragraph separators as
@@ -102,7 +86,7 @@ func isSafe(s string) bool {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || unsafeRune(r) {
+		if (r == utf8.RuneError && size == 1) || event.UnsafeRune(r) {
 			return false
 		}
 		i += size
@@ -133,7 +117,7 @@ func appendSafe(dst []byte, s string, mode int) []byte {
 			start = i
 			continue
 		}
-		if unsafeRune(r) {
+		if event.UnsafeRune(r) {
 			dst = append(dst, s[start:i]...)
 			dst = appendU4(dst, r)
 			i += size

@@ -69,7 +69,7 @@ func assertSafe(t *testing.T, name string, out []byte, color bool) {
 		case r == '\n' && i == len(s)-1:
 		case r < 0x20 || r == 0x7f:
 			t.Errorf("%s: C0 control %U at %d: %q", name, r, i, s)
-		case unsafeRune(r):
+		case event.UnsafeRune(r):
 			t.Errorf("%s: unsafe rune %U at %d: %q", name, r, i, s)
 		}
 	}

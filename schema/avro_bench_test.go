@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/avro"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -90,20 +91,8 @@ func BenchmarkAvroToJSON(b *testing.B) {
 // framed records (header, cache, Avro, arena), per record: what `eddy tail`
 // pays for decoding on top of printing.
 func BenchmarkSourceAvro(b *testing.B) {
-	r := newRegistry(&testing.T{})
-	id, _, err := r.RegisterSchema("orders-value", sr.Schema{Schema: benchSchema})
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := New(Config{Registry: &RegistryConfig{URL: r.URL()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	value := frame(id, benchBody(b))
 	const n = 10000
-	evs := make([]event.Event, n)
-	src := &repeatSource{evs: evs, value: value}
-	s := Source(src, d)
+	s, value := benchAvroSource(b, n)
 	b.ReportAllocs()
 	b.SetBytes(int64(n * len(value)))
 	for b.Loop() {
@@ -113,6 +102,24 @@ func BenchmarkSourceAvro(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
+// benchAvroSource is Source decoding, through a registry holding
+// benchSchema, a batch of n framed Avro records (value each) read again and
+// again (repeatSource).
+func benchAvroSource(b *testing.B, n int) (s bus.Source, value []byte) {
+	b.Helper()
+	r := newRegistry(&testing.T{})
+	id, _, err := r.RegisterSchema("orders-value", sr.Schema{Schema: benchSchema})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := New(Config{Registry: &RegistryConfig{URL: r.URL()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	value = frame(id, benchBody(b))
+	return Source(&repeatSource{evs: make([]event.Event, n), value: value}, d), value
 }
 
 // repeatSource returns the same batch of records each time, reset.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -15,19 +13,8 @@ import (
 // value's base64, the decoded JSON copied in) is what decoding adds to the
 // printing besides the decoder itself.
 func BenchmarkTailAvroJSONL(b *testing.B) {
-	r := newRegistry(&testing.T{})
-	id, _, err := r.RegisterSchema("orders-value", sr.Schema{Schema: benchSchema})
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := New(Config{Registry: &RegistryConfig{URL: r.URL()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	value := frame(id, benchBody(b))
 	const n = 10000
-	src := &repeatSource{evs: make([]event.Event, n), value: value}
-	s := Source(src, d)
+	s, _ := benchAvroSource(b, n)
 	buf := make([]byte, 0, 64<<10)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"unicode/utf8"
+
+	"github.com/eddy-sh/eddy/event"
 )
 
 // maxNameLen bounds a name shown from a schema or a registry (a subject, a
@@ -45,7 +47,7 @@ func safeText(s string, limit int, keepLines bool) string {
 			b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
 			i++
 			continue
-		case unsafeNameRune(r):
+		case event.UnsafeRune(r):
 			b = append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 		default:
 			b = append(b, s[i:i+size]...)
@@ -77,22 +79,10 @@ func nameIsSafe(s string, keepLines bool) bool {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || unsafeNameRune(r) {
+		if (r == utf8.RuneError && size == 1) || event.UnsafeRune(r) {
 			return false
 		}
 		i += size
 	}
 	return true
-}
-
-// unsafeNameRune is inspect's set of non-ASCII runes a terminal acts on or
-// that reorder text: C1 controls, line and paragraph separators,
-// bidirectional controls.
-func unsafeNameRune(r rune) bool {
-	switch {
-	case r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029,
-		r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
-		return true
-	}
-	return false
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/event"
 )
 
@@ -55,18 +56,6 @@ func (s *chanSource) Close() error { s.once.Do(func() { close(s.closed) }); retu
 
 func (s *chanSource) callsBegun() int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls }
 
-// waitFor polls cond until it holds or a deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func aheadDecoder(t *testing.T) (*Decoder, []byte) {
 	r := newRegistry(t)
 	id := r.register(t, "orders-value", sr.Schema{Schema: benchSchema})
@@ -105,7 +94,7 @@ func TestSourceAheadReadsAheadInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Before the caller asks again, src is already being read.
-		waitFor(t, "the read ahead", func() bool { return src.callsBegun() >= b+2 })
+		kafkatest.WaitFor(t, 5*time.Second, "the read ahead", func() bool { return src.callsBegun() >= b+2 })
 		for i := range evs {
 			if evs[i].Offset != int64(next) {
 				t.Fatalf("offset %d, want %d", evs[i].Offset, next)
@@ -152,7 +141,7 @@ func TestSourceAheadCancelAndClose(t *testing.T) {
 		t.Fatalf("after the cancel: %d events, %v", len(evs), err)
 	}
 	// A read ahead is now blocked in src.Next: Close must end it.
-	waitFor(t, "the read ahead", func() bool { return src.callsBegun() >= 3 })
+	kafkatest.WaitFor(t, 5*time.Second, "the read ahead", func() bool { return src.callsBegun() >= 3 })
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +164,7 @@ func TestSourceAheadStaleContext(t *testing.T) {
 	if _, err := s.Next(ctx1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the read ahead", func() bool { return src.callsBegun() >= 2 })
+	kafkatest.WaitFor(t, 5*time.Second, "the read ahead", func() bool { return src.callsBegun() >= 2 })
 	cancel() // the read ahead, under ctx1, returns ctx1's error
 	go func() { src.feed <- batch(value, 1, 1) }()
 	evs, err := s.Next(context.Background())

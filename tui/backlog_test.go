@@ -20,19 +20,11 @@ func TestDLQViewReadsNoMessageWithoutBacklog(t *testing.T) {
 	url := amqptest.URL(t)
 	tp := amqptest.Topology(t, url, amqptest.DeadLetter())
 	tp.Publish(t, amqp091.Publishing{MessageId: "m1", Body: []byte("x")})
-	conn := amqptest.Dial(t, url)
-	ch, err := conn.Channel()
+	tp.Reject(t, 1)
+	ch, err := amqptest.Dial(t, url).Channel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, ok, err := ch.Get(tp.Queue, false)
-	if err != nil || !ok {
-		t.Fatalf("get: %v %v", ok, err)
-	}
-	if err := d.Reject(false); err != nil {
-		t.Fatal(err)
-	}
-	amqptest.Eventually(t, 10*time.Second, "the dead letter", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 1 })
 	c, err := amqp.New(url, amqp.WithManagementURL(amqptest.ManagementURL(t, url)))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +47,7 @@ func TestDLQViewReadsNoMessageWithoutBacklog(t *testing.T) {
 	if _, err := be.openTail(ctx, []bus.Address{{Transport: "amqp", Name: tp.Queue}}, bus.ReadOptions{From: bus.Position{Kind: bus.PosBeginning}}); err == nil {
 		t.Fatal("a jump to the beginning of a classic queue was not refused without --backlog")
 	}
-	d, ok, err = ch.Get(tp.DLQ, false)
+	d, ok, err := ch.Get(tp.DLQ, false)
 	if err != nil || !ok {
 		t.Fatalf("final get: %v %v", ok, err)
 	}

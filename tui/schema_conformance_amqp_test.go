@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
@@ -32,20 +31,7 @@ func TestSchemaConformanceAMQP(t *testing.T) {
 			for _, l := range letters {
 				tp.Publish(t, amqp091.Publishing{Body: f.Encode(conformance.Orders, l)})
 			}
-			ch, err := amqptest.Dial(t, url).Channel()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for range letters {
-				d, ok, err := ch.Get(tp.Queue, false)
-				if err != nil || !ok {
-					t.Fatalf("get: %v %v", ok, err)
-				}
-				if err := d.Reject(false); err != nil {
-					t.Fatal(err)
-				}
-			}
-			amqptest.Eventually(t, 10*time.Second, "the dead letters", func() bool { return amqptest.Depth(t, url, tp.DLQ) == len(letters) })
+			tp.Reject(t, len(letters))
 			c, err := amqp.New(url, amqp.WithManagementURL(amqptest.ManagementURL(t, url)))
 			if err != nil {
 				t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/eddy-sh/eddy/bus/amqp"
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
 	"github.com/eddy-sh/eddy/event"
+	"github.com/eddy-sh/eddy/internal/faultproxy"
 )
 
 func queueAddr(name string) []bus.Address { return []bus.Address{{Transport: "amqp", Name: name}} }
@@ -549,12 +550,7 @@ func TestQueues(t *testing.T) {
 
 // closedPort returns a loopback port nothing listens on.
 func closedPort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	l.Close()
+	_, port, _ := net.SplitHostPort(faultproxy.Refused(t))
 	return port
 }
 

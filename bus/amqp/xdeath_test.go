@@ -20,19 +20,7 @@ func TestXDeath(t *testing.T) {
 	before := time.Now().Add(-time.Second).Truncate(time.Second)
 	tp.Publish(t, amqp091.Publishing{Body: []byte(`{"order":1}`), MessageId: "o-1", Headers: amqp091.Table{"tenant": "acme"}})
 
-	conn := amqptest.Dial(t, url)
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, ok, err := ch.Get(tp.Queue, false)
-	if err != nil || !ok {
-		t.Fatalf("get: %v %v", ok, err)
-	}
-	if err := d.Reject(false); err != nil {
-		t.Fatal(err)
-	}
-	amqptest.Eventually(t, 10*time.Second, "the message reaches the DLQ", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 1 })
+	tp.Reject(t, 1)
 
 	c := newClient(t, url)
 	got := readAll(t, open(t, c, tp.DLQ, bus.ReadOptions{Backlog: true, Until: bus.Position{Kind: bus.PosEnd}}))

@@ -25,51 +25,8 @@ import (
 
 	"github.com/eddy-sh/eddy/bus"
 	"github.com/eddy-sh/eddy/bus/kafka"
+	"github.com/eddy-sh/eddy/internal/faultproxy"
 )
-
-// closedPort returns an address on which nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// silentBroker accepts connections and never answers: a broker that is up
-// but hung, or a firewall that lets the handshake through.
-func silentBroker(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
 
 // TestUnreachable: every operation that connects fails with a ConnectError
 // that names the address and a short cause, within the dial timeout; New
@@ -83,8 +40,8 @@ func TestUnreachable(t *testing.T) {
 		errno error
 	}{
 		{"port 1", "127.0.0.1:1", "connection refused", syscall.ECONNREFUSED},
-		{"closed port", closedPort(t), "connection refused", syscall.ECONNREFUSED},
-		{"silent broker", silentBroker(t), "no answer within 1s", nil},
+		{"closed port", faultproxy.Refused(t), "connection refused", syscall.ECONNREFUSED},
+		{"silent broker", faultproxy.Silent(t), "no answer within 1s", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClient(t, []string{tc.addr}, kafka.WithDialTimeout(dial))

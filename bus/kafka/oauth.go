@@ -23,6 +23,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/eddy-sh/eddy/event"
 )
 
 // OAuth is where an OAUTHBEARER login (RFC 7628, KIP-255/768) gets its
@@ -440,13 +442,10 @@ func (c *claims) describe() string {
 func safeText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
-		// C0 and C1 controls, DEL, line and paragraph separators and
-		// bidirectional controls: what a terminal acts on or that reorders
-		// text (the set inspect.AppendSafe escapes; inspect imports this
-		// package, so the set is repeated here).
-		switch {
-		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0x2028, r == 0x2029,
-			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		// C0 controls, DEL, and what else a terminal acts on or that
+		// reorders text (event.UnsafeRune: C1 controls, line and
+		// paragraph separators, bidirectional controls).
+		if r < 0x20 || r == 0x7f || event.UnsafeRune(r) {
 			return ' '
 		}
 		return r

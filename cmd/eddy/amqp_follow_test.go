@@ -26,79 +26,38 @@ func TestAMQPLiveTailOutage(t *testing.T) {
 	bin := eddyBinary(t)
 	publish := func(body string) { tp.Publish(t, amqp091.Publishing{Body: []byte(body)}) }
 
-	cmd := exec.Command(bin, "tail", "amqp:"+tp.Queue, "--amqp-url", via, "--amqp-mgmt-url", mgmt, "--timeout", "2s", "-o", "template={{.Value}}")
-	cmd.Env = []string{"HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
-	var out, errOut lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			select {
-			case err := <-exited:
-				t.Fatalf("eddy ended while waiting for %s: %v\nstdout:\n%s\nstderr:\n%s", what, err, out.String(), errOut.String())
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s within 30 s\nstdout:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
-			}
-		}
-	}
-	waitFor("the first message", func() bool { publish("before"); return strings.Contains(out.String(), "before") })
+	e := startProc(t, bin, "tail", "amqp:"+tp.Queue, "--amqp-url", via, "--amqp-mgmt-url", mgmt, "--timeout", "2s", "-o", "template={{.Value}}")
+	e.waitFor(t, "the first message", func() bool { publish("before"); return strings.Contains(e.out.String(), "before") })
 
 	p.Cut()
-	waitFor("the outage warning", func() bool { return strings.Contains(errOut.String(), "cannot reach") })
-	if !strings.Contains(errOut.String(), "were not seen") {
-		t.Errorf("the warning does not say that messages published meanwhile are not seen:\n%s", errOut.String())
+	e.waitFor(t, "the outage warning", func() bool { return strings.Contains(e.errOut.String(), "cannot reach") })
+	if !strings.Contains(e.errOut.String(), "were not seen") {
+		t.Errorf("the warning does not say that messages published meanwhile are not seen:\n%s", e.errOut.String())
 	}
 	p.Restore()
-	waitFor("the back-again line", func() bool { return strings.Contains(errOut.String(), "reachable again") })
-	waitFor("a message published after the outage", func() bool { publish("after"); return strings.Contains(out.String(), "after") })
-	if n := strings.Count(errOut.String(), "cannot reach"); n != 1 {
-		t.Errorf("%d outage warnings, want one:\n%s", n, errOut.String())
+	e.waitFor(t, "the back-again line", func() bool { return strings.Contains(e.errOut.String(), "reachable again") })
+	e.waitFor(t, "a message published after the outage", func() bool { publish("after"); return strings.Contains(e.out.String(), "after") })
+	if n := strings.Count(e.errOut.String(), "cannot reach"); n != 1 {
+		t.Errorf("%d outage warnings, want one:\n%s", n, e.errOut.String())
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if c := procExit(err); c != ExitInterrupted {
-			t.Fatalf("exit %d after the interrupt, want %d\n%s", c, ExitInterrupted, errOut.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("eddy did not end within 30 s of the interrupt")
-	}
+	e.interrupt(t)
 
 	// Bounded: --until a time well ahead, the connection cut and kept cut.
 	until := time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339)
-	cmd = exec.Command(bin, "tail", "amqp:"+tp.Queue, "--until", until, "--amqp-url", via, "--amqp-mgmt-url", mgmt, "--timeout", "2s", "-o", "template={{.Value}}")
-	cmd.Env = []string{"HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
-	out, errOut = lockedBuffer{}, lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited = make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	waitFor("the first message (bounded)", func() bool { publish("bounded"); return strings.Contains(out.String(), "bounded") })
+	e = startProc(t, bin, "tail", "amqp:"+tp.Queue, "--until", until, "--amqp-url", via, "--amqp-mgmt-url", mgmt, "--timeout", "2s", "-o", "template={{.Value}}")
+	e.waitFor(t, "the first message (bounded)", func() bool { publish("bounded"); return strings.Contains(e.out.String(), "bounded") })
 	p.Cut()
 	cut := time.Now()
 	select {
-	case err := <-exited:
+	case err := <-e.exited:
 		if c := procExit(err); c != ExitConnect {
-			t.Fatalf("bounded tail: exit %d after the cut, want %d\n%s", c, ExitConnect, errOut.String())
+			t.Fatalf("bounded tail: exit %d after the cut, want %d\n%s", c, ExitConnect, e.errOut.String())
 		}
 		if took := time.Since(cut); took > 2*time.Second+10*time.Second {
 			t.Errorf("bounded tail: ended %s after the cut, past --timeout and a margin", took.Round(time.Millisecond))
 		}
 	case <-time.After(60 * time.Second):
-		t.Fatalf("bounded tail: still running 60 s after the cut\n%s", errOut.String())
+		t.Fatalf("bounded tail: still running 60 s after the cut\n%s", e.errOut.String())
 	}
 	p.Restore()
 }
@@ -117,57 +76,87 @@ func TestAMQPStreamTailOutage(t *testing.T) {
 	publish := func(body string) { tp.Publish(t, amqp091.Publishing{Body: []byte(body)}) }
 
 	tp.Publish(t, amqp091.Publishing{Body: []byte("old")})
-	cmd := exec.Command(bin, "tail", "amqp:"+tp.Queue, "--from", "beginning", "--amqp-url", via, "--amqp-mgmt-url", mgmt, "--timeout", "2s", "-o", "template={{.Value}}")
-	cmd.Env = []string{"HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
-	var out, errOut lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			select {
-			case err := <-exited:
-				t.Fatalf("eddy ended while waiting for %s: %v\nstdout:\n%s\nstderr:\n%s", what, err, out.String(), errOut.String())
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s within 30 s\nstdout:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
-			}
-		}
-	}
-	waitFor("the stream's first message", func() bool { return strings.Contains(out.String(), "old") })
+	e := startProc(t, bin, "tail", "amqp:"+tp.Queue, "--from", "beginning", "--amqp-url", via, "--amqp-mgmt-url", mgmt, "--timeout", "2s", "-o", "template={{.Value}}")
+	e.waitFor(t, "the stream's first message", func() bool { return strings.Contains(e.out.String(), "old") })
 	publish("before")
-	waitFor("a live message", func() bool { return strings.Contains(out.String(), "before") })
+	e.waitFor(t, "a live message", func() bool { return strings.Contains(e.out.String(), "before") })
 
 	p.Cut()
-	waitFor("the outage warning", func() bool { return strings.Contains(errOut.String(), "cannot reach") })
+	e.waitFor(t, "the outage warning", func() bool { return strings.Contains(e.errOut.String(), "cannot reach") })
 	// Published straight to the broker while eddy's connection is cut.
 	for _, b := range []string{"during-1", "during-2", "during-3"} {
 		publish(b)
 	}
 	p.Restore()
-	waitFor("the back-again line", func() bool { return strings.Contains(errOut.String(), "reachable again") })
+	e.waitFor(t, "the back-again line", func() bool { return strings.Contains(e.errOut.String(), "reachable again") })
 	publish("after")
-	waitFor("the message published after the outage", func() bool { return strings.Contains(out.String(), "after") })
-	if got, want := out.String(), "old\nbefore\nduring-1\nduring-2\nduring-3\nafter\n"; got != want {
+	e.waitFor(t, "the message published after the outage", func() bool { return strings.Contains(e.out.String(), "after") })
+	if got, want := e.out.String(), "old\nbefore\nduring-1\nduring-2\nduring-3\nafter\n"; got != want {
 		t.Errorf("stdout %q, want %q: every message once, in order, the outage's too", got, want)
 	}
-	if !strings.Contains(errOut.String(), "nothing published meanwhile is missed") || strings.Contains(errOut.String(), "were not seen") {
-		t.Errorf("the outage note should say the stream misses nothing:\n%s", errOut.String())
+	if !strings.Contains(e.errOut.String(), "nothing published meanwhile is missed") || strings.Contains(e.errOut.String(), "were not seen") {
+		t.Errorf("the outage note should say the stream misses nothing:\n%s", e.errOut.String())
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	e.interrupt(t)
+}
+
+// eddyProc is an eddy process a test watches as it runs: its outputs as
+// written, and its end.
+type eddyProc struct {
+	cmd         *exec.Cmd
+	out, errOut lockedBuffer
+	exited      chan error
+}
+
+// startProc starts bin with args, with HOME and XDG directories of its own.
+// It is killed at the end of the test if it still runs, and its outputs are
+// logged if the test failed.
+func startProc(t *testing.T, bin string, args ...string) *eddyProc {
+	t.Helper()
+	e := &eddyProc{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
+	e.cmd.Env = []string{"HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
+	e.cmd.Stdout, e.cmd.Stderr = &e.out, &e.errOut
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { e.exited <- e.cmd.Wait() }()
+	t.Cleanup(func() {
+		e.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("%s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), e.out.String(), e.errOut.String())
+		}
+	})
+	return e
+}
+
+// waitFor waits up to 30 s for cond (amqptest.Eventually), failing the
+// test at once if eddy ends first.
+func (e *eddyProc) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	amqptest.Eventually(t, 30*time.Second, "no "+what, func() bool {
+		if cond() {
+			return true
+		}
+		select {
+		case err := <-e.exited:
+			t.Fatalf("eddy ended while waiting for %s: %v", what, err)
+		default:
+		}
+		return false
+	})
+}
+
+// interrupt sends eddy SIGINT, after which it must end with exit 130
+// within 30 s.
+func (e *eddyProc) interrupt(t *testing.T) {
+	t.Helper()
+	if err := e.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
+	case err := <-e.exited:
 		if c := procExit(err); c != ExitInterrupted {
-			t.Fatalf("exit %d after the interrupt, want %d\n%s", c, ExitInterrupted, errOut.String())
+			t.Fatalf("exit %d after the interrupt, want %d\n%s", c, ExitInterrupted, e.errOut.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("eddy did not end within 30 s of the interrupt")

@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/internal/faultproxy"
 )
 
 // completions runs `eddy __complete ARGS...` in process and returns the
@@ -112,7 +111,7 @@ func TestCompletionSilentOnFailure(t *testing.T) {
 	completionTimeout = 300 * time.Millisecond
 	t.Cleanup(func() { completionTimeout = old })
 
-	hole := blackHole(t)
+	hole := faultproxy.Silent(t)
 	badCfg := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(badCfg, []byte("contexts: [not a map\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -156,37 +155,6 @@ func TestCompletionSilentOnFailure(t *testing.T) {
 			}
 		})
 	}
-}
-
-// blackHole listens on loopback, accepts connections and never answers.
-func blackHole(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
 }
 
 // requireShell finds a shell for the completion tests; CI installs them all

@@ -43,22 +43,7 @@ func TestReadingNeverChangesBrokers(t *testing.T) {
 	}
 	tp.Publish(t, msg(1), msg(2), msg(3), msg(4), msg(5))
 	stream.Publish(t, msg(6), msg(7))
-	conn := amqptest.Dial(t, url)
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		d, ok, err := ch.Get(tp.Queue, false)
-		if err != nil || !ok {
-			t.Fatalf("get to dead-letter: ok %v, %v", ok, err)
-		}
-		if err := d.Reject(false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ch.Close()
-	amqptest.Eventually(t, 10*time.Second, "two dead letters", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 2 })
+	tp.Reject(t, 2)
 	queuesBefore := rabbitQueues(t, url)
 
 	// Kafka (kfake): a topic and a Spring-style DLT with records.

@@ -23,76 +23,68 @@ import (
 // and grouped by error and origin; hostile error text is shown escaped; JSON
 // decodes. On kfake and on the real Kafka.
 func TestDLQLsAndShow(t *testing.T) {
-	for _, mode := range []string{"kfake", "real"} {
-		t.Run(mode, func(t *testing.T) {
-			var seeds []string
-			if mode == "real" {
-				seeds = kafkatest.Real(t)
-			} else {
-				seeds = kafkatest.Cluster(t)
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		origin := kafkatest.NewTopic(t, seeds, 1)
+		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 1)
+		at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+		var recs []*kgo.Record
+		for i := range 5 {
+			msg := "card declined"
+			if i >= 3 {
+				msg = "evil \x1b[31mred"
 			}
-			origin := kafkatest.NewTopic(t, seeds, 1)
-			dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 1)
-			at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-			var recs []*kgo.Record
-			for i := range 5 {
-				msg := "card declined"
-				if i >= 3 {
-					msg = "evil \x1b[31mred"
-				}
-				recs = append(recs, &kgo.Record{Topic: dlt, Value: []byte(`{"event_id":"e` + string(rune('0'+i)) + `"}`), Timestamp: at,
-					Headers: []kgo.RecordHeader{
-						{Key: convention.SpringExceptionFQCN, Value: []byte("java.lang.IllegalStateException")},
-						{Key: convention.SpringExceptionMessage, Value: []byte(msg)},
-						{Key: convention.SpringOriginalTopic, Value: []byte(origin)},
-						{Key: convention.SpringOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, 0)},
-						{Key: convention.SpringOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(i))},
-					}})
-			}
-			kafkatest.Produce(t, seeds, recs...)
+			recs = append(recs, &kgo.Record{Topic: dlt, Value: []byte(`{"event_id":"e` + string(rune('0'+i)) + `"}`), Timestamp: at,
+				Headers: []kgo.RecordHeader{
+					{Key: convention.SpringExceptionFQCN, Value: []byte("java.lang.IllegalStateException")},
+					{Key: convention.SpringExceptionMessage, Value: []byte(msg)},
+					{Key: convention.SpringOriginalTopic, Value: []byte(origin)},
+					{Key: convention.SpringOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, 0)},
+					{Key: convention.SpringOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(i))},
+				}})
+		}
+		kafkatest.Produce(t, seeds, recs...)
 
-			f, out, _ := testFactory(false)
-			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
-			if err := dlqLsRun(context.Background(), f, &DLQOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			want := "kafka:" + dlt + "\t5\t2026-11-23T10:00:00.000Z\t2026-11-23T10:00:00.000Z\tcard declined (3)\t" + origin + "\n"
-			if !strings.Contains(out.String(), want) {
-				t.Fatalf("dlq ls (tsv) lacks\n%q\nin\n%s", want, out.String())
-			}
-			if strings.Contains(out.String(), "kafka:"+origin+"\t") {
-				t.Fatalf("dlq ls lists the origin topic:\n%s", out.String())
-			}
+		f, out, _ := testFactory(false)
+		f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+		if err := dlqLsRun(context.Background(), f, &DLQOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want := "kafka:" + dlt + "\t5\t2026-11-23T10:00:00.000Z\t2026-11-23T10:00:00.000Z\tcard declined (3)\t" + origin + "\n"
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("dlq ls (tsv) lacks\n%q\nin\n%s", want, out.String())
+		}
+		if strings.Contains(out.String(), "kafka:"+origin+"\t") {
+			t.Fatalf("dlq ls lists the origin topic:\n%s", out.String())
+		}
 
-			f, out, _ = testFactory(true)
-			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
-			if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: "kafka:" + dlt, IDs: 2}); err != nil {
-				t.Fatal(err)
-			}
-			s := out.String()
-			// The ERROR column is the group's pattern (numbers and ids
-			// masked), escaped.
-			if strings.Contains(s, "\x1b") || !strings.Contains(s, `evil \x1b[<id>`) {
-				t.Fatalf("show on a terminal must escape the error text:\n%q", s)
-			}
-			if !strings.Contains(s, "5 message(s)") || !regexpLine(s, `^3 +card declined +java.lang.IllegalStateException +`+origin+` .* e0 e1$`) {
-				t.Fatalf("dlq show (table):\n%s", s)
-			}
+		f, out, _ = testFactory(true)
+		f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+		if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: "kafka:" + dlt, IDs: 2}); err != nil {
+			t.Fatal(err)
+		}
+		s := out.String()
+		// The ERROR column is the group's pattern (numbers and ids
+		// masked), escaped.
+		if strings.Contains(s, "\x1b") || !strings.Contains(s, `evil \x1b[<id>`) {
+			t.Fatalf("show on a terminal must escape the error text:\n%q", s)
+		}
+		if !strings.Contains(s, "5 message(s)") || !regexpLine(s, `^3 +card declined +java.lang.IllegalStateException +`+origin+` .* e0 e1$`) {
+			t.Fatalf("dlq show (table):\n%s", s)
+		}
 
-			f, out, _ = testFactory(false)
-			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
-			if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: dlt, Output: "json", IDs: 5}); err != nil {
-				t.Fatal(err)
-			}
-			var got dlqJSON
-			if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
-				t.Fatal(err)
-			}
-			if len(got.DLQs) != 1 || got.DLQs[0].Count != 5 || len(got.DLQs[0].Groups) != 2 || got.DLQs[0].Groups[1].Error != "evil \x1b[31mred" {
-				t.Fatalf("json: %+v", got)
-			}
-		})
-	}
+		f, out, _ = testFactory(false)
+		f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+		if err := dlqShowRun(context.Background(), f, &DLQOptions{DLQ: dlt, Output: "json", IDs: 5}); err != nil {
+			t.Fatal(err)
+		}
+		var got dlqJSON
+		if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.DLQs) != 1 || got.DLQs[0].Count != 5 || len(got.DLQs[0].Groups) != 2 || got.DLQs[0].Groups[1].Error != "evil \x1b[31mred" {
+			t.Fatalf("json: %+v", got)
+		}
+	})
 }
 
 // TestDLQLsNaming: which topics dlq ls lists by name — the default rules
@@ -152,20 +144,7 @@ func TestDLQShowRabbitMQ(t *testing.T) {
 	for i := range 3 {
 		tp.Publish(t, amqp091.Publishing{MessageId: "m" + strconv.Itoa(i), Body: []byte("x")})
 	}
-	ch, err := amqptest.Dial(t, url).Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		d, ok, err := ch.Get(tp.Queue, false)
-		if err != nil || !ok {
-			t.Fatalf("get: %v %v", ok, err)
-		}
-		if err := d.Nack(false, false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	amqptest.Eventually(t, 10*time.Second, "3 dead letters", func() bool { return amqptest.Depth(t, url, tp.DLQ) == 3 })
+	tp.Reject(t, 3)
 
 	f, out, _ := testFactory(false)
 	f.Global.AMQPURL, f.Global.Timeout = url, 10*time.Second

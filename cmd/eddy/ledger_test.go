@@ -6,16 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/file"
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
@@ -230,30 +226,14 @@ func TestReplayRedisLedgerKillAndRerun(t *testing.T) {
 	writeEvents(t, capture, n, "")
 	dst := kafkatest.NewTopic(t, seeds, 1)
 	adm := kafkatest.Admin(t, seeds)
-	landed := func() int64 {
-		l, err := adm.ListEndOffsets(context.Background(), dst)
-		if err != nil {
-			return 0
-		}
-		var sum int64
-		l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-		return sum
-	}
+	landed := func() int64 { return offsetSum(adm.ListEndOffsets(context.Background(), dst)) }
 	job := ledgerJob("kill")
 	t.Cleanup(func() { runEddy(t, nil, "dlq", "ledger", "prune", "--ledger", url, "--job", job) })
 	run := func(args ...string) *exec.Cmd {
 		return exec.Command(bin, append([]string{"replay", "file:" + capture, "--to", "kafka:" + dst,
 			"--brokers", strings.Join(seeds, ","), "--ledger", url, "--job", job}, args...)...)
 	}
-	for _, pct := range []int64{30, 60} {
-		cmd := run("--rate", "3000")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		kafkatest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d%% landed", pct), func() bool { return landed() >= n*pct/100 })
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
+	killAt(t, 60*time.Second, func() *exec.Cmd { return run("--rate", "3000") }, landed, n, 30, 60)
 	// Rerun until one finishes: at most every half second, as an operator
 	// would, while the killed run's lease (10s) runs out.
 	held := 0
@@ -274,25 +254,7 @@ func TestReplayRedisLedgerKillAndRerun(t *testing.T) {
 		}
 	}
 	t.Logf("%d rerun(s) found records held by the killed run", held)
-	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(dst), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	end := landed()
-	ids := map[string][]string{} // value -> its copies' redrive ids
-	for read := int64(0); read < end; {
-		fs := cl.PollFetches(context.Background())
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			read++
-			var rid string
-			for _, h := range r.Headers {
-				if h.Key == "eddy-redrive-id" {
-					rid = string(h.Value)
-				}
-			}
-			ids[string(r.Value)] = append(ids[string(r.Value)], rid)
-		})
-	}
+	ids := redriveIDsOf(t, seeds, dst, landed()) // value -> its copies' redrive ids
 	if len(ids) != n {
 		t.Fatalf("%d distinct records landed, want %d", len(ids), n)
 	}

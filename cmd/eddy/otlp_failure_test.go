@@ -16,21 +16,9 @@ import (
 	"time"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
+	"github.com/eddy-sh/eddy/internal/faultproxy"
 	"github.com/eddy-sh/eddy/trace/otlptest"
 )
-
-// refusedAddr is a loopback address nothing listens on (a port just
-// closed): connecting to it is refused.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // silentListener accepts connections and holds them, never answering, until
 // the test ends. Accepted counts the connections.
@@ -82,7 +70,7 @@ func (s *silentListener) accepted() int {
 // accepts and never answers.
 func badOTLPEndpoints(t *testing.T) map[string]string {
 	silent, _ := silentAddr(t)
-	refused := refusedAddr(t)
+	refused := faultproxy.Refused(t)
 	return map[string]string{
 		"http-refused": "http://" + refused,
 		"http-silent":  "http://" + silent,

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
@@ -263,21 +262,6 @@ func TestReplayAMQPResume(t *testing.T) { testAMQPResume(t, true, replayArgs) }
 // messages not selected (left in the DLQ, counted once).
 func TestRedriveAMQPResume(t *testing.T) { testAMQPResume(t, true, redriveArgs) }
 
-// springDLT makes an origin topic and its .DLT, both with partitions,
-// holding n Spring letters (values v0…) spread over the partitions.
-func springDLT(t *testing.T, seeds []string, n int, partitions int32) (origin, dlt string) {
-	t.Helper()
-	origin = kafkatest.NewTopic(t, seeds, partitions)
-	dlt = kafkatest.NamedTopic(t, seeds, origin+".DLT", partitions)
-	recs := make([]*kgo.Record, n)
-	for i := range recs {
-		recs[i] = springLetter(dlt, origin, 0, int64(i), "boom", "v"+strconv.Itoa(i))
-		recs[i].Partition = int32(i) % partitions
-	}
-	kafkatest.Produce(t, seeds, recs...)
-	return origin, dlt
-}
-
 // TestRedriveKafkaOutage: kfake drops every request (the cluster is gone)
 // mid-redrive on the transactional path for longer than --timeout: eddy
 // exits non-zero within a bounded time, and the job group's committed
@@ -317,7 +301,7 @@ func TestRedriveKafkaOutage(t *testing.T) {
 			t.Fatalf("redrive ended before the outage: %v, %s", err, stderr)
 		default:
 		}
-		return len(records(t, seeds, origin)) >= 60
+		return len(kafkatest.ReadCommitted(t, seeds, origin)) >= 60
 	})
 	down.Store(true)
 	select {
@@ -330,7 +314,7 @@ func TestRedriveKafkaOutage(t *testing.T) {
 		t.Fatalf("after an outage longer than --timeout: exit %d (%v), %s", code, err, stderr)
 	}
 	t.Logf("gave up: exit %d: %v", exitCode(err), err)
-	landed := len(records(t, seeds, origin))
+	landed := len(kafkatest.ReadCommitted(t, seeds, origin))
 	// dlq show counts from the job group's committed offsets.
 	if left, redriven := dlqCount(t, seeds, ledger, dlt); redriven != int64(landed) || left != int64(n-landed) {
 		t.Fatalf("the job's committed offsets count %d redriven, %d left; the origin holds %d committed letters of %d", redriven, left, landed, n)
@@ -341,7 +325,7 @@ func TestRedriveKafkaOutage(t *testing.T) {
 	if stderr, err = run(0, 10*time.Second); err != nil {
 		t.Fatalf("the rerun after the outage: %v, %s", err, stderr)
 	}
-	requireEachOnce(t, seeds, origin, n)
+	requireEachOnce(t, seeds, n, origin)
 	t.Logf("%d landed before giving up; the rerun moved the rest, each once", landed)
 }
 
@@ -390,16 +374,21 @@ func TestRedriveKafkaOutageWhilePolling(t *testing.T) {
 	if err := redriveRun(context.Background(), f, &RedriveOptions{DLQ: "kafka:" + dlt, Ledger: ledger, Output: "text", MaxRedrives: 3}); err != nil {
 		t.Fatalf("the rerun after the outage: %v, %s", err, errOut.String())
 	}
-	requireEachOnce(t, seeds, origin, n)
+	requireEachOnce(t, seeds, n, origin)
 }
 
-// requireEachOnce requires a read_committed reader of topic to see n
-// distinct letters, each once.
-func requireEachOnce(t *testing.T, seeds []string, topic string, n int) {
+// requireEachOnce requires a read_committed reader of topics to see n
+// distinct records (letters), each once.
+func requireEachOnce(t *testing.T, seeds []string, n int, topics ...string) {
 	t.Helper()
-	got := readCommitted(t, seeds, topic)
+	got := map[string]int{}
+	for _, topic := range topics {
+		for v, c := range readCommitted(t, seeds, topic) {
+			got[v] += c
+		}
+	}
 	if len(got) != n {
-		t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
+		t.Fatalf("a read_committed reader of %s sees %d distinct records, want %d", strings.Join(topics, ", "), len(got), n)
 	}
 	for v, c := range got {
 		if c != 1 {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -132,9 +131,8 @@ func (d *deadLettered) drainDest(t *testing.T) map[string]map[string][]string {
 }
 
 func eddyAMQPCmd(t *testing.T, bin, url, home string, args ...string) *exec.Cmd {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home, "XDG_CONFIG_HOME="+home,
-		"EDDY_AMQP_URL="+url, "EDDY_AMQP_MGMT_URL="+amqptest.ManagementURL(t, url))
+	cmd := eddyAt(bin, home, args...)
+	cmd.Env = append(cmd.Env, "XDG_CONFIG_HOME="+home, "EDDY_AMQP_URL="+url, "EDDY_AMQP_MGMT_URL="+amqptest.ManagementURL(t, url))
 	return cmd
 }
 

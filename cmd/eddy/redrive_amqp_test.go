@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
@@ -24,18 +23,7 @@ func redriveAMQPOut(t *testing.T, url, ledger string, o RedriveOptions) (redrive
 	t.Helper()
 	f, out, errOut := testFactory(false)
 	f.Global.AMQPURL, f.Global.AMQPMgmtURL, f.Global.Timeout = url, os.Getenv("EDDY_TEST_AMQP_MGMT"), 10*time.Second
-	o.Ledger, o.Output = ledger, "json"
-	if o.MaxRedrives == 0 {
-		o.MaxRedrives = dlq.DefaultMaxRedrives
-	}
-	err := redriveRun(context.Background(), f, &o)
-	var rep redriveReport
-	if out.Len() > 0 {
-		if jerr := json.Unmarshal([]byte(out.String()), &rep); jerr != nil {
-			t.Fatalf("redrive -o json: %v: %s", jerr, out.String())
-		}
-	}
-	return rep, errOut.String(), err
+	return redriveJSON(t, f, out, errOut, ledger, o)
 }
 
 // drain takes every message of queue (acked) and returns their message ids

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -34,29 +32,12 @@ func TestRedriveAMQPWorkersRedisLedger(t *testing.T) {
 			l.Close()
 		}
 	})
-	type run struct {
-		cmd         *exec.Cmd
-		out, errOut strings.Builder
-	}
-	runs := make([]*run, 2)
-	for i := range runs {
-		r := &run{cmd: eddyAMQPCmd(t, bin, url, home, "dlq", "redrive", "amqp:"+d.DLQ, "--ledger", rurl, "--job", job,
-			"--rate", "4000", "-o", "json")}
-		r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.errOut
-		if err := r.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		runs[i] = r
-	}
+	eddy := func(args ...string) *exec.Cmd { return eddyAMQPCmd(t, bin, url, home, args...) }
+	args := []string{"dlq", "redrive", "amqp:" + d.DLQ, "--ledger", rurl, "--job", job, "--rate", "4000"}
 	var moved int64
-	for i, r := range runs {
-		if err := r.cmd.Wait(); err != nil {
-			t.Fatalf("worker %d: %v\n%s", i+1, err, r.errOut.String())
-		}
+	for i, w := range startWorkersOf(t, eddy, args, "", "") {
 		var rep redriveReport
-		if err := json.Unmarshal([]byte(r.out.String()), &rep); err != nil {
-			t.Fatalf("worker %d: %v\n%s", i+1, err, r.out.String())
-		}
+		w.report(t, &rep)
 		t.Logf("worker %d redrove %d messages, %d held", i+1, rep.Redriven, rep.Held)
 		if rep.Redriven == 0 {
 			t.Errorf("worker %d moved no share", i+1)

@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 )
@@ -28,28 +23,12 @@ func TestRedriveConcurrentRuns(t *testing.T) {
 	bin := eddyBinary(t)
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		const n = 3000
-		origin := kafkatest.NewTopic(t, seeds, 6)
-		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 6)
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			recs[i] = springLetter(dlt, origin, int32(i%6), int64(i), "boom", "v"+strconv.Itoa(i))
-			recs[i].Partition = int32(i % 6)
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		origin, dlt := springDLT(t, seeds, n, 6)
 		adm := kafkatest.Admin(t, seeds)
-		landed := func() int64 {
-			l, err := adm.ListCommittedOffsets(context.Background(), origin)
-			if err != nil {
-				return 0
-			}
-			var sum int64
-			l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-			return sum
-		}
+		landed := func() int64 { return offsetSum(adm.ListCommittedOffsets(context.Background(), origin)) }
 		home := t.TempDir()
 		run := func(args ...string) (*exec.Cmd, *bytes.Buffer) {
-			cmd := exec.Command(bin, append([]string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--worker", "same"}, args...)...)
-			cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
+			cmd := eddyAt(bin, home, append([]string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--worker", "same"}, args...)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			return cmd, &stderr
@@ -102,14 +81,6 @@ func TestRedriveConcurrentRuns(t *testing.T) {
 		if err := final.Run(); err != nil {
 			t.Fatalf("a rerun after both: %v\n%s", err, finalErr)
 		}
-		got := readCommitted(t, seeds, origin)
-		if len(got) != n {
-			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
-		}
-		for v, c := range got {
-			if c != 1 {
-				t.Fatalf("%s landed %d times", v, c)
-			}
-		}
+		requireEachOnce(t, seeds, n, origin)
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
@@ -43,26 +41,9 @@ func TestRedriveKillAndRerun(t *testing.T) {
 		a := kafkatest.NewTopic(t, seeds, 3)
 		b := kafkatest.NewTopic(t, seeds, 3)
 		dlt := kafkatest.NamedTopic(t, seeds, a+".DLT", 3)
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			origin := a
-			if i%2 == 1 {
-				origin = b
-			}
-			recs[i] = springLetter(dlt, origin, int32(i%3), int64(i), "boom", "v"+strconv.Itoa(i))
-			recs[i].Partition = int32(i % 3)
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		produceLetters(t, seeds, dlt, 3, n, a, b)
 		adm := kafkatest.Admin(t, seeds)
-		landed := func() int64 {
-			l, err := adm.ListCommittedOffsets(context.Background(), a, b)
-			if err != nil {
-				return 0
-			}
-			var sum int64
-			l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-			return sum
-		}
+		landed := func() int64 { return offsetSum(adm.ListCommittedOffsets(context.Background(), a, b)) }
 		home := t.TempDir()
 		run := func(args ...string) *exec.Cmd {
 			// One worker name for every run: a rerun aborts the transaction
@@ -70,38 +51,16 @@ func TestRedriveKillAndRerun(t *testing.T) {
 			// stable offset does not wait for Kafka to time it out
 			// (TestRedriveWorkersShareAndKill covers a rerun under another
 			// name).
-			cmd := exec.Command(bin, append([]string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--worker", "killed"}, args...)...)
-			cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
-			return cmd
+			return eddyAt(bin, home, append([]string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--worker", "killed"}, args...)...)
 		}
 		start := time.Now()
 		rate := strconv.Itoa(max(n/5, 1000)) // about 5 s for the whole DLT
-		for _, pct := range []int64{20, 40, 60} {
-			cmd := run("--rate", rate)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			kafkatest.WaitFor(t, 120*time.Second, fmt.Sprintf("%d%% landed", pct), func() bool { return landed() >= int64(n)*pct/100 })
-			cmd.Process.Kill() // SIGKILL: no chance to finish a transaction
-			cmd.Wait()
-			t.Logf("killed at %d%%: last stable offsets sum %d", pct, landed())
-		}
+		killAt(t, 120*time.Second, func() *exec.Cmd { return run("--rate", rate) }, landed, int64(n), 20, 40, 60)
 		if out, err := run().CombinedOutput(); err != nil {
 			t.Fatalf("final run: %v\n%s", err, out)
 		}
 		t.Logf("%d letters redriven through 3 kills in %s", n, time.Since(start).Round(time.Millisecond))
-		got := readCommitted(t, seeds, a)
-		for v, c := range readCommitted(t, seeds, b) {
-			got[v] += c
-		}
-		if len(got) != n {
-			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
-		}
-		for v, c := range got {
-			if c != 1 {
-				t.Fatalf("%s landed %d times", v, c)
-			}
-		}
+		requireEachOnce(t, seeds, n, a, b)
 		if left, redriven := dlqCount(t, seeds, home+"/eddy/ledger.db", dlt); left != 0 || redriven != int64(n) {
 			t.Fatalf("dlq show counts %d left, %d redriven; want 0, %d", left, redriven, n)
 		}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
@@ -45,11 +44,19 @@ func springLetter(dlt, origin string, partition int32, offset int64, msg, value 
 	return &kgo.Record{Topic: dlt, Key: []byte("k-" + value), Value: []byte(value), Headers: hs}
 }
 
-// redriveOut runs redrive in process and returns its JSON report and stderr.
+// redriveOut runs redrive in process on the Kafka at seeds and returns its
+// JSON report and stderr.
 func redriveOut(t *testing.T, seeds []string, ledger string, o RedriveOptions) (redriveReport, string, error) {
 	t.Helper()
 	f, out, errOut := testFactory(false)
 	f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+	return redriveJSON(t, f, out, errOut, ledger, o)
+}
+
+// redriveJSON runs redrive in process with f (whose outputs are out and
+// errOut) and the ledger at ledger, and returns its JSON report and stderr.
+func redriveJSON(t *testing.T, f *Factory, out, errOut *strings.Builder, ledger string, o RedriveOptions) (redriveReport, string, error) {
+	t.Helper()
 	o.Ledger, o.Output = ledger, "json"
 	if o.MaxRedrives == 0 {
 		o.MaxRedrives = dlq.DefaultMaxRedrives
@@ -64,48 +71,13 @@ func redriveOut(t *testing.T, seeds []string, ledger string, o RedriveOptions) (
 	return rep, errOut.String(), err
 }
 
-// records reads every record a read_committed reader sees in topic.
-func records(t *testing.T, seeds []string, topic string) []*kgo.Record {
-	t.Helper()
-	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
-	var got []*kgo.Record
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= want[r.Partition] {
-				delete(want, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				got = append(got, r)
-			}
-		})
-	}
-	return got
-}
-
 // waitRecords waits until a read_committed reader sees n records in topic
 // (transaction markers land after the commit returns) and returns them.
 func waitRecords(t *testing.T, seeds []string, topic string, n int) []*kgo.Record {
 	t.Helper()
 	var got []*kgo.Record
 	kafkatest.WaitFor(t, 30*time.Second, strconv.Itoa(n)+" records in "+topic, func() bool {
-		got = records(t, seeds, topic)
+		got = kafkatest.ReadCommitted(t, seeds, topic)
 		return len(got) >= n
 	})
 	if len(got) != n {
@@ -166,7 +138,7 @@ func TestRedriveSpringToOrigins(t *testing.T) {
 		if exitCode(err) != ExitPartial || rep.Mode != "dry-run" || rep.Redriven != 10 || rep.Unknown != 1 || len(rep.FirstIDs) == 0 {
 			t.Fatalf("dry run: exit %d (%v), %+v, %s", exitCode(err), err, rep, stderr)
 		}
-		if n := len(records(t, seeds, a)) + len(records(t, seeds, b)); n != 0 {
+		if n := len(kafkatest.ReadCommitted(t, seeds, a)) + len(kafkatest.ReadCommitted(t, seeds, b)); n != 0 {
 			t.Fatalf("the dry run wrote %d records", n)
 		}
 		if left, _ := dlqCount(t, seeds, ledger, dlt); left != 11 {
@@ -216,7 +188,7 @@ func TestRedriveSpringToOrigins(t *testing.T) {
 		if err != nil || rep.Redriven != 0 || rep.Read != 0 {
 			t.Fatalf("rerun: %v, %+v, %s", err, rep, stderr)
 		}
-		if n := len(records(t, seeds, a)) + len(records(t, seeds, b)); n != 10 {
+		if n := len(kafkatest.ReadCommitted(t, seeds, a)) + len(kafkatest.ReadCommitted(t, seeds, b)); n != 10 {
 			t.Fatalf("after the rerun the origins hold %d records, want 10", n)
 		}
 	})
@@ -308,7 +280,7 @@ func TestRedriveConnectKeepPartition(t *testing.T) {
 // (eddy-redrive-count among them) and writing new kafka_dlt-* ones.
 func failAgain(t *testing.T, seeds []string, origin, dlt string, from int) int {
 	t.Helper()
-	got := records(t, seeds, origin)
+	got := kafkatest.ReadCommitted(t, seeds, origin)
 	for _, r := range got[from:] {
 		var hs []kgo.RecordHeader
 		for _, h := range r.Headers {
@@ -359,7 +331,7 @@ func TestRedriveLoopGuardParks(t *testing.T) {
 		if string(parked[0].Value) != "poison" || !strings.Contains(reason, "redriven 3 time(s), max 3") || !strings.Contains(reason, "still broken") {
 			t.Fatalf("parked %s with reason %q", parked[0].Value, reason)
 		}
-		if n := len(records(t, seeds, origin)); n != 3 {
+		if n := len(kafkatest.ReadCommitted(t, seeds, origin)); n != 3 {
 			t.Fatalf("the origin got %d redrives, want 3", n)
 		}
 		if left, _ := dlqCount(t, seeds, ledger, dlt); left != 0 {
@@ -404,7 +376,7 @@ func TestRedriveInterruptAndResume(t *testing.T) {
 				t.Fatalf("redrive ended before the interrupt: %v, %s", err, stderr)
 			default:
 			}
-			return len(records(t, seeds, origin)) >= 40
+			return len(kafkatest.ReadCommitted(t, seeds, origin)) >= 40
 		})
 		cancel()
 		select {
@@ -422,15 +394,7 @@ func TestRedriveInterruptAndResume(t *testing.T) {
 		if stderr, err = run(context.Background(), 0); err != nil {
 			t.Fatalf("resumed: %v, %s", err, stderr)
 		}
-		got := readCommitted(t, seeds, origin)
-		if len(got) != n {
-			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
-		}
-		for v, c := range got {
-			if c != 1 {
-				t.Fatalf("%s landed %d times", v, c)
-			}
-		}
+		requireEachOnce(t, seeds, n, origin)
 		if left, redriven := dlqCount(t, seeds, ledger, dlt); left != 0 || redriven != n {
 			t.Fatalf("after the resume dlq show counts %d left, %d redriven", left, redriven)
 		}

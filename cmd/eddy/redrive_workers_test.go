@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/dlq"
@@ -27,11 +26,17 @@ type worker struct {
 	stderr bytes.Buffer
 }
 
-// startWorkers starts one process per name: args, then --worker NAME
-// (none for "": the default name) and -o json.
+// startWorkers starts one process per name (eddyAt home): args, then
+// --worker NAME (none for "": the default name) and -o json.
 func startWorkers(t *testing.T, home string, args []string, names ...string) []*worker {
 	t.Helper()
 	bin := eddyBinary(t)
+	return startWorkersOf(t, func(a ...string) *exec.Cmd { return eddyAt(bin, home, a...) }, args, names...)
+}
+
+// startWorkersOf is startWorkers with the command line eddy makes.
+func startWorkersOf(t *testing.T, eddy func(args ...string) *exec.Cmd, args []string, names ...string) []*worker {
+	t.Helper()
 	ws := make([]*worker, len(names))
 	for i, n := range names {
 		w := &worker{name: n}
@@ -39,8 +44,7 @@ func startWorkers(t *testing.T, home string, args []string, names ...string) []*
 		if n != "" {
 			a = append(a, "--worker", n)
 		}
-		w.cmd = exec.Command(bin, a...)
-		w.cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
+		w.cmd = eddy(a...)
 		w.cmd.Stdout, w.cmd.Stderr = &w.stdout, &w.stderr
 		if err := w.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -101,14 +105,7 @@ func committedOn(adm *kadm.Client, group, topic string, ps []int32) int64 {
 func TestRedriveWorkersShareAndKill(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		const n = 6000
-		origin := kafkatest.NewTopic(t, seeds, 6)
-		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 6)
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			recs[i] = springLetter(dlt, origin, int32(i%6), int64(i), "boom", "v"+strconv.Itoa(i))
-			recs[i].Partition = int32(i % 6)
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		origin, dlt := springDLT(t, seeds, n, 6)
 		adm := kafkatest.Admin(t, seeds)
 		home := t.TempDir()
 		const job = "shared"
@@ -129,28 +126,15 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 		// held until Kafka aborts it. Its transactions are short (25
 		// letters, ten a second), so ask for its state as fast as the
 		// cluster answers, for up to ten seconds.
-		open := false
-		for deadline := time.Now().Add(10 * time.Second); !open && time.Now().Before(deadline); {
-			dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "w2"))
-			if err == nil {
-				for _, d := range dt {
-					open = open || d.State == "Ongoing"
-				}
-			}
-		}
+		open := catchOpen(adm, eos.WorkerID(group, "w2"), 10*time.Second, func() bool { return true })
 		victim.cmd.Process.Kill() // SIGKILL: no chance to end a transaction
 		victim.cmd.Wait()
 		killed := time.Now()
 		t.Logf("killed w2 after %s holding partitions %v; a transaction open at the kill: %v", time.Since(start).Round(time.Millisecond), owned, open)
 		var survivors int64
 		for _, w := range []*worker{ws[0], ws[2]} {
-			if err := w.cmd.Wait(); err != nil {
-				t.Fatalf("%s: %v\n%s", w.name, err, w.stderr.String())
-			}
 			var rep redriveReport
-			if err := json.Unmarshal(w.stdout.Bytes(), &rep); err != nil {
-				t.Fatalf("%s: %v\n%s", w.name, err, w.stdout.String())
-			}
+			w.report(t, &rep)
 			t.Logf("%s redrove %d letters", w.name, rep.Redriven)
 			if rep.Redriven == 0 {
 				t.Errorf("%s moved no share of the job", w.name)
@@ -169,26 +153,16 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 		// that, so it must be aborted already — else Kafka would have timed
 		// it out (20 s, plus up to 10 s between a broker's checks).
 		if open {
-			dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "w2"))
+			unfinished, err := txnIn(adm, eos.WorkerID(group, "w2"), "Ongoing", "Prepare")
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, d := range dt {
-				if time.Since(killed) > 10*time.Second && (d.State == "Ongoing" || strings.HasPrefix(d.State, "Prepare")) {
-					t.Fatalf("w2's transaction is %s %s after the kill: the survivors left it open", d.State, time.Since(killed).Round(time.Millisecond))
-				}
+			if since := time.Since(killed); unfinished && since > 10*time.Second {
+				t.Fatalf("w2's transaction is unfinished %s after the kill: the survivors left it open", since.Round(time.Millisecond))
 			}
 			kafkatest.WaitFor(t, 90*time.Second, "w2's transaction aborted", func() bool {
-				dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "w2"))
-				if err != nil {
-					return false
-				}
-				for _, d := range dt {
-					if d.State == "Ongoing" || strings.HasPrefix(d.State, "Prepare") {
-						return false
-					}
-				}
-				return true
+				unfinished, err := txnIn(adm, eos.WorkerID(group, "w2"), "Ongoing", "Prepare")
+				return err == nil && !unfinished
 			})
 		}
 		rerun := startWorkers(t, home, args, "rerun")[0]
@@ -199,15 +173,7 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 		if err := json.Unmarshal(rerun.stdout.Bytes(), &rep); err != nil || rep.Redriven != 0 {
 			t.Fatalf("a rerun of the finished job: %v, %+v", err, rep)
 		}
-		got := readCommitted(t, seeds, origin)
-		if len(got) != n {
-			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
-		}
-		for v, c := range got {
-			if c != 1 {
-				t.Fatalf("%s landed %d times", v, c)
-			}
-		}
+		requireEachOnce(t, seeds, n, origin)
 		if left, redriven := dlqCount(t, seeds, home+"/eddy/ledger.db", dlt); left != 0 || redriven != n {
 			t.Fatalf("dlq show counts %d left, %d redriven; want 0, %d", left, redriven, n)
 		}
@@ -221,24 +187,12 @@ func TestRedriveWorkersShareAndKill(t *testing.T) {
 func TestRedriveDefaultWorkersShare(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		const n = 3000
-		origin := kafkatest.NewTopic(t, seeds, 6)
-		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 6)
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			recs[i] = springLetter(dlt, origin, int32(i%6), int64(i), "boom", "v"+strconv.Itoa(i))
-			recs[i].Partition = int32(i % 6)
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		origin, dlt := springDLT(t, seeds, n, 6)
 		args := []string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--rate", "300"}
 		var moved int64
 		for _, w := range startWorkers(t, t.TempDir(), args, "", "") {
-			if err := w.cmd.Wait(); err != nil {
-				t.Fatalf("a worker: %v\n%s", err, w.stderr.String())
-			}
 			var rep redriveReport
-			if err := json.Unmarshal(w.stdout.Bytes(), &rep); err != nil {
-				t.Fatal(err)
-			}
+			w.report(t, &rep)
 			if rep.Redriven == 0 {
 				t.Errorf("a worker moved no share:\n%s", w.stderr.String())
 			}
@@ -247,15 +201,7 @@ func TestRedriveDefaultWorkersShare(t *testing.T) {
 		if moved != n {
 			t.Errorf("the workers redrove %d letters together, want %d", moved, n)
 		}
-		got := readCommitted(t, seeds, origin)
-		if len(got) != n {
-			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
-		}
-		for v, c := range got {
-			if c != 1 {
-				t.Fatalf("%s landed %d times", v, c)
-			}
-		}
+		requireEachOnce(t, seeds, n, origin)
 	})
 }
 
@@ -267,21 +213,12 @@ func TestReplayWorkersShare(t *testing.T) {
 		const n = 3000
 		src := kafkatest.NewTopic(t, seeds, 6)
 		dst := kafkatest.NewTopic(t, seeds, 6)
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 6), Value: []byte("v" + strconv.Itoa(i))}
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		produceValues(t, seeds, src, 6, n)
 		args := []string{"replay", "kafka:" + src, "--to", "kafka:" + dst, "--brokers", strings.Join(seeds, ","), "--job", "shared", "--rate", "300"}
 		var moved int64
 		for _, w := range startWorkers(t, t.TempDir(), args, "a", "b") {
-			if err := w.cmd.Wait(); err != nil {
-				t.Fatalf("%s: %v\n%s", w.name, err, w.stderr.String())
-			}
 			var rep replayReport
-			if err := json.Unmarshal(w.stdout.Bytes(), &rep); err != nil {
-				t.Fatal(err)
-			}
+			w.report(t, &rep)
 			t.Logf("%s moved %d", w.name, rep.Moved)
 			if rep.Moved == 0 {
 				t.Errorf("%s moved no share", w.name)
@@ -291,15 +228,7 @@ func TestReplayWorkersShare(t *testing.T) {
 		if moved != n {
 			t.Errorf("the workers moved %d records together, want %d", moved, n)
 		}
-		got := readCommitted(t, seeds, dst)
-		if len(got) != n {
-			t.Fatalf("a read_committed reader sees %d distinct records, want %d", len(got), n)
-		}
-		for v, c := range got {
-			if c != 1 {
-				t.Fatalf("%s landed %d times", v, c)
-			}
-		}
+		requireEachOnce(t, seeds, n, dst)
 	})
 }
 
@@ -345,32 +274,16 @@ func TestDefaultWorker(t *testing.T) {
 func TestRedriveWorkerRerunSameName(t *testing.T) {
 	eachKafka(t, func(t *testing.T, seeds []string) {
 		const n = 3000
-		origin := kafkatest.NewTopic(t, seeds, 3)
-		dlt := kafkatest.NamedTopic(t, seeds, origin+".DLT", 3)
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			recs[i] = springLetter(dlt, origin, int32(i%3), int64(i), "boom", "v"+strconv.Itoa(i))
-			recs[i].Partition = int32(i % 3)
-		}
-		kafkatest.Produce(t, seeds, recs...)
+		origin, dlt := springDLT(t, seeds, n, 3)
 		adm := kafkatest.Admin(t, seeds)
 		home := t.TempDir()
 		const job = "solo"
 		group := dlq.RedriveGroup(job)
 		args := []string{"dlq", "redrive", "kafka:" + dlt, "--brokers", strings.Join(seeds, ","), "--job", job}
 		w := startWorkers(t, home, append(args, "--rate", "250"), "solo")[0]
-		open := false
-		for deadline := time.Now().Add(30 * time.Second); !open && time.Now().Before(deadline); {
-			if committedOn(adm, group, dlt, []int32{0, 1, 2}) == 0 {
-				continue
-			}
-			dt, err := adm.DescribeTransactions(context.Background(), eos.WorkerID(group, "solo"))
-			if err == nil {
-				for _, d := range dt {
-					open = open || d.State == "Ongoing"
-				}
-			}
-		}
+		open := catchOpen(adm, eos.WorkerID(group, "solo"), 30*time.Second, func() bool {
+			return committedOn(adm, group, dlt, []int32{0, 1, 2}) > 0
+		})
 		w.cmd.Process.Kill()
 		w.cmd.Wait()
 		if !open {
@@ -386,15 +299,7 @@ func TestRedriveWorkerRerunSameName(t *testing.T) {
 		if took := time.Since(start); took >= 20*time.Second {
 			t.Errorf("the rerun under the same name took %s: it waited for the dead transaction to time out", took)
 		}
-		got := readCommitted(t, seeds, origin)
-		if len(got) != n {
-			t.Fatalf("a read_committed reader sees %d distinct letters, want %d", len(got), n)
-		}
-		for v, c := range got {
-			if c != 1 {
-				t.Fatalf("%s landed %d times", v, c)
-			}
-		}
+		requireEachOnce(t, seeds, n, origin)
 		t.Logf("killed inside a transaction; the rerun under the same name finished in %s", time.Since(start).Round(time.Millisecond))
 	})
 }

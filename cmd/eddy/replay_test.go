@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-sh/eddy/bus/kafka/kafkatest"
 	"github.com/eddy-sh/eddy/event"
@@ -36,34 +32,9 @@ func TestReplayFlags(t *testing.T) {
 // to its last stable offsets.
 func readCommitted(t *testing.T, seeds []string, topic string) map[string]int {
 	t.Helper()
-	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
 	got := map[string]int{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= want[r.Partition] {
-				delete(want, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				got[string(r.Value)]++
-			}
-		})
+	for _, r := range kafkatest.ReadCommitted(t, seeds, topic) {
+		got[string(r.Value)]++
 	}
 	return got
 }
@@ -72,77 +43,57 @@ func readCommitted(t *testing.T, seeds []string, topic string) map[string]int {
 // summary and exit 130; the same command resumes, and a read_committed reader
 // sees every record exactly once.
 func TestReplayInterruptAndResume(t *testing.T) {
-	for _, mode := range []string{"kfake", "real"} {
-		t.Run(mode, func(t *testing.T) {
-			var seeds []string
-			if mode == "real" {
-				seeds = kafkatest.Real(t)
-			} else {
-				seeds = kafkatest.Cluster(t)
-			}
-			src := kafkatest.NewTopic(t, seeds, 2)
-			dst := kafkatest.NewTopic(t, seeds, 2)
-			// 1000 records at 50/s: the interrupt comes long before the end
-			// (20 s) even when checking the target is slow (-race on a busy
-			// machine); the resumed run is not rate-limited.
-			recs := make([]*kgo.Record, 1000)
-			for i := range recs {
-				recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 2), Value: []byte("v" + strconv.Itoa(i))}
-			}
-			kafkatest.Produce(t, seeds, recs...)
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		src := kafkatest.NewTopic(t, seeds, 2)
+		dst := kafkatest.NewTopic(t, seeds, 2)
+		// 1000 records at 50/s: the interrupt comes long before the end
+		// (20 s) even when checking the target is slow (-race on a busy
+		// machine); the resumed run is not rate-limited.
+		produceValues(t, seeds, src, 2, 1000)
 
-			run := func(ctx context.Context, rate float64) (string, error) {
-				f, _, errOut := testFactory(false)
-				f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
-				err := replayRun(ctx, f, &ReplayOptions{Sources: []string{"kafka:" + src}, To: "kafka:" + dst,
-					From: "beginning", Until: "end", Rate: rate, Output: "text"})
-				return errOut.String(), err
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			var err error
-			var stderr string
-			go func() {
-				defer close(done)
-				stderr, err = run(ctx, 50)
-			}()
-			// Interrupt once some records landed (a condition, not a sleep).
-			kafkatest.WaitFor(t, 30*time.Second, "records in the target", func() bool {
-				select {
-				case <-done:
-					t.Fatalf("replay ended before the interrupt: %v, %s", err, stderr)
-				default:
-				}
-				return len(readCommitted(t, seeds, dst)) >= 40
-			})
-			cancel()
+		run := func(ctx context.Context, rate float64) (string, error) {
+			f, _, errOut := testFactory(false)
+			f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+			err := replayRun(ctx, f, &ReplayOptions{Sources: []string{"kafka:" + src}, To: "kafka:" + dst,
+				From: "beginning", Until: "end", Rate: rate, Output: "text"})
+			return errOut.String(), err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		var err error
+		var stderr string
+		go func() {
+			defer close(done)
+			stderr, err = run(ctx, 50)
+		}()
+		// Interrupt once some records landed (a condition, not a sleep).
+		kafkatest.WaitFor(t, 30*time.Second, "records in the target", func() bool {
 			select {
 			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("replay did not stop within 5s of the interrupt")
+				t.Fatalf("replay ended before the interrupt: %v, %s", err, stderr)
+			default:
 			}
-			if exitCode(err) != ExitInterrupted || !strings.Contains(stderr, "replay stopped; run the same command to resume") {
-				t.Fatalf("interrupted: exit %d (%v), stderr %q", exitCode(err), err, stderr)
-			}
-			if n := len(readCommitted(t, seeds, dst)); n >= 1000 {
-				t.Fatalf("the interrupted run moved everything (%d): nothing was tested", n)
-			}
-
-			stderr, err = run(context.Background(), 0)
-			if err != nil {
-				t.Fatalf("resumed: %v, %s", err, stderr)
-			}
-			got := readCommitted(t, seeds, dst)
-			if len(got) != 1000 {
-				t.Fatalf("a read_committed reader sees %d distinct records, want 1000", len(got))
-			}
-			for v, n := range got {
-				if n != 1 {
-					t.Fatalf("%s landed %d times", v, n)
-				}
-			}
+			return len(readCommitted(t, seeds, dst)) >= 40
 		})
-	}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("replay did not stop within 5s of the interrupt")
+		}
+		if exitCode(err) != ExitInterrupted || !strings.Contains(stderr, "replay stopped; run the same command to resume") {
+			t.Fatalf("interrupted: exit %d (%v), stderr %q", exitCode(err), err, stderr)
+		}
+		if n := len(readCommitted(t, seeds, dst)); n >= 1000 {
+			t.Fatalf("the interrupted run moved everything (%d): nothing was tested", n)
+		}
+
+		stderr, err = run(context.Background(), 0)
+		if err != nil {
+			t.Fatalf("resumed: %v, %s", err, stderr)
+		}
+		requireEachOnce(t, seeds, 1000, dst)
+	})
 }
 
 // TestReplayCaptureTTYAndPipe: a progress line on a terminal's stderr, none in
@@ -180,63 +131,24 @@ func TestReplayCaptureTTYAndPipe(t *testing.T) {
 // the target sees every source record exactly once.
 func TestReplayKillAndRerun(t *testing.T) {
 	bin := eddyBinary(t)
-	for _, mode := range []string{"kfake", "real"} {
-		t.Run(mode, func(t *testing.T) {
-			var seeds []string
-			if mode == "real" {
-				seeds = kafkatest.Real(t)
-			} else {
-				seeds = kafkatest.Cluster(t)
-			}
-			const n = 20000
-			src := kafkatest.NewTopic(t, seeds, 3)
-			dst := kafkatest.NewTopic(t, seeds, 3)
-			recs := make([]*kgo.Record, n)
-			for i := range recs {
-				recs[i] = &kgo.Record{Topic: src, Partition: int32(i % 3), Value: []byte("v" + strconv.Itoa(i))}
-			}
-			kafkatest.Produce(t, seeds, recs...)
-			adm := kafkatest.Admin(t, seeds)
-			landed := func() int64 {
-				l, err := adm.ListCommittedOffsets(context.Background(), dst)
-				if err != nil {
-					return 0
-				}
-				var sum int64
-				l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-				return sum
-			}
-			home := t.TempDir()
-			run := func(args ...string) *exec.Cmd {
-				cmd := exec.Command(bin, append([]string{"replay", "kafka:" + src, "--to", "kafka:" + dst,
-					"--brokers", strings.Join(seeds, ",")}, args...)...)
-				cmd.Env = append(os.Environ(), "HOME="+home, "XDG_STATE_HOME="+home)
-				return cmd
-			}
-			for _, pct := range []int64{20, 40, 60} {
-				cmd := run("--rate", "4000")
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				kafkatest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d%% landed", pct), func() bool { return landed() >= n*pct/100 })
-				cmd.Process.Kill() // SIGKILL: no chance to finish a transaction
-				cmd.Wait()
-				t.Logf("killed at %d%%: last stable offsets sum %d", pct, landed())
-			}
-			if out, err := run().CombinedOutput(); err != nil {
-				t.Fatalf("final run: %v\n%s", err, out)
-			}
-			got := readCommitted(t, seeds, dst)
-			if len(got) != n {
-				t.Fatalf("a read_committed reader sees %d distinct records, want %d", len(got), n)
-			}
-			for v, c := range got {
-				if c != 1 {
-					t.Fatalf("%s landed %d times", v, c)
-				}
-			}
-		})
-	}
+	eachKafka(t, func(t *testing.T, seeds []string) {
+		const n = 20000
+		src := kafkatest.NewTopic(t, seeds, 3)
+		dst := kafkatest.NewTopic(t, seeds, 3)
+		produceValues(t, seeds, src, 3, n)
+		adm := kafkatest.Admin(t, seeds)
+		landed := func() int64 { return offsetSum(adm.ListCommittedOffsets(context.Background(), dst)) }
+		home := t.TempDir()
+		run := func(args ...string) *exec.Cmd {
+			return eddyAt(bin, home, append([]string{"replay", "kafka:" + src, "--to", "kafka:" + dst,
+				"--brokers", strings.Join(seeds, ",")}, args...)...)
+		}
+		killAt(t, 60*time.Second, func() *exec.Cmd { return run("--rate", "4000") }, landed, n, 20, 40, 60)
+		if out, err := run().CombinedOutput(); err != nil {
+			t.Fatalf("final run: %v\n%s", err, out)
+		}
+		requireEachOnce(t, seeds, n, dst)
+	})
 }
 
 // TestReplayLedgerKillAndRerun: the ledger path (a capture to Kafka) SIGKILLed
@@ -260,51 +172,17 @@ func TestReplayLedgerKillAndRerun(t *testing.T) {
 	}
 	dst := kafkatest.NewTopic(t, seeds, 1)
 	adm := kafkatest.Admin(t, seeds)
-	landed := func() int64 {
-		l, err := adm.ListEndOffsets(context.Background(), dst)
-		if err != nil {
-			return 0
-		}
-		var sum int64
-		l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-		return sum
-	}
+	landed := func() int64 { return offsetSum(adm.ListEndOffsets(context.Background(), dst)) }
 	run := func(args ...string) *exec.Cmd {
 		return exec.Command(bin, append([]string{"replay", "file:" + capture, "--to", "kafka:" + dst,
 			"--brokers", strings.Join(seeds, ","), "--ledger", dir + "/ledger.db"}, args...)...)
 	}
-	for _, pct := range []int64{20, 40, 60} {
-		cmd := run("--rate", "4000")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		kafkatest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d%% landed", pct), func() bool { return landed() >= n*pct/100 })
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
+	killAt(t, 60*time.Second, func() *exec.Cmd { return run("--rate", "4000") }, landed, n, 20, 40, 60)
 	if out, err := run().CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	cl := kafkatest.Client(t, seeds, kgo.ConsumeTopics(dst), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	end := landed()
-	values := map[string][]string{} // value -> its copies' redrive ids
-	var read int64
-	for read < end {
-		fs := cl.PollFetches(context.Background())
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			read++
-			var rid string
-			for _, h := range r.Headers {
-				if h.Key == "eddy-redrive-id" {
-					rid = string(h.Value)
-				}
-			}
-			values[string(r.Value)] = append(values[string(r.Value)], rid)
-		})
-	}
+	read := landed()
+	values := redriveIDsOf(t, seeds, dst, read) // value -> its copies' redrive ids
 	if len(values) != n {
 		t.Fatalf("%d distinct records landed, want %d", len(values), n)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,14 +61,8 @@ func TestTUIRedrivePinnedKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer be.Close()
-	m := tui.New(context.Background(), tui.Options{Backend: be, Local: time.UTC})
-	defer m.Close()
-	p := &screenProbe{m: m}
-	prog := tea.NewProgram(p, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(110, 30), tea.WithoutSignals())
-	ran := make(chan error, 1)
-	go func() { _, err := prog.Run(); ran <- err }()
-	tm := progKeys{prog}
+	t.Cleanup(be.Close)
+	p, tm, quit := runTUI(t, be)
 
 	row := "kafka:" + dlt
 	tm.Type("4")
@@ -108,15 +101,7 @@ func TestTUIRedrivePinnedKafka(t *testing.T) {
 	if err != nil || rep.Redriven != 2 {
 		t.Fatalf("eddy dlq redrive after the TUI's: %v, %+v", err, rep)
 	}
-	tm.Type("q")
-	select {
-	case err := <-ran:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("q did not quit")
-	}
+	quit()
 }
 
 // TestTUIRedrivePinnedBackend: the backend `eddy tui` wires, on kfake and on

@@ -45,6 +45,34 @@ func (p *screenProbe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return p, cmd
 }
 
+// runTUI runs eddy tui's model on be as eddy tui runs it, without a
+// terminal (teatest's -update flag clashes with this package's), at 110x30.
+// It returns its screen, its keyboard, and quit, which types q and requires
+// the program to end with no error within 10 s.
+func runTUI(t *testing.T, be *tui.Backend) (p *screenProbe, tm progKeys, quit func()) {
+	t.Helper()
+	m := tui.New(context.Background(), tui.Options{Backend: be, Local: time.UTC})
+	t.Cleanup(m.Close)
+	p = &screenProbe{m: m}
+	prog := tea.NewProgram(p, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(110, 30), tea.WithoutSignals())
+	ran := make(chan error, 1)
+	go func() { _, err := prog.Run(); ran <- err }()
+	tm = progKeys{prog}
+	quit = func() {
+		t.Helper()
+		tm.Type("q")
+		select {
+		case err := <-ran:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("q did not quit")
+		}
+	}
+	return p, tm, quit
+}
+
 // progKeys types into a running program.
 type progKeys struct{ *tea.Program }
 
@@ -201,15 +229,7 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 	if be.Kafka != nil {
 		t.Fatal("a Kafka client for a RabbitMQ-only context")
 	}
-	m := tui.New(context.Background(), tui.Options{Backend: be, Local: time.UTC})
-	defer m.Close()
-	p := &screenProbe{m: m}
-	// A program as eddy tui runs it, without a terminal (teatest's -update
-	// flag clashes with this package's).
-	prog := tea.NewProgram(p, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(110, 30), tea.WithoutSignals())
-	ran := make(chan error, 1)
-	go func() { _, err := prog.Run(); ran <- err }()
-	tm := progKeys{prog}
+	p, tm, quit := runTUI(t, be)
 
 	row := "amqp:" + dlqName
 	tm.Type("4")
@@ -276,15 +296,7 @@ func TestTUIRedriveRabbitMQ(t *testing.T) {
 			}
 		}
 	}
-	tm.Type("q")
-	select {
-	case err := <-ran:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("q did not quit")
-	}
+	quit()
 	if out.Len() != 0 {
 		t.Fatalf("stdout: %q", out.String())
 	}
@@ -307,18 +319,7 @@ func TestTUIRedriveKafkaBackend(t *testing.T) {
 		recs = append(recs, springLetter(dlt, origin, 0, int64(i), msg, "v"+strconv.Itoa(i)))
 	}
 	kafkatest.Produce(t, seeds, recs...)
-	f, _, _ := testFactory(true)
-	dir := t.TempDir()
-	f.Getenv = func(k string) string {
-		switch k {
-		case "EDDY_LEDGER":
-			return dir + "/ledger.db"
-		case "XDG_CONFIG_HOME", "XDG_STATE_HOME":
-			return dir
-		}
-		return ""
-	}
-	f.Global.Brokers, f.Global.Timeout = seeds, 10*time.Second
+	f, dir := tuiPinFactory(t, seeds)
 	be, err := tuiBackend(f)
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +331,7 @@ func TestTUIRedriveKafkaBackend(t *testing.T) {
 	if err != nil || plan.Redriven != 3 || plan.Unselected != 1 {
 		t.Fatalf("plan: %v, %+v", err, plan)
 	}
-	if n := len(records(t, seeds, origin)); n != 0 {
+	if n := len(kafkatest.ReadCommitted(t, seeds, origin)); n != 0 {
 		t.Fatalf("the plan wrote %d records", n)
 	}
 	// A group of the DLQ view is selected by its masked error, as dlq

@@ -243,17 +243,7 @@ func TestFailedEndTxnAdvancesNoOffsetsAndResumesWithoutGaps(t *testing.T) {
 	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
 	// The third commit fails as an ambiguous server error.
-	var commits atomic.Int32
-	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		r := req.(*kmsg.EndTxnRequest)
-		if !r.Commit || commits.Add(1) != 3 {
-			return nil, nil, false
-		}
-		resp := r.ResponseKind().(*kmsg.EndTxnResponse)
-		resp.ErrorCode = kerr.UnknownServerError.Code
-		return resp, nil, true
-	})
+	kafkatest.FailCommit(c, 3)
 	var before, aborted int64 = 0, 0
 	var checked bool
 	o.OnEnd = func(committed bool) {
@@ -289,11 +279,7 @@ func TestFailedInitProducerIDMovesNothingAndRerunMovesAll(t *testing.T) {
 	c, seeds, from, to := faultCluster(t, 120)
 	o := options(t, seeds, kafkatest.UniqueName(t), from, to)
 
-	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
-		return resp, nil, true
-	})
+	kafkatest.RefuseInitProducerID(c)
 	sum, err := eos.Run(ctxT(t), o)
 	if err == nil || sum.Moved != 0 {
 		t.Fatalf("run with a failing InitProducerID: %+v, %v; want an error and nothing moved", sum, err)

@@ -256,6 +256,29 @@ func (tp *Topo) Publish(t testing.TB, msgs ...amqp091.Publishing) {
 	PublishTo(t, tp.URL, tp.Exchange, tp.Key, msgs...)
 }
 
+// Reject takes n messages off the topology's queue and rejects them without
+// requeueing, so that the broker dead-letters them (with x-death) into the
+// DLQ (a Topology made with DeadLetter), and waits until the DLQ, empty
+// before, holds the n.
+func (tp *Topo) Reject(t testing.TB, n int) {
+	t.Helper()
+	ch, err := Dial(t, tp.URL).Channel()
+	if err != nil {
+		t.Fatalf("amqptest: %v", err)
+	}
+	defer ch.Close()
+	for range n {
+		d, ok, err := ch.Get(tp.Queue, false)
+		if err != nil || !ok {
+			t.Fatalf("amqptest: get from %s to dead-letter: ok %v, %v", tp.Queue, ok, err)
+		}
+		if err := d.Reject(false); err != nil {
+			t.Fatalf("amqptest: %v", err)
+		}
+	}
+	Eventually(t, 10*time.Second, fmt.Sprintf("%d dead letters in %s", n, tp.DLQ), func() bool { return Depth(t, tp.URL, tp.DLQ) == n })
+}
+
 // PublishTo sends msgs to exchange with routing key and waits for the broker's
 // confirms; exchange "" is the default exchange (key is then a queue name).
 func PublishTo(t testing.TB, amqpURL, exchange, key string, msgs ...amqp091.Publishing) {

@@ -10,12 +10,15 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // EnvReal names the environment variable that points tests at a real broker
@@ -187,6 +190,73 @@ func Produce(t testing.TB, seeds []string, recs ...*kgo.Record) []*kgo.Record {
 	}
 	cl.Close()
 	return recs
+}
+
+// ReadCommitted reads every record a read_committed reader sees in topic,
+// up to its partitions' last stable offsets (not the markers of the
+// transactions), failing the test after 60 s.
+func ReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Record {
+	t.Helper()
+	cl := Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	var got []*kgo.Record
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			// The control records (kept) mark a partition read to its end
+			// even when a transaction's marker is its last offset.
+			if r.Offset+1 >= want[r.Partition] {
+				delete(want, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				got = append(got, r)
+			}
+		})
+	}
+	return got
+}
+
+// FailCommit makes the n-th transaction commit on c (an EndTxn that
+// commits, counted from 1) fail with UNKNOWN_SERVER_ERROR: an ambiguous
+// outcome, as a broker lost mid-commit gives. The others pass.
+func FailCommit(c *kfake.Cluster, n int32) {
+	var commits atomic.Int32
+	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		r := req.(*kmsg.EndTxnRequest)
+		if !r.Commit || commits.Add(1) != n {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.UnknownServerError.Code
+		return resp, nil, true
+	})
+}
+
+// RefuseInitProducerID makes c refuse the first InitProducerID with
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a transactional producer cannot
+// start.
+func RefuseInitProducerID(c *kfake.Cluster) {
+	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil, true
+	})
 }
 
 // WaitFor polls cond until it holds, failing the test with what it waited
