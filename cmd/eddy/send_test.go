@@ -450,7 +450,7 @@ func TestSendKafkaOutage(t *testing.T) {
 		// 100/s: 20 s for all, the outage comes first.
 		done <- sendRun(context.Background(), f, &SendOptions{Address: "kafka:" + topic, Inputs: []string{"-"}, PrintID: true, Rate: 100, Partition: -1, CESource: "/eddy/send", SchemaVersion: "latest"})
 	}()
-	kafkatest.WaitFor(t, 30*time.Second, "events on the topic", func() bool { return len(records(t, seeds, topic)) >= 60 })
+	kafkatest.WaitFor(t, 30*time.Second, "events on the topic", func() bool { return len(kafkatest.ReadCommitted(t, seeds, topic)) >= 60 })
 	down.Store(true)
 	var err error
 	select {
@@ -474,7 +474,7 @@ func TestSendKafkaOutage(t *testing.T) {
 		t.Fatalf("the report says %s landed, --print-id printed %d", m[1], len(printed))
 	}
 	on := map[string]int{}
-	for _, r := range records(t, seeds, topic) {
+	for _, r := range kafkatest.ReadCommitted(t, seeds, topic) {
 		on[event.DefaultSchema().Extract(&event.Event{Value: r.Value}).ID]++
 	}
 	for _, id := range printed {
