@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-sh/eddy/bus/amqp/amqptest"
@@ -395,4 +396,38 @@ func requireEachOnce(t *testing.T, seeds []string, n int, topics ...string) {
 			t.Fatalf("%s landed %d times", v, c)
 		}
 	}
+}
+
+// TestRedriveKafkaJoinTimesOut: the group coordinator times out the job's
+// first joins (a busy cluster: a worker died of it at load 8): redrive goes
+// on joining within --timeout and moves every letter once, where any group
+// session error ended the run with exit 1.
+func TestRedriveKafkaJoinTimesOut(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	seeds := c.ListenAddrs()
+	const n = 200
+	origin, dlt := springDLT(t, seeds, n, 2)
+	var refused atomic.Int32
+	c.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if req.Key() != int16(kmsg.JoinGroup) || refused.Load() >= 3 {
+			return nil, nil, false
+		}
+		refused.Add(1)
+		c.KeepControl()
+		// What a coordinator that does not answer in time looks like
+		// to the member: its request fails with a timeout.
+		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode = kerr.RequestTimedOut.Code
+		return resp, nil, true
+	})
+	f, _, errOut := testFactory(false)
+	f.Global.Brokers, f.Global.Timeout = seeds, 20*time.Second
+	err := redriveRun(context.Background(), f, &RedriveOptions{DLQ: "kafka:" + dlt, Ledger: t.TempDir() + "/l.db", Output: "text", MaxRedrives: 3})
+	if err != nil {
+		t.Fatalf("redrive: %v\n%s", err, errOut)
+	}
+	if refused.Load() < 3 {
+		t.Fatalf("only %d joins refused: the fault did not happen", refused.Load())
+	}
+	requireEachOnce(t, seeds, n, origin)
 }

@@ -16,7 +16,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,7 +242,10 @@ type run struct {
 	fencedAt time.Time
 	// lastRecs is when a poll last returned records.
 	lastRecs time.Time
-	sum      replay.Summary
+	// joinTrouble is when polls began to report a group session that
+	// could not be joined for a transient cause (zero: none since).
+	joinTrouble time.Time
+	sum         replay.Summary
 }
 
 // setup opens the admin client, checks the topics exist, plans what is left
@@ -588,7 +593,25 @@ func (r *run) poll(ctx context.Context) (recs []*kgo.Record, timedOut bool, err 
 		if timedOut && errors.Is(ferr, context.DeadlineExceeded) {
 			return
 		}
-		if err == nil && !errors.Is(ferr, context.Canceled) {
+		var gse *kgo.ErrGroupSession
+		if errors.As(ferr, &gse) && transient(gse.Err) {
+			// kgo goes on joining; a join that timed out once on a
+			// busy cluster is not the end of a job (a worker died of
+			// it at load 8). One that fails for the outage bound is.
+			if r.joinTrouble.IsZero() || r.assignedAt.Load() > r.joinTrouble.UnixNano() {
+				// The first failure since the last join that worked.
+				r.joinTrouble = time.Now()
+			}
+			if time.Since(r.joinTrouble) < r.joinGrace() {
+				return
+			}
+		}
+		switch {
+		case err != nil || errors.Is(ferr, context.Canceled):
+		case gse != nil:
+			// Of no partition: "fetching /0" said nothing.
+			err = fmt.Errorf("eos: the job's group %s: %w", r.group, ferr)
+		default:
 			err = fmt.Errorf("eos: fetching %s/%d: %w", t, p, ferr)
 		}
 	})
@@ -601,6 +624,7 @@ func (r *run) poll(ctx context.Context) (recs []*kgo.Record, timedOut bool, err 
 	recs = fs.Records()
 	if len(recs) > 0 {
 		r.lastRecs = time.Now()
+		r.joinTrouble = time.Time{}
 	}
 	if len(recs) > 0 || !timedOut {
 		return recs, false, nil
@@ -611,6 +635,24 @@ func (r *run) poll(ctx context.Context) (recs []*kgo.Record, timedOut bool, err 
 		return nil, false, fmt.Errorf("eos: the group %s assigned this run no partitions within %s (is another run of the job alive?)", r.group, assignWait)
 	}
 	return nil, true, nil
+}
+
+// joinGrace is how long a group session may go on failing to be joined
+// for a transient cause: the outage bound (--timeout), 30 s without one.
+func (r *run) joinGrace() time.Duration {
+	if r.o.Timeout > 0 {
+		return r.o.Timeout
+	}
+	return 30 * time.Second
+}
+
+// transient says whether a group session's failure may pass: a network
+// timeout, a dropped connection or an error Kafka calls retriable — not a
+// refusal (fenced, unauthorized, an unknown member).
+func transient(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || kerr.IsRetriable(err)
 }
 
 // txn is one transaction's records: what was read, passed over and
