@@ -19,7 +19,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-10m}
-OUT=${OUT:-$root/docs/img/dashboard.png}
+OUT=$(realpath -m "${OUT:-$root/docs/img/dashboard.png}")
 PROMETHEUS=${PROMETHEUS:-${EDDY_TEST_PROMETHEUS:-$(command -v prometheus || true)}}
 DEMO_ARGS=${DEMO_ARGS:-}
 SCRAPE=5s
@@ -107,8 +107,9 @@ to=$(date -u +%s)
 
 mkdir -p "$(dirname "$OUT")"
 (cd "$root/scripts/dashboard-preview" && go build -o "$work/dashboard-preview" .)
-"$work/dashboard-preview" -dashboard "$root/monitoring/grafana/eddy-serve.json" \
+# Relative to the repository: the caption names the dashboard by this path.
+(cd "$root" && "$work/dashboard-preview" -dashboard monitoring/grafana/eddy-serve.json \
 	-prometheus "http://127.0.0.1:$prom_port" -from "$from" -to "$to" -scrape-interval "$SCRAPE" \
-	-source "eddy demo (embedded Kafka, the shop at 20 orders/s) → eddy serve → Prometheus $("$PROMETHEUS" --version 2>&1 | head -n1 | awk '{print $3}'), scrape every $SCRAPE" \
-	-out "$OUT"
+	-source "eddy demo${DEMO_ARGS:+ $DEMO_ARGS} (embedded Kafka) → eddy serve → Prometheus $("$PROMETHEUS" --version 2>&1 | head -n1 | awk '{print $3}'), scrape every $SCRAPE" \
+	-out "$OUT")
 log "wrote $OUT ($(wc -c <"$OUT") bytes)"

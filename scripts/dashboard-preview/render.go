@@ -199,35 +199,42 @@ func Render(w io.Writer, d *Dashboard, env *Env, results map[int][]Result, width
 	return enc.Encode(w, paletted(img.Image()))
 }
 
-// paletted maps every pixel to the nearest of the image's 256 most
-// frequent colours.
+// paletted maps every pixel to the nearest of 256 colours: the mean
+// colours of the 256 fullest cells of a 32×32×32 grid over RGB, so a
+// gradient's shades get their share beside the flat panels and the text.
 func paletted(src image.Image) *image.Paletted {
 	b := src.Bounds()
-	counts := map[color.RGBA]int{}
+	type cell struct{ n, r, g, b int }
+	cells := map[int]*cell{}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bb, _ := src.At(x, y).RGBA()
-			counts[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bb >> 8), 255}]++
+			k := int(r>>11)<<10 | int(g>>11)<<5 | int(bb>>11)
+			c := cells[k]
+			if c == nil {
+				c = &cell{}
+				cells[k] = c
+			}
+			c.n++
+			c.r += int(r >> 8)
+			c.g += int(g >> 8)
+			c.b += int(bb >> 8)
 		}
 	}
-	type cc struct {
-		c color.RGBA
-		n int
+	keys := make([]int, 0, len(cells))
+	for k := range cells {
+		keys = append(keys, k)
 	}
-	all := make([]cc, 0, len(counts))
-	for c, n := range counts {
-		all = append(all, cc{c, n})
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].n != all[j].n {
-			return all[i].n > all[j].n
+	sort.Slice(keys, func(i, j int) bool {
+		if cells[keys[i]].n != cells[keys[j]].n {
+			return cells[keys[i]].n > cells[keys[j]].n
 		}
-		a, b := all[i].c, all[j].c
-		return uint32(a.R)<<16|uint32(a.G)<<8|uint32(a.B) < uint32(b.R)<<16|uint32(b.G)<<8|uint32(b.B)
+		return keys[i] < keys[j]
 	})
 	pal := make(color.Palette, 0, 256)
-	for _, c := range all[:min(256, len(all))] {
-		pal = append(pal, c.c)
+	for _, k := range keys[:min(256, len(keys))] {
+		c := cells[k]
+		pal = append(pal, color.RGBA{uint8(c.r / c.n), uint8(c.g / c.n), uint8(c.b / c.n), 255})
 	}
 	dst := image.NewPaletted(b, pal)
 	memo := map[color.RGBA]uint8{}
@@ -295,7 +302,21 @@ func noData(c draw.Canvas) {
 type unitTicks struct{ unit string }
 
 func (u unitTicks) Ticks(lo, hi float64) []plot.Tick {
-	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	// Seconds past two minutes tick on round minutes (hours past two
+	// hours), as Grafana's do.
+	scale := 1.0
+	if u.unit == "s" {
+		switch m := math.Max(math.Abs(lo), math.Abs(hi)); {
+		case m >= 7200:
+			scale = 3600
+		case m >= 120:
+			scale = 60
+		}
+	}
+	ts := plot.DefaultTicks{}.Ticks(lo/scale, hi/scale)
+	for i := range ts {
+		ts[i].Value *= scale
+	}
 	out := ts[:0]
 	for _, t := range ts {
 		if t.Label == "" {
@@ -583,7 +604,8 @@ func drawBarGauge(c draw.Canvas, p Panel, res []Result) {
 	if !(hi > lo) {
 		hi = lo + 1
 	}
-	rowH := math.Min(float64(c.Size().Y)/float64(len(all)), 36)
+	// The bars share the panel's height, as Grafana's do.
+	rowH := float64(c.Size().Y) / float64(len(all))
 	nameW := c.Size().X * 0.42
 	valW := vg.Length(70)
 	nst := style(11, textColor, draw.XLeft, draw.YCenter)
@@ -591,7 +613,7 @@ func drawBarGauge(c draw.Canvas, p Panel, res []Result) {
 		yc := c.Max.Y - vg.Length(rowH*(float64(i)+0.5))
 		c.FillText(nst, vg.Point{X: c.Min.X + 2, Y: yc}, fit(nst, s.name, nameW-8))
 		x0, x1 := c.Min.X+nameW, c.Max.X-valW
-		bh := vg.Length(rowH * 0.6)
+		bh := vg.Length(math.Min(rowH*0.6, 44))
 		if p.Options.ShowUnfilled == nil || *p.Options.ShowUnfilled {
 			fillRect(c.Canvas, rect(x0, yc-bh/2, x1, yc+bh/2), hex("#22252b"))
 		}
@@ -605,11 +627,13 @@ func drawBarGauge(c draw.Canvas, p Panel, res []Result) {
 		xe := x0 + (x1-x0)*vg.Length(frac)
 		if p.Options.DisplayMode == "gradient" {
 			// From faint to the value's colour, as Grafana's gradient mode.
-			const steps = 24
-			for k := 0; k < steps; k++ {
-				a := 0.35 + 0.65*float64(k+1)/steps
-				cc := color.NRGBA{col.R, col.G, col.B, uint8(255 * a)}
-				fillRect(c.Canvas, rect(x0+(xe-x0)*vg.Length(k)/steps, yc-bh/2, x0+(xe-x0)*vg.Length(k+1)/steps, yc+bh/2), cc)
+			// Whole-pixel columns, so no seams between them.
+			px0, px1 := math.Round(float64(x0)), math.Round(float64(xe))
+			y0, y1 := vg.Length(math.Round(float64(yc-bh/2))), vg.Length(math.Round(float64(yc+bh/2)))
+			for x := px0; x < px1; x++ {
+				a := 0.3 + 0.7*(x-px0+1)/math.Max(px1-px0, 1)
+				cc := color.NRGBA{uint8(float64(col.R) * a), uint8(float64(col.G) * a), uint8(float64(col.B) * a), 255}
+				fillRect(c.Canvas, rect(vg.Length(x), y0, vg.Length(x+1), y1), cc)
 			}
 		} else {
 			fillRect(c.Canvas, rect(x0, yc-bh/2, xe, yc+bh/2), col)
