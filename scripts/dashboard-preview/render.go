@@ -314,16 +314,29 @@ func (u unitTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	ts := plot.DefaultTicks{}.Ticks(lo/scale, hi/scale)
-	for i := range ts {
-		ts[i].Value *= scale
-	}
-	out := ts[:0]
+	var major []plot.Tick
 	for _, t := range ts {
-		if t.Label == "" {
-			continue // no minor ticks, as in Grafana
+		if t.Label != "" {
+			major = append(major, t)
 		}
-		t.Label = FormatValue(t.Value, u.unit)
-		out = append(out, t)
+	}
+	// Grafana labels every grid line and has no minor ticks: with fewer
+	// than four major ticks, the minor ones get labels too (every other
+	// one when they are many).
+	if len(major) < 4 {
+		major = ts
+		if len(major) > 9 {
+			var half []plot.Tick
+			for i := 0; i < len(major); i += 2 {
+				half = append(half, major[i])
+			}
+			major = half
+		}
+	}
+	out := make([]plot.Tick, len(major))
+	for i, t := range major {
+		v := t.Value * scale
+		out[i] = plot.Tick{Value: v, Label: FormatValue(v, u.unit)}
 	}
 	return out
 }
