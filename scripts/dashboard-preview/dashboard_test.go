@@ -202,3 +202,26 @@ func TestRenderShippedDashboard(t *testing.T) {
 		}
 	}
 }
+
+// The y axis labels every grid line once, in order, in the panel's unit.
+func TestUnitTicks(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi float64
+		unit   string
+	}{{0, 255, "ops"}, {0, 2.6, "s"}, {0, 52, "ops"}, {0, 600, "s"}, {0, 1, "percentunit"}, {0, 0.8, "short"}} {
+		ts := unitTicks{c.unit}.Ticks(c.lo, c.hi)
+		if len(ts) < 3 || len(ts) > 9 {
+			t.Errorf("%v..%v %s: %d ticks %v", c.lo, c.hi, c.unit, len(ts), ts)
+		}
+		seen := map[string]bool{}
+		for i, tk := range ts {
+			if i > 0 && tk.Value <= ts[i-1].Value {
+				t.Errorf("%v..%v %s: ticks out of order: %v", c.lo, c.hi, c.unit, ts)
+			}
+			if seen[tk.Label] || tk.Label == "" {
+				t.Errorf("%v..%v %s: label %q twice or empty: %v", c.lo, c.hi, c.unit, tk.Label, ts)
+			}
+			seen[tk.Label] = true
+		}
+	}
+}

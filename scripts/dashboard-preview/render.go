@@ -324,13 +324,25 @@ func (u unitTicks) Ticks(lo, hi float64) []plot.Tick {
 	// than four major ticks, the minor ones get labels too (every other
 	// one when they are many).
 	if len(major) < 4 {
-		major = ts
-		if len(major) > 9 {
-			var half []plot.Tick
-			for i := 0; i < len(major); i += 2 {
-				half = append(half, major[i])
+		// DefaultTicks lists the major ticks first: in value order, every
+		// other tick from a major one keeps the majors.
+		all := append([]plot.Tick(nil), ts...)
+		sort.Slice(all, func(i, j int) bool { return all[i].Value < all[j].Value })
+		major = all
+		if len(all) > 9 {
+			first := 0
+			for i, t := range all {
+				if t.Label != "" {
+					first = i
+					break
+				}
 			}
-			major = half
+			major = nil
+			for i, t := range all {
+				if (i-first)%2 == 0 {
+					major = append(major, t)
+				}
+			}
 		}
 	}
 	out := make([]plot.Tick, len(major))
