@@ -9,7 +9,7 @@
 #
 # Knobs: DURATION (default 10m), OUT (default docs/img/dashboard.png),
 # PROMETHEUS (default $EDDY_TEST_PROMETHEUS, else prometheus on the PATH:
-# Debian's package, scripts/brokers.sh's prometheus function installs it),
+# Debian's package: `scripts/brokers.sh up prometheus` installs it),
 # DEMO_ARGS (extra `eddy demo` flags, e.g. "--slow payments"),
 # KEEP=1 (keep the work directory: logs, Prometheus's data).
 #
@@ -27,7 +27,7 @@ SCRAPE=5s
 die() { echo "dashboard-preview: $*" >&2; exit 1; }
 log() { echo "dashboard-preview: $*" >&2; }
 
-[[ -x $PROMETHEUS ]] || die "no prometheus binary (set PROMETHEUS, or run scripts/brokers.sh prometheus)"
+[[ -x $PROMETHEUS ]] || die "no prometheus binary (set PROMETHEUS, or run scripts/brokers.sh up prometheus)"
 secs=$(python3 -c 'import re,sys; m=re.fullmatch(r"(\d+)(s|m|h)", sys.argv[1]); print(int(m[1])*{"s":1,"m":60,"h":3600}[m[2]]) if m else sys.exit(1)' "$DURATION") ||
 	die "DURATION=$DURATION: want a number and s, m or h (e.g. 10m)"
 
