@@ -153,7 +153,10 @@ func TestHostileSchemaTexts(t *testing.T) {
 	}
 	p.WriteString(strings.Repeat("}", 2000))
 	deepProtoID := r.register(t, "deepproto-value", sr.Schema{Type: sr.TypeProtobuf, Schema: p.String()})
-	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}, Validate: true})
+	// The sizes are the test, not the speed: a 10 MB schema fetched and
+	// compiled under -race on a busy machine took more than the default
+	// 10 s once (the decoder said registry-down).
+	d := newDecoder(t, Config{Registry: &RegistryConfig{URL: r.URL()}, Validate: true, Timeout: 2 * time.Minute})
 
 	if got := decodeValue(t, d, "big", frame(bigID, []byte{4})); got.Fail != "" || string(got.JSON) != `{"a":2}` {
 		t.Errorf("10 MB schema: %+v", got)
